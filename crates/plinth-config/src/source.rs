@@ -1,0 +1,103 @@
+//! Source files of a configuration and locations inside them.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Identifies a file in [`Sources`].
+pub type FileId = usize;
+
+/// A place in a source file: a byte range.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Loc {
+    pub file: FileId,
+    pub span: Range<usize>,
+}
+
+impl Loc {
+    pub fn new(file: FileId, span: Range<usize>) -> Self {
+        Loc { file, span }
+    }
+}
+
+/// One loaded file.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    /// The path as the user would write it (relative to the configuration directory's parent
+    /// when possible).
+    pub name: String,
+    pub path: PathBuf,
+    pub text: Arc<String>,
+}
+
+/// Every file a configuration was read from.
+#[derive(Clone, Debug, Default)]
+pub struct Sources {
+    files: Vec<SourceFile>,
+}
+
+impl Sources {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, name: String, path: PathBuf, text: String) -> FileId {
+        self.files.push(SourceFile { name, path, text: Arc::new(text) });
+        self.files.len() - 1
+    }
+
+    pub fn get(&self, id: FileId) -> &SourceFile {
+        &self.files[id]
+    }
+
+    pub fn files(&self) -> &[SourceFile] {
+        &self.files
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, file: FileId, offset: usize) -> (usize, usize) {
+        line_col(&self.files[file].text, offset)
+    }
+
+    /// `name:line:col` of a location.
+    pub fn describe(&self, loc: &Loc) -> String {
+        let (l, c) = self.line_col(loc.file, loc.span.start);
+        format!("{}:{l}:{c}", self.files[loc.file].name)
+    }
+
+    /// The directory a file lives in.
+    pub fn dir_of(&self, file: FileId) -> &Path {
+        self.files[file].path.parent().unwrap_or(Path::new("."))
+    }
+}
+
+/// 1-based line and column of a byte offset in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..floor_char_boundary(text, offset)];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, col)
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_columns_are_one_based() {
+        let t = "a = 1\nbé = \"x\"\n";
+        assert_eq!(line_col(t, 0), (1, 1));
+        assert_eq!(line_col(t, 6), (2, 1));
+        assert_eq!(line_col(t, t.find('=').unwrap()), (1, 3));
+        let second_eq = t.rfind('=').unwrap();
+        assert_eq!(line_col(t, second_eq), (2, 4));
+    }
+}

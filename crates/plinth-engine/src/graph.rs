@@ -1,0 +1,144 @@
+//! The declaration graph: one node per resource, data source, action and output; an edge
+//! from every declaration to each one that refers to it (references, `depends_on`,
+//! `replace_triggered_by`, an action's `on`).
+
+use std::collections::HashMap;
+
+use plinth_config::{Config, Diagnostic, Loc, Mode, Node};
+use plinth_graph::{Dag, NodeId};
+
+use crate::addr::{AddrKind, Address};
+
+/// A declaration in the graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Decl {
+    /// Index into `config.resources`.
+    Resource(usize),
+    /// Index into `config.actions`.
+    Action(usize),
+    /// Index into `config.outputs`.
+    Output(usize),
+}
+
+/// The graph of declarations.
+pub struct DeclGraph {
+    pub dag: Dag<Decl>,
+    pub by_addr: HashMap<(AddrKind, String), NodeId>,
+    /// Where each edge comes from in the files, for cycle messages.
+    pub edge_locs: HashMap<(NodeId, NodeId), Loc>,
+}
+
+impl DeclGraph {
+    pub fn node_of(&self, kind: AddrKind, name: &str) -> Option<NodeId> {
+        self.by_addr.get(&(kind, name.to_string())).copied()
+    }
+}
+
+/// The address text of a declaration.
+pub fn decl_address(config: &Config, d: Decl) -> String {
+    match d {
+        Decl::Resource(i) => config.resources[i].address(),
+        Decl::Action(i) => format!("action.{}", config.actions[i].name),
+        Decl::Output(i) => format!("output.{}", config.outputs[i].name),
+    }
+}
+
+/// Declarations a node refers to.
+pub fn node_refs(node: &Node) -> Vec<((AddrKind, String), Loc)> {
+    use plinth_expr::RefStep;
+    let mut out = Vec::new();
+    for f in node.references() {
+        let r = f.reference;
+        match r.root.as_str() {
+            "var" | "env" | "each" => {}
+            "data" => {
+                if let Some(RefStep::Attr { name, .. }) = r.steps.first() {
+                    out.push(((AddrKind::Data, name.clone()), f.loc.clone()));
+                }
+            }
+            name => out.push(((AddrKind::Managed, name.to_string()), f.loc.clone())),
+        }
+    }
+    out
+}
+
+/// Builds the graph; a cycle is an error that prints it (`a -> b -> c -> a`).
+pub fn build(config: &Config) -> Result<DeclGraph, Diagnostic> {
+    let mut dag = Dag::with_capacity(config.resources.len() + config.actions.len() + config.outputs.len(), 0);
+    let mut by_addr = HashMap::new();
+    for (i, r) in config.resources.iter().enumerate() {
+        let id = dag.add_node(Decl::Resource(i));
+        by_addr.insert((AddrKind::from_mode(r.mode), r.name.clone()), id);
+    }
+    for (i, a) in config.actions.iter().enumerate() {
+        let id = dag.add_node(Decl::Action(i));
+        by_addr.insert((AddrKind::Action, a.name.clone()), id);
+    }
+    let outputs: Vec<NodeId> = (0..config.outputs.len()).map(|i| dag.add_node(Decl::Output(i))).collect();
+    let mut g = DeclGraph { dag, by_addr, edge_locs: HashMap::new() };
+
+    let mut add = |g: &mut DeclGraph, to: NodeId, key: (AddrKind, String), loc: Loc| {
+        if let Some(&from) = g.by_addr.get(&key) {
+            g.dag.add_edge(from, to);
+            g.edge_locs.entry((from, to)).or_insert(loc);
+        }
+    };
+    let addr_key = |text: &str| text.parse::<Address>().ok().map(|a| (a.kind, a.name));
+    for (i, r) in config.resources.iter().enumerate() {
+        let to = g.by_addr[&(AddrKind::from_mode(r.mode), r.name.clone())];
+        let _ = i;
+        let mut refs = node_refs(&r.inputs);
+        if let Some(fe) = &r.for_each {
+            refs.extend(node_refs(fe));
+        }
+        for (k, loc) in refs {
+            add(&mut g, to, k, loc);
+        }
+        for a in r.depends_on.iter().chain(&r.lifecycle.replace_triggered_by) {
+            if let Some(k) = addr_key(&a.text) {
+                add(&mut g, to, k, a.loc.clone());
+            }
+        }
+    }
+    for a in &config.actions {
+        let to = g.by_addr[&(AddrKind::Action, a.name.clone())];
+        for (k, loc) in node_refs(&a.inputs) {
+            add(&mut g, to, k, loc);
+        }
+        for x in a.on.iter().chain(&a.depends_on) {
+            if let Some(k) = addr_key(&x.text) {
+                add(&mut g, to, k, x.loc.clone());
+            }
+        }
+    }
+    for (i, o) in config.outputs.iter().enumerate() {
+        for (k, loc) in node_refs(&o.value) {
+            add(&mut g, outputs[i], k, loc);
+        }
+    }
+    if let Some(cycle) = g.dag.find_cycle() {
+        let names: Vec<String> = cycle.iter().map(|&n| decl_address(config, *g.dag.node(n))).collect();
+        let mut text = names.join(" -> ");
+        text.push_str(" -> ");
+        text.push_str(&names[0]);
+        // Locate the error at the reference that closes the cycle (last -> first means first
+        // refers to last).
+        let first = cycle[0];
+        let last = *cycle.last().unwrap_or(&first);
+        let loc = g.edge_locs.get(&(last, first)).cloned();
+        let mut d = match loc {
+            Some(l) => Diagnostic::at(format!("dependency cycle: {text}"), l).label(format!("`{}` refers to `{}` here", names[0], names[names.len() - 1])),
+            None => Diagnostic::new(format!("dependency cycle: {text}")),
+        };
+        for w in cycle.windows(2) {
+            if let Some(l) = g.edge_locs.get(&(w[0], w[1])) {
+                let a = decl_address(config, *g.dag.node(w[1]));
+                let b = decl_address(config, *g.dag.node(w[0]));
+                d = d.related(l.clone(), format!("`{a}` refers to `{b}`"));
+            }
+        }
+        return Err(d.help("break the cycle: one of these references must go, or be replaced by a value that does not depend on the other"));
+    }
+    let _ = Mode::Managed;
+    Ok(g)
+}

@@ -1,0 +1,38 @@
+//! Expressions inside plinth's configuration strings (SPEC §2, §3).
+//!
+//! A configuration string is a [`Template`]: literal text with `${ expr }` interpolations
+//! (`$${` is a literal `${`). [`parse_template`] builds the syntax tree, keeping byte spans into
+//! the original string on every node so errors can point at a file position;
+//! [`eval_template`] evaluates it against a [`Context`] that resolves references
+//! (`rg.id`, `var.location`, `app["blue"].id`) and provider functions.
+//!
+//! Expressions are literals (`null`, `true`, `false`, numbers, `"strings"` that may contain
+//! `${...}` themselves, `[lists]`), references, function calls (`lower(x)`,
+//! `azure.role_definition_id("...")`) and parentheses. There are no operators.
+//!
+//! Evaluation follows the value marks of [`plinth_value::Value`]: unknown ("known after apply")
+//! and sensitive values propagate through interpolation and functions.
+//!
+//! ```
+//! use plinth_expr::{parse_template, eval_template};
+//! use plinth_value::{Map, Value};
+//!
+//! let t = parse_template("${var.prefix}-rg").unwrap();
+//! assert_eq!(&"${var.prefix}-rg"[t.references()[0].span.clone()], "var.prefix");
+//! let mut ctx = Map::new();
+//! ctx.insert("var".into(), Value::from(serde_json::json!({"prefix": "demo"})));
+//! assert_eq!(eval_template(&t, &ctx).unwrap(), Value::from("demo-rg"));
+//! ```
+
+mod ast;
+mod eval;
+mod functions;
+mod parser;
+
+pub use ast::{Expr, ExprKind, Part, RefStep, Reference, Template};
+pub use eval::{Context, EvalError, ResolvedStep, eval_expr, eval_template, walk_steps};
+pub use functions::{GUID_NAMESPACE, builtin_function_names, did_you_mean, guid};
+pub use parser::{ParseError, parse_template};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,245 @@
+//! The plan model: what `plan` decided and `apply` carries out. Serialisable, so a plan can
+//! be saved (`plan --out`), reviewed (`show`), and applied later.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use plinth_value::{Path, Value};
+use serde::{Deserialize, Serialize};
+
+/// The format tag of saved plans.
+pub const PLAN_FORMAT: &str = "plinth-plan/1";
+
+/// One action per address (SPEC §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Create,
+    Update,
+    Replace,
+    Delete,
+    NoOp,
+    Read,
+    Run,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Replace => "replace",
+            Action::Delete => "delete",
+            Action::NoOp => "no-op",
+            Action::Read => "read",
+            Action::Run => "run",
+        }
+    }
+
+    /// The marker shown before an address in text plans.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace => "-/+",
+            Action::Delete => "-",
+            Action::NoOp => " ",
+            Action::Read => "<=",
+            Action::Run => "!",
+        }
+    }
+
+    /// True when apply has something to do.
+    pub fn is_change(self) -> bool {
+        !matches!(self, Action::NoOp)
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The order of a replacement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReplaceOrder {
+    DeleteThenCreate,
+    CreateThenDelete,
+}
+
+/// What kind of thing an address names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Managed,
+    Data,
+    Action,
+}
+
+/// The planned change of one address.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResourceChange {
+    pub address: String,
+    /// The declaration's name (without instance key), for grouping.
+    pub name: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub kind: Kind,
+    pub action: Action,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replace_order: Option<ReplaceOrder>,
+    /// The provider id, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Attributes before (refreshed); `None` when the object does not exist yet.
+    pub before: Option<Value>,
+    /// Attributes after; `None` for deletes. Unknown where known only after apply.
+    pub after: Option<Value>,
+    /// The inputs as configured (unknown where they depend on values known after apply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<Value>,
+    /// Input paths whose value changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed_paths: Vec<Path>,
+    /// Paths that force a replacement.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replace_paths: Vec<Path>,
+    /// Why, when the action is not explained by the diff alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The change undoes a change made outside plinth.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub drift: bool,
+    /// Addresses this change depends on (configuration references and `depends_on`).
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+}
+
+/// A root output's planned value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutputChange {
+    pub name: String,
+    pub action: Action,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub sensitive: bool,
+}
+
+/// What plan was asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlanMode {
+    #[default]
+    Normal,
+    Destroy,
+    RefreshOnly,
+}
+
+/// A change made outside plinth, found by refresh.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Drift {
+    pub address: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// `update` (changed outside) or `delete` (deleted outside).
+    pub action: Action,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed_paths: Vec<Path>,
+    /// The provider id as read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// True when this settles a record left pending by an interrupted run (not drift).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reconciled: bool,
+}
+
+/// A whole plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format: String,
+    pub mode: PlanMode,
+    /// When the plan was made (RFC 3339).
+    pub created_at: String,
+    /// The state the plan was made against.
+    pub lineage: String,
+    pub serial: u64,
+    /// Digest of the configuration files and resolved variables.
+    pub config_digest: String,
+    /// The configuration directory (absolute).
+    pub config_dir: String,
+    /// Resolved variables (sensitive ones marked).
+    pub variables: BTreeMap<String, Value>,
+    /// Changes, dependencies before dependents.
+    pub changes: Vec<ResourceChange>,
+    pub outputs: Vec<OutputChange>,
+    /// Changes made outside plinth that refresh found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<Drift>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+}
+
+/// Counts for the summary line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub replace: usize,
+    pub destroy: usize,
+    pub read: usize,
+    pub run: usize,
+}
+
+impl Summary {
+    pub fn is_empty(&self) -> bool {
+        self.add + self.change + self.replace + self.destroy + self.run == 0
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Plan: {} to add, {} to change, {} to replace, {} to destroy.",
+            self.add, self.change, self.replace, self.destroy
+        )?;
+        if self.run > 0 {
+            write!(f, " {} action{} to run.", self.run, if self.run == 1 { "" } else { "s" })?;
+        }
+        Ok(())
+    }
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            match c.action {
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Replace => s.replace += 1,
+                Action::Delete if c.kind == Kind::Managed => s.destroy += 1,
+                Action::Delete => {}
+                Action::Read => s.read += 1,
+                Action::Run => s.run += 1,
+                Action::NoOp => {}
+            }
+        }
+        s
+    }
+
+    /// True when applying would change anything (resources, actions or outputs).
+    pub fn has_changes(&self) -> bool {
+        !self.summary().is_empty() || self.outputs.iter().any(|o| o.action.is_change())
+    }
+
+    pub fn change(&self, address: &str) -> Option<&ResourceChange> {
+        self.changes.iter().find(|c| c.address == address)
+    }
+}

@@ -1,0 +1,281 @@
+//! The seam between the engine and the things it manages.
+//!
+//! A [`Provider`] owns a family of resource types (`core:data`, `azure:...`, `k8s:...`). The
+//! engine never does I/O itself: it asks providers to read, plan, create, update and delete,
+//! and records what they answer. Everything a provider knows about a type that the engine
+//! needs for planning is in its [`TypeSchema`].
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use plinth_value::{Path, Value};
+use serde::{Deserialize, Serialize};
+
+pub mod diff;
+
+/// What kind of value an input takes; used to validate configurations before any I/O.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueKind {
+    Any,
+    String,
+    Number,
+    Bool,
+    List,
+    Map,
+    /// A duration string such as `30s` or `10m`.
+    Duration,
+}
+
+impl ValueKind {
+    /// True when `v` fits this kind. Unknown values fit every kind (they are checked again
+    /// at apply time, when they are known).
+    pub fn admits(self, v: &Value) -> bool {
+        let v = v.unmarked();
+        if matches!(v, Value::Unknown) {
+            return true;
+        }
+        match self {
+            ValueKind::Any => true,
+            ValueKind::String | ValueKind::Duration => matches!(v, Value::String(_)),
+            ValueKind::Number => matches!(v, Value::Number(_)),
+            ValueKind::Bool => matches!(v, Value::Bool(_)),
+            ValueKind::List => matches!(v, Value::List(_)),
+            ValueKind::Map => matches!(v, Value::Map(_)),
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            ValueKind::Any => "any value",
+            ValueKind::String => "a string",
+            ValueKind::Number => "a number",
+            ValueKind::Bool => "a bool",
+            ValueKind::List => "a list",
+            ValueKind::Map => "a table",
+            ValueKind::Duration => "a duration such as \"30s\" or \"10m\"",
+        }
+    }
+}
+
+/// One top-level input of a resource type.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InputSchema {
+    pub name: String,
+    pub kind: ValueKind,
+    pub required: bool,
+    pub description: String,
+}
+
+/// What the engine needs to know about one resource type.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct TypeSchema {
+    /// Full type name, e.g. `core:data`.
+    pub type_name: String,
+    pub description: String,
+    /// Top-level inputs.
+    pub inputs: Vec<InputSchema>,
+    /// When true, inputs not listed are accepted (e.g. an ARM body).
+    pub open: bool,
+    /// Attributes the provider sets; unknown in a plan until the object exists.
+    pub computed: Vec<Path>,
+    /// Inputs whose change cannot be made in place: the object is replaced.
+    pub force_new: Vec<Path>,
+    /// Inputs and attributes that are secrets.
+    pub sensitive: Vec<Path>,
+    /// Whether `[data.NAME]` may read this type.
+    pub data_source: bool,
+    /// Whether `[resource.NAME]` may manage this type.
+    pub managed: bool,
+    /// Whether this is an action type (`[action.NAME]`): imperative, run when what it
+    /// watches changes, never a managed object.
+    pub action: bool,
+}
+
+impl TypeSchema {
+    pub fn input(&self, name: &str) -> Option<&InputSchema> {
+        self.inputs.iter().find(|i| i.name == name)
+    }
+}
+
+/// A provider's error. `code` is the service's own code (e.g. ARM's `PrincipalNotFound`).
+#[derive(Clone, Debug, thiserror::Error, Serialize, Deserialize)]
+#[error("{}{message}", code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
+pub struct ProviderError {
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl ProviderError {
+    pub fn new(message: impl Into<String>) -> Self {
+        ProviderError { code: None, message: message.into() }
+    }
+
+    pub fn with_code(code: impl Into<String>, message: impl Into<String>) -> Self {
+        ProviderError { code: Some(code.into()), message: message.into() }
+    }
+}
+
+/// A note a provider makes while it works (a retry, a poll); the engine turns it into an
+/// event so that `--json` and logs show it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Note {
+    pub address: String,
+    pub message: String,
+}
+
+/// Where a provider sends [`Note`]s.
+pub trait Reporter: Send + Sync {
+    fn note(&self, note: Note);
+}
+
+/// A reporter that drops everything.
+pub struct NullReporter;
+
+impl Reporter for NullReporter {
+    fn note(&self, _: Note) {}
+}
+
+/// The object as state knows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prior {
+    pub id: Option<String>,
+    /// Inputs as last applied.
+    pub inputs: Value,
+    /// Attributes as last read.
+    pub attributes: Value,
+}
+
+/// A request about one object.
+pub struct Request<'a> {
+    pub type_name: &'a str,
+    pub address: &'a str,
+    pub reporter: &'a dyn Reporter,
+}
+
+/// What a provider read back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Observed {
+    pub id: Option<String>,
+    pub attributes: Value,
+}
+
+/// The provider's view of a planned change.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Planned {
+    /// The attributes the object will have (unknown where not known before apply).
+    pub attributes: Value,
+    /// Input paths whose value differs from the object's.
+    pub changed: Vec<Path>,
+    /// The subset of `changed` that cannot be changed in place.
+    pub requires_replace: Vec<Path>,
+}
+
+/// A provider of resource types.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// The prefix before `:` in type names (`core`, `azure`, `k8s`).
+    fn name(&self) -> &str;
+
+    /// The schema of a type (the part after `PREFIX:`), or `None` when the provider has no such type.
+    fn schema(&self, type_name: &str) -> Option<TypeSchema>;
+
+    /// Type names this provider knows, for suggestions and `plinth schema`.
+    fn type_names(&self) -> Vec<String>;
+
+    /// Provider-specific validation of a configuration (beyond the schema): returns
+    /// `(path, message)` pairs. Values may be unknown.
+    fn validate(&self, _type_name: &str, _config: &Value) -> Vec<(Path, String)> {
+        Vec::new()
+    }
+
+    /// The id an object will have, when it is known before it is created (ARM ids,
+    /// Kubernetes names). Lets a crash between sending a create and recording it be
+    /// reconciled by reading that id.
+    fn planned_id(&self, _type_name: &str, _config: &Value) -> Option<String> {
+        None
+    }
+
+    /// Objects that share a key are written one at a time.
+    fn serialization_key(&self, _type_name: &str, _config: &Value) -> Option<String> {
+        None
+    }
+
+    /// How long an operation is expected to take; used to prioritise the critical path.
+    fn estimate(&self, _type_name: &str, _config: &Value) -> Duration {
+        Duration::from_secs(1)
+    }
+
+    /// Plans a change from `prior` (refreshed; `None` for a create) to `config`.
+    /// The default compares only the paths the user set (see [`diff`]).
+    fn plan(&self, req: &Request<'_>, prior: Option<&Prior>, config: &Value) -> Result<Planned, ProviderError> {
+        let schema = self.schema(req.type_name).unwrap_or_default();
+        Ok(diff::plan_default(&schema, prior, config, &diff::ExactEq))
+    }
+
+    /// Reads the object; `Ok(None)` when it no longer exists.
+    async fn read(&self, req: &Request<'_>, prior: &Prior) -> Result<Option<Observed>, ProviderError>;
+
+    /// Reads a data source.
+    async fn read_data(&self, req: &Request<'_>, _config: &Value) -> Result<Observed, ProviderError> {
+        Err(ProviderError::new(format!("{} cannot be read as a data source", req.type_name)))
+    }
+
+    /// Creates the object. `config` is wholly known.
+    async fn create(&self, req: &Request<'_>, config: &Value) -> Result<Observed, ProviderError>;
+
+    /// Changes the object in place.
+    async fn update(&self, req: &Request<'_>, prior: &Prior, config: &Value) -> Result<Observed, ProviderError>;
+
+    /// Deletes the object and returns once it is gone.
+    async fn delete(&self, req: &Request<'_>, prior: &Prior) -> Result<(), ProviderError>;
+
+    /// Reads an existing object by id for `plinth import`; returns what it observed and
+    /// the inputs a configuration would need to match it.
+    async fn import(&self, req: &Request<'_>, id: &str) -> Result<(Observed, Value), ProviderError> {
+        let _ = id;
+        Err(ProviderError::new(format!("{} does not support import", req.type_name)))
+    }
+
+    /// Runs an action (`[action.NAME]`).
+    async fn run_action(&self, req: &Request<'_>, _config: &Value) -> Result<(), ProviderError> {
+        Err(ProviderError::new(format!("{} is not an action type", req.type_name)))
+    }
+}
+
+/// The providers a run can use, by prefix.
+#[derive(Clone, Default)]
+pub struct Registry {
+    providers: BTreeMap<String, Arc<dyn Provider>>,
+}
+
+impl Registry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn register(&mut self, p: Arc<dyn Provider>) {
+        self.providers.insert(p.name().to_string(), p);
+    }
+
+    /// Splits `prefix:type` and finds the provider.
+    pub fn lookup(&self, full_type: &str) -> Option<(&Arc<dyn Provider>, String)> {
+        let (prefix, rest) = full_type.split_once(':')?;
+        let p = self.providers.get(prefix)?;
+        Some((p, rest.to_string()))
+    }
+
+    pub fn providers(&self) -> impl Iterator<Item = &Arc<dyn Provider>> {
+        self.providers.values()
+    }
+
+    /// Every known full type name.
+    pub fn all_types(&self) -> Vec<String> {
+        self.providers
+            .values()
+            .flat_map(|p| p.type_names().into_iter().map(move |t| format!("{}:{t}", p.name())))
+            .collect()
+    }
+}

@@ -1,0 +1,506 @@
+//! The value model shared by every part of plinth.
+//!
+//! A [`Value`] is JSON-like, plus two marks (SPEC §3):
+//! - [`Value::Unknown`]: "known after apply", an attribute of a resource not yet created;
+//! - [`Value::Sensitive`]: a value that is rendered as `(sensitive)` everywhere.
+//!
+//! Marks propagate: an operation over an unknown value is unknown; an operation over a
+//! sensitive value is sensitive. Maps are ordered by key so every rendering and digest is
+//! deterministic.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+mod path;
+pub use path::{Path, PathSeg};
+
+/// An ordered map of values.
+pub type Map = BTreeMap<String, Value>;
+
+/// A configuration or resource value.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum Value {
+    #[default]
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    String(String),
+    List(Vec<Value>),
+    Map(Map),
+    /// Known after apply.
+    Unknown,
+    /// A sensitive value: never rendered.
+    Sensitive(Box<Value>),
+}
+
+/// The text every rendering shows for an unknown value.
+pub const UNKNOWN_TEXT: &str = "(known after apply)";
+/// The text every rendering shows for a sensitive value.
+pub const SENSITIVE_TEXT: &str = "(sensitive)";
+
+impl Value {
+    pub fn string(s: impl Into<String>) -> Self {
+        Value::String(s.into())
+    }
+
+    pub fn sensitive(v: Value) -> Self {
+        match v {
+            Value::Sensitive(_) => v,
+            other => Value::Sensitive(Box::new(other)),
+        }
+    }
+
+    /// The name of this value's type, as error messages say it.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::List(_) => "list",
+            Value::Map(_) => "map",
+            Value::Unknown => "unknown",
+            Value::Sensitive(inner) => inner.type_name(),
+        }
+    }
+
+    /// The value with a top-level sensitive mark removed.
+    pub fn unmarked(&self) -> &Value {
+        match self {
+            Value::Sensitive(inner) => inner.unmarked(),
+            other => other,
+        }
+    }
+
+    pub fn is_sensitive(&self) -> bool {
+        matches!(self, Value::Sensitive(_))
+    }
+
+    pub fn is_unknown(&self) -> bool {
+        matches!(self.unmarked(), Value::Unknown)
+    }
+
+    /// True when no part of this value is unknown.
+    pub fn is_wholly_known(&self) -> bool {
+        match self {
+            Value::Unknown => false,
+            Value::Sensitive(inner) => inner.is_wholly_known(),
+            Value::List(items) => items.iter().all(Value::is_wholly_known),
+            Value::Map(map) => map.values().all(Value::is_wholly_known),
+            _ => true,
+        }
+    }
+
+    /// True when any part of this value is marked sensitive.
+    pub fn contains_sensitive(&self) -> bool {
+        match self {
+            Value::Sensitive(_) => true,
+            Value::List(items) => items.iter().any(Value::contains_sensitive),
+            Value::Map(map) => map.values().any(Value::contains_sensitive),
+            _ => false,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self.unmarked() {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self.unmarked() {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&Map> {
+        match self.unmarked() {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match self.unmarked() {
+            Value::List(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// Looks up a path. `None` when some step does not exist. Walking through an unknown
+    /// value yields [`Value::Unknown`]; walking through a sensitive one keeps the mark.
+    pub fn get(&self, path: &Path) -> Option<Value> {
+        let mut cur = self.clone();
+        let mut sensitive = false;
+        for seg in path.segments() {
+            if let Value::Sensitive(inner) = cur {
+                sensitive = true;
+                cur = *inner;
+            }
+            cur = match (&cur, seg) {
+                (Value::Unknown, _) => return Some(mark(Value::Unknown, sensitive)),
+                (Value::Map(m), PathSeg::Key(k)) => m.get(k)?.clone(),
+                (Value::List(l), PathSeg::Index(i)) => l.get(*i)?.clone(),
+                _ => return None,
+            };
+        }
+        Some(mark(cur, sensitive))
+    }
+
+    /// Sets a path, creating intermediate maps. Lists are extended with nulls as needed.
+    pub fn set(&mut self, path: &Path, value: Value) {
+        let mut cur = self;
+        for seg in path.segments() {
+            if let Value::Sensitive(inner) = cur {
+                cur = inner.as_mut();
+            }
+            cur = match seg {
+                PathSeg::Key(k) => {
+                    if !matches!(cur, Value::Map(_)) {
+                        *cur = Value::Map(Map::new());
+                    }
+                    let Value::Map(m) = cur else { unreachable!() };
+                    m.entry(k.clone()).or_insert(Value::Null)
+                }
+                PathSeg::Index(i) => {
+                    if !matches!(cur, Value::List(_)) {
+                        *cur = Value::List(Vec::new());
+                    }
+                    let Value::List(l) = cur else { unreachable!() };
+                    if l.len() <= *i {
+                        l.resize(*i + 1, Value::Null);
+                    }
+                    &mut l[*i]
+                }
+            };
+        }
+        *cur = value;
+    }
+
+    /// Removes a path; returns the removed value.
+    pub fn remove(&mut self, path: &Path) -> Option<Value> {
+        let (last, parent) = path.split_last()?;
+        let mut cur = self;
+        for seg in parent.segments() {
+            if let Value::Sensitive(inner) = cur {
+                cur = inner.as_mut();
+            }
+            cur = match (cur, seg) {
+                (Value::Map(m), PathSeg::Key(k)) => m.get_mut(k)?,
+                (Value::List(l), PathSeg::Index(i)) => l.get_mut(*i)?,
+                _ => return None,
+            };
+        }
+        if let Value::Sensitive(inner) = cur {
+            cur = inner.as_mut();
+        }
+        match (cur, last) {
+            (Value::Map(m), PathSeg::Key(k)) => m.remove(k),
+            (Value::List(l), PathSeg::Index(i)) if *i < l.len() => Some(l.remove(*i)),
+            _ => None,
+        }
+    }
+
+    /// Every path (depth-first) at which a leaf or a marked value sits. Maps and lists are
+    /// descended into; empty maps and lists are leaves.
+    pub fn leaf_paths(&self) -> Vec<Path> {
+        let mut out = Vec::new();
+        collect_leaves(self, &Path::root(), &mut out);
+        out
+    }
+
+    /// Splits the value into plain JSON and the paths that were marked sensitive.
+    /// Unknown values become `null` (use [`Value::unknown_paths`] to keep them).
+    pub fn to_json_parts(&self) -> (serde_json::Value, Vec<Path>) {
+        let mut sensitive = Vec::new();
+        let json = to_json_inner(self, &Path::root(), &mut sensitive);
+        (json, sensitive)
+    }
+
+    /// Plain JSON, marks dropped, unknowns as `null`.
+    pub fn to_json(&self) -> serde_json::Value {
+        self.to_json_parts().0
+    }
+
+    /// The paths of every unknown value inside this one.
+    pub fn unknown_paths(&self) -> Vec<Path> {
+        let mut out = Vec::new();
+        collect_unknown(self, &Path::root(), &mut out);
+        out
+    }
+
+    /// Builds a value from plain JSON, marking the given paths sensitive.
+    pub fn from_json_marked(json: &serde_json::Value, sensitive: &[Path]) -> Value {
+        let mut v = Value::from(json.clone());
+        for p in sensitive {
+            if let Some(inner) = v.get(p) {
+                v.set(p, Value::sensitive(inner));
+            }
+        }
+        v
+    }
+
+    /// Removes every sensitive mark, keeping the inner values.
+    pub fn unmark_all(&self) -> Value {
+        match self {
+            Value::Sensitive(inner) => inner.unmark_all(),
+            Value::List(items) => Value::List(items.iter().map(Value::unmark_all).collect()),
+            Value::Map(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), v.unmark_all())).collect()),
+            other => other.clone(),
+        }
+    }
+
+    /// Renders the value as a single line, hiding sensitive values and showing unknowns as
+    /// `(known after apply)`. Strings are quoted.
+    pub fn render(&self) -> String {
+        self.to_string()
+    }
+
+    /// Renders, revealing sensitive values (for `--show-sensitive`).
+    pub fn render_revealed(&self) -> String {
+        self.unmark_all().to_string()
+    }
+}
+
+fn mark(v: Value, sensitive: bool) -> Value {
+    if sensitive { Value::sensitive(v) } else { v }
+}
+
+fn collect_leaves(v: &Value, at: &Path, out: &mut Vec<Path>) {
+    match v {
+        Value::Map(m) if !m.is_empty() => {
+            for (k, child) in m {
+                collect_leaves(child, &at.key(k), out);
+            }
+        }
+        Value::List(l) if !l.is_empty() => {
+            for (i, child) in l.iter().enumerate() {
+                collect_leaves(child, &at.index(i), out);
+            }
+        }
+        _ => out.push(at.clone()),
+    }
+}
+
+fn collect_unknown(v: &Value, at: &Path, out: &mut Vec<Path>) {
+    match v {
+        Value::Unknown => out.push(at.clone()),
+        Value::Sensitive(inner) => collect_unknown(inner, at, out),
+        Value::Map(m) => {
+            for (k, child) in m {
+                collect_unknown(child, &at.key(k), out);
+            }
+        }
+        Value::List(l) => {
+            for (i, child) in l.iter().enumerate() {
+                collect_unknown(child, &at.index(i), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn to_json_inner(v: &Value, at: &Path, sensitive: &mut Vec<Path>) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        Value::Null | Value::Unknown => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Number(n) => J::Number(n.clone()),
+        Value::String(s) => J::String(s.clone()),
+        Value::List(items) => J::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| to_json_inner(x, &at.index(i), sensitive))
+                .collect(),
+        ),
+        Value::Map(m) => J::Object(
+            m.iter()
+                .map(|(k, x)| (k.clone(), to_json_inner(x, &at.key(k), sensitive)))
+                .collect(),
+        ),
+        Value::Sensitive(inner) => {
+            sensitive.push(at.clone());
+            let mut ignored = Vec::new();
+            to_json_inner(inner, at, &mut ignored)
+        }
+    }
+}
+
+impl From<serde_json::Value> for Value {
+    fn from(j: serde_json::Value) -> Self {
+        use serde_json::Value as J;
+        match j {
+            J::Null => Value::Null,
+            J::Bool(b) => Value::Bool(b),
+            J::Number(n) => Value::Number(n),
+            J::String(s) => Value::String(s),
+            J::Array(a) => Value::List(a.into_iter().map(Value::from).collect()),
+            J::Object(o) => Value::Map(o.into_iter().map(|(k, v)| (k, Value::from(v))).collect()),
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::String(s.to_string())
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::String(s)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(n: i64) -> Self {
+        Value::Number(n.into())
+    }
+}
+
+impl fmt::Display for Value {
+    /// One-line rendering; sensitive values hidden, unknowns spelled out.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("null"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Number(n) => write!(f, "{n}"),
+            Value::String(s) => write!(f, "{}", serde_json::Value::String(s.clone())),
+            Value::Unknown => f.write_str(UNKNOWN_TEXT),
+            Value::Sensitive(_) => f.write_str(SENSITIVE_TEXT),
+            Value::List(items) => {
+                f.write_str("[")?;
+                for (i, x) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{x}")?;
+                }
+                f.write_str("]")
+            }
+            Value::Map(m) => {
+                f.write_str("{")?;
+                for (i, (k, x)) in m.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{} = {x}", path::render_key(k))?;
+                }
+                f.write_str("}")
+            }
+        }
+    }
+}
+
+/// The wire form of a value inside plinth's own files (saved plans): JSON, with marks as
+/// single-key objects `{"$unknown": true}` and `{"$sensitive": <value>}`. State files never
+/// hold this form: they hold plain JSON plus a list of sensitive paths.
+impl Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        to_wire(self).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let j = serde_json::Value::deserialize(d)?;
+        Ok(from_wire(j))
+    }
+}
+
+fn to_wire(v: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        Value::Unknown => serde_json::json!({"$unknown": true}),
+        Value::Sensitive(inner) => serde_json::json!({"$sensitive": to_wire(inner)}),
+        Value::List(items) => J::Array(items.iter().map(to_wire).collect()),
+        Value::Map(m) => J::Object(m.iter().map(|(k, x)| (k.clone(), to_wire(x))).collect()),
+        other => other.to_json(),
+    }
+}
+
+fn from_wire(j: serde_json::Value) -> Value {
+    use serde_json::Value as J;
+    match j {
+        J::Object(mut o) if o.len() == 1 && o.contains_key("$unknown") => {
+            let _ = o.remove("$unknown");
+            Value::Unknown
+        }
+        J::Object(mut o) if o.len() == 1 && o.contains_key("$sensitive") => {
+            Value::sensitive(from_wire(o.remove("$sensitive").unwrap_or(J::Null)))
+        }
+        J::Array(a) => Value::List(a.into_iter().map(from_wire).collect()),
+        J::Object(o) => Value::Map(o.into_iter().map(|(k, v)| (k, from_wire(v))).collect()),
+        other => Value::from(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Value {
+        Value::from(serde_json::json!({
+            "name": "x",
+            "properties": {"a": [1, {"b": true}], "secret": "s3cr3t"}
+        }))
+    }
+
+    #[test]
+    fn get_and_set_paths() {
+        let mut v = sample();
+        let p: Path = "properties.a[1].b".parse().unwrap();
+        assert_eq!(v.get(&p), Some(Value::Bool(true)));
+        v.set(&"properties.new.deep".parse().unwrap(), Value::from("y"));
+        assert_eq!(v.get(&"properties.new.deep".parse().unwrap()), Some(Value::from("y")));
+        assert_eq!(v.get(&"properties.missing".parse().unwrap()), None);
+        assert_eq!(v.remove(&"properties.a".parse().unwrap()).map(|x| x.type_name()), Some("list"));
+    }
+
+    #[test]
+    fn unknown_propagates_through_get() {
+        let v = Value::from(serde_json::json!({"a": null}));
+        let mut v = v;
+        v.set(&"a".parse().unwrap(), Value::Unknown);
+        assert_eq!(v.get(&"a.b.c".parse().unwrap()), Some(Value::Unknown));
+        assert!(!v.is_wholly_known());
+        assert_eq!(v.unknown_paths(), vec!["a".parse::<Path>().unwrap()]);
+    }
+
+    #[test]
+    fn sensitive_is_never_displayed_and_round_trips() {
+        let secret: Path = "properties.secret".parse().unwrap();
+        let v = Value::from_json_marked(&sample().to_json(), std::slice::from_ref(&secret));
+        let shown = v.to_string();
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains(SENSITIVE_TEXT));
+        assert!(v.render_revealed().contains("s3cr3t"));
+        let (json, paths) = v.to_json_parts();
+        assert_eq!(paths, vec![secret.clone()]);
+        assert_eq!(json["properties"]["secret"], "s3cr3t");
+        // reading through a sensitive parent keeps the mark
+        let parent_marked = Value::from_json_marked(&sample().to_json(), &["properties".parse().unwrap()]);
+        assert!(parent_marked.get(&secret).unwrap().is_sensitive());
+    }
+
+    #[test]
+    fn wire_form_round_trips_marks() {
+        let mut v = sample();
+        v.set(&"properties.id".parse().unwrap(), Value::Unknown);
+        v.set(&"properties.secret".parse().unwrap(), Value::sensitive(Value::from("s")));
+        let text = serde_json::to_string(&v).unwrap();
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, v);
+    }
+}

@@ -1,0 +1,129 @@
+//! The backend abstraction: where state lives and how it is locked and written.
+
+use std::time::Duration;
+
+use crate::error::StateError;
+use crate::lock::LockInfo;
+use crate::model::{Change, State};
+
+/// What [`Backend::load`] found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadedState {
+    /// The state (snapshot plus replayed journal), or `None` if there is no state yet.
+    pub state: Option<State>,
+    /// Things the user should know that did not stop the load, e.g. a dropped torn record.
+    pub warnings: Vec<String>,
+}
+
+/// Where state is stored. Object safe: the engine holds a `Box<dyn Backend>`.
+pub trait Backend: Send + Sync {
+    /// A human description, e.g. `local state at /x/.plinth/state.json`.
+    fn describe(&self) -> String;
+
+    /// Reads the snapshot and replays the journal on top of it.
+    fn load(&self) -> Result<LoadedState, StateError>;
+
+    /// Takes the state lock for `operation`, waiting up to `timeout` (zero: try once).
+    /// Fails with [`StateError::Locked`] naming the holder.
+    fn lock(&self, operation: &str, timeout: Duration) -> Result<Box<dyn LockGuard>, StateError>;
+
+    /// Who holds the lock, if anyone has recorded holding it.
+    fn lock_info(&self) -> Result<Option<LockInfo>, StateError>;
+
+    /// Breaks a lock left behind by a process that is gone. Refuses if `id` is not the
+    /// current lock's id, or if its holder is still alive.
+    fn force_unlock(&self, id: &str) -> Result<(), StateError>;
+
+    /// Starts writing changes on top of `state` (normally what [`Backend::load`] returned,
+    /// loaded under the lock). Refuses a state of another lineage or an older serial than the
+    /// stored one. If `state` differs from what is stored it is written as a snapshot first;
+    /// a torn journal tail is cut off so that appends continue a valid journal.
+    fn open_writer(&self, state: State) -> Result<Box<dyn StateWriter>, StateError>;
+}
+
+/// A held state lock; released (and its info removed) on drop.
+pub trait LockGuard: Send {
+    fn info(&self) -> &LockInfo;
+}
+
+/// Records changes durably, one at a time.
+pub trait StateWriter: Send {
+    /// The state as of the last recorded change.
+    fn state(&self) -> &State;
+
+    /// Applies the change to the in-memory state, increments serial, and makes it durable
+    /// (append + fdatasync) before returning the new serial. O(size of the change), never
+    /// O(size of state).
+    fn record(&mut self, change: Change) -> Result<u64, StateError>;
+
+    /// Writes a full snapshot (temp file + fsync + rename + dir fsync), then truncates the
+    /// journal. Called at the end of a run. Does nothing if nothing changed since the last
+    /// snapshot.
+    fn compact(&mut self) -> Result<(), StateError>;
+
+    /// Total bytes this writer has written to storage (journal + snapshots), for benchmarks.
+    fn bytes_written(&self) -> u64;
+}
+
+/// What `open_writer` must do before appending, given the stored state and the caller's.
+pub(crate) enum OpenAction {
+    /// The stored state equals the caller's: append to the existing journal.
+    Continue,
+    /// Nothing is stored and the caller's state is fresh: the journal alone can rebuild it.
+    JournalOnly,
+    /// The caller's state differs from what is stored: write it as a snapshot first.
+    Snapshot,
+}
+
+/// Decides [`OpenAction`]; may bump `given.serial` so a changed state never reuses a serial.
+pub(crate) fn plan_open(
+    stored: Option<&State>,
+    given: &mut State,
+    path: &std::path::Path,
+) -> Result<OpenAction, StateError> {
+    let Some(stored) = stored else {
+        return Ok(if is_fresh(given) {
+            OpenAction::JournalOnly
+        } else {
+            OpenAction::Snapshot
+        });
+    };
+    if stored.lineage != given.lineage {
+        return Err(StateError::WrongLineage {
+            path: path.to_path_buf(),
+            stored: stored.lineage.clone(),
+            given: given.lineage.clone(),
+        });
+    }
+    if given.serial < stored.serial {
+        return Err(StateError::Stale {
+            path: path.to_path_buf(),
+            stored: stored.serial,
+            given: given.serial,
+        });
+    }
+    if stored == given {
+        return Ok(OpenAction::Continue);
+    }
+    if given.serial == stored.serial {
+        given.serial += 1;
+    }
+    Ok(OpenAction::Snapshot)
+}
+
+/// An empty state at serial 0: what a journal with no snapshot is replayed onto.
+pub(crate) fn is_fresh(state: &State) -> bool {
+    state.serial == 0
+        && state.format == crate::STATE_FORMAT
+        && state.resources.is_empty()
+        && state.outputs.is_empty()
+        && state.history.is_empty()
+}
+
+/// The empty state of `lineage` that a snapshot-less journal is replayed onto.
+pub(crate) fn fresh_state(lineage: &str) -> State {
+    State {
+        lineage: lineage.to_string(),
+        ..State::new()
+    }
+}

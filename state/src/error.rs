@@ -1,0 +1,188 @@
+//! The state crate's error type. Every message names the file involved and says what to do.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::lock::LockInfo;
+
+/// Everything that can go wrong reading, writing or locking state.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// An operating-system call on a state file failed.
+    #[error(
+        "could not {action} {path}: {error}; check that the directory exists, that this user may read and write it, and that the disk is not full",
+        path = .path.display()
+    )]
+    Io {
+        /// What plinth was doing, e.g. "read", "append to", "fsync".
+        action: &'static str,
+        path: PathBuf,
+        error: io::Error,
+    },
+
+    /// A journal record that is not the last one is damaged (or out of sequence).
+    #[error(
+        "the journal record at line {line} of {path} {problem}{following}; plinth will not guess — restore from {backup} or inspect the file",
+        path = .path.display(),
+        backup = .backup.display(),
+        following = followed_by(*.following)
+    )]
+    Corrupt {
+        /// The journal file.
+        path: PathBuf,
+        /// 1-based line number of the bad record.
+        line: usize,
+        /// What is wrong, e.g. "fails its checksum".
+        problem: String,
+        /// How many records come after the bad one.
+        following: usize,
+        /// The previous snapshot, to restore from.
+        backup: PathBuf,
+    },
+
+    /// A journal record belongs to a different state (lineage) than the snapshot beside it.
+    #[error(
+        "the journal record at line {line} of {path} belongs to state lineage {found}, but the state it extends ({snapshot}) is lineage {expected}: the journal comes from a different state and plinth will not mix them — move the journal aside if {snapshot} is the state you want, or restore the state.json that matches it",
+        path = .path.display(),
+        snapshot = .snapshot.display()
+    )]
+    LineageMismatch {
+        /// The journal file.
+        path: PathBuf,
+        line: usize,
+        /// The lineage of the snapshot (or of the journal's first record).
+        expected: String,
+        /// The lineage found in the record.
+        found: String,
+        /// The snapshot the journal was replayed onto.
+        snapshot: PathBuf,
+    },
+
+    /// `open_writer` was given a state of another lineage than the one stored.
+    #[error(
+        "refusing to write state lineage {given} to {path}, which holds a different state (lineage {stored}); check the backend configuration, or move the existing state files aside if you really mean to replace them",
+        path = .path.display()
+    )]
+    WrongLineage {
+        path: PathBuf,
+        stored: String,
+        given: String,
+    },
+
+    /// `open_writer` was given a state older than the stored one.
+    #[error(
+        "the state at {path} is at serial {stored}, newer than the serial {given} this run started from: another run changed it in between; re-run the command (it reloads the state under the lock)",
+        path = .path.display()
+    )]
+    Stale {
+        path: PathBuf,
+        stored: u64,
+        given: u64,
+    },
+
+    /// The snapshot's `format` is not [`crate::STATE_FORMAT`].
+    #[error(
+        "{path} has format {found}, but this plinth reads \"{expected}\"; use the plinth version that wrote it, or restore from {backup}",
+        path = .path.display(),
+        backup = .backup.display(),
+        expected = crate::STATE_FORMAT
+    )]
+    UnsupportedFormat {
+        path: PathBuf,
+        /// The format found, quoted, or a description such as `no "format" field`.
+        found: String,
+        backup: PathBuf,
+    },
+
+    /// The snapshot is not valid state JSON.
+    #[error(
+        "{path} is not a valid plinth state snapshot: {error}; restore it from {backup}, or fix the JSON by hand",
+        path = .path.display(),
+        backup = .backup.display()
+    )]
+    InvalidSnapshot {
+        path: PathBuf,
+        error: String,
+        backup: PathBuf,
+    },
+
+    /// The lock-info file is unreadable.
+    #[error(
+        "the lock info file {path} cannot be read: {error}; if no plinth process is using this state, delete that file",
+        path = .path.display()
+    )]
+    InvalidLockInfo { path: PathBuf, error: String },
+
+    /// Someone else holds the state lock.
+    #[error("{}", locked_message(.info))]
+    Locked { info: Box<LockInfo> },
+
+    /// `force_unlock` was given an id that is not the current lock's.
+    #[error(
+        "the lock on {path} has id {actual}, not {given}; nothing was unlocked — check the id (`plinth force-unlock {actual}` would break the lock that is actually there)",
+        path = .path.display()
+    )]
+    LockIdMismatch {
+        path: PathBuf,
+        given: String,
+        actual: String,
+    },
+
+    /// `force_unlock` on a lock whose holder is still alive.
+    #[error("{}", still_held_message(.info))]
+    LockStillHeld { info: Box<LockInfo> },
+
+    /// `force_unlock` on a state that is not locked.
+    #[error("the state at {path} is not locked; there is nothing to unlock", path = .path.display())]
+    NotLocked { path: PathBuf },
+
+    /// An earlier write failed part-way and could not be undone.
+    #[error(
+        "an earlier write to {path} failed part-way and could not be rolled back, so this run can record nothing more; fix the storage problem and re-run plinth (it reconciles pending resources from what was saved)",
+        path = .path.display()
+    )]
+    Poisoned { path: PathBuf },
+
+    /// Serialising state failed (a bug).
+    #[error("could not encode {what} as JSON: {error}; this is a bug in plinth — please report it")]
+    Encode { what: &'static str, error: String },
+}
+
+impl StateError {
+    pub(crate) fn io(action: &'static str, path: &Path, error: io::Error) -> Self {
+        StateError::Io {
+            action,
+            path: path.to_path_buf(),
+            error,
+        }
+    }
+
+    pub(crate) fn encode(what: &'static str, error: serde_json::Error) -> Self {
+        StateError::Encode {
+            what,
+            error: error.to_string(),
+        }
+    }
+}
+
+fn followed_by(n: usize) -> String {
+    match n {
+        0 => String::new(),
+        1 => " and is followed by 1 more record".to_string(),
+        n => format!(" and is followed by {n} more records"),
+    }
+}
+
+fn locked_message(info: &LockInfo) -> String {
+    format!(
+        "the state at {} is locked by {} (pid {}) since {} for `{}` (lock id {}); wait for it with --lock-timeout <DURATION>, or, if that process is gone, run `plinth force-unlock {}`",
+        info.path, info.who, info.pid, info.created, info.operation, info.id, info.id
+    )
+}
+
+fn still_held_message(info: &LockInfo) -> String {
+    format!(
+        "the lock {} on {} is held by a live process (pid {} on {}, `{}` since {}); a live local lock cannot be broken — stop that process (or let it finish) and retry",
+        info.id, info.path, info.pid, info.who, info.operation, info.created
+    )
+}

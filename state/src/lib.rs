@@ -1,0 +1,21 @@
+//! Plinth's state: the document model, the backend trait and the local backend.
+
+mod backend;
+mod error;
+mod journal;
+mod local;
+mod lock;
+mod memory;
+mod model;
+
+pub use backend::{Backend, LoadedState, LockGuard, StateWriter};
+pub use error::StateError;
+pub use local::{
+    BACKUP_FILE, JOURNAL_FILE, LOCK_FILE, LOCK_INFO_FILE, LocalBackend, SNAPSHOT_FILE,
+};
+pub use lock::LockInfo;
+pub use memory::MemoryBackend;
+pub use model::*;
+
+#[cfg(test)]
+mod tests;

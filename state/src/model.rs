@@ -1,0 +1,157 @@
+//! The state document (SPEC §5): what plinth believes exists.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The format tag written into every state snapshot.
+pub const STATE_FORMAT: &str = "plinth-state/1";
+
+/// The whole state: a snapshot, plus whatever the journal adds on top.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    /// Always [`STATE_FORMAT`].
+    pub format: String,
+    /// Fixed when the state is first created; a saved plan made against another lineage is stale.
+    pub lineage: String,
+    /// Incremented on every saved change.
+    pub serial: u64,
+    /// Managed resources and data sources, by address (`rg`, `app["blue"]`, `data.sub`).
+    #[serde(default)]
+    pub resources: BTreeMap<String, ResourceState>,
+    /// Root outputs as last applied.
+    #[serde(default)]
+    pub outputs: BTreeMap<String, OutputState>,
+    /// A bounded log of actions that ran (actions are not managed resources).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<HistoryEntry>,
+}
+
+impl State {
+    /// A fresh, empty state with a new lineage.
+    pub fn new() -> Self {
+        State {
+            format: STATE_FORMAT.to_string(),
+            lineage: uuid::Uuid::new_v4().to_string(),
+            serial: 0,
+            resources: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+            history: Vec::new(),
+        }
+    }
+
+    /// Applies one change to the in-memory document. Does not touch `serial`: the backend
+    /// counts saved changes.
+    pub fn apply_change(&mut self, change: &Change) {
+        match change {
+            Change::Put(r) => {
+                self.resources.insert(r.address.clone(), (**r).clone());
+            }
+            Change::Remove { address } => {
+                self.resources.remove(address);
+            }
+            Change::Outputs { outputs } => self.outputs = outputs.clone(),
+            Change::History(entry) => {
+                self.history.push(entry.clone());
+                let excess = self.history.len().saturating_sub(MAX_HISTORY);
+                if excess > 0 {
+                    self.history.drain(..excess);
+                }
+            }
+        }
+    }
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// How many history entries a state keeps.
+pub const MAX_HISTORY: usize = 200;
+
+/// Whether a record is a managed resource or a data source read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Managed,
+    Data,
+}
+
+/// Where a resource stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Exists and matches `inputs` as last applied.
+    Created,
+    /// A create was sent (or about to be); whether it exists is unknown until reconciled.
+    PendingCreate,
+    /// A delete was sent (or about to be); whether it is gone is unknown until reconciled.
+    PendingDelete,
+    /// A create or update failed part-way; the object may exist but is not trusted: the next
+    /// plan replaces it.
+    Tainted,
+}
+
+/// One resource in state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResourceState {
+    pub address: String,
+    /// Full type, e.g. `core:data` or `azure:Microsoft.Resources/resourceGroups@2025-04-01`.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub mode: Mode,
+    /// The provider's id for the object; known up front for ARM and Kubernetes objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The inputs that were applied (plain JSON; sensitive values included: state is 0600).
+    pub inputs: serde_json::Value,
+    /// The attributes read back from the provider.
+    pub attributes: serde_json::Value,
+    /// Addresses this resource depended on when it was applied (for destroy order once it is
+    /// gone from the configuration).
+    #[serde(default)]
+    pub dependencies: Vec<String>,
+    /// Paths (as `a.b[0]` strings) in `inputs`/`attributes` that are sensitive.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitive_paths: Vec<String>,
+    pub status: Status,
+    /// Set when this record is an old object kept alive by `create_before_destroy` that is
+    /// still to be deleted; its key in `resources` is `ADDRESS (deposed)`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deposed: bool,
+}
+
+/// A root output.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutputState {
+    pub value: serde_json::Value,
+    #[serde(default)]
+    pub sensitive: bool,
+}
+
+/// A record of an action (e.g. `k8s:rollout-restart`) that ran.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub address: String,
+    pub action: String,
+    /// RFC 3339 timestamp.
+    pub at: String,
+    pub outcome: String,
+}
+
+/// One durable change, as the journal records it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Change {
+    /// Insert or replace the record at `address`.
+    Put(Box<ResourceState>),
+    /// Forget the record at `address`.
+    Remove { address: String },
+    /// Replace all outputs. (A struct variant: a map of outputs may have any key,
+    /// including the `op` tag.)
+    Outputs { outputs: BTreeMap<String, OutputState> },
+    /// Append to the history.
+    History(HistoryEntry),
+}
