@@ -1,1 +1,267 @@
-fn main() {}
+//! The `plinth` command line (SPEC §8).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+mod commands;
+mod progress;
+mod schema;
+mod workspace;
+
+/// Infrastructure as code for Azure and Kubernetes, declared in TOML.
+#[derive(Parser, Debug)]
+#[command(name = "plinth", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command that reads a configuration takes.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Common {
+    /// Set a variable: NAME=VALUE (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE", global = true)]
+    pub vars: Vec<String>,
+    /// Read variables from a TOML file of NAME = VALUE lines (repeatable).
+    #[arg(long = "var-file", value_name = "FILE", global = true)]
+    pub var_files: Vec<PathBuf>,
+    /// Do not colour the output.
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Machine-readable output: JSON lines of events, or JSON documents.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// How long to wait for the state lock, e.g. 30s (default: fail at once).
+    #[arg(long, value_name = "DURATION", default_value = "0s", global = true, value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s)
+        .map_err(|e| format!("`{s}` is not a duration ({e}); write e.g. 30s or 2m"))
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct PlanFlags {
+    /// Plan to destroy everything in state.
+    #[arg(long)]
+    pub destroy: bool,
+    /// Only refresh: record changes made outside plinth, change nothing else.
+    #[arg(long)]
+    pub refresh_only: bool,
+    /// Limit to this address and what it depends on (repeatable).
+    #[arg(long = "target", value_name = "ADDR")]
+    pub targets: Vec<String>,
+    /// Replace this address even if nothing changed (repeatable).
+    #[arg(long = "replace", value_name = "ADDR")]
+    pub replace: Vec<String>,
+    /// Show sensitive values in the plan.
+    #[arg(long)]
+    pub show_sensitive: bool,
+    /// How many operations run at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub parallelism: u32,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ShowFormat {
+    Text,
+    Json,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check a configuration without touching state or any cloud.
+    Validate {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Show what apply would do.
+    Plan {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Save the plan to FILE for `plinth apply FILE`.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+        #[arg(long)]
+        detailed_exitcode: bool,
+        #[command(flatten)]
+        flags: PlanFlags,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Make the infrastructure match the configuration (or a saved plan).
+    Apply {
+        /// A configuration directory, or a plan file saved by `plan --out`.
+        #[arg(default_value = ".")]
+        target: PathBuf,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        auto_approve: bool,
+        #[command(flatten)]
+        flags: PlanFlags,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Destroy everything in state.
+    Destroy {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[arg(long)]
+        auto_approve: bool,
+        /// Limit to this address and what depends on it (repeatable).
+        #[arg(long = "target", value_name = "ADDR")]
+        targets: Vec<String>,
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        parallelism: u32,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Show a saved plan, or the current state.
+    Show {
+        /// A plan file; without it, the state of the configuration in the current directory.
+        file: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: ShowFormat,
+        /// Show sensitive values.
+        #[arg(long)]
+        show_sensitive: bool,
+        /// The configuration directory (when showing state).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Print outputs from state.
+    Output {
+        name: Option<String>,
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Print sensitive values.
+        #[arg(long)]
+        show_sensitive: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Print the dependency graph.
+    Graph {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value = "dot")]
+        format: GraphFormat,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Adopt an existing object into state.
+    Import {
+        /// The address in the configuration, e.g. rg or app["blue"].
+        address: String,
+        /// The provider's id of the object.
+        id: String,
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Inspect or edit state.
+    State {
+        #[command(subcommand)]
+        command: StateCommand,
+    },
+    /// Remove a stale state lock.
+    ForceUnlock {
+        /// The lock id, as the lock error printed it.
+        id: String,
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Print a JSON Schema of the configuration format (for editors).
+    Schema,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StateCommand {
+    /// List addresses in state.
+    List {
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Show one record.
+    Show {
+        address: String,
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        #[arg(long)]
+        show_sensitive: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Forget records without destroying the objects.
+    Rm {
+        #[arg(required = true)]
+        addresses: Vec<String>,
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Rename a record (after renaming it in the configuration).
+    Mv {
+        from: String,
+        to: String,
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let code = runtime.block_on(commands::run(cli));
+    // Tasks abandoned by a second Ctrl-C must not hold the process open.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    ExitCode::from(code)
+}
+
+/// Logs go to stderr, filtered by `PLINTH_LOG` (e.g. `PLINTH_LOG=debug`); off by default.
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    if let Ok(filter) = EnvFilter::try_from_env("PLINTH_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+}

@@ -151,7 +151,9 @@ pub enum Change {
     Remove { address: String },
     /// Replace all outputs. (A struct variant: a map of outputs may have any key,
     /// including the `op` tag.)
-    Outputs { outputs: BTreeMap<String, OutputState> },
+    Outputs {
+        outputs: BTreeMap<String, OutputState>,
+    },
     /// Append to the history.
     History(HistoryEntry),
 }

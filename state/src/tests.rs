@@ -838,7 +838,10 @@ fn an_output_named_op_round_trips() {
     for backend in [&local as &dyn Backend, &memory] {
         let mut w = backend.open_writer(State::new()).unwrap();
         w.record(put("a", 0)).unwrap();
-        w.record(Change::Outputs { outputs: outputs.clone() }).unwrap();
+        w.record(Change::Outputs {
+            outputs: outputs.clone(),
+        })
+        .unwrap();
         assert_eq!(w.state().outputs, outputs);
         assert_eq!(w.record(put("b", 1)).unwrap(), 3);
         assert_eq!(load(backend).state.as_ref(), Some(w.state()));

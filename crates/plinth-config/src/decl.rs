@@ -20,7 +20,9 @@ pub struct Config {
 
 impl Config {
     pub fn resource(&self, mode: Mode, name: &str) -> Option<&ResourceDecl> {
-        self.resources.iter().find(|r| r.mode == mode && r.name == name)
+        self.resources
+            .iter()
+            .find(|r| r.mode == mode && r.name == name)
     }
 
     pub fn variable(&self, name: &str) -> Option<&VariableDecl> {

@@ -21,11 +21,20 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(message: impl Into<String>) -> Self {
-        Diagnostic { message: message.into(), loc: None, label: None, help: None, related: Vec::new() }
+        Diagnostic {
+            message: message.into(),
+            loc: None,
+            label: None,
+            help: None,
+            related: Vec::new(),
+        }
     }
 
     pub fn at(message: impl Into<String>, loc: Loc) -> Self {
-        Diagnostic { loc: Some(loc), ..Diagnostic::new(message) }
+        Diagnostic {
+            loc: Some(loc),
+            ..Diagnostic::new(message)
+        }
     }
 
     pub fn label(mut self, label: impl Into<String>) -> Self {
@@ -52,8 +61,14 @@ impl Diagnostic {
 
     /// Renders for a terminal (or plain, when `color` is false).
     pub fn render(&self, sources: &Sources, color: bool) -> String {
-        let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-        let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1).with_width(100);
+        let theme = if color {
+            GraphicalTheme::unicode()
+        } else {
+            GraphicalTheme::unicode_nocolor()
+        };
+        let handler = GraphicalReportHandler::new_themed(theme)
+            .with_context_lines(1)
+            .with_width(100);
         let mut out = String::new();
         let report = self.with_source(sources);
         if handler.render_report(&mut out, &report).is_err() {
@@ -104,7 +119,11 @@ impl Diagnostics {
     }
 
     pub fn render(&self, sources: &Sources, color: bool) -> String {
-        self.0.iter().map(|d| d.render(sources, color)).collect::<Vec<_>>().join("\n")
+        self.0
+            .iter()
+            .map(|d| d.render(sources, color))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
@@ -133,7 +152,9 @@ impl std::error::Error for WithSource {}
 
 impl miette::Diagnostic for WithSource {
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.help.as_ref().map(|h| Box::new(h.clone()) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h.clone()) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -161,13 +182,24 @@ impl Diagnostic {
                     if rloc.file == loc.file {
                         let s = rloc.span.start.min(text.len());
                         let e = rloc.span.end.clamp(s, text.len());
-                        labels.push(LabeledSpan::new_with_span(Some(rtext.clone()), SourceSpan::from(s..e)));
+                        labels.push(LabeledSpan::new_with_span(
+                            Some(rtext.clone()),
+                            SourceSpan::from(s..e),
+                        ));
                     }
                 }
-                (Some(NamedSource::new(file.name.clone(), text.to_string())), labels)
+                (
+                    Some(NamedSource::new(file.name.clone(), text.to_string())),
+                    labels,
+                )
             }
             None => (None, Vec::new()),
         };
-        WithSource { message: self.message.clone(), help: self.help.clone(), src, labels }
+        WithSource {
+            message: self.message.clone(),
+            help: self.help.clone(),
+            src,
+            labels,
+        }
     }
 }

@@ -16,10 +16,14 @@ use crate::source::{FileId, Loc, Sources};
 use crate::suggest::did_you_mean;
 
 /// Top-level tables a configuration may have.
-pub const TOP_LEVEL: &[&str] = &["backend", "variable", "provider", "resource", "data", "action", "output"];
+pub const TOP_LEVEL: &[&str] = &[
+    "backend", "variable", "provider", "resource", "data", "action", "output",
+];
 
 /// Names that cannot be used for resources because expressions give them another meaning.
-pub const RESERVED: &[&str] = &["var", "env", "each", "data", "action", "output", "self", "count", "resource"];
+pub const RESERVED: &[&str] = &[
+    "var", "env", "each", "data", "action", "output", "self", "count", "resource",
+];
 
 /// Loads every `*.toml` file of `dir` (sorted by name) into one configuration.
 pub fn load_dir(dir: &FsPath) -> Result<Config, (Sources, Diagnostics)> {
@@ -27,8 +31,11 @@ pub fn load_dir(dir: &FsPath) -> Result<Config, (Sources, Diagnostics)> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
-            let d = Diagnostic::new(format!("cannot read the configuration directory {}: {e}", dir.display()))
-                .help("pass the directory that holds your *.toml files, e.g. `plinth plan ./infra`");
+            let d = Diagnostic::new(format!(
+                "cannot read the configuration directory {}: {e}",
+                dir.display()
+            ))
+            .help("pass the directory that holds your *.toml files, e.g. `plinth plan ./infra`");
             return Err((sources, d.into()));
         }
     };
@@ -81,11 +88,19 @@ pub fn load_sources(sources: Sources) -> Result<Config, (Sources, Diagnostics)> 
                 continue;
             }
         };
-        let mut dec = Decoder { file, text: &text, diags: &mut diags };
+        let mut dec = Decoder {
+            file,
+            text: &text,
+            diags: &mut diags,
+        };
         dec.top_level(table.into_inner(), &mut config, &mut seen);
     }
     config.sources = sources;
-    if diags.is_empty() { Ok(config) } else { Err((config.sources, diags)) }
+    if diags.is_empty() {
+        Ok(config)
+    } else {
+        Err((config.sources, diags))
+    }
 }
 
 struct Decoder<'a> {
@@ -111,7 +126,12 @@ impl<'a> Decoder<'a> {
         self.diags.push(d);
     }
 
-    fn top_level(&mut self, table: DeTable<'_>, config: &mut Config, seen: &mut BTreeMap<(String, String), Loc>) {
+    fn top_level(
+        &mut self,
+        table: DeTable<'_>,
+        config: &mut Config,
+        seen: &mut BTreeMap<(String, String), Loc>,
+    ) {
         for (key, value) in table {
             let kloc = self.loc(key.span());
             let k = key.get_ref().as_ref();
@@ -122,7 +142,9 @@ impl<'a> Decoder<'a> {
                     }
                 }
                 "variable" | "provider" | "resource" | "data" | "action" | "output" => {
-                    let Some(t) = self.expect_table(&value, &format!("[{k}]"), &kloc) else { continue };
+                    let Some(t) = self.expect_table(&value, &format!("[{k}]"), &kloc) else {
+                        continue;
+                    };
                     for (name, body) in t {
                         let nloc = self.loc(name.span());
                         let n = name.get_ref().as_ref().to_string();
@@ -134,7 +156,11 @@ impl<'a> Decoder<'a> {
                             );
                             continue;
                         }
-                        let kind = if k == "data" { "data".to_string() } else { k.to_string() };
+                        let kind = if k == "data" {
+                            "data".to_string()
+                        } else {
+                            k.to_string()
+                        };
                         if let Some(first) = seen.get(&(kind.clone(), n.clone())) {
                             let first = first.clone();
                             self.err(
@@ -146,7 +172,10 @@ impl<'a> Decoder<'a> {
                             continue;
                         }
                         seen.insert((kind, n.clone()), nloc.clone());
-                        let Some(body) = self.expect_table(&body, &format!("[{k}.{n}]"), &nloc) else { continue };
+                        let Some(body) = self.expect_table(&body, &format!("[{k}.{n}]"), &nloc)
+                        else {
+                            continue;
+                        };
                         match k {
                             "variable" => {
                                 if let Some(v) = self.variable(n, nloc, body) {
@@ -155,10 +184,18 @@ impl<'a> Decoder<'a> {
                             }
                             "provider" => {
                                 let node = self.table_node(body, nloc.clone());
-                                config.providers.push(ProviderDecl { name: n, loc: nloc, config: node });
+                                config.providers.push(ProviderDecl {
+                                    name: n,
+                                    loc: nloc,
+                                    config: node,
+                                });
                             }
                             "resource" | "data" => {
-                                let mode = if k == "data" { Mode::Data } else { Mode::Managed };
+                                let mode = if k == "data" {
+                                    Mode::Data
+                                } else {
+                                    Mode::Managed
+                                };
                                 if mode == Mode::Managed && RESERVED.contains(&n.as_str()) {
                                     self.err(
                                         Diagnostic::at(format!("`{n}` cannot be a resource name"), nloc.clone())
@@ -187,7 +224,10 @@ impl<'a> Decoder<'a> {
                 }
                 other => {
                     let help = match did_you_mean(other, TOP_LEVEL.iter().copied()) {
-                        Some(s) => format!("did you mean `{s}`? Top-level tables are: {}", TOP_LEVEL.join(", ")),
+                        Some(s) => format!(
+                            "did you mean `{s}`? Top-level tables are: {}",
+                            TOP_LEVEL.join(", ")
+                        ),
                         None => format!("top-level tables are: {}", TOP_LEVEL.join(", ")),
                     };
                     self.err(
@@ -200,12 +240,21 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    fn expect_table<'v, 'i>(&mut self, v: &'v Spanned<DeValue<'i>>, what: &str, kloc: &Loc) -> Option<&'v DeTable<'i>> {
+    fn expect_table<'v, 'i>(
+        &mut self,
+        v: &'v Spanned<DeValue<'i>>,
+        what: &str,
+        kloc: &Loc,
+    ) -> Option<&'v DeTable<'i>> {
         match v.get_ref() {
             DeValue::Table(t) => Some(t),
             other => {
                 let loc = self.loc(v.span());
-                let loc = if loc.span.is_empty() { kloc.clone() } else { loc };
+                let loc = if loc.span.is_empty() {
+                    kloc.clone()
+                } else {
+                    loc
+                };
                 self.err(
                     Diagnostic::at(format!("{what} must be a table, found {}", other.type_str()), loc)
                         .label("expected a table")
@@ -216,7 +265,13 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    fn backend(&mut self, t: &DeTable<'_>, loc: Loc, config: &mut Config, seen: &mut BTreeMap<(String, String), Loc>) {
+    fn backend(
+        &mut self,
+        t: &DeTable<'_>,
+        loc: Loc,
+        config: &mut Config,
+        seen: &mut BTreeMap<(String, String), Loc>,
+    ) {
         if let Some(first) = seen.get(&("backend".into(), String::new())) {
             let first = first.clone();
             self.err(
@@ -238,7 +293,13 @@ impl<'a> Decoder<'a> {
         }
         let node = self.entries_node(rest, loc.clone());
         match type_name {
-            Some(tn) => config.backend = Some(BackendDecl { type_name: tn, loc, config: node }),
+            Some(tn) => {
+                config.backend = Some(BackendDecl {
+                    type_name: tn,
+                    loc,
+                    config: node,
+                })
+            }
             None => self.err(
                 Diagnostic::at("[backend] has no `type`", loc)
                     .help("add `type = \"local\"` (or \"azure-blob\")"),
@@ -247,7 +308,14 @@ impl<'a> Decoder<'a> {
     }
 
     fn variable(&mut self, name: String, loc: Loc, t: &DeTable<'_>) -> Option<VariableDecl> {
-        let mut v = VariableDecl { name, loc, default: None, description: None, var_type: VarType::Any, sensitive: false };
+        let mut v = VariableDecl {
+            name,
+            loc,
+            default: None,
+            description: None,
+            var_type: VarType::Any,
+            sensitive: false,
+        };
         let mut ok = true;
         for (k, val) in t {
             let kloc = self.loc(k.span());
@@ -265,7 +333,11 @@ impl<'a> Decoder<'a> {
                     v.default = Some(node);
                 }
                 "description" => v.description = self.string_value(val, "variable `description`"),
-                "sensitive" => v.sensitive = self.bool_value(val, "variable `sensitive`").unwrap_or(false),
+                "sensitive" => {
+                    v.sensitive = self
+                        .bool_value(val, "variable `sensitive`")
+                        .unwrap_or(false)
+                }
                 "type" => {
                     if let Some(s) = self.string_value(val, "variable `type`") {
                         match VarType::parse(&s) {
@@ -273,9 +345,15 @@ impl<'a> Decoder<'a> {
                             None => {
                                 let names = ["string", "number", "bool", "list", "map", "any"];
                                 self.err(
-                                    Diagnostic::at(format!("unknown variable type `{s}`"), self.loc(val.span()))
-                                        .label("expected one of string, number, bool, list, map, any")
-                                        .maybe_help(did_you_mean(&s, names.iter().copied()).map(|x| format!("did you mean `{x}`?"))),
+                                    Diagnostic::at(
+                                        format!("unknown variable type `{s}`"),
+                                        self.loc(val.span()),
+                                    )
+                                    .label("expected one of string, number, bool, list, map, any")
+                                    .maybe_help(
+                                        did_you_mean(&s, names.iter().copied())
+                                            .map(|x| format!("did you mean `{x}`?")),
+                                    ),
                                 );
                                 ok = false;
                             }
@@ -283,7 +361,12 @@ impl<'a> Decoder<'a> {
                     }
                 }
                 other => {
-                    self.unknown_key(other, kloc, &["default", "description", "type", "sensitive"], "a variable");
+                    self.unknown_key(
+                        other,
+                        kloc,
+                        &["default", "description", "type", "sensitive"],
+                        "a variable",
+                    );
                     ok = false;
                 }
             }
@@ -294,7 +377,12 @@ impl<'a> Decoder<'a> {
         {
             self.err(
                 Diagnostic::at(
-                    format!("the default of variable `{}` is a {}, but its type is {}", v.name, val.type_name(), v.var_type.name()),
+                    format!(
+                        "the default of variable `{}` is a {}, but its type is {}",
+                        v.name,
+                        val.type_name(),
+                        v.var_type.name()
+                    ),
                     d.loc.clone(),
                 )
                 .label(format!("expected a {}", v.var_type.name())),
@@ -316,7 +404,13 @@ impl<'a> Decoder<'a> {
         );
     }
 
-    fn resource(&mut self, mode: Mode, name: String, loc: Loc, t: &DeTable<'_>) -> Option<ResourceDecl> {
+    fn resource(
+        &mut self,
+        mode: Mode,
+        name: String,
+        loc: Loc,
+        t: &DeTable<'_>,
+    ) -> Option<ResourceDecl> {
         let mut type_name = None;
         let mut depends_on = Vec::new();
         let mut for_each = None;
@@ -325,7 +419,11 @@ impl<'a> Decoder<'a> {
         let mut ok = true;
         for (k, v) in t {
             match k.get_ref().as_ref() {
-                "type" => type_name = self.string_value(v, "`type`").map(|s| (s, self.loc(v.span()))),
+                "type" => {
+                    type_name = self
+                        .string_value(v, "`type`")
+                        .map(|s| (s, self.loc(v.span())))
+                }
                 "depends_on" => depends_on = self.addr_list(v, "`depends_on`")?,
                 "for_each" => for_each = Some(self.node(v)),
                 "lifecycle" if mode == Mode::Managed => match self.lifecycle(v) {
@@ -336,7 +434,11 @@ impl<'a> Decoder<'a> {
             }
         }
         let inputs = self.entries_node(rest, loc.clone());
-        let what = if mode == Mode::Data { "data" } else { "resource" };
+        let what = if mode == Mode::Data {
+            "data"
+        } else {
+            "resource"
+        };
         let Some((type_name, type_loc)) = type_name else {
             self.err(
                 Diagnostic::at(format!("{what} `{name}` has no `type`"), loc)
@@ -345,7 +447,17 @@ impl<'a> Decoder<'a> {
             );
             return None;
         };
-        ok.then_some(ResourceDecl { mode, name, loc, type_name, type_loc, inputs, depends_on, for_each, lifecycle })
+        ok.then_some(ResourceDecl {
+            mode,
+            name,
+            loc,
+            type_name,
+            type_loc,
+            inputs,
+            depends_on,
+            for_each,
+            lifecycle,
+        })
     }
 
     fn action(&mut self, name: String, loc: Loc, t: &DeTable<'_>) -> Option<ActionDecl> {
@@ -355,7 +467,11 @@ impl<'a> Decoder<'a> {
         let mut rest = Vec::new();
         for (k, v) in t {
             match k.get_ref().as_ref() {
-                "type" => type_name = self.string_value(v, "`type`").map(|s| (s, self.loc(v.span()))),
+                "type" => {
+                    type_name = self
+                        .string_value(v, "`type`")
+                        .map(|s| (s, self.loc(v.span())))
+                }
                 "on" => on = self.addr_list(v, "`on`")?,
                 "depends_on" => depends_on = self.addr_list(v, "`depends_on`")?,
                 _ => rest.push((k, v)),
@@ -369,7 +485,15 @@ impl<'a> Decoder<'a> {
             );
             return None;
         };
-        Some(ActionDecl { name, loc, type_name, type_loc, inputs, on, depends_on })
+        Some(ActionDecl {
+            name,
+            loc,
+            type_name,
+            type_loc,
+            inputs,
+            on,
+            depends_on,
+        })
     }
 
     fn output(&mut self, name: String, loc: Loc, t: &DeTable<'_>) -> Option<OutputDecl> {
@@ -381,10 +505,17 @@ impl<'a> Decoder<'a> {
             let kloc = self.loc(k.span());
             match k.get_ref().as_ref() {
                 "value" => value = Some(self.node(v)),
-                "sensitive" => sensitive = self.bool_value(v, "output `sensitive`").unwrap_or(false),
+                "sensitive" => {
+                    sensitive = self.bool_value(v, "output `sensitive`").unwrap_or(false)
+                }
                 "description" => description = self.string_value(v, "output `description`"),
                 other => {
-                    self.unknown_key(other, kloc, &["value", "sensitive", "description"], "an output");
+                    self.unknown_key(
+                        other,
+                        kloc,
+                        &["value", "sensitive", "description"],
+                        "an output",
+                    );
                     ok = false;
                 }
             }
@@ -396,7 +527,13 @@ impl<'a> Decoder<'a> {
             );
             return None;
         };
-        ok.then_some(OutputDecl { name, loc, value, sensitive, description })
+        ok.then_some(OutputDecl {
+            name,
+            loc,
+            value,
+            sensitive,
+            description,
+        })
     }
 
     fn lifecycle(&mut self, v: &Spanned<DeValue<'_>>) -> Option<Lifecycle> {
@@ -405,7 +542,9 @@ impl<'a> Decoder<'a> {
             self.err(
                 Diagnostic::at("`lifecycle` must be a table", vloc)
                     .label("expected { prevent_destroy = true, ... }")
-                    .help("write lifecycle = { prevent_destroy = true, ignore_changes = [\"tags\"] }"),
+                    .help(
+                        "write lifecycle = { prevent_destroy = true, ignore_changes = [\"tags\"] }",
+                    ),
             );
             return None;
         };
@@ -414,45 +553,51 @@ impl<'a> Decoder<'a> {
         for (k, val) in t {
             let kloc = self.loc(k.span());
             match k.get_ref().as_ref() {
-                "prevent_destroy" => l.prevent_destroy = self.bool_value(val, "`prevent_destroy`").unwrap_or(false),
-                "create_before_destroy" => {
-                    l.create_before_destroy = self.bool_value(val, "`create_before_destroy`").unwrap_or(false)
+                "prevent_destroy" => {
+                    l.prevent_destroy = self.bool_value(val, "`prevent_destroy`").unwrap_or(false)
                 }
-                "ignore_changes" => match val.get_ref() {
-                    DeValue::String(s) if s == "all" => l.ignore_all_changes = true,
-                    DeValue::Array(items) => {
-                        for item in items {
-                            let iloc = self.loc(item.span());
-                            match item.get_ref() {
-                                DeValue::String(s) => match s.parse::<Path>() {
-                                    Ok(p) if !p.is_root() => l.ignore_changes.push((p, iloc)),
-                                    Ok(_) => {
-                                        self.err(Diagnostic::at("an empty path in `ignore_changes`", iloc).help("name an input path such as \"tags\" or \"body.properties.x\", or write ignore_changes = \"all\""));
-                                        ok = false;
-                                    }
-                                    Err(e) => {
-                                        self.err(Diagnostic::at(format!("bad path in `ignore_changes`: {e}"), iloc).label("expected a path such as \"body.properties.count\""));
-                                        ok = false;
-                                    }
-                                },
-                                other => {
-                                    self.err(
+                "create_before_destroy" => {
+                    l.create_before_destroy = self
+                        .bool_value(val, "`create_before_destroy`")
+                        .unwrap_or(false)
+                }
+                "ignore_changes" => {
+                    match val.get_ref() {
+                        DeValue::String(s) if s == "all" => l.ignore_all_changes = true,
+                        DeValue::Array(items) => {
+                            for item in items {
+                                let iloc = self.loc(item.span());
+                                match item.get_ref() {
+                                    DeValue::String(s) => match s.parse::<Path>() {
+                                        Ok(p) if !p.is_root() => l.ignore_changes.push((p, iloc)),
+                                        Ok(_) => {
+                                            self.err(Diagnostic::at("an empty path in `ignore_changes`", iloc).help("name an input path such as \"tags\" or \"body.properties.x\", or write ignore_changes = \"all\""));
+                                            ok = false;
+                                        }
+                                        Err(e) => {
+                                            self.err(Diagnostic::at(format!("bad path in `ignore_changes`: {e}"), iloc).label("expected a path such as \"body.properties.count\""));
+                                            ok = false;
+                                        }
+                                    },
+                                    other => {
+                                        self.err(
                                         Diagnostic::at(format!("`ignore_changes` items must be strings, found {}", other.type_str()), iloc)
                                             .label("expected a path string such as \"tags\""),
                                     );
-                                    ok = false;
+                                        ok = false;
+                                    }
                                 }
                             }
                         }
-                    }
-                    other => {
-                        self.err(
+                        other => {
+                            self.err(
                             Diagnostic::at(format!("`ignore_changes` must be a list of paths or \"all\", found {}", other.type_str()), self.loc(val.span()))
                                 .label("expected [\"path\", ...] or \"all\""),
                         );
-                        ok = false;
+                            ok = false;
+                        }
                     }
-                },
+                }
                 "replace_triggered_by" => match self.addr_list(val, "`replace_triggered_by`") {
                     Some(list) => l.replace_triggered_by = list,
                     None => ok = false,
@@ -461,7 +606,12 @@ impl<'a> Decoder<'a> {
                     self.unknown_key(
                         other,
                         kloc,
-                        &["prevent_destroy", "ignore_changes", "create_before_destroy", "replace_triggered_by"],
+                        &[
+                            "prevent_destroy",
+                            "ignore_changes",
+                            "create_before_destroy",
+                            "replace_triggered_by",
+                        ],
                         "`lifecycle`",
                     );
                     ok = false;
@@ -474,8 +624,14 @@ impl<'a> Decoder<'a> {
     fn addr_list(&mut self, v: &Spanned<DeValue<'_>>, what: &str) -> Option<Vec<AddrRef>> {
         let DeValue::Array(items) = v.get_ref() else {
             self.err(
-                Diagnostic::at(format!("{what} must be a list of names, found {}", v.get_ref().type_str()), self.loc(v.span()))
-                    .label("expected a list such as [\"rg\", \"data.sub\"]"),
+                Diagnostic::at(
+                    format!(
+                        "{what} must be a list of names, found {}",
+                        v.get_ref().type_str()
+                    ),
+                    self.loc(v.span()),
+                )
+                .label("expected a list such as [\"rg\", \"data.sub\"]"),
             );
             return None;
         };
@@ -484,11 +640,17 @@ impl<'a> Decoder<'a> {
         for item in items {
             let iloc = self.loc(item.span());
             match item.get_ref() {
-                DeValue::String(s) => out.push(AddrRef { text: s.to_string(), loc: iloc }),
+                DeValue::String(s) => out.push(AddrRef {
+                    text: s.to_string(),
+                    loc: iloc,
+                }),
                 other => {
                     self.err(
-                        Diagnostic::at(format!("{what} items must be strings, found {}", other.type_str()), iloc)
-                            .label("expected a resource name in quotes"),
+                        Diagnostic::at(
+                            format!("{what} items must be strings, found {}", other.type_str()),
+                            iloc,
+                        )
+                        .label("expected a resource name in quotes"),
                     );
                     ok = false;
                 }
@@ -502,8 +664,11 @@ impl<'a> Decoder<'a> {
             DeValue::String(s) => Some(s.to_string()),
             other => {
                 self.err(
-                    Diagnostic::at(format!("{what} must be a string, found {}", other.type_str()), self.loc(v.span()))
-                        .label("expected a string"),
+                    Diagnostic::at(
+                        format!("{what} must be a string, found {}", other.type_str()),
+                        self.loc(v.span()),
+                    )
+                    .label("expected a string"),
                 );
                 None
             }
@@ -515,8 +680,11 @@ impl<'a> Decoder<'a> {
             DeValue::Boolean(b) => Some(*b),
             other => {
                 self.err(
-                    Diagnostic::at(format!("{what} must be true or false, found {}", other.type_str()), self.loc(v.span()))
-                        .label("expected a bool"),
+                    Diagnostic::at(
+                        format!("{what} must be true or false, found {}", other.type_str()),
+                        self.loc(v.span()),
+                    )
+                    .label("expected a bool"),
                 );
                 None
             }
@@ -528,7 +696,11 @@ impl<'a> Decoder<'a> {
             .into_iter()
             .map(|(k, v)| (k.get_ref().to_string(), self.loc(k.span()), self.node(v)))
             .collect();
-        Node { kind: NodeKind::Table(entries), loc, content_offset: None }
+        Node {
+            kind: NodeKind::Table(entries),
+            loc,
+            content_offset: None,
+        }
     }
 
     fn table_node(&mut self, t: &DeTable<'_>, loc: Loc) -> Node {
@@ -537,22 +709,42 @@ impl<'a> Decoder<'a> {
 
     fn node(&mut self, v: &Spanned<DeValue<'_>>) -> Node {
         let loc = self.loc(v.span());
-        let lit = |val: Value, loc: Loc| Node { kind: NodeKind::Lit(val), loc, content_offset: None };
+        let lit = |val: Value, loc: Loc| Node {
+            kind: NodeKind::Lit(val),
+            loc,
+            content_offset: None,
+        };
         match v.get_ref() {
             DeValue::String(s) => self.string_node(s, loc),
-            DeValue::Integer(i) => match i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()) {
-                Ok(n) => lit(Value::from(n), loc),
-                Err(_) => {
-                    self.err(Diagnostic::at("integer out of range", loc.clone()).label("expected a 64-bit integer"));
-                    lit(Value::Null, loc)
+            DeValue::Integer(i) => {
+                match i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()) {
+                    Ok(n) => lit(Value::from(n), loc),
+                    Err(_) => {
+                        self.err(
+                            Diagnostic::at("integer out of range", loc.clone())
+                                .label("expected a 64-bit integer"),
+                        );
+                        lit(Value::Null, loc)
+                    }
                 }
-            },
+            }
             DeValue::Float(f) => {
-                let parsed = f.as_str().replace('_', "").parse::<f64>().ok().and_then(serde_json::Number::from_f64);
+                let parsed = f
+                    .as_str()
+                    .replace('_', "")
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64);
                 match parsed {
                     Some(n) => lit(Value::Number(n), loc),
                     None => {
-                        self.err(Diagnostic::at("infinite or NaN numbers are not supported", loc.clone()).label("expected a finite number"));
+                        self.err(
+                            Diagnostic::at(
+                                "infinite or NaN numbers are not supported",
+                                loc.clone(),
+                            )
+                            .label("expected a finite number"),
+                        );
                         lit(Value::Null, loc)
                     }
                 }
@@ -561,7 +753,11 @@ impl<'a> Decoder<'a> {
             DeValue::Datetime(d) => lit(Value::String(d.to_string()), loc),
             DeValue::Array(items) => {
                 let items = items.iter().map(|i| self.node(i)).collect();
-                Node { kind: NodeKind::List(items), loc, content_offset: None }
+                Node {
+                    kind: NodeKind::List(items),
+                    loc,
+                    content_offset: None,
+                }
             }
             DeValue::Table(t) => self.table_node(t, loc),
         }
@@ -570,9 +766,17 @@ impl<'a> Decoder<'a> {
     fn string_node(&mut self, s: &str, loc: Loc) -> Node {
         let content_offset = content_offset(self.text, &loc.span, s);
         if !s.contains("${") {
-            return Node { kind: NodeKind::Lit(Value::String(s.to_string())), loc, content_offset };
+            return Node {
+                kind: NodeKind::Lit(Value::String(s.to_string())),
+                loc,
+                content_offset,
+            };
         }
-        let node = |kind| Node { kind, loc: loc.clone(), content_offset };
+        let node = |kind| Node {
+            kind,
+            loc: loc.clone(),
+            content_offset,
+        };
         match plinth_expr::parse_template(s) {
             Ok(t) if t.is_literal() => {
                 let text: String = t
@@ -612,7 +816,9 @@ fn content_offset(text: &str, span: &std::ops::Range<usize>, value: &str) -> Opt
                 return Some(span.start + delim.len());
             }
             if delim.len() == 3 {
-                let trimmed = inner.strip_prefix("\r\n").or_else(|| inner.strip_prefix('\n'));
+                let trimmed = inner
+                    .strip_prefix("\r\n")
+                    .or_else(|| inner.strip_prefix('\n'));
                 if let Some(t) = trimmed
                     && t == value
                 {
@@ -626,6 +832,19 @@ fn content_offset(text: &str, span: &std::ops::Range<usize>, value: &str) -> Opt
 }
 
 fn sanitize(s: &str) -> String {
-    let out: String = s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
-    if out.starts_with(|c: char| c.is_ascii_digit()) { format!("r{out}") } else { out }
+    let out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("r{out}")
+    } else {
+        out
+    }
 }

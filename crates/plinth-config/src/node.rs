@@ -56,7 +56,10 @@ impl Node {
             NodeKind::Lit(_) => {}
             NodeKind::Template(t) => {
                 for r in t.references() {
-                    out.push(FoundRef { reference: r, loc: self.loc_of(&r.span) });
+                    out.push(FoundRef {
+                        reference: r,
+                        loc: self.loc_of(&r.span),
+                    });
                 }
             }
             NodeKind::List(items) => items.iter().for_each(|n| n.collect_refs(out)),
@@ -68,8 +71,14 @@ impl Node {
     pub fn eval(&self, ctx: &dyn Context) -> Result<Value, Diagnostic> {
         match &self.kind {
             NodeKind::Lit(v) => Ok(v.clone()),
-            NodeKind::Template(t) => plinth_expr::eval_template(t, ctx).map_err(|e| self.eval_error(e)),
-            NodeKind::List(items) => items.iter().map(|n| n.eval(ctx)).collect::<Result<Vec<_>, _>>().map(Value::List),
+            NodeKind::Template(t) => {
+                plinth_expr::eval_template(t, ctx).map_err(|e| self.eval_error(e))
+            }
+            NodeKind::List(items) => items
+                .iter()
+                .map(|n| n.eval(ctx))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::List),
             NodeKind::Table(entries) => {
                 let mut m = Map::new();
                 for (k, _, n) in entries {
@@ -87,7 +96,9 @@ impl Node {
     /// The entry of a table node.
     pub fn entry(&self, key: &str) -> Option<&Node> {
         match &self.kind {
-            NodeKind::Table(entries) => entries.iter().find(|(k, _, _)| k == key).map(|(_, _, n)| n),
+            NodeKind::Table(entries) => {
+                entries.iter().find(|(k, _, _)| k == key).map(|(_, _, n)| n)
+            }
             _ => None,
         }
     }
@@ -95,7 +106,9 @@ impl Node {
     /// The location of a key of a table node.
     pub fn key_loc(&self, key: &str) -> Option<&Loc> {
         match &self.kind {
-            NodeKind::Table(entries) => entries.iter().find(|(k, _, _)| k == key).map(|(_, l, _)| l),
+            NodeKind::Table(entries) => {
+                entries.iter().find(|(k, _, _)| k == key).map(|(_, l, _)| l)
+            }
             _ => None,
         }
     }
@@ -130,7 +143,11 @@ impl Node {
         match &self.kind {
             NodeKind::Lit(v) => Some(v.clone()),
             NodeKind::Template(_) => None,
-            NodeKind::List(items) => items.iter().map(Node::static_value).collect::<Option<Vec<_>>>().map(Value::List),
+            NodeKind::List(items) => items
+                .iter()
+                .map(Node::static_value)
+                .collect::<Option<Vec<_>>>()
+                .map(Value::List),
             NodeKind::Table(entries) => entries
                 .iter()
                 .map(|(k, _, n)| n.static_value().map(|v| (k.clone(), v)))

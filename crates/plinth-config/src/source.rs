@@ -42,7 +42,11 @@ impl Sources {
     }
 
     pub fn add(&mut self, name: String, path: PathBuf, text: String) -> FileId {
-        self.files.push(SourceFile { name, path, text: Arc::new(text) });
+        self.files.push(SourceFile {
+            name,
+            path,
+            text: Arc::new(text),
+        });
         self.files.len() - 1
     }
 
@@ -76,7 +80,12 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..floor_char_boundary(text, offset)];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, col)
 }
 

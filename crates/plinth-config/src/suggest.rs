@@ -1,7 +1,10 @@
 //! Nearest-name suggestions for misspelt names.
 
 /// The candidate closest to `input`, when it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    input: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
         if c == input {
@@ -22,7 +25,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(did_you_mean("reosurce", ["resource", "output"]), Some("resource".into()));
+        assert_eq!(
+            did_you_mean("reosurce", ["resource", "output"]),
+            Some("resource".into())
+        );
         assert_eq!(did_you_mean("aks", ["aks2", "rg"]), Some("aks2".into()));
         assert_eq!(did_you_mean("zzzzzz", ["resource", "output"]), None);
     }

@@ -51,8 +51,20 @@ fn from_text(t: VarType, text: &str) -> Result<Value, String> {
         },
         VarType::List | VarType::Map => parse_toml_value(text)
             .filter(|v| type_admits(t, v))
-            .ok_or_else(|| format!("`{text}` is not a {}; write it as TOML, e.g. {}", t.name(), if t == VarType::List { "[\"a\", \"b\"]" } else { "{ key = \"value\" }" })),
-        VarType::Any => Ok(parse_toml_value(text).unwrap_or_else(|| Value::String(text.to_string()))),
+            .ok_or_else(|| {
+                format!(
+                    "`{text}` is not a {}; write it as TOML, e.g. {}",
+                    t.name(),
+                    if t == VarType::List {
+                        "[\"a\", \"b\"]"
+                    } else {
+                        "{ key = \"value\" }"
+                    }
+                )
+            }),
+        VarType::Any => {
+            Ok(parse_toml_value(text).unwrap_or_else(|| Value::String(text.to_string())))
+        }
     }
 }
 
@@ -64,14 +76,22 @@ fn parse_toml_value(text: &str) -> Option<Value> {
 }
 
 /// Resolves every declared variable. Sensitive variables come back marked.
-pub fn resolve(config: &mut Config, inputs: &VarInputs) -> Result<BTreeMap<String, Value>, Diagnostics> {
+pub fn resolve(
+    config: &mut Config,
+    inputs: &VarInputs,
+) -> Result<BTreeMap<String, Value>, Diagnostics> {
     let mut diags = Diagnostics::default();
     let mut values: BTreeMap<String, Value> = BTreeMap::new();
     let names: Vec<String> = config.variables.iter().map(|v| v.name.clone()).collect();
     let unknown_help = |n: &str| match did_you_mean(n, names.iter().map(String::as_str)) {
         Some(s) => format!("did you mean `{s}`? Declare new variables as [variable.{n}]"),
-        None if names.is_empty() => format!("this configuration declares no variables; declare it as [variable.{n}]"),
-        None => format!("declared variables: {}; declare new ones as [variable.{n}]", names.join(", ")),
+        None if names.is_empty() => {
+            format!("this configuration declares no variables; declare it as [variable.{n}]")
+        }
+        None => format!(
+            "declared variables: {}; declare new ones as [variable.{n}]",
+            names.join(", ")
+        ),
     };
 
     for decl in &config.variables {
@@ -104,13 +124,18 @@ pub fn resolve(config: &mut Config, inputs: &VarInputs) -> Result<BTreeMap<Strin
                 continue;
             }
         };
-        let file = config.sources.add(path.display().to_string(), path.clone(), text.clone());
+        let file = config
+            .sources
+            .add(path.display().to_string(), path.clone(), text.clone());
         let table = match DeTable::parse(&text) {
             Ok(t) => t.into_inner(),
             Err(e) => {
                 diags.push(
-                    Diagnostic::at(format!("invalid TOML in var file: {}", e.message().trim()), Loc::new(file, e.span().unwrap_or(0..0)))
-                        .label(e.message().trim().to_string()),
+                    Diagnostic::at(
+                        format!("invalid TOML in var file: {}", e.message().trim()),
+                        Loc::new(file, e.span().unwrap_or(0..0)),
+                    )
+                    .label(e.message().trim().to_string()),
                 );
                 continue;
             }
@@ -120,17 +145,27 @@ pub fn resolve(config: &mut Config, inputs: &VarInputs) -> Result<BTreeMap<Strin
             let name = k.get_ref().to_string();
             let Some(decl) = config.variables.iter().find(|d| d.name == name) else {
                 diags.push(
-                    Diagnostic::at(format!("var file sets `{name}`, which is not a declared variable"), kloc)
-                        .label("undeclared")
-                        .help(unknown_help(&name)),
+                    Diagnostic::at(
+                        format!("var file sets `{name}`, which is not a declared variable"),
+                        kloc,
+                    )
+                    .label("undeclared")
+                    .help(unknown_help(&name)),
                 );
                 continue;
             };
             let val = toml_to_value(v.get_ref());
             if !type_admits(decl.var_type, &val) {
                 diags.push(
-                    Diagnostic::at(format!("variable `{name}` is a {}, but the var file gives a {}", decl.var_type.name(), val.type_name()), Loc::new(file, v.span()))
-                        .label(format!("expected a {}", decl.var_type.name())),
+                    Diagnostic::at(
+                        format!(
+                            "variable `{name}` is a {}, but the var file gives a {}",
+                            decl.var_type.name(),
+                            val.type_name()
+                        ),
+                        Loc::new(file, v.span()),
+                    )
+                    .label(format!("expected a {}", decl.var_type.name())),
                 );
                 continue;
             }
@@ -147,7 +182,12 @@ pub fn resolve(config: &mut Config, inputs: &VarInputs) -> Result<BTreeMap<Strin
         };
         let name = name.trim();
         let Some(decl) = config.variable(name) else {
-            diags.push(Diagnostic::new(format!("--var sets `{name}`, which is not a declared variable")).help(unknown_help(name)));
+            diags.push(
+                Diagnostic::new(format!(
+                    "--var sets `{name}`, which is not a declared variable"
+                ))
+                .help(unknown_help(name)),
+            );
             continue;
         };
         match from_text(decl.var_type, text) {
@@ -180,7 +220,9 @@ fn toml_to_value(v: &toml::de::DeValue<'_>) -> Value {
     use toml::de::DeValue as D;
     match v {
         D::String(s) => Value::String(s.to_string()),
-        D::Integer(i) => i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()).map(Value::from).unwrap_or(Value::Null),
+        D::Integer(i) => i64::from_str_radix(&i.as_str().replace('_', ""), i.radix())
+            .map(Value::from)
+            .unwrap_or(Value::Null),
         D::Float(f) => f
             .as_str()
             .replace('_', "")
@@ -192,6 +234,10 @@ fn toml_to_value(v: &toml::de::DeValue<'_>) -> Value {
         D::Boolean(b) => Value::Bool(*b),
         D::Datetime(d) => Value::String(d.to_string()),
         D::Array(a) => Value::List(a.iter().map(|x| toml_to_value(x.get_ref())).collect()),
-        D::Table(t) => Value::Map(t.iter().map(|(k, x)| (k.get_ref().to_string(), toml_to_value(x.get_ref()))).collect()),
+        D::Table(t) => Value::Map(
+            t.iter()
+                .map(|(k, x)| (k.get_ref().to_string(), toml_to_value(x.get_ref())))
+                .collect(),
+        ),
     }
 }

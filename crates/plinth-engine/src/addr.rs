@@ -41,12 +41,19 @@ impl AddrKind {
 
 impl Address {
     pub fn new(kind: AddrKind, name: impl Into<String>, key: Option<String>) -> Self {
-        Address { kind, name: name.into(), key }
+        Address {
+            kind,
+            name: name.into(),
+            key,
+        }
     }
 
     /// The address of the declaration (no instance key).
     pub fn decl(&self) -> Address {
-        Address { key: None, ..self.clone() }
+        Address {
+            key: None,
+            ..self.clone()
+        }
     }
 
     /// `name` / `data.name` / `action.name` (without key).
@@ -90,7 +97,8 @@ impl FromStr for Address {
                     .and_then(|x| x.strip_suffix(']'))
                     .ok_or_else(|| format!("`{s}` is not an address: expected name[\"key\"]"))?;
                 let key: String = if inner.starts_with('"') {
-                    serde_json::from_str(inner).map_err(|_| format!("`{s}` is not an address: bad quoted key"))?
+                    serde_json::from_str(inner)
+                        .map_err(|_| format!("`{s}` is not an address: bad quoted key"))?
                 } else {
                     inner.to_string()
                 };
@@ -98,12 +106,23 @@ impl FromStr for Address {
             }
             None => (rest, None),
         };
-        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if !valid {
-            return Err(format!("`{s}` is not an address: expected e.g. rg, app[\"blue\"] or data.sub"));
+            return Err(format!(
+                "`{s}` is not an address: expected e.g. rg, app[\"blue\"] or data.sub"
+            ));
         }
-        Ok(Address { kind, name: name.to_string(), key })
+        Ok(Address {
+            kind,
+            name: name.to_string(),
+            key,
+        })
     }
 }
 
@@ -113,10 +132,19 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        for s in ["rg", "app[\"blue\"]", "data.sub", "data.x[\"k\"]", "action.restart"] {
+        for s in [
+            "rg",
+            "app[\"blue\"]",
+            "data.sub",
+            "data.x[\"k\"]",
+            "action.restart",
+        ] {
             assert_eq!(s.parse::<Address>().unwrap().to_string(), s);
         }
-        assert_eq!("app[blue]".parse::<Address>().unwrap().to_string(), "app[\"blue\"]");
+        assert_eq!(
+            "app[blue]".parse::<Address>().unwrap().to_string(),
+            "app[\"blue\"]"
+        );
         assert!("1x".parse::<Address>().is_err());
         assert!("a[\"x\"".parse::<Address>().is_err());
     }

@@ -7,18 +7,44 @@ use serde::Serialize;
 #[derive(Clone, Debug, Serialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    RefreshStarted { count: usize },
-    Refreshed { address: String, outcome: String },
+    RefreshStarted {
+        count: usize,
+    },
+    Refreshed {
+        address: String,
+        outcome: String,
+    },
     /// An operation on one address began.
-    OpStarted { address: String, action: String },
+    OpStarted {
+        address: String,
+        action: String,
+    },
     /// An operation finished (`outcome`: `ok`, `failed`).
-    OpFinished { address: String, action: String, elapsed_ms: u64, outcome: String, #[serde(skip_serializing_if = "Option::is_none")] error: Option<String> },
+    OpFinished {
+        address: String,
+        action: String,
+        elapsed_ms: u64,
+        outcome: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
     /// An operation will not run because something it depends on failed or the run was interrupted.
-    OpSkipped { address: String, action: String, reason: String },
+    OpSkipped {
+        address: String,
+        action: String,
+        reason: String,
+    },
     /// A provider's note (a retry, a poll).
-    Note { address: String, message: String },
-    Interrupted { second: bool },
-    Warning { message: String },
+    Note {
+        address: String,
+        message: String,
+    },
+    Interrupted {
+        second: bool,
+    },
+    Warning {
+        message: String,
+    },
 }
 
 /// Where events go.

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use plinth_config::{Config, Diagnostic, Loc, Mode, Node};
+use plinth_config::{Config, Diagnostic, Loc, Node};
 use plinth_graph::{Dag, NodeId};
 
 use crate::addr::{AddrKind, Address};
@@ -64,7 +64,10 @@ pub fn node_refs(node: &Node) -> Vec<((AddrKind, String), Loc)> {
 
 /// Builds the graph; a cycle is an error that prints it (`a -> b -> c -> a`).
 pub fn build(config: &Config) -> Result<DeclGraph, Diagnostic> {
-    let mut dag = Dag::with_capacity(config.resources.len() + config.actions.len() + config.outputs.len(), 0);
+    let mut dag = Dag::with_capacity(
+        config.resources.len() + config.actions.len() + config.outputs.len(),
+        0,
+    );
     let mut by_addr = HashMap::new();
     for (i, r) in config.resources.iter().enumerate() {
         let id = dag.add_node(Decl::Resource(i));
@@ -74,19 +77,24 @@ pub fn build(config: &Config) -> Result<DeclGraph, Diagnostic> {
         let id = dag.add_node(Decl::Action(i));
         by_addr.insert((AddrKind::Action, a.name.clone()), id);
     }
-    let outputs: Vec<NodeId> = (0..config.outputs.len()).map(|i| dag.add_node(Decl::Output(i))).collect();
-    let mut g = DeclGraph { dag, by_addr, edge_locs: HashMap::new() };
+    let outputs: Vec<NodeId> = (0..config.outputs.len())
+        .map(|i| dag.add_node(Decl::Output(i)))
+        .collect();
+    let mut g = DeclGraph {
+        dag,
+        by_addr,
+        edge_locs: HashMap::new(),
+    };
 
-    let mut add = |g: &mut DeclGraph, to: NodeId, key: (AddrKind, String), loc: Loc| {
+    let add = |g: &mut DeclGraph, to: NodeId, key: (AddrKind, String), loc: Loc| {
         if let Some(&from) = g.by_addr.get(&key) {
             g.dag.add_edge(from, to);
             g.edge_locs.entry((from, to)).or_insert(loc);
         }
     };
     let addr_key = |text: &str| text.parse::<Address>().ok().map(|a| (a.kind, a.name));
-    for (i, r) in config.resources.iter().enumerate() {
+    for r in &config.resources {
         let to = g.by_addr[&(AddrKind::from_mode(r.mode), r.name.clone())];
-        let _ = i;
         let mut refs = node_refs(&r.inputs);
         if let Some(fe) = &r.for_each {
             refs.extend(node_refs(fe));
@@ -117,7 +125,10 @@ pub fn build(config: &Config) -> Result<DeclGraph, Diagnostic> {
         }
     }
     if let Some(cycle) = g.dag.find_cycle() {
-        let names: Vec<String> = cycle.iter().map(|&n| decl_address(config, *g.dag.node(n))).collect();
+        let names: Vec<String> = cycle
+            .iter()
+            .map(|&n| decl_address(config, *g.dag.node(n)))
+            .collect();
         let mut text = names.join(" -> ");
         text.push_str(" -> ");
         text.push_str(&names[0]);
@@ -127,7 +138,11 @@ pub fn build(config: &Config) -> Result<DeclGraph, Diagnostic> {
         let last = *cycle.last().unwrap_or(&first);
         let loc = g.edge_locs.get(&(last, first)).cloned();
         let mut d = match loc {
-            Some(l) => Diagnostic::at(format!("dependency cycle: {text}"), l).label(format!("`{}` refers to `{}` here", names[0], names[names.len() - 1])),
+            Some(l) => Diagnostic::at(format!("dependency cycle: {text}"), l).label(format!(
+                "`{}` refers to `{}` here",
+                names[0],
+                names[names.len() - 1]
+            )),
             None => Diagnostic::new(format!("dependency cycle: {text}")),
         };
         for w in cycle.windows(2) {
@@ -139,6 +154,5 @@ pub fn build(config: &Config) -> Result<DeclGraph, Diagnostic> {
         }
         return Err(d.help("break the cycle: one of these references must go, or be replaced by a value that does not depend on the other"));
     }
-    let _ = Mode::Managed;
     Ok(g)
 }

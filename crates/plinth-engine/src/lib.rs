@@ -1,1 +1,47 @@
+//! The engine: from a configuration and a state to a plan, and from a plan to a new state.
+//!
+//! The engine does no I/O of its own. Configurations arrive already read
+//! ([`plinth_config`]), state arrives loaded and leaves through a [`plinth_state::StateWriter`],
+//! and every object is read and written by a [`plinth_provider::Provider`]. That keeps the
+//! planning logic testable with in-memory fakes.
 
+pub mod addr;
+pub mod apply;
+pub mod events;
+pub mod graph;
+pub mod plan;
+pub mod refresh;
+pub mod reporter;
+pub mod scope;
+pub mod validate;
+
+pub use addr::{AddrKind, Address};
+pub use apply::{ApplyInput, ApplyOptions, ApplyReport, Failure, apply};
+pub use events::{Collect, Event, EventSink, NoEvents};
+pub use plan::{PlanInput, PlanOptions, plan};
+
+use std::collections::BTreeMap;
+
+use plinth_config::Config;
+use plinth_value::Value;
+use sha2::{Digest, Sha256};
+
+/// A digest of a configuration's files and resolved variables: a saved plan is stale when
+/// it changes.
+pub fn config_digest(config: &Config, vars: &BTreeMap<String, Value>) -> String {
+    let mut h = Sha256::new();
+    for f in config.sources.files() {
+        h.update(f.name.as_bytes());
+        h.update([0]);
+        h.update(f.text.as_bytes());
+        h.update([0]);
+    }
+    for (k, v) in vars {
+        h.update(k.as_bytes());
+        h.update([0]);
+        h.update(v.unmark_all().to_json().to_string().as_bytes());
+        h.update([0]);
+    }
+    let digest = h.finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}

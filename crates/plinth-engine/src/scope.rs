@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
-use plinth_expr::{Context, EvalError, ResolvedStep, Reference, walk_steps};
+use plinth_expr::{Context, EvalError, Reference, ResolvedStep, walk_steps};
 use plinth_value::{Map, Value};
 
 use crate::addr::{AddrKind, Address};
@@ -44,7 +44,10 @@ impl Values {
                 self.decls.insert(key, DeclValue::Single(inst));
             }
             Some(k) => {
-                let entry = self.decls.entry(key).or_insert_with(|| DeclValue::Instances(BTreeMap::new()));
+                let entry = self
+                    .decls
+                    .entry(key)
+                    .or_insert_with(|| DeclValue::Instances(BTreeMap::new()));
                 if !matches!(entry, DeclValue::Instances(_)) {
                     *entry = DeclValue::Instances(BTreeMap::new());
                 }
@@ -57,11 +60,15 @@ impl Values {
 
     /// Declares a `for_each` declaration with no instances (an empty collection).
     pub fn set_empty(&mut self, kind: AddrKind, name: &str) {
-        self.decls.insert((kind, name.to_string()), DeclValue::Instances(BTreeMap::new()));
+        self.decls.insert(
+            (kind, name.to_string()),
+            DeclValue::Instances(BTreeMap::new()),
+        );
     }
 
     pub fn set_unknown(&mut self, kind: AddrKind, name: &str) {
-        self.decls.insert((kind, name.to_string()), DeclValue::Unknown);
+        self.decls
+            .insert((kind, name.to_string()), DeclValue::Unknown);
     }
 
     pub fn get(&self, kind: AddrKind, name: &str) -> Option<&DeclValue> {
@@ -78,17 +85,37 @@ pub struct Scope<'a> {
     pub each: Option<(Value, Value)>,
 }
 
-fn first_attr<'s>(r: &Reference, steps: &'s [ResolvedStep], what: &str) -> Result<(&'s str, Range<usize>), EvalError> {
+fn first_attr<'s>(
+    r: &Reference,
+    steps: &'s [ResolvedStep],
+    what: &str,
+) -> Result<(&'s str, Range<usize>), EvalError> {
     match steps.first() {
         Some(ResolvedStep::Attr(name)) => Ok((name.as_str(), r.step_span(0))),
-        _ => Err(EvalError::new(format!("`{}` needs a name after it, e.g. `{}.{what}`", r.root, r.root), r.span.clone())),
+        _ => Err(EvalError::new(
+            format!(
+                "`{}` needs a name after it, e.g. `{}.{what}`",
+                r.root, r.root
+            ),
+            r.span.clone(),
+        )),
     }
 }
 
 impl Scope<'_> {
-    fn decl_value(&self, kind: AddrKind, name: &str, r: &Reference, steps: &[ResolvedStep], skip: usize) -> Result<Value, EvalError> {
+    fn decl_value(
+        &self,
+        kind: AddrKind,
+        name: &str,
+        r: &Reference,
+        steps: &[ResolvedStep],
+        skip: usize,
+    ) -> Result<Value, EvalError> {
         let Some(v) = self.values.get(kind, name) else {
-            return Err(EvalError::new(format!("`{}` is not declared", r.prefix(skip)), r.span.clone()));
+            return Err(EvalError::new(
+                format!("`{}` is not declared", r.prefix(skip)),
+                r.span.clone(),
+            ));
         };
         let rest = &steps[skip..];
         match v {
@@ -104,7 +131,11 @@ impl Scope<'_> {
                         Value::Number(n) => n.to_string(),
                         other => {
                             return Err(EvalError::new(
-                                format!("`{}` has instances keyed by strings; {} is not a key", r.prefix(skip), other.type_name()),
+                                format!(
+                                    "`{}` has instances keyed by strings; {} is not a key",
+                                    r.prefix(skip),
+                                    other.type_name()
+                                ),
                                 r.step_span(skip),
                             ));
                         }
@@ -129,7 +160,11 @@ impl Scope<'_> {
                     // The whole collection, as a map of instance values.
                     let complete = map.values().all(|i| i.complete);
                     let whole = Inst {
-                        value: Value::Map(map.iter().map(|(k, i)| (k.clone(), i.value.clone())).collect::<Map>()),
+                        value: Value::Map(
+                            map.iter()
+                                .map(|(k, i)| (k.clone(), i.value.clone()))
+                                .collect::<Map>(),
+                        ),
                         complete,
                     };
                     walk_inst(&whole, r, rest, skip)
@@ -139,7 +174,12 @@ impl Scope<'_> {
     }
 }
 
-fn walk_inst(inst: &Inst, r: &Reference, steps: &[ResolvedStep], offset: usize) -> Result<Value, EvalError> {
+fn walk_inst(
+    inst: &Inst,
+    r: &Reference,
+    steps: &[ResolvedStep],
+    offset: usize,
+) -> Result<Value, EvalError> {
     // walk_steps reports spans for r.steps[i]; give it a reference view starting at `offset`.
     let view = Reference {
         root: r.prefix(offset),
@@ -161,34 +201,71 @@ impl Context for Scope<'_> {
                 let (name, span) = first_attr(r, steps, "location")?;
                 let Some(v) = self.vars.get(name) else {
                     let mut e = EvalError::new(format!("there is no variable `{name}`"), span);
-                    if let Some(s) = plinth_config::did_you_mean(name, self.vars.keys().map(String::as_str)) {
+                    if let Some(s) =
+                        plinth_config::did_you_mean(name, self.vars.keys().map(String::as_str))
+                    {
                         e = e.with_help(format!("did you mean `var.{s}`?"));
                     }
                     return Err(e);
                 };
-                walk_inst(&Inst { value: v.clone(), complete: true }, r, &steps[1..], 1)
+                walk_inst(
+                    &Inst {
+                        value: v.clone(),
+                        complete: true,
+                    },
+                    r,
+                    &steps[1..],
+                    1,
+                )
             }
             "env" => {
                 let (name, span) = first_attr(r, steps, "HOME")?;
                 match self.env.get(name) {
-                    Some(v) => walk_inst(&Inst { value: Value::from(v.as_str()), complete: true }, r, &steps[1..], 1),
-                    None => Err(EvalError::new(format!("environment variable {name} is not set"), span)
-                        .with_help(format!("export {name}=... before running plinth, or use a variable with a default"))),
+                    Some(v) => walk_inst(
+                        &Inst {
+                            value: Value::from(v.as_str()),
+                            complete: true,
+                        },
+                        r,
+                        &steps[1..],
+                        1,
+                    ),
+                    None => Err(EvalError::new(
+                        format!("environment variable {name} is not set"),
+                        span,
+                    )
+                    .with_help(format!(
+                        "export {name}=... before running plinth, or use a variable with a default"
+                    ))),
                 }
             }
             "each" => {
                 let Some((k, v)) = &self.each else {
-                    return Err(EvalError::new("`each` is only available in a resource with `for_each`", r.span.clone()));
+                    return Err(EvalError::new(
+                        "`each` is only available in a resource with `for_each`",
+                        r.span.clone(),
+                    ));
                 };
                 let (name, span) = first_attr(r, steps, "key")?;
                 let base = match name {
                     "key" => k.clone(),
                     "value" => v.clone(),
                     other => {
-                        return Err(EvalError::new(format!("`each` has `key` and `value`, not `{other}`"), span));
+                        return Err(EvalError::new(
+                            format!("`each` has `key` and `value`, not `{other}`"),
+                            span,
+                        ));
                     }
                 };
-                walk_inst(&Inst { value: base, complete: true }, r, &steps[1..], 1)
+                walk_inst(
+                    &Inst {
+                        value: base,
+                        complete: true,
+                    },
+                    r,
+                    &steps[1..],
+                    1,
+                )
             }
             "data" => {
                 let (name, _) = first_attr(r, steps, "NAME")?;

@@ -7,25 +7,39 @@ use plinth_provider::{Registry, TypeSchema};
 use crate::addr::{AddrKind, Address};
 
 /// Looks up a type, producing a located error with a suggestion when it does not exist.
-pub fn lookup_type(registry: &Registry, type_name: &str, loc: &Loc) -> Result<TypeSchema, Diagnostic> {
+pub fn lookup_type(
+    registry: &Registry,
+    type_name: &str,
+    loc: &Loc,
+) -> Result<TypeSchema, Diagnostic> {
     let all = registry.all_types();
     let suggestion = || did_you_mean(type_name, all.iter().map(String::as_str));
     let Some((prefix, _)) = type_name.split_once(':') else {
-        return Err(Diagnostic::at(format!("`{type_name}` is not a type: types are written PROVIDER:TYPE"), loc.clone())
-            .label("expected e.g. \"core:data\"")
-            .maybe_help(suggestion().map(|s| format!("did you mean `{s}`?"))));
+        return Err(Diagnostic::at(
+            format!("`{type_name}` is not a type: types are written PROVIDER:TYPE"),
+            loc.clone(),
+        )
+        .label("expected e.g. \"core:data\"")
+        .maybe_help(suggestion().map(|s| format!("did you mean `{s}`?"))));
     };
     let Some((provider, rest)) = registry.lookup(type_name) else {
         let names: Vec<String> = registry.providers().map(|p| p.name().to_string()).collect();
-        return Err(Diagnostic::at(format!("unknown provider `{prefix}` in type `{type_name}`"), loc.clone())
-            .label("no such provider")
-            .help(match suggestion() {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!("available providers: {}", names.join(", ")),
-            }));
+        return Err(Diagnostic::at(
+            format!("unknown provider `{prefix}` in type `{type_name}`"),
+            loc.clone(),
+        )
+        .label("no such provider")
+        .help(match suggestion() {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("available providers: {}", names.join(", ")),
+        }));
     };
     provider.schema(&rest).ok_or_else(|| {
-        let known: Vec<String> = provider.type_names().iter().map(|t| format!("{prefix}:{t}")).collect();
+        let known: Vec<String> = provider
+            .type_names()
+            .iter()
+            .map(|t| format!("{prefix}:{t}"))
+            .collect();
         Diagnostic::at(format!("unknown type `{type_name}`"), loc.clone())
             .label(format!("provider `{prefix}` has no such type"))
             .help(match suggestion() {
@@ -38,21 +52,53 @@ pub fn lookup_type(registry: &Registry, type_name: &str, loc: &Loc) -> Result<Ty
 /// Checks every declaration. Returns all problems found.
 pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
     let mut d = Diagnostics::default();
-    let managed: Vec<&str> = config.resources.iter().filter(|r| r.mode == Mode::Managed).map(|r| r.name.as_str()).collect();
-    let data: Vec<&str> = config.resources.iter().filter(|r| r.mode == Mode::Data).map(|r| r.name.as_str()).collect();
+    let managed: Vec<&str> = config
+        .resources
+        .iter()
+        .filter(|r| r.mode == Mode::Managed)
+        .map(|r| r.name.as_str())
+        .collect();
+    let data: Vec<&str> = config
+        .resources
+        .iter()
+        .filter(|r| r.mode == Mode::Data)
+        .map(|r| r.name.as_str())
+        .collect();
     let vars: Vec<&str> = config.variables.iter().map(|v| v.name.as_str()).collect();
-    let names = Names { managed: &managed, data: &data, vars: &vars };
+    let names = Names {
+        managed: &managed,
+        data: &data,
+        vars: &vars,
+    };
 
     for r in &config.resources {
-        let what = if r.mode == Mode::Data { "data source" } else { "resource" };
+        let what = if r.mode == Mode::Data {
+            "data source"
+        } else {
+            "resource"
+        };
         match lookup_type(registry, &r.type_name, &r.type_loc) {
             Ok(schema) => {
                 if r.mode == Mode::Data && !schema.data_source {
-                    d.push(Diagnostic::at(format!("`{}` cannot be read as a data source", r.type_name), r.type_loc.clone())
-                        .help("declare it as [resource.NAME] to manage it"));
+                    d.push(
+                        Diagnostic::at(
+                            format!("`{}` cannot be read as a data source", r.type_name),
+                            r.type_loc.clone(),
+                        )
+                        .help("declare it as [resource.NAME] to manage it"),
+                    );
                 } else if r.mode == Mode::Managed && !schema.managed {
-                    d.push(Diagnostic::at(format!("`{}` cannot be managed as a resource", r.type_name), r.type_loc.clone())
-                        .help(if schema.action { "declare it as [action.NAME]" } else { "declare it as [data.NAME] to read it" }));
+                    d.push(
+                        Diagnostic::at(
+                            format!("`{}` cannot be managed as a resource", r.type_name),
+                            r.type_loc.clone(),
+                        )
+                        .help(if schema.action {
+                            "declare it as [action.NAME]"
+                        } else {
+                            "declare it as [data.NAME] to read it"
+                        }),
+                    );
                 } else {
                     check_inputs(&mut d, &schema, &r.inputs, what, &r.name, registry);
                 }
@@ -64,9 +110,20 @@ pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
         if let Some(fe) = &r.for_each {
             check_refs(&mut d, &names, fe, false);
             if let Some(v) = fe.static_value() {
-                if !matches!(v, plinth_value::Value::List(_) | plinth_value::Value::Map(_)) {
-                    d.push(Diagnostic::at(format!("`for_each` must be a list of strings or a table, found {}", v.type_name()), fe.loc.clone())
-                        .label("expected a list or a table"));
+                if !matches!(
+                    v,
+                    plinth_value::Value::List(_) | plinth_value::Value::Map(_)
+                ) {
+                    d.push(
+                        Diagnostic::at(
+                            format!(
+                                "`for_each` must be a list of strings or a table, found {}",
+                                v.type_name()
+                            ),
+                            fe.loc.clone(),
+                        )
+                        .label("expected a list or a table"),
+                    );
                 }
             }
         }
@@ -119,15 +176,26 @@ fn check_addr(d: &mut Diagnostics, names: &Names<'_>, text: &str, loc: &Loc) {
         AddrKind::Managed => (names.managed, ""),
         AddrKind::Data => (names.data, "data."),
         AddrKind::Action => {
-            d.push(Diagnostic::at(format!("`{text}` names an action; only resources and data sources can be depended on"), loc.clone()));
+            d.push(Diagnostic::at(
+                format!(
+                    "`{text}` names an action; only resources and data sources can be depended on"
+                ),
+                loc.clone(),
+            ));
             return;
         }
     };
     if !pool.contains(&addr.name.as_str()) {
-        let help = did_you_mean(&addr.name, pool.iter().copied()).map(|s| format!("did you mean `{prefix}{s}`?"));
-        d.push(Diagnostic::at(format!("`{text}` does not name anything in this configuration"), loc.clone())
+        let help = did_you_mean(&addr.name, pool.iter().copied())
+            .map(|s| format!("did you mean `{prefix}{s}`?"));
+        d.push(
+            Diagnostic::at(
+                format!("`{text}` does not name anything in this configuration"),
+                loc.clone(),
+            )
             .label("unknown address")
-            .maybe_help(help));
+            .maybe_help(help),
+        );
     }
 }
 
@@ -147,22 +215,48 @@ fn check_refs(d: &mut Diagnostics, names: &Names<'_>, node: &Node, each_ok: bool
                         Some(s) => format!("did you mean `var.{s}`?"),
                         None => format!("declare it as [variable.{n}]"),
                     };
-                    d.push(Diagnostic::at(format!("unknown variable `var.{n}`"), found.loc.clone()).label("no such variable").help(help));
+                    d.push(
+                        Diagnostic::at(format!("unknown variable `var.{n}`"), found.loc.clone())
+                            .label("no such variable")
+                            .help(help),
+                    );
                 }
-                None => d.push(Diagnostic::at("`var` must be followed by a variable name", found.loc.clone()).label("expected var.NAME")),
+                None => d.push(
+                    Diagnostic::at(
+                        "`var` must be followed by a variable name",
+                        found.loc.clone(),
+                    )
+                    .label("expected var.NAME"),
+                ),
             },
             "env" => {
                 if first_attr.is_none() {
-                    d.push(Diagnostic::at("`env` must be followed by a variable name", found.loc.clone()).label("expected env.NAME"));
+                    d.push(
+                        Diagnostic::at(
+                            "`env` must be followed by a variable name",
+                            found.loc.clone(),
+                        )
+                        .label("expected env.NAME"),
+                    );
                 }
             }
             "each" => {
                 if !each_ok {
-                    d.push(Diagnostic::at("`each` is only available in a resource with `for_each`", found.loc.clone())
+                    d.push(
+                        Diagnostic::at(
+                            "`each` is only available in a resource with `for_each`",
+                            found.loc.clone(),
+                        )
                         .label("not inside for_each")
-                        .help("add for_each = [...] to this resource, or refer to a value directly"));
+                        .help(
+                            "add for_each = [...] to this resource, or refer to a value directly",
+                        ),
+                    );
                 } else if !matches!(first_attr, Some("key" | "value")) {
-                    d.push(Diagnostic::at("`each` has `key` and `value`", found.loc.clone()).label("expected each.key or each.value"));
+                    d.push(
+                        Diagnostic::at("`each` has `key` and `value`", found.loc.clone())
+                            .label("expected each.key or each.value"),
+                    );
                 }
             }
             "data" => match first_attr {
@@ -170,12 +264,24 @@ fn check_refs(d: &mut Diagnostics, names: &Names<'_>, node: &Node, each_ok: bool
                 Some(n) => {
                     let help = match did_you_mean(n, names.data.iter().copied()) {
                         Some(s) => Some(format!("did you mean `data.{s}`?")),
-                        None if names.managed.contains(&n) => Some(format!("`{n}` is a resource: write `{n}` without `data.`")),
+                        None if names.managed.contains(&n) => {
+                            Some(format!("`{n}` is a resource: write `{n}` without `data.`"))
+                        }
                         None => None,
                     };
-                    d.push(Diagnostic::at(format!("unknown data source `data.{n}`"), found.loc.clone()).label("no such data source").maybe_help(help));
+                    d.push(
+                        Diagnostic::at(
+                            format!("unknown data source `data.{n}`"),
+                            found.loc.clone(),
+                        )
+                        .label("no such data source")
+                        .maybe_help(help),
+                    );
                 }
-                None => d.push(Diagnostic::at("`data` must be followed by a data source name", found.loc.clone())),
+                None => d.push(Diagnostic::at(
+                    "`data` must be followed by a data source name",
+                    found.loc.clone(),
+                )),
             },
             name if names.managed.contains(&name) => {}
             name => {
@@ -185,50 +291,102 @@ fn check_refs(d: &mut Diagnostics, names: &Names<'_>, node: &Node, each_ok: bool
                     None if names.vars.contains(&name) => Some(format!("`{name}` is a variable: write `var.{name}`")),
                     None => Some("references are resource names, var.NAME, data.NAME, env.NAME or each.key/each.value".to_string()),
                 };
-                d.push(Diagnostic::at(format!("unknown reference `{}`", r.prefix(r.steps.len().min(1))), found.loc.clone())
+                d.push(
+                    Diagnostic::at(
+                        format!("unknown reference `{}`", r.prefix(r.steps.len().min(1))),
+                        found.loc.clone(),
+                    )
                     .label("nothing is declared with this name")
-                    .maybe_help(help));
+                    .maybe_help(help),
+                );
             }
         }
     }
 }
 
-fn check_inputs(d: &mut Diagnostics, schema: &TypeSchema, inputs: &Node, what: &str, name: &str, registry: &Registry) {
-    let NodeKind::Table(entries) = &inputs.kind else { return };
+fn check_inputs(
+    d: &mut Diagnostics,
+    schema: &TypeSchema,
+    inputs: &Node,
+    what: &str,
+    name: &str,
+    registry: &Registry,
+) {
+    let NodeKind::Table(entries) = &inputs.kind else {
+        return;
+    };
     for (key, kloc, node) in entries {
         match schema.input(key) {
             Some(i) => {
                 if let Some(v) = node.static_value()
                     && !i.kind.admits(&v)
                 {
-                    d.push(Diagnostic::at(format!("`{key}` of {what} `{name}` must be {}, found {}", i.kind.describe(), node.shape()), node.loc.clone())
-                        .label(format!("expected {}", i.kind.describe())));
+                    d.push(
+                        Diagnostic::at(
+                            format!(
+                                "`{key}` of {what} `{name}` must be {}, found {}",
+                                i.kind.describe(),
+                                node.shape()
+                            ),
+                            node.loc.clone(),
+                        )
+                        .label(format!("expected {}", i.kind.describe())),
+                    );
                 }
             }
             None if schema.open => {}
             None => {
                 let allowed: Vec<&str> = schema.inputs.iter().map(|i| i.name.as_str()).collect();
                 let help = match did_you_mean(key, allowed.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`? {} takes: {}", schema.type_name, allowed.join(", ")),
-                    None => format!("{} takes: {} (plus type, depends_on, for_each, lifecycle)", schema.type_name, allowed.join(", ")),
+                    Some(s) => format!(
+                        "did you mean `{s}`? {} takes: {}",
+                        schema.type_name,
+                        allowed.join(", ")
+                    ),
+                    None => format!(
+                        "{} takes: {} (plus type, depends_on, for_each, lifecycle)",
+                        schema.type_name,
+                        allowed.join(", ")
+                    ),
                 };
-                d.push(Diagnostic::at(format!("unknown input `{key}` for {}", schema.type_name), kloc.clone()).label("not an input of this type").help(help));
+                d.push(
+                    Diagnostic::at(
+                        format!("unknown input `{key}` for {}", schema.type_name),
+                        kloc.clone(),
+                    )
+                    .label("not an input of this type")
+                    .help(help),
+                );
             }
         }
     }
     for i in schema.inputs.iter().filter(|i| i.required) {
         if inputs.entry(&i.name).is_none() {
-            d.push(Diagnostic::at(format!("{what} `{name}` is missing the required input `{}`", i.name), inputs.loc.clone())
-                .help(format!("add `{} = ...` ({})", i.name, i.description)));
+            d.push(
+                Diagnostic::at(
+                    format!("{what} `{name}` is missing the required input `{}`", i.name),
+                    inputs.loc.clone(),
+                )
+                .help(format!("add `{} = ...` ({})", i.name, i.description)),
+            );
         }
     }
     if let Some(v) = inputs.static_value() {
-        let (prefix, rest) = schema.type_name.split_once(':').unwrap_or(("", &schema.type_name));
+        let (prefix, rest) = schema
+            .type_name
+            .split_once(':')
+            .unwrap_or(("", &schema.type_name));
         if let Some((p, _)) = registry.lookup(&schema.type_name) {
             debug_assert_eq!(p.name(), prefix);
             for (path, msg) in p.validate(rest, &v) {
-                let loc = inputs.find(&path).map(|n| n.loc.clone()).unwrap_or_else(|| inputs.loc.clone());
-                d.push(Diagnostic::at(format!("{what} `{name}`: {msg}"), loc).label(format!("invalid `{path}`")));
+                let loc = inputs
+                    .find(&path)
+                    .map(|n| n.loc.clone())
+                    .unwrap_or_else(|| inputs.loc.clone());
+                d.push(
+                    Diagnostic::at(format!("{what} `{name}`: {msg}"), loc)
+                        .label(format!("invalid `{path}`")),
+                );
             }
         }
     }

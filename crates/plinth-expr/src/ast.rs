@@ -47,7 +47,11 @@ pub enum ExprKind {
     Ref(Reference),
     /// `lower(x)`, `azure.role_definition_id("...")`. `name` is the dotted name as written
     /// (without whitespace); `name_span` covers it in the source.
-    Call { name: String, name_span: Range<usize>, args: Vec<Expr> },
+    Call {
+        name: String,
+        name_span: Range<usize>,
+        args: Vec<Expr>,
+    },
 }
 
 /// A reference: a root name followed by attribute and index steps.
@@ -190,7 +194,9 @@ impl fmt::Display for Expr {
                         Part::Lit(s) => {
                             let mut text = escape_in_string(s);
                             // A `$` right before `${` would read as `$${`: spell it `\u0024`.
-                            if text.ends_with('$') && matches!(t.parts.get(i + 1), Some(Part::Interp(_))) {
+                            if text.ends_with('$')
+                                && matches!(t.parts.get(i + 1), Some(Part::Interp(_)))
+                            {
                                 text.pop();
                                 text.push_str("\\u0024");
                             }

@@ -31,7 +31,12 @@ pub trait Context {
     /// is not called at all if [`external_functions`](Self::external_functions) lists it (the
     /// result is unknown). A function that is not listed is called with the unknown values in
     /// place and its result is replaced by unknown.
-    fn call_external(&self, name: &str, args: &[Value], span: Range<usize>) -> Option<Result<Value, EvalError>> {
+    fn call_external(
+        &self,
+        name: &str,
+        args: &[Value],
+        span: Range<usize>,
+    ) -> Option<Result<Value, EvalError>> {
         let _ = (name, args, span);
         None
     }
@@ -54,10 +59,16 @@ pub struct EvalError {
 }
 
 impl EvalError {
+    /// An error with a message and the span it is about.
     pub fn new(message: impl Into<String>, span: Range<usize>) -> Self {
-        EvalError { message: message.into(), span, help: None }
+        EvalError {
+            message: message.into(),
+            span,
+            help: None,
+        }
     }
 
+    /// Adds a hint shown after the message.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
@@ -80,9 +91,12 @@ pub fn eval_expr(e: &Expr, ctx: &dyn Context) -> Result<Value, EvalError> {
         ExprKind::Literal(v) => Ok(v.clone()),
         // A string literal is always a string, even when it is one `${...}`.
         ExprKind::Template(t) => concat(t, ctx),
-        ExprKind::List(items) => {
-            Ok(Value::List(items.iter().map(|i| eval_expr(i, ctx)).collect::<Result<_, _>>()?))
-        }
+        ExprKind::List(items) => Ok(Value::List(
+            items
+                .iter()
+                .map(|i| eval_expr(i, ctx))
+                .collect::<Result<_, _>>()?,
+        )),
         ExprKind::Ref(r) => {
             let steps = r
                 .steps
@@ -94,7 +108,11 @@ pub fn eval_expr(e: &Expr, ctx: &dyn Context) -> Result<Value, EvalError> {
                 .collect::<Result<Vec<_>, EvalError>>()?;
             ctx.lookup(r, &steps)
         }
-        ExprKind::Call { name, name_span, args } => functions::call(name, name_span, args, e.span.clone(), ctx),
+        ExprKind::Call {
+            name,
+            name_span,
+            args,
+        } => functions::call(name, name_span, args, e.span.clone(), ctx),
     }
 }
 
@@ -119,8 +137,11 @@ fn concat(t: &Template, ctx: &dyn Context) -> Result<Value, EvalError> {
                     Value::Number(n) => out.push_str(&number_text(n)),
                     Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
                     Value::Null => {
-                        return Err(EvalError::new("cannot interpolate null into a string", e.span.clone())
-                            .with_help("make the whole string one `${...}` to keep the null"));
+                        return Err(EvalError::new(
+                            "cannot interpolate null into a string",
+                            e.span.clone(),
+                        )
+                        .with_help("make the whole string one `${...}` to keep the null"));
                     }
                     Value::List(_) => {
                         return Err(EvalError::new(
@@ -139,7 +160,14 @@ fn concat(t: &Template, ctx: &dyn Context) -> Result<Value, EvalError> {
             }
         }
     }
-    Ok(mark(if unknown { Value::Unknown } else { Value::String(out) }, sensitive))
+    Ok(mark(
+        if unknown {
+            Value::Unknown
+        } else {
+            Value::String(out)
+        },
+        sensitive,
+    ))
 }
 
 pub(crate) fn type_article(v: &Value) -> &'static str {
@@ -176,7 +204,8 @@ pub fn walk_steps(value: Value, r: &Reference, steps: &[ResolvedStep]) -> Result
                 Value::Map(mut m) => match m.remove(name) {
                     Some(v) => v,
                     None => {
-                        let mut e = EvalError::new(format!("`{here}` has no attribute `{name}`"), span);
+                        let mut e =
+                            EvalError::new(format!("`{here}` has no attribute `{name}`"), span);
                         if let Some(s) = did_you_mean(name, m.keys().map(String::as_str)) {
                             e = e.with_help(format!("did you mean `{s}`?"));
                         }
@@ -184,7 +213,10 @@ pub fn walk_steps(value: Value, r: &Reference, steps: &[ResolvedStep]) -> Result
                     }
                 },
                 Value::Null => {
-                    return Err(EvalError::new(format!("`{here}` is null, so it has no attribute `{name}`"), span));
+                    return Err(EvalError::new(
+                        format!("`{here}` is null, so it has no attribute `{name}`"),
+                        span,
+                    ));
                 }
                 Value::List(_) => {
                     return Err(EvalError::new(
@@ -195,7 +227,10 @@ pub fn walk_steps(value: Value, r: &Reference, steps: &[ResolvedStep]) -> Result
                 }
                 other => {
                     return Err(EvalError::new(
-                        format!("`{here}` is {}, so it has no attribute `{name}`", type_article(&other)),
+                        format!(
+                            "`{here}` is {}, so it has no attribute `{name}`",
+                            type_article(&other)
+                        ),
                         span,
                     ));
                 }
@@ -210,9 +245,11 @@ pub fn walk_steps(value: Value, r: &Reference, steps: &[ResolvedStep]) -> Result
                 match (cur, ix) {
                     (Value::List(mut l), Value::Number(n)) => {
                         let len = l.len();
-                        let idx = n
-                            .as_u64()
-                            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| f as u64));
+                        let idx = n.as_u64().or_else(|| {
+                            n.as_f64()
+                                .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+                                .map(|f| f as u64)
+                        });
                         match idx.map(usize::try_from) {
                             Some(Ok(k)) if k < len => l.swap_remove(k),
                             Some(_) if secret_index => {
@@ -232,9 +269,15 @@ pub fn walk_steps(value: Value, r: &Reference, steps: &[ResolvedStep]) -> Result
                                 ));
                             }
                             None => {
-                                let shown = if secret_index { "(sensitive)".to_string() } else { number_text(n) };
+                                let shown = if secret_index {
+                                    "(sensitive)".to_string()
+                                } else {
+                                    number_text(n)
+                                };
                                 return Err(EvalError::new(
-                                    format!("a list index must be a whole number of at least 0, got {shown}"),
+                                    format!(
+                                        "a list index must be a whole number of at least 0, got {shown}"
+                                    ),
                                     span,
                                 ));
                             }
@@ -246,7 +289,10 @@ pub fn walk_steps(value: Value, r: &Reference, steps: &[ResolvedStep]) -> Result
                             return Err(EvalError::new(format!("`{here}` has no such key"), span));
                         }
                         None => {
-                            let mut e = EvalError::new(format!("`{here}` has no key {}", Value::String(k.clone())), span);
+                            let mut e = EvalError::new(
+                                format!("`{here}` has no key {}", Value::String(k.clone())),
+                                span,
+                            );
                             if let Some(s) = did_you_mean(k, m.keys().map(String::as_str)) {
                                 e = e.with_help(format!("did you mean {}?", Value::String(s)));
                             }
@@ -255,18 +301,30 @@ pub fn walk_steps(value: Value, r: &Reference, steps: &[ResolvedStep]) -> Result
                     },
                     (Value::List(_), other) => {
                         return Err(EvalError::new(
-                            format!("`{here}` is a list, so its index must be a number, not {}", type_article(other)),
+                            format!(
+                                "`{here}` is a list, so its index must be a number, not {}",
+                                type_article(other)
+                            ),
                             span,
                         ));
                     }
                     (Value::Map(_), other) => {
                         return Err(EvalError::new(
-                            format!("`{here}` is a map, so its index must be a string, not {}", type_article(other)),
+                            format!(
+                                "`{here}` is a map, so its index must be a string, not {}",
+                                type_article(other)
+                            ),
                             span,
                         ));
                     }
                     (other, _) => {
-                        return Err(EvalError::new(format!("`{here}` is {}, so it cannot be indexed", type_article(&other)), span));
+                        return Err(EvalError::new(
+                            format!(
+                                "`{here}` is {}, so it cannot be indexed",
+                                type_article(&other)
+                            ),
+                            span,
+                        ));
                     }
                 }
             }
@@ -282,7 +340,8 @@ impl Context for Map {
         match self.get(&r.root) {
             Some(v) => walk_steps(v.clone(), r, steps),
             None => {
-                let mut e = EvalError::new(format!("unknown name `{}`", r.root), r.root_span.clone());
+                let mut e =
+                    EvalError::new(format!("unknown name `{}`", r.root), r.root_span.clone());
                 if let Some(s) = did_you_mean(&r.root, self.keys().map(String::as_str)) {
                     e = e.with_help(format!("did you mean `{s}`?"));
                 }

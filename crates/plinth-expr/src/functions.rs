@@ -48,15 +48,22 @@ pub(crate) fn number_text(n: &serde_json::Number) -> String {
     }
 }
 
-/// The nearest candidate to `name` (case-insensitive edit distance, or a candidate ending in
+/// The nearest candidate to `name` (case-insensitive edit distance counting transpositions, or a candidate ending in
 /// `.name`), if it is close enough to be a plausible misspelling.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let lower = name.to_lowercase();
     let suffix = format!(".{lower}");
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
         let cl = c.to_lowercase();
-        let d = if cl.ends_with(&suffix) { 0 } else { strsim::levenshtein(&lower, &cl) };
+        let d = if cl.ends_with(&suffix) {
+            0
+        } else {
+            strsim::osa_distance(&lower, &cl)
+        };
         if best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }
@@ -102,8 +109,22 @@ const BUILTINS: &[Builtin] = &[
         policy: Policy::Whole,
         run: f_guid,
     },
-    Builtin { name: "lower", arity: Arity::Exact(1), takes: "a string", example: "lower(var.name)", policy: Policy::Whole, run: f_lower },
-    Builtin { name: "upper", arity: Arity::Exact(1), takes: "a string", example: "upper(var.name)", policy: Policy::Whole, run: f_upper },
+    Builtin {
+        name: "lower",
+        arity: Arity::Exact(1),
+        takes: "a string",
+        example: "lower(var.name)",
+        policy: Policy::Whole,
+        run: f_lower,
+    },
+    Builtin {
+        name: "upper",
+        arity: Arity::Exact(1),
+        takes: "a string",
+        example: "upper(var.name)",
+        policy: Policy::Whole,
+        run: f_upper,
+    },
     Builtin {
         name: "join",
         arity: Arity::Exact(2),
@@ -136,7 +157,14 @@ const BUILTINS: &[Builtin] = &[
         policy: Policy::Whole,
         run: f_format,
     },
-    Builtin { name: "jsonencode", arity: Arity::Exact(1), takes: "any value", example: "jsonencode(var.tags)", policy: Policy::Whole, run: f_jsonencode },
+    Builtin {
+        name: "jsonencode",
+        arity: Arity::Exact(1),
+        takes: "any value",
+        example: "jsonencode(var.tags)",
+        policy: Policy::Whole,
+        run: f_jsonencode,
+    },
     Builtin {
         name: "tostring",
         arity: Arity::Exact(1),
@@ -181,7 +209,11 @@ impl Args<'_> {
         let got = type_article(&self.values[i]);
         let msg = match self.f.arity {
             Arity::Exact(1) => format!("{}() expects {wanted}, got {got}", self.f.name),
-            _ => format!("{}() expects argument {} to be {wanted}, got {got}", self.f.name, i + 1),
+            _ => format!(
+                "{}() expects argument {} to be {wanted}, got {got}",
+                self.f.name,
+                i + 1
+            ),
         };
         EvalError::new(msg, self.spans[i].clone())
     }
@@ -217,10 +249,16 @@ pub(crate) fn call(
             Arity::AtLeast(1) => "at least 1 argument".to_string(),
             Arity::AtLeast(k) => format!("at least {k} arguments"),
         };
-        return Err(EvalError::new(format!("{name}() expects {count} ({}), got {n}", f.takes), span)
-            .with_help(format!("for example: {}", f.example)));
+        return Err(EvalError::new(
+            format!("{name}() expects {count} ({}), got {n}", f.takes),
+            span,
+        )
+        .with_help(format!("for example: {}", f.example)));
     }
-    let values = args.iter().map(|a| eval_expr(a, ctx)).collect::<Result<Vec<_>, _>>()?;
+    let values = args
+        .iter()
+        .map(|a| eval_expr(a, ctx))
+        .collect::<Result<Vec<_>, _>>()?;
     let spans = args.iter().map(|a| a.span.clone()).collect();
     let (sensitive, unknown, values) = match f.policy {
         Policy::Whole => (
@@ -237,7 +275,12 @@ pub(crate) fn call(
     if unknown {
         return Ok(mark(Value::Unknown, sensitive));
     }
-    let result = (f.run)(&Args { f, values, spans, span })?;
+    let result = (f.run)(&Args {
+        f,
+        values,
+        spans,
+        span,
+    })?;
     Ok(mark(result, sensitive))
 }
 
@@ -248,7 +291,10 @@ fn call_external(
     span: Range<usize>,
     ctx: &dyn Context,
 ) -> Result<Value, EvalError> {
-    let values = args.iter().map(|a| eval_expr(a, ctx)).collect::<Result<Vec<_>, _>>()?;
+    let values = args
+        .iter()
+        .map(|a| eval_expr(a, ctx))
+        .collect::<Result<Vec<_>, _>>()?;
     let sensitive = values.iter().any(Value::contains_sensitive);
     let known = values.iter().all(Value::is_wholly_known);
     let externals = ctx.external_functions();
@@ -260,7 +306,10 @@ fn call_external(
         Some(Ok(v)) => Ok(mark(if known { v } else { Value::Unknown }, sensitive)),
         Some(Err(e)) => Err(e),
         None => {
-            let mut all: Vec<String> = builtin_function_names().into_iter().map(String::from).collect();
+            let mut all: Vec<String> = builtin_function_names()
+                .into_iter()
+                .map(String::from)
+                .collect();
             all.extend(externals);
             let e = EvalError::new(format!("unknown function `{name}`"), name_span.clone());
             Err(match did_you_mean(name, all.iter().map(String::as_str)) {
@@ -274,7 +323,9 @@ fn call_external(
 // ---- the built-ins -----------------------------------------------------------------------
 
 fn f_guid(a: &Args<'_>) -> Result<Value, EvalError> {
-    let parts = (0..a.values.len()).map(|i| a.string(i)).collect::<Result<Vec<_>, _>>()?;
+    let parts = (0..a.values.len())
+        .map(|i| a.string(i))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Value::String(guid(&parts)))
 }
 
@@ -307,7 +358,10 @@ fn f_join(a: &Args<'_>) -> Result<Value, EvalError> {
             Some(s) => parts.push(s),
             None => {
                 return Err(EvalError::new(
-                    format!("join() needs a list of strings, but element {k} is {}", type_article(item)),
+                    format!(
+                        "join() needs a list of strings, but element {k} is {}",
+                        type_article(item)
+                    ),
                     a.spans[1].clone(),
                 ));
             }
@@ -317,18 +371,28 @@ fn f_join(a: &Args<'_>) -> Result<Value, EvalError> {
 }
 
 fn f_base64encode(a: &Args<'_>) -> Result<Value, EvalError> {
-    Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(a.string(0)?)))
+    Ok(Value::String(
+        base64::engine::general_purpose::STANDARD.encode(a.string(0)?),
+    ))
 }
 
 fn f_base64decode(a: &Args<'_>) -> Result<Value, EvalError> {
     let s = a.string(0)?;
     // The decoder's own message is not shown: it quotes input bytes, which may be secret.
-    let bytes = base64::engine::general_purpose::STANDARD.decode(s).map_err(|_| {
-        EvalError::new("base64decode(): the argument is not valid base64", a.spans[0].clone())
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .map_err(|_| {
+            EvalError::new(
+                "base64decode(): the argument is not valid base64",
+                a.spans[0].clone(),
+            )
             .with_help("expected the standard alphabet (A-Z a-z 0-9 + /) with `=` padding")
-    })?;
+        })?;
     let text = String::from_utf8(bytes).map_err(|_| {
-        EvalError::new("base64decode(): the decoded bytes are not UTF-8 text", a.spans[0].clone())
+        EvalError::new(
+            "base64decode(): the decoded bytes are not UTF-8 text",
+            a.spans[0].clone(),
+        )
     })?;
     Ok(Value::String(text))
 }
@@ -347,7 +411,9 @@ fn f_format(a: &Args<'_>) -> Result<Value, EvalError> {
             Some(v @ ('s' | 'd' | 'v')) => verbs.push(v),
             Some(other) => {
                 return Err(EvalError::new(
-                    format!("format(): unsupported verb `%{other}`; use %s, %d, %v, or %% for a literal `%`"),
+                    format!(
+                        "format(): unsupported verb `%{other}`; use %s, %d, %v, or %% for a literal `%`"
+                    ),
                     a.spans[0].clone(),
                 ));
             }
@@ -366,7 +432,11 @@ fn f_format(a: &Args<'_>) -> Result<Value, EvalError> {
             format!(
                 "format(): the format string has {} but {} given",
                 plural(verbs.len(), "verb"),
-                if given == 1 { "1 value was".to_string() } else { format!("{given} values were") }
+                if given == 1 {
+                    "1 value was".to_string()
+                } else {
+                    format!("{given} values were")
+                }
             ),
             a.span.clone(),
         ));
@@ -389,17 +459,25 @@ fn f_format(a: &Args<'_>) -> Result<Value, EvalError> {
         let text = match verb {
             's' => scalar_text(v).ok_or_else(|| {
                 EvalError::new(
-                    format!("format(): %s cannot format {} (value {next}); use %v or jsonencode(...)", type_article(v)),
+                    format!(
+                        "format(): %s cannot format {} (value {next}); use %v or jsonencode(...)",
+                        type_article(v)
+                    ),
                     span,
                 )
             })?,
             'd' => match v {
-                Value::Number(n) if n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0) => {
+                Value::Number(n)
+                    if n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0) =>
+                {
                     number_text(n)
                 }
                 _ => {
                     return Err(EvalError::new(
-                        format!("format(): %d expects a whole number, got {} (value {next})", type_article(v)),
+                        format!(
+                            "format(): %d expects a whole number, got {} (value {next})",
+                            type_article(v)
+                        ),
                         span,
                     ));
                 }
@@ -426,7 +504,10 @@ fn f_tostring(a: &Args<'_>) -> Result<Value, EvalError> {
         v => match scalar_text(v) {
             Some(s) => Ok(Value::String(s)),
             None => Err(EvalError::new(
-                format!("tostring() cannot convert {} to a string; use jsonencode(...) or join(...)", type_article(v)),
+                format!(
+                    "tostring() cannot convert {} to a string; use jsonencode(...) or join(...)",
+                    type_article(v)
+                ),
                 a.spans[0].clone(),
             )),
         },

@@ -28,7 +28,12 @@ const MAX_DEPTH: usize = 64;
 /// Parses a template string: literal text with `${ expr }` interpolations (`$${` is a
 /// literal `${`). Spans in the result are byte offsets into `src`.
 pub fn parse_template(src: &str) -> Result<Template, ParseError> {
-    let mut p = Parser { src, pos: 0, open: Vec::new(), depth: 0 };
+    let mut p = Parser {
+        src,
+        pos: 0,
+        open: Vec::new(),
+        depth: 0,
+    };
     p.template(None)
 }
 
@@ -39,7 +44,11 @@ pub(crate) fn location(src: &str, pos: usize) -> String {
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let col = before[line_start..].chars().count() + 1;
-    if line == 1 { format!("column {col}") } else { format!("line {line}, column {col}") }
+    if line == 1 {
+        format!("column {col}")
+    } else {
+        format!("line {line}, column {col}")
+    }
 }
 
 /// A bracket-like construct that is open while its contents are parsed.
@@ -65,7 +74,11 @@ fn is_ident_char(c: char) -> bool {
 }
 
 fn err(message: impl Into<String>, span: Range<usize>, expected: Option<&str>) -> ParseError {
-    ParseError { message: message.into(), span, expected: expected.map(str::to_string) }
+    ParseError {
+        message: message.into(),
+        span,
+        expected: expected.map(str::to_string),
+    }
 }
 
 impl<'a> Parser<'a> {
@@ -118,7 +131,11 @@ impl<'a> Parser<'a> {
                 None,
             ));
         }
-        self.open.push(Open { pos: self.pos, token, closer });
+        self.open.push(Open {
+            pos: self.pos,
+            token,
+            closer,
+        });
         Ok(())
     }
 
@@ -158,7 +175,10 @@ impl<'a> Parser<'a> {
                 Some(&format!("`{}`", o.closer)),
             );
         }
-        if matches!(c, '+' | '-' | '*' | '/' | '%' | '=' | '<' | '>' | '!' | '&' | '|' | '?' | ':') {
+        if matches!(
+            c,
+            '+' | '-' | '*' | '/' | '%' | '=' | '<' | '>' | '!' | '&' | '|' | '?' | ':'
+        ) {
             return err(
                 format!(
                     "unexpected `{c}` {what}: expressions have no operators; use a function such as format() or join()"
@@ -167,7 +187,11 @@ impl<'a> Parser<'a> {
                 Some(expected),
             );
         }
-        err(format!("unexpected `{tok}` {what}: expected {expected}"), span, Some(expected))
+        err(
+            format!("unexpected `{tok}` {what}: expected {expected}"),
+            span,
+            Some(expected),
+        )
     }
 
     // ---- templates -------------------------------------------------------------------------
@@ -182,7 +206,10 @@ impl<'a> Parser<'a> {
             let Some(c) = rest.chars().next() else {
                 if let Some(q) = string_open {
                     return Err(err(
-                        format!("string starting at {} is never closed: expected `\"`", self.loc(q)),
+                        format!(
+                            "string starting at {} is never closed: expected `\"`",
+                            self.loc(q)
+                        ),
                         q..q + 1,
                         Some("`\"`"),
                     ));
@@ -224,7 +251,10 @@ impl<'a> Parser<'a> {
         self.pos += 1; // the backslash
         let Some(c) = self.peek() else {
             return Err(err(
-                format!("string starting at {} is never closed: expected `\"`", self.loc(string_open)),
+                format!(
+                    "string starting at {} is never closed: expected `\"`",
+                    self.loc(string_open)
+                ),
                 string_open..string_open + 1,
                 Some("`\"`"),
             ));
@@ -289,7 +319,12 @@ impl<'a> Parser<'a> {
     }
 
     fn hex4(&mut self, escape_start: usize) -> Result<u32, ParseError> {
-        let digits: String = self.rest().chars().take(4).take_while(char::is_ascii_hexdigit).collect();
+        let digits: String = self
+            .rest()
+            .chars()
+            .take(4)
+            .take_while(char::is_ascii_hexdigit)
+            .collect();
         if digits.len() != 4 {
             return Err(err(
                 "invalid unicode escape: `\\u` must be followed by 4 hexadecimal digits",
@@ -371,7 +406,10 @@ impl<'a> Parser<'a> {
                     Some(s) => ExprKind::Literal(Value::String(s)),
                     None => ExprKind::Template(t),
                 };
-                Ok(Expr { kind, span: start..self.pos })
+                Ok(Expr {
+                    kind,
+                    span: start..self.pos,
+                })
             }
             '[' => self.list(),
             '(' => self.group(),
@@ -386,7 +424,10 @@ impl<'a> Parser<'a> {
                     return Err(self.unexpected(c, "", "an expression"));
                 }
                 Err(err(
-                    format!("expected an expression, found `{}`", &self.src[span.clone()]),
+                    format!(
+                        "expected an expression, found `{}`",
+                        &self.src[span.clone()]
+                    ),
                     span,
                     Some("an expression"),
                 ))
@@ -400,7 +441,10 @@ impl<'a> Parser<'a> {
         self.pos += 1;
         let items = self.comma_list(']', "after a list element")?;
         self.open.pop();
-        Ok(Expr { kind: ExprKind::List(items), span: start..self.pos })
+        Ok(Expr {
+            kind: ExprKind::List(items),
+            span: start..self.pos,
+        })
     }
 
     /// Comma-separated expressions up to and including `closer` (trailing comma allowed).
@@ -436,7 +480,11 @@ impl<'a> Parser<'a> {
         self.pos += 1;
         self.skip_ws();
         if self.peek() == Some(')') {
-            return Err(err("empty parentheses `()`", start..self.pos + 1, Some("an expression")));
+            return Err(err(
+                "empty parentheses `()`",
+                start..self.pos + 1,
+                Some("an expression"),
+            ));
         }
         let e = self.expr()?;
         self.skip_ws();
@@ -476,7 +524,10 @@ impl<'a> Parser<'a> {
             float = true;
             if self.eat_digits() == 0 {
                 return Err(err(
-                    format!("invalid number `{}`: expected a digit after `.`", &self.src[start..self.pos]),
+                    format!(
+                        "invalid number `{}`: expected a digit after `.`",
+                        &self.src[start..self.pos]
+                    ),
                     start..self.pos,
                     Some("a digit"),
                 ));
@@ -494,8 +545,17 @@ impl<'a> Parser<'a> {
                 float = true;
             }
         }
-        if self.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
-            let end = self.pos + self.rest().chars().take_while(|c| is_ident_char(*c)).map(char::len_utf8).sum::<usize>();
+        if self
+            .peek()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            let end = self.pos
+                + self
+                    .rest()
+                    .chars()
+                    .take_while(|c| is_ident_char(*c))
+                    .map(char::len_utf8)
+                    .sum::<usize>();
             return Err(err(
                 format!("invalid number `{}`", &self.src[start..end]),
                 start..end,
@@ -513,15 +573,31 @@ impl<'a> Parser<'a> {
         };
         let n = match n {
             Some(n) => n,
-            None => text.parse::<f64>().ok().and_then(serde_json::Number::from_f64).ok_or_else(|| {
-                err(format!("number `{text}` is out of range"), start..self.pos, None)
-            })?,
+            None => text
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .ok_or_else(|| {
+                    err(
+                        format!("number `{text}` is out of range"),
+                        start..self.pos,
+                        None,
+                    )
+                })?,
         };
-        Ok(Expr { kind: ExprKind::Literal(Value::Number(n)), span: start..self.pos })
+        Ok(Expr {
+            kind: ExprKind::Literal(Value::Number(n)),
+            span: start..self.pos,
+        })
     }
 
     fn ident(&mut self) -> String {
-        let len: usize = self.rest().chars().take_while(|c| is_ident_char(*c)).map(char::len_utf8).sum();
+        let len: usize = self
+            .rest()
+            .chars()
+            .take_while(|c| is_ident_char(*c))
+            .map(char::len_utf8)
+            .sum();
         let s = self.rest()[..len].to_string();
         self.pos += len;
         s
@@ -545,7 +621,10 @@ impl<'a> Parser<'a> {
                     match self.peek() {
                         Some(c) if is_ident_start(c) => {
                             let name = self.ident();
-                            steps.push(RefStep::Attr { name, span: s..self.pos });
+                            steps.push(RefStep::Attr {
+                                name,
+                                span: s..self.pos,
+                            });
                             end = self.pos;
                         }
                         Some(c) if c.is_ascii_digit() => {
@@ -561,7 +640,9 @@ impl<'a> Parser<'a> {
                             ));
                         }
                         None => return Err(self.eof_error()),
-                        Some(c) => return Err(self.unexpected(c, "after `.`", "an attribute name")),
+                        Some(c) => {
+                            return Err(self.unexpected(c, "after `.`", "an attribute name"));
+                        }
                     }
                 }
                 Some('[') => {
@@ -605,7 +686,10 @@ impl<'a> Parser<'a> {
         };
         if let Some(v) = keyword {
             if steps.is_empty() {
-                return Ok(Expr { kind: ExprKind::Literal(v), span: root_span });
+                return Ok(Expr {
+                    kind: ExprKind::Literal(v),
+                    span: root_span,
+                });
             }
             return Err(err(
                 format!("`{root}` is a keyword and has no attributes"),
@@ -614,11 +698,25 @@ impl<'a> Parser<'a> {
             ));
         }
         let span = start..end;
-        Ok(Expr { kind: ExprKind::Ref(Reference { root, root_span, steps, span: span.clone() }), span })
+        Ok(Expr {
+            kind: ExprKind::Ref(Reference {
+                root,
+                root_span,
+                steps,
+                span: span.clone(),
+            }),
+            span,
+        })
     }
 
     /// `name(args...)` with the cursor at `(`.
-    fn call(&mut self, start: usize, root: String, steps: Vec<RefStep>, name_end: usize) -> Result<Expr, ParseError> {
+    fn call(
+        &mut self,
+        start: usize,
+        root: String,
+        steps: Vec<RefStep>,
+        name_end: usize,
+    ) -> Result<Expr, ParseError> {
         let mut name = root;
         for s in steps {
             if let RefStep::Attr { name: n, .. } = s {
@@ -642,6 +740,13 @@ impl<'a> Parser<'a> {
             ));
         }
         self.pos = save;
-        Ok(Expr { kind: ExprKind::Call { name, name_span: start..name_end, args }, span: start..end })
+        Ok(Expr {
+            kind: ExprKind::Call {
+                name,
+                name_span: start..name_end,
+                args,
+            },
+            span: start..end,
+        })
     }
 }

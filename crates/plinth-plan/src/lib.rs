@@ -210,7 +210,12 @@ impl fmt::Display for Summary {
             self.add, self.change, self.replace, self.destroy
         )?;
         if self.run > 0 {
-            write!(f, " {} action{} to run.", self.run, if self.run == 1 { "" } else { "s" })?;
+            write!(
+                f,
+                " {} action{} to run.",
+                self.run,
+                if self.run == 1 { "" } else { "s" }
+            )?;
         }
         Ok(())
     }
@@ -241,5 +246,91 @@ impl Plan {
 
     pub fn change(&self, address: &str) -> Option<&ResourceChange> {
         self.changes.iter().find(|c| c.address == address)
+    }
+}
+
+/// A value with every sensitive part replaced by a sensitive `null`: safe to print.
+pub fn redact(v: &Value) -> Value {
+    match v {
+        Value::Sensitive(_) => Value::Sensitive(Box::new(Value::Null)),
+        Value::List(items) => Value::List(items.iter().map(redact).collect()),
+        Value::Map(m) => Value::Map(m.iter().map(|(k, x)| (k.clone(), redact(x))).collect()),
+        other => other.clone(),
+    }
+}
+
+impl Plan {
+    /// The plan with every sensitive value removed, for machine-readable output. (A saved
+    /// plan file keeps them: `apply` needs them, and the file is created 0600.)
+    pub fn redacted(&self) -> Plan {
+        let r = |v: &Option<Value>| v.as_ref().map(redact);
+        let mut p = self.clone();
+        p.variables = p
+            .variables
+            .iter()
+            .map(|(k, v)| (k.clone(), redact(v)))
+            .collect();
+        for c in &mut p.changes {
+            c.before = r(&c.before);
+            c.after = r(&c.after);
+            c.config = r(&c.config);
+        }
+        for o in &mut p.outputs {
+            o.before = r(&o.before);
+            o.after = r(&o.after);
+        }
+        for d in &mut p.drift {
+            d.before = r(&d.before);
+            d.after = r(&d.after);
+        }
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_removes_every_secret() {
+        let secret = Value::sensitive(Value::from("hunter2"));
+        let mut m = plinth_value::Map::new();
+        m.insert("password".into(), secret.clone());
+        let v = Value::Map(m);
+        let plan = Plan {
+            format: PLAN_FORMAT.into(),
+            mode: PlanMode::Normal,
+            created_at: String::new(),
+            lineage: String::new(),
+            serial: 0,
+            config_digest: String::new(),
+            config_dir: String::new(),
+            variables: [("pw".to_string(), secret.clone())].into_iter().collect(),
+            changes: vec![ResourceChange {
+                address: "a".into(),
+                name: "a".into(),
+                type_name: "core:data".into(),
+                kind: Kind::Managed,
+                action: Action::Create,
+                replace_order: None,
+                id: None,
+                before: None,
+                after: Some(v.clone()),
+                config: Some(v),
+                changed_paths: vec![],
+                replace_paths: vec![],
+                reason: None,
+                drift: false,
+                depends_on: vec![],
+            }],
+            outputs: vec![],
+            drift: vec![],
+            warnings: vec![],
+            targets: vec![],
+        };
+        assert!(serde_json::to_string(&plan).unwrap().contains("hunter2"));
+        let text = serde_json::to_string(&plan.redacted()).unwrap();
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("$sensitive"));
     }
 }

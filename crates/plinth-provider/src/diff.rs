@@ -121,9 +121,18 @@ pub fn mark_sensitive(schema: &TypeSchema, v: &mut Value) {
 }
 
 /// The default [`crate::Provider::plan`].
-pub fn plan_default(schema: &TypeSchema, prior: Option<&Prior>, config: &Value, eq: &dyn Equivalence) -> Planned {
+pub fn plan_default(
+    schema: &TypeSchema,
+    prior: Option<&Prior>,
+    config: &Value,
+    eq: &dyn Equivalence,
+) -> Planned {
     let Some(prior) = prior else {
-        return Planned { attributes: new_object(schema, config), changed: Vec::new(), requires_replace: Vec::new() };
+        return Planned {
+            attributes: new_object(schema, config),
+            changed: Vec::new(),
+            requires_replace: Vec::new(),
+        };
     };
     let changed = changed_paths(config, &prior.attributes, eq);
     let requires_replace: Vec<Path> = changed
@@ -138,7 +147,11 @@ pub fn plan_default(schema: &TypeSchema, prior: Option<&Prior>, config: &Value, 
     } else {
         new_object(schema, config)
     };
-    Planned { attributes, changed, requires_replace }
+    Planned {
+        attributes,
+        changed,
+        requires_replace,
+    }
 }
 
 #[cfg(test)]
@@ -153,7 +166,8 @@ mod tests {
     #[test]
     fn service_added_fields_are_not_a_diff() {
         let cfg = v(json!({"properties": {"a": 1}}));
-        let actual = v(json!({"properties": {"a": 1.0, "provisioningState": "Succeeded"}, "id": "/x"}));
+        let actual =
+            v(json!({"properties": {"a": 1.0, "provisioningState": "Succeeded"}, "id": "/x"}));
         assert!(changed_paths(&cfg, &actual, &ExactEq).is_empty());
     }
 
@@ -161,7 +175,10 @@ mod tests {
     fn changes_are_reported_at_the_deepest_path() {
         let cfg = v(json!({"properties": {"a": 2, "list": [1, 2]}}));
         let actual = v(json!({"properties": {"a": 1, "list": [1, 2, 3]}}));
-        let paths: Vec<String> = changed_paths(&cfg, &actual, &ExactEq).iter().map(|p| p.to_string()).collect();
+        let paths: Vec<String> = changed_paths(&cfg, &actual, &ExactEq)
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
         assert_eq!(paths, vec!["properties.a", "properties.list"]);
     }
 
@@ -177,12 +194,31 @@ mod tests {
             inputs: v(json!({"triggers": {"k": "a"}})),
             attributes: v(json!({"triggers": {"k": "a"}, "id": "1"})),
         };
-        let planned = plan_default(&schema, Some(&prior), &v(json!({"triggers": {"k": "b"}})), &ExactEq);
-        assert_eq!(planned.requires_replace, vec!["triggers.k".parse().unwrap()]);
-        assert_eq!(planned.attributes.get(&"id".parse().unwrap()), Some(Value::Unknown));
-        let same = plan_default(&schema, Some(&prior), &v(json!({"triggers": {"k": "a"}})), &ExactEq);
+        let planned = plan_default(
+            &schema,
+            Some(&prior),
+            &v(json!({"triggers": {"k": "b"}})),
+            &ExactEq,
+        );
+        assert_eq!(
+            planned.requires_replace,
+            vec!["triggers.k".parse().unwrap()]
+        );
+        assert_eq!(
+            planned.attributes.get(&"id".parse().unwrap()),
+            Some(Value::Unknown)
+        );
+        let same = plan_default(
+            &schema,
+            Some(&prior),
+            &v(json!({"triggers": {"k": "a"}})),
+            &ExactEq,
+        );
         assert!(same.changed.is_empty());
-        assert_eq!(same.attributes.get(&"id".parse().unwrap()), Some(Value::from("1")));
+        assert_eq!(
+            same.attributes.get(&"id".parse().unwrap()),
+            Some(Value::from("1"))
+        );
     }
 
     #[test]

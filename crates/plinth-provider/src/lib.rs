@@ -110,11 +110,17 @@ pub struct ProviderError {
 
 impl ProviderError {
     pub fn new(message: impl Into<String>) -> Self {
-        ProviderError { code: None, message: message.into() }
+        ProviderError {
+            code: None,
+            message: message.into(),
+        }
     }
 
     pub fn with_code(code: impl Into<String>, message: impl Into<String>) -> Self {
-        ProviderError { code: Some(code.into()), message: message.into() }
+        ProviderError {
+            code: Some(code.into()),
+            message: message.into(),
+        }
     }
 }
 
@@ -210,38 +216,69 @@ pub trait Provider: Send + Sync {
 
     /// Plans a change from `prior` (refreshed; `None` for a create) to `config`.
     /// The default compares only the paths the user set (see [`diff`]).
-    fn plan(&self, req: &Request<'_>, prior: Option<&Prior>, config: &Value) -> Result<Planned, ProviderError> {
+    fn plan(
+        &self,
+        req: &Request<'_>,
+        prior: Option<&Prior>,
+        config: &Value,
+    ) -> Result<Planned, ProviderError> {
         let schema = self.schema(req.type_name).unwrap_or_default();
         Ok(diff::plan_default(&schema, prior, config, &diff::ExactEq))
     }
 
     /// Reads the object; `Ok(None)` when it no longer exists.
-    async fn read(&self, req: &Request<'_>, prior: &Prior) -> Result<Option<Observed>, ProviderError>;
+    async fn read(
+        &self,
+        req: &Request<'_>,
+        prior: &Prior,
+    ) -> Result<Option<Observed>, ProviderError>;
 
     /// Reads a data source.
-    async fn read_data(&self, req: &Request<'_>, _config: &Value) -> Result<Observed, ProviderError> {
-        Err(ProviderError::new(format!("{} cannot be read as a data source", req.type_name)))
+    async fn read_data(
+        &self,
+        req: &Request<'_>,
+        _config: &Value,
+    ) -> Result<Observed, ProviderError> {
+        Err(ProviderError::new(format!(
+            "{} cannot be read as a data source",
+            req.type_name
+        )))
     }
 
     /// Creates the object. `config` is wholly known.
     async fn create(&self, req: &Request<'_>, config: &Value) -> Result<Observed, ProviderError>;
 
     /// Changes the object in place.
-    async fn update(&self, req: &Request<'_>, prior: &Prior, config: &Value) -> Result<Observed, ProviderError>;
+    async fn update(
+        &self,
+        req: &Request<'_>,
+        prior: &Prior,
+        config: &Value,
+    ) -> Result<Observed, ProviderError>;
 
     /// Deletes the object and returns once it is gone.
     async fn delete(&self, req: &Request<'_>, prior: &Prior) -> Result<(), ProviderError>;
 
     /// Reads an existing object by id for `plinth import`; returns what it observed and
     /// the inputs a configuration would need to match it.
-    async fn import(&self, req: &Request<'_>, id: &str) -> Result<(Observed, Value), ProviderError> {
+    async fn import(
+        &self,
+        req: &Request<'_>,
+        id: &str,
+    ) -> Result<(Observed, Value), ProviderError> {
         let _ = id;
-        Err(ProviderError::new(format!("{} does not support import", req.type_name)))
+        Err(ProviderError::new(format!(
+            "{} does not support import",
+            req.type_name
+        )))
     }
 
     /// Runs an action (`[action.NAME]`).
     async fn run_action(&self, req: &Request<'_>, _config: &Value) -> Result<(), ProviderError> {
-        Err(ProviderError::new(format!("{} is not an action type", req.type_name)))
+        Err(ProviderError::new(format!(
+            "{} is not an action type",
+            req.type_name
+        )))
     }
 }
 
@@ -275,7 +312,11 @@ impl Registry {
     pub fn all_types(&self) -> Vec<String> {
         self.providers
             .values()
-            .flat_map(|p| p.type_names().into_iter().map(move |t| format!("{}:{t}", p.name())))
+            .flat_map(|p| {
+                p.type_names()
+                    .into_iter()
+                    .map(move |t| format!("{}:{t}", p.name()))
+            })
             .collect()
     }
 }

@@ -249,7 +249,9 @@ impl Value {
         match self {
             Value::Sensitive(inner) => inner.unmark_all(),
             Value::List(items) => Value::List(items.iter().map(Value::unmark_all).collect()),
-            Value::Map(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), v.unmark_all())).collect()),
+            Value::Map(m) => {
+                Value::Map(m.iter().map(|(k, v)| (k.clone(), v.unmark_all())).collect())
+            }
             other => other.clone(),
         }
     }
@@ -463,9 +465,16 @@ mod tests {
         let p: Path = "properties.a[1].b".parse().unwrap();
         assert_eq!(v.get(&p), Some(Value::Bool(true)));
         v.set(&"properties.new.deep".parse().unwrap(), Value::from("y"));
-        assert_eq!(v.get(&"properties.new.deep".parse().unwrap()), Some(Value::from("y")));
+        assert_eq!(
+            v.get(&"properties.new.deep".parse().unwrap()),
+            Some(Value::from("y"))
+        );
         assert_eq!(v.get(&"properties.missing".parse().unwrap()), None);
-        assert_eq!(v.remove(&"properties.a".parse().unwrap()).map(|x| x.type_name()), Some("list"));
+        assert_eq!(
+            v.remove(&"properties.a".parse().unwrap())
+                .map(|x| x.type_name()),
+            Some("list")
+        );
     }
 
     #[test]
@@ -490,7 +499,8 @@ mod tests {
         assert_eq!(paths, vec![secret.clone()]);
         assert_eq!(json["properties"]["secret"], "s3cr3t");
         // reading through a sensitive parent keeps the mark
-        let parent_marked = Value::from_json_marked(&sample().to_json(), &["properties".parse().unwrap()]);
+        let parent_marked =
+            Value::from_json_marked(&sample().to_json(), &["properties".parse().unwrap()]);
         assert!(parent_marked.get(&secret).unwrap().is_sensitive());
     }
 
@@ -498,7 +508,10 @@ mod tests {
     fn wire_form_round_trips_marks() {
         let mut v = sample();
         v.set(&"properties.id".parse().unwrap(), Value::Unknown);
-        v.set(&"properties.secret".parse().unwrap(), Value::sensitive(Value::from("s")));
+        v.set(
+            &"properties.secret".parse().unwrap(),
+            Value::sensitive(Value::from("s")),
+        );
         let text = serde_json::to_string(&v).unwrap();
         let back: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back, v);

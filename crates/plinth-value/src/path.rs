@@ -78,9 +78,14 @@ impl Path {
 
 pub(crate) fn render_key(k: &str) -> String {
     let plain = !k.is_empty()
-        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         && !k.starts_with(|c: char| c.is_ascii_digit());
-    if plain { k.to_string() } else { serde_json::Value::String(k.to_string()).to_string() }
+    if plain {
+        k.to_string()
+    } else {
+        serde_json::Value::String(k.to_string()).to_string()
+    }
 }
 
 impl fmt::Display for Path {
@@ -203,7 +208,14 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        for s in ["", "a", "a.b", "a[0].b", "properties.agentPoolProfiles[0].count", "a[\"x.y\"].z"] {
+        for s in [
+            "",
+            "a",
+            "a.b",
+            "a[0].b",
+            "properties.agentPoolProfiles[0].count",
+            "a[\"x.y\"].z",
+        ] {
             let p: Path = s.parse().unwrap();
             assert_eq!(p.to_string(), s);
         }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use plinth_provider::{
-    InputSchema, Observed, Planned, Prior, Provider, ProviderError, Request, TypeSchema, ValueKind, diff,
+    InputSchema, Observed, Planned, Prior, Provider, ProviderError, Request, TypeSchema, ValueKind,
+    diff,
 };
 use plinth_value::{Map, Path, Value};
 
@@ -19,7 +20,12 @@ const DATA: &str = "data";
 const SLEEP: &str = "sleep";
 
 fn input(name: &str, kind: ValueKind, description: &str) -> InputSchema {
-    InputSchema { name: name.into(), kind, required: false, description: description.into() }
+    InputSchema {
+        name: name.into(),
+        kind,
+        required: false,
+        description: description.into(),
+    }
 }
 
 fn path(s: &str) -> Path {
@@ -34,7 +40,8 @@ impl CoreProvider {
 
 /// Parses a duration such as `30s`, `1m30s` or `250ms`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim()).map_err(|e| format!("`{s}` is not a duration ({e}); write e.g. \"30s\" or \"2m\""))
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("`{s}` is not a duration ({e}); write e.g. \"30s\" or \"2m\""))
 }
 
 fn duration_of(config: &Value, key: &str) -> Result<Duration, ProviderError> {
@@ -42,7 +49,10 @@ fn duration_of(config: &Value, key: &str) -> Result<Duration, ProviderError> {
         None | Some(Value::Null) => Ok(Duration::ZERO),
         Some(v) => match v.as_str() {
             Some(s) => parse_duration(s).map_err(|m| ProviderError::new(format!("{key}: {m}"))),
-            None => Err(ProviderError::new(format!("{key} must be a string such as \"30s\", got {}", v.type_name()))),
+            None => Err(ProviderError::new(format!(
+                "{key} must be a string such as \"30s\", got {}",
+                v.type_name()
+            ))),
         },
     }
 }
@@ -127,8 +137,15 @@ impl Provider for CoreProvider {
         }
     }
 
-    fn plan(&self, req: &Request<'_>, prior: Option<&Prior>, config: &Value) -> Result<Planned, ProviderError> {
-        let schema = self.schema(req.type_name).ok_or_else(|| ProviderError::new("unknown type"))?;
+    fn plan(
+        &self,
+        req: &Request<'_>,
+        prior: Option<&Prior>,
+        config: &Value,
+    ) -> Result<Planned, ProviderError> {
+        let schema = self
+            .schema(req.type_name)
+            .ok_or_else(|| ProviderError::new("unknown type"))?;
         let mut planned = diff::plan_default(&schema, prior, config, &diff::ExactEq);
         if req.type_name == DATA {
             // `output` follows `input`: known at plan time whenever the input is.
@@ -139,37 +156,65 @@ impl Provider for CoreProvider {
         Ok(planned)
     }
 
-    async fn read(&self, _req: &Request<'_>, prior: &Prior) -> Result<Option<Observed>, ProviderError> {
+    async fn read(
+        &self,
+        _req: &Request<'_>,
+        prior: &Prior,
+    ) -> Result<Option<Observed>, ProviderError> {
         // The object lives only in state.
-        Ok(Some(Observed { id: prior.id.clone(), attributes: prior.attributes.clone() }))
+        Ok(Some(Observed {
+            id: prior.id.clone(),
+            attributes: prior.attributes.clone(),
+        }))
     }
 
     async fn create(&self, req: &Request<'_>, config: &Value) -> Result<Observed, ProviderError> {
         let id = uuid::Uuid::new_v4().to_string();
         match req.type_name {
-            DATA => Ok(Observed { attributes: data_attributes(&id, config), id: Some(id) }),
+            DATA => Ok(Observed {
+                attributes: data_attributes(&id, config),
+                id: Some(id),
+            }),
             SLEEP => {
                 let d = duration_of(config, "create_duration")?;
                 tokio::time::sleep(d).await;
                 let mut attrs = config.clone();
                 attrs.set(&path("id"), Value::from(id.as_str()));
-                Ok(Observed { id: Some(id), attributes: attrs })
+                Ok(Observed {
+                    id: Some(id),
+                    attributes: attrs,
+                })
             }
-            other => Err(ProviderError::new(format!("core:{other} is not a core type"))),
+            other => Err(ProviderError::new(format!(
+                "core:{other} is not a core type"
+            ))),
         }
     }
 
-    async fn update(&self, req: &Request<'_>, prior: &Prior, config: &Value) -> Result<Observed, ProviderError> {
+    async fn update(
+        &self,
+        req: &Request<'_>,
+        prior: &Prior,
+        config: &Value,
+    ) -> Result<Observed, ProviderError> {
         let id = prior.id.clone().unwrap_or_default();
         match req.type_name {
-            DATA => Ok(Observed { attributes: data_attributes(&id, config), id: Some(id) }),
+            DATA => Ok(Observed {
+                attributes: data_attributes(&id, config),
+                id: Some(id),
+            }),
             SLEEP => {
                 duration_of(config, "create_duration")?;
                 let mut attrs = config.clone();
                 attrs.set(&path("id"), Value::from(id.as_str()));
-                Ok(Observed { id: Some(id), attributes: attrs })
+                Ok(Observed {
+                    id: Some(id),
+                    attributes: attrs,
+                })
             }
-            other => Err(ProviderError::new(format!("core:{other} is not a core type"))),
+            other => Err(ProviderError::new(format!(
+                "core:{other} is not a core type"
+            ))),
         }
     }
 
@@ -181,7 +226,11 @@ impl Provider for CoreProvider {
         Ok(())
     }
 
-    async fn import(&self, req: &Request<'_>, id: &str) -> Result<(Observed, Value), ProviderError> {
+    async fn import(
+        &self,
+        req: &Request<'_>,
+        id: &str,
+    ) -> Result<(Observed, Value), ProviderError> {
         // As Terraform's terraform_data: an imported object has the given id and a null input.
         let config = Value::Map(Map::new());
         let attributes = match req.type_name {
@@ -193,7 +242,13 @@ impl Provider for CoreProvider {
                 )));
             }
         };
-        Ok((Observed { id: Some(id.to_string()), attributes }, config))
+        Ok((
+            Observed {
+                id: Some(id.to_string()),
+                attributes,
+            },
+            config,
+        ))
     }
 }
 
@@ -204,7 +259,11 @@ mod tests {
     use serde_json::json;
 
     fn req(t: &str) -> Request<'_> {
-        Request { type_name: t, address: "x", reporter: &NullReporter }
+        Request {
+            type_name: t,
+            address: "x",
+            reporter: &NullReporter,
+        }
     }
 
     #[tokio::test]
@@ -212,14 +271,30 @@ mod tests {
         let p = CoreProvider::new();
         let cfg = Value::from(json!({"input": {"a": 1}}));
         let created = p.create(&req(DATA), &cfg).await.unwrap();
-        assert_eq!(created.attributes.get(&path("output")), Some(Value::from(json!({"a": 1}))));
-        let prior = Prior { id: created.id.clone(), inputs: cfg.clone(), attributes: created.attributes };
+        assert_eq!(
+            created.attributes.get(&path("output")),
+            Some(Value::from(json!({"a": 1})))
+        );
+        let prior = Prior {
+            id: created.id.clone(),
+            inputs: cfg.clone(),
+            attributes: created.attributes,
+        };
         let planned = p.plan(&req(DATA), Some(&prior), &cfg).unwrap();
         assert!(planned.changed.is_empty());
-        let changed = p.plan(&req(DATA), Some(&prior), &Value::from(json!({"input": {"a": 2}}))).unwrap();
+        let changed = p
+            .plan(
+                &req(DATA),
+                Some(&prior),
+                &Value::from(json!({"input": {"a": 2}})),
+            )
+            .unwrap();
         assert_eq!(changed.changed, vec![path("input.a")]);
         assert!(changed.requires_replace.is_empty());
-        assert_eq!(changed.attributes.get(&path("output.a")), Some(Value::from(2)));
+        assert_eq!(
+            changed.attributes.get(&path("output.a")),
+            Some(Value::from(2))
+        );
     }
 
     #[test]
@@ -228,7 +303,13 @@ mod tests {
         let bad = p.validate(SLEEP, &Value::from(json!({"create_duration": "soon"})));
         assert_eq!(bad.len(), 1);
         assert!(bad[0].1.contains("not a duration"), "{}", bad[0].1);
-        assert!(p.validate(SLEEP, &Value::from(json!({"create_duration": "1m30s"}))).is_empty());
-        assert_eq!(p.estimate(SLEEP, &Value::from(json!({"create_duration": "2s"}))), Duration::from_secs(2));
+        assert!(
+            p.validate(SLEEP, &Value::from(json!({"create_duration": "1m30s"})))
+                .is_empty()
+        );
+        assert_eq!(
+            p.estimate(SLEEP, &Value::from(json!({"create_duration": "2s"}))),
+            Duration::from_secs(2)
+        );
     }
 }

@@ -1,0 +1,936 @@
+//! Apply: carry out a plan, running independent operations concurrently (SPEC §4) and
+//! recording every change durably as it happens (SPEC §5).
+//!
+//! The plan is turned into a graph of operations (a replacement is two: delete and create,
+//! ordered by `create_before_destroy`). A single coordinator owns the state writer and the
+//! values; provider calls run as tasks. Invariants:
+//! - a create or delete is recorded as pending *before* it is sent;
+//! - an operation starts only after everything it depends on succeeded;
+//! - a failure skips exactly the operations that depend on it;
+//! - the first interrupt stops new work and waits for what is running; the second abandons
+//!   running work (its pending records stay pending for the next run to reconcile).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use plinth_config::{Config, Diagnostic, Diagnostics, Mode};
+use plinth_graph::{Dag, NodeId, Walk};
+use plinth_plan::{Action, Plan, PlanMode, ReplaceOrder, ResourceChange};
+use plinth_provider::{Observed, Prior, Provider, ProviderError, Registry, Request, diff};
+use plinth_state::{
+    Change, HistoryEntry, OutputState, ResourceState, StateError, StateWriter, Status,
+};
+use plinth_value::Value;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::addr::{AddrKind, Address};
+use crate::events::{Event, EventSink};
+use crate::plan::prior_of;
+use crate::refresh::merge_sensitive;
+use crate::reporter::EventReporter;
+use crate::scope::{Scope, Values};
+
+/// What apply needs besides the plan.
+pub struct ApplyInput<'a> {
+    pub config: &'a Config,
+    pub vars: &'a BTreeMap<String, Value>,
+    pub env: &'a BTreeMap<String, String>,
+    pub registry: &'a Registry,
+    pub plan: &'a Plan,
+}
+
+/// How apply runs.
+#[derive(Clone, Debug)]
+pub struct ApplyOptions {
+    /// How many operations run at once.
+    pub parallelism: usize,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions { parallelism: 16 }
+    }
+}
+
+/// One failed operation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    pub address: String,
+    pub action: String,
+    pub message: String,
+}
+
+/// What happened.
+#[derive(Clone, Debug, Default)]
+pub struct ApplyReport {
+    pub succeeded: usize,
+    pub failures: Vec<Failure>,
+    /// Operations not run, with why.
+    pub skipped: Vec<(String, String)>,
+    /// Interrupted by the user (once: stopped starting work; twice: abandoned running work).
+    pub interrupts: u32,
+    /// Operations that were running when the run was abandoned.
+    pub abandoned: Vec<String>,
+}
+
+impl ApplyReport {
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty() && self.interrupts == 0
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OpKind {
+    Create,
+    Update,
+    Delete,
+    /// Delete the old object of a create_before_destroy replacement.
+    DeleteDeposed,
+    /// Read a data source now (its config was unknown at plan time).
+    Read,
+    /// Record a data source read at plan time.
+    RecordRead,
+    Run,
+}
+
+impl OpKind {
+    fn label(self) -> &'static str {
+        match self {
+            OpKind::Create => "create",
+            OpKind::Update => "update",
+            OpKind::Delete | OpKind::DeleteDeposed => "delete",
+            OpKind::Read | OpKind::RecordRead => "read",
+            OpKind::Run => "run",
+        }
+    }
+
+    fn forward(self) -> bool {
+        !matches!(self, OpKind::Delete | OpKind::DeleteDeposed)
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Op {
+    change: usize,
+    kind: OpKind,
+}
+
+/// The outcome of a provider call.
+enum Done {
+    Observed(Observed),
+    Deleted,
+    Ran,
+}
+
+struct Started {
+    config: Value,
+    prior: Option<ResourceState>,
+    started: Instant,
+    key: Option<String>,
+}
+
+fn deposed_key(address: &str) -> String {
+    format!("{address} (deposed)")
+}
+
+/// Builds the graph of operations for a plan.
+fn op_graph(plan: &Plan) -> Result<Dag<Op>, Diagnostic> {
+    let mut dag = Dag::new();
+    let mut fwd: HashMap<&str, NodeId> = HashMap::new();
+    let mut del: HashMap<&str, NodeId> = HashMap::new();
+    for (i, c) in plan.changes.iter().enumerate() {
+        let mut add = |kind| dag.add_node(Op { change: i, kind });
+        match c.action {
+            Action::Create => {
+                fwd.insert(&c.address, add(OpKind::Create));
+            }
+            Action::Update => {
+                fwd.insert(&c.address, add(OpKind::Update));
+            }
+            Action::Delete => {
+                del.insert(&c.address, add(OpKind::Delete));
+            }
+            Action::Read => {
+                let kind = if c.after.as_ref().is_some_and(|a| !a.is_unknown()) {
+                    OpKind::RecordRead
+                } else {
+                    OpKind::Read
+                };
+                fwd.insert(&c.address, add(kind));
+            }
+            Action::Run => {
+                fwd.insert(&c.address, add(OpKind::Run));
+            }
+            Action::Replace => {
+                let cbd = c.replace_order == Some(ReplaceOrder::CreateThenDelete);
+                let d = add(if cbd {
+                    OpKind::DeleteDeposed
+                } else {
+                    OpKind::Delete
+                });
+                let f = add(OpKind::Create);
+                if cbd {
+                    dag.add_edge(f, d);
+                } else {
+                    dag.add_edge(d, f);
+                }
+                fwd.insert(&c.address, f);
+                del.insert(&c.address, d);
+            }
+            Action::NoOp => {}
+        }
+    }
+    for c in &plan.changes {
+        for dep in &c.depends_on {
+            if let (Some(&from), Some(&to)) = (fwd.get(dep.as_str()), fwd.get(c.address.as_str())) {
+                dag.add_edge(from, to);
+            }
+            if let (Some(&mine), Some(&theirs)) =
+                (del.get(c.address.as_str()), del.get(dep.as_str()))
+            {
+                // I depended on `dep`: I go before it.
+                if dag.node(mine).kind != OpKind::DeleteDeposed {
+                    dag.add_edge(mine, theirs);
+                }
+            }
+            // A dependent is repointed to the new object before the deposed one goes.
+            if let (Some(&update), Some(&old)) =
+                (fwd.get(c.address.as_str()), del.get(dep.as_str()))
+                && dag.node(old).kind == OpKind::DeleteDeposed
+            {
+                dag.add_edge(update, old);
+            }
+        }
+    }
+    if let Some(cycle) = dag.find_cycle() {
+        let names: Vec<String> = cycle
+            .iter()
+            .map(|n| {
+                let op = dag.node(*n);
+                format!("{} {}", op.kind.label(), plan.changes[op.change].address)
+            })
+            .collect();
+        return Err(Diagnostic::new(format!("the plan's operations form a cycle: {}", names.join(" -> ")))
+            .help("this can happen when create_before_destroy and dependencies conflict; plan the changes in two steps with --target"));
+    }
+    Ok(dag)
+}
+
+struct Runner<'a, 'i> {
+    input: &'a ApplyInput<'i>,
+    values: Values,
+    writer: &'a mut dyn StateWriter,
+    events: &'a dyn EventSink,
+    report: ApplyReport,
+}
+
+fn state_err(e: StateError) -> Diagnostics {
+    Diagnostic::new(format!("saving state failed: {e}"))
+        .help("the state file holds everything recorded up to this point; fix the problem and run again")
+        .into()
+}
+
+/// Carries out `plan`. State changes go through `writer` as they happen; the caller
+/// compacts the state afterwards. `interrupt` counts Ctrl-Cs.
+pub async fn apply(
+    input: &ApplyInput<'_>,
+    opts: &ApplyOptions,
+    writer: &mut dyn StateWriter,
+    events: &dyn EventSink,
+    mut interrupt: watch::Receiver<u32>,
+) -> Result<ApplyReport, Diagnostics> {
+    let plan = input.plan;
+    let dag = op_graph(plan).map_err(Diagnostics::from)?;
+    let mut runner = Runner {
+        input,
+        values: Values::default(),
+        writer,
+        events,
+        report: ApplyReport::default(),
+    };
+    runner.persist_refresh()?;
+    if plan.mode == PlanMode::RefreshOnly {
+        return Ok(runner.report);
+    }
+    runner.seed_values();
+
+    let weights: Vec<u64> = dag
+        .node_ids()
+        .map(|id| {
+            let op = dag.node(id);
+            let c = &plan.changes[op.change];
+            let est = input
+                .registry
+                .lookup(&c.type_name)
+                .and_then(|(p, t)| c.config.as_ref().map(|cfg| p.estimate(&t, cfg)))
+                .unwrap_or(Duration::from_secs(1));
+            est.as_millis() as u64 + 1
+        })
+        .collect();
+    let priority = dag.critical_path(|id| weights[id.index()]);
+    let mut walk = Walk::new(&dag, priority);
+    let parallelism = opts.parallelism.max(1);
+    let (tx, mut notes) = tokio::sync::mpsc::unbounded_channel();
+    let reporter = Arc::new(EventReporter { tx });
+
+    let mut tasks: JoinSet<(NodeId, Result<Done, ProviderError>)> = JoinSet::new();
+    let mut running: HashMap<NodeId, Started> = HashMap::new();
+    let mut busy_keys: HashMap<String, NodeId> = HashMap::new();
+    let mut waiting: HashMap<String, VecDeque<NodeId>> = HashMap::new();
+    let mut ready_again: VecDeque<NodeId> = VecDeque::new();
+    let mut stopping = false;
+    let mut abandoned = false;
+    let task_ids: std::sync::Mutex<HashMap<tokio::task::Id, NodeId>> = Default::default();
+
+    loop {
+        while !stopping && running.len() < parallelism {
+            let Some(id) = ready_again.pop_front().or_else(|| walk.next_ready()) else {
+                break;
+            };
+            let op = dag.node(id).clone();
+            match runner.prepare(&op) {
+                Err(message) => {
+                    runner.fail(&mut walk, &dag, id, message);
+                }
+                Ok((config, prior, key)) => {
+                    if let Some(k) = &key {
+                        if busy_keys.contains_key(k) {
+                            waiting.entry(k.clone()).or_default().push_back(id);
+                            continue;
+                        }
+                        busy_keys.insert(k.clone(), id);
+                    }
+                    if let Err(e) = runner.before_send(&op, &config, prior.as_ref()) {
+                        tasks.abort_all();
+                        return Err(state_err(e));
+                    }
+                    let c = &plan.changes[op.change];
+                    runner.events.emit(Event::OpStarted {
+                        address: c.address.clone(),
+                        action: op.kind.label().into(),
+                    });
+                    let handle = runner.spawn(
+                        &mut tasks,
+                        id,
+                        &op,
+                        &config,
+                        prior.as_ref(),
+                        reporter.clone(),
+                    );
+                    task_ids.lock().expect("ids").insert(handle, id);
+                    running.insert(
+                        id,
+                        Started {
+                            config,
+                            prior,
+                            started: Instant::now(),
+                            key,
+                        },
+                    );
+                }
+            }
+        }
+        if running.is_empty() && (stopping || walk.is_finished()) && ready_again.is_empty() {
+            break;
+        }
+        tokio::select! {
+            joined = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                while let Ok(e) = notes.try_recv() { runner.events.emit(e); }
+                let (id, result) = match joined {
+                    Some(Ok((_, (id, result)))) => (id, result),
+                    Some(Err(e)) => {
+                        let id = task_ids.lock().expect("ids").get(&e.id()).copied();
+                        match id {
+                            Some(id) if e.is_cancelled() => {
+                                running.remove(&id);
+                                continue;
+                            }
+                            Some(id) => (id, Err(ProviderError::new(format!("the operation panicked: {e}")))),
+                            None => continue,
+                        }
+                    }
+                    None => continue,
+                };
+                let Some(started) = running.remove(&id) else { continue };
+                if let Some(k) = &started.key {
+                    busy_keys.remove(k);
+                    if let Some(next) = waiting.get_mut(k).and_then(VecDeque::pop_front) {
+                        ready_again.push_back(next);
+                    }
+                }
+                let op = dag.node(id).clone();
+                runner.finish(&mut walk, &dag, id, &op, started, result)?;
+            }
+            changed = interrupt.changed() => {
+                if changed.is_err() {
+                    // The sender is gone: no more interrupts can come.
+                    continue;
+                }
+                let n = *interrupt.borrow_and_update();
+                runner.report.interrupts = n;
+                if n >= 2 && !abandoned {
+                    abandoned = true;
+                    runner.events.emit(Event::Interrupted { second: true });
+                    for (id, _) in running.drain() {
+                        let op = dag.node(id);
+                        runner.report.abandoned.push(plan.changes[op.change].address.clone());
+                    }
+                    tasks.abort_all();
+                    stopping = true;
+                } else if n >= 1 && !stopping {
+                    stopping = true;
+                    runner.events.emit(Event::Interrupted { second: false });
+                }
+            }
+        }
+    }
+    // Whatever never started.
+    let mut leftover: Vec<NodeId> = ready_again.into_iter().collect();
+    leftover.extend(waiting.into_values().flatten());
+    for id in leftover {
+        walk.skip(id);
+    }
+    for id in walk.skip_remaining() {
+        let op = dag.node(id);
+        let c = &plan.changes[op.change];
+        runner.events.emit(Event::OpSkipped {
+            address: c.address.clone(),
+            action: op.kind.label().into(),
+            reason: "interrupted".into(),
+        });
+        runner
+            .report
+            .skipped
+            .push((c.address.clone(), "interrupted".into()));
+    }
+    while let Ok(e) = notes.try_recv() {
+        runner.events.emit(e);
+    }
+    if !abandoned {
+        runner.record_outputs()?;
+    }
+    Ok(runner.report)
+}
+
+impl Runner<'_, '_> {
+    fn change(&self, op: &Op) -> &ResourceChange {
+        &self.input.plan.changes[op.change]
+    }
+
+    /// Writes what refresh found, so that state matches what exists before anything changes.
+    fn persist_refresh(&mut self) -> Result<(), Diagnostics> {
+        for d in &self.input.plan.drift {
+            let existing = self.writer.state().resources.get(&d.address).cloned();
+            let Some(mut rec) = existing else { continue };
+            match (&d.action, &d.after) {
+                (Action::Delete, _) => {
+                    self.writer
+                        .record(Change::Remove {
+                            address: d.address.clone(),
+                        })
+                        .map_err(state_err)?;
+                }
+                (Action::Update, Some(after)) => {
+                    let (json, sens) = after.to_json_parts();
+                    rec.attributes = json;
+                    merge_sensitive(&mut rec.sensitive_paths, &sens);
+                    if d.id.is_some() {
+                        rec.id = d.id.clone();
+                    }
+                    if d.reconciled {
+                        rec.status = Status::Created;
+                    }
+                    self.writer
+                        .record(Change::Put(Box::new(rec)))
+                        .map_err(state_err)?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Values as planned; replaced by actual values as operations finish.
+    fn seed_values(&mut self) {
+        for c in &self.input.plan.changes {
+            let Ok(addr) = c.address.parse::<Address>() else {
+                continue;
+            };
+            match c.action {
+                Action::Delete => {}
+                Action::NoOp => {
+                    self.values
+                        .set(&addr, c.after.clone().unwrap_or(Value::Null), true)
+                }
+                _ => self
+                    .values
+                    .set(&addr, c.after.clone().unwrap_or(Value::Unknown), false),
+            }
+        }
+        for r in &self.input.config.resources {
+            let kind = AddrKind::from_mode(r.mode);
+            if r.for_each.is_some() && self.values.get(kind, &r.name).is_none() {
+                self.values.set_empty(kind, &r.name);
+            }
+        }
+    }
+
+    /// Evaluates the configuration of an operation with the values now known.
+    fn eval_config(&self, c: &ResourceChange) -> Result<Value, String> {
+        let addr: Address = c.address.parse().map_err(|e: String| e)?;
+        let config = self.input.config;
+        let scope_each =
+            |for_each: Option<&plinth_config::Node>| -> Result<Option<(Value, Value)>, String> {
+                let (Some(fe), Some(key)) = (for_each, &addr.key) else {
+                    return Ok(None);
+                };
+                let scope = Scope {
+                    vars: self.input.vars,
+                    env: self.input.env,
+                    values: &self.values,
+                    each: None,
+                };
+                let v = fe.eval(&scope).map_err(|d| d.message)?;
+                let value = match v.unmarked() {
+                    Value::Map(m) => m
+                        .get(key)
+                        .cloned()
+                        .ok_or_else(|| format!("for_each no longer has the key \"{key}\""))?,
+                    _ => Value::from(key.as_str()),
+                };
+                Ok(Some((Value::from(key.as_str()), value)))
+            };
+        let (node, each, schema_type, lifecycle) = match addr.kind {
+            AddrKind::Action => {
+                let a = config
+                    .actions
+                    .iter()
+                    .find(|a| a.name == addr.name)
+                    .ok_or("the action is no longer in the configuration")?;
+                (&a.inputs, None, &a.type_name, None)
+            }
+            kind => {
+                let mode = if kind == AddrKind::Data {
+                    Mode::Data
+                } else {
+                    Mode::Managed
+                };
+                let r = config
+                    .resource(mode, &addr.name)
+                    .ok_or("the resource is no longer in the configuration")?;
+                (
+                    &r.inputs,
+                    scope_each(r.for_each.as_ref())?,
+                    &r.type_name,
+                    Some(&r.lifecycle),
+                )
+            }
+        };
+        let scope = Scope {
+            vars: self.input.vars,
+            env: self.input.env,
+            values: &self.values,
+            each,
+        };
+        let mut v = node.eval(&scope).map_err(|d| d.message)?;
+        if let Some(schema) = crate::plan::schema_of(self.input.registry, schema_type) {
+            diff::mark_sensitive(&schema, &mut v);
+        }
+        if let (Some(l), Some(rec)) = (lifecycle, self.writer.state().resources.get(&c.address)) {
+            let prior = prior_of(rec);
+            for (path, _) in &l.ignore_changes {
+                let old = if !matches!(prior.inputs, Value::Null) {
+                    prior.inputs.get(path)
+                } else {
+                    prior.attributes.get(path)
+                };
+                match old {
+                    Some(x) => v.set(path, x),
+                    None => {
+                        v.remove(path);
+                    }
+                }
+            }
+        }
+        if let Some(p) = v.unknown_paths().first() {
+            return Err(format!(
+                "`{}` is still unknown at apply time; what it refers to did not provide it",
+                if p.is_root() {
+                    "the configuration".to_string()
+                } else {
+                    p.to_string()
+                }
+            ));
+        }
+        Ok(v)
+    }
+
+    /// Config, prior record and serialisation key of an operation about to start.
+    fn prepare(&self, op: &Op) -> Result<(Value, Option<ResourceState>, Option<String>), String> {
+        let c = self.change(op);
+        let state = self.writer.state();
+        let (config, prior) = match op.kind {
+            OpKind::Create | OpKind::Update | OpKind::Read | OpKind::Run => (
+                self.eval_config(c)?,
+                state.resources.get(&c.address).cloned(),
+            ),
+            OpKind::RecordRead => (c.config.clone().unwrap_or(Value::Null), None),
+            OpKind::Delete => (Value::Null, state.resources.get(&c.address).cloned()),
+            OpKind::DeleteDeposed => {
+                let key = deposed_key(&c.address);
+                (
+                    Value::Null,
+                    state
+                        .resources
+                        .get(&key)
+                        .cloned()
+                        .or_else(|| state.resources.get(&c.address).cloned()),
+                )
+            }
+        };
+        // Deletes are keyed by the inputs the object was created with.
+        let key_source = match (&prior, op.kind.forward()) {
+            (Some(r), false) => prior_of(r).inputs,
+            _ => config.clone(),
+        };
+        let key = self
+            .input
+            .registry
+            .lookup(&c.type_name)
+            .and_then(|(p, t)| p.serialization_key(&t, &key_source));
+        Ok((config, prior, key))
+    }
+
+    /// Records what must be durable before a request is sent.
+    fn before_send(
+        &mut self,
+        op: &Op,
+        config: &Value,
+        prior: Option<&ResourceState>,
+    ) -> Result<(), StateError> {
+        let c = self.change(op).clone();
+        match op.kind {
+            OpKind::Create => {
+                if c.replace_order == Some(ReplaceOrder::CreateThenDelete)
+                    && let Some(old) = prior
+                {
+                    // Keep the old object as deposed until its replacement exists.
+                    let mut deposed = old.clone();
+                    deposed.address = deposed_key(&c.address);
+                    deposed.deposed = true;
+                    self.writer.record(Change::Put(Box::new(deposed)))?;
+                }
+                let id = self
+                    .input
+                    .registry
+                    .lookup(&c.type_name)
+                    .and_then(|(p, t)| p.planned_id(&t, config));
+                self.writer.record(Change::Put(Box::new(ResourceState {
+                    address: c.address.clone(),
+                    type_name: c.type_name.clone(),
+                    mode: plinth_state::Mode::Managed,
+                    id,
+                    inputs: serde_json::Value::Null,
+                    attributes: serde_json::Value::Null,
+                    dependencies: c.depends_on.clone(),
+                    sensitive_paths: vec![],
+                    status: Status::PendingCreate,
+                    deposed: false,
+                })))?;
+            }
+            OpKind::Delete | OpKind::DeleteDeposed => {
+                if let Some(old) = prior {
+                    let mut pending = old.clone();
+                    pending.status = Status::PendingDelete;
+                    self.writer.record(Change::Put(Box::new(pending)))?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn spawn(
+        &self,
+        tasks: &mut JoinSet<(NodeId, Result<Done, ProviderError>)>,
+        id: NodeId,
+        op: &Op,
+        config: &Value,
+        prior: Option<&ResourceState>,
+        reporter: Arc<EventReporter>,
+    ) -> tokio::task::Id {
+        let c = self.change(op);
+        let kind = op.kind;
+        let lookup = self
+            .input
+            .registry
+            .lookup(&c.type_name)
+            .map(|(p, t)| (p.clone(), t));
+        let address = c.address.clone();
+        let config = config.clone();
+        let planned_after = c.after.clone();
+        let prior: Option<Prior> = prior.map(prior_of);
+        let handle = tasks.spawn(async move {
+            let Some((provider, t)) = lookup else {
+                return (id, Err(ProviderError::new("no provider for this type")));
+            };
+            let provider: Arc<dyn Provider> = provider;
+            let req = Request {
+                type_name: &t,
+                address: &address,
+                reporter: reporter.as_ref(),
+            };
+            let res = match kind {
+                OpKind::Create => provider.create(&req, &config).await.map(Done::Observed),
+                OpKind::Update => match &prior {
+                    Some(p) => provider.update(&req, p, &config).await.map(Done::Observed),
+                    None => Err(ProviderError::new(
+                        "the object to update is no longer in state",
+                    )),
+                },
+                OpKind::Delete | OpKind::DeleteDeposed => match &prior {
+                    Some(p) => provider.delete(&req, p).await.map(|_| Done::Deleted),
+                    None => Ok(Done::Deleted),
+                },
+                OpKind::Read => provider.read_data(&req, &config).await.map(Done::Observed),
+                OpKind::RecordRead => Ok(Done::Observed(Observed {
+                    id: None,
+                    attributes: planned_after.unwrap_or(Value::Null),
+                })),
+                OpKind::Run => provider.run_action(&req, &config).await.map(|_| Done::Ran),
+            };
+            (id, res)
+        });
+        handle.id()
+    }
+
+    fn fail(&mut self, walk: &mut Walk, dag: &Dag<Op>, id: NodeId, message: String) {
+        let op = dag.node(id);
+        let c = self.change(op).clone();
+        self.events.emit(Event::OpFinished {
+            address: c.address.clone(),
+            action: op.kind.label().into(),
+            elapsed_ms: 0,
+            outcome: "failed".into(),
+            error: Some(message.clone()),
+        });
+        self.report.failures.push(Failure {
+            address: c.address.clone(),
+            action: op.kind.label().into(),
+            message,
+        });
+        let address = c.address.clone();
+        for s in walk.fail(id) {
+            let sop = dag.node(s);
+            let sc = &self.input.plan.changes[sop.change];
+            let reason = format!("`{address}` failed");
+            self.events.emit(Event::OpSkipped {
+                address: sc.address.clone(),
+                action: sop.kind.label().into(),
+                reason: reason.clone(),
+            });
+            self.report.skipped.push((sc.address.clone(), reason));
+        }
+    }
+
+    fn record_object(
+        &mut self,
+        c: &ResourceChange,
+        mode: plinth_state::Mode,
+        config: &Value,
+        obs: Observed,
+    ) -> Result<(), StateError> {
+        let mut attrs = obs.attributes;
+        if let Some(schema) = crate::plan::schema_of(self.input.registry, &c.type_name) {
+            diff::mark_sensitive(&schema, &mut attrs);
+        }
+        let (inputs, mut sens) = config.to_json_parts();
+        let (attributes, asens) = attrs.to_json_parts();
+        sens.extend(asens);
+        let mut sensitive_paths = Vec::new();
+        merge_sensitive(&mut sensitive_paths, &sens);
+        if let Ok(addr) = c.address.parse::<Address>() {
+            self.values.set(&addr, attrs, true);
+        }
+        self.writer.record(Change::Put(Box::new(ResourceState {
+            address: c.address.clone(),
+            type_name: c.type_name.clone(),
+            mode,
+            id: obs.id,
+            inputs,
+            attributes,
+            dependencies: c.depends_on.clone(),
+            sensitive_paths,
+            status: Status::Created,
+            deposed: false,
+        })))?;
+        Ok(())
+    }
+
+    fn finish(
+        &mut self,
+        walk: &mut Walk,
+        dag: &Dag<Op>,
+        id: NodeId,
+        op: &Op,
+        started: Started,
+        result: Result<Done, ProviderError>,
+    ) -> Result<(), Diagnostics> {
+        let c = self.change(op).clone();
+        let elapsed_ms = started.started.elapsed().as_millis() as u64;
+        let result = match result {
+            Ok(done) => done,
+            Err(e) => {
+                // Undo the pending mark where nothing can have happened.
+                match op.kind {
+                    OpKind::Create => {
+                        let rec = self.writer.state().resources.get(&c.address).cloned();
+                        if let Some(r) = rec
+                            && r.status == Status::PendingCreate
+                            && r.id.is_none()
+                        {
+                            self.writer
+                                .record(Change::Remove {
+                                    address: c.address.clone(),
+                                })
+                                .map_err(state_err)?;
+                        }
+                    }
+                    OpKind::Delete | OpKind::DeleteDeposed => {
+                        if let Some(mut old) = started.prior.clone() {
+                            old.status = Status::Created;
+                            self.writer
+                                .record(Change::Put(Box::new(old)))
+                                .map_err(state_err)?;
+                        }
+                    }
+                    OpKind::Run => {
+                        self.writer
+                            .record(Change::History(history(&c, format!("failed: {e}"))))
+                            .map_err(state_err)?;
+                    }
+                    _ => {}
+                }
+                self.report.failures.push(Failure {
+                    address: c.address.clone(),
+                    action: op.kind.label().into(),
+                    message: e.to_string(),
+                });
+                self.events.emit(Event::OpFinished {
+                    address: c.address.clone(),
+                    action: op.kind.label().into(),
+                    elapsed_ms,
+                    outcome: "failed".into(),
+                    error: Some(e.to_string()),
+                });
+                let address = c.address.clone();
+                for s in walk.fail(id) {
+                    let sop = dag.node(s);
+                    let sc = &self.input.plan.changes[sop.change];
+                    let reason = format!("`{address}` failed");
+                    self.events.emit(Event::OpSkipped {
+                        address: sc.address.clone(),
+                        action: sop.kind.label().into(),
+                        reason: reason.clone(),
+                    });
+                    self.report.skipped.push((sc.address.clone(), reason));
+                }
+                return Ok(());
+            }
+        };
+        match (op.kind, result) {
+            (OpKind::Create | OpKind::Update, Done::Observed(obs)) => {
+                self.record_object(&c, plinth_state::Mode::Managed, &started.config, obs)
+                    .map_err(state_err)?;
+            }
+            (OpKind::Read | OpKind::RecordRead, Done::Observed(obs)) => {
+                self.record_object(&c, plinth_state::Mode::Data, &started.config, obs)
+                    .map_err(state_err)?;
+            }
+            (OpKind::Delete, _) => {
+                self.writer
+                    .record(Change::Remove {
+                        address: c.address.clone(),
+                    })
+                    .map_err(state_err)?;
+            }
+            (OpKind::DeleteDeposed, _) => {
+                let key = deposed_key(&c.address);
+                let addr = if self.writer.state().resources.contains_key(&key) {
+                    key
+                } else {
+                    c.address.clone()
+                };
+                self.writer
+                    .record(Change::Remove { address: addr })
+                    .map_err(state_err)?;
+            }
+            (OpKind::Run, _) => {
+                self.writer
+                    .record(Change::History(history(&c, "ok".into())))
+                    .map_err(state_err)?;
+            }
+            _ => {}
+        }
+        self.report.succeeded += 1;
+        self.events.emit(Event::OpFinished {
+            address: c.address.clone(),
+            action: op.kind.label().into(),
+            elapsed_ms,
+            outcome: "ok".into(),
+            error: None,
+        });
+        walk.complete(id);
+        Ok(())
+    }
+
+    /// Evaluates outputs with the values that now exist and records them.
+    fn record_outputs(&mut self) -> Result<(), Diagnostics> {
+        let plan = self.input.plan;
+        let mut outputs = BTreeMap::new();
+        if plan.mode != PlanMode::Destroy {
+            let old = self.writer.state().outputs.clone();
+            for o in &self.input.config.outputs {
+                let scope = Scope {
+                    vars: self.input.vars,
+                    env: self.input.env,
+                    values: &self.values,
+                    each: None,
+                };
+                match o.value.eval(&scope) {
+                    Ok(v) if v.is_wholly_known() => {
+                        outputs.insert(
+                            o.name.clone(),
+                            OutputState {
+                                value: v.to_json(),
+                                sensitive: o.sensitive || v.contains_sensitive(),
+                            },
+                        );
+                    }
+                    _ => {
+                        if let Some(prev) = old.get(&o.name) {
+                            outputs.insert(o.name.clone(), prev.clone());
+                        }
+                    }
+                }
+            }
+        }
+        if outputs != self.writer.state().outputs {
+            self.writer
+                .record(Change::Outputs { outputs })
+                .map_err(state_err)?;
+        }
+        Ok(())
+    }
+}
+
+fn history(c: &ResourceChange, outcome: String) -> HistoryEntry {
+    HistoryEntry {
+        address: c.address.clone(),
+        action: c.type_name.clone(),
+        at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        outcome,
+    }
+}

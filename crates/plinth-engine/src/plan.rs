@@ -1,0 +1,869 @@
+//! Planning: refresh what state knows, evaluate the configuration in dependency order, and
+//! decide one action per address (SPEC §3).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use plinth_config::{Config, Diagnostic, Diagnostics, Mode, ResourceDecl};
+use plinth_graph::NodeId;
+use plinth_plan::{
+    Action, Kind, OutputChange, PLAN_FORMAT, Plan, PlanMode, ReplaceOrder, ResourceChange,
+};
+use plinth_provider::{NullReporter, Prior, Registry, Request, TypeSchema, diff};
+use plinth_state::{ResourceState, State, Status};
+use plinth_value::{Path, Value};
+
+use crate::addr::{AddrKind, Address};
+use crate::events::EventSink;
+use crate::graph::{self, Decl, DeclGraph};
+use crate::scope::{Scope, Values};
+use crate::validate;
+
+/// What to plan.
+#[derive(Clone, Debug, Default)]
+pub struct PlanOptions {
+    pub mode: PlanMode,
+    /// Limit the plan to these addresses and what they depend on.
+    pub targets: Vec<Address>,
+    /// Replace these even if nothing changed.
+    pub replace: Vec<Address>,
+    /// Skip refreshing (plan from state as recorded).
+    pub skip_refresh: bool,
+    /// How many refreshes run at once.
+    pub parallelism: usize,
+}
+
+/// Everything a plan is made from. The engine does no I/O of its own: the configuration is
+/// already read, the state already loaded, and the providers do the talking.
+pub struct PlanInput<'a> {
+    pub config: &'a Config,
+    pub vars: &'a BTreeMap<String, Value>,
+    pub env: &'a BTreeMap<String, String>,
+    pub registry: &'a Registry,
+    /// The state as loaded; `None` when there is none yet.
+    pub state: Option<&'a State>,
+    pub config_dir: String,
+    pub config_digest: String,
+}
+
+/// A prior object as the engine sees it: state's record with sensitive paths marked.
+pub fn prior_of(r: &ResourceState) -> Prior {
+    let sens: Vec<Path> = r
+        .sensitive_paths
+        .iter()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    Prior {
+        id: r.id.clone(),
+        inputs: Value::from_json_marked(&r.inputs, &sens),
+        attributes: Value::from_json_marked(&r.attributes, &sens),
+    }
+}
+
+/// The type schema of a full type name.
+pub(crate) fn schema_of(registry: &Registry, full_type: &str) -> Option<TypeSchema> {
+    let (p, t) = registry.lookup(full_type)?;
+    p.schema(&t)
+}
+
+/// Makes a plan.
+pub async fn plan(
+    input: &PlanInput<'_>,
+    opts: &PlanOptions,
+    events: &dyn EventSink,
+) -> Result<Plan, Diagnostics> {
+    let config = input.config;
+    let mut diags = validate::validate(config, input.registry);
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    let graph = graph::build(config).map_err(Diagnostics::from)?;
+    check_addresses(config, &opts.targets, "--target", &mut diags);
+    check_addresses(config, &opts.replace, "--replace", &mut diags);
+    diags.clone().into_result()?;
+
+    let empty = State::new();
+    let loaded = input.state.unwrap_or(&empty);
+    let (refreshed, drift) = if opts.skip_refresh {
+        (loaded.clone(), Vec::new())
+    } else {
+        crate::refresh::refresh(loaded, input.registry, opts.parallelism.max(1), events).await?
+    };
+
+    let mut planner = Planner {
+        input,
+        opts,
+        graph: &graph,
+        state: &refreshed,
+        values: Values::default(),
+        changes: Vec::new(),
+        index: HashMap::new(),
+        diags: Diagnostics::default(),
+        produced: HashSet::new(),
+        outputs: Vec::new(),
+    };
+    let order = graph
+        .dag
+        .topo_order()
+        .map_err(|_| Diagnostics::from(Diagnostic::new("dependency cycle")))?;
+    if opts.mode != PlanMode::Destroy {
+        for id in &order {
+            planner.plan_decl(*id).await;
+        }
+    }
+    planner.plan_deletes();
+    let Planner {
+        mut changes,
+        diags: pd,
+        outputs,
+        ..
+    } = planner;
+    diags.extend(pd);
+    diags.clone().into_result()?;
+
+    if opts.mode == PlanMode::RefreshOnly {
+        changes.clear();
+    }
+    let mut warnings = Vec::new();
+    if !opts.targets.is_empty() {
+        let keep = targeted(
+            config,
+            &graph,
+            &opts.targets,
+            opts.mode == PlanMode::Destroy,
+        );
+        changes.retain(|c| {
+            let a: Address = c
+                .address
+                .parse()
+                .unwrap_or_else(|_| Address::new(AddrKind::Managed, c.name.clone(), None));
+            keep.contains(&a.decl_text()) || opts.targets.iter().any(|t| t.to_string() == c.address)
+        });
+        warnings.push(
+            "this plan is limited by --target: changes to other resources are not shown and will not be applied; use --target for exceptional cases, not routinely".to_string(),
+        );
+    }
+    Ok(Plan {
+        format: PLAN_FORMAT.to_string(),
+        mode: opts.mode,
+        created_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        lineage: input.state.map(|s| s.lineage.clone()).unwrap_or_default(),
+        serial: input.state.map(|s| s.serial).unwrap_or(0),
+        config_digest: input.config_digest.clone(),
+        config_dir: input.config_dir.clone(),
+        variables: input.vars.clone(),
+        changes,
+        outputs: if opts.mode == PlanMode::RefreshOnly {
+            Vec::new()
+        } else {
+            outputs
+        },
+        drift,
+        warnings,
+        targets: opts.targets.iter().map(|t| t.to_string()).collect(),
+    })
+}
+
+fn check_addresses(config: &Config, addrs: &[Address], flag: &str, diags: &mut Diagnostics) {
+    for a in addrs {
+        let exists = match a.kind {
+            AddrKind::Managed => config.resource(Mode::Managed, &a.name).is_some(),
+            AddrKind::Data => config.resource(Mode::Data, &a.name).is_some(),
+            AddrKind::Action => config.actions.iter().any(|x| x.name == a.name),
+        };
+        if !exists {
+            let names: Vec<String> = config.resources.iter().map(|r| r.address()).collect();
+            diags.push(
+                Diagnostic::new(format!("{flag} {a}: no such resource in the configuration"))
+                    .maybe_help(
+                        plinth_config::did_you_mean(
+                            &a.decl_text(),
+                            names.iter().map(String::as_str),
+                        )
+                        .map(|s| format!("did you mean `{s}`?")),
+                    ),
+            );
+        }
+    }
+}
+
+/// Declarations kept by `--target`: the targets and their dependencies (or, for destroy,
+/// their dependents).
+fn targeted(
+    config: &Config,
+    graph: &DeclGraph,
+    targets: &[Address],
+    destroy: bool,
+) -> HashSet<String> {
+    let roots: Vec<NodeId> = targets
+        .iter()
+        .filter_map(|t| graph.node_of(t.kind, &t.name))
+        .collect();
+    let set = if destroy {
+        graph.dag.descendants(&roots)
+    } else {
+        graph.dag.ancestors(&roots)
+    };
+    set.into_iter()
+        .map(|n| graph::decl_address(config, *graph.dag.node(n)))
+        .collect()
+}
+
+struct Planner<'a, 'i> {
+    input: &'a PlanInput<'i>,
+    opts: &'a PlanOptions,
+    graph: &'a DeclGraph,
+    state: &'a State,
+    values: Values,
+    changes: Vec<ResourceChange>,
+    /// Address → index in `changes`.
+    index: HashMap<String, usize>,
+    diags: Diagnostics,
+    /// Addresses the configuration produces.
+    produced: HashSet<String>,
+    outputs: Vec<OutputChange>,
+}
+
+impl Planner<'_, '_> {
+    fn scope(&self, each: Option<(Value, Value)>) -> Scope<'_> {
+        Scope {
+            vars: self.input.vars,
+            env: self.input.env,
+            values: &self.values,
+            each,
+        }
+    }
+
+    /// Addresses (instances) of the declarations `id` depends on.
+    fn dependency_addresses(&self, id: NodeId) -> Vec<String> {
+        let mut out = Vec::new();
+        for dep in self.graph.dag.dependencies(id) {
+            let text = graph::decl_address(self.input.config, *self.graph.dag.node(dep));
+            for c in &self.changes {
+                if c.address == text || c.address.starts_with(&format!("{text}[")) {
+                    out.push(c.address.clone());
+                }
+            }
+        }
+        out
+    }
+
+    fn action_of(&self, address_text: &str) -> Vec<Action> {
+        // An address without a key matches all instances of the declaration.
+        self.changes
+            .iter()
+            .filter(|c| {
+                c.address == address_text || c.address.starts_with(&format!("{address_text}["))
+            })
+            .map(|c| c.action)
+            .collect()
+    }
+
+    async fn plan_decl(&mut self, id: NodeId) {
+        match *self.graph.dag.node(id) {
+            Decl::Resource(i) => {
+                let decl = &self.input.config.resources[i];
+                let Some(instances) = self.expand(decl) else {
+                    return;
+                };
+                let kind = AddrKind::from_mode(decl.mode);
+                if instances.is_empty() {
+                    self.values.set_empty(kind, &decl.name);
+                }
+                let deps = self.dependency_addresses(id);
+                for (key, each) in instances {
+                    let addr = Address::new(kind, decl.name.clone(), key);
+                    self.produced.insert(addr.to_string());
+                    let result = match decl.mode {
+                        Mode::Managed => self.plan_managed(decl, &addr, each, deps.clone()),
+                        Mode::Data => self.plan_data(decl, &addr, each, deps.clone()).await,
+                    };
+                    if let Err(d) = result {
+                        self.diags.push(d);
+                        self.values.set(&addr, Value::Unknown, false);
+                    }
+                }
+            }
+            Decl::Action(i) => self.plan_action(i, id),
+            Decl::Output(i) => self.plan_output(i),
+        }
+    }
+
+    /// Instances of a declaration: `(key, each)`; a declaration without `for_each` has one
+    /// instance with no key. `None` after reporting an error.
+    #[allow(clippy::type_complexity)]
+    fn expand(
+        &mut self,
+        decl: &ResourceDecl,
+    ) -> Option<Vec<(Option<String>, Option<(Value, Value)>)>> {
+        let Some(fe) = &decl.for_each else {
+            return Some(vec![(None, None)]);
+        };
+        let v = match fe.eval(&self.scope(None)) {
+            Ok(v) => v,
+            Err(d) => {
+                self.diags.push(d);
+                self.values
+                    .set_unknown(AddrKind::from_mode(decl.mode), &decl.name);
+                return None;
+            }
+        };
+        let fail = |msg: String, help: &str| {
+            Diagnostic::at(msg, fe.loc.clone())
+                .label("for_each")
+                .help(help.to_string())
+        };
+        if !v.is_wholly_known() {
+            self.diags.push(fail(
+                format!("the for_each of `{}` depends on values known only after apply", decl.address()),
+                "for_each must be known when planning: use variables or values already in state, or apply the resources it depends on first with --target",
+            ));
+            self.values
+                .set_unknown(AddrKind::from_mode(decl.mode), &decl.name);
+            return None;
+        }
+        if v.contains_sensitive() {
+            self.diags.push(fail(
+                format!("the for_each of `{}` uses a sensitive value", decl.address()),
+                "instance keys are shown in every plan, so they cannot be secret; iterate over non-sensitive keys",
+            ));
+            return None;
+        }
+        let mut out = Vec::new();
+        match v {
+            Value::Null => {}
+            Value::List(items) => {
+                let mut seen = HashSet::new();
+                for item in items {
+                    let Some(s) = item.as_str() else {
+                        self.diags.push(fail(
+                            format!(
+                                "the for_each list of `{}` holds a {}, but keys must be strings",
+                                decl.address(),
+                                item.type_name()
+                            ),
+                            "use a list of strings, or a table whose keys name the instances",
+                        ));
+                        return None;
+                    };
+                    if !seen.insert(s.to_string()) {
+                        self.diags.push(fail(
+                            format!(
+                                "the for_each list of `{}` has \"{s}\" twice",
+                                decl.address()
+                            ),
+                            "instance keys must be unique",
+                        ));
+                        return None;
+                    }
+                    out.push((Some(s.to_string()), Some((Value::from(s), Value::from(s)))));
+                }
+            }
+            Value::Map(m) => {
+                for (k, val) in m {
+                    out.push((Some(k.clone()), Some((Value::from(k), val))));
+                }
+            }
+            other => {
+                self.diags.push(fail(
+                    format!(
+                        "for_each must be a list of strings or a table, but `{}` gives a {}",
+                        decl.address(),
+                        other.type_name()
+                    ),
+                    "write for_each = [\"a\", \"b\"] or for_each = { a = 1, b = 2 }",
+                ));
+                return None;
+            }
+        }
+        Some(out)
+    }
+
+    fn push(&mut self, c: ResourceChange) {
+        self.index.insert(c.address.clone(), self.changes.len());
+        self.changes.push(c);
+    }
+
+    fn eval_inputs(
+        &self,
+        decl: &ResourceDecl,
+        each: Option<(Value, Value)>,
+        schema: &TypeSchema,
+    ) -> Result<Value, Diagnostic> {
+        let mut config = decl.inputs.eval(&self.scope(each))?;
+        diff::mark_sensitive(schema, &mut config);
+        // Kinds of inputs whose values were expressions.
+        for i in &schema.inputs {
+            if let Some(v) = config.get(&Path::root().key(&i.name))
+                && !i.kind.admits(&v)
+            {
+                let loc = decl
+                    .inputs
+                    .find(&Path::root().key(&i.name))
+                    .map(|n| n.loc.clone())
+                    .unwrap_or(decl.loc.clone());
+                return Err(Diagnostic::at(
+                    format!(
+                        "`{}` of `{}` must be {}, but the expression gives {}",
+                        i.name,
+                        decl.address(),
+                        i.kind.describe(),
+                        v.type_name()
+                    ),
+                    loc,
+                )
+                .label(format!("expected {}", i.kind.describe())));
+            }
+        }
+        if config.is_wholly_known()
+            && let Some((p, t)) = self.input.registry.lookup(&decl.type_name)
+            && let Some((path, msg)) = p.validate(&t, &config).into_iter().next()
+        {
+            let loc = decl
+                .inputs
+                .find(&path)
+                .map(|n| n.loc.clone())
+                .unwrap_or(decl.loc.clone());
+            return Err(Diagnostic::at(format!("`{}`: {msg}", decl.address()), loc));
+        }
+        Ok(config)
+    }
+
+    fn plan_managed(
+        &mut self,
+        decl: &ResourceDecl,
+        addr: &Address,
+        each: Option<(Value, Value)>,
+        deps: Vec<String>,
+    ) -> Result<(), Diagnostic> {
+        let registry = self.input.registry;
+        let (provider, t) = registry
+            .lookup(&decl.type_name)
+            .ok_or_else(|| Diagnostic::at("unknown type", decl.type_loc.clone()))?;
+        let schema = provider.schema(&t).unwrap_or_default();
+        let mut config = self.eval_inputs(decl, each, &schema)?;
+        let address = addr.to_string();
+        let req = Request {
+            type_name: &t,
+            address: &address,
+            reporter: &NullReporter,
+        };
+        let record = self
+            .state
+            .resources
+            .get(&address)
+            .filter(|r| r.mode == plinth_state::Mode::Managed);
+        let prior = record.map(prior_of);
+        let provider_err = |e: plinth_provider::ProviderError| {
+            Diagnostic::at(
+                format!("planning `{address}` failed: {e}"),
+                decl.loc.clone(),
+            )
+        };
+
+        if let Some(p) = &prior {
+            for (path, _) in &decl.lifecycle.ignore_changes {
+                let old = if p.inputs.is_wholly_known() && !matches!(p.inputs, Value::Null) {
+                    p.inputs.get(path)
+                } else {
+                    p.attributes.get(path)
+                };
+                match old {
+                    Some(v) => config.set(path, v),
+                    None => {
+                        config.remove(path);
+                    }
+                }
+            }
+        }
+
+        let mut reason = None;
+        let forced = if record.is_some_and(|r| r.status == Status::Tainted) {
+            Some("tainted: a previous create or update failed part-way".to_string())
+        } else if self
+            .opts
+            .replace
+            .iter()
+            .any(|r| *r == *addr || (r.key.is_none() && r.decl() == addr.decl()))
+        {
+            Some("requested with --replace".to_string())
+        } else {
+            decl.lifecycle.replace_triggered_by.iter().find_map(|t| {
+                let hit = self
+                    .action_of(&t.text)
+                    .into_iter()
+                    .any(|a| matches!(a, Action::Create | Action::Update | Action::Replace));
+                hit.then(|| format!("replace_triggered_by: `{}` changes", t.text))
+            })
+        };
+
+        let (action, planned) = match &prior {
+            None => (
+                Action::Create,
+                provider.plan(&req, None, &config).map_err(provider_err)?,
+            ),
+            Some(p) => {
+                let planned = provider
+                    .plan(&req, Some(p), &config)
+                    .map_err(provider_err)?;
+                if let Some(f) = forced {
+                    reason = Some(f);
+                    let fresh = provider.plan(&req, None, &config).map_err(provider_err)?;
+                    (
+                        Action::Replace,
+                        plinth_provider::Planned {
+                            attributes: fresh.attributes,
+                            ..planned
+                        },
+                    )
+                } else if decl.lifecycle.ignore_all_changes {
+                    (
+                        Action::NoOp,
+                        plinth_provider::Planned {
+                            attributes: p.attributes.clone(),
+                            changed: vec![],
+                            requires_replace: vec![],
+                        },
+                    )
+                } else if !planned.requires_replace.is_empty() {
+                    (Action::Replace, planned)
+                } else if !planned.changed.is_empty() {
+                    (Action::Update, planned)
+                } else {
+                    (
+                        Action::NoOp,
+                        plinth_provider::Planned {
+                            attributes: p.attributes.clone(),
+                            ..planned
+                        },
+                    )
+                }
+            }
+        };
+        if action == Action::Replace && decl.lifecycle.prevent_destroy {
+            let why = if planned.requires_replace.is_empty() {
+                reason.clone().unwrap_or_default()
+            } else {
+                format!(
+                    "{} cannot change in place",
+                    join_paths(&planned.requires_replace)
+                )
+            };
+            return Err(Diagnostic::at(format!("`{address}` has lifecycle.prevent_destroy, but this plan would replace it ({why})"), decl.loc.clone())
+                .label("prevent_destroy = true")
+                .help("revert the change that forces replacement, or remove prevent_destroy if destroying it is intended"));
+        }
+        let drift = action == Action::Update
+            && prior.as_ref().is_some_and(|p| {
+                !matches!(p.inputs, Value::Null)
+                    && diff::changed_paths(&config, &p.inputs, &diff::ExactEq).is_empty()
+            });
+        let complete = action == Action::NoOp;
+        self.values.set(addr, planned.attributes.clone(), complete);
+        let replace_order =
+            (action == Action::Replace).then_some(if decl.lifecycle.create_before_destroy {
+                ReplaceOrder::CreateThenDelete
+            } else {
+                ReplaceOrder::DeleteThenCreate
+            });
+        let id = match action {
+            Action::Create | Action::Replace => provider.planned_id(&t, &config),
+            _ => prior.as_ref().and_then(|p| p.id.clone()),
+        };
+        self.push(ResourceChange {
+            address,
+            name: decl.name.clone(),
+            type_name: decl.type_name.clone(),
+            kind: Kind::Managed,
+            action,
+            replace_order,
+            id,
+            before: prior.map(|p| p.attributes),
+            after: Some(planned.attributes),
+            config: Some(config),
+            changed_paths: if action == Action::NoOp {
+                vec![]
+            } else {
+                planned.changed
+            },
+            replace_paths: if action == Action::Replace {
+                planned.requires_replace
+            } else {
+                vec![]
+            },
+            reason,
+            drift,
+            depends_on: deps,
+        });
+        Ok(())
+    }
+
+    async fn plan_data(
+        &mut self,
+        decl: &ResourceDecl,
+        addr: &Address,
+        each: Option<(Value, Value)>,
+        deps: Vec<String>,
+    ) -> Result<(), Diagnostic> {
+        let registry = self.input.registry;
+        let (provider, t) = registry
+            .lookup(&decl.type_name)
+            .ok_or_else(|| Diagnostic::at("unknown type", decl.type_loc.clone()))?;
+        let schema = provider.schema(&t).unwrap_or_default();
+        let config = self.eval_inputs(decl, each, &schema)?;
+        let address = addr.to_string();
+        let pending_dep = decl.depends_on.iter().any(|d| {
+            self.action_of(&d.text)
+                .iter()
+                .any(|a| a.is_change() && *a != Action::Read)
+        });
+        let before = self
+            .state
+            .resources
+            .get(&address)
+            .map(|r| prior_of(r).attributes);
+        let (after, complete) = if config.is_wholly_known() && !pending_dep {
+            let req = Request {
+                type_name: &t,
+                address: &address,
+                reporter: &NullReporter,
+            };
+            let obs = provider.read_data(&req, &config).await.map_err(|e| {
+                Diagnostic::at(format!("reading `{address}` failed: {e}"), decl.loc.clone())
+            })?;
+            let mut attrs = obs.attributes;
+            diff::mark_sensitive(&schema, &mut attrs);
+            (attrs, true)
+        } else {
+            (Value::Unknown, false)
+        };
+        self.values.set(addr, after.clone(), complete);
+        self.push(ResourceChange {
+            address,
+            name: decl.name.clone(),
+            type_name: decl.type_name.clone(),
+            kind: Kind::Data,
+            action: Action::Read,
+            replace_order: None,
+            id: None,
+            before,
+            after: Some(after),
+            config: Some(config),
+            changed_paths: vec![],
+            replace_paths: vec![],
+            reason: (!complete).then(|| {
+                "read during apply: its configuration depends on values known only after apply"
+                    .to_string()
+            }),
+            drift: false,
+            depends_on: deps,
+        });
+        Ok(())
+    }
+
+    fn plan_action(&mut self, i: usize, id: NodeId) {
+        let decl = &self.input.config.actions[i];
+        let address = format!("action.{}", decl.name);
+        self.produced.insert(address.clone());
+        let config = match decl.inputs.eval(&self.scope(None)) {
+            Ok(v) => v,
+            Err(d) => {
+                self.diags.push(d);
+                return;
+            }
+        };
+        let trigger = decl.on.iter().find(|o| {
+            self.action_of(&o.text)
+                .into_iter()
+                .any(|a| matches!(a, Action::Create | Action::Update | Action::Replace))
+        });
+        let deps = self.dependency_addresses(id);
+        self.push(ResourceChange {
+            address,
+            name: decl.name.clone(),
+            type_name: decl.type_name.clone(),
+            kind: Kind::Action,
+            action: if trigger.is_some() {
+                Action::Run
+            } else {
+                Action::NoOp
+            },
+            replace_order: None,
+            id: None,
+            before: None,
+            after: None,
+            config: Some(config),
+            changed_paths: vec![],
+            replace_paths: vec![],
+            reason: trigger.map(|t| format!("`{}` changes", t.text)),
+            drift: false,
+            depends_on: deps,
+        });
+    }
+
+    fn plan_output(&mut self, i: usize) {
+        let decl = &self.input.config.outputs[i];
+        let value = match decl.value.eval(&self.scope(None)) {
+            Ok(v) => v,
+            Err(d) => {
+                self.diags.push(d);
+                return;
+            }
+        };
+        if value.contains_sensitive() && !decl.sensitive {
+            self.diags.push(
+                Diagnostic::at(format!("output `{}` refers to sensitive values", decl.name), decl.value.loc.clone())
+                    .label("sensitive")
+                    .help("add `sensitive = true` to the output to show it only as (sensitive), or output a non-sensitive value"),
+            );
+            return;
+        }
+        let value = if decl.sensitive {
+            Value::sensitive(value.unmark_all())
+        } else {
+            value
+        };
+        let before = self.state.outputs.get(&decl.name).map(|o| {
+            let v = Value::from(o.value.clone());
+            if o.sensitive { Value::sensitive(v) } else { v }
+        });
+        let action = match &before {
+            None => Action::Create,
+            Some(b)
+                if value.is_wholly_known()
+                    && b.unmark_all() == value.unmark_all()
+                    && b.is_sensitive() == value.is_sensitive() =>
+            {
+                Action::NoOp
+            }
+            Some(_) => Action::Update,
+        };
+        self.outputs.push(OutputChange {
+            name: decl.name.clone(),
+            action,
+            before,
+            after: Some(value),
+            sensitive: decl.sensitive,
+        });
+    }
+
+    /// Deletes: everything in state that the configuration no longer produces (or, for
+    /// `--destroy`, everything), and outputs that are gone.
+    fn plan_deletes(&mut self) {
+        let destroy = self.opts.mode == PlanMode::Destroy;
+        let mut deletes = Vec::new();
+        for (address, r) in &self.state.resources {
+            if !destroy && self.produced.contains(address) && !r.deposed {
+                continue;
+            }
+            let decl_name = address
+                .parse::<Address>()
+                .map(|a| a.name)
+                .unwrap_or_else(|_| address.clone());
+            let kind = match r.mode {
+                plinth_state::Mode::Managed => Kind::Managed,
+                plinth_state::Mode::Data => Kind::Data,
+            };
+            if destroy
+                && kind == Kind::Managed
+                && !r.deposed
+                && let Some(decl) = self.input.config.resource(Mode::Managed, &decl_name)
+                && decl.lifecycle.prevent_destroy
+            {
+                self.diags.push(
+                    Diagnostic::at(format!("`{address}` has lifecycle.prevent_destroy, so it cannot be destroyed"), decl.loc.clone())
+                        .label("prevent_destroy = true")
+                        .help("remove prevent_destroy from its lifecycle if destroying it is intended, or exclude it with --target"),
+                );
+                continue;
+            }
+            let reason = if r.deposed {
+                "deposed: the old object of a create_before_destroy replacement".to_string()
+            } else if destroy {
+                "destroy requested".to_string()
+            } else {
+                "not in the configuration".to_string()
+            };
+            let p = prior_of(r);
+            deletes.push(ResourceChange {
+                address: address.clone(),
+                name: decl_name,
+                type_name: r.type_name.clone(),
+                kind,
+                action: Action::Delete,
+                replace_order: None,
+                id: r.id.clone(),
+                before: Some(p.attributes),
+                after: None,
+                config: None,
+                changed_paths: vec![],
+                replace_paths: vec![],
+                reason: Some(reason),
+                drift: false,
+                depends_on: r.dependencies.clone(),
+            });
+        }
+        // Dependents are deleted first: order by reverse dependency among the deletes.
+        deletes = order_deletes(deletes);
+        for d in deletes {
+            self.push(d);
+        }
+        let in_config: BTreeSet<&str> = self
+            .input
+            .config
+            .outputs
+            .iter()
+            .map(|o| o.name.as_str())
+            .collect();
+        for (name, o) in &self.state.outputs {
+            if destroy || !in_config.contains(name.as_str()) {
+                let v = Value::from(o.value.clone());
+                self.outputs.push(OutputChange {
+                    name: name.clone(),
+                    action: Action::Delete,
+                    before: Some(if o.sensitive { Value::sensitive(v) } else { v }),
+                    after: None,
+                    sensitive: o.sensitive,
+                });
+            }
+        }
+    }
+}
+
+/// Orders deletes so that an object comes before what it depended on.
+fn order_deletes(deletes: Vec<ResourceChange>) -> Vec<ResourceChange> {
+    let mut dag = plinth_graph::Dag::new();
+    let ids: Vec<NodeId> = deletes.iter().map(|_| dag.add_node(())).collect();
+    let by_addr: HashMap<&str, usize> = deletes
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.address.as_str(), i))
+        .collect();
+    for (i, d) in deletes.iter().enumerate() {
+        for dep in &d.depends_on {
+            if let Some(&j) = by_addr.get(dep.as_str())
+                && i != j
+            {
+                // `d` depends on `dep`: delete `d` first.
+                dag.add_edge(ids[i], ids[j]);
+            }
+        }
+    }
+    match dag.topo_order() {
+        Ok(order) => {
+            let mut slots: Vec<Option<ResourceChange>> = deletes.into_iter().map(Some).collect();
+            order
+                .into_iter()
+                .filter_map(|n| slots[n.index()].take())
+                .collect()
+        }
+        Err(_) => deletes,
+    }
+}
+
+pub(crate) fn join_paths(paths: &[Path]) -> String {
+    paths
+        .iter()
+        .map(|p| format!("`{p}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,179 @@
+//! Refresh: read every object state knows, concurrently, and settle records left pending by
+//! an interrupted run (SPEC §3, §5).
+
+use std::sync::Arc;
+
+use plinth_config::{Diagnostic, Diagnostics};
+use plinth_plan::{Action, Drift};
+use plinth_provider::{Provider, Registry, Request, diff};
+use plinth_state::{Mode, State, Status};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::events::{Event, EventSink};
+use crate::plan::prior_of;
+use crate::reporter::EventReporter;
+
+/// Reads every managed object in `state`; returns the refreshed state and what changed
+/// outside plinth. Records whose create was interrupted before any id was known are dropped.
+pub async fn refresh(
+    state: &State,
+    registry: &Registry,
+    parallelism: usize,
+    events: &dyn EventSink,
+) -> Result<(State, Vec<Drift>), Diagnostics> {
+    let mut refreshed = state.clone();
+    let mut drift = Vec::new();
+    let mut diags = Diagnostics::default();
+    let sem = Arc::new(Semaphore::new(parallelism));
+    let mut set = JoinSet::new();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let reporter = Arc::new(EventReporter { tx });
+    let mut count = 0;
+    for (address, r) in &state.resources {
+        if r.mode != Mode::Managed {
+            continue;
+        }
+        if r.status == Status::PendingCreate && r.id.is_none() {
+            // Nothing to look the object up by: for state-only types (core) nothing exists
+            // outside state; the create is planned again.
+            refreshed.resources.remove(address);
+            drift.push(Drift {
+                address: address.clone(),
+                type_name: r.type_name.clone(),
+                action: Action::Delete,
+                before: None,
+                after: None,
+                changed_paths: vec![],
+                id: None,
+                reconciled: true,
+            });
+            continue;
+        }
+        let Some((provider, t)) = registry.lookup(&r.type_name) else {
+            diags.push(
+                Diagnostic::new(format!(
+                    "state holds `{address}` of type `{}`, which no provider knows",
+                    r.type_name
+                ))
+                .help(
+                    "use a plinth version that has this provider, or `plinth state rm` the record",
+                ),
+            );
+            continue;
+        };
+        let provider: Arc<dyn Provider> = provider.clone();
+        let prior = prior_of(r);
+        let address = address.clone();
+        let sem = sem.clone();
+        let reporter = reporter.clone();
+        count += 1;
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            let req = Request {
+                type_name: &t,
+                address: &address,
+                reporter: reporter.as_ref(),
+            };
+            let res = provider.read(&req, &prior).await;
+            (address, res)
+        });
+    }
+    if count > 0 {
+        events.emit(Event::RefreshStarted { count });
+    }
+    drop(reporter);
+    while let Some(joined) = set.join_next().await {
+        while let Ok(e) = rx.try_recv() {
+            events.emit(e);
+        }
+        let (address, res) = match joined {
+            Ok(x) => x,
+            Err(e) => {
+                diags.push(Diagnostic::new(format!("a refresh task failed: {e}")));
+                continue;
+            }
+        };
+        let r = &state.resources[&address];
+        let pending = matches!(r.status, Status::PendingCreate | Status::PendingDelete);
+        match res {
+            Err(e) => {
+                events.emit(Event::Refreshed {
+                    address: address.clone(),
+                    outcome: "failed".into(),
+                });
+                diags.push(Diagnostic::new(format!(
+                    "refreshing `{address}` failed: {e}"
+                )));
+            }
+            Ok(None) => {
+                events.emit(Event::Refreshed {
+                    address: address.clone(),
+                    outcome: "gone".into(),
+                });
+                refreshed.resources.remove(&address);
+                drift.push(Drift {
+                    address: address.clone(),
+                    type_name: r.type_name.clone(),
+                    action: Action::Delete,
+                    before: Some(prior_of(r).attributes),
+                    after: None,
+                    changed_paths: vec![],
+                    id: r.id.clone(),
+                    reconciled: pending,
+                });
+            }
+            Ok(Some(obs)) => {
+                events.emit(Event::Refreshed {
+                    address: address.clone(),
+                    outcome: "ok".into(),
+                });
+                let before = prior_of(r).attributes;
+                let mut after = obs.attributes;
+                if let Some((p, t)) = registry.lookup(&r.type_name)
+                    && let Some(schema) = p.schema(&t)
+                {
+                    diff::mark_sensitive(&schema, &mut after);
+                }
+                let changed = diff::changed_paths(&before, &after, &diff::ExactEq);
+                let (json, sens) = after.to_json_parts();
+                let rec = refreshed.resources.get_mut(&address).expect("record");
+                rec.attributes = json;
+                merge_sensitive(&mut rec.sensitive_paths, &sens);
+                if obs.id.is_some() {
+                    rec.id = obs.id.clone();
+                }
+                if pending {
+                    rec.status = Status::Created;
+                }
+                if pending || !changed.is_empty() {
+                    drift.push(Drift {
+                        address: address.clone(),
+                        type_name: r.type_name.clone(),
+                        action: Action::Update,
+                        before: Some(before),
+                        after: Some(after),
+                        changed_paths: changed,
+                        id: obs.id,
+                        reconciled: pending,
+                    });
+                }
+            }
+        }
+    }
+    while let Ok(e) = rx.try_recv() {
+        events.emit(e);
+    }
+    drift.sort_by(|a, b| a.address.cmp(&b.address));
+    diags.into_result()?;
+    Ok((refreshed, drift))
+}
+
+pub(crate) fn merge_sensitive(into: &mut Vec<String>, paths: &[plinth_value::Path]) {
+    for p in paths {
+        let s = p.to_string();
+        if !into.contains(&s) {
+            into.push(s);
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! Bridges provider notes into the event stream.
+
+use plinth_provider::{Note, Reporter};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::events::Event;
+
+/// A [`Reporter`] that forwards notes as [`Event::Note`]s over a channel, so providers
+/// running in tasks never block on the CLI's rendering.
+pub struct EventReporter {
+    pub tx: UnboundedSender<Event>,
+}
+
+impl Reporter for EventReporter {
+    fn note(&self, note: Note) {
+        let _ = self.tx.send(Event::Note {
+            address: note.address,
+            message: note.message,
+        });
+    }
+}

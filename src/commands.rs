@@ -1,0 +1,950 @@
+//! What each command does.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use plinth_config::Diagnostics;
+use plinth_engine::{Address, ApplyInput, ApplyOptions, EventSink, PlanInput, PlanOptions};
+use plinth_plan::{Action, PLAN_FORMAT, Plan, PlanMode};
+use plinth_render::TextOptions;
+use plinth_state::{Backend, Change, LockGuard, State, Status};
+use plinth_value::Value;
+
+use crate::progress::Progress;
+use crate::workspace::{self, CliError, Loaded};
+use crate::{Cli, Command, Common, GraphFormat, PlanFlags, ShowFormat, StateCommand};
+
+/// Exit code of an interrupted apply (SPEC §4).
+const EXIT_INTERRUPTED: u8 = 130;
+
+pub async fn run(cli: Cli) -> u8 {
+    let common = match &cli.command {
+        Command::Validate { common, .. }
+        | Command::Plan { common, .. }
+        | Command::Apply { common, .. }
+        | Command::Destroy { common, .. }
+        | Command::Show { common, .. }
+        | Command::Output { common, .. }
+        | Command::Graph { common, .. }
+        | Command::Import { common, .. } => common.clone(),
+        Command::State { command } => match command {
+            StateCommand::List { common, .. }
+            | StateCommand::Show { common, .. }
+            | StateCommand::Rm { common, .. }
+            | StateCommand::Mv { common, .. } => common.clone(),
+        },
+        Command::ForceUnlock { .. } | Command::Schema => Common::default(),
+    };
+    let color = workspace::use_color(&common);
+    match dispatch(cli.command, &common).await {
+        Ok(code) => code,
+        Err(e) => {
+            e.report(common.json, color);
+            1
+        }
+    }
+}
+
+async fn dispatch(command: Command, common: &Common) -> Result<u8, CliError> {
+    match command {
+        Command::Validate { dir, .. } => validate(&dir, common),
+        Command::Plan {
+            dir,
+            out,
+            detailed_exitcode,
+            flags,
+            ..
+        } => plan_cmd(&dir, out.as_deref(), detailed_exitcode, &flags, common).await,
+        Command::Apply {
+            target,
+            auto_approve,
+            flags,
+            ..
+        } => {
+            if target.is_file() {
+                apply_saved(&target, auto_approve, &flags, common).await
+            } else {
+                apply_dir(&target, auto_approve, &flags, common).await
+            }
+        }
+        Command::Destroy {
+            dir,
+            auto_approve,
+            targets,
+            parallelism,
+            ..
+        } => {
+            let flags = PlanFlags {
+                destroy: true,
+                targets,
+                parallelism,
+                ..Default::default()
+            };
+            apply_dir(&dir, auto_approve, &flags, common).await
+        }
+        Command::Show {
+            file,
+            format,
+            show_sensitive,
+            dir,
+            ..
+        } => show(file.as_deref(), format, show_sensitive, &dir, common),
+        Command::Output {
+            name,
+            dir,
+            show_sensitive,
+            ..
+        } => output(name.as_deref(), &dir, show_sensitive, common),
+        Command::Graph { dir, format, .. } => graph(&dir, format),
+        Command::Import {
+            address, id, dir, ..
+        } => import(&address, &id, &dir, common).await,
+        Command::State { command } => state_cmd(command),
+        Command::ForceUnlock { id, dir } => {
+            let backend = workspace::backend_of_dir(&dir)?;
+            backend.force_unlock(&id)?;
+            println!(
+                "Lock {id} removed. plinth will not guard against a concurrent run that still believes it holds it."
+            );
+            Ok(0)
+        }
+        Command::Schema => {
+            let schema = crate::schema::json_schema(&workspace::registry());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            );
+            Ok(0)
+        }
+    }
+}
+
+fn text_opts(common: &Common, show_sensitive: bool) -> TextOptions {
+    TextOptions {
+        color: !common.no_color
+            && std::env::var_os("NO_COLOR").is_none()
+            && std::io::stdout().is_terminal(),
+        show_sensitive,
+    }
+}
+
+fn validate(dir: &Path, common: &Common) -> Result<u8, CliError> {
+    let loaded = workspace::load_with(dir, |_| Ok(BTreeMap::new()))?;
+    let diags = plinth_engine::validate::validate(&loaded.config, &loaded.registry);
+    if !diags.is_empty() {
+        return Err(CliError::Config(loaded.config.sources, diags));
+    }
+    plinth_engine::graph::build(&loaded.config)
+        .map_err(|d| CliError::Config(loaded.config.sources.clone(), d.into()))?;
+    if common.json {
+        println!(
+            "{}",
+            serde_json::json!({"type": "valid", "resources": loaded.config.resources.len()})
+        );
+    } else {
+        println!("The configuration is valid.");
+    }
+    Ok(0)
+}
+
+fn parse_addrs(list: &[String], flag: &str) -> Result<Vec<Address>, CliError> {
+    list.iter()
+        .map(|s| {
+            s.parse::<Address>().map_err(|e| {
+                CliError::help(
+                    format!("{flag}: {e}"),
+                    "addresses look like rg, app[\"blue\"] or data.sub",
+                )
+            })
+        })
+        .collect()
+}
+
+fn load_state(backend: &dyn Backend, progress: &Progress) -> Result<Option<State>, CliError> {
+    let loaded = backend.load()?;
+    for w in loaded.warnings {
+        progress.emit(plinth_engine::Event::Warning { message: w });
+    }
+    Ok(loaded.state)
+}
+
+async fn make_plan(
+    loaded: &Loaded,
+    state: Option<&State>,
+    flags: &PlanFlags,
+    progress: &Progress,
+) -> Result<Plan, CliError> {
+    if flags.destroy && flags.refresh_only {
+        return Err(CliError::msg(
+            "--destroy and --refresh-only cannot be used together",
+        ));
+    }
+    let opts = PlanOptions {
+        mode: if flags.destroy {
+            PlanMode::Destroy
+        } else if flags.refresh_only {
+            PlanMode::RefreshOnly
+        } else {
+            PlanMode::Normal
+        },
+        targets: parse_addrs(&flags.targets, "--target")?,
+        replace: parse_addrs(&flags.replace, "--replace")?,
+        skip_refresh: false,
+        parallelism: flags.parallelism as usize,
+    };
+    let input = PlanInput {
+        config: &loaded.config,
+        vars: &loaded.vars,
+        env: &loaded.env,
+        registry: &loaded.registry,
+        state,
+        config_dir: loaded.dir.display().to_string(),
+        config_digest: loaded.digest(),
+    };
+    plinth_engine::plan(&input, &opts, progress)
+        .await
+        .map_err(|d: Diagnostics| CliError::Config(loaded.config.sources.clone(), d))
+}
+
+fn print_plan(plan: &Plan, common: &Common, show_sensitive: bool) {
+    if common.json {
+        let doc =
+            serde_json::json!({"type": "plan", "plan": plan.redacted(), "summary": plan.summary()});
+        println!("{doc}");
+    } else {
+        print!(
+            "{}",
+            plinth_render::plan_text(plan, &text_opts(common, show_sensitive))
+        );
+    }
+}
+
+/// Writes a file readable only by its owner.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    };
+    write().map_err(|e| CliError::msg(format!("cannot write {}: {e}", path.display())))
+}
+
+async fn plan_cmd(
+    dir: &Path,
+    out: Option<&Path>,
+    detailed: bool,
+    flags: &PlanFlags,
+    common: &Common,
+) -> Result<u8, CliError> {
+    let loaded = workspace::load(dir, common)?;
+    let progress = Progress::new(common.json);
+    let backend = workspace::backend(&loaded)?;
+    let state = load_state(backend.as_ref(), &progress)?;
+    let plan = make_plan(&loaded, state.as_ref(), flags, &progress).await?;
+    print_plan(&plan, common, flags.show_sensitive);
+    if let Some(path) = out {
+        let bytes = serde_json::to_vec_pretty(&plan)
+            .map_err(|e| CliError::msg(format!("cannot encode the plan: {e}")))?;
+        write_private(path, &bytes)?;
+        if !common.json {
+            println!(
+                "\nSaved the plan to {}. Apply exactly this plan with: plinth apply {}",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+    Ok(if detailed && plan.has_changes() { 2 } else { 0 })
+}
+
+fn confirm(auto_approve: bool, what: &str) -> Result<bool, CliError> {
+    if auto_approve {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::help(
+            format!("{what} needs confirmation, but input is not a terminal"),
+            "pass --auto-approve to proceed without asking (e.g. in CI), or apply a reviewed plan file",
+        ));
+    }
+    eprint!("\nDo you want to {what}? Only 'yes' will be accepted: ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::msg(format!("cannot read the answer: {e}")))?;
+    Ok(line.trim() == "yes")
+}
+
+async fn apply_dir(
+    dir: &Path,
+    auto_approve: bool,
+    flags: &PlanFlags,
+    common: &Common,
+) -> Result<u8, CliError> {
+    let loaded = workspace::load(dir, common)?;
+    let progress = Progress::new(common.json);
+    let backend = workspace::backend(&loaded)?;
+    let op = if flags.destroy { "destroy" } else { "apply" };
+    let lock = backend.lock(op, common.lock_timeout)?;
+    let state = load_state(backend.as_ref(), &progress)?;
+    let plan = make_plan(&loaded, state.as_ref(), flags, &progress).await?;
+    print_plan(&plan, common, flags.show_sensitive);
+    let nothing_to_record = !plan.has_changes() && plan.drift.is_empty();
+    if nothing_to_record
+        && plan.changes.iter().all(|c| {
+            c.action != Action::Read
+                || state
+                    .as_ref()
+                    .is_some_and(|s| s.resources.contains_key(&c.address))
+        })
+    {
+        return Ok(0);
+    }
+    let what = if flags.destroy {
+        "destroy these objects"
+    } else {
+        "perform these actions"
+    };
+    if plan.has_changes() && !confirm(auto_approve, what)? {
+        eprintln!("Apply cancelled.");
+        return Ok(1);
+    }
+    execute(
+        &loaded,
+        &plan,
+        backend.as_ref(),
+        lock,
+        state,
+        flags.parallelism,
+        common,
+        &progress,
+    )
+    .await
+}
+
+async fn apply_saved(
+    file: &Path,
+    auto_approve: bool,
+    flags: &PlanFlags,
+    common: &Common,
+) -> Result<u8, CliError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| CliError::msg(format!("cannot read the plan file {}: {e}", file.display())))?;
+    let plan: Plan = serde_json::from_str(&text).map_err(|e| {
+        CliError::help(
+            format!("{} is not a plinth plan file: {e}", file.display()),
+            "make one with `plinth plan --out FILE`",
+        )
+    })?;
+    if plan.format != PLAN_FORMAT {
+        return Err(CliError::help(
+            format!(
+                "{} has format `{}`; this plinth reads `{PLAN_FORMAT}`",
+                file.display(),
+                plan.format
+            ),
+            "make a new plan with this version of plinth",
+        ));
+    }
+    let vars = plan.variables.clone();
+    let loaded = workspace::load_with(Path::new(&plan.config_dir), |_| Ok(vars))?;
+    let stale = |why: String| {
+        CliError::help(
+            format!("the saved plan {} is stale: {why}", file.display()),
+            "make a new plan (`plinth plan --out FILE`), review it, and apply that",
+        )
+    };
+    if loaded.digest() != plan.config_digest {
+        return Err(stale(format!(
+            "the configuration in {} changed since the plan was made",
+            plan.config_dir
+        )));
+    }
+    let progress = Progress::new(common.json);
+    let backend = workspace::backend(&loaded)?;
+    let lock = backend.lock("apply", common.lock_timeout)?;
+    let state = load_state(backend.as_ref(), &progress)?;
+    match &state {
+        Some(s) if plan.lineage.is_empty() => {
+            return Err(stale(format!(
+                "it was made when no state existed, but state now exists (serial {})",
+                s.serial
+            )));
+        }
+        Some(s) if s.lineage != plan.lineage => {
+            return Err(stale(format!(
+                "it was made against state lineage {}, but the state's lineage is {}",
+                plan.lineage, s.lineage
+            )));
+        }
+        Some(s) if s.serial != plan.serial => {
+            return Err(stale(format!(
+                "the state changed since the plan was made (serial {} then, {} now)",
+                plan.serial, s.serial
+            )));
+        }
+        None if !plan.lineage.is_empty() => {
+            return Err(stale(
+                "it was made against a state that no longer exists".into(),
+            ));
+        }
+        _ => {}
+    }
+    if !common.json {
+        print!(
+            "{}",
+            plinth_render::plan_text(&plan, &text_opts(common, flags.show_sensitive))
+        );
+    }
+    let _ = auto_approve; // A saved plan was already reviewed: applying it is the approval.
+    execute(
+        &loaded,
+        &plan,
+        backend.as_ref(),
+        lock,
+        state,
+        flags.parallelism,
+        common,
+        &progress,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn execute(
+    loaded: &Loaded,
+    plan: &Plan,
+    backend: &dyn Backend,
+    lock: Box<dyn LockGuard>,
+    state: Option<State>,
+    parallelism: u32,
+    common: &Common,
+    progress: &Progress,
+) -> Result<u8, CliError> {
+    let mut writer = backend.open_writer(state.unwrap_or_default())?;
+    let (tx, rx) = tokio::sync::watch::channel(0u32);
+    let signals = tokio::spawn(async move {
+        let mut n = 0;
+        while tokio::signal::ctrl_c().await.is_ok() {
+            n += 1;
+            if tx.send(n).is_err() {
+                break;
+            }
+        }
+    });
+    let ops = plan.changes.iter().filter(|c| c.action.is_change()).count() as u64;
+    progress.start(ops);
+    let input = ApplyInput {
+        config: &loaded.config,
+        vars: &loaded.vars,
+        env: &loaded.env,
+        registry: &loaded.registry,
+        plan,
+    };
+    let opts = ApplyOptions {
+        parallelism: parallelism as usize,
+    };
+    let result = plinth_engine::apply(&input, &opts, writer.as_mut(), progress, rx).await;
+    progress.finish();
+    signals.abort();
+    // Compact whatever happened, even after a failure: the journal already holds it.
+    let compacted = writer.compact();
+    let bytes = writer.bytes_written();
+    let final_state = writer.state().clone();
+    drop(writer);
+    drop(lock);
+    let report = result.map_err(|d| CliError::Config(loaded.config.sources.clone(), d))?;
+    compacted?;
+    if let Ok(path) = std::env::var("PLINTH_STATS_FILE") {
+        // Used by the benchmark script: bytes written to state during this run.
+        let _ = std::fs::write(
+            path,
+            serde_json::json!({"state_bytes_written": bytes}).to_string(),
+        );
+    }
+    let summary = plan.summary();
+    if common.json {
+        let failures: Vec<_> = report
+            .failures
+            .iter()
+            .map(|f| serde_json::json!({"address": f.address, "action": f.action, "message": f.message}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"type": "apply_complete", "ok": report.ok(), "succeeded": report.succeeded, "failures": failures,
+                "skipped": report.skipped.len(), "interrupted": report.interrupts > 0, "abandoned": report.abandoned})
+        );
+    } else if report.interrupts > 0 {
+        eprintln!(
+            "\nInterrupted: {} operation{} finished, {} not started{}. State is saved; run the same command again to continue.",
+            report.succeeded,
+            if report.succeeded == 1 { "" } else { "s" },
+            report.skipped.len(),
+            if report.abandoned.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", {} abandoned while running ({})",
+                    report.abandoned.len(),
+                    report.abandoned.join(", ")
+                )
+            }
+        );
+    } else if report.failures.is_empty() {
+        if plan.mode == PlanMode::Destroy {
+            println!(
+                "\nDestroy complete! Resources: {} destroyed.",
+                summary.destroy
+            );
+        } else {
+            println!(
+                "\nApply complete! Resources: {} added, {} changed, {} replaced, {} destroyed.",
+                summary.add, summary.change, summary.replace, summary.destroy
+            );
+        }
+        print_outputs(&final_state, false, false, common);
+    } else {
+        eprintln!(
+            "\nApply failed: {} operation{} failed:",
+            report.failures.len(),
+            if report.failures.len() == 1 { "" } else { "s" }
+        );
+        for f in &report.failures {
+            eprintln!("  - {} ({}): {}", f.address, f.action, f.message);
+        }
+        if !report.skipped.is_empty() {
+            eprintln!(
+                "{} dependent operation{} skipped:",
+                report.skipped.len(),
+                if report.skipped.len() == 1 {
+                    " was"
+                } else {
+                    "s were"
+                }
+            );
+            for (a, why) in &report.skipped {
+                eprintln!("  - {a} ({why})");
+            }
+        }
+        eprintln!(
+            "Everything else finished and is recorded in state. Fix the failures and run again."
+        );
+    }
+    Ok(if report.interrupts > 0 {
+        EXIT_INTERRUPTED
+    } else if report.failures.is_empty() {
+        0
+    } else {
+        1
+    })
+}
+
+fn show_value(v: &serde_json::Value, sensitive: bool, reveal: bool) -> String {
+    if sensitive && !reveal {
+        return plinth_value::SENSITIVE_TEXT.to_string();
+    }
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => serde_json::to_string_pretty(other).unwrap_or_default(),
+    }
+}
+
+fn print_outputs(state: &State, reveal: bool, only_if_any: bool, common: &Common) {
+    if common.json || (only_if_any && state.outputs.is_empty()) || state.outputs.is_empty() {
+        return;
+    }
+    println!("\nOutputs:");
+    for (name, o) in &state.outputs {
+        println!("  {name} = {}", show_value(&o.value, o.sensitive, reveal));
+    }
+}
+
+fn output(name: Option<&str>, dir: &Path, reveal: bool, common: &Common) -> Result<u8, CliError> {
+    let backend = workspace::backend_of_dir(dir)?;
+    let state = backend.load()?.state.unwrap_or_default();
+    match name {
+        Some(n) => {
+            let Some(o) = state.outputs.get(n) else {
+                let names: Vec<&str> = state.outputs.keys().map(String::as_str).collect();
+                return Err(CliError::help(
+                    format!("there is no output `{n}` in state"),
+                    match plinth_config::did_you_mean(n, names.iter().copied()) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None if names.is_empty() => {
+                            "state has no outputs yet: run `plinth apply`".into()
+                        }
+                        None => format!("outputs: {}", names.join(", ")),
+                    },
+                ));
+            };
+            if common.json {
+                let v = if o.sensitive && !reveal {
+                    serde_json::Value::String(plinth_value::SENSITIVE_TEXT.into())
+                } else {
+                    o.value.clone()
+                };
+                println!("{v}");
+            } else {
+                println!("{}", show_value(&o.value, o.sensitive, reveal));
+            }
+        }
+        None => {
+            if common.json {
+                let m: serde_json::Map<String, serde_json::Value> = state
+                    .outputs
+                    .iter()
+                    .map(|(k, o)| {
+                        let v = if o.sensitive && !reveal {
+                            serde_json::Value::Null
+                        } else {
+                            o.value.clone()
+                        };
+                        (
+                            k.clone(),
+                            serde_json::json!({"value": v, "sensitive": o.sensitive}),
+                        )
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Object(m));
+            } else {
+                for (k, o) in &state.outputs {
+                    println!("{k} = {}", show_value(&o.value, o.sensitive, reveal));
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn show(
+    file: Option<&Path>,
+    format: ShowFormat,
+    reveal: bool,
+    dir: &Path,
+    common: &Common,
+) -> Result<u8, CliError> {
+    match file {
+        Some(f) => {
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| CliError::msg(format!("cannot read {}: {e}", f.display())))?;
+            let plan: Plan = serde_json::from_str(&text).map_err(|e| {
+                CliError::help(
+                    format!("{} is not a plinth plan file: {e}", f.display()),
+                    "make one with `plinth plan --out FILE`",
+                )
+            })?;
+            match format {
+                ShowFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&plan.redacted()).unwrap_or_default()
+                ),
+                ShowFormat::Text => print!(
+                    "{}",
+                    plinth_render::plan_text(&plan, &text_opts(common, reveal))
+                ),
+            }
+        }
+        None => {
+            let backend = workspace::backend_of_dir(dir)?;
+            let state = backend.load()?.state.unwrap_or_default();
+            match format {
+                ShowFormat::Json => {
+                    let redacted: Vec<serde_json::Value> = state
+                        .resources
+                        .values()
+                        .map(|r| record_json(r, reveal))
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&serde_json::json!({"lineage": state.lineage, "serial": state.serial, "resources": redacted})).unwrap_or_default());
+                }
+                ShowFormat::Text => {
+                    if state.resources.is_empty() {
+                        println!("The state is empty.");
+                    }
+                    for r in state.resources.values() {
+                        println!("{}", record_text(r, reveal));
+                    }
+                    print_outputs(&state, reveal, true, common);
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn record_value(r: &plinth_state::ResourceState, v: &serde_json::Value, reveal: bool) -> Value {
+    let sens: Vec<plinth_value::Path> = r
+        .sensitive_paths
+        .iter()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    let v = Value::from_json_marked(v, &sens);
+    if reveal {
+        v.unmark_all()
+    } else {
+        plinth_plan::redact(&v)
+    }
+}
+
+fn record_json(r: &plinth_state::ResourceState, reveal: bool) -> serde_json::Value {
+    let show = |v: &serde_json::Value| {
+        let marked = record_value(r, v, reveal);
+        serde_json::to_value(&marked).unwrap_or_default()
+    };
+    serde_json::json!({
+        "address": r.address, "type": r.type_name, "mode": r.mode, "id": r.id, "status": r.status,
+        "inputs": show(&r.inputs), "attributes": show(&r.attributes), "dependencies": r.dependencies,
+    })
+}
+
+fn record_text(r: &plinth_state::ResourceState, reveal: bool) -> String {
+    let mut out = format!("# {} [{}]", r.address, r.type_name);
+    if r.status != Status::Created {
+        out.push_str(&format!(" ({:?})", r.status).to_lowercase());
+    }
+    out.push('\n');
+    if let Some(id) = &r.id {
+        out.push_str(&format!("    id = {id}\n"));
+    }
+    let attrs = record_value(r, &r.attributes, reveal);
+    for p in attrs.leaf_paths() {
+        if let Some(v) = attrs.get(&p)
+            && !p.is_root()
+        {
+            out.push_str(&format!("    {p} = {v}\n"));
+        }
+    }
+    out
+}
+
+fn graph(dir: &Path, format: GraphFormat) -> Result<u8, CliError> {
+    let loaded = workspace::load_with(dir, |_| Ok(BTreeMap::new()))?;
+    let g = plinth_engine::graph::build(&loaded.config)
+        .map_err(|d| CliError::Config(loaded.config.sources.clone(), d.into()))?;
+    let label =
+        |d: &plinth_engine::graph::Decl| plinth_engine::graph::decl_address(&loaded.config, *d);
+    match format {
+        GraphFormat::Dot => print!("{}", g.dag.to_dot(label)),
+        GraphFormat::Mermaid => print!("{}", g.dag.to_mermaid(label)),
+    }
+    Ok(0)
+}
+
+async fn import(address: &str, id: &str, dir: &Path, common: &Common) -> Result<u8, CliError> {
+    let loaded = workspace::load(dir, common)?;
+    let addr: Address = address
+        .parse()
+        .map_err(|e: String| CliError::help(e, "addresses look like rg or app[\"blue\"]"))?;
+    if addr.kind != plinth_engine::AddrKind::Managed {
+        return Err(CliError::msg(format!(
+            "only resources can be imported; `{address}` is not a resource address"
+        )));
+    }
+    let Some(decl) = loaded
+        .config
+        .resource(plinth_config::Mode::Managed, &addr.name)
+    else {
+        let names: Vec<&str> = loaded
+            .config
+            .resources
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
+        return Err(CliError::help(
+            format!("`{}` is not declared in the configuration", addr.name),
+            match plinth_config::did_you_mean(&addr.name, names.iter().copied()) {
+                Some(s) => {
+                    format!("did you mean `{s}`? Declare the resource first, then import it")
+                }
+                None => format!(
+                    "declare it first as [resource.{}], then import it",
+                    addr.name
+                ),
+            },
+        ));
+    };
+    if decl.for_each.is_some() != addr.key.is_some() {
+        return Err(CliError::msg(if decl.for_each.is_some() {
+            format!(
+                "`{}` uses for_each: import one instance, e.g. {}[\"KEY\"]",
+                addr.name, addr.name
+            )
+        } else {
+            format!(
+                "`{}` has no for_each: import it as `{}`",
+                addr.name, addr.name
+            )
+        }));
+    }
+    let (provider, t) = loaded
+        .registry
+        .lookup(&decl.type_name)
+        .ok_or_else(|| CliError::msg(format!("unknown type {}", decl.type_name)))?;
+    let backend = workspace::backend(&loaded)?;
+    let _lock = backend.lock("import", common.lock_timeout)?;
+    let state = backend.load()?.state.unwrap_or_default();
+    let key = addr.to_string();
+    if state.resources.contains_key(&key) {
+        return Err(CliError::help(
+            format!("`{key}` is already in state"),
+            "use `plinth state rm` first if you mean to adopt a different object",
+        ));
+    }
+    let req = plinth_provider::Request {
+        type_name: &t,
+        address: &key,
+        reporter: &plinth_provider::NullReporter,
+    };
+    let (obs, inputs) = provider
+        .import(&req, id)
+        .await
+        .map_err(|e| CliError::msg(format!("importing `{key}` failed: {e}")))?;
+    let (inputs, mut sens) = inputs.to_json_parts();
+    let (attributes, asens) = obs.attributes.to_json_parts();
+    sens.extend(asens);
+    let mut writer = backend.open_writer(state)?;
+    writer.record(Change::Put(Box::new(plinth_state::ResourceState {
+        address: key.clone(),
+        type_name: decl.type_name.clone(),
+        mode: plinth_state::Mode::Managed,
+        id: obs.id.or(Some(id.to_string())),
+        inputs,
+        attributes,
+        dependencies: vec![],
+        sensitive_paths: sens.iter().map(|p| p.to_string()).collect(),
+        status: Status::Created,
+        deposed: false,
+    })))?;
+    writer.compact()?;
+    println!(
+        "Imported `{key}` ({id}). Run `plinth plan` to see how the configuration differs from it."
+    );
+    Ok(0)
+}
+
+fn state_cmd(command: StateCommand) -> Result<u8, CliError> {
+    match command {
+        StateCommand::List { dir, common } => {
+            let backend = workspace::backend_of_dir(&dir)?;
+            let state = backend.load()?.state.unwrap_or_default();
+            if common.json {
+                let list: Vec<&str> = state.resources.keys().map(String::as_str).collect();
+                println!("{}", serde_json::json!(list));
+            } else {
+                for (a, r) in &state.resources {
+                    match r.status {
+                        Status::Created => println!("{a}"),
+                        s => println!("{a} ({})", format!("{s:?}").to_lowercase()),
+                    }
+                }
+            }
+            Ok(0)
+        }
+        StateCommand::Show {
+            address,
+            dir,
+            show_sensitive,
+            common,
+        } => {
+            let backend = workspace::backend_of_dir(&dir)?;
+            let state = backend.load()?.state.unwrap_or_default();
+            let r = find_record(&state, &address)?;
+            if common.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&record_json(r, show_sensitive))
+                        .unwrap_or_default()
+                );
+            } else {
+                print!("{}", record_text(r, show_sensitive));
+            }
+            Ok(0)
+        }
+        StateCommand::Rm {
+            addresses,
+            dir,
+            common,
+        } => {
+            let backend = workspace::backend_of_dir(&dir)?;
+            let _lock = backend.lock("state rm", common.lock_timeout)?;
+            let state = backend.load()?.state.unwrap_or_default();
+            let mut remove = Vec::new();
+            for a in &addresses {
+                let prefix = format!("{a}[");
+                let hits: Vec<String> = state
+                    .resources
+                    .keys()
+                    .filter(|k| *k == a || k.starts_with(&prefix))
+                    .cloned()
+                    .collect();
+                if hits.is_empty() {
+                    find_record(&state, a)?;
+                }
+                remove.extend(hits);
+            }
+            let mut writer = backend.open_writer(state)?;
+            for a in &remove {
+                writer.record(Change::Remove { address: a.clone() })?;
+                println!("Removed {a} from state (the object itself was not touched).");
+            }
+            writer.compact()?;
+            Ok(0)
+        }
+        StateCommand::Mv {
+            from,
+            to,
+            dir,
+            common,
+        } => {
+            let to_addr: Address = to.parse().map_err(|e: String| CliError::msg(e))?;
+            let backend = workspace::backend_of_dir(&dir)?;
+            let _lock = backend.lock("state mv", common.lock_timeout)?;
+            let state = backend.load()?.state.unwrap_or_default();
+            let mut rec = find_record(&state, &from)?.clone();
+            let to = to_addr.to_string();
+            if state.resources.contains_key(&to) {
+                return Err(CliError::help(
+                    format!("`{to}` is already in state"),
+                    "remove it first with `plinth state rm`, or choose another address",
+                ));
+            }
+            rec.address = to.clone();
+            let mut writer = backend.open_writer(state)?;
+            writer.record(Change::Put(Box::new(rec)))?;
+            writer.record(Change::Remove {
+                address: from.clone(),
+            })?;
+            writer.compact()?;
+            println!("Moved {from} to {to}.");
+            Ok(0)
+        }
+    }
+}
+
+fn find_record<'s>(
+    state: &'s State,
+    address: &str,
+) -> Result<&'s plinth_state::ResourceState, CliError> {
+    let normal = address
+        .parse::<Address>()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| address.to_string());
+    state.resources.get(&normal).ok_or_else(|| {
+        let keys: Vec<&str> = state.resources.keys().map(String::as_str).collect();
+        CliError::help(
+            format!("`{address}` is not in state"),
+            match plinth_config::did_you_mean(address, keys.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "`plinth state list` shows what is".into(),
+            },
+        )
+    })
+}

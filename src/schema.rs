@@ -1,0 +1,115 @@
+//! `plinth schema`: a JSON Schema of the configuration format, so editors (e.g. Taplo /
+//! Even Better TOML) can complete and check plinth files.
+
+use plinth_provider::{Registry, ValueKind};
+use serde_json::{Value, json};
+
+fn kind_schema(k: ValueKind) -> Value {
+    match k {
+        ValueKind::Any => json!({}),
+        ValueKind::String => json!({"type": "string"}),
+        ValueKind::Duration => {
+            json!({"type": "string", "pattern": "^[0-9]+(ns|us|ms|s|m|h|d)([0-9]+(ns|us|ms|s|m|h|d))*$"})
+        }
+        ValueKind::Number => {
+            json!({"anyOf": [{"type": "number"}, {"type": "string", "pattern": "\\$\\{"}]})
+        }
+        ValueKind::Bool => {
+            json!({"anyOf": [{"type": "boolean"}, {"type": "string", "pattern": "\\$\\{"}]})
+        }
+        ValueKind::List => {
+            json!({"anyOf": [{"type": "array"}, {"type": "string", "pattern": "\\$\\{"}]})
+        }
+        ValueKind::Map => {
+            json!({"anyOf": [{"type": "object"}, {"type": "string", "pattern": "\\$\\{"}]})
+        }
+    }
+}
+
+/// The schema document.
+pub fn json_schema(registry: &Registry) -> Value {
+    let addr_list = json!({"type": "array", "items": {"type": "string"}});
+    let lifecycle = json!({
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "prevent_destroy": {"type": "boolean", "description": "A plan that would destroy or replace this resource fails."},
+            "create_before_destroy": {"type": "boolean", "description": "On replacement, create the new object before deleting the old."},
+            "ignore_changes": {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"const": "all"}], "description": "Input paths whose changes are ignored after creation."},
+            "replace_triggered_by": {"type": "array", "items": {"type": "string"}, "description": "Replace this resource when any of these addresses changes."}
+        }
+    });
+    let mut variants = Vec::new();
+    let mut types = Vec::new();
+    for p in registry.providers() {
+        for t in p.type_names() {
+            let Some(s) = p.schema(&t) else { continue };
+            let full = format!("{}:{t}", p.name());
+            types.push(full.clone());
+            let mut props = serde_json::Map::new();
+            props.insert(
+                "type".into(),
+                json!({"const": full, "description": s.description}),
+            );
+            props.insert("depends_on".into(), addr_list.clone());
+            props.insert(
+                "for_each".into(),
+                json!({"description": "A list of strings or a table: one instance per element."}),
+            );
+            props.insert("lifecycle".into(), lifecycle.clone());
+            for i in &s.inputs {
+                let mut k = kind_schema(i.kind);
+                if let Some(o) = k.as_object_mut() {
+                    o.insert("description".into(), json!(i.description));
+                }
+                props.insert(i.name.clone(), k);
+            }
+            let required: Vec<&str> = std::iter::once("type")
+                .chain(
+                    s.inputs
+                        .iter()
+                        .filter(|i| i.required)
+                        .map(|i| i.name.as_str()),
+                )
+                .collect();
+            variants.push(json!({
+                "if": {"properties": {"type": {"const": full}}},
+                "then": {"properties": props, "required": required, "additionalProperties": s.open}
+            }));
+        }
+    }
+    let resource = json!({
+        "type": "object",
+        "required": ["type"],
+        "properties": {"type": {"type": "string", "description": "PROVIDER:TYPE", "examples": types}},
+        "allOf": variants
+    });
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://plinth.dev/schema/config.json",
+        "title": "plinth configuration",
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "backend": {"type": "object", "properties": {"type": {"enum": ["local", "azure-blob"]}}, "required": ["type"]},
+            "variable": {"type": "object", "additionalProperties": {
+                "type": "object", "additionalProperties": false,
+                "properties": {
+                    "default": {}, "description": {"type": "string"}, "sensitive": {"type": "boolean"},
+                    "type": {"enum": ["string", "number", "bool", "list", "map", "any"]}
+                }
+            }},
+            "provider": {"type": "object", "additionalProperties": {"type": "object"}},
+            "resource": {"type": "object", "additionalProperties": resource.clone()},
+            "data": {"type": "object", "additionalProperties": resource},
+            "action": {"type": "object", "additionalProperties": {
+                "type": "object", "required": ["type", "on"],
+                "properties": {"type": {"type": "string"}, "on": addr_list.clone(), "depends_on": addr_list}
+            }},
+            "output": {"type": "object", "additionalProperties": {
+                "type": "object", "additionalProperties": false, "required": ["value"],
+                "properties": {"value": {}, "sensitive": {"type": "boolean"}, "description": {"type": "string"}}
+            }}
+        }
+    })
+}
