@@ -124,7 +124,11 @@ pub fn build(config: &Config) -> Result<DeclGraph, Diagnostic> {
             add(&mut g, outputs[i], k, loc);
         }
     }
-    if let Some(cycle) = g.dag.find_cycle() {
+    if let Some(mut cycle) = g.dag.find_cycle() {
+        // find_cycle follows edges dependency -> dependent; print it in reference order
+        // (`a -> b`: a refers to b), starting from the same node.
+        cycle.reverse();
+        cycle.rotate_right(1);
         let names: Vec<String> = cycle
             .iter()
             .map(|&n| decl_address(config, *g.dag.node(n)))
@@ -132,24 +136,22 @@ pub fn build(config: &Config) -> Result<DeclGraph, Diagnostic> {
         let mut text = names.join(" -> ");
         text.push_str(" -> ");
         text.push_str(&names[0]);
-        // Locate the error at the reference that closes the cycle (last -> first means first
-        // refers to last).
-        let first = cycle[0];
-        let last = *cycle.last().unwrap_or(&first);
-        let loc = g.edge_locs.get(&(last, first)).cloned();
-        let mut d = match loc {
+        // `x -> y` means x refers to y: the edge y -> x in the graph. The error is located
+        // at the first reference; the others are labelled.
+        let n = cycle.len();
+        let refers = |i: usize| (cycle[(i + 1) % n], cycle[i]);
+        let next = |i: usize| names[(i + 1) % n].clone();
+        let mut d = match g.edge_locs.get(&refers(0)).cloned() {
             Some(l) => Diagnostic::at(format!("dependency cycle: {text}"), l).label(format!(
                 "`{}` refers to `{}` here",
                 names[0],
-                names[names.len() - 1]
+                next(0)
             )),
             None => Diagnostic::new(format!("dependency cycle: {text}")),
         };
-        for w in cycle.windows(2) {
-            if let Some(l) = g.edge_locs.get(&(w[0], w[1])) {
-                let a = decl_address(config, *g.dag.node(w[1]));
-                let b = decl_address(config, *g.dag.node(w[0]));
-                d = d.related(l.clone(), format!("`{a}` refers to `{b}`"));
+        for i in 1..n {
+            if let Some(l) = g.edge_locs.get(&refers(i)) {
+                d = d.related(l.clone(), format!("`{}` refers to `{}`", names[i], next(i)));
             }
         }
         return Err(d.help("break the cycle: one of these references must go, or be replaced by a value that does not depend on the other"));
