@@ -64,7 +64,8 @@ async fn dispatch(command: Command, common: &Common) -> Result<u8, CliError> {
             ..
         } => {
             if target.is_file() {
-                apply_saved(&target, auto_approve, &flags, common).await
+                // A saved plan was reviewed when it was made: applying it is the approval.
+                apply_saved(&target, &flags, common).await
             } else {
                 apply_dir(&target, auto_approve, &flags, common).await
             }
@@ -333,7 +334,6 @@ async fn apply_dir(
 
 async fn apply_saved(
     file: &Path,
-    auto_approve: bool,
     flags: &PlanFlags,
     common: &Common,
 ) -> Result<u8, CliError> {
@@ -405,7 +405,6 @@ async fn apply_saved(
             plinth_render::plan_text(&plan, &text_opts(common, flags.show_sensitive))
         );
     }
-    let _ = auto_approve; // A saved plan was already reviewed: applying it is the approval.
     execute(
         &loaded,
         &plan,
