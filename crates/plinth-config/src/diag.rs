@@ -68,7 +68,10 @@ impl Diagnostic {
         };
         let handler = GraphicalReportHandler::new_themed(theme)
             .with_context_lines(1)
-            .with_width(100);
+            .with_width(100)
+            // Messages carry ids, paths and commands to copy (`plinth force-unlock <uuid>`):
+            // wrapping would split them at hyphens. Terminals wrap long lines themselves.
+            .with_wrap_lines(false);
         let mut out = String::new();
         let report = self.with_source(sources);
         if handler.render_report(&mut out, &report).is_err() {

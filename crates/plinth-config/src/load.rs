@@ -78,13 +78,7 @@ pub fn load_sources(sources: Sources) -> Result<Config, (Sources, Diagnostics)> 
         let table = match DeTable::parse(&text) {
             Ok(t) => t,
             Err(e) => {
-                let span = e.span().unwrap_or(0..0);
-                let msg = e.message().trim().to_string();
-                diags.push(
-                    Diagnostic::at(format!("invalid TOML: {msg}"), Loc::new(file, span))
-                        .label(msg)
-                        .help("see https://toml.io for the syntax"),
-                );
+                diags.push(toml_error(file, &text, &e));
                 continue;
             }
         };
@@ -101,6 +95,41 @@ pub fn load_sources(sources: Sources) -> Result<Config, (Sources, Diagnostics)> 
     } else {
         Err((config.sources, diags))
     }
+}
+
+/// A TOML syntax error, located, with advice for the mistakes people make most.
+pub(crate) fn toml_error(file: FileId, text: &str, e: &toml::de::Error) -> Diagnostic {
+    let span = e.span().unwrap_or(0..0);
+    let msg = e.message().trim().to_string();
+    let mut message = format!("invalid TOML: {msg}");
+    let mut help = "see https://toml.io for the syntax".to_string();
+    if msg.starts_with("duplicate key") {
+        let key = text
+            .get(span.clone())
+            .map(str::trim)
+            .filter(|k| !k.is_empty() && !k.contains('\n'));
+        if let Some(key) = key {
+            message = format!("invalid TOML: duplicate key `{key}`");
+            help = format!("`{key}` is set twice in the same table; keep only one `{key} = ...`");
+        }
+    } else if line_of(text, span.start).contains("\"${")
+        && line_of(text, span.start).matches('"').count() > 2
+    {
+        help = "a \"double-quoted\" TOML string ends at the next `\"`, so quotes inside ${...} end it early: write the value as a 'single-quoted' TOML string, e.g. input = '${format(\"%s-app\", var.name)}'".to_string();
+    } else if msg.contains("escape") {
+        help = "in \"double-quoted\" strings a backslash starts an escape: write \\\\ for a backslash, or use a 'single-quoted' literal string (e.g. for Windows paths)".to_string();
+    }
+    Diagnostic::at(message, Loc::new(file, span))
+        .label(msg)
+        .help(help)
+}
+
+/// The line of `text` that holds byte `at`.
+fn line_of(text: &str, at: usize) -> &str {
+    let at = at.min(text.len());
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    &text[start..end]
 }
 
 struct Decoder<'a> {
@@ -172,7 +201,7 @@ impl<'a> Decoder<'a> {
                             continue;
                         }
                         seen.insert((kind, n.clone()), nloc.clone());
-                        let Some(body) = self.expect_table(&body, &format!("[{k}.{n}]"), &nloc)
+                        let Some(body) = self.expect_table(body, &format!("[{k}.{n}]"), &nloc)
                         else {
                             continue;
                         };
@@ -412,6 +441,7 @@ impl<'a> Decoder<'a> {
         t: &DeTable<'_>,
     ) -> Option<ResourceDecl> {
         let mut type_name = None;
+        let mut type_given = false;
         let mut depends_on = Vec::new();
         let mut for_each = None;
         let mut lifecycle = Lifecycle::default();
@@ -420,6 +450,7 @@ impl<'a> Decoder<'a> {
         for (k, v) in t {
             match k.get_ref().as_ref() {
                 "type" => {
+                    type_given = true;
                     type_name = self
                         .string_value(v, "`type`")
                         .map(|s| (s, self.loc(v.span())))
@@ -440,6 +471,10 @@ impl<'a> Decoder<'a> {
             "resource"
         };
         let Some((type_name, type_loc)) = type_name else {
+            if type_given {
+                // Already reported: `type` is there but not a string.
+                return None;
+            }
             self.err(
                 Diagnostic::at(format!("{what} `{name}` has no `type`"), loc)
                     .label("missing `type`")

@@ -130,13 +130,13 @@ pub fn resolve(
         let table = match DeTable::parse(&text) {
             Ok(t) => t.into_inner(),
             Err(e) => {
-                diags.push(
-                    Diagnostic::at(
-                        format!("invalid TOML in var file: {}", e.message().trim()),
-                        Loc::new(file, e.span().unwrap_or(0..0)),
-                    )
-                    .label(e.message().trim().to_string()),
-                );
+                let mut d = crate::load::toml_error(file, &text, &e);
+                d.message = d
+                    .message
+                    .replacen("invalid TOML", "invalid TOML in var file", 1);
+                diags.push(d.help(
+                    "a var file holds name = value lines in TOML, e.g. location = \"westeurope\"; strings need quotes",
+                ));
                 continue;
             }
         };

@@ -15,12 +15,20 @@ pub fn lookup_type(
     let all = registry.all_types();
     let suggestion = || did_you_mean(type_name, all.iter().map(String::as_str));
     let Some((prefix, _)) = type_name.split_once(':') else {
+        // A type written without its provider (`data` for `core:data`) is the common case.
+        let suffix = format!(":{type_name}");
+        let help = all
+            .iter()
+            .find(|t| t.ends_with(&suffix))
+            .cloned()
+            .or_else(suggestion)
+            .map(|s| format!("did you mean `{s}`?"));
         return Err(Diagnostic::at(
             format!("`{type_name}` is not a type: types are written PROVIDER:TYPE"),
             loc.clone(),
         )
         .label("expected e.g. \"core:data\"")
-        .maybe_help(suggestion().map(|s| format!("did you mean `{s}`?"))));
+        .maybe_help(help));
     };
     let Some((provider, rest)) = registry.lookup(type_name) else {
         let names: Vec<String> = registry.providers().map(|p| p.name().to_string()).collect();
@@ -65,10 +73,17 @@ pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
         .map(|r| r.name.as_str())
         .collect();
     let vars: Vec<&str> = config.variables.iter().map(|v| v.name.as_str()).collect();
+    let for_each: Vec<String> = config
+        .resources
+        .iter()
+        .filter(|r| r.for_each.is_some())
+        .map(|r| r.address())
+        .collect();
     let names = Names {
         managed: &managed,
         data: &data,
         vars: &vars,
+        for_each: &for_each,
     };
 
     for r in &config.resources {
@@ -101,32 +116,22 @@ pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
                     );
                 } else {
                     check_inputs(&mut d, &schema, &r.inputs, what, &r.name, registry);
+                    if !schema.open {
+                        check_ignore_changes(&mut d, &schema, &r.lifecycle.ignore_changes);
+                    }
                 }
             }
             Err(e) => d.push(e),
         }
         let in_for_each = r.for_each.is_some();
         check_refs(&mut d, &names, &r.inputs, in_for_each);
+        check_calls(&mut d, &r.inputs);
         if let Some(fe) = &r.for_each {
             check_refs(&mut d, &names, fe, false);
-            if let Some(v) = fe.static_value() {
-                if !matches!(
-                    v,
-                    plinth_value::Value::List(_) | plinth_value::Value::Map(_)
-                ) {
-                    d.push(
-                        Diagnostic::at(
-                            format!(
-                                "`for_each` must be a list of strings or a table, found {}",
-                                v.type_name()
-                            ),
-                            fe.loc.clone(),
-                        )
-                        .label("expected a list or a table"),
-                    );
-                }
-            }
+            check_calls(&mut d, fe);
+            check_static_for_each(&mut d, &r.address(), fe);
         }
+
         for dep in r.depends_on.iter().chain(&r.lifecycle.replace_triggered_by) {
             check_addr(&mut d, &names, &dep.text, &dep.loc);
         }
@@ -141,6 +146,7 @@ pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
             Err(e) => d.push(e),
         }
         check_refs(&mut d, &names, &a.inputs, false);
+        check_calls(&mut d, &a.inputs);
         if a.on.is_empty() {
             d.push(Diagnostic::at(format!("action `{}` has no `on`", a.name), a.loc.clone())
                 .help("list what it watches, e.g. on = [\"fic_keda\"]; it runs when any of them is created, updated or replaced"));
@@ -151,17 +157,267 @@ pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
     }
     for o in &config.outputs {
         check_refs(&mut d, &names, &o.value, false);
+        check_calls(&mut d, &o.value);
+        if !o.sensitive {
+            check_output_sensitivity(&mut d, config, o);
+        }
     }
     for p in &config.providers {
         check_refs(&mut d, &names, &p.config, false);
+        check_calls(&mut d, &p.config);
+    }
+    if let Some(b) = &config.backend {
+        check_backend(&mut d, b);
     }
     d
+}
+
+/// Backend types this build knows.
+const BACKENDS: &[&str] = &["local", "azure-blob"];
+
+fn check_backend(d: &mut Diagnostics, b: &plinth_config::BackendDecl) {
+    if !BACKENDS.contains(&b.type_name.as_str()) {
+        d.push(
+            Diagnostic::at(
+                format!("unknown backend type `{}`", b.type_name),
+                b.loc.clone(),
+            )
+            .label("expected \"local\" or \"azure-blob\"")
+            .help(match did_you_mean(&b.type_name, BACKENDS.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "write type = \"local\" (state under .plinth/) or type = \"azure-blob\""
+                    .to_string(),
+            }),
+        );
+    }
+}
+
+/// A `for_each` written as a literal list: every item must be a string, and keys unique.
+/// (A computed `for_each` is checked when it is evaluated, at plan time.)
+fn check_static_for_each(d: &mut Diagnostics, address: &str, fe: &Node) {
+    match &fe.kind {
+        NodeKind::List(items) => {
+            let mut seen: Vec<(String, &Loc)> = Vec::new();
+            for item in items {
+                let Some(v) = item.static_value() else {
+                    continue;
+                };
+                match v.as_str() {
+                    Some(key) => {
+                        if let Some((_, first)) = seen.iter().find(|(k, _)| k == key) {
+                            d.push(
+                                Diagnostic::at(
+                                    format!("the for_each list of `{address}` has \"{key}\" twice"),
+                                    item.loc.clone(),
+                                )
+                                .label("duplicate key")
+                                .related((*first).clone(), "first here")
+                                .help("instance keys must be unique: remove one, or use a table to give each instance its own key"),
+                            );
+                        } else {
+                            seen.push((key.to_string(), &item.loc));
+                        }
+                    }
+                    None => d.push(
+                        Diagnostic::at(
+                            format!(
+                                "the for_each list of `{address}` holds a {}, but keys must be strings",
+                                v.type_name()
+                            ),
+                            item.loc.clone(),
+                        )
+                        .label("expected a string")
+                        .help(format!(
+                            "write it in quotes (for_each = [\"{}\"]), or use a table whose keys name the instances",
+                            v
+                        )),
+                    ),
+                }
+            }
+        }
+        NodeKind::Lit(v)
+            if !matches!(
+                v,
+                plinth_value::Value::List(_) | plinth_value::Value::Map(_)
+            ) =>
+        {
+            d.push(
+                Diagnostic::at(
+                    format!(
+                        "`for_each` must be a list of strings or a table, found {}",
+                        v.type_name()
+                    ),
+                    fe.loc.clone(),
+                )
+                .label("expected a list or a table")
+                .help("write for_each = [\"a\", \"b\"] or for_each = { a = 1, b = 2 }"),
+            );
+        }
+        _ => {}
+    }
+}
+
+/// `ignore_changes` paths must start with an input of the type.
+fn check_ignore_changes(
+    d: &mut Diagnostics,
+    schema: &TypeSchema,
+    paths: &[(plinth_value::Path, Loc)],
+) {
+    for (path, loc) in paths {
+        let Some(plinth_value::PathSeg::Key(first)) = path.segments().first() else {
+            continue;
+        };
+        if schema.input(first).is_none() {
+            let allowed: Vec<&str> = schema.inputs.iter().map(|i| i.name.as_str()).collect();
+            d.push(
+                Diagnostic::at(
+                    format!(
+                        "`ignore_changes` names `{first}`, which is not an input of {}",
+                        schema.type_name
+                    ),
+                    loc.clone(),
+                )
+                .label("not an input of this type")
+                .help(match did_you_mean(first, allowed.iter().copied()) {
+                    Some(s) => format!(
+                        "did you mean `{s}`? {} takes: {}",
+                        schema.type_name,
+                        allowed.join(", ")
+                    ),
+                    None => format!("{} takes: {}", schema.type_name, allowed.join(", ")),
+                }),
+            );
+        }
+    }
+}
+
+/// Calls of functions that do not exist (provider functions, written `provider.name(...)`,
+/// are checked when evaluated).
+fn check_calls(d: &mut Diagnostics, node: &Node) {
+    match &node.kind {
+        NodeKind::Lit(_) => {}
+        NodeKind::Template(t) => {
+            let mut calls = Vec::new();
+            template_calls(t, &mut calls);
+            let builtins = plinth_expr::builtin_function_names();
+            for (name, span) in calls {
+                if name.contains('.') || builtins.contains(&name.as_str()) {
+                    continue;
+                }
+                let help = match plinth_expr::did_you_mean(&name, builtins.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("the functions are: {}", builtins.join(", ")),
+                };
+                d.push(
+                    Diagnostic::at(format!("unknown function `{name}`"), node.loc_of(&span))
+                        .label("no such function")
+                        .help(help),
+                );
+            }
+        }
+        NodeKind::List(items) => items.iter().for_each(|n| check_calls(d, n)),
+        NodeKind::Table(entries) => entries.iter().for_each(|(_, _, n)| check_calls(d, n)),
+    }
+}
+
+fn template_calls(t: &plinth_expr::Template, out: &mut Vec<(String, std::ops::Range<usize>)>) {
+    for p in &t.parts {
+        if let plinth_expr::Part::Interp(e) = p {
+            expr_calls(e, out);
+        }
+    }
+}
+
+fn expr_calls(e: &plinth_expr::Expr, out: &mut Vec<(String, std::ops::Range<usize>)>) {
+    use plinth_expr::{ExprKind, RefStep};
+    match &e.kind {
+        ExprKind::Literal(_) => {}
+        ExprKind::Template(t) => template_calls(t, out),
+        ExprKind::List(items) => items.iter().for_each(|i| expr_calls(i, out)),
+        ExprKind::Ref(r) => {
+            for s in &r.steps {
+                if let RefStep::Index(i) = s {
+                    expr_calls(i, out);
+                }
+            }
+        }
+        ExprKind::Call {
+            name,
+            name_span,
+            args,
+        } => {
+            out.push((name.clone(), name_span.clone()));
+            args.iter().for_each(|a| expr_calls(a, out));
+        }
+    }
+}
+
+/// An output that shows a sensitive variable must itself be declared sensitive.
+fn check_output_sensitivity(d: &mut Diagnostics, config: &Config, o: &plinth_config::OutputDecl) {
+    use plinth_expr::RefStep;
+    for found in o.value.references() {
+        let r = found.reference;
+        if r.root != "var" {
+            continue;
+        }
+        let Some(RefStep::Attr { name, .. }) = r.steps.first() else {
+            continue;
+        };
+        if config.variable(name).is_some_and(|v| v.sensitive) {
+            d.push(
+                Diagnostic::at(
+                    format!("output `{}` shows the sensitive variable `var.{name}`", o.name),
+                    found.loc.clone(),
+                )
+                .label("sensitive")
+                .help("add `sensitive = true` to the output to show it only as (sensitive), or output a non-sensitive value"),
+            );
+            return;
+        }
+    }
 }
 
 struct Names<'a> {
     managed: &'a [&'a str],
     data: &'a [&'a str],
     vars: &'a [&'a str],
+    /// Addresses (`app`, `data.x`) of declarations with `for_each`.
+    for_each: &'a [String],
+}
+
+/// A reference to a declaration with `for_each` must pick an instance before an attribute
+/// (`app["blue"].id`; `app` alone is the map of instances); one without `for_each` has no
+/// instances to index.
+fn check_instance_key(
+    d: &mut Diagnostics,
+    names: &Names<'_>,
+    address: &str,
+    next: Option<&plinth_expr::RefStep>,
+    loc: &Loc,
+) {
+    use plinth_expr::RefStep;
+    let has_for_each = names.for_each.iter().any(|a| a == address);
+    match next {
+        Some(RefStep::Attr { name, .. }) if has_for_each => d.push(
+            Diagnostic::at(
+                format!("`{address}` has for_each: pick an instance before `.{name}`"),
+                loc.clone(),
+            )
+            .label("missing instance key")
+            .help(format!(
+                "write {address}[\"KEY\"].{name} (or {address}[each.key].{name} inside a for_each of the same keys); `{address}` alone is the map of all instances"
+            )),
+        ),
+        Some(RefStep::Index(_)) if !has_for_each => d.push(
+            Diagnostic::at(
+                format!("`{address}` has no for_each, so it has no instances to index"),
+                loc.clone(),
+            )
+            .label("unexpected instance key")
+            .help(format!("refer to its attributes directly, e.g. {address}.id")),
+        ),
+        _ => {}
+    }
 }
 
 fn check_addr(d: &mut Diagnostics, names: &Names<'_>, text: &str, loc: &Loc) {
@@ -260,7 +516,9 @@ fn check_refs(d: &mut Diagnostics, names: &Names<'_>, node: &Node, each_ok: bool
                 }
             }
             "data" => match first_attr {
-                Some(n) if names.data.contains(&n) => {}
+                Some(n) if names.data.contains(&n) => {
+                    check_instance_key(d, names, &format!("data.{n}"), r.steps.get(1), &found.loc)
+                }
                 Some(n) => {
                     let help = match did_you_mean(n, names.data.iter().copied()) {
                         Some(s) => Some(format!("did you mean `data.{s}`?")),
@@ -283,7 +541,9 @@ fn check_refs(d: &mut Diagnostics, names: &Names<'_>, node: &Node, each_ok: bool
                     found.loc.clone(),
                 )),
             },
-            name if names.managed.contains(&name) => {}
+            name if names.managed.contains(&name) => {
+                check_instance_key(d, names, name, r.steps.first(), &found.loc)
+            }
             name => {
                 let help = match did_you_mean(name, names.managed.iter().copied()) {
                     Some(s) => Some(format!("did you mean `{s}`?")),

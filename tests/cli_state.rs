@@ -1,0 +1,362 @@
+//! State end to end (SPEC §5, §8): the state file, `state list|show|rm|mv`, `output`,
+//! `import`, and the state lock.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Child, Stdio};
+
+use common::{Project, is_uuid};
+use serde_json::json;
+
+const TWO: &str = r#"
+[resource.a]
+type = "core:data"
+input = "alpha"
+
+[resource.b]
+type = "core:data"
+input = { from_a = "${a.id}" }
+
+[output.a_out]
+value = "${a.output}"
+
+[output.b_out]
+value = "${b.output}"
+"#;
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[test]
+fn the_state_file_is_private_versioned_and_counts_changes() {
+    let p = Project::with_main(TWO);
+    p.apply(&[]);
+    let state_dir = p.path(".plinth");
+    for entry in std::fs::read_dir(&state_dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+        }
+    }
+    let s1 = p.state();
+    assert_eq!(s1["format"], "plinth-state/1");
+    let lineage = s1["lineage"].as_str().unwrap().to_string();
+    assert!(is_uuid(&lineage), "{lineage}");
+    let serial1 = s1["serial"].as_u64().unwrap();
+    assert!(serial1 > 0);
+    let a = &s1["resources"]["a"];
+    assert_eq!(a["address"], "a");
+    assert_eq!(a["type"], "core:data");
+    assert_eq!(a["status"], "created");
+    assert_eq!(a["inputs"], json!({"input": "alpha"}));
+    assert_eq!(a["attributes"]["output"], "alpha");
+    assert_eq!(s1["resources"]["b"]["dependencies"], json!(["a"]));
+
+    p.edit("main.toml", "input = \"alpha\"", "input = \"beta\"");
+    p.apply(&[]);
+    let s2 = p.state();
+    assert_eq!(s2["lineage"], json!(lineage), "lineage is fixed");
+    let serial2 = s2["serial"].as_u64().unwrap();
+    assert!(serial2 > serial1, "serial {serial1} -> {serial2}");
+
+    p.ok(&["state", "rm", "b"]);
+    let serial3 = p.state()["serial"].as_u64().unwrap();
+    assert!(serial3 > serial2, "serial {serial2} -> {serial3}");
+    assert_eq!(p.state()["lineage"], json!(lineage));
+}
+
+#[test]
+fn state_list_show_and_rm() {
+    let p = Project::with_main(TWO);
+    p.apply(&[]);
+    assert_eq!(p.state_list(), vec!["a", "b"]);
+    let list: serde_json::Value =
+        serde_json::from_str(&p.ok(&["state", "list", "--json"]).stdout).unwrap();
+    assert_eq!(list, json!(["a", "b"]));
+
+    let id = p.id_of("a");
+    p.ok(&["state", "show", "a"])
+        .stdout_has("# a [core:data]")
+        .stdout_has(&id)
+        .stdout_has("output = \"alpha\"");
+    let shown: serde_json::Value =
+        serde_json::from_str(&p.ok(&["state", "show", "b", "--json"]).stdout).unwrap();
+    assert_eq!(shown["address"], "b");
+    assert_eq!(shown["attributes"]["output"]["from_a"], json!(id));
+    p.fails(&["state", "show", "aa"])
+        .stderr_has("`aa` is not in state")
+        .stderr_has("did you mean `a`?");
+
+    p.ok(&["state", "rm", "b"])
+        .stdout_has("Removed b from state");
+    assert_eq!(p.state_list(), vec!["a"]);
+    p.fails(&["state", "rm", "b"])
+        .stderr_has("`b` is not in state");
+    // The configuration still declares b: the next plan creates it again.
+    p.plan_changes(&[])
+        .stdout_has("+ b [core:data]")
+        .stdout_has("Plan: 1 to add, 0 to change, 0 to replace, 0 to destroy.");
+    p.apply(&[]);
+    p.assert_no_changes(&[]);
+}
+
+#[test]
+fn state_rm_of_a_for_each_name_removes_every_instance() {
+    let p = Project::with_main(
+        r#"
+[resource.app]
+type = "core:data"
+for_each = ["x", "y"]
+input = "${each.key}"
+
+[resource.other]
+type = "core:data"
+"#,
+    );
+    p.apply(&[]);
+    p.ok(&["state", "rm", r#"app["x"]"#]);
+    assert_eq!(p.state_list(), vec![r#"app["y"]"#, "other"]);
+    p.ok(&["state", "rm", "app"]);
+    assert_eq!(p.state_list(), vec!["other"]);
+    p.plan_changes(&[]).stdout_has("Plan: 2 to add");
+}
+
+#[test]
+fn state_mv_follows_a_rename_in_the_configuration() {
+    let p = Project::with_main(TWO);
+    p.apply(&[]);
+    let (a, b) = (p.id_of("a"), p.id_of("b"));
+    p.write(
+        "main.toml",
+        &TWO.replace("resource.a]", "resource.first]")
+            .replace("${a.", "${first."),
+    );
+    // Without the move: delete a, create first.
+    p.plan_changes(&[])
+        .stdout_has("- a [core:data]")
+        .stdout_has("+ first [core:data]");
+    p.ok(&["state", "mv", "a", "first"])
+        .stdout_has("Moved a to first.");
+    assert_eq!(p.state_list(), vec!["b", "first"]);
+    p.assert_no_changes(&[]);
+    assert_eq!((p.id_of("first"), p.id_of("b")), (a, b));
+    // Moving onto an existing address, or from a missing one, is refused.
+    p.fails(&["state", "mv", "first", "b"])
+        .stderr_has("`b` is already in state");
+    p.fails(&["state", "mv", "nothing", "x"])
+        .stderr_has("`nothing` is not in state");
+    assert_eq!(p.state_list(), vec!["b", "first"]);
+}
+
+#[test]
+fn state_mv_into_a_for_each_instance() {
+    let p = Project::with_main("[resource.app]\ntype = \"core:data\"\ninput = \"blue\"\n");
+    p.apply(&[]);
+    let id = p.id_of("app");
+    p.write(
+        "main.toml",
+        "[resource.app]\ntype = \"core:data\"\nfor_each = [\"blue\"]\ninput = \"${each.key}\"\n",
+    );
+    p.ok(&["state", "mv", "app", r#"app["blue"]"#]);
+    p.assert_no_changes(&[]);
+    assert_eq!(p.id_of(r#"app["blue"]"#), id);
+}
+
+#[test]
+fn outputs_are_printed_by_name_and_as_json() {
+    let p = Project::with_main(TWO);
+    p.fails(&["output", "a_out"])
+        .stderr_has("there is no output `a_out` in state");
+    p.apply(&[]);
+    let id = p.id_of("a");
+    let all = p.ok(&["output"]);
+    all.stdout_has("a_out = alpha").stdout_has("b_out = {");
+    assert_eq!(p.ok(&["output", "a_out"]).stdout, "alpha\n");
+    assert_eq!(p.output("a_out"), json!("alpha"));
+    assert_eq!(p.output("b_out"), json!({"from_a": id}));
+    let everything: serde_json::Value =
+        serde_json::from_str(&p.ok(&["output", "--json"]).stdout).unwrap();
+    assert_eq!(
+        everything,
+        json!({
+            "a_out": {"value": "alpha", "sensitive": false},
+            "b_out": {"value": {"from_a": id}, "sensitive": false},
+        })
+    );
+    p.fails(&["output", "a_ot"])
+        .stderr_has("there is no output `a_ot` in state")
+        .stderr_has("did you mean `a_out`?");
+    // Outputs follow the configuration.
+    p.edit("main.toml", "input = \"alpha\"", "input = \"beta\"");
+    p.apply(&[]);
+    assert_eq!(p.output("a_out"), json!("beta"));
+}
+
+#[test]
+fn import_adopts_an_object_then_plan_converges() {
+    let p = Project::with_main(
+        r#"
+[resource.adopted]
+type = "core:data"
+
+[resource.pause]
+type = "core:sleep"
+"#,
+    );
+    p.ok(&["import", "adopted", "existing-object-42"])
+        .stdout_has("Imported `adopted` (existing-object-42)");
+    assert_eq!(p.state_list(), vec!["adopted"]);
+    assert_eq!(p.id_of("adopted"), "existing-object-42");
+    p.ok(&["state", "show", "adopted"])
+        .stdout_has("existing-object-42");
+    // The configuration sets nothing beyond what the import recorded.
+    p.plan_changes(&[])
+        .stdout_lacks("adopted")
+        .stdout_has("+ pause [core:sleep]")
+        .stdout_has("Plan: 1 to add, 0 to change, 0 to replace, 0 to destroy.");
+    p.apply(&[]);
+    p.assert_no_changes(&[]);
+    // Now declare an input: an update in place of the adopted object, not a replacement.
+    p.edit(
+        "main.toml",
+        "[resource.adopted]\ntype = \"core:data\"\n",
+        "[resource.adopted]\ntype = \"core:data\"\ninput = \"managed now\"\n",
+    );
+    p.plan_changes(&[])
+        .stdout_has("~ adopted [core:data]")
+        .stdout_has("Plan: 0 to add, 1 to change, 0 to replace, 0 to destroy.");
+    p.apply(&[]);
+    assert_eq!(p.id_of("adopted"), "existing-object-42");
+    p.assert_no_changes(&[]);
+
+    p.fails(&["import", "adopted", "other"])
+        .stderr_has("`adopted` is already in state");
+    p.fails(&["import", "adoptd", "x"])
+        .stderr_has("`adoptd` is not declared in the configuration")
+        .stderr_has("did you mean `adopted`?");
+    p.ok(&["state", "rm", "pause"]);
+    p.fails(&["import", "pause", "x"])
+        .stderr_has("cannot be imported");
+}
+
+/// Kills the background apply however the test ends.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `plinth apply` of a 30s `core:sleep` named `slow` in the background and returns once
+/// its event stream shows the sleep has started (so the run holds the state lock).
+fn start_slow_apply(p: &Project) -> KillOnDrop {
+    let mut child = p
+        .command()
+        .args(["apply", "--auto-approve", "--json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the background apply");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let holder = KillOnDrop(child);
+
+    // Readiness: the background run has taken the lock and started the sleep.
+    let mut seen = Vec::new();
+    let mut started = false;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("read event");
+        seen.push(line.clone());
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if event["type"] == "op_started" && event["address"] == "slow" {
+            started = true;
+            break;
+        }
+        assert_ne!(event["type"], "error", "background apply failed: {seen:#?}");
+    }
+    assert!(
+        started,
+        "the background apply ended before starting: {seen:#?}"
+    );
+    holder
+}
+
+const SLOW: &str = r#"
+[resource.slow]
+type = "core:sleep"
+create_duration = "30s"
+"#;
+
+#[test]
+fn a_second_run_is_refused_while_the_state_is_locked() {
+    let p = Project::with_main(SLOW);
+    let holder = start_slow_apply(&p);
+
+    let info: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(p.path(".plinth/state.lock.info")).expect("lock info file"),
+    )
+    .expect("lock info is JSON");
+    let lock_id = info["id"].as_str().expect("lock id").to_string();
+    assert_eq!(info["operation"], "apply");
+    assert_eq!(info["pid"], json!(holder.0.id()));
+
+    let second = p.fails(&["apply", "--auto-approve", "--lock-timeout", "0s"]);
+    second
+        .stderr_has("is locked by")
+        .stderr_has("for `apply`")
+        .stderr_has(&format!("(lock id {lock_id})"))
+        .stderr_has(&format!("pid {}", holder.0.id()))
+        .stderr_has(&format!("plinth force-unlock {lock_id}"));
+    let as_json = p.fails(&["apply", "--auto-approve", "--lock-timeout", "0s", "--json"]);
+    let err = as_json
+        .events()
+        .into_iter()
+        .find(|e| e["type"] == "error")
+        .expect("a JSON error");
+    assert!(err["message"].as_str().unwrap().contains(&lock_id), "{err}");
+    // Other state writers are refused too.
+    for args in [
+        vec!["destroy", "--auto-approve"],
+        vec!["state", "rm", "slow"],
+        vec!["import", "slow", "x"],
+    ] {
+        p.fails(&args).stderr_has("is locked by");
+    }
+
+    p.fails(&["force-unlock", "WRONGID"])
+        .stderr_has(&format!("has id {lock_id}, not WRONGID"))
+        .stderr_has("nothing was unlocked");
+    p.fails(&["force-unlock", &lock_id])
+        .stderr_has("held by a live process");
+
+    // The holder dies: the OS lock goes with it and the next run proceeds.
+    drop(holder);
+    p.edit("main.toml", "\"30s\"", "\"0s\"");
+    p.apply(&[]);
+    assert_eq!(p.state_list(), vec!["slow"]);
+    p.assert_no_changes(&[]);
+}
+
+#[test]
+#[ignore = "bug: `plan` during a running apply reports the in-flight create as `Settled from an interrupted run` and plans it again; see report"]
+fn plan_during_a_running_apply_does_not_call_it_interrupted() {
+    let p = Project::with_main(SLOW);
+    let _holder = start_slow_apply(&p);
+    let r = p.run(&["plan"]);
+    assert!(
+        !r.all().contains("interrupted run"),
+        "a live run is not an interrupted one:\n{}",
+        r.all()
+    );
+}
