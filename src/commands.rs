@@ -106,14 +106,14 @@ async fn dispatch(command: Command, common: &Common) -> Result<u8, CliError> {
         Command::ForceUnlock { id, dir } => {
             let backend = workspace::backend_of_dir(&dir)?;
             backend.force_unlock(&id)?;
-            println!(
+            outln!(
                 "Lock {id} removed. plinth will not guard against a concurrent run that still believes it holds it."
             );
             Ok(0)
         }
         Command::Schema => {
             let schema = crate::schema::json_schema(&workspace::registry());
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&schema).unwrap_or_default()
             );
@@ -140,12 +140,12 @@ fn validate(dir: &Path, common: &Common) -> Result<u8, CliError> {
     plinth_engine::graph::build(&loaded.config)
         .map_err(|d| CliError::Config(loaded.config.sources.clone(), d.into()))?;
     if common.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"type": "valid", "resources": loaded.config.resources.len()})
         );
     } else {
-        println!("The configuration is valid.");
+        outln!("The configuration is valid.");
     }
     Ok(0)
 }
@@ -213,9 +213,9 @@ fn print_plan(plan: &Plan, common: &Common, show_sensitive: bool) {
     if common.json {
         let doc =
             serde_json::json!({"type": "plan", "plan": plan.redacted(), "summary": plan.summary()});
-        println!("{doc}");
+        outln!("{doc}");
     } else {
-        print!(
+        out!(
             "{}",
             plinth_render::plan_text(plan, &text_opts(common, show_sensitive))
         );
@@ -247,15 +247,19 @@ async fn plan_cmd(
     let loaded = workspace::load(dir, common)?;
     let progress = Progress::new(common.json);
     let backend = workspace::backend(&loaded)?;
+    // Plan writes nothing, but it holds the lock so that it never reads a state another run
+    // is in the middle of changing (its pending records would look like a crash).
+    let lock = backend.lock("plan", common.lock_timeout)?;
     let state = load_state(backend.as_ref(), &progress)?;
     let plan = make_plan(&loaded, state.as_ref(), flags, &progress).await?;
+    drop(lock);
     print_plan(&plan, common, flags.show_sensitive);
     if let Some(path) = out {
         let bytes = serde_json::to_vec_pretty(&plan)
             .map_err(|e| CliError::msg(format!("cannot encode the plan: {e}")))?;
         write_private(path, &bytes)?;
         if !common.json {
-            println!(
+            outln!(
                 "\nSaved the plan to {}. Apply exactly this plan with: plinth apply {}",
                 path.display(),
                 path.display()
@@ -332,11 +336,7 @@ async fn apply_dir(
     .await
 }
 
-async fn apply_saved(
-    file: &Path,
-    flags: &PlanFlags,
-    common: &Common,
-) -> Result<u8, CliError> {
+async fn apply_saved(file: &Path, flags: &PlanFlags, common: &Common) -> Result<u8, CliError> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| CliError::msg(format!("cannot read the plan file {}: {e}", file.display())))?;
     let plan: Plan = serde_json::from_str(&text).map_err(|e| {
@@ -400,7 +400,7 @@ async fn apply_saved(
         _ => {}
     }
     if !common.json {
-        print!(
+        out!(
             "{}",
             plinth_render::plan_text(&plan, &text_opts(common, flags.show_sensitive))
         );
@@ -477,7 +477,7 @@ async fn execute(
             .iter()
             .map(|f| serde_json::json!({"address": f.address, "action": f.action, "message": f.message}))
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"type": "apply_complete", "ok": report.ok(), "succeeded": report.succeeded, "failures": failures,
                 "skipped": report.skipped.len(), "interrupted": report.interrupts > 0, "abandoned": report.abandoned})
@@ -500,14 +500,17 @@ async fn execute(
         );
     } else if report.failures.is_empty() {
         if plan.mode == PlanMode::Destroy {
-            println!(
+            outln!(
                 "\nDestroy complete! Resources: {} destroyed.",
                 summary.destroy
             );
         } else {
-            println!(
+            outln!(
                 "\nApply complete! Resources: {} added, {} changed, {} replaced, {} destroyed.",
-                summary.add, summary.change, summary.replace, summary.destroy
+                summary.add,
+                summary.change,
+                summary.replace,
+                summary.destroy
             );
         }
         print_outputs(&final_state, false, false, common);
@@ -561,9 +564,9 @@ fn print_outputs(state: &State, reveal: bool, only_if_any: bool, common: &Common
     if common.json || (only_if_any && state.outputs.is_empty()) || state.outputs.is_empty() {
         return;
     }
-    println!("\nOutputs:");
+    outln!("\nOutputs:");
     for (name, o) in &state.outputs {
-        println!("  {name} = {}", show_value(&o.value, o.sensitive, reveal));
+        outln!("  {name} = {}", show_value(&o.value, o.sensitive, reveal));
     }
 }
 
@@ -591,9 +594,9 @@ fn output(name: Option<&str>, dir: &Path, reveal: bool, common: &Common) -> Resu
                 } else {
                     o.value.clone()
                 };
-                println!("{v}");
+                outln!("{v}");
             } else {
-                println!("{}", show_value(&o.value, o.sensitive, reveal));
+                outln!("{}", show_value(&o.value, o.sensitive, reveal));
             }
         }
         None => {
@@ -613,10 +616,10 @@ fn output(name: Option<&str>, dir: &Path, reveal: bool, common: &Common) -> Resu
                         )
                     })
                     .collect();
-                println!("{}", serde_json::Value::Object(m));
+                outln!("{}", serde_json::Value::Object(m));
             } else {
                 for (k, o) in &state.outputs {
-                    println!("{k} = {}", show_value(&o.value, o.sensitive, reveal));
+                    outln!("{k} = {}", show_value(&o.value, o.sensitive, reveal));
                 }
             }
         }
@@ -642,11 +645,11 @@ fn show(
                 )
             })?;
             match format {
-                ShowFormat::Json => println!(
+                ShowFormat::Json => outln!(
                     "{}",
                     serde_json::to_string_pretty(&plan.redacted()).unwrap_or_default()
                 ),
-                ShowFormat::Text => print!(
+                ShowFormat::Text => out!(
                     "{}",
                     plinth_render::plan_text(&plan, &text_opts(common, reveal))
                 ),
@@ -662,14 +665,14 @@ fn show(
                         .values()
                         .map(|r| record_json(r, reveal))
                         .collect();
-                    println!("{}", serde_json::to_string_pretty(&serde_json::json!({"lineage": state.lineage, "serial": state.serial, "resources": redacted})).unwrap_or_default());
+                    outln!("{}", serde_json::to_string_pretty(&serde_json::json!({"lineage": state.lineage, "serial": state.serial, "resources": redacted})).unwrap_or_default());
                 }
                 ShowFormat::Text => {
                     if state.resources.is_empty() {
-                        println!("The state is empty.");
+                        outln!("The state is empty.");
                     }
                     for r in state.resources.values() {
-                        println!("{}", record_text(r, reveal));
+                        outln!("{}", record_text(r, reveal));
                     }
                     print_outputs(&state, reveal, true, common);
                 }
@@ -710,10 +713,13 @@ fn record_text(r: &plinth_state::ResourceState, reveal: bool) -> String {
         out.push_str(&format!(" ({:?})", r.status).to_lowercase());
     }
     out.push('\n');
-    if let Some(id) = &r.id {
-        out.push_str(&format!("    id = {id}\n"));
-    }
     let attrs = record_value(r, &r.attributes, reveal);
+    // The id is shown once: from the attributes when they carry it, else from the record.
+    if let Some(id) = &r.id
+        && attrs.get(&plinth_value::Path::root().key("id")).is_none()
+    {
+        out.push_str(&format!("    id = {}\n", Value::from(id.as_str())));
+    }
     for p in attrs.leaf_paths() {
         if let Some(v) = attrs.get(&p)
             && !p.is_root()
@@ -731,8 +737,8 @@ fn graph(dir: &Path, format: GraphFormat) -> Result<u8, CliError> {
     let label =
         |d: &plinth_engine::graph::Decl| plinth_engine::graph::decl_address(&loaded.config, *d);
     match format {
-        GraphFormat::Dot => print!("{}", g.dag.to_dot(label)),
-        GraphFormat::Mermaid => print!("{}", g.dag.to_mermaid(label)),
+        GraphFormat::Dot => out!("{}", g.dag.to_dot(label)),
+        GraphFormat::Mermaid => out!("{}", g.dag.to_mermaid(label)),
     }
     Ok(0)
 }
@@ -823,7 +829,7 @@ async fn import(address: &str, id: &str, dir: &Path, common: &Common) -> Result<
         deposed: false,
     })))?;
     writer.compact()?;
-    println!(
+    outln!(
         "Imported `{key}` ({id}). Run `plinth plan` to see how the configuration differs from it."
     );
     Ok(0)
@@ -836,12 +842,12 @@ fn state_cmd(command: StateCommand) -> Result<u8, CliError> {
             let state = backend.load()?.state.unwrap_or_default();
             if common.json {
                 let list: Vec<&str> = state.resources.keys().map(String::as_str).collect();
-                println!("{}", serde_json::json!(list));
+                outln!("{}", serde_json::json!(list));
             } else {
                 for (a, r) in &state.resources {
                     match r.status {
-                        Status::Created => println!("{a}"),
-                        s => println!("{a} ({})", format!("{s:?}").to_lowercase()),
+                        Status::Created => outln!("{a}"),
+                        s => outln!("{a} ({})", format!("{s:?}").to_lowercase()),
                     }
                 }
             }
@@ -857,13 +863,13 @@ fn state_cmd(command: StateCommand) -> Result<u8, CliError> {
             let state = backend.load()?.state.unwrap_or_default();
             let r = find_record(&state, &address)?;
             if common.json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&record_json(r, show_sensitive))
                         .unwrap_or_default()
                 );
             } else {
-                print!("{}", record_text(r, show_sensitive));
+                out!("{}", record_text(r, show_sensitive));
             }
             Ok(0)
         }
@@ -892,7 +898,7 @@ fn state_cmd(command: StateCommand) -> Result<u8, CliError> {
             let mut writer = backend.open_writer(state)?;
             for a in &remove {
                 writer.record(Change::Remove { address: a.clone() })?;
-                println!("Removed {a} from state (the object itself was not touched).");
+                outln!("Removed {a} from state (the object itself was not touched).");
             }
             writer.compact()?;
             Ok(0)
@@ -922,7 +928,7 @@ fn state_cmd(command: StateCommand) -> Result<u8, CliError> {
                 address: from.clone(),
             })?;
             writer.compact()?;
-            println!("Moved {from} to {to}.");
+            outln!("Moved {from} to {to}.");
             Ok(0)
         }
     }

@@ -52,7 +52,7 @@ impl CliError {
                 })
                 .collect();
             for i in items {
-                println!("{i}");
+                outln!("{i}");
             }
         } else {
             eprint!("{}", diags.render(&sources, color));

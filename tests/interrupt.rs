@@ -18,7 +18,10 @@ fn write(dir: &Path, text: &str) {
 }
 
 /// Starts `plinth apply --json` and returns it once `address` has started.
-fn start_apply_until_started(dir: &Path, address: &str) -> (Child, BufReader<std::process::ChildStdout>) {
+fn start_apply_until_started(
+    dir: &Path,
+    address: &str,
+) -> (Child, BufReader<std::process::ChildStdout>) {
     let mut child = plinth()
         .args(["apply", "--auto-approve", "--json"])
         .arg(dir)
@@ -31,8 +34,14 @@ fn start_apply_until_started(dir: &Path, address: &str) -> (Child, BufReader<std
     loop {
         line.clear();
         let n = out.read_line(&mut line).expect("read events");
-        assert!(n > 0, "plinth exited before `{address}` started");
-        let Ok(ev) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+        if n == 0 {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("plinth exited before `{address}` started");
+        }
+        let Ok(ev) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
         if ev["type"] == "op_started" && ev["address"] == address {
             return (child, out);
         }
@@ -40,7 +49,10 @@ fn start_apply_until_started(dir: &Path, address: &str) -> (Child, BufReader<std
 }
 
 fn interrupt(child: &Child) {
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
     assert!(status.success());
 }
 
@@ -71,19 +83,39 @@ input = "${first.id}"
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(130), "events: {rest}");
     assert!(rest.contains(r#""type":"interrupted""#), "{rest}");
-    assert!(rest.contains(r#""address":"first","action":"create","elapsed_ms""#), "first finished: {rest}");
-    assert!(!rest.contains(r#""type":"op_started","address":"second""#), "second must not start: {rest}");
+    assert!(
+        rest.contains(r#""address":"first","action":"create","elapsed_ms""#),
+        "first finished: {rest}"
+    );
+    assert!(
+        !rest.contains(r#""type":"op_started","address":"second""#),
+        "second must not start: {rest}"
+    );
 
     let s = state(tmp.path());
     assert_eq!(s["resources"]["first"]["status"], "created");
     assert!(s["resources"].get("second").is_none());
 
     // The next run picks up where this one stopped.
-    let again = plinth().args(["apply", "--auto-approve", "--no-color"]).arg(tmp.path()).output().unwrap();
-    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    let again = plinth()
+        .args(["apply", "--auto-approve", "--no-color"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
     let text = String::from_utf8_lossy(&again.stdout);
-    assert!(text.contains("Plan: 1 to add, 0 to change, 0 to replace, 0 to destroy."), "{text}");
-    assert_eq!(state(tmp.path())["resources"]["second"]["status"], "created");
+    assert!(
+        text.contains("Plan: 1 to add, 0 to change, 0 to replace, 0 to destroy."),
+        "{text}"
+    );
+    assert_eq!(
+        state(tmp.path())["resources"]["second"]["status"],
+        "created"
+    );
 }
 
 #[test]
@@ -117,9 +149,20 @@ depends_on = ["quick"]
 
     // The pending record is settled by the next plan: core objects live only in state, so
     // an interrupted create is planned again (no duplicate, no orphan).
-    let plan = plinth().args(["plan", "--no-color"]).arg(tmp.path()).output().unwrap();
-    assert!(plan.status.success(), "{}", String::from_utf8_lossy(&plan.stderr));
+    let plan = plinth()
+        .args(["plan", "--no-color"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        plan.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
     let text = String::from_utf8_lossy(&plan.stdout);
     assert!(text.contains("Settled from an interrupted run"), "{text}");
-    assert!(text.contains("Plan: 1 to add, 0 to change, 0 to replace, 0 to destroy."), "{text}");
+    assert!(
+        text.contains("Plan: 1 to add, 0 to change, 0 to replace, 0 to destroy."),
+        "{text}"
+    );
 }
