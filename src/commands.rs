@@ -303,14 +303,9 @@ async fn apply_dir(
     let state = load_state(backend.as_ref(), &progress)?;
     let plan = make_plan(&loaded, state.as_ref(), flags, &progress).await?;
     print_plan(&plan, common, flags.show_sensitive);
-    let nothing_to_record = !plan.has_changes() && plan.drift.is_empty();
-    if nothing_to_record
-        && plan.changes.iter().all(|c| {
-            c.action != Action::Read
-                || state
-                    .as_ref()
-                    .is_some_and(|s| s.resources.contains_key(&c.address))
-        })
+    if plan.changes.iter().all(|c| c.action == Action::NoOp)
+        && plan.drift.is_empty()
+        && !plan.has_changes()
     {
         return Ok(0);
     }

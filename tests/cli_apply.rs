@@ -414,7 +414,6 @@ type = "core:data"
 }
 
 #[test]
-#[ignore = "bug: apply swallows an output that fails to evaluate (exit 0, output missing); see report"]
 fn an_output_that_fails_at_apply_time_fails_the_apply() {
     let p = Project::with_main(
         r#"

@@ -604,7 +604,6 @@ input = "${each.key}"
 "#;
 
 #[test]
-#[ignore = "bug: --target app[\"x\"] plans every instance of app (targets are matched per declaration); see report"]
 fn target_of_one_instance_plans_only_that_instance() {
     let p = Project::with_main(INSTANCES);
     p.plan_changes(&["--target", r#"app["x"]"#])
@@ -614,7 +613,6 @@ fn target_of_one_instance_plans_only_that_instance() {
 }
 
 #[test]
-#[ignore = "bug: destroy --target app[\"y\"] also destroys app[\"x\"], which does not depend on it; see report"]
 fn destroy_target_of_one_instance_keeps_its_siblings() {
     let p = Project::with_main(INSTANCES);
     p.apply(&[]);
@@ -623,7 +621,6 @@ fn destroy_target_of_one_instance_keeps_its_siblings() {
 }
 
 #[test]
-#[ignore = "bug: --target naming an address that is only in state is rejected as `no such resource in the configuration`; see report"]
 fn destroy_target_may_name_a_resource_only_in_state() {
     let p = Project::with_main(
         "[resource.keep]\ntype = \"core:data\"\n\n[resource.gone]\ntype = \"core:data\"\n",

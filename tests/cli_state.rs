@@ -348,7 +348,6 @@ fn a_second_run_is_refused_while_the_state_is_locked() {
     p.assert_no_changes(&[]);
 }
 
-#[test]
 /// Plan holds the state lock too (as Terraform's does): it never reads a state that a
 /// running apply is in the middle of changing, so it cannot mistake live pending records for
 /// an interrupted run.

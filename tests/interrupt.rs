@@ -17,7 +17,9 @@ fn write(dir: &Path, text: &str) {
     std::fs::write(dir.join("main.toml"), text).expect("write config");
 }
 
-/// Starts `plinth apply --json` and returns it once `address` has started.
+/// Starts `plinth apply --json` and returns it once `address` has started. The caller
+/// waits for the child.
+#[allow(clippy::zombie_processes)]
 fn start_apply_until_started(
     dir: &Path,
     address: &str,

@@ -16,7 +16,8 @@ pub struct Diagnostic {
     pub label: Option<String>,
     pub help: Option<String>,
     /// Other places that matter (e.g. "first defined here").
-    pub related: Vec<(Loc, String)>,
+    /// Boxed to keep `Diagnostic` small: it travels in `Result`s on every path.
+    pub related: Box<[(Loc, String)]>,
 }
 
 impl Diagnostic {
@@ -26,7 +27,7 @@ impl Diagnostic {
             loc: None,
             label: None,
             help: None,
-            related: Vec::new(),
+            related: Box::default(),
         }
     }
 
@@ -55,7 +56,9 @@ impl Diagnostic {
     }
 
     pub fn related(mut self, loc: Loc, text: impl Into<String>) -> Self {
-        self.related.push((loc, text.into()));
+        let mut all = std::mem::take(&mut self.related).into_vec();
+        all.push((loc, text.into()));
+        self.related = all.into_boxed_slice();
         self
     }
 

@@ -19,7 +19,7 @@ use plinth_graph::{Dag, NodeId, Walk};
 use plinth_plan::{Action, Plan, PlanMode, ReplaceOrder, ResourceChange};
 use plinth_provider::{Observed, Prior, Provider, ProviderError, Registry, Request, diff};
 use plinth_state::{
-    Change, HistoryEntry, OutputState, ResourceState, StateError, StateWriter, Status,
+    Change, HistoryEntry, OutputState, ResourceState, State, StateError, StateWriter, Status,
 };
 use plinth_value::Value;
 use tokio::sync::watch;
@@ -136,7 +136,10 @@ fn deposed_key(address: &str) -> String {
 }
 
 /// Builds the graph of operations for a plan.
-fn op_graph(plan: &Plan) -> Result<Dag<Op>, Diagnostic> {
+///
+/// `state` is the state as it was before the run: it knows what the old objects depended on,
+/// which the plan (carrying the configuration's new dependencies) does not.
+fn op_graph(plan: &Plan, state: &State) -> Result<Dag<Op>, Diagnostic> {
     let mut dag = Dag::new();
     let mut fwd: HashMap<&str, NodeId> = HashMap::new();
     let mut del: HashMap<&str, NodeId> = HashMap::new();
@@ -204,6 +207,52 @@ fn op_graph(plan: &Plan) -> Result<Dag<Op>, Diagnostic> {
             }
         }
     }
+    // Orders that need the old dependencies. Best effort: an edge that would contradict an
+    // order required above is left out (the plan still applies, as before).
+    let add_if_acyclic = |dag: &mut Dag<Op>, before: NodeId, after: NodeId| {
+        if before != after && !dag.descendants(&[after]).contains(&before) {
+            dag.add_edge(before, after);
+        }
+    };
+    for c in &plan.changes {
+        // An object leaving the configuration is deleted only after the resources that
+        // referred to it are updated (or replaced) to stop referring to it, and after the
+        // old object of a replaced resource that referred to it is gone.
+        if c.action != Action::Delete
+            && let Some(r) = state.resources.get(&c.address)
+        {
+            for dep in &r.dependencies {
+                if let Some(&theirs) = del.get(dep.as_str())
+                    && plan.change(dep).is_some_and(|d| d.action == Action::Delete)
+                {
+                    for mine in [fwd.get(c.address.as_str()), del.get(c.address.as_str())]
+                        .into_iter()
+                        .flatten()
+                    {
+                        add_if_acyclic(&mut dag, *mine, theirs);
+                    }
+                }
+            }
+        }
+        // A deposed object left by an earlier run (a create_before_destroy replacement that
+        // did not finish) goes only after its address has a new object and the resources
+        // that depend on that address were repointed to it.
+        if c.action == Action::Delete
+            && let Some(base) = c.address.strip_suffix(" (deposed)")
+            && let Some(&old) = del.get(c.address.as_str())
+        {
+            if let Some(&new) = fwd.get(base) {
+                add_if_acyclic(&mut dag, new, old);
+            }
+            for other in &plan.changes {
+                if other.depends_on.iter().any(|d| d == base)
+                    && let Some(&user) = fwd.get(other.address.as_str())
+                {
+                    add_if_acyclic(&mut dag, user, old);
+                }
+            }
+        }
+    }
     if let Some(cycle) = dag.find_cycle() {
         let names: Vec<String> = cycle
             .iter()
@@ -242,7 +291,7 @@ pub async fn apply(
     mut interrupt: watch::Receiver<u32>,
 ) -> Result<ApplyReport, Diagnostics> {
     let plan = input.plan;
-    let dag = op_graph(plan).map_err(Diagnostics::from)?;
+    let dag = op_graph(plan, writer.state()).map_err(Diagnostics::from)?;
     let mut runner = Runner {
         input,
         values: Values::default(),
@@ -282,6 +331,9 @@ pub async fn apply(
     let mut ready_again: VecDeque<NodeId> = VecDeque::new();
     let mut stopping = false;
     let mut abandoned = false;
+    // False once the interrupt sender is gone: `changed()` would then be ready forever and
+    // the coordinator would spin on it instead of waiting for its operations.
+    let mut interrupts_open = true;
     let task_ids: std::sync::Mutex<HashMap<tokio::task::Id, NodeId>> = Default::default();
 
     loop {
@@ -332,7 +384,9 @@ pub async fn apply(
                 }
             }
         }
-        if running.is_empty() && (stopping || walk.is_finished()) && ready_again.is_empty() {
+        // When stopping, operations queued behind a serialisation key (`ready_again`) will
+        // never start: they must not keep the loop alive (it would wait forever).
+        if running.is_empty() && (stopping || (walk.is_finished() && ready_again.is_empty())) {
             break;
         }
         tokio::select! {
@@ -363,9 +417,10 @@ pub async fn apply(
                 let op = dag.node(id).clone();
                 runner.finish(&mut walk, &dag, id, &op, started, result)?;
             }
-            changed = interrupt.changed() => {
+            changed = interrupt.changed(), if interrupts_open => {
                 if changed.is_err() {
                     // The sender is gone: no more interrupts can come.
+                    interrupts_open = false;
                     continue;
                 }
                 let n = *interrupt.borrow_and_update();
@@ -377,6 +432,7 @@ pub async fn apply(
                         let op = dag.node(id);
                         runner.report.abandoned.push(plan.changes[op.change].address.clone());
                     }
+                    runner.report.abandoned.sort();
                     tasks.abort_all();
                     stopping = true;
                 } else if n >= 1 && !stopping {
@@ -384,15 +440,25 @@ pub async fn apply(
                     runner.events.emit(Event::Interrupted { second: false });
                 }
             }
+            // Nothing running and no interrupt can come: nothing can change any more (the
+            // walk is stuck); stop rather than panic. What is left is reported below.
+            else => break,
         }
     }
     // Whatever never started.
     let mut leftover: Vec<NodeId> = ready_again.into_iter().collect();
     leftover.extend(waiting.into_values().flatten());
+    // Operations that were queued behind a serialisation key were already handed out by the
+    // walk, so `skip_remaining` does not return them: report what `skip` returns as well,
+    // or they would silently vanish from the report.
+    let mut never_started: Vec<NodeId> = Vec::new();
     for id in leftover {
-        walk.skip(id);
+        never_started.extend(walk.skip(id));
     }
-    for id in walk.skip_remaining() {
+    never_started.extend(walk.skip_remaining());
+    never_started.sort();
+    never_started.dedup();
+    for id in never_started {
         let op = dag.node(id);
         let c = &plan.changes[op.change];
         runner.events.emit(Event::OpSkipped {
@@ -541,11 +607,13 @@ impl Runner<'_, '_> {
         if let (Some(l), Some(rec)) = (lifecycle, self.writer.state().resources.get(&c.address)) {
             let prior = prior_of(rec);
             for (path, _) in &l.ignore_changes {
-                let old = if !matches!(prior.inputs, Value::Null) {
-                    prior.inputs.get(path)
-                } else {
-                    prior.attributes.get(path)
-                };
+                // As in plan: the object as last read wins, so drift at an ignored path
+                // is kept rather than reverted.
+                let old = prior.attributes.get(path).or_else(|| {
+                    (!matches!(prior.inputs, Value::Null))
+                        .then(|| prior.inputs.get(path))
+                        .flatten()
+                });
                 match old {
                     Some(x) => v.set(path, x),
                     None => {
@@ -671,6 +739,8 @@ impl Runner<'_, '_> {
         let address = c.address.clone();
         let config = config.clone();
         let planned_after = c.after.clone();
+        let is_data_record =
+            !kind.forward() && prior.is_some_and(|r| r.mode == plinth_state::Mode::Data);
         let prior: Option<Prior> = prior.map(prior_of);
         let handle = tasks.spawn(async move {
             let Some((provider, t)) = lookup else {
@@ -690,6 +760,9 @@ impl Runner<'_, '_> {
                         "the object to update is no longer in state",
                     )),
                 },
+                // A data source's record is only forgotten: the object it read is not
+                // plinth's to delete.
+                _ if is_data_record => Ok(Done::Deleted),
                 OpKind::Delete | OpKind::DeleteDeposed => match &prior {
                     Some(p) => provider.delete(&req, p).await.map(|_| Done::Deleted),
                     None => Ok(Done::Deleted),
@@ -787,15 +860,43 @@ impl Runner<'_, '_> {
                 match op.kind {
                     OpKind::Create => {
                         let rec = self.writer.state().resources.get(&c.address).cloned();
+                        let deposed = self
+                            .writer
+                            .state()
+                            .resources
+                            .get(&deposed_key(&c.address))
+                            .cloned();
                         if let Some(r) = rec
                             && r.status == Status::PendingCreate
                             && r.id.is_none()
                         {
-                            self.writer
-                                .record(Change::Remove {
-                                    address: c.address.clone(),
-                                })
-                                .map_err(state_err)?;
+                            match deposed {
+                                // A create_before_destroy replacement whose new object
+                                // cannot exist: the old object is still the current one
+                                // (otherwise the next run would delete it concurrently
+                                // with creating its replacement).
+                                Some(mut old)
+                                    if c.replace_order == Some(ReplaceOrder::CreateThenDelete) =>
+                                {
+                                    old.address = c.address.clone();
+                                    old.deposed = false;
+                                    self.writer
+                                        .record(Change::Put(Box::new(old)))
+                                        .map_err(state_err)?;
+                                    self.writer
+                                        .record(Change::Remove {
+                                            address: deposed_key(&c.address),
+                                        })
+                                        .map_err(state_err)?;
+                                }
+                                _ => {
+                                    self.writer
+                                        .record(Change::Remove {
+                                            address: c.address.clone(),
+                                        })
+                                        .map_err(state_err)?;
+                                }
+                            }
                         }
                     }
                     OpKind::Delete | OpKind::DeleteDeposed => {
@@ -909,7 +1010,19 @@ impl Runner<'_, '_> {
                             },
                         );
                     }
-                    _ => {
+                    result => {
+                        // An output that cannot be evaluated with the real values (e.g. a
+                        // function rejecting a value that was unknown at plan time) is a
+                        // failure of the run, not something to drop silently.
+                        if let Err(d) = result {
+                            self.report.failures.push(Failure {
+                                address: format!("output.{}", o.name),
+                                action: "output".into(),
+                                message: d.message,
+                            });
+                        }
+                        // Still unknown (what it refers to failed or did not run), or
+                        // failed: keep the value of the last run.
                         if let Some(prev) = old.get(&o.name) {
                             outputs.insert(o.name.clone(), prev.clone());
                         }

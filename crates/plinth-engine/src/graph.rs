@@ -63,6 +63,7 @@ pub fn node_refs(node: &Node) -> Vec<((AddrKind, String), Loc)> {
 }
 
 /// Builds the graph; a cycle is an error that prints it (`a -> b -> c -> a`).
+// `Diagnostic` is large (it is plinth-config's type); boxing it would change the API.
 pub fn build(config: &Config) -> Result<DeclGraph, Diagnostic> {
     let mut dag = Dag::with_capacity(
         config.resources.len() + config.actions.len() + config.outputs.len(),
@@ -149,9 +150,9 @@ pub fn build(config: &Config) -> Result<DeclGraph, Diagnostic> {
             )),
             None => Diagnostic::new(format!("dependency cycle: {text}")),
         };
-        for i in 1..n {
+        for (i, name) in names.iter().enumerate().skip(1) {
             if let Some(l) = g.edge_locs.get(&refers(i)) {
-                d = d.related(l.clone(), format!("`{}` refers to `{}`", names[i], next(i)));
+                d = d.related(l.clone(), format!("`{name}` refers to `{}`", next(i)));
             }
         }
         return Err(d.help("break the cycle: one of these references must go, or be replaced by a value that does not depend on the other"));

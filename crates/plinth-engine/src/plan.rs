@@ -77,8 +77,10 @@ pub async fn plan(
         return Err(diags);
     }
     let graph = graph::build(config).map_err(Diagnostics::from)?;
-    check_addresses(config, &opts.targets, "--target", &mut diags);
-    check_addresses(config, &opts.replace, "--replace", &mut diags);
+    // A target may name something only in state (e.g. to destroy it alone); a replacement
+    // must be in the configuration.
+    check_addresses(config, &opts.targets, "--target", input.state, &mut diags);
+    check_addresses(config, &opts.replace, "--replace", None, &mut diags);
     diags.clone().into_result()?;
 
     let empty = State::new();
@@ -100,6 +102,7 @@ pub async fn plan(
         diags: Diagnostics::default(),
         produced: HashSet::new(),
         outputs: Vec::new(),
+        protected: Vec::new(),
     };
     let order = graph
         .dag
@@ -115,6 +118,7 @@ pub async fn plan(
         mut changes,
         diags: pd,
         outputs,
+        protected,
         ..
     } = planner;
     diags.extend(pd);
@@ -125,23 +129,20 @@ pub async fn plan(
     }
     let mut warnings = Vec::new();
     if !opts.targets.is_empty() {
-        let keep = targeted(
-            config,
-            &graph,
-            &opts.targets,
-            opts.mode == PlanMode::Destroy,
-        );
-        changes.retain(|c| {
-            let a: Address = c
-                .address
-                .parse()
-                .unwrap_or_else(|_| Address::new(AddrKind::Managed, c.name.clone(), None));
-            keep.contains(&a.decl_text()) || opts.targets.iter().any(|t| t.to_string() == c.address)
-        });
+        let keep = targeted(&changes, &opts.targets, opts.mode == PlanMode::Destroy);
+        changes.retain(|c| keep.contains(&c.address));
         warnings.push(
             "this plan is limited by --target: changes to other resources are not shown and will not be applied; use --target for exceptional cases, not routinely".to_string(),
         );
     }
+    // prevent_destroy refuses a delete only if it is still in the plan after --target
+    // (which is how the error's help says to leave such a resource out).
+    for (address, d) in protected {
+        if changes.iter().any(|c| c.address == address) {
+            diags.push(d);
+        }
+    }
+    diags.clone().into_result()?;
     Ok(Plan {
         format: PLAN_FORMAT.to_string(),
         mode: opts.mode,
@@ -163,13 +164,23 @@ pub async fn plan(
     })
 }
 
-fn check_addresses(config: &Config, addrs: &[Address], flag: &str, diags: &mut Diagnostics) {
+fn check_addresses(
+    config: &Config,
+    addrs: &[Address],
+    flag: &str,
+    state: Option<&State>,
+    diags: &mut Diagnostics,
+) {
     for a in addrs {
         let exists = match a.kind {
             AddrKind::Managed => config.resource(Mode::Managed, &a.name).is_some(),
             AddrKind::Data => config.resource(Mode::Data, &a.name).is_some(),
             AddrKind::Action => config.actions.iter().any(|x| x.name == a.name),
-        };
+        } || state.is_some_and(|s| {
+            s.resources
+                .keys()
+                .any(|k| k.parse::<Address>().is_ok_and(|x| x.decl() == a.decl()))
+        });
         if !exists {
             let names: Vec<String> = config.resources.iter().map(|r| r.address()).collect();
             diags.push(
@@ -186,26 +197,49 @@ fn check_addresses(config: &Config, addrs: &[Address], flag: &str, diags: &mut D
     }
 }
 
-/// Declarations kept by `--target`: the targets and their dependencies (or, for destroy,
-/// their dependents).
-fn targeted(
-    config: &Config,
-    graph: &DeclGraph,
-    targets: &[Address],
-    destroy: bool,
-) -> HashSet<String> {
-    let roots: Vec<NodeId> = targets
-        .iter()
-        .filter_map(|t| graph.node_of(t.kind, &t.name))
-        .collect();
-    let set = if destroy {
-        graph.dag.descendants(&roots)
-    } else {
-        graph.dag.ancestors(&roots)
+/// Addresses kept by `--target`: the targeted instances (every instance of a declaration
+/// when the target has no key) and what they depend on; for destroy, the targets and what
+/// depends on them. Works on the changes' instance-level `depends_on` (for deletes: the
+/// dependencies recorded in state), so a single instance can be targeted without its
+/// siblings, and a target may be an address that is only in state.
+fn targeted(changes: &[ResourceChange], targets: &[Address], destroy: bool) -> HashSet<String> {
+    let hits = |t: &Address, address: &str| {
+        // `x (deposed)` belongs to `x`.
+        let base = address.strip_suffix(" (deposed)").unwrap_or(address);
+        base == t.to_string()
+            || (t.key.is_none() && base.parse::<Address>().is_ok_and(|a| a.decl() == *t))
     };
-    set.into_iter()
-        .map(|n| graph::decl_address(config, *graph.dag.node(n)))
-        .collect()
+    let deletes: HashSet<&str> = changes
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .map(|c| c.address.as_str())
+        .collect();
+    let mut keep: HashSet<String> = changes
+        .iter()
+        .filter(|c| targets.iter().any(|t| hits(t, &c.address)))
+        .map(|c| c.address.clone())
+        .collect();
+    loop {
+        let before = keep.len();
+        for c in changes {
+            if keep.contains(&c.address) {
+                if !destroy && c.action != Action::Delete {
+                    // What a kept change needs.
+                    keep.extend(c.depends_on.iter().cloned());
+                }
+            } else if c.depends_on.iter().any(|d| {
+                // For destroy, whatever depends on a kept object goes with it; otherwise a
+                // delete of something that depends on a kept delete must go first.
+                keep.contains(d)
+                    && (destroy || (c.action == Action::Delete && deletes.contains(d.as_str())))
+            }) {
+                keep.insert(c.address.clone());
+            }
+        }
+        if keep.len() == before {
+            return keep;
+        }
+    }
 }
 
 struct Planner<'a, 'i> {
@@ -221,6 +255,8 @@ struct Planner<'a, 'i> {
     /// Addresses the configuration produces.
     produced: HashSet<String>,
     outputs: Vec<OutputChange>,
+    /// Deletes refused by `prevent_destroy`, reported unless `--target` leaves them out.
+    protected: Vec<(String, Diagnostic)>,
 }
 
 impl Planner<'_, '_> {
@@ -462,11 +498,15 @@ impl Planner<'_, '_> {
 
         if let Some(p) = &prior {
             for (path, _) in &decl.lifecycle.ignore_changes {
-                let old = if p.inputs.is_wholly_known() && !matches!(p.inputs, Value::Null) {
-                    p.inputs.get(path)
-                } else {
-                    p.attributes.get(path)
-                };
+                // The object as it is (refreshed) wins over the inputs last applied: a
+                // value changed outside plinth at an ignored path must not be reverted
+                // (that is what ignore_changes is for). The inputs are the fallback for
+                // paths the attributes do not mirror.
+                let old = p.attributes.get(path).or_else(|| {
+                    (p.inputs.is_wholly_known() && !matches!(p.inputs, Value::Null))
+                        .then(|| p.inputs.get(path))
+                        .flatten()
+                });
                 match old {
                     Some(v) => config.set(path, v),
                     None => {
@@ -769,12 +809,12 @@ impl Planner<'_, '_> {
                 && let Some(decl) = self.input.config.resource(Mode::Managed, &decl_name)
                 && decl.lifecycle.prevent_destroy
             {
-                self.diags.push(
+                self.protected.push((
+                    address.clone(),
                     Diagnostic::at(format!("`{address}` has lifecycle.prevent_destroy, so it cannot be destroyed"), decl.loc.clone())
                         .label("prevent_destroy = true")
                         .help("remove prevent_destroy from its lifecycle if destroying it is intended, or exclude it with --target"),
-                );
-                continue;
+                ));
             }
             let reason = if r.deposed {
                 "deposed: the old object of a create_before_destroy replacement".to_string()

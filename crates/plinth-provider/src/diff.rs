@@ -112,10 +112,10 @@ pub fn new_object(schema: &TypeSchema, config: &Value) -> Value {
 /// Marks the schema's sensitive paths in `v`.
 pub fn mark_sensitive(schema: &TypeSchema, v: &mut Value) {
     for p in &schema.sensitive {
-        if let Some(inner) = v.get(p) {
-            if !inner.is_sensitive() {
-                v.set(p, Value::sensitive(inner));
-            }
+        if let Some(inner) = v.get(p)
+            && !inner.is_sensitive()
+        {
+            v.set(p, Value::sensitive(inner));
         }
     }
 }
