@@ -344,7 +344,7 @@ pub async fn apply(
             let op = dag.node(id).clone();
             match runner.prepare(&op) {
                 Err(message) => {
-                    runner.fail(&mut walk, &dag, id, message);
+                    runner.fail(&mut walk, &dag, id, message, 0);
                 }
                 Ok((config, prior, key)) => {
                     if let Some(k) = &key {
@@ -779,13 +779,21 @@ impl Runner<'_, '_> {
         handle.id()
     }
 
-    fn fail(&mut self, walk: &mut Walk, dag: &Dag<Op>, id: NodeId, message: String) {
+    /// Reports a failed operation and skips everything that depends on it.
+    fn fail(
+        &mut self,
+        walk: &mut Walk,
+        dag: &Dag<Op>,
+        id: NodeId,
+        message: String,
+        elapsed_ms: u64,
+    ) {
         let op = dag.node(id);
         let c = self.change(op).clone();
         self.events.emit(Event::OpFinished {
             address: c.address.clone(),
             action: op.kind.label().into(),
-            elapsed_ms: 0,
+            elapsed_ms,
             outcome: "failed".into(),
             error: Some(message.clone()),
         });
@@ -914,30 +922,7 @@ impl Runner<'_, '_> {
                     }
                     _ => {}
                 }
-                self.report.failures.push(Failure {
-                    address: c.address.clone(),
-                    action: op.kind.label().into(),
-                    message: e.to_string(),
-                });
-                self.events.emit(Event::OpFinished {
-                    address: c.address.clone(),
-                    action: op.kind.label().into(),
-                    elapsed_ms,
-                    outcome: "failed".into(),
-                    error: Some(e.to_string()),
-                });
-                let address = c.address.clone();
-                for s in walk.fail(id) {
-                    let sop = dag.node(s);
-                    let sc = &self.input.plan.changes[sop.change];
-                    let reason = format!("`{address}` failed");
-                    self.events.emit(Event::OpSkipped {
-                        address: sc.address.clone(),
-                        action: sop.kind.label().into(),
-                        reason: reason.clone(),
-                    });
-                    self.report.skipped.push((sc.address.clone(), reason));
-                }
+                self.fail(walk, dag, id, e.to_string(), elapsed_ms);
                 return Ok(());
             }
         };
