@@ -99,6 +99,8 @@ pub async fn plan(
         values: Values::default(),
         changes: Vec::new(),
         index: HashMap::new(),
+        by_decl: HashMap::new(),
+        create_checks: Vec::new(),
         diags: Diagnostics::default(),
         produced: HashSet::new(),
         outputs: Vec::new(),
@@ -119,9 +121,11 @@ pub async fn plan(
         diags: pd,
         outputs,
         protected,
+        create_checks,
         ..
     } = planner;
     diags.extend(pd);
+    diags.extend(find_existing(create_checks, opts.parallelism.max(1)).await);
     diags.clone().into_result()?;
 
     if opts.mode == PlanMode::RefreshOnly {
@@ -251,6 +255,12 @@ struct Planner<'a, 'i> {
     changes: Vec<ResourceChange>,
     /// Address → index in `changes`.
     index: HashMap<String, usize>,
+    /// Declaration address (`app`, `data.x`, `action.y`) → indices of its instances in
+    /// `changes`, so lookups stay O(instances) at 10,000 resources.
+    by_decl: HashMap<String, Vec<usize>>,
+    /// Creates whose id is known before they exist: checked at plan time for objects that
+    /// already exist outside state (SPEC §3).
+    create_checks: Vec<CreateCheck>,
     diags: Diagnostics,
     /// Addresses the configuration produces.
     produced: HashSet<String>,
@@ -274,24 +284,13 @@ impl Planner<'_, '_> {
         let mut out = Vec::new();
         for dep in self.graph.dag.dependencies(id) {
             let text = graph::decl_address(self.input.config, *self.graph.dag.node(dep));
-            for c in &self.changes {
-                if c.address == text || c.address.starts_with(&format!("{text}[")) {
-                    out.push(c.address.clone());
-                }
-            }
+            out.extend(self.changes_of(&text).map(|c| c.address.clone()));
         }
         out
     }
 
     fn action_of(&self, address_text: &str) -> Vec<Action> {
-        // An address without a key matches all instances of the declaration.
-        self.changes
-            .iter()
-            .filter(|c| {
-                c.address == address_text || c.address.starts_with(&format!("{address_text}["))
-            })
-            .map(|c| c.action)
-            .collect()
+        self.changes_of(address_text).map(|c| c.action).collect()
     }
 
     async fn plan_decl(&mut self, id: NodeId) {
@@ -415,8 +414,27 @@ impl Planner<'_, '_> {
     }
 
     fn push(&mut self, c: ResourceChange) {
-        self.index.insert(c.address.clone(), self.changes.len());
+        let i = self.changes.len();
+        self.index.insert(c.address.clone(), i);
+        let decl = match c.address.parse::<Address>() {
+            Ok(a) => a.decl_text(),
+            Err(_) => c.address.clone(),
+        };
+        self.by_decl.entry(decl).or_default().push(i);
         self.changes.push(c);
+    }
+
+    /// Changes of an address; an address without a key matches every instance.
+    fn changes_of(&self, address_text: &str) -> impl Iterator<Item = &ResourceChange> {
+        let hits: &[usize] = match self.index.get(address_text) {
+            Some(i) => std::slice::from_ref(i),
+            None => self
+                .by_decl
+                .get(address_text)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]),
+        };
+        hits.iter().map(|&i| &self.changes[i])
     }
 
     fn eval_inputs(
@@ -609,6 +627,18 @@ impl Planner<'_, '_> {
             Action::Create | Action::Replace => provider.planned_id(&t, &config),
             _ => prior.as_ref().and_then(|p| p.id.clone()),
         };
+        if action == Action::Create
+            && let Some(id) = &id
+        {
+            self.create_checks.push(CreateCheck {
+                address: address.clone(),
+                provider: provider.clone(),
+                type_name: t.clone(),
+                id: id.clone(),
+                config: config.clone(),
+                loc: decl.loc.clone(),
+            });
+        }
         self.push(ResourceChange {
             address,
             name: decl.name.clone(),
@@ -651,10 +681,15 @@ impl Planner<'_, '_> {
         let schema = provider.schema(&t).unwrap_or_default();
         let config = self.eval_inputs(decl, each, &schema)?;
         let address = addr.to_string();
-        let pending_dep = decl.depends_on.iter().any(|d| {
-            self.action_of(&d.text)
-                .iter()
-                .any(|a| a.is_change() && *a != Action::Read)
+        // Reading now would see what is about to change: defer to apply (as Terraform does)
+        // when anything this data source depends on, by reference or depends_on, changes.
+        let pending_dep = deps.iter().any(|d| {
+            self.action_of(d).iter().any(|a| {
+                matches!(
+                    a,
+                    Action::Create | Action::Update | Action::Replace | Action::Delete
+                )
+            })
         });
         let before = self
             .state
@@ -898,6 +933,60 @@ fn order_deletes(deletes: Vec<ResourceChange>) -> Vec<ResourceChange> {
         }
         Err(_) => deletes,
     }
+}
+
+/// A create to check for an object that already exists.
+struct CreateCheck {
+    address: String,
+    provider: std::sync::Arc<dyn plinth_provider::Provider>,
+    type_name: String,
+    id: String,
+    config: Value,
+    loc: plinth_config::Loc,
+}
+
+/// Reads, concurrently, the ids that planned creates will take; an object that already
+/// exists is reported now rather than overwritten or refused at apply time.
+async fn find_existing(checks: Vec<CreateCheck>, parallelism: usize) -> Diagnostics {
+    let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(parallelism));
+    let mut set = tokio::task::JoinSet::new();
+    for c in checks {
+        let sem = sem.clone();
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            let req = Request {
+                type_name: &c.type_name,
+                address: &c.address,
+                reporter: &NullReporter,
+            };
+            let prior = Prior {
+                id: Some(c.id.clone()),
+                inputs: c.config.clone(),
+                attributes: Value::Null,
+            };
+            let found = c.provider.read(&req, &prior).await;
+            (c, found)
+        });
+    }
+    let mut diags = Diagnostics::default();
+    let mut found = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let Ok((c, res)) = joined else { continue };
+        match res {
+            Ok(Some(_)) => found.push(
+                Diagnostic::at(format!("`{}` would be created as {}, but that object already exists and is not in state", c.address, c.id), c.loc.clone())
+                    .label("already exists")
+                    .help(format!("adopt it with `plinth import '{}' '{}'`, or choose another name", c.address, c.id)),
+            ),
+            Ok(None) => {}
+            Err(e) => found.push(Diagnostic::at(format!("checking whether `{}` already exists failed: {e}", c.address), c.loc.clone())),
+        }
+    }
+    found.sort_by(|a, b| a.message.cmp(&b.message));
+    for d in found {
+        diags.push(d);
+    }
+    diags
 }
 
 pub(crate) fn join_paths(paths: &[Path]) -> String {
