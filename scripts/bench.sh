@@ -70,9 +70,11 @@ median() {
 
 secs() { awk -v ms="$1" 'BEGIN {printf "%.3f", ms/1000}'; }
 mb() { if [[ "$1" == n/a ]]; then echo n/a; else awk -v kb="$1" 'BEGIN {printf "%.0f", kb * 1024 / 1e6}'; fi; }
-pass() { if awk "BEGIN {exit !($1)}"; then echo "pass"; else echo "**MISS**"; fi; }
+# json_num FILE KEY : a numeric field of a one-line JSON object (no jq needed).
+json_num() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$1"; }
+pass() { if [[ "$1" == *n/a* ]]; then echo "n/a"; elif awk "BEGIN {exit !($1)}"; then echo "pass"; else echo "**MISS**"; fi; }
 
-rm -f "$WORK"/{plan_empty,apply,plan_noop,plan_touched}_*
+rm -f "$WORK"/{plan_empty,apply,plan_noop,plan_touched,bytes}_*
 for n in $SIZES; do
     tmpl="$WORK/gen-$n"
     "$XTASK" gen-scale --resources "$n" --layers "$LAYERS" --seed "$SEED" --out "$tmpl" >"$WORK/gen-$n.json"
@@ -85,7 +87,7 @@ for n in $SIZES; do
         measure "plan_empty_$n" "$d" "$PLINTH" plan --no-color
         log "N=$n run $r: apply"
         PLINTH_STATS_FILE="$d/stats.json" measure "apply_$n" "$d" "$PLINTH" apply --auto-approve --no-color
-        written=$(jq .state_bytes_written "$d/stats.json")
+        written=$(json_num "$d/stats.json" state_bytes_written)
         size=$(stat -c %s "$d/.plinth/state.json")
         echo "$written $size" >>"$WORK/bytes_$n"
         log "N=$n run $r: plan (no-op, refreshes $n objects)"
@@ -102,8 +104,8 @@ done
 sd="$WORK/sleep"
 "$XTASK" gen-scale --sleep --resources "$SLEEP_RESOURCES" --layers "$SLEEP_LAYERS" \
     --duration-ms "$SLEEP_MS" --seed "$SEED" --out "$sd-tmpl" >"$WORK/sleep.json"
-cp_ms=$(jq .critical_path_ms "$WORK/sleep.json")
-total_ms=$(jq .total_sleep_ms "$WORK/sleep.json")
+cp_ms=$(json_num "$WORK/sleep.json" critical_path_ms)
+total_ms=$(json_num "$WORK/sleep.json" total_sleep_ms)
 par=$((SLEEP_RESOURCES * 2))
 rm -f "$WORK/sleep_apply"
 for r in $(seq "$RUNS"); do
