@@ -56,6 +56,17 @@ pub trait StateWriter: Send {
     /// O(size of state).
     fn record(&mut self, change: Change) -> Result<u64, StateError>;
 
+    /// Records several changes at once, durable together (one sync for the batch: a group
+    /// commit). Each change still gets its own serial and journal record. Returns the serial
+    /// of the last change (the current serial when `changes` is empty).
+    fn record_batch(&mut self, changes: Vec<Change>) -> Result<u64, StateError> {
+        let mut serial = self.state().serial;
+        for c in changes {
+            serial = self.record(c)?;
+        }
+        Ok(serial)
+    }
+
     /// Writes a full snapshot (temp file + fsync + rename + dir fsync), then truncates the
     /// journal. Called at the end of a run. Does nothing if nothing changed since the last
     /// snapshot.

@@ -484,6 +484,33 @@ impl StateWriter for LocalWriter {
         Ok(serial)
     }
 
+    fn record_batch(&mut self, changes: Vec<Change>) -> Result<u64, StateError> {
+        if self.poisoned {
+            return Err(StateError::Poisoned {
+                path: self.journal_path.clone(),
+            });
+        }
+        if changes.is_empty() {
+            return Ok(self.state.serial);
+        }
+        let mut lines = Vec::new();
+        let mut serial = self.state.serial;
+        for change in &changes {
+            serial += 1;
+            lines.extend(journal::encode(serial, &self.state.lineage, change)?);
+        }
+        // One append and one fdatasync for the batch; a failure undoes the whole append.
+        self.append(&lines)?;
+        self.journal_len += lines.len() as u64;
+        self.bytes_written += lines.len() as u64;
+        for change in &changes {
+            self.state.apply_change(change);
+        }
+        self.state.serial = serial;
+        self.dirty = true;
+        Ok(serial)
+    }
+
     fn compact(&mut self) -> Result<(), StateError> {
         if self.poisoned {
             return Err(StateError::Poisoned {

@@ -847,3 +847,33 @@ fn an_output_named_op_round_trips() {
         assert_eq!(load(backend).state.as_ref(), Some(w.state()));
     }
 }
+
+/// A batch is one group commit of several records: each keeps its serial and its own
+/// journal line, so a torn batch loses only its unfinished tail.
+#[test]
+fn record_batch_writes_one_record_per_change() {
+    let (_tmp, local) = setup();
+    let memory = MemoryBackend::new();
+    for backend in [&local as &dyn Backend, &memory] {
+        let mut w = backend.open_writer(State::new()).unwrap();
+        w.record(put("a", 0)).unwrap();
+        assert_eq!(
+            w.record_batch(vec![
+                put("b", 1),
+                put("c", 2),
+                Change::Remove {
+                    address: "a".into()
+                }
+            ])
+            .unwrap(),
+            4
+        );
+        assert_eq!(w.record_batch(Vec::new()).unwrap(), 4);
+        let loaded = load(backend).state.unwrap();
+        assert_eq!(&loaded, w.state());
+        assert_eq!(loaded.serial, 4);
+        assert!(!loaded.resources.contains_key("a"));
+        assert_eq!(loaded.resources.len(), 2);
+    }
+    assert_eq!(journal_lines(&local).len(), 4);
+}

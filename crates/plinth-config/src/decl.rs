@@ -16,13 +16,24 @@ pub struct Config {
     pub resources: Vec<ResourceDecl>,
     pub actions: Vec<ActionDecl>,
     pub outputs: Vec<OutputDecl>,
+    /// `(mode, name)` → index in `resources`, built on first lookup (a configuration is not
+    /// changed once loaded).
+    index: std::sync::OnceLock<std::collections::HashMap<(Mode, String), usize>>,
 }
 
 impl Config {
+    /// The resource or data source declared with this name; O(1).
     pub fn resource(&self, mode: Mode, name: &str) -> Option<&ResourceDecl> {
-        self.resources
-            .iter()
-            .find(|r| r.mode == mode && r.name == name)
+        let index = self.index.get_or_init(|| {
+            self.resources
+                .iter()
+                .enumerate()
+                .map(|(i, r)| ((r.mode, r.name.clone()), i))
+                .collect()
+        });
+        index
+            .get(&(mode, name.to_string()))
+            .map(|&i| &self.resources[i])
     }
 
     pub fn variable(&self, name: &str) -> Option<&VariableDecl> {

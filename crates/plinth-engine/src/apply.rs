@@ -273,6 +273,10 @@ struct Runner<'a, 'i> {
     writer: &'a mut dyn StateWriter,
     events: &'a dyn EventSink,
     report: ApplyReport,
+    /// Changes decided in this scheduler turn, made durable together by `flush` (a group
+    /// commit) before anything else happens: before any request is sent, and before any
+    /// dependent is started.
+    staged: Vec<Change>,
 }
 
 fn state_err(e: StateError) -> Diagnostics {
@@ -298,6 +302,7 @@ pub async fn apply(
         writer,
         events,
         report: ApplyReport::default(),
+        staged: Vec::new(),
     };
     runner.persist_refresh()?;
     if plan.mode == PlanMode::RefreshOnly {
@@ -336,8 +341,10 @@ pub async fn apply(
     let mut interrupts_open = true;
     let task_ids: std::sync::Mutex<HashMap<tokio::task::Id, NodeId>> = Default::default();
 
+    let mut to_spawn = Vec::new();
+    let mut finished = Vec::new();
     loop {
-        while !stopping && running.len() < parallelism {
+        while !stopping && running.len() + to_spawn.len() < parallelism {
             let Some(id) = ready_again.pop_front().or_else(|| walk.next_ready()) else {
                 break;
             };
@@ -358,31 +365,39 @@ pub async fn apply(
                         tasks.abort_all();
                         return Err(state_err(e));
                     }
-                    let c = &plan.changes[op.change];
-                    runner.events.emit(Event::OpStarted {
-                        address: c.address.clone(),
-                        action: op.kind.label().into(),
-                    });
-                    let handle = runner.spawn(
-                        &mut tasks,
-                        id,
-                        &op,
-                        &config,
-                        prior.as_ref(),
-                        reporter.clone(),
-                    );
-                    task_ids.lock().expect("ids").insert(handle, id);
-                    running.insert(
-                        id,
-                        Started {
-                            config,
-                            prior,
-                            started: Instant::now(),
-                            key,
-                        },
-                    );
+                    to_spawn.push((id, op, config, prior, key));
                 }
             }
+        }
+        // Pending records are durable before any of these requests is sent.
+        if let Err(e) = runner.flush() {
+            tasks.abort_all();
+            return Err(e);
+        }
+        for (id, op, config, prior, key) in to_spawn.drain(..) {
+            let c = &plan.changes[op.change];
+            runner.events.emit(Event::OpStarted {
+                address: c.address.clone(),
+                action: op.kind.label().into(),
+            });
+            let handle = runner.spawn(
+                &mut tasks,
+                id,
+                &op,
+                &config,
+                prior.as_ref(),
+                reporter.clone(),
+            );
+            task_ids.lock().expect("ids").insert(handle, id);
+            running.insert(
+                id,
+                Started {
+                    config,
+                    prior,
+                    started: Instant::now(),
+                    key,
+                },
+            );
         }
         // When stopping, operations queued behind a serialisation key (`ready_again`) will
         // never start: they must not keep the loop alive (it would wait forever).
@@ -391,31 +406,12 @@ pub async fn apply(
         }
         tokio::select! {
             joined = tasks.join_next_with_id(), if !tasks.is_empty() => {
-                while let Ok(e) = notes.try_recv() { runner.events.emit(e); }
-                let (id, result) = match joined {
-                    Some(Ok((_, (id, result)))) => (id, result),
-                    Some(Err(e)) => {
-                        let id = task_ids.lock().expect("ids").get(&e.id()).copied();
-                        match id {
-                            Some(id) if e.is_cancelled() => {
-                                running.remove(&id);
-                                continue;
-                            }
-                            Some(id) => (id, Err(ProviderError::new(format!("the operation panicked: {e}")))),
-                            None => continue,
-                        }
-                    }
-                    None => continue,
-                };
-                let Some(started) = running.remove(&id) else { continue };
-                if let Some(k) = &started.key {
-                    busy_keys.remove(k);
-                    if let Some(next) = waiting.get_mut(k).and_then(VecDeque::pop_front) {
-                        ready_again.push_back(next);
-                    }
+                // Everything that finished by now is handled in this turn, and recorded with
+                // one sync before any dependent starts.
+                finished.extend(joined);
+                while let Some(more) = tasks.try_join_next_with_id() {
+                    finished.push(more);
                 }
-                let op = dag.node(id).clone();
-                runner.finish(&mut walk, &dag, id, &op, started, result)?;
             }
             changed = interrupt.changed(), if interrupts_open => {
                 if changed.is_err() {
@@ -443,6 +439,46 @@ pub async fn apply(
             // Nothing running and no interrupt can come: nothing can change any more (the
             // walk is stuck); stop rather than panic. What is left is reported below.
             else => break,
+        }
+        for joined in finished.drain(..) {
+            while let Ok(e) = notes.try_recv() {
+                runner.events.emit(e);
+            }
+            let (id, result) = match joined {
+                Ok((_, (id, result))) => (id, result),
+                Err(e) => {
+                    let id = task_ids.lock().expect("ids").get(&e.id()).copied();
+                    match id {
+                        Some(id) if e.is_cancelled() => {
+                            running.remove(&id);
+                            continue;
+                        }
+                        Some(id) => (
+                            id,
+                            Err(ProviderError::new(format!("the operation panicked: {e}"))),
+                        ),
+                        None => continue,
+                    }
+                }
+            };
+            let Some(started) = running.remove(&id) else {
+                continue;
+            };
+            if let Some(k) = &started.key {
+                busy_keys.remove(k);
+                if let Some(next) = waiting.get_mut(k).and_then(VecDeque::pop_front) {
+                    ready_again.push_back(next);
+                }
+            }
+            let op = dag.node(id).clone();
+            if let Err(e) = runner.finish(&mut walk, &dag, id, &op, started, result) {
+                tasks.abort_all();
+                return Err(e);
+            }
+        }
+        if let Err(e) = runner.flush() {
+            tasks.abort_all();
+            return Err(e);
         }
     }
     // Whatever never started.
@@ -481,6 +517,20 @@ pub async fn apply(
 }
 
 impl Runner<'_, '_> {
+    fn stage(&mut self, change: Change) {
+        self.staged.push(change);
+    }
+
+    /// Makes every staged change durable (one journal append and one sync).
+    fn flush(&mut self) -> Result<(), Diagnostics> {
+        if self.staged.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.staged);
+        self.writer.record_batch(batch).map_err(state_err)?;
+        Ok(())
+    }
+
     fn change(&self, op: &Op) -> &ResourceChange {
         &self.input.plan.changes[op.change]
     }
@@ -688,14 +738,14 @@ impl Runner<'_, '_> {
                     let mut deposed = old.clone();
                     deposed.address = deposed_key(&c.address);
                     deposed.deposed = true;
-                    self.writer.record(Change::Put(Box::new(deposed)))?;
+                    self.stage(Change::Put(Box::new(deposed)));
                 }
                 let id = self
                     .input
                     .registry
                     .lookup(&c.type_name)
                     .and_then(|(p, t)| p.planned_id(&t, config));
-                self.writer.record(Change::Put(Box::new(ResourceState {
+                self.stage(Change::Put(Box::new(ResourceState {
                     address: c.address.clone(),
                     type_name: c.type_name.clone(),
                     mode: plinth_state::Mode::Managed,
@@ -706,13 +756,13 @@ impl Runner<'_, '_> {
                     sensitive_paths: vec![],
                     status: Status::PendingCreate,
                     deposed: false,
-                })))?;
+                })));
             }
             OpKind::Delete | OpKind::DeleteDeposed => {
                 if let Some(old) = prior {
                     let mut pending = old.clone();
                     pending.status = Status::PendingDelete;
-                    self.writer.record(Change::Put(Box::new(pending)))?;
+                    self.stage(Change::Put(Box::new(pending)));
                 }
             }
             _ => {}
@@ -835,7 +885,7 @@ impl Runner<'_, '_> {
         if let Ok(addr) = c.address.parse::<Address>() {
             self.values.set(&addr, attrs, true);
         }
-        self.writer.record(Change::Put(Box::new(ResourceState {
+        self.stage(Change::Put(Box::new(ResourceState {
             address: c.address.clone(),
             type_name: c.type_name.clone(),
             mode,
@@ -846,7 +896,7 @@ impl Runner<'_, '_> {
             sensitive_paths,
             status: Status::Created,
             deposed: false,
-        })))?;
+        })));
         Ok(())
     }
 
@@ -888,21 +938,15 @@ impl Runner<'_, '_> {
                                 {
                                     old.address = c.address.clone();
                                     old.deposed = false;
-                                    self.writer
-                                        .record(Change::Put(Box::new(old)))
-                                        .map_err(state_err)?;
-                                    self.writer
-                                        .record(Change::Remove {
-                                            address: deposed_key(&c.address),
-                                        })
-                                        .map_err(state_err)?;
+                                    self.stage(Change::Put(Box::new(old)));
+                                    self.stage(Change::Remove {
+                                        address: deposed_key(&c.address),
+                                    });
                                 }
                                 _ => {
-                                    self.writer
-                                        .record(Change::Remove {
-                                            address: c.address.clone(),
-                                        })
-                                        .map_err(state_err)?;
+                                    self.stage(Change::Remove {
+                                        address: c.address.clone(),
+                                    });
                                 }
                             }
                         }
@@ -910,15 +954,11 @@ impl Runner<'_, '_> {
                     OpKind::Delete | OpKind::DeleteDeposed => {
                         if let Some(mut old) = started.prior.clone() {
                             old.status = Status::Created;
-                            self.writer
-                                .record(Change::Put(Box::new(old)))
-                                .map_err(state_err)?;
+                            self.stage(Change::Put(Box::new(old)));
                         }
                     }
                     OpKind::Run => {
-                        self.writer
-                            .record(Change::History(history(&c, format!("failed: {e}"))))
-                            .map_err(state_err)?;
+                        self.stage(Change::History(history(&c, format!("failed: {e}"))));
                     }
                     _ => {}
                 }
@@ -936,11 +976,9 @@ impl Runner<'_, '_> {
                     .map_err(state_err)?;
             }
             (OpKind::Delete, _) => {
-                self.writer
-                    .record(Change::Remove {
-                        address: c.address.clone(),
-                    })
-                    .map_err(state_err)?;
+                self.stage(Change::Remove {
+                    address: c.address.clone(),
+                });
             }
             (OpKind::DeleteDeposed, _) => {
                 let key = deposed_key(&c.address);
@@ -949,14 +987,10 @@ impl Runner<'_, '_> {
                 } else {
                     c.address.clone()
                 };
-                self.writer
-                    .record(Change::Remove { address: addr })
-                    .map_err(state_err)?;
+                self.stage(Change::Remove { address: addr });
             }
             (OpKind::Run, _) => {
-                self.writer
-                    .record(Change::History(history(&c, "ok".into())))
-                    .map_err(state_err)?;
+                self.stage(Change::History(history(&c, "ok".into())));
             }
             _ => {}
         }

@@ -3,6 +3,7 @@
 
 use plinth_config::{Config, Diagnostic, Diagnostics, Loc, Mode, Node, NodeKind, did_you_mean};
 use plinth_provider::{Registry, TypeSchema};
+use std::collections::HashSet;
 
 use crate::addr::{AddrKind, Address};
 
@@ -60,30 +61,26 @@ pub fn lookup_type(
 /// Checks every declaration. Returns all problems found.
 pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
     let mut d = Diagnostics::default();
-    let managed: Vec<&str> = config
-        .resources
-        .iter()
-        .filter(|r| r.mode == Mode::Managed)
-        .map(|r| r.name.as_str())
-        .collect();
-    let data: Vec<&str> = config
-        .resources
-        .iter()
-        .filter(|r| r.mode == Mode::Data)
-        .map(|r| r.name.as_str())
-        .collect();
-    let vars: Vec<&str> = config.variables.iter().map(|v| v.name.as_str()).collect();
-    let for_each: Vec<String> = config
-        .resources
-        .iter()
-        .filter(|r| r.for_each.is_some())
-        .map(|r| r.address())
-        .collect();
+    let pool = |mode: Mode| {
+        Pool::new(
+            config
+                .resources
+                .iter()
+                .filter(|r| r.mode == mode)
+                .map(|r| r.name.as_str())
+                .collect(),
+        )
+    };
     let names = Names {
-        managed: &managed,
-        data: &data,
-        vars: &vars,
-        for_each: &for_each,
+        managed: pool(Mode::Managed),
+        data: pool(Mode::Data),
+        vars: Pool::new(config.variables.iter().map(|v| v.name.as_str()).collect()),
+        for_each: config
+            .resources
+            .iter()
+            .filter(|r| r.for_each.is_some())
+            .map(|r| r.address())
+            .collect(),
     };
 
     for r in &config.resources {
@@ -378,11 +375,32 @@ fn check_output_sensitivity(d: &mut Diagnostics, config: &Config, o: &plinth_con
 }
 
 struct Names<'a> {
-    managed: &'a [&'a str],
-    data: &'a [&'a str],
-    vars: &'a [&'a str],
+    managed: Pool<'a>,
+    data: Pool<'a>,
+    vars: Pool<'a>,
     /// Addresses (`app`, `data.x`) of declarations with `for_each`.
-    for_each: &'a [String],
+    for_each: HashSet<String>,
+}
+
+/// Names, for membership in O(1) and for suggestions in declaration order.
+struct Pool<'a> {
+    list: Vec<&'a str>,
+    set: HashSet<&'a str>,
+}
+
+impl<'a> Pool<'a> {
+    fn new(list: Vec<&'a str>) -> Self {
+        let set = list.iter().copied().collect();
+        Pool { list, set }
+    }
+
+    fn contains(&self, name: &&str) -> bool {
+        self.set.contains(name)
+    }
+
+    fn iter(&self) -> std::slice::Iter<'_, &'a str> {
+        self.list.iter()
+    }
 }
 
 /// A reference to a declaration with `for_each` must pick an instance before an attribute
@@ -396,7 +414,7 @@ fn check_instance_key(
     loc: &Loc,
 ) {
     use plinth_expr::RefStep;
-    let has_for_each = names.for_each.iter().any(|a| a == address);
+    let has_for_each = names.for_each.contains(address);
     match next {
         Some(RefStep::Attr { name, .. }) if has_for_each => d.push(
             Diagnostic::at(
@@ -428,9 +446,9 @@ fn check_addr(d: &mut Diagnostics, names: &Names<'_>, text: &str, loc: &Loc) {
             return;
         }
     };
-    let (pool, prefix): (&[&str], &str) = match addr.kind {
-        AddrKind::Managed => (names.managed, ""),
-        AddrKind::Data => (names.data, "data."),
+    let (pool, prefix): (&Pool, &str) = match addr.kind {
+        AddrKind::Managed => (&names.managed, ""),
+        AddrKind::Data => (&names.data, "data."),
         AddrKind::Action => {
             d.push(Diagnostic::at(
                 format!(
