@@ -180,6 +180,24 @@ fn walk_inst(
     steps: &[ResolvedStep],
     offset: usize,
 ) -> Result<Value, EvalError> {
+    // Follow plain attribute steps through maps by reference, so a reference such as
+    // `app.output.name` clones only `name`, not the whole object; the rest (indexes, marks,
+    // unknowns, errors) is walk_steps' job.
+    let mut value = &inst.value;
+    let mut taken = 0;
+    for step in steps {
+        match (value, step) {
+            (Value::Map(m), ResolvedStep::Attr(name)) => match m.get(name) {
+                Some(v) => {
+                    value = v;
+                    taken += 1;
+                }
+                None => break,
+            },
+            _ => break,
+        }
+    }
+    let offset = offset + taken;
     // walk_steps reports spans for r.steps[i]; give it a reference view starting at `offset`.
     let view = Reference {
         root: r.prefix(offset),
@@ -187,7 +205,7 @@ fn walk_inst(
         steps: r.steps[offset..].to_vec(),
         span: r.span.clone(),
     };
-    match walk_steps(inst.value.clone(), &view, steps) {
+    match walk_steps(value.clone(), &view, &steps[taken..]) {
         Ok(v) => Ok(v),
         Err(_) if !inst.complete => Ok(Value::Unknown),
         Err(e) => Err(e),

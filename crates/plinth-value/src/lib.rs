@@ -134,21 +134,22 @@ impl Value {
     /// Looks up a path. `None` when some step does not exist. Walking through an unknown
     /// value yields [`Value::Unknown`]; walking through a sensitive one keeps the mark.
     pub fn get(&self, path: &Path) -> Option<Value> {
-        let mut cur = self.clone();
+        // Walk by reference; clone only what is found.
+        let mut cur = self;
         let mut sensitive = false;
         for seg in path.segments() {
             if let Value::Sensitive(inner) = cur {
                 sensitive = true;
-                cur = *inner;
+                cur = inner;
             }
-            cur = match (&cur, seg) {
+            cur = match (cur, seg) {
                 (Value::Unknown, _) => return Some(mark(Value::Unknown, sensitive)),
-                (Value::Map(m), PathSeg::Key(k)) => m.get(k)?.clone(),
-                (Value::List(l), PathSeg::Index(i)) => l.get(*i)?.clone(),
+                (Value::Map(m), PathSeg::Key(k)) => m.get(k)?,
+                (Value::List(l), PathSeg::Index(i)) => l.get(*i)?,
                 _ => return None,
             };
         }
-        Some(mark(cur, sensitive))
+        Some(mark(cur.clone(), sensitive))
     }
 
     /// Sets a path, creating intermediate maps. Lists are extended with nulls as needed.
