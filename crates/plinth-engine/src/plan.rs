@@ -86,7 +86,7 @@ pub async fn plan(
     let empty = State::new();
     let loaded = input.state.unwrap_or(&empty);
     let (refreshed, drift) = if opts.skip_refresh {
-        (loaded.clone(), Vec::new())
+        (crate::refresh::Refreshed::unchanged(loaded), Vec::new())
     } else {
         crate::refresh::refresh(loaded, input.registry, opts.parallelism.max(1), events).await?
     };
@@ -250,7 +250,7 @@ struct Planner<'a, 'i> {
     input: &'a PlanInput<'i>,
     opts: &'a PlanOptions,
     graph: &'a DeclGraph,
-    state: &'a State,
+    state: &'a crate::refresh::Refreshed<'a>,
     values: Values,
     changes: Vec<ResourceChange>,
     /// Address → index in `changes`.
@@ -503,7 +503,6 @@ impl Planner<'_, '_> {
         };
         let record = self
             .state
-            .resources
             .get(&address)
             .filter(|r| r.mode == plinth_state::Mode::Managed);
         let prior = record.map(prior_of);
@@ -691,11 +690,7 @@ impl Planner<'_, '_> {
                 )
             })
         });
-        let before = self
-            .state
-            .resources
-            .get(&address)
-            .map(|r| prior_of(r).attributes);
+        let before = self.state.get(&address).map(|r| prior_of(r).attributes);
         let (after, complete) = if config.is_wholly_known() && !pending_dep {
             let req = Request {
                 type_name: &t,
@@ -797,7 +792,7 @@ impl Planner<'_, '_> {
         } else {
             value
         };
-        let before = self.state.outputs.get(&decl.name).map(|o| {
+        let before = self.state.outputs().get(&decl.name).map(|o| {
             let v = Value::from(o.value.clone());
             if o.sensitive { Value::sensitive(v) } else { v }
         });
@@ -826,7 +821,7 @@ impl Planner<'_, '_> {
     fn plan_deletes(&mut self) {
         let destroy = self.opts.mode == PlanMode::Destroy;
         let mut deletes = Vec::new();
-        for (address, r) in &self.state.resources {
+        for (address, r) in self.state.resources() {
             if !destroy && self.produced.contains(address) && !r.deposed {
                 continue;
             }
@@ -889,7 +884,7 @@ impl Planner<'_, '_> {
             .iter()
             .map(|o| o.name.as_str())
             .collect();
-        for (name, o) in &self.state.outputs {
+        for (name, o) in self.state.outputs() {
             if destroy || !in_config.contains(name.as_str()) {
                 let v = Value::from(o.value.clone());
                 self.outputs.push(OutputChange {

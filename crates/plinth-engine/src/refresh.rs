@@ -1,12 +1,13 @@
 //! Refresh: read every object state knows, concurrently, and settle records left pending by
 //! an interrupted run (SPEC §3, §5).
 
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use plinth_config::{Diagnostic, Diagnostics};
 use plinth_plan::{Action, Drift};
 use plinth_provider::{Provider, Registry, Request, diff};
-use plinth_state::{Mode, State, Status};
+use plinth_state::{Mode, OutputState, ResourceState, State, Status};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -14,15 +15,56 @@ use crate::events::{Event, EventSink};
 use crate::plan::prior_of;
 use crate::reporter::EventReporter;
 
+/// The state as refresh found it: the loaded state plus the records that changed, so a
+/// refresh of 10,000 unchanged objects copies nothing.
+pub struct Refreshed<'a> {
+    base: &'a State,
+    updated: HashMap<String, ResourceState>,
+    removed: HashSet<String>,
+}
+
+impl<'a> Refreshed<'a> {
+    /// The state as loaded, unrefreshed.
+    pub fn unchanged(base: &'a State) -> Self {
+        Refreshed {
+            base,
+            updated: HashMap::new(),
+            removed: HashSet::new(),
+        }
+    }
+
+    pub fn get(&self, address: &str) -> Option<&ResourceState> {
+        if self.removed.contains(address) {
+            return None;
+        }
+        self.updated
+            .get(address)
+            .or_else(|| self.base.resources.get(address))
+    }
+
+    /// Every record, in address order.
+    pub fn resources(&self) -> impl Iterator<Item = (&String, &ResourceState)> {
+        self.base
+            .resources
+            .iter()
+            .filter(|(a, _)| !self.removed.contains(*a))
+            .map(|(a, r)| (a, self.updated.get(a).unwrap_or(r)))
+    }
+
+    pub fn outputs(&self) -> &BTreeMap<String, OutputState> {
+        &self.base.outputs
+    }
+}
+
 /// Reads every managed object in `state`; returns the refreshed state and what changed
 /// outside plinth. Records whose create was interrupted before any id was known are dropped.
-pub async fn refresh(
-    state: &State,
+pub async fn refresh<'s>(
+    state: &'s State,
     registry: &Registry,
     parallelism: usize,
     events: &dyn EventSink,
-) -> Result<(State, Vec<Drift>), Diagnostics> {
-    let mut refreshed = state.clone();
+) -> Result<(Refreshed<'s>, Vec<Drift>), Diagnostics> {
+    let mut refreshed = Refreshed::unchanged(state);
     let mut drift = Vec::new();
     let mut diags = Diagnostics::default();
     let sem = Arc::new(Semaphore::new(parallelism));
@@ -37,7 +79,7 @@ pub async fn refresh(
         if r.status == Status::PendingCreate && r.id.is_none() {
             // Nothing to look the object up by: for state-only types (core) nothing exists
             // outside state; the create is planned again.
-            refreshed.resources.remove(address);
+            refreshed.removed.insert(address.clone());
             drift.push(Drift {
                 address: address.clone(),
                 type_name: r.type_name.clone(),
@@ -111,7 +153,7 @@ pub async fn refresh(
                     address: address.clone(),
                     outcome: "gone".into(),
                 });
-                refreshed.resources.remove(&address);
+                refreshed.removed.insert(address.clone());
                 drift.push(Drift {
                     address: address.clone(),
                     type_name: r.type_name.clone(),
@@ -137,14 +179,18 @@ pub async fn refresh(
                 }
                 let changed = diff::changed_paths(&before, &after, &diff::ExactEq);
                 let (json, sens) = after.to_json_parts();
-                let rec = refreshed.resources.get_mut(&address).expect("record");
-                rec.attributes = json;
-                merge_sensitive(&mut rec.sensitive_paths, &sens);
-                if obs.id.is_some() {
-                    rec.id = obs.id.clone();
-                }
-                if pending {
-                    rec.status = Status::Created;
+                let id_changed = obs.id.is_some() && obs.id != r.id;
+                if pending || id_changed || json != r.attributes {
+                    let mut rec = r.clone();
+                    rec.attributes = json;
+                    merge_sensitive(&mut rec.sensitive_paths, &sens);
+                    if obs.id.is_some() {
+                        rec.id = obs.id.clone();
+                    }
+                    if pending {
+                        rec.status = Status::Created;
+                    }
+                    refreshed.updated.insert(address.clone(), rec);
                 }
                 if pending || !changed.is_empty() {
                     drift.push(Drift {
