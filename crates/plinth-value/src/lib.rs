@@ -236,7 +236,7 @@ impl Value {
 
     /// Builds a value from plain JSON, marking the given paths sensitive.
     pub fn from_json_marked(json: &serde_json::Value, sensitive: &[Path]) -> Value {
-        let mut v = Value::from(json.clone());
+        let mut v = Value::from(json);
         for p in sensitive {
             if let Some(inner) = v.get(p) {
                 v.set(p, Value::sensitive(inner));
@@ -344,6 +344,21 @@ impl From<serde_json::Value> for Value {
             J::String(s) => Value::String(s),
             J::Array(a) => Value::List(a.into_iter().map(Value::from).collect()),
             J::Object(o) => Value::Map(o.into_iter().map(|(k, v)| (k, Value::from(v))).collect()),
+        }
+    }
+}
+
+/// Converts without cloning the JSON first.
+impl From<&serde_json::Value> for Value {
+    fn from(j: &serde_json::Value) -> Self {
+        use serde_json::Value as J;
+        match j {
+            J::Null => Value::Null,
+            J::Bool(b) => Value::Bool(*b),
+            J::Number(n) => Value::Number(n.clone()),
+            J::String(s) => Value::String(s.clone()),
+            J::Array(a) => Value::List(a.iter().map(Value::from).collect()),
+            J::Object(o) => Value::Map(o.iter().map(|(k, v)| (k.clone(), Value::from(v))).collect()),
         }
     }
 }
