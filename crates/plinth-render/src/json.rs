@@ -1,0 +1,1 @@
+//! Plan JSON (being written).

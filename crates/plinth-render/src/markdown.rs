@@ -1,0 +1,1 @@
+//! Markdown rendering of plans for pull-request review (being written).

@@ -1,0 +1,447 @@
+//! The text rendering: what a terminal shows. Sensitive values are shown as
+//! `(sensitive)` and unknown ones as `(known after apply)` unless asked otherwise.
+
+use std::fmt::Write;
+
+use plinth_plan::{
+    Action, Drift, Kind, OutputChange, Plan, PlanMode, ReplaceOrder, ResourceChange,
+};
+use plinth_value::{Path, Value};
+
+/// How to render.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TextOptions {
+    pub color: bool,
+    pub show_sensitive: bool,
+}
+
+struct Style {
+    color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+
+    fn action(&self, a: Action, s: &str) -> String {
+        let code = match a {
+            Action::Create => "32",
+            Action::Update => "33",
+            Action::Replace | Action::Delete => "31",
+            Action::Read | Action::Run => "36",
+            Action::NoOp => "0",
+        };
+        self.paint(code, s)
+    }
+
+    fn bold(&self, s: &str) -> String {
+        self.paint("1", s)
+    }
+}
+
+fn show(v: &Value, opts: &TextOptions) -> String {
+    if opts.show_sensitive {
+        v.render_revealed()
+    } else {
+        v.render()
+    }
+}
+
+/// The heading of an action group.
+fn group_title(a: Action) -> &'static str {
+    match a {
+        Action::Create => "Create",
+        Action::Update => "Update in place",
+        Action::Replace => "Replace",
+        Action::Delete => "Destroy",
+        Action::Read => "Read",
+        Action::Run => "Run actions",
+        Action::NoOp => "No change",
+    }
+}
+
+const GROUP_ORDER: [Action; 6] = [
+    Action::Delete,
+    Action::Replace,
+    Action::Update,
+    Action::Create,
+    Action::Run,
+    Action::Read,
+];
+
+/// Renders a plan as text, grouped by action, ending with the summary line.
+pub fn plan_text(plan: &Plan, opts: &TextOptions) -> String {
+    let st = Style { color: opts.color };
+    let mut out = String::new();
+    let drift: Vec<&Drift> = plan.drift.iter().filter(|d| !d.reconciled).collect();
+    let reconciled: Vec<&Drift> = plan.drift.iter().filter(|d| d.reconciled).collect();
+    if !drift.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            st.bold("Changes outside plinth (found by refresh):")
+        );
+        for d in &drift {
+            match d.action {
+                Action::Delete => {
+                    let _ = writeln!(
+                        out,
+                        "  {} {} ({}) was deleted outside plinth",
+                        st.action(Action::Delete, "-"),
+                        d.address,
+                        d.type_name
+                    );
+                }
+                _ => {
+                    let _ = writeln!(
+                        out,
+                        "  {} {} ({}) was changed outside plinth",
+                        st.action(Action::Update, "~"),
+                        d.address,
+                        d.type_name
+                    );
+                    for p in &d.changed_paths {
+                        let before = d
+                            .before
+                            .as_ref()
+                            .and_then(|b| b.get(p))
+                            .map(|v| show(&v, opts))
+                            .unwrap_or_else(|| "null".into());
+                        let after = d
+                            .after
+                            .as_ref()
+                            .and_then(|b| b.get(p))
+                            .map(|v| show(&v, opts))
+                            .unwrap_or_else(|| "null".into());
+                        let _ = writeln!(out, "      ~ {p} = {before} -> {after}");
+                    }
+                }
+            }
+        }
+        out.push('\n');
+    }
+    if !reconciled.is_empty() {
+        let _ = writeln!(out, "{}", st.bold("Settled from an interrupted run:"));
+        for d in &reconciled {
+            let what = match d.action {
+                Action::Delete => "never completed; it will be planned again if still configured",
+                _ => "exists; adopted into state",
+            };
+            let _ = writeln!(out, "  {} {what}", d.address);
+        }
+        out.push('\n');
+    }
+    for w in &plan.warnings {
+        let _ = writeln!(out, "{} {w}\n", st.paint("33", "Warning:"));
+    }
+
+    let summary = plan.summary();
+    let changing: Vec<&ResourceChange> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action.is_change())
+        .collect();
+    let only_reads = changing.iter().all(|c| c.action == Action::Read);
+    let outputs_changing: Vec<&OutputChange> = plan
+        .outputs
+        .iter()
+        .filter(|o| o.action.is_change())
+        .collect();
+
+    if plan.mode == PlanMode::RefreshOnly {
+        if drift.is_empty() {
+            let _ = writeln!(out, "No changes. Everything in state matches what exists.");
+        } else {
+            let _ = writeln!(
+                out,
+                "Applying this refresh-only plan records the changes above in state; it changes nothing else."
+            );
+        }
+        return out;
+    }
+
+    if summary.is_empty() && outputs_changing.is_empty() {
+        let _ = writeln!(
+            out,
+            "No changes. The infrastructure matches the configuration."
+        );
+        if !changing.is_empty() && only_reads {
+            let _ = writeln!(
+                out,
+                "({} data source{} read.)",
+                changing.len(),
+                if changing.len() == 1 { "" } else { "s" }
+            );
+        }
+        return out;
+    }
+
+    let _ = writeln!(out, "plinth will perform these actions:");
+    for a in GROUP_ORDER {
+        let items: Vec<&&ResourceChange> = changing.iter().filter(|c| c.action == a).collect();
+        if items.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n{} ({}):", st.bold(group_title(a)), items.len());
+        for c in items {
+            render_change(&mut out, c, opts, &st);
+        }
+    }
+    if !outputs_changing.is_empty() {
+        let _ = writeln!(out, "\n{}", st.bold("Outputs:"));
+        for o in outputs_changing {
+            let sym = st.action(o.action, o.action.symbol());
+            match o.action {
+                Action::Delete => {
+                    let _ = writeln!(out, "  {sym} {}", o.name);
+                }
+                _ => {
+                    let after = o.after.as_ref().map(|v| show(v, opts)).unwrap_or_default();
+                    match (&o.before, o.action) {
+                        (Some(b), Action::Update) => {
+                            let _ =
+                                writeln!(out, "  {sym} {} = {} -> {after}", o.name, show(b, opts));
+                        }
+                        _ => {
+                            let _ = writeln!(out, "  {sym} {} = {after}", o.name);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let _ = writeln!(out, "\n{}", st.bold(&summary.to_string()));
+    out
+}
+
+fn render_change(out: &mut String, c: &ResourceChange, opts: &TextOptions, st: &Style) {
+    let sym = st.action(c.action, c.action.symbol());
+    let kind = match c.kind {
+        Kind::Data => " (data source)",
+        Kind::Action => " (action)",
+        Kind::Managed => "",
+    };
+    let mut head = format!(
+        "  {sym} {} {}{kind}",
+        st.bold(&c.address),
+        st.paint("2", &format!("[{}]", c.type_name))
+    );
+    if c.drift {
+        head.push_str(" — undoes a change made outside plinth");
+    }
+    let _ = writeln!(out, "{head}");
+    if let Some(r) = &c.reason {
+        let _ = writeln!(out, "      # {r}");
+    }
+    match c.action {
+        Action::Create | Action::Read => {
+            if let Some(after) = &c.after {
+                for p in after.leaf_paths() {
+                    let v = after.get(&p).unwrap_or(Value::Null);
+                    if matches!(v, Value::Null) {
+                        continue;
+                    }
+                    let name = if p.is_root() {
+                        "(value)".to_string()
+                    } else {
+                        p.to_string()
+                    };
+                    let _ = writeln!(
+                        out,
+                        "      {} {name} = {}",
+                        st.action(c.action, if c.action == Action::Read { "<=" } else { "+" }),
+                        show(&v, opts)
+                    );
+                }
+            }
+        }
+        Action::Update | Action::Replace => {
+            if c.action == Action::Replace {
+                let order = match c.replace_order {
+                    Some(ReplaceOrder::CreateThenDelete) => {
+                        "create the new object, then delete the old (create_before_destroy)"
+                    }
+                    _ => "delete, then create",
+                };
+                let _ = writeln!(out, "      # {order}");
+            }
+            for p in &c.changed_paths {
+                render_path_change(out, c, p, opts, st);
+            }
+        }
+        Action::Delete => {
+            if let Some(id) = &c.id {
+                let _ = writeln!(
+                    out,
+                    "      {} id = {}",
+                    st.action(Action::Delete, "-"),
+                    Value::from(id.as_str())
+                );
+            }
+        }
+        Action::Run | Action::NoOp => {}
+    }
+}
+
+fn render_path_change(
+    out: &mut String,
+    c: &ResourceChange,
+    p: &Path,
+    opts: &TextOptions,
+    st: &Style,
+) {
+    let before = c.before.as_ref().and_then(|b| b.get(p));
+    let after = c
+        .config
+        .as_ref()
+        .and_then(|b| b.get(p))
+        .or_else(|| c.after.as_ref().and_then(|b| b.get(p)));
+    let forces = c.replace_paths.iter().any(|r| r == p);
+    let note = if forces {
+        st.paint("31", "  # forces replacement")
+    } else {
+        String::new()
+    };
+    let name = if p.is_root() {
+        "(value)".to_string()
+    } else {
+        p.to_string()
+    };
+    let line = match (before, after) {
+        (Some(b), Some(a)) => format!(
+            "{} {name} = {} -> {}",
+            st.action(Action::Update, "~"),
+            show(&b, opts),
+            show(&a, opts)
+        ),
+        (None, Some(a)) => format!(
+            "{} {name} = {}",
+            st.action(Action::Create, "+"),
+            show(&a, opts)
+        ),
+        (Some(b), None) => format!(
+            "{} {name} = {}",
+            st.action(Action::Delete, "-"),
+            show(&b, opts)
+        ),
+        (None, None) => format!("~ {name}"),
+    };
+    let _ = writeln!(out, "      {line}{note}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plinth_plan::{PLAN_FORMAT, ResourceChange};
+
+    fn change(
+        action: Action,
+        before: Option<serde_json::Value>,
+        after: serde_json::Value,
+        changed: &[&str],
+    ) -> ResourceChange {
+        ResourceChange {
+            address: "x".into(),
+            name: "x".into(),
+            type_name: "core:data".into(),
+            kind: Kind::Managed,
+            action,
+            replace_order: (action == Action::Replace).then_some(ReplaceOrder::DeleteThenCreate),
+            id: None,
+            before: before.map(Value::from),
+            after: Some(Value::from(after.clone())),
+            config: Some(Value::from(after)),
+            changed_paths: changed.iter().map(|p| p.parse().unwrap()).collect(),
+            replace_paths: if action == Action::Replace {
+                changed.iter().map(|p| p.parse().unwrap()).collect()
+            } else {
+                vec![]
+            },
+            reason: None,
+            drift: false,
+            depends_on: vec![],
+        }
+    }
+
+    fn plan(changes: Vec<ResourceChange>) -> Plan {
+        Plan {
+            format: PLAN_FORMAT.into(),
+            mode: PlanMode::Normal,
+            created_at: String::new(),
+            lineage: String::new(),
+            serial: 0,
+            config_digest: String::new(),
+            config_dir: String::new(),
+            variables: Default::default(),
+            changes,
+            outputs: vec![],
+            drift: vec![],
+            warnings: vec![],
+            targets: vec![],
+        }
+    }
+
+    #[test]
+    fn groups_by_action_and_summarises() {
+        let mut created = change(Action::Create, None, serde_json::json!({"input": "a"}), &[]);
+        created
+            .after
+            .as_mut()
+            .unwrap()
+            .set(&"id".parse().unwrap(), Value::Unknown);
+        let updated = change(
+            Action::Update,
+            Some(serde_json::json!({"input": "a"})),
+            serde_json::json!({"input": "b"}),
+            &["input"],
+        );
+        let replaced = change(
+            Action::Replace,
+            Some(serde_json::json!({"triggers": "1"})),
+            serde_json::json!({"triggers": "2"}),
+            &["triggers"],
+        );
+        let text = plan_text(
+            &plan(vec![created, updated, replaced]),
+            &TextOptions::default(),
+        );
+        assert!(text.contains("Create (1):"), "{text}");
+        assert!(text.contains("id = (known after apply)"), "{text}");
+        assert!(text.contains("~ input = \"a\" -> \"b\""), "{text}");
+        assert!(text.contains("# forces replacement"), "{text}");
+        assert!(
+            text.contains("Plan: 1 to add, 1 to change, 1 to replace, 0 to destroy."),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn hides_sensitive_values() {
+        let mut c = change(Action::Create, None, serde_json::json!({}), &[]);
+        c.after.as_mut().unwrap().set(
+            &"input".parse().unwrap(),
+            Value::sensitive(Value::from("hunter2")),
+        );
+        let text = plan_text(&plan(vec![c.clone()]), &TextOptions::default());
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("(sensitive)"));
+        let shown = plan_text(
+            &plan(vec![c]),
+            &TextOptions {
+                show_sensitive: true,
+                color: false,
+            },
+        );
+        assert!(shown.contains("hunter2"));
+    }
+
+    #[test]
+    fn no_changes() {
+        assert!(plan_text(&plan(vec![]), &TextOptions::default()).starts_with("No changes."));
+    }
+}
