@@ -14,7 +14,7 @@ use plinth_value::Value;
 
 use crate::progress::Progress;
 use crate::workspace::{self, CliError, Loaded};
-use crate::{Cli, Command, Common, GraphFormat, PlanFlags, ShowFormat, StateCommand};
+use crate::{Cli, Command, Common, FailOn, GraphFormat, PlanFlags, ShowFormat, StateCommand};
 
 /// Exit code of an interrupted apply (SPEC §4).
 const EXIT_INTERRUPTED: u8 = 130;
@@ -54,9 +54,20 @@ async fn dispatch(command: Command, common: &Common) -> Result<u8, CliError> {
             dir,
             out,
             detailed_exitcode,
+            fail_on,
             flags,
             ..
-        } => plan_cmd(&dir, out.as_deref(), detailed_exitcode, &flags, common).await,
+        } => {
+            plan_cmd(
+                &dir,
+                out.as_deref(),
+                detailed_exitcode,
+                &fail_on,
+                &flags,
+                common,
+            )
+            .await
+        }
         Command::Apply {
             target,
             auto_approve,
@@ -89,9 +100,17 @@ async fn dispatch(command: Command, common: &Common) -> Result<u8, CliError> {
             file,
             format,
             show_sensitive,
+            fail_on,
             dir,
             ..
-        } => show(file.as_deref(), format, show_sensitive, &dir, common),
+        } => show(
+            file.as_deref(),
+            format,
+            show_sensitive,
+            &fail_on,
+            &dir,
+            common,
+        ),
         Command::Output {
             name,
             dir,
@@ -211,8 +230,8 @@ async fn make_plan(
 
 fn print_plan(plan: &Plan, common: &Common, show_sensitive: bool) {
     if common.json {
-        let doc =
-            serde_json::json!({"type": "plan", "plan": plan.redacted(), "summary": plan.summary()});
+        // One line among the JSON events, holding the versioned plan JSON.
+        let doc = serde_json::json!({"type": "plan", "plan": plinth_render::json::plan_json(plan, show_sensitive)});
         outln!("{doc}");
     } else {
         out!(
@@ -237,10 +256,50 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     write().map_err(|e| CliError::msg(format!("cannot write {}: {e}", path.display())))
 }
 
+/// `--fail-on`: an error naming what the plan would delete or replace.
+fn check_fail_on(plan: &Plan, fail_on: &[FailOn]) -> Result<(), CliError> {
+    let hits: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| c.kind == plinth_plan::Kind::Managed)
+        .filter(|c| match c.action {
+            Action::Delete => fail_on.contains(&FailOn::Destroy),
+            Action::Replace => {
+                fail_on.contains(&FailOn::Destroy) || fail_on.contains(&FailOn::Replace)
+            }
+            _ => false,
+        })
+        .map(|c| format!("{} ({})", c.address, c.action))
+        .collect();
+    if hits.is_empty() {
+        return Ok(());
+    }
+    let flag = if fail_on.contains(&FailOn::Destroy) {
+        "destroy"
+    } else {
+        "replace"
+    };
+    Err(CliError::help(
+        format!(
+            "the plan would {}: {}",
+            if flag == "destroy" {
+                "destroy objects"
+            } else {
+                "replace objects"
+            },
+            hits.join(", ")
+        ),
+        format!(
+            "--fail-on {flag} refuses such plans; review them and run without --fail-on to proceed"
+        ),
+    ))
+}
+
 async fn plan_cmd(
     dir: &Path,
     out: Option<&Path>,
     detailed: bool,
+    fail_on: &[FailOn],
     flags: &PlanFlags,
     common: &Common,
 ) -> Result<u8, CliError> {
@@ -266,6 +325,7 @@ async fn plan_cmd(
             );
         }
     }
+    check_fail_on(&plan, fail_on)?;
     Ok(if detailed && plan.has_changes() { 2 } else { 0 })
 }
 
@@ -626,6 +686,7 @@ fn show(
     file: Option<&Path>,
     format: ShowFormat,
     reveal: bool,
+    fail_on: &[FailOn],
     dir: &Path,
     common: &Common,
 ) -> Result<u8, CliError> {
@@ -639,21 +700,40 @@ fn show(
                     "make one with `plinth plan --out FILE`",
                 )
             })?;
+            let pretty =
+                |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap_or_default();
             match format {
-                ShowFormat::Json => outln!(
+                ShowFormat::Json => {
+                    outln!("{}", pretty(plinth_render::json::plan_json(&plan, reveal)))
+                }
+                ShowFormat::TerraformJson => outln!(
                     "{}",
-                    serde_json::to_string_pretty(&plan.redacted()).unwrap_or_default()
+                    pretty(plinth_render::json::terraform_json(&plan, reveal))
                 ),
+                ShowFormat::Markdown => {
+                    let opts = plinth_render::markdown::MarkdownOptions {
+                        show_sensitive: reveal,
+                        ..Default::default()
+                    };
+                    out!("{}", plinth_render::markdown::render(&plan, &opts))
+                }
                 ShowFormat::Text => out!(
                     "{}",
                     plinth_render::plan_text(&plan, &text_opts(common, reveal))
                 ),
             }
+            check_fail_on(&plan, fail_on)?;
         }
         None => {
             let backend = workspace::backend_of_dir(dir)?;
             let state = backend.load()?.state.unwrap_or_default();
             match format {
+                ShowFormat::Markdown | ShowFormat::TerraformJson => {
+                    return Err(CliError::help(
+                        "--format markdown and terraform-json render plans, not state",
+                        "make a plan with `plinth plan --out FILE`, then `plinth show FILE --format markdown`",
+                    ));
+                }
                 ShowFormat::Json => {
                     let redacted: Vec<serde_json::Value> = state
                         .resources

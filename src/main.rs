@@ -85,7 +85,21 @@ pub struct PlanFlags {
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
 pub enum ShowFormat {
     Text,
+    /// plinth's versioned plan JSON (docs/plan-json.md).
     Json,
+    /// For pull requests: GitHub-flavoured, under GitHub's comment size limit.
+    Markdown,
+    /// Terraform's plan JSON representation (format_version 1.2), for existing tools.
+    TerraformJson,
+}
+
+/// Plans that `--fail-on` refuses.
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum FailOn {
+    /// Anything deleted, including the old object of a replacement.
+    Destroy,
+    /// Anything replaced.
+    Replace,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -113,6 +127,9 @@ pub enum Command {
         /// Exit 0 when there are no changes, 2 when there are, 1 on error.
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Exit 1 (after showing the plan) when it deletes or replaces anything.
+        #[arg(long, value_enum, value_name = "destroy|replace")]
+        fail_on: Vec<FailOn>,
         #[command(flatten)]
         flags: PlanFlags,
         #[command(flatten)]
@@ -154,6 +171,9 @@ pub enum Command {
         /// Show sensitive values.
         #[arg(long)]
         show_sensitive: bool,
+        /// Exit 1 (after showing the plan) when it deletes or replaces anything.
+        #[arg(long, value_enum, value_name = "destroy|replace")]
+        fail_on: Vec<FailOn>,
         /// The configuration directory (when showing state).
         #[arg(long, default_value = ".")]
         dir: PathBuf,

@@ -319,8 +319,8 @@ fn saved_plans_are_private_applicable_and_showable() {
         .stdout_has("Plan: 2 to add, 0 to change, 0 to replace, 0 to destroy.");
     let json_run = p.ok(&["show", "tfplan", "--format", "json"]);
     let doc: serde_json::Value = serde_json::from_str(&json_run.stdout).expect("show json");
-    assert_eq!(doc["format"], "plinth-plan/1");
-    let addrs: Vec<&str> = doc["changes"]
+    assert_eq!(doc["format_version"], "plinth-plan-json/1");
+    let addrs: Vec<&str> = doc["resource_changes"]
         .as_array()
         .unwrap()
         .iter()

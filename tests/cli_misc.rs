@@ -260,12 +260,56 @@ fn commands_on_an_unapplied_configuration() {
 }
 
 #[test]
-#[ignore = "`show --format markdown` arrives with the review-formats issue (SPEC §8)"]
-fn show_renders_a_saved_plan_as_markdown() {
+fn saved_plans_render_for_review_and_gate_ci() {
     let p = Project::with_main(CHAIN);
     p.ok(&["plan", "--out", "pr.plan"]);
     let md = p.ok(&["show", "pr.plan", "--format", "markdown"]);
-    md.stdout_has("rg").stdout_has("app");
+    md.stdout_has("## plinth plan")
+        .stdout_has("Plan: 4 to add, 0 to change, 0 to replace, 0 to destroy.")
+        .stdout_has("<details>")
+        .stdout_has("```mermaid");
+    let tf = p.ok(&["show", "pr.plan", "--format", "terraform-json"]);
+    let doc: serde_json::Value = serde_json::from_str(&tf.stdout).expect("terraform json");
+    assert_eq!(doc["format_version"], "1.2");
+    let actions: Vec<&serde_json::Value> = doc["resource_changes"]
+        .as_array()
+        .expect("resource_changes")
+        .iter()
+        .map(|c| &c["change"]["actions"])
+        .collect();
+    assert_eq!(actions.len(), 4);
+    assert!(actions.iter().all(|a| **a == serde_json::json!(["create"])));
+    // Markdown and Terraform JSON are plan renderings, not state renderings.
+    p.fails(&["show", "--format", "markdown"])
+        .stderr_has("render plans, not state");
+
+    // --fail-on: creating is fine; deleting or replacing is refused, after showing the plan.
+    p.ok(&["plan", "--fail-on", "destroy"]);
+    p.apply(&[]);
+    p.edit("main.toml", "input = \"rg\"", "input = \"rg2\"");
+    p.ok(&["plan", "--fail-on", "destroy"]);
+    p.write(
+        "main.toml",
+        "[resource.rg]\ntype = \"core:data\"\ninput = \"rg\"\n",
+    );
+    p.ok(&["plan", "--out", "shrink.plan"]);
+    p.fails(&["plan", "--fail-on", "destroy"])
+        .stdout_has("Plan: 0 to add, 0 to change, 0 to replace, 3 to destroy.")
+        .stderr_has("the plan would destroy objects: ")
+        .stderr_has("app (delete)");
+    p.fails(&["show", "shrink.plan", "--fail-on", "destroy"])
+        .stderr_has("--fail-on destroy refuses such plans");
+    p.ok(&["plan", "--fail-on", "replace"]);
+    p.fails(&[
+        "plan",
+        "--replace",
+        "rg",
+        "--target",
+        "rg",
+        "--fail-on",
+        "replace",
+    ])
+    .stderr_has("the plan would replace objects: rg (replace)");
 }
 
 /// Runs plinth with stdout connected to a pipe whose reader is already gone (`plinth ... | head`

@@ -57,22 +57,26 @@ fn plan_json_has_the_plan_and_summary() {
     let p = Project::with_main(TWO);
     let r = p.ok(&["plan", "--json"]);
     let doc = r.plan_doc();
+    let plan = &doc["plan"];
+    assert_eq!(plan["format_version"], "plinth-plan-json/1");
     assert_eq!(
-        doc["summary"],
+        plan["summary"],
         json!({"add": 2, "change": 0, "replace": 0, "destroy": 0, "read": 0, "run": 0})
     );
-    let changes = doc["plan"]["changes"].as_array().expect("changes");
-    let actions: Vec<(&str, &str)> = changes
+    let changes = plan["resource_changes"]
+        .as_array()
+        .expect("resource_changes");
+    let actions: Vec<(&str, &serde_json::Value)> = changes
         .iter()
-        .map(|c| {
-            (
-                c["address"].as_str().unwrap(),
-                c["action"].as_str().unwrap(),
-            )
-        })
+        .map(|c| (c["address"].as_str().unwrap(), &c["actions"]))
         .collect();
-    assert_eq!(actions, vec![("a", "create"), ("b", "create")]);
-    assert_eq!(changes[1]["after"]["input"], json!({"$unknown": true}));
+    assert_eq!(
+        actions,
+        vec![("a", &json!(["create"])), ("b", &json!(["create"]))]
+    );
+    // b's input is a's id: known only after apply.
+    assert_eq!(changes[1]["after"]["input"], json!(null));
+    assert_eq!(changes[1]["after_unknown"]["input"], json!(true));
 }
 
 #[test]

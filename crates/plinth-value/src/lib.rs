@@ -358,7 +358,9 @@ impl From<&serde_json::Value> for Value {
             J::Number(n) => Value::Number(n.clone()),
             J::String(s) => Value::String(s.clone()),
             J::Array(a) => Value::List(a.iter().map(Value::from).collect()),
-            J::Object(o) => Value::Map(o.iter().map(|(k, v)| (k.clone(), Value::from(v))).collect()),
+            J::Object(o) => {
+                Value::Map(o.iter().map(|(k, v)| (k.clone(), Value::from(v))).collect())
+            }
         }
     }
 }
