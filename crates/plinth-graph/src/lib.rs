@@ -80,4 +80,5 @@ mod render;
 mod walk;
 
 pub use dag::{Dag, NodeId};
+pub use render::escape_mermaid;
 pub use walk::{NodeOutcome, Walk};

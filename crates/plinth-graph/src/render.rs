@@ -93,7 +93,9 @@ fn escape_dot(s: &str) -> String {
     out
 }
 
-fn escape_mermaid(s: &str) -> String {
+/// Escapes a Mermaid node label (written inside `"…"`): quotes and the characters Mermaid or
+/// the HTML it produces would interpret become entity codes; a newline becomes `<br/>`.
+pub fn escape_mermaid(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -103,6 +105,7 @@ fn escape_mermaid(s: &str) -> String {
             '>' => out.push_str("#gt;"),
             '&' => out.push_str("#amp;"),
             '`' => out.push_str("#96;"),
+            '|' => out.push_str("#124;"),
             '\n' => out.push_str("<br/>"),
             '\r' => {}
             c => out.push(c),

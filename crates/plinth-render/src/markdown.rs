@@ -163,26 +163,6 @@ fn html(s: &str) -> String {
     out
 }
 
-/// Escapes a Mermaid label (inside `"…"`): quotes and the characters Mermaid or the HTML
-/// it produces would interpret become entity codes.
-fn mermaid(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("#quot;"),
-            '#' => out.push_str("#35;"),
-            '<' => out.push_str("#lt;"),
-            '>' => out.push_str("#gt;"),
-            '&' => out.push_str("#amp;"),
-            '`' => out.push_str("#96;"),
-            '|' => out.push_str("#124;"),
-            '\n' | '\r' => out.push(' '),
-            _ => out.push(ch),
-        }
-    }
-    out
-}
-
 /// A code fence long enough for `text`.
 fn fence_for(text: &str) -> String {
     "`".repeat(longest_run(text, '`').max(2) + 1)
@@ -1551,7 +1531,11 @@ fn graph_section(plan: &Plan, changing: &[&ResourceChange]) -> Option<Graph> {
     }
     let mut g = String::from("```mermaid\nflowchart LR\n");
     for (i, (label, class)) in nodes.iter().enumerate() {
-        let _ = writeln!(g, "  n{i}[\"{}\"]:::{class}", mermaid(label));
+        let _ = writeln!(
+            g,
+            "  n{i}[\"{}\"]:::{class}",
+            plinth_graph::escape_mermaid(label)
+        );
     }
     for (from, to) in &edges {
         let _ = writeln!(g, "  n{from} --> n{to}");
