@@ -14,7 +14,9 @@ use plinth_value::Value;
 
 use crate::progress::Progress;
 use crate::workspace::{self, CliError, Loaded};
-use crate::{Cli, Command, Common, FailOn, GraphFormat, PlanFlags, ShowFormat, StateCommand};
+use crate::{
+    Cli, Command, Common, FailOn, GraphFormat, PlanFlags, ShowFormat, SimCommand, StateCommand,
+};
 
 /// Exit code of an interrupted apply (SPEC §4).
 const EXIT_INTERRUPTED: u8 = 130;
@@ -35,7 +37,7 @@ pub async fn run(cli: Cli) -> u8 {
             | StateCommand::Rm { common, .. }
             | StateCommand::Mv { common, .. } => common.clone(),
         },
-        Command::ForceUnlock { .. } | Command::Schema => Common::default(),
+        Command::ForceUnlock { .. } | Command::Schema | Command::Sim { .. } => Common::default(),
     };
     let color = workspace::use_color(&common);
     match dispatch(cli.command, &common).await {
@@ -130,6 +132,16 @@ async fn dispatch(command: Command, common: &Common) -> Result<u8, CliError> {
             );
             Ok(0)
         }
+        Command::Sim {
+            command:
+                SimCommand::Serve {
+                    addr,
+                    world,
+                    latency,
+                    faults,
+                    seed,
+                },
+        } => sim_serve(addr, world, latency, faults, seed).await,
         Command::Schema => {
             let schema = crate::schema::json_schema(&workspace::registry());
             outln!(
@@ -391,7 +403,8 @@ async fn apply_dir(
     .await
 }
 
-async fn apply_saved(file: &Path, flags: &PlanFlags, common: &Common) -> Result<u8, CliError> {
+/// Reads a plan saved by `plan --out`, refusing other files and other format versions.
+fn read_plan_file(file: &Path) -> Result<Plan, CliError> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| CliError::msg(format!("cannot read the plan file {}: {e}", file.display())))?;
     let plan: Plan = serde_json::from_str(&text).map_err(|e| {
@@ -410,6 +423,11 @@ async fn apply_saved(file: &Path, flags: &PlanFlags, common: &Common) -> Result<
             "make a new plan with this version of plinth",
         ));
     }
+    Ok(plan)
+}
+
+async fn apply_saved(file: &Path, flags: &PlanFlags, common: &Common) -> Result<u8, CliError> {
+    let plan = read_plan_file(file)?;
     let vars = plan.variables.clone();
     let loaded = workspace::load_with(Path::new(&plan.config_dir), |_| Ok(vars))?;
     let stale = |why: String| {
@@ -692,14 +710,7 @@ fn show(
 ) -> Result<u8, CliError> {
     match file {
         Some(f) => {
-            let text = std::fs::read_to_string(f)
-                .map_err(|e| CliError::msg(format!("cannot read {}: {e}", f.display())))?;
-            let plan: Plan = serde_json::from_str(&text).map_err(|e| {
-                CliError::help(
-                    format!("{} is not a plinth plan file: {e}", f.display()),
-                    "make one with `plinth plan --out FILE`",
-                )
-            })?;
+            let plan = read_plan_file(f)?;
             let pretty =
                 |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap_or_default();
             match format {
@@ -1027,4 +1038,44 @@ fn find_record<'s>(
             },
         )
     })
+}
+
+/// `plinth sim serve`: runs the simulated cloud until Ctrl-C, then saves its world.
+async fn sim_serve(
+    addr: std::net::SocketAddr,
+    world: Option<std::path::PathBuf>,
+    latency: plinth_sim::Latency,
+    faults: f64,
+    seed: u64,
+) -> Result<u8, CliError> {
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        CliError::help(
+            format!("cannot listen on {addr}: {e}"),
+            "choose another --addr, or port 0 for a free one",
+        )
+    })?;
+    let config = plinth_sim::SimConfig {
+        latency,
+        faults,
+        seed,
+        world_file: world.clone(),
+    };
+    let sim = plinth_sim::start(listener, config)
+        .await
+        .map_err(|e| CliError::msg(format!("cannot start the simulator: {e}")))?;
+    // The first line is the URL, so scripts and tests can wait for it (explicit readiness).
+    outln!("{}", sim.url);
+    eprintln!(
+        "plinth sim: serving ARM, Entra and AKS Kubernetes APIs at {} (latency {latency:?}, faults {faults}){}. Ctrl-C stops.",
+        sim.url,
+        world
+            .as_ref()
+            .map(|w| format!(", world in {}", w.display()))
+            .unwrap_or_default()
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    sim.shutdown()
+        .await
+        .map_err(|e| CliError::msg(format!("saving the simulator's world failed: {e}")))?;
+    Ok(0)
 }

@@ -240,7 +240,7 @@ fn a_missing_directory_is_a_clear_error() {
     p.fails(&["plan", "does-not-exist"])
         .stderr_has("does-not-exist is not a directory");
     p.fails(&["show", "no-such-plan"])
-        .stderr_has("cannot read no-such-plan");
+        .stderr_has("cannot read the plan file no-such-plan");
     p.write("garbage.plan", "{ not a plan");
     p.fails(&["show", "garbage.plan"])
         .stderr_has("is not a plinth plan file");
