@@ -112,6 +112,7 @@ pub enum GraphFormat {
 pub enum Command {
     /// Check a configuration without touching state or any cloud.
     Validate {
+        /// The configuration directory (its *.toml files).
         #[arg(default_value = ".")]
         dir: PathBuf,
         #[command(flatten)]
@@ -119,6 +120,7 @@ pub enum Command {
     },
     /// Show what apply would do.
     Plan {
+        /// The configuration directory (its *.toml files).
         #[arg(default_value = ".")]
         dir: PathBuf,
         /// Save the plan to FILE for `plinth apply FILE`.
@@ -150,6 +152,7 @@ pub enum Command {
     },
     /// Destroy everything in state.
     Destroy {
+        /// The configuration directory (its *.toml files).
         #[arg(default_value = ".")]
         dir: PathBuf,
         #[arg(long)]
@@ -193,6 +196,7 @@ pub enum Command {
     },
     /// Print the dependency graph.
     Graph {
+        /// The configuration directory (its *.toml files).
         #[arg(default_value = ".")]
         dir: PathBuf,
         #[arg(long, value_enum, default_value = "dot")]
@@ -206,6 +210,7 @@ pub enum Command {
         address: String,
         /// The provider's id of the object.
         id: String,
+        /// The configuration directory (its *.toml files).
         #[arg(default_value = ".")]
         dir: PathBuf,
         #[command(flatten)]
@@ -220,11 +225,46 @@ pub enum Command {
     ForceUnlock {
         /// The lock id, as the lock error printed it.
         id: String,
+        /// The configuration directory (its *.toml files).
         #[arg(default_value = ".")]
         dir: PathBuf,
     },
     /// Print a JSON Schema of the configuration format (for editors).
     Schema,
+    /// The simulated cloud (ARM, Entra, and a Kubernetes API per AKS cluster) on loopback.
+    Sim {
+        #[command(subcommand)]
+        command: SimCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SimCommand {
+    /// Serve the simulated cloud until interrupted.
+    Serve {
+        /// Address to listen on; port 0 picks a free one (the URL is printed).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: std::net::SocketAddr,
+        /// Load the world from FILE if it exists, and save it there after every change.
+        #[arg(long, value_name = "FILE")]
+        world: Option<PathBuf>,
+        /// How long simulated operations take: instant, demo or realistic.
+        #[arg(long, default_value = "demo")]
+        latency: plinth_sim::Latency,
+        /// Fraction (0 to 1) of ARM requests that fail transiently (429, 500, 503, dropped).
+        #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+        faults: f64,
+        /// Seed for injected faults, for reproducible runs.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!("`{s}` is not a rate between 0 and 1, e.g. 0.3")),
+    }
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,0 +1,128 @@
+//! `/_sim/` admin API for tests: inventory, out-of-band changes (drift), deletes, the request
+//! log, the simulator's tunables and readiness.
+//!
+//! - `GET /_sim/health` → `{"status":"ok"}`
+//! - `GET /_sim/resources` → `{"resources":[ARM bodies…],"clusters":[keys…]}`
+//! - `GET|PATCH|PUT|DELETE /_sim/resources/{resource id}`: read, merge a JSON merge patch into
+//!   (both PATCH and PUT merge), or delete (with everything inside) one ARM resource, bypassing
+//!   ARM's validation, throttling and faults
+//! - `GET /_sim/requests` → the request log (`LogEntry` list)
+//! - `GET|PUT /_sim/config` → [`crate::arm::Settings`] (PUT merges)
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::Shared;
+use crate::arm;
+
+pub fn router() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/resources", get(list))
+        .route(
+            "/resources/{*id}",
+            get(read).patch(change).put(change).delete(remove),
+        )
+        .route("/requests", get(requests))
+        .route("/config", get(config).put(set_config).patch(set_config))
+}
+
+async fn health() -> Response {
+    Json(json!({"status": "ok"})).into_response()
+}
+
+fn normalise(id: &str) -> String {
+    format!("/{}", id.trim_start_matches('/')).to_ascii_lowercase()
+}
+
+async fn list(State(shared): State<Arc<Shared>>) -> Response {
+    let mut world = shared.world();
+    arm::settle(&mut world, arm::now_ms());
+    let resources: Vec<Value> = world
+        .arm
+        .resources
+        .values()
+        .map(|r| r.body.clone())
+        .collect();
+    let clusters: Vec<&String> = world.clusters.keys().collect();
+    Json(json!({"resources": resources, "clusters": clusters})).into_response()
+}
+
+async fn read(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    let mut world = shared.world();
+    arm::settle(&mut world, arm::now_ms());
+    match world.arm.resources.get(&normalise(&id)) {
+        Some(r) => Json(r.body.clone()).into_response(),
+        None => arm::error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFound",
+            format!("No resource '/{id}' in the simulator."),
+        ),
+    }
+}
+
+async fn change(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    Json(patch): Json<Value>,
+) -> Response {
+    let body = {
+        let mut world = shared.world();
+        let Some(r) = world.arm.resources.get_mut(&normalise(&id)) else {
+            return arm::error(
+                StatusCode::NOT_FOUND,
+                "ResourceNotFound",
+                format!("No resource '/{id}' in the simulator."),
+            );
+        };
+        arm::merge_patch(&mut r.body, &patch);
+        r.body.clone()
+    };
+    let _ = shared.save();
+    Json(body).into_response()
+}
+
+async fn remove(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    let removed = {
+        let mut world = shared.world();
+        arm::remove_cascade(&mut world, &normalise(&id)).len()
+    };
+    if removed == 0 {
+        return arm::error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFound",
+            format!("No resource '/{id}' in the simulator."),
+        );
+    }
+    let _ = shared.save();
+    Json(json!({"removed": removed})).into_response()
+}
+
+async fn requests(State(shared): State<Arc<Shared>>) -> Response {
+    let log = shared.log.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    Json(log).into_response()
+}
+
+async fn config(State(shared): State<Arc<Shared>>) -> Response {
+    let settings = shared.world().arm.settings.clone();
+    Json(settings).into_response()
+}
+
+async fn set_config(State(shared): State<Arc<Shared>>, Json(patch): Json<Value>) -> Response {
+    let mut world = shared.world();
+    let mut current = serde_json::to_value(&world.arm.settings).unwrap_or(json!({}));
+    arm::merge_patch(&mut current, &patch);
+    match serde_json::from_value::<arm::Settings>(current) {
+        Ok(s) => {
+            world.arm.settings = s.clone();
+            Json(s).into_response()
+        }
+        Err(e) => arm::error(StatusCode::BAD_REQUEST, "InvalidSettings", e.to_string()),
+    }
+}

@@ -1,0 +1,247 @@
+//! The simulated cloud (SPEC §7): a local, stateful imitation of the parts of Azure Resource
+//! Manager, Entra ID and AKS's Kubernetes API that plinth's flagship scenario uses, served over
+//! HTTP on loopback. Providers reach it exactly as they reach Azure: only over HTTP.
+//!
+//! Layout: [`arm`] (resource store, per-type behaviour, long-running operations, validation,
+//! throttling, faults), [`entra`] (the token endpoint `azure_identity` talks to), [`k8s`] (one
+//! Kubernetes API per AKS cluster, under `/k8s/{cluster}`), [`admin`] (`/_sim/` for tests:
+//! inventory, out-of-band changes, the request log). [`World`] is everything that persists.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+
+pub mod admin;
+pub mod arm;
+pub mod entra;
+pub mod k8s;
+
+/// How long simulated operations take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Latency {
+    /// Everything completes at once (tests).
+    #[default]
+    Instant,
+    /// Long operations take a few seconds (an AKS create about 5 s).
+    Demo,
+    /// Long operations take as long as on Azure (an AKS create several minutes).
+    Realistic,
+}
+
+impl FromStr for Latency {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "instant" => Ok(Latency::Instant),
+            "demo" => Ok(Latency::Demo),
+            "realistic" => Ok(Latency::Realistic),
+            other => Err(format!(
+                "unknown latency profile `{other}`: expected instant, demo or realistic"
+            )),
+        }
+    }
+}
+
+impl Latency {
+    /// Scales a duration that a real Azure operation takes to this profile.
+    pub fn scale(self, realistic: Duration) -> Duration {
+        match self {
+            Latency::Instant => Duration::ZERO,
+            Latency::Demo => realistic / 60,
+            Latency::Realistic => realistic,
+        }
+    }
+}
+
+/// How the simulator behaves.
+#[derive(Clone, Debug, Default)]
+pub struct SimConfig {
+    pub latency: Latency,
+    /// Fraction of ARM requests (0.0–1.0) that answer with an injected transient failure.
+    pub faults: f64,
+    /// Seed for injected faults and generated ids, so runs are reproducible.
+    pub seed: u64,
+    /// Where the world is saved (after every change) and loaded from at start.
+    pub world_file: Option<PathBuf>,
+}
+
+/// Everything that persists: ARM resources and the clusters' Kubernetes objects.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct World {
+    pub arm: arm::Store,
+    /// Kubernetes API state per AKS cluster, by cluster key (see [`k8s::Cluster`]).
+    pub clusters: std::collections::BTreeMap<String, k8s::Cluster>,
+}
+
+/// One request as the simulator saw it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// RFC 3339 with milliseconds.
+    pub at: String,
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub status: u16,
+    /// Response headers a test may check (`retry-after`, `azure-asyncoperation`, `location`).
+    pub headers: Vec<(String, String)>,
+}
+
+/// State shared by every handler.
+pub struct Shared {
+    pub config: SimConfig,
+    /// `http://127.0.0.1:PORT`, as clients reach the simulator.
+    pub base_url: String,
+    pub world: Mutex<World>,
+    pub log: Mutex<Vec<LogEntry>>,
+}
+
+impl Shared {
+    /// Saves the world to `--world FILE`, if one was given (atomically: temp file + rename).
+    pub fn save(&self) -> std::io::Result<()> {
+        let Some(path) = &self.config.world_file else {
+            return Ok(());
+        };
+        let json = {
+            let world = self.world.lock().unwrap_or_else(|e| e.into_inner());
+            serde_json::to_vec_pretty(&*world).map_err(std::io::Error::other)?
+        };
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, json)?;
+        std::fs::rename(&tmp, path)
+    }
+
+    /// Locks the world (a poisoned lock is recovered: the world is plain data).
+    pub fn world(&self) -> std::sync::MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A running simulator.
+pub struct SimHandle {
+    pub addr: SocketAddr,
+    /// `http://ADDR`.
+    pub url: String,
+    pub shared: Arc<Shared>,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl SimHandle {
+    /// Stops serving and saves the world.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(());
+        match self.task.await {
+            Ok(r) => r?,
+            Err(e) => return Err(std::io::Error::other(e)),
+        }
+        self.shared.save()
+    }
+}
+
+fn load_world(config: &SimConfig) -> std::io::Result<World> {
+    let Some(path) = &config.world_file else {
+        return Ok(World::default());
+    };
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{} is not a simulator world: {e}", path.display()),
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(World::default()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Records every request and its answer in the log served by `/_sim/requests`.
+async fn log_requests(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().map(str::to_string);
+    let at = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+    let resp = next.run(req).await;
+    let headers = resp
+        .headers()
+        .iter()
+        .filter(|(k, _)| {
+            let k = k.as_str();
+            k == "retry-after"
+                || k == "location"
+                || k.starts_with("azure-")
+                || k.starts_with("x-ms-ratelimit")
+        })
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+        .collect();
+    let entry = LogEntry {
+        at,
+        method,
+        path,
+        query,
+        status: resp.status().as_u16(),
+        headers,
+    };
+    shared
+        .log
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(entry);
+    resp
+}
+
+/// The whole HTTP surface.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .nest("/_sim", admin::router())
+        .nest("/k8s", k8s::router())
+        .merge(entra::router())
+        .fallback(arm::handle)
+        .layer(middleware::from_fn_with_state(shared.clone(), log_requests))
+        .with_state(shared)
+}
+
+/// Starts serving on `listener` (bind it to `127.0.0.1:0` for an ephemeral port). The world
+/// is loaded from `config.world_file` when that exists.
+pub async fn start(
+    listener: tokio::net::TcpListener,
+    config: SimConfig,
+) -> std::io::Result<SimHandle> {
+    let addr = listener.local_addr()?;
+    let url = format!("http://{addr}");
+    let world = load_world(&config)?;
+    let shared = Arc::new(Shared {
+        config,
+        base_url: url.clone(),
+        world: Mutex::new(world),
+        log: Mutex::new(Vec::new()),
+    });
+    let app = router(shared.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx.await;
+        })
+        .await
+    });
+    Ok(SimHandle {
+        addr,
+        url,
+        shared,
+        shutdown: tx,
+        task,
+    })
+}
