@@ -315,7 +315,8 @@ async fn plan_cmd(
     flags: &PlanFlags,
     common: &Common,
 ) -> Result<u8, CliError> {
-    let loaded = workspace::load(dir, common)?;
+    let mut loaded = workspace::load(dir, common)?;
+    workspace::attach_sim(&mut loaded, common).await?;
     let progress = Progress::new(common.json);
     let backend = workspace::backend(&loaded)?;
     // Plan writes nothing, but it holds the lock so that it never reads a state another run
@@ -367,7 +368,8 @@ async fn apply_dir(
     flags: &PlanFlags,
     common: &Common,
 ) -> Result<u8, CliError> {
-    let loaded = workspace::load(dir, common)?;
+    let mut loaded = workspace::load(dir, common)?;
+    workspace::attach_sim(&mut loaded, common).await?;
     let progress = Progress::new(common.json);
     let backend = workspace::backend(&loaded)?;
     let op = if flags.destroy { "destroy" } else { "apply" };
@@ -429,7 +431,8 @@ fn read_plan_file(file: &Path) -> Result<Plan, CliError> {
 async fn apply_saved(file: &Path, flags: &PlanFlags, common: &Common) -> Result<u8, CliError> {
     let plan = read_plan_file(file)?;
     let vars = plan.variables.clone();
-    let loaded = workspace::load_with(Path::new(&plan.config_dir), |_| Ok(vars))?;
+    let mut loaded = workspace::load_with(Path::new(&plan.config_dir), |_| Ok(vars))?;
+    workspace::attach_sim(&mut loaded, common).await?;
     let stale = |why: String| {
         CliError::help(
             format!("the saved plan {} is stale: {why}", file.display()),
@@ -830,7 +833,8 @@ fn graph(dir: &Path, format: GraphFormat) -> Result<u8, CliError> {
 }
 
 async fn import(address: &str, id: &str, dir: &Path, common: &Common) -> Result<u8, CliError> {
-    let loaded = workspace::load(dir, common)?;
+    let mut loaded = workspace::load(dir, common)?;
+    workspace::attach_sim(&mut loaded, common).await?;
     let addr: Address = address
         .parse()
         .map_err(|e: String| CliError::help(e, "addresses look like rg or app[\"blue\"]"))?;

@@ -53,7 +53,14 @@ pub struct Common {
     /// How long to wait for the state lock, e.g. 30s (default: fail at once).
     #[arg(long, value_name = "DURATION", default_value = "0s", global = true, value_parser = parse_duration)]
     pub lock_timeout: std::time::Duration,
+    /// Use the simulated cloud: alone, start one in-process (its world kept in
+    /// DIR/.plinth/sim-world.json); with a URL, use a running `plinth sim serve`.
+    #[arg(long, value_name = "URL", global = true, num_args = 0..=1, default_missing_value = IN_PROCESS, env = "PLINTH_SIM")]
+    pub sim: Option<String>,
 }
+
+/// The value of a bare `--sim`.
+pub const IN_PROCESS: &str = "in-process";
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(s)

@@ -81,6 +81,103 @@ pub fn registry() -> Registry {
     r
 }
 
+/// The simulated cloud a command uses (`--sim`).
+pub struct SimSession {
+    /// Where providers reach it.
+    pub url: String,
+    /// Set when plinth started it in-process; it stops with the command (its world is saved
+    /// after every change).
+    _handle: Option<plinth_sim::SimHandle>,
+}
+
+/// Connects to the simulated cloud `--sim` names, or starts one in-process. Providers reach
+/// it over HTTP, exactly as they reach Azure.
+pub async fn attach_sim(loaded: &mut Loaded, common: &Common) -> Result<(), CliError> {
+    let Some(target) = &common.sim else {
+        return Ok(());
+    };
+    if target == crate::IN_PROCESS {
+        let state_dir = loaded.dir.join(".plinth");
+        std::fs::create_dir_all(&state_dir)
+            .map_err(|e| CliError::msg(format!("cannot create {}: {e}", state_dir.display())))?;
+        let latency = match std::env::var("PLINTH_SIM_LATENCY") {
+            Ok(l) => l
+                .parse()
+                .map_err(|e: String| CliError::msg(format!("PLINTH_SIM_LATENCY: {e}")))?,
+            Err(_) => plinth_sim::Latency::Demo,
+        };
+        let config = plinth_sim::SimConfig {
+            latency,
+            world_file: Some(state_dir.join("sim-world.json")),
+            ..Default::default()
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| CliError::msg(format!("cannot start the simulated cloud: {e}")))?;
+        let handle = plinth_sim::start(listener, config)
+            .await
+            .map_err(|e| CliError::msg(format!("cannot start the simulated cloud: {e}")))?;
+        handle
+            .shared
+            .save()
+            .map_err(|e| CliError::msg(format!("cannot save the simulated cloud's world: {e}")))?;
+        loaded.sim = Some(SimSession {
+            url: handle.url.clone(),
+            _handle: Some(handle),
+        });
+        announce(
+            loaded,
+            common,
+            "started in-process; its world is kept in .plinth/sim-world.json",
+        );
+        return Ok(());
+    }
+    let url = target.trim_end_matches('/').to_string();
+    if !sim_answers(&url).await {
+        return Err(CliError::help(
+            format!("no simulated cloud answers at {url}"),
+            "start one with `plinth sim serve` and pass the URL it prints, or use a bare --sim to run one in-process",
+        ));
+    }
+    loaded.sim = Some(SimSession { url, _handle: None });
+    announce(loaded, common, "a running `plinth sim serve`");
+    Ok(())
+}
+
+/// Says which simulated cloud this command talks to (a `sim` event with `--json`).
+fn announce(loaded: &Loaded, common: &Common, how: &str) {
+    let Some(sim) = &loaded.sim else { return };
+    if common.json {
+        outln!(
+            "{}",
+            serde_json::json!({"type": "sim", "url": sim.url, "how": how})
+        );
+    } else {
+        eprintln!("Using the simulated cloud at {} ({how}).", sim.url);
+    }
+}
+
+/// True when `GET {url}/_sim/health` answers 200.
+async fn sim_answers(url: &str) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(host) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let host = host.split('/').next().unwrap_or(host);
+    let probe = async {
+        let mut s = tokio::net::TcpStream::connect(host).await.ok()?;
+        let req = format!("GET /_sim/health HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n");
+        s.write_all(req.as_bytes()).await.ok()?;
+        let mut head = [0u8; 12];
+        s.read_exact(&mut head).await.ok()?;
+        Some(head.starts_with(b"HTTP/1.1 200"))
+    };
+    matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(5), probe).await,
+        Ok(Some(true))
+    )
+}
+
 /// A loaded configuration directory.
 pub struct Loaded {
     pub dir: PathBuf,
@@ -88,6 +185,8 @@ pub struct Loaded {
     pub vars: BTreeMap<String, Value>,
     pub env: BTreeMap<String, String>,
     pub registry: Registry,
+    /// The simulated cloud, with `--sim`.
+    pub sim: Option<SimSession>,
 }
 
 impl Loaded {
@@ -132,6 +231,7 @@ pub fn load_with(
         vars,
         env: std::env::vars().collect(),
         registry: registry(),
+        sim: None,
     })
 }
 

@@ -179,3 +179,77 @@ fn sim_serve_rejects_bad_flags() {
         assert!(err.contains("invalid value"), "{args:?}: {err}");
     }
 }
+
+const CORE_ONLY: &str = "[resource.a]\ntype = \"core:data\"\ninput = \"x\"\n";
+
+#[test]
+fn bare_sim_starts_one_in_process_with_its_world_under_the_configuration() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("main.toml"), CORE_ONLY).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_plinth"))
+        .args(["plan", "--sim", "--no-color"])
+        .arg(tmp.path())
+        .env("PLINTH_SIM_LATENCY", "instant")
+        .env_remove("PLINTH_SIM")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("Using the simulated cloud at http://127.0.0.1:"),
+        "{err}"
+    );
+    assert!(err.contains("started in-process"), "{err}");
+    let world = tmp.path().join(".plinth/sim-world.json");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&world).expect("world file"))
+            .expect("world json");
+    assert!(
+        doc.get("arm").is_some() && doc.get("clusters").is_some(),
+        "{doc}"
+    );
+}
+
+#[test]
+fn sim_url_points_at_a_running_simulator_and_a_dead_one_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("main.toml"), CORE_ONLY).unwrap();
+    let (sim, url) = serve(&tmp.path().join("world.json"));
+    // PLINTH_SIM names it, as `--sim URL` would.
+    let out = Command::new(env!("CARGO_BIN_EXE_plinth"))
+        .args(["plan", "--no-color", "--json"])
+        .arg(tmp.path())
+        .env("PLINTH_SIM", &url)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let announced = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| e["type"] == "sim")
+        .expect("a sim event");
+    assert_eq!(announced["url"], url.as_str());
+    // The simulator saw plinth check on it.
+    let (status, body) = http(&url, "GET", "/_sim/requests", &[], "");
+    assert_eq!(status, 200);
+    assert!(body.contains("/_sim/health"), "{body}");
+    stop(sim);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_plinth"))
+        .args(["plan", "--no-color", "--sim", &url])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("no simulated cloud answers at {url}")),
+        "{err}"
+    );
+    assert!(err.contains("plinth sim serve"), "{err}");
+}
