@@ -14,17 +14,31 @@ const TENANT: &str = "11111111-2222-3333-4444-555555555555";
 
 // ---------- reference data ----------
 
+/// The ARM reference data (`shared/reference/azure-arm`, kept beside the repository, never in
+/// it): `$PLINTH_REFERENCE_DIR`, else `shared/reference` beside any ancestor of this crate (the
+/// repository's `../shared`), else the workplace's `/work/shared/reference` (a clone elsewhere,
+/// e.g. a clean clone in /tmp, on the same machine).
 fn reference_dir() -> PathBuf {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference/azure-arm"
-    ));
-    assert!(
-        dir.join("SOURCES.md").is_file(),
-        "the ARM reference data is missing: expected {} (../shared/reference/azure-arm beside the repository)",
-        dir.display()
-    );
-    dir
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(d) = std::env::var_os("PLINTH_REFERENCE_DIR") {
+        candidates.push(PathBuf::from(d).join("azure-arm"));
+    }
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for ancestor in manifest.ancestors() {
+        candidates.push(ancestor.join("shared/reference/azure-arm"));
+    }
+    candidates.push(PathBuf::from("/work/shared/reference/azure-arm"));
+    match candidates.iter().find(|d| d.join("SOURCES.md").is_file()) {
+        Some(d) => d.clone(),
+        None => panic!(
+            "the ARM reference data is missing: looked for shared/reference/azure-arm in {}; set PLINTH_REFERENCE_DIR to the reference directory",
+            candidates
+                .iter()
+                .map(|c| c.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 fn example(rel: &str) -> Value {
