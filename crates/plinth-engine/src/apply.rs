@@ -605,6 +605,7 @@ impl Runner<'_, '_> {
                 let scope = Scope {
                     vars: self.input.vars,
                     env: self.input.env,
+                    registry: Some(self.input.registry),
                     values: &self.values,
                     each: None,
                 };
@@ -647,6 +648,7 @@ impl Runner<'_, '_> {
         let scope = Scope {
             vars: self.input.vars,
             env: self.input.env,
+            registry: Some(self.input.registry),
             values: &self.values,
             each,
         };
@@ -1016,6 +1018,7 @@ impl Runner<'_, '_> {
                 let scope = Scope {
                     vars: self.input.vars,
                     env: self.input.env,
+                    registry: Some(self.input.registry),
                     values: &self.values,
                     each: None,
                 };

@@ -274,6 +274,7 @@ impl Planner<'_, '_> {
         Scope {
             vars: self.input.vars,
             env: self.input.env,
+            registry: Some(self.input.registry),
             values: &self.values,
             each,
         }

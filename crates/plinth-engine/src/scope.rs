@@ -83,6 +83,8 @@ pub struct Scope<'a> {
     pub values: &'a Values,
     /// `each.key` / `each.value` inside a `for_each` declaration.
     pub each: Option<(Value, Value)>,
+    /// Providers, for their functions (`azure.role_definition_id(...)`).
+    pub registry: Option<&'a plinth_provider::Registry>,
 }
 
 fn first_attr<'s>(
@@ -213,6 +215,20 @@ fn walk_inst(
 }
 
 impl Context for Scope<'_> {
+    fn call_external(
+        &self,
+        name: &str,
+        args: &[Value],
+        span: Range<usize>,
+    ) -> Option<Result<Value, EvalError>> {
+        let result = self.registry?.call_function(name, args)?;
+        Some(result.map_err(|e| EvalError::new(format!("{name}(): {}", e.message), span)))
+    }
+
+    fn external_functions(&self) -> Vec<String> {
+        self.registry.map(|r| r.all_functions()).unwrap_or_default()
+    }
+
     fn lookup(&self, r: &Reference, steps: &[ResolvedStep]) -> Result<Value, EvalError> {
         match r.root.as_str() {
             "var" => {

@@ -122,10 +122,10 @@ pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
         }
         let in_for_each = r.for_each.is_some();
         check_refs(&mut d, &names, &r.inputs, in_for_each);
-        check_calls(&mut d, &r.inputs);
+        check_calls(&mut d, &r.inputs, registry);
         if let Some(fe) = &r.for_each {
             check_refs(&mut d, &names, fe, false);
-            check_calls(&mut d, fe);
+            check_calls(&mut d, fe, registry);
             check_static_for_each(&mut d, &r.address(), fe);
         }
 
@@ -143,7 +143,7 @@ pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
             Err(e) => d.push(e),
         }
         check_refs(&mut d, &names, &a.inputs, false);
-        check_calls(&mut d, &a.inputs);
+        check_calls(&mut d, &a.inputs, registry);
         if a.on.is_empty() {
             d.push(Diagnostic::at(format!("action `{}` has no `on`", a.name), a.loc.clone())
                 .help("list what it watches, e.g. on = [\"fic_keda\"]; it runs when any of them is created, updated or replaced"));
@@ -154,14 +154,14 @@ pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
     }
     for o in &config.outputs {
         check_refs(&mut d, &names, &o.value, false);
-        check_calls(&mut d, &o.value);
+        check_calls(&mut d, &o.value, registry);
         if !o.sensitive {
             check_output_sensitivity(&mut d, config, o);
         }
     }
     for p in &config.providers {
         check_refs(&mut d, &names, &p.config, false);
-        check_calls(&mut d, &p.config);
+        check_calls(&mut d, &p.config, registry);
     }
     if let Some(b) = &config.backend {
         check_backend(&mut d, b);
@@ -288,22 +288,28 @@ fn check_ignore_changes(
     }
 }
 
-/// Calls of functions that do not exist (provider functions, written `provider.name(...)`,
-/// are checked when evaluated).
-fn check_calls(d: &mut Diagnostics, node: &Node) {
+/// Calls of functions that do not exist: built-in (`lower(...)`) or a provider's
+/// (`azure.role_definition_id(...)`).
+fn check_calls(d: &mut Diagnostics, node: &Node, registry: &Registry) {
     match &node.kind {
         NodeKind::Lit(_) => {}
         NodeKind::Template(t) => {
             let mut calls = Vec::new();
             template_calls(t, &mut calls);
             let builtins = plinth_expr::builtin_function_names();
+            let provided = registry.all_functions();
             for (name, span) in calls {
-                if name.contains('.') || builtins.contains(&name.as_str()) {
+                if builtins.contains(&name.as_str()) || provided.contains(&name) {
                     continue;
                 }
-                let help = match plinth_expr::did_you_mean(&name, builtins.iter().copied()) {
+                let all: Vec<&str> = builtins
+                    .iter()
+                    .copied()
+                    .chain(provided.iter().map(String::as_str))
+                    .collect();
+                let help = match plinth_expr::did_you_mean(&name, all.iter().copied()) {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("the functions are: {}", builtins.join(", ")),
+                    None => format!("the functions are: {}", all.join(", ")),
                 };
                 d.push(
                     Diagnostic::at(format!("unknown function `{name}`"), node.loc_of(&span))
@@ -312,8 +318,10 @@ fn check_calls(d: &mut Diagnostics, node: &Node) {
                 );
             }
         }
-        NodeKind::List(items) => items.iter().for_each(|n| check_calls(d, n)),
-        NodeKind::Table(entries) => entries.iter().for_each(|(_, _, n)| check_calls(d, n)),
+        NodeKind::List(items) => items.iter().for_each(|n| check_calls(d, n, registry)),
+        NodeKind::Table(entries) => entries
+            .iter()
+            .for_each(|(_, _, n)| check_calls(d, n, registry)),
     }
 }
 

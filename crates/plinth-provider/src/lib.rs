@@ -273,6 +273,21 @@ pub trait Provider: Send + Sync {
         )))
     }
 
+    /// Functions this provider adds to expressions, without the prefix: `role_definition_id`
+    /// is called as `${azure.role_definition_id("...")}`.
+    fn functions(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Calls one of [`Provider::functions`]. Arguments arrive known and without sensitive marks
+    /// (the evaluator propagates marks and unknowns itself).
+    fn call_function(&self, name: &str, _args: &[Value]) -> Result<Value, ProviderError> {
+        Err(ProviderError::new(format!(
+            "{}.{name} is not a function",
+            self.name()
+        )))
+    }
+
     /// Runs an action (`[action.NAME]`).
     async fn run_action(&self, req: &Request<'_>, _config: &Value) -> Result<(), ProviderError> {
         Err(ProviderError::new(format!(
@@ -306,6 +321,32 @@ impl Registry {
 
     pub fn providers(&self) -> impl Iterator<Item = &Arc<dyn Provider>> {
         self.providers.values()
+    }
+
+    /// Every provider function, as written in expressions (`azure.role_definition_id`).
+    pub fn all_functions(&self) -> Vec<String> {
+        self.providers
+            .values()
+            .flat_map(|p| {
+                p.functions()
+                    .into_iter()
+                    .map(move |f| format!("{}.{f}", p.name()))
+            })
+            .collect()
+    }
+
+    /// Calls a provider function by its full name; `None` when no provider has it.
+    pub fn call_function(
+        &self,
+        full_name: &str,
+        args: &[Value],
+    ) -> Option<Result<Value, ProviderError>> {
+        let (prefix, name) = full_name.split_once('.')?;
+        let p = self.providers.get(prefix)?;
+        if !p.functions().iter().any(|f| f == name) {
+            return None;
+        }
+        Some(p.call_function(name, args))
     }
 
     /// Every known full type name.

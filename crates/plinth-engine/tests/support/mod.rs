@@ -473,6 +473,19 @@ impl Provider for FakeProvider {
         Self::key_of(config)
     }
 
+    fn functions(&self) -> Vec<String> {
+        vec!["shout".into()]
+    }
+
+    /// `fake.shout("hi")` is `"HI!"`.
+    fn call_function(&self, name: &str, args: &[Value]) -> Result<Value, ProviderError> {
+        match (name, args) {
+            ("shout", [Value::String(s)]) => Ok(Value::String(format!("{}!", s.to_uppercase()))),
+            ("shout", _) => Err(ProviderError::new("expects one string")),
+            (other, _) => Err(ProviderError::new(format!("no function {other}"))),
+        }
+    }
+
     fn estimate(&self, _type_name: &str, config: &Value) -> Duration {
         Duration::from_millis(num_at(config, "est_ms").unwrap_or(1))
     }
