@@ -877,13 +877,7 @@ fn put_rg(
     existing: Option<&Resource>,
     input: &Value,
 ) -> Result<Outcome, Response> {
-    if input.get("location").and_then(Value::as_str).is_none() && existing.is_none() {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "LocationRequired",
-            "The location property is required for this definition.",
-        ));
-    }
+    require_location(existing, input)?;
     let mut b = base_body(info, existing, input);
     if let Some(ex) = existing
         && b.get("location").is_none()
@@ -982,11 +976,7 @@ fn put_aks(
         .and_then(Value::as_str)
         .map(norm_location)
     else {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "LocationRequired",
-            "The location property is required for this definition.",
-        ));
+        return Err(location_required());
     };
     let cluster_key = match existing.and_then(|r| r.cluster_key.clone()) {
         Some(k) => k,
@@ -1279,6 +1269,23 @@ fn action(ctx: &Ctx, world: &World, resource_id: &str, name: &str) -> Response {
     )
 }
 
+/// ARM's answer to a create without `location`.
+fn location_required() -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        "LocationRequired",
+        "The location property is required for this definition.",
+    )
+}
+
+/// A create (no existing resource) must name its location.
+fn require_location(existing: Option<&Resource>, input: &Value) -> Result<(), Response> {
+    if existing.is_none() && input.get("location").and_then(Value::as_str).is_none() {
+        return Err(location_required());
+    }
+    Ok(())
+}
+
 fn put_sb_namespace(
     ctx: &Ctx,
     world: &mut World,
@@ -1286,13 +1293,7 @@ fn put_sb_namespace(
     existing: Option<&Resource>,
     input: &Value,
 ) -> Result<Outcome, Response> {
-    if existing.is_none() && input.get("location").and_then(Value::as_str).is_none() {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "LocationRequired",
-            "The location property is required for this definition.",
-        ));
-    }
+    require_location(existing, input)?;
     let mut b = base_body(info, existing, input);
     let sku = b.get("sku").cloned().unwrap_or(json!({"name": "Standard"}));
     let sku_name = sku
@@ -1453,13 +1454,7 @@ fn put_uai(
     existing: Option<&Resource>,
     input: &Value,
 ) -> Result<Outcome, Response> {
-    if existing.is_none() && input.get("location").and_then(Value::as_str).is_none() {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "LocationRequired",
-            "The location property is required for this definition.",
-        ));
-    }
+    require_location(existing, input)?;
     let mut b = base_body(info, existing, input);
     let old = existing
         .map(|r| r.body["properties"].clone())
