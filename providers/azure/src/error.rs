@@ -1,0 +1,93 @@
+//! Errors of the ARM client.
+
+use std::time::Duration;
+
+/// An error answer from ARM (or a failed long-running operation), with ARM's own code and
+/// message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message} (HTTP {status})")]
+pub struct ArmError {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+impl ArmError {
+    /// Reads ARM's error shape (`{"error": {"code", "message"}}`, also the un-nested
+    /// `{"code", "message"}` some services send) from a response body.
+    pub fn from_body(status: u16, body: &serde_json::Value) -> ArmError {
+        let e = body.get("error").unwrap_or(body);
+        let text = |k: &str| e.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        ArmError {
+            status,
+            code: text("code").unwrap_or_else(|| format!("HttpStatus{status}")),
+            message: text("message").unwrap_or_else(|| {
+                if body.is_null() {
+                    "no error body".to_string()
+                } else {
+                    body.to_string()
+                }
+            }),
+        }
+    }
+}
+
+/// Everything that can go wrong talking to ARM.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// ARM answered with an error (after any retries).
+    #[error(transparent)]
+    Arm(#[from] ArmError),
+    /// The request never got a complete answer (connection refused/reset, broken body).
+    #[error("{method} {url}: {message}")]
+    Transport {
+        method: String,
+        url: String,
+        message: String,
+    },
+    /// No token could be obtained.
+    #[error("{0}")]
+    Credential(String),
+    /// An operation (with its retries or polls) ran past its total timeout.
+    #[error("{what} did not finish within {after:?}")]
+    Timeout { what: String, after: Duration },
+    /// ARM answered something this client cannot read.
+    #[error("unexpected answer from {url}: {message}")]
+    InvalidResponse { url: String, message: String },
+}
+
+impl Error {
+    /// ARM's error code, when ARM gave one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Error::Arm(e) => Some(&e.code),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status, when ARM answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Arm(e) => Some(e.status),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a 404 (the object is gone).
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+}
+
+impl From<Error> for plinth_provider::ProviderError {
+    fn from(e: Error) -> Self {
+        match &e {
+            Error::Arm(a) => {
+                plinth_provider::ProviderError::with_code(a.code.clone(), a.message.clone())
+            }
+            _ => plinth_provider::ProviderError::new(e.to_string()),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

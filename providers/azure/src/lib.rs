@@ -1,0 +1,29 @@
+//! plinth's Azure provider: the ARM client layer.
+//!
+//! - [`ArmClient`]: Azure Resource Manager over `reqwest` — `get`, `put`, `patch`, `delete`,
+//!   `post`, `list` (with `nextLink` paging), long-running operations (`Azure-AsyncOperation`,
+//!   else `Location`, else the resource's `provisioningState`), retries with exponential
+//!   backoff and full jitter (429, 5xx, connection errors, ARM's eventual-consistency codes),
+//!   `Retry-After`, and client-side token buckets per subscription ([`RateLimits`]).
+//! - [`ArmRequest`]: what to send, built without I/O (testable on its own).
+//! - [`TokenSource`]: where bearer tokens come from: [`StaticToken`] (tests) or
+//!   [`IdentityTokenSource`] (`azure_identity` credentials chosen from `ARM_*` / `AZURE_*`
+//!   variables, see [`CredentialConfig`]), cached until shortly before expiry.
+//! - [`RetryObserver`]: every retry is reported (to a plinth [`plinth_provider::Reporter`] via
+//!   [`ReporterObserver`], and always to `tracing`).
+
+mod client;
+mod credential;
+mod error;
+mod ratelimit;
+mod request;
+mod retry;
+
+pub use client::{ArmClient, ArmClientBuilder, ArmResponse, Call, LroPolicy};
+pub use credential::{
+    ARM_SCOPE, AccessToken, CredentialConfig, IdentityTokenSource, StaticToken, TokenSource,
+};
+pub use error::{ArmError, Error, Result};
+pub use ratelimit::{Bucket, RateLimits};
+pub use request::{ArmRequest, RequestClass};
+pub use retry::{ReporterObserver, RetryEvent, RetryObserver, RetryPolicy, TracingObserver};
