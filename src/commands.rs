@@ -1,6 +1,5 @@
 //! What each command does.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -163,7 +162,7 @@ fn text_opts(common: &Common, show_sensitive: bool) -> TextOptions {
 }
 
 fn validate(dir: &Path, common: &Common) -> Result<u8, CliError> {
-    let loaded = workspace::load_with(dir, |_| Ok(BTreeMap::new()))?;
+    let loaded = workspace::load_unresolved(dir)?;
     let diags = plinth_engine::validate::validate(&loaded.config, &loaded.registry);
     if !diags.is_empty() {
         return Err(CliError::Config(loaded.config.sources, diags));
@@ -820,7 +819,7 @@ fn record_text(r: &plinth_state::ResourceState, reveal: bool) -> String {
 }
 
 fn graph(dir: &Path, format: GraphFormat) -> Result<u8, CliError> {
-    let loaded = workspace::load_with(dir, |_| Ok(BTreeMap::new()))?;
+    let loaded = workspace::load_unresolved(dir)?;
     let g = plinth_engine::graph::build(&loaded.config)
         .map_err(|d| CliError::Config(loaded.config.sources.clone(), d.into()))?;
     let label =

@@ -76,9 +76,72 @@ pub fn use_color(common: &Common) -> bool {
 
 /// The providers this build has.
 pub fn registry() -> Registry {
+    registry_with(plinth_provider_azure::AzureSettings::from_env())
+}
+
+/// The providers, the Azure one with these settings.
+fn registry_with(azure: plinth_provider_azure::AzureSettings) -> Registry {
     let mut r = Registry::new();
     r.register(Arc::new(plinth_provider_core::CoreProvider::new()));
+    r.register(Arc::new(plinth_provider_azure::AzureProvider::new(azure)));
     r
+}
+
+/// The `[provider.NAME]` tables this build understands.
+const PROVIDER_TABLES: &[&str] = &["azure"];
+
+/// Evaluates the `[provider.*]` tables (they may use `var.*` and `env.*`, not resources) and
+/// rebuilds the providers with them, pointed at the simulated cloud under `--sim`.
+pub fn configure_providers(loaded: &mut Loaded) -> Result<(), CliError> {
+    let mut azure = match &loaded.sim {
+        Some(sim) => plinth_provider_azure::AzureSettings::for_sim(&sim.url),
+        None => plinth_provider_azure::AzureSettings::from_env(),
+    };
+    let values = plinth_engine::scope::Values::default();
+    let scope = plinth_engine::scope::Scope {
+        vars: &loaded.vars,
+        env: &loaded.env,
+        values: &values,
+        each: None,
+        registry: None,
+    };
+    let mut diags = Diagnostics::default();
+    for p in &loaded.config.providers {
+        if !PROVIDER_TABLES.contains(&p.name.as_str()) {
+            diags.push(
+                Diagnostic::at(format!("unknown provider `{}`", p.name), p.loc.clone())
+                    .label("no such provider")
+                    .help(
+                        match plinth_config::did_you_mean(&p.name, PROVIDER_TABLES.iter().copied())
+                        {
+                            Some(s) => format!("did you mean `{s}`?"),
+                            None => {
+                                format!("providers with settings: {}", PROVIDER_TABLES.join(", "))
+                            }
+                        },
+                    ),
+            );
+            continue;
+        }
+        let value = match p.config.eval(&scope) {
+            Ok(v) => v,
+            Err(d) => {
+                diags.push(d);
+                continue;
+            }
+        };
+        if let Err(message) = azure.apply_config(&value) {
+            diags.push(Diagnostic::at(
+                format!("[provider.azure]: {message}"),
+                p.loc.clone(),
+            ));
+        }
+    }
+    if !diags.is_empty() {
+        return Err(CliError::Config(loaded.config.sources.clone(), diags));
+    }
+    loaded.registry = registry_with(azure);
+    Ok(())
 }
 
 /// The simulated cloud a command uses (`--sim`).
@@ -130,7 +193,7 @@ pub async fn attach_sim(loaded: &mut Loaded, common: &Common) -> Result<(), CliE
             common,
             "started in-process; its world is kept in .plinth/sim-world.json",
         );
-        return Ok(());
+        return configure_providers(loaded);
     }
     let url = target.trim_end_matches('/').to_string();
     if !sim_answers(&url).await {
@@ -141,7 +204,7 @@ pub async fn attach_sim(loaded: &mut Loaded, common: &Common) -> Result<(), CliE
     }
     loaded.sim = Some(SimSession { url, _handle: None });
     announce(loaded, common, "a running `plinth sim serve`");
-    Ok(())
+    configure_providers(loaded)
 }
 
 /// Says which simulated cloud this command talks to (a `sim` event with `--json`).
@@ -225,10 +288,33 @@ pub fn load_with(
     let dir = absolute(dir);
     let mut config = plinth_config::load_dir(&dir).map_err(|(s, d)| CliError::Config(s, d))?;
     let vars = vars(&mut config).map_err(|d| CliError::Config(config.sources.clone(), d))?;
-    Ok(Loaded {
+    let mut loaded = Loaded {
         dir,
         config,
         vars,
+        env: std::env::vars().collect(),
+        registry: registry(),
+        sim: None,
+    };
+    configure_providers(&mut loaded)?;
+    Ok(loaded)
+}
+
+/// Reads the configuration without resolving variables or provider settings (for
+/// `validate` and `graph`, which need neither).
+pub fn load_unresolved(dir: &Path) -> Result<Loaded, CliError> {
+    if !dir.is_dir() {
+        return Err(CliError::help(
+            format!("{} is not a directory", dir.display()),
+            "pass a directory holding *.toml files (default: the current directory)",
+        ));
+    }
+    let dir = absolute(dir);
+    let config = plinth_config::load_dir(&dir).map_err(|(s, d)| CliError::Config(s, d))?;
+    Ok(Loaded {
+        dir,
+        config,
+        vars: BTreeMap::new(),
         env: std::env::vars().collect(),
         registry: registry(),
         sim: None,

@@ -1,4 +1,10 @@
-//! plinth's Azure provider: the ARM client layer.
+//! plinth's Azure provider.
+//!
+//! - [`AzureProvider`] (with [`AzureSettings`]): any ARM type `azure:Namespace/type[/child]@api-version`
+//!   as a plinth resource or data source, with curated knowledge of the flagship's seven types
+//!   ([`types::KNOWN`]), ARM normalisation in the diff ([`ArmEq`]) and `azure.role_definition_id`.
+//!
+//! The ARM client layer it is built on:
 //!
 //! - [`ArmClient`]: Azure Resource Manager over `reqwest` — `get`, `put`, `patch`, `delete`,
 //!   `post`, `list` (with `nextLink` paging), long-running operations (`Azure-AsyncOperation`,
@@ -15,15 +21,20 @@
 mod client;
 mod credential;
 mod error;
+mod provider;
 mod ratelimit;
 mod request;
 mod retry;
+mod settings;
+pub mod types;
 
 pub use client::{ArmClient, ArmClientBuilder, ArmResponse, Call, LroPolicy};
 pub use credential::{
     ARM_SCOPE, AccessToken, CredentialConfig, IdentityTokenSource, StaticToken, TokenSource,
 };
 pub use error::{ArmError, Error, Result};
+pub use provider::{ArmEq, AzureProvider};
 pub use ratelimit::{Bucket, RateLimits};
 pub use request::{ArmRequest, RequestClass};
 pub use retry::{ReporterObserver, RetryEvent, RetryObserver, RetryPolicy, TracingObserver};
+pub use settings::{AzureSettings, SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_SUBSCRIPTION, SIM_TENANT};

@@ -1,0 +1,353 @@
+//! [`AzureSettings`]: where ARM is, which subscription, how to authenticate — from the
+//! environment (`ARM_*` / `AZURE_*`), for the simulated cloud, and from `[provider.azure]`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use plinth_value::Value;
+
+use crate::client::{DEFAULT_BASE_URL, LroPolicy};
+use crate::credential::{ARM_SCOPE, CredentialConfig, TokenSource};
+use crate::ratelimit::RateLimits;
+use crate::retry::RetryPolicy;
+
+/// The subscription the simulated cloud uses when none is configured.
+pub const SIM_SUBSCRIPTION: &str = "00000000-0000-0000-0000-000000000000";
+/// The tenant used for the simulator's default client-secret credential.
+pub const SIM_TENANT: &str = "11111111-2222-3333-4444-555555555555";
+/// The client id of the simulator's default client-secret credential.
+pub const SIM_CLIENT_ID: &str = "plinth";
+/// The secret of the simulator's default client-secret credential.
+pub const SIM_CLIENT_SECRET: &str = "plinth-sim";
+
+/// The keys `[provider.azure]` accepts.
+pub const CONFIG_KEYS: &[&str] = &[
+    "subscription_id",
+    "tenant_id",
+    "client_id",
+    "client_secret",
+    "use_oidc",
+    "oidc_token_file_path",
+    "use_msi",
+    "use_cli",
+    "environment",
+    "endpoint",
+    "authority_host",
+];
+
+/// Everything the Azure provider needs to reach ARM. Nothing here does I/O.
+#[derive(Clone)]
+pub struct AzureSettings {
+    /// ARM's base URL (default `https://management.azure.com`; the simulator's URL with `--sim`).
+    pub arm_endpoint: String,
+    /// The subscription resource groups are created in (`ARM_SUBSCRIPTION_ID`).
+    pub subscription_id: Option<String>,
+    pub credentials: CredentialConfig,
+    /// Scope of the ARM tokens (`https://management.azure.com/.default` on the public cloud).
+    pub token_scope: String,
+    pub retry: RetryPolicy,
+    pub lro: LroPolicy,
+    /// Client-side token buckets (`None` turns them off).
+    pub rate_limits: Option<RateLimits>,
+    /// Tokens from here instead of `credentials` (tests).
+    pub token_source: Option<Arc<dyn TokenSource>>,
+}
+
+impl std::fmt::Debug for AzureSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AzureSettings")
+            .field("arm_endpoint", &self.arm_endpoint)
+            .field("subscription_id", &self.subscription_id)
+            .field("tenant_id", &self.credentials.tenant_id)
+            .field("client_id", &self.credentials.client_id)
+            .field("token_scope", &self.token_scope)
+            .finish_non_exhaustive()
+    }
+}
+
+/// ARM endpoint, authority host and token scope of a named cloud (Terraform's `ARM_ENVIRONMENT`).
+fn environment(name: &str) -> Option<(&'static str, &'static str, &'static str)> {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "public" | "azurecloud" | "azurepubliccloud" => Some((
+            DEFAULT_BASE_URL,
+            "https://login.microsoftonline.com",
+            ARM_SCOPE,
+        )),
+        "usgovernment" | "azureusgovernment" | "azureusgovernmentcloud" => Some((
+            "https://management.usgovcloudapi.net",
+            "https://login.microsoftonline.us",
+            "https://management.usgovcloudapi.net/.default",
+        )),
+        "china" | "azurechinacloud" => Some((
+            "https://management.chinacloudapi.cn",
+            "https://login.chinacloudapi.cn",
+            "https://management.chinacloudapi.cn/.default",
+        )),
+        _ => None,
+    }
+}
+
+impl AzureSettings {
+    fn base(credentials: CredentialConfig) -> Self {
+        AzureSettings {
+            arm_endpoint: DEFAULT_BASE_URL.to_string(),
+            subscription_id: None,
+            credentials,
+            token_scope: ARM_SCOPE.to_string(),
+            retry: RetryPolicy::default(),
+            lro: LroPolicy::default(),
+            rate_limits: Some(RateLimits::default()),
+            token_source: None,
+        }
+    }
+
+    /// From the process environment: `ARM_SUBSCRIPTION_ID` / `AZURE_SUBSCRIPTION_ID`,
+    /// `ARM_ENVIRONMENT` (public, usgovernment, china), `ARM_ENDPOINT` (an ARM URL), and the
+    /// credentials of [`CredentialConfig::from_env`].
+    pub fn from_env() -> Self {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Like [`AzureSettings::from_env`] from any variable lookup.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        let first = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| get(n).filter(|v| !v.trim().is_empty()))
+        };
+        let mut s = Self::base(CredentialConfig::from_lookup(&get));
+        s.subscription_id = first(&["ARM_SUBSCRIPTION_ID", "AZURE_SUBSCRIPTION_ID"]);
+        if let Some(env) = first(&["ARM_ENVIRONMENT", "AZURE_ENVIRONMENT"]) {
+            let _ = s.set_environment(&env);
+        }
+        if let Some(url) = first(&["ARM_ENDPOINT", "AZURE_ARM_ENDPOINT"]) {
+            s.arm_endpoint = url.trim_end_matches('/').to_string();
+        }
+        s
+    }
+
+    /// For the simulated cloud at `url`: ARM and the authority host are the simulator; when
+    /// no complete client-secret or workload-identity credential is configured, a client-secret
+    /// credential the simulator accepts (client `plinth`, secret `plinth-sim`); the Azure CLI
+    /// and managed identity are never tried; the subscription defaults to
+    /// `00000000-0000-0000-0000-000000000000`. Polls and retries are short (the simulator's
+    /// operations take seconds at most).
+    pub fn for_sim(url: &str) -> Self {
+        Self::for_sim_with(url, |k| std::env::var(k).ok())
+    }
+
+    /// [`AzureSettings::for_sim`] with any variable lookup.
+    pub fn for_sim_with(url: &str, get: impl Fn(&str) -> Option<String>) -> Self {
+        let mut s = Self::from_lookup(get);
+        let url = url.trim_end_matches('/').to_string();
+        s.arm_endpoint = url.clone();
+        s.token_scope = ARM_SCOPE.to_string();
+        let c = &mut s.credentials;
+        c.authority_host = Some(url);
+        c.use_cli = false;
+        c.use_msi = false;
+        let secret = c.tenant_id.is_some() && c.client_id.is_some() && c.client_secret.is_some();
+        let oidc = c.use_oidc
+            && c.tenant_id.is_some()
+            && c.client_id.is_some()
+            && c.oidc_token_file.is_some();
+        if !secret && !oidc {
+            c.tenant_id.get_or_insert_with(|| SIM_TENANT.to_string());
+            c.client_id = Some(SIM_CLIENT_ID.to_string());
+            c.client_secret = Some(SIM_CLIENT_SECRET.to_string());
+            c.use_oidc = false;
+        }
+        s.subscription_id
+            .get_or_insert_with(|| SIM_SUBSCRIPTION.to_string());
+        s.lro = LroPolicy {
+            poll_interval: Duration::from_millis(200),
+            max_poll_interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(30 * 60),
+        };
+        s.retry = RetryPolicy {
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+            max_attempts: 30,
+            ..RetryPolicy::default()
+        };
+        s
+    }
+
+    fn set_environment(&mut self, name: &str) -> Result<(), String> {
+        let (arm, authority, scope) = environment(name).ok_or_else(|| {
+            format!("unknown environment `{name}`: expected public, usgovernment or china")
+        })?;
+        self.arm_endpoint = arm.to_string();
+        self.token_scope = scope.to_string();
+        // An authority host given explicitly (ARM_AUTHORITY_HOST, `authority_host`) wins.
+        self.credentials
+            .authority_host
+            .get_or_insert_with(|| authority.to_string());
+        Ok(())
+    }
+
+    /// Applies the evaluated `[provider.azure]` table: `subscription_id`, `tenant_id`,
+    /// `client_id`, `client_secret`, `use_oidc`, `oidc_token_file_path`, `use_msi`, `use_cli`,
+    /// `environment` (public, usgovernment, china), `endpoint` (an ARM URL) and
+    /// `authority_host`. A null value (e.g. an unset `${env.X}`) leaves the setting as it is.
+    /// Unknown keys are an error naming them.
+    pub fn apply_config(&mut self, config: &Value) -> Result<(), String> {
+        let map = match config.unmarked() {
+            Value::Null => return Ok(()),
+            Value::Map(m) => m,
+            other => {
+                return Err(format!(
+                    "expected a table of settings, found {}",
+                    other.type_name()
+                ));
+            }
+        };
+        let unknown: Vec<String> = map
+            .keys()
+            .filter(|k| !CONFIG_KEYS.contains(&k.as_str()))
+            .map(
+                |k| match plinth_expr::did_you_mean(k, CONFIG_KEYS.iter().copied()) {
+                    Some(s) => format!("`{k}` (did you mean `{s}`?)"),
+                    None => format!("`{k}`"),
+                },
+            )
+            .collect();
+        if !unknown.is_empty() {
+            return Err(format!(
+                "unknown setting{} {}; [provider.azure] takes: {}",
+                if unknown.len() == 1 { "" } else { "s" },
+                unknown.join(", "),
+                CONFIG_KEYS.join(", ")
+            ));
+        }
+        // The environment first: an explicit endpoint or authority host wins over it.
+        let mut keys: Vec<&String> = map.keys().collect();
+        keys.sort_by_key(|k| *k != "environment");
+        for key in keys {
+            let v = map[key].unmark_all();
+            if matches!(v, Value::Null) {
+                continue;
+            }
+            let string = || -> Result<String, String> {
+                match &v {
+                    Value::String(s) => Ok(s.clone()),
+                    other => Err(format!(
+                        "`{key}` must be a string, found {}",
+                        other.type_name()
+                    )),
+                }
+            };
+            let boolean = || -> Result<bool, String> {
+                match &v {
+                    Value::Bool(b) => Ok(*b),
+                    Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+                        "true" | "1" | "yes" => Ok(true),
+                        "false" | "0" | "no" | "" => Ok(false),
+                        _ => Err(format!("`{key}` must be true or false, found \"{s}\"")),
+                    },
+                    other => Err(format!(
+                        "`{key}` must be a bool, found {}",
+                        other.type_name()
+                    )),
+                }
+            };
+            let c = &mut self.credentials;
+            match key.as_str() {
+                "subscription_id" => self.subscription_id = Some(string()?),
+                "tenant_id" => c.tenant_id = Some(string()?),
+                "client_id" => c.client_id = Some(string()?),
+                "client_secret" => c.client_secret = Some(string()?),
+                "use_oidc" => c.use_oidc = boolean()?,
+                "oidc_token_file_path" => {
+                    c.oidc_token_file = Some(PathBuf::from(string()?));
+                    c.use_oidc = true;
+                }
+                "use_msi" => c.use_msi = boolean()?,
+                "use_cli" => c.use_cli = boolean()?,
+                "environment" => self.set_environment(&string()?)?,
+                "endpoint" => self.arm_endpoint = string()?.trim_end_matches('/').to_string(),
+                "authority_host" => c.authority_host = Some(string()?),
+                _ => unreachable!("checked above"),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(env: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            env.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn from_env_reads_subscription_and_environment() {
+        let s = AzureSettings::from_lookup(lookup(&[
+            ("AZURE_SUBSCRIPTION_ID", "sub-a"),
+            ("ARM_ENVIRONMENT", "china"),
+        ]));
+        assert_eq!(s.subscription_id.as_deref(), Some("sub-a"));
+        assert_eq!(s.arm_endpoint, "https://management.chinacloudapi.cn");
+        assert_eq!(
+            s.credentials.authority_host.as_deref(),
+            Some("https://login.chinacloudapi.cn")
+        );
+        let d = AzureSettings::from_lookup(lookup(&[]));
+        assert_eq!(d.arm_endpoint, "https://management.azure.com");
+        assert!(d.subscription_id.is_none());
+    }
+
+    #[test]
+    fn for_sim_defaults_a_credential_the_simulator_accepts() {
+        let s = AzureSettings::for_sim_with("http://127.0.0.1:9/", lookup(&[]));
+        assert_eq!(s.arm_endpoint, "http://127.0.0.1:9");
+        assert_eq!(s.subscription_id.as_deref(), Some(SIM_SUBSCRIPTION));
+        let c = &s.credentials;
+        assert_eq!(c.authority_host.as_deref(), Some("http://127.0.0.1:9"));
+        assert_eq!(c.client_id.as_deref(), Some("plinth"));
+        assert_eq!(c.client_secret.as_deref(), Some("plinth-sim"));
+        assert!(!c.use_cli && !c.use_msi);
+        let kept = AzureSettings::for_sim_with(
+            "http://h:1",
+            lookup(&[
+                ("ARM_TENANT_ID", "t"),
+                ("ARM_CLIENT_ID", "c"),
+                ("ARM_CLIENT_SECRET", "s"),
+                ("ARM_SUBSCRIPTION_ID", "mine"),
+            ]),
+        );
+        assert_eq!(kept.credentials.client_id.as_deref(), Some("c"));
+        assert_eq!(kept.subscription_id.as_deref(), Some("mine"));
+    }
+
+    #[test]
+    fn apply_config_sets_known_keys_and_names_unknown_ones() {
+        let mut s = AzureSettings::from_lookup(lookup(&[]));
+        let cfg = Value::from(serde_json::json!({
+            "subscription_id": "s1", "tenant_id": "t1", "client_id": "c1",
+            "use_msi": true, "endpoint": "http://x/", "client_secret": null
+        }));
+        s.apply_config(&cfg).unwrap();
+        assert_eq!(s.subscription_id.as_deref(), Some("s1"));
+        assert_eq!(s.credentials.tenant_id.as_deref(), Some("t1"));
+        assert!(s.credentials.use_msi);
+        assert_eq!(s.arm_endpoint, "http://x");
+        let bad = Value::from(serde_json::json!({"subscription": "x", "tenant_id": 3}));
+        let e = s.apply_config(&bad).unwrap_err();
+        assert!(
+            e.contains("`subscription`") && e.contains("subscription_id"),
+            "{e}"
+        );
+        let e = s
+            .apply_config(&Value::from(serde_json::json!({"tenant_id": 3})))
+            .unwrap_err();
+        assert!(e.contains("must be a string"), "{e}");
+    }
+}

@@ -1,0 +1,429 @@
+//! ARM resource types: parsing `Namespace/type[/child...]@api-version`, building resource ids,
+//! the curated knowledge of the flagship's seven types, and the built-in role table.
+
+use std::time::Duration;
+
+/// A parsed ARM type, e.g. `Microsoft.ServiceBus/namespaces/queues@2024-01-01`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArmType {
+    /// `Microsoft.ServiceBus`.
+    pub namespace: String,
+    /// `["namespaces", "queues"]`.
+    pub types: Vec<String>,
+    /// `2024-01-01`.
+    pub api_version: String,
+}
+
+fn is_segment(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+impl ArmType {
+    /// Parses `Namespace/type[/child...]@api-version`; `None` when malformed.
+    pub fn parse(s: &str) -> Option<ArmType> {
+        let (path, api) = s.split_once('@')?;
+        let api_ok = api.len() >= 10
+            && api.as_bytes()[..10].iter().enumerate().all(|(i, b)| {
+                if i == 4 || i == 7 {
+                    *b == b'-'
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+            && api[10..]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        if !api_ok {
+            return None;
+        }
+        let mut parts = path.split('/');
+        let namespace = parts.next()?;
+        let ns_ok = namespace.contains('.')
+            && namespace
+                .split('.')
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()));
+        if !ns_ok {
+            return None;
+        }
+        let types: Vec<String> = parts.map(str::to_string).collect();
+        if types.is_empty() || !types.iter().all(|t| is_segment(t)) {
+            return None;
+        }
+        Some(ArmType {
+            namespace: namespace.to_string(),
+            types,
+            api_version: api.to_string(),
+        })
+    }
+
+    /// `Microsoft.ServiceBus/namespaces/queues`.
+    pub fn full(&self) -> String {
+        format!("{}/{}", self.namespace, self.types.join("/"))
+    }
+
+    /// Whether this is `t` (case-insensitive, without api-version).
+    pub fn is(&self, t: &str) -> bool {
+        self.full().eq_ignore_ascii_case(t)
+    }
+
+    pub fn is_resource_group(&self) -> bool {
+        self.is(RG)
+    }
+
+    /// A child type (`namespaces/queues`): its parent is another resource of this provider.
+    pub fn is_child(&self) -> bool {
+        self.types.len() > 1
+    }
+
+    /// The curated knowledge of this type, if it is one of the seven.
+    pub fn known(&self) -> Option<&'static Known> {
+        KNOWN.iter().find(|k| self.is(k.type_name))
+    }
+
+    /// The resource id of an object of this type named `name` under `parent`. Resource
+    /// groups default to the subscription (`sub`) as parent.
+    pub fn resource_id(
+        &self,
+        parent: Option<&str>,
+        name: &str,
+        sub: Option<&str>,
+    ) -> Result<String, String> {
+        let parent = parent.map(|p| p.trim().trim_end_matches('/').to_string());
+        if self.is_resource_group() {
+            let p = match parent {
+                Some(p) if !p.is_empty() => p,
+                _ => format!(
+                    "/subscriptions/{}",
+                    sub.ok_or("no subscription is configured for resource groups: set ARM_SUBSCRIPTION_ID or [provider.azure] subscription_id, or give `parent = \"/subscriptions/ID\"`")?
+                ),
+            };
+            return Ok(format!("{p}/resourceGroups/{name}"));
+        }
+        let Some(parent) = parent else {
+            return Err(format!(
+                "`parent` is required for {}: {}",
+                self.full(),
+                if self.is_child() {
+                    "the id of the parent resource"
+                } else {
+                    "a resource group id, or any scope for extension types"
+                }
+            ));
+        };
+        if self.is_child() {
+            Ok(format!(
+                "{parent}/{}/{name}",
+                self.types.last().expect("child type")
+            ))
+        } else {
+            Ok(format!(
+                "{parent}/providers/{}/{}/{name}",
+                self.namespace, self.types[0]
+            ))
+        }
+    }
+}
+
+/// The parent (or scope) part of a resource id: everything before the last
+/// `/providers/NS/type/name` for top-level types, before `/type/name` otherwise.
+pub fn parent_of(id: &str, t: &ArmType) -> String {
+    let segs: Vec<&str> = id.trim_end_matches('/').split('/').collect();
+    let cut = if t.is_child() || t.is_resource_group() {
+        2
+    } else {
+        4
+    };
+    segs[..segs.len().saturating_sub(cut)].join("/")
+}
+
+pub const RG: &str = "Microsoft.Resources/resourceGroups";
+pub const AKS: &str = "Microsoft.ContainerService/managedClusters";
+pub const SB_NAMESPACE: &str = "Microsoft.ServiceBus/namespaces";
+pub const SB_QUEUE: &str = "Microsoft.ServiceBus/namespaces/queues";
+pub const IDENTITY: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
+pub const FIC: &str =
+    "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials";
+pub const ROLE_ASSIGNMENT: &str = "Microsoft.Authorization/roleAssignments";
+
+/// What plinth knows about one of the curated types.
+pub struct Known {
+    pub type_name: &'static str,
+    /// The api-version `type_names()` lists.
+    pub api_version: &'static str,
+    pub description: &'static str,
+    /// Input paths (besides `name` and `parent`) whose change replaces the object.
+    pub force_new: &'static [&'static str],
+    /// Attribute paths the service sets (unknown until the object exists).
+    pub computed: &'static [&'static str],
+    /// Input and attribute paths that are secrets.
+    pub sensitive: &'static [&'static str],
+    /// How long a create typically takes, in seconds.
+    pub estimate_secs: u64,
+}
+
+impl Known {
+    pub fn estimate(&self) -> Duration {
+        Duration::from_secs(self.estimate_secs)
+    }
+}
+
+pub static KNOWN: &[Known] = &[
+    Known {
+        type_name: RG,
+        api_version: "2025-04-01",
+        description: "A resource group (parent: the subscription, by default the provider's).",
+        force_new: &["location"],
+        computed: &["id", "type", "properties.provisioningState"],
+        sensitive: &[],
+        estimate_secs: 3,
+    },
+    Known {
+        type_name: AKS,
+        api_version: "2025-10-01",
+        description: "An AKS cluster (parent: a resource group).",
+        force_new: &[
+            "location",
+            "body.properties.dnsPrefix",
+            "body.properties.fqdnSubdomain",
+            "body.properties.nodeResourceGroup",
+            "body.properties.networkProfile.networkPlugin",
+            "body.properties.networkProfile.serviceCidr",
+            "body.properties.networkProfile.dnsServiceIP",
+        ],
+        computed: &[
+            "id",
+            "type",
+            "identity.principalId",
+            "identity.tenantId",
+            "properties.provisioningState",
+            "properties.powerState",
+            "properties.fqdn",
+            "properties.azurePortalFQDN",
+            "properties.privateFQDN",
+            "properties.oidcIssuerProfile.issuerURL",
+            "properties.identityProfile",
+            "properties.nodeResourceGroup",
+            "properties.kubernetesVersion",
+            "properties.currentKubernetesVersion",
+            "properties.maxAgentPools",
+        ],
+        sensitive: &[
+            "body.properties.servicePrincipalProfile.secret",
+            "properties.servicePrincipalProfile.secret",
+            "body.properties.windowsProfile.adminPassword",
+            "properties.windowsProfile.adminPassword",
+        ],
+        estimate_secs: 600,
+    },
+    Known {
+        type_name: SB_NAMESPACE,
+        api_version: "2024-01-01",
+        description: "A Service Bus namespace (parent: a resource group).",
+        force_new: &["location"],
+        computed: &[
+            "id",
+            "type",
+            "properties.provisioningState",
+            "properties.status",
+            "properties.serviceBusEndpoint",
+            "properties.metricId",
+            "properties.createdAt",
+            "properties.updatedAt",
+        ],
+        sensitive: &[],
+        estimate_secs: 120,
+    },
+    Known {
+        type_name: SB_QUEUE,
+        api_version: "2024-01-01",
+        description: "A Service Bus queue (parent: its namespace).",
+        force_new: &[
+            "body.properties.requiresSession",
+            "body.properties.enablePartitioning",
+        ],
+        computed: &[
+            "id",
+            "type",
+            "properties.createdAt",
+            "properties.updatedAt",
+            "properties.accessedAt",
+            "properties.messageCount",
+            "properties.sizeInBytes",
+            "properties.countDetails",
+        ],
+        sensitive: &[],
+        estimate_secs: 5,
+    },
+    Known {
+        type_name: IDENTITY,
+        api_version: "2024-11-30",
+        description: "A user-assigned managed identity (parent: a resource group).",
+        force_new: &["location"],
+        computed: &[
+            "id",
+            "type",
+            "properties.clientId",
+            "properties.principalId",
+            "properties.tenantId",
+        ],
+        sensitive: &[],
+        estimate_secs: 5,
+    },
+    Known {
+        type_name: FIC,
+        api_version: "2024-11-30",
+        description: "A federated identity credential (parent: its user-assigned identity). Written one at a time per identity.",
+        // issuer, subject and audiences can be changed in place.
+        force_new: &[],
+        computed: &["id", "type"],
+        sensitive: &[],
+        estimate_secs: 5,
+    },
+    Known {
+        type_name: ROLE_ASSIGNMENT,
+        api_version: "2022-04-01",
+        description: "A role assignment (parent: any scope). `name` defaults to guid(scope, roleDefinitionId, principalId); `principalType` defaults to ServicePrincipal.",
+        force_new: &[
+            "body.properties.roleDefinitionId",
+            "body.properties.principalId",
+            "body.properties.scope",
+        ],
+        computed: &[
+            "id",
+            "type",
+            "properties.scope",
+            "properties.createdOn",
+            "properties.updatedOn",
+            "properties.createdBy",
+            "properties.updatedBy",
+        ],
+        sensitive: &[],
+        estimate_secs: 10,
+    },
+];
+
+/// Built-in role definitions: (role name, GUID). The same GUIDs as Azure's (and the simulator's).
+pub static BUILT_IN_ROLES: &[(&str, &str)] = &[
+    ("Owner", "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"),
+    ("Contributor", "b24988ac-6180-42a0-ab88-20f7382dd24c"),
+    ("Reader", "acdd72a7-3385-48ef-bd42-f606fba81ae7"),
+    (
+        "User Access Administrator",
+        "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+    ),
+    (
+        "Azure Service Bus Data Owner",
+        "090c5cfd-751d-490a-894a-3ce6f1109419",
+    ),
+    (
+        "Azure Service Bus Data Sender",
+        "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39",
+    ),
+    (
+        "Azure Service Bus Data Receiver",
+        "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0",
+    ),
+    (
+        "Azure Kubernetes Service Cluster User Role",
+        "4abbcc35-e782-43d8-92c5-2d3f1bd2253f",
+    ),
+    (
+        "Managed Identity Operator",
+        "f1a07417-d97a-45cb-824c-7a7467783830",
+    ),
+];
+
+/// The tenant-relative id of a built-in role, by name (case-insensitive); the error suggests
+/// the nearest name.
+pub fn role_definition_id(name: &str) -> Result<String, String> {
+    match BUILT_IN_ROLES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name.trim()))
+    {
+        Some((_, guid)) => Ok(format!(
+            "/providers/Microsoft.Authorization/roleDefinitions/{guid}"
+        )),
+        None => {
+            let hint = match plinth_expr::did_you_mean(name, BUILT_IN_ROLES.iter().map(|r| r.0)) {
+                Some(s) => format!("did you mean \"{s}\"?"),
+                None => format!(
+                    "known roles: {}",
+                    BUILT_IN_ROLES
+                        .iter()
+                        .map(|r| r.0)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            Err(format!("no built-in role named \"{name}\"; {hint}"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_types() {
+        let t = ArmType::parse("Microsoft.ServiceBus/namespaces/queues@2024-01-01").unwrap();
+        assert_eq!(t.namespace, "Microsoft.ServiceBus");
+        assert_eq!(t.types, vec!["namespaces", "queues"]);
+        assert!(t.is_child() && t.known().is_some());
+        assert!(ArmType::parse("Microsoft.Web/sites@2023-01-01-preview").is_some());
+        for bad in [
+            "Microsoft.Web/sites",
+            "Microsoft.Web@2023-01-01",
+            "Web/sites@2023-01-01",
+            "Microsoft.Web/sites@latest",
+            "Microsoft.Web//x@2023-01-01",
+            "Microsoft.Web/si tes@2023-01-01",
+        ] {
+            assert!(ArmType::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn builds_ids() {
+        let rg = ArmType::parse("Microsoft.Resources/resourceGroups@2025-04-01").unwrap();
+        assert_eq!(
+            rg.resource_id(None, "x", Some("s")).unwrap(),
+            "/subscriptions/s/resourceGroups/x"
+        );
+        assert!(rg.resource_id(None, "x", None).is_err());
+        let aks = ArmType::parse("Microsoft.ContainerService/managedClusters@2025-10-01").unwrap();
+        let id = aks
+            .resource_id(Some("/subscriptions/s/resourceGroups/g"), "k", None)
+            .unwrap();
+        assert_eq!(
+            id,
+            "/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerService/managedClusters/k"
+        );
+        assert_eq!(parent_of(&id, &aks), "/subscriptions/s/resourceGroups/g");
+        let q = ArmType::parse("Microsoft.ServiceBus/namespaces/queues@2024-01-01").unwrap();
+        let qid = q.resource_id(Some("/n/"), "q", None).unwrap();
+        assert_eq!(qid, "/n/queues/q");
+        assert_eq!(parent_of(&qid, &q), "/n");
+        let ra = ArmType::parse("Microsoft.Authorization/roleAssignments@2022-04-01").unwrap();
+        assert_eq!(
+            ra.resource_id(Some("/x/y"), "g", None).unwrap(),
+            "/x/y/providers/Microsoft.Authorization/roleAssignments/g"
+        );
+        assert!(ra.resource_id(None, "g", None).is_err());
+    }
+
+    #[test]
+    fn roles_by_name() {
+        assert_eq!(
+            role_definition_id("azure service bus data owner").unwrap(),
+            "/providers/Microsoft.Authorization/roleDefinitions/090c5cfd-751d-490a-894a-3ce6f1109419"
+        );
+        let e = role_definition_id("Azure Service Bus Data Ownr").unwrap_err();
+        assert!(
+            e.contains("did you mean \"Azure Service Bus Data Owner\""),
+            "{e}"
+        );
+    }
+}

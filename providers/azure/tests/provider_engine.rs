@@ -1,0 +1,600 @@
+//! The Azure provider driven by the engine (plan/apply with a registry and in-memory state)
+//! against the simulated cloud over real HTTP: the Azure half of the flagship converges, a
+//! second plan is empty for every type, updates, replacements, drift, out-of-band deletes and
+//! out-of-band objects behave as SPEC §3 says, and destroy empties the subscription.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use plinth_config::{Config, Diagnostics, Sources};
+use plinth_engine::{ApplyInput, ApplyOptions, ApplyReport, Collect, PlanInput, PlanOptions};
+use plinth_plan::{Action, Plan, PlanMode};
+use plinth_provider::{NullReporter, Provider, Registry, Request};
+use plinth_provider_azure::{ARM_SCOPE, AzureProvider, AzureSettings, LroPolicy, RetryPolicy};
+use plinth_sim::{Latency, SimConfig, SimHandle};
+use plinth_state::{Backend, MemoryBackend, State};
+use plinth_value::{Path, Value};
+use serde_json::{Value as Json, json};
+
+const SUB: &str = "00000000-0000-0000-0000-000000000000";
+
+fn path(s: &str) -> Path {
+    s.parse().unwrap()
+}
+
+async fn sim(faults: f64, seed: u64) -> SimHandle {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    plinth_sim::start(
+        listener,
+        SimConfig {
+            latency: Latency::Instant,
+            faults,
+            seed,
+            ..SimConfig::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+fn settings(url: &str) -> AzureSettings {
+    let mut s = AzureSettings::for_sim_with(url, |_| None);
+    s.lro = LroPolicy {
+        poll_interval: Duration::from_millis(10),
+        max_poll_interval: Duration::from_millis(50),
+        timeout: Duration::from_secs(60),
+    };
+    s.retry = RetryPolicy {
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(50),
+        max_attempts: 25,
+        total_timeout: Duration::from_secs(60),
+        ..RetryPolicy::default()
+    };
+    s
+}
+
+fn load(toml: &str) -> (Config, BTreeMap<String, Value>) {
+    let mut sources = Sources::new();
+    sources.add("main.toml".into(), "main.toml".into(), toml.to_string());
+    let mut config = match plinth_config::load_sources(sources) {
+        Ok(c) => c,
+        Err((s, d)) => panic!("config does not load:\n{}", d.render(&s, false)),
+    };
+    let vars = plinth_config::resolve_variables(&mut config, &Default::default())
+        .unwrap_or_else(|d| panic!("variables: {}", d.render(&config.sources, false)));
+    (config, vars)
+}
+
+struct Harness {
+    sim: SimHandle,
+    registry: Registry,
+    backend: MemoryBackend,
+    config: Config,
+    vars: BTreeMap<String, Value>,
+    env: BTreeMap<String, String>,
+}
+
+impl Harness {
+    async fn new(toml: &str) -> Self {
+        Self::with_faults(toml, 0.0, 0).await
+    }
+
+    async fn with_faults(toml: &str, faults: f64, seed: u64) -> Self {
+        let sim = sim(faults, seed).await;
+        let mut registry = Registry::new();
+        registry.register(Arc::new(AzureProvider::new(settings(&sim.url))));
+        registry.register(Arc::new(plinth_provider_core::CoreProvider::new()));
+        let (config, vars) = load(toml);
+        Harness {
+            sim,
+            registry,
+            backend: MemoryBackend::new(),
+            config,
+            vars,
+            env: BTreeMap::new(),
+        }
+    }
+
+    fn set_config(&mut self, toml: &str) {
+        let (config, vars) = load(toml);
+        self.config = config;
+        self.vars = vars;
+    }
+
+    fn state(&self) -> State {
+        self.backend.current().unwrap_or_default()
+    }
+
+    async fn try_plan_mode(&self, mode: PlanMode) -> Result<Plan, Diagnostics> {
+        let state = self.backend.current();
+        let input = PlanInput {
+            config: &self.config,
+            vars: &self.vars,
+            env: &self.env,
+            registry: &self.registry,
+            state: state.as_ref(),
+            config_dir: "/test".into(),
+            config_digest: "digest".into(),
+        };
+        let opts = PlanOptions {
+            mode,
+            parallelism: 8,
+            ..Default::default()
+        };
+        plinth_engine::plan(&input, &opts, &Collect::default()).await
+    }
+
+    async fn plan_mode(&self, mode: PlanMode) -> Plan {
+        match self.try_plan_mode(mode).await {
+            Ok(p) => p,
+            Err(d) => panic!("plan failed:\n{}", d.render(&self.config.sources, false)),
+        }
+    }
+
+    async fn plan(&self) -> Plan {
+        self.plan_mode(PlanMode::default()).await
+    }
+
+    async fn apply(&self, plan: &Plan) -> ApplyReport {
+        let events = Collect::default();
+        let mut writer = self
+            .backend
+            .open_writer(self.backend.current().unwrap_or_default())
+            .expect("open writer");
+        let input = ApplyInput {
+            config: &self.config,
+            vars: &self.vars,
+            env: &self.env,
+            registry: &self.registry,
+            plan,
+        };
+        let (_tx, rx) = tokio::sync::watch::channel(0u32);
+        let report = plinth_engine::apply(
+            &input,
+            &ApplyOptions { parallelism: 16 },
+            writer.as_mut(),
+            &events,
+            rx,
+        )
+        .await
+        .unwrap_or_else(|d| panic!("apply failed:\n{}", d.render(&self.config.sources, false)));
+        writer.compact().expect("compact");
+        assert!(
+            report.ok(),
+            "apply reported problems: {:?} skipped {:?}",
+            report.failures,
+            report.skipped
+        );
+        report
+    }
+
+    async fn up(&self) -> Plan {
+        let plan = self.plan().await;
+        self.apply(&plan).await;
+        plan
+    }
+
+    async fn assert_converged(&self) {
+        let plan = self.plan().await;
+        let pending: Vec<String> = plan
+            .changes
+            .iter()
+            .filter(|c| c.action != Action::NoOp && c.action != Action::Read)
+            .map(|c| format!("{} {}: {:?}", c.action, c.address, c.changed_paths))
+            .collect();
+        assert!(pending.is_empty(), "second plan is not empty: {pending:#?}");
+        assert!(!plan.has_changes(), "outputs change: {:?}", plan.outputs);
+        assert!(plan.drift.is_empty(), "drift: {:#?}", plan.drift);
+    }
+
+    fn id(&self, address: &str) -> String {
+        self.state().resources[address]
+            .id
+            .clone()
+            .unwrap_or_else(|| panic!("{address} has no id"))
+    }
+
+    async fn admin(&self, method: reqwest::Method, id: &str, body: Option<Json>) -> Json {
+        let mut rb =
+            reqwest::Client::new().request(method, format!("{}/_sim/resources{id}", self.sim.url));
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let resp = rb.send().await.unwrap();
+        assert!(resp.status().is_success(), "admin call: {}", resp.status());
+        resp.json().await.unwrap()
+    }
+
+    async fn inventory(&self) -> Vec<String> {
+        let v: Json = reqwest::get(format!("{}/_sim/resources", self.sim.url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// A PUT straight to ARM, as another tool would make it.
+    async fn arm_put(&self, id: &str, api: &str, body: Json) {
+        let token = plinth_sim::entra::issue("t", "someone-else", ARM_SCOPE);
+        let resp = reqwest::Client::new()
+            .put(format!("{}{id}?api-version={api}", self.sim.url))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "PUT {id}: {}", resp.status());
+    }
+}
+
+fn config(owner: &str, dns_prefix: &str, extra: &str) -> String {
+    format!(
+        r#"
+[variable.prefix]
+default = "demo"
+
+[resource.rg]
+type = "azure:Microsoft.Resources/resourceGroups@2025-04-01"
+name = "${{var.prefix}}-rg"
+location = "eastus"
+tags = {{ owner = "{owner}" }}
+
+[resource.aks]
+type = "azure:Microsoft.ContainerService/managedClusters@2025-10-01"
+parent = "${{rg.id}}"
+name = "${{var.prefix}}-aks"
+location = "East US"
+[resource.aks.body]
+identity.type = "SystemAssigned"
+properties.dnsPrefix = "{dns_prefix}"
+properties.oidcIssuerProfile.enabled = true
+properties.securityProfile.workloadIdentity.enabled = true
+properties.workloadAutoScalerProfile.keda.enabled = true
+properties.agentPoolProfiles = [{{ name = "system", count = 1, vmSize = "Standard_D2s_v5", mode = "System" }}]
+
+[resource.mi]
+type = "azure:Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30"
+parent = "${{rg.id}}"
+name = "${{var.prefix}}-mi"
+location = "eastus"
+
+[resource.fic]
+type = "azure:Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials@2024-11-30"
+parent = "${{mi.id}}"
+name = "workload"
+[resource.fic.body.properties]
+issuer = "https://oidc.example.com/issuer/"
+subject = "system:serviceaccount:default:demo-mi"
+audiences = ["api://AzureADTokenExchange"]
+
+[resource.fic_keda]
+type = "azure:Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials@2024-11-30"
+parent = "${{mi.id}}"
+name = "keda"
+[resource.fic_keda.body.properties]
+issuer = "${{aks.properties.oidcIssuerProfile.issuerURL}}"
+subject = "system:serviceaccount:kube-system:keda-operator"
+audiences = ["api://AzureADTokenExchange"]
+
+[resource.sb]
+type = "azure:Microsoft.ServiceBus/namespaces@2024-01-01"
+parent = "${{rg.id}}"
+name = "${{var.prefix}}-sb"
+location = "eastus"
+[resource.sb.body]
+sku = {{ name = "Standard" }}
+properties.disableLocalAuth = true
+
+[resource.queue]
+type = "azure:Microsoft.ServiceBus/namespaces/queues@2024-01-01"
+parent = "${{sb.id}}"
+name = "orders"
+body.properties.maxDeliveryCount = 5
+
+[resource.data_owner]
+type = "azure:Microsoft.Authorization/roleAssignments@2022-04-01"
+parent = "${{sb.id}}"
+[resource.data_owner.body.properties]
+roleDefinitionId = "${{azure.role_definition_id(\"Azure Service Bus Data Owner\")}}"
+principalId = "${{mi.properties.principalId}}"
+
+# Any other ARM type works generically.
+[resource.storage]
+type = "azure:Microsoft.Storage/storageAccounts@2023-05-01"
+parent = "${{rg.id}}"
+name = "${{var.prefix}}store"
+location = "eastus"
+tags = {{ tier = "hot" }}
+[resource.storage.body]
+kind = "StorageV2"
+sku = {{ name = "Standard_LRS" }}
+properties.minimumTlsVersion = "TLS1_2"
+
+[data.rg_again]
+type = "azure:Microsoft.Resources/resourceGroups@2025-04-01"
+id = "${{rg.id}}"
+
+[output.issuer]
+value = "${{aks.properties.oidcIssuerProfile.issuerURL}}"
+
+[output.client_id]
+value = "${{mi.properties.clientId}}"
+
+[output.endpoint]
+value = "${{sb.properties.serviceBusEndpoint}}"
+
+[output.rg_location]
+value = "${{data.rg_again.location}}"
+{extra}
+"#
+    )
+}
+
+const MANAGED: &[&str] = &[
+    "rg",
+    "aks",
+    "mi",
+    "fic",
+    "fic_keda",
+    "sb",
+    "queue",
+    "data_owner",
+    "storage",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn flagship_azure_half_converges_updates_drifts_and_destroys() {
+    let mut h = Harness::new(&config("platform", "demo", "")).await;
+
+    // First plan: creates, with service-set values unknown and deterministic ids known.
+    let plan = h.plan().await;
+    for a in MANAGED {
+        assert_eq!(plan.change(a).unwrap().action, Action::Create, "{a}");
+    }
+    let after = |a: &str, p: &str| plan.change(a).unwrap().after.clone().unwrap().get(&path(p));
+    assert_eq!(
+        after("aks", "properties.oidcIssuerProfile.issuerURL"),
+        Some(Value::Unknown)
+    );
+    assert_eq!(after("mi", "properties.principalId"), Some(Value::Unknown));
+    assert_eq!(
+        after("sb", "properties.serviceBusEndpoint"),
+        Some(Value::Unknown)
+    );
+    assert_eq!(
+        after("rg", "id"),
+        Some(Value::from(
+            format!("/subscriptions/{SUB}/resourceGroups/demo-rg").as_str()
+        ))
+    );
+    assert_eq!(
+        plan.change("queue").unwrap().id.as_deref(),
+        Some(format!("/subscriptions/{SUB}/resourceGroups/demo-rg/providers/Microsoft.ServiceBus/namespaces/demo-sb/queues/orders").as_str())
+    );
+    // The role assignment's name waits for the identity's principal id.
+    assert_eq!(after("data_owner", "name"), Some(Value::Unknown));
+
+    h.apply(&plan).await;
+    let state = h.state();
+    for a in MANAGED {
+        assert!(state.resources[*a].id.is_some(), "{a} has no id");
+    }
+    let ra_id = h.id("data_owner");
+    assert!(
+        ra_id.starts_with(&format!(
+            "{}/providers/Microsoft.Authorization/roleAssignments/",
+            h.id("sb")
+        )),
+        "{ra_id}"
+    );
+    let ra = &state.resources["data_owner"].attributes;
+    assert_eq!(ra["properties"]["principalType"], "ServicePrincipal");
+    assert_eq!(
+        ra["properties"]["principalId"],
+        state.resources["mi"].attributes["properties"]["principalId"]
+    );
+    let issuer = state.outputs["issuer"].value.as_str().unwrap().to_string();
+    assert!(issuer.starts_with(&h.sim.url), "{issuer}");
+    assert_eq!(
+        state.resources["fic_keda"].attributes["properties"]["issuer"],
+        json!(issuer)
+    );
+    assert_eq!(
+        state.outputs["endpoint"].value,
+        json!("https://demo-sb.servicebus.windows.net:443/")
+    );
+
+    // The key promise: a second plan has nothing to do, for every type (the data source is
+    // read now, and matches).
+    h.assert_converged().await;
+
+    // An edited tag is an in-place update.
+    h.set_config(&config("team", "demo", ""));
+    let plan = h.plan().await;
+    let rg = plan.change("rg").unwrap();
+    assert_eq!(rg.action, Action::Update);
+    assert_eq!(rg.changed_paths, vec![path("tags.owner")]);
+    assert!(!rg.drift);
+    h.apply(&plan).await;
+    assert_eq!(
+        h.state().resources["rg"].attributes["tags"]["owner"],
+        "team"
+    );
+    h.assert_converged().await;
+
+    // A changed dnsPrefix cannot be made in place.
+    h.set_config(&config("team", "demo2", ""));
+    let plan = h.plan().await;
+    let aks = plan.change("aks").unwrap();
+    assert_eq!(aks.action, Action::Replace);
+    assert_eq!(aks.replace_paths, vec![path("body.properties.dnsPrefix")]);
+    // The credential that trusts the cluster's issuer follows the new cluster.
+    assert_eq!(plan.change("fic_keda").unwrap().action, Action::Update);
+    let old_issuer = issuer;
+    h.apply(&plan).await;
+    let state = h.state();
+    assert_eq!(
+        state.resources["aks"].attributes["properties"]["dnsPrefix"],
+        "demo2"
+    );
+    let issuer = state.outputs["issuer"].value.as_str().unwrap().to_string();
+    assert_ne!(issuer, old_issuer);
+    assert_eq!(
+        state.resources["fic_keda"].attributes["properties"]["issuer"],
+        json!(issuer)
+    );
+    h.assert_converged().await;
+
+    // Drift made through the simulator's admin API plans back as an update, marked drift.
+    let sb_id = h.id("sb");
+    h.admin(
+        reqwest::Method::PATCH,
+        &sb_id,
+        Some(json!({"properties": {"disableLocalAuth": false}, "tags": {"added": "outside"}})),
+    )
+    .await;
+    let plan = h.plan().await;
+    let sb = plan.change("sb").unwrap();
+    assert_eq!(sb.action, Action::Update);
+    assert_eq!(
+        sb.changed_paths,
+        vec![path("body.properties.disableLocalAuth")]
+    );
+    assert!(sb.drift, "not marked as drift");
+    assert!(plan.drift.iter().any(|d| d.address == "sb"));
+    h.apply(&plan).await;
+    h.assert_converged().await;
+
+    // A resource deleted out of band is created again.
+    let queue_id = h.id("queue");
+    h.admin(reqwest::Method::DELETE, &queue_id, None).await;
+    let plan = h.plan().await;
+    assert_eq!(plan.change("queue").unwrap().action, Action::Create);
+    h.apply(&plan).await;
+    h.assert_converged().await;
+
+    // An object that exists but is not in state is reported at plan time.
+    let other = format!("{sb_id}/queues/other");
+    h.arm_put(&other, "2024-01-01", json!({"properties": {}}))
+        .await;
+    h.set_config(&config(
+        "team",
+        "demo",
+        r#"
+[resource.other]
+type = "azure:Microsoft.ServiceBus/namespaces/queues@2024-01-01"
+parent = "${sb.id}"
+name = "other"
+"#,
+    ));
+    let err = h.try_plan_mode(PlanMode::default()).await.unwrap_err();
+    let text = err.render(&h.config.sources, false);
+    assert!(text.contains("already exists"), "{text}");
+    assert!(text.contains("plinth import"), "{text}");
+
+    // Import derives inputs that match the object.
+    let provider = AzureProvider::new(settings(&h.sim.url));
+    let req = Request {
+        type_name: "Microsoft.Resources/resourceGroups@2025-04-01",
+        address: "rg",
+        reporter: &NullReporter,
+    };
+    let (obs, inputs) = provider.import(&req, &h.id("rg")).await.unwrap();
+    assert_eq!(obs.id.as_deref(), Some(h.id("rg").as_str()));
+    assert_eq!(inputs.get(&path("name")), Some(Value::from("demo-rg")));
+    assert_eq!(inputs.get(&path("tags.owner")), Some(Value::from("team")));
+    assert_eq!(
+        inputs.get(&path("parent")),
+        Some(Value::from(format!("/subscriptions/{SUB}").as_str()))
+    );
+
+    // Destroy removes everything plinth made (the resource group takes the out-of-band
+    // queue with it).
+    h.set_config(&config("team", "demo2", ""));
+    let plan = h.plan_mode(PlanMode::Destroy).await;
+    for a in MANAGED {
+        assert_eq!(plan.change(a).unwrap().action, Action::Delete, "{a}");
+    }
+    h.apply(&plan).await;
+    assert!(
+        h.state().resources.is_empty(),
+        "{:?}",
+        h.state().resources.keys()
+    );
+    let left = h.inventory().await;
+    assert!(left.is_empty(), "left in the simulator: {left:#?}");
+}
+
+#[tokio::test]
+async fn unknown_roles_and_missing_objects_are_clear_errors() {
+    let h = Harness::new(
+        r#"
+[resource.ra]
+type = "azure:Microsoft.Authorization/roleAssignments@2022-04-01"
+parent = "/subscriptions/00000000-0000-0000-0000-000000000000"
+body.properties.roleDefinitionId = "${azure.role_definition_id(\"Azure Service Bus Data Ownr\")}"
+body.properties.principalId = "p"
+"#,
+    )
+    .await;
+    let err = h.try_plan_mode(PlanMode::default()).await.unwrap_err();
+    let text = err.render(&h.config.sources, false);
+    assert!(text.contains("Azure Service Bus Data Owner"), "{text}");
+
+    let h = Harness::new(
+        r#"
+[data.nothing]
+type = "azure:Microsoft.Resources/resourceGroups@2025-04-01"
+name = "nope"
+"#,
+    )
+    .await;
+    let err = h.try_plan_mode(PlanMode::default()).await.unwrap_err();
+    let text = err.render(&h.config.sources, false);
+    assert!(
+        text.contains(&format!(
+            "/subscriptions/{SUB}/resourceGroups/nope was not found"
+        )),
+        "{text}"
+    );
+
+    let h = Harness::new(
+        r#"
+[resource.bad]
+type = "azure:not-a-type"
+name = "x"
+"#,
+    )
+    .await;
+    assert!(h.try_plan_mode(PlanMode::default()).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn converges_under_transient_faults() {
+    for seed in 1..=5u64 {
+        let h = Harness::with_faults(&config("platform", "demo", ""), 0.2, seed).await;
+        // A federated credential write stays "in progress" for a moment, as on Azure: the
+        // second credential of the identity may meet ARM's 409 and is retried.
+        let resp = reqwest::Client::new()
+            .put(format!("{}/_sim/config", h.sim.url))
+            .json(&json!({"fic_write_ms": 30}))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success());
+        h.up().await;
+        h.assert_converged().await;
+        let plan = h.plan_mode(PlanMode::Destroy).await;
+        h.apply(&plan).await;
+        assert!(h.inventory().await.is_empty(), "seed {seed}");
+    }
+}
