@@ -125,7 +125,7 @@ pub async fn plan(
         ..
     } = planner;
     diags.extend(pd);
-    diags.extend(find_existing(create_checks, opts.parallelism.max(1)).await);
+    diags.extend(find_existing(create_checks, opts.parallelism.max(1), events).await);
     diags.clone().into_result()?;
 
     if opts.mode == PlanMode::RefreshOnly {
@@ -943,17 +943,25 @@ struct CreateCheck {
 
 /// Reads, concurrently, the ids that planned creates will take; an object that already
 /// exists is reported now rather than overwritten or refused at apply time.
-async fn find_existing(checks: Vec<CreateCheck>, parallelism: usize) -> Diagnostics {
+async fn find_existing(
+    checks: Vec<CreateCheck>,
+    parallelism: usize,
+    events: &dyn EventSink,
+) -> Diagnostics {
     let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(parallelism));
     let mut set = tokio::task::JoinSet::new();
+    // Providers' notes (retries) become events, as during refresh and apply.
+    let (tx, mut notes) = tokio::sync::mpsc::unbounded_channel();
+    let reporter = std::sync::Arc::new(crate::reporter::EventReporter { tx });
     for c in checks {
         let sem = sem.clone();
+        let reporter = reporter.clone();
         set.spawn(async move {
             let _permit = sem.acquire_owned().await;
             let req = Request {
                 type_name: &c.type_name,
                 address: &c.address,
-                reporter: &NullReporter,
+                reporter: reporter.as_ref(),
             };
             let prior = Prior {
                 id: Some(c.id.clone()),
@@ -964,9 +972,13 @@ async fn find_existing(checks: Vec<CreateCheck>, parallelism: usize) -> Diagnost
             (c, found)
         });
     }
+    drop(reporter);
     let mut diags = Diagnostics::default();
     let mut found = Vec::new();
     while let Some(joined) = set.join_next().await {
+        while let Ok(e) = notes.try_recv() {
+            events.emit(e);
+        }
         let Ok((c, res)) = joined else { continue };
         match res {
             Ok(Some(_)) => found.push(
@@ -977,6 +989,9 @@ async fn find_existing(checks: Vec<CreateCheck>, parallelism: usize) -> Diagnost
             Ok(None) => {}
             Err(e) => found.push(Diagnostic::at(format!("checking whether `{}` already exists failed: {e}", c.address), c.loc.clone())),
         }
+    }
+    while let Ok(e) = notes.try_recv() {
+        events.emit(e);
     }
     found.sort_by(|a, b| a.message.cmp(&b.message));
     for d in found {

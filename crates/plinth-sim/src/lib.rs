@@ -86,8 +86,11 @@ pub struct World {
 /// One request as the simulator saw it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LogEntry {
-    /// RFC 3339 with milliseconds.
+    /// When the request arrived (RFC 3339 with microseconds).
     pub at: String,
+    /// When its answer was ready (RFC 3339 with microseconds): with `at`, whether two
+    /// requests overlapped.
+    pub done: String,
     pub method: String,
     pub path: String,
     pub query: Option<String>,
@@ -169,8 +172,9 @@ async fn log_requests(State(shared): State<Arc<Shared>>, req: Request, next: Nex
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     let query = req.uri().query().map(str::to_string);
-    let at = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+    let at = humantime::format_rfc3339_micros(SystemTime::now()).to_string();
     let resp = next.run(req).await;
+    let done = humantime::format_rfc3339_micros(SystemTime::now()).to_string();
     let headers = resp
         .headers()
         .iter()
@@ -185,6 +189,7 @@ async fn log_requests(State(shared): State<Arc<Shared>>, req: Request, next: Nex
         .collect();
     let entry = LogEntry {
         at,
+        done,
         method,
         path,
         query,
