@@ -657,22 +657,13 @@ impl Runner<'_, '_> {
             diff::mark_sensitive(&schema, &mut v);
         }
         if let (Some(l), Some(rec)) = (lifecycle, self.writer.state().resources.get(&c.address)) {
-            let prior = prior_of(rec);
-            for (path, _) in &l.ignore_changes {
-                // As in plan: the object as last read wins, so drift at an ignored path
-                // is kept rather than reverted.
-                let old = prior.attributes.get(path).or_else(|| {
-                    (!matches!(prior.inputs, Value::Null))
-                        .then(|| prior.inputs.get(path))
-                        .flatten()
-                });
-                match old {
-                    Some(x) => v.set(path, x),
-                    None => {
-                        v.remove(path);
-                    }
+            let lookup = self.input.registry.lookup(schema_type);
+            crate::plan::restore_ignored(&mut v, &prior_of(rec), &l.ignore_changes, |path| {
+                match &lookup {
+                    Some((p, t)) => p.attribute_path(t, path),
+                    None => Some(path.clone()),
                 }
-            }
+            });
         }
         if let Some(p) = v.unknown_paths().first() {
             return Err(format!(

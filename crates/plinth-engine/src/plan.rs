@@ -515,23 +515,9 @@ impl Planner<'_, '_> {
         };
 
         if let Some(p) = &prior {
-            for (path, _) in &decl.lifecycle.ignore_changes {
-                // The object as it is (refreshed) wins over the inputs last applied: a
-                // value changed outside plinth at an ignored path must not be reverted
-                // (that is what ignore_changes is for). The inputs are the fallback for
-                // paths the attributes do not mirror.
-                let old = p.attributes.get(path).or_else(|| {
-                    (p.inputs.is_wholly_known() && !matches!(p.inputs, Value::Null))
-                        .then(|| p.inputs.get(path))
-                        .flatten()
-                });
-                match old {
-                    Some(v) => config.set(path, v),
-                    None => {
-                        config.remove(path);
-                    }
-                }
-            }
+            restore_ignored(&mut config, p, &decl.lifecycle.ignore_changes, |path| {
+                provider.attribute_path(&t, path)
+            });
         }
 
         let mut reason = None;
@@ -612,8 +598,11 @@ impl Planner<'_, '_> {
         }
         let drift = action == Action::Update
             && prior.as_ref().is_some_and(|p| {
+                // Drift only when the configuration is exactly what was last applied (in
+                // both directions: a key removed from the configuration is an intended change).
                 !matches!(p.inputs, Value::Null)
                     && diff::changed_paths(&config, &p.inputs, &diff::ExactEq).is_empty()
+                    && diff::changed_paths(&p.inputs, &config, &diff::ExactEq).is_empty()
             });
         let complete = action == Action::NoOp;
         self.values.set(addr, planned.attributes.clone(), complete);
@@ -998,6 +987,33 @@ async fn find_existing(
         diags.push(d);
     }
     diags
+}
+
+/// `ignore_changes`: the configuration takes the object's value at each ignored path. The
+/// object as it is (refreshed, at the provider's attribute path) wins over the inputs last
+/// applied, so a value changed outside plinth at an ignored path is kept, not reverted; the
+/// inputs are the fallback for paths the attributes do not mirror.
+pub(crate) fn restore_ignored(
+    config: &mut Value,
+    prior: &Prior,
+    ignored: &[(Path, plinth_config::Loc)],
+    attribute_path: impl Fn(&Path) -> Option<Path>,
+) {
+    for (path, _) in ignored {
+        let old = attribute_path(path)
+            .and_then(|a| prior.attributes.get(&a))
+            .or_else(|| {
+                (prior.inputs.is_wholly_known() && !matches!(prior.inputs, Value::Null))
+                    .then(|| prior.inputs.get(path))
+                    .flatten()
+            });
+        match old {
+            Some(v) => config.set(path, v),
+            None => {
+                config.remove(path);
+            }
+        }
+    }
 }
 
 pub(crate) fn join_paths(paths: &[Path]) -> String {

@@ -273,6 +273,13 @@ pub trait Provider: Send + Sync {
         )))
     }
 
+    /// Where an input path appears in the attributes read back, if it does (ARM:
+    /// `body.properties.x` is `properties.x`). The engine uses it to keep values changed
+    /// outside plinth at `ignore_changes` paths.
+    fn attribute_path(&self, _type_name: &str, input_path: &Path) -> Option<Path> {
+        Some(input_path.clone())
+    }
+
     /// Functions this provider adds to expressions, without the prefix: `role_definition_id`
     /// is called as `${azure.role_definition_id("...")}`.
     fn functions(&self) -> Vec<String> {

@@ -822,6 +822,10 @@ impl Provider for AzureProvider {
         Ok((observed(id, got), inputs))
     }
 
+    fn attribute_path(&self, _type_name: &str, input_path: &Path) -> Option<Path> {
+        to_attr(input_path)
+    }
+
     fn functions(&self) -> Vec<String> {
         vec!["role_definition_id".into()]
     }

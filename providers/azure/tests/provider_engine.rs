@@ -635,3 +635,63 @@ async fn converges_under_transient_faults() {
         assert!(h.inventory().await.is_empty(), "seed {seed}");
     }
 }
+
+/// `ignore_changes` on a body path (`body.properties.x` lives at `properties.x` in what ARM
+/// returns): a value changed outside plinth there is kept, and so is a new configured value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ignore_changes_on_a_body_path_keeps_values_changed_outside() {
+    let toml = |count: u32| {
+        format!(
+            r#"
+[resource.rg]
+type = "azure:Microsoft.Resources/resourceGroups@2025-04-01"
+name = "ig-rg"
+location = "eastus"
+
+[resource.sb]
+type = "azure:Microsoft.ServiceBus/namespaces@2024-01-01"
+parent = "${{rg.id}}"
+name = "ig-sb"
+location = "eastus"
+body = {{ sku = {{ name = "Standard" }} }}
+
+[resource.queue]
+type = "azure:Microsoft.ServiceBus/namespaces/queues@2024-01-01"
+parent = "${{sb.id}}"
+name = "orders"
+body = {{ properties = {{ maxDeliveryCount = {count} }} }}
+lifecycle = {{ ignore_changes = ["body.properties.maxDeliveryCount"] }}
+"#
+        )
+    };
+    let mut h = Harness::new(&toml(10)).await;
+    h.up().await;
+    h.assert_converged().await;
+    // Someone (an autoscaler, an operator) changes it outside plinth.
+    let queue = h.id("queue");
+    h.admin(
+        reqwest::Method::PATCH,
+        &queue,
+        Some(json!({"properties": {"maxDeliveryCount": 5}})),
+    )
+    .await;
+    let plan = h.plan().await;
+    assert_eq!(
+        plan.change("queue").unwrap().action,
+        Action::NoOp,
+        "{:?}",
+        plan.change("queue")
+    );
+    // A new configured value is ignored too.
+    h.set_config(&toml(20));
+    let plan = h.plan().await;
+    assert_eq!(
+        plan.change("queue").unwrap().action,
+        Action::NoOp,
+        "{:?}",
+        plan.change("queue")
+    );
+    h.apply(&plan).await;
+    let got = h.admin(reqwest::Method::GET, &queue, None).await;
+    assert_eq!(got["properties"]["maxDeliveryCount"], 5, "{got}");
+}
