@@ -105,6 +105,7 @@ pub async fn plan(
         produced: HashSet::new(),
         outputs: Vec::new(),
         protected: Vec::new(),
+        events,
     };
     let order = graph
         .dag
@@ -267,6 +268,8 @@ struct Planner<'a, 'i> {
     outputs: Vec<OutputChange>,
     /// Deletes refused by `prevent_destroy`, reported unless `--target` leaves them out.
     protected: Vec<(String, Diagnostic)>,
+    /// Where providers' notes (retries) go.
+    events: &'a dyn EventSink,
 }
 
 impl Planner<'_, '_> {
@@ -685,7 +688,7 @@ impl Planner<'_, '_> {
             let req = Request {
                 type_name: &t,
                 address: &address,
-                reporter: &NullReporter,
+                reporter: &crate::reporter::SinkReporter(self.events),
             };
             let obs = provider.read_data(&req, &config).await.map_err(|e| {
                 Diagnostic::at(format!("reading `{address}` failed: {e}"), decl.loc.clone())

@@ -19,3 +19,16 @@ impl Reporter for EventReporter {
         });
     }
 }
+
+/// A [`Reporter`] that emits notes straight into an [`EventSink`], for provider calls made on
+/// the planning task itself.
+pub struct SinkReporter<'a>(pub &'a dyn crate::events::EventSink);
+
+impl Reporter for SinkReporter<'_> {
+    fn note(&self, note: Note) {
+        self.0.emit(Event::Note {
+            address: note.address,
+            message: note.message,
+        });
+    }
+}
