@@ -798,7 +798,7 @@ fn record_json(r: &plinth_state::ResourceState, reveal: bool) -> serde_json::Val
 fn record_text(r: &plinth_state::ResourceState, reveal: bool) -> String {
     let mut out = format!("# {} [{}]", r.address, r.type_name);
     if r.status != Status::Created {
-        out.push_str(&format!(" ({:?})", r.status).to_lowercase());
+        out.push_str(&format!(" ({})", status_text(r.status)));
     }
     out.push('\n');
     let attrs = record_value(r, &r.attributes, reveal);
@@ -936,7 +936,7 @@ fn state_cmd(command: StateCommand) -> Result<u8, CliError> {
                 for (a, r) in &state.resources {
                     match r.status {
                         Status::Created => outln!("{a}"),
-                        s => outln!("{a} ({})", format!("{s:?}").to_lowercase()),
+                        s => outln!("{a} ({})", status_text(s)),
                     }
                 }
             }
@@ -1081,4 +1081,12 @@ async fn sim_serve(
         .await
         .map_err(|e| CliError::msg(format!("saving the simulator's world failed: {e}")))?;
     Ok(0)
+}
+
+/// A record's status as state files spell it (`pending_create`).
+fn status_text(s: Status) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
