@@ -531,6 +531,17 @@ impl Runner<'_, '_> {
         Ok(())
     }
 
+    /// What expressions see during apply: the values that exist now.
+    fn scope(&self, each: Option<(Value, Value)>) -> Scope<'_> {
+        Scope {
+            vars: self.input.vars,
+            env: self.input.env,
+            registry: Some(self.input.registry),
+            values: &self.values,
+            each,
+        }
+    }
+
     fn change(&self, op: &Op) -> &ResourceChange {
         &self.input.plan.changes[op.change]
     }
@@ -602,13 +613,7 @@ impl Runner<'_, '_> {
                 let (Some(fe), Some(key)) = (for_each, &addr.key) else {
                     return Ok(None);
                 };
-                let scope = Scope {
-                    vars: self.input.vars,
-                    env: self.input.env,
-                    registry: Some(self.input.registry),
-                    values: &self.values,
-                    each: None,
-                };
+                let scope = self.scope(None);
                 let v = fe.eval(&scope).map_err(|d| d.message)?;
                 let value = match v.unmarked() {
                     Value::Map(m) => m
@@ -645,13 +650,7 @@ impl Runner<'_, '_> {
                 )
             }
         };
-        let scope = Scope {
-            vars: self.input.vars,
-            env: self.input.env,
-            registry: Some(self.input.registry),
-            values: &self.values,
-            each,
-        };
+        let scope = self.scope(each);
         let mut v = node.eval(&scope).map_err(|d| d.message)?;
         if let Some(schema) = crate::plan::schema_of(self.input.registry, schema_type) {
             diff::mark_sensitive(&schema, &mut v);
@@ -1006,13 +1005,7 @@ impl Runner<'_, '_> {
         if plan.mode != PlanMode::Destroy {
             let old = self.writer.state().outputs.clone();
             for o in &self.input.config.outputs {
-                let scope = Scope {
-                    vars: self.input.vars,
-                    env: self.input.env,
-                    registry: Some(self.input.registry),
-                    values: &self.values,
-                    each: None,
-                };
+                let scope = self.scope(None);
                 match o.value.eval(&scope) {
                     Ok(v) if v.is_wholly_known() => {
                         outputs.insert(

@@ -1269,6 +1269,21 @@ fn action(ctx: &Ctx, world: &World, resource_id: &str, name: &str) -> Response {
     )
 }
 
+/// The answer to a synchronous PUT: 201 for a create, 200 for an update, with the stored
+/// resource as the body.
+fn put_answer(ctx: &Ctx, info: &IdInfo, existing: Option<&Resource>, body: Value) -> Outcome {
+    Outcome {
+        status: if existing.is_none() {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        resource: new_resource(ctx, info, existing, body),
+        headers: vec![],
+        body: None,
+    }
+}
+
 /// ARM's answer to a create without `location`.
 fn location_required() -> Response {
     error(
@@ -1541,16 +1556,7 @@ fn put_fic(
     props(&mut b)
         .entry("audiences")
         .or_insert(json!(["api://AzureADTokenExchange"]));
-    Ok(Outcome {
-        status: if existing.is_none() {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        },
-        resource: new_resource(ctx, info, existing, b),
-        headers: vec![],
-        body: None,
-    })
+    Ok(put_answer(ctx, info, existing, b))
 }
 
 fn put_role_assignment(
@@ -1722,14 +1728,5 @@ fn put_role_assignment(
         "description".into(),
         in_props.get("description").cloned().unwrap_or(Value::Null),
     );
-    Ok(Outcome {
-        status: if existing.is_none() {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        },
-        resource: new_resource(ctx, info, existing, b),
-        headers: vec![],
-        body: None,
-    })
+    Ok(put_answer(ctx, info, existing, b))
 }
