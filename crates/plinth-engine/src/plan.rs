@@ -486,6 +486,30 @@ impl Planner<'_, '_> {
         Ok(config)
     }
 
+    /// The declaration's provider, type (without prefix), schema and evaluated inputs.
+    fn provider_and_config(
+        &self,
+        decl: &ResourceDecl,
+        each: Option<(Value, Value)>,
+    ) -> Result<
+        (
+            std::sync::Arc<dyn plinth_provider::Provider>,
+            String,
+            TypeSchema,
+            Value,
+        ),
+        Diagnostic,
+    > {
+        let (provider, t) = self
+            .input
+            .registry
+            .lookup(&decl.type_name)
+            .ok_or_else(|| Diagnostic::at("unknown type", decl.type_loc.clone()))?;
+        let schema = provider.schema(&t).unwrap_or_default();
+        let config = self.eval_inputs(decl, each, &schema)?;
+        Ok((provider.clone(), t, schema, config))
+    }
+
     fn plan_managed(
         &mut self,
         decl: &ResourceDecl,
@@ -493,12 +517,7 @@ impl Planner<'_, '_> {
         each: Option<(Value, Value)>,
         deps: Vec<String>,
     ) -> Result<(), Diagnostic> {
-        let registry = self.input.registry;
-        let (provider, t) = registry
-            .lookup(&decl.type_name)
-            .ok_or_else(|| Diagnostic::at("unknown type", decl.type_loc.clone()))?;
-        let schema = provider.schema(&t).unwrap_or_default();
-        let mut config = self.eval_inputs(decl, each, &schema)?;
+        let (provider, t, _, mut config) = self.provider_and_config(decl, each)?;
         let address = addr.to_string();
         let req = Request {
             type_name: &t,
@@ -666,12 +685,7 @@ impl Planner<'_, '_> {
         each: Option<(Value, Value)>,
         deps: Vec<String>,
     ) -> Result<(), Diagnostic> {
-        let registry = self.input.registry;
-        let (provider, t) = registry
-            .lookup(&decl.type_name)
-            .ok_or_else(|| Diagnostic::at("unknown type", decl.type_loc.clone()))?;
-        let schema = provider.schema(&t).unwrap_or_default();
-        let config = self.eval_inputs(decl, each, &schema)?;
+        let (provider, t, schema, config) = self.provider_and_config(decl, each)?;
         let address = addr.to_string();
         // Reading now would see what is about to change: defer to apply (as Terraform does)
         // when anything this data source depends on, by reference or depends_on, changes.
