@@ -167,7 +167,7 @@ fn validate(dir: &Path, common: &Common) -> Result<u8, CliError> {
     if !diags.is_empty() {
         return Err(CliError::Config(loaded.config.sources, diags));
     }
-    plinth_engine::graph::build(&loaded.config)
+    plinth_engine::graph::build(&loaded.config, &loaded.registry)
         .map_err(|d| CliError::Config(loaded.config.sources.clone(), d.into()))?;
     if common.json {
         outln!(
@@ -820,7 +820,7 @@ fn record_text(r: &plinth_state::ResourceState, reveal: bool) -> String {
 
 fn graph(dir: &Path, format: GraphFormat) -> Result<u8, CliError> {
     let loaded = workspace::load_unresolved(dir)?;
-    let g = plinth_engine::graph::build(&loaded.config)
+    let g = plinth_engine::graph::build(&loaded.config, &loaded.registry)
         .map_err(|d| CliError::Config(loaded.config.sources.clone(), d.into()))?;
     let label =
         |d: &plinth_engine::graph::Decl| plinth_engine::graph::decl_address(&loaded.config, *d);
@@ -892,11 +892,7 @@ async fn import(address: &str, id: &str, dir: &Path, common: &Common) -> Result<
             "use `plinth state rm` first if you mean to adopt a different object",
         ));
     }
-    let req = plinth_provider::Request {
-        type_name: &t,
-        address: &key,
-        reporter: &plinth_provider::NullReporter,
-    };
+    let req = plinth_provider::Request::new(&t, &key, &plinth_provider::NullReporter);
     let (obs, inputs) = provider
         .import(&req, id)
         .await

@@ -31,6 +31,7 @@ use crate::plan::prior_of;
 use crate::refresh::merge_sensitive;
 use crate::reporter::EventReporter;
 use crate::scope::{Scope, Values};
+use crate::settings::{Settings, SettingsTables, prefix_of, settings_for};
 
 /// What apply needs besides the plan.
 pub struct ApplyInput<'a> {
@@ -277,6 +278,12 @@ struct Runner<'a, 'i> {
     /// commit) before anything else happens: before any request is sent, and before any
     /// dependent is started.
     staged: Vec<Change>,
+    /// Provider settings tables (see [`crate::settings`]).
+    tables: SettingsTables,
+    /// Settings as the state at the start of the run records them, for deletes: an object
+    /// is deleted where it was created, even when what the settings name is itself being
+    /// deleted in this run.
+    existing_settings: Settings,
 }
 
 fn state_err(e: StateError) -> Diagnostics {
@@ -296,6 +303,14 @@ pub async fn apply(
 ) -> Result<ApplyReport, Diagnostics> {
     let plan = input.plan;
     let dag = op_graph(plan, writer.state()).map_err(Diagnostics::from)?;
+    let tables = SettingsTables::new(input.config, input.registry);
+    let existing_settings = tables.from_state(
+        input.config,
+        input.vars,
+        input.env,
+        input.registry,
+        writer.state().resources.values(),
+    )?;
     let mut runner = Runner {
         input,
         values: Values::default(),
@@ -303,6 +318,8 @@ pub async fn apply(
         events,
         report: ApplyReport::default(),
         staged: Vec::new(),
+        tables,
+        existing_settings,
     };
     runner.persist_refresh()?;
     if plan.mode == PlanMode::RefreshOnly {
@@ -353,7 +370,7 @@ pub async fn apply(
                 Err(message) => {
                     runner.fail(&mut walk, &dag, id, message, 0);
                 }
-                Ok((config, prior, key)) => {
+                Ok((config, prior, key, settings)) => {
                     if let Some(k) = &key {
                         if busy_keys.contains_key(k) {
                             waiting.entry(k.clone()).or_default().push_back(id);
@@ -365,7 +382,7 @@ pub async fn apply(
                         tasks.abort_all();
                         return Err(state_err(e));
                     }
-                    to_spawn.push((id, op, config, prior, key));
+                    to_spawn.push((id, op, config, prior, key, settings));
                 }
             }
         }
@@ -374,7 +391,7 @@ pub async fn apply(
             tasks.abort_all();
             return Err(e);
         }
-        for (id, op, config, prior, key) in to_spawn.drain(..) {
+        for (id, op, config, prior, key, settings) in to_spawn.drain(..) {
             let c = &plan.changes[op.change];
             runner.events.emit(Event::OpStarted {
                 address: c.address.clone(),
@@ -386,6 +403,7 @@ pub async fn apply(
                 &op,
                 &config,
                 prior.as_ref(),
+                settings,
                 reporter.clone(),
             );
             task_ids.lock().expect("ids").insert(handle, id);
@@ -677,8 +695,37 @@ impl Runner<'_, '_> {
         Ok(v)
     }
 
-    /// Config, prior record and serialisation key of an operation about to start.
-    fn prepare(&self, op: &Op) -> Result<(Value, Option<ResourceState>, Option<String>), String> {
+    /// The provider settings an operation's request carries: for deletes, as the state
+    /// recorded them when the run started; otherwise evaluated with the values known now.
+    fn settings(&self, op: &Op) -> Result<Value, String> {
+        let c = self.change(op);
+        let prefix = prefix_of(&c.type_name);
+        if !op.kind.forward() {
+            return Ok(settings_for(&self.existing_settings, prefix).clone());
+        }
+        let Some(decl) = self.tables.table_of(prefix) else {
+            return Ok(Value::Null);
+        };
+        let v = self
+            .tables
+            .eval(self.input.config, decl, &self.scope(None))
+            .map_err(|d| d.message)?;
+        if let Some(p) = v.unknown_paths().first() {
+            return Err(format!(
+                "[provider.{}] `{p}` is still unknown at apply time; what it refers to did not provide it",
+                self.input.config.providers[decl].name
+            ));
+        }
+        Ok(v)
+    }
+
+    /// Config, prior record, serialisation key and provider settings of an operation about
+    /// to start.
+    #[allow(clippy::type_complexity)]
+    fn prepare(
+        &self,
+        op: &Op,
+    ) -> Result<(Value, Option<ResourceState>, Option<String>, Value), String> {
         let c = self.change(op);
         let state = self.writer.state();
         let (config, prior) = match op.kind {
@@ -710,7 +757,11 @@ impl Runner<'_, '_> {
             .registry
             .lookup(&c.type_name)
             .and_then(|(p, t)| p.serialization_key(&t, &key_source));
-        Ok((config, prior, key))
+        let settings = match op.kind {
+            OpKind::RecordRead => Value::Null,
+            _ => self.settings(op)?,
+        };
+        Ok((config, prior, key, settings))
     }
 
     /// Records what must be durable before a request is sent.
@@ -769,6 +820,7 @@ impl Runner<'_, '_> {
         op: &Op,
         config: &Value,
         prior: Option<&ResourceState>,
+        settings: Value,
         reporter: Arc<EventReporter>,
     ) -> tokio::task::Id {
         let c = self.change(op);
@@ -789,11 +841,7 @@ impl Runner<'_, '_> {
                 return (id, Err(ProviderError::new("no provider for this type")));
             };
             let provider: Arc<dyn Provider> = provider;
-            let req = Request {
-                type_name: &t,
-                address: &address,
-                reporter: reporter.as_ref(),
-            };
+            let req = Request::new(&t, &address, reporter.as_ref()).with_settings(&settings);
             let res = match kind {
                 OpKind::Create => provider.create(&req, &config).await.map(Done::Observed),
                 OpKind::Update => match &prior {

@@ -1,13 +1,17 @@
-//! The declaration graph: one node per resource, data source, action and output; an edge
-//! from every declaration to each one that refers to it (references, `depends_on`,
-//! `replace_triggered_by`, an action's `on`).
+//! The declaration graph: one node per resource, data source, action, output and provider
+//! settings table; an edge from every declaration to each one that refers to it (references,
+//! `depends_on`, `replace_triggered_by`, an action's `on`), and from a settings table to every
+//! declaration of its provider's types.
 
 use std::collections::HashMap;
 
 use plinth_config::{Config, Diagnostic, Loc, Node};
 use plinth_graph::{Dag, NodeId};
 
+use plinth_provider::Registry;
+
 use crate::addr::{AddrKind, Address};
+use crate::settings::{SettingsTables, prefix_of};
 
 /// A declaration in the graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -18,6 +22,9 @@ pub enum Decl {
     Action(usize),
     /// Index into `config.outputs`.
     Output(usize),
+    /// Index into `config.providers`: a settings table that a provider takes (see
+    /// [`crate::settings`]).
+    Provider(usize),
 }
 
 /// The graph of declarations.
@@ -40,6 +47,7 @@ pub fn decl_address(config: &Config, d: Decl) -> String {
         Decl::Resource(i) => config.resources[i].address(),
         Decl::Action(i) => format!("action.{}", config.actions[i].name),
         Decl::Output(i) => format!("output.{}", config.outputs[i].name),
+        Decl::Provider(i) => format!("provider.{}", config.providers[i].name),
     }
 }
 
@@ -64,7 +72,8 @@ pub fn node_refs(node: &Node) -> Vec<((AddrKind, String), Loc)> {
 
 /// Builds the graph; a cycle is an error that prints it (`a -> b -> c -> a`).
 // `Diagnostic` is large (it is plinth-config's type); boxing it would change the API.
-pub fn build(config: &Config) -> Result<DeclGraph, Diagnostic> {
+pub fn build(config: &Config, registry: &Registry) -> Result<DeclGraph, Diagnostic> {
+    let tables = SettingsTables::new(config, registry);
     let mut dag = Dag::with_capacity(
         config.resources.len() + config.actions.len() + config.outputs.len(),
         0,
@@ -80,6 +89,10 @@ pub fn build(config: &Config) -> Result<DeclGraph, Diagnostic> {
     }
     let outputs: Vec<NodeId> = (0..config.outputs.len())
         .map(|i| dag.add_node(Decl::Output(i)))
+        .collect();
+    let settings: Vec<(NodeId, usize, &str)> = tables
+        .tables()
+        .map(|(i, prefix)| (dag.add_node(Decl::Provider(i)), i, prefix))
         .collect();
     let mut g = DeclGraph {
         dag,
@@ -123,6 +136,29 @@ pub fn build(config: &Config) -> Result<DeclGraph, Diagnostic> {
     for (i, o) in config.outputs.iter().enumerate() {
         for (k, loc) in node_refs(&o.value) {
             add(&mut g, outputs[i], k, loc);
+        }
+    }
+    for &(node, i, prefix) in &settings {
+        for (k, loc) in tables.references(config, i) {
+            add(&mut g, node, k, loc);
+        }
+        let loc = config.providers[i].loc.clone();
+        let users = config
+            .resources
+            .iter()
+            .map(|r| ((AddrKind::from_mode(r.mode), r.name.clone()), &r.type_name))
+            .chain(
+                config
+                    .actions
+                    .iter()
+                    .map(|a| ((AddrKind::Action, a.name.clone()), &a.type_name)),
+            );
+        for (key, type_name) in users {
+            if prefix_of(type_name) == prefix {
+                let to = g.by_addr[&key];
+                g.dag.add_edge(node, to);
+                g.edge_locs.entry((node, to)).or_insert(loc.clone());
+            }
         }
     }
     if let Some(mut cycle) = g.dag.find_cycle() {

@@ -13,6 +13,7 @@ pub mod plan;
 pub mod refresh;
 pub mod reporter;
 pub mod scope;
+pub mod settings;
 pub mod validate;
 
 pub use addr::{AddrKind, Address};

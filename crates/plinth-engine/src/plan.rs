@@ -16,6 +16,7 @@ use crate::addr::{AddrKind, Address};
 use crate::events::EventSink;
 use crate::graph::{self, Decl, DeclGraph};
 use crate::scope::{Scope, Values};
+use crate::settings::{Settings, SettingsTables, prefix_of, settings_for};
 use crate::validate;
 
 /// What to plan.
@@ -76,7 +77,8 @@ pub async fn plan(
     if !diags.is_empty() {
         return Err(diags);
     }
-    let graph = graph::build(config).map_err(Diagnostics::from)?;
+    let graph = graph::build(config, input.registry).map_err(Diagnostics::from)?;
+    let tables = SettingsTables::new(config, input.registry);
     // A target may name something only in state (e.g. to destroy it alone); a replacement
     // must be in the configuration.
     check_addresses(config, &opts.targets, "--target", input.state, &mut diags);
@@ -88,7 +90,23 @@ pub async fn plan(
     let (refreshed, drift) = if opts.skip_refresh {
         (crate::refresh::Refreshed::unchanged(loaded), Vec::new())
     } else {
-        crate::refresh::refresh(loaded, input.registry, opts.parallelism.max(1), events).await?
+        // Objects that exist are read with settings as state records them (the cluster
+        // they live in, say).
+        let existing = tables.from_state(
+            config,
+            input.vars,
+            input.env,
+            input.registry,
+            loaded.resources.values(),
+        )?;
+        crate::refresh::refresh(
+            loaded,
+            input.registry,
+            &existing,
+            opts.parallelism.max(1),
+            events,
+        )
+        .await?
     };
 
     let mut planner = Planner {
@@ -106,6 +124,9 @@ pub async fn plan(
         outputs: Vec::new(),
         protected: Vec::new(),
         events,
+        tables: &tables,
+        settings: Settings::new(),
+        settings_deps: HashMap::new(),
     };
     let order = graph
         .dag
@@ -270,6 +291,11 @@ struct Planner<'a, 'i> {
     protected: Vec<(String, Diagnostic)>,
     /// Where providers' notes (retries) go.
     events: &'a dyn EventSink,
+    tables: &'a SettingsTables,
+    /// Provider settings as planned, by type prefix (see [`crate::settings`]).
+    settings: Settings,
+    /// The addresses each provider's settings refer to, by type prefix.
+    settings_deps: HashMap<String, Vec<String>>,
 }
 
 impl Planner<'_, '_> {
@@ -283,14 +309,55 @@ impl Planner<'_, '_> {
         }
     }
 
-    /// Addresses (instances) of the declarations `id` depends on.
+    /// Addresses (instances) of the declarations `id` depends on; through a provider's
+    /// settings table, what the table refers to.
     fn dependency_addresses(&self, id: NodeId) -> Vec<String> {
         let mut out = Vec::new();
         for dep in self.graph.dag.dependencies(id) {
-            let text = graph::decl_address(self.input.config, *self.graph.dag.node(dep));
-            out.extend(self.changes_of(&text).map(|c| c.address.clone()));
+            let decl = *self.graph.dag.node(dep);
+            if let Decl::Provider(_) = decl {
+                for a in self.dependency_addresses(dep) {
+                    if !out.contains(&a) {
+                        out.push(a);
+                    }
+                }
+                continue;
+            }
+            let text = graph::decl_address(self.input.config, decl);
+            for a in self.changes_of(&text) {
+                if !out.contains(&a.address) {
+                    out.push(a.address.clone());
+                }
+            }
         }
         out
+    }
+
+    /// Evaluates a provider settings table with the values planned so far.
+    fn plan_settings(&mut self, i: usize, id: NodeId) {
+        let Some(prefix) = self
+            .tables
+            .tables()
+            .find(|(d, _)| *d == i)
+            .map(|(_, p)| p.to_string())
+        else {
+            return;
+        };
+        let value = match self.tables.eval(self.input.config, i, &self.scope(None)) {
+            Ok(v) => v,
+            Err(d) => {
+                self.diags.push(d);
+                Value::Unknown
+            }
+        };
+        let deps = self.dependency_addresses(id);
+        self.settings_deps.insert(prefix.clone(), deps);
+        self.settings.insert(prefix, value);
+    }
+
+    /// The settings of the provider of a full type name.
+    fn settings_of(&self, full_type: &str) -> &Value {
+        settings_for(&self.settings, prefix_of(full_type))
     }
 
     fn action_of(&self, address_text: &str) -> Vec<Action> {
@@ -313,7 +380,7 @@ impl Planner<'_, '_> {
                     let addr = Address::new(kind, decl.name.clone(), key);
                     self.produced.insert(addr.to_string());
                     let result = match decl.mode {
-                        Mode::Managed => self.plan_managed(decl, &addr, each, deps.clone()),
+                        Mode::Managed => self.plan_managed(decl, &addr, each, deps.clone()).await,
                         Mode::Data => self.plan_data(decl, &addr, each, deps.clone()).await,
                     };
                     if let Err(d) = result {
@@ -324,6 +391,7 @@ impl Planner<'_, '_> {
             }
             Decl::Action(i) => self.plan_action(i, id),
             Decl::Output(i) => self.plan_output(i),
+            Decl::Provider(i) => self.plan_settings(i, id),
         }
     }
 
@@ -510,7 +578,7 @@ impl Planner<'_, '_> {
         Ok((provider.clone(), t, schema, config))
     }
 
-    fn plan_managed(
+    async fn plan_managed(
         &mut self,
         decl: &ResourceDecl,
         addr: &Address,
@@ -519,11 +587,8 @@ impl Planner<'_, '_> {
     ) -> Result<(), Diagnostic> {
         let (provider, t, _, mut config) = self.provider_and_config(decl, each)?;
         let address = addr.to_string();
-        let req = Request {
-            type_name: &t,
-            address: &address,
-            reporter: &NullReporter,
-        };
+        let settings = self.settings_of(&decl.type_name).clone();
+        let req = Request::new(&t, &address, &NullReporter).with_settings(&settings);
         let record = self
             .state
             .get(&address)
@@ -553,27 +618,50 @@ impl Planner<'_, '_> {
         {
             Some("requested with --replace".to_string())
         } else {
-            decl.lifecycle.replace_triggered_by.iter().find_map(|t| {
-                let hit = self
-                    .action_of(&t.text)
-                    .into_iter()
-                    .any(|a| matches!(a, Action::Create | Action::Update | Action::Replace));
-                hit.then(|| format!("replace_triggered_by: `{}` changes", t.text))
-            })
+            decl.lifecycle
+                .replace_triggered_by
+                .iter()
+                .find_map(|t| {
+                    let hit = self
+                        .action_of(&t.text)
+                        .into_iter()
+                        .any(|a| matches!(a, Action::Create | Action::Update | Action::Replace));
+                    hit.then(|| format!("replace_triggered_by: `{}` changes", t.text))
+                })
+                .or_else(|| {
+                    // An object lives where its provider's settings point: a replaced
+                    // cluster takes its objects with it.
+                    self.settings_deps
+                        .get(prefix_of(&decl.type_name))?
+                        .iter()
+                        .find(|d| {
+                            self.index
+                                .get(*d)
+                                .is_some_and(|&i| self.changes[i].action == Action::Replace)
+                        })
+                        .map(|d| format!("`{d}`, which its provider's settings name, is replaced"))
+                })
         };
 
         let (action, planned) = match &prior {
             None => (
                 Action::Create,
-                provider.plan(&req, None, &config).map_err(provider_err)?,
+                provider
+                    .plan(&req, None, &config)
+                    .await
+                    .map_err(provider_err)?,
             ),
             Some(p) => {
                 let planned = provider
                     .plan(&req, Some(p), &config)
+                    .await
                     .map_err(provider_err)?;
                 if let Some(f) = forced {
                     reason = Some(f);
-                    let fresh = provider.plan(&req, None, &config).map_err(provider_err)?;
+                    let fresh = provider
+                        .plan(&req, None, &config)
+                        .await
+                        .map_err(provider_err)?;
                     (
                         Action::Replace,
                         plinth_provider::Planned {
@@ -643,6 +731,7 @@ impl Planner<'_, '_> {
         {
             self.create_checks.push(CreateCheck {
                 address: address.clone(),
+                settings: settings.clone(),
                 provider: provider.clone(),
                 type_name: t.clone(),
                 id: id.clone(),
@@ -698,21 +787,20 @@ impl Planner<'_, '_> {
             })
         });
         let before = self.state.get(&address).map(|r| prior_of(r).attributes);
-        let (after, complete) = if config.is_wholly_known() && !pending_dep {
-            let req = Request {
-                type_name: &t,
-                address: &address,
-                reporter: &crate::reporter::SinkReporter(self.events),
+        let settings = self.settings_of(&decl.type_name);
+        let (after, complete) =
+            if config.is_wholly_known() && settings.is_wholly_known() && !pending_dep {
+                let reporter = crate::reporter::SinkReporter(self.events);
+                let req = Request::new(&t, &address, &reporter).with_settings(settings);
+                let obs = provider.read_data(&req, &config).await.map_err(|e| {
+                    Diagnostic::at(format!("reading `{address}` failed: {e}"), decl.loc.clone())
+                })?;
+                let mut attrs = obs.attributes;
+                diff::mark_sensitive(&schema, &mut attrs);
+                (attrs, true)
+            } else {
+                (Value::Unknown, false)
             };
-            let obs = provider.read_data(&req, &config).await.map_err(|e| {
-                Diagnostic::at(format!("reading `{address}` failed: {e}"), decl.loc.clone())
-            })?;
-            let mut attrs = obs.attributes;
-            diff::mark_sensitive(&schema, &mut attrs);
-            (attrs, true)
-        } else {
-            (Value::Unknown, false)
-        };
         self.values.set(addr, after.clone(), complete);
         self.push(ResourceChange {
             address,
@@ -940,6 +1028,8 @@ fn order_deletes(deletes: Vec<ResourceChange>) -> Vec<ResourceChange> {
 /// A create to check for an object that already exists.
 struct CreateCheck {
     address: String,
+    /// The provider's settings as planned.
+    settings: Value,
     provider: std::sync::Arc<dyn plinth_provider::Provider>,
     type_name: String,
     id: String,
@@ -964,11 +1054,8 @@ async fn find_existing(
         let reporter = reporter.clone();
         set.spawn(async move {
             let _permit = sem.acquire_owned().await;
-            let req = Request {
-                type_name: &c.type_name,
-                address: &c.address,
-                reporter: reporter.as_ref(),
-            };
+            let req = Request::new(&c.type_name, &c.address, reporter.as_ref())
+                .with_settings(&c.settings);
             let prior = Prior {
                 id: Some(c.id.clone()),
                 inputs: c.config.clone(),

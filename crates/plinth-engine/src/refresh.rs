@@ -61,6 +61,7 @@ impl<'a> Refreshed<'a> {
 pub async fn refresh<'s>(
     state: &'s State,
     registry: &Registry,
+    settings: &crate::settings::Settings,
     parallelism: usize,
     events: &dyn EventSink,
 ) -> Result<(Refreshed<'s>, Vec<Drift>), Diagnostics> {
@@ -106,17 +107,16 @@ pub async fn refresh<'s>(
         };
         let provider: Arc<dyn Provider> = provider.clone();
         let prior = prior_of(r);
+        let settings =
+            crate::settings::settings_for(settings, crate::settings::prefix_of(&r.type_name))
+                .clone();
         let address = address.clone();
         let sem = sem.clone();
         let reporter = reporter.clone();
         count += 1;
         set.spawn(async move {
             let _permit = sem.acquire_owned().await;
-            let req = Request {
-                type_name: &t,
-                address: &address,
-                reporter: reporter.as_ref(),
-            };
+            let req = Request::new(&t, &address, reporter.as_ref()).with_settings(&settings);
             let res = provider.read(&req, &prior).await;
             (address, res)
         });

@@ -159,6 +159,28 @@ pub struct Request<'a> {
     pub type_name: &'a str,
     pub address: &'a str,
     pub reporter: &'a dyn Reporter,
+    /// The provider's settings (`[provider.NAME]`, evaluated) as this request sees them:
+    /// `Null` when the configuration has none. Settings may refer to resources (see
+    /// [`Provider::settings_references`]), so they can differ between requests of one run
+    /// and hold unknown values while planning (the resource they name is not created yet).
+    pub settings: &'a Value,
+}
+
+impl<'a> Request<'a> {
+    /// A request with no provider settings.
+    pub fn new(type_name: &'a str, address: &'a str, reporter: &'a dyn Reporter) -> Self {
+        Request {
+            type_name,
+            address,
+            reporter,
+            settings: &Value::Null,
+        }
+    }
+
+    /// The same request with these provider settings.
+    pub fn with_settings(self, settings: &'a Value) -> Self {
+        Request { settings, ..self }
+    }
 }
 
 /// What a provider read back.
@@ -184,6 +206,20 @@ pub struct Planned {
 pub trait Provider: Send + Sync {
     /// The prefix before `:` in type names (`core`, `azure`, `k8s`).
     fn name(&self) -> &str;
+
+    /// The name of this provider's settings table, `[provider.NAME]` (`azure`,
+    /// `kubernetes`); by default the same as [`Provider::name`].
+    fn settings_table(&self) -> &str {
+        self.name()
+    }
+
+    /// Keys of the settings table whose value may be the bare name of a resource
+    /// (`cluster = "aks"`). The engine reads such a name as a reference to that resource's
+    /// `id`: every object of this provider then depends on the resource, and requests carry
+    /// its actual id (unknown while it is only planned).
+    fn settings_references(&self) -> &[&str] {
+        &[]
+    }
 
     /// The schema of a type (the part after `PREFIX:`), or `None` when the provider has no such type.
     fn schema(&self, type_name: &str) -> Option<TypeSchema>;
@@ -215,8 +251,9 @@ pub trait Provider: Send + Sync {
     }
 
     /// Plans a change from `prior` (refreshed; `None` for a create) to `config`.
-    /// The default compares only the paths the user set (see [`diff`]).
-    fn plan(
+    /// The default compares only the paths the user set (see [`diff`]). A provider may ask
+    /// its service (a Kubernetes server-side dry run); most answer from what they know.
+    async fn plan(
         &self,
         req: &Request<'_>,
         prior: Option<&Prior>,

@@ -621,7 +621,7 @@ impl Provider for AzureProvider {
             .unwrap_or(Duration::from_secs(10))
     }
 
-    fn plan(
+    async fn plan(
         &self,
         req: &Request<'_>,
         prior: Option<&Prior>,
@@ -858,11 +858,7 @@ mod tests {
     }
 
     fn req(t: &str) -> Request<'_> {
-        Request {
-            type_name: t,
-            address: "x",
-            reporter: &NullReporter,
-        }
+        Request::new(t, "x", &NullReporter)
     }
 
     const AKS: &str = "Microsoft.ContainerService/managedClusters@2025-10-01";
@@ -899,8 +895,8 @@ mod tests {
         assert!(!eq.equal(&p("properties.x"), &s("A"), &s("a")));
     }
 
-    #[test]
-    fn plan_maps_paths_and_replaces_on_dns_prefix() {
+    #[tokio::test]
+    async fn plan_maps_paths_and_replaces_on_dns_prefix() {
         let pr = provider();
         let cfg = Value::from(
             json!({"name": "k", "parent": "/subscriptions/sub/resourceGroups/g", "location": "East US",
@@ -914,13 +910,13 @@ mod tests {
             inputs: Value::Null,
             attributes: Value::from(actual),
         };
-        let planned = pr.plan(&req(AKS), Some(&prior), &cfg).unwrap();
+        let planned = pr.plan(&req(AKS), Some(&prior), &cfg).await.unwrap();
         assert_eq!(planned.changed, vec![p("body.properties.dnsPrefix")]);
         assert_eq!(
             planned.requires_replace,
             vec![p("body.properties.dnsPrefix")]
         );
-        let fresh = pr.plan(&req(AKS), None, &cfg).unwrap();
+        let fresh = pr.plan(&req(AKS), None, &cfg).await.unwrap();
         assert_eq!(
             fresh.attributes.get(&p("properties.fqdn")),
             Some(Value::Unknown)
@@ -934,8 +930,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn dropped_tags_are_a_change_and_role_assignment_names_are_guids() {
+    #[tokio::test]
+    async fn dropped_tags_are_a_change_and_role_assignment_names_are_guids() {
         let pr = provider();
         let t = "Microsoft.Resources/resourceGroups@2025-04-01";
         let prior = Prior {
@@ -948,7 +944,7 @@ mod tests {
             ),
         };
         let cfg = Value::from(json!({"name": "g", "location": "eastus", "tags": {"a": "1"}}));
-        let planned = pr.plan(&req(t), Some(&prior), &cfg).unwrap();
+        let planned = pr.plan(&req(t), Some(&prior), &cfg).await.unwrap();
         assert_eq!(planned.changed, vec![p("tags.b")]);
         assert!(planned.requires_replace.is_empty());
         assert_eq!(planned.attributes.get(&p("tags.b")), None);

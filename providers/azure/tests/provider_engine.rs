@@ -503,11 +503,11 @@ name = "other"
 
     // Import derives inputs that match the object.
     let provider = AzureProvider::new(settings(&h.sim.url));
-    let req = Request {
-        type_name: "Microsoft.Resources/resourceGroups@2025-04-01",
-        address: "rg",
-        reporter: &NullReporter,
-    };
+    let req = Request::new(
+        "Microsoft.Resources/resourceGroups@2025-04-01",
+        "rg",
+        &NullReporter,
+    );
     let (obs, inputs) = provider.import(&req, &h.id("rg")).await.unwrap();
     assert_eq!(obs.id.as_deref(), Some(h.id("rg").as_str()));
     assert_eq!(inputs.get(&path("name")), Some(Value::from("demo-rg")));

@@ -137,7 +137,7 @@ impl Provider for CoreProvider {
         }
     }
 
-    fn plan(
+    async fn plan(
         &self,
         req: &Request<'_>,
         prior: Option<&Prior>,
@@ -259,11 +259,7 @@ mod tests {
     use serde_json::json;
 
     fn req(t: &str) -> Request<'_> {
-        Request {
-            type_name: t,
-            address: "x",
-            reporter: &NullReporter,
-        }
+        Request::new(t, "x", &NullReporter)
     }
 
     #[tokio::test]
@@ -280,7 +276,7 @@ mod tests {
             inputs: cfg.clone(),
             attributes: created.attributes,
         };
-        let planned = p.plan(&req(DATA), Some(&prior), &cfg).unwrap();
+        let planned = p.plan(&req(DATA), Some(&prior), &cfg).await.unwrap();
         assert!(planned.changed.is_empty());
         let changed = p
             .plan(
@@ -288,6 +284,7 @@ mod tests {
                 Some(&prior),
                 &Value::from(json!({"input": {"a": 2}})),
             )
+            .await
             .unwrap();
         assert_eq!(changed.changed, vec![path("input.a")]);
         assert!(changed.requires_replace.is_empty());

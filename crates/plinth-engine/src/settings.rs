@@ -1,0 +1,248 @@
+//! Provider settings (`[provider.NAME]`), evaluated for each request.
+//!
+//! A settings table may refer to resources: `[provider.kubernetes] cluster = "aks"` (a bare
+//! name, for keys the provider lists in [`Provider::settings_references`]) or
+//! `cluster = "${aks.id}"`. So settings are not fixed for a run: while planning they are
+//! evaluated with planned values (the cluster's id may be unknown), during apply with the
+//! values known by then, and for objects that already exist (refresh, deletes) with the values
+//! recorded in state. In the graph a table is a node: what it refers to comes before it, and
+//! every object of its provider after it.
+//!
+//! [`Provider::settings_references`]: plinth_provider::Provider::settings_references
+
+use std::collections::{HashMap, HashSet};
+
+use plinth_config::{Config, Diagnostic, Diagnostics, Loc, Mode, NodeKind};
+use plinth_provider::Registry;
+use plinth_state::ResourceState;
+use plinth_value::{Path, Value};
+
+use crate::addr::{AddrKind, Address};
+use crate::graph::node_refs;
+use crate::scope::{DeclValue, Scope, Values};
+
+/// One `[provider.NAME]` table and the provider it configures.
+#[derive(Clone, Debug)]
+struct Table {
+    /// Index into `config.providers`.
+    decl: usize,
+    /// The type prefix of the provider (`k8s` for `[provider.kubernetes]`).
+    prefix: String,
+    /// Keys whose string value may name a resource.
+    refs: Vec<String>,
+}
+
+/// The settings tables of a configuration, by the providers they configure.
+#[derive(Clone, Debug, Default)]
+pub struct SettingsTables {
+    tables: Vec<Table>,
+}
+
+/// Provider settings by type prefix; a provider with no table is absent (its requests carry
+/// `Null`).
+pub type Settings = HashMap<String, Value>;
+
+/// The settings of `prefix`, `Null` when there are none.
+pub fn settings_for<'s>(settings: &'s Settings, prefix: &str) -> &'s Value {
+    static NULL: Value = Value::Null;
+    settings.get(prefix).unwrap_or(&NULL)
+}
+
+/// The type prefix of a full type name (`k8s` of `k8s:v1/ServiceAccount`).
+pub fn prefix_of(full_type: &str) -> &str {
+    full_type.split_once(':').map_or(full_type, |(p, _)| p)
+}
+
+impl SettingsTables {
+    /// Pairs each `[provider.NAME]` table with the provider whose settings table it is.
+    /// Tables no provider claims are left out (validation reports them).
+    pub fn new(config: &Config, registry: &Registry) -> Self {
+        let mut tables = Vec::new();
+        for (i, p) in config.providers.iter().enumerate() {
+            if let Some(provider) = registry.providers().find(|x| x.settings_table() == p.name) {
+                tables.push(Table {
+                    decl: i,
+                    prefix: provider.name().to_string(),
+                    refs: provider
+                        .settings_references()
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
+                });
+            }
+        }
+        SettingsTables { tables }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tables.is_empty()
+    }
+
+    /// `(index into config.providers, type prefix)` of every table.
+    pub fn tables(&self) -> impl Iterator<Item = (usize, &str)> {
+        self.tables.iter().map(|t| (t.decl, t.prefix.as_str()))
+    }
+
+    /// The table configuring the provider of `prefix`.
+    pub fn table_of(&self, prefix: &str) -> Option<usize> {
+        self.tables
+            .iter()
+            .find(|t| t.prefix == prefix)
+            .map(|t| t.decl)
+    }
+
+    fn table(&self, decl: usize) -> Option<&Table> {
+        self.tables.iter().find(|t| t.decl == decl)
+    }
+
+    /// The declarations a table refers to: its `${...}` references, and the resources its
+    /// reference keys name.
+    pub fn references(&self, config: &Config, decl: usize) -> Vec<((AddrKind, String), Loc)> {
+        let node = &config.providers[decl].config;
+        let mut out = node_refs(node);
+        if let Some(t) = self.table(decl) {
+            for key in &t.refs {
+                if let Some((name, loc)) = bare_name(config, node, key) {
+                    out.push(((AddrKind::Managed, name), loc));
+                }
+            }
+        }
+        out
+    }
+
+    /// Evaluates one table in `scope`.
+    pub fn eval(
+        &self,
+        config: &Config,
+        decl: usize,
+        scope: &Scope<'_>,
+    ) -> Result<Value, Diagnostic> {
+        let p = &config.providers[decl];
+        let mut value = p.config.eval(scope)?;
+        let Some(t) = self.table(decl) else {
+            return Ok(value);
+        };
+        for key in &t.refs {
+            let Some((name, loc)) = bare_name(config, &p.config, key) else {
+                continue;
+            };
+            let id = match scope.values.get(AddrKind::Managed, &name) {
+                Some(DeclValue::Single(inst)) => match inst.value.get(&Path::root().key("id")) {
+                    Some(id) if !matches!(id, Value::Null) => id,
+                    _ if !inst.complete => Value::Unknown,
+                    _ => {
+                        return Err(Diagnostic::at(
+                            format!("[provider.{}] {key}: `{name}` has no id", p.name),
+                            loc,
+                        )
+                        .help(format!("name a resource that has an id, or write {key} = \"${{{name}.<attribute>}}\"")));
+                    }
+                },
+                Some(DeclValue::Unknown) => Value::Unknown,
+                Some(DeclValue::Instances(_)) => {
+                    return Err(Diagnostic::at(
+                        format!(
+                            "[provider.{}] {key}: `{name}` has several instances",
+                            p.name
+                        ),
+                        loc,
+                    )
+                    .help(format!(
+                        "name one of them: {key} = \"${{{name}[\\\"KEY\\\"].id}}\""
+                    )));
+                }
+                None => Value::Unknown,
+            };
+            value.set(&Path::root().key(key), id);
+        }
+        Ok(value)
+    }
+
+    /// Evaluates every table in `scope`.
+    pub fn eval_all(&self, config: &Config, scope: &Scope<'_>) -> Result<Settings, Diagnostics> {
+        let mut out = Settings::new();
+        let mut diags = Diagnostics::default();
+        for t in &self.tables {
+            match self.eval(config, t.decl, scope) {
+                Ok(v) => {
+                    out.insert(t.prefix.clone(), v);
+                }
+                Err(d) => diags.push(d),
+            }
+        }
+        diags.into_result().map(|()| out)
+    }
+
+    /// The declarations (by name) any table refers to.
+    fn referenced(&self, config: &Config) -> HashSet<(AddrKind, String)> {
+        self.tables
+            .iter()
+            .flat_map(|t| self.references(config, t.decl))
+            .map(|(k, _)| k)
+            .collect()
+    }
+
+    /// Settings as the objects recorded in `resources` see them: for refresh and deletes,
+    /// which talk to what exists. Only the records the tables refer to are read.
+    pub fn from_state<'r>(
+        &self,
+        config: &Config,
+        vars: &std::collections::BTreeMap<String, Value>,
+        env: &std::collections::BTreeMap<String, String>,
+        registry: &Registry,
+        resources: impl Iterator<Item = &'r ResourceState>,
+    ) -> Result<Settings, Diagnostics> {
+        if self.tables.is_empty() {
+            return Ok(Settings::new());
+        }
+        let wanted = self.referenced(config);
+        let mut values = Values::default();
+        for r in resources {
+            if r.deposed {
+                continue;
+            }
+            let Ok(addr) = r.address.parse::<Address>() else {
+                continue;
+            };
+            if !wanted.contains(&(addr.kind, addr.name.clone())) {
+                continue;
+            }
+            values.set(&addr, record_value(r), true);
+        }
+        let scope = Scope {
+            vars,
+            env,
+            values: &values,
+            each: None,
+            registry: Some(registry),
+        };
+        self.eval_all(config, &scope)
+    }
+}
+
+/// The value expressions see for a record: its attributes, with its id.
+fn record_value(r: &ResourceState) -> Value {
+    let mut v = crate::plan::prior_of(r).attributes;
+    if !matches!(v, Value::Map(_)) {
+        v = Value::Map(Default::default());
+    }
+    if let Some(id) = &r.id
+        && v.get(&Path::root().key("id"))
+            .is_none_or(|x| matches!(x, Value::Null))
+    {
+        v.set(&Path::root().key("id"), Value::from(id.as_str()));
+    }
+    v
+}
+
+/// The resource a reference key names, when its value is a plain string naming a managed
+/// resource of the configuration.
+fn bare_name(config: &Config, table: &plinth_config::Node, key: &str) -> Option<(String, Loc)> {
+    let node = table.entry(key)?;
+    let NodeKind::Lit(Value::String(name)) = &node.kind else {
+        return None;
+    };
+    config
+        .resource(Mode::Managed, name)
+        .map(|_| (name.clone(), node.loc.clone()))
+}
