@@ -892,7 +892,26 @@ async fn import(address: &str, id: &str, dir: &Path, common: &Common) -> Result<
             "use `plinth state rm` first if you mean to adopt a different object",
         ));
     }
-    let req = plinth_provider::Request::new(&t, &key, &plinth_provider::NullReporter);
+    // The object is looked up where the provider's settings point as state knows them
+    // (e.g. the cluster a Kubernetes object lives in).
+    let settings = plinth_engine::settings::SettingsTables::new(&loaded.config, &loaded.registry)
+        .from_state(
+            &loaded.config,
+            &loaded.vars,
+            &loaded.env,
+            &loaded.registry,
+            state.resources.values(),
+        )
+        .map_err(|d| CliError::Config(loaded.config.sources.clone(), d))?;
+    let settings = plinth_engine::settings::settings_for(&settings, provider.name()).clone();
+    if !settings.is_wholly_known() {
+        return Err(CliError::help(
+            format!("`{key}` cannot be imported yet: its provider's settings name a resource that is not in state"),
+            format!("apply that resource first (plinth apply --target ...), then import `{key}`"),
+        ));
+    }
+    let req = plinth_provider::Request::new(&t, &key, &plinth_provider::NullReporter)
+        .with_settings(&settings);
     let (obs, inputs) = provider
         .import(&req, id)
         .await

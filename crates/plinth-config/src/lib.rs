@@ -5,6 +5,7 @@
 pub mod decl;
 pub mod diag;
 pub mod load;
+pub mod manifest;
 pub mod node;
 pub mod source;
 pub mod suggest;

@@ -65,7 +65,14 @@ pub fn load_dir(dir: &FsPath) -> Result<Config, (Sources, Diagnostics)> {
         };
         sources.add(name, f.clone(), text);
     }
-    load_sources(sources)
+    let mut config = load_sources(sources)?;
+    let mut diags = Diagnostics::default();
+    crate::manifest::resolve_manifest_files(&mut config, dir, &mut diags);
+    if diags.is_empty() {
+        Ok(config)
+    } else {
+        Err((config.sources, diags))
+    }
 }
 
 /// Decodes already-read sources (used by tests and by `load_dir`).
@@ -800,40 +807,10 @@ impl<'a> Decoder<'a> {
 
     fn string_node(&mut self, s: &str, loc: Loc) -> Node {
         let content_offset = content_offset(self.text, &loc.span, s);
-        if !s.contains("${") {
-            return Node {
-                kind: NodeKind::Lit(Value::String(s.to_string())),
-                loc,
-                content_offset,
-            };
-        }
-        let node = |kind| Node {
-            kind,
-            loc: loc.clone(),
-            content_offset,
-        };
-        match plinth_expr::parse_template(s) {
-            Ok(t) if t.is_literal() => {
-                let text: String = t
-                    .parts
-                    .iter()
-                    .map(|p| match p {
-                        plinth_expr::Part::Lit(s) => s.as_str(),
-                        plinth_expr::Part::Interp(_) => "",
-                    })
-                    .collect();
-                node(NodeKind::Lit(Value::String(text)))
-            }
-            Ok(t) => node(NodeKind::Template(t)),
-            Err(e) => {
-                let n = node(NodeKind::Lit(Value::Null));
-                let at = n.loc_of(&e.span);
-                let d = Diagnostic::at(format!("invalid expression: {}", e.message), at);
-                let d = match &e.expected {
-                    Some(x) => d.label(format!("expected {x}")),
-                    None => d,
-                };
-                self.err(d.help("expressions are written ${reference}, ${function(args)} or ${\"text\"}; write $${ for a literal ${"));
+        match string_node(s, loc, content_offset) {
+            Ok(n) => n,
+            Err((n, d)) => {
+                self.err(d);
                 n
             }
         }
@@ -881,5 +858,51 @@ fn sanitize(s: &str) -> String {
         format!("r{out}")
     } else {
         out
+    }
+}
+
+/// A string value as a node: a literal, or a template when it holds `${...}`. A template
+/// that does not parse is an error (returned with a `Null` node standing in for it).
+pub(crate) fn string_node(
+    s: &str,
+    loc: Loc,
+    content_offset: Option<usize>,
+) -> Result<Node, (Node, Diagnostic)> {
+    if !s.contains("${") {
+        return Ok(Node {
+            kind: NodeKind::Lit(Value::String(s.to_string())),
+            loc,
+            content_offset,
+        });
+    }
+    let node = |kind| Node {
+        kind,
+        loc: loc.clone(),
+        content_offset,
+    };
+    match plinth_expr::parse_template(s) {
+        Ok(t) if t.is_literal() => {
+            let text: String = t
+                .parts
+                .iter()
+                .map(|p| match p {
+                    plinth_expr::Part::Lit(s) => s.as_str(),
+                    plinth_expr::Part::Interp(_) => "",
+                })
+                .collect();
+            Ok(node(NodeKind::Lit(Value::String(text))))
+        }
+        Ok(t) => Ok(node(NodeKind::Template(t))),
+        Err(e) => {
+            let n = node(NodeKind::Lit(Value::Null));
+            let at = n.loc_of(&e.span);
+            let d = Diagnostic::at(format!("invalid expression: {}", e.message), at);
+            let d = match &e.expected {
+                Some(x) => d.label(format!("expected {x}")),
+                None => d,
+            };
+            let d = d.help("expressions are written ${reference}, ${function(args)} or ${\"text\"}; write $${ for a literal ${");
+            Err((n, d))
+        }
     }
 }

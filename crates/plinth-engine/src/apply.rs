@@ -813,6 +813,9 @@ impl Runner<'_, '_> {
         Ok(())
     }
 
+    // The operation's inputs arrive separately because `prepare` computes them before the
+    // pending records are flushed, and `Started` keeps config and prior afterwards.
+    #[allow(clippy::too_many_arguments)]
     fn spawn(
         &self,
         tasks: &mut JoinSet<(NodeId, Result<Done, ProviderError>)>,

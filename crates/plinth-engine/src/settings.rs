@@ -197,6 +197,10 @@ impl SettingsTables {
         }
         let wanted = self.referenced(config);
         let mut values = Values::default();
+        // What is not in state does not exist yet: unknown, not an error.
+        for (kind, name) in &wanted {
+            values.set_unknown(*kind, name);
+        }
         for r in resources {
             if r.deposed {
                 continue;

@@ -162,6 +162,7 @@ pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
     for p in &config.providers {
         check_refs(&mut d, &names, &p.config, false);
         check_calls(&mut d, &p.config, registry);
+        check_setting_names(&mut d, config, registry, p);
     }
     if let Some(b) = &config.backend {
         check_backend(&mut d, b);
@@ -675,5 +676,45 @@ fn check_inputs(
                 );
             }
         }
+    }
+}
+
+/// A settings key that names a resource (`[provider.kubernetes] cluster = "aks"`) must name
+/// one: a bare word that is not a resource is a misspelling, not an id (ids hold `/`).
+fn check_setting_names(
+    d: &mut Diagnostics,
+    config: &Config,
+    registry: &Registry,
+    p: &plinth_config::ProviderDecl,
+) {
+    let Some(provider) = registry.providers().find(|x| x.settings_table() == p.name) else {
+        return;
+    };
+    for key in provider.settings_references() {
+        let Some(node) = p.config.entry(key) else {
+            continue;
+        };
+        let NodeKind::Lit(plinth_value::Value::String(name)) = &node.kind else {
+            continue;
+        };
+        if name.contains('/') || config.resource(Mode::Managed, name).is_some() {
+            continue;
+        }
+        let names = config
+            .resources
+            .iter()
+            .filter(|r| r.mode == Mode::Managed)
+            .map(|r| r.name.as_str());
+        d.push(
+            Diagnostic::at(
+                format!("[provider.{}] {key} = \"{name}\": no resource is named `{name}`", p.name),
+                node.loc.clone(),
+            )
+            .label("not a resource")
+            .help(match did_you_mean(name, names) {
+                Some(s) => format!("did you mean `{s}`? ({key} names a resource of this configuration, or is a full resource id)"),
+                None => format!("{key} names a resource of this configuration (e.g. {key} = \"aks\"), or is a full resource id"),
+            }),
+        );
     }
 }

@@ -1,0 +1,197 @@
+//! `manifest_file = "x.yaml"`: a Kubernetes manifest kept as YAML beside the configuration,
+//! interpolated with `${...}` like the rest of it (SPEC §2).
+//!
+//! The file is read when the configuration is loaded and becomes the resource's `manifest`
+//! input, so everything downstream (references and dependencies, validation, planning, the
+//! configuration digest that makes a saved plan stale) treats it exactly like a `manifest`
+//! table written in TOML. The YAML file joins the configuration's sources, so errors in its
+//! expressions are reported in it.
+
+use std::path::Path as FsPath;
+
+use plinth_value::Value;
+
+use crate::decl::Config;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::load::string_node;
+use crate::node::{Node, NodeKind};
+use crate::source::{FileId, Loc};
+
+/// Replaces every resource's `manifest_file` input with a `manifest` read from that file
+/// (relative to the configuration directory `dir`).
+pub fn resolve_manifest_files(config: &mut Config, dir: &FsPath, diags: &mut Diagnostics) {
+    for i in 0..config.resources.len() {
+        let NodeKind::Table(entries) = &config.resources[i].inputs.kind else {
+            continue;
+        };
+        let Some(pos) = entries.iter().position(|(k, _, _)| k == "manifest_file") else {
+            continue;
+        };
+        let (_, key_loc, value) = &entries[pos];
+        if let Some((_, other, _)) = entries.iter().find(|(k, _, _)| k == "manifest") {
+            diags.push(
+                Diagnostic::at(
+                    "both `manifest` and `manifest_file` are set",
+                    key_loc.clone(),
+                )
+                .label("manifest_file")
+                .related(other.clone(), "manifest")
+                .help("keep one: the manifest as a TOML table, or a YAML file"),
+            );
+            continue;
+        }
+        let rel = match &value.kind {
+            NodeKind::Lit(Value::String(s)) => s.clone(),
+            _ => {
+                diags.push(
+                    Diagnostic::at("`manifest_file` must be a plain file name", value.loc.clone())
+                        .label(format!("found {}", value.shape()))
+                        .help("write the path of a YAML file relative to the configuration directory, e.g. manifest_file = \"manifests/job.yaml\"; use ${...} inside the file instead"),
+                );
+                continue;
+            }
+        };
+        let path = dir.join(&rel);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                diags.push(
+                    Diagnostic::at(
+                        format!("cannot read manifest_file {rel}: {e}"),
+                        value.loc.clone(),
+                    )
+                    .label("this file")
+                    .help("manifest_file is relative to the configuration directory"),
+                );
+                continue;
+            }
+        };
+        let value_loc = value.loc.clone();
+        // Named like the TOML files: relative to the configuration directory's parent.
+        let name = match config.sources.get(value_loc.file).name.rsplit_once('/') {
+            Some((d, _)) => format!("{d}/{rel}"),
+            None => rel.clone(),
+        };
+        let file = config.sources.add(name, path, text.clone());
+        match yaml_node(&text, file, &value_loc) {
+            Ok(node) => {
+                let NodeKind::Table(entries) = &mut config.resources[i].inputs.kind else {
+                    unreachable!("checked above");
+                };
+                let key_loc = entries[pos].1.clone();
+                entries[pos] = ("manifest".to_string(), key_loc, node);
+            }
+            Err(d) => diags.extend(d),
+        }
+    }
+}
+
+/// The node of a YAML document: one mapping (a single Kubernetes object).
+fn yaml_node(text: &str, file: FileId, from: &Loc) -> Result<Node, Diagnostics> {
+    let whole = Loc::new(file, 0..text.len().min(1));
+    let mut docs = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        match <serde_json::Value as serde::Deserialize>::deserialize(doc) {
+            Ok(serde_json::Value::Null) => {}
+            Ok(v) => docs.push(v),
+            Err(e) => {
+                let at = e
+                    .location()
+                    .map(|l| Loc::new(file, l.index()..l.index() + 1))
+                    .unwrap_or(whole.clone());
+                return Err(Diagnostic::at(format!("invalid YAML: {e}"), at)
+                    .label("here")
+                    .related(from.clone(), "read as manifest_file here")
+                    .into());
+            }
+        }
+    }
+    let doc = match docs.len() {
+        1 => docs.remove(0),
+        n => {
+            return Err(Diagnostic::at(
+                format!(
+                    "a manifest_file must hold exactly one object; this one has {n} YAML documents"
+                ),
+                from.clone(),
+            )
+            .help("declare one resource per object: split the file, one manifest_file each")
+            .into());
+        }
+    };
+    if !doc.is_object() {
+        return Err(Diagnostic::at(
+            "a manifest_file must hold a YAML mapping (a Kubernetes object)",
+            from.clone(),
+        )
+        .into());
+    }
+    let mut diags = Diagnostics::default();
+    let mut cursor = 0;
+    let node = to_node(&doc, text, file, &whole, &mut cursor, &mut diags);
+    diags.into_result().map(|()| node)
+}
+
+/// Converts a YAML value to a node. Strings holding `${...}` become templates, located at
+/// their first occurrence in the file at or after `cursor` (serde_yaml gives no spans), so
+/// errors in them point at the right line in the common case.
+fn to_node(
+    v: &serde_json::Value,
+    text: &str,
+    file: FileId,
+    whole: &Loc,
+    cursor: &mut usize,
+    diags: &mut Diagnostics,
+) -> Node {
+    let lit = |v: Value| Node {
+        kind: NodeKind::Lit(v),
+        loc: whole.clone(),
+        content_offset: None,
+    };
+    match v {
+        serde_json::Value::String(s) if s.contains("${") => {
+            let found = text.get(*cursor..).and_then(|t| t.find(s.as_str()));
+            let (loc, offset) = match found {
+                Some(i) => {
+                    let start = *cursor + i;
+                    *cursor = start + s.len();
+                    (Loc::new(file, start..start + s.len()), Some(start))
+                }
+                None => (whole.clone(), None),
+            };
+            match string_node(s, loc, offset) {
+                Ok(n) => n,
+                Err((n, d)) => {
+                    diags.push(d);
+                    n
+                }
+            }
+        }
+        serde_json::Value::Array(items) => Node {
+            kind: NodeKind::List(
+                items
+                    .iter()
+                    .map(|i| to_node(i, text, file, whole, cursor, diags))
+                    .collect(),
+            ),
+            loc: whole.clone(),
+            content_offset: None,
+        },
+        serde_json::Value::Object(m) => Node {
+            kind: NodeKind::Table(
+                m.iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            whole.clone(),
+                            to_node(v, text, file, whole, cursor, diags),
+                        )
+                    })
+                    .collect(),
+            ),
+            loc: whole.clone(),
+            content_offset: None,
+        },
+        other => lit(Value::from(other)),
+    }
+}

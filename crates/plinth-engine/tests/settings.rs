@@ -1,0 +1,313 @@
+//! Provider settings that name a resource (`[provider.kubernetes] cluster = "aks"`): the
+//! provider's objects depend on it, and each request carries its id as it is known then —
+//! unknown while planning its creation, actual during apply, as recorded for refresh and
+//! deletes.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use plinth_plan::{Action, PlanMode};
+use plinth_provider::{
+    InputSchema, Observed, Prior, Provider, ProviderError, Request, TypeSchema, ValueKind,
+};
+use plinth_value::Value;
+use support::*;
+
+/// A provider whose objects live "inside" another resource named by its settings (`home`),
+/// as Kubernetes objects live inside a cluster. It logs the settings every request carried.
+#[derive(Clone, Default)]
+struct Tenant {
+    log: Arc<Mutex<Vec<(String, String, Value)>>>,
+    store: Arc<Mutex<BTreeMap<String, serde_json::Value>>>,
+}
+
+impl Tenant {
+    fn note(&self, op: &str, req: &Request<'_>) {
+        self.log
+            .lock()
+            .unwrap()
+            .push((op.into(), req.address.into(), req.settings.clone()));
+    }
+
+    fn seen(&self, op: &str, address: &str) -> Vec<Value> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(o, a, _)| o == op && a == address)
+            .map(|(_, _, s)| s.clone())
+            .collect()
+    }
+
+    fn home_of(req: &Request<'_>) -> Result<String, ProviderError> {
+        match req.settings.get(&path("home")) {
+            Some(Value::String(s)) => Ok(s),
+            other => Err(ProviderError::new(format!("no home known: {other:?}"))),
+        }
+    }
+}
+
+#[async_trait]
+impl Provider for Tenant {
+    fn name(&self) -> &str {
+        "ten"
+    }
+
+    fn settings_table(&self) -> &str {
+        "tenancy"
+    }
+
+    fn settings_references(&self) -> &[&str] {
+        &["home"]
+    }
+
+    fn schema(&self, type_name: &str) -> Option<TypeSchema> {
+        (type_name == "obj").then(|| TypeSchema {
+            type_name: "ten:obj".into(),
+            inputs: vec![InputSchema {
+                name: "name".into(),
+                kind: ValueKind::String,
+                required: true,
+                description: String::new(),
+            }],
+            computed: vec![path("id"), path("home")],
+            managed: true,
+            ..Default::default()
+        })
+    }
+
+    fn type_names(&self) -> Vec<String> {
+        vec!["obj".into()]
+    }
+
+    async fn plan(
+        &self,
+        req: &Request<'_>,
+        prior: Option<&Prior>,
+        config: &Value,
+    ) -> Result<plinth_provider::Planned, ProviderError> {
+        self.note("plan", req);
+        let schema = self.schema(req.type_name).unwrap();
+        Ok(plinth_provider::diff::plan_default(
+            &schema,
+            prior,
+            config,
+            &plinth_provider::diff::ExactEq,
+        ))
+    }
+
+    async fn read(
+        &self,
+        req: &Request<'_>,
+        prior: &Prior,
+    ) -> Result<Option<Observed>, ProviderError> {
+        self.note("read", req);
+        let home = Self::home_of(req)?;
+        let id = prior.id.clone().unwrap_or_default();
+        Ok(self
+            .store
+            .lock()
+            .unwrap()
+            .get(&id)
+            .filter(|o| o["home"] == home.as_str())
+            .map(|o| Observed {
+                id: Some(id.clone()),
+                attributes: Value::from(o.clone()),
+            }))
+    }
+
+    async fn create(&self, req: &Request<'_>, config: &Value) -> Result<Observed, ProviderError> {
+        self.note("create", req);
+        let home = Self::home_of(req)?;
+        let name = config.get(&path("name")).unwrap().to_json();
+        let id = format!("{home}/{}", name.as_str().unwrap());
+        let attrs = serde_json::json!({"id": id, "name": name, "home": home});
+        self.store.lock().unwrap().insert(id.clone(), attrs.clone());
+        Ok(Observed {
+            id: Some(id),
+            attributes: Value::from(attrs),
+        })
+    }
+
+    async fn update(
+        &self,
+        req: &Request<'_>,
+        _prior: &Prior,
+        _config: &Value,
+    ) -> Result<Observed, ProviderError> {
+        Err(ProviderError::new(format!(
+            "no updates for {}",
+            req.address
+        )))
+    }
+
+    async fn delete(&self, req: &Request<'_>, prior: &Prior) -> Result<(), ProviderError> {
+        self.note("delete", req);
+        let home = Self::home_of(req)?;
+        let id = prior.id.clone().unwrap_or_default();
+        assert!(id.starts_with(&home), "deleted {id} from {home}");
+        self.store.lock().unwrap().remove(&id);
+        Ok(())
+    }
+}
+
+const CONFIG: &str = r#"
+[resource.home]
+type = "fake:thing"
+name = "home"
+
+[provider.tenancy]
+home = "home"
+zone = "${var.zone}"
+
+[variable.zone]
+default = "z1"
+
+[resource.obj]
+type = "ten:obj"
+name = "obj"
+"#;
+
+fn harness(config: &str) -> (Harness, Tenant) {
+    let mut h = Harness::new(config);
+    let tenant = Tenant::default();
+    h.registry.register(Arc::new(tenant.clone()));
+    (h, tenant)
+}
+
+fn home_of(settings: &Value) -> Value {
+    settings.get(&path("home")).unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn settings_follow_the_resource_they_name_through_plan_apply_refresh_and_destroy() {
+    let (h, tenant) = harness(CONFIG);
+
+    // First plan: the home is only planned, so its id is unknown in the settings the
+    // object's plan sees; the object depends on it.
+    let plan = h.plan().await;
+    assert_eq!(action(&plan, "obj"), Action::Create);
+    let planned = tenant.seen("plan", "obj");
+    assert_eq!(planned.len(), 1);
+    assert!(home_of(&planned[0]).is_unknown(), "{planned:?}");
+    assert_eq!(
+        planned[0].get(&path("zone")),
+        Some(Value::from("z1")),
+        "other settings are evaluated as usual"
+    );
+    let obj = plan.changes.iter().find(|c| c.address == "obj").unwrap();
+    assert_eq!(obj.depends_on, vec!["home".to_string()]);
+
+    // Apply: the object is created after its home, with the home's actual id.
+    let report = h.apply(&plan).await;
+    assert!(report.ok(), "{:?}", report.failures);
+    let home_id = state_id(&h.state(), "home").expect("home id");
+    assert_eq!(
+        home_of(&tenant.seen("create", "obj")[0]),
+        Value::from(home_id.as_str())
+    );
+    assert!(h.fake.pos("home", Op::Create, false) < h.fake.log().len());
+
+    // Re-plan: refresh reads the object with the home recorded in state; nothing changes.
+    h.assert_converged().await;
+    let reads = tenant.seen("read", "obj");
+    assert!(!reads.is_empty());
+    assert_eq!(
+        home_of(reads.last().unwrap()),
+        Value::from(home_id.as_str())
+    );
+    let plans = tenant.seen("plan", "obj");
+    assert_eq!(
+        home_of(plans.last().unwrap()),
+        Value::from(home_id.as_str())
+    );
+
+    // Destroy: the object is deleted from the home recorded in state, before the home.
+    let plan = h.plan_mode(PlanMode::Destroy).await;
+    let report = h.apply(&plan).await;
+    assert!(report.ok(), "{:?}", report.failures);
+    assert_eq!(
+        home_of(&tenant.seen("delete", "obj")[0]),
+        Value::from(home_id.as_str())
+    );
+    assert!(tenant.store.lock().unwrap().is_empty());
+    assert!(h.state().resources.is_empty());
+}
+
+#[tokio::test]
+async fn replacing_what_the_settings_name_replaces_the_objects_inside_it() {
+    let config = CONFIG.replace(
+        "name = \"home\"",
+        "name = \"home-${var.zone}\"\nimmutable = \"${var.zone}\"",
+    );
+    let (mut h, tenant) = harness(&config);
+    h.up().await;
+    let first_home = state_id(&h.state(), "home").unwrap();
+
+    h.set_config(&config.replace("default = \"z1\"", "default = \"z2\""));
+    let plan = h.plan().await;
+    assert_eq!(action(&plan, "home"), Action::Replace);
+    let obj = plan.changes.iter().find(|c| c.address == "obj").unwrap();
+    assert_eq!(obj.action, Action::Replace);
+    assert!(
+        obj.reason.as_deref().unwrap_or("").contains("`home`"),
+        "{:?}",
+        obj.reason
+    );
+    let report = h.apply(&plan).await;
+    assert!(report.ok(), "{:?}", report.failures);
+    // The old object was deleted from the old home, the new one created in the new home.
+    assert_eq!(
+        home_of(&tenant.seen("delete", "obj")[0]),
+        Value::from(first_home.as_str())
+    );
+    let second_home = state_id(&h.state(), "home").unwrap();
+    assert_ne!(first_home, second_home);
+    assert_eq!(
+        home_of(tenant.seen("create", "obj").last().unwrap()),
+        Value::from(second_home.as_str())
+    );
+    h.assert_converged().await;
+}
+
+#[tokio::test]
+async fn an_expression_works_like_a_bare_name_and_the_table_is_a_graph_node() {
+    let config = CONFIG.replace("home = \"home\"", "home = \"${home.id}\"");
+    let (h, tenant) = harness(&config);
+    let plan = h.plan().await;
+    let obj = plan.changes.iter().find(|c| c.address == "obj").unwrap();
+    assert_eq!(obj.depends_on, vec!["home".to_string()]);
+    assert!(home_of(&tenant.seen("plan", "obj")[0]).is_unknown());
+    h.apply(&plan).await;
+    h.assert_converged().await;
+
+    let g = plinth_engine::graph::build(&h.config, &h.registry).unwrap();
+    let label = |d: &plinth_engine::graph::Decl| plinth_engine::graph::decl_address(&h.config, *d);
+    let dot = g.dag.to_dot(label);
+    assert!(dot.contains("provider.tenancy"), "{dot}");
+}
+
+#[tokio::test]
+async fn a_cycle_through_provider_settings_is_reported() {
+    // The home refers to an object of the provider whose settings name the home.
+    let config = CONFIG.replace("name = \"home\"", "name = \"home\"\nref = \"${obj.id}\"");
+    let (h, _) = harness(&config);
+    let err = h.try_plan_with(Default::default()).await.unwrap_err();
+    let text = h.render(&err);
+    assert!(text.contains("dependency cycle"), "{text}");
+    assert!(text.contains("provider.tenancy"), "{text}");
+}
+
+#[tokio::test]
+async fn a_misspelt_name_in_settings_is_a_located_error_with_a_suggestion() {
+    let config = CONFIG.replace("home = \"home\"", "home = \"hme\"");
+    let (h, _) = harness(&config);
+    let err = h.try_plan_with(Default::default()).await.unwrap_err();
+    let text = h.render(&err);
+    assert!(text.contains("no resource is named `hme`"), "{text}");
+    assert!(text.contains("did you mean `home`?"), "{text}");
+    assert!(text.contains("main.toml:7:"), "{text}");
+}
