@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use plinth_value::Value;
 use toml::de::DeTable;
 
-use crate::decl::{Config, VarType};
+use crate::decl::{Config, VarType, VariableDecl};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::source::Loc;
 use crate::suggest::did_you_mean;
@@ -35,25 +35,35 @@ pub fn type_admits(t: VarType, v: &Value) -> bool {
     }
 }
 
-/// Converts text given on the command line or in the environment to the declared type.
-fn from_text(t: VarType, text: &str) -> Result<Value, String> {
+/// Converts text given on the command line or in the environment to the declared type. The
+/// error names the value only when the variable is not sensitive.
+fn from_text(decl: &VariableDecl, text: &str) -> Result<Value, String> {
+    let shown = if decl.sensitive {
+        "the value (sensitive, not shown)".to_string()
+    } else {
+        format!("`{text}`")
+    };
+    from_text_as(decl.var_type, text, &shown)
+}
+
+fn from_text_as(t: VarType, text: &str, shown: &str) -> Result<Value, String> {
     match t {
         VarType::String => Ok(Value::String(text.to_string())),
         VarType::Number => text
             .trim()
             .parse::<serde_json::Number>()
             .map(Value::Number)
-            .map_err(|_| format!("`{text}` is not a number")),
+            .map_err(|_| format!("{shown} is not a number")),
         VarType::Bool => match text.trim() {
             "true" => Ok(Value::Bool(true)),
             "false" => Ok(Value::Bool(false)),
-            _ => Err(format!("`{text}` is not a bool; write true or false")),
+            _ => Err(format!("{shown} is not a bool; write true or false")),
         },
         VarType::List | VarType::Map => parse_toml_value(text)
             .filter(|v| type_admits(t, v))
             .ok_or_else(|| {
                 format!(
-                    "`{text}` is not a {}; write it as TOML, e.g. {}",
+                    "{shown} is not a {}; write it as TOML, e.g. {}",
                     t.name(),
                     if t == VarType::List {
                         "[\"a\", \"b\"]"
@@ -101,15 +111,19 @@ pub fn resolve(
             values.insert(decl.name.clone(), v);
         }
     }
+    let mut rejected = std::collections::HashSet::new();
     for (k, text) in &inputs.env {
         if let Some(name) = k.strip_prefix("PLINTH_VAR_")
             && let Some(decl) = config.variable(name)
         {
-            match from_text(decl.var_type, text) {
+            match from_text(decl, text) {
                 Ok(v) => {
                     values.insert(name.to_string(), v);
                 }
-                Err(m) => diags.push(Diagnostic::new(format!("environment variable {k}: {m}"))),
+                Err(m) => {
+                    rejected.insert(name.to_string());
+                    diags.push(Diagnostic::new(format!("environment variable {k}: {m}")))
+                }
             }
         }
     }
@@ -190,11 +204,14 @@ pub fn resolve(
             );
             continue;
         };
-        match from_text(decl.var_type, text) {
+        match from_text(decl, text) {
             Ok(v) => {
                 values.insert(name.to_string(), v);
             }
-            Err(m) => diags.push(Diagnostic::new(format!("--var {name}: {m}"))),
+            Err(m) => {
+                rejected.insert(name.to_string());
+                diags.push(Diagnostic::new(format!("--var {name}: {m}")))
+            }
         }
     }
     for decl in &config.variables {
@@ -203,6 +220,8 @@ pub fn resolve(
                 let v = if decl.sensitive { Value::sensitive(v) } else { v };
                 values.insert(decl.name.clone(), v);
             }
+            // A value was given but refused: that error says it all.
+            None if rejected.contains(&decl.name) => {}
             None => diags.push(
                 Diagnostic::at(format!("variable `{}` has no value", decl.name), decl.loc.clone())
                     .label("declared here without a default")

@@ -301,6 +301,8 @@ pub async fn apply(
     events: &dyn EventSink,
     mut interrupt: watch::Receiver<u32>,
 ) -> Result<ApplyReport, Diagnostics> {
+    let traced = crate::events::Traced(events);
+    let events: &dyn EventSink = &traced;
     let plan = input.plan;
     let dag = op_graph(plan, writer.state()).map_err(Diagnostics::from)?;
     let tables = SettingsTables::new(input.config, input.registry);
@@ -957,6 +959,15 @@ impl Runner<'_, '_> {
         let result = match result {
             Ok(done) => done,
             Err(e) => {
+                // A service may echo what it was sent: keep secrets out of the message.
+                let mut secrets = started.config.sensitive_texts();
+                if let Some(p) = &started.prior {
+                    let p = prior_of(p);
+                    secrets.extend(p.inputs.sensitive_texts());
+                    secrets.extend(p.attributes.sensitive_texts());
+                }
+                secrets.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+                let message = plinth_value::scrub(&e.to_string(), &secrets);
                 // Undo the pending mark where nothing can have happened.
                 match op.kind {
                     OpKind::Create => {
@@ -1001,11 +1012,11 @@ impl Runner<'_, '_> {
                         }
                     }
                     OpKind::Run => {
-                        self.stage(Change::History(history(&c, format!("failed: {e}"))));
+                        self.stage(Change::History(history(&c, format!("failed: {message}"))));
                     }
                     _ => {}
                 }
-                self.fail(walk, dag, id, e.to_string(), elapsed_ms);
+                self.fail(walk, dag, id, message, elapsed_ms);
                 return Ok(());
             }
         };

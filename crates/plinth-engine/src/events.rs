@@ -68,3 +68,14 @@ impl EventSink for Collect {
         self.0.lock().expect("events lock").push(event);
     }
 }
+
+/// Forwards events, logging each at debug level (`PLINTH_LOG=debug`). Events name addresses,
+/// actions and outcomes, never values, so logging them cannot leak a secret.
+pub struct Traced<'a>(pub &'a dyn EventSink);
+
+impl EventSink for Traced<'_> {
+    fn emit(&self, event: Event) {
+        tracing::debug!(?event, "engine event");
+        self.0.emit(event);
+    }
+}

@@ -72,6 +72,8 @@ pub async fn plan(
     opts: &PlanOptions,
     events: &dyn EventSink,
 ) -> Result<Plan, Diagnostics> {
+    let traced = crate::events::Traced(events);
+    let events: &dyn EventSink = &traced;
     let config = input.config;
     let mut diags = validate::validate(config, input.registry);
     if !diags.is_empty() {
@@ -486,6 +488,15 @@ impl Planner<'_, '_> {
     }
 
     fn push(&mut self, c: ResourceChange) {
+        // Paths and reasons only: values may be secrets.
+        tracing::debug!(
+            address = %c.address,
+            action = ?c.action,
+            changed = ?c.changed_paths,
+            replace = ?c.replace_paths,
+            reason = c.reason.as_deref().unwrap_or(""),
+            "planned"
+        );
         let i = self.changes.len();
         self.index.insert(c.address.clone(), i);
         let decl = match c.address.parse::<Address>() {
@@ -549,6 +560,7 @@ impl Planner<'_, '_> {
                 .find(&path)
                 .map(|n| n.loc.clone())
                 .unwrap_or(decl.loc.clone());
+            let msg = plinth_value::scrub(&msg, &config.sensitive_texts());
             return Err(Diagnostic::at(format!("`{}`: {msg}", decl.address()), loc));
         }
         Ok(config)
@@ -594,9 +606,13 @@ impl Planner<'_, '_> {
             .get(&address)
             .filter(|r| r.mode == plinth_state::Mode::Managed);
         let prior = record.map(prior_of);
+        let secrets = config.sensitive_texts();
         let provider_err = |e: plinth_provider::ProviderError| {
             Diagnostic::at(
-                format!("planning `{address}` failed: {e}"),
+                format!(
+                    "planning `{address}` failed: {}",
+                    plinth_value::scrub(&e.to_string(), &secrets)
+                ),
                 decl.loc.clone(),
             )
         };

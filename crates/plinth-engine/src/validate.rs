@@ -665,7 +665,11 @@ fn check_inputs(
             .unwrap_or(("", &schema.type_name));
         if let Some((p, _)) = registry.lookup(&schema.type_name) {
             debug_assert_eq!(p.name(), prefix);
+            let mut marked = v.clone();
+            plinth_provider::diff::mark_sensitive(schema, &mut marked);
+            let secrets = marked.sensitive_texts();
             for (path, msg) in p.validate(rest, &v) {
+                let msg = plinth_value::scrub(&msg, &secrets);
                 let loc = inputs
                     .find(&path)
                     .map(|n| n.loc.clone())

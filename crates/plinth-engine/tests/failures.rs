@@ -336,3 +336,33 @@ name = "a"
     assert!(h.state().resources.is_empty());
     assert_eq!(h.fake.count(Op::Delete), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_service_error_that_echoes_a_secret_is_scrubbed_from_reports_and_history() {
+    let h = Harness::new(
+        r#"
+[variable.token]
+default = "tok-0123456789"
+sensitive = true
+
+[resource.a]
+type = "fake:thing"
+name = "a"
+value = "${var.token}"
+"#,
+    );
+    h.fake.fail(
+        "a",
+        Op::Create,
+        "InvalidValue: 'tok-0123456789' is not an accepted value",
+    );
+    let plan = h.plan().await;
+    let report = h.apply(&plan).await;
+    assert_eq!(report.failures.len(), 1);
+    let message = &report.failures[0].message;
+    assert!(!message.contains("tok-0123456789"), "{message}");
+    assert!(
+        message.contains("InvalidValue: '(sensitive)' is not an accepted value"),
+        "{message}"
+    );
+}

@@ -93,6 +93,36 @@ impl Value {
         }
     }
 
+    /// The text of every sensitive part of this value (strings as they are, other scalars
+    /// rendered), longest first: what [`scrub`] removes from messages written by services
+    /// that may echo what they were sent.
+    pub fn sensitive_texts(&self) -> Vec<String> {
+        fn leaves(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::String(s) => out.push(s.clone()),
+                Value::Number(n) => out.push(n.to_string()),
+                Value::List(items) => items.iter().for_each(|i| leaves(i, out)),
+                Value::Map(m) => m.values().for_each(|i| leaves(i, out)),
+                Value::Sensitive(inner) => leaves(inner, out),
+                _ => {}
+            }
+        }
+        fn walk(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::Sensitive(inner) => leaves(inner, out),
+                Value::List(items) => items.iter().for_each(|i| walk(i, out)),
+                Value::Map(m) => m.values().for_each(|i| walk(i, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, &mut out);
+        out.retain(|s| s.len() >= MIN_SCRUBBED);
+        out.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        out.dedup();
+        out
+    }
+
     /// True when any part of this value is marked sensitive.
     pub fn contains_sensitive(&self) -> bool {
         match self {
@@ -533,5 +563,48 @@ mod tests {
         let text = serde_json::to_string(&v).unwrap();
         let back: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back, v);
+    }
+}
+
+/// Secrets shorter than this are not scrubbed from messages: replacing every `1` or `ab` in a
+/// message would garble it while protecting nothing worth the name.
+pub const MIN_SCRUBBED: usize = 3;
+
+/// Replaces every occurrence of the `secrets` (see [`Value::sensitive_texts`]) in `message`
+/// with `(sensitive)`.
+pub fn scrub(message: &str, secrets: &[String]) -> String {
+    let mut out = message.to_string();
+    for s in secrets {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), "(sensitive)");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod scrub_tests {
+    use super::*;
+
+    #[test]
+    fn scrubs_sensitive_leaves_longest_first_and_leaves_the_rest() {
+        let v = Value::from(serde_json::json!({"user": "admin", "n": 1}));
+        let mut v = v;
+        v.set(
+            &Path::root().key("password"),
+            Value::sensitive(Value::from("hunter2")),
+        );
+        v.set(
+            &Path::root().key("nested"),
+            Value::sensitive(Value::from(
+                serde_json::json!({"a": "hunter2x", "b": 42, "c": "ab"}),
+            )),
+        );
+        let secrets = v.sensitive_texts();
+        assert_eq!(secrets, vec!["hunter2x".to_string(), "hunter2".to_string()]);
+        assert_eq!(
+            scrub("bad value hunter2x for admin (was hunter2)", &secrets),
+            "bad value (sensitive) for admin (was (sensitive))"
+        );
     }
 }
