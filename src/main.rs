@@ -313,8 +313,30 @@ pub enum StateCommand {
     },
 }
 
+/// `--sim` takes an optional URL, so `plinth apply --sim examples/x` would read the
+/// directory as the simulator's URL. A value that is not an http(s) URL is left for the
+/// positional argument: `--sim X` becomes `--sim=in-process X`.
+fn sim_flag_fix(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut out = Vec::new();
+    let mut args = args.peekable();
+    while let Some(a) = args.next() {
+        if a == "--sim"
+            && let Some(next) = args.peek()
+            && let Some(next) = next.to_str()
+            && !next.starts_with('-')
+            && !next.starts_with("http://")
+            && !next.starts_with("https://")
+        {
+            out.push(format!("--sim={IN_PROCESS}").into());
+            continue;
+        }
+        out.push(a);
+    }
+    out
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(sim_flag_fix(std::env::args_os())) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 1 } else { 0 };

@@ -79,16 +79,25 @@ pub fn registry() -> Registry {
     registry_with(plinth_provider_azure::AzureSettings::from_env())
 }
 
-/// The providers, the Azure one with these settings.
+/// The providers, the Azure one with these settings. The Kubernetes provider fetches AKS
+/// credentials (`[provider.kubernetes] cluster = "aks"`) through that same Azure provider.
 fn registry_with(azure: plinth_provider_azure::AzureSettings) -> Registry {
     let mut r = Registry::new();
+    let azure = Arc::new(plinth_provider_azure::AzureProvider::new(azure));
     r.register(Arc::new(plinth_provider_core::CoreProvider::new()));
-    r.register(Arc::new(plinth_provider_azure::AzureProvider::new(azure)));
+    r.register(azure.clone());
+    let credentials = plinth_provider_kubernetes::FnCredentials(move |id: String, admin: bool| {
+        let azure = azure.clone();
+        async move { azure.cluster_kubeconfig(&id, admin).await }
+    });
+    r.register(Arc::new(
+        plinth_provider_kubernetes::KubernetesProvider::with_credentials(Arc::new(credentials)),
+    ));
     r
 }
 
 /// The `[provider.NAME]` tables this build understands.
-const PROVIDER_TABLES: &[&str] = &["azure"];
+const PROVIDER_TABLES: &[&str] = &["azure", "kubernetes"];
 
 /// Evaluates the `[provider.*]` tables (they may use `var.*` and `env.*`, not resources) and
 /// rebuilds the providers with them, pointed at the simulated cloud under `--sim`.
@@ -121,6 +130,27 @@ pub fn configure_providers(loaded: &mut Loaded) -> Result<(), CliError> {
                         },
                     ),
             );
+            continue;
+        }
+        if p.name == "kubernetes" {
+            // Evaluated by the engine for every request: it may name a resource
+            // (`cluster = "aks"`). Only its keys are checked here.
+            let keys = match &p.config.kind {
+                plinth_config::NodeKind::Table(entries) => entries.as_slice(),
+                _ => &[],
+            };
+            for (key, loc, _) in keys {
+                if !["cluster", "admin", "kubeconfig", "context"].contains(&key.as_str()) {
+                    diags.push(
+                        Diagnostic::at(
+                            format!("[provider.kubernetes] has no setting `{key}`"),
+                            loc.clone(),
+                        )
+                            .label("unknown setting")
+                            .help("expected `cluster` (an AKS resource) and `admin`, or `kubeconfig` and `context`"),
+                    );
+                }
+            }
             continue;
         }
         let value = match p.config.eval(&scope) {

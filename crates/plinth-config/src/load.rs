@@ -807,13 +807,11 @@ impl<'a> Decoder<'a> {
 
     fn string_node(&mut self, s: &str, loc: Loc) -> Node {
         let content_offset = content_offset(self.text, &loc.span, s);
-        match string_node(s, loc, content_offset) {
-            Ok(n) => n,
-            Err((n, d)) => {
-                self.err(d);
-                n
-            }
+        let (n, err) = string_node(s, loc, content_offset);
+        if let Some(d) = err {
+            self.err(d);
         }
+        n
     }
 }
 
@@ -862,18 +860,19 @@ fn sanitize(s: &str) -> String {
 }
 
 /// A string value as a node: a literal, or a template when it holds `${...}`. A template
-/// that does not parse is an error (returned with a `Null` node standing in for it).
+/// that does not parse is an error, returned beside a `Null` node standing in for it.
 pub(crate) fn string_node(
     s: &str,
     loc: Loc,
     content_offset: Option<usize>,
-) -> Result<Node, (Node, Diagnostic)> {
+) -> (Node, Option<Diagnostic>) {
     if !s.contains("${") {
-        return Ok(Node {
+        let n = Node {
             kind: NodeKind::Lit(Value::String(s.to_string())),
             loc,
             content_offset,
-        });
+        };
+        return (n, None);
     }
     let node = |kind| Node {
         kind,
@@ -890,9 +889,9 @@ pub(crate) fn string_node(
                     plinth_expr::Part::Interp(_) => "",
                 })
                 .collect();
-            Ok(node(NodeKind::Lit(Value::String(text))))
+            (node(NodeKind::Lit(Value::String(text))), None)
         }
-        Ok(t) => Ok(node(NodeKind::Template(t))),
+        Ok(t) => (node(NodeKind::Template(t)), None),
         Err(e) => {
             let n = node(NodeKind::Lit(Value::Null));
             let at = n.loc_of(&e.span);
@@ -902,7 +901,7 @@ pub(crate) fn string_node(
                 None => d,
             };
             let d = d.help("expressions are written ${reference}, ${function(args)} or ${\"text\"}; write $${ for a literal ${");
-            Err((n, d))
+            (n, Some(d))
         }
     }
 }

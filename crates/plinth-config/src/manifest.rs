@@ -159,13 +159,11 @@ fn to_node(
                 }
                 None => (whole.clone(), None),
             };
-            match string_node(s, loc, offset) {
-                Ok(n) => n,
-                Err((n, d)) => {
-                    diags.push(d);
-                    n
-                }
+            let (n, err) = string_node(s, loc, offset);
+            if let Some(d) = err {
+                diags.push(d);
             }
+            n
         }
         serde_json::Value::Array(items) => Node {
             kind: NodeKind::List(

@@ -845,6 +845,49 @@ impl Provider for AzureProvider {
     }
 }
 
+impl AzureProvider {
+    /// The kubeconfig (YAML) of an AKS cluster: `POST {cluster_id}/listClusterUserCredential`
+    /// (`listClusterAdminCredential` when `admin`), api-version 2025-10-01, the first of the
+    /// answer's `kubeconfigs`, base64-decoded. `Ok(None)` when ARM answers 404 (no such
+    /// cluster). The kubeconfig holds a credential: callers keep it in memory only.
+    pub async fn cluster_kubeconfig(
+        &self,
+        cluster_id: &str,
+        admin: bool,
+    ) -> Result<Option<String>, ProviderError> {
+        use base64::Engine as _;
+        let action = if admin {
+            "listClusterAdminCredential"
+        } else {
+            "listClusterUserCredential"
+        };
+        let client = self.client()?;
+        let answer = match client.post(cluster_id, action, "2025-10-01", None).await {
+            Ok(a) => a,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let encoded = answer
+            .pointer("/kubeconfigs/0/value")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| {
+                ProviderError::new(format!("{action} of {cluster_id} answered no kubeconfig"))
+            })?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| {
+                ProviderError::new(format!(
+                    "{action} of {cluster_id} answered a kubeconfig that is not base64"
+                ))
+            })?;
+        String::from_utf8(bytes).map(Some).map_err(|_| {
+            ProviderError::new(format!(
+                "{action} of {cluster_id} answered a kubeconfig that is not UTF-8"
+            ))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -972,3 +1015,4 @@ mod tests {
         );
     }
 }
+

@@ -1,0 +1,362 @@
+//! Reaching a cluster: one `kube::Client` per distinct provider settings, made on first use
+//! from an AKS cluster's credentials (through [`ClusterCredentials`]) or a kubeconfig, and the
+//! kinds each cluster serves (discovery), cached.
+//!
+//! Credentials live only in memory, inside the client: they are never written to disk, to
+//! output, to logs or into error messages.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::discovery::{ApiResource, Scope};
+use plinth_provider::ProviderError;
+use plinth_value::Value;
+use tokio::sync::OnceCell;
+
+use crate::errors::{self, Retry};
+use crate::kind::Gvk;
+
+/// Where cluster credentials come from when the settings name a cluster
+/// (`[provider.kubernetes] cluster = "aks"`): the AKS resource's id, as the engine resolved it.
+#[async_trait]
+pub trait ClusterCredentials: Send + Sync {
+    /// The cluster's kubeconfig (YAML), from `listClusterUserCredential` (or
+    /// `listClusterAdminCredential` when `admin`); `Ok(None)` when the cluster does not exist.
+    async fn kubeconfig(
+        &self,
+        cluster_id: &str,
+        admin: bool,
+    ) -> Result<Option<String>, ProviderError>;
+}
+
+/// [`ClusterCredentials`] from an async function `(cluster_id, admin) -> kubeconfig`.
+pub struct FnCredentials<F>(pub F);
+
+#[async_trait]
+impl<F, Fut> ClusterCredentials for FnCredentials<F>
+where
+    F: Fn(String, bool) -> Fut + Send + Sync,
+    Fut: std::future::Future<Output = Result<Option<String>, ProviderError>> + Send,
+{
+    async fn kubeconfig(
+        &self,
+        cluster_id: &str,
+        admin: bool,
+    ) -> Result<Option<String>, ProviderError> {
+        (self.0)(cluster_id.to_string(), admin).await
+    }
+}
+
+/// A type as one cluster serves it.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    pub resource: ApiResource,
+    pub namespaced: bool,
+}
+
+/// One cluster.
+pub struct Conn {
+    pub client: kube::Client,
+    /// What the cluster says about each kind it serves (absent kinds are asked again: a CRD
+    /// may appear while plinth runs, e.g. when an add-on is enabled).
+    kinds: Mutex<HashMap<Gvk, Resolved>>,
+}
+
+/// Why there is no connection.
+pub enum NoConn {
+    /// The settings are not known yet (the cluster is only planned).
+    Unknown,
+    /// The cluster the settings name does not exist.
+    ClusterGone,
+}
+
+/// How the provider's settings say to reach a cluster.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Target {
+    /// An AKS resource id.
+    Cluster { id: String, admin: bool },
+    /// A kubeconfig file (`None`: as kubectl finds one: `KUBECONFIG`, then `~/.kube/config`).
+    Kubeconfig {
+        path: Option<PathBuf>,
+        context: Option<String>,
+    },
+}
+
+/// Reads the settings table; `Ok(None)` while part of it is unknown.
+pub fn target_of(settings: &Value) -> Result<Option<Target>, ProviderError> {
+    if !settings.is_wholly_known() {
+        return Ok(None);
+    }
+    let settings = settings.unmark_all();
+    let map = match &settings {
+        Value::Null => {
+            return Ok(Some(Target::Kubeconfig {
+                path: None,
+                context: None,
+            }));
+        }
+        Value::Map(m) => m,
+        other => {
+            return Err(ProviderError::new(format!(
+                "[provider.kubernetes] must be a table, found {}",
+                other.type_name()
+            )));
+        }
+    };
+    let string = |k: &str| -> Result<Option<String>, ProviderError> {
+        match map.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(ProviderError::new(format!(
+                "[provider.kubernetes] {k} must be a string, found {}",
+                other.type_name()
+            ))),
+        }
+    };
+    for k in map.keys() {
+        if !["cluster", "admin", "kubeconfig", "context"].contains(&k.as_str()) {
+            return Err(ProviderError::new(format!(
+                "[provider.kubernetes] has no setting `{k}` (expected cluster and admin, or kubeconfig and context)"
+            )));
+        }
+    }
+    let admin = match map.get("admin") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => {
+            return Err(ProviderError::new(format!(
+                "[provider.kubernetes] admin must be a bool, found {}",
+                other.type_name()
+            )));
+        }
+    };
+    match (string("cluster")?, string("kubeconfig")?) {
+        (Some(_), Some(_)) => Err(ProviderError::new(
+            "[provider.kubernetes]: set either `cluster` or `kubeconfig`, not both",
+        )),
+        (Some(id), None) => Ok(Some(Target::Cluster { id, admin })),
+        (None, path) => Ok(Some(Target::Kubeconfig {
+            path: path.map(|p| expand_home(&p)),
+            context: string("context")?,
+        })),
+    }
+}
+
+fn expand_home(p: &str) -> PathBuf {
+    if let Some(rest) = p.strip_prefix("~/")
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return PathBuf::from(home).join(rest);
+    }
+    PathBuf::from(p)
+}
+
+/// The clients, one per distinct settings.
+#[derive(Default)]
+pub struct Connections {
+    cells: tokio::sync::Mutex<HashMap<String, Arc<OnceCell<Arc<Conn>>>>>,
+}
+
+enum InitError {
+    Gone,
+    Failed(ProviderError),
+}
+
+impl Connections {
+    /// The connection the settings describe.
+    pub async fn get(
+        &self,
+        settings: &Value,
+        credentials: Option<&dyn ClusterCredentials>,
+    ) -> Result<Result<Arc<Conn>, NoConn>, ProviderError> {
+        let Some(target) = target_of(settings)? else {
+            return Ok(Err(NoConn::Unknown));
+        };
+        let key = settings.unmark_all().to_json().to_string();
+        let cell = self.cells.lock().await.entry(key).or_default().clone();
+        let got = cell
+            .get_or_try_init(|| async {
+                let config = match config_for(&target, credentials).await {
+                    Ok(Some(c)) => c,
+                    Ok(None) => return Err(InitError::Gone),
+                    Err(e) => return Err(InitError::Failed(e)),
+                };
+                install_crypto_provider();
+                let client = kube::Client::try_from(config).map_err(|e| {
+                    InitError::Failed(ProviderError::new(format!(
+                        "cannot make a Kubernetes client: {}",
+                        errors::plain(&e)
+                    )))
+                })?;
+                Ok(Arc::new(Conn {
+                    client,
+                    kinds: Mutex::new(HashMap::new()),
+                }))
+            })
+            .await;
+        match got {
+            Ok(c) => Ok(Ok(c.clone())),
+            Err(InitError::Gone) => Ok(Err(NoConn::ClusterGone)),
+            Err(InitError::Failed(e)) => Err(e),
+        }
+    }
+
+    /// Forgets the connection of these settings (its credentials were refused: the cluster
+    /// may have been replaced and handed out new ones).
+    pub async fn forget(&self, settings: &Value) {
+        let key = settings.unmark_all().to_json().to_string();
+        self.cells.lock().await.remove(&key);
+    }
+}
+
+/// kube's TLS (rustls) takes the process-wide crypto provider; with more than one compiled
+/// in (reqwest brings aws-lc-rs), none is chosen automatically. Installs aws-lc-rs unless the
+/// process already chose one.
+fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        }
+    });
+}
+
+async fn config_for(
+    target: &Target,
+    credentials: Option<&dyn ClusterCredentials>,
+) -> Result<Option<kube::Config>, ProviderError> {
+    let mut config = match target {
+        Target::Cluster { id, admin } => {
+            let Some(creds) = credentials else {
+                return Err(ProviderError::new(
+                    "[provider.kubernetes] cluster = ...: this build cannot fetch AKS credentials",
+                ));
+            };
+            // ARM calls retry transient failures themselves.
+            let Some(yaml) = creds.kubeconfig(id, *admin).await? else {
+                return Ok(None);
+            };
+            // The kubeconfig holds a token: no part of it goes into a message.
+            let kc = Kubeconfig::from_yaml(&yaml).map_err(|_| {
+                ProviderError::new(format!(
+                    "the kubeconfig that {id} handed out cannot be read"
+                ))
+            })?;
+            kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+                .await
+                .map_err(|_| {
+                    ProviderError::new(format!(
+                        "the kubeconfig that {id} handed out has no usable cluster and user"
+                    ))
+                })?
+        }
+        Target::Kubeconfig { path, context } => {
+            let options = KubeConfigOptions {
+                context: context.clone(),
+                ..Default::default()
+            };
+            match path {
+                Some(p) => {
+                    let kc = Kubeconfig::read_from(p).map_err(|e| {
+                        ProviderError::new(format!(
+                            "[provider.kubernetes] kubeconfig {}: {e}",
+                            p.display()
+                        ))
+                    })?;
+                    kube::Config::from_custom_kubeconfig(kc, &options)
+                        .await
+                        .map_err(|e| {
+                            ProviderError::new(format!(
+                                "[provider.kubernetes] kubeconfig {}: {e}",
+                                p.display()
+                            ))
+                        })?
+                }
+                None => kube::Config::from_kubeconfig(&options).await.map_err(|e| {
+                    ProviderError::new(format!(
+                        "no kubeconfig to reach a cluster with ({e}); set KUBECONFIG, or [provider.kubernetes] cluster = \"<an AKS resource>\" or kubeconfig = \"<path>\""
+                    ))
+                })?,
+            }
+        }
+    };
+    config.connect_timeout = Some(Duration::from_secs(15));
+    config.read_timeout = Some(Duration::from_secs(120));
+    Ok(Some(config))
+}
+
+impl Conn {
+    /// How the cluster serves a kind: `Ok(None)` when it does not (yet).
+    pub async fn resolve(
+        &self,
+        gvk: &Gvk,
+        retry: &Retry<'_>,
+    ) -> Result<Option<Resolved>, ProviderError> {
+        if let Some(r) = self
+            .kinds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(gvk)
+        {
+            return Ok(Some(r.clone()));
+        }
+        let want = kube::api::GroupVersionKind::gvk(&gvk.group, &gvk.version, &gvk.kind);
+        let found = retry
+            .run_kube(&format!("discovering {}", gvk.type_name()), || {
+                kube::discovery::pinned_kind(&self.client, &want)
+            })
+            .await;
+        let (resource, caps) = match found {
+            Ok(x) => x,
+            Err(e) if errors::is_not_served(&e) => return Ok(None),
+            Err(e) => {
+                return Err(errors::provider_error(
+                    &e,
+                    &format!("discovering {}", gvk.type_name()),
+                ));
+            }
+        };
+        let r = Resolved {
+            resource,
+            namespaced: caps.scope == Scope::Namespaced,
+        };
+        self.kinds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(gvk.clone(), r.clone());
+        Ok(Some(r))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn settings_tables() {
+        assert_eq!(
+            target_of(&Value::Null).unwrap(),
+            Some(Target::Kubeconfig {
+                path: None,
+                context: None
+            })
+        );
+        assert_eq!(
+            target_of(&Value::from(json!({"cluster": "/x", "admin": true}))).unwrap(),
+            Some(Target::Cluster {
+                id: "/x".into(),
+                admin: true
+            })
+        );
+        let mut unknown = Value::from(json!({"cluster": null}));
+        unknown.set(&"cluster".parse().unwrap(), Value::Unknown);
+        assert_eq!(target_of(&unknown).unwrap(), None);
+        assert!(target_of(&Value::from(json!({"clster": "/x"}))).is_err());
+        assert!(target_of(&Value::from(json!({"cluster": "/x", "kubeconfig": "k"}))).is_err());
+    }
+}

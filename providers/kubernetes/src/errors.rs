@@ -1,0 +1,280 @@
+//! Kubernetes failures as plinth reports them (the `Status` reason and message, the object
+//! named), and retries of the transient ones (429, 5xx, connection errors) with backoff.
+
+use std::future::Future;
+use std::time::Duration;
+
+use plinth_provider::{Note, ProviderError, Reporter};
+
+/// Retries of one operation, reported as notes on the resource being worked on.
+pub struct Retry<'a> {
+    pub reporter: &'a dyn Reporter,
+    pub address: &'a str,
+    /// Tries in all (at least one).
+    pub attempts: u32,
+    /// The first wait; doubled each time (plus jitter), at most 10 s, or what the server
+    /// asks for (`retryAfterSeconds`).
+    pub base: Duration,
+}
+
+impl Retry<'_> {
+    /// Runs a Kubernetes call, again while it fails transiently.
+    pub async fn run_kube<T, F, Fut>(&self, what: &str, mut f: F) -> Result<T, kube::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, kube::Error>>,
+    {
+        let mut attempt = 1;
+        loop {
+            match f().await {
+                Err(e) if attempt < self.attempts.max(1) && is_transient(&e) => {
+                    let wait = retry_after(&e).unwrap_or_else(|| self.backoff(attempt));
+                    self.reporter.note(Note {
+                        address: self.address.to_string(),
+                        message: format!(
+                            "{what}: {} (try {attempt} of {}); retrying in {}",
+                            plain(&e),
+                            self.attempts,
+                            humantime::format_duration(Duration::from_millis(
+                                wait.as_millis() as u64
+                            ))
+                        ),
+                    });
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self.base.saturating_mul(1 << (attempt - 1).min(6));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let jitter = exp.mul_f64(f64::from(nanos % 1000) / 4000.0);
+        (exp + jitter).min(Duration::from_secs(10))
+    }
+}
+
+/// The `Status` of an API error answer.
+pub fn status(e: &kube::Error) -> Option<&kube::core::Status> {
+    match e {
+        kube::Error::Api(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// HTTP 429, 5xx, and failures to connect or to read an answer.
+pub fn is_transient(e: &kube::Error) -> bool {
+    match e {
+        kube::Error::Api(s) => matches!(s.code, 429 | 500 | 502 | 503 | 504),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
+
+fn retry_after(e: &kube::Error) -> Option<Duration> {
+    let s = status(e)?;
+    let secs = s.details.as_ref()?.retry_after_seconds;
+    (secs > 0).then(|| Duration::from_secs(u64::from(secs).min(30)))
+}
+
+pub fn is_not_found(e: &kube::Error) -> bool {
+    status(e).is_some_and(|s| s.code == 404)
+}
+
+pub fn is_unauthorized(e: &kube::Error) -> bool {
+    status(e).is_some_and(|s| s.code == 401)
+}
+
+/// The cluster does not serve the group, version or kind (e.g. a CRD not installed yet).
+pub fn is_not_served(e: &kube::Error) -> bool {
+    use kube::error::DiscoveryError as D;
+    is_not_found(e)
+        || matches!(
+            e,
+            kube::Error::Discovery(
+                D::MissingKind(_) | D::MissingApiGroup(_) | D::MissingResource(_)
+            )
+        )
+}
+
+/// A server-side apply conflict: the managers named in the answer's causes.
+pub fn apply_conflicts(e: &kube::Error) -> Option<Vec<(String, String)>> {
+    let s = status(e)?;
+    if s.code != 409 {
+        return None;
+    }
+    let causes = &s.details.as_ref()?.causes;
+    let out: Vec<(String, String)> = causes
+        .iter()
+        .filter(|c| c.reason == "FieldManagerConflict")
+        .map(|c| (c.message.clone(), c.field.clone()))
+        .collect();
+    (!out.is_empty()).then_some(out)
+}
+
+/// Whether every conflicting manager wrote with an imperative update (`kubectl edit`,
+/// `kubectl annotate`, ...: the answer says `conflict with "m" using v1`) rather than with
+/// server-side apply: such a change is drift, which plinth takes back.
+pub fn only_update_conflicts(conflicts: &[(String, String)]) -> bool {
+    conflicts.iter().all(|(m, _)| m.contains(" using "))
+}
+
+/// The fields an `Invalid` answer says cannot change (`field is immutable`); the root path
+/// when the answer says so without naming one.
+pub fn immutable_fields(e: &kube::Error) -> Vec<plinth_value::Path> {
+    let Some(s) = status(e).filter(|s| s.code == 422 && s.message.contains("immutable")) else {
+        return Vec::new();
+    };
+    let mut out: Vec<plinth_value::Path> = s
+        .details
+        .iter()
+        .flat_map(|d| &d.causes)
+        .filter(|c| c.message.contains("immutable"))
+        .filter_map(|c| c.field.parse().ok())
+        .collect();
+    if out.is_empty() {
+        out.push(plinth_value::Path::root());
+    }
+    out
+}
+
+/// A kube error as one line, without anything a credential could be part of.
+pub fn plain(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => {
+            let mut out = String::new();
+            if !s.reason.is_empty() {
+                out.push_str(&s.reason);
+                out.push_str(": ");
+            }
+            out.push_str(if s.message.is_empty() {
+                "no message"
+            } else {
+                &s.message
+            });
+            if s.code != 0 {
+                out.push_str(&format!(" (HTTP {})", s.code));
+            }
+            out
+        }
+        kube::Error::HyperError(h) => format!("connection failed: {h}"),
+        kube::Error::Service(s) => format!("connection failed: {s}"),
+        kube::Error::Auth(_) => "the cluster's credentials cannot be used".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// A kube error as a provider error: the `Status` reason as the code, `what` (which names
+/// the object) before the message.
+pub fn provider_error(e: &kube::Error, what: &str) -> ProviderError {
+    match e {
+        kube::Error::Api(s) if !s.reason.is_empty() => {
+            let mut message = format!("{what}: {}", s.message);
+            if let Some(d) = &s.details {
+                for c in &d.causes {
+                    if !c.field.is_empty() && !s.message.contains(&c.field) {
+                        message.push_str(&format!("\n  {}: {}", c.field, c.message));
+                    }
+                }
+            }
+            ProviderError::with_code(s.reason.clone(), message)
+        }
+        _ => ProviderError::new(format!("{what}: {}", plain(e))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    struct Notes(Mutex<Vec<String>>);
+
+    impl Reporter for Notes {
+        fn note(&self, note: Note) {
+            self.0.lock().unwrap().push(note.message);
+        }
+    }
+
+    fn api(code: u16, reason: &str) -> kube::Error {
+        kube::Error::Api(Box::new(kube::core::Status {
+            code,
+            reason: reason.into(),
+            message: format!("{reason} happened"),
+            ..Default::default()
+        }))
+    }
+
+    #[test]
+    fn what_is_transient() {
+        assert!(is_transient(&api(429, "TooManyRequests")));
+        assert!(is_transient(&api(503, "ServiceUnavailable")));
+        assert!(!is_transient(&api(422, "Invalid")));
+        assert!(!is_transient(&api(409, "Conflict")));
+        assert!(is_not_served(&api(404, "NotFound")));
+        assert!(is_not_served(&kube::Error::Discovery(
+            kube::error::DiscoveryError::MissingKind("x".into())
+        )));
+    }
+
+    #[tokio::test]
+    async fn transient_failures_are_retried_and_reported() {
+        let notes = Notes(Mutex::new(Vec::new()));
+        let retry = Retry {
+            reporter: &notes,
+            address: "k8s_thing",
+            attempts: 4,
+            base: Duration::from_millis(1),
+        };
+        let calls = Mutex::new(0);
+        let got = retry
+            .run_kube("reading X", || {
+                let n = {
+                    let mut c = calls.lock().unwrap();
+                    *c += 1;
+                    *c
+                };
+                async move {
+                    if n < 3 {
+                        Err(api(503, "ServiceUnavailable"))
+                    } else {
+                        Ok(n)
+                    }
+                }
+            })
+            .await
+            .unwrap();
+        assert_eq!(got, 3);
+        let notes = notes.0.lock().unwrap().clone();
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[0].contains("reading X") && notes[0].contains("ServiceUnavailable"));
+
+        // A permanent failure is answered at once; transient ones give up after `attempts`.
+        let calls = Mutex::new(0);
+        let err = retry
+            .run_kube("x", || {
+                *calls.lock().unwrap() += 1;
+                async { Err::<(), _>(api(422, "Invalid")) }
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(*calls.lock().unwrap(), 1);
+        let pe = provider_error(&err, "applying Job default/j");
+        assert_eq!(pe.code.as_deref(), Some("Invalid"));
+        assert_eq!(pe.message, "applying Job default/j: Invalid happened");
+        let calls = Mutex::new(0);
+        retry
+            .run_kube("x", || {
+                *calls.lock().unwrap() += 1;
+                async { Err::<(), _>(api(429, "TooManyRequests")) }
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(*calls.lock().unwrap(), 4);
+    }
+}

@@ -1,0 +1,466 @@
+//! The Kubernetes provider through the `plinth` binary, against a `plinth sim serve` on an
+//! ephemeral port (shared with a real `kubectl`): one configuration with a resource group, an
+//! AKS cluster with the KEDA add-on, `[provider.kubernetes] cluster = "aks"`, a
+//! ServiceAccount, a Job, a KEDA TriggerAuthentication and ScaledJob, and a
+//! `k8s:rollout-restart` of kube-system/keda-operator `on` a federated identity credential.
+//!
+//! One `apply` creates the cluster and every object; a second plan shows no changes; an edited
+//! annotation is an update; a `kubectl annotate --overwrite` is drift planned back; the restart
+//! runs exactly when the credential changes; `destroy` removes every object before the cluster.
+//! Readiness is always explicit (the simulator prints its URL; commands exit); nothing sleeps.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use common::{Project, Run};
+
+const CONFIG: &str = r#"
+[variable.prefix]
+default = "kdemo"
+
+[provider.kubernetes]
+cluster = "aks"
+
+[resource.rg]
+type = "azure:Microsoft.Resources/resourceGroups@2025-04-01"
+name = "${var.prefix}-rg"
+location = "eastus"
+
+[resource.aks]
+type = "azure:Microsoft.ContainerService/managedClusters@2025-10-01"
+parent = "${rg.id}"
+name = "${var.prefix}-aks"
+location = "eastus"
+[resource.aks.body]
+identity.type = "SystemAssigned"
+properties.dnsPrefix = "${var.prefix}"
+properties.oidcIssuerProfile.enabled = true
+properties.securityProfile.workloadIdentity.enabled = true
+properties.workloadAutoScalerProfile.keda.enabled = true
+properties.agentPoolProfiles = [{ name = "system", count = 1, vmSize = "Standard_D2s_v5", mode = "System" }]
+
+[resource.mi]
+type = "azure:Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30"
+parent = "${rg.id}"
+name = "${var.prefix}-mi"
+location = "eastus"
+
+[resource.fic_keda]
+type = "azure:Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials@2024-11-30"
+parent = "${mi.id}"
+name = "${var.prefix}-fic-keda"
+[resource.fic_keda.body.properties]
+issuer = "${aks.properties.oidcIssuerProfile.issuerURL}"
+subject = "system:serviceaccount:kube-system:keda-operator"
+audiences = ["api://AzureADTokenExchange"]
+
+[action.restart_keda]
+type = "k8s:rollout-restart"
+target = "kube-system/Deployment/keda-operator"
+on = ["fic_keda"]
+
+[resource.workload_sa]
+type = "k8s:v1/ServiceAccount"
+[resource.workload_sa.manifest.metadata]
+name = "${var.prefix}-sa"
+annotations = { "azure.workload.identity/client-id" = "${mi.properties.clientId}", team = "blue" }
+
+[resource.trigger_auth]
+type = "k8s:keda.sh/v1alpha1/TriggerAuthentication"
+[resource.trigger_auth.manifest]
+metadata = { name = "sb-auth", namespace = "default" }
+spec.podIdentity = { provider = "azure-workload", identityId = "${mi.properties.clientId}" }
+
+[resource.hello]
+type = "k8s:batch/v1/Job"
+wait = { complete = true, timeout = "2m" }
+[resource.hello.manifest.metadata]
+name = "hello"
+[resource.hello.manifest.spec]
+backoffLimit = 2
+template.spec.restartPolicy = "Never"
+template.spec.serviceAccountName = "${workload_sa.metadata.name}"
+template.spec.containers = [{ name = "hello", image = "busybox:1.36", command = ["echo", "hello"] }]
+
+[resource.consumer]
+type = "k8s:keda.sh/v1alpha1/ScaledJob"
+wait = { condition = "Ready", timeout = "2m" }
+[resource.consumer.manifest.metadata]
+name = "consumer"
+[resource.consumer.manifest.spec]
+pollingInterval = 10
+maxReplicaCount = 10
+jobTargetRef.template.spec.restartPolicy = "Never"
+jobTargetRef.template.spec.containers = [{ name = "consumer", image = "example.azurecr.io/consumer:1.0" }]
+triggers = [{ type = "azure-servicebus", metadata = { queueName = "orders", namespace = "kdemo-sb", messageCount = "10" }, authenticationRef = { name = "sb-auth" } }]
+"#;
+
+/// `plinth sim serve` on an ephemeral port; its URL is its first line of output.
+struct Sim {
+    child: Child,
+    url: String,
+}
+
+impl Sim {
+    fn start(world: &Path) -> Sim {
+        let mut child = common::plinth_command(world.parent().unwrap())
+            .args([
+                "sim",
+                "serve",
+                "--latency",
+                "instant",
+                "--addr",
+                "127.0.0.1:0",
+                "--world",
+            ])
+            .arg(world)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn plinth sim serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read url");
+        let url = line.trim().to_string();
+        assert!(
+            url.starts_with("http://127.0.0.1:"),
+            "plinth sim serve did not print its URL first: {url:?}"
+        );
+        Sim { child, url }
+    }
+
+    /// The simulator's request log.
+    fn requests(&self) -> Vec<serde_json::Value> {
+        let out = Command::new("curl")
+            .args(["-sf", &format!("{}/_sim/requests", self.url)])
+            .output();
+        // curl may be missing: fall back to a plain HTTP/1.1 request.
+        let body = match out {
+            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+            _ => http_get(&self.url, "/_sim/requests"),
+        };
+        serde_json::from_str::<serde_json::Value>(&body)
+            .expect("request log is JSON")
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http_get(url: &str, path: &str) -> String {
+    use std::io::Write;
+    let addr = url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let (head, body) = resp.split_once("\r\n\r\n").expect("response");
+    if !head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return body.to_string();
+    }
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).expect("chunk size");
+        if n == 0 {
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = &tail[n + 2..];
+    }
+    out
+}
+
+fn require_kubectl() {
+    match Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+    {
+        Ok(o) if o.status.success() => {}
+        other => panic!("this test drives a real kubectl, which is not usable: {other:?}"),
+    }
+}
+
+/// kubectl with the kubeconfig ARM hands out for the cluster.
+struct Kubectl {
+    kubeconfig: std::path::PathBuf,
+}
+
+impl Kubectl {
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .output()
+            .expect("run kubectl")
+    }
+
+    #[track_caller]
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn restarted_at(&self) -> String {
+        self.ok(&[
+            "get",
+            "deployment",
+            "keda-operator",
+            "-n",
+            "kube-system",
+            "-o",
+            r#"jsonpath={.spec.template.metadata.annotations.kubectl\.kubernetes\.io/restartedAt}"#,
+        ])
+    }
+}
+
+/// The cluster's kubeconfig from ARM's listClusterUserCredential (through the Azure provider,
+/// as plinth fetches it), written to the test's temp dir.
+fn kubectl_for(project: &Project, sim: &Sim, cluster_id: &str) -> Kubectl {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let azure = plinth_provider_azure::AzureProvider::new(
+        plinth_provider_azure::AzureSettings::for_sim_with(&sim.url, |_| None),
+    );
+    let yaml = rt
+        .block_on(azure.cluster_kubeconfig(cluster_id, false))
+        .expect("listClusterUserCredential")
+        .expect("the cluster exists");
+    let path = project.dir.parent().unwrap().join("kubeconfig");
+    std::fs::write(&path, yaml).unwrap();
+    Kubectl { kubeconfig: path }
+}
+
+impl Project {
+    fn sim_run(&self, sim: &Sim, args: &[&str]) -> Run {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--sim", &sim.url]);
+        self.run(&all)
+    }
+}
+
+#[track_caller]
+fn expect(run: Run, code: i32) -> Run {
+    run.code(code);
+    run
+}
+
+fn ops_of(run: &Run, address: &str) -> Vec<String> {
+    run.ops()
+        .into_iter()
+        .filter(|(k, a, _)| k == "op_finished" && a == address)
+        .map(|(_, _, action)| action)
+        .collect()
+}
+
+#[test]
+fn aks_keda_objects_apply_converge_drift_restart_and_destroy() {
+    require_kubectl();
+    let project = Project::with_main(CONFIG);
+    let sim = Sim::start(&project.dir.parent().unwrap().join("world.json"));
+
+    // A brand-new cluster and its workloads are one plan.
+    let plan = expect(
+        project.sim_run(&sim, &["plan", "--detailed-exitcode", "--no-color"]),
+        2,
+    );
+    assert!(
+        plan.stdout.contains("(known after apply)"),
+        "{}",
+        plan.stdout
+    );
+
+    let apply = expect(
+        project.sim_run(&sim, &["apply", "--auto-approve", "--json"]),
+        0,
+    );
+    for address in [
+        "rg",
+        "aks",
+        "mi",
+        "fic_keda",
+        "workload_sa",
+        "trigger_auth",
+        "hello",
+        "consumer",
+    ] {
+        assert_eq!(ops_of(&apply, address), vec!["create"], "{address}");
+    }
+    assert_eq!(ops_of(&apply, "action.restart_keda"), vec!["run"]);
+    assert!(
+        apply.op_index("op_finished", "fic_keda", "create")
+            < apply.op_index("op_started", "action.restart_keda", "run"),
+        "the restart runs after the credential exists"
+    );
+    assert_eq!(
+        project.id_of("workload_sa"),
+        "v1/ServiceAccount/default/kdemo-sa"
+    );
+
+    let kubectl = kubectl_for(&project, &sim, &project.id_of("aks"));
+    let sa = kubectl.ok(&[
+        "get",
+        "sa",
+        "kdemo-sa",
+        "-o",
+        "yaml",
+        "--show-managed-fields",
+    ]);
+    assert!(
+        sa.contains("manager: plinth") && sa.contains("operation: Apply"),
+        "{sa}"
+    );
+    assert!(sa.contains("team: blue"), "{sa}");
+    let sj = kubectl.ok(&[
+        "get",
+        "scaledjob",
+        "consumer",
+        "-o",
+        "yaml",
+        "--show-managed-fields",
+    ]);
+    assert!(
+        sj.contains("manager: plinth") && sj.contains("queueName: orders"),
+        "{sj}"
+    );
+    let ta = kubectl.ok(&["get", "triggerauthentication", "sb-auth", "-o", "yaml"]);
+    assert!(ta.contains("provider: azure-workload"), "{ta}");
+    let job = kubectl.ok(&["get", "job", "hello", "-o", "jsonpath={.status.succeeded}"]);
+    assert_eq!(job.trim(), "1");
+    let first_restart = kubectl.restarted_at();
+    assert!(!first_restart.is_empty(), "the restart ran");
+
+    // The second plan after apply: no changes.
+    expect(project.sim_run(&sim, &["plan", "--detailed-exitcode"]), 0).stdout_has("No changes");
+
+    // An edited annotation is an in-place update; the restart is not what it watches.
+    project.edit("main.toml", "team = \"blue\"", "team = \"green\"");
+    let plan = expect(
+        project.sim_run(&sim, &["plan", "--detailed-exitcode", "--no-color"]),
+        2,
+    );
+    assert!(
+        plan.stdout
+            .contains("Plan: 0 to add, 1 to change, 0 to replace, 0 to destroy."),
+        "{}",
+        plan.stdout
+    );
+    let apply = expect(
+        project.sim_run(&sim, &["apply", "--auto-approve", "--json"]),
+        0,
+    );
+    assert_eq!(ops_of(&apply, "workload_sa"), vec!["update"]);
+    assert!(ops_of(&apply, "action.restart_keda").is_empty());
+    assert_eq!(kubectl.restarted_at(), first_restart);
+    let team = kubectl.ok(&[
+        "get",
+        "sa",
+        "kdemo-sa",
+        "-o",
+        "jsonpath={.metadata.annotations.team}",
+    ]);
+    assert_eq!(team, "green");
+    expect(project.sim_run(&sim, &["plan", "--detailed-exitcode"]), 0);
+
+    // Drift made with kubectl is planned back, and applied.
+    kubectl.ok(&["annotate", "--overwrite", "sa", "kdemo-sa", "team=red"]);
+    let plan = expect(
+        project.sim_run(&sim, &["plan", "--detailed-exitcode", "--no-color"]),
+        2,
+    );
+    assert!(plan.stdout.contains("workload_sa"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("\"red\""), "{}", plan.stdout);
+    let apply = expect(
+        project.sim_run(&sim, &["apply", "--auto-approve", "--json"]),
+        0,
+    );
+    assert_eq!(ops_of(&apply, "workload_sa"), vec!["update"]);
+    let team = kubectl.ok(&[
+        "get",
+        "sa",
+        "kdemo-sa",
+        "-o",
+        "jsonpath={.metadata.annotations.team}",
+    ]);
+    assert_eq!(team, "green");
+    expect(project.sim_run(&sim, &["plan", "--detailed-exitcode"]), 0);
+
+    // The credential changes: the restart runs (after it), and only then.
+    project.edit(
+        "main.toml",
+        "audiences = [\"api://AzureADTokenExchange\"]",
+        "audiences = [\"api://AzureADTokenExchange\", \"api://other\"]",
+    );
+    let apply = expect(
+        project.sim_run(&sim, &["apply", "--auto-approve", "--json"]),
+        0,
+    );
+    assert_eq!(ops_of(&apply, "fic_keda"), vec!["update"]);
+    assert_eq!(ops_of(&apply, "action.restart_keda"), vec!["run"]);
+    assert!(
+        apply.op_index("op_finished", "fic_keda", "update")
+            < apply.op_index("op_started", "action.restart_keda", "run")
+    );
+    let second_restart = kubectl.restarted_at();
+    assert_ne!(second_restart, first_restart);
+    expect(project.sim_run(&sim, &["plan", "--detailed-exitcode"]), 0);
+
+    // Destroy: every object before the cluster.
+    let before = sim.requests().len();
+    let destroy = expect(
+        project.sim_run(&sim, &["destroy", "--auto-approve", "--json"]),
+        0,
+    );
+    let aks_delete = destroy.op_index("op_started", "aks", "delete");
+    for address in ["workload_sa", "trigger_auth", "hello", "consumer"] {
+        assert!(
+            destroy.op_index("op_finished", address, "delete") < aks_delete,
+            "{address} is deleted before the cluster"
+        );
+    }
+    let log = sim.requests();
+    let log = &log[before..];
+    let cluster_delete = log
+        .iter()
+        .position(|e| {
+            e["method"] == "DELETE"
+                && e["path"]
+                    .as_str()
+                    .is_some_and(|p| p.contains("/managedClusters/"))
+        })
+        .expect("the cluster was deleted");
+    let k8s_deletes: Vec<usize> = log
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| {
+            e["method"] == "DELETE" && e["path"].as_str().is_some_and(|p| p.starts_with("/k8s/"))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(k8s_deletes.len(), 4, "one DELETE per object: {log:#?}");
+    assert!(k8s_deletes.iter().all(|&i| i < cluster_delete));
+    assert!(project.state_list().is_empty());
+}
