@@ -377,7 +377,7 @@ async fn apply_dir(
     let plan = make_plan(&loaded, state.as_ref(), flags, &progress).await?;
     print_plan(&plan, common, flags.show_sensitive);
     if plan.changes.iter().all(|c| c.action == Action::NoOp)
-        && plan.drift.is_empty()
+        && !plan.drift.iter().any(|d| d.is_reportable())
         && !plan.has_changes()
     {
         return Ok(0);

@@ -105,6 +105,7 @@ pub async fn plan(
             loaded,
             input.registry,
             &existing,
+            opts.mode == PlanMode::RefreshOnly,
             opts.parallelism.max(1),
             events,
         )
@@ -755,6 +756,18 @@ impl Planner<'_, '_> {
                 loc: decl.loc.clone(),
             });
         }
+        let changed_paths = if action == Action::NoOp {
+            vec![]
+        } else {
+            planned.changed
+        };
+        let attribute_paths = changed_paths
+            .iter()
+            .filter_map(|p| {
+                let a = provider.attribute_path(&t, p)?;
+                (a != *p).then(|| (p.clone(), a))
+            })
+            .collect();
         self.push(ResourceChange {
             address,
             name: decl.name.clone(),
@@ -766,11 +779,8 @@ impl Planner<'_, '_> {
             before: prior.map(|p| p.attributes),
             after: Some(planned.attributes),
             config: Some(config),
-            changed_paths: if action == Action::NoOp {
-                vec![]
-            } else {
-                planned.changed
-            },
+            changed_paths,
+            attribute_paths,
             replace_paths: if action == Action::Replace {
                 planned.requires_replace
             } else {
@@ -830,6 +840,7 @@ impl Planner<'_, '_> {
             after: Some(after),
             config: Some(config),
             changed_paths: vec![],
+            attribute_paths: vec![],
             replace_paths: vec![],
             reason: (!complete).then(|| {
                 "read during apply: its configuration depends on values known only after apply"
@@ -874,6 +885,7 @@ impl Planner<'_, '_> {
             after: None,
             config: Some(config),
             changed_paths: vec![],
+            attribute_paths: vec![],
             replace_paths: vec![],
             reason: trigger.map(|t| format!("`{}` changes", t.text)),
             drift: false,
@@ -977,6 +989,7 @@ impl Planner<'_, '_> {
                 after: None,
                 config: None,
                 changed_paths: vec![],
+                attribute_paths: vec![],
                 replace_paths: vec![],
                 reason: Some(reason),
                 drift: false,

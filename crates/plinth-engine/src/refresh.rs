@@ -62,6 +62,9 @@ pub async fn refresh<'s>(
     state: &'s State,
     registry: &Registry,
     settings: &crate::settings::Settings,
+    // Report every changed attribute (a refresh-only plan); otherwise only those the
+    // configuration sets: a status or version the service changes is not drift to review.
+    report_all: bool,
     parallelism: usize,
     events: &dyn EventSink,
 ) -> Result<(Refreshed<'s>, Vec<Drift>), Diagnostics> {
@@ -178,6 +181,11 @@ pub async fn refresh<'s>(
                     diff::mark_sensitive(&schema, &mut after);
                 }
                 let changed = diff::changed_paths(&before, &after, &diff::ExactEq);
+                let relevant = if report_all {
+                    changed.clone()
+                } else {
+                    user_set(registry, r, &changed)
+                };
                 let (json, sens) = after.to_json_parts();
                 let id_changed = obs.id.is_some() && obs.id != r.id;
                 if pending || id_changed || json != r.attributes {
@@ -199,7 +207,7 @@ pub async fn refresh<'s>(
                         action: Action::Update,
                         before: Some(before),
                         after: Some(after),
-                        changed_paths: changed,
+                        changed_paths: relevant,
                         id: obs.id,
                         reconciled: pending,
                     });
@@ -213,6 +221,32 @@ pub async fn refresh<'s>(
     drift.sort_by(|a, b| a.address.cmp(&b.address));
     diags.into_result()?;
     Ok((refreshed, drift))
+}
+
+/// The changed attribute paths that the configuration sets (its inputs as last applied,
+/// mapped to attribute paths by the provider). Everything, when the inputs are not known.
+fn user_set(
+    registry: &Registry,
+    r: &ResourceState,
+    changed: &[plinth_value::Path],
+) -> Vec<plinth_value::Path> {
+    let inputs = plinth_value::Value::from(r.inputs.clone());
+    let Some((p, t)) = registry.lookup(&r.type_name) else {
+        return changed.to_vec();
+    };
+    if !matches!(inputs, plinth_value::Value::Map(_)) {
+        return changed.to_vec();
+    }
+    let set: Vec<plinth_value::Path> = inputs
+        .leaf_paths()
+        .iter()
+        .filter_map(|ip| p.attribute_path(&t, ip))
+        .collect();
+    changed
+        .iter()
+        .filter(|c| set.iter().any(|s| s.overlaps(c)))
+        .cloned()
+        .collect()
 }
 
 pub(crate) fn merge_sensitive(into: &mut Vec<String>, paths: &[plinth_value::Path]) {

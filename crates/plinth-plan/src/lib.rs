@@ -103,6 +103,11 @@ pub struct ResourceChange {
     /// Input paths whose value changes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changed_paths: Vec<Path>,
+    /// Changed input paths that the object reports under another attribute path (ARM:
+    /// `body.properties.x` is `properties.x`; Kubernetes: `manifest.x` is `x`), so that
+    /// renderings show the value before next to the value after.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attribute_paths: Vec<(Path, Path)>,
     /// Paths that force a replacement.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replace_paths: Vec<Path>,
@@ -115,6 +120,16 @@ pub struct ResourceChange {
     /// Addresses this change depends on (configuration references and `depends_on`).
     #[serde(default)]
     pub depends_on: Vec<String>,
+}
+
+impl ResourceChange {
+    /// Where the value of an input path is found in `before`/`after` (the attributes).
+    pub fn attribute_path<'a>(&'a self, input: &'a Path) -> &'a Path {
+        self.attribute_paths
+            .iter()
+            .find(|(i, _)| i == input)
+            .map_or(input, |(_, a)| a)
+    }
 }
 
 /// A root output's planned value.
@@ -155,6 +170,16 @@ pub struct Drift {
     /// True when this settles a record left pending by an interrupted run (not drift).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reconciled: bool,
+}
+
+impl Drift {
+    /// Whether a review should see it: the object was deleted, a pending record was settled,
+    /// or a path the configuration sets changed. (Refresh also records changes to attributes
+    /// the service owns, such as a status or a resource version, so that state follows the
+    /// object; those are not drift anyone needs to read about.)
+    pub fn is_reportable(&self) -> bool {
+        self.reconciled || self.action == Action::Delete || !self.changed_paths.is_empty()
+    }
 }
 
 /// A whole plan.
@@ -318,6 +343,7 @@ mod tests {
                 after: Some(v.clone()),
                 config: Some(v),
                 changed_paths: vec![],
+                attribute_paths: vec![],
                 replace_paths: vec![],
                 reason: None,
                 drift: false,

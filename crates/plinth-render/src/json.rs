@@ -255,7 +255,7 @@ pub fn plan_json(plan: &Plan, show_sensitive: bool) -> J {
         "variables": variables,
         "sensitive_variables": sensitive_variables,
         "resource_changes": plan.changes.iter().map(|c| change_json(c, reveal)).collect::<Vec<_>>(),
-        "resource_drift": plan.drift.iter().map(|d| drift_json(d, reveal)).collect::<Vec<_>>(),
+        "resource_drift": plan.drift.iter().filter(|d| d.is_reportable()).map(|d| drift_json(d, reveal)).collect::<Vec<_>>(),
         "output_changes": outputs,
         "warnings": plan.warnings,
         "targets": plan.targets,
@@ -603,7 +603,7 @@ pub fn terraform_json(plan: &Plan, show_sensitive: bool) -> J {
     let drift: Vec<J> = plan
         .drift
         .iter()
-        .filter(|d| !d.reconciled)
+        .filter(|d| !d.reconciled && d.is_reportable())
         .map(|d| tf_drift(d, reveal))
         .collect();
     if !drift.is_empty() {

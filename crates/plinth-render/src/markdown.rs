@@ -666,7 +666,11 @@ impl Doc {
             .collect();
         let refresh_only = plan.mode == PlanMode::RefreshOnly;
         let no_changes = refresh_only || !plan.has_changes();
-        let drift: Vec<&Drift> = plan.drift.iter().filter(|d| !d.reconciled).collect();
+        let drift: Vec<&Drift> = plan
+            .drift
+            .iter()
+            .filter(|d| !d.reconciled && d.is_reportable())
+            .collect();
 
         let title = match plan.mode {
             PlanMode::Normal => "## plinth plan",
@@ -1374,10 +1378,12 @@ fn change_body(c: &ResourceChange, reveal: bool) -> String {
                 .changed_paths
                 .iter()
                 .map(|p| {
-                    let before = c.before.as_ref().and_then(|v| v.get(p));
+                    // `p` is an input path; the object reports it at its attribute path.
+                    let ap = c.attribute_path(p);
+                    let before = c.before.as_ref().and_then(|v| v.get(ap));
                     // The planned attribute carries the schema's sensitive marks; the
                     // configured value stands in where the attribute is not known yet.
-                    let planned = c.after.as_ref().and_then(|v| v.get(p));
+                    let planned = c.after.as_ref().and_then(|v| v.get(ap));
                     let configured = c.config.as_ref().and_then(|v| v.get(p));
                     let after = match (planned, configured) {
                         (Some(a), Some(cv)) if !a.is_wholly_known() => {
@@ -1397,7 +1403,10 @@ fn change_body(c: &ResourceChange, reveal: bool) -> String {
             // Attributes that become unknown as a consequence (e.g. the id of a replacement).
             if let (Some(before), Some(after)) = (&c.before, &c.after) {
                 for p in after.unknown_paths() {
-                    if c.changed_paths.iter().any(|q| q.overlaps(&p)) {
+                    if c.changed_paths
+                        .iter()
+                        .any(|q| c.attribute_path(q).overlaps(&p))
+                    {
                         continue;
                     }
                     if let Some(b) = before.get(&p).filter(|b| !b.is_unknown()) {

@@ -78,7 +78,11 @@ const GROUP_ORDER: [Action; 6] = [
 pub fn plan_text(plan: &Plan, opts: &TextOptions) -> String {
     let st = Style { color: opts.color };
     let mut out = String::new();
-    let drift: Vec<&Drift> = plan.drift.iter().filter(|d| !d.reconciled).collect();
+    let drift: Vec<&Drift> = plan
+        .drift
+        .iter()
+        .filter(|d| !d.reconciled && d.is_reportable())
+        .collect();
     let reconciled: Vec<&Drift> = plan.drift.iter().filter(|d| d.reconciled).collect();
     if !drift.is_empty() {
         let _ = writeln!(
@@ -295,12 +299,14 @@ fn render_path_change(
     opts: &TextOptions,
     st: &Style,
 ) {
-    let before = c.before.as_ref().and_then(|b| b.get(p));
+    // `p` is an input path; the object reports it at its attribute path.
+    let ap = c.attribute_path(p);
+    let before = c.before.as_ref().and_then(|b| b.get(ap));
     let after = c
         .config
         .as_ref()
         .and_then(|b| b.get(p))
-        .or_else(|| c.after.as_ref().and_then(|b| b.get(p)));
+        .or_else(|| c.after.as_ref().and_then(|b| b.get(ap)));
     let forces = c.replace_paths.iter().any(|r| r == p);
     let note = if forces {
         st.paint("31", "  # forces replacement")
@@ -357,6 +363,7 @@ mod tests {
             after: Some(Value::from(after.clone())),
             config: Some(Value::from(after)),
             changed_paths: changed.iter().map(|p| p.parse().unwrap()).collect(),
+            attribute_paths: vec![],
             replace_paths: if action == Action::Replace {
                 changed.iter().map(|p| p.parse().unwrap()).collect()
             } else {

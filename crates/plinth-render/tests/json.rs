@@ -54,6 +54,7 @@ fn rc(address: &str, type_name: &str, kind: Kind, action: Action) -> ResourceCha
         after: None,
         config: None,
         changed_paths: vec![],
+        attribute_paths: vec![],
         replace_paths: vec![],
         reason: None,
         drift: false,
