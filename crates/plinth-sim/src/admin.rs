@@ -8,13 +8,18 @@
 //!   ARM's validation, throttling and faults
 //! - `GET /_sim/requests` → the request log (`LogEntry` list)
 //! - `GET|PUT /_sim/config` → [`crate::arm::Settings`] (PUT merges)
+//! - `POST /_sim/settle[?rounds=N]` → `{"rounds": n}`: finishes due ARM operations and runs
+//!   the clusters' controllers (Jobs, KEDA; see [`crate::k8s::reconcile`]) round after round
+//!   until one changes nothing (at most N rounds, default 32): time passes, so Jobs that keep
+//!   failing use up their `backoffLimit` and fail. Every request that changes the world
+//!   already runs one round; this is the explicit "let time pass".
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
@@ -31,6 +36,22 @@ pub fn router() -> Router<Arc<Shared>> {
         )
         .route("/requests", get(requests))
         .route("/config", get(config).put(set_config).patch(set_config))
+        .route("/settle", post(settle))
+}
+
+#[derive(serde::Deserialize)]
+struct SettleQuery {
+    rounds: Option<usize>,
+}
+
+async fn settle(State(shared): State<Arc<Shared>>, Query(q): Query<SettleQuery>) -> Response {
+    let rounds = {
+        let mut world = shared.world();
+        arm::settle(&mut world, arm::now_ms());
+        crate::k8s::settle(&mut world, q.rounds.unwrap_or(32).max(1))
+    };
+    let _ = shared.save();
+    Json(json!({"rounds": rounds})).into_response()
 }
 
 async fn health() -> Response {
@@ -82,7 +103,9 @@ async fn change(
             );
         };
         arm::merge_patch(&mut r.body, &patch);
-        r.body.clone()
+        let body = r.body.clone();
+        crate::k8s::reconcile(&mut world);
+        body
     };
     let _ = shared.save();
     Json(body).into_response()
@@ -91,7 +114,11 @@ async fn change(
 async fn remove(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
     let removed = {
         let mut world = shared.world();
-        arm::remove_cascade(&mut world, &normalise(&id)).len()
+        let n = arm::remove_cascade(&mut world, &normalise(&id)).len();
+        if n > 0 {
+            crate::k8s::reconcile(&mut world);
+        }
+        n
     };
     if removed == 0 {
         return arm::error(

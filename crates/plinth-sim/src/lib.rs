@@ -4,8 +4,10 @@
 //!
 //! Layout: [`arm`] (resource store, per-type behaviour, long-running operations, validation,
 //! throttling, faults), [`entra`] (the token endpoint `azure_identity` talks to), [`k8s`] (one
-//! Kubernetes API per AKS cluster, under `/k8s/{cluster}`), [`admin`] (`/_sim/` for tests:
-//! inventory, out-of-band changes, the request log). [`World`] is everything that persists.
+//! Kubernetes API per AKS cluster, under `/k8s/{cluster}`, and its simulated controllers:
+//! Jobs, workload identity, KEDA — see [`k8s::reconcile`]), [`admin`] (`/_sim/` for tests:
+//! inventory, out-of-band changes, the request log, `settle`). [`World`] is everything that
+//! persists.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -81,6 +83,10 @@ pub struct World {
     pub arm: arm::Store,
     /// Kubernetes API state per AKS cluster, by cluster key (see [`k8s::Cluster`]).
     pub clusters: std::collections::BTreeMap<String, k8s::Cluster>,
+    /// A logical clock, advanced by creations the simulated controllers compare (a federated
+    /// credential's creation, a restart of keda-operator's pods): deterministic, unlike time.
+    #[serde(default)]
+    pub clock: u64,
 }
 
 /// One request as the simulator saw it.

@@ -2,7 +2,7 @@
 //! per-type behaviour (resource groups, AKS, Service Bus, managed identities, role
 //! assignments/definitions), long-running operations, validation, throttling and faults.
 
-mod roles;
+pub(crate) mod roles;
 pub mod types;
 
 pub use types::merge as merge_patch;
@@ -59,6 +59,11 @@ pub struct Resource {
     /// Last federated identity credential write under this identity: (credential id, until).
     #[serde(default)]
     pub fic_write: Option<(String, u64)>,
+    /// The world's logical clock ([`World::clock`]) when this resource was created or, for a
+    /// federated identity credential, when its properties (issuer, subject, audiences) last
+    /// changed: what "before/after" means for the simulated controllers, deterministically.
+    #[serde(default)]
+    pub tick: u64,
 }
 
 /// A long-running operation (polled via `Azure-AsyncOperation` or `Location`).
@@ -596,7 +601,8 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response
         let mut world = shared.world();
         let settled = settle(&mut world, ctx.now);
         let (resp, wrote) = types::dispatch(&ctx, &mut world, &method, &segs, &body);
-        (resp, wrote || settled)
+        let reconciled = (wrote || settled) && crate::k8s::reconcile(&mut world);
+        (resp, wrote || settled || reconciled)
     };
     if wrote && let Err(e) = shared.save() {
         tracing::warn!("could not save the simulator world: {e}");

@@ -610,6 +610,7 @@ fn new_resource(ctx: &Ctx, info: &IdInfo, existing: Option<&Resource>, body: Val
         deleting_until_ms: None,
         cluster_key: existing.and_then(|r| r.cluster_key.clone()),
         fic_write: existing.and_then(|r| r.fic_write.clone()),
+        tick: existing.map(|r| r.tick).unwrap_or(0),
     }
 }
 
@@ -707,8 +708,16 @@ fn put(ctx: &Ctx, world: &mut World, info: &IdInfo, body: &[u8]) -> (Response, b
     };
     match result {
         Err(resp) => (resp, false),
-        Ok(out) => {
+        Ok(mut out) => {
             let body = out.body.unwrap_or_else(|| out.resource.body.clone());
+            let changed = existing.as_ref().is_none_or(|ex| {
+                info.type_is(FIC)
+                    && ex.body.get("properties") != out.resource.body.get("properties")
+            });
+            if changed {
+                world.clock += 1;
+                out.resource.tick = world.clock;
+            }
             world.arm.resources.insert(k, out.resource);
             (
                 with_headers(json_response(out.status, &body), &out.headers),
@@ -1448,11 +1457,20 @@ fn put_sb_queue(
     );
     p.insert("updatedAt".into(), json!(rfc3339(ctx.now)));
     p.insert("accessedAt".into(), json!("0001-01-01T00:00:00Z"));
-    p.insert("messageCount".into(), json!(0));
-    p.insert("sizeInBytes".into(), json!(0));
+    // Messages on the queue (put there and taken by the simulated workloads) survive updates.
+    p.insert(
+        "messageCount".into(),
+        old.get("messageCount").cloned().unwrap_or(json!(0)),
+    );
+    p.insert(
+        "sizeInBytes".into(),
+        old.get("sizeInBytes").cloned().unwrap_or(json!(0)),
+    );
     p.insert(
         "countDetails".into(),
-        json!({"activeMessageCount": 0, "deadLetterMessageCount": 0, "scheduledMessageCount": 0, "transferMessageCount": 0, "transferDeadLetterMessageCount": 0}),
+        old.get("countDetails").cloned().unwrap_or(
+            json!({"activeMessageCount": 0, "deadLetterMessageCount": 0, "scheduledMessageCount": 0, "transferMessageCount": 0, "transferDeadLetterMessageCount": 0}),
+        ),
     );
     Ok(Outcome {
         status: StatusCode::OK,

@@ -4,12 +4,15 @@
 //! create, replace, JSON / merge / strategic-merge patch, server-side apply with managedFields,
 //! conflicts and field removal, dry run, delete and deletecollection, label and field
 //! selectors, Table output for `kubectl get`, short watches (each answers within two seconds; clients watch again), and
-//! Kubernetes `Status` errors.
+//! Kubernetes `Status` errors. Pods (with `pods/{name}/log`) and core/v1 events are written
+//! by the simulated controllers ([`reconcile`]: the Job controller, the flagship's sample
+//! workload with workload identity, the KEDA operator), which run after every change.
 //!
 //! Authentication: kubectl (client-go) never sends credentials to an `http://` server, so a
 //! request without a token is accepted unless [`Cluster::require_token`] is set; a wrong token
 //! is always refused with 401.
 
+mod controllers;
 mod fields;
 mod objects;
 mod resources;
@@ -31,6 +34,8 @@ use serde_json::{Map, Value, json};
 use crate::Shared;
 use objects::PatchKind;
 use resources::Res;
+
+pub use controllers::{Runtime, ScaledJobRun, reconcile, settle};
 
 /// One cluster's Kubernetes API state.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -56,6 +61,9 @@ pub struct Cluster {
     pub(crate) tombstones: Vec<(u64, String, Value)>,
     /// Objects by type (`deployments.apps`) and then `namespace/name` (or `name`).
     pub objects: BTreeMap<String, BTreeMap<String, Value>>,
+    /// What the cluster's simulated controllers (Jobs, KEDA) remember between reconciles.
+    #[serde(default)]
+    pub runtime: Runtime,
 }
 
 /// Deployments the KEDA add-on runs in kube-system.
@@ -463,6 +471,9 @@ async fn handle(
             &mut watch,
         )
         .unwrap_or_else(IntoResponse::into_response);
+        if changed {
+            reconcile(&mut world);
+        }
         (resp, changed)
     };
     if let Some(mut spec) = watch {
@@ -773,6 +784,24 @@ fn resource_request(
     };
     if let (Some("scale"), "deployments", Some(name)) = (sub, r.plural, name) {
         return scale_request(cluster, r, ns, name, method, query, headers, body, changed);
+    }
+    if let (Some("log"), "pods", Some(name)) = (sub, r.plural, name) {
+        if *method != Method::GET {
+            return Err(ApiError::new(
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+            ));
+        }
+        if cluster.get(r, ns, name).is_none() {
+            return Err(ApiError::not_found(r, name));
+        }
+        let key = objects::object_key(ns, name);
+        let text = cluster.runtime.logs.get(&key).cloned().unwrap_or_default();
+        let mut resp = (StatusCode::OK, text).into_response();
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        return Ok(resp);
     }
     if sub.is_some_and(|s| s != "status" || !r.has_status) {
         return Err(ApiError::unknown_resource());

@@ -941,22 +941,6 @@ fn set_status(r: &Res, v: &mut Value, old: Option<&Value>) {
             }
             v["status"] = status;
         }
-        ("batch", "jobs") if old.is_none() => {
-            let completions = v
-                .pointer("/spec/completions")
-                .and_then(Value::as_i64)
-                .unwrap_or(1);
-            v["status"] = json!({
-                "startTime": t, "completionTime": t, "succeeded": completions, "ready": 0, "terminating": 0,
-                "uncountedTerminatedPods": {},
-                "conditions": [
-                    {"type": "SuccessCriteriaMet", "status": "True", "lastProbeTime": t, "lastTransitionTime": t,
-                     "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods"},
-                    {"type": "Complete", "status": "True", "lastProbeTime": t, "lastTransitionTime": t,
-                     "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods"},
-                ],
-            });
-        }
         ("keda.sh", "scaledjobs" | "scaledobjects") => {
             if observed == Some(generation)
                 || old.is_some_and(|o| o.get("status").is_some() && spec_of(o) == spec_of(v))

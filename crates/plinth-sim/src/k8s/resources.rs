@@ -309,6 +309,15 @@ pub(crate) fn api_resource_list(group: &str, version: &str, keda: bool) -> Optio
                 "verbs": ["get", "patch", "update"],
             }));
         }
+        if r.plural == "pods" {
+            resources.push(json!({
+                "name": "pods/log",
+                "singularName": "",
+                "namespaced": true,
+                "kind": "Pod",
+                "verbs": ["get"],
+            }));
+        }
         if r.has_status && !r.read_only {
             resources.push(json!({
                 "name": format!("{}/status", r.plural),

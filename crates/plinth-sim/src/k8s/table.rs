@@ -212,8 +212,50 @@ fn columns(r: &Res) -> Vec<Value> {
         "",
         "CreationTimestamp is a timestamp representing the server time when this object was created.",
     );
+    if r.plural == "events" {
+        let mut name = name;
+        name["priority"] = json!(1);
+        return vec![
+            col(
+                "Last Seen",
+                "string",
+                "",
+                "The time at which the most recent occurrence of this event was recorded.",
+            ),
+            col(
+                "Type",
+                "string",
+                "",
+                "Type of this event (Normal, Warning).",
+            ),
+            col(
+                "Reason",
+                "string",
+                "",
+                "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.",
+            ),
+            col(
+                "Object",
+                "string",
+                "",
+                "The object that this event is about.",
+            ),
+            col(
+                "Message",
+                "string",
+                "",
+                "A human-readable description of the status of this operation.",
+            ),
+            name,
+        ];
+    }
     let mut cols = vec![name];
     match (r.group, r.plural) {
+        ("", "pods") => {
+            cols.push(col("Ready", "string", "", "The aggregate readiness state of this pod for accepting traffic."));
+            cols.push(col("Status", "string", "", "The aggregate status of the containers in this pod."));
+            cols.push(col("Restarts", "string", "", "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted."));
+        }
         ("", "namespaces") => cols.push(col("Status", "string", "", "The status of the namespace")),
         ("", "serviceaccounts") => cols.push(col("Secrets", "string", "", "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use.")),
         ("", "configmaps") => cols.push(col("Data", "string", "", "Data contains the configuration data.")),
@@ -250,8 +292,55 @@ fn columns(r: &Res) -> Vec<Value> {
 
 fn cells(r: &Res, o: &Value) -> Vec<Value> {
     let name = o.pointer("/metadata/name").cloned().unwrap_or_default();
+    if r.plural == "events" {
+        let str_at = |p: &str| o.pointer(p).and_then(Value::as_str).unwrap_or_default();
+        let last = humantime::parse_rfc3339(str_at("/lastTimestamp"))
+            .ok()
+            .and_then(|t| SystemTime::now().duration_since(t).ok())
+            .map_or("<unknown>".to_string(), |d| human_duration(d.as_secs()));
+        return vec![
+            json!(last),
+            json!(str_at("/type")),
+            json!(str_at("/reason")),
+            json!(format!(
+                "{}/{}",
+                str_at("/involvedObject/kind").to_ascii_lowercase(),
+                str_at("/involvedObject/name")
+            )),
+            json!(str_at("/message")),
+            name,
+        ];
+    }
     let mut c = vec![name];
     match (r.group, r.plural) {
+        ("", "pods") => {
+            let statuses = o
+                .pointer("/status/containerStatuses")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let ready = statuses.iter().filter(|s| s["ready"] == true).count();
+            let total = count(o, "/spec/containers");
+            c.push(json!(format!("{ready}/{total}")));
+            let phase = o
+                .pointer("/status/phase")
+                .and_then(Value::as_str)
+                .unwrap_or("Pending");
+            let reason = statuses
+                .iter()
+                .find_map(|s| {
+                    s.pointer("/state/terminated/reason")
+                        .and_then(Value::as_str)
+                })
+                .unwrap_or(phase);
+            c.push(json!(reason));
+            c.push(json!(
+                statuses
+                    .iter()
+                    .map(|s| s["restartCount"].as_i64().unwrap_or(0))
+                    .sum::<i64>()
+            ));
+        }
         ("", "namespaces") => c.push(
             o.pointer("/status/phase")
                 .cloned()
@@ -298,8 +387,21 @@ fn cells(r: &Res, o: &Value) -> Vec<Value> {
             c.push(json!(selector.join(",")));
         }
         ("batch", "jobs") => {
+            let failed = o
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c["type"] == "Failed" && c["status"] == "True")
+                });
             let done = int(o, "/status/succeeded") >= int(o, "/spec/completions");
-            c.push(json!(if done { "Complete" } else { "Running" }));
+            c.push(json!(if failed {
+                "Failed"
+            } else if done {
+                "Complete"
+            } else {
+                "Running"
+            }));
             c.push(json!(format!(
                 "{}/{}",
                 int(o, "/status/succeeded"),

@@ -32,6 +32,11 @@ pub struct Resp {
 
 impl Sim {
     pub fn start() -> Sim {
+        Sim::start_with(SimConfig::default())
+    }
+
+    /// A simulator with `config` (e.g. a world file).
+    pub fn start_with(config: SimConfig) -> Sim {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -39,9 +44,7 @@ impl Sim {
             .unwrap();
         let handle = rt.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            plinth_sim::start(listener, SimConfig::default())
-                .await
-                .unwrap()
+            plinth_sim::start(listener, config).await.unwrap()
         });
         Sim {
             rt,
