@@ -53,12 +53,47 @@ impl State {
             Change::Outputs { outputs } => self.outputs = outputs.clone(),
             Change::History(entry) => {
                 self.history.push(entry.clone());
-                let excess = self.history.len().saturating_sub(MAX_HISTORY);
-                if excess > 0 {
-                    self.history.drain(..excess);
-                }
+                self.trim_history();
             }
         }
+    }
+}
+
+impl State {
+    /// Keeps the history within [`MAX_HISTORY`] entries by dropping the oldest ones, except
+    /// the latest entry of each address: planning reads it to know whether an action has run
+    /// (an action that never ran successfully runs on the next apply).
+    fn trim_history(&mut self) {
+        let mut excess = self.history.len().saturating_sub(MAX_HISTORY);
+        if excess == 0 {
+            return;
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut keep = vec![true; self.history.len()];
+        // Latest entry per address, walking from the newest.
+        let mut latest = vec![false; self.history.len()];
+        for (i, e) in self.history.iter().enumerate().rev() {
+            latest[i] = seen.insert(e.address.as_str());
+        }
+        for (i, k) in keep.iter_mut().enumerate() {
+            if excess == 0 {
+                break;
+            }
+            if !latest[i] {
+                *k = false;
+                excess -= 1;
+            }
+        }
+        let mut i = 0;
+        self.history.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+    }
+
+    /// The latest history entry of an address.
+    pub fn last_run(&self, address: &str) -> Option<&HistoryEntry> {
+        self.history.iter().rev().find(|e| e.address == address)
     }
 }
 
@@ -156,4 +191,34 @@ pub enum Change {
     },
     /// Append to the history.
     History(HistoryEntry),
+}
+
+#[cfg(test)]
+mod history_tests {
+    use super::*;
+
+    fn entry(address: &str, n: usize) -> Change {
+        Change::History(HistoryEntry {
+            address: address.into(),
+            action: "k8s:rollout-restart".into(),
+            at: format!("t{n}"),
+            outcome: "ok".into(),
+        })
+    }
+
+    #[test]
+    fn trimming_keeps_the_latest_entry_of_every_address() {
+        let mut s = State::new();
+        s.apply_change(&entry("action.rare", 0));
+        for n in 1..=MAX_HISTORY + 50 {
+            s.apply_change(&entry("action.busy", n));
+        }
+        assert_eq!(s.history.len(), MAX_HISTORY);
+        assert_eq!(s.last_run("action.rare").map(|e| e.at.as_str()), Some("t0"));
+        assert_eq!(
+            s.last_run("action.busy").map(|e| e.at.as_str()),
+            Some(format!("t{}", MAX_HISTORY + 50).as_str())
+        );
+        assert!(s.last_run("action.never").is_none());
+    }
 }

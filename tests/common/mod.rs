@@ -325,3 +325,5 @@ pub fn is_uuid(s: &str) -> bool {
             .zip([8, 4, 4, 4, 12])
             .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
+
+pub mod sim;

@@ -863,11 +863,22 @@ impl Planner<'_, '_> {
                 return;
             }
         };
-        let trigger = decl.on.iter().find(|o| {
-            self.action_of(&o.text)
-                .into_iter()
-                .any(|a| matches!(a, Action::Create | Action::Update | Action::Replace))
-        });
+        let trigger = decl
+            .on
+            .iter()
+            .find(|o| {
+                self.action_of(&o.text)
+                    .into_iter()
+                    .any(|a| matches!(a, Action::Create | Action::Update | Action::Replace))
+            })
+            .map(|t| format!("`{}` changes", t.text))
+            // An action that has not run successfully yet (added to a configuration whose
+            // watched resources already exist, or whose last run failed) runs now.
+            .or_else(|| match self.state.last_run(&address) {
+                None => Some("it has not run yet".to_string()),
+                Some(e) if e.outcome != "ok" => Some("its last run failed".to_string()),
+                Some(_) => None,
+            });
         let deps = self.dependency_addresses(id);
         self.push(ResourceChange {
             address,
@@ -887,7 +898,7 @@ impl Planner<'_, '_> {
             changed_paths: vec![],
             attribute_paths: vec![],
             replace_paths: vec![],
-            reason: trigger.map(|t| format!("`{}` changes", t.text)),
+            reason: trigger,
             drift: false,
             depends_on: deps,
         });

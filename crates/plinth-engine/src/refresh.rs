@@ -51,6 +51,11 @@ impl<'a> Refreshed<'a> {
             .map(|(a, r)| (a, self.updated.get(a).unwrap_or(r)))
     }
 
+    /// The latest history entry of an address (an action's last run).
+    pub fn last_run(&self, address: &str) -> Option<&plinth_state::HistoryEntry> {
+        self.base.last_run(address)
+    }
+
     pub fn outputs(&self) -> &BTreeMap<String, OutputState> {
         &self.base.outputs
     }

@@ -314,3 +314,34 @@ value = "fine"
     assert!(!state.outputs.contains_key("decoded"));
     assert_eq!(state.resources["a"].status, plinth_state::Status::Created);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_action_added_after_what_it_watches_exists_runs_once_and_a_failed_run_runs_again() {
+    let base = r#"
+[resource.b]
+type = "fake:thing"
+name = "b"
+"#;
+    let mut h = Harness::new(base);
+    h.up().await;
+    let with_action = format!("{base}\n[action.poke]\ntype = \"fake:poke\"\non = [\"b\"]\n");
+    h.set_config(&with_action);
+    // `b` does not change, but the action never ran: it runs now.
+    h.fake.fail("action.poke", Op::Run, "boom");
+    let plan = h.plan().await;
+    let poke = plan.change("action.poke").unwrap();
+    assert_eq!(poke.action, Action::Run);
+    assert_eq!(poke.reason.as_deref(), Some("it has not run yet"));
+    let report = h.apply(&plan).await;
+    assert_eq!(report.failures.len(), 1);
+    // Its last run failed: it runs again.
+    h.fake.clear_failures();
+    let plan = h.plan().await;
+    let poke = plan.change("action.poke").unwrap();
+    assert_eq!(poke.action, Action::Run);
+    assert_eq!(poke.reason.as_deref(), Some("its last run failed"));
+    h.up().await;
+    // It ran: nothing to do until `b` changes.
+    assert_eq!(action(&h.plan().await, "action.poke"), Action::NoOp);
+    assert_eq!(h.fake.count(Op::Run), 2);
+}
