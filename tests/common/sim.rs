@@ -66,6 +66,29 @@ impl Sim {
     }
 }
 
+impl Sim {
+    /// Lets simulated time pass until the clusters' controllers (Jobs, KEDA) have nothing
+    /// left to do: `POST /_sim/settle`, the explicit readiness signal.
+    pub fn settle(&self) {
+        let (status, body) = http(&self.url, "POST", "/_sim/settle");
+        assert_eq!(status, 200, "settle: {body}");
+    }
+
+    /// The ids of every ARM resource the simulated subscription holds.
+    pub fn inventory(&self) -> Vec<String> {
+        let body = http_get(&self.url, "/_sim/resources");
+        let doc: serde_json::Value = serde_json::from_str(&body).expect("inventory JSON");
+        doc["resources"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r["id"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
 impl Drop for Sim {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -74,22 +97,32 @@ impl Drop for Sim {
 }
 
 pub fn http_get(url: &str, path: &str) -> String {
+    http(url, "GET", path).1
+}
+
+/// One HTTP/1.1 request with an empty body: the status and the (de-chunked) body.
+pub fn http(url: &str, method: &str, path: &str) -> (u16, String) {
     use std::io::Write;
     let addr = url.trim_start_matches("http://");
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
     )
     .unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     let (head, body) = resp.split_once("\r\n\r\n").expect("response");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("status code");
     if !head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked")
     {
-        return body.to_string();
+        return (status, body.to_string());
     }
     let mut out = String::new();
     let mut rest = body;
@@ -101,7 +134,7 @@ pub fn http_get(url: &str, path: &str) -> String {
         out.push_str(&tail[..n]);
         rest = &tail[n + 2..];
     }
-    out
+    (status, out)
 }
 
 pub fn require_kubectl() {

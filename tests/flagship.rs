@@ -1,0 +1,270 @@
+//! The flagship, `examples/aks-keda-workload-identity`, end to end on the simulated cloud and
+//! checked the way the AKS guide checks it: `kubectl describe scaledjob` ends with
+//! `KEDAJobsCreated  Created 10 jobs`, which the simulator only reaches when the identity
+//! chain is right (federated credentials, the keda-operator restart after its credential, the
+//! Service Bus data role). Then the second plan is empty and destroy leaves nothing behind.
+//!
+//! Three broken variants each apply successfully, end with the ScaledJob reporting what a real
+//! cluster would, and `plinth plan` on the fixed configuration shows exactly the missing piece.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use common::sim::{Kubectl, Sim, kubectl_for, require_kubectl};
+use common::{Project, Run};
+
+const EXAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/examples/aks-keda-workload-identity"
+);
+const SCALED_JOB: &str = "myconsumer-scaledjob";
+
+/// A copy of the example (its TOML files and manifests) in a fresh project.
+fn flagship() -> Project {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            if path.is_dir() {
+                copy(&path, &to.join(&name));
+            } else {
+                std::fs::copy(&path, to.join(&name)).unwrap();
+            }
+        }
+    }
+    let p = Project::new();
+    copy(Path::new(EXAMPLE), &p.dir);
+    p
+}
+
+fn world(p: &Project) -> std::path::PathBuf {
+    p.dir.parent().unwrap().join("world.json")
+}
+
+/// Removes the TOML table `[header]`, its sub-tables (`[header.body]`) and the comment block
+/// above it from a file.
+fn remove_table(p: &Project, file: &str, header: &str) {
+    let text = p.read(file);
+    let mut out: Vec<&str> = Vec::new();
+    let mut skipping = false;
+    for line in text.lines() {
+        if line.starts_with('[') {
+            skipping = line == format!("[{header}]") || line.starts_with(&format!("[{header}."));
+            if skipping {
+                // The comment block just above belongs to it.
+                while out.last().is_some_and(|l| l.starts_with('#')) {
+                    out.pop();
+                }
+            }
+        }
+        if !skipping {
+            out.push(line);
+        }
+    }
+    assert!(out.len() < text.lines().count(), "{file} has no [{header}]");
+    p.write(file, &(out.join("\n") + "\n"));
+}
+
+#[track_caller]
+fn ok(run: Run) -> Run {
+    run.code(0);
+    run
+}
+
+/// `kubectl describe scaledjob` after simulated time has passed.
+fn describe(sim: &Sim, kubectl: &Kubectl) -> String {
+    sim.settle();
+    kubectl.ok(&["describe", "scaledjob", SCALED_JOB])
+}
+
+/// The addresses a plan changes, with their actions.
+fn plan_changes(p: &Project, sim: &Sim) -> BTreeSet<(String, String)> {
+    let run = p.sim_run(sim, &["plan", "--json", "--detailed-exitcode"]);
+    run.code(2);
+    let doc = run.plan_doc();
+    doc["plan"]["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["actions"] != serde_json::json!(["no-op"]))
+        .map(|c| {
+            (
+                c["address"].as_str().unwrap().to_string(),
+                c["actions"][0].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn set(items: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+    items
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn flagship_scales_to_ten_jobs_converges_and_destroys_everything() {
+    require_kubectl();
+    let p = flagship();
+    let sim = Sim::start(&world(&p));
+
+    let apply = ok(p.sim_run(&sim, &["apply", "--auto-approve", "--json"]));
+    assert!(
+        apply
+            .events()
+            .iter()
+            .any(|e| e["type"] == "apply_complete" && e["ok"] == true),
+        "{}",
+        apply.all()
+    );
+    // The restart runs after the operator's credential exists.
+    assert!(
+        apply.op_index("op_finished", "fic_keda", "create")
+            < apply.op_index("op_started", "action.restart_keda", "run")
+    );
+    // Outputs.
+    let issuer = p.output("oidc_issuer");
+    assert!(issuer.as_str().unwrap().starts_with(&sim.url), "{issuer}");
+    assert!(common::is_uuid(
+        p.output("identity_client_id").as_str().unwrap()
+    ));
+    assert_eq!(
+        p.output("servicebus_hostname"),
+        serde_json::json!("kedademo-sb.servicebus.windows.net")
+    );
+
+    // What the guide checks.
+    let kubectl = kubectl_for(&p, &sim, &p.id_of("aks"));
+    let text = describe(&sim, &kubectl);
+    assert!(text.contains("KEDAScalersStarted"), "{text}");
+    assert!(text.contains("ScaledJobReady"), "{text}");
+    assert!(text.contains("KEDAJobsCreated"), "{text}");
+    assert!(text.contains("Created 10 jobs"), "{text}");
+    assert!(!text.contains("KEDAScalerFailed"), "{text}");
+    let producer = kubectl.ok(&[
+        "get",
+        "job",
+        "myproducer",
+        "-o",
+        "jsonpath={.status.succeeded}",
+    ]);
+    assert_eq!(producer.trim(), "1");
+    let consumers = kubectl.ok(&[
+        "get",
+        "jobs",
+        "-l",
+        &format!("scaledjob.keda.sh/name={SCALED_JOB}"),
+        "-o",
+        "jsonpath={range .items[*]}{.status.succeeded}{\"\\n\"}{end}",
+    ]);
+    assert_eq!(
+        consumers.lines().filter(|l| l.trim() == "1").count(),
+        10,
+        "{consumers}"
+    );
+    let sa = kubectl.ok(&[
+        "get",
+        "sa",
+        "kedademo-mi",
+        "-o",
+        "yaml",
+        "--show-managed-fields",
+    ]);
+    assert!(sa.contains("manager: plinth"), "{sa}");
+
+    // The second plan after apply: nothing to do.
+    ok(p.sim_run(&sim, &["plan", "--detailed-exitcode"])).stdout_has("No changes");
+
+    // Destroy: the simulated subscription is empty again.
+    ok(p.sim_run(&sim, &["destroy", "--auto-approve"]));
+    assert!(p.state_list().is_empty());
+    assert_eq!(sim.inventory(), Vec::<String>::new());
+}
+
+/// Applies a broken variant, checks what the ScaledJob reports, then restores the example and
+/// checks the plan is exactly `fix`.
+fn broken_variant(
+    break_it: impl Fn(&Project),
+    scaler_error: &str,
+    fix: &[(&str, &str)],
+) -> (Project, Sim, Kubectl) {
+    require_kubectl();
+    let p = flagship();
+    let sim = Sim::start(&world(&p));
+    break_it(&p);
+    ok(p.sim_run(&sim, &["apply", "--auto-approve"]));
+    let kubectl = kubectl_for(&p, &sim, &p.id_of("aks"));
+    let text = describe(&sim, &kubectl);
+    assert!(text.contains("KEDAScalerFailed"), "{text}");
+    assert!(text.contains(scaler_error), "{text}");
+    assert!(!text.contains("Created 10 jobs"), "{text}");
+
+    // The fixed configuration plans exactly the missing piece.
+    let fixed = flagship();
+    for f in ["identity.toml", "kubernetes.toml"] {
+        p.write(f, &fixed.read(f));
+    }
+    assert_eq!(plan_changes(&p, &sim), set(fix));
+    (p, sim, kubectl)
+}
+
+#[test]
+fn without_the_keda_operator_credential_the_scaler_cannot_authenticate() {
+    let (p, sim, kubectl) = broken_variant(
+        |p| {
+            remove_table(p, "identity.toml", "resource.fic_keda");
+            remove_table(p, "kubernetes.toml", "action.restart_keda");
+        },
+        "AADSTS70021: No matching federated identity record found",
+        &[("fic_keda", "create"), ("action.restart_keda", "run")],
+    );
+    // Applying the fix heals it: KEDA retries and scales out.
+    ok(p.sim_run(&sim, &["apply", "--auto-approve"]));
+    let text = describe(&sim, &kubectl);
+    assert!(text.contains("Created 10 jobs"), "{text}");
+}
+
+#[test]
+fn without_the_restart_the_operator_keeps_its_old_credential() {
+    let (p, sim, kubectl) = broken_variant(
+        |p| remove_table(p, "kubernetes.toml", "action.restart_keda"),
+        "started before the federated identity credential",
+        &[("action.restart_keda", "run")],
+    );
+    ok(p.sim_run(&sim, &["apply", "--auto-approve"]));
+    let text = describe(&sim, &kubectl);
+    assert!(text.contains("Created 10 jobs"), "{text}");
+}
+
+#[test]
+fn without_the_data_role_neither_producer_nor_scaler_may_use_the_queue() {
+    let (_p, _sim, kubectl) = broken_variant(
+        |p| {
+            remove_table(p, "identity.toml", "resource.data_owner");
+            p.edit(
+                "kubernetes.toml",
+                "depends_on = [\"fic_workload\", \"data_owner\"]",
+                "depends_on = [\"fic_workload\"]",
+            );
+            p.edit(
+                "kubernetes.toml",
+                "depends_on = [\"fic_workload\", \"data_owner\"]",
+                "depends_on = [\"fic_workload\"]",
+            );
+        },
+        "Manage,EntityRead claims required",
+        &[("data_owner", "create")],
+    );
+    // The producer failed the way its pod would: no Send claim.
+    let job = kubectl.ok(&["describe", "job", "myproducer"]);
+    assert!(job.contains("BackoffLimitExceeded"), "{job}");
+    assert!(job.contains("'Send' claim(s) are required"), "{job}");
+}
