@@ -141,6 +141,15 @@ async fn dispatch(command: Command, common: &Common) -> Result<u8, CliError> {
                     seed,
                 },
         } => sim_serve(addr, world, latency, faults, seed).await,
+        Command::Sim {
+            command:
+                SimCommand::Kubeconfig {
+                    address,
+                    dir,
+                    admin,
+                    common,
+                },
+        } => sim_kubeconfig(address, &dir, admin, &common).await,
         Command::Schema => {
             let schema = crate::schema::json_schema(&workspace::registry());
             outln!(
@@ -1059,6 +1068,60 @@ fn find_record<'s>(
 }
 
 /// `plinth sim serve`: runs the simulated cloud until Ctrl-C, then saves its world.
+/// `plinth sim kubeconfig`: the kubeconfig ARM hands out for a simulated cluster in state.
+async fn sim_kubeconfig(
+    address: Option<String>,
+    dir: &Path,
+    admin: bool,
+    common: &Common,
+) -> Result<u8, CliError> {
+    let url = match common.sim.as_deref() {
+        Some(u) if u != crate::IN_PROCESS => u.trim_end_matches('/').to_string(),
+        _ => {
+            return Err(CliError::help(
+                "plinth sim kubeconfig needs a running simulator: --sim URL",
+                "start one with `plinth sim serve` and pass the URL it prints; kubectl needs a server that keeps running",
+            ));
+        }
+    };
+    let address = match address {
+        Some(a) => a,
+        None => plinth_config::load_dir(dir)
+            .ok()
+            .and_then(|c| {
+                let p = c.providers.iter().find(|p| p.name == "kubernetes")?;
+                match &p.config.entry("cluster")?.kind {
+                    plinth_config::NodeKind::Lit(plinth_value::Value::String(s)) => Some(s.clone()),
+                    _ => None,
+                }
+            })
+            .unwrap_or_else(|| "aks".to_string()),
+    };
+    let backend = workspace::backend_of_dir(dir)?;
+    let state = backend.load()?.state.unwrap_or_default();
+    let Some(id) = state.resources.get(&address).and_then(|r| r.id.clone()) else {
+        return Err(CliError::help(
+            format!("`{address}` is not in the state of {}", dir.display()),
+            "apply the configuration first, or name the cluster's address: plinth sim kubeconfig ADDRESS --dir DIR --sim URL",
+        ));
+    };
+    let azure = plinth_provider_azure::AzureProvider::new(
+        plinth_provider_azure::AzureSettings::for_sim(&url),
+    );
+    match azure.cluster_kubeconfig(&id, admin).await {
+        Ok(Some(yaml)) => {
+            out!("{yaml}");
+            Ok(0)
+        }
+        Ok(None) => Err(CliError::msg(format!(
+            "the simulator at {url} has no cluster {id}"
+        ))),
+        Err(e) => Err(CliError::msg(format!(
+            "fetching the kubeconfig of `{address}` failed: {e}"
+        ))),
+    }
+}
+
 async fn sim_serve(
     addr: std::net::SocketAddr,
     world: Option<std::path::PathBuf>,

@@ -265,6 +265,21 @@ pub enum SimCommand {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// Print the kubeconfig of a simulated AKS cluster in state, for kubectl (what
+    /// `az aks get-credentials` gives for a real one). Needs `--sim URL`.
+    Kubeconfig {
+        /// The cluster's address in state (default: the resource `[provider.kubernetes]
+        /// cluster` names, else `aks`).
+        address: Option<String>,
+        /// The configuration directory whose state holds the cluster.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The admin credential (listClusterAdminCredential) instead of the user one.
+        #[arg(long)]
+        admin: bool,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {

@@ -141,8 +141,13 @@ fn flagship_scales_to_ten_jobs_converges_and_destroys_everything() {
         serde_json::json!("kedademo-sb.servicebus.windows.net")
     );
 
-    // What the guide checks.
-    let kubectl = kubectl_for(&p, &sim, &p.id_of("aks"));
+    // What the guide checks, with kubectl and the kubeconfig `plinth sim kubeconfig` prints
+    // (the cluster named by `[provider.kubernetes]`, found in state).
+    let config = ok(p.run(&["sim", "kubeconfig", "--sim", &sim.url]));
+    assert!(config.stdout.contains("current-context: kedademo-aks"), "{}", config.stdout);
+    let kubeconfig = p.dir.parent().unwrap().join("flagship.kubeconfig");
+    std::fs::write(&kubeconfig, &config.stdout).unwrap();
+    let kubectl = Kubectl { kubeconfig };
     let text = describe(&sim, &kubectl);
     assert!(text.contains("KEDAScalersStarted"), "{text}");
     assert!(text.contains("ScaledJobReady"), "{text}");
