@@ -144,7 +144,11 @@ fn flagship_scales_to_ten_jobs_converges_and_destroys_everything() {
     // What the guide checks, with kubectl and the kubeconfig `plinth sim kubeconfig` prints
     // (the cluster named by `[provider.kubernetes]`, found in state).
     let config = ok(p.run(&["sim", "kubeconfig", "--sim", &sim.url]));
-    assert!(config.stdout.contains("current-context: kedademo-aks"), "{}", config.stdout);
+    assert!(
+        config.stdout.contains("current-context: kedademo-aks"),
+        "{}",
+        config.stdout
+    );
     let kubeconfig = p.dir.parent().unwrap().join("flagship.kubeconfig");
     std::fs::write(&kubeconfig, &config.stdout).unwrap();
     let kubectl = Kubectl { kubeconfig };
@@ -272,4 +276,64 @@ fn without_the_data_role_neither_producer_nor_scaler_may_use_the_queue() {
     let job = kubectl.ok(&["describe", "job", "myproducer"]);
     assert!(job.contains("BackoffLimitExceeded"), "{job}");
     assert!(job.contains("'Send' claim(s) are required"), "{job}");
+}
+
+/// The flagship's first plan, as a reviewer sees it: Markdown for the pull request, text for
+/// the terminal, plan JSON (validated against its published schema) and Terraform's format.
+#[test]
+fn first_plan_renders_for_review() {
+    let p = flagship();
+    let sim = Sim::start(&world(&p));
+    ok(p.sim_run(&sim, &["plan", "--out", "first.plan"]));
+    let markdown = ok(p.run(&["show", "first.plan", "--format", "markdown"])).stdout;
+    assert!(markdown.len() < 65_536);
+    insta::assert_snapshot!("flagship_first_plan_markdown", markdown);
+    let text = ok(p.run(&["show", "first.plan", "--no-color"])).stdout;
+    insta::assert_snapshot!("flagship_first_plan_text", text);
+
+    let json = ok(p.run(&["show", "first.plan", "--format", "json"])).stdout;
+    let mut doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/crates/plinth-render/schema/plan-json-v1.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::draft202012::options()
+        .build(&schema)
+        .expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // What changes from run to run.
+    for key in ["created_at", "config_digest", "plinth_version"] {
+        doc[key] = serde_json::json!("[redacted]");
+    }
+    insta::assert_snapshot!(
+        "flagship_first_plan_json",
+        serde_json::to_string_pretty(&doc).unwrap()
+    );
+
+    let tf = ok(p.run(&["show", "first.plan", "--format", "terraform-json"])).stdout;
+    let mut tf: serde_json::Value = serde_json::from_str(&tf).unwrap();
+    assert_eq!(tf["format_version"], "1.2");
+    for key in ["timestamp", "terraform_version"] {
+        if tf.get(key).is_some() {
+            tf[key] = serde_json::json!("[redacted]");
+        }
+    }
+    let changes = tf["resource_changes"].as_array().unwrap();
+    assert_eq!(
+        changes.len(),
+        12,
+        "resources only: actions are not Terraform resources"
+    );
+    insta::assert_snapshot!(
+        "flagship_first_plan_terraform_json",
+        serde_json::to_string_pretty(&tf).unwrap()
+    );
 }
