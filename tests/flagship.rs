@@ -10,39 +10,11 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use common::sim::{Kubectl, Sim, kubectl_for, require_kubectl};
 use common::{Project, Run};
 
-const EXAMPLE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/examples/aks-keda-workload-identity"
-);
 const SCALED_JOB: &str = "myconsumer-scaledjob";
-
-/// A copy of the example (its TOML files and manifests) in a fresh project.
-fn flagship() -> Project {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            let path = entry.path();
-            let name = entry.file_name();
-            if name.to_string_lossy().starts_with('.') {
-                continue;
-            }
-            if path.is_dir() {
-                copy(&path, &to.join(&name));
-            } else {
-                std::fs::copy(&path, to.join(&name)).unwrap();
-            }
-        }
-    }
-    let p = Project::new();
-    copy(Path::new(EXAMPLE), &p.dir);
-    p
-}
 
 fn world(p: &Project) -> std::path::PathBuf {
     p.dir.parent().unwrap().join("world.json")
@@ -113,7 +85,7 @@ fn set(items: &[(&str, &str)]) -> BTreeSet<(String, String)> {
 #[test]
 fn flagship_scales_to_ten_jobs_converges_and_destroys_everything() {
     require_kubectl();
-    let p = flagship();
+    let p = Project::flagship();
     let sim = Sim::start(&world(&p));
 
     let apply = ok(p.sim_run(&sim, &["apply", "--auto-approve", "--json"]));
@@ -206,7 +178,7 @@ fn broken_variant(
     fix: &[(&str, &str)],
 ) -> (Project, Sim, Kubectl) {
     require_kubectl();
-    let p = flagship();
+    let p = Project::flagship();
     let sim = Sim::start(&world(&p));
     break_it(&p);
     ok(p.sim_run(&sim, &["apply", "--auto-approve"]));
@@ -217,7 +189,7 @@ fn broken_variant(
     assert!(!text.contains("Created 10 jobs"), "{text}");
 
     // The fixed configuration plans exactly the missing piece.
-    let fixed = flagship();
+    let fixed = Project::flagship();
     for f in ["identity.toml", "kubernetes.toml"] {
         p.write(f, &fixed.read(f));
     }
@@ -282,7 +254,7 @@ fn without_the_data_role_neither_producer_nor_scaler_may_use_the_queue() {
 /// the terminal, plan JSON (validated against its published schema) and Terraform's format.
 #[test]
 fn first_plan_renders_for_review() {
-    let p = flagship();
+    let p = Project::flagship();
     let sim = Sim::start(&world(&p));
     ok(p.sim_run(&sim, &["plan", "--out", "first.plan"]));
     let markdown = ok(p.run(&["show", "first.plan", "--format", "markdown"])).stdout;

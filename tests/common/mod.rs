@@ -175,6 +175,37 @@ impl Project {
         Project { _tmp: tmp, dir }
     }
 
+    /// A copy of a configuration directory (its files and subdirectories, not its hidden
+    /// `.plinth/` state), e.g. one of `examples/`.
+    pub fn copy_of(src: &Path) -> Self {
+        fn copy(from: &Path, to: &Path) {
+            std::fs::create_dir_all(to).expect("create dir");
+            for entry in std::fs::read_dir(from).expect("read dir") {
+                let entry = entry.expect("dir entry");
+                let name = entry.file_name();
+                if name.to_string_lossy().starts_with('.') {
+                    continue;
+                }
+                let path = entry.path();
+                if path.is_dir() {
+                    copy(&path, &to.join(&name));
+                } else {
+                    std::fs::copy(&path, to.join(&name)).expect("copy file");
+                }
+            }
+        }
+        let p = Self::new();
+        copy(src, &p.dir);
+        p
+    }
+
+    /// The flagship example, `examples/aks-keda-workload-identity`, in a fresh directory.
+    pub fn flagship() -> Self {
+        Self::copy_of(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/aks-keda-workload-identity"),
+        )
+    }
+
     /// A project with one `main.toml`.
     pub fn with_main(text: &str) -> Self {
         let p = Self::new();

@@ -16,22 +16,15 @@ pub struct Sim {
 
 impl Sim {
     pub fn start(world: &Path) -> Sim {
-        Sim::start_with(world, "instant")
+        Sim::start_args(world, &["--latency", "instant"])
     }
 
-    /// With a latency profile (`instant`, `demo`, `realistic`).
-    pub fn start_with(world: &Path, latency: &str) -> Sim {
+    /// With more `plinth sim serve` flags (`--latency`, `--faults`, `--seed`).
+    pub fn start_args(world: &Path, flags: &[&str]) -> Sim {
         let mut child = super::plinth_command(world.parent().unwrap())
-            .args([
-                "sim",
-                "serve",
-                "--latency",
-                latency,
-                "--addr",
-                "127.0.0.1:0",
-                "--world",
-            ])
+            .args(["sim", "serve", "--addr", "127.0.0.1:0", "--world"])
             .arg(world)
+            .args(flags)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -50,14 +43,7 @@ impl Sim {
 
     /// The simulator's request log.
     pub fn requests(&self) -> Vec<serde_json::Value> {
-        let out = Command::new("curl")
-            .args(["-sf", &format!("{}/_sim/requests", self.url)])
-            .output();
-        // curl may be missing: fall back to a plain HTTP/1.1 request.
-        let body = match out {
-            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
-            _ => http_get(&self.url, "/_sim/requests"),
-        };
+        let body = http_get(&self.url, "/_sim/requests");
         serde_json::from_str::<serde_json::Value>(&body)
             .expect("request log is JSON")
             .as_array()
