@@ -7,16 +7,19 @@
 set -euo pipefail
 profile="${1:-realistic}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
-cargo build --release --quiet --manifest-path "$root/Cargo.toml"
-bin="$root/target/release/plinth"
+if [ -z "${PLINTH_BIN:-}" ]; then
+  cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+fi
+bin="${PLINTH_BIN:-$root/target/release/plinth}"
 work="$(mktemp -d)"
 trap 'kill "$sim_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 cp -r "$root/examples/aks-keda-workload-identity" "$work/flagship"
 "$bin" sim serve --addr 127.0.0.1:0 --latency "$profile" --world "$work/world.json" >"$work/sim.out" 2>"$work/sim.err" &
 sim_pid=$!
+# Readiness: the simulator prints its URL once it listens.
 until [ -s "$work/sim.out" ]; do
   kill -0 "$sim_pid" || { cat "$work/sim.err"; exit 1; }
-  read -r -t 0.1 <> <(:) || true
+  sleep 0.1
 done
 url="$(head -n1 "$work/sim.out")"
 echo "simulated cloud: $url ($profile)"

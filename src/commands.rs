@@ -34,7 +34,10 @@ pub async fn run(cli: Cli) -> u8 {
             StateCommand::List { common, .. }
             | StateCommand::Show { common, .. }
             | StateCommand::Rm { common, .. }
-            | StateCommand::Mv { common, .. } => common.clone(),
+            | StateCommand::Mv { common, .. }
+            | StateCommand::Pull { common, .. }
+            | StateCommand::Push { common, .. }
+            | StateCommand::Migrate { common, .. } => common.clone(),
         },
         Command::ForceUnlock { .. } | Command::Schema | Command::Sim { .. } => Common::default(),
     };
@@ -915,7 +918,9 @@ async fn import(address: &str, id: &str, dir: &Path, common: &Common) -> Result<
     let settings = plinth_engine::settings::settings_for(&settings, provider.name()).clone();
     if !settings.is_wholly_known() {
         return Err(CliError::help(
-            format!("`{key}` cannot be imported yet: its provider's settings name a resource that is not in state"),
+            format!(
+                "`{key}` cannot be imported yet: its provider's settings name a resource that is not in state"
+            ),
             format!("apply that resource first (plinth apply --target ...), then import `{key}`"),
         ));
     }
@@ -950,6 +955,16 @@ async fn import(address: &str, id: &str, dir: &Path, common: &Common) -> Result<
 
 fn state_cmd(command: StateCommand) -> Result<u8, CliError> {
     match command {
+        StateCommand::Pull { dir, .. } => crate::backend::pull(&dir),
+        StateCommand::Push {
+            file,
+            force,
+            dir,
+            common,
+        } => crate::backend::push(&file, force, &dir, &common),
+        StateCommand::Migrate { from, dir, common } => {
+            crate::backend::migrate(&dir, from.as_deref(), &common)
+        }
         StateCommand::List { dir, common } => {
             let backend = workspace::backend_of_dir(&dir)?;
             let state = backend.load()?.state.unwrap_or_default();

@@ -22,6 +22,7 @@ macro_rules! out {
     }};
 }
 
+mod backend;
 mod commands;
 mod progress;
 mod schema;
@@ -312,6 +313,36 @@ pub enum StateCommand {
     Rm {
         #[arg(required = true)]
         addresses: Vec<String>,
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Print the current state (snapshot plus journal) as JSON.
+    Pull {
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Replace the stored state with FILE (same lineage, newer serial; --force to override).
+    Push {
+        file: PathBuf,
+        /// Push even if FILE's lineage differs or its serial is not newer (the stored lineage
+        /// is kept and its serial continued).
+        #[arg(long)]
+        force: bool,
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Move the local state to the backend [backend] names (e.g. azure-blob), keeping its
+    /// lineage and serial; the local snapshot is renamed to state.json.migrated.
+    Migrate {
+        /// The local state directory to move (default DIR/.plinth).
+        #[arg(long, value_name = "STATE_DIR")]
+        from: Option<PathBuf>,
         #[arg(long, default_value = ".")]
         dir: PathBuf,
         #[command(flatten)]

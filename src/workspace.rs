@@ -373,16 +373,13 @@ pub fn backend_for(dir: &Path, config: Option<&Config>) -> Result<Box<dyn Backen
             };
             Ok(Box::new(LocalBackend::new(state_dir)))
         }
+        Some(b) if b.type_name == "azure-blob" => {
+            let sources = config.map(|c| c.sources.clone()).unwrap_or_default();
+            crate::backend::azure_blob(b, &sources)
+        }
         Some(b) => {
             let sources = config.map(|c| c.sources.clone()).unwrap_or_default();
-            let d = if b.type_name == "azure-blob" {
-                Diagnostic::at(
-                    "the azure-blob backend is not available in this build yet",
-                    b.loc.clone(),
-                )
-                .label("backend type")
-                .help("use type = \"local\" (the default) for now")
-            } else {
+            let d = {
                 Diagnostic::at(
                     format!("unknown backend type `{}`", b.type_name),
                     b.loc.clone(),

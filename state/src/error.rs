@@ -143,6 +143,23 @@ pub enum StateError {
     )]
     Poisoned { path: PathBuf },
 
+    /// A request to remote state storage (the azure-blob backend) failed.
+    #[error("could not {action} {target}: {error}")]
+    Remote {
+        /// What plinth was doing, e.g. "append to", "read".
+        action: &'static str,
+        /// The blob's URL (or the container's).
+        target: String,
+        /// The transport failure or the service's answer, and what to do about it.
+        error: String,
+    },
+
+    /// The lease that is the remote state lock was lost while this run held it.
+    #[error(
+        "the lock on {target} was lost while this run held it ({reason}); nothing more is recorded — another run may have broken it with `plinth force-unlock`; re-run the command (it reconciles pending resources from what was saved)"
+    )]
+    LockLost { target: String, reason: String },
+
     /// Serialising state failed (a bug).
     #[error("could not encode {what} as JSON: {error}; this is a bug in plinth — please report it")]
     Encode { what: &'static str, error: String },

@@ -1,5 +1,7 @@
-//! Plinth's state: the document model, the backend trait and the local backend.
+//! Plinth's state: the document model, the backend trait, the local backend and the
+//! azure-blob backend ([`azure`]).
 
+pub mod azure;
 mod backend;
 mod error;
 mod journal;
@@ -8,6 +10,7 @@ mod lock;
 mod memory;
 mod model;
 
+pub use azure::AzureBlobBackend;
 pub use backend::{Backend, LoadedState, LockGuard, StateWriter};
 pub use error::StateError;
 pub use local::{
