@@ -138,8 +138,19 @@ depends_on = ["quick"]
     );
     let (child, mut out) = start_apply_until_started(tmp.path(), "slow");
     interrupt(&child);
-    interrupt(&child);
+    // Two signals sent back to back can be delivered as one: send the second only once the
+    // first is acknowledged (the `interrupted` event).
     let mut rest = String::new();
+    loop {
+        let mut line = String::new();
+        let n = out.read_line(&mut line).expect("read events");
+        assert!(n > 0, "plinth exited before acknowledging the interrupt: {rest}");
+        rest.push_str(&line);
+        if line.contains(r#""type":"interrupted""#) {
+            break;
+        }
+    }
+    interrupt(&child);
     std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(130), "events: {rest}");
