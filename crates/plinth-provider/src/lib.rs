@@ -69,6 +69,17 @@ pub struct InputSchema {
     pub description: String,
 }
 
+impl InputSchema {
+    pub fn new(name: &str, kind: ValueKind, required: bool, description: &str) -> Self {
+        InputSchema {
+            name: name.into(),
+            kind,
+            required,
+            description: description.into(),
+        }
+    }
+}
+
 /// What the engine needs to know about one resource type.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct TypeSchema {

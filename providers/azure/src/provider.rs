@@ -87,15 +87,6 @@ fn p(s: &str) -> Path {
     s.parse().expect("static path")
 }
 
-fn input(name: &str, kind: ValueKind, required: bool, description: &str) -> InputSchema {
-    InputSchema {
-        name: name.into(),
-        kind,
-        required,
-        description: description.into(),
-    }
-}
-
 fn parse_type(type_name: &str) -> Result<ArmType, ProviderError> {
     ArmType::parse(type_name).ok_or_else(|| {
         ProviderError::new(format!(
@@ -235,32 +226,32 @@ impl AzureProvider {
             type_name: format!("azure:{type_name}"),
             description,
             inputs: vec![
-                input(
+                InputSchema::new(
                     "name",
                     ValueKind::String,
                     false,
                     "The resource's name (required, except for role assignments, whose name defaults to guid(scope, roleDefinitionId, principalId), and data sources read by `id`).",
                 ),
-                input(
+                InputSchema::new(
                     "parent",
                     ValueKind::String,
                     false,
                     "A resource id: the resource group for RG-scoped types, the parent resource for child types, any scope for extension types; for resource groups the subscription (default: the provider's).",
                 ),
-                input(
+                InputSchema::new(
                     "location",
                     ValueKind::String,
                     false,
                     "The Azure region, e.g. \"eastus\".",
                 ),
-                input("tags", ValueKind::Map, false, "Resource tags."),
-                input(
+                InputSchema::new("tags", ValueKind::Map, false, "Resource tags."),
+                InputSchema::new(
                     "body",
                     ValueKind::Map,
                     false,
                     "The rest of the ARM request body, exactly as ARM spells it (properties, sku, identity, kind, ...).",
                 ),
-                input(
+                InputSchema::new(
                     "id",
                     ValueKind::String,
                     false,

@@ -102,15 +102,6 @@ fn p(s: &str) -> Path {
     s.parse().expect("static path")
 }
 
-fn input(name: &str, kind: ValueKind, required: bool, description: &str) -> InputSchema {
-    InputSchema {
-        name: name.into(),
-        kind,
-        required,
-        description: description.into(),
-    }
-}
-
 /// How `apply` waits for the object.
 #[derive(Clone, Debug, PartialEq)]
 enum Wait {
@@ -946,8 +937,7 @@ impl Provider for KubernetesProvider {
             return Some(TypeSchema {
                 type_name: format!("k8s:{ROLLOUT_RESTART}"),
                 description: "Restarts a Deployment, StatefulSet or DaemonSet as `kubectl rollout restart` does (patches spec.template.metadata.annotations[\"kubectl.kubernetes.io/restartedAt\"]); run when what it is `on` changes.".into(),
-                inputs: vec![input(
-                    "target",
+                inputs: vec![InputSchema::new("target",
                     ValueKind::String,
                     true,
                     "\"<namespace>/<Kind>/<name>\", e.g. \"kube-system/Deployment/keda-operator\".",
@@ -971,25 +961,25 @@ impl Provider for KubernetesProvider {
                 gvk.api_version()
             ),
             inputs: vec![
-                input(
+                InputSchema::new(
                     "manifest",
                     ValueKind::Map,
                     true,
                     "The object: metadata, spec, ... (apiVersion and kind default to the type's; metadata.namespace to \"default\" for namespaced kinds).",
                 ),
-                input(
+                InputSchema::new(
                     "force",
                     ValueKind::Bool,
                     false,
                     "Take over fields another server-side applier owns (default false: such conflicts are errors).",
                 ),
-                input(
+                InputSchema::new(
                     "wait",
                     ValueKind::Map,
                     false,
                     "Wait after applying: { condition = \"Ready\", timeout = \"10m\" }, { complete = true } (Jobs) or { rollout = true } (Deployments, StatefulSets, DaemonSets).",
                 ),
-                input(
+                InputSchema::new(
                     "delete_timeout",
                     ValueKind::Duration,
                     false,
