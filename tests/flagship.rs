@@ -127,9 +127,15 @@ fn flagship_scales_to_ten_jobs_converges_and_destroys_everything() {
     let text = describe(&sim, &kubectl);
     assert!(text.contains("KEDAScalersStarted"), "{text}");
     assert!(text.contains("ScaledJobReady"), "{text}");
-    assert!(text.contains("KEDAJobsCreated"), "{text}");
     assert!(text.contains("Created 10 jobs"), "{text}");
-    assert!(!text.contains("KEDAScalerFailed"), "{text}");
+    // The ScaledJob may exist before the operator's restart (nothing orders them; KEDA polls),
+    // so a first poll may fail as on a real cluster; the last word must be success.
+    let last = text
+        .lines()
+        .filter(|l| l.contains("KEDAJobsCreated") || l.contains("KEDAScalerFailed"))
+        .next_back()
+        .unwrap_or_default();
+    assert!(last.contains("KEDAJobsCreated"), "{text}");
     let producer = kubectl.ok(&[
         "get",
         "job",
