@@ -52,6 +52,17 @@ impl State {
             }
             Change::Outputs { outputs } => self.outputs = outputs.clone(),
             Change::History(entry) => {
+                // An outcome supersedes the address's pending entry (recorded before an
+                // action runs, so that a run that never finished is noticed).
+                if entry.outcome != PENDING {
+                    if let Some(i) = self
+                        .history
+                        .iter()
+                        .rposition(|e| e.address == entry.address && e.outcome == PENDING)
+                    {
+                        self.history.remove(i);
+                    }
+                }
                 self.history.push(entry.clone());
                 self.trim_history();
             }
@@ -102,6 +113,10 @@ impl Default for State {
         Self::new()
     }
 }
+
+/// The outcome of a history entry recorded before an action runs; replaced by the run's
+/// outcome when it finishes.
+pub const PENDING: &str = "pending";
 
 /// How many history entries a state keeps.
 pub const MAX_HISTORY: usize = 200;

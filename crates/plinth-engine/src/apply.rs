@@ -328,6 +328,13 @@ pub async fn apply(
         return Ok(runner.report);
     }
     runner.seed_values();
+    // Actions about to run are recorded as pending first: if the run stops before one runs
+    // (Ctrl-C, a crash, a failed dependency), the next plan runs it again instead of seeing
+    // the previous successful run as the last word.
+    for c in plan.changes.iter().filter(|c| c.action == Action::Run) {
+        runner.stage(Change::History(history(c, PENDING_RUN.into())));
+    }
+    runner.flush()?;
 
     let weights: Vec<u64> = dag
         .node_ids()
@@ -1106,6 +1113,9 @@ impl Runner<'_, '_> {
         Ok(())
     }
 }
+
+/// The history outcome of an action that is planned to run and has not finished yet.
+pub const PENDING_RUN: &str = plinth_state::PENDING;
 
 fn history(c: &ResourceChange, outcome: String) -> HistoryEntry {
     HistoryEntry {

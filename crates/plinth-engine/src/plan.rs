@@ -876,6 +876,10 @@ impl Planner<'_, '_> {
             // watched resources already exist, or whose last run failed) runs now.
             .or_else(|| match self.state.last_run(&address) {
                 None => Some("it has not run yet".to_string()),
+                Some(e) if e.outcome == crate::apply::PENDING_RUN => Some(
+                    "its last planned run did not happen (interrupted, or a dependency failed)"
+                        .to_string(),
+                ),
                 Some(e) if e.outcome != "ok" => Some("its last run failed".to_string()),
                 Some(_) => None,
             });

@@ -639,3 +639,43 @@ lifecycle = { create_before_destroy = true }
     assert_eq!(h.fake.objects().len(), 1);
     h.assert_converged().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn drift_lists_what_the_configuration_sets_including_list_elements_added_outside() {
+    let h = Harness::new(
+        r#"
+[resource.x]
+type = "fake:thing"
+name = "x"
+rules = ["a"]
+"#,
+    );
+    h.up().await;
+    let id = state_id(&h.state(), "x").unwrap();
+    // Outside plinth: an element is added to a configured list, and an attribute the
+    // configuration does not set changes (the service's own business).
+    h.fake.mutate(&id, "rules", json!(["a", "b"]));
+    h.fake.mutate(&id, "etag", json!("changed-by-the-service"));
+    let plan = h.plan().await;
+    let d = plan
+        .drift
+        .iter()
+        .find(|d| d.address == "x")
+        .expect("drift of x");
+    let paths: Vec<String> = d.changed_paths.iter().map(|p| p.to_string()).collect();
+    // A list whose length changes is reported as the list (the configuration sets it).
+    assert_eq!(paths, vec!["rules".to_string()]);
+    assert!(d.is_reportable());
+    assert_eq!(action(&plan, "x"), Action::Update);
+
+    // Only the service's attribute changes: recorded, not reported.
+    h.apply(&plan).await;
+    h.fake.mutate(&id, "etag", json!("changed-again"));
+    let plan = h.plan().await;
+    assert!(
+        plan.drift.iter().all(|d| !d.is_reportable()),
+        "{:?}",
+        plan.drift
+    );
+    assert_eq!(action(&plan, "x"), Action::NoOp);
+}

@@ -345,3 +345,57 @@ name = "b"
     assert_eq!(action(&h.plan().await, "action.poke"), Action::NoOp);
     assert_eq!(h.fake.count(Op::Run), 2);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_action_whose_run_did_not_happen_runs_on_the_next_apply() {
+    let config = |v: &str| {
+        format!(
+            r#"
+[resource.b]
+type = "fake:thing"
+name = "b"
+value = "{v}"
+
+[resource.gate]
+type = "fake:thing"
+name = "gate"
+value = "{v}"
+
+[action.poke]
+type = "fake:poke"
+on = ["b"]
+depends_on = ["gate"]
+"#
+        )
+    };
+    let mut h = Harness::new(&config("1"));
+    h.up().await;
+    assert_eq!(h.fake.count(Op::Run), 1);
+    // `b` changes (the action is due), but what the action waits for fails: it is skipped.
+    h.set_config(&config("2"));
+    h.fake.fail("gate", Op::Update, "boom");
+    let plan = h.plan().await;
+    assert_eq!(action(&plan, "action.poke"), Action::Run);
+    let report = h.apply(&plan).await;
+    assert!(
+        report.skipped.iter().any(|(a, _)| a == "action.poke"),
+        "{report:?}"
+    );
+    // Next time `b` has nothing to change, yet the action still owes its run.
+    h.fake.clear_failures();
+    let plan = h.plan().await;
+    assert_eq!(action(&plan, "b"), Action::NoOp);
+    let poke = plan.change("action.poke").unwrap();
+    assert_eq!(poke.action, Action::Run);
+    assert!(
+        poke.reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("did not happen"),
+        "{:?}",
+        poke.reason
+    );
+    h.up().await;
+    assert_eq!(h.fake.count(Op::Run), 2);
+    assert_eq!(action(&h.plan().await, "action.poke"), Action::NoOp);
+}
