@@ -1,112 +1,17 @@
 //! `plinth sim serve` (SPEC §7): prints its URL (explicit readiness), serves ARM behind the
 //! Entra token endpoint, and keeps its world in `--world FILE` across restarts.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
+
+use common::sim::{Sim, http, request};
 
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const SUB: &str = "00000000-0000-0000-0000-000000000001";
 
-/// Starts the simulator and returns it with its URL, read from its first line of output.
-fn serve(world: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_plinth"))
-        .args([
-            "sim",
-            "serve",
-            "--latency",
-            "instant",
-            "--addr",
-            "127.0.0.1:0",
-            "--world",
-        ])
-        .arg(world)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn plinth sim serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read url");
-    let url = line.trim().to_string();
-    if !url.starts_with("http://127.0.0.1:") {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("plinth sim serve did not print its URL first: {url:?}");
-    }
-    (child, url)
-}
-
-fn stop(mut child: Child) {
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let exit = child.wait().expect("wait");
-    let mut err = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = e.read_to_string(&mut err);
-    }
-    assert!(exit.success(), "sim exited with {exit}: {err}");
-}
-
-/// One HTTP/1.1 request; returns the status and the body.
-fn http(
-    url: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, String) {
-    let addr = url.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    stream.write_all(req.as_bytes()).expect("send");
-    let mut resp = String::new();
-    stream.read_to_string(&mut resp).expect("receive");
-    let (head, body) = resp.split_once("\r\n\r\n").expect("a response");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
-    (status, body)
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).expect("chunk size");
-        if n == 0 {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = &rest[n + 2..];
-    }
-    out
-}
-
 fn token(url: &str) -> String {
-    let (status, body) = http(
+    let (status, body) = request(
         url,
         "POST",
         &format!("/{TENANT}/oauth2/v2.0/token"),
@@ -127,11 +32,12 @@ fn sim_serve_prints_its_url_serves_arm_and_keeps_its_world() {
     let world = tmp.path().join("world.json");
     let rg = format!("/subscriptions/{SUB}/resourceGroups/demo-rg?api-version=2025-04-01");
 
-    let (sim, url) = serve(&world);
-    let (status, _) = http(&url, "GET", "/_sim/health", &[], "");
+    let sim = Sim::start(&world);
+    let url = sim.url.clone();
+    let (status, _) = http(&url, "GET", "/_sim/health");
     assert_eq!(status, 200);
     // ARM wants a token from the simulated Entra endpoint.
-    let (status, body) = http(
+    let (status, body) = request(
         &url,
         "PUT",
         &rg,
@@ -144,21 +50,22 @@ fn sim_serve_prints_its_url_serves_arm_and_keeps_its_world() {
         ("authorization", bearer.as_str()),
         ("content-type", "application/json"),
     ];
-    let (status, body) = http(&url, "PUT", &rg, &auth, r#"{"location":"eastus"}"#);
+    let (status, body) = request(&url, "PUT", &rg, &auth, r#"{"location":"eastus"}"#);
     assert_eq!(status, 201, "{body}");
-    stop(sim);
+    sim.stop();
     let saved = std::fs::read_to_string(&world).expect("world saved");
     assert!(saved.contains("demo-rg"), "{saved}");
 
     // A restarted simulator has the same world.
-    let (sim, url) = serve(&world);
+    let sim = Sim::start(&world);
+    let url = sim.url.clone();
     let bearer = format!("Bearer {}", token(&url));
-    let (status, body) = http(&url, "GET", &rg, &[("authorization", bearer.as_str())], "");
+    let (status, body) = request(&url, "GET", &rg, &[("authorization", bearer.as_str())], "");
     assert_eq!(status, 200, "{body}");
     let doc: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(doc["name"], "demo-rg");
     assert_eq!(doc["properties"]["provisioningState"], "Succeeded");
-    stop(sim);
+    sim.stop();
 }
 
 #[test]
@@ -214,7 +121,8 @@ fn bare_sim_starts_one_in_process_with_its_world_under_the_configuration() {
 fn sim_url_points_at_a_running_simulator_and_a_dead_one_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("main.toml"), CORE_ONLY).unwrap();
-    let (sim, url) = serve(&tmp.path().join("world.json"));
+    let sim = Sim::start(&tmp.path().join("world.json"));
+    let url = sim.url.clone();
     // PLINTH_SIM names it, as `--sim URL` would.
     let out = Command::new(env!("CARGO_BIN_EXE_plinth"))
         .args(["plan", "--no-color", "--json"])
@@ -235,10 +143,10 @@ fn sim_url_points_at_a_running_simulator_and_a_dead_one_is_a_clear_error() {
         .expect("a sim event");
     assert_eq!(announced["url"], url.as_str());
     // The simulator saw plinth check on it.
-    let (status, body) = http(&url, "GET", "/_sim/requests", &[], "");
+    let (status, body) = http(&url, "GET", "/_sim/requests");
     assert_eq!(status, 200);
     assert!(body.contains("/_sim/health"), "{body}");
-    stop(sim);
+    sim.stop();
 
     let out = Command::new(env!("CARGO_BIN_EXE_plinth"))
         .args(["plan", "--no-color", "--sim", &url])

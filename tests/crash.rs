@@ -11,13 +11,15 @@
 //! assignment and two federated credentials) on `plinth sim serve --latency demo`, 60
 //! `core:sleep` (50–300 ms) and 110 `core:data`, many of them depending on Azure attributes.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Instant;
 
+use common::sim::{Sim, http_get_ok};
 use serde_json::Value as Json;
 
 /// Identities, each with a role assignment on the namespace, a queue and two credentials.
@@ -147,7 +149,7 @@ fn azure_addresses() -> Vec<String> {
     v
 }
 
-/// Kills the process with SIGKILL on drop (the simulator, and a plinth run if a check panics).
+/// Kills the process with SIGKILL on drop (a plinth run, if a check panics).
 struct Guard(Option<Child>);
 
 impl Drop for Guard {
@@ -159,73 +161,10 @@ impl Drop for Guard {
     }
 }
 
-fn serve(world: &Path) -> (Guard, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_plinth"))
-        .args([
-            "sim",
-            "serve",
-            "--latency",
-            "demo",
-            "--addr",
-            "127.0.0.1:0",
-            "--world",
-        ])
-        .arg(world)
-        .env_remove("PLINTH_SIM")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn plinth sim serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let guard = Guard(Some(child));
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read url");
-    let url = line.trim().to_string();
-    assert!(
-        url.starts_with("http://127.0.0.1:"),
-        "plinth sim serve did not print its URL first: {url:?}"
-    );
-    (guard, url)
-}
-
-/// `GET {url}{path}`; returns the body of a 200.
-fn get(url: &str, path: &str) -> String {
-    let addr = url.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(addr).expect("connect to the simulator");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut resp = String::new();
-    stream.read_to_string(&mut resp).expect("receive");
-    let (head, body) = resp.split_once("\r\n\r\n").expect("a response");
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}\n{body}");
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        let mut out = String::new();
-        let mut s = body;
-        while let Some((size, rest)) = s.split_once("\r\n") {
-            let n = usize::from_str_radix(size.trim(), 16).expect("chunk size");
-            if n == 0 {
-                break;
-            }
-            out.push_str(&rest[..n]);
-            s = &rest[n + 2..];
-        }
-        out
-    } else {
-        body.to_string()
-    }
-}
-
 /// The simulator's ARM inventory: lower-cased ids, with a count to catch duplicates.
 fn inventory(url: &str) -> BTreeMap<String, usize> {
-    let doc: Json = serde_json::from_str(&get(url, "/_sim/resources")).expect("inventory JSON");
+    let doc: Json =
+        serde_json::from_str(&http_get_ok(url, "/_sim/resources")).expect("inventory JSON");
     let mut out = BTreeMap::new();
     for r in doc["resources"].as_array().expect("resources") {
         let id = r["id"].as_str().expect("id").to_ascii_lowercase();
@@ -241,14 +180,8 @@ struct Ctx {
 
 impl Ctx {
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_plinth"));
-        c.args(args);
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("PLINTH_") {
-                c.env_remove(&k);
-            }
-        }
-        c.env("NO_COLOR", "1").env("PLINTH_SIM", &self.url);
+        let mut c = common::plinth_command(&self.dir);
+        c.args(args).env("PLINTH_SIM", &self.url);
         c
     }
 
@@ -491,8 +424,12 @@ fn sigkill_during_apply_and_destroy_loses_nothing_and_leaves_no_orphan() {
     let dir = tmp.path().join("infra");
     std::fs::create_dir(&dir).unwrap();
     std::fs::write(dir.join("main.toml"), config()).unwrap();
-    let (_sim, url) = serve(&tmp.path().join("world.json"));
-    let ctx = Ctx { dir, url };
+    // SIGKILLed when dropped, at the end of the test or when a check panics.
+    let sim = Sim::start_args(&tmp.path().join("world.json"), &["--latency", "demo"]);
+    let ctx = Ctx {
+        dir,
+        url: sim.url.clone(),
+    };
 
     let mut hits: BTreeMap<&str, (u64, u64)> = BTreeMap::new(); // verb -> (killed, finished first)
     let mut reconciled = 0;

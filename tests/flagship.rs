@@ -132,8 +132,7 @@ fn flagship_scales_to_ten_jobs_converges_and_destroys_everything() {
     // so a first poll may fail as on a real cluster; the last word must be success.
     let last = text
         .lines()
-        .filter(|l| l.contains("KEDAJobsCreated") || l.contains("KEDAScalerFailed"))
-        .next_back()
+        .rfind(|l| l.contains("KEDAJobsCreated") || l.contains("KEDAScalerFailed"))
         .unwrap_or_default();
     assert!(last.contains("KEDAJobsCreated"), "{text}");
     let producer = kubectl.ok(&[

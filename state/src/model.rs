@@ -54,14 +54,13 @@ impl State {
             Change::History(entry) => {
                 // An outcome supersedes the address's pending entry (recorded before an
                 // action runs, so that a run that never finished is noticed).
-                if entry.outcome != PENDING {
-                    if let Some(i) = self
+                if entry.outcome != PENDING
+                    && let Some(i) = self
                         .history
                         .iter()
                         .rposition(|e| e.address == entry.address && e.outcome == PENDING)
-                    {
-                        self.history.remove(i);
-                    }
+                {
+                    self.history.remove(i);
                 }
                 self.history.push(entry.clone());
                 self.trim_history();

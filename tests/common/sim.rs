@@ -34,11 +34,28 @@ impl Sim {
             .read_line(&mut line)
             .expect("read url");
         let url = line.trim().to_string();
-        assert!(
-            url.starts_with("http://127.0.0.1:"),
-            "plinth sim serve did not print its URL first: {url:?}"
-        );
+        if !url.starts_with("http://127.0.0.1:") {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("plinth sim serve did not print its URL first: {url:?}");
+        }
         Sim { child, url }
+    }
+
+    /// Stops the simulator as Ctrl-C does (SIGINT, so it saves its world) and checks that it
+    /// exited cleanly.
+    pub fn stop(mut self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let exit = self.child.wait().expect("wait");
+        let mut err = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = e.read_to_string(&mut err);
+        }
+        assert!(exit.success(), "sim exited with {exit}: {err}");
     }
 
     /// The simulator's request log.
@@ -86,16 +103,40 @@ pub fn http_get(url: &str, path: &str) -> String {
     http(url, "GET", path).1
 }
 
+/// `GET {path}` that must answer 200: the body.
+#[track_caller]
+pub fn http_get_ok(url: &str, path: &str) -> String {
+    let (status, body) = http(url, "GET", path);
+    assert_eq!(status, 200, "GET {path}: {body}");
+    body
+}
+
 /// One HTTP/1.1 request with an empty body: the status and the (de-chunked) body.
 pub fn http(url: &str, method: &str, path: &str) -> (u16, String) {
+    request(url, method, path, &[], "")
+}
+
+/// One HTTP/1.1 request with `headers` and `body`: the status and the (de-chunked) body.
+pub fn request(
+    url: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
     use std::io::Write;
     let addr = url.trim_start_matches("http://");
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-    )
-    .unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).expect("send");
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     let (head, body) = resp.split_once("\r\n\r\n").expect("response");

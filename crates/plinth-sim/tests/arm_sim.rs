@@ -1,6 +1,8 @@
 //! ARM, Entra and admin parts of the simulated cloud, driven over real HTTP, checked against the
 //! reference examples in `../shared/reference/azure-arm` (relative to the repository root).
 
+mod k8s_support;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -144,15 +146,7 @@ async fn raw(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> std::io::Result<Resp> {
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    let mut bytes = req.into_bytes();
+    let mut bytes = k8s_support::request_head(addr, method, path, headers, body.len()).into_bytes();
     bytes.extend_from_slice(body);
     // Blocking std I/O on a blocking thread (the sim serves on the runtime's other threads).
     let buf = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
@@ -235,7 +229,7 @@ async fn sim_with(config: SimConfig) -> Sim {
         "POST",
         &format!("/{TENANT}/oauth2/v2.0/token"),
         &[("content-type", "application/x-www-form-urlencoded")],
-        b"grant_type=client_credentials&client_id=app&client_secret=s3cret&scope=https%3A%2F%2Fmanagement.azure.com%2F.default",
+        k8s_support::TOKEN_FORM.as_bytes(),
     )
     .await
     .unwrap();

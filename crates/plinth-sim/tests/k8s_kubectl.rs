@@ -47,7 +47,7 @@ fn service_account_apply_get_delete() {
     // Applying again is a no-op the server accepts.
     kube.ok(&["apply", "--server-side", "-f", path(&file)]);
 
-    let yaml = kube.ok(&["get", "sa", "worker", "-o", "yaml", "--show-managed-fields"]);
+    let yaml = kube.get_yaml(&["sa", "worker"]);
     assert!(yaml.contains("manager: kubectl"), "{yaml}");
     assert!(yaml.contains("operation: Apply"), "{yaml}");
     assert!(yaml.contains("f:app: {}"), "{yaml}");
@@ -90,7 +90,7 @@ fn scaled_job_needs_the_keda_add_on() {
     );
     let table = keda.ok(&["get", "scaledjob"]);
     assert!(table.contains("orders"), "{table}");
-    let short = keda.ok(&["get", "sj", "orders", "-o", "yaml", "--show-managed-fields"]);
+    let short = keda.get_yaml(&["sj", "orders"]);
     assert!(
         short.contains("queueName: orders") && short.contains("manager: kubectl"),
         "{short}"
@@ -127,15 +127,7 @@ fn rollout_restart_of_keda_operator() {
         deploys.contains("keda-operator") && deploys.contains("2/2"),
         "{deploys}"
     );
-    let before = kube.ok(&[
-        "get",
-        "deployment",
-        "keda-operator",
-        "-n",
-        "kube-system",
-        "-o",
-        "jsonpath={.metadata.generation}",
-    ]);
+    let before = kube.keda_operator_jsonpath("{.metadata.generation}");
 
     let out = kube.ok(&[
         "rollout",
@@ -148,42 +140,17 @@ fn rollout_restart_of_keda_operator() {
         out.contains("deployment.apps/keda-operator restarted"),
         "{out}"
     );
-    let annotations = kube.ok(&[
-        "get",
-        "deployment",
-        "keda-operator",
-        "-n",
-        "kube-system",
-        "-o",
-        "jsonpath={.spec.template.metadata.annotations}",
-    ]);
+    let annotations = kube.keda_operator_jsonpath("{.spec.template.metadata.annotations}");
     assert!(
         annotations.contains("kubectl.kubernetes.io/restartedAt"),
         "{annotations}"
     );
-    let after = kube.ok(&[
-        "get",
-        "deployment",
-        "keda-operator",
-        "-n",
-        "kube-system",
-        "-o",
-        "jsonpath={.metadata.generation}",
-    ]);
+    let after = kube.keda_operator_jsonpath("{.metadata.generation}");
     assert_eq!(
         after.parse::<i64>().unwrap(),
         before.parse::<i64>().unwrap() + 1
     );
-    let yaml = kube.ok(&[
-        "get",
-        "deployment",
-        "keda-operator",
-        "-n",
-        "kube-system",
-        "-o",
-        "yaml",
-        "--show-managed-fields",
-    ]);
+    let yaml = kube.get_yaml(&["deployment", "keda-operator", "-n", "kube-system"]);
     assert!(
         yaml.contains("manager: kubectl-rollout") && yaml.contains("operation: Update"),
         "{yaml}"
@@ -191,11 +158,9 @@ fn rollout_restart_of_keda_operator() {
 
     // Without the add-on there is no operator.
     let plain = sim.cluster("c2", false);
-    let gone = plain.kubectl(&["get", "deployment", "keda-operator", "-n", "kube-system"]);
-    assert!(
-        !gone.ok && gone.stderr.contains("not found"),
-        "{}",
-        gone.stderr
+    plain.fails(
+        &["get", "deployment", "keda-operator", "-n", "kube-system"],
+        "not found",
     );
 }
 
@@ -359,14 +324,7 @@ fn client_side_apply_scale_set_image_and_migration_to_server_side() {
         forced.stderr
     );
     assert!(!forced.stderr.contains("Warning"), "{}", forced.stderr);
-    let yaml = kube.ok(&[
-        "get",
-        "deployment",
-        "web",
-        "-o",
-        "yaml",
-        "--show-managed-fields",
-    ]);
+    let yaml = kube.get_yaml(&["deployment", "web"]);
     assert!(!yaml.contains("kubectl-client-side-apply"), "{yaml}");
     assert!(yaml.contains("image: nginx:1.25"), "{yaml}");
 

@@ -9,72 +9,11 @@
 
 mod k8s_support;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-
-use base64::Engine as _;
-use k8s_support::{Kube, Sim, require_kubectl};
+use k8s_support::{AKS_API, Arm, Kube, SUB, Sim, aks_body, http, require_kubectl};
 use serde_json::{Value, json};
 
-const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-const SUB: &str = "00000000-0000-0000-0000-0000000000aa";
 const DATA_OWNER: &str = "090c5cfd-751d-490a-894a-3ce6f1109419";
 const DATA_SENDER: &str = "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39";
-
-/// One blocking HTTP/1.1 request (the simulator serves on its own runtime).
-fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, Value) {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    stream.write_all(req.as_bytes()).expect("send");
-    let mut resp = Vec::new();
-    stream.read_to_end(&mut resp).expect("receive");
-    let text = String::from_utf8_lossy(&resp).into_owned();
-    let (head, mut body) = text
-        .split_once("\r\n\r\n")
-        .map(|(h, b)| (h.to_string(), b.to_string()))
-        .expect("response");
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        let mut out = String::new();
-        let mut rest = body.as_str();
-        while let Some((size, tail)) = rest.split_once("\r\n") {
-            let n = usize::from_str_radix(size.trim(), 16).expect("chunk size");
-            if n == 0 {
-                break;
-            }
-            out.push_str(&tail[..n]);
-            rest = &tail[n + 2..];
-        }
-        body = out;
-    }
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
-    let json = if body.trim().is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&body).unwrap_or(Value::String(body))
-    };
-    (status, json)
-}
 
 /// What to leave out of the flagship, to see it fail.
 #[derive(Clone, Copy)]
@@ -92,8 +31,7 @@ const FULL: Setup = Setup {
 
 struct Cloud {
     sim: Sim,
-    addr: SocketAddr,
-    bearer: String,
+    arm: Arm,
     kube: Kube,
     rg: String,
     ns_id: String,
@@ -105,39 +43,9 @@ struct Cloud {
 }
 
 impl Cloud {
-    fn arm(&self, method: &str, path: &str, body: Value) -> (u16, Value) {
-        let text = if body.is_null() {
-            String::new()
-        } else {
-            body.to_string()
-        };
-        http(
-            self.addr,
-            method,
-            path,
-            &[
-                ("authorization", &self.bearer),
-                ("content-type", "application/json"),
-            ],
-            &text,
-        )
-    }
-
-    fn put(&self, id: &str, api: &str, body: Value) -> Value {
-        let (status, body) = self.arm("PUT", &format!("{id}?api-version={api}"), body);
-        assert!(status == 200 || status == 201, "PUT {id}: {status} {body}");
-        body
-    }
-
-    fn get(&self, id: &str, api: &str) -> Value {
-        let (status, body) = self.arm("GET", &format!("{id}?api-version={api}"), Value::Null);
-        assert_eq!(status, 200, "GET {id}: {body}");
-        body
-    }
-
     /// The queue's active message count, as ARM shows it.
     fn queue_messages(&self) -> i64 {
-        let q = self.get(&self.queue_id, "2024-01-01");
+        let q = self.arm.get(&self.queue_id, "2024-01-01");
         let active = q["properties"]["countDetails"]["activeMessageCount"]
             .as_i64()
             .expect("activeMessageCount");
@@ -150,7 +58,7 @@ impl Cloud {
     }
 
     fn fic(&self, name: &str, subject: &str) {
-        self.put(
+        self.arm.put(
             &format!("{}/federatedIdentityCredentials/{name}", self.uai_id),
             "2024-11-30",
             json!({"properties": {"issuer": self.issuer, "subject": subject, "audiences": ["api://AzureADTokenExchange"]}}),
@@ -158,7 +66,7 @@ impl Cloud {
     }
 
     fn role(&self, scope: &str, role_guid: &str, name: &str) {
-        self.put(
+        self.arm.put(
             &format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"),
             "2022-04-01",
             json!({"properties": {
@@ -194,7 +102,7 @@ impl Cloud {
 
     fn k8s(&self, path: &str) -> Value {
         let (status, body) = http(
-            self.addr,
+            self.arm.addr,
             "GET",
             &format!("/k8s/{}{path}", self.kube.key),
             &[],
@@ -217,7 +125,7 @@ impl Cloud {
     }
 
     fn settle(&self) -> Value {
-        let (status, body) = http(self.addr, "POST", "/_sim/settle", &[], "");
+        let (status, body) = http(self.arm.addr, "POST", "/_sim/settle", &[], "");
         assert_eq!(status, 200, "{body}");
         body
     }
@@ -226,45 +134,39 @@ impl Cloud {
         self.kube.ok(&["describe", "scaledjob", "consumer"])
     }
 
+    /// The `KEDAScalerFailed` events recorded: `n` of them.
+    fn assert_scaler_failed_events(&self, n: usize) {
+        let events =
+            self.k8s("/api/v1/namespaces/default/events?fieldSelector=reason%3DKEDAScalerFailed");
+        assert_eq!(
+            events["items"].as_array().map(Vec::len),
+            Some(n),
+            "{events}"
+        );
+    }
+
+    /// Applies the ScaledJob `consumer`, whose scaler fails: `kubectl describe` shows it.
+    fn scaled_job_fails(&self) -> String {
+        self.apply("scaledjob.yaml", &scaled_job_yaml());
+        let describe = self.describe_scaledjob();
+        assert!(describe.contains("KEDAScalerFailed"), "{describe}");
+        println!("{describe}");
+        describe
+    }
+
     /// Stops the simulator and starts it again (same world file, new port).
-    fn restart_simulator(self) -> Cloud {
-        let Cloud {
-            sim,
-            mut kube,
-            rg,
-            ns_id,
-            queue_id,
-            uai_id,
-            issuer,
-            client_id,
-            principal_id,
-            ..
-        } = self;
-        let old = sim.handle.url.clone();
-        let config = sim.handle.shared.config.clone();
-        let Sim { rt, handle, dir } = sim;
-        rt.block_on(handle.shutdown()).unwrap();
-        let handle = rt.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            plinth_sim::start(listener, config).await.unwrap()
-        });
-        let kubeconfig = std::fs::read_to_string(&kube.kubeconfig).unwrap();
-        std::fs::write(&kube.kubeconfig, kubeconfig.replace(&old, &handle.url)).unwrap();
-        kube.addr = handle.addr;
-        let addr = handle.addr;
-        Cloud {
-            sim: Sim { rt, handle, dir },
-            addr,
-            bearer: bearer(addr),
-            kube,
-            rg,
-            ns_id,
-            queue_id,
-            uai_id,
-            issuer,
-            client_id,
-            principal_id,
-        }
+    fn restart_simulator(mut self) -> Cloud {
+        let old = self.sim.handle.url.clone();
+        self.sim = self.sim.restart();
+        let kubeconfig = std::fs::read_to_string(&self.kube.kubeconfig).unwrap();
+        std::fs::write(
+            &self.kube.kubeconfig,
+            kubeconfig.replace(&old, &self.sim.handle.url),
+        )
+        .unwrap();
+        self.kube.addr = self.sim.handle.addr;
+        self.arm = self.sim.arm();
+        self
     }
 
     fn producer(&self, name: &str) {
@@ -279,64 +181,55 @@ fn condition<'a>(obj: &'a Value, kind: &str) -> Option<&'a Value> {
         .find(|c| c["type"] == kind)
 }
 
+/// The sample workload's pod template (`template:` and below) as the producer Job and the
+/// ScaledJob `consumer` use it: workload identity on, `demo-sa`, the `orders` queue; `mode`
+/// (the container's name too) and `count` messages; indented by `indent` spaces.
+fn workload_template(mode: &str, count: u32, indent: usize) -> String {
+    let template = format!(
+        r#"template:
+  metadata:
+    labels:
+      azure.workload.identity/use: "true"
+  spec:
+    serviceAccountName: demo-sa
+    containers:
+      - name: {mode}
+        image: ghcr.io/azure-samples/aks-app-samples/servicebusdemo:latest
+        env:
+          - name: OPERATION_MODE
+            value: {mode}
+          - name: MESSAGE_COUNT
+            value: "{count}"
+          - name: AZURE_SERVICEBUS_QUEUE_NAME
+            value: orders
+          - name: AZURE_SERVICEBUS_HOSTNAME
+            value: demo-sb.servicebus.windows.net
+    restartPolicy: Never
+"#
+    );
+    let pad = " ".repeat(indent);
+    template.lines().map(|l| format!("{pad}{l}\n")).collect()
+}
+
 fn producer_yaml(name: &str) -> String {
     format!(
-        r#"apiVersion: batch/v1
-kind: Job
-metadata:
-  name: {name}
-  namespace: default
-spec:
-  template:
-    metadata:
-      labels:
-        azure.workload.identity/use: "true"
-    spec:
-      serviceAccountName: demo-sa
-      containers:
-        - name: producer
-          image: ghcr.io/azure-samples/aks-app-samples/servicebusdemo:latest
-          env:
-            - name: OPERATION_MODE
-              value: producer
-            - name: MESSAGE_COUNT
-              value: "100"
-            - name: AZURE_SERVICEBUS_QUEUE_NAME
-              value: orders
-            - name: AZURE_SERVICEBUS_HOSTNAME
-              value: demo-sb.servicebus.windows.net
-      restartPolicy: Never
-"#
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {name}\n  namespace: default\nspec:\n{}",
+        workload_template("producer", 100, 2)
     )
 }
 
-const SCALED_JOB: &str = r#"apiVersion: keda.sh/v1alpha1
+/// The ScaledJob `consumer`: 10 messages a Job, authenticated by the TriggerAuthentication
+/// `demo-auth`.
+fn scaled_job_yaml() -> String {
+    format!(
+        r#"apiVersion: keda.sh/v1alpha1
 kind: ScaledJob
 metadata:
   name: consumer
   namespace: default
 spec:
   jobTargetRef:
-    template:
-      metadata:
-        labels:
-          azure.workload.identity/use: "true"
-      spec:
-        serviceAccountName: demo-sa
-        containers:
-          - name: consumer
-            image: ghcr.io/azure-samples/aks-app-samples/servicebusdemo:latest
-            env:
-              - name: OPERATION_MODE
-                value: consumer
-              - name: MESSAGE_COUNT
-                value: "10"
-              - name: AZURE_SERVICEBUS_QUEUE_NAME
-                value: orders
-              - name: AZURE_SERVICEBUS_HOSTNAME
-                value: demo-sb.servicebus.windows.net
-        restartPolicy: Never
-  triggers:
+{}  triggers:
     - type: azure-servicebus
       metadata:
         queueName: orders
@@ -344,7 +237,10 @@ spec:
         messageCount: "10"
       authenticationRef:
         name: demo-auth
-"#;
+"#,
+        workload_template("consumer", 10, 4)
+    )
+}
 
 /// The flagship, built in the order the guide (and plinth's dependency graph) uses, minus
 /// what `setup` leaves out. Stops before the producer Job and the ScaledJob.
@@ -352,101 +248,46 @@ fn flagship(setup: Setup) -> Cloud {
     flagship_on(Sim::start(), setup)
 }
 
-/// A bearer token for ARM from the simulated Entra.
-fn bearer(addr: SocketAddr) -> String {
-    let (status, tok) = http(
-        addr,
-        "POST",
-        &format!("/{TENANT}/oauth2/v2.0/token"),
-        &[("content-type", "application/x-www-form-urlencoded")],
-        "grant_type=client_credentials&client_id=app&client_secret=s3cret&scope=https%3A%2F%2Fmanagement.azure.com%2F.default",
-    );
-    assert_eq!(status, 200, "{tok}");
-    format!("Bearer {}", tok["access_token"].as_str().expect("token"))
-}
-
 fn flagship_on(sim: Sim, setup: Setup) -> Cloud {
     require_kubectl();
-    let addr = sim.handle.addr;
-    let bearer = bearer(addr);
+    let arm = sim.arm();
     let rg = format!("/subscriptions/{SUB}/resourceGroups/demo-rg");
     let aks = format!("{rg}/providers/Microsoft.ContainerService/managedClusters/demo-aks");
     let ns_id = format!("{rg}/providers/Microsoft.ServiceBus/namespaces/demo-sb");
+    let queue_id = format!("{ns_id}/queues/orders");
     let uai_id = format!("{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/demo-mi");
-    let mut cloud = Cloud {
-        kube: Kube {
-            key: String::new(),
-            token: String::new(),
-            kubeconfig: sim.dir.path().join("aks.kubeconfig"),
-            cache: sim.dir.path().join("cache"),
-            addr,
-        },
-        sim,
-        addr,
-        bearer,
-        rg: rg.clone(),
-        queue_id: format!("{ns_id}/queues/orders"),
-        ns_id,
-        uai_id,
-        issuer: String::new(),
-        client_id: String::new(),
-        principal_id: String::new(),
-    };
-    cloud.put(&rg, "2025-04-01", json!({"location": "eastus"}));
-    cloud.put(
-        &aks,
-        "2025-10-01",
-        json!({
-            "location": "eastus",
-            "identity": {"type": "SystemAssigned"},
-            "properties": {
-                "dnsPrefix": "demo",
-                "oidcIssuerProfile": {"enabled": true},
-                "securityProfile": {"workloadIdentity": {"enabled": true}},
-                "workloadAutoScalerProfile": {"keda": {"enabled": true}},
-                "agentPoolProfiles": [{"name": "system", "count": 1, "vmSize": "Standard_D2s_v5", "mode": "System"}]
-            }
-        }),
-    );
-    let body = cloud.get(&aks, "2025-10-01");
-    cloud.issuer = body["properties"]["oidcIssuerProfile"]["issuerURL"]
+    arm.put(&rg, "2025-04-01", json!({"location": "eastus"}));
+    arm.put(&aks, AKS_API, aks_body("demo"));
+    let body = arm.get(&aks, AKS_API);
+    let issuer = body["properties"]["oidcIssuerProfile"]["issuerURL"]
         .as_str()
         .expect("issuer")
         .to_string();
-    cloud.put(
-        &cloud.ns_id.clone(),
+    arm.put(
+        &ns_id,
         "2024-01-01",
         json!({"location": "eastus", "sku": {"name": "Standard", "tier": "Standard"}, "properties": {"disableLocalAuth": true}}),
     );
-    cloud.put(
-        &cloud.queue_id.clone(),
-        "2024-01-01",
-        json!({"properties": {}}),
-    );
-    let mi = cloud.put(
-        &cloud.uai_id.clone(),
-        "2024-11-30",
-        json!({"location": "eastus"}),
-    );
-    cloud.client_id = mi["properties"]["clientId"].as_str().unwrap().to_string();
-    cloud.principal_id = mi["properties"]["principalId"]
+    arm.put(&queue_id, "2024-01-01", json!({"properties": {}}));
+    let mi = arm.put(&uai_id, "2024-11-30", json!({"location": "eastus"}));
+    let client_id = mi["properties"]["clientId"].as_str().unwrap().to_string();
+    let principal_id = mi["properties"]["principalId"]
         .as_str()
         .unwrap()
         .to_string();
-
-    let (status, creds) = cloud.arm(
-        "POST",
-        &format!("{aks}/listClusterUserCredential?api-version=2025-10-01"),
-        Value::Null,
-    );
-    assert_eq!(status, 200, "{creds}");
-    let kubeconfig = base64::engine::general_purpose::STANDARD
-        .decode(creds["kubeconfigs"][0]["value"].as_str().unwrap())
-        .unwrap();
-    let kubeconfig = String::from_utf8(kubeconfig).unwrap();
-    std::fs::write(&cloud.kube.kubeconfig, &kubeconfig).unwrap();
-    let (_, server) = kubeconfig.split_once("/k8s/").expect("server url");
-    cloud.kube.key = server.lines().next().unwrap().trim().to_string();
+    let kube = sim.kube_from_kubeconfig("aks.kubeconfig", &arm.kubeconfig(&aks));
+    let cloud = Cloud {
+        sim,
+        arm,
+        kube,
+        rg,
+        ns_id,
+        queue_id,
+        uai_id,
+        issuer,
+        client_id,
+        principal_id,
+    };
 
     cloud.fic("demo-fic", "system:serviceaccount:default:demo-sa");
     if setup.keda_fic {
@@ -535,13 +376,13 @@ fn flagship_happy_path_scales_out_to_ten_jobs() {
     let logs = cloud.kube.ok(&["logs", "job/producer"]);
     assert!(logs.contains("Sent 100 messages"), "{logs}");
 
-    cloud.apply("scaledjob.yaml", SCALED_JOB);
+    cloud.apply("scaledjob.yaml", &scaled_job_yaml());
     assert_scaled_out(&cloud);
     let describe = cloud.describe_scaledjob();
     println!("{describe}");
     assert!(!describe.contains("KEDAScalerFailed"), "{describe}");
     // kubectl found them as core/v1 events of this object.
-    let (_, log) = http(cloud.addr, "GET", "/_sim/requests", &[], "");
+    let (_, log) = http(cloud.arm.addr, "GET", "/_sim/requests", &[], "");
     assert!(
         log.as_array().unwrap().iter().any(|e| {
             e["path"]
@@ -595,10 +436,7 @@ fn without_the_keda_operator_credential_the_scaler_fails_until_it_exists_and_ked
     cloud.producer("producer");
     assert_complete(&cloud.job("producer"));
     assert_eq!(cloud.queue_messages(), 100);
-    cloud.apply("scaledjob.yaml", SCALED_JOB);
-    let describe = cloud.describe_scaledjob();
-    assert!(describe.contains("KEDAScalerFailed"), "{describe}");
-    println!("{describe}");
+    let describe = cloud.scaled_job_fails();
     assert!(describe.contains("AADSTS70021"), "{describe}");
     assert!(
         describe.contains("system:serviceaccount:kube-system:keda-operator"),
@@ -609,13 +447,7 @@ fn without_the_keda_operator_credential_the_scaler_fails_until_it_exists_and_ked
     assert_eq!(condition(&sj, "Ready").unwrap()["status"], "False", "{sj}");
     // Retrying changes nothing and records no new failure event.
     cloud.settle();
-    let events =
-        cloud.k8s("/api/v1/namespaces/default/events?fieldSelector=reason%3DKEDAScalerFailed");
-    assert_eq!(
-        events["items"].as_array().map(Vec::len),
-        Some(1),
-        "{events}"
-    );
+    cloud.assert_scaler_failed_events(1);
 
     // A credential for another subject does not match, restart or not.
     cloud.fic(
@@ -654,10 +486,7 @@ fn without_a_restart_after_the_credential_the_scaler_fails_until_keda_restarts()
         ..FULL
     });
     cloud.producer("producer");
-    cloud.apply("scaledjob.yaml", SCALED_JOB);
-    let describe = cloud.describe_scaledjob();
-    assert!(describe.contains("KEDAScalerFailed"), "{describe}");
-    println!("{describe}");
+    let describe = cloud.scaled_job_fails();
     assert!(
         describe.contains("started before the federated identity credential 'keda-fic'"),
         "{describe}"
@@ -690,10 +519,7 @@ fn without_the_data_role_producer_and_scaler_fail_until_it_is_assigned() {
         logs.contains("'Send' claim(s) are required to perform this operation"),
         "{logs}"
     );
-    cloud.apply("scaledjob.yaml", SCALED_JOB);
-    let describe = cloud.describe_scaledjob();
-    assert!(describe.contains("KEDAScalerFailed"), "{describe}");
-    println!("{describe}");
+    let describe = cloud.scaled_job_fails();
     assert!(
         describe.contains("Manage,EntityRead claims required for this operation"),
         "{describe}"
@@ -807,7 +633,7 @@ fn the_controllers_state_survives_a_restart_of_the_simulator() {
         },
     );
     cloud.producer("producer");
-    cloud.apply("scaledjob.yaml", SCALED_JOB);
+    cloud.apply("scaledjob.yaml", &scaled_job_yaml());
     assert!(cloud.consumer_jobs().is_empty());
 
     let cloud = cloud.restart_simulator();
@@ -819,13 +645,7 @@ fn the_controllers_state_survives_a_restart_of_the_simulator() {
     // The logical clock went on from where it was: this restart is after the credential.
     cloud.restart_keda("2026-03-03T00:00:00Z");
     assert_scaled_out(&cloud);
-    let events =
-        cloud.k8s("/api/v1/namespaces/default/events?fieldSelector=reason%3DKEDAScalerFailed");
-    assert_eq!(
-        events["items"].as_array().map(Vec::len),
-        Some(1),
-        "{events}"
-    );
+    cloud.assert_scaler_failed_events(1);
 }
 
 #[test]
@@ -834,7 +654,7 @@ fn keda_keeps_only_the_job_history_it_is_asked_to() {
     cloud.producer("producer");
     cloud.apply(
         "scaledjob.yaml",
-        &SCALED_JOB.replace(
+        &scaled_job_yaml().replace(
             "  triggers:\n",
             "  successfulJobsHistoryLimit: 3\n  maxReplicaCount: 4\n  triggers:\n",
         ),
