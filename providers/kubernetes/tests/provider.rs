@@ -10,6 +10,7 @@ use kube::core::params::{Patch, PatchParams};
 use plinth_provider::{NullReporter, Observed, Prior, Provider, Request};
 use plinth_provider_azure::{AzureProvider, AzureSettings};
 use plinth_provider_kubernetes::{FnCredentials, KubernetesProvider};
+use plinth_sim::k8s::Cluster;
 use plinth_sim::{Latency, SimConfig, SimHandle};
 use plinth_value::{Path, Value};
 use serde_json::{Value as Json, json};
@@ -23,6 +24,11 @@ fn p(s: &str) -> Path {
 
 fn v(j: Json) -> Value {
     Value::from(j)
+}
+
+/// The attribute at `path` of a planned or observed object's attributes.
+fn attr(attributes: &Value, path: &str) -> Option<Value> {
+    attributes.get(&p(path))
 }
 
 /// A simulator, an AKS cluster in it and the providers.
@@ -107,15 +113,19 @@ impl World {
         Request::new(type_name, "test", &NullReporter).with_settings(&self.settings)
     }
 
-    /// A kube client of another tool, from the same kubeconfig.
-    async fn other_client(&self) -> kube::Client {
+    /// The cluster's kubeconfig, as ARM's listClusterUserCredential hands it out.
+    async fn kubeconfig(&self) -> String {
         let id = self.settings.get(&p("cluster")).unwrap();
-        let yaml = self
-            .azure
+        self.azure
             .cluster_kubeconfig(id.as_str().unwrap(), false)
             .await
             .unwrap()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// A kube client of another tool, from the same kubeconfig.
+    async fn other_client(&self) -> kube::Client {
+        let yaml = self.kubeconfig().await;
         let kc = kube::config::Kubeconfig::from_yaml(&yaml).unwrap();
         let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
             .await
@@ -123,15 +133,26 @@ impl World {
         kube::Client::try_from(config).unwrap()
     }
 
-    /// The object as stored in the simulated cluster (managedFields included).
-    fn stored(&self, qualified: &str, key: &str) -> Option<Json> {
-        let world = self.sim.shared.world();
+    /// `f` on the simulated cluster, as the simulator holds it.
+    fn with_cluster<R>(&self, f: impl FnOnce(&mut Cluster) -> R) -> R {
+        let mut world = self.sim.shared.world();
         let c = world
             .clusters
-            .values()
+            .values_mut()
             .find(|c| c.name == self.cluster_name)
             .expect("the cluster exists in the simulator");
-        c.objects.get(qualified).and_then(|m| m.get(key)).cloned()
+        f(c)
+    }
+
+    /// The object as stored in the simulated cluster (managedFields included).
+    fn stored(&self, qualified: &str, key: &str) -> Option<Json> {
+        self.with_cluster(|c| c.objects.get(qualified).and_then(|m| m.get(key)).cloned())
+    }
+
+    /// Plans `config` again on `prior`: nothing to change.
+    async fn assert_no_change(&self, t: &str, prior: &Prior, config: &Value) {
+        let plan = self.plan(t, Some(prior), config).await.unwrap();
+        assert!(plan.changed.is_empty(), "{:?}", plan.changed);
     }
 
     async fn plan(
@@ -227,11 +248,11 @@ async fn server_side_apply_create_no_op_and_update_planned_by_dry_run() {
     // A create on a live cluster is a dry run: the server's answer, its own fields unknown.
     let planned = w.plan(DEPLOY, None, &cfg).await.unwrap();
     assert_eq!(
-        planned.attributes.get(&p("metadata.uid")),
+        attr(&planned.attributes, "metadata.uid"),
         Some(Value::Unknown)
     );
     assert_eq!(
-        planned.attributes.get(&p("metadata.namespace")),
+        attr(&planned.attributes, "metadata.namespace"),
         Some(Value::from("default"))
     );
     assert!(
@@ -287,22 +308,16 @@ async fn server_side_apply_create_no_op_and_update_planned_by_dry_run() {
     assert_eq!(upd.changed, vec![p("manifest.metadata.annotations.team")]);
     assert!(upd.requires_replace.is_empty());
     assert_eq!(
-        upd.attributes.get(&p("metadata.annotations.team")),
+        attr(&upd.attributes, "metadata.annotations.team"),
         Some(Value::from("b"))
     );
     let updated = w.k8s.update(&w.req(DEPLOY), &prior, &edited).await.unwrap();
     assert_eq!(
-        updated.attributes.get(&p("metadata.annotations.team")),
+        attr(&updated.attributes, "metadata.annotations.team"),
         Some(Value::from("b"))
     );
     let prior = w.refreshed(DEPLOY, &updated, &edited).await;
-    assert!(
-        w.plan(DEPLOY, Some(&prior), &edited)
-            .await
-            .unwrap()
-            .changed
-            .is_empty()
-    );
+    w.assert_no_change(DEPLOY, &prior, &edited).await;
 
     // A key dropped from the manifest is a change: the apply removes it.
     let mut dropped = edited.clone();
@@ -339,10 +354,7 @@ async fn a_new_name_or_namespace_replaces_and_an_invalid_object_fails_the_plan()
     let renamed = v(json!({"manifest": {"metadata": {"name": "worker2"}}}));
     let plan = w.plan(t, Some(&prior), &renamed).await.unwrap();
     assert_eq!(plan.requires_replace, vec![p("manifest.metadata.name")]);
-    assert_eq!(
-        plan.attributes.get(&p("metadata.uid")),
-        Some(Value::Unknown)
-    );
+    assert_eq!(attr(&plan.attributes, "metadata.uid"), Some(Value::Unknown));
 
     let moved =
         v(json!({"manifest": {"metadata": {"name": "worker", "namespace": "kube-system"}}}));
@@ -385,24 +397,20 @@ async fn deletes_wait_until_the_object_is_gone_and_take_a_jobs_pods() {
         .unwrap()
         .to_string();
     let pods_of_job = || {
-        let world = w.sim.shared.world();
-        let c = world
-            .clusters
-            .values()
-            .find(|c| c.name == w.cluster_name)
-            .unwrap();
-        c.objects
-            .get("pods")
-            .map(|m| {
-                m.values()
-                    .filter(|pod| {
-                        pod["metadata"]["ownerReferences"]
-                            .as_array()
-                            .is_some_and(|o| o.iter().any(|r| r["uid"] == uid.as_str()))
-                    })
-                    .count()
-            })
-            .unwrap_or(0)
+        w.with_cluster(|c| {
+            c.objects
+                .get("pods")
+                .map(|m| {
+                    m.values()
+                        .filter(|pod| {
+                            pod["metadata"]["ownerReferences"]
+                                .as_array()
+                                .is_some_and(|o| o.iter().any(|r| r["uid"] == uid.as_str()))
+                        })
+                        .count()
+                })
+                .unwrap_or(0)
+        })
     };
     assert!(pods_of_job() > 0, "the job ran a pod");
 
@@ -460,7 +468,7 @@ async fn conflicts_with_other_appliers_need_force_and_imperative_edits_are_drift
     assert_eq!(plan.changed, vec![p("manifest.data.mode")]);
     let done = w.k8s.update(&w.req(t), &prior, &forced).await.unwrap();
     assert_eq!(
-        done.attributes.get(&p("data.mode")),
+        attr(&done.attributes, "data.mode"),
         Some(Value::from("fast"))
     );
 
@@ -475,7 +483,7 @@ async fn conflicts_with_other_appliers_need_force_and_imperative_edits_are_drift
     .await;
     let prior = w.refreshed(t, &done, &cfg).await;
     assert_eq!(
-        prior.attributes.get(&p("data.mode")),
+        attr(&prior.attributes, "data.mode"),
         Some(Value::from("manual"))
     );
     let plan = w.plan(t, Some(&prior), &cfg).await.unwrap();
@@ -487,17 +495,11 @@ async fn conflicts_with_other_appliers_need_force_and_imperative_edits_are_drift
     );
     let done = w.k8s.update(&w.req(t), &prior, &cfg).await.unwrap();
     assert_eq!(
-        done.attributes.get(&p("data.mode")),
+        attr(&done.attributes, "data.mode"),
         Some(Value::from("fast"))
     );
     let prior = w.refreshed(t, &done, &cfg).await;
-    assert!(
-        w.plan(t, Some(&prior), &cfg)
-            .await
-            .unwrap()
-            .changed
-            .is_empty()
-    );
+    w.assert_no_change(t, &prior, &cfg).await;
 
     // Fields another applier owns that the manifest does not set are no concern.
     other_apply(
@@ -509,13 +511,7 @@ async fn conflicts_with_other_appliers_need_force_and_imperative_edits_are_drift
     )
     .await;
     let prior = w.refreshed(t, &done, &cfg).await;
-    assert!(
-        w.plan(t, Some(&prior), &cfg)
-            .await
-            .unwrap()
-            .changed
-            .is_empty()
-    );
+    w.assert_no_change(t, &prior, &cfg).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -532,7 +528,7 @@ async fn waits_for_conditions_and_reports_a_failed_job() {
     }));
     let created = w.k8s.create(&w.req(sj), &cfg).await.unwrap();
     assert_eq!(
-        created.attributes.get(&p("status.conditions[0].type")),
+        attr(&created.attributes, "status.conditions[0].type"),
         Some(Value::from("Ready"))
     );
 
@@ -663,33 +659,22 @@ async fn before_the_cluster_or_the_crd_exists_plans_are_known_after_apply() {
     let req = Request::new("v1/ServiceAccount", "sa", &NullReporter).with_settings(&unknown);
     let sa = v(json!({"manifest": {"metadata": {"name": "worker"}}}));
     let plan = w.k8s.plan(&req, None, &sa).await.unwrap();
+    assert_eq!(attr(&plan.attributes, "metadata.uid"), Some(Value::Unknown));
     assert_eq!(
-        plan.attributes.get(&p("metadata.uid")),
-        Some(Value::Unknown)
-    );
-    assert_eq!(
-        plan.attributes.get(&p("metadata.name")),
+        attr(&plan.attributes, "metadata.name"),
         Some(Value::from("worker"))
     );
-    let prior = Prior {
-        id: Some("v1/ServiceAccount/default/worker".into()),
-        inputs: sa.clone(),
-        attributes: Value::Null,
-    };
+    let prior = prior_of("v1/ServiceAccount/default/worker", &sa);
     assert!(w.k8s.read(&req, &prior).await.unwrap().is_none());
 
     // The cluster does not serve keda.sh (the add-on is off): a create known after apply.
     let plan = w.plan(sj, None, &cfg).await.unwrap();
     assert_eq!(plan.attributes.get(&p("status")), Some(Value::Unknown));
     assert_eq!(
-        plan.attributes.get(&p("metadata.namespace")),
+        attr(&plan.attributes, "metadata.namespace"),
         Some(Value::from("default"))
     );
-    let prior = Prior {
-        id: Some("keda.sh/v1alpha1/ScaledJob/default/orders".into()),
-        inputs: cfg.clone(),
-        attributes: Value::Null,
-    };
+    let prior = prior_of("keda.sh/v1alpha1/ScaledJob/default/orders", &cfg);
     assert!(w.k8s.read(&w.req(sj), &prior).await.unwrap().is_none());
     let err = w.k8s.create(&w.req(sj), &cfg).await.unwrap_err();
     assert!(err.message.contains("does not serve ScaledJob"), "{err}");
@@ -703,12 +688,20 @@ async fn before_the_cluster_or_the_crd_exists_plans_are_known_after_apply() {
     w.k8s.delete(&req, &prior_of_sa()).await.unwrap();
 }
 
-fn prior_of_sa() -> Prior {
+/// A prior record with an id and inputs only (no attributes read yet).
+fn prior_of(id: &str, inputs: &Value) -> Prior {
     Prior {
-        id: Some("v1/ServiceAccount/default/worker".into()),
-        inputs: v(json!({"manifest": {"metadata": {"name": "worker"}}})),
+        id: Some(id.into()),
+        inputs: inputs.clone(),
         attributes: Value::Null,
     }
+}
+
+fn prior_of_sa() -> Prior {
+    prior_of(
+        "v1/ServiceAccount/default/worker",
+        &v(json!({"manifest": {"metadata": {"name": "worker"}}})),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -761,16 +754,7 @@ async fn credentials_never_appear_in_errors_and_a_replaced_cluster_is_reached_ag
     let t = "v1/ServiceAccount";
     let cfg = v(json!({"manifest": {"metadata": {"name": "worker"}}}));
     w.k8s.create(&w.req(t), &cfg).await.unwrap();
-    let token = {
-        let world = w.sim.shared.world();
-        world
-            .clusters
-            .values()
-            .find(|c| c.name == w.cluster_name)
-            .unwrap()
-            .token
-            .clone()
-    };
+    let token = w.with_cluster(|c| c.token.clone());
     let err = w
         .plan(
             t,
@@ -783,16 +767,10 @@ async fn credentials_never_appear_in_errors_and_a_replaced_cluster_is_reached_ag
 
     // The cluster hands out a new token (as a replaced cluster would): the cached client is
     // refused once, then made again from fresh credentials.
-    {
-        let mut world = w.sim.shared.world();
-        let c = world
-            .clusters
-            .values_mut()
-            .find(|c| c.name == w.cluster_name)
-            .unwrap();
+    w.with_cluster(|c| {
         c.token = "a-new-token-for-the-replaced-cluster".into();
         c.require_token = true;
-    }
+    });
     let prior = prior_of_sa();
     assert!(w.k8s.read(&w.req(t), &prior).await.unwrap().is_some());
 }
@@ -800,13 +778,7 @@ async fn credentials_never_appear_in_errors_and_a_replaced_cluster_is_reached_ag
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kubeconfig_file_and_context_reach_the_cluster_too() {
     let w = World::new(false).await;
-    let id = w.settings.get(&p("cluster")).unwrap();
-    let yaml = w
-        .azure
-        .cluster_kubeconfig(id.as_str().unwrap(), false)
-        .await
-        .unwrap()
-        .unwrap();
+    let yaml = w.kubeconfig().await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("config");
     std::fs::write(&file, &yaml).unwrap();
@@ -846,13 +818,7 @@ async fn an_immutable_change_is_planned_as_a_replacement() {
     };
     let created = w.k8s.create(&w.req(t), &job("busybox:1")).await.unwrap();
     let prior = w.refreshed(t, &created, &job("busybox:1")).await;
-    assert!(
-        w.plan(t, Some(&prior), &job("busybox:1"))
-            .await
-            .unwrap()
-            .changed
-            .is_empty()
-    );
+    w.assert_no_change(t, &prior, &job("busybox:1")).await;
     let plan = w.plan(t, Some(&prior), &job("busybox:2")).await.unwrap();
     assert_eq!(
         plan.requires_replace,
@@ -866,10 +832,7 @@ async fn an_immutable_change_is_planned_as_a_replacement() {
             p("manifest.spec.template.spec.containers")
         ]
     );
-    assert_eq!(
-        plan.attributes.get(&p("metadata.uid")),
-        Some(Value::Unknown)
-    );
+    assert_eq!(attr(&plan.attributes, "metadata.uid"), Some(Value::Unknown));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -888,13 +851,7 @@ async fn secrets_stay_sensitive_and_string_data_changes_are_seen() {
     let created = w.k8s.create(&w.req(t), &secret("hunter2")).await.unwrap();
     assert!(created.attributes.get(&p("data")).unwrap().is_sensitive());
     let prior = w.refreshed(t, &created, &secret("hunter2")).await;
-    assert!(
-        w.plan(t, Some(&prior), &secret("hunter2"))
-            .await
-            .unwrap()
-            .changed
-            .is_empty()
-    );
+    w.assert_no_change(t, &prior, &secret("hunter2")).await;
     let plan = w
         .plan(t, Some(&prior), &secret("correct-horse"))
         .await
