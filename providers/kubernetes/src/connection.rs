@@ -12,12 +12,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::discovery::{ApiResource, Scope};
+use kube::discovery::ApiResource;
 use plinth_provider::ProviderError;
 use plinth_value::Value;
 use tokio::sync::OnceCell;
 
-use crate::errors::{self, Retry};
+use crate::errors;
 use crate::kind::Gvk;
 
 /// Where cluster credentials come from when the settings name a cluster
@@ -155,10 +155,26 @@ fn expand_home(p: &str) -> PathBuf {
     PathBuf::from(p)
 }
 
+/// How long a plan takes "the cluster does not exist" again without asking ARM.
+const ABSENT_FOR_PLANS: Duration = Duration::from_secs(60);
+
 /// The clients, one per distinct settings.
 #[derive(Default)]
 pub struct Connections {
     cells: tokio::sync::Mutex<HashMap<String, Arc<OnceCell<Arc<Conn>>>>>,
+    /// Settings whose cluster ARM said does not exist, and when. Only plans take this answer
+    /// again (for [`ABSENT_FOR_PLANS`]): a plan without the cluster is the offline plan, the
+    /// same as while the cluster's id is unknown, so reusing it is always sound. Everything
+    /// else (reads, applies, deletes, actions) asks again, as the cluster may be created
+    /// mid-run; a connection made clears the entry.
+    absent: Mutex<HashMap<String, std::time::Instant>>,
+}
+
+/// Whether a lookup may take a recent "the cluster does not exist" again.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Absent {
+    Reuse,
+    AskAgain,
 }
 
 enum InitError {
@@ -172,12 +188,29 @@ impl Connections {
         &self,
         settings: &Value,
         credentials: Option<&dyn ClusterCredentials>,
+        absent: Absent,
     ) -> Result<Result<Arc<Conn>, NoConn>, ProviderError> {
         let Some(target) = target_of(settings)? else {
             return Ok(Err(NoConn::Unknown));
         };
         let key = settings.unmark_all().to_json().to_string();
-        let cell = self.cells.lock().await.entry(key).or_default().clone();
+        if absent == Absent::Reuse
+            && self
+                .absent
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&key)
+                .is_some_and(|at| at.elapsed() < ABSENT_FOR_PLANS)
+        {
+            return Ok(Err(NoConn::ClusterGone));
+        }
+        let cell = self
+            .cells
+            .lock()
+            .await
+            .entry(key.clone())
+            .or_default()
+            .clone();
         let got = cell
             .get_or_try_init(|| async {
                 let config = match config_for(&target, credentials).await {
@@ -198,18 +231,34 @@ impl Connections {
                 }))
             })
             .await;
+        let mut absent = self.absent.lock().unwrap_or_else(|e| e.into_inner());
         match got {
-            Ok(c) => Ok(Ok(c.clone())),
-            Err(InitError::Gone) => Ok(Err(NoConn::ClusterGone)),
+            Ok(c) => {
+                absent.remove(&key);
+                Ok(Ok(c.clone()))
+            }
+            Err(InitError::Gone) => {
+                absent.insert(key, std::time::Instant::now());
+                Ok(Err(NoConn::ClusterGone))
+            }
             Err(InitError::Failed(e)) => Err(e),
         }
     }
 
-    /// Forgets the connection of these settings (its credentials were refused: the cluster
-    /// may have been replaced and handed out new ones).
-    pub async fn forget(&self, settings: &Value) {
+    /// Forgets `conn` as the connection of these settings (it no longer reaches the cluster:
+    /// its credentials are refused, its address or certificate is not the cluster's any more,
+    /// as when the cluster was replaced), so that the next lookup makes one from fresh
+    /// credentials. A connection made again meanwhile (by another call) is kept.
+    pub async fn forget(&self, settings: &Value, conn: &Arc<Conn>) {
         let key = settings.unmark_all().to_json().to_string();
-        self.cells.lock().await.remove(&key);
+        let mut cells = self.cells.lock().await;
+        if cells
+            .get(&key)
+            .and_then(|cell| cell.get())
+            .is_some_and(|c| Arc::ptr_eq(c, conn))
+        {
+            cells.remove(&key);
+        }
     }
 }
 
@@ -290,45 +339,21 @@ async fn config_for(
 }
 
 impl Conn {
-    /// How the cluster serves a kind: `Ok(None)` when it does not (yet).
-    pub async fn resolve(
-        &self,
-        gvk: &Gvk,
-        retry: &Retry<'_>,
-    ) -> Result<Option<Resolved>, ProviderError> {
-        if let Some(r) = self
-            .kinds
+    /// How the cluster serves a kind, if discovery already said.
+    pub fn known_kind(&self, gvk: &Gvk) -> Option<Resolved> {
+        self.kinds
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(gvk)
-        {
-            return Ok(Some(r.clone()));
-        }
-        let want = kube::api::GroupVersionKind::gvk(&gvk.group, &gvk.version, &gvk.kind);
-        let found = retry
-            .run_kube(&format!("discovering {}", gvk.type_name()), || {
-                kube::discovery::pinned_kind(&self.client, &want)
-            })
-            .await;
-        let (resource, caps) = match found {
-            Ok(x) => x,
-            Err(e) if errors::is_not_served(&e) => return Ok(None),
-            Err(e) => {
-                return Err(errors::provider_error(
-                    &e,
-                    &format!("discovering {}", gvk.type_name()),
-                ));
-            }
-        };
-        let r = Resolved {
-            resource,
-            namespaced: caps.scope == Scope::Namespaced,
-        };
+            .cloned()
+    }
+
+    /// Remembers what discovery said about a kind the cluster serves.
+    pub fn remember_kind(&self, gvk: &Gvk, r: &Resolved) {
         self.kinds
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(gvk.clone(), r.clone());
-        Ok(Some(r))
     }
 }
 

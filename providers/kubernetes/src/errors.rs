@@ -19,7 +19,21 @@ pub struct Retry<'a> {
 
 impl Retry<'_> {
     /// Runs a Kubernetes call, again while it fails transiently.
-    pub async fn run_kube<T, F, Fut>(&self, what: &str, mut f: F) -> Result<T, kube::Error>
+    pub async fn run_kube<T, F, Fut>(&self, what: &str, f: F) -> Result<T, kube::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, kube::Error>>,
+    {
+        self.run_kube_until(what, f, |_| false).await
+    }
+
+    /// [`Retry::run_kube`], but a failure `stop` accepts is answered at once (not retried).
+    pub async fn run_kube_until<T, F, Fut>(
+        &self,
+        what: &str,
+        mut f: F,
+        stop: impl Fn(&kube::Error) -> bool,
+    ) -> Result<T, kube::Error>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, kube::Error>>,
@@ -27,7 +41,7 @@ impl Retry<'_> {
         let mut attempt = 1;
         loop {
             match f().await {
-                Err(e) if attempt < self.attempts.max(1) && is_transient(&e) => {
+                Err(e) if attempt < self.attempts.max(1) && is_transient(&e) && !stop(&e) => {
                     let wait = retry_after(&e).unwrap_or_else(|| self.backoff(attempt));
                     self.reporter.note(Note {
                         address: self.address.to_string(),
@@ -82,6 +96,19 @@ fn retry_after(e: &kube::Error) -> Option<Duration> {
     (secs > 0).then(|| Duration::from_secs(u64::from(secs).min(30)))
 }
 
+/// The cluster could not be reached at all: the address no longer resolves, nothing answers
+/// there, or its TLS certificate is not the one the credentials trust (all of which a replaced
+/// AKS cluster causes: same ARM id, new API server address and CA).
+pub fn is_connection_failure(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::HyperError(_) | kube::Error::Service(_))
+}
+
+/// A 404 that names no object: the URL itself is not served (a kind no longer served, or a
+/// server that is no longer the cluster's API), as opposed to "this object does not exist".
+pub fn names_no_object(e: &kube::Error) -> bool {
+    status(e).is_some_and(|s| s.code == 404 && s.details.as_ref().is_none_or(|d| d.name.is_empty()))
+}
+
 pub fn is_not_found(e: &kube::Error) -> bool {
     status(e).is_some_and(|s| s.code == 404)
 }
@@ -117,11 +144,74 @@ pub fn apply_conflicts(e: &kube::Error) -> Option<Vec<(String, String)>> {
     (!out.is_empty()).then_some(out)
 }
 
-/// Whether every conflicting manager wrote with an imperative update (`kubectl edit`,
-/// `kubectl annotate`, ...: the answer says `conflict with "m" using v1`) rather than with
-/// server-side apply: such a change is drift, which plinth takes back.
-pub fn only_update_conflicts(conflicts: &[(String, String)]) -> bool {
-    conflicts.iter().all(|(m, _)| m.contains(" using "))
+/// Field managers of tools a person runs by hand to change an object imperatively (each
+/// writes with an `Update`, not server-side apply). A field one of them took is drift, which
+/// plinth takes back without `force`:
+///
+/// - `kubectl-edit`, `kubectl-annotate`, `kubectl-label`, `kubectl-patch`, `kubectl-set`,
+///   `kubectl-scale`, `kubectl-replace`, `kubectl-create`, `kubectl-rollout`: the kubectl
+///   commands of those names;
+/// - `kubectl-client-side-apply`: `kubectl apply` without `--server-side`;
+/// - `kubectl`: what kubectl before 1.18 wrote every change with;
+/// - `plinth`: plinth's own imperative writes (`k8s:rollout-restart`).
+///
+/// Every other `Update` manager is taken to be a controller (the horizontal pod autoscaler or
+/// KEDA through the scale subresource, an operator, an admission webhook): taking its fields
+/// back would fight it on every apply, so such a conflict is an error, as an applier's is.
+pub const HAND_EDIT_MANAGERS: &[&str] = &[
+    "kubectl-edit",
+    "kubectl-annotate",
+    "kubectl-label",
+    "kubectl-patch",
+    "kubectl-set",
+    "kubectl-scale",
+    "kubectl-replace",
+    "kubectl-create",
+    "kubectl-rollout",
+    "kubectl-client-side-apply",
+    "kubectl",
+    "plinth",
+];
+
+/// One conflicting manager as a conflict cause describes it: `conflict with "m"` (a
+/// server-side applier) or `conflict with "m" [with subresource "s"] using apps/v1 [at t]`
+/// (an `Update`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConflictManager {
+    pub name: String,
+    /// The API version of its `Update`; `None` for an applier.
+    pub update_using: Option<String>,
+}
+
+pub fn conflict_manager(message: &str) -> ConflictManager {
+    let rest = message
+        .split_once("conflict with ")
+        .map_or(message, |(_, r)| r)
+        .trim();
+    // `"m"`, then ` with subresource "scale"`, then (an Update) ` using apps/v1 at <time>`.
+    let (name, after) = match rest.strip_prefix('"').and_then(|r| r.split_once('"')) {
+        Some((name, after)) => (name, after),
+        None => rest.split_once(' ').unwrap_or((rest, "")),
+    };
+    let name = name.trim().to_string();
+    let after = format!(" {after}");
+    let update_using = after.find(" using ").map(|i| {
+        after[i + 7..]
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    });
+    ConflictManager { name, update_using }
+}
+
+/// Whether every conflicting manager is a person's imperative edit ([`HAND_EDIT_MANAGERS`]
+/// writing with an `Update`): such a change is drift, which plinth takes back.
+pub fn only_hand_edit_conflicts(conflicts: &[(String, String)]) -> bool {
+    conflicts.iter().all(|(m, _)| {
+        let m = conflict_manager(m);
+        m.update_using.is_some() && HAND_EDIT_MANAGERS.contains(&m.name.as_str())
+    })
 }
 
 /// The fields an `Invalid` answer says cannot change (`field is immutable`); the root path
@@ -276,5 +366,60 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(*calls.lock().unwrap(), 4);
+    }
+
+    #[test]
+    fn conflict_managers_and_which_are_hand_edits() {
+        let m = conflict_manager(r#"conflict with "kubectl-edit" using v1"#);
+        assert_eq!(m.name, "kubectl-edit");
+        assert_eq!(m.update_using.as_deref(), Some("v1"));
+        let m = conflict_manager(
+            r#"conflict with "horizontal-pod-autoscaler" with subresource "scale" using apps/v1 at 2026-01-01T00:00:00Z"#,
+        );
+        assert_eq!(m.name, "horizontal-pod-autoscaler");
+        assert_eq!(m.update_using.as_deref(), Some("apps/v1"));
+        let m = conflict_manager(r#"conflict with "other-tool""#);
+        assert_eq!(m.name, "other-tool");
+        assert_eq!(m.update_using, None);
+
+        let c = |m: &str| vec![(m.to_string(), ".spec.replicas".to_string())];
+        assert!(only_hand_edit_conflicts(&c(
+            r#"conflict with "kubectl-edit" using v1"#
+        )));
+        assert!(only_hand_edit_conflicts(&c(
+            r#"conflict with "kubectl-client-side-apply" using apps/v1"#
+        )));
+        // A controller writing with an update, and a server-side applier (even kubectl's).
+        assert!(!only_hand_edit_conflicts(&c(
+            r#"conflict with "kube-controller-manager" with subresource "scale" using apps/v1"#
+        )));
+        assert!(!only_hand_edit_conflicts(&c(r#"conflict with "kubectl""#)));
+        let mut both = c(r#"conflict with "kubectl-label" using v1"#);
+        both.extend(c(r#"conflict with "keda-operator" using apps/v1"#));
+        assert!(!only_hand_edit_conflicts(&both));
+    }
+
+    #[test]
+    fn what_says_a_connection_no_longer_reaches_its_cluster() {
+        assert!(!is_connection_failure(&api(503, "ServiceUnavailable")));
+        assert!(is_connection_failure(&kube::Error::Service(
+            "dns error: failed to lookup address".into()
+        )));
+        // A 404 naming an object is that object; one naming none is the URL.
+        let named = kube::Error::Api(Box::new(kube::core::Status {
+            code: 404,
+            reason: "NotFound".into(),
+            details: Some(kube::core::response::StatusDetails {
+                name: "web".into(),
+                group: String::new(),
+                kind: "configmaps".into(),
+                uid: String::new(),
+                causes: Vec::new(),
+                retry_after_seconds: 0,
+            }),
+            ..Default::default()
+        }));
+        assert!(!names_no_object(&named));
+        assert!(names_no_object(&api(404, "NotFound")));
     }
 }

@@ -21,9 +21,16 @@
 //!   the manifest with what the server fills in "known after apply". A change of apiVersion,
 //!   kind, name or namespace replaces the object.
 //! - Applies: server-side apply, manager `plinth`. Fields another *applier* owns are a
-//!   conflict, reported with that manager unless `force = true`; fields changed by an
-//!   imperative edit (`kubectl edit`, `kubectl annotate`: an `Update` manager) are drift and
-//!   are taken back.
+//!   conflict, reported with that manager unless `force = true`; fields changed by a person's
+//!   imperative edit (`kubectl edit`, `annotate`, `label`, `patch`, `scale`, ...: the `Update`
+//!   managers listed in `errors::HAND_EDIT_MANAGERS`) are drift and are taken back. Fields
+//!   another `Update` manager wrote are a controller's (an autoscaler's `spec.replicas`): a
+//!   conflict too, so that plinth does not fight it on every apply.
+//! - Connections: one per distinct settings, cached. One that no longer reaches its cluster
+//!   (credentials refused, address or certificate not the cluster's, as after an AKS cluster
+//!   is replaced under the same id) is made again from fresh credentials, once per call.
+//! - Reads: an object of a cluster ARM says does not exist is gone; one of a cluster not
+//!   known yet (its settings refer to something not created) is kept as last read.
 //! - Deletes: background propagation (a Job's pods go too), then wait until the object is
 //!   gone (`delete_timeout`, default 2 minutes).
 
@@ -43,8 +50,8 @@ use plinth_provider::{
 };
 use plinth_value::{Map, Path, PathSeg, Value};
 
+use connection::{Absent, Conn, Connections, NoConn, Resolved};
 pub use connection::{ClusterCredentials, FnCredentials, Target};
-use connection::{Conn, Connections, NoConn, Resolved};
 use errors::Retry;
 use kind::ROLLOUT_RESTART;
 pub use kind::{Gvk, ObjectRef};
@@ -433,10 +440,31 @@ fn describe_condition(c: &serde_json::Value) -> String {
     s
 }
 
+/// When a condition was reported for an older generation of the object (the controller has
+/// not seen the last change yet): the generation it reflects and the object's. The
+/// condition's own `observedGeneration` counts, else `status.observedGeneration`.
+fn stale_condition(obj: &serde_json::Value, c: &serde_json::Value) -> Option<(i64, i64)> {
+    let generation = obj.pointer("/metadata/generation")?.as_i64()?;
+    let seen = c
+        .get("observedGeneration")
+        .and_then(|g| g.as_i64())
+        .or_else(|| {
+            obj.pointer("/status/observedGeneration")
+                .and_then(|g| g.as_i64())
+        })?;
+    (seen < generation).then_some((seen, generation))
+}
+
 fn progress(wait: &Wait, obj: &serde_json::Value) -> Progress {
     match wait {
         Wait::None => Progress::Done,
         Wait::Condition(name, _) => match condition(obj, name) {
+            Some(c) if let Some((seen, generation)) = stale_condition(obj, c) => {
+                Progress::Pending(format!(
+                    "{} is of generation {seen}; the object is at generation {generation}",
+                    describe_condition(c)
+                ))
+            }
             Some(c) if c["status"] == "True" => Progress::Done,
             Some(c) => Progress::Pending(describe_condition(c)),
             None => Progress::Pending(format!("no {name} condition yet")),
@@ -551,7 +579,18 @@ impl KubernetesProvider {
     /// The connection of this request's settings.
     async fn conn(&self, req: &Request<'_>) -> Result<Result<Arc<Conn>, NoConn>, ProviderError> {
         self.conns
-            .get(req.settings, self.credentials.as_deref())
+            .get(req.settings, self.credentials.as_deref(), Absent::AskAgain)
+            .await
+    }
+
+    /// The connection for a plan, which may take a recent "the cluster does not exist" again
+    /// instead of asking ARM once per planned object.
+    async fn conn_for_plan(
+        &self,
+        req: &Request<'_>,
+    ) -> Result<Result<Arc<Conn>, NoConn>, ProviderError> {
+        self.conns
+            .get(req.settings, self.credentials.as_deref(), Absent::Reuse)
             .await
     }
 
@@ -575,13 +614,47 @@ impl KubernetesProvider {
         }
     }
 
+    /// How the cluster serves a kind (discovery, cached per connection): `Ok(None)` when it
+    /// does not (yet; absent kinds are asked again: a CRD may appear while plinth runs, e.g.
+    /// when an add-on is enabled).
+    async fn resolve(
+        &self,
+        req: &Request<'_>,
+        conn: &Arc<Conn>,
+        gvk: &Gvk,
+    ) -> Result<Option<Resolved>, ProviderError> {
+        if let Some(r) = conn.known_kind(gvk) {
+            return Ok(Some(r));
+        }
+        let want = kube::api::GroupVersionKind::gvk(&gvk.group, &gvk.version, &gvk.kind);
+        let what = format!("discovering {}", gvk.type_name());
+        let found = self
+            .on_cluster(req, conn, &what, |client| {
+                let want = &want;
+                async move { kube::discovery::pinned_kind(&client, want).await }
+            })
+            .await;
+        match found {
+            Ok(((resource, caps), used)) => {
+                let r = Resolved {
+                    resource,
+                    namespaced: caps.scope == kube::discovery::Scope::Namespaced,
+                };
+                used.remember_kind(gvk, &r);
+                Ok(Some(r))
+            }
+            Err(e) if errors::is_not_served(&e) => Ok(None),
+            Err(e) => Err(errors::provider_error(&e, &what)),
+        }
+    }
+
     async fn require_kind(
         &self,
         req: &Request<'_>,
-        conn: &Conn,
+        conn: &Arc<Conn>,
         gvk: &Gvk,
     ) -> Result<Resolved, ProviderError> {
-        conn.resolve(gvk, &self.retry(req)).await?.ok_or_else(|| {
+        self.resolve(req, conn, gvk).await?.ok_or_else(|| {
             ProviderError::with_code(
                 "NotFound",
                 format!(
@@ -593,8 +666,79 @@ impl KubernetesProvider {
         })
     }
 
-    /// One JSON call, retried while transient; a refused credential makes the connection be
-    /// made again (the cluster may have been replaced) and the call tried once more.
+    /// Runs `f` with the cluster's client, retried while it fails transiently. When the
+    /// connection turns out not to reach the cluster any more (its credentials are refused,
+    /// the address no longer answers or its certificate is not trusted, or the server answers
+    /// 404 even for `/version`), as when the AKS cluster was replaced (same ARM id, new
+    /// address, CA and token), the cached connection is forgotten and one is made again from
+    /// fresh credentials, and `f` is tried once more with it. Answers the connection that
+    /// answered too.
+    async fn on_cluster<T, F, Fut>(
+        &self,
+        req: &Request<'_>,
+        conn: &Arc<Conn>,
+        what: &str,
+        f: F,
+    ) -> Result<(T, Arc<Conn>), kube::Error>
+    where
+        F: Fn(kube::Client) -> Fut,
+        Fut: std::future::Future<Output = Result<T, kube::Error>>,
+    {
+        let retry = self.retry(req);
+        // A connection made again since `conn` was taken (by another call) is used instead.
+        let conn = match self.conn(req).await {
+            Ok(Ok(current)) => current,
+            _ => conn.clone(),
+        };
+        // A connection failure is not retried on this client: it is made again first.
+        let first = retry
+            .run_kube_until(
+                what,
+                || f(conn.client.clone()),
+                errors::is_connection_failure,
+            )
+            .await;
+        let e = match first {
+            Ok(v) => return Ok((v, conn)),
+            Err(e) => e,
+        };
+        if !self.is_stale(&conn, &e).await {
+            return Err(e);
+        }
+        self.conns.forget(req.settings, &conn).await;
+        match self.conn(req).await {
+            Ok(Ok(fresh)) => retry
+                .run_kube(what, || f(fresh.client.clone()))
+                .await
+                .map(|v| (v, fresh)),
+            // No fresh credentials now (ARM is unreachable too): retry as with any
+            // connection failure, on the client at hand.
+            _ if errors::is_connection_failure(&e) => retry
+                .run_kube(what, || f(conn.client.clone()))
+                .await
+                .map(|v| (v, conn.clone())),
+            _ => Err(e),
+        }
+    }
+
+    /// Whether `e` says that `conn` no longer reaches the cluster its settings name.
+    async fn is_stale(&self, conn: &Conn, e: &kube::Error) -> bool {
+        if errors::is_unauthorized(e) || errors::is_connection_failure(e) {
+            return true;
+        }
+        if !errors::names_no_object(e) {
+            return false;
+        }
+        // The URL is not served: a kind the cluster no longer serves (then `/version` still
+        // answers), or a server that is not the cluster's API any more.
+        let version = http::Request::get("/version").body(Vec::new());
+        match version {
+            Ok(r) => conn.client.request_text(r).await.is_err(),
+            Err(_) => false,
+        }
+    }
+
+    /// One JSON call ([`Self::on_cluster`]).
     async fn call(
         &self,
         req: &Request<'_>,
@@ -602,31 +746,12 @@ impl KubernetesProvider {
         what: &str,
         build: &(dyn Fn() -> Result<http_request::Req, kube::core::request::Error> + Sync),
     ) -> Result<serde_json::Value, kube::Error> {
-        let retry = self.retry(req);
-        let once = |client: kube::Client| {
-            let retry = &retry;
-            async move {
-                retry
-                    .run_kube(what, || {
-                        let client = client.clone();
-                        async move {
-                            let r = build().map_err(kube::Error::BuildRequest)?;
-                            client.request::<serde_json::Value>(r).await
-                        }
-                    })
-                    .await
-            }
-        };
-        match once(conn.client.clone()).await {
-            Err(e) if errors::is_unauthorized(&e) => {
-                self.conns.forget(req.settings).await;
-                match self.conn(req).await {
-                    Ok(Ok(fresh)) => once(fresh.client.clone()).await,
-                    _ => Err(e),
-                }
-            }
-            other => other,
-        }
+        self.on_cluster(req, conn, what, |client| async move {
+            let r = build().map_err(kube::Error::BuildRequest)?;
+            client.request::<serde_json::Value>(r).await
+        })
+        .await
+        .map(|(v, _)| v)
     }
 
     async fn get(
@@ -692,19 +817,36 @@ impl KubernetesProvider {
         match send(force).await {
             Ok(v) => Ok(v),
             Err(e) => match errors::apply_conflicts(&e) {
-                Some(c) if !force && errors::only_update_conflicts(&c) => {
+                Some(c) if !force && errors::only_hand_edit_conflicts(&c) => {
                     send(true).await.map_err(|e| {
                         let pe = errors::provider_error(&e, &what);
                         (e, pe)
                     })
                 }
                 Some(c) => {
-                    let fields: Vec<String> = c.iter().map(|(m, f)| format!("{f} ({m})")).collect();
+                    let fields: Vec<String> = c
+                        .iter()
+                        .map(|(m, f)| {
+                            let m = errors::conflict_manager(m);
+                            match &m.update_using {
+                                None => format!("{f} (applied by {:?})", m.name),
+                                Some(v) => format!("{f} (written by {:?} using {v})", m.name),
+                            }
+                        })
+                        .collect();
+                    let controllers = c
+                        .iter()
+                        .any(|(m, _)| errors::conflict_manager(m).update_using.is_some());
                     let pe = ProviderError::with_code(
                         "Conflict",
                         format!(
-                            "{what}: server-side apply conflict: another field manager applied {}. Set `force = true` on this resource to take these fields over, or remove them from its manifest.",
-                            fields.join(", ")
+                            "{what}: server-side apply conflict: another field manager owns {}. {}Set `force = true` on this resource to take these fields over, or remove them from its manifest.",
+                            fields.join(", "),
+                            if controllers {
+                                "A manager that writes with an update and is not a hand edit (kubectl edit, label, annotate, patch, scale, ...) is taken to be a controller, such as an autoscaler writing spec.replicas: taking its fields back would fight it on every apply. "
+                            } else {
+                                ""
+                            }
                         ),
                     );
                     Err((e, pe))
@@ -971,7 +1113,7 @@ impl Provider for KubernetesProvider {
                     "force",
                     ValueKind::Bool,
                     false,
-                    "Take over fields another server-side applier owns (default false: such conflicts are errors).",
+                    "Take over fields another server-side applier or a controller owns (default false: such conflicts are errors; fields changed by hand with kubectl edit, label, annotate, patch, scale, ... are taken back without it).",
                 ),
                 InputSchema::new(
                     "wait",
@@ -1086,9 +1228,9 @@ impl Provider for KubernetesProvider {
         let previous = prior
             .and_then(|p| desired(&gvk, &p.inputs).ok())
             .unwrap_or(Value::Null);
-        let conn = self.conn(req).await?.ok();
+        let conn = self.conn_for_plan(req).await?.ok();
         let resolved = match &conn {
-            Some(c) => c.resolve(&gvk, &self.retry(req)).await?,
+            Some(c) => self.resolve(req, c, &gvk).await?,
             None => None,
         };
         let namespaced = resolved
@@ -1252,10 +1394,26 @@ impl Provider for KubernetesProvider {
         let Some(mut obj) = self.prior_ref(&gvk, prior) else {
             return Ok(None);
         };
-        let Ok(conn) = self.conn(req).await? else {
-            return Ok(None);
+        let conn = match self.conn(req).await? {
+            Ok(c) => c,
+            // ARM says the cluster does not exist: nor does anything in it.
+            Err(NoConn::ClusterGone) => return Ok(None),
+            // The cluster is not known yet (its settings refer to something not created, e.g.
+            // `cluster` was pointed at a new AKS resource): nothing can be checked now. An
+            // object never read (the existence check of a planned create) cannot exist in a
+            // cluster that does not exist yet; one read before is as it was last seen, not
+            // deleted.
+            Err(NoConn::Unknown) => {
+                return Ok(match prior.attributes {
+                    Value::Null => None,
+                    _ => Some(Observed {
+                        id: prior.id.clone(),
+                        attributes: prior.attributes.clone(),
+                    }),
+                });
+            }
         };
-        let Some(r) = conn.resolve(&gvk, &self.retry(req)).await? else {
+        let Some(r) = self.resolve(req, &conn, &gvk).await? else {
             return Ok(None);
         };
         if !r.namespaced {
@@ -1301,7 +1459,7 @@ impl Provider for KubernetesProvider {
             }
         };
         // A kind no longer served went with its CRD, objects included.
-        let Some(r) = conn.resolve(&gvk, &self.retry(req)).await? else {
+        let Some(r) = self.resolve(req, &conn, &gvk).await? else {
             return Ok(());
         };
         if !r.namespaced {
@@ -1574,5 +1732,52 @@ mod tests {
         let fin = json!({"kind": "Deployment", "metadata": {"generation": 2}, "spec": {"replicas": 2},
             "status": {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "availableReplicas": 2}});
         assert!(matches!(progress(&rollout, &fin), Progress::Done));
+    }
+
+    #[test]
+    fn a_condition_from_before_the_last_change_is_not_met_yet() {
+        let w = Wait::Condition("Ready".into(), Duration::ZERO);
+        let ready = |generation: i64, status_seen: Option<i64>, cond_seen: Option<i64>| {
+            let mut c = json!({"type": "Ready", "status": "True"});
+            if let Some(g) = cond_seen {
+                c["observedGeneration"] = json!(g);
+            }
+            let mut o =
+                json!({"metadata": {"generation": generation}, "status": {"conditions": [c]}});
+            if let Some(g) = status_seen {
+                o["status"]["observedGeneration"] = json!(g);
+            }
+            o
+        };
+        // Left over from generation 1 while the object is at 2: not met, and says why.
+        match progress(&w, &ready(2, Some(1), None)) {
+            Progress::Pending(m) => assert!(m.contains("Ready=True") && m.contains("2"), "{m}"),
+            _ => panic!("a condition of an older generation is not met"),
+        }
+        assert!(matches!(
+            progress(&w, &ready(2, None, Some(1))),
+            Progress::Pending(_)
+        ));
+        // The condition's own observedGeneration counts over the status's.
+        assert!(matches!(
+            progress(&w, &ready(2, Some(1), Some(2))),
+            Progress::Done
+        ));
+        assert!(matches!(
+            progress(&w, &ready(3, Some(3), Some(2))),
+            Progress::Pending(_)
+        ));
+        // Seen: met. No generations reported at all (many CRDs): the condition as it is.
+        assert!(matches!(
+            progress(&w, &ready(2, Some(2), None)),
+            Progress::Done
+        ));
+        assert!(matches!(
+            progress(&w, &ready(2, None, None)),
+            Progress::Done
+        ));
+        let no_generation = json!({"status": {"observedGeneration": 1,
+            "conditions": [{"type": "Ready", "status": "True"}]}});
+        assert!(matches!(progress(&w, &no_generation), Progress::Done));
     }
 }
