@@ -105,6 +105,8 @@ pub(crate) struct Req {
     pub query: Vec<(&'static str, String)>,
     pub headers: Vec<(&'static str, String)>,
     pub body: Vec<u8>,
+    /// Overrides [`REQUEST_TIMEOUT`] (lease renewals use a short one).
+    pub timeout: Option<Duration>,
 }
 
 impl Req {
@@ -115,6 +117,7 @@ impl Req {
             query: Vec::new(),
             headers: Vec::new(),
             body: Vec::new(),
+            timeout: None,
         }
     }
 
@@ -130,6 +133,11 @@ impl Req {
 
     pub fn body(mut self, body: Vec<u8>) -> Self {
         self.body = body;
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
         self
     }
 }
@@ -158,6 +166,9 @@ impl Client {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(Duration::from_secs(10))
+            // The Blob API does not redirect; following one would carry a SAS token along and
+            // could log the URL.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
         let (jobs, mut rx) = tokio::sync::mpsc::unbounded_channel::<Job>();
@@ -232,7 +243,8 @@ fn encode_path(name: &str) -> String {
 }
 
 impl Inner {
-    /// The URL of the container or of a blob in it (without query), for messages too.
+    /// The URL of the container or of a blob in it, without query: the only form of a URL that
+    /// may appear in a message (a SAS token is part of the query of the URL actually sent).
     pub fn url(&self, blob: Option<&str>) -> String {
         match blob {
             Some(b) => format!(
@@ -294,6 +306,9 @@ impl Inner {
         headers.push(("x-ms-date".to_string(), date));
         headers.push(("x-ms-version".to_string(), API_VERSION.to_string()));
         let mut builder = self.http.request(req.method.clone(), &full);
+        if let Some(t) = req.timeout {
+            builder = builder.timeout(t);
+        }
         match &self.credential {
             Credential::SharedKey { account, key } => {
                 let path = full
@@ -324,16 +339,25 @@ impl Inner {
                 .header("content-length", req.body.len().to_string())
                 .body(req.body.clone());
         }
-        let resp = builder
-            .send()
-            .await
-            .map_err(|e| format!("cannot reach {url}: {}", error_chain(&e)))?;
+        // `full` carries the SAS token (if any) in its query: it must never reach a message.
+        // reqwest's errors name the URL they were for, so it is stripped from them.
+        let resp = builder.send().await.map_err(|e| {
+            self.redact(format!(
+                "cannot reach {url}: {}",
+                error_chain(&e.without_url())
+            ))
+        })?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = resp
             .bytes()
             .await
-            .map_err(|e| format!("reading the answer from {url} failed: {}", error_chain(&e)))?
+            .map_err(|e| {
+                self.redact(format!(
+                    "reading the answer from {url} failed: {}",
+                    error_chain(&e.without_url())
+                ))
+            })?
             .to_vec();
         Ok(Resp {
             status,
@@ -341,6 +365,45 @@ impl Inner {
             body,
         })
     }
+}
+
+impl Inner {
+    /// Removes the SAS token, and any `sig=` query parameter, from a message (a second line of
+    /// defence: URLs with their query are never formatted into messages in the first place).
+    fn redact(&self, message: String) -> String {
+        let mut message = message;
+        if let Credential::Sas(token) = &self.credential {
+            let token = token.trim_start_matches('?');
+            if !token.is_empty() {
+                message = message.replace(token, "<SAS token redacted>");
+            }
+        }
+        redact_signatures(&message)
+    }
+}
+
+/// Replaces the value of every `sig=` parameter (a SAS signature) in `text`.
+pub(crate) fn redact_signatures(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.to_ascii_lowercase().find("sig=") {
+        // Only a query parameter: `?sig=` or `&sig=` (or at the very start).
+        let at_param = i == 0 || matches!(rest.as_bytes()[i - 1], b'?' | b'&');
+        out.push_str(&rest[..i]);
+        if at_param {
+            out.push_str("<SAS signature redacted>");
+            let value = &rest[i + 4..];
+            let end = value
+                .find(|c: char| c == '&' || c == ')' || c == '"' || c == '\'' || c.is_whitespace())
+                .unwrap_or(value.len());
+            rest = &value[end..];
+        } else {
+            out.push_str(&rest[i..i + 4]);
+            rest = &rest[i + 4..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -446,6 +509,19 @@ mod tests {
             s,
             "PUT\n\n\n5\n\n\n\n\n\"0x1\"\n\n\n\nx-ms-date:Fri, 26 Jun 2015 23:39:12 GMT\nx-ms-version:2021-08-06\n/acct/acct/c/state%20one\ncomp:lease"
         );
+    }
+
+    #[test]
+    fn signatures_are_redacted() {
+        assert_eq!(
+            redact_signatures("error for url (http://h/c/b?comp=lease&sv=1&sig=abc%2Bd) x"),
+            "error for url (http://h/c/b?comp=lease&sv=1&<SAS signature redacted>) x"
+        );
+        assert_eq!(
+            redact_signatures("Sig=x&a=1"),
+            "<SAS signature redacted>&a=1"
+        );
+        assert_eq!(redact_signatures("design=1"), "design=1");
     }
 
     #[test]

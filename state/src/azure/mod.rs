@@ -17,8 +17,8 @@
 //!
 //! `lock` acquires a 60-second lease on `K.lock` with the lock id as the proposed lease id
 //! (creating the blob if needed), polling until `--lock-timeout`. A background task renews the
-//! lease every third of its duration while the guard lives; dropping the guard (normal end,
-//! error, or Ctrl-C unwinding through the command) clears the info and releases the lease. If
+//! lease while the guard lives; dropping the guard (normal end, error, or Ctrl-C unwinding
+//! through the command) clears the info and releases the lease. If
 //! the process dies, the lease expires within 60 s and the lock is free again, as a dead
 //! process's `flock` is; its info stays behind until the next holder overwrites it or
 //! `plinth force-unlock ID` clears it. `force-unlock ID` breaks the lease (immediately) only
@@ -26,17 +26,54 @@
 //! local backend it does not refuse a live holder — but that holder can no longer write (see
 //! fencing) and its renewal fails, which stops it.
 //!
+//! ## Renewal and the write deadline
+//!
+//! The holder keeps a *write deadline*: the time the last successful acquire or renew request
+//! was **sent**, plus the lease duration, minus a safety margin of a quarter of it (15 s of
+//! 60 s). The service starts the lease's new period when the request arrives, which is after
+//! it was sent, so before the deadline the lease is certainly still ours; every write (each
+//! append block, the snapshot, each journal reset) checks the deadline first and refuses with
+//! [`StateError::LockLost`] after it. A renewal is one attempt with a short timeout (an
+//! eighth of the duration, at most 5 s; no retries inside it), sent a quarter of the duration
+//! after the last successful one; a failed renewal is tried again half an interval later, so
+//! one (even two) failed renewals do not lose the lease. When the deadline passes without a
+//! successful renewal, or the service answers that the lease is gone (4xx: broken, taken,
+//! blob removed), renewal stops for good and writes refuse — a renewal that succeeds late
+//! does not revive the deadline. So a run whose network stalls stops writing *before* its
+//! lease can expire and another run can take the lock.
+//!
 //! # Durability and fencing
 //!
 //! - `record` sends one `Append Block` holding the change's record (a batch: its records, in
 //!   ≤ 4 MiB blocks) with `x-ms-blob-condition-appendpos` = the journal length this writer
-//!   knows, and returns after the service acknowledged it (Azure commits a block durably and
-//!   atomically before answering). One request of the change's size: O(1) in the state size.
-//! - The append position condition fences writers: if anyone else appended to or reset the
-//!   journal (a run that broke our lock), our append fails instead of interleaving. A retry
-//!   after a lost answer that finds the position moved compares the bytes at our position
-//!   with our block, so an append that did land is not reported as failed. When the outcome
-//!   stays unknown the writer refuses further records (like the local backend's poisoning).
+//!   knows **and** `If-Match` = the journal ETag this writer last saw (from its own last
+//!   append, reset or read), and returns after the service acknowledged it (Azure commits a
+//!   block durably and atomically before answering). One request of the change's size: O(1)
+//!   in the state size.
+//! - The two conditions fence writers: if anyone else appended to or reset the journal (a run
+//!   that took over our lock), our append fails instead of interleaving. The position alone
+//!   is not enough: a journal reset by another run's compaction is empty again, so an append
+//!   at position 0 would match it and land *below* that run's snapshot serial, where replay
+//!   skips it — an acknowledged record silently lost. A recreated blob has a new ETag, so the
+//!   `If-Match` refuses it. A retry after a lost answer that is refused (our own block may
+//!   have moved position and ETag) reads the journal at our position: the append counts as
+//!   done only if our exact bytes are there *and* end the blob (its ETag is then ours to
+//!   continue with); otherwise it is reported as refused. When the outcome stays unknown the
+//!   writer refuses further records (like the local backend's poisoning).
+//! - Why ETags and the write deadline, not the lease: Blob Storage checks `x-ms-lease-id`
+//!   only against the lease of the blob being written, and the lease is on `K.lock`; the
+//!   journal and snapshot cannot be conditioned on it (leasing them too would mean several
+//!   leases acquired, renewed and broken together, with the same expiry problem). So the
+//!   fence is the write deadline (a run stops writing before its lease can expire) plus ETag
+//!   conditions on every journal and snapshot write. A run whose lease was *broken*
+//!   (`force-unlock`, which it cannot observe until its next renewal) fails on its first
+//!   append after the new holder's first append, and the new holder fails on its first
+//!   append after a stale one: either way the conflict is an error, never a silent
+//!   overwrite, and every acknowledged record survives. A stale compaction may still
+//!   replace the snapshot (if the new holder has not compacted yet) with its own state — which
+//!   the new holder started from, so the new holder's records have higher serials and are
+//!   replayed on top — but it cannot reset the journal holding them; the new holder's next
+//!   compaction then fails on the snapshot's ETag, its records still safe in the journal.
 //! - An append blob holds at most 50,000 blocks, so a writer compacts by itself once its
 //!   journal reaches 45,000 (one snapshot per 45,000 appends: still amortised O(1)).
 //! - Snapshots are written with `If-Match` on the ETag this writer last saw (`If-None-Match: *`
@@ -69,6 +106,15 @@
 //! needs eight operations (get, put, create append blob, append block, four lease actions),
 //! so it signs them itself (Shared Key: HMAC-SHA256, `hmac.rs`), or appends a SAS token, or
 //! sends a bearer token from the Azure provider's `azure_identity` credentials.
+//!
+//! # Secrets in messages
+//!
+//! A SAS token travels in the query of every request URL. Messages (errors, `Debug`,
+//! `describe`) only ever name a blob by its URL *without* query; reqwest's errors, which name
+//! the full URL they were for, are stripped of it (`without_url`), and every transport
+//! message is also scrubbed of the token and of any `sig=` parameter as a second line of
+//! defence. The client does not follow redirects (the Blob API sends none), so a token is
+//! never carried to, or logged for, another URL. Nothing in this module logs a request.
 
 mod hmac;
 mod http;
@@ -268,15 +314,75 @@ impl std::fmt::Debug for AzureBlobBackend {
     }
 }
 
-/// A lease being held: renewal reports a loss here.
+/// When the lease is renewed, and how long writes trust it. See "Lock" in the module docs.
+#[derive(Clone, Copy, Debug)]
+struct LeaseTiming {
+    /// A renewal is sent this long after the last successful one was sent.
+    renew_every: Duration,
+    /// One renewal attempt may take this long (a single attempt: no retries inside it).
+    renew_timeout: Duration,
+    /// Writes stop this long before the lease could expire at the service.
+    margin: Duration,
+}
+
+impl LeaseTiming {
+    fn for_lease(lease: Duration) -> LeaseTiming {
+        LeaseTiming {
+            renew_every: lease / 4,
+            renew_timeout: (lease / 8).min(Duration::from_secs(5)),
+            margin: lease / 4,
+        }
+    }
+}
+
+/// A lease being held: renewal reports a loss here and extends the write deadline.
 struct Held {
     lost: Mutex<Option<String>>,
     stopped: AtomicBool,
+    /// Writes are refused from then on: when the last successful acquire or renew request was
+    /// *sent*, plus the lease duration, minus [`LeaseTiming::margin`]. The service's lease
+    /// runs at least until the request's arrival plus the duration, so the lease is still
+    /// ours before this deadline.
+    deadline: Mutex<Instant>,
+    /// The last failed renewal, for the message once the deadline passes.
+    last_error: Mutex<Option<String>>,
 }
 
 impl Held {
+    fn new(deadline: Instant) -> Held {
+        Held {
+            lost: Mutex::new(None),
+            stopped: AtomicBool::new(false),
+            deadline: Mutex::new(deadline),
+            last_error: Mutex::new(None),
+        }
+    }
+
     fn lost(&self) -> Option<String> {
         self.lost.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn deadline(&self) -> Instant {
+        *self.deadline.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Why this lease can no longer be trusted for a write, if it cannot.
+    fn problem(&self) -> Option<String> {
+        if let Some(lost) = self.lost() {
+            return Some(lost);
+        }
+        let late = Instant::now().checked_duration_since(self.deadline())?;
+        let last = self
+            .last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        Some(format!(
+            "the lease was not renewed in time (its write deadline passed {} ms ago), so it may have expired and been taken by another run{}",
+            late.as_millis(),
+            last.map(|e| format!("; last renewal attempt: {e}"))
+                .unwrap_or_default()
+        ))
     }
 }
 
@@ -407,11 +513,23 @@ enum Appended {
     Refused(String),
 }
 
-async fn append_block(inner: Arc<Inner>, name: String, data: Vec<u8>, pos: u64) -> Appended {
-    let req = Req::new(Method::PUT, Some(&name))
+/// Appends `data` at `pos` of the append blob whose ETag is `etag`: both conditions must hold,
+/// so an append never lands on a journal someone else appended to or recreated (a reset journal
+/// is empty again, so the position alone would match it).
+async fn append_block(
+    inner: Arc<Inner>,
+    name: String,
+    data: Vec<u8>,
+    pos: u64,
+    etag: Option<String>,
+) -> Appended {
+    let mut req = Req::new(Method::PUT, Some(&name))
         .query("comp", "appendblock")
         .header("x-ms-blob-condition-appendpos", pos.to_string())
         .body(data);
+    if let Some(etag) = etag {
+        req = req.header("if-match", etag);
+    }
     let mut tried = false;
     let mut last = String::new();
     for attempt in 0..4u32 {
@@ -425,11 +543,18 @@ async fn append_block(inner: Arc<Inner>, name: String, data: Vec<u8>, pos: u64) 
                     Err(e) => Appended::Unknown(e),
                 };
             }
-            Ok(r) if r.status == 412 && r.code() == "AppendPositionConditionNotMet" => {
+            Ok(r)
+                if r.status == 412
+                    && matches!(
+                        r.code(),
+                        "AppendPositionConditionNotMet" | "ConditionNotMet"
+                    ) =>
+            {
                 if !tried {
                     return Appended::Moved(r.describe());
                 }
-                // An earlier attempt may have landed without its answer reaching us.
+                // An earlier attempt may have landed without its answer reaching us (our own
+                // block then moved both the position and the ETag).
                 return match landed(&inner, &name, &req.body, pos).await {
                     Ok(Some(etag)) => Appended::Done(etag),
                     Ok(None) => Appended::Moved(r.describe()),
@@ -456,16 +581,26 @@ async fn append_block(inner: Arc<Inner>, name: String, data: Vec<u8>, pos: u64) 
     Appended::Unknown(format!("{last} (after 4 attempts)"))
 }
 
-/// Whether `data` sits at `pos` of the blob (our append landed); its ETag if so.
+/// Whether `data` sits at `pos` of the blob and ends it (our append landed, and nothing was
+/// appended after it); the blob's ETag if so.
 async fn landed(inner: &Inner, name: &str, data: &[u8], pos: u64) -> RemoteResult<Option<String>> {
     let end = pos + data.len() as u64 - 1;
     let req = Req::new(Method::GET, Some(name)).header("x-ms-range", format!("bytes={pos}-{end}"));
     let resp = inner.send(req).await?;
-    match resp.status {
-        206 | 200 => Ok((resp.body == data).then(|| resp.etag()).transpose()?),
-        416 => Ok(None),
-        _ => Err(unexpected(&resp)),
+    let total = match resp.status {
+        // `Content-Range: bytes START-END/TOTAL`.
+        206 => resp
+            .header("content-range")
+            .and_then(|r| r.rsplit_once('/'))
+            .and_then(|(_, t)| t.trim().parse::<u64>().ok()),
+        200 => Some(resp.body.len() as u64),
+        416 | 404 => return Ok(None),
+        _ => return Err(unexpected(&resp)),
+    };
+    if resp.body != data || total != Some(end + 1) {
+        return Ok(None);
     }
+    resp.etag().map(Some)
 }
 
 /// A lease action on `name`.
@@ -590,11 +725,11 @@ impl AzureBlobBackend {
         if name.ends_with(".journal") {
             self.client
                 .run(move |inner| async move {
-                    create_append_blob(inner.clone(), n.clone(), Cond::None).await?;
+                    let etag = create_append_blob(inner.clone(), n.clone(), Cond::None).await?;
                     if data.is_empty() {
                         return Ok(());
                     }
-                    match append_block(inner, n, data, 0).await {
+                    match append_block(inner, n, data, 0, Some(etag)).await {
                         Appended::Done(_) => Ok(()),
                         Appended::Moved(e) | Appended::Unknown(e) | Appended::Refused(e) => Err(e),
                     }
@@ -709,8 +844,9 @@ impl AzureBlobBackend {
         }
     }
 
-    /// Tries once to take the lease. `Ok(false)`: someone holds it.
-    fn try_acquire(&self, id: &str) -> Result<bool, StateError> {
+    /// Tries once to take the lease. `Ok(None)`: someone holds it; `Ok(Some(sent))`: taken by
+    /// the request sent at `sent`.
+    fn try_acquire(&self, id: &str) -> Result<Option<Instant>, StateError> {
         let name = self.lock_name();
         let target = self.url(&name);
         let secs = self.lease.as_secs().to_string();
@@ -718,6 +854,7 @@ impl AzureBlobBackend {
         self.client
             .run(move |inner| async move {
                 loop {
+                    let sent = Instant::now();
                     let resp = lease(
                         inner.clone(),
                         name.clone(),
@@ -729,8 +866,8 @@ impl AzureBlobBackend {
                     )
                     .await?;
                     match resp.status {
-                        200 | 201 => return Ok(true),
-                        409 if resp.code() == "LeaseAlreadyPresent" => return Ok(false),
+                        200 | 201 => return Ok(Some(sent)),
+                        409 if resp.code() == "LeaseAlreadyPresent" => return Ok(None),
                         404 if resp.code() == "BlobNotFound" => {
                             // First use: create the lock blob (whoever wins, all then contend
                             // for its lease).
@@ -778,43 +915,61 @@ impl AzureBlobBackend {
         })
     }
 
-    fn start_renewal(&self, id: &str, held: Arc<Held>) -> Result<(), StateError> {
+    /// Renews the lease in the background until `held.stopped`. Each renewal is one attempt
+    /// with a short timeout; a success moves the write deadline to its send time plus the
+    /// lease duration minus the margin; a failure is retried soon, and once the deadline has
+    /// passed (or the service says the lease is gone) renewal stops: the lease is lost.
+    fn start_renewal(
+        &self,
+        id: &str,
+        held: Arc<Held>,
+        acquired: Instant,
+    ) -> Result<(), StateError> {
         let name = self.lock_name();
         let id = id.to_string();
-        let every = self.lease / 3;
         let lease_len = self.lease;
+        let timing = LeaseTiming::for_lease(lease_len);
         let inner = self.client.inner.clone();
         self.client
             .spawn(async move {
-                let mut last_ok = Instant::now();
+                let mut next = acquired + timing.renew_every;
                 loop {
-                    tokio::time::sleep(every).await;
+                    tokio::time::sleep_until(tokio::time::Instant::from_std(next)).await;
                     if held.stopped.load(Ordering::SeqCst) {
                         return;
                     }
-                    let result = lease(
-                        inner.clone(),
-                        name.clone(),
-                        vec![
-                            ("x-ms-lease-action", "renew".to_string()),
-                            ("x-ms-lease-id", id.clone()),
-                        ],
-                    )
-                    .await;
-                    let problem = match result {
-                        Ok(r) if r.status == 200 => {
-                            last_ok = Instant::now();
-                            continue;
-                        }
-                        Ok(r) if r.status == 409 || r.status == 412 => Some(r.describe()),
-                        Ok(r) => (last_ok.elapsed() >= lease_len).then(|| r.describe()),
-                        Err(e) => (last_ok.elapsed() >= lease_len).then_some(e),
-                    };
-                    if let Some(p) = problem {
-                        *held.lost.lock().unwrap_or_else(|e| e.into_inner()) =
-                            Some(format!("renewing the lease failed: {p}"));
+                    let sent = Instant::now();
+                    if sent >= held.deadline() {
+                        // Writes already refuse (`Held::problem`); a late renewal must not make
+                        // the lease look held again.
                         return;
                     }
+                    let req = Req::new(Method::PUT, Some(&name))
+                        .query("comp", "lease")
+                        .header("x-ms-lease-action", "renew")
+                        .header("x-ms-lease-id", id.clone())
+                        .timeout(timing.renew_timeout);
+                    let failure = match inner.send_once(&req).await {
+                        Ok(r) if r.status == 200 => {
+                            *held.deadline.lock().unwrap_or_else(|e| e.into_inner()) =
+                                sent + lease_len - timing.margin;
+                            *held.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                            next = sent + timing.renew_every;
+                            continue;
+                        }
+                        // The lease is gone (broken, taken, or the blob removed).
+                        Ok(r)
+                            if (400..500).contains(&r.status) && !matches!(r.status, 408 | 429) =>
+                        {
+                            *held.lost.lock().unwrap_or_else(|e| e.into_inner()) =
+                                Some(format!("renewing the lease failed: {}", r.describe()));
+                            return;
+                        }
+                        Ok(r) => r.describe(),
+                        Err(e) => e,
+                    };
+                    *held.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(failure);
+                    next = (sent + timing.renew_every / 2).max(Instant::now());
                 }
             })
             .map_err(remote("renew the lease on", self.url(&self.lock_name())))
@@ -838,7 +993,10 @@ impl Backend for AzureBlobBackend {
         let mut info = LockInfo::new(operation);
         info.path = self.url(&self.key);
         let start = Instant::now();
-        while !self.try_acquire(&info.id)? {
+        let acquired = loop {
+            if let Some(sent) = self.try_acquire(&info.id)? {
+                break sent;
+            }
             let elapsed = start.elapsed();
             if elapsed >= timeout {
                 return Err(StateError::Locked {
@@ -846,7 +1004,7 @@ impl Backend for AzureBlobBackend {
                 });
             }
             std::thread::sleep(LOCK_POLL.min(timeout - elapsed));
-        }
+        };
         let json =
             serde_json::to_vec_pretty(&info).map_err(|e| StateError::encode("the lock info", e))?;
         let (name, id) = (self.lock_name(), info.id.clone());
@@ -861,11 +1019,10 @@ impl Backend for AzureBlobBackend {
                 error: e,
             });
         }
-        let held = Arc::new(Held {
-            lost: Mutex::new(None),
-            stopped: AtomicBool::new(false),
-        });
-        if let Err(e) = self.start_renewal(&info.id, held.clone()) {
+        let held = Arc::new(Held::new(
+            acquired + self.lease - LeaseTiming::for_lease(self.lease).margin,
+        ));
+        if let Err(e) = self.start_renewal(&info.id, held.clone(), acquired) {
             let _ = self.release(&info.id);
             return Err(e);
         }
@@ -1029,7 +1186,7 @@ impl AzureWriter {
                 path: self.backend.path(&self.backend.journal_name()),
             });
         }
-        if let Some(reason) = self.held.as_ref().and_then(|h| h.lost()) {
+        if let Some(reason) = self.held.as_ref().and_then(|h| h.problem()) {
             return Err(StateError::LockLost {
                 target: self.backend.url(&self.backend.lock_name()),
                 reason,
@@ -1039,6 +1196,7 @@ impl AzureWriter {
     }
 
     fn reset_journal(&mut self) -> Result<(), StateError> {
+        self.check()?;
         let name = self.backend.journal_name();
         let cond = match &self.journal_etag {
             Some(e) => Cond::Match(e.clone()),
@@ -1074,16 +1232,25 @@ impl AzureWriter {
             chunks.push(current);
         }
         for chunk in chunks {
-            let (name, pos, len) = (
+            if let Err(e) = self.check() {
+                // Earlier blocks of a batch may be saved: the in-memory state no longer
+                // matches, so nothing more is recorded.
+                self.poisoned = true;
+                return Err(e);
+            }
+            let (name, pos, len, etag) = (
                 self.backend.journal_name(),
                 self.journal_len,
                 chunk.len() as u64,
+                self.journal_etag.clone(),
             );
-            let outcome = self
-                .backend
-                .client
-                .run(move |inner| async move { Ok(append_block(inner, name, chunk, pos).await) })
-                .unwrap_or_else(Appended::Unknown);
+            let outcome =
+                self.backend
+                    .client
+                    .run(move |inner| async move {
+                        Ok(append_block(inner, name, chunk, pos, etag).await)
+                    })
+                    .unwrap_or_else(Appended::Unknown);
             match outcome {
                 Appended::Done(etag) => {
                     self.journal_etag = Some(etag);
@@ -1097,7 +1264,8 @@ impl AzureWriter {
                         action: "append to",
                         target,
                         error: format!(
-                            "the journal is not at the length this run wrote ({pos} bytes): {CHANGED} ({e})"
+                            "the journal is not as this run left it ({pos} bytes, ETag {}): {CHANGED} ({e})",
+                            self.journal_etag.as_deref().unwrap_or("none")
                         ),
                     });
                 }
@@ -1179,6 +1347,7 @@ impl StateWriter for AzureWriter {
                 Some(e) => Cond::Match(e.clone()),
                 None => Cond::Absent,
             };
+            self.check()?;
             let (name, data) = (self.backend.key.clone(), json.clone());
             let etag = self
                 .backend

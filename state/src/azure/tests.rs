@@ -491,3 +491,197 @@ fn sas_token_auth_against_azurite() {
         "{err}"
     );
 }
+
+/// Breaks the lease on the lock blob behind its holder's back (as `force-unlock` does, or as
+/// an expiry during a network stall looks to the next run): the holder is not told.
+fn break_lease(b: &AzureBlobBackend) {
+    let name = b.lock_name();
+    let resp = b
+        .client
+        .run(move |inner| {
+            lease(
+                inner,
+                name,
+                vec![
+                    ("x-ms-lease-action", "break".to_string()),
+                    ("x-ms-lease-break-period", "0".to_string()),
+                ],
+            )
+        })
+        .unwrap();
+    assert_eq!(resp.status, 202, "{}", resp.describe());
+}
+
+#[test]
+fn a_stale_writer_cannot_replace_the_next_holders_journal() {
+    // A compacts, loses its lease without knowing; B takes it and opens on the empty journal.
+    let a = backend("takeover-reset");
+    let _guard_a = a.lock("apply", Duration::ZERO).unwrap();
+    let mut wa = a.open_writer(State::new()).unwrap();
+    wa.record(put("a1", 1)).unwrap();
+    wa.compact().unwrap();
+    break_lease(&a);
+    let b = backend("takeover-reset");
+    let _guard_b = b.lock("apply", Duration::ZERO).unwrap();
+    let mut wb = b.open_writer(b.load().unwrap().state.unwrap()).unwrap();
+    // A (its write deadline not yet passed) appends at position 0 of that same journal,
+    // compacts and so recreates the journal empty.
+    wa.record(put("a2", 2)).unwrap();
+    wa.compact().unwrap();
+    // B's append at position 0 of the new journal used to land there — at serials A's snapshot
+    // already has, so replay skipped it: an acknowledged record lost. It is refused now.
+    let err = wb.record(put("b1", 2)).unwrap_err();
+    assert!(err.to_string().contains("changed by someone else"), "{err}");
+    assert!(wb.record(put("b2", 3)).is_err());
+    assert!(journal(&b).is_empty());
+    let loaded = b.load().unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let state = loaded.state.unwrap();
+    assert_eq!(state.serial, 2);
+    assert!(state.resources.contains_key("a2") && !state.resources.contains_key("b1"));
+}
+
+#[test]
+fn a_stale_writer_cannot_append_or_compact_over_the_next_holders_records() {
+    let a = backend("takeover-append");
+    let _guard_a = a.lock("apply", Duration::ZERO).unwrap();
+    let mut wa = a.open_writer(State::new()).unwrap();
+    wa.record(put("a1", 1)).unwrap();
+    break_lease(&a);
+    let b = backend("takeover-append");
+    let _guard_b = b.lock("apply", Duration::ZERO).unwrap();
+    let mut wb = b.open_writer(b.load().unwrap().state.unwrap()).unwrap();
+    assert_eq!(wb.record(put("b1", 2)).unwrap(), 2);
+    assert_eq!(wb.record(put("b2", 3)).unwrap(), 3);
+    // A's compaction cannot reset the journal holding B's records, nor can A append to it.
+    let err = wa.compact().unwrap_err();
+    assert!(err.to_string().contains("changed by someone else"), "{err}");
+    let err = wa.record(put("stale", 2)).unwrap_err();
+    assert!(err.to_string().contains("changed by someone else"), "{err}");
+    assert!(wa.record(put("stale", 2)).is_err());
+    // B goes on; every record B was told is saved survives a reload.
+    assert_eq!(wb.record(put("b3", 4)).unwrap(), 4);
+    let state = b.load().unwrap().state.unwrap();
+    assert_eq!(state.serial, 4);
+    assert_eq!(&state, wb.state());
+    for r in ["a1", "b1", "b2", "b3"] {
+        assert!(state.resources.contains_key(r), "{r} missing");
+    }
+    assert!(!state.resources.contains_key("stale"));
+}
+
+#[test]
+fn a_writer_whose_lease_was_not_renewed_in_time_refuses_to_write() {
+    let a = backend("deadline").with_lease_duration(Duration::from_secs(15));
+    let guard_a = a.lock("apply", Duration::ZERO).unwrap();
+    let locked = Instant::now();
+    let mut wa = a.open_writer(State::new()).unwrap();
+    wa.record(put("a1", 1)).unwrap();
+    // A network stall: no renewal gets through from now on.
+    a.held
+        .lock()
+        .unwrap()
+        .as_ref()
+        .unwrap()
+        .stopped
+        .store(true, Ordering::SeqCst);
+    // The write deadline (15 s − 3.75 s after the acquire request was sent) passes while the
+    // service still holds the lease for A: A stops writing before anyone else can start.
+    std::thread::sleep(Duration::from_millis(12_500).saturating_sub(locked.elapsed()));
+    let err = wa.record(put("late", 2)).unwrap_err();
+    assert!(matches!(err, StateError::LockLost { .. }), "{err}");
+    assert!(err.to_string().contains("not renewed in time"), "{err}");
+    let b = backend("deadline");
+    assert!(matches!(
+        b.lock("apply", Duration::ZERO).err().unwrap(),
+        StateError::Locked { .. }
+    ));
+    // Once the lease expires, B takes it and writes; A still cannot.
+    let _guard_b = b.lock("apply", Duration::from_secs(20)).unwrap();
+    let mut wb = b.open_writer(b.load().unwrap().state.unwrap()).unwrap();
+    assert_eq!(wb.record(put("b1", 2)).unwrap(), 2);
+    assert!(matches!(
+        wa.record(put("late", 2)).unwrap_err(),
+        StateError::LockLost { .. } | StateError::Poisoned { .. }
+    ));
+    assert!(wa.compact().is_err());
+    drop(wa);
+    drop(guard_a);
+    let state = b.load().unwrap().state.unwrap();
+    assert_eq!(&state, wb.state());
+    assert!(state.resources.contains_key("b1") && !state.resources.contains_key("late"));
+}
+
+#[test]
+fn one_failed_renewal_does_not_lose_the_lease() {
+    for secs in 15..=60 {
+        let lease = Duration::from_secs(secs);
+        let t = LeaseTiming::for_lease(lease);
+        // A success sent at 0 gives writes until `deadline`; the next renewal is sent at
+        // `renew_every`, fails at the latest `renew_timeout` later, is retried at most
+        // `renew_every / 2` after it was sent (or when it failed), and also takes at most
+        // `renew_timeout`: it must succeed before the deadline.
+        let deadline = lease - t.margin;
+        let retry = t.renew_every + (t.renew_every / 2).max(t.renew_timeout);
+        assert!(retry + t.renew_timeout < deadline, "{secs} s: {t:?}");
+        assert!(t.renew_timeout <= Duration::from_secs(5));
+        assert!(t.margin >= Duration::from_secs(3), "{secs} s: {t:?}");
+    }
+}
+
+#[test]
+fn sas_tokens_never_appear_in_error_messages() {
+    // Nothing listens on this port.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let endpoint = format!("http://127.0.0.1:{port}/{DEV_ACCOUNT}");
+    let sas = dev_account_sas();
+    let sig = sas.split("sig=").nth(1).unwrap().to_string();
+    let config = AzureBlobConfig {
+        account: Some(DEV_ACCOUNT.into()),
+        container: "sas-errors".into(),
+        key: "state.json".into(),
+        endpoint: Some(endpoint.clone()),
+    };
+    let conn = format!("BlobEndpoint={endpoint};SharedAccessSignature={sas}");
+    let from_sas_env = |n: &str| (n == "ARM_SAS_TOKEN").then(|| sas.clone());
+    let from_conn = |n: &str| (n == "AZURE_STORAGE_CONNECTION_STRING").then(|| conn.clone());
+    let by_env = AzureBlobBackend::from_config(&config, from_sas_env, None).unwrap();
+    let by_conn = AzureBlobBackend::from_config(
+        &AzureBlobConfig {
+            endpoint: None,
+            ..config.clone()
+        },
+        from_conn,
+        None,
+    )
+    .unwrap();
+    for b in [by_env, by_conn] {
+        let messages = [
+            b.load().unwrap_err().to_string(),
+            b.lock("apply", Duration::ZERO).err().unwrap().to_string(),
+            b.open_writer(State::new()).err().unwrap().to_string(),
+            b.force_unlock("x").unwrap_err().to_string(),
+            b.create_container().unwrap_err().to_string(),
+            format!("{b:?}"),
+            b.describe(),
+        ];
+        for m in &messages {
+            assert!(!m.contains("sig="), "{m}");
+            assert!(!m.contains(&sig), "{m}");
+            assert!(!m.contains(sas.trim_start_matches('?')), "{m}");
+            assert!(!m.contains("se=2099"), "{m}");
+        }
+        // The messages still say what failed, and where.
+        assert!(messages[0].contains("cannot reach"), "{}", messages[0]);
+        assert!(
+            messages[0].contains(&format!(
+                "127.0.0.1:{port}/{DEV_ACCOUNT}/sas-errors/state.json"
+            )),
+            "{}",
+            messages[0]
+        );
+    }
+}
