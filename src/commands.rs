@@ -945,6 +945,10 @@ async fn import(address: &str, id: &str, dir: &Path, common: &Common) -> Result<
         sensitive_paths: sens.iter().map(|p| p.to_string()).collect(),
         status: Status::Created,
         deposed: false,
+        // Where the object lives (a Kubernetes object's cluster), as for objects plinth creates.
+        settings: (!provider.settings_references().is_empty()
+            && !matches!(settings, plinth_value::Value::Null))
+        .then(|| settings.to_json()),
     })))?;
     writer.compact()?;
     outln!(

@@ -170,6 +170,11 @@ pub struct ResourceState {
     /// still to be deleted; its key in `resources` is `ADDRESS (deposed)`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deposed: bool,
+    /// The provider settings the object was created or last changed with, for providers
+    /// whose settings say where objects live (a Kubernetes object's cluster). Refresh and
+    /// delete reach the object there, whatever the configuration says now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<serde_json::Value>,
 }
 
 /// A root output.

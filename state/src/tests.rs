@@ -30,6 +30,7 @@ fn resource(address: &str, n: u64) -> ResourceState {
             Status::PendingCreate
         },
         deposed: n % 5 == 4,
+        settings: None,
     }
 }
 

@@ -127,6 +127,8 @@ enum Done {
 
 struct Started {
     config: Value,
+    /// The provider settings the request carried (recorded with the object).
+    settings: Value,
     prior: Option<ResourceState>,
     started: Instant,
     key: Option<String>,
@@ -387,7 +389,7 @@ pub async fn apply(
                         }
                         busy_keys.insert(k.clone(), id);
                     }
-                    if let Err(e) = runner.before_send(&op, &config, prior.as_ref()) {
+                    if let Err(e) = runner.before_send(&op, &config, prior.as_ref(), &settings) {
                         tasks.abort_all();
                         return Err(state_err(e));
                     }
@@ -412,7 +414,7 @@ pub async fn apply(
                 &op,
                 &config,
                 prior.as_ref(),
-                settings,
+                settings.clone(),
                 reporter.clone(),
             );
             task_ids.lock().expect("ids").insert(handle, id);
@@ -420,6 +422,7 @@ pub async fn apply(
                 id,
                 Started {
                     config,
+                    settings,
                     prior,
                     started: Instant::now(),
                     key,
@@ -704,12 +707,16 @@ impl Runner<'_, '_> {
         Ok(v)
     }
 
-    /// The provider settings an operation's request carries: for deletes, as the state
-    /// recorded them when the run started; otherwise evaluated with the values known now.
-    fn settings(&self, op: &Op) -> Result<Value, String> {
+    /// The provider settings an operation's request carries: for deletes, those recorded
+    /// with the object (where it lives), else as the state recorded them when the run
+    /// started; otherwise evaluated with the values known now.
+    fn settings(&self, op: &Op, prior: Option<&ResourceState>) -> Result<Value, String> {
         let c = self.change(op);
         let prefix = prefix_of(&c.type_name);
         if !op.kind.forward() {
+            if let Some(s) = prior.and_then(|r| r.settings.as_ref()) {
+                return Ok(Value::from(s.clone()));
+            }
             return Ok(settings_for(&self.existing_settings, prefix).clone());
         }
         let Some(decl) = self.tables.table_of(prefix) else {
@@ -768,7 +775,7 @@ impl Runner<'_, '_> {
             .and_then(|(p, t)| p.serialization_key(&t, &key_source));
         let settings = match op.kind {
             OpKind::RecordRead => Value::Null,
-            _ => self.settings(op)?,
+            _ => self.settings(op, prior.as_ref())?,
         };
         Ok((config, prior, key, settings))
     }
@@ -779,6 +786,7 @@ impl Runner<'_, '_> {
         op: &Op,
         config: &Value,
         prior: Option<&ResourceState>,
+        settings: &Value,
     ) -> Result<(), StateError> {
         let c = self.change(op).clone();
         match op.kind {
@@ -808,6 +816,7 @@ impl Runner<'_, '_> {
                     sensitive_paths: vec![],
                     status: Status::PendingCreate,
                     deposed: false,
+                    settings: self.recorded_settings(&c.type_name, settings),
                 })));
             }
             OpKind::Delete | OpKind::DeleteDeposed => {
@@ -918,11 +927,20 @@ impl Runner<'_, '_> {
         }
     }
 
+    /// The settings to record with an object: only for providers whose settings say where
+    /// objects live (they name a resource, such as a Kubernetes provider's cluster).
+    fn recorded_settings(&self, type_name: &str, settings: &Value) -> Option<serde_json::Value> {
+        let (provider, _) = self.input.registry.lookup(type_name)?;
+        (!provider.settings_references().is_empty() && !matches!(settings, Value::Null))
+            .then(|| settings.to_json())
+    }
+
     fn record_object(
         &mut self,
         c: &ResourceChange,
         mode: plinth_state::Mode,
         config: &Value,
+        settings: &Value,
         obs: Observed,
     ) -> Result<(), StateError> {
         let mut attrs = obs.attributes;
@@ -948,6 +966,7 @@ impl Runner<'_, '_> {
             sensitive_paths,
             status: Status::Created,
             deposed: false,
+            settings: self.recorded_settings(&c.type_name, settings),
         })));
         Ok(())
     }
@@ -1029,12 +1048,24 @@ impl Runner<'_, '_> {
         };
         match (op.kind, result) {
             (OpKind::Create | OpKind::Update, Done::Observed(obs)) => {
-                self.record_object(&c, plinth_state::Mode::Managed, &started.config, obs)
-                    .map_err(state_err)?;
+                self.record_object(
+                    &c,
+                    plinth_state::Mode::Managed,
+                    &started.config,
+                    &started.settings,
+                    obs,
+                )
+                .map_err(state_err)?;
             }
             (OpKind::Read | OpKind::RecordRead, Done::Observed(obs)) => {
-                self.record_object(&c, plinth_state::Mode::Data, &started.config, obs)
-                    .map_err(state_err)?;
+                self.record_object(
+                    &c,
+                    plinth_state::Mode::Data,
+                    &started.config,
+                    &started.settings,
+                    obs,
+                )
+                .map_err(state_err)?;
             }
             (OpKind::Delete, _) => {
                 self.stage(Change::Remove {

@@ -645,6 +645,7 @@ impl Planner<'_, '_> {
                         .any(|a| matches!(a, Action::Create | Action::Update | Action::Replace));
                     hit.then(|| format!("replace_triggered_by: `{}` changes", t.text))
                 })
+                .or_else(|| moved(provider.settings_references(), record, &settings))
                 .or_else(|| {
                     // An object lives where its provider's settings point: a replaced
                     // cluster takes its objects with it.
@@ -1067,6 +1068,25 @@ fn order_deletes(deletes: Vec<ResourceChange>) -> Vec<ResourceChange> {
         }
         Err(_) => deletes,
     }
+}
+
+/// Why an object must be replaced because its provider's settings now point elsewhere (a
+/// Kubernetes object whose `cluster` changed): compared on the keys that say where objects
+/// live, between the settings recorded with the object and the planned ones (when known).
+fn moved(keys: &[&str], record: Option<&ResourceState>, planned: &Value) -> Option<String> {
+    let recorded = Value::from(record?.settings.clone()?);
+    keys.iter().find_map(|k| {
+        let path = Path::root().key(k);
+        let now = planned.get(&path).unwrap_or(Value::Null);
+        let was = recorded.get(&path).unwrap_or(Value::Null);
+        (now.is_wholly_known() && now != was).then(|| {
+            format!(
+                "its provider's `{k}` changed from {} to {}: it is created where the settings now point and deleted where it was",
+                was.render(),
+                now.render()
+            )
+        })
+    })
 }
 
 /// A create to check for an object that already exists.

@@ -115,9 +115,14 @@ pub async fn refresh<'s>(
         };
         let provider: Arc<dyn Provider> = provider.clone();
         let prior = prior_of(r);
-        let settings =
-            crate::settings::settings_for(settings, crate::settings::prefix_of(&r.type_name))
-                .clone();
+        // Where the object lives, as recorded with it; else as the state says now.
+        let settings = match &r.settings {
+            Some(s) => plinth_value::Value::from(s.clone()),
+            None => {
+                crate::settings::settings_for(settings, crate::settings::prefix_of(&r.type_name))
+                    .clone()
+            }
+        };
         let address = address.clone();
         let sem = sem.clone();
         let reporter = reporter.clone();

@@ -217,6 +217,7 @@ fn pending(address: &str, id: Option<&str>, status: Status) -> ResourceState {
         sensitive_paths: vec![],
         status,
         deposed: false,
+        settings: None,
     }
 }
 

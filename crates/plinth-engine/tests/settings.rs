@@ -311,3 +311,74 @@ async fn a_misspelt_name_in_settings_is_a_located_error_with_a_suggestion() {
     assert!(text.contains("did you mean `home`?"), "{text}");
     assert!(text.contains("main.toml:7:"), "{text}");
 }
+
+#[tokio::test]
+async fn an_object_is_read_and_deleted_where_it_was_created_whatever_the_settings_say_now() {
+    let two_homes = CONFIG.replace(
+        "[provider.tenancy]",
+        "[resource.other]\ntype = \"fake:thing\"\nname = \"other\"\n\n[provider.tenancy]",
+    );
+    let (mut h, tenant) = harness(&two_homes);
+    h.up().await;
+    let home = state_id(&h.state(), "home").unwrap();
+    let other = state_id(&h.state(), "other").unwrap();
+    let recorded = h.state().resources["obj"]
+        .settings
+        .clone()
+        .expect("recorded");
+    assert_eq!(recorded["home"], serde_json::json!(home));
+
+    // The settings now point at another home: the object moves (replace), deleted where it
+    // was and created where the settings point.
+    h.set_config(&two_homes.replace("home = \"home\"", "home = \"other\""));
+    let plan = h.plan().await;
+    let obj = plan.change("obj").unwrap();
+    assert_eq!(obj.action, Action::Replace);
+    assert!(
+        obj.reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("`home` changed"),
+        "{:?}",
+        obj.reason
+    );
+    // Refresh read it where it lives.
+    assert_eq!(
+        home_of(tenant.seen("read", "obj").last().unwrap()),
+        Value::from(home.as_str())
+    );
+    let report = h.apply(&plan).await;
+    assert!(report.ok(), "{:?}", report.failures);
+    assert_eq!(
+        home_of(tenant.seen("delete", "obj").last().unwrap()),
+        Value::from(home.as_str())
+    );
+    assert_eq!(
+        home_of(tenant.seen("create", "obj").last().unwrap()),
+        Value::from(other.as_str())
+    );
+    h.assert_converged().await;
+
+    // The object and the settings table leave the configuration: the orphan is deleted
+    // where it lives (no settings table to ask any more).
+    h.set_config(
+        r#"
+[resource.home]
+type = "fake:thing"
+name = "home"
+
+[resource.other]
+type = "fake:thing"
+name = "other"
+"#,
+    );
+    let plan = h.plan().await;
+    assert_eq!(action(&plan, "obj"), Action::Delete);
+    let report = h.apply(&plan).await;
+    assert!(report.ok(), "{:?}", report.failures);
+    assert_eq!(
+        home_of(tenant.seen("delete", "obj").last().unwrap()),
+        Value::from(other.as_str())
+    );
+    assert!(tenant.store.lock().unwrap().is_empty());
+}

@@ -20,6 +20,7 @@ fn resource(address: &str, n: u64) -> ResourceState {
         sensitive_paths: Vec::new(),
         status: Status::Created,
         deposed: false,
+        settings: None,
     }
 }
 
