@@ -144,7 +144,10 @@ depends_on = ["quick"]
     loop {
         let mut line = String::new();
         let n = out.read_line(&mut line).expect("read events");
-        assert!(n > 0, "plinth exited before acknowledging the interrupt: {rest}");
+        assert!(
+            n > 0,
+            "plinth exited before acknowledging the interrupt: {rest}"
+        );
         rest.push_str(&line);
         if line.contains(r#""type":"interrupted""#) {
             break;
