@@ -1163,6 +1163,14 @@ async fn sim_serve(
     let sim = plinth_sim::start(listener, config)
         .await
         .map_err(|e| CliError::msg(format!("cannot start the simulator: {e}")))?;
+    // Listen for Ctrl-C and SIGTERM *before* announcing readiness: a signal sent right after
+    // the URL appears must not be missed (a listener only sees signals that arrive after it
+    // exists).
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())
+        .map_err(|e| CliError::msg(format!("cannot listen for Ctrl-C: {e}")))?;
+    let mut terminate = signal(SignalKind::terminate())
+        .map_err(|e| CliError::msg(format!("cannot listen for SIGTERM: {e}")))?;
     // The first line is the URL, so scripts and tests can wait for it (explicit readiness).
     outln!("{}", sim.url);
     eprintln!(
@@ -1173,7 +1181,10 @@ async fn sim_serve(
             .map(|w| format!(", world in {}", w.display()))
             .unwrap_or_default()
     );
-    let _ = tokio::signal::ctrl_c().await;
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
     sim.shutdown()
         .await
         .map_err(|e| CliError::msg(format!("saving the simulator's world failed: {e}")))?;
