@@ -779,7 +779,8 @@ impl Planner<'_, '_> {
             id,
             before: prior.map(|p| p.attributes),
             after: Some(planned.attributes),
-            config: Some(config),
+            // A no-op has nothing to apply: its inputs are not kept (10,000 of them are memory).
+            config: (action != Action::NoOp).then_some(config),
             changed_paths,
             attribute_paths,
             replace_paths: if action == Action::Replace {
