@@ -350,7 +350,11 @@ async fn plan_cmd(
         }
     }
     check_fail_on(&plan, fail_on)?;
-    Ok(if detailed && plan.has_changes() { 2 } else { 0 })
+    let code = if detailed && plan.has_changes() { 2 } else { 0 };
+    // The process ends next: freeing a large plan change by change would take longer than
+    // printing it.
+    std::mem::forget(plan);
+    Ok(code)
 }
 
 fn confirm(auto_approve: bool, what: &str) -> Result<bool, CliError> {

@@ -147,8 +147,15 @@ pub async fn plan(
         outputs,
         protected,
         create_checks,
+        values,
+        index,
+        by_decl,
+        produced,
         ..
     } = planner;
+    // The scope's values and the indexes hold a copy of every resource: freeing them is a
+    // tenth of a 10,000-resource plan. Nothing needs to wait for it.
+    drop_elsewhere((values, index, by_decl, produced));
     diags.extend(pd);
     diags.extend(find_existing(create_checks, opts.parallelism.max(1), events).await);
     diags.clone().into_result()?;
@@ -1088,6 +1095,17 @@ fn moved(keys: &[&str], record: Option<&ResourceState>, planned: &Value) -> Opti
             )
         })
     })
+}
+
+/// Drops a large value on another thread, off the caller's critical path.
+fn drop_elsewhere<T: Send + 'static>(value: T) {
+    if std::thread::Builder::new()
+        .name("plinth-drop".into())
+        .spawn(move || drop(value))
+        .is_err()
+    {
+        // No thread to spare: dropping here is only slower.
+    }
 }
 
 /// A create to check for an object that already exists.
