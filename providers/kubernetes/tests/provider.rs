@@ -8,23 +8,16 @@ use std::time::Duration;
 
 use kube::core::params::{Patch, PatchParams};
 use plinth_provider::{NullReporter, Observed, Prior, Provider, Request};
-use plinth_provider_azure::{AzureProvider, AzureSettings};
-use plinth_provider_kubernetes::{FnCredentials, KubernetesProvider};
+use plinth_provider_azure::AzureProvider;
+use plinth_provider_kubernetes::KubernetesProvider;
+use plinth_sim::SimHandle;
 use plinth_sim::k8s::Cluster;
-use plinth_sim::{Latency, SimConfig, SimHandle};
-use plinth_value::{Path, Value};
+use plinth_value::Value;
 use serde_json::{Value as Json, json};
 
-const RG_TYPE: &str = "Microsoft.Resources/resourceGroups@2025-04-01";
-const AKS_TYPE: &str = "Microsoft.ContainerService/managedClusters@2025-10-01";
+mod support;
 
-fn p(s: &str) -> Path {
-    s.parse().unwrap()
-}
-
-fn v(j: Json) -> Value {
-    Value::from(j)
-}
+use support::*;
 
 /// The attribute at `path` of a planned or observed object's attributes.
 fn attr(attributes: &Value, path: &str) -> Option<Value> {
@@ -41,69 +34,16 @@ struct World {
     cluster_name: String,
 }
 
-async fn start_sim() -> SimHandle {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    plinth_sim::start(
-        listener,
-        SimConfig {
-            latency: Latency::Instant,
-            ..SimConfig::default()
-        },
-    )
-    .await
-    .unwrap()
-}
-
-fn k8s_provider(azure: &Arc<AzureProvider>) -> KubernetesProvider {
-    let a = azure.clone();
-    let mut k = KubernetesProvider::with_credentials(Arc::new(FnCredentials(
-        move |id: String, admin: bool| {
-            let a = a.clone();
-            async move { a.cluster_kubeconfig(&id, admin).await }
-        },
-    )));
-    k.poll_interval = Duration::from_millis(5);
-    k.retry_base = Duration::from_millis(5);
-    k
-}
-
 impl World {
     async fn new(keda: bool) -> World {
         let sim = start_sim().await;
-        let azure = Arc::new(AzureProvider::new(AzureSettings::for_sim_with(
-            &sim.url,
-            |_| None,
-        )));
-        let rg = azure
-            .create(
-                &Request::new(RG_TYPE, "rg", &NullReporter),
-                &v(json!({"name": "k8s-rg", "location": "eastus"})),
-            )
-            .await
-            .unwrap();
-        let rg_id = rg.id.unwrap();
-        let aks = azure
-            .create(
-                &Request::new(AKS_TYPE, "aks", &NullReporter),
-                &v(json!({
-                    "name": "k8s-aks", "parent": rg_id, "location": "eastus",
-                    "body": {
-                        "identity": {"type": "SystemAssigned"},
-                        "properties": {
-                            "dnsPrefix": "k8s",
-                            "workloadAutoScalerProfile": {"keda": {"enabled": keda}},
-                            "agentPoolProfiles": [{"name": "system", "count": 1, "vmSize": "Standard_D2s_v5", "mode": "System"}]
-                        }
-                    }
-                })),
-            )
-            .await
-            .unwrap();
-        let k8s = k8s_provider(&azure);
+        let azure = azure_for(&sim);
+        let (_, aks_id) = create_cluster(&azure, keda).await;
+        let k8s = k8s_provider(&azure, None);
         World {
             sim,
             k8s,
-            settings: v(json!({"cluster": aks.id.unwrap()})),
+            settings: v(json!({"cluster": aks_id})),
             azure,
             cluster_name: "k8s-aks".into(),
         }

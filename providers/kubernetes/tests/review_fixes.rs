@@ -8,35 +8,15 @@ use std::time::Duration;
 
 use kube::core::params::{Patch, PatchParams};
 use plinth_provider::{NullReporter, Observed, Prior, Provider, Request};
-use plinth_provider_azure::{AzureProvider, AzureSettings};
-use plinth_provider_kubernetes::{FnCredentials, KubernetesProvider};
-use plinth_sim::{Latency, SimConfig, SimHandle};
-use plinth_value::{Path, Value};
+use plinth_provider_azure::AzureProvider;
+use plinth_provider_kubernetes::KubernetesProvider;
+use plinth_sim::SimHandle;
+use plinth_value::Value;
 use serde_json::{Value as Json, json};
 
-const RG_TYPE: &str = "Microsoft.Resources/resourceGroups@2025-04-01";
-const AKS_TYPE: &str = "Microsoft.ContainerService/managedClusters@2025-10-01";
+mod support;
 
-fn p(s: &str) -> Path {
-    s.parse().unwrap()
-}
-
-fn v(j: Json) -> Value {
-    Value::from(j)
-}
-
-async fn start_sim() -> SimHandle {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    plinth_sim::start(
-        listener,
-        SimConfig {
-            latency: Latency::Instant,
-            ..SimConfig::default()
-        },
-    )
-    .await
-    .unwrap()
-}
+use support::*;
 
 /// A simulator with a resource group, an AKS cluster in it, and the providers; the k8s
 /// provider's credential fetches are counted.
@@ -49,59 +29,18 @@ struct World {
     fetches: Arc<AtomicUsize>,
 }
 
-fn aks_config(rg_id: &str) -> Value {
-    v(json!({
-        "name": "k8s-aks", "parent": rg_id, "location": "eastus",
-        "body": {
-            "identity": {"type": "SystemAssigned"},
-            "properties": {
-                "dnsPrefix": "k8s",
-                "agentPoolProfiles": [{"name": "system", "count": 1, "vmSize": "Standard_D2s_v5", "mode": "System"}]
-            }
-        }
-    }))
-}
-
 impl World {
     async fn new() -> World {
         let sim = start_sim().await;
-        let azure = Arc::new(AzureProvider::new(AzureSettings::for_sim_with(
-            &sim.url,
-            |_| None,
-        )));
-        let rg = azure
-            .create(
-                &Request::new(RG_TYPE, "rg", &NullReporter),
-                &v(json!({"name": "k8s-rg", "location": "eastus"})),
-            )
-            .await
-            .unwrap();
-        let rg_id = rg.id.unwrap();
-        let aks = azure
-            .create(
-                &Request::new(AKS_TYPE, "aks", &NullReporter),
-                &aks_config(&rg_id),
-            )
-            .await
-            .unwrap();
+        let azure = azure_for(&sim);
+        let (rg_id, aks_id) = create_cluster(&azure, false).await;
         let fetches = Arc::new(AtomicUsize::new(0));
-        let (a, n) = (azure.clone(), fetches.clone());
-        let mut k8s = KubernetesProvider::with_credentials(Arc::new(FnCredentials(
-            move |id: String, admin: bool| {
-                let (a, n) = (a.clone(), n.clone());
-                async move {
-                    n.fetch_add(1, Ordering::SeqCst);
-                    a.cluster_kubeconfig(&id, admin).await
-                }
-            },
-        )));
-        k8s.poll_interval = Duration::from_millis(5);
-        k8s.retry_base = Duration::from_millis(5);
+        let k8s = k8s_provider(&azure, Some(fetches.clone()));
         World {
             sim,
             azure,
             k8s,
-            settings: v(json!({"cluster": aks.id.unwrap()})),
+            settings: v(json!({"cluster": aks_id})),
             rg_id,
             fetches,
         }
@@ -206,7 +145,7 @@ async fn a_replaced_aks_cluster_is_reached_again_with_fresh_credentials() {
             &aks_req,
             &Prior {
                 id: Some(w.cluster_id()),
-                inputs: aks_config(&w.rg_id),
+                inputs: aks_config(&w.rg_id, false),
                 attributes: Value::Null,
             },
         )
@@ -214,7 +153,7 @@ async fn a_replaced_aks_cluster_is_reached_again_with_fresh_credentials() {
         .unwrap();
     let again = w
         .azure
-        .create(&aks_req, &aks_config(&w.rg_id))
+        .create(&aks_req, &aks_config(&w.rg_id, false))
         .await
         .unwrap();
     assert_eq!(again.id.as_deref(), Some(w.cluster_id().as_str()));
@@ -356,7 +295,7 @@ async fn plans_ask_arm_once_whether_a_cluster_exists_but_applies_ask_again() {
     assert_eq!(w.fetches.load(Ordering::SeqCst), before + 1);
 
     // The cluster is created mid-run: the apply finds it, and plans use it from then on.
-    let mut later = aks_config(&w.rg_id);
+    let mut later = aks_config(&w.rg_id, false);
     later.set(&p("name"), Value::from("later"));
     w.azure
         .create(&Request::new(AKS_TYPE, "aks", &NullReporter), &later)
