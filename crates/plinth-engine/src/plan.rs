@@ -614,12 +614,12 @@ impl Planner<'_, '_> {
             .get(&address)
             .filter(|r| r.mode == plinth_state::Mode::Managed);
         let prior = record.map(prior_of);
-        let secrets = config.sensitive_texts();
-        let provider_err = |e: plinth_provider::ProviderError| {
+        // The secrets to scrub from a provider's message are found only when there is one.
+        let provider_err = |e: plinth_provider::ProviderError, config: &Value| {
             Diagnostic::at(
                 format!(
                     "planning `{address}` failed: {}",
-                    plinth_value::scrub(&e.to_string(), &secrets)
+                    plinth_value::scrub(&e.to_string(), &config.sensitive_texts())
                 ),
                 decl.loc.clone(),
             )
@@ -674,19 +674,19 @@ impl Planner<'_, '_> {
                 provider
                     .plan(&req, None, &config)
                     .await
-                    .map_err(provider_err)?,
+                    .map_err(|e| provider_err(e, &config))?,
             ),
             Some(p) => {
                 let planned = provider
                     .plan(&req, Some(p), &config)
                     .await
-                    .map_err(provider_err)?;
+                    .map_err(|e| provider_err(e, &config))?;
                 if let Some(f) = forced {
                     reason = Some(f);
                     let fresh = provider
                         .plan(&req, None, &config)
                         .await
-                        .map_err(provider_err)?;
+                        .map_err(|e| provider_err(e, &config))?;
                     (
                         Action::Replace,
                         plinth_provider::Planned {
