@@ -571,14 +571,53 @@ mod tests {
 pub const MIN_SCRUBBED: usize = 3;
 
 /// Replaces every occurrence of the `secrets` (see [`Value::sensitive_texts`]) in `message`
-/// with `(sensitive)`.
+/// with `(sensitive)`, ignoring case: services echo what they were sent lower- or
+/// upper-cased (ARM lower-cases names into `RoleDefinitionDoesNotExist` messages).
 pub fn scrub(message: &str, secrets: &[String]) -> String {
     let mut out = message.to_string();
     for s in secrets {
-        if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), "(sensitive)");
+        out = scrub_one(&out, s);
+    }
+    out
+}
+
+/// [`scrub`] of one secret: case-insensitive (Unicode lower case), matches replaced left to
+/// right. A match that covers part of a character's lower-case expansion takes the whole
+/// character (too much hidden is safe; too little is not).
+fn scrub_one(message: &str, secret: &str) -> String {
+    let needle = secret.to_lowercase();
+    if needle.is_empty() {
+        return message.to_string();
+    }
+    // The message lower-cased, and for each of its bytes the original character's range.
+    let mut lower = String::with_capacity(message.len());
+    let mut origin: Vec<(usize, usize)> = Vec::with_capacity(message.len());
+    for (at, c) in message.char_indices() {
+        let end = at + c.len_utf8();
+        for l in c.to_lowercase() {
+            lower.push(l);
+            origin.extend(std::iter::repeat_n((at, end), l.len_utf8()));
         }
     }
+    let mut out = String::with_capacity(message.len());
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(found) = lower[from..].find(&needle) {
+        let start = from + found;
+        let stop = start + needle.len();
+        let (orig_start, _) = origin[start];
+        let (_, orig_end) = origin[stop - 1];
+        if orig_start >= copied {
+            out.push_str(&message[copied..orig_start]);
+            out.push_str("(sensitive)");
+            copied = orig_end;
+        } else if orig_end > copied {
+            // Overlaps the previous match: hide the rest of it too.
+            copied = orig_end;
+        }
+        from = stop;
+    }
+    out.push_str(&message[copied..]);
     out
 }
 
@@ -605,6 +644,29 @@ mod scrub_tests {
         assert_eq!(
             scrub("bad value hunter2x for admin (was hunter2)", &secrets),
             "bad value (sensitive) for admin (was (sensitive))"
+        );
+    }
+
+    #[test]
+    fn scrubs_whatever_the_case() {
+        let secrets = vec!["S3cr3tPW-Xyzzy-9271".to_string()];
+        assert_eq!(
+            scrub(
+                "RoleDefinitionDoesNotExist: 's3cr3tpw-xyzzy-9271' and S3CR3TPW-XYZZY-9271 and S3cr3tPW-Xyzzy-9271",
+                &secrets
+            ),
+            "RoleDefinitionDoesNotExist: '(sensitive)' and (sensitive) and (sensitive)"
+        );
+        // Characters whose lower case is longer or shorter than they are.
+        let secrets = vec!["ÄÖÜ-Straße-İx".to_string()];
+        assert_eq!(
+            scrub("a äöü-strasse-i̇x b äöü-straße-i̇x c ÄÖÜ-STRAßE-İX", &secrets),
+            "a äöü-strasse-i̇x b (sensitive) c (sensitive)"
+        );
+        assert_eq!(scrub("nothing here", &secrets), "nothing here");
+        assert_eq!(
+            scrub("abcabc", &["ABC".to_string()]),
+            "(sensitive)(sensitive)"
         );
     }
 }

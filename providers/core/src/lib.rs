@@ -38,10 +38,21 @@ impl CoreProvider {
     }
 }
 
-/// Parses a duration such as `30s`, `1m30s` or `250ms`.
+/// The longest `core:sleep` duration: a sleep waits for propagation (seconds to minutes);
+/// anything past a day is a typo (`500000y`), and would hold the state lock for as long.
+pub const MAX_SLEEP: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Parses a duration such as `30s`, `1m30s` or `250ms`, at most [`MAX_SLEEP`].
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim())
-        .map_err(|e| format!("`{s}` is not a duration ({e}); write e.g. \"30s\" or \"2m\""))
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|e| format!("`{s}` is not a duration ({e}); write e.g. \"30s\" or \"2m\""))?;
+    if d > MAX_SLEEP {
+        return Err(format!(
+            "`{s}` is longer than the longest sleep ({}); a sleep waits for propagation, write e.g. \"30s\" or \"5m\"",
+            humantime::format_duration(MAX_SLEEP)
+        ));
+    }
+    Ok(d)
 }
 
 fn duration_of(config: &Value, key: &str) -> Result<Duration, ProviderError> {
@@ -307,6 +318,19 @@ mod tests {
         assert_eq!(
             p.estimate(SLEEP, &Value::from(json!({"create_duration": "2s"}))),
             Duration::from_secs(2)
+        );
+        for long in ["500000y", "25h", "2days"] {
+            let bad = p.validate(SLEEP, &Value::from(json!({"destroy_duration": long})));
+            assert_eq!(bad.len(), 1, "{long}");
+            assert!(
+                bad[0].1.contains("longer than the longest sleep (1day)"),
+                "{}",
+                bad[0].1
+            );
+        }
+        assert!(
+            p.validate(SLEEP, &Value::from(json!({"create_duration": "24h"})))
+                .is_empty()
         );
     }
 }
