@@ -117,9 +117,33 @@ pub(crate) fn plan_open(
         return Ok(OpenAction::Continue);
     }
     if given.serial == stored.serial {
-        given.serial += 1;
+        given.serial = next_serial(given.serial, path)?;
     }
     Ok(OpenAction::Snapshot)
+}
+
+/// The serial after `serial`, or [`StateError::SerialExhausted`] for the state at `path`.
+pub(crate) fn next_serial(serial: u64, path: &std::path::Path) -> Result<u64, StateError> {
+    crate::model::next_serial(serial).ok_or_else(|| StateError::SerialExhausted {
+        path: path.to_path_buf(),
+        serial,
+    })
+}
+
+/// The serials of `count` changes recorded after `serial`: the last one, checked as a whole
+/// before anything is written.
+pub(crate) fn serial_after(
+    serial: u64,
+    count: usize,
+    path: &std::path::Path,
+) -> Result<u64, StateError> {
+    serial
+        .checked_add(count as u64)
+        .filter(|s| *s <= crate::MAX_SERIAL)
+        .ok_or_else(|| StateError::SerialExhausted {
+            path: path.to_path_buf(),
+            serial,
+        })
 }
 
 /// An empty state at serial 0: what a journal with no snapshot is replayed onto.

@@ -22,7 +22,7 @@ pub enum StateError {
 
     /// A journal record that is not the last one is damaged (or out of sequence).
     #[error(
-        "the journal record at line {line} of {path} {problem}{following}; plinth will not guess — restore from {backup} or inspect the file",
+        "the journal record at line {line} of {path} {problem}{following}; plinth will not guess — inspect the file: to give up that change and the ones after it, cut the journal before line {line} (objects those changes created are then reported as existing outside state, and `plinth import` adopts them), or restore the previous snapshot from {backup} and move the journal aside",
         path = .path.display(),
         backup = .backup.display(),
         following = followed_by(*.following)
@@ -159,6 +159,44 @@ pub enum StateError {
         "the lock on {target} was lost while this run held it ({reason}); nothing more is recorded — another run may have broken it with `plinth force-unlock`; re-run the command (it reconciles pending resources from what was saved)"
     )]
     LockLost { target: String, reason: String },
+
+    /// Counting on from the stored serial would pass [`crate::MAX_SERIAL`] (or wrap around).
+    #[error(
+        "the state at {path} is at serial {serial}, and plinth records changes only up to serial {max}: nothing was recorded (a serial that wrapped around would make the next load skip the changes as already saved); a serial this high comes from a pushed or hand-edited state — `plinth state pull > state.json`, set its \"serial\" to the number of changes you expect (any small number), move the state files aside and `plinth state push state.json`",
+        path = .path.display(),
+        max = crate::MAX_SERIAL
+    )]
+    SerialExhausted { path: PathBuf, serial: u64 },
+
+    /// A state file is a directory, FIFO, device, socket or dangling symlink.
+    #[error(
+        "{path} is {kind}, not a regular file: plinth reads state only from regular files; put the file plinth wrote in its place (a snapshot's previous version is state.json.backup beside it), or move it aside if there is nothing to keep",
+        path = .path.display()
+    )]
+    NotRegularFile {
+        path: PathBuf,
+        /// What it is instead, e.g. "a named pipe (FIFO)".
+        kind: String,
+    },
+
+    /// A state file is larger than plinth reads.
+    #[error(
+        "{path} is {size} bytes, more than the {limit} bytes plinth reads from a state file: it is not a file plinth wrote; put the file plinth wrote in its place, or move it aside if there is nothing to keep",
+        path = .path.display()
+    )]
+    TooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
+
+    /// The snapshot is gone but its backup is there: the state was deleted or moved.
+    #[error(
+        "{path} is missing, but {backup} (the snapshot before the last run) is there: the state was deleted or moved, and going on without it would plan to re-create every object; restore it (`cp {backup} {path}`, then `plinth plan` reconciles the last run's changes), use the backend the state was migrated to (`state migrate` leaves state.json.migrated), or, to really start over with no state, delete {backup}",
+        path = .path.display(),
+        backup = .backup.display()
+    )]
+    SnapshotMissing { path: PathBuf, backup: PathBuf },
 
     /// Serialising state failed (a bug).
     #[error("could not encode {what} as JSON: {error}; this is a bug in plinth — please report it")]

@@ -91,8 +91,9 @@ fn decode(line: &[u8]) -> Result<Record, LineError> {
     })
 }
 
-/// Splits and checks a journal. A damaged *last* record (no trailing newline, bad checksum)
-/// is a torn write and is reported in [`Scan::torn`]; any other bad record is an error.
+/// Splits and checks a journal. An unterminated last record (no trailing newline: a crash cut
+/// the append short) is a torn write and is reported in [`Scan::torn`]; any other bad record,
+/// including a complete last line that fails its checksum, is an error.
 pub(crate) fn scan(data: &[u8], path: &Path, backup: &Path) -> Result<Scan, StateError> {
     // (start, end excluding newline, terminated)
     let mut lines = Vec::new();
@@ -131,12 +132,20 @@ pub(crate) fn scan(data: &[u8], path: &Path, backup: &Path) -> Result<Scan, Stat
                 scan.records.push((line_no, record));
                 scan.valid_len = (end + 1) as u64;
             }
-            Err(LineError::Damaged(reason)) if last => {
+            // Only an unterminated tail can be a write cut short: appends end with the
+            // newline, so a crash leaves a prefix of the last line. A complete line that is
+            // damaged was changed after it was written (and may have been acknowledged).
+            Err(LineError::Damaged(reason)) if last && !terminated => {
                 scan.torn = Some(Torn {
                     line: line_no,
                     bytes: data.len() - start,
                     reason,
                 });
+            }
+            Err(LineError::Damaged(reason)) if last => {
+                return Err(corrupt(format!(
+                    "{reason} although it is complete (it ends with a newline, so it is not a write cut short by a crash: the file was changed or damaged after the record was saved)"
+                )));
             }
             Err(LineError::Damaged(reason)) => return Err(corrupt(reason.to_string())),
             Err(LineError::Unreadable(problem)) => return Err(corrupt(problem)),
@@ -180,6 +189,24 @@ pub(crate) fn replay(
     };
     let base = state.serial;
     let total = records.len();
+    if base > crate::MAX_SERIAL
+        && let Some((line, record)) = records.first()
+    {
+        // Every record would be skipped as already compacted, although a writer counting on
+        // from this serial wrapped around to 0 (older plinth versions did).
+        return Err(StateError::Corrupt {
+            path: path.to_path_buf(),
+            line: *line,
+            problem: format!(
+                "has serial {} after a snapshot ({}) at serial {base}, beyond the largest serial plinth records ({}): the serials may have wrapped around, and the records cannot be placed",
+                record.serial,
+                snapshot_path.display(),
+                crate::MAX_SERIAL
+            ),
+            following: total - 1,
+            backup: backup.to_path_buf(),
+        });
+    }
     let (mut applied, mut skipped) = (0, 0);
     for (i, (line, record)) in records.into_iter().enumerate() {
         if record.lineage != state.lineage {
@@ -195,15 +222,22 @@ pub(crate) fn replay(
             skipped += 1;
             continue;
         }
-        if record.serial != state.serial + 1 {
+        let expected = crate::next_serial(state.serial);
+        if Some(record.serial) != expected {
             return Err(StateError::Corrupt {
                 path: path.to_path_buf(),
                 line,
-                problem: format!(
-                    "has serial {} but serial {} was expected (a change is missing or repeated)",
-                    record.serial,
-                    state.serial + 1
-                ),
+                problem: match expected {
+                    Some(expected) => format!(
+                        "has serial {} but serial {expected} was expected (a change is missing or repeated)",
+                        record.serial
+                    ),
+                    None => format!(
+                        "has serial {}, beyond the largest serial plinth records ({})",
+                        record.serial,
+                        crate::MAX_SERIAL
+                    ),
+                },
                 following: total - i - 1,
                 backup: backup.to_path_buf(),
             });

@@ -4,6 +4,7 @@
 pub mod azure;
 mod backend;
 mod error;
+mod files;
 mod journal;
 mod local;
 mod lock;
@@ -13,6 +14,7 @@ mod model;
 pub use azure::AzureBlobBackend;
 pub use backend::{Backend, LoadedState, LockGuard, StateWriter};
 pub use error::StateError;
+pub use files::{MAX_STATE_FILE_BYTES, read_regular};
 pub use local::{
     BACKUP_FILE, JOURNAL_FILE, LOCK_FILE, LOCK_INFO_FILE, LocalBackend, SNAPSHOT_FILE,
 };

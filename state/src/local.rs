@@ -30,7 +30,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write as _};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -38,7 +38,9 @@ use fs4::fs_std::FileExt as _;
 use serde::Deserialize;
 
 use crate::backend::{Backend, LoadedState, LockGuard, OpenAction, StateWriter, plan_open};
+use crate::backend::{next_serial, serial_after};
 use crate::error::StateError;
+use crate::files::{MAX_LOCK_INFO_BYTES, MAX_STATE_FILE_BYTES, read_regular};
 use crate::journal::{self, Scan};
 use crate::lock::LockInfo;
 use crate::model::{Change, STATE_FORMAT, State};
@@ -129,23 +131,68 @@ impl LocalBackend {
 
     fn read_snapshot(&self) -> Result<Option<State>, StateError> {
         let path = self.snapshot_path();
-        let data = match fs::read(&path) {
-            Ok(data) => data,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(StateError::io("read", &path, e)),
+        let Some(data) = read_regular(&path, MAX_STATE_FILE_BYTES)? else {
+            // A backup is written only over an existing snapshot, so one without the other
+            // means the snapshot was deleted or moved: "no state" would re-create everything.
+            let backup = self.backup_path();
+            if fs::symlink_metadata(&backup).is_ok() {
+                return Err(StateError::SnapshotMissing { path, backup });
+            }
+            return Ok(None);
         };
         parse_snapshot(&data, &path, &self.backup_path()).map(Some)
+    }
+
+    /// A warning naming the state directory and files that other users may read (state holds
+    /// secrets), with the `chmod` that fixes them; `None` when all are private.
+    fn loose_modes(&self) -> Option<String> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| {
+            fs::metadata(p)
+                .ok()
+                .map(|m| m.permissions().mode() & 0o777)
+                .filter(|m| m & 0o077 != 0)
+        };
+        let mut loose = Vec::new();
+        let mut fixes = Vec::new();
+        if let Some(m) = mode(&self.dir) {
+            loose.push(format!("{} (mode {m:04o})", self.dir.display()));
+            fixes.push(format!("chmod 700 {}", self.dir.display()));
+        }
+        let files: Vec<PathBuf> = [
+            self.snapshot_path(),
+            self.journal_path(),
+            self.backup_path(),
+        ]
+        .into_iter()
+        .filter(|p| mode(p).is_some())
+        .collect();
+        for f in &files {
+            loose.push(format!(
+                "{} (mode {:04o})",
+                f.display(),
+                mode(f).unwrap_or_default()
+            ));
+        }
+        if !files.is_empty() {
+            let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+            fixes.push(format!("chmod 600 {}", names.join(" ")));
+        }
+        if loose.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "state holds secrets, but other users may read {}; run `{}`",
+            loose.join(", "),
+            fixes.join(" && ")
+        ))
     }
 
     fn read_disk(&self) -> Result<OnDisk, StateError> {
         let snapshot = self.read_snapshot()?;
         let snapshot_exists = snapshot.is_some();
         let journal_path = self.journal_path();
-        let data = match fs::read(&journal_path) {
-            Ok(data) => data,
-            Err(e) if e.kind() == ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(StateError::io("read", &journal_path, e)),
-        };
+        let data = read_regular(&journal_path, MAX_STATE_FILE_BYTES)?.unwrap_or_default();
         let Scan {
             records,
             valid_len,
@@ -189,8 +236,8 @@ impl LocalBackend {
 
     fn read_lock_info(&self) -> Result<Option<LockInfo>, StateError> {
         let path = self.lock_info_path();
-        match fs::read(&path) {
-            Ok(data) => {
+        match read_regular(&path, MAX_LOCK_INFO_BYTES)? {
+            Some(data) => {
                 serde_json::from_slice(&data)
                     .map(Some)
                     .map_err(|e| StateError::InvalidLockInfo {
@@ -198,8 +245,7 @@ impl LocalBackend {
                         error: e.to_string(),
                     })
             }
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StateError::io("read", &path, e)),
+            None => Ok(None),
         }
     }
 
@@ -256,9 +302,11 @@ impl Backend for LocalBackend {
 
     fn load(&self) -> Result<LoadedState, StateError> {
         let disk = self.read_disk()?;
+        let mut warnings = disk.warnings;
+        warnings.extend(self.loose_modes());
         Ok(LoadedState {
             state: disk.state,
-            warnings: disk.warnings,
+            warnings,
         })
     }
 
@@ -448,6 +496,10 @@ impl LocalWriter {
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
                 Err(e) => return Err(StateError::io("remove", &backup_tmp, e)),
             }
+            // The backup is the old snapshot's inode: make it private first, whatever mode
+            // the old file had (one copied in by hand may be 0644).
+            fs::set_permissions(&snapshot, fs::Permissions::from_mode(0o600))
+                .map_err(|e| StateError::io("make private", &snapshot, e))?;
             fs::hard_link(&snapshot, &backup_tmp)
                 .map_err(|e| StateError::io("hard-link the backup", &backup_tmp, e))?;
             let backup = self.dir.join(BACKUP_FILE);
@@ -473,7 +525,7 @@ impl StateWriter for LocalWriter {
                 path: self.journal_path.clone(),
             });
         }
-        let serial = self.state.serial + 1;
+        let serial = next_serial(self.state.serial, &self.dir.join(SNAPSHOT_FILE))?;
         let line = journal::encode(serial, &self.state.lineage, &change)?;
         self.append(&line)?;
         self.journal_len += line.len() as u64;
@@ -493,12 +545,18 @@ impl StateWriter for LocalWriter {
         if changes.is_empty() {
             return Ok(self.state.serial);
         }
+        let last = serial_after(
+            self.state.serial,
+            changes.len(),
+            &self.dir.join(SNAPSHOT_FILE),
+        )?;
         let mut lines = Vec::new();
         let mut serial = self.state.serial;
         for change in &changes {
             serial += 1;
             lines.extend(journal::encode(serial, &self.state.lineage, change)?);
         }
+        debug_assert_eq!(serial, last);
         // One append and one fdatasync for the batch; a failure undoes the whole append.
         self.append(&lines)?;
         self.journal_len += lines.len() as u64;
@@ -547,12 +605,17 @@ impl StateWriter for LocalWriter {
     }
 }
 
-/// Creates (or truncates) `path` with mode 0600 and writes `data`, fsyncing if asked.
+/// Creates `path` afresh (a leftover is removed first, so it can neither pass on its mode
+/// nor be a FIFO that blocks the open) with mode 0600 and writes `data`, fsyncing if asked.
 fn write_new_file(path: &Path, data: &[u8], sync: bool) -> Result<(), StateError> {
+    match fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => return Err(StateError::io("remove", path, e)),
+    }
     let mut file = OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(path)
         .map_err(|e| StateError::io("create", path, e))?;

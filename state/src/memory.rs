@@ -255,7 +255,7 @@ impl StateWriter for MemoryWriter {
     }
 
     fn record(&mut self, change: Change) -> Result<u64, StateError> {
-        let serial = self.state.serial + 1;
+        let serial = crate::backend::next_serial(self.state.serial, Path::new(PATH))?;
         let len = journal::encode(serial, &self.state.lineage, &change)?.len() as u64;
         {
             let mut inner = self.inner();

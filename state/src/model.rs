@@ -7,6 +7,21 @@ use serde::{Deserialize, Serialize};
 /// The format tag written into every state snapshot.
 pub const STATE_FORMAT: &str = "plinth-state/1";
 
+/// The largest serial a backend records (2^53 - 1, the largest integer every JSON reader holds
+/// exactly). Serials count saved changes, so a real state never comes near it; a higher one
+/// was pushed or edited in, and counting on from it must stop rather than wrap around to 0
+/// (replay would then skip the wrapped records as already compacted, losing them).
+pub const MAX_SERIAL: u64 = (1 << 53) - 1;
+
+/// The largest serial `state push` accepts: half of [`MAX_SERIAL`], leaving room for as many
+/// changes again.
+pub const MAX_PUSHED_SERIAL: u64 = 1 << 52;
+
+/// The serial after `serial`, or `None` when that would pass [`MAX_SERIAL`].
+pub fn next_serial(serial: u64) -> Option<u64> {
+    serial.checked_add(1).filter(|s| *s <= MAX_SERIAL)
+}
+
 /// The whole state: a snapshot, plus whatever the journal adds on top.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct State {

@@ -1307,12 +1307,18 @@ impl StateWriter for AzureWriter {
         if changes.is_empty() {
             return Ok(self.state.serial);
         }
+        let last = crate::backend::serial_after(
+            self.state.serial,
+            changes.len(),
+            &self.backend.path(&self.backend.key),
+        )?;
         let mut lines = Vec::new();
         let mut serial = self.state.serial;
         for change in &changes {
             serial += 1;
             lines.extend(journal::encode(serial, &self.state.lineage, change)?);
         }
+        debug_assert_eq!(serial, last);
         self.append(lines)?;
         for change in &changes {
             self.state.apply_change(change);
