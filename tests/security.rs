@@ -195,3 +195,125 @@ location = "eastus"
     );
     assert_clean(&runs, &[CLIENT_SECRET, TOKEN_PREFIX]);
 }
+
+/// Issue 12, item 1: a sensitive value keeps its mark after it passes through a provider,
+/// whose objects report inputs under other paths (ARM `body.properties.x` is `properties.x`,
+/// Kubernetes `manifest.data.x` is `data.x`): in `state show`, in a rotation's plan (the old
+/// value as much as the new), and in a Kubernetes dry run's answer, in every rendering.
+#[test]
+fn sensitive_inputs_stay_hidden_in_what_providers_report() {
+    const OLD: &str = "OldSecret-111";
+    const NEW: &str = "NewSecret-222";
+    const K8S: &str = "K8sSecret-333";
+    let p = Project::with_main(&format!(
+        r#"
+[variable.pw]
+default = "{OLD}"
+sensitive = true
+
+[variable.k8s_pw]
+default = "{K8S}"
+sensitive = true
+
+[provider.kubernetes]
+cluster = "aks"
+
+[resource.rg]
+type = "azure:Microsoft.Resources/resourceGroups@2025-04-01"
+name = "marks-rg"
+location = "eastus"
+
+[resource.ns]
+type = "azure:Microsoft.ServiceBus/namespaces@2024-01-01"
+parent = "${{rg.id}}"
+name = "marks-sb"
+location = "eastus"
+body.sku = {{ name = "Standard" }}
+body.properties.secretSetting = "${{var.pw}}"
+
+[resource.aks]
+type = "azure:Microsoft.ContainerService/managedClusters@2025-10-01"
+parent = "${{rg.id}}"
+name = "marks-aks"
+location = "eastus"
+[resource.aks.body]
+identity.type = "SystemAssigned"
+properties.dnsPrefix = "marks"
+properties.agentPoolProfiles = [{{ name = "system", count = 1, vmSize = "Standard_D2s_v5", mode = "System" }}]
+"#
+    ));
+    let env = [("PLINTH_SIM_LATENCY", "instant"), ("NO_COLOR", "1")];
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.push("--sim");
+        let r = p.run_env(&all, &env);
+        assert!(!r.stderr.contains("panicked"), "{}", r.all());
+        r
+    };
+    let mut runs = vec![run(&["apply", "--auto-approve"])];
+    assert_eq!(runs[0].code, 0, "{}", runs[0].all());
+    // A ConfigMap on the cluster that now exists: its plan is the server's dry run.
+    p.write(
+        "cm.toml",
+        r#"
+[resource.cm]
+type = "k8s:v1/ConfigMap"
+[resource.cm.manifest]
+metadata = { name = "app", namespace = "default" }
+data = { user = "admin", password = "${var.k8s_pw}" }
+"#,
+    );
+    for args in [
+        &["plan"][..],
+        &["plan", "--json"],
+        &["plan", "--out", "cm.plan"],
+    ] {
+        runs.push(run(args));
+    }
+    for format in ["text", "json", "markdown", "terraform-json"] {
+        runs.push(p.run_env(&["show", "cm.plan", "--format", format], &env));
+    }
+    assert!(
+        runs[1].stdout.contains("data.password") && runs[1].stdout.contains("(sensitive)"),
+        "the ConfigMap's plan shows its keys:\n{}",
+        runs[1].all()
+    );
+    runs.push(run(&["apply", "cm.plan"]));
+    for args in [
+        &["state", "show", "ns"][..],
+        &["state", "show", "ns", "--json"],
+        &["state", "show", "cm"],
+        &["state", "show", "cm", "--json"],
+        &["show"],
+        &["show", "--format", "json"],
+    ] {
+        runs.push(p.run_env(args, &env));
+    }
+    // A rotation: neither the old value nor the new one is shown.
+    p.edit("main.toml", OLD, NEW);
+    for args in [
+        &["plan"][..],
+        &["plan", "--json"],
+        &["plan", "--out", "rotate.plan"],
+    ] {
+        runs.push(run(args));
+    }
+    let rotation = runs.last().unwrap().stdout.clone();
+    for format in ["text", "json", "markdown", "terraform-json"] {
+        runs.push(p.run_env(&["show", "rotate.plan", "--format", format], &env));
+    }
+    runs.push(run(&["apply", "rotate.plan"]));
+    runs.push(p.run_env(&["state", "show", "ns"], &env));
+    runs.push(run(&["plan", "--refresh-only"]));
+    assert!(
+        runs.iter().all(|r| r.code == 0),
+        "a command failed:\n{}",
+        runs.iter().find(|r| r.code != 0).unwrap().all()
+    );
+    assert!(
+        rotation.contains("secretSetting"),
+        "the rotation is planned:\n{rotation}"
+    );
+    assert_clean(&runs, &[OLD, NEW, K8S]);
+    run(&["destroy", "--auto-approve"]).code(0);
+}

@@ -27,8 +27,7 @@ use tokio::task::JoinSet;
 
 use crate::addr::{AddrKind, Address};
 use crate::events::{Event, EventSink};
-use crate::plan::prior_of;
-use crate::refresh::merge_sensitive;
+use crate::marks;
 use crate::reporter::EventReporter;
 use crate::scope::{Scope, Values};
 use crate::settings::{Settings, SettingsTables, prefix_of, settings_for};
@@ -590,9 +589,8 @@ impl Runner<'_, '_> {
                         .map_err(state_err)?;
                 }
                 (Action::Update, Some(after)) => {
-                    let (json, sens) = after.to_json_parts();
-                    rec.attributes = json;
-                    merge_sensitive(&mut rec.sensitive_paths, &sens);
+                    rec.attributes = after.to_json();
+                    marks::add_paths(&mut rec.sensitive_paths, after);
                     if d.id.is_some() {
                         rec.id = d.id.clone();
                     }
@@ -687,12 +685,15 @@ impl Runner<'_, '_> {
         }
         if let (Some(l), Some(rec)) = (lifecycle, self.writer.state().resources.get(&c.address)) {
             let lookup = self.input.registry.lookup(schema_type);
-            crate::plan::restore_ignored(&mut v, &prior_of(rec), &l.ignore_changes, |path| {
-                match &lookup {
+            crate::plan::restore_ignored(
+                &mut v,
+                &marks::prior(self.input.registry, rec),
+                &l.ignore_changes,
+                |path| match &lookup {
                     Some((p, t)) => p.attribute_path(t, path),
                     None => Some(path.clone()),
-                }
-            });
+                },
+            );
         }
         if let Some(p) = v.unknown_paths().first() {
             return Err(format!(
@@ -765,7 +766,7 @@ impl Runner<'_, '_> {
         };
         // Deletes are keyed by the inputs the object was created with.
         let key_source = match (&prior, op.kind.forward()) {
-            (Some(r), false) => prior_of(r).inputs,
+            (Some(r), false) => marks::prior(self.input.registry, r).inputs,
             _ => config.clone(),
         };
         let key = self
@@ -856,7 +857,7 @@ impl Runner<'_, '_> {
         let planned_after = c.after.clone();
         let is_data_record =
             !kind.forward() && prior.is_some_and(|r| r.mode == plinth_state::Mode::Data);
-        let prior: Option<Prior> = prior.map(prior_of);
+        let prior: Option<Prior> = prior.map(|r| marks::prior(self.input.registry, r));
         let handle = tasks.spawn(async move {
             let Some((provider, t)) = lookup else {
                 return (id, Err(ProviderError::new("no provider for this type")));
@@ -944,14 +945,10 @@ impl Runner<'_, '_> {
         obs: Observed,
     ) -> Result<(), StateError> {
         let mut attrs = obs.attributes;
-        if let Some(schema) = crate::plan::schema_of(self.input.registry, &c.type_name) {
-            diff::mark_sensitive(&schema, &mut attrs);
-        }
-        let (inputs, mut sens) = config.to_json_parts();
-        let (attributes, asens) = attrs.to_json_parts();
-        sens.extend(asens);
-        let mut sensitive_paths = Vec::new();
-        merge_sensitive(&mut sensitive_paths, &sens);
+        marks::mark_attributes(self.input.registry, &c.type_name, config, &mut attrs);
+        let inputs = config.to_json();
+        let attributes = attrs.to_json();
+        let sensitive_paths = marks::recorded_paths(config, &attrs);
         if let Ok(addr) = c.address.parse::<Address>() {
             self.values.set(&addr, attrs, true);
         }
@@ -988,7 +985,7 @@ impl Runner<'_, '_> {
                 // A service may echo what it was sent: keep secrets out of the message.
                 let mut secrets = started.config.sensitive_texts();
                 if let Some(p) = &started.prior {
-                    let p = prior_of(p);
+                    let p = marks::prior(self.input.registry, p);
                     secrets.extend(p.inputs.sensitive_texts());
                     secrets.extend(p.attributes.sensitive_texts());
                 }

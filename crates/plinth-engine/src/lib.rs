@@ -9,6 +9,7 @@ pub mod addr;
 pub mod apply;
 pub mod events;
 pub mod graph;
+pub mod marks;
 pub mod plan;
 pub mod refresh;
 pub mod reporter;

@@ -15,6 +15,7 @@ use plinth_value::{Path, Value};
 use crate::addr::{AddrKind, Address};
 use crate::events::EventSink;
 use crate::graph::{self, Decl, DeclGraph};
+use crate::marks;
 use crate::scope::{Scope, Values};
 use crate::settings::{Settings, SettingsTables, prefix_of, settings_for};
 use crate::validate;
@@ -44,20 +45,6 @@ pub struct PlanInput<'a> {
     pub state: Option<&'a State>,
     pub config_dir: String,
     pub config_digest: String,
-}
-
-/// A prior object as the engine sees it: state's record with sensitive paths marked.
-pub fn prior_of(r: &ResourceState) -> Prior {
-    let sens: Vec<Path> = r
-        .sensitive_paths
-        .iter()
-        .filter_map(|p| p.parse().ok())
-        .collect();
-    Prior {
-        id: r.id.clone(),
-        inputs: Value::from_json_marked(&r.inputs, &sens),
-        attributes: Value::from_json_marked(&r.attributes, &sens),
-    }
 }
 
 /// The type schema of a full type name.
@@ -605,7 +592,7 @@ impl Planner<'_, '_> {
         each: Option<(Value, Value)>,
         deps: Vec<String>,
     ) -> Result<(), Diagnostic> {
-        let (provider, t, _, mut config) = self.provider_and_config(decl, each)?;
+        let (provider, t, schema, mut config) = self.provider_and_config(decl, each)?;
         let address = addr.to_string();
         let settings = self.settings_of(&decl.type_name).clone();
         let req = Request::new(&t, &address, &NullReporter).with_settings(&settings);
@@ -613,7 +600,7 @@ impl Planner<'_, '_> {
             .state
             .get(&address)
             .filter(|r| r.mode == plinth_state::Mode::Managed);
-        let prior = record.map(prior_of);
+        let prior = record.map(|r| marks::prior(self.input.registry, r));
         // The secrets to scrub from a provider's message are found only when there is one.
         let provider_err = |e: plinth_provider::ProviderError, config: &Value| {
             Diagnostic::at(
@@ -668,7 +655,7 @@ impl Planner<'_, '_> {
                 })
         };
 
-        let (action, planned) = match &prior {
+        let (action, mut planned) = match &prior {
             None => (
                 Action::Create,
                 provider
@@ -739,6 +726,14 @@ impl Planner<'_, '_> {
                     && diff::changed_paths(&config, &p.inputs, &diff::ExactEq).is_empty()
                     && diff::changed_paths(&p.inputs, &config, &diff::ExactEq).is_empty()
             });
+        // What the provider planned (a dry run's answer) carries no marks of its own.
+        marks::mark_with(
+            &*provider,
+            &t,
+            Some(&schema),
+            &config,
+            &mut planned.attributes,
+        );
         let complete = action == Action::NoOp;
         self.values.set(addr, planned.attributes.clone(), complete);
         let replace_order =
@@ -821,7 +816,10 @@ impl Planner<'_, '_> {
                 )
             })
         });
-        let before = self.state.get(&address).map(|r| prior_of(r).attributes);
+        let before = self
+            .state
+            .get(&address)
+            .map(|r| marks::prior(self.input.registry, r).attributes);
         let settings = self.settings_of(&decl.type_name);
         let (after, complete) =
             if config.is_wholly_known() && settings.is_wholly_known() && !pending_dep {
@@ -831,7 +829,7 @@ impl Planner<'_, '_> {
                     Diagnostic::at(format!("reading `{address}` failed: {e}"), decl.loc.clone())
                 })?;
                 let mut attrs = obs.attributes;
-                diff::mark_sensitive(&schema, &mut attrs);
+                marks::mark_with(&*provider, &t, Some(&schema), &config, &mut attrs);
                 (attrs, true)
             } else {
                 (Value::Unknown, false)
@@ -1000,7 +998,7 @@ impl Planner<'_, '_> {
             } else {
                 "not in the configuration".to_string()
             };
-            let p = prior_of(r);
+            let p = marks::prior(self.input.registry, r);
             deletes.push(ResourceChange {
                 address: address.clone(),
                 name: decl_name,

@@ -12,7 +12,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::events::{Event, EventSink};
-use crate::plan::prior_of;
+use crate::marks;
 use crate::reporter::EventReporter;
 
 /// The state as refresh found it: the loaded state plus the records that changed, so a
@@ -114,7 +114,7 @@ pub async fn refresh<'s>(
             continue;
         };
         let provider: Arc<dyn Provider> = provider.clone();
-        let prior = prior_of(r);
+        let prior = marks::prior(registry, r);
         // Where the object lives, as recorded with it; else as the state says now.
         let settings = match &r.settings {
             Some(s) => plinth_value::Value::from(s.clone()),
@@ -171,7 +171,7 @@ pub async fn refresh<'s>(
                     address: address.clone(),
                     type_name: r.type_name.clone(),
                     action: Action::Delete,
-                    before: Some(prior_of(r).attributes),
+                    before: Some(marks::prior(registry, r).attributes),
                     after: None,
                     changed_paths: vec![],
                     id: r.id.clone(),
@@ -183,25 +183,22 @@ pub async fn refresh<'s>(
                     address: address.clone(),
                     outcome: "ok".into(),
                 });
-                let before = prior_of(r).attributes;
+                let prior = marks::prior(registry, r);
+                let before = prior.attributes;
                 let mut after = obs.attributes;
-                if let Some((p, t)) = registry.lookup(&r.type_name)
-                    && let Some(schema) = p.schema(&t)
-                {
-                    diff::mark_sensitive(&schema, &mut after);
-                }
+                marks::mark_attributes(registry, &r.type_name, &prior.inputs, &mut after);
                 let changed = diff::changed_paths(&before, &after, &diff::ExactEq);
                 let relevant = if report_all {
                     changed.clone()
                 } else {
                     user_set(registry, r, &changed)
                 };
-                let (json, sens) = after.to_json_parts();
+                let json = after.to_json();
                 let id_changed = obs.id.is_some() && obs.id != r.id;
                 if pending || id_changed || json != r.attributes {
                     let mut rec = r.clone();
                     rec.attributes = json;
-                    merge_sensitive(&mut rec.sensitive_paths, &sens);
+                    marks::add_paths(&mut rec.sensitive_paths, &after);
                     if obs.id.is_some() {
                         rec.id = obs.id.clone();
                     }
@@ -257,13 +254,4 @@ fn user_set(
         .filter(|c| set.iter().any(|s| s.overlaps(c)))
         .cloned()
         .collect()
-}
-
-pub(crate) fn merge_sensitive(into: &mut Vec<String>, paths: &[plinth_value::Path]) {
-    for p in paths {
-        let s = p.to_string();
-        if !into.contains(&s) {
-            into.push(s);
-        }
-    }
 }

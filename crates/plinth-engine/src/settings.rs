@@ -211,7 +211,7 @@ impl SettingsTables {
             if !wanted.contains(&(addr.kind, addr.name.clone())) {
                 continue;
             }
-            values.set(&addr, record_value(r), true);
+            values.set(&addr, record_value(registry, r), true);
         }
         let scope = Scope {
             vars,
@@ -225,8 +225,8 @@ impl SettingsTables {
 }
 
 /// The value expressions see for a record: its attributes, with its id.
-fn record_value(r: &ResourceState) -> Value {
-    let mut v = crate::plan::prior_of(r).attributes;
+fn record_value(registry: &Registry, r: &ResourceState) -> Value {
+    let mut v = crate::marks::prior(registry, r).attributes;
     if !matches!(v, Value::Map(_)) {
         v = Value::Map(Default::default());
     }
