@@ -15,6 +15,6 @@ pub use decl::*;
 pub use diag::{Diagnostic, Diagnostics};
 pub use load::{load_dir, load_sources};
 pub use node::{FoundRef, Node, NodeKind};
-pub use source::{FileId, Loc, Sources};
+pub use source::{FileId, Loc, Quote, Sources};
 pub use suggest::did_you_mean;
 pub use vars::{VarInputs, resolve as resolve_variables};

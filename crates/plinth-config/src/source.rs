@@ -20,6 +20,17 @@ impl Loc {
     }
 }
 
+/// How much of a file diagnostics may quote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Quote {
+    /// The lines a diagnostic points at and one line of context around them.
+    #[default]
+    WithContext,
+    /// Only the lines a diagnostic points at: a file that failed to parse (its other lines
+    /// may be anything), a var file (its other lines may be secrets).
+    LinesOnly,
+}
+
 /// One loaded file.
 #[derive(Clone, Debug)]
 pub struct SourceFile {
@@ -28,6 +39,7 @@ pub struct SourceFile {
     pub name: String,
     pub path: PathBuf,
     pub text: Arc<String>,
+    pub quote: Quote,
 }
 
 /// Every file a configuration was read from.
@@ -42,12 +54,29 @@ impl Sources {
     }
 
     pub fn add(&mut self, name: String, path: PathBuf, text: String) -> FileId {
+        self.add_quoted(name, path, text, Quote::WithContext)
+    }
+
+    /// Adds a file whose diagnostics quote only as much as `quote` allows.
+    pub fn add_quoted(
+        &mut self,
+        name: String,
+        path: PathBuf,
+        text: String,
+        quote: Quote,
+    ) -> FileId {
         self.files.push(SourceFile {
             name,
             path,
             text: Arc::new(text),
+            quote,
         });
         self.files.len() - 1
+    }
+
+    /// Restricts how much of a file diagnostics quote (e.g. once it failed to parse).
+    pub fn set_quote(&mut self, file: FileId, quote: Quote) {
+        self.files[file].quote = quote;
     }
 
     pub fn get(&self, id: FileId) -> &SourceFile {
