@@ -3,7 +3,7 @@
 
 use plinth_config::{Config, Diagnostic, Diagnostics, Loc, Mode, Node, NodeKind, did_you_mean};
 use plinth_provider::{Registry, TypeSchema};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::addr::{AddrKind, Address};
 
@@ -195,42 +195,78 @@ fn check_backend(d: &mut Diagnostics, b: &plinth_config::BackendDecl) {
 fn check_static_for_each(d: &mut Diagnostics, address: &str, fe: &Node) {
     match &fe.kind {
         NodeKind::List(items) => {
-            let mut seen: Vec<(String, &Loc)> = Vec::new();
+            // Each duplicated key is one problem, however often it repeats: (first place,
+            // second place, how many times).
+            let mut seen: HashMap<String, (&Loc, Option<&Loc>, usize)> = HashMap::new();
+            let mut duplicated: Vec<String> = Vec::new();
+            // Reported once, with a count.
+            let mut not_strings = 0usize;
+            let mut first_not_string: Option<Diagnostic> = None;
             for item in items {
                 let Some(v) = item.static_value() else {
                     continue;
                 };
                 match v.as_str() {
-                    Some(key) => {
-                        if let Some((_, first)) = seen.iter().find(|(k, _)| k == key) {
-                            d.push(
+                    Some(key) => match seen.get_mut(key) {
+                        Some((_, second, n)) => {
+                            if second.is_none() {
+                                *second = Some(&item.loc);
+                                duplicated.push(key.to_string());
+                            }
+                            *n += 1;
+                        }
+                        None => {
+                            seen.insert(key.to_string(), (&item.loc, None, 1));
+                        }
+                    },
+                    None => {
+                        not_strings += 1;
+                        if first_not_string.is_none() {
+                            first_not_string = Some(
                                 Diagnostic::at(
-                                    format!("the for_each list of `{address}` has \"{key}\" twice"),
+                                    format!(
+                                        "the for_each list of `{address}` holds a {}, but keys must be strings",
+                                        v.type_name()
+                                    ),
                                     item.loc.clone(),
                                 )
-                                .label("duplicate key")
-                                .related((*first).clone(), "first here")
-                                .help("instance keys must be unique: remove one, or use a table to give each instance its own key"),
+                                .label("expected a string")
+                                .help(format!(
+                                    "write it in quotes (for_each = [\"{}\"]), or use a table whose keys name the instances",
+                                    v
+                                )),
                             );
-                        } else {
-                            seen.push((key.to_string(), &item.loc));
                         }
                     }
-                    None => d.push(
-                        Diagnostic::at(
-                            format!(
-                                "the for_each list of `{address}` holds a {}, but keys must be strings",
-                                v.type_name()
-                            ),
-                            item.loc.clone(),
-                        )
-                        .label("expected a string")
-                        .help(format!(
-                            "write it in quotes (for_each = [\"{}\"]), or use a table whose keys name the instances",
-                            v
-                        )),
-                    ),
                 }
+            }
+            if let Some(mut first) = first_not_string {
+                if not_strings > 1 {
+                    first.message = format!(
+                        "{} (and {} more items that are not strings)",
+                        first.message,
+                        not_strings - 1
+                    );
+                }
+                d.push(first);
+            }
+            for key in duplicated {
+                let (first, second, n) = seen[&key];
+                let second = second.expect("a duplicated key has a second place");
+                let times = if n == 2 {
+                    "twice".to_string()
+                } else {
+                    format!("{n} times")
+                };
+                d.push(
+                    Diagnostic::at(
+                        format!("the for_each list of `{address}` has \"{key}\" {times}"),
+                        second.clone(),
+                    )
+                    .label("duplicate key")
+                    .related(first.clone(), "first here")
+                    .help("instance keys must be unique: remove one, or use a table to give each instance its own key"),
+                );
             }
         }
         NodeKind::Lit(v)
