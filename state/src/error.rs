@@ -190,13 +190,15 @@ pub enum StateError {
         limit: u64,
     },
 
-    /// The snapshot is gone but its backup is there: the state was deleted or moved.
-    #[error(
-        "{path} is missing, but {backup} (the snapshot before the last run) is there: the state was deleted or moved, and going on without it would plan to re-create every object; restore it (`cp {backup} {path}`, then `plinth plan` reconciles the last run's changes), use the backend the state was migrated to (`state migrate` leaves state.json.migrated), or, to really start over with no state, delete {backup}",
-        path = .path.display(),
-        backup = .backup.display()
-    )]
-    SnapshotMissing { path: PathBuf, backup: PathBuf },
+    /// The snapshot is gone but its backup (or its migrated copy) is there: the state was
+    /// deleted or moved, and "no state" would plan to re-create every object.
+    #[error("{}", snapshot_missing_message(.path, .backup, .migrated.as_deref()))]
+    SnapshotMissing {
+        path: PathBuf,
+        backup: PathBuf,
+        /// `state.json.migrated`, when `state migrate` moved the state to another backend.
+        migrated: Option<PathBuf>,
+    },
 
     /// Serialising state failed (a bug).
     #[error("could not encode {what} as JSON: {error}; this is a bug in plinth — please report it")]
@@ -225,6 +227,19 @@ fn followed_by(n: usize) -> String {
         0 => String::new(),
         1 => " and is followed by 1 more record".to_string(),
         n => format!(" and is followed by {n} more records"),
+    }
+}
+
+fn snapshot_missing_message(path: &Path, backup: &Path, migrated: Option<&Path>) -> String {
+    let (path, backup) = (path.display(), backup.display());
+    match migrated {
+        Some(m) => format!(
+            "{path} is missing: `plinth state migrate` moved this state to another backend and left its last local copy as {m}; use the configuration whose [backend] it was migrated to, or, to bring the state back here, `mv {m} {path}`",
+            m = m.display()
+        ),
+        None => format!(
+            "{path} is missing, but {backup} (the snapshot before the last run) is there: the state was deleted or moved, and going on without it would plan to re-create every object; restore it (`cp {backup} {path}`, then `plinth plan` reconciles the last run's changes), or, to really start over with no state, delete {backup}"
+        ),
     }
 }
 

@@ -16,7 +16,8 @@ pub use backend::{Backend, LoadedState, LockGuard, StateWriter};
 pub use error::StateError;
 pub use files::{MAX_STATE_FILE_BYTES, read_regular};
 pub use local::{
-    BACKUP_FILE, JOURNAL_FILE, LOCK_FILE, LOCK_INFO_FILE, LocalBackend, SNAPSHOT_FILE,
+    BACKUP_FILE, JOURNAL_FILE, LOCK_FILE, LOCK_INFO_FILE, LocalBackend, MIGRATED_FILE,
+    SNAPSHOT_FILE,
 };
 pub use lock::LockInfo;
 pub use memory::MemoryBackend;

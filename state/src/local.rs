@@ -5,7 +5,8 @@
 //! - `state.json`: the snapshot (pretty JSON);
 //! - `state.journal`: changes since the snapshot, one checksummed line each
 //!   (`<crc32 hex> {"serial":N,"lineage":"...","change":...}`);
-//! - `state.json.backup`: the previous snapshot;
+//! - `state.json.backup`: the previous snapshot (a missing `state.json` beside it, or beside
+//!   `state.json.migrated`, is refused rather than read as "no state");
 //! - `state.lock`: held with an OS exclusive file lock (`flock`) for the lock's lifetime;
 //! - `state.lock.info`: who holds the lock, written once it is acquired, removed on release.
 //!
@@ -51,6 +52,8 @@ pub const SNAPSHOT_FILE: &str = "state.json";
 pub const JOURNAL_FILE: &str = "state.journal";
 /// The previous snapshot's file name.
 pub const BACKUP_FILE: &str = "state.json.backup";
+/// What `state migrate` renames the snapshot to once the state lives in another backend.
+pub const MIGRATED_FILE: &str = "state.json.migrated";
 /// The OS lock file name.
 pub const LOCK_FILE: &str = "state.lock";
 /// The lock-info file name.
@@ -135,8 +138,14 @@ impl LocalBackend {
             // A backup is written only over an existing snapshot, so one without the other
             // means the snapshot was deleted or moved: "no state" would re-create everything.
             let backup = self.backup_path();
-            if fs::symlink_metadata(&backup).is_ok() {
-                return Err(StateError::SnapshotMissing { path, backup });
+            let migrated = self.dir.join(MIGRATED_FILE);
+            let migrated = fs::symlink_metadata(&migrated).is_ok().then_some(migrated);
+            if migrated.is_some() || fs::symlink_metadata(&backup).is_ok() {
+                return Err(StateError::SnapshotMissing {
+                    path,
+                    backup,
+                    migrated,
+                });
             }
             return Ok(None);
         };

@@ -1211,3 +1211,28 @@ fn a_missing_snapshot_beside_its_backup_is_refused() {
     fs::copy(backend.backup_path(), backend.snapshot_path()).unwrap();
     assert_eq!(load(&backend).state.unwrap().serial, 2);
 }
+
+/// After `state migrate` the local snapshot is `state.json.migrated`: a configuration that
+/// points back at the local state is told where the state went, not handed an empty one.
+#[test]
+fn a_migrated_snapshot_is_not_read_as_no_state() {
+    let (_tmp, backend) = setup();
+    record_puts(&backend, 1, true);
+    let migrated = backend.dir().join(MIGRATED_FILE);
+    fs::rename(backend.snapshot_path(), &migrated).unwrap();
+    assert!(!backend.backup_path().exists());
+    let err = backend.load().unwrap_err();
+    assert!(
+        matches!(&err, StateError::SnapshotMissing { migrated: Some(m), .. } if *m == migrated),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&format!(
+            "mv {} {}",
+            migrated.display(),
+            backend.snapshot_path().display()
+        )),
+        "{msg}"
+    );
+}

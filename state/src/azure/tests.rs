@@ -131,7 +131,7 @@ fn a_long_run_compacts_before_the_append_blob_block_limit() {
 }
 
 #[test]
-fn damaged_last_record_is_dropped_and_cut_by_the_next_writer() {
+fn torn_last_record_is_dropped_and_cut_by_the_next_writer_but_a_damaged_complete_one_is_refused() {
     let b = backend("torn");
     let mut w = b.open_writer(State::new()).unwrap();
     w.record(put("a", 1)).unwrap();
@@ -142,8 +142,9 @@ fn damaged_last_record_is_dropped_and_cut_by_the_next_writer() {
     drop(w);
     let good = journal(&b);
     let third = journal::encode(4, &expected.lineage, &put("d", 4)).unwrap();
+    // A complete final line (it ends with the newline) that is damaged is not a write cut
+    // short: corruption, refused by readers and writers alike.
     for (what, tail) in [
-        ("a torn record", third[..third.len() / 2].to_vec()),
         ("garbage", b"\x00\x01garbage\n".to_vec()),
         ("a bad checksum", {
             let mut t = third.clone();
@@ -154,16 +155,34 @@ fn damaged_last_record_is_dropped_and_cut_by_the_next_writer() {
         let mut data = good.clone();
         data.extend_from_slice(&tail);
         b.write_raw(&b.journal_name(), data).unwrap();
-        let loaded = b.load().unwrap();
-        assert_eq!(loaded.state.as_ref(), Some(&expected), "{what}");
-        assert_eq!(loaded.warnings.len(), 1, "{what}: {:?}", loaded.warnings);
-        assert!(loaded.warnings[0].contains("dropped a damaged final journal record"));
+        let err = b.load().unwrap_err();
         assert!(
-            loaded.warnings[0].contains(".journal"),
-            "{:?}",
-            loaded.warnings
+            matches!(
+                err,
+                StateError::Corrupt {
+                    line: 3,
+                    following: 0,
+                    ..
+                }
+            ),
+            "{what}: {err:?}"
         );
+        assert!(err.to_string().contains("although it is complete"), "{err}");
+        assert!(b.open_writer(expected.clone()).is_err(), "{what}");
     }
+    // An unterminated tail is a torn write: dropped with a warning.
+    let mut data = good.clone();
+    data.extend_from_slice(&third[..third.len() / 2]);
+    b.write_raw(&b.journal_name(), data).unwrap();
+    let loaded = b.load().unwrap();
+    assert_eq!(loaded.state.as_ref(), Some(&expected));
+    assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+    assert!(loaded.warnings[0].contains("dropped a damaged final journal record"));
+    assert!(
+        loaded.warnings[0].contains(".journal"),
+        "{:?}",
+        loaded.warnings
+    );
     // The next writer compacts (an append blob cannot be truncated) and continues cleanly.
     let mut w = b.open_writer(expected.clone()).unwrap();
     assert!(journal(&b).is_empty());
