@@ -195,6 +195,20 @@ fn to_input(attr: &Path) -> Path {
     }
 }
 
+/// `name` and `parent` make the resource id, which every plan, state listing and output
+/// prints: a sensitive value there would be printed too, so it is refused (as `for_each`
+/// refuses sensitive keys).
+fn refuse_sensitive(config: &Value) -> Result<(), ProviderError> {
+    for key in ["name", "parent"] {
+        if config.get(&p(key)).is_some_and(|v| v.contains_sensitive()) {
+            return Err(ProviderError::new(format!(
+                "`{key}` uses a sensitive value: it is part of the resource id, which plans, state and outputs show, so it cannot be secret; build `{key}` from values that are not sensitive"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Keys of `body` that have their own inputs.
 const RESERVED_BODY_KEYS: &[&str] = &["id", "name", "type", "location", "tags"];
 
@@ -271,8 +285,12 @@ impl AzureProvider {
     /// The effective name: the configured one, or for role assignments guid(scope,
     /// roleDefinitionId, principalId). `Unknown` while any of those is unknown.
     fn name_of(&self, t: &ArmType, config: &Value) -> Result<Value, ProviderError> {
+        refuse_sensitive(config)?;
         match field(config, "name") {
-            Field::Known(n) => return Ok(Value::String(n)),
+            Field::Known(n) => {
+                types::check_name(t, &n).map_err(ProviderError::new)?;
+                return Ok(Value::String(n));
+            }
             Field::Unknown => return Ok(Value::Unknown),
             Field::Absent => {}
         }
@@ -307,7 +325,10 @@ impl AzureProvider {
             _ => return Ok(None),
         };
         let parent = match field(config, "parent") {
-            Field::Known(p) => Some(p),
+            Field::Known(p) => {
+                types::check_parent(&p).map_err(ProviderError::new)?;
+                Some(p)
+            }
             Field::Unknown => return Ok(None),
             Field::Absent => None,
         };
@@ -573,12 +594,14 @@ impl Provider for AzureProvider {
             ));
         }
         if let Field::Known(parent) = field(config, "parent")
-            && !parent.starts_with('/')
+            && let Err(e) = types::check_parent(&parent)
         {
-            out.push((
-                p("parent"),
-                format!("`parent` must be a resource id starting with `/`, found \"{parent}\""),
-            ));
+            out.push((p("parent"), e));
+        }
+        if let Field::Known(name) = field(config, "name")
+            && let Err(e) = types::check_name(&t, &name)
+        {
+            out.push((p("name"), e));
         }
         if let Some(Value::Map(b)) = config.get(&p("body")).map(|v| v.unmarked().clone()) {
             for k in b.keys() {

@@ -161,12 +161,109 @@ pub struct Known {
     pub sensitive: &'static [&'static str],
     /// How long a create typically takes, in seconds.
     pub estimate_secs: u64,
+    /// ARM's naming rules for the type.
+    pub name_rule: NameRule,
 }
 
 impl Known {
     pub fn estimate(&self) -> Duration {
         Duration::from_secs(self.estimate_secs)
     }
+}
+
+/// ARM's naming rules of a type (Azure's "Naming rules and restrictions for Azure
+/// resources"): length in characters, which characters, and which may come first and last.
+pub struct NameRule {
+    pub min: usize,
+    pub max: usize,
+    pub chars: fn(char) -> bool,
+    pub first: fn(char) -> bool,
+    pub last: fn(char) -> bool,
+    /// The rule in words, for the error.
+    pub describe: &'static str,
+}
+
+impl NameRule {
+    /// Role assignments: a GUID.
+    pub const GUID: NameRule = NameRule {
+        min: 36,
+        max: 36,
+        chars: |c| c.is_ascii_hexdigit() || c == '-',
+        first: |c| c.is_ascii_hexdigit(),
+        last: |c| c.is_ascii_hexdigit(),
+        describe: "a GUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301 (leave `name` out and plinth derives one with guid(scope, roleDefinitionId, principalId))",
+    };
+
+    fn check(&self, name: &str) -> Result<(), String> {
+        let n = name.chars().count();
+        let ok = (self.min..=self.max).contains(&n)
+            && name.chars().all(self.chars)
+            && name.chars().next().is_some_and(self.first)
+            && name.chars().last().is_some_and(self.last)
+            && (self.min != 36 || uuid::Uuid::parse_str(name).is_ok());
+        if ok {
+            Ok(())
+        } else {
+            Err(self.describe.to_string())
+        }
+    }
+}
+
+/// The characters that change what an ARM URL addresses (a path separator, the start of a
+/// query or fragment, an escape): never part of a name, nor of a segment of a parent id.
+fn url_meta(c: char) -> bool {
+    matches!(c, '/' | '\\' | '?' | '#' | '%') || c.is_control()
+}
+
+/// Checks a name against what any ARM name must be (one URL path segment: not empty, not `.`
+/// or `..`, no `/`, `\`, `?`, `#`, `%` or control characters), then against the type's own
+/// rules when plinth knows them. The error says what the name must be.
+pub fn check_name(t: &ArmType, name: &str) -> Result<(), String> {
+    let shown = plinth_value::Value::from(name).render();
+    if name.is_empty() {
+        return Err("`name` is empty: give the resource a name".into());
+    }
+    if name == "." || name == ".." || name.contains(url_meta) {
+        return Err(format!(
+            "`name` {shown} is not a valid ARM name: a name is one segment of the resource id, so it cannot be `.` or `..` or hold `/`, `\\`, `?`, `#`, `%` or control characters; to put the resource under another one, set `parent`"
+        ));
+    }
+    if let Some(k) = t.known() {
+        k.name_rule.check(name).map_err(|rule| {
+            format!(
+                "`name` {shown} is not a valid name for {}: ARM requires {rule}",
+                k.type_name
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Checks that a parent (a resource id or scope) cannot address anything but what it says:
+/// it starts with `/`, and no segment is empty, `.` or `..` or holds `\`, `?`, `#`, `%` or
+/// control characters.
+pub fn check_parent(parent: &str) -> Result<(), String> {
+    let shown = plinth_value::Value::from(parent).render();
+    let trimmed = parent.trim().trim_end_matches('/');
+    let Some(rest) = trimmed.strip_prefix('/') else {
+        return Err(format!(
+            "`parent` must be a resource id starting with `/`, found {shown}"
+        ));
+    };
+    if rest.is_empty() {
+        return Err(format!(
+            "`parent` {shown} names no scope: give a resource id such as /subscriptions/ID/resourceGroups/NAME"
+        ));
+    }
+    if rest
+        .split('/')
+        .any(|seg| seg.is_empty() || seg == "." || seg == ".." || seg.contains(url_meta))
+    {
+        return Err(format!(
+            "`parent` {shown} is not a resource id: its segments cannot be empty, `.` or `..`, or hold `\\`, `?`, `#`, `%` or control characters"
+        ));
+    }
+    Ok(())
 }
 
 pub static KNOWN: &[Known] = &[
@@ -178,6 +275,14 @@ pub static KNOWN: &[Known] = &[
         computed: &["id", "type", "properties.provisioningState"],
         sensitive: &[],
         estimate_secs: 3,
+        name_rule: NameRule {
+            min: 1,
+            max: 90,
+            chars: |c| c.is_alphanumeric() || "_-.()".contains(c),
+            first: |_| true,
+            last: |c| c != '.',
+            describe: "1-90 characters: letters, digits, underscores, hyphens, periods and parentheses, not ending with a period",
+        },
     },
     Known {
         type_name: AKS,
@@ -216,6 +321,14 @@ pub static KNOWN: &[Known] = &[
             "properties.windowsProfile.adminPassword",
         ],
         estimate_secs: 600,
+        name_rule: NameRule {
+            min: 1,
+            max: 63,
+            chars: |c| c.is_ascii_alphanumeric() || c == '_' || c == '-',
+            first: |c| c.is_ascii_alphanumeric(),
+            last: |c| c.is_ascii_alphanumeric(),
+            describe: "1-63 characters: letters, digits, underscores and hyphens, starting and ending with a letter or digit",
+        },
     },
     Known {
         type_name: SB_NAMESPACE,
@@ -234,6 +347,14 @@ pub static KNOWN: &[Known] = &[
         ],
         sensitive: &[],
         estimate_secs: 120,
+        name_rule: NameRule {
+            min: 6,
+            max: 50,
+            chars: |c| c.is_ascii_alphanumeric() || c == '-',
+            first: |c| c.is_ascii_alphabetic(),
+            last: |c| c.is_ascii_alphanumeric(),
+            describe: "6-50 characters: letters, digits and hyphens, starting with a letter and ending with a letter or digit",
+        },
     },
     Known {
         type_name: SB_QUEUE,
@@ -255,6 +376,14 @@ pub static KNOWN: &[Known] = &[
         ],
         sensitive: &[],
         estimate_secs: 5,
+        name_rule: NameRule {
+            min: 1,
+            max: 260,
+            chars: |c| c.is_ascii_alphanumeric() || "._-".contains(c),
+            first: |c| c.is_ascii_alphanumeric(),
+            last: |c| c.is_ascii_alphanumeric(),
+            describe: "1-260 characters: letters, digits, periods, underscores and hyphens, starting and ending with a letter or digit",
+        },
     },
     Known {
         type_name: IDENTITY,
@@ -270,6 +399,14 @@ pub static KNOWN: &[Known] = &[
         ],
         sensitive: &[],
         estimate_secs: 5,
+        name_rule: NameRule {
+            min: 3,
+            max: 128,
+            chars: |c| c.is_ascii_alphanumeric() || c == '_' || c == '-',
+            first: |c| c.is_ascii_alphanumeric(),
+            last: |_| true,
+            describe: "3-128 characters: letters, digits, underscores and hyphens, starting with a letter or digit",
+        },
     },
     Known {
         type_name: FIC,
@@ -280,6 +417,14 @@ pub static KNOWN: &[Known] = &[
         computed: &["id", "type"],
         sensitive: &[],
         estimate_secs: 5,
+        name_rule: NameRule {
+            min: 3,
+            max: 120,
+            chars: |c| c.is_ascii_alphanumeric() || c == '_' || c == '-',
+            first: |c| c.is_ascii_alphanumeric(),
+            last: |_| true,
+            describe: "3-120 characters: letters, digits, underscores and hyphens, starting with a letter or digit",
+        },
     },
     Known {
         type_name: ROLE_ASSIGNMENT,
@@ -301,6 +446,7 @@ pub static KNOWN: &[Known] = &[
         ],
         sensitive: &[],
         estimate_secs: 10,
+        name_rule: NameRule::GUID,
     },
 ];
 
@@ -412,6 +558,66 @@ mod tests {
             "/x/y/providers/Microsoft.Authorization/roleAssignments/g"
         );
         assert!(ra.resource_id(None, "g", None).is_err());
+    }
+
+    #[test]
+    fn names_are_checked_by_arm_rules() {
+        let t = |s: &str| ArmType::parse(s).unwrap();
+        let rg = t("Microsoft.Resources/resourceGroups@2025-04-01");
+        for bad in [
+            "injrg/../../resourceGroups/victimrg",
+            "..",
+            ".",
+            "a\\b",
+            "a?b",
+            "a#b",
+            "a%2Fb",
+            "a\u{0}b",
+            "a\nb",
+            "",
+            "ends-with-period.",
+        ] {
+            assert!(check_name(&rg, bad).is_err(), "{bad:?}");
+        }
+        let e = check_name(&rg, "injrg/../../resourceGroups/victimrg").unwrap_err();
+        assert!(e.contains("set `parent`"), "{e}");
+        assert!(
+            check_name(&rg, &"r".repeat(91))
+                .unwrap_err()
+                .contains("1-90")
+        );
+        for good in ["g", "my-rg_(1).x", "Grupo-ÅÄÖ"] {
+            check_name(&rg, good).unwrap();
+        }
+        let aks = t("Microsoft.ContainerService/managedClusters@2025-10-01");
+        assert!(check_name(&aks, "-k").is_err() && check_name(&aks, "k.8").is_err());
+        check_name(&aks, "k").unwrap();
+        let sb = t("Microsoft.ServiceBus/namespaces@2024-01-01");
+        assert!(check_name(&sb, "sb-1").is_err() && check_name(&sb, "1abcdef").is_err());
+        check_name(&sb, "kedademo-sb").unwrap();
+        let mi = t("Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30");
+        assert!(check_name(&mi, "ab").is_err());
+        check_name(&mi, "sec-mi").unwrap();
+        let ra = t("Microsoft.Authorization/roleAssignments@2022-04-01");
+        assert!(check_name(&ra, "not-a-guid-but-thirty-six-characters").is_err());
+        check_name(&ra, "3f2504e0-4f89-11d3-9a0c-0305e82c3301").unwrap();
+        // Types plinth does not curate get the rules every ARM name follows.
+        let web = t("Microsoft.Web/sites@2024-04-01");
+        check_name(&web, "any name.").unwrap();
+        assert!(check_name(&web, "a/b").is_err());
+
+        check_parent("/subscriptions/s/resourceGroups/g").unwrap();
+        check_parent("/subscriptions/s/resourceGroups/g/").unwrap();
+        for bad in [
+            "/subscriptions/s/resourceGroups/g/../h",
+            "subscriptions/s",
+            "/",
+            "/s//x",
+            "/s/x?y",
+            "/s/x#y",
+        ] {
+            assert!(check_parent(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -651,7 +651,7 @@ location = "eastus"
 [resource.sb]
 type = "azure:Microsoft.ServiceBus/namespaces@2024-01-01"
 parent = "${{rg.id}}"
-name = "ig-sb"
+name = "ig-sbns"
 location = "eastus"
 body = {{ sku = {{ name = "Standard" }} }}
 
