@@ -125,14 +125,21 @@ impl TokenProvider for IdentityTokens {
     }
 }
 
+/// Loads the state for a `state` subcommand, printing the load's warnings (a dropped torn
+/// record, skipped records, loose file modes) on stderr as `plan` does, so that stdout stays
+/// what the command prints (JSON with `--json`).
+pub fn load_warned(backend: &dyn Backend) -> Result<Option<State>, CliError> {
+    let loaded = backend.load()?;
+    for w in &loaded.warnings {
+        eprintln!("Warning: {w}");
+    }
+    Ok(loaded.state)
+}
+
 /// `plinth state pull`: the current state (snapshot plus journal) as JSON on stdout.
 pub fn pull(dir: &Path) -> Result<u8, CliError> {
     let backend = workspace::backend_of_dir(dir)?;
-    let loaded = backend.load()?;
-    for w in &loaded.warnings {
-        eprintln!("warning: {w}");
-    }
-    let Some(state) = loaded.state else {
+    let Some(state) = load_warned(backend.as_ref())? else {
         eprintln!("There is no state yet in {}.", backend.describe());
         return Ok(0);
     };
@@ -144,8 +151,13 @@ pub fn pull(dir: &Path) -> Result<u8, CliError> {
 
 /// `plinth state push FILE`: replaces the stored state with FILE's, under the lock.
 pub fn push(file: &Path, force: bool, dir: &Path, common: &Common) -> Result<u8, CliError> {
-    let data = std::fs::read(file)
-        .map_err(|e| CliError::msg(format!("cannot read {}: {e}", file.display())))?;
+    let data =
+        plinth_state::read_regular(file, plinth_state::MAX_STATE_FILE_BYTES)?.ok_or_else(|| {
+            CliError::help(
+                format!("cannot read {}: no such file", file.display()),
+                "push a file written by `plinth state pull` (or a .plinth/state.json)",
+            )
+        })?;
     let mut pushed: State = serde_json::from_slice(&data).map_err(|e| {
         CliError::help(
             format!("{} is not a plinth state file: {e}", file.display()),
@@ -160,9 +172,22 @@ pub fn push(file: &Path, force: bool, dir: &Path, common: &Common) -> Result<u8,
             plinth_state::STATE_FORMAT
         )));
     }
+    if pushed.serial > plinth_state::MAX_PUSHED_SERIAL {
+        // Counting on from it would soon pass the largest serial plinth records (and an
+        // older plinth wrapped around to 0, losing the changes recorded after).
+        return Err(CliError::help(
+            format!(
+                "refusing to push {}: its serial {} is beyond {}, the largest serial plinth accepts in a pushed state",
+                file.display(),
+                pushed.serial,
+                plinth_state::MAX_PUSHED_SERIAL
+            ),
+            "serials count saved changes; set \"serial\" in the file to the stored state's serial (`plinth state pull` shows it) or any small number, and push again",
+        ));
+    }
     let backend = workspace::backend_of_dir(dir)?;
     let _lock = backend.lock("state push", common.lock_timeout)?;
-    let stored = backend.load()?.state;
+    let stored = load_warned(backend.as_ref())?;
     if let Some(stored) = &stored {
         let refuse = |what: String| {
             Err(CliError::help(
@@ -196,7 +221,18 @@ pub fn push(file: &Path, force: bool, dir: &Path, common: &Common) -> Result<u8,
                 ));
             }
             // Never reuse a serial: whatever recorded the stored one must see a change.
-            pushed.serial = stored.serial + 1;
+            pushed.serial = plinth_state::next_serial(stored.serial).ok_or_else(|| {
+                CliError::help(
+                    format!(
+                        "refusing to push {}: {} is at serial {}, and plinth records changes only up to serial {}",
+                        file.display(),
+                        backend.describe(),
+                        stored.serial,
+                        plinth_state::MAX_SERIAL
+                    ),
+                    "move the stored state aside (for the local backend: the files in .plinth/), then push the file without --force",
+                )
+            })?;
         }
         if pushed == *stored {
             outln!(
@@ -238,11 +274,20 @@ pub fn migrate(dir: &Path, from: Option<&Path>, common: &Common) -> Result<u8, C
     }
     let _old_lock = old.lock("state migrate", common.lock_timeout)?;
     let _new_lock = new.lock("state migrate", common.lock_timeout)?;
-    let loaded = old.load()?;
-    for w in &loaded.warnings {
-        eprintln!("warning: {w}");
-    }
-    let Some(state) = loaded.state else {
+    let loaded = match load_warned(&old) {
+        Err(_) if from.join(plinth_state::MIGRATED_FILE).exists() => {
+            return Err(CliError::help(
+                format!(
+                    "there is no state to migrate in {}: it was migrated already (its last local copy is {})",
+                    old.describe(),
+                    from.join(plinth_state::MIGRATED_FILE).display()
+                ),
+                "the configuration's [backend] holds the state now",
+            ));
+        }
+        loaded => loaded?,
+    };
+    let Some(state) = loaded else {
         return Err(CliError::help(
             format!("there is no state to migrate in {}", old.describe()),
             "pass --from DIR if the local state lives elsewhere",
@@ -283,7 +328,7 @@ pub fn migrate(dir: &Path, from: Option<&Path>, common: &Common) -> Result<u8, C
     writer.compact()?;
     drop(writer);
     let snapshot = old.snapshot_path();
-    let retired = from.join("state.json.migrated");
+    let retired = from.join(plinth_state::MIGRATED_FILE);
     std::fs::rename(&snapshot, &retired).map_err(|e| {
         CliError::msg(format!(
             "the state was copied, but {} could not be renamed: {e}; remove it by hand",

@@ -975,7 +975,7 @@ fn state_cmd(command: StateCommand) -> Result<u8, CliError> {
         }
         StateCommand::List { dir, common } => {
             let backend = workspace::backend_of_dir(&dir)?;
-            let state = backend.load()?.state.unwrap_or_default();
+            let state = crate::backend::load_warned(backend.as_ref())?.unwrap_or_default();
             if common.json {
                 let list: Vec<&str> = state.resources.keys().map(String::as_str).collect();
                 outln!("{}", serde_json::json!(list));
@@ -996,7 +996,7 @@ fn state_cmd(command: StateCommand) -> Result<u8, CliError> {
             common,
         } => {
             let backend = workspace::backend_of_dir(&dir)?;
-            let state = backend.load()?.state.unwrap_or_default();
+            let state = crate::backend::load_warned(backend.as_ref())?.unwrap_or_default();
             let r = find_record(&state, &address)?;
             if common.json {
                 outln!(
@@ -1016,7 +1016,7 @@ fn state_cmd(command: StateCommand) -> Result<u8, CliError> {
         } => {
             let backend = workspace::backend_of_dir(&dir)?;
             let _lock = backend.lock("state rm", common.lock_timeout)?;
-            let state = backend.load()?.state.unwrap_or_default();
+            let state = crate::backend::load_warned(backend.as_ref())?.unwrap_or_default();
             let mut remove = Vec::new();
             for a in &addresses {
                 let prefix = format!("{a}[");
@@ -1048,7 +1048,7 @@ fn state_cmd(command: StateCommand) -> Result<u8, CliError> {
             let to_addr: Address = to.parse().map_err(|e: String| CliError::msg(e))?;
             let backend = workspace::backend_of_dir(&dir)?;
             let _lock = backend.lock("state mv", common.lock_timeout)?;
-            let state = backend.load()?.state.unwrap_or_default();
+            let state = crate::backend::load_warned(backend.as_ref())?.unwrap_or_default();
             let mut rec = find_record(&state, &from)?.clone();
             let to = to_addr.to_string();
             if state.resources.contains_key(&to) {

@@ -48,7 +48,7 @@ impl CliError {
                         }
                         None => (None, None, None),
                     };
-                    serde_json::json!({"type": "error", "message": d.message, "file": file, "line": line, "column": column, "help": d.help})
+                    serde_json::json!({"type": "error", "message": d.display_message(), "file": file.map(|f| plinth_config::diag::clean(&f)), "line": line, "column": column, "help": d.help.as_deref().map(plinth_config::diag::clean)})
                 })
                 .collect();
             for i in items {
@@ -190,9 +190,19 @@ pub async fn attach_sim(loaded: &mut Loaded, common: &Common) -> Result<(), CliE
         return Ok(());
     };
     if target == crate::IN_PROCESS {
+        // Private, like the state directory the local backend creates: the world holds the
+        // simulated objects' secrets.
         let state_dir = loaded.dir.join(".plinth");
-        std::fs::create_dir_all(&state_dir)
-            .map_err(|e| CliError::msg(format!("cannot create {}: {e}", state_dir.display())))?;
+        {
+            use std::os::unix::fs::DirBuilderExt as _;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&state_dir)
+                .map_err(|e| {
+                    CliError::msg(format!("cannot create {}: {e}", state_dir.display()))
+                })?;
+        }
         let latency = match std::env::var("PLINTH_SIM_LATENCY") {
             Ok(l) => l
                 .parse()

@@ -368,3 +368,205 @@ fn plan_during_a_running_apply_is_refused_by_the_lock() {
         r.all()
     );
 }
+
+/// Writes `.plinth/state.json` by hand (0600), as an older plinth's `state push` could have.
+fn write_state(p: &Project, state: &serde_json::Value) {
+    let path = p.path(".plinth/state.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(state).unwrap()).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// Issue 12, item 9: `state push` accepted serial 2^64-1; the next apply journalled serials
+/// 0, 1, ... and after a SIGKILL the next load skipped them as already compacted, so the
+/// objects they recorded vanished from state. Push refuses such serials, and a writer never
+/// counts past the limit (nothing is journalled, the run fails with the fix).
+#[test]
+fn serials_near_the_limit_are_refused_and_never_wrap() {
+    let p = Project::with_main(TWO);
+    p.apply(&[]);
+    let mut pulled: serde_json::Value =
+        serde_json::from_str(&p.ok(&["state", "pull"]).stdout).unwrap();
+    let before = p.state();
+    pulled["serial"] = json!(u64::MAX);
+    std::fs::write(p.path("pushed.json"), pulled.to_string()).unwrap();
+    for force in [false, true] {
+        let mut args = vec!["state", "push", "pushed.json"];
+        if force {
+            args.push("--force");
+        }
+        p.fails(&args)
+            .stderr_has("its serial 18446744073709551615 is beyond 4503599627370496")
+            .stderr_has("set \"serial\" in the file");
+        assert_eq!(p.state(), before, "push --force={force} changed the state");
+    }
+
+    // A state already that high (written by an older plinth): the next apply refuses to
+    // record rather than wrapping around, and the stored state is intact.
+    let mut top = before.clone();
+    top["serial"] = json!(u64::MAX);
+    write_state(&p, &top);
+    p.edit("main.toml", "input = \"alpha\"", "input = \"beta\"");
+    let run = p.run(&["apply", "--auto-approve"]);
+    assert_ne!(run.code, 0, "{run:?}");
+    run.stderr_has("plinth records changes only up to serial 9007199254740991")
+        .stderr_has("nothing was recorded");
+    assert_eq!(p.state(), top);
+    let journal = std::fs::read(p.path(".plinth/state.journal")).unwrap_or_default();
+    assert!(journal.is_empty(), "{}", String::from_utf8_lossy(&journal));
+    // A pushed state with a sane serial gets the configuration going again.
+    let mut fixed = before.clone();
+    fixed["serial"] = json!(7);
+    std::fs::write(p.path("fixed.json"), fixed.to_string()).unwrap();
+    std::fs::remove_file(p.path(".plinth/state.json")).unwrap();
+    p.ok(&["state", "push", "fixed.json"]);
+    p.apply(&[]);
+    assert_eq!(p.state()["resources"]["a"]["inputs"]["input"], "beta");
+}
+
+/// Issue 12, item 17: `state list` (and the other state commands) hid the load's warnings
+/// that `plan` prints, e.g. a dropped torn journal record. They print them on stderr, so
+/// `--json` output stays parseable.
+#[test]
+fn state_commands_print_the_load_warnings_plan_prints() {
+    let p = Project::with_main(TWO);
+    p.apply(&[]);
+    let journal = p.path(".plinth/state.journal");
+    let torn = || {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&journal)
+            .unwrap();
+        std::io::Write::write_all(&mut f, b"0123abcd {\"serial\":99,\"lin").unwrap();
+    };
+    let warning = "Warning: dropped a torn final journal record";
+    torn();
+    p.ok(&["plan"]).stderr_has(warning);
+    for args in [
+        &["state", "list"][..],
+        &["state", "list", "--json"],
+        &["state", "show", "a"],
+        &["state", "show", "a", "--json"],
+        &["state", "pull"],
+    ] {
+        let run = p.ok(args);
+        run.stderr_has(warning).stdout_lacks("Warning");
+        if args.contains(&"--json") || args[1] == "pull" {
+            serde_json::from_str::<serde_json::Value>(&run.stdout)
+                .unwrap_or_else(|e| panic!("{args:?}: stdout is not JSON ({e}): {run:?}"));
+        }
+    }
+    // Writing commands warn too (and cut the torn tail before appending).
+    p.ok(&["state", "mv", "b", "c"]).stderr_has(warning);
+    torn();
+    p.ok(&["state", "rm", "c"]).stderr_has(warning);
+    let list = p.ok(&["state", "list"]);
+    assert_eq!(list.stdout.trim(), "a", "{list:?}");
+    assert!(!list.stderr.contains("Warning"), "{list:?}");
+}
+
+/// Issue 12, item 17: with `state.json` gone but `state.json.backup` there, plinth planned to
+/// re-create everything. It refuses and says how to restore the backup.
+#[test]
+fn a_missing_state_json_beside_its_backup_is_refused() {
+    let p = Project::with_main(TWO);
+    p.apply(&[]);
+    p.edit("main.toml", "input = \"alpha\"", "input = \"beta\"");
+    p.apply(&[]);
+    assert!(p.path(".plinth/state.json.backup").exists());
+    std::fs::remove_file(p.path(".plinth/state.json")).unwrap();
+    for args in [
+        &["plan"][..],
+        &["apply", "--auto-approve"],
+        &["state", "list"],
+        &["state", "pull"],
+    ] {
+        p.fails(args)
+            .stderr_has("state.json is missing, but ")
+            .stderr_has("cp ")
+            .stdout_lacks("create");
+    }
+    assert!(!p.path(".plinth/state.json").exists());
+    std::fs::copy(
+        p.path(".plinth/state.json.backup"),
+        p.path(".plinth/state.json"),
+    )
+    .unwrap();
+    // The backup is one run older: the plan reconciles that run's change, nothing else.
+    let plan = p.ok(&["plan", "--json"]).plan_doc();
+    let summary = &plan["plan"]["summary"];
+    assert_eq!(
+        (&summary["add"], &summary["destroy"], &summary["change"]),
+        (&json!(0), &json!(0), &json!(1)),
+        "{plan:#}"
+    );
+}
+
+/// Runs plinth, failing the test (and killing plinth) if it has not finished in a minute:
+/// for runs that used to block forever.
+fn run_bounded(p: &Project, args: &[&str]) -> (i32, String) {
+    let child = p
+        .command()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(out) => {
+            let out = out.unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            assert!(!stderr.contains("panicked"), "{stderr}");
+            (out.status.code().unwrap_or(-1), stderr)
+        }
+        Err(_) => {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
+            panic!("plinth {args:?} blocked");
+        }
+    }
+}
+
+/// Issue 12, item 12: a FIFO as `state.json` or `state.journal` made every command wait
+/// forever; a device such as /dev/zero was read without end. Regular files only.
+#[test]
+fn a_special_file_as_state_is_refused_not_waited_for() {
+    for (name, what) in [
+        ("state.json", "fifo"),
+        ("state.journal", "fifo"),
+        ("state.journal", "/dev/zero"),
+    ] {
+        let p = Project::with_main(TWO);
+        p.apply(&[]);
+        let path = p.path(".plinth").join(name);
+        let _ = std::fs::remove_file(&path);
+        if what == "fifo" {
+            let status = std::process::Command::new("mkfifo")
+                .arg(&path)
+                .status()
+                .unwrap();
+            assert!(status.success());
+        } else {
+            std::os::unix::fs::symlink(what, &path).unwrap();
+        }
+        let kind = if what == "fifo" {
+            "is a named pipe (FIFO), not a regular file"
+        } else {
+            "is a character device, not a regular file"
+        };
+        for args in [&["plan"][..], &["state", "list"]] {
+            let (code, stderr) = run_bounded(&p, args);
+            assert_eq!(code, 1, "{name} {what} {args:?}: {stderr}");
+            assert!(stderr.contains(kind), "{name} {what} {args:?}: {stderr}");
+            assert!(
+                stderr.contains(&path.display().to_string()),
+                "{name} {what}: {stderr}"
+            );
+        }
+    }
+}

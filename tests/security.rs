@@ -317,3 +317,35 @@ data = { user = "admin", password = "${var.k8s_pw}" }
     assert_clean(&runs, &[OLD, NEW, K8S]);
     run(&["destroy", "--auto-approve"]).code(0);
 }
+
+/// Issue 12, item 15: a bare `--sim` created `.plinth/` 0755 and `sim-world.json` 0644,
+/// although the world holds the simulated objects' secrets. Both are private now; a world
+/// file or state directory left loose by an older plinth is made private or reported (once,
+/// with the `chmod` that fixes it).
+#[test]
+fn the_simulated_world_and_the_state_directory_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let p = project();
+    let env = [("PLINTH_SIM_LATENCY", "instant")];
+    let r = p.run_env(&["apply", "--sim", "--auto-approve"], &env);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let (dir, world) = (p.path(".plinth"), p.path(".plinth/sim-world.json"));
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&world), 0o600);
+    assert!(!r.stderr.contains("chmod"), "{}", r.stderr);
+
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&world, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let r = p.run_env(&["plan", "--sim"], &env);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(mode(&world), 0o600, "the world is rewritten private");
+    let fix = format!("chmod 700 {}", dir.display());
+    assert_eq!(r.stderr.matches(&fix).count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("Warning: state holds secrets"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains(SECRET), "{}", r.stderr);
+}

@@ -125,7 +125,7 @@ impl Shared {
             serde_json::to_vec_pretty(&*world).map_err(std::io::Error::other)?
         };
         let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, json)?;
+        write_private(&tmp, &json)?;
         std::fs::rename(&tmp, path)
     }
 
@@ -157,20 +157,66 @@ impl SimHandle {
     }
 }
 
+/// Writes `data` to a fresh `path` with mode 0600 (the world holds the simulated objects'
+/// secrets); a leftover file is removed first so it passes on neither its mode nor, as a
+/// FIFO, a blocking open.
+fn write_private(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(data)
+}
+
+/// The most a world file may hold (a world of thousands of objects is a few MB).
+const MAX_WORLD_BYTES: u64 = 1 << 30;
+
 fn load_world(config: &SimConfig) -> std::io::Result<World> {
+    use std::io::Read as _;
     let Some(path) = &config.world_file else {
         return Ok(World::default());
     };
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("{} is not a simulator world: {e}", path.display()),
-            )
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(World::default()),
-        Err(e) => Err(e),
+    let invalid = |what: String| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{}: {what}", path.display()),
+        )
+    };
+    // Only a regular file: a FIFO would block forever, a device be read without end.
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => {
+            return Err(invalid(
+                "is not a regular file; pass a simulator world file (or a path that does not exist yet)".into(),
+            ));
+        }
+        Ok(m) if m.len() > MAX_WORLD_BYTES => {
+            return Err(invalid(format!(
+                "is {} bytes, more than the {MAX_WORLD_BYTES} bytes a simulator world may have",
+                m.len()
+            )));
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(World::default()),
+        Err(e) => return Err(e),
     }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_WORLD_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_WORLD_BYTES {
+        return Err(invalid(format!(
+            "is more than the {MAX_WORLD_BYTES} bytes a simulator world may have"
+        )));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| invalid(format!("is not a simulator world: {e}")))
 }
 
 /// Records every request and its answer in the log served by `/_sim/requests`.
