@@ -16,6 +16,39 @@ use crate::retry::{RetryEvent, RetryObserver, RetryPolicy, TracingObserver};
 /// The public cloud's ARM endpoint.
 pub const DEFAULT_BASE_URL: &str = "https://management.azure.com";
 
+/// How long establishing a connection to ARM (or the token endpoint) may take.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one request may take, from sending it to the end of the answer's body. A request
+/// that takes longer is a transient failure: retried (and reported) like a dropped connection.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connect and per-request timeouts of the HTTP client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpTimeouts {
+    pub connect: Duration,
+    pub request: Duration,
+}
+
+impl Default for HttpTimeouts {
+    fn default() -> Self {
+        HttpTimeouts {
+            connect: DEFAULT_CONNECT_TIMEOUT,
+            request: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+}
+
+impl HttpTimeouts {
+    /// A `reqwest` client with these timeouts (ARM's and the token endpoint's requests).
+    pub fn client(&self) -> Result<reqwest::Client> {
+        reqwest::Client::builder()
+            .connect_timeout(self.connect)
+            .timeout(self.request)
+            .build()
+            .map_err(|e| Error::Credential(format!("cannot make an HTTP client: {e}")))
+    }
+}
+
 /// How long-running operations are polled.
 #[derive(Clone, Debug)]
 pub struct LroPolicy {
@@ -60,6 +93,7 @@ pub struct ArmClientBuilder {
     lro: LroPolicy,
     rate_limits: Option<RateLimits>,
     http: Option<reqwest::Client>,
+    timeouts: HttpTimeouts,
     observer: Arc<dyn RetryObserver>,
 }
 
@@ -98,10 +132,19 @@ impl ArmClientBuilder {
         self
     }
 
-    /// The `reqwest` client to use (default: a new one; share it with
-    /// [`crate::IdentityTokenSource::new`]).
+    /// The `reqwest` client to use (default: a new one with [`ArmClientBuilder::timeouts`];
+    /// share it with [`crate::IdentityTokenSource::new`]). Make it with
+    /// [`HttpTimeouts::client`], so that a request that never gets an answer ends.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
+        self
+    }
+
+    /// The connect and per-request timeouts (default [`DEFAULT_CONNECT_TIMEOUT`],
+    /// [`DEFAULT_REQUEST_TIMEOUT`]): of the client this builder makes, and named in the error
+    /// of a request that timed out.
+    pub fn timeouts(mut self, timeouts: HttpTimeouts) -> Self {
+        self.timeouts = timeouts;
         self
     }
 
@@ -115,11 +158,16 @@ impl ArmClientBuilder {
         let tokens = self
             .tokens
             .ok_or_else(|| Error::Credential("the ARM client has no token source".into()))?;
+        let http = match self.http {
+            Some(h) => h,
+            None => self.timeouts.client()?,
+        };
         Ok(ArmClient {
             inner: Arc::new(Inner {
                 base_url: self.base_url,
                 scope: self.scope,
-                http: self.http.unwrap_or_default(),
+                http,
+                timeouts: self.timeouts,
                 tokens,
                 retry: self.retry,
                 lro: self.lro,
@@ -134,6 +182,7 @@ struct Inner {
     base_url: String,
     scope: String,
     http: reqwest::Client,
+    timeouts: HttpTimeouts,
     tokens: Arc<dyn TokenSource>,
     retry: RetryPolicy,
     lro: LroPolicy,
@@ -158,6 +207,7 @@ impl ArmClient {
             lro: LroPolicy::default(),
             rate_limits: Some(RateLimits::default()),
             http: None,
+            timeouts: HttpTimeouts::default(),
             observer: Arc::new(TracingObserver),
         }
     }
@@ -264,6 +314,18 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     msg
 }
 
+/// `host[:port]` of a URL, for messages (no path, no query string).
+fn host_of(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => match (u.host_str(), u.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => "an unknown host".to_string(),
+        },
+        Err(_) => "an unknown host".to_string(),
+    }
+}
+
 fn provisioning_state(body: &Value) -> Option<&str> {
     body.pointer("/properties/provisioningState")
         .and_then(Value::as_str)
@@ -280,10 +342,23 @@ impl Call<'_> {
 
     /// Sends one request once: `Ok` for any HTTP answer, `Err(Transport)` when there was none.
     async fn once(&self, req: &ArmRequest, url: &str, token: &str) -> Result<ArmResponse> {
-        let transport = |e: reqwest::Error| Error::Transport {
-            method: req.method.to_string(),
-            url: url.to_string(),
-            message: error_chain(&e),
+        let timeouts = self.inner().timeouts;
+        let transport = |e: reqwest::Error| {
+            if e.is_timeout() {
+                return Error::TimedOut {
+                    host: host_of(url),
+                    after: if e.is_connect() {
+                        timeouts.connect
+                    } else {
+                        timeouts.request
+                    },
+                };
+            }
+            Error::Transport {
+                method: req.method.to_string(),
+                url: url.to_string(),
+                message: error_chain(&e.without_url()),
+            }
         };
         let mut rb = self
             .inner()
@@ -370,7 +445,7 @@ impl Call<'_> {
                     }
                     (Error::Arm(e), retry_after(&resp.headers))
                 }
-                Err(e @ Error::Transport { .. }) => (e, None),
+                Err(e @ (Error::Transport { .. } | Error::TimedOut { .. })) => (e, None),
                 Err(e) => return Err(e),
             };
             let delay = match server_wait {

@@ -45,6 +45,10 @@ pub enum Error {
         url: String,
         message: String,
     },
+    /// No complete answer within the connect or per-request timeout (after any retries).
+    /// Names the host only: no path, no query string.
+    #[error("timed out after {} talking to ARM at {host}", humantime::format_duration(*after))]
+    TimedOut { host: String, after: Duration },
     /// No token could be obtained.
     #[error("{0}")]
     Credential(String),

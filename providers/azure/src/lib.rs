@@ -28,7 +28,10 @@ mod retry;
 mod settings;
 pub mod types;
 
-pub use client::{ArmClient, ArmClientBuilder, ArmResponse, Call, LroPolicy};
+pub use client::{
+    ArmClient, ArmClientBuilder, ArmResponse, Call, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_REQUEST_TIMEOUT, HttpTimeouts, LroPolicy,
+};
 pub use credential::{
     ARM_SCOPE, AccessToken, CredentialConfig, IdentityTokenSource, StaticToken, TokenSource,
 };

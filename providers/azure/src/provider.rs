@@ -59,7 +59,7 @@ impl AzureProvider {
         self.client
             .get_or_init(|| {
                 let s = &self.settings;
-                let http = reqwest::Client::new();
+                let http = s.timeouts.client().map_err(|e| e.to_string())?;
                 let tokens: Arc<dyn TokenSource> = match &s.token_source {
                     Some(t) => t.clone(),
                     None => Arc::new(
@@ -74,6 +74,7 @@ impl AzureProvider {
                     .retry(s.retry.clone())
                     .lro(s.lro.clone())
                     .rate_limits(s.rate_limits)
+                    .timeouts(s.timeouts)
                     .http_client(http)
                     .build()
                     .map_err(|e| e.to_string())

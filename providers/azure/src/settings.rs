@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use plinth_value::Value;
 
-use crate::client::{DEFAULT_BASE_URL, LroPolicy};
+use crate::client::{DEFAULT_BASE_URL, HttpTimeouts, LroPolicy};
 use crate::credential::{ARM_SCOPE, CredentialConfig, TokenSource};
 use crate::ratelimit::RateLimits;
 use crate::retry::RetryPolicy;
@@ -34,7 +34,12 @@ pub const CONFIG_KEYS: &[&str] = &[
     "environment",
     "endpoint",
     "authority_host",
+    "connect_timeout",
+    "request_timeout",
 ];
+
+/// The longest `connect_timeout` / `request_timeout`.
+const MAX_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
 /// Everything the Azure provider needs to reach ARM. Nothing here does I/O.
 #[derive(Clone)]
@@ -48,6 +53,8 @@ pub struct AzureSettings {
     pub token_scope: String,
     pub retry: RetryPolicy,
     pub lro: LroPolicy,
+    /// Connect and per-request timeouts (`connect_timeout`, `request_timeout`).
+    pub timeouts: HttpTimeouts,
     /// Client-side token buckets (`None` turns them off).
     pub rate_limits: Option<RateLimits>,
     /// Tokens from here instead of `credentials` (tests).
@@ -97,6 +104,7 @@ impl AzureSettings {
             token_scope: ARM_SCOPE.to_string(),
             retry: RetryPolicy::default(),
             lro: LroPolicy::default(),
+            timeouts: HttpTimeouts::default(),
             rate_limits: Some(RateLimits::default()),
             token_source: None,
         }
@@ -189,8 +197,9 @@ impl AzureSettings {
 
     /// Applies the evaluated `[provider.azure]` table: `subscription_id`, `tenant_id`,
     /// `client_id`, `client_secret`, `use_oidc`, `oidc_token_file_path`, `use_msi`, `use_cli`,
-    /// `environment` (public, usgovernment, china), `endpoint` (an ARM URL) and
-    /// `authority_host`. A null value (e.g. an unset `${env.X}`) leaves the setting as it is.
+    /// `environment` (public, usgovernment, china), `endpoint` (an ARM URL),
+    /// `authority_host`, and `connect_timeout` / `request_timeout` (durations such as "30s";
+    /// defaults 10s and 30s). A null value (e.g. an unset `${env.X}`) leaves the setting as it is.
     /// Unknown keys are an error naming them.
     pub fn apply_config(&mut self, config: &Value) -> Result<(), String> {
         let map = match config.unmarked() {
@@ -252,6 +261,19 @@ impl AzureSettings {
                     )),
                 }
             };
+            let duration = || -> Result<std::time::Duration, String> {
+                let s = string()?;
+                let d = humantime::parse_duration(s.trim()).map_err(|e| {
+                    format!("`{key}`: \"{s}\" is not a duration ({e}); write e.g. \"30s\"")
+                })?;
+                if d.is_zero() || d > MAX_TIMEOUT {
+                    return Err(format!(
+                        "`{key}` must be more than 0s and at most {}, found \"{s}\"",
+                        humantime::format_duration(MAX_TIMEOUT)
+                    ));
+                }
+                Ok(d)
+            };
             let c = &mut self.credentials;
             match key.as_str() {
                 "subscription_id" => self.subscription_id = Some(string()?),
@@ -268,6 +290,8 @@ impl AzureSettings {
                 "environment" => self.set_environment(&string()?)?,
                 "endpoint" => self.arm_endpoint = string()?.trim_end_matches('/').to_string(),
                 "authority_host" => c.authority_host = Some(string()?),
+                "connect_timeout" => self.timeouts.connect = duration()?,
+                "request_timeout" => self.timeouts.request = duration()?,
                 _ => unreachable!("checked above"),
             }
         }
@@ -349,5 +373,22 @@ mod tests {
             .apply_config(&Value::from(serde_json::json!({"tenant_id": 3})))
             .unwrap_err();
         assert!(e.contains("must be a string"), "{e}");
+        s.apply_config(&Value::from(
+            serde_json::json!({"request_timeout": "2s", "connect_timeout": "500ms"}),
+        ))
+        .unwrap();
+        assert_eq!(
+            s.timeouts,
+            HttpTimeouts {
+                connect: Duration::from_millis(500),
+                request: Duration::from_secs(2)
+            }
+        );
+        for bad in ["soon", "0s", "2days"] {
+            let e = s
+                .apply_config(&Value::from(serde_json::json!({ "request_timeout": bad })))
+                .unwrap_err();
+            assert!(e.contains("request_timeout"), "{e}");
+        }
     }
 }

@@ -290,3 +290,84 @@ async fn remaining_headers_tighten_the_buckets() {
     assert_eq!(reads(limited).await, 0);
     sim.shutdown().await.unwrap();
 }
+
+/// A server that accepts connections and never answers: every request times out after the
+/// per-request timeout, is retried as a transient failure (each retry reported to the
+/// resource's reporter), and the last one fails with "timed out after ... talking to ARM at
+/// HOST" (no path, no query string).
+#[tokio::test]
+async fn a_server_that_never_answers_times_out_and_is_retried_and_reported() {
+    use plinth_provider::{Prior, Provider, Request};
+    use plinth_provider_azure::{AzureProvider, AzureSettings, HttpTimeouts, StaticToken};
+    use plinth_value::Value;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (held_tx, mut held_rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        // Accepted, read from by nobody, answered never; kept open until the test ends.
+        while let Ok((socket, _)) = listener.accept().await {
+            if held_tx.send(socket).is_err() {
+                break;
+            }
+        }
+    });
+
+    let mut settings = AzureSettings::from_lookup(|_| None);
+    settings.arm_endpoint = format!("http://{addr}");
+    settings.subscription_id = Some("sub".into());
+    settings.token_source = Some(std::sync::Arc::new(StaticToken("t".into())));
+    settings.retry = RetryPolicy {
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        max_attempts: 3,
+        ..RetryPolicy::default()
+    };
+    settings.timeouts = HttpTimeouts {
+        connect: Duration::from_secs(5),
+        request: Duration::from_millis(300),
+    };
+    let azure = AzureProvider::new(settings);
+    let notes = Notes::default();
+    let req = Request::new(
+        "Microsoft.Resources/resourceGroups@2025-04-01",
+        "rg",
+        &notes,
+    );
+    let prior = Prior {
+        id: Some("/subscriptions/sub/resourceGroups/never".into()),
+        inputs: Value::Null,
+        attributes: Value::Null,
+    };
+    let started = std::time::Instant::now();
+    // Bounded, so that a client without timeouts fails this test instead of hanging it.
+    let err = tokio::time::timeout(Duration::from_secs(20), azure.read(&req, &prior))
+        .await
+        .expect("the read never ended: the ARM client has no request timeout")
+        .unwrap_err();
+    let elapsed = started.elapsed();
+    assert_eq!(
+        err.message,
+        format!("timed out after 300ms talking to ARM at {addr}")
+    );
+    assert!(!err.message.contains("api-version"), "{}", err.message);
+    assert!(elapsed >= Duration::from_millis(900), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+    let notes = notes.0.lock().unwrap().clone();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    for n in &notes {
+        assert_eq!(n.address, "rg");
+        assert!(
+            n.message
+                .contains("timed out after 300ms talking to ARM at"),
+            "{}",
+            n.message
+        );
+    }
+    // The requests did reach the listener (they were not refused).
+    let mut held = 0;
+    while held_rx.try_recv().is_ok() {
+        held += 1;
+    }
+    assert!(held >= 1, "no connection was made");
+}
