@@ -17,7 +17,13 @@
 //!   Each record costs O(size of the change): nothing else is rewritten.
 //! - A crash mid-append leaves at most one torn line, at the end; it was never acknowledged,
 //!   so load drops it (with a warning) and the next writer truncates it before appending.
-//!   Damage anywhere else is never repaired silently: it is [`StateError::Corrupt`].
+//!   Appends end with the newline, so that torn line is unterminated; damage anywhere else
+//!   (a complete last line that fails its checksum included) is never repaired silently: it
+//!   is [`StateError::Corrupt`].
+//! - Serials are counted with checks up to [`crate::MAX_SERIAL`]: a writer refuses to record
+//!   past it rather than wrap around to 0 (which replay would skip as already compacted).
+//! - Only regular files up to [`crate::MAX_STATE_FILE_BYTES`] are read: a FIFO or device in
+//!   place of a state file is an error, not a hang.
 //! - Compaction writes the snapshot to a temporary file, fsyncs it, hard-links the old
 //!   snapshot to `state.json.backup` (link + rename: no bytes copied), renames the new one
 //!   over `state.json`, fsyncs the directory, and only then truncates the journal. A crash
