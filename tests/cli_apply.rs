@@ -521,3 +521,53 @@ fn apply_without_auto_approve_needs_a_terminal() {
         .stderr_has("--auto-approve");
     assert!(!p.path(".plinth/state.json").exists() || p.state_list().is_empty());
 }
+
+/// Issue 12, item 10: outputs outside a `--target` keep their last values. An output that
+/// refers only to untargeted resources is neither evaluated nor removed, whether the targeted
+/// run applies or destroys; one that refers to the target follows it.
+#[test]
+fn outputs_outside_a_target_keep_their_last_values() {
+    let p = Project::with_main(
+        r#"
+[resource.a]
+type = "core:data"
+input = "a"
+
+[resource.b]
+type = "core:data"
+input = "${a.output}-b"
+
+[resource.c]
+type = "core:data"
+input = "c"
+
+[output.from_c]
+value = "${c.output}"
+
+[output.from_b]
+value = "${b.output}"
+
+[output.both]
+value = "${b.output}+${c.output}"
+"#,
+    );
+    p.apply(&[]);
+    p.edit("main.toml", "-b\"", "-b2\"");
+    p.edit("main.toml", "input = \"c\"", "input = \"c2\"");
+    // The plan shows only the outputs the target changes.
+    let plan = p.ok(&["plan", "--target", "b", "--no-color"]);
+    plan.stdout_has("from_b").stdout_lacks("from_c");
+    p.ok(&["apply", "--target", "b", "--auto-approve"]);
+    assert_eq!(p.output("from_b"), "a-b2");
+    // `c` was not applied: the output that refers to it alone keeps its value, and one that
+    // refers to both is evaluated with `c` as state records it.
+    assert_eq!(p.output("from_c"), "c");
+    assert_eq!(p.output("both"), "a-b2+c");
+    // A targeted destroy removes the outputs that refer to what it destroys, and only those.
+    p.ok(&["apply", "--destroy", "--target", "b", "--auto-approve"]);
+    let outputs = p.state()["outputs"].clone();
+    assert!(outputs.get("from_b").is_none(), "{outputs}");
+    assert!(outputs.get("both").is_none(), "{outputs}");
+    assert_eq!(outputs["from_c"]["value"], "c", "{outputs}");
+    assert_eq!(p.state_list(), vec!["a".to_string(), "c".to_string()]);
+}

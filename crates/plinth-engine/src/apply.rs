@@ -10,7 +10,7 @@
 //! - the first interrupt stops new work and waits for what is running; the second abandons
 //!   running work (its pending records stay pending for the next run to reconcile).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -575,9 +575,26 @@ impl Runner<'_, '_> {
         &self.input.plan.changes[op.change]
     }
 
-    /// Writes what refresh found, so that state matches what exists before anything changes.
+    /// Writes what refresh found and the plan showed, so that state matches what exists
+    /// before anything changes. Drift no rendering showed (attributes the configuration does
+    /// not set, in a normal plan) is not written: state keeps what it recorded, and the next
+    /// `plan --refresh-only` still reports the difference.
     fn persist_refresh(&mut self) -> Result<(), Diagnostics> {
+        let everything_shown = self.input.plan.mode == plinth_plan::PlanMode::RefreshOnly;
         for d in &self.input.plan.drift {
+            if !everything_shown
+                && !d.is_reportable()
+                && d.id.as_ref().is_none_or(|id| {
+                    self.writer
+                        .state()
+                        .resources
+                        .get(&d.address)
+                        .and_then(|r| r.id.as_ref())
+                        == Some(id)
+                })
+            {
+                continue;
+            }
             let existing = self.writer.state().resources.get(&d.address).cloned();
             let Some(mut rec) = existing else { continue };
             match (&d.action, &d.after) {
@@ -589,7 +606,21 @@ impl Runner<'_, '_> {
                         .map_err(state_err)?;
                 }
                 (Action::Update, Some(after)) => {
-                    rec.attributes = after.to_json();
+                    if everything_shown {
+                        rec.attributes = after.to_json();
+                    } else {
+                        // Only the paths the plan showed take the values found.
+                        let mut attrs = plinth_value::Value::from(&rec.attributes);
+                        for p in &d.changed_paths {
+                            match after.get(p) {
+                                Some(v) => attrs.set(p, v),
+                                None => {
+                                    attrs.remove(p);
+                                }
+                            }
+                        }
+                        rec.attributes = attrs.to_json();
+                    }
                     marks::add_paths(&mut rec.sensitive_paths, after);
                     if d.id.is_some() {
                         rec.id = d.id.clone();
@@ -622,6 +653,33 @@ impl Runner<'_, '_> {
                 _ => self
                     .values
                     .set(&addr, c.after.clone().unwrap_or(Value::Unknown), false),
+            }
+        }
+        // Objects a `--target` left out of the plan are as state records them.
+        if !self.input.plan.targets.is_empty() {
+            let planned: HashSet<&str> = self
+                .input
+                .plan
+                .changes
+                .iter()
+                .map(|c| c.address.as_str())
+                .collect();
+            for (address, r) in &self.writer.state().resources {
+                if r.deposed || planned.contains(address.as_str()) {
+                    continue;
+                }
+                if let Ok(addr) = address.parse::<Address>() {
+                    let mut v = marks::prior(self.input.registry, r).attributes;
+                    if let (Some(id), Value::Map(_)) = (&r.id, &v)
+                        && v.get(&plinth_value::Path::root().key("id")).is_none()
+                    {
+                        v.set(
+                            &plinth_value::Path::root().key("id"),
+                            Value::from(id.as_str()),
+                        );
+                    }
+                    self.values.set(&addr, v, true);
+                }
             }
         }
         for r in &self.input.config.resources {
@@ -1098,10 +1156,29 @@ impl Runner<'_, '_> {
     /// Evaluates outputs with the values that now exist and records them.
     fn record_outputs(&mut self) -> Result<(), Diagnostics> {
         let plan = self.input.plan;
+        let old = self.writer.state().outputs.clone();
+        let targeted = !plan.targets.is_empty();
+        let planned = |name: &str| plan.outputs.iter().find(|o| o.name == name);
         let mut outputs = BTreeMap::new();
-        if plan.mode != PlanMode::Destroy {
-            let old = self.writer.state().outputs.clone();
+        if plan.mode == PlanMode::Destroy {
+            // A targeted destroy removes only the outputs its plan removes.
+            if targeted {
+                outputs = old.clone();
+                outputs.retain(|name, _| planned(name).is_none());
+            }
+        } else {
+            if targeted {
+                // Outputs outside the target, and ones no longer configured, keep their values.
+                for (name, prev) in &old {
+                    if planned(name).is_none() {
+                        outputs.insert(name.clone(), prev.clone());
+                    }
+                }
+            }
             for o in &self.input.config.outputs {
+                if targeted && planned(&o.name).is_none() {
+                    continue;
+                }
                 let scope = self.scope(None);
                 match o.value.eval(&scope) {
                     Ok(v) if v.is_wholly_known() => {

@@ -151,9 +151,29 @@ pub async fn plan(
         changes.clear();
     }
     let mut warnings = Vec::new();
+    let mut outputs = outputs;
     if !opts.targets.is_empty() {
         let keep = targeted(&changes, &opts.targets, opts.mode == PlanMode::Destroy);
         changes.retain(|c| keep.contains(&c.address));
+        // Outputs outside the target keep their last values: only those that refer to a
+        // targeted change are planned (an output removed from the configuration, or one of a
+        // destroy that refers to nothing targeted, stays as it is).
+        let kept: HashSet<(AddrKind, String)> = changes
+            .iter()
+            .filter_map(|c| c.address.parse::<Address>().ok())
+            .map(|a| (a.kind, a.name))
+            .collect();
+        outputs.retain(|o| {
+            config
+                .outputs
+                .iter()
+                .find(|d| d.name == o.name)
+                .is_some_and(|d| {
+                    graph::node_refs(&d.value)
+                        .iter()
+                        .any(|(r, _)| kept.contains(r))
+                })
+        });
         warnings.push(
             "this plan is limited by --target: changes to other resources are not shown and will not be applied; use --target for exceptional cases, not routinely".to_string(),
         );
@@ -204,6 +224,29 @@ fn check_addresses(
                 .keys()
                 .any(|k| k.parse::<Address>().is_ok_and(|x| x.decl() == a.decl()))
         });
+        // An instance key must fit the declaration: `a["x"]` names nothing when `a` has no
+        // for_each (and `a` alone names every instance of one that has).
+        let for_each = match a.kind {
+            AddrKind::Managed => config
+                .resource(Mode::Managed, &a.name)
+                .map(|r| r.for_each.is_some()),
+            AddrKind::Data => config
+                .resource(Mode::Data, &a.name)
+                .map(|r| r.for_each.is_some()),
+            AddrKind::Action => None,
+        };
+        let in_state =
+            |addr: &Address| state.is_some_and(|s| s.resources.contains_key(&addr.to_string()));
+        if exists && a.key.is_some() && for_each == Some(false) && !in_state(a) {
+            diags.push(
+                Diagnostic::new(format!(
+                    "{flag} {a}: `{}` has no for_each, so it has no instance {a}",
+                    a.decl_text()
+                ))
+                .help(format!("use {flag} {} without a key", a.decl_text())),
+            );
+            continue;
+        }
         if !exists {
             let names: Vec<String> = config.resources.iter().map(|r| r.address()).collect();
             diags.push(

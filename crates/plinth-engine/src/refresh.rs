@@ -8,6 +8,7 @@ use plinth_config::{Diagnostic, Diagnostics};
 use plinth_plan::{Action, Drift};
 use plinth_provider::{Provider, Registry, Request, diff};
 use plinth_state::{Mode, OutputState, ResourceState, State, Status};
+use plinth_value::{Path, Value};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -187,11 +188,11 @@ pub async fn refresh<'s>(
                 let before = prior.attributes;
                 let mut after = obs.attributes;
                 marks::mark_attributes(registry, &r.type_name, &prior.inputs, &mut after);
-                let changed = diff::changed_paths(&before, &after, &diff::ExactEq);
+                let changed = drift_paths(&before, &after);
                 let relevant = if report_all {
                     changed.clone()
                 } else {
-                    user_set(registry, r, &changed)
+                    user_set(registry, r, &changed, &before)
                 };
                 let json = after.to_json();
                 let id_changed = obs.id.is_some() && obs.id != r.id;
@@ -230,28 +231,77 @@ pub async fn refresh<'s>(
     Ok((refreshed, drift))
 }
 
+/// What changed between the attributes recorded and those found: values changed or removed,
+/// and keys added (a tag or label set outside plinth).
+fn drift_paths(before: &Value, after: &Value) -> Vec<Path> {
+    let mut out = diff::changed_paths(before, after, &diff::ExactEq);
+    added_keys(before, after, &Path::root(), &mut out);
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Keys of maps in `after` that `before` does not have (descending only into what both have).
+fn added_keys(before: &Value, after: &Value, at: &Path, out: &mut Vec<Path>) {
+    match (before.unmarked(), after.unmarked()) {
+        (Value::Map(b), Value::Map(a)) => {
+            for (k, av) in a {
+                match b.get(k) {
+                    Some(bv) => added_keys(bv, av, &at.key(k), out),
+                    None => out.push(at.key(k)),
+                }
+            }
+        }
+        (Value::List(b), Value::List(a)) if a.len() == b.len() => {
+            for (i, (bv, av)) in b.iter().zip(a).enumerate() {
+                added_keys(bv, av, &at.index(i), out);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The changed attribute paths that the configuration sets (its inputs as last applied,
 /// mapped to attribute paths by the provider). Everything, when the inputs are not known.
-fn user_set(
-    registry: &Registry,
-    r: &ResourceState,
-    changed: &[plinth_value::Path],
-) -> Vec<plinth_value::Path> {
-    let inputs = plinth_value::Value::from(r.inputs.clone());
+///
+/// A key added to a map the configuration owns whole — the object's map had exactly the keys
+/// the configuration sets, as `tags` or `labels` do — is a change to what it sets too. Keys
+/// added where the service keeps its own (`properties`, `metadata`) are not.
+fn user_set(registry: &Registry, r: &ResourceState, changed: &[Path], before: &Value) -> Vec<Path> {
+    let inputs = Value::from(r.inputs.clone());
     let Some((p, t)) = registry.lookup(&r.type_name) else {
         return changed.to_vec();
     };
-    if !matches!(inputs, plinth_value::Value::Map(_)) {
+    if !matches!(inputs, Value::Map(_)) {
         return changed.to_vec();
     }
-    let set: Vec<plinth_value::Path> = inputs
+    // (input path, attribute path) of every leaf the configuration sets.
+    let set: Vec<(Path, Path)> = inputs
         .leaf_paths()
-        .iter()
-        .filter_map(|ip| p.attribute_path(&t, ip))
+        .into_iter()
+        .filter_map(|ip| p.attribute_path(&t, &ip).map(|a| (ip, a)))
         .collect();
+    let owned_map = |c: &Path| -> bool {
+        let Some((_, parent)) = c.split_last() else {
+            return false;
+        };
+        if parent.is_root() || before.get(c).is_some() {
+            return false;
+        }
+        let Some(Value::Map(found)) = before.get(&parent).map(|v| v.unmarked().clone()) else {
+            return false;
+        };
+        set.iter().any(|(ip, a)| {
+            a.split_last().is_some_and(|(_, ap)| ap == parent)
+                && ip.split_last().is_some_and(|(_, ipp)| {
+                    matches!(inputs.get(&ipp).map(|v| v.unmarked().clone()),
+                        Some(Value::Map(declared)) if declared.keys().eq(found.keys()))
+                })
+        })
+    };
     changed
         .iter()
-        .filter(|c| set.iter().any(|s| s.overlaps(c)))
+        .filter(|c| set.iter().any(|(_, s)| s.overlaps(c)) || owned_map(c))
         .cloned()
         .collect()
 }

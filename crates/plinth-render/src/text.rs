@@ -110,19 +110,29 @@ pub fn plan_text(plan: &Plan, opts: &TextOptions) -> String {
                         d.type_name
                     );
                     for p in &d.changed_paths {
-                        let before = d
-                            .before
-                            .as_ref()
-                            .and_then(|b| b.get(p))
-                            .map(|v| show(&v, opts))
-                            .unwrap_or_else(|| "null".into());
-                        let after = d
-                            .after
-                            .as_ref()
-                            .and_then(|b| b.get(p))
-                            .map(|v| show(&v, opts))
-                            .unwrap_or_else(|| "null".into());
-                        let _ = writeln!(out, "      ~ {p} = {before} -> {after}");
+                        let before = d.before.as_ref().and_then(|b| b.get(p));
+                        let after = d.after.as_ref().and_then(|b| b.get(p));
+                        // A key added or removed outside plinth says so.
+                        let _ = match (before, after) {
+                            (None, Some(a)) => writeln!(
+                                out,
+                                "      {} {p} = {} (added)",
+                                st.action(Action::Create, "+"),
+                                show(&a, opts)
+                            ),
+                            (Some(b), None) => writeln!(
+                                out,
+                                "      {} {p} = {} (removed)",
+                                st.action(Action::Delete, "-"),
+                                show(&b, opts)
+                            ),
+                            (b, a) => {
+                                let text = |v: Option<plinth_value::Value>| {
+                                    v.map(|v| show(&v, opts)).unwrap_or_else(|| "null".into())
+                                };
+                                writeln!(out, "      ~ {p} = {} -> {}", text(b), text(a))
+                            }
+                        };
                     }
                 }
             }
