@@ -117,6 +117,12 @@ impl TypeSchema {
 pub struct ProviderError {
     pub code: Option<String>,
     pub message: String,
+    /// The service accepted the request before the failure: a delete (or create) was sent and
+    /// may still take effect, as when waiting for its long-running operation failed or timed
+    /// out. The engine then keeps the record pending (`pending_delete`), to be settled by
+    /// the next refresh, instead of undoing the pending mark.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub accepted: bool,
 }
 
 impl ProviderError {
@@ -124,6 +130,7 @@ impl ProviderError {
         ProviderError {
             code: None,
             message: message.into(),
+            accepted: false,
         }
     }
 
@@ -131,6 +138,16 @@ impl ProviderError {
         ProviderError {
             code: Some(code.into()),
             message: message.into(),
+            accepted: false,
+        }
+    }
+
+    /// The same error, saying that the request had been accepted (see
+    /// [`ProviderError::accepted`]).
+    pub fn after_accepted(self) -> Self {
+        ProviderError {
+            accepted: true,
+            ..self
         }
     }
 }

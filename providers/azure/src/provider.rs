@@ -32,6 +32,7 @@ use plinth_value::{Map, Path, PathSeg, Value};
 
 use crate::client::ArmClient;
 use crate::credential::{IdentityTokenSource, TokenSource};
+use crate::request::ArmRequest;
 use crate::retry::ReporterObserver;
 use crate::settings::AzureSettings;
 use crate::types::{self, ArmType};
@@ -820,7 +821,27 @@ impl Provider for AzureProvider {
             reporter: req.reporter,
             address: req.address,
         };
-        client.call(&obs).delete(&id, &t.api_version).await?;
+        let call = client.call(&obs);
+        let accepted = match call.send(&ArmRequest::delete(&id, &t.api_version)).await {
+            Ok(resp) => resp,
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        // ARM took the delete: from here on the object may be going (or gone) whatever the
+        // wait for the operation says, so a failure says the delete was accepted.
+        call.complete(accepted, &reqwest::Method::DELETE, &id, &t.api_version)
+            .await
+            .map_err(|e| {
+                let pe = ProviderError::from(e);
+                ProviderError {
+                    message: format!(
+                        "ARM accepted the delete, but waiting for it to finish failed: {}; the next plan checks whether it is gone",
+                        pe.message
+                    ),
+                    ..pe
+                }
+                .after_accepted()
+            })?;
         Ok(())
     }
 

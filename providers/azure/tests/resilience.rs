@@ -371,3 +371,109 @@ async fn a_server_that_never_answers_times_out_and_is_retried_and_reported() {
     }
     assert!(held >= 1, "no connection was made");
 }
+
+/// A minimal ARM on a loopback port: `DELETE .../doomed` is accepted (202 with an
+/// `Azure-AsyncOperation` URL) and every poll of that operation fails with a 500; `DELETE
+/// .../refused` is refused at once (409).
+async fn arm_whose_operation_polls_fail() -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 1024];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf).to_string();
+                let line = head.lines().next().unwrap_or_default().to_string();
+                let (status, extra, body) = if line.starts_with("DELETE")
+                    && line.contains("/doomed")
+                {
+                    (
+                        "202 Accepted",
+                        format!(
+                            "Azure-AsyncOperation: http://{addr}/operations/1\r\nRetry-After: 0\r\n"
+                        ),
+                        String::new(),
+                    )
+                } else if line.starts_with("DELETE") {
+                    (
+                        "409 Conflict",
+                        String::new(),
+                        r#"{"error":{"code":"ScopeLocked","message":"the scope is locked"}}"#
+                            .to_string(),
+                    )
+                } else {
+                    (
+                        "500 Internal Server Error",
+                        String::new(),
+                        r#"{"error":{"code":"InternalServerError","message":"the operation store is down"}}"#
+                            .to_string(),
+                    )
+                };
+                let answer = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n{extra}\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+/// A delete ARM accepted whose long-running operation cannot be followed to its end fails
+/// saying it was accepted (so the engine keeps the record `pending_delete`, to be settled by
+/// the next refresh); a delete ARM refused is not accepted.
+#[tokio::test]
+async fn a_delete_whose_operation_poll_fails_says_it_was_accepted() {
+    use plinth_provider::{NullReporter, Prior, Provider, Request};
+    use plinth_provider_azure::{AzureProvider, AzureSettings, LroPolicy, StaticToken};
+    use plinth_value::Value;
+
+    let addr = arm_whose_operation_polls_fail().await;
+    let mut settings = AzureSettings::from_lookup(|_| None);
+    settings.arm_endpoint = format!("http://{addr}");
+    settings.subscription_id = Some("sub".into());
+    settings.token_source = Some(std::sync::Arc::new(StaticToken("t".into())));
+    settings.retry = RetryPolicy {
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        max_attempts: 2,
+        ..RetryPolicy::default()
+    };
+    settings.lro = LroPolicy {
+        poll_interval: Duration::from_millis(1),
+        max_poll_interval: Duration::from_millis(5),
+        timeout: Duration::from_secs(30),
+    };
+    let azure = AzureProvider::new(settings);
+    let req = Request::new(
+        "Microsoft.Resources/resourceGroups@2025-04-01",
+        "rg",
+        &NullReporter,
+    );
+    let prior = |name: &str| Prior {
+        id: Some(format!("/subscriptions/sub/resourceGroups/{name}")),
+        inputs: Value::Null,
+        attributes: Value::Null,
+    };
+    let err = azure.delete(&req, &prior("doomed")).await.unwrap_err();
+    assert!(err.accepted, "{err:?}");
+    assert_eq!(err.code.as_deref(), Some("InternalServerError"));
+    assert!(
+        err.message.starts_with("ARM accepted the delete, but waiting for it to finish failed: the operation store is down"),
+        "{}",
+        err.message
+    );
+    let err = azure.delete(&req, &prior("refused")).await.unwrap_err();
+    assert!(!err.accepted, "{err:?}");
+    assert_eq!(err.code.as_deref(), Some("ScopeLocked"));
+}

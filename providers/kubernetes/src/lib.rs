@@ -1476,10 +1476,16 @@ impl Provider for KubernetesProvider {
             Err(e) if errors::is_not_found(&e) => return Ok(()),
             Err(e) => return Err(errors::provider_error(&e, &what)),
         }
+        // The server took the delete: a failure from here on says so (the object may be
+        // going or gone; the next refresh settles it).
         let deadline = tokio::time::Instant::now() + timeout;
         let mut interval = self.poll_interval;
         loop {
-            let Some(still) = self.get(req, &conn, &r, &obj).await? else {
+            let still = self
+                .get(req, &conn, &r, &obj)
+                .await
+                .map_err(ProviderError::after_accepted)?;
+            let Some(still) = still else {
                 return Ok(());
             };
             if tokio::time::Instant::now() >= deadline {
@@ -1503,7 +1509,8 @@ impl Provider for KubernetesProvider {
                             .map(|f| format!(" (finalizers: {f})"))
                             .unwrap_or_default()
                     ),
-                ));
+                )
+                .after_accepted());
             }
             tokio::time::sleep(interval.min(deadline - tokio::time::Instant::now())).await;
             interval = (interval * 2).min(MAX_POLL);
