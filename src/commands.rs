@@ -7,6 +7,7 @@ use std::path::Path;
 use plinth_config::Diagnostics;
 use plinth_engine::{Address, ApplyInput, ApplyOptions, EventSink, PlanInput, PlanOptions};
 use plinth_plan::{Action, PLAN_FORMAT, Plan, PlanMode};
+use plinth_provider::Registry;
 use plinth_render::TextOptions;
 use plinth_state::{Backend, Change, LockGuard, State, Status};
 use plinth_value::Value;
@@ -680,12 +681,16 @@ fn output(name: Option<&str>, dir: &Path, reveal: bool, common: &Common) -> Resu
                 ));
             };
             if common.json {
-                let v = if o.sensitive && !reveal {
-                    serde_json::Value::String(plinth_value::SENSITIVE_TEXT.into())
-                } else {
-                    o.value.clone()
-                };
-                outln!("{v}");
+                // A script reading one value must never receive a placeholder for it.
+                if o.sensitive && !reveal {
+                    return Err(CliError::help(
+                        format!("output `{n}` is sensitive, so --json will not print it"),
+                        format!(
+                            "add --show-sensitive to print its value (`plinth output {n} --json --show-sensitive`), or use `plinth output --json`, which shows it as null with \"sensitive\": true"
+                        ),
+                    ));
+                }
+                outln!("{}", o.value);
             } else {
                 outln!("{}", show_value(&o.value, o.sensitive, reveal));
             }
@@ -756,6 +761,7 @@ fn show(
         None => {
             let backend = workspace::backend_of_dir(dir)?;
             let state = backend.load()?.state.unwrap_or_default();
+            let registry = workspace::registry();
             match format {
                 ShowFormat::Markdown | ShowFormat::TerraformJson => {
                     return Err(CliError::help(
@@ -767,7 +773,7 @@ fn show(
                     let redacted: Vec<serde_json::Value> = state
                         .resources
                         .values()
-                        .map(|r| record_json(r, reveal))
+                        .map(|r| record_json(&registry, r, reveal))
                         .collect();
                     outln!("{}", serde_json::to_string_pretty(&serde_json::json!({"lineage": state.lineage, "serial": state.serial, "resources": redacted})).unwrap_or_default());
                 }
@@ -776,7 +782,7 @@ fn show(
                         outln!("The state is empty.");
                     }
                     for r in state.resources.values() {
-                        outln!("{}", record_text(r, reveal));
+                        outln!("{}", record_text(&registry, r, reveal));
                     }
                     print_outputs(&state, reveal, true, common);
                 }
@@ -786,38 +792,44 @@ fn show(
     Ok(0)
 }
 
-fn record_value(r: &plinth_state::ResourceState, v: &serde_json::Value, reveal: bool) -> Value {
-    let sens: Vec<plinth_value::Path> = r
-        .sensitive_paths
-        .iter()
-        .filter_map(|p| p.parse().ok())
-        .collect();
-    let v = Value::from_json_marked(v, &sens);
-    if reveal {
-        v.unmark_all()
-    } else {
-        plinth_plan::redact(&v)
-    }
+/// A record's inputs and attributes as `state show` prints them: marked as the engine marks
+/// a prior object (through the provider's path mapping), then redacted unless revealed.
+fn record_values(
+    registry: &Registry,
+    r: &plinth_state::ResourceState,
+    reveal: bool,
+) -> (Value, Value) {
+    let prior = plinth_engine::marks::prior(registry, r);
+    let show = |v: Value| {
+        if reveal {
+            v.unmark_all()
+        } else {
+            plinth_plan::redact(&v)
+        }
+    };
+    (show(prior.inputs), show(prior.attributes))
 }
 
-fn record_json(r: &plinth_state::ResourceState, reveal: bool) -> serde_json::Value {
-    let show = |v: &serde_json::Value| {
-        let marked = record_value(r, v, reveal);
-        serde_json::to_value(&marked).unwrap_or_default()
-    };
+fn record_json(
+    registry: &Registry,
+    r: &plinth_state::ResourceState,
+    reveal: bool,
+) -> serde_json::Value {
+    let (inputs, attributes) = record_values(registry, r, reveal);
+    let show = |v: &Value| serde_json::to_value(v).unwrap_or_default();
     serde_json::json!({
         "address": r.address, "type": r.type_name, "mode": r.mode, "id": r.id, "status": r.status,
-        "inputs": show(&r.inputs), "attributes": show(&r.attributes), "dependencies": r.dependencies,
+        "inputs": show(&inputs), "attributes": show(&attributes), "dependencies": r.dependencies,
     })
 }
 
-fn record_text(r: &plinth_state::ResourceState, reveal: bool) -> String {
+fn record_text(registry: &Registry, r: &plinth_state::ResourceState, reveal: bool) -> String {
     let mut out = format!("# {} [{}]", r.address, r.type_name);
     if r.status != Status::Created {
         out.push_str(&format!(" ({})", status_text(r.status)));
     }
     out.push('\n');
-    let attrs = record_value(r, &r.attributes, reveal);
+    let (_, attrs) = record_values(registry, r, reveal);
     // The id is shown once: from the attributes when they carry it, else from the record.
     if let Some(id) = &r.id
         && attrs.get(&plinth_value::Path::root().key("id")).is_none()
@@ -934,9 +946,12 @@ async fn import(address: &str, id: &str, dir: &Path, common: &Common) -> Result<
         .import(&req, id)
         .await
         .map_err(|e| CliError::msg(format!("importing `{key}` failed: {e}")))?;
-    let (inputs, mut sens) = inputs.to_json_parts();
-    let (attributes, asens) = obs.attributes.to_json_parts();
-    sens.extend(asens);
+    // Marked as every object a provider reports: the schema's secrets, and each sensitive
+    // input where the object reports it.
+    let mut attrs = obs.attributes;
+    plinth_engine::marks::mark_attributes(&loaded.registry, &decl.type_name, &inputs, &mut attrs);
+    let sensitive_paths = plinth_engine::marks::recorded_paths(&inputs, &attrs);
+    let (inputs, attributes) = (inputs.to_json(), attrs.to_json());
     let mut writer = backend.open_writer(state)?;
     writer.record(Change::Put(Box::new(plinth_state::ResourceState {
         address: key.clone(),
@@ -946,7 +961,7 @@ async fn import(address: &str, id: &str, dir: &Path, common: &Common) -> Result<
         inputs,
         attributes,
         dependencies: vec![],
-        sensitive_paths: sens.iter().map(|p| p.to_string()).collect(),
+        sensitive_paths,
         status: Status::Created,
         deposed: false,
         // Where the object lives (a Kubernetes object's cluster), as for objects plinth creates.
@@ -997,15 +1012,16 @@ fn state_cmd(command: StateCommand) -> Result<u8, CliError> {
         } => {
             let backend = workspace::backend_of_dir(&dir)?;
             let state = crate::backend::load_warned(backend.as_ref())?.unwrap_or_default();
+            let registry = workspace::registry();
             let r = find_record(&state, &address)?;
             if common.json {
                 outln!(
                     "{}",
-                    serde_json::to_string_pretty(&record_json(r, show_sensitive))
+                    serde_json::to_string_pretty(&record_json(&registry, r, show_sensitive))
                         .unwrap_or_default()
                 );
             } else {
-                out!("{}", record_text(r, show_sensitive));
+                out!("{}", record_text(&registry, r, show_sensitive));
             }
             Ok(0)
         }

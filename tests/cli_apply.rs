@@ -488,7 +488,14 @@ fn sensitive_values_never_appear_in_output() {
         p.ok(&["output"]),
         p.ok(&["output", "--json"]),
         p.ok(&["output", "password"]),
-        p.ok(&["output", "password", "--json"]),
+        // A script asking for one sensitive value gets an error, never a placeholder.
+        {
+            let r = p.fails(&["output", "password", "--json"]);
+            // With --json, the error is a JSON document too.
+            r.stdout_has("output `password` is sensitive, so --json will not print it")
+                .stdout_has("--show-sensitive");
+            r
+        },
         p.ok(&["plan", "--destroy", "--json"]),
         p.ok(&["destroy", "--auto-approve", "--json"]),
     ]);
@@ -510,6 +517,8 @@ fn show_sensitive_reveals_on_request() {
     p.ok(&["output", "password", "--show-sensitive"])
         .stdout_has(SECRET);
     p.ok(&["output", "password"]).stdout_has("(sensitive)");
+    p.ok(&["output", "password", "--json", "--show-sensitive"])
+        .stdout_has(&format!("\"{SECRET}\""));
     p.ok(&["output", "user"]).stdout_has("admin");
 }
 
