@@ -46,8 +46,6 @@ pub struct Diagnostic {
     /// Other places that matter (e.g. "first defined here").
     /// Boxed to keep `Diagnostic` small: it travels in `Result`s on every path.
     pub related: Box<[(Loc, String)]>,
-    /// Never quote the source at the location (it may hold a secret): name it only.
-    pub unquoted: bool,
 }
 
 impl Diagnostic {
@@ -58,7 +56,6 @@ impl Diagnostic {
             label: None,
             help: None,
             related: Box::default(),
-            unquoted: false,
         }
     }
 
@@ -90,12 +87,6 @@ impl Diagnostic {
         let mut all = std::mem::take(&mut self.related).into_vec();
         all.push((loc, text.into()));
         self.related = all.into_boxed_slice();
-        self
-    }
-
-    /// Located but never quoted: the line may hold a secret (`file:line:col` only).
-    pub fn unquoted(mut self) -> Self {
-        self.unquoted = true;
         self
     }
 
@@ -259,7 +250,7 @@ fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -434,12 +425,6 @@ impl Diagnostic {
             out.notes = self.related.to_vec();
             return out;
         };
-        if self.unquoted {
-            // Named, not quoted: the message gets the place.
-            out.message = clean(&format!("{}: {}", sources.describe(loc), self.message));
-            out.notes = self.related.to_vec();
-            return out;
-        }
         let file = sources.get(loc.file);
         let text = file.text.as_str();
         let span_of = |l: &Loc| {
@@ -490,6 +475,16 @@ impl Diagnostic {
                 }
             }
         }
+        if file
+            .secret
+            .iter()
+            .any(|s| s.start <= last && first <= s.end)
+        {
+            // A line that may hold a secret: named, never quoted.
+            out.message = clean(&format!("{}: {}", sources.describe(loc), self.message));
+            out.notes = self.related.to_vec();
+            return out;
+        }
         let mut excerpt = String::new();
         // (file offset, excerpt offset) at every quoted character boundary, ascending.
         let mut map: Vec<(usize, usize)> = Vec::new();
@@ -506,7 +501,7 @@ impl Diagnostic {
                 break;
             }
             match text[line.end..].find('\n') {
-                Some(i) if line.end + i + 1 <= text.len() => {
+                Some(i) if line.end + i < text.len() => {
                     excerpt.push('\n');
                     at = line.end + i + 1;
                 }
@@ -681,17 +676,23 @@ mod tests {
     }
 
     #[test]
-    fn an_unquoted_diagnostic_names_the_place_only() {
-        let text = "pw = 12345\n";
-        let s = sources(text);
-        let out = Diagnostic::at("variable `pw` is a string", Loc::new(0, 5..10))
+    fn a_secret_line_is_named_never_quoted() {
+        let text = "a = 1\npw = 12345\nb = \"x\"\n";
+        let mut s = sources(text);
+        s.mark_secret(0, 11..16);
+        let out = Diagnostic::at("variable `pw` is a string", Loc::new(0, 11..16))
             .label("expected a string")
-            .unquoted()
             .render(&s, false);
         assert!(
-            out.contains("main.toml:1:6: variable `pw` is a string"),
+            out.contains("main.toml:2:6: variable `pw` is a string"),
             "{out}"
         );
+        assert!(!out.contains("12345"), "{out}");
+        // Nor as the context of another line's problem.
+        let out = Diagnostic::at("bad", Loc::new(0, 17..18)).render(&s, false);
+        assert!(out.contains("main.toml:3:1: bad"), "{out}");
+        assert!(!out.contains("12345"), "{out}");
+        let out = Diagnostic::at("bad", Loc::new(0, 0..1)).render(&s, false);
         assert!(!out.contains("12345"), "{out}");
     }
 

@@ -4,6 +4,7 @@
 
 pub mod decl;
 pub mod diag;
+pub mod files;
 pub mod load;
 pub mod manifest;
 pub mod node;

@@ -11,6 +11,7 @@ use toml::de::{DeTable, DeValue};
 
 use crate::decl::*;
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::files::{ConfigDir, FileError, MAX_TOML_BYTES, read_regular};
 use crate::node::{Node, NodeKind};
 use crate::source::{FileId, Loc, Sources};
 use crate::suggest::did_you_mean;
@@ -26,23 +27,28 @@ pub const RESERVED: &[&str] = &[
 ];
 
 /// Loads every `*.toml` file of `dir` (sorted by name) into one configuration.
+///
+/// An entry named `*.toml` that is not a regular file (a dangling symlink, a symlink loop, a
+/// FIFO, a directory) is an error, never skipped: skipping it would plan to delete what it
+/// declares. Symlinks are followed, but must stay inside the directory.
 pub fn load_dir(dir: &FsPath) -> Result<Config, (Sources, Diagnostics)> {
     let mut sources = Sources::new();
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            let d = Diagnostic::new(format!(
-                "cannot read the configuration directory {}: {e}",
-                dir.display()
-            ))
-            .help("pass the directory that holds your *.toml files, e.g. `plinth plan ./infra`");
-            return Err((sources, d.into()));
-        }
+    let cannot_read = |e: &dyn std::fmt::Display| {
+        Diagnostic::new(format!(
+            "cannot read the configuration directory {}: {e}",
+            dir.display()
+        ))
+        .help("pass the directory that holds your *.toml files, e.g. `plinth plan ./infra`")
+    };
+    let (root, entries) = match (ConfigDir::new(dir), std::fs::read_dir(dir)) {
+        (Ok(root), Ok(e)) => (root, e),
+        (Err(e), _) => return Err((sources, cannot_read(&e).into())),
+        (_, Err(e)) => return Err((sources, cannot_read(&e).into())),
     };
     let mut files: Vec<_> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     files.sort();
     if files.is_empty() {
@@ -51,23 +57,49 @@ pub fn load_dir(dir: &FsPath) -> Result<Config, (Sources, Diagnostics)> {
         return Err((sources, d.into()));
     }
     let display_base = dir.parent().filter(|p| !p.as_os_str().is_empty());
+    let mut diags = Diagnostics::default();
     for f in files {
-        let text = match std::fs::read_to_string(&f) {
-            Ok(t) => t,
-            Err(e) => {
-                let d = Diagnostic::new(format!("cannot read {}: {e}", f.display()));
-                return Err((sources, d.into()));
-            }
-        };
         let name = match display_base {
             Some(b) => f.strip_prefix(b).unwrap_or(&f).display().to_string(),
             None => f.display().to_string(),
         };
-        sources.add(name, f.clone(), text);
+        let file_name = f
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let text = root
+            .resolve(&file_name)
+            .and_then(|real| read_regular(&real, MAX_TOML_BYTES));
+        match text {
+            Ok(text) => {
+                sources.add(name, f.clone(), text);
+            }
+            Err(e) => {
+                let what = match std::fs::symlink_metadata(&f) {
+                    Ok(m) if m.file_type().is_symlink() => " (a symlink)",
+                    _ => "",
+                };
+                let help = match e {
+                    FileError::Io(_) => {
+                        "every *.toml file of the directory is part of the configuration: fix or remove it (a symlink must point at an existing file)"
+                    }
+                    _ => e.help(),
+                };
+                diags.push(
+                    Diagnostic::new(format!("cannot read {name}{what}: {e}"))
+                    .help(format!(
+                        "{help}; plinth refuses to go on without it, since every resource it declares would be planned for deletion"
+                    )),
+                );
+            }
+        }
+    }
+    if !diags.is_empty() {
+        return Err((sources, diags));
     }
     let mut config = load_sources(sources)?;
-    let mut diags = Diagnostics::default();
-    crate::manifest::resolve_manifest_files(&mut config, dir, &mut diags);
+    crate::manifest::resolve_manifest_files(&mut config, &root, &mut diags);
     if diags.is_empty() {
         Ok(config)
     } else {
@@ -736,7 +768,13 @@ impl<'a> Decoder<'a> {
     fn entries_node(&mut self, entries: Vec<(&Key<'_>, &Spanned<DeValue<'_>>)>, loc: Loc) -> Node {
         let entries = entries
             .into_iter()
-            .map(|(k, v)| (k.get_ref().to_string(), self.loc(k.span()), self.node(v)))
+            .map(|(k, v)| {
+                let kloc = self.loc(k.span());
+                if let Some(d) = interpolated_key(k.get_ref(), &kloc) {
+                    self.err(d);
+                }
+                (k.get_ref().to_string(), kloc, self.node(v))
+            })
             .collect();
         Node {
             kind: NodeKind::Table(entries),
@@ -813,6 +851,26 @@ impl<'a> Decoder<'a> {
         }
         n
     }
+}
+
+/// A table key holding `${...}`: an error, since keys are never evaluated (the key would be
+/// the literal text `${var.x}`, silently).
+pub(crate) fn interpolated_key(key: &str, loc: &Loc) -> Option<Diagnostic> {
+    if !key.contains("${") {
+        return None;
+    }
+    let literal = plinth_expr::parse_template(key).is_ok_and(|t| t.is_literal());
+    if literal && !key.replace("$${", "").contains("${") {
+        return None;
+    }
+    Some(
+        Diagnostic::at(
+            format!("the table key `{key}` holds ${{...}}, but keys are not evaluated"),
+            loc.clone(),
+        )
+        .label("taken literally, not interpolated")
+        .help("only values are evaluated: write the key itself (e.g. tags = { env = \"${var.env}\" }), or use for_each to make one resource per computed key"),
+    )
 }
 
 /// The file offset of a string's first content byte when its source text is exactly its

@@ -7,19 +7,18 @@
 //! table written in TOML. The YAML file joins the configuration's sources, so errors in its
 //! expressions are reported in it.
 
-use std::path::Path as FsPath;
-
 use plinth_value::Value;
 
 use crate::decl::Config;
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::files::ConfigDir;
 use crate::load::string_node;
 use crate::node::{Node, NodeKind};
-use crate::source::{FileId, Loc};
+use crate::source::{FileId, Loc, Quote};
 
 /// Replaces every resource's `manifest_file` input with a `manifest` read from that file
-/// (relative to the configuration directory `dir`).
-pub fn resolve_manifest_files(config: &mut Config, dir: &FsPath, diags: &mut Diagnostics) {
+/// (relative to the configuration directory `dir`, and inside it: see [`ConfigDir::read`]).
+pub fn resolve_manifest_files(config: &mut Config, dir: &ConfigDir, diags: &mut Diagnostics) {
     for i in 0..config.resources.len() {
         let NodeKind::Table(entries) = &config.resources[i].inputs.kind else {
             continue;
@@ -51,17 +50,20 @@ pub fn resolve_manifest_files(config: &mut Config, dir: &FsPath, diags: &mut Dia
                 continue;
             }
         };
-        let path = dir.join(&rel);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
+        let (path, text) = match dir.read(&rel) {
+            Ok(f) => (f.path, f.text),
             Err(e) => {
+                // Never the content: the file may be anything (`/proc/self/environ`).
                 diags.push(
                     Diagnostic::at(
                         format!("cannot read manifest_file {rel}: {e}"),
                         value.loc.clone(),
                     )
                     .label("this file")
-                    .help("manifest_file is relative to the configuration directory"),
+                    .help(format!(
+                        "{}; manifest_file is a YAML file inside the configuration directory, e.g. manifest_file = \"manifests/job.yaml\"",
+                        e.help()
+                    )),
                 );
                 continue;
             }
@@ -74,6 +76,11 @@ pub fn resolve_manifest_files(config: &mut Config, dir: &FsPath, diags: &mut Dia
         };
         let file = config.sources.add(name, path, text.clone());
         match yaml_node(&text, file, &value_loc) {
+            Err(d) if d.0.iter().any(|d| d.message.starts_with("invalid YAML")) => {
+                // Its other lines may be anything: quote the offending line only.
+                config.sources.set_quote(file, Quote::LinesOnly);
+                diags.extend(d);
+            }
             Ok(node) => {
                 let NodeKind::Table(entries) = &mut config.resources[i].inputs.kind else {
                     unreachable!("checked above");
@@ -89,21 +96,27 @@ pub fn resolve_manifest_files(config: &mut Config, dir: &FsPath, diags: &mut Dia
 /// The node of a YAML document: one mapping (a single Kubernetes object).
 fn yaml_node(text: &str, file: FileId, from: &Loc) -> Result<Node, Diagnostics> {
     let whole = Loc::new(file, 0..text.len().min(1));
+    let invalid = |e: serde_yaml::Error| -> Diagnostics {
+        let at = e
+            .location()
+            .map(|l| Loc::new(file, l.index()..l.index() + 1))
+            .unwrap_or(whole.clone());
+        Diagnostic::at(format!("invalid YAML: {e}"), at)
+            .label("here")
+            .related(from.clone(), "read as manifest_file here")
+            .into()
+    };
+    // First as YAML values, which refuse a key set twice in one mapping (a JSON value would
+    // silently keep the last one).
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        <serde_yaml::Value as serde::Deserialize>::deserialize(doc).map_err(invalid)?;
+    }
     let mut docs = Vec::new();
     for doc in serde_yaml::Deserializer::from_str(text) {
         match <serde_json::Value as serde::Deserialize>::deserialize(doc) {
             Ok(serde_json::Value::Null) => {}
             Ok(v) => docs.push(v),
-            Err(e) => {
-                let at = e
-                    .location()
-                    .map(|l| Loc::new(file, l.index()..l.index() + 1))
-                    .unwrap_or(whole.clone());
-                return Err(Diagnostic::at(format!("invalid YAML: {e}"), at)
-                    .label("here")
-                    .related(from.clone(), "read as manifest_file here")
-                    .into());
-            }
+            Err(e) => return Err(invalid(e)),
         }
     }
     let doc = match docs.len() {
@@ -179,6 +192,16 @@ fn to_node(
             kind: NodeKind::Table(
                 m.iter()
                     .map(|(k, v)| {
+                        if k.contains("${") {
+                            let at = text
+                                .get(*cursor..)
+                                .and_then(|t| t.find(k.as_str()))
+                                .map(|i| Loc::new(file, *cursor + i..*cursor + i + k.len()))
+                                .unwrap_or(whole.clone());
+                            if let Some(d) = crate::load::interpolated_key(k, &at) {
+                                diags.push(d);
+                            }
+                        }
                         (
                             k.clone(),
                             whole.clone(),

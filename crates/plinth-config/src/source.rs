@@ -40,6 +40,9 @@ pub struct SourceFile {
     pub path: PathBuf,
     pub text: Arc<String>,
     pub quote: Quote,
+    /// Byte ranges that may hold secrets (a sensitive variable's value in a var file): a
+    /// diagnostic whose quoted lines would touch one names its place instead of quoting.
+    pub secret: Vec<Range<usize>>,
 }
 
 /// Every file a configuration was read from.
@@ -70,8 +73,14 @@ impl Sources {
             path,
             text: Arc::new(text),
             quote,
+            secret: Vec::new(),
         });
         self.files.len() - 1
+    }
+
+    /// Marks a range of a file as never to be quoted (it may hold a secret).
+    pub fn mark_secret(&mut self, file: FileId, span: Range<usize>) {
+        self.files[file].secret.push(span);
     }
 
     /// Restricts how much of a file diagnostics quote (e.g. once it failed to parse).

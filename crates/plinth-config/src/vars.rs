@@ -127,20 +127,26 @@ pub fn resolve(
             }
         }
     }
+    // Var files often hold secrets: their errors quote only the offending line, and not even
+    // that when it may hold a sensitive value.
+    let any_sensitive = config.variables.iter().any(|v| v.sensitive);
     for path in &inputs.files {
-        let text = match std::fs::read_to_string(path) {
+        let text = match crate::files::read_regular(path, crate::files::MAX_FILE_BYTES) {
             Ok(t) => t,
             Err(e) => {
                 diags.push(
                     Diagnostic::new(format!("cannot read --var-file {}: {e}", path.display()))
-                        .help("pass the path of a TOML file of name = value lines"),
+                        .help("pass the path of a regular TOML file of name = value lines"),
                 );
                 continue;
             }
         };
-        let file = config
-            .sources
-            .add(path.display().to_string(), path.clone(), text.clone());
+        let file = config.sources.add_quoted(
+            path.display().to_string(),
+            path.clone(),
+            text.clone(),
+            crate::source::Quote::LinesOnly,
+        );
         let table = match DeTable::parse(&text) {
             Ok(t) => t.into_inner(),
             Err(e) => {
@@ -148,6 +154,10 @@ pub fn resolve(
                 d.message = d
                     .message
                     .replacen("invalid TOML", "invalid TOML in var file", 1);
+                if any_sensitive {
+                    // Which line holds what is unknown: none is quoted.
+                    config.sources.mark_secret(file, 0..text.len());
+                }
                 diags.push(d.help(
                     "a var file holds name = value lines in TOML, e.g. location = \"westeurope\"; strings need quotes",
                 ));
@@ -168,19 +178,27 @@ pub fn resolve(
                 );
                 continue;
             };
+            if decl.sensitive {
+                // No diagnostic may quote its line, whatever it is about.
+                config.sources.mark_secret(file, v.span());
+            }
             let val = toml_to_value(v.get_ref());
             if !type_admits(decl.var_type, &val) {
-                diags.push(
-                    Diagnostic::at(
-                        format!(
-                            "variable `{name}` is a {}, but the var file gives a {}",
-                            decl.var_type.name(),
-                            val.type_name()
-                        ),
-                        Loc::new(file, v.span()),
-                    )
-                    .label(format!("expected a {}", decl.var_type.name())),
-                );
+                let mut d = Diagnostic::at(
+                    format!(
+                        "variable `{name}` is a {}, but the var file gives a {}",
+                        decl.var_type.name(),
+                        val.type_name()
+                    ),
+                    Loc::new(file, v.span()),
+                )
+                .label(format!("expected a {}", decl.var_type.name()));
+                if decl.sensitive {
+                    // As for --var: the place, never the value.
+                    d.message.push_str(" (the value is sensitive, not shown)");
+                }
+                rejected.insert(name.clone());
+                diags.push(d);
                 continue;
             }
             values.insert(name, val);

@@ -199,9 +199,6 @@ fn check_static_for_each(d: &mut Diagnostics, address: &str, fe: &Node) {
             // second place, how many times).
             let mut seen: HashMap<String, (&Loc, Option<&Loc>, usize)> = HashMap::new();
             let mut duplicated: Vec<String> = Vec::new();
-            // Reported once, with a count.
-            let mut not_strings = 0usize;
-            let mut first_not_string: Option<Diagnostic> = None;
             for item in items {
                 let Some(v) = item.static_value() else {
                     continue;
@@ -219,36 +216,21 @@ fn check_static_for_each(d: &mut Diagnostics, address: &str, fe: &Node) {
                             seen.insert(key.to_string(), (&item.loc, None, 1));
                         }
                     },
-                    None => {
-                        not_strings += 1;
-                        if first_not_string.is_none() {
-                            first_not_string = Some(
-                                Diagnostic::at(
-                                    format!(
-                                        "the for_each list of `{address}` holds a {}, but keys must be strings",
-                                        v.type_name()
-                                    ),
-                                    item.loc.clone(),
-                                )
-                                .label("expected a string")
-                                .help(format!(
-                                    "write it in quotes (for_each = [\"{}\"]), or use a table whose keys name the instances",
-                                    v
-                                )),
-                            );
-                        }
-                    }
+                    None => d.push(
+                        Diagnostic::at(
+                            format!(
+                                "the for_each list of `{address}` holds a {}, but keys must be strings",
+                                v.type_name()
+                            ),
+                            item.loc.clone(),
+                        )
+                        .label("expected a string")
+                        .help(format!(
+                            "write it in quotes (for_each = [\"{}\"]), or use a table whose keys name the instances",
+                            v
+                        )),
+                    ),
                 }
-            }
-            if let Some(mut first) = first_not_string {
-                if not_strings > 1 {
-                    first.message = format!(
-                        "{} (and {} more items that are not strings)",
-                        first.message,
-                        not_strings - 1
-                    );
-                }
-                d.push(first);
             }
             for key in duplicated {
                 let (first, second, n) = seen[&key];
