@@ -349,3 +349,59 @@ fn the_simulated_world_and_the_state_directory_are_private() {
     );
     assert!(!r.stderr.contains(SECRET), "{}", r.stderr);
 }
+
+/// Issue 12: a var file's errors never quote a sensitive value, as `--var` does not: not the
+/// line of a sensitive variable given the wrong type, not that line as the context of another
+/// line's problem, not any line of a var file that does not parse when secrets are declared.
+/// And `manifest_file` cannot make `plinth validate` print the environment.
+#[test]
+fn var_files_and_manifest_files_do_not_echo_secrets() {
+    const VAR_SECRET: &str = "VarFile-Secret-918273";
+    const ENV_SECRET: &str = "ci-env-secret-5542";
+    let p = Project::with_main(
+        r#"
+[variable.pw]
+type = "string"
+sensitive = true
+
+[variable.count]
+type = "number"
+
+[resource.db]
+type = "core:data"
+input = { password = "${var.pw}", count = "${var.count}" }
+"#,
+    );
+    let cases = [
+        // A sensitive value of the wrong type.
+        format!("count = 1\npw = [\"{VAR_SECRET}\"]\n"),
+        // A non-sensitive mistake on the next line: the secret's line is not its context.
+        format!("pw = \"{VAR_SECRET}\"\ncount = \"three\"\n"),
+        // A syntax error on the secret's own line.
+        format!("count = 1\npw = \"{VAR_SECRET}\" trailing\n"),
+    ];
+    for vars in &cases {
+        p.write("secrets.vars", vars);
+        let r = p.run(&["plan", "--no-color", "--var-file", "secrets.vars"]);
+        r.code(1);
+        assert!(!r.all().contains(VAR_SECRET), "{vars}\n{}", r.all());
+        let r = p.run(&["plan", "--json", "--var-file", "secrets.vars"]);
+        r.code(1);
+        assert!(!r.all().contains(VAR_SECRET), "{vars}\n{}", r.all());
+    }
+    p.write("secrets.vars", &format!("count = 1\npw = [\"{VAR_SECRET}\"]\n"));
+    p.run(&["plan", "--no-color", "--var-file", "secrets.vars"])
+        .code(1)
+        .stderr_has("secrets.vars:2:6: variable `pw` is a string, but the var file gives a list (the value is sensitive, not shown)");
+
+    p.write(
+        "cm.toml",
+        "[resource.cm]\ntype = \"k8s:v1/ConfigMap\"\nmanifest_file = \"/proc/self/environ\"\n",
+    );
+    for cmd in ["validate", "plan"] {
+        let r = p.run_env(&[cmd, "--no-color"], &[("CI_SECRET_TOKEN", ENV_SECRET)]);
+        r.code(1)
+            .stderr_has("it is outside the configuration directory");
+        assert!(!r.all().contains(ENV_SECRET), "{}", r.all());
+    }
+}
