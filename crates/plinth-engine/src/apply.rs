@@ -1049,8 +1049,16 @@ impl Runner<'_, '_> {
                 }
                 secrets.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
                 let message = plinth_value::scrub(&e.to_string(), &secrets);
-                // Undo the pending mark where nothing can have happened.
+                // Undo the pending mark where nothing can have happened. A request the
+                // service accepted (a delete whose long-running operation then failed or
+                // timed out) may still take effect: its record stays pending, for the next
+                // refresh to settle by reading what exists.
                 match op.kind {
+                    _ if e.accepted
+                        && matches!(
+                            op.kind,
+                            OpKind::Create | OpKind::Delete | OpKind::DeleteDeposed
+                        ) => {}
                     OpKind::Create => {
                         let rec = self.writer.state().resources.get(&c.address).cloned();
                         let deposed = self

@@ -367,3 +367,34 @@ value = "${var.token}"
         "{message}"
     );
 }
+
+/// Issue 12, item 18: a delete the service accepted whose wait then failed (an ARM delete
+/// whose long-running operation poll failed) may still take effect: the record stays
+/// `pending_delete` — not `created` — and the next run settles it by reading what exists.
+#[tokio::test(start_paused = true)]
+async fn a_delete_accepted_then_failed_stays_pending_delete_until_settled() {
+    let h = Harness::new(
+        r#"
+[resource.a]
+type = "fake:thing"
+name = "a"
+"#,
+    );
+    h.up().await;
+    h.fake.fail_after_effect(
+        "a",
+        Op::Delete,
+        "polling the delete failed: 500 InternalServerError",
+    );
+    let plan = h.plan_mode(plinth_plan::PlanMode::Destroy).await;
+    let report = h.apply(&plan).await;
+    assert!(!report.ok(), "the failure is reported");
+    assert_eq!(h.state().resources["a"].status, Status::PendingDelete);
+    h.fake.clear_failures();
+    // The object is gone: the next plan settles the record without deleting again.
+    let plan = h.plan_mode(plinth_plan::PlanMode::Destroy).await;
+    assert!(plan.change("a").is_none(), "{:?}", plan.changes);
+    h.apply(&plan).await;
+    assert!(h.state().resources.is_empty());
+    assert_eq!(h.fake.count(Op::Delete), 1, "no second delete");
+}

@@ -654,8 +654,10 @@ impl Provider for FakeProvider {
         if let Some(id) = &prior.id {
             self.inner.store.lock().unwrap().remove(id);
         }
+        // A delete that took effect and then failed is one the service accepted (its wait
+        // for completion failed), as the Azure and Kubernetes providers report it.
         let r = match f {
-            Some(Failure::After(m)) => Err(ProviderError::new(m)),
+            Some(Failure::After(m)) => Err(ProviderError::new(m).after_accepted()),
             _ => Ok(()),
         };
         self.end(req.address, Op::Delete, g, r)
