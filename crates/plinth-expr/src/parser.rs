@@ -573,6 +573,18 @@ impl<'a> Parser<'a> {
         };
         let n = match n {
             Some(n) => n,
+            // A whole number too large for an integer would be rounded as a float (and then
+            // reported as some other number): refuse it as written.
+            None if !float => {
+                return Err(err(
+                    format!(
+                        "number `{text}` is too large: whole numbers go up to {}",
+                        u64::MAX
+                    ),
+                    start..self.pos,
+                    None,
+                ));
+            }
             None => text
                 .parse::<f64>()
                 .ok()

@@ -1078,3 +1078,19 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_whole_number_too_large_is_refused_as_written_not_rounded() {
+    // Issue 12, item 18: `x.list[99999999999999999999999]` was reported as index
+    // 100000000000000000000000 (the literal rounded through a float).
+    let src = "${x.list[99999999999999999999999]}";
+    let e = parse_err(src);
+    assert_eq!(
+        e.message,
+        "number `99999999999999999999999` is too large: whole numbers go up to 18446744073709551615"
+    );
+    assert_eq!(slice(src, &e.span), "99999999999999999999999");
+    // Fractions and exponents are still floats; the largest whole number is still a number.
+    parse("${1.5e300}");
+    parse("${18446744073709551615}");
+}
