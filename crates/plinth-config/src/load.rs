@@ -13,7 +13,7 @@ use crate::decl::*;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::files::{ConfigDir, FileError, MAX_TOML_BYTES, read_regular};
 use crate::node::{Node, NodeKind};
-use crate::source::{FileId, Loc, Sources};
+use crate::source::{FileId, Loc, Quote, Sources};
 use crate::suggest::did_you_mean;
 
 /// Top-level tables a configuration may have.
@@ -108,8 +108,9 @@ pub fn load_dir(dir: &FsPath) -> Result<Config, (Sources, Diagnostics)> {
 }
 
 /// Decodes already-read sources (used by tests and by `load_dir`).
-pub fn load_sources(sources: Sources) -> Result<Config, (Sources, Diagnostics)> {
+pub fn load_sources(mut sources: Sources) -> Result<Config, (Sources, Diagnostics)> {
     let mut diags = Diagnostics::default();
+    let mut unparsed = Vec::new();
     let mut config = Config::default();
     let mut seen: BTreeMap<(String, String), Loc> = BTreeMap::new();
     for file in 0..sources.files().len() {
@@ -118,6 +119,7 @@ pub fn load_sources(sources: Sources) -> Result<Config, (Sources, Diagnostics)> 
             Ok(t) => t,
             Err(e) => {
                 diags.push(toml_error(file, &text, &e));
+                unparsed.push(file);
                 continue;
             }
         };
@@ -127,6 +129,10 @@ pub fn load_sources(sources: Sources) -> Result<Config, (Sources, Diagnostics)> 
             diags: &mut diags,
         };
         dec.top_level(table.into_inner(), &mut config, &mut seen);
+    }
+    // A file that does not parse may be anything: quote its offending line only.
+    for file in unparsed {
+        sources.set_quote(file, Quote::LinesOnly);
     }
     config.sources = sources;
     if diags.is_empty() {
