@@ -61,6 +61,10 @@ pub struct Resolved {
 /// One cluster.
 pub struct Conn {
     pub client: kube::Client,
+    /// The API server's address (`https://host:port`), for messages.
+    pub server: String,
+    /// The per-request (read) timeout of `client`.
+    pub request_timeout: Duration,
     /// What the cluster says about each kind it serves (absent kinds are asked again: a CRD
     /// may appear while plinth runs, e.g. when an add-on is enabled).
     kinds: Mutex<HashMap<Gvk, Resolved>>,
@@ -155,6 +159,88 @@ fn expand_home(p: &str) -> PathBuf {
     PathBuf::from(p)
 }
 
+/// How long connecting to an API server may take.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the API server may take to answer one request (nothing here watches: every call
+/// is one request and its answer), before the call fails as a transient error.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connect and per-request timeouts of the clients made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub request: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: DEFAULT_CONNECT_TIMEOUT,
+            request: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+}
+
+/// The largest kubeconfig file plinth reads.
+pub const MAX_KUBECONFIG_BYTES: u64 = 4 * 1024 * 1024;
+
+/// A kubeconfig file must be a regular file (after symlinks) of at most
+/// [`MAX_KUBECONFIG_BYTES`]: a device (`/dev/zero`), a FIFO or a directory is refused before
+/// anything reads it.
+fn check_kubeconfig_file(path: &std::path::Path, what: &str) -> Result<(), ProviderError> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| {
+        ProviderError::new(format!(
+            "{what} {shown} cannot be read: {}",
+            match e.kind() {
+                std::io::ErrorKind::NotFound => "no such file".to_string(),
+                _ => e.to_string(),
+            }
+        ))
+    })?;
+    if !meta.is_file() {
+        let kind = if meta.is_dir() {
+            "a directory"
+        } else {
+            use std::os::unix::fs::FileTypeExt;
+            let t = meta.file_type();
+            if t.is_fifo() {
+                "a FIFO"
+            } else if t.is_char_device() || t.is_block_device() {
+                "a device"
+            } else if t.is_socket() {
+                "a socket"
+            } else {
+                "not a file"
+            }
+        };
+        return Err(ProviderError::new(format!(
+            "{what} {shown} is {kind}, not a regular file: point it at a kubeconfig file"
+        )));
+    }
+    if meta.len() > MAX_KUBECONFIG_BYTES {
+        return Err(ProviderError::new(format!(
+            "{what} {shown} is {} bytes, more than a kubeconfig can be ({} MiB): point it at a kubeconfig file",
+            meta.len(),
+            MAX_KUBECONFIG_BYTES / (1024 * 1024)
+        )));
+    }
+    Ok(())
+}
+
+/// A kubeconfig error, without any part of the file's content (a file that is not a
+/// kubeconfig may hold anything, secrets included: a YAML error quotes what it found).
+fn kubeconfig_error(e: &kube::config::KubeconfigError) -> String {
+    use kube::config::KubeconfigError as K;
+    match e {
+        K::Parse(_) => {
+            "it is not a kubeconfig (its YAML cannot be read; `kubectl config view --kubeconfig FILE` shows why)".into()
+        }
+        K::ReadConfig(io, _) => format!("it cannot be read: {io}"),
+        other => other.to_string(),
+    }
+}
+
 /// How long a plan takes "the cluster does not exist" again without asking ARM.
 const ABSENT_FOR_PLANS: Duration = Duration::from_secs(60);
 
@@ -189,6 +275,7 @@ impl Connections {
         settings: &Value,
         credentials: Option<&dyn ClusterCredentials>,
         absent: Absent,
+        timeouts: Timeouts,
     ) -> Result<Result<Arc<Conn>, NoConn>, ProviderError> {
         let Some(target) = target_of(settings)? else {
             return Ok(Err(NoConn::Unknown));
@@ -213,11 +300,12 @@ impl Connections {
             .clone();
         let got = cell
             .get_or_try_init(|| async {
-                let config = match config_for(&target, credentials).await {
+                let config = match config_for(&target, credentials, timeouts).await {
                     Ok(Some(c)) => c,
                     Ok(None) => return Err(InitError::Gone),
                     Err(e) => return Err(InitError::Failed(e)),
                 };
+                let server = server_of(&config.cluster_url);
                 install_crypto_provider();
                 let client = kube::Client::try_from(config).map_err(|e| {
                     InitError::Failed(ProviderError::new(format!(
@@ -227,6 +315,8 @@ impl Connections {
                 })?;
                 Ok(Arc::new(Conn {
                     client,
+                    server,
+                    request_timeout: timeouts.request,
                     kinds: Mutex::new(HashMap::new()),
                 }))
             })
@@ -274,9 +364,36 @@ fn install_crypto_provider() {
     });
 }
 
+/// `scheme://host[:port]` of the API server (no path, no query string).
+fn server_of(uri: &http::Uri) -> String {
+    match (uri.scheme_str(), uri.authority()) {
+        (Some(s), Some(a)) => format!("{s}://{a}"),
+        (None, Some(a)) => a.to_string(),
+        _ => "an unknown address".to_string(),
+    }
+}
+
+/// The kubeconfig files kubectl would read: each of `KUBECONFIG`, else `~/.kube/config`
+/// (those that exist).
+fn default_kubeconfig_files() -> Vec<PathBuf> {
+    let files: Vec<PathBuf> = match std::env::var_os("KUBECONFIG") {
+        Some(v) if !v.is_empty() => std::env::split_paths(&v)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect(),
+        _ => std::env::var_os("HOME")
+            .map(|h| vec![PathBuf::from(h).join(".kube/config")])
+            .unwrap_or_default(),
+    };
+    files
+        .into_iter()
+        .filter(|p| std::fs::symlink_metadata(p).is_ok())
+        .collect()
+}
+
 async fn config_for(
     target: &Target,
     credentials: Option<&dyn ClusterCredentials>,
+    timeouts: Timeouts,
 ) -> Result<Option<kube::Config>, ProviderError> {
     let mut config = match target {
         Target::Cluster { id, admin } => {
@@ -310,31 +427,42 @@ async fn config_for(
             };
             match path {
                 Some(p) => {
+                    let what = "[provider.kubernetes] kubeconfig";
+                    check_kubeconfig_file(p, what)?;
                     let kc = Kubeconfig::read_from(p).map_err(|e| {
                         ProviderError::new(format!(
-                            "[provider.kubernetes] kubeconfig {}: {e}",
-                            p.display()
+                            "{what} {}: {}",
+                            p.display(),
+                            kubeconfig_error(&e)
                         ))
                     })?;
                     kube::Config::from_custom_kubeconfig(kc, &options)
                         .await
                         .map_err(|e| {
                             ProviderError::new(format!(
-                                "[provider.kubernetes] kubeconfig {}: {e}",
-                                p.display()
+                                "{what} {}: {}",
+                                p.display(),
+                                kubeconfig_error(&e)
                             ))
                         })?
                 }
-                None => kube::Config::from_kubeconfig(&options).await.map_err(|e| {
-                    ProviderError::new(format!(
-                        "no kubeconfig to reach a cluster with ({e}); set KUBECONFIG, or [provider.kubernetes] cluster = \"<an AKS resource>\" or kubeconfig = \"<path>\""
-                    ))
-                })?,
+                None => {
+                    for f in default_kubeconfig_files() {
+                        check_kubeconfig_file(&f, "the kubeconfig")?;
+                    }
+                    kube::Config::from_kubeconfig(&options).await.map_err(|e| {
+                        ProviderError::new(format!(
+                            "no kubeconfig to reach a cluster with ({}); set KUBECONFIG, or [provider.kubernetes] cluster = \"<an AKS resource>\" or kubeconfig = \"<path>\"",
+                            kubeconfig_error(&e)
+                        ))
+                    })?
+                }
             }
         }
     };
-    config.connect_timeout = Some(Duration::from_secs(15));
-    config.read_timeout = Some(Duration::from_secs(120));
+    config.connect_timeout = Some(timeouts.connect);
+    config.read_timeout = Some(timeouts.request);
+    config.write_timeout = Some(timeouts.request);
     Ok(Some(config))
 }
 

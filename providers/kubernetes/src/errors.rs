@@ -96,6 +96,48 @@ fn retry_after(e: &kube::Error) -> Option<Duration> {
     (secs > 0).then(|| Duration::from_secs(u64::from(secs).min(30)))
 }
 
+/// A request that got no answer within the client's timeout (connect or read), as
+/// [`plain`] reports it once retries are done: "timed out after 30s talking to the
+/// Kubernetes API at https://host:443".
+#[derive(Debug)]
+pub struct TimedOut {
+    pub after: Duration,
+    pub server: String,
+}
+
+impl std::fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "timed out after {} talking to the Kubernetes API at {}",
+            humantime::format_duration(self.after),
+            self.server
+        )
+    }
+}
+
+impl std::error::Error for TimedOut {}
+
+/// Whether the client gave up waiting (its connect or read timeout): an `io::Error` of kind
+/// `TimedOut` somewhere in the error's sources.
+pub fn is_timeout(e: &kube::Error) -> bool {
+    if let kube::Error::Service(s) = e
+        && s.downcast_ref::<TimedOut>().is_some()
+    {
+        return true;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::TimedOut
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
 /// The cluster could not be reached at all: the address no longer resolves, nothing answers
 /// there, or its TLS certificate is not the one the credentials trust (all of which a replaced
 /// AKS cluster causes: same ARM id, new API server address and CA).
@@ -252,6 +294,8 @@ pub fn plain(e: &kube::Error) -> String {
             }
             out
         }
+        kube::Error::Service(s) if let Some(t) = s.downcast_ref::<TimedOut>() => t.to_string(),
+        _ if is_timeout(e) => "no answer (timed out)".to_string(),
         kube::Error::HyperError(h) => format!("connection failed: {h}"),
         kube::Error::Service(s) => format!("connection failed: {s}"),
         kube::Error::Auth(_) => "the cluster's credentials cannot be used".to_string(),

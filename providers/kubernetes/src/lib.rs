@@ -97,6 +97,11 @@ pub struct KubernetesProvider {
     pub retry_base: Duration,
     /// The first wait between polls (of a delete, of a `wait`); doubled up to 2 s.
     pub poll_interval: Duration,
+    /// How long connecting to an API server may take (default 10 s).
+    pub connect_timeout: Duration,
+    /// How long one request may wait for its answer (default 30 s); one that waits longer
+    /// is retried, then fails as "timed out after 30s talking to the Kubernetes API at ...".
+    pub request_timeout: Duration,
 }
 
 impl Default for KubernetesProvider {
@@ -556,6 +561,8 @@ impl KubernetesProvider {
             retry_attempts: 5,
             retry_base: Duration::from_millis(500),
             poll_interval: Duration::from_millis(100),
+            connect_timeout: connection::DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: connection::DEFAULT_REQUEST_TIMEOUT,
         }
     }
 
@@ -576,10 +583,22 @@ impl KubernetesProvider {
         }
     }
 
+    fn timeouts(&self) -> connection::Timeouts {
+        connection::Timeouts {
+            connect: self.connect_timeout,
+            request: self.request_timeout,
+        }
+    }
+
     /// The connection of this request's settings.
     async fn conn(&self, req: &Request<'_>) -> Result<Result<Arc<Conn>, NoConn>, ProviderError> {
         self.conns
-            .get(req.settings, self.credentials.as_deref(), Absent::AskAgain)
+            .get(
+                req.settings,
+                self.credentials.as_deref(),
+                Absent::AskAgain,
+                self.timeouts(),
+            )
             .await
     }
 
@@ -590,7 +609,12 @@ impl KubernetesProvider {
         req: &Request<'_>,
     ) -> Result<Result<Arc<Conn>, NoConn>, ProviderError> {
         self.conns
-            .get(req.settings, self.credentials.as_deref(), Absent::Reuse)
+            .get(
+                req.settings,
+                self.credentials.as_deref(),
+                Absent::Reuse,
+                self.timeouts(),
+            )
             .await
     }
 
@@ -674,6 +698,32 @@ impl KubernetesProvider {
     /// fresh credentials, and `f` is tried once more with it. Answers the connection that
     /// answered too.
     async fn on_cluster<T, F, Fut>(
+        &self,
+        req: &Request<'_>,
+        conn: &Arc<Conn>,
+        what: &str,
+        f: F,
+    ) -> Result<(T, Arc<Conn>), kube::Error>
+    where
+        F: Fn(kube::Client) -> Fut,
+        Fut: std::future::Future<Output = Result<T, kube::Error>>,
+    {
+        // A call that gave up waiting says how long it waited, and for which server.
+        self.on_cluster_inner(req, conn, what, f)
+            .await
+            .map_err(|e| {
+                if errors::is_timeout(&e) {
+                    kube::Error::Service(Box::new(errors::TimedOut {
+                        after: conn.request_timeout,
+                        server: conn.server.clone(),
+                    }))
+                } else {
+                    e
+                }
+            })
+    }
+
+    async fn on_cluster_inner<T, F, Fut>(
         &self,
         req: &Request<'_>,
         conn: &Arc<Conn>,
