@@ -719,7 +719,39 @@ fn check_setting_names(
         let NodeKind::Lit(plinth_value::Value::String(name)) = &node.kind else {
             continue;
         };
-        if name.contains('/') || config.resource(Mode::Managed, name).is_some() {
+        if name.contains('/') {
+            continue;
+        }
+        if let Some(r) = config.resource(Mode::Managed, name) {
+            if !provider.settings_reference_accepts(key, &r.type_name) {
+                let fits = config
+                    .resources
+                    .iter()
+                    .filter(|r| {
+                        r.mode == Mode::Managed
+                            && provider.settings_reference_accepts(key, &r.type_name)
+                    })
+                    .map(|r| format!("`{}`", r.name))
+                    .collect::<Vec<_>>();
+                d.push(
+                    Diagnostic::at(
+                        format!(
+                            "[provider.{}] {key} = \"{name}\": `{name}` is a {}, which a {key} cannot be",
+                            p.name, r.type_name
+                        ),
+                        node.loc.clone(),
+                    )
+                    .label(format!("not a resource a {key} can name"))
+                    .help(if fits.is_empty() {
+                        format!(
+                            "name a resource of a type the {} provider takes as its {key}, or configure [provider.{}] another way",
+                            p.name, p.name
+                        )
+                    } else {
+                        format!("did you mean {}?", fits.join(" or "))
+                    }),
+                );
+            }
             continue;
         }
         let names = config

@@ -249,6 +249,14 @@ pub trait Provider: Send + Sync {
         &[]
     }
 
+    /// Whether the settings key `key` (one of [`Provider::settings_references`]) may name a
+    /// resource of type `type_name` (full, with its provider prefix): a Kubernetes provider's
+    /// `cluster` must be an AKS cluster, not any resource.
+    fn settings_reference_accepts(&self, key: &str, type_name: &str) -> bool {
+        let _ = (key, type_name);
+        true
+    }
+
     /// The schema of a type (the part after `PREFIX:`), or `None` when the provider has no such type.
     fn schema(&self, type_name: &str) -> Option<TypeSchema>;
 

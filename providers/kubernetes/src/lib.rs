@@ -360,13 +360,35 @@ fn attributes_of(gvk: &Gvk, mut obj: serde_json::Value) -> Value {
     v
 }
 
+/// The annotation `kubectl apply` (client-side) keeps the whole applied object in: for a
+/// Secret, its `stringData` in clear.
+pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Attribute paths of a Secret that hold its content: `data`, `stringData`, and the
+/// last-applied annotation (which holds the stringData someone `kubectl apply`-ed).
+fn secret_paths() -> Vec<Path> {
+    vec![
+        p("data"),
+        p("stringData"),
+        Path::from_segments(vec![
+            PathSeg::Key("metadata".into()),
+            PathSeg::Key("annotations".into()),
+            PathSeg::Key(LAST_APPLIED.into()),
+        ]),
+    ]
+}
+
+fn is_secret(gvk: &Gvk) -> bool {
+    gvk.group.is_empty() && gvk.kind == "Secret"
+}
+
 fn mark_secrets(gvk: &Gvk, v: &mut Value) {
-    if gvk.group.is_empty() && gvk.kind == "Secret" {
-        for k in ["data", "stringData"] {
-            if let Some(inner) = v.get(&p(k))
+    if is_secret(gvk) {
+        for path in secret_paths() {
+            if let Some(inner) = v.get(&path)
                 && !inner.is_sensitive()
             {
-                v.set(&p(k), Value::sensitive(inner));
+                v.set(&path, Value::sensitive(inner));
             }
         }
     }
@@ -1124,6 +1146,14 @@ impl Provider for KubernetesProvider {
         &["cluster"]
     }
 
+    fn settings_reference_accepts(&self, key: &str, type_name: &str) -> bool {
+        // Credentials come from `listClusterUserCredential`: only an AKS cluster has them.
+        key != "cluster"
+            || type_name
+                .to_ascii_lowercase()
+                .starts_with("azure:microsoft.containerservice/managedclusters@")
+    }
+
     fn schema(&self, type_name: &str) -> Option<TypeSchema> {
         if type_name == ROLLOUT_RESTART {
             return Some(TypeSchema {
@@ -1144,7 +1174,7 @@ impl Provider for KubernetesProvider {
             });
         }
         let gvk = Gvk::parse(type_name).ok()?;
-        let secret = gvk.group.is_empty() && gvk.kind == "Secret";
+        let secret = is_secret(&gvk);
         Some(TypeSchema {
             type_name: format!("k8s:{type_name}"),
             description: format!(
@@ -1182,9 +1212,9 @@ impl Provider for KubernetesProvider {
             computed: SERVER_FILLED.iter().map(|s| p(s)).collect(),
             force_new: IDENTITY.iter().map(|s| manifest_path(&p(s))).collect(),
             sensitive: if secret {
-                ["data", "stringData", "manifest.data", "manifest.stringData"]
-                    .iter()
-                    .map(|s| p(s))
+                secret_paths()
+                    .into_iter()
+                    .flat_map(|a| [manifest_path(&a), a])
                     .collect()
             } else {
                 vec![]
@@ -1605,7 +1635,7 @@ impl Provider for KubernetesProvider {
         manifest.remove(&Path::from_segments(vec![
             PathSeg::Key("metadata".into()),
             PathSeg::Key("annotations".into()),
-            PathSeg::Key("kubectl.kubernetes.io/last-applied-configuration".into()),
+            PathSeg::Key(LAST_APPLIED.into()),
         ]));
         if manifest
             .get(&p("metadata.annotations"))
@@ -1729,6 +1759,29 @@ mod tests {
         assert!(a.get(&p("metadata.managedFields")).is_none());
         assert!(a.get(&p("data")).unwrap().is_sensitive());
         assert!(!a.to_string().contains("c2VjcmV0"));
+        // What `kubectl apply` left in the annotation is the Secret's content too.
+        let applied = json!({"metadata": {"name": "s", "annotations": {
+            LAST_APPLIED: r#"{"stringData":{"password":"KubectlApplied-1"}}"#, "team": "blue"}},
+            "data": {"password": "S3ViZWN0bEFwcGxpZWQtMQ=="}});
+        let a = attributes_of(&gvk, applied.clone());
+        assert!(!a.to_string().contains("KubectlApplied-1"), "{a}");
+        assert_eq!(
+            a.get(&p("metadata.annotations.team")),
+            Some(Value::from("blue"))
+        );
+        let schema = KubernetesProvider::new().schema("v1/Secret").unwrap();
+        let mut unmarked = Value::from(applied);
+        diff::mark_sensitive(&schema, &mut unmarked);
+        assert!(
+            !unmarked.to_string().contains("KubectlApplied-1"),
+            "{unmarked}"
+        );
+        // Not for other kinds.
+        let cm = attributes_of(
+            &Gvk::parse("v1/ConfigMap").unwrap(),
+            json!({"metadata": {"annotations": {LAST_APPLIED: "{}"}}}),
+        );
+        assert!(!cm.contains_sensitive());
     }
 
     #[test]
