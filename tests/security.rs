@@ -389,7 +389,10 @@ input = { password = "${var.pw}", count = "${var.count}" }
         r.code(1);
         assert!(!r.all().contains(VAR_SECRET), "{vars}\n{}", r.all());
     }
-    p.write("secrets.vars", &format!("count = 1\npw = [\"{VAR_SECRET}\"]\n"));
+    p.write(
+        "secrets.vars",
+        &format!("count = 1\npw = [\"{VAR_SECRET}\"]\n"),
+    );
     p.run(&["plan", "--no-color", "--var-file", "secrets.vars"])
         .code(1)
         .stderr_has("secrets.vars:2:6: variable `pw` is a string, but the var file gives a list (the value is sensitive, not shown)");
