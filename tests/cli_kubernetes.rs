@@ -297,3 +297,125 @@ fn aks_keda_objects_apply_converge_drift_restart_and_destroy() {
     assert!(k8s_deletes.iter().all(|&i| i < cluster_delete));
     assert!(project.state_list().is_empty());
 }
+
+/// A Secret's whole content is sensitive, the `last-applied-configuration` annotation
+/// included: after someone `kubectl apply`-ed it (client-side, which keeps the applied
+/// stringData in clear in that annotation), neither `plan --json`, the saved plan's text,
+/// Markdown and Terraform JSON, nor `state show` prints it.
+#[test]
+fn a_kubectl_applied_secret_keeps_its_last_applied_annotation_secret() {
+    const PLINTH_SECRET: &str = "PlinthSecret-7781";
+    const KUBECTL_SECRET: &str = "KubectlSecret-5521";
+    require_kubectl();
+    let project = Project::with_main(&format!(
+        r#"
+[variable.pw]
+default = "{PLINTH_SECRET}"
+sensitive = true
+
+[provider.kubernetes]
+cluster = "aks"
+
+[resource.rg]
+type = "azure:Microsoft.Resources/resourceGroups@2025-04-01"
+name = "sec-rg"
+location = "eastus"
+
+[resource.aks]
+type = "azure:Microsoft.ContainerService/managedClusters@2025-10-01"
+parent = "${{rg.id}}"
+name = "sec-aks"
+location = "eastus"
+[resource.aks.body]
+identity.type = "SystemAssigned"
+properties.dnsPrefix = "sec"
+properties.agentPoolProfiles = [{{ name = "system", count = 1, vmSize = "Standard_D2s_v5", mode = "System" }}]
+
+[resource.creds]
+type = "k8s:v1/Secret"
+[resource.creds.manifest]
+metadata = {{ name = "creds" }}
+stringData = {{ password = "${{var.pw}}" }}
+"#
+    ));
+    let sim = Sim::start(&project.dir.parent().unwrap().join("world.json"));
+    expect(
+        project.sim_run(&sim, &["apply", "--auto-approve", "--json"]),
+        0,
+    );
+    let kubectl = kubectl_for(&project, &sim, &project.id_of("aks"));
+    let manifest = project.dir.parent().unwrap().join("creds.yaml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: default\nstringData:\n  password: {KUBECTL_SECRET}\n"
+        ),
+    )
+    .unwrap();
+    kubectl.ok(&["apply", "-f", manifest.to_str().unwrap()]);
+    let annotation = kubectl.ok(&[
+        "get",
+        "secret",
+        "creds",
+        "-o",
+        r#"jsonpath={.metadata.annotations.kubectl\.kubernetes\.io/last-applied-configuration}"#,
+    ]);
+    assert!(
+        annotation.contains(KUBECTL_SECRET),
+        "kubectl apply kept no stringData in the annotation: {annotation:?}"
+    );
+
+    let plan_file = project.dir.parent().unwrap().join("plan.json");
+    let plan_file = plan_file.to_str().unwrap();
+    let mut runs = vec![
+        expect(project.sim_run(&sim, &["plan", "--json"]), 0),
+        expect(project.sim_run(&sim, &["plan", "--no-color"]), 0),
+        expect(
+            project.sim_run(&sim, &["plan", "--refresh-only", "--no-color"]),
+            0,
+        ),
+        expect(project.sim_run(&sim, &["plan", "--out", plan_file]), 0),
+    ];
+    for format in ["text", "json", "markdown", "terraform-json"] {
+        runs.push(expect(
+            project.run(&["show", plan_file, "--format", format]),
+            0,
+        ));
+    }
+    // Applying takes the password back; the annotation stays, and is recorded.
+    runs.push(expect(
+        project.sim_run(&sim, &["apply", "--auto-approve", "--json"]),
+        0,
+    ));
+    runs.push(expect(project.run(&["state", "show", "creds"]), 0));
+    runs.push(expect(
+        project.run(&["state", "show", "creds", "--json"]),
+        0,
+    ));
+    assert!(
+        runs.last()
+            .unwrap()
+            .stdout
+            .contains("last-applied-configuration"),
+        "the annotation is in state: {}",
+        runs.last().unwrap().stdout
+    );
+    // The secrets, and their base64 (as a Secret's data holds them).
+    let secrets = [
+        KUBECTL_SECRET,
+        PLINTH_SECRET,
+        "S3ViZWN0bFNlY3JldC01NTIx",
+        "UGxpbnRoU2VjcmV0LTc3ODE=",
+    ];
+    for r in &runs {
+        for s in secrets {
+            assert!(
+                !r.all().contains(s),
+                "`plinth {}` printed a secret ({s}):\n{}",
+                r.args.join(" "),
+                r.all()
+            );
+        }
+    }
+    sim.stop();
+}
