@@ -520,6 +520,13 @@ impl Diagnostic {
         };
         let mut p_span = SourceSpan::from(0..0);
         for (r, label, is_primary) in labels {
+            let quoted = map.binary_search_by_key(&r.start, |(f, _)| *f).is_ok();
+            if !is_primary && !quoted {
+                // Cut out of its line's window: named after the snippet instead.
+                out.notes
+                    .push((Loc::new(loc.file, r), label.unwrap_or_default()));
+                continue;
+            }
             let s = to_excerpt(r.start);
             let e = to_excerpt(r.end).max(s);
             let span = SourceSpan::from(s..e);
@@ -551,7 +558,8 @@ fn line_number(text: &str, at: usize) -> usize {
 }
 
 /// Appends one line of the file to the excerpt: whole when short, else a window around the
-/// first of `points`; control characters escaped. Records the offsets in `map`.
+/// first of `points` (the primary label's, when on this line); control characters escaped.
+/// Records the offsets in `map`.
 fn quote_line(
     text: &str,
     line: LineAt,
@@ -564,7 +572,8 @@ fn quote_line(
     let (from, to) = if chars <= MAX_LINE {
         (0, chars)
     } else {
-        let point = points.iter().min().copied().unwrap_or(line.start);
+        // The primary label comes first when it is on this line.
+        let point = points.first().copied().unwrap_or(line.start);
         let point_char = text[line.start..point].chars().count();
         let from = point_char.saturating_sub(WINDOW_BEFORE);
         let to = (from + WINDOW).min(chars);
@@ -740,6 +749,20 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("more problems of other kinds"), "{out}");
+    }
+
+    #[test]
+    fn a_related_place_far_along_a_long_line_becomes_a_note() {
+        let text = format!("k = [\"a\",{}\"a\"]\n", "\"b\",".repeat(5_000));
+        let s = sources(&text);
+        let second = text.rfind("\"a\"").unwrap();
+        let out = Diagnostic::at("`a` twice", Loc::new(0, second..second + 3))
+            .label("duplicate")
+            .related(Loc::new(0, 5..8), "first here")
+            .render(&s, false);
+        assert!(out.contains("duplicate"), "{out}");
+        assert!(out.contains("note: first here: main.toml:1:6"), "{out}");
+        assert!(out.len() < 2_000, "{out}");
     }
 
     #[test]
