@@ -56,7 +56,10 @@ fn added_and_removed_tags_show_and_unshown_drift_is_not_absorbed() {
             "rg (azure:Microsoft.Resources/resourceGroups@2025-04-01) was changed outside plinth",
         )
         .stdout_has("+ tags.owner = \"mallory\" (added)")
-        .stdout_has("- tags.team = \"platform\" (removed)");
+        .stdout_has("- tags.team = \"platform\" (removed)")
+        // The removed tag is one the configuration sets: it is put back.
+        .stdout_has("~ rg [azure:Microsoft.Resources/resourceGroups@2025-04-01] — undoes a change made outside plinth")
+        .stdout_has("+ tags.team = \"platform\"");
     p.sim_run(&sim, &["plan", "--out", "tags.plan"]).code(0);
     let md = p.run(&["show", "tags.plan", "--format", "markdown"]);
     md.code(0)

@@ -117,6 +117,20 @@ pub async fn plan(
         tables: &tables,
         settings: Settings::new(),
         settings_deps: HashMap::new(),
+        removed_by_drift: drift
+            .iter()
+            .filter(|d| d.action == Action::Update)
+            .filter_map(|d| {
+                let (before, after) = (d.before.as_ref()?, d.after.as_ref()?);
+                let gone: Vec<Path> = d
+                    .changed_paths
+                    .iter()
+                    .filter(|p| before.get(p).is_some() && after.get(p).is_none())
+                    .cloned()
+                    .collect();
+                (!gone.is_empty()).then(|| (d.address.clone(), gone))
+            })
+            .collect(),
     };
     let order = graph
         .dag
@@ -336,6 +350,9 @@ struct Planner<'a, 'i> {
     settings: Settings,
     /// The addresses each provider's settings refer to, by type prefix.
     settings_deps: HashMap<String, Vec<String>>,
+    /// Per address, the attribute paths refresh found removed outside plinth (they were in
+    /// state and are no longer on the object).
+    removed_by_drift: HashMap<String, Vec<Path>>,
 }
 
 impl Planner<'_, '_> {
@@ -707,10 +724,24 @@ impl Planner<'_, '_> {
                     .map_err(|e| provider_err(e, &config))?,
             ),
             Some(p) => {
-                let planned = provider
+                let mut planned = provider
                     .plan(&req, Some(p), &config)
                     .await
                     .map_err(|e| provider_err(e, &config))?;
+                // A value the configuration sets that was on the object and was removed
+                // outside plinth is put back, whatever a provider assumes about fields its
+                // service does not return (write-only ones look the same).
+                for gone in self.removed_by_drift.get(&address).into_iter().flatten() {
+                    for ip in config.leaf_paths() {
+                        if provider
+                            .attribute_path(&t, &ip)
+                            .is_some_and(|a| a.overlaps(gone))
+                            && !planned.changed.iter().any(|c| c.overlaps(&ip))
+                        {
+                            planned.changed.push(ip);
+                        }
+                    }
+                }
                 if let Some(f) = forced {
                     reason = Some(f);
                     let fresh = provider
