@@ -144,7 +144,7 @@ pub(crate) fn scan(data: &[u8], path: &Path, backup: &Path) -> Result<Scan, Stat
             }
             Err(LineError::Damaged(reason)) if last => {
                 return Err(corrupt(format!(
-                    "{reason} although it is complete (it ends with a newline, so it is not a write cut short by a crash: the file was changed or damaged after the record was saved)"
+                    "{reason} although it is complete (it ends with a newline, so it is not a write cut short by a crash: the journal is corrupt, changed or damaged after the record was saved)"
                 )));
             }
             Err(LineError::Damaged(reason)) => return Err(corrupt(reason.to_string())),

@@ -254,7 +254,7 @@ fn damaged_complete_final_record_is_corrupt_but_an_unterminated_tail_is_torn() {
     for needle in [
         "line 3 of ",
         "fails its checksum although it is complete",
-        "not a write cut short by a crash",
+        "not a write cut short by a crash: the journal is corrupt",
         "cut the journal before line 3",
         "state.json.backup",
     ] {
