@@ -184,20 +184,41 @@ fn var_files_that_are_not_regular_files_are_refused_without_blocking() {
     let p = Project::with_main(
         "[variable.x]\ndefault = \"a\"\n\n[resource.a]\ntype = \"core:data\"\ninput = \"${var.x}\"\n",
     );
-    mkfifo(&p.path("pipe.vars"));
-    let fifo = p.path("pipe.vars").display().to_string();
     for (file, what) in [
         ("/dev/zero", "it is a character device, not a regular file"),
-        (
-            fifo.as_str(),
-            "it is a FIFO (named pipe), not a regular file",
-        ),
         ("/tmp", "it is a directory, not a regular file"),
     ] {
         run_guarded(&p, &["plan", "--no-color", "--var-file", file])
             .code(1)
             .stderr_has(&format!("cannot read --var-file {file}: {what}"));
     }
+    // A pipe is how `--var-file <(sops -d prod.vars)` arrives: it is read, up to the limit.
+    let feed = |name: &str, text: String| {
+        let path = p.path(name);
+        mkfifo(&path);
+        let writer = std::thread::spawn(move || {
+            use std::io::Write;
+            // Opening blocks until plinth opens the other end; a refused pipe is never opened,
+            // so the writer gives up when plinth has exited (the test drops the handle).
+            if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&path) {
+                let _ = f.write_all(text.as_bytes());
+            }
+        });
+        (p.path(name).display().to_string(), writer)
+    };
+    let (fifo, writer) = feed("pipe.vars", "x = \"from-a-pipe\"\n".to_string());
+    run_guarded(&p, &["plan", "--no-color", "--var-file", &fifo])
+        .code(0)
+        .stdout_has("from-a-pipe");
+    writer.join().unwrap();
+    let huge = "# padding\n".repeat(plinth_config::files::MAX_FILE_BYTES as usize / 10 + 1);
+    let (fifo, writer) = feed("huge.vars", huge);
+    run_guarded(&p, &["plan", "--no-color", "--var-file", &fifo])
+        .code(1)
+        .stderr_has(&format!(
+            "cannot read --var-file {fifo}: it is larger than the 4 MiB limit"
+        ));
+    drop(writer);
 }
 
 #[test]

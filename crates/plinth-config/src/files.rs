@@ -134,6 +134,27 @@ pub fn read_regular(path: &Path, limit: u64) -> Result<String, FileError> {
     String::from_utf8(bytes).map_err(|_| FileError::NotText)
 }
 
+/// Reads a file the user named on the command line (`--var-file`) of at most `limit` bytes:
+/// a regular file, or a pipe — `--var-file <(sops -d prod.vars)` hands plinth a FIFO, and
+/// its writer is the user's own command — read up to `limit + 1` bytes. Devices (`/dev/zero`),
+/// sockets and directories are refused before they are opened.
+pub fn read_user_file(path: &Path, limit: u64) -> Result<String, FileError> {
+    use std::os::unix::fs::FileTypeExt;
+    let meta = std::fs::metadata(path).map_err(|e| io_error(&e))?;
+    if !meta.file_type().is_fifo() {
+        return read_regular(path, limit);
+    }
+    let file = File::open(path).map_err(|e| io_error(&e))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error(&e))?;
+    if bytes.len() as u64 > limit {
+        return Err(FileError::TooLarge(limit));
+    }
+    String::from_utf8(bytes).map_err(|_| FileError::NotText)
+}
+
 /// A configuration directory, resolved, that files named by the configuration must be in.
 #[derive(Clone, Debug)]
 pub struct ConfigDir {

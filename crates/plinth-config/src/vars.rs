@@ -131,12 +131,12 @@ pub fn resolve(
     // that when it may hold a sensitive value.
     let any_sensitive = config.variables.iter().any(|v| v.sensitive);
     for path in &inputs.files {
-        let text = match crate::files::read_regular(path, crate::files::MAX_FILE_BYTES) {
+        let text = match crate::files::read_user_file(path, crate::files::MAX_FILE_BYTES) {
             Ok(t) => t,
             Err(e) => {
                 diags.push(
                     Diagnostic::new(format!("cannot read --var-file {}: {e}", path.display()))
-                        .help("pass the path of a regular TOML file of name = value lines"),
+                        .help("pass a regular TOML file (or a pipe, as `<(command)` gives) of name = value lines"),
                 );
                 continue;
             }
