@@ -689,8 +689,30 @@ impl KubernetesProvider {
                 used.remember_kind(gvk, &r);
                 Ok(Some(r))
             }
-            Err(e) if errors::is_not_served(&e) => Ok(None),
+            Err(e) if errors::is_not_served(&e) => {
+                self.require_api_server(conn).await?;
+                Ok(None)
+            }
             Err(e) => Err(errors::provider_error(&e, &what)),
+        }
+    }
+
+    /// Checks that a server that does not serve a kind is a Kubernetes API server at all
+    /// (`/version` answers): one that answers 404 for everything is not a cluster whose
+    /// CRD is missing, but no cluster (deleted, or the kubeconfig names something else).
+    async fn require_api_server(&self, conn: &Arc<Conn>) -> Result<(), ProviderError> {
+        let Ok(version) = http::Request::get("/version").body(Vec::new()) else {
+            return Ok(());
+        };
+        match conn.client.request_text(version).await {
+            Err(e) if errors::is_not_found(&e) => Err(ProviderError::with_code(
+                "NotFound",
+                format!(
+                    "{} is not a Kubernetes API server (it answers 404 even for /version): the cluster does not exist there; check [provider.kubernetes] (kubeconfig, context or cluster)",
+                    conn.server
+                ),
+            )),
+            _ => Ok(()),
         }
     }
 
@@ -1398,6 +1420,28 @@ impl Provider for KubernetesProvider {
             Err((_, pe)) => return Err(pe),
         };
         let after = attributes_of(&gvk, dry);
+        // The object state records was read where its recorded settings point; the dry run
+        // ran where the settings point now. Another object there (or none) means the settings
+        // now reach another cluster (a changed kubeconfig or context): the object is replaced,
+        // deleted where it was and created where the settings point.
+        if let Some(prior) = prior
+            && let Some(was) = prior
+                .attributes
+                .get(&p("metadata.uid"))
+                .and_then(|u| u.as_str().map(str::to_string))
+            && after
+                .get(&p("metadata.uid"))
+                .and_then(|u| u.as_str().map(str::to_string))
+                .as_deref()
+                != Some(was.as_str())
+        {
+            let uid = manifest_path(&p("metadata.uid"));
+            return Ok(Planned {
+                attributes: new_object(&gvk, &manifest),
+                changed: vec![uid.clone()],
+                requires_replace: vec![uid],
+            });
+        }
         let Some(prior) = prior else {
             let mut attributes = after;
             for f in SERVER_FILLED {

@@ -6,10 +6,14 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use plinth_provider::{Note, Prior, Provider, Reporter, Request};
+use plinth_provider::{Note, NullReporter, Prior, Provider, Reporter, Request};
 use plinth_provider_kubernetes::KubernetesProvider;
 use plinth_value::Value;
 use serde_json::json;
+
+mod support;
+
+use support::{AKS_TYPE, aks_config, azure_for, create_cluster, p, start_sim};
 
 #[derive(Default)]
 struct Notes(Mutex<Vec<Note>>);
@@ -142,4 +146,102 @@ async fn kubeconfig_settings_must_name_a_small_regular_kubeconfig_file() {
         assert!(err.message.contains(expect), "{}", err.message);
         assert!(!err.message.contains("Hunter2"), "{}", err.message);
     }
+}
+
+/// Pointing `kubeconfig` (or `context`) at another cluster replaces the object: the refresh
+/// read it where state says it lives, the plan finds another object (or none) where the
+/// settings now point. What counts is the cluster reached, not the path: the same kubeconfig
+/// under another name is no change. A server that answers 404 even for /version is no
+/// cluster, not one whose CRD is missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_cluster_behind_the_kubeconfig_replaces_the_object() {
+    let sim = start_sim().await;
+    let azure = azure_for(&sim);
+    let (rg_id, a_id) = create_cluster(&azure, false).await;
+    let mut b_config = aks_config(&rg_id, false);
+    b_config.set(&p("name"), Value::from("k8s-aks-b"));
+    b_config.set(&p("body.properties.dnsPrefix"), Value::from("k8sb"));
+    let b_id = azure
+        .create(&Request::new(AKS_TYPE, "aks_b", &NullReporter), &b_config)
+        .await
+        .unwrap()
+        .id
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, yaml: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, yaml).unwrap();
+        Value::from(json!({"kubeconfig": path.to_str().unwrap()}))
+    };
+    let yaml_a = azure
+        .cluster_kubeconfig(&a_id, false)
+        .await
+        .unwrap()
+        .unwrap();
+    let yaml_b = azure
+        .cluster_kubeconfig(&b_id, false)
+        .await
+        .unwrap()
+        .unwrap();
+    let at_a = write("a.yaml", &yaml_a);
+    let a_again = write("a-copy.yaml", &yaml_a);
+    let at_b = write("b.yaml", &yaml_b);
+
+    let k8s = KubernetesProvider::new();
+    let t = "v1/ConfigMap";
+    let cfg = Value::from(json!({"manifest": {"metadata": {"name": "moved"}, "data": {"k": "v"}}}));
+    let req = |settings| Request::new(t, "cm", &NullReporter).with_settings(settings);
+    let created = k8s.create(&req(&at_a), &cfg).await.unwrap();
+    let read = k8s
+        .read(
+            &req(&at_a),
+            &Prior {
+                id: created.id.clone(),
+                inputs: cfg.clone(),
+                attributes: created.attributes.clone(),
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let prior = Prior {
+        id: read.id,
+        inputs: cfg.clone(),
+        attributes: read.attributes,
+    };
+    let same = k8s.plan(&req(&a_again), Some(&prior), &cfg).await.unwrap();
+    assert!(same.changed.is_empty(), "{:?}", same.changed);
+    assert!(same.requires_replace.is_empty());
+
+    let moved = k8s.plan(&req(&at_b), Some(&prior), &cfg).await.unwrap();
+    assert_eq!(moved.requires_replace, vec![p("manifest.metadata.uid")]);
+    assert_eq!(
+        moved.attributes.get(&p("metadata.uid")),
+        Some(Value::Unknown)
+    );
+
+    // A server that is no cluster at all (a deleted one's address).
+    let gone_key = sim.url.clone() + "/k8s/no-such-cluster";
+    let server_a = yaml_a
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: "))
+        .unwrap()
+        .to_string();
+    let nowhere = write("nowhere.yaml", &yaml_a.replace(&server_a, &gone_key));
+    let err = k8s
+        .plan(&req(&nowhere), Some(&prior), &cfg)
+        .await
+        .unwrap_err();
+    assert!(
+        err.message.contains("is not a Kubernetes API server"),
+        "{}",
+        err.message
+    );
+    assert!(!err.message.contains("CRD"), "{}", err.message);
+    let err = k8s.read(&req(&nowhere), &prior).await.unwrap_err();
+    assert!(
+        err.message.contains("is not a Kubernetes API server"),
+        "{}",
+        err.message
+    );
 }
