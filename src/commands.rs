@@ -664,7 +664,7 @@ fn print_outputs(state: &State, reveal: bool, only_if_any: bool, common: &Common
 
 fn output(name: Option<&str>, dir: &Path, reveal: bool, common: &Common) -> Result<u8, CliError> {
     let backend = workspace::backend_of_dir(dir)?;
-    let state = backend.load()?.state.unwrap_or_default();
+    let state = crate::backend::load_warned(backend.as_ref())?.unwrap_or_default();
     match name {
         Some(n) => {
             let Some(o) = state.outputs.get(n) else {
@@ -760,7 +760,7 @@ fn show(
         }
         None => {
             let backend = workspace::backend_of_dir(dir)?;
-            let state = backend.load()?.state.unwrap_or_default();
+            let state = crate::backend::load_warned(backend.as_ref())?.unwrap_or_default();
             let registry = workspace::registry();
             match format {
                 ShowFormat::Markdown | ShowFormat::TerraformJson => {
@@ -912,7 +912,7 @@ async fn import(address: &str, id: &str, dir: &Path, common: &Common) -> Result<
         .ok_or_else(|| CliError::msg(format!("unknown type {}", decl.type_name)))?;
     let backend = workspace::backend(&loaded)?;
     let _lock = backend.lock("import", common.lock_timeout)?;
-    let state = backend.load()?.state.unwrap_or_default();
+    let state = crate::backend::load_warned(backend.as_ref())?.unwrap_or_default();
     let key = addr.to_string();
     if state.resources.contains_key(&key) {
         return Err(CliError::help(
@@ -1137,7 +1137,7 @@ async fn sim_kubeconfig(
             .unwrap_or_else(|| "aks".to_string()),
     };
     let backend = workspace::backend_of_dir(dir)?;
-    let state = backend.load()?.state.unwrap_or_default();
+    let state = crate::backend::load_warned(backend.as_ref())?.unwrap_or_default();
     let Some(id) = state.resources.get(&address).and_then(|r| r.id.clone()) else {
         return Err(CliError::help(
             format!("`{address}` is not in the state of {}", dir.display()),

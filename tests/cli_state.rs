@@ -447,10 +447,14 @@ fn state_commands_print_the_load_warnings_plan_prints() {
         &["state", "show", "a"],
         &["state", "show", "a", "--json"],
         &["state", "pull"],
+        &["show"],
+        &["show", "--format", "json"],
+        &["output"],
+        &["output", "--json"],
     ] {
         let run = p.ok(args);
         run.stderr_has(warning).stdout_lacks("Warning");
-        if args.contains(&"--json") || args[1] == "pull" {
+        if args.contains(&"--json") || args.get(1) == Some(&"pull") {
             serde_json::from_str::<serde_json::Value>(&run.stdout)
                 .unwrap_or_else(|e| panic!("{args:?}: stdout is not JSON ({e}): {run:?}"));
         }
