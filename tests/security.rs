@@ -408,3 +408,88 @@ input = { password = "${var.pw}", count = "${var.count}" }
         assert!(!r.all().contains(ENV_SECRET), "{}", r.all());
     }
 }
+
+/// A service that echoes a sensitive value in another case (ARM lower-cases the role GUID it
+/// did not find into `RoleDefinitionDoesNotExist`) does not get it printed; and a sensitive
+/// value used in an ARM `name` (it would print in the id) is refused without being printed.
+#[test]
+fn secrets_echoed_in_another_case_or_put_in_arm_names_stay_hidden() {
+    const ROLE_SECRET: &str = "S3cr3tPW-Xyzzy-9271";
+    let p = Project::with_main(&format!(
+        r#"
+[variable.role]
+default = "{ROLE_SECRET}"
+sensitive = true
+
+[resource.rg]
+type = "azure:Microsoft.Resources/resourceGroups@2025-04-01"
+name = "case-rg"
+location = "eastus"
+
+[resource.mi]
+type = "azure:Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30"
+parent = "${{rg.id}}"
+name = "case-mi"
+location = "eastus"
+
+[resource.ra]
+type = "azure:Microsoft.Authorization/roleAssignments@2022-04-01"
+parent = "${{rg.id}}"
+body.properties.roleDefinitionId = "${{var.role}}"
+body.properties.principalId = "${{mi.properties.principalId}}"
+"#
+    ));
+    let env = [("PLINTH_SIM_LATENCY", "instant")];
+    let apply = p.run_env(&["apply", "--sim", "--auto-approve", "--no-color"], &env);
+    apply.code(1);
+    assert!(
+        apply.all().contains("RoleDefinitionDoesNotExist"),
+        "{}",
+        apply.all()
+    );
+    let json = p.run_env(&["apply", "--sim", "--auto-approve", "--json"], &env);
+    json.code(1);
+    for r in [&apply, &json] {
+        assert!(
+            !r.all().to_lowercase().contains(&ROLE_SECRET.to_lowercase()),
+            "`plinth {}` printed the secret in some case:\n{}",
+            r.args.join(" "),
+            r.all()
+        );
+    }
+    p.run_env(&["destroy", "--sim", "--auto-approve"], &env)
+        .code(0);
+
+    p.write(
+        "main.toml",
+        &format!(
+            r#"
+[variable.pw]
+default = "{ROLE_SECRET}"
+sensitive = true
+
+[resource.rg]
+type = "azure:Microsoft.Resources/resourceGroups@2025-04-01"
+name = "rg-${{var.pw}}"
+location = "eastus"
+"#
+        ),
+    );
+    for args in [
+        &["plan", "--sim", "--no-color"][..],
+        &["plan", "--sim", "--json"],
+    ] {
+        let r = p.run_env(args, &env);
+        r.code(1);
+        assert!(
+            r.all().contains("`name` uses a sensitive value"),
+            "{}",
+            r.all()
+        );
+        assert!(
+            !r.all().to_lowercase().contains(&ROLE_SECRET.to_lowercase()),
+            "{}",
+            r.all()
+        );
+    }
+}
