@@ -738,12 +738,12 @@ impl Runner<'_, '_> {
         };
         let scope = self.scope(each);
         let mut v = node.eval(&scope).map_err(|d| d.message)?;
-        if let Some(schema) = crate::plan::schema_of(self.input.registry, schema_type) {
+        if let Some(schema) = crate::inputs::schema_of(self.input.registry, schema_type) {
             diff::mark_sensitive(&schema, &mut v);
         }
         if let (Some(l), Some(rec)) = (lifecycle, self.writer.state().resources.get(&c.address)) {
             let lookup = self.input.registry.lookup(schema_type);
-            crate::plan::restore_ignored(
+            crate::inputs::restore_ignored(
                 &mut v,
                 &marks::prior(self.input.registry, rec),
                 &l.ignore_changes,

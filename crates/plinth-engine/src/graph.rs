@@ -5,12 +5,13 @@
 
 use std::collections::HashMap;
 
-use plinth_config::{Config, Diagnostic, Loc, Node};
+use plinth_config::{Config, Diagnostic, Loc};
 use plinth_graph::{Dag, NodeId};
 
 use plinth_provider::Registry;
 
 use crate::addr::{AddrKind, Address};
+use crate::refs::node_refs;
 use crate::settings::{SettingsTables, prefix_of};
 
 /// A declaration in the graph.
@@ -49,25 +50,6 @@ pub fn decl_address(config: &Config, d: Decl) -> String {
         Decl::Output(i) => format!("output.{}", config.outputs[i].name),
         Decl::Provider(i) => format!("provider.{}", config.providers[i].name),
     }
-}
-
-/// Declarations a node refers to.
-pub fn node_refs(node: &Node) -> Vec<((AddrKind, String), Loc)> {
-    use plinth_expr::RefStep;
-    let mut out = Vec::new();
-    for f in node.references() {
-        let r = f.reference;
-        match r.root.as_str() {
-            "var" | "env" | "each" => {}
-            "data" => {
-                if let Some(RefStep::Attr { name, .. }) = r.steps.first() {
-                    out.push(((AddrKind::Data, name.clone()), f.loc.clone()));
-                }
-            }
-            name => out.push(((AddrKind::Managed, name.to_string()), f.loc.clone())),
-        }
-    }
-    out
 }
 
 /// Builds the graph; a cycle is an error that prints it (`a -> b -> c -> a`).

@@ -15,6 +15,7 @@ use plinth_value::{Path, Value};
 use crate::addr::{AddrKind, Address};
 use crate::events::EventSink;
 use crate::graph::{self, Decl, DeclGraph};
+use crate::inputs;
 use crate::marks;
 use crate::scope::{Scope, Values};
 use crate::settings::{Settings, SettingsTables, prefix_of, settings_for};
@@ -45,12 +46,6 @@ pub struct PlanInput<'a> {
     pub state: Option<&'a State>,
     pub config_dir: String,
     pub config_digest: String,
-}
-
-/// The type schema of a full type name.
-pub(crate) fn schema_of(registry: &Registry, full_type: &str) -> Option<TypeSchema> {
-    let (p, t) = registry.lookup(full_type)?;
-    p.schema(&t)
 }
 
 /// Makes a plan.
@@ -183,7 +178,7 @@ pub async fn plan(
                 .iter()
                 .find(|d| d.name == o.name)
                 .is_some_and(|d| {
-                    graph::node_refs(&d.value)
+                    crate::refs::node_refs(&d.value)
                         .iter()
                         .any(|(r, _)| kept.contains(r))
                 })
@@ -673,7 +668,7 @@ impl Planner<'_, '_> {
         };
 
         if let Some(p) = &prior {
-            restore_ignored(&mut config, p, &decl.lifecycle.ignore_changes, |path| {
+            inputs::restore_ignored(&mut config, p, &decl.lifecycle.ignore_changes, |path| {
                 provider.attribute_path(&t, path)
             });
         }
@@ -957,7 +952,7 @@ impl Planner<'_, '_> {
             // watched resources already exist, or whose last run failed) runs now.
             .or_else(|| match self.state.last_run(&address) {
                 None => Some("it has not run yet".to_string()),
-                Some(e) if e.outcome == crate::apply::PENDING_RUN => Some(
+                Some(e) if e.outcome == plinth_state::PENDING => Some(
                     "its last planned run did not happen (interrupted, or a dependency failed)"
                         .to_string(),
                 ),
@@ -1246,33 +1241,6 @@ async fn find_existing(
         diags.push(d);
     }
     diags
-}
-
-/// `ignore_changes`: the configuration takes the object's value at each ignored path. The
-/// object as it is (refreshed, at the provider's attribute path) wins over the inputs last
-/// applied, so a value changed outside plinth at an ignored path is kept, not reverted; the
-/// inputs are the fallback for paths the attributes do not mirror.
-pub(crate) fn restore_ignored(
-    config: &mut Value,
-    prior: &Prior,
-    ignored: &[(Path, plinth_config::Loc)],
-    attribute_path: impl Fn(&Path) -> Option<Path>,
-) {
-    for (path, _) in ignored {
-        let old = attribute_path(path)
-            .and_then(|a| prior.attributes.get(&a))
-            .or_else(|| {
-                (prior.inputs.is_wholly_known() && !matches!(prior.inputs, Value::Null))
-                    .then(|| prior.inputs.get(path))
-                    .flatten()
-            });
-        match old {
-            Some(v) => config.set(path, v),
-            None => {
-                config.remove(path);
-            }
-        }
-    }
 }
 
 pub(crate) fn join_paths(paths: &[Path]) -> String {

@@ -18,7 +18,7 @@ use plinth_state::ResourceState;
 use plinth_value::{Path, Value};
 
 use crate::addr::{AddrKind, Address};
-use crate::graph::node_refs;
+use crate::refs::node_refs;
 use crate::scope::{DeclValue, Scope, Values};
 
 /// One `[provider.NAME]` table and the provider it configures.
