@@ -248,7 +248,7 @@ fn write_list(f: &mut fmt::Formatter<'_>, items: &[Expr]) -> fmt::Result {
 fn write_literal(f: &mut fmt::Formatter<'_>, v: &Value) -> fmt::Result {
     match v {
         Value::String(s) => write!(f, "\"{}\"", escape_in_string(s)),
-        Value::Number(n) => f.write_str(&crate::functions::number_text(n)),
+        Value::Number(n) => f.write_str(&crate::values::number_text(n)),
         // The parser only produces scalars; anything else renders as the value does.
         other => write!(f, "{other}"),
     }

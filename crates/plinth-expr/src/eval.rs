@@ -1,20 +1,20 @@
 //! Evaluation of templates and expressions against a [`Context`].
+//!
+//! The one place that handles marks: interpolation, and every function call — built-in or
+//! the context's own — strips the arguments' marks before the call and marks the result
+//! after it. Depends on the syntax tree, the built-in table, the reference walker and the
+//! leaf helpers; none of them depends on this module.
 
 use std::ops::Range;
 
 use plinth_value::{Map, Value};
 
 use crate::ast::{Expr, ExprKind, Part, RefStep, Reference, Template};
-use crate::functions::{self, did_you_mean, number_text};
-
-/// A reference step with its index expression already evaluated.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ResolvedStep {
-    /// `.name`
-    Attr(String),
-    /// `[value]`; the value may be unknown or sensitive.
-    Index(Value),
-}
+use crate::error::EvalError;
+use crate::functions::{self, Marks, builtin_function_names};
+use crate::steps::{ResolvedStep, walk_steps};
+use crate::suggest::did_you_mean;
+use crate::values::{mark, number_text};
 
 /// What an expression can see: the values of references and any non-built-in functions.
 pub trait Context {
@@ -44,34 +44,6 @@ pub trait Context {
     /// Names of external functions, for "did you mean" suggestions and unknown arguments.
     fn external_functions(&self) -> Vec<String> {
         vec![]
-    }
-}
-
-/// An error evaluating an expression. Its `Display` is the message.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error("{message}")]
-pub struct EvalError {
-    pub message: String,
-    /// Byte range in the template string the error is about.
-    pub span: Range<usize>,
-    /// A hint such as "did you mean `id`?".
-    pub help: Option<String>,
-}
-
-impl EvalError {
-    /// An error with a message and the span it is about.
-    pub fn new(message: impl Into<String>, span: Range<usize>) -> Self {
-        EvalError {
-            message: message.into(),
-            span,
-            help: None,
-        }
-    }
-
-    /// Adds a hint shown after the message.
-    pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
-        self
     }
 }
 
@@ -112,12 +84,8 @@ pub fn eval_expr(e: &Expr, ctx: &dyn Context) -> Result<Value, EvalError> {
             name,
             name_span,
             args,
-        } => functions::call(name, name_span, args, e.span.clone(), ctx),
+        } => call(name, name_span, args, e.span.clone(), ctx),
     }
-}
-
-pub(crate) fn mark(v: Value, sensitive: bool) -> Value {
-    if sensitive { Value::sensitive(v) } else { v }
 }
 
 /// String concatenation of a template's parts.
@@ -170,167 +138,79 @@ fn concat(t: &Template, ctx: &dyn Context) -> Result<Value, EvalError> {
     ))
 }
 
-pub(crate) fn type_article(v: &Value) -> &'static str {
-    match v.unmarked() {
-        Value::Null => "null",
-        Value::Bool(_) => "a bool",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::List(_) => "a list",
-        Value::Map(_) => "a map",
-        Value::Unknown | Value::Sensitive(_) => "an unknown value",
+/// Evaluates every argument of a call, in order.
+fn eval_args(args: &[Expr], ctx: &dyn Context) -> Result<Vec<Value>, EvalError> {
+    args.iter().map(|a| eval_expr(a, ctx)).collect()
+}
+
+/// Removes the marks of evaluated arguments as `marks` says: whether the result must be
+/// sensitive, whether it is unknown, and the arguments to call with.
+fn strip_marks(marks: Marks, values: Vec<Value>) -> (bool, bool, Vec<Value>) {
+    match marks {
+        Marks::Whole => (
+            values.iter().any(Value::contains_sensitive),
+            values.iter().any(|v| !v.is_wholly_known()),
+            values.iter().map(Value::unmark_all).collect(),
+        ),
+        Marks::Shape => (
+            values.iter().any(Value::is_sensitive),
+            values.iter().any(Value::is_unknown),
+            values.iter().map(|v| v.unmarked().clone()).collect(),
+        ),
     }
 }
 
-/// Walks `steps` from `value`, the value of `r.root`: attributes of maps, indexes of lists
-/// (whole numbers) and maps (strings). Walking through an unknown value yields unknown; through
-/// a sensitive value (or with a sensitive index) marks the result sensitive. Errors point at
-/// the failing step and suggest the nearest attribute name.
-pub fn walk_steps(value: Value, r: &Reference, steps: &[ResolvedStep]) -> Result<Value, EvalError> {
-    let mut cur = value;
-    let mut sensitive = false;
-    for (i, step) in steps.iter().enumerate() {
-        while let Value::Sensitive(inner) = cur {
-            sensitive = true;
-            cur = *inner;
-        }
-        if matches!(cur, Value::Unknown) {
-            return Ok(mark(Value::Unknown, sensitive));
-        }
-        let span = r.step_span(i);
-        let here = r.prefix(i);
-        cur = match step {
-            ResolvedStep::Attr(name) => match cur {
-                Value::Map(mut m) => match m.remove(name) {
-                    Some(v) => v,
-                    None => {
-                        let mut e =
-                            EvalError::new(format!("`{here}` has no attribute `{name}`"), span);
-                        if let Some(s) = did_you_mean(name, m.keys().map(String::as_str)) {
-                            e = e.with_help(format!("did you mean `{s}`?"));
-                        }
-                        return Err(e);
-                    }
-                },
-                Value::Null => {
-                    return Err(EvalError::new(
-                        format!("`{here}` is null, so it has no attribute `{name}`"),
-                        span,
-                    ));
-                }
-                Value::List(_) => {
-                    return Err(EvalError::new(
-                        format!("`{here}` is a list, so it has no attribute `{name}`"),
-                        span,
-                    )
-                    .with_help(format!("index a list with a number, e.g. `{here}[0]`")));
-                }
-                other => {
-                    return Err(EvalError::new(
-                        format!(
-                            "`{here}` is {}, so it has no attribute `{name}`",
-                            type_article(&other)
-                        ),
-                        span,
-                    ));
-                }
-            },
-            ResolvedStep::Index(ix) => {
-                let secret_index = ix.is_sensitive();
-                sensitive |= secret_index;
-                let ix = ix.unmarked();
-                if matches!(ix, Value::Unknown) {
-                    return Ok(mark(Value::Unknown, sensitive));
-                }
-                match (cur, ix) {
-                    (Value::List(mut l), Value::Number(n)) => {
-                        let len = l.len();
-                        let idx = n.as_u64().or_else(|| {
-                            n.as_f64()
-                                .filter(|f| f.fract() == 0.0 && *f >= 0.0)
-                                .map(|f| f as u64)
-                        });
-                        match idx.map(usize::try_from) {
-                            Some(Ok(k)) if k < len => l.swap_remove(k),
-                            Some(_) if secret_index => {
-                                return Err(EvalError::new(
-                                    format!("index is out of range: `{here}` has {len} elements"),
-                                    span,
-                                ));
-                            }
-                            Some(_) => {
-                                return Err(EvalError::new(
-                                    format!(
-                                        "index {} is out of range: `{here}` has {len} element{}",
-                                        number_text(n),
-                                        if len == 1 { "" } else { "s" }
-                                    ),
-                                    span,
-                                ));
-                            }
-                            None => {
-                                let shown = if secret_index {
-                                    "(sensitive)".to_string()
-                                } else {
-                                    number_text(n)
-                                };
-                                return Err(EvalError::new(
-                                    format!(
-                                        "a list index must be a whole number of at least 0, got {shown}"
-                                    ),
-                                    span,
-                                ));
-                            }
-                        }
-                    }
-                    (Value::Map(mut m), Value::String(k)) => match m.remove(k) {
-                        Some(v) => v,
-                        None if secret_index => {
-                            return Err(EvalError::new(format!("`{here}` has no such key"), span));
-                        }
-                        None => {
-                            let mut e = EvalError::new(
-                                format!("`{here}` has no key {}", Value::String(k.clone())),
-                                span,
-                            );
-                            if let Some(s) = did_you_mean(k, m.keys().map(String::as_str)) {
-                                e = e.with_help(format!("did you mean {}?", Value::String(s)));
-                            }
-                            return Err(e);
-                        }
-                    },
-                    (Value::List(_), other) => {
-                        return Err(EvalError::new(
-                            format!(
-                                "`{here}` is a list, so its index must be a number, not {}",
-                                type_article(other)
-                            ),
-                            span,
-                        ));
-                    }
-                    (Value::Map(_), other) => {
-                        return Err(EvalError::new(
-                            format!(
-                                "`{here}` is a map, so its index must be a string, not {}",
-                                type_article(other)
-                            ),
-                            span,
-                        ));
-                    }
-                    (other, _) => {
-                        return Err(EvalError::new(
-                            format!(
-                                "`{here}` is {}, so it cannot be indexed",
-                                type_article(&other)
-                            ),
-                            span,
-                        ));
-                    }
-                }
-            }
-        };
+/// Evaluates a call: a built-in, else the context's external function.
+fn call(
+    name: &str,
+    name_span: &Range<usize>,
+    args: &[Expr],
+    span: Range<usize>,
+    ctx: &dyn Context,
+) -> Result<Value, EvalError> {
+    let Some(f) = functions::builtin(name) else {
+        return call_external(name, name_span, args, span, ctx);
+    };
+    f.check_arity(args.len(), span.clone())?;
+    let values = eval_args(args, ctx)?;
+    let spans = args.iter().map(|a| a.span.clone()).collect();
+    let (sensitive, unknown, values) = strip_marks(f.marks(), values);
+    if unknown {
+        return Ok(mark(Value::Unknown, sensitive));
     }
-    Ok(mark(cur, sensitive))
+    Ok(mark(f.run(values, spans, span)?, sensitive))
+}
+
+/// A function the context provides: it needs whole values, as most built-ins do.
+fn call_external(
+    name: &str,
+    name_span: &Range<usize>,
+    args: &[Expr],
+    span: Range<usize>,
+    ctx: &dyn Context,
+) -> Result<Value, EvalError> {
+    let values = eval_args(args, ctx)?;
+    let (sensitive, unknown, plain) = strip_marks(Marks::Whole, values);
+    let externals = ctx.external_functions();
+    if unknown && externals.iter().any(|e| e == name) {
+        return Ok(mark(Value::Unknown, sensitive));
+    }
+    match ctx.call_external(name, &plain, span) {
+        Some(Ok(v)) => Ok(mark(if unknown { Value::Unknown } else { v }, sensitive)),
+        Some(Err(e)) => Err(e),
+        None => {
+            let mut all: Vec<String> = builtin_function_names()
+                .into_iter()
+                .map(String::from)
+                .collect();
+            all.extend(externals);
+            let e = EvalError::new(format!("unknown function `{name}`"), name_span.clone());
+            Err(match did_you_mean(name, all.iter().map(String::as_str)) {
+                Some(s) => e.with_help(format!("did you mean `{s}`?")),
+                None => e.with_help(format!("the functions are: {}", all.join(", "))),
+            })
+        }
+    }
 }
 
 /// A map of root names to values is a context: `{"var": {...}, "rg": {...}}`. Handy in tests

@@ -1,4 +1,9 @@
-//! Built-in functions and function-call dispatch.
+//! The built-in functions: a table of leaf functions over already-evaluated arguments.
+//!
+//! A built-in never sees an expression, a context or a mark: the evaluator checks the number
+//! of arguments ([`Builtin::check_arity`]) before evaluating them, removes the marks as the
+//! function's [`Marks`] says, calls [`Builtin::run`], and marks the result. Depends only on
+//! the error type and the value helpers.
 
 use std::ops::Range;
 
@@ -6,8 +11,8 @@ use base64::Engine as _;
 use plinth_value::Value;
 use uuid::Uuid;
 
-use crate::ast::Expr;
-use crate::eval::{Context, EvalError, eval_expr, mark, type_article};
+use crate::error::EvalError;
+use crate::values::{number_text, type_article};
 
 /// The namespace of Azure Resource Manager's (and Bicep's) `guid()` function.
 ///
@@ -33,55 +38,15 @@ pub fn guid(parts: &[&str]) -> String {
     Uuid::new_v5(&GUID_NAMESPACE, parts.join("-").as_bytes()).to_string()
 }
 
-/// The canonical text of a number: integers without a fraction, others in shortest form.
-pub(crate) fn number_text(n: &serde_json::Number) -> String {
-    if let Some(i) = n.as_i64() {
-        return i.to_string();
-    }
-    if let Some(u) = n.as_u64() {
-        return u.to_string();
-    }
-    match n.as_f64() {
-        Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
-        Some(f) => format!("{f}"),
-        None => n.to_string(),
-    }
-}
-
-/// The nearest candidate to `name` (case-insensitive edit distance counting transpositions, or a candidate ending in
-/// `.name`), if it is close enough to be a plausible misspelling.
-pub fn did_you_mean<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<String> {
-    let lower = name.to_lowercase();
-    let suffix = format!(".{lower}");
-    let mut best: Option<(usize, &str)> = None;
-    for c in candidates {
-        let cl = c.to_lowercase();
-        let d = if cl.ends_with(&suffix) {
-            0
-        } else {
-            strsim::osa_distance(&lower, &cl)
-        };
-        if best.is_none_or(|(bd, _)| d < bd) {
-            best = Some((d, c));
-        }
-    }
-    let (d, c) = best?;
-    let limit = (name.chars().count() / 3).max(1);
-    (d <= limit && c != name).then(|| c.to_string())
-}
-
 #[derive(Clone, Copy)]
 enum Arity {
     Exact(usize),
     AtLeast(usize),
 }
 
-/// How a function treats unknown and sensitive arguments.
+/// How a function treats unknown and sensitive arguments; the evaluator applies it.
 #[derive(Clone, Copy)]
-enum Policy {
+pub(crate) enum Marks {
     /// Needs every part of every argument: any unknown anywhere → unknown; any sensitive part
     /// → the result is sensitive. Arguments arrive with every mark removed.
     Whole,
@@ -90,13 +55,13 @@ enum Policy {
     Shape,
 }
 
-struct Builtin {
+pub(crate) struct Builtin {
     name: &'static str,
     arity: Arity,
     /// What the arguments are, for arity messages: "a string".
     takes: &'static str,
     example: &'static str,
-    policy: Policy,
+    marks: Marks,
     run: fn(&Args<'_>) -> Result<Value, EvalError>,
 }
 
@@ -106,7 +71,7 @@ const BUILTINS: &[Builtin] = &[
         arity: Arity::AtLeast(1),
         takes: "strings to hash",
         example: "guid(rg.id, mi.properties.principalId)",
-        policy: Policy::Whole,
+        marks: Marks::Whole,
         run: f_guid,
     },
     Builtin {
@@ -114,7 +79,7 @@ const BUILTINS: &[Builtin] = &[
         arity: Arity::Exact(1),
         takes: "a string",
         example: "lower(var.name)",
-        policy: Policy::Whole,
+        marks: Marks::Whole,
         run: f_lower,
     },
     Builtin {
@@ -122,7 +87,7 @@ const BUILTINS: &[Builtin] = &[
         arity: Arity::Exact(1),
         takes: "a string",
         example: "upper(var.name)",
-        policy: Policy::Whole,
+        marks: Marks::Whole,
         run: f_upper,
     },
     Builtin {
@@ -130,7 +95,7 @@ const BUILTINS: &[Builtin] = &[
         arity: Arity::Exact(2),
         takes: "a separator string and a list of strings",
         example: "join(\",\", var.names)",
-        policy: Policy::Whole,
+        marks: Marks::Whole,
         run: f_join,
     },
     Builtin {
@@ -138,7 +103,7 @@ const BUILTINS: &[Builtin] = &[
         arity: Arity::Exact(1),
         takes: "a string",
         example: "base64encode(var.script)",
-        policy: Policy::Whole,
+        marks: Marks::Whole,
         run: f_base64encode,
     },
     Builtin {
@@ -146,7 +111,7 @@ const BUILTINS: &[Builtin] = &[
         arity: Arity::Exact(1),
         takes: "a base64 string",
         example: "base64decode(var.encoded)",
-        policy: Policy::Whole,
+        marks: Marks::Whole,
         run: f_base64decode,
     },
     Builtin {
@@ -154,7 +119,7 @@ const BUILTINS: &[Builtin] = &[
         arity: Arity::AtLeast(1),
         takes: "a format string, then one value per %s, %d or %v",
         example: "format(\"%s-%d\", var.prefix, 3)",
-        policy: Policy::Whole,
+        marks: Marks::Whole,
         run: f_format,
     },
     Builtin {
@@ -162,7 +127,7 @@ const BUILTINS: &[Builtin] = &[
         arity: Arity::Exact(1),
         takes: "any value",
         example: "jsonencode(var.tags)",
-        policy: Policy::Whole,
+        marks: Marks::Whole,
         run: f_jsonencode,
     },
     Builtin {
@@ -170,7 +135,7 @@ const BUILTINS: &[Builtin] = &[
         arity: Arity::Exact(1),
         takes: "a string, number or bool",
         example: "tostring(var.count)",
-        policy: Policy::Whole,
+        marks: Marks::Whole,
         run: f_tostring,
     },
     Builtin {
@@ -178,7 +143,7 @@ const BUILTINS: &[Builtin] = &[
         arity: Arity::Exact(1),
         takes: "a list, map or string",
         example: "length(var.names)",
-        policy: Policy::Shape,
+        marks: Marks::Shape,
         run: f_length,
     },
     Builtin {
@@ -186,7 +151,7 @@ const BUILTINS: &[Builtin] = &[
         arity: Arity::AtLeast(1),
         takes: "lists",
         example: "concat(var.a, var.b)",
-        policy: Policy::Shape,
+        marks: Marks::Shape,
         run: f_concat,
     },
 ];
@@ -226,97 +191,53 @@ impl Args<'_> {
     }
 }
 
-/// Evaluates a call: a built-in, else the context's external function.
-pub(crate) fn call(
-    name: &str,
-    name_span: &Range<usize>,
-    args: &[Expr],
-    span: Range<usize>,
-    ctx: &dyn Context,
-) -> Result<Value, EvalError> {
-    let Some(f) = BUILTINS.iter().find(|b| b.name == name) else {
-        return call_external(name, name_span, args, span, ctx);
-    };
-    let n = args.len();
-    let ok = match f.arity {
-        Arity::Exact(k) => n == k,
-        Arity::AtLeast(k) => n >= k,
-    };
-    if !ok {
-        let count = match f.arity {
+/// The built-in called `name`, if there is one.
+pub(crate) fn builtin(name: &str) -> Option<&'static Builtin> {
+    BUILTINS.iter().find(|b| b.name == name)
+}
+
+impl Builtin {
+    /// How the function treats marked arguments.
+    pub(crate) fn marks(&self) -> Marks {
+        self.marks
+    }
+
+    /// Checks the number of arguments, before they are evaluated; the error shows an example.
+    pub(crate) fn check_arity(&self, n: usize, span: Range<usize>) -> Result<(), EvalError> {
+        let ok = match self.arity {
+            Arity::Exact(k) => n == k,
+            Arity::AtLeast(k) => n >= k,
+        };
+        if ok {
+            return Ok(());
+        }
+        let count = match self.arity {
             Arity::Exact(1) => "1 argument".to_string(),
             Arity::Exact(k) => format!("{k} arguments"),
             Arity::AtLeast(1) => "at least 1 argument".to_string(),
             Arity::AtLeast(k) => format!("at least {k} arguments"),
         };
-        return Err(EvalError::new(
-            format!("{name}() expects {count} ({}), got {n}", f.takes),
+        Err(EvalError::new(
+            format!("{}() expects {count} ({}), got {n}", self.name, self.takes),
             span,
         )
-        .with_help(format!("for example: {}", f.example)));
+        .with_help(format!("for example: {}", self.example)))
     }
-    let values = args
-        .iter()
-        .map(|a| eval_expr(a, ctx))
-        .collect::<Result<Vec<_>, _>>()?;
-    let spans = args.iter().map(|a| a.span.clone()).collect();
-    let (sensitive, unknown, values) = match f.policy {
-        Policy::Whole => (
-            values.iter().any(Value::contains_sensitive),
-            values.iter().any(|v| !v.is_wholly_known()),
-            values.iter().map(Value::unmark_all).collect::<Vec<_>>(),
-        ),
-        Policy::Shape => (
-            values.iter().any(Value::is_sensitive),
-            values.iter().any(Value::is_unknown),
-            values.iter().map(|v| v.unmarked().clone()).collect(),
-        ),
-    };
-    if unknown {
-        return Ok(mark(Value::Unknown, sensitive));
-    }
-    let result = (f.run)(&Args {
-        f,
-        values,
-        spans,
-        span,
-    })?;
-    Ok(mark(result, sensitive))
-}
 
-fn call_external(
-    name: &str,
-    name_span: &Range<usize>,
-    args: &[Expr],
-    span: Range<usize>,
-    ctx: &dyn Context,
-) -> Result<Value, EvalError> {
-    let values = args
-        .iter()
-        .map(|a| eval_expr(a, ctx))
-        .collect::<Result<Vec<_>, _>>()?;
-    let sensitive = values.iter().any(Value::contains_sensitive);
-    let known = values.iter().all(Value::is_wholly_known);
-    let externals = ctx.external_functions();
-    if !known && externals.iter().any(|e| e == name) {
-        return Ok(mark(Value::Unknown, sensitive));
-    }
-    let plain: Vec<Value> = values.iter().map(Value::unmark_all).collect();
-    match ctx.call_external(name, &plain, span) {
-        Some(Ok(v)) => Ok(mark(if known { v } else { Value::Unknown }, sensitive)),
-        Some(Err(e)) => Err(e),
-        None => {
-            let mut all: Vec<String> = builtin_function_names()
-                .into_iter()
-                .map(String::from)
-                .collect();
-            all.extend(externals);
-            let e = EvalError::new(format!("unknown function `{name}`"), name_span.clone());
-            Err(match did_you_mean(name, all.iter().map(String::as_str)) {
-                Some(s) => e.with_help(format!("did you mean `{s}`?")),
-                None => e.with_help(format!("the functions are: {}", all.join(", "))),
-            })
-        }
+    /// Runs the function over evaluated arguments whose marks were removed as
+    /// [`marks`](Self::marks) says; `spans` locate the arguments, `span` the whole call.
+    pub(crate) fn run(
+        &self,
+        values: Vec<Value>,
+        spans: Vec<Range<usize>>,
+        span: Range<usize>,
+    ) -> Result<Value, EvalError> {
+        (self.run)(&Args {
+            f: self,
+            values,
+            spans,
+            span,
+        })
     }
 }
 

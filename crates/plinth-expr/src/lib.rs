@@ -24,15 +24,26 @@
 //! assert_eq!(eval_template(&t, &ctx).unwrap(), Value::from("demo-rg"));
 //! ```
 
+// The modules' dependencies point one way: `values`, `error` and `suggest` are leaves; `ast`
+// (the syntax tree) uses `values`, `parser` uses `ast`; `functions` (the built-ins, leaf
+// functions over evaluated arguments) uses only the leaves; `steps` (the reference walk) adds
+// `ast`; `eval`, the evaluator, uses all of them and nothing uses it.
 mod ast;
+mod error;
 mod eval;
 mod functions;
 mod parser;
+mod steps;
+mod suggest;
+mod values;
 
 pub use ast::{Expr, ExprKind, Part, RefStep, Reference, Template};
-pub use eval::{Context, EvalError, ResolvedStep, eval_expr, eval_template, walk_steps};
-pub use functions::{GUID_NAMESPACE, builtin_function_names, did_you_mean, guid};
+pub use error::EvalError;
+pub use eval::{Context, eval_expr, eval_template};
+pub use functions::{GUID_NAMESPACE, builtin_function_names, guid};
 pub use parser::{ParseError, parse_template};
+pub use steps::{ResolvedStep, walk_steps};
+pub use suggest::did_you_mean;
 
 #[cfg(test)]
 mod tests;
