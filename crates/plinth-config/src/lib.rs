@@ -9,13 +9,14 @@ pub mod load;
 pub mod manifest;
 pub mod node;
 pub mod source;
-pub mod suggest;
 pub mod vars;
 
 pub use decl::*;
 pub use diag::{Diagnostic, Diagnostics};
 pub use load::{load_dir, load_sources};
 pub use node::{FoundRef, Node, NodeKind};
+/// Nearest-name suggestions: plinth's one `did_you_mean`, defined in `plinth_expr` (the
+/// lowest crate that needs it) and re-exported for the crates that use the configuration.
+pub use plinth_expr::did_you_mean;
 pub use source::{FileId, Loc, Quote, Sources};
-pub use suggest::did_you_mean;
 pub use vars::{VarInputs, resolve as resolve_variables};

@@ -14,7 +14,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::files::{ConfigDir, FileError, MAX_TOML_BYTES, read_regular};
 use crate::node::{Node, NodeKind};
 use crate::source::{FileId, Loc, Quote, Sources};
-use crate::suggest::did_you_mean;
+use plinth_expr::did_you_mean;
 
 /// Top-level tables a configuration may have.
 pub const TOP_LEVEL: &[&str] = &[

@@ -9,7 +9,7 @@ use toml::de::DeTable;
 use crate::decl::{Config, VarType, VariableDecl};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::source::Loc;
-use crate::suggest::did_you_mean;
+use plinth_expr::did_you_mean;
 
 /// Where variable values come from, besides the defaults.
 #[derive(Clone, Debug, Default)]
