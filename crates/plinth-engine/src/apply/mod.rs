@@ -1,0 +1,93 @@
+//! Apply: carry out a plan, running independent operations concurrently (SPEC §4) and
+//! recording every change durably as it happens (SPEC §5).
+//!
+//! The plan is turned into a graph of operations (a replacement is two: delete and create,
+//! ordered by `create_before_destroy`). A single coordinator owns the state writer and the
+//! values; provider calls run as tasks. Invariants:
+//! - a create or delete is recorded as pending *before* it is sent;
+//! - an operation starts only after everything it depends on succeeded;
+//! - a failure skips exactly the operations that depend on it;
+//! - the first interrupt stops new work and waits for what is running; the second abandons
+//!   running work (its pending records stay pending for the next run to reconcile).
+
+use std::collections::BTreeMap;
+
+use plinth_config::{Config, Diagnostic, Diagnostics};
+use plinth_plan::{Plan, ResourceChange};
+use plinth_provider::Registry;
+use plinth_state::{HistoryEntry, StateError};
+use plinth_value::Value;
+
+mod coordinator;
+mod ops;
+mod record;
+mod runner;
+
+pub use coordinator::apply;
+
+/// What apply needs besides the plan.
+pub struct ApplyInput<'a> {
+    pub config: &'a Config,
+    pub vars: &'a BTreeMap<String, Value>,
+    pub env: &'a BTreeMap<String, String>,
+    pub registry: &'a Registry,
+    pub plan: &'a Plan,
+}
+
+/// How apply runs.
+#[derive(Clone, Debug)]
+pub struct ApplyOptions {
+    /// How many operations run at once.
+    pub parallelism: usize,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions { parallelism: 16 }
+    }
+}
+
+/// One failed operation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    pub address: String,
+    pub action: String,
+    pub message: String,
+}
+
+/// What happened.
+#[derive(Clone, Debug, Default)]
+pub struct ApplyReport {
+    pub succeeded: usize,
+    pub failures: Vec<Failure>,
+    /// Operations not run, with why.
+    pub skipped: Vec<(String, String)>,
+    /// Interrupted by the user (once: stopped starting work; twice: abandoned running work).
+    pub interrupts: u32,
+    /// Operations that were running when the run was abandoned.
+    pub abandoned: Vec<String>,
+}
+
+impl ApplyReport {
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty() && self.interrupts == 0
+    }
+}
+
+pub(super) fn state_err(e: StateError) -> Diagnostics {
+    Diagnostic::new(format!("saving state failed: {e}"))
+        .help("the state file holds everything recorded up to this point; fix the problem and run again")
+        .into()
+}
+
+/// The history outcome of an action that is planned to run and has not finished yet.
+pub const PENDING_RUN: &str = plinth_state::PENDING;
+
+pub(super) fn history(c: &ResourceChange, outcome: String) -> HistoryEntry {
+    HistoryEntry {
+        address: c.address.clone(),
+        action: c.type_name.clone(),
+        at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        outcome,
+    }
+}

@@ -1,0 +1,325 @@
+//! Recording in state: refresh results the plan showed, each finished operation, outputs,
+//! and action history.
+
+use super::ops::{Done, Op, OpKind, Started, deposed_key};
+use super::runner::Runner;
+use super::{Failure, history, state_err};
+use crate::addr::Address;
+use crate::events::Event;
+use crate::marks;
+use plinth_config::Diagnostics;
+use plinth_graph::{Dag, NodeId, Walk};
+use plinth_plan::{Action, PlanMode, ReplaceOrder, ResourceChange};
+use plinth_provider::{Observed, ProviderError};
+use plinth_state::{Change, OutputState, ResourceState, StateError, Status};
+use plinth_value::Value;
+use std::collections::BTreeMap;
+
+impl Runner<'_, '_> {
+    /// Writes what refresh found and the plan showed, so that state matches what exists
+    /// before anything changes. Drift no rendering showed (attributes the configuration does
+    /// not set, in a normal plan) is not written: state keeps what it recorded, and the next
+    /// `plan --refresh-only` still reports the difference.
+    pub(super) fn persist_refresh(&mut self) -> Result<(), Diagnostics> {
+        let everything_shown = self.input.plan.mode == plinth_plan::PlanMode::RefreshOnly;
+        for d in &self.input.plan.drift {
+            if !everything_shown
+                && !d.is_reportable()
+                && d.id.as_ref().is_none_or(|id| {
+                    self.writer
+                        .state()
+                        .resources
+                        .get(&d.address)
+                        .and_then(|r| r.id.as_ref())
+                        == Some(id)
+                })
+            {
+                continue;
+            }
+            let existing = self.writer.state().resources.get(&d.address).cloned();
+            let Some(mut rec) = existing else { continue };
+            match (&d.action, &d.after) {
+                (Action::Delete, _) => {
+                    self.writer
+                        .record(Change::Remove {
+                            address: d.address.clone(),
+                        })
+                        .map_err(state_err)?;
+                }
+                (Action::Update, Some(after)) => {
+                    if everything_shown {
+                        rec.attributes = after.to_json();
+                    } else {
+                        // Only the paths the plan showed take the values found.
+                        let mut attrs = plinth_value::Value::from(&rec.attributes);
+                        for p in &d.changed_paths {
+                            match after.get(p) {
+                                Some(v) => attrs.set(p, v),
+                                None => {
+                                    attrs.remove(p);
+                                }
+                            }
+                        }
+                        rec.attributes = attrs.to_json();
+                    }
+                    marks::add_paths(&mut rec.sensitive_paths, after);
+                    if d.id.is_some() {
+                        rec.id = d.id.clone();
+                    }
+                    if d.reconciled {
+                        rec.status = Status::Created;
+                    }
+                    self.writer
+                        .record(Change::Put(Box::new(rec)))
+                        .map_err(state_err)?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The settings to record with an object: only for providers whose settings say where
+    /// objects live (they name a resource, such as a Kubernetes provider's cluster).
+    pub(super) fn recorded_settings(
+        &self,
+        type_name: &str,
+        settings: &Value,
+    ) -> Option<serde_json::Value> {
+        let (provider, _) = self.input.registry.lookup(type_name)?;
+        (!provider.settings_references().is_empty() && !matches!(settings, Value::Null))
+            .then(|| settings.to_json())
+    }
+
+    pub(super) fn record_object(
+        &mut self,
+        c: &ResourceChange,
+        mode: plinth_state::Mode,
+        config: &Value,
+        settings: &Value,
+        obs: Observed,
+    ) -> Result<(), StateError> {
+        let mut attrs = obs.attributes;
+        marks::mark_attributes(self.input.registry, &c.type_name, config, &mut attrs);
+        let inputs = config.to_json();
+        let attributes = attrs.to_json();
+        let sensitive_paths = marks::recorded_paths(config, &attrs);
+        if let Ok(addr) = c.address.parse::<Address>() {
+            self.values.set(&addr, attrs, true);
+        }
+        self.stage(Change::Put(Box::new(ResourceState {
+            address: c.address.clone(),
+            type_name: c.type_name.clone(),
+            mode,
+            id: obs.id,
+            inputs,
+            attributes,
+            dependencies: c.depends_on.clone(),
+            sensitive_paths,
+            status: Status::Created,
+            deposed: false,
+            settings: self.recorded_settings(&c.type_name, settings),
+        })));
+        Ok(())
+    }
+
+    pub(super) fn finish(
+        &mut self,
+        walk: &mut Walk,
+        dag: &Dag<Op>,
+        id: NodeId,
+        op: &Op,
+        started: Started,
+        result: Result<Done, ProviderError>,
+    ) -> Result<(), Diagnostics> {
+        let c = self.change(op).clone();
+        let elapsed_ms = started.started.elapsed().as_millis() as u64;
+        let result = match result {
+            Ok(done) => done,
+            Err(e) => {
+                // A service may echo what it was sent: keep secrets out of the message.
+                let mut secrets = started.config.sensitive_texts();
+                if let Some(p) = &started.prior {
+                    let p = marks::prior(self.input.registry, p);
+                    secrets.extend(p.inputs.sensitive_texts());
+                    secrets.extend(p.attributes.sensitive_texts());
+                }
+                secrets.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+                let message = plinth_value::scrub(&e.to_string(), &secrets);
+                // Undo the pending mark where nothing can have happened. A request the
+                // service accepted (a delete whose long-running operation then failed or
+                // timed out) may still take effect: its record stays pending, for the next
+                // refresh to settle by reading what exists.
+                match op.kind {
+                    _ if e.accepted
+                        && matches!(
+                            op.kind,
+                            OpKind::Create | OpKind::Delete | OpKind::DeleteDeposed
+                        ) => {}
+                    OpKind::Create => {
+                        let rec = self.writer.state().resources.get(&c.address).cloned();
+                        let deposed = self
+                            .writer
+                            .state()
+                            .resources
+                            .get(&deposed_key(&c.address))
+                            .cloned();
+                        if let Some(r) = rec
+                            && r.status == Status::PendingCreate
+                            && r.id.is_none()
+                        {
+                            match deposed {
+                                // A create_before_destroy replacement whose new object
+                                // cannot exist: the old object is still the current one
+                                // (otherwise the next run would delete it concurrently
+                                // with creating its replacement).
+                                Some(mut old)
+                                    if c.replace_order == Some(ReplaceOrder::CreateThenDelete) =>
+                                {
+                                    old.address = c.address.clone();
+                                    old.deposed = false;
+                                    self.stage(Change::Put(Box::new(old)));
+                                    self.stage(Change::Remove {
+                                        address: deposed_key(&c.address),
+                                    });
+                                }
+                                _ => {
+                                    self.stage(Change::Remove {
+                                        address: c.address.clone(),
+                                    });
+                                }
+                            }
+                        }
+                    }
+                    OpKind::Delete | OpKind::DeleteDeposed => {
+                        if let Some(mut old) = started.prior.clone() {
+                            old.status = Status::Created;
+                            self.stage(Change::Put(Box::new(old)));
+                        }
+                    }
+                    OpKind::Run => {
+                        self.stage(Change::History(history(&c, format!("failed: {message}"))));
+                    }
+                    _ => {}
+                }
+                self.fail(walk, dag, id, message, elapsed_ms);
+                return Ok(());
+            }
+        };
+        match (op.kind, result) {
+            (OpKind::Create | OpKind::Update, Done::Observed(obs)) => {
+                self.record_object(
+                    &c,
+                    plinth_state::Mode::Managed,
+                    &started.config,
+                    &started.settings,
+                    obs,
+                )
+                .map_err(state_err)?;
+            }
+            (OpKind::Read | OpKind::RecordRead, Done::Observed(obs)) => {
+                self.record_object(
+                    &c,
+                    plinth_state::Mode::Data,
+                    &started.config,
+                    &started.settings,
+                    obs,
+                )
+                .map_err(state_err)?;
+            }
+            (OpKind::Delete, _) => {
+                self.stage(Change::Remove {
+                    address: c.address.clone(),
+                });
+            }
+            (OpKind::DeleteDeposed, _) => {
+                let key = deposed_key(&c.address);
+                let addr = if self.writer.state().resources.contains_key(&key) {
+                    key
+                } else {
+                    c.address.clone()
+                };
+                self.stage(Change::Remove { address: addr });
+            }
+            (OpKind::Run, _) => {
+                self.stage(Change::History(history(&c, "ok".into())));
+            }
+            _ => {}
+        }
+        self.report.succeeded += 1;
+        self.events.emit(Event::OpFinished {
+            address: c.address.clone(),
+            action: op.kind.label().into(),
+            elapsed_ms,
+            outcome: "ok".into(),
+            error: None,
+        });
+        walk.complete(id);
+        Ok(())
+    }
+
+    /// Evaluates outputs with the values that now exist and records them.
+    pub(super) fn record_outputs(&mut self) -> Result<(), Diagnostics> {
+        let plan = self.input.plan;
+        let old = self.writer.state().outputs.clone();
+        let targeted = !plan.targets.is_empty();
+        let planned = |name: &str| plan.outputs.iter().find(|o| o.name == name);
+        let mut outputs = BTreeMap::new();
+        if plan.mode == PlanMode::Destroy {
+            // A targeted destroy removes only the outputs its plan removes.
+            if targeted {
+                outputs = old.clone();
+                outputs.retain(|name, _| planned(name).is_none());
+            }
+        } else {
+            if targeted {
+                // Outputs outside the target, and ones no longer configured, keep their values.
+                for (name, prev) in &old {
+                    if planned(name).is_none() {
+                        outputs.insert(name.clone(), prev.clone());
+                    }
+                }
+            }
+            for o in &self.input.config.outputs {
+                if targeted && planned(&o.name).is_none() {
+                    continue;
+                }
+                let scope = self.scope(None);
+                match o.value.eval(&scope) {
+                    Ok(v) if v.is_wholly_known() => {
+                        outputs.insert(
+                            o.name.clone(),
+                            OutputState {
+                                value: v.to_json(),
+                                sensitive: o.sensitive || v.contains_sensitive(),
+                            },
+                        );
+                    }
+                    result => {
+                        // An output that cannot be evaluated with the real values (e.g. a
+                        // function rejecting a value that was unknown at plan time) is a
+                        // failure of the run, not something to drop silently.
+                        if let Err(d) = result {
+                            self.report.failures.push(Failure {
+                                address: format!("output.{}", o.name),
+                                action: "output".into(),
+                                message: d.message,
+                            });
+                        }
+                        // Still unknown (what it refers to failed or did not run), or
+                        // failed: keep the value of the last run.
+                        if let Some(prev) = old.get(&o.name) {
+                            outputs.insert(o.name.clone(), prev.clone());
+                        }
+                    }
+                }
+            }
+        }
+        if outputs != self.writer.state().outputs {
+            self.writer
+                .record(Change::Outputs { outputs })
+                .map_err(state_err)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,418 @@
+//! The coordinator's state and the steps of one operation: values seen by expressions,
+//! evaluating its configuration with actual values, the pending record before it is sent, the
+//! provider call as a task, and failure.
+
+use super::ops::{Done, Op, OpKind, deposed_key};
+use super::{ApplyInput, ApplyReport, Failure, state_err};
+use crate::addr::{AddrKind, Address};
+use crate::events::{Event, EventSink};
+use crate::marks;
+use crate::reporter::EventReporter;
+use crate::scope::{Scope, Values};
+use crate::settings::{Settings, SettingsTables, prefix_of, settings_for};
+use plinth_config::{Diagnostics, Mode};
+use plinth_graph::{Dag, NodeId, Walk};
+use plinth_plan::{Action, ReplaceOrder, ResourceChange};
+use plinth_provider::{Observed, Prior, Provider, ProviderError, Request, diff};
+use plinth_state::{Change, ResourceState, StateError, StateWriter, Status};
+use plinth_value::Value;
+use std::collections::HashSet;
+use std::sync::Arc;
+use tokio::task::JoinSet;
+
+pub(super) struct Runner<'a, 'i> {
+    pub(super) input: &'a ApplyInput<'i>,
+    pub(super) values: Values,
+    pub(super) writer: &'a mut dyn StateWriter,
+    pub(super) events: &'a dyn EventSink,
+    pub(super) report: ApplyReport,
+    /// Changes decided in this scheduler turn, made durable together by `flush` (a group
+    /// commit) before anything else happens: before any request is sent, and before any
+    /// dependent is started.
+    pub(super) staged: Vec<Change>,
+    /// Provider settings tables (see [`crate::settings`]).
+    pub(super) tables: SettingsTables,
+    /// Settings as the state at the start of the run records them, for deletes: an object
+    /// is deleted where it was created, even when what the settings name is itself being
+    /// deleted in this run.
+    pub(super) existing_settings: Settings,
+}
+
+impl Runner<'_, '_> {
+    pub(super) fn stage(&mut self, change: Change) {
+        self.staged.push(change);
+    }
+
+    /// Makes every staged change durable (one journal append and one sync).
+    pub(super) fn flush(&mut self) -> Result<(), Diagnostics> {
+        if self.staged.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.staged);
+        self.writer.record_batch(batch).map_err(state_err)?;
+        Ok(())
+    }
+
+    /// What expressions see during apply: the values that exist now.
+    pub(super) fn scope(&self, each: Option<(Value, Value)>) -> Scope<'_> {
+        Scope {
+            vars: self.input.vars,
+            env: self.input.env,
+            registry: Some(self.input.registry),
+            values: &self.values,
+            each,
+        }
+    }
+
+    pub(super) fn change(&self, op: &Op) -> &ResourceChange {
+        &self.input.plan.changes[op.change]
+    }
+
+    /// Values as planned; replaced by actual values as operations finish.
+    pub(super) fn seed_values(&mut self) {
+        for c in &self.input.plan.changes {
+            let Ok(addr) = c.address.parse::<Address>() else {
+                continue;
+            };
+            match c.action {
+                Action::Delete => {}
+                Action::NoOp => {
+                    self.values
+                        .set(&addr, c.after.clone().unwrap_or(Value::Null), true)
+                }
+                _ => self
+                    .values
+                    .set(&addr, c.after.clone().unwrap_or(Value::Unknown), false),
+            }
+        }
+        // Objects a `--target` left out of the plan are as state records them.
+        if !self.input.plan.targets.is_empty() {
+            let planned: HashSet<&str> = self
+                .input
+                .plan
+                .changes
+                .iter()
+                .map(|c| c.address.as_str())
+                .collect();
+            for (address, r) in &self.writer.state().resources {
+                if r.deposed || planned.contains(address.as_str()) {
+                    continue;
+                }
+                if let Ok(addr) = address.parse::<Address>() {
+                    let mut v = marks::prior(self.input.registry, r).attributes;
+                    if let (Some(id), Value::Map(_)) = (&r.id, &v)
+                        && v.get(&plinth_value::Path::root().key("id")).is_none()
+                    {
+                        v.set(
+                            &plinth_value::Path::root().key("id"),
+                            Value::from(id.as_str()),
+                        );
+                    }
+                    self.values.set(&addr, v, true);
+                }
+            }
+        }
+        for r in &self.input.config.resources {
+            let kind = AddrKind::from_mode(r.mode);
+            if r.for_each.is_some() && self.values.get(kind, &r.name).is_none() {
+                self.values.set_empty(kind, &r.name);
+            }
+        }
+    }
+
+    /// Evaluates the configuration of an operation with the values now known.
+    pub(super) fn eval_config(&self, c: &ResourceChange) -> Result<Value, String> {
+        let addr: Address = c.address.parse().map_err(|e: String| e)?;
+        let config = self.input.config;
+        let scope_each =
+            |for_each: Option<&plinth_config::Node>| -> Result<Option<(Value, Value)>, String> {
+                let (Some(fe), Some(key)) = (for_each, &addr.key) else {
+                    return Ok(None);
+                };
+                let scope = self.scope(None);
+                let v = fe.eval(&scope).map_err(|d| d.message)?;
+                let value = match v.unmarked() {
+                    Value::Map(m) => m
+                        .get(key)
+                        .cloned()
+                        .ok_or_else(|| format!("for_each no longer has the key \"{key}\""))?,
+                    _ => Value::from(key.as_str()),
+                };
+                Ok(Some((Value::from(key.as_str()), value)))
+            };
+        let (node, each, schema_type, lifecycle) = match addr.kind {
+            AddrKind::Action => {
+                let a = config
+                    .actions
+                    .iter()
+                    .find(|a| a.name == addr.name)
+                    .ok_or("the action is no longer in the configuration")?;
+                (&a.inputs, None, &a.type_name, None)
+            }
+            kind => {
+                let mode = if kind == AddrKind::Data {
+                    Mode::Data
+                } else {
+                    Mode::Managed
+                };
+                let r = config
+                    .resource(mode, &addr.name)
+                    .ok_or("the resource is no longer in the configuration")?;
+                (
+                    &r.inputs,
+                    scope_each(r.for_each.as_ref())?,
+                    &r.type_name,
+                    Some(&r.lifecycle),
+                )
+            }
+        };
+        let scope = self.scope(each);
+        let mut v = node.eval(&scope).map_err(|d| d.message)?;
+        if let Some(schema) = crate::inputs::schema_of(self.input.registry, schema_type) {
+            diff::mark_sensitive(&schema, &mut v);
+        }
+        if let (Some(l), Some(rec)) = (lifecycle, self.writer.state().resources.get(&c.address)) {
+            let lookup = self.input.registry.lookup(schema_type);
+            crate::inputs::restore_ignored(
+                &mut v,
+                &marks::prior(self.input.registry, rec),
+                &l.ignore_changes,
+                |path| match &lookup {
+                    Some((p, t)) => p.attribute_path(t, path),
+                    None => Some(path.clone()),
+                },
+            );
+        }
+        if let Some(p) = v.unknown_paths().first() {
+            return Err(format!(
+                "`{}` is still unknown at apply time; what it refers to did not provide it",
+                if p.is_root() {
+                    "the configuration".to_string()
+                } else {
+                    p.to_string()
+                }
+            ));
+        }
+        Ok(v)
+    }
+
+    /// The provider settings an operation's request carries: for deletes, those recorded
+    /// with the object (where it lives), else as the state recorded them when the run
+    /// started; otherwise evaluated with the values known now.
+    pub(super) fn settings(&self, op: &Op, prior: Option<&ResourceState>) -> Result<Value, String> {
+        let c = self.change(op);
+        let prefix = prefix_of(&c.type_name);
+        if !op.kind.forward() {
+            if let Some(s) = prior.and_then(|r| r.settings.as_ref()) {
+                return Ok(Value::from(s.clone()));
+            }
+            return Ok(settings_for(&self.existing_settings, prefix).clone());
+        }
+        let Some(decl) = self.tables.table_of(prefix) else {
+            return Ok(Value::Null);
+        };
+        let v = self
+            .tables
+            .eval(self.input.config, decl, &self.scope(None))
+            .map_err(|d| d.message)?;
+        if let Some(p) = v.unknown_paths().first() {
+            return Err(format!(
+                "[provider.{}] `{p}` is still unknown at apply time; what it refers to did not provide it",
+                self.input.config.providers[decl].name
+            ));
+        }
+        Ok(v)
+    }
+
+    /// Config, prior record, serialisation key and provider settings of an operation about
+    /// to start.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn prepare(
+        &self,
+        op: &Op,
+    ) -> Result<(Value, Option<ResourceState>, Option<String>, Value), String> {
+        let c = self.change(op);
+        let state = self.writer.state();
+        let (config, prior) = match op.kind {
+            OpKind::Create | OpKind::Update | OpKind::Read | OpKind::Run => (
+                self.eval_config(c)?,
+                state.resources.get(&c.address).cloned(),
+            ),
+            OpKind::RecordRead => (c.config.clone().unwrap_or(Value::Null), None),
+            OpKind::Delete => (Value::Null, state.resources.get(&c.address).cloned()),
+            OpKind::DeleteDeposed => {
+                let key = deposed_key(&c.address);
+                (
+                    Value::Null,
+                    state
+                        .resources
+                        .get(&key)
+                        .cloned()
+                        .or_else(|| state.resources.get(&c.address).cloned()),
+                )
+            }
+        };
+        // Deletes are keyed by the inputs the object was created with.
+        let key_source = match (&prior, op.kind.forward()) {
+            (Some(r), false) => marks::prior(self.input.registry, r).inputs,
+            _ => config.clone(),
+        };
+        let key = self
+            .input
+            .registry
+            .lookup(&c.type_name)
+            .and_then(|(p, t)| p.serialization_key(&t, &key_source));
+        let settings = match op.kind {
+            OpKind::RecordRead => Value::Null,
+            _ => self.settings(op, prior.as_ref())?,
+        };
+        Ok((config, prior, key, settings))
+    }
+
+    /// Records what must be durable before a request is sent.
+    pub(super) fn before_send(
+        &mut self,
+        op: &Op,
+        config: &Value,
+        prior: Option<&ResourceState>,
+        settings: &Value,
+    ) -> Result<(), StateError> {
+        let c = self.change(op).clone();
+        match op.kind {
+            OpKind::Create => {
+                if c.replace_order == Some(ReplaceOrder::CreateThenDelete)
+                    && let Some(old) = prior
+                {
+                    // Keep the old object as deposed until its replacement exists.
+                    let mut deposed = old.clone();
+                    deposed.address = deposed_key(&c.address);
+                    deposed.deposed = true;
+                    self.stage(Change::Put(Box::new(deposed)));
+                }
+                let id = self
+                    .input
+                    .registry
+                    .lookup(&c.type_name)
+                    .and_then(|(p, t)| p.planned_id(&t, config));
+                self.stage(Change::Put(Box::new(ResourceState {
+                    address: c.address.clone(),
+                    type_name: c.type_name.clone(),
+                    mode: plinth_state::Mode::Managed,
+                    id,
+                    inputs: serde_json::Value::Null,
+                    attributes: serde_json::Value::Null,
+                    dependencies: c.depends_on.clone(),
+                    sensitive_paths: vec![],
+                    status: Status::PendingCreate,
+                    deposed: false,
+                    settings: self.recorded_settings(&c.type_name, settings),
+                })));
+            }
+            OpKind::Delete | OpKind::DeleteDeposed => {
+                if let Some(old) = prior {
+                    let mut pending = old.clone();
+                    pending.status = Status::PendingDelete;
+                    self.stage(Change::Put(Box::new(pending)));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    // The operation's inputs arrive separately because `prepare` computes them before the
+    // pending records are flushed, and `Started` keeps config and prior afterwards.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn spawn(
+        &self,
+        tasks: &mut JoinSet<(NodeId, Result<Done, ProviderError>)>,
+        id: NodeId,
+        op: &Op,
+        config: &Value,
+        prior: Option<&ResourceState>,
+        settings: Value,
+        reporter: Arc<EventReporter>,
+    ) -> tokio::task::Id {
+        let c = self.change(op);
+        let kind = op.kind;
+        let lookup = self
+            .input
+            .registry
+            .lookup(&c.type_name)
+            .map(|(p, t)| (p.clone(), t));
+        let address = c.address.clone();
+        let config = config.clone();
+        let planned_after = c.after.clone();
+        let is_data_record =
+            !kind.forward() && prior.is_some_and(|r| r.mode == plinth_state::Mode::Data);
+        let prior: Option<Prior> = prior.map(|r| marks::prior(self.input.registry, r));
+        let handle = tasks.spawn(async move {
+            let Some((provider, t)) = lookup else {
+                return (id, Err(ProviderError::new("no provider for this type")));
+            };
+            let provider: Arc<dyn Provider> = provider;
+            let req = Request::new(&t, &address, reporter.as_ref()).with_settings(&settings);
+            let res = match kind {
+                OpKind::Create => provider.create(&req, &config).await.map(Done::Observed),
+                OpKind::Update => match &prior {
+                    Some(p) => provider.update(&req, p, &config).await.map(Done::Observed),
+                    None => Err(ProviderError::new(
+                        "the object to update is no longer in state",
+                    )),
+                },
+                // A data source's record is only forgotten: the object it read is not
+                // plinth's to delete.
+                _ if is_data_record => Ok(Done::Deleted),
+                OpKind::Delete | OpKind::DeleteDeposed => match &prior {
+                    Some(p) => provider.delete(&req, p).await.map(|_| Done::Deleted),
+                    None => Ok(Done::Deleted),
+                },
+                OpKind::Read => provider.read_data(&req, &config).await.map(Done::Observed),
+                OpKind::RecordRead => Ok(Done::Observed(Observed {
+                    id: None,
+                    attributes: planned_after.unwrap_or(Value::Null),
+                })),
+                OpKind::Run => provider.run_action(&req, &config).await.map(|_| Done::Ran),
+            };
+            (id, res)
+        });
+        handle.id()
+    }
+
+    /// Reports a failed operation and skips everything that depends on it.
+    pub(super) fn fail(
+        &mut self,
+        walk: &mut Walk,
+        dag: &Dag<Op>,
+        id: NodeId,
+        message: String,
+        elapsed_ms: u64,
+    ) {
+        let op = dag.node(id);
+        let c = self.change(op).clone();
+        self.events.emit(Event::OpFinished {
+            address: c.address.clone(),
+            action: op.kind.label().into(),
+            elapsed_ms,
+            outcome: "failed".into(),
+            error: Some(message.clone()),
+        });
+        self.report.failures.push(Failure {
+            address: c.address.clone(),
+            action: op.kind.label().into(),
+            message,
+        });
+        let address = c.address.clone();
+        for s in walk.fail(id) {
+            let sop = dag.node(s);
+            let sc = &self.input.plan.changes[sop.change];
+            let reason = format!("`{address}` failed");
+            self.events.emit(Event::OpSkipped {
+                address: sc.address.clone(),
+                action: sop.kind.label().into(),
+                reason: reason.clone(),
+            });
+            self.report.skipped.push((sc.address.clone(), reason));
+        }
+    }
+}

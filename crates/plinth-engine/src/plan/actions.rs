@@ -1,0 +1,113 @@
+//! Planning actions (run when what they watch changes, or when they have not run yet) and
+//! outputs.
+
+use plinth_config::Diagnostic;
+use plinth_graph::NodeId;
+use plinth_plan::{Action, Kind, OutputChange, ResourceChange};
+use plinth_value::Value;
+
+use super::planner::Planner;
+
+impl Planner<'_, '_> {
+    pub(super) fn plan_action(&mut self, i: usize, id: NodeId) {
+        let decl = &self.input.config.actions[i];
+        let address = format!("action.{}", decl.name);
+        self.produced.insert(address.clone());
+        let config = match decl.inputs.eval(&self.scope(None)) {
+            Ok(v) => v,
+            Err(d) => {
+                self.diags.push(d);
+                return;
+            }
+        };
+        let trigger = decl
+            .on
+            .iter()
+            .find(|o| {
+                self.action_of(&o.text)
+                    .into_iter()
+                    .any(|a| matches!(a, Action::Create | Action::Update | Action::Replace))
+            })
+            .map(|t| format!("`{}` changes", t.text))
+            // An action that has not run successfully yet (added to a configuration whose
+            // watched resources already exist, or whose last run failed) runs now.
+            .or_else(|| match self.state.last_run(&address) {
+                None => Some("it has not run yet".to_string()),
+                Some(e) if e.outcome == plinth_state::PENDING => Some(
+                    "its last planned run did not happen (interrupted, or a dependency failed)"
+                        .to_string(),
+                ),
+                Some(e) if e.outcome != "ok" => Some("its last run failed".to_string()),
+                Some(_) => None,
+            });
+        let deps = self.dependency_addresses(id);
+        self.push(ResourceChange {
+            address,
+            name: decl.name.clone(),
+            type_name: decl.type_name.clone(),
+            kind: Kind::Action,
+            action: if trigger.is_some() {
+                Action::Run
+            } else {
+                Action::NoOp
+            },
+            replace_order: None,
+            id: None,
+            before: None,
+            after: None,
+            config: Some(config),
+            changed_paths: vec![],
+            attribute_paths: vec![],
+            replace_paths: vec![],
+            reason: trigger,
+            drift: false,
+            depends_on: deps,
+        });
+    }
+
+    pub(super) fn plan_output(&mut self, i: usize) {
+        let decl = &self.input.config.outputs[i];
+        let value = match decl.value.eval(&self.scope(None)) {
+            Ok(v) => v,
+            Err(d) => {
+                self.diags.push(d);
+                return;
+            }
+        };
+        if value.contains_sensitive() && !decl.sensitive {
+            self.diags.push(
+                Diagnostic::at(format!("output `{}` refers to sensitive values", decl.name), decl.value.loc.clone())
+                    .label("sensitive")
+                    .help("add `sensitive = true` to the output to show it only as (sensitive), or output a non-sensitive value"),
+            );
+            return;
+        }
+        let value = if decl.sensitive {
+            Value::sensitive(value.unmark_all())
+        } else {
+            value
+        };
+        let before = self.state.outputs().get(&decl.name).map(|o| {
+            let v = Value::from(o.value.clone());
+            if o.sensitive { Value::sensitive(v) } else { v }
+        });
+        let action = match &before {
+            None => Action::Create,
+            Some(b)
+                if value.is_wholly_known()
+                    && b.unmark_all() == value.unmark_all()
+                    && b.is_sensitive() == value.is_sensitive() =>
+            {
+                Action::NoOp
+            }
+            Some(_) => Action::Update,
+        };
+        self.outputs.push(OutputChange {
+            name: decl.name.clone(),
+            action,
+            before,
+            after: Some(value),
+            sensitive: decl.sensitive,
+        });
+    }
+}

@@ -1,0 +1,130 @@
+//! Deletes: what state holds that the configuration no longer produces (or everything, for
+//! `--destroy`), ordered dependents first, and outputs that are gone.
+
+use std::collections::{BTreeSet, HashMap};
+
+use plinth_config::{Diagnostic, Mode};
+use plinth_graph::NodeId;
+use plinth_plan::{Action, Kind, OutputChange, PlanMode, ResourceChange};
+use plinth_value::Value;
+
+use crate::addr::Address;
+use crate::marks;
+
+use super::planner::Planner;
+
+impl Planner<'_, '_> {
+    /// Deletes: everything in state that the configuration no longer produces (or, for
+    /// `--destroy`, everything), and outputs that are gone.
+    pub(super) fn plan_deletes(&mut self) {
+        let destroy = self.opts.mode == PlanMode::Destroy;
+        let mut deletes = Vec::new();
+        for (address, r) in self.state.resources() {
+            if !destroy && self.produced.contains(address) && !r.deposed {
+                continue;
+            }
+            let decl_name = address
+                .parse::<Address>()
+                .map(|a| a.name)
+                .unwrap_or_else(|_| address.clone());
+            let kind = match r.mode {
+                plinth_state::Mode::Managed => Kind::Managed,
+                plinth_state::Mode::Data => Kind::Data,
+            };
+            if destroy
+                && kind == Kind::Managed
+                && !r.deposed
+                && let Some(decl) = self.input.config.resource(Mode::Managed, &decl_name)
+                && decl.lifecycle.prevent_destroy
+            {
+                self.protected.push((
+                    address.clone(),
+                    Diagnostic::at(format!("`{address}` has lifecycle.prevent_destroy, so it cannot be destroyed"), decl.loc.clone())
+                        .label("prevent_destroy = true")
+                        .help("remove prevent_destroy from its lifecycle if destroying it is intended, or exclude it with --target"),
+                ));
+            }
+            let reason = if r.deposed {
+                "deposed: the old object of a create_before_destroy replacement".to_string()
+            } else if destroy {
+                "destroy requested".to_string()
+            } else {
+                "not in the configuration".to_string()
+            };
+            let p = marks::prior(self.input.registry, r);
+            deletes.push(ResourceChange {
+                address: address.clone(),
+                name: decl_name,
+                type_name: r.type_name.clone(),
+                kind,
+                action: Action::Delete,
+                replace_order: None,
+                id: r.id.clone(),
+                before: Some(p.attributes),
+                after: None,
+                config: None,
+                changed_paths: vec![],
+                attribute_paths: vec![],
+                replace_paths: vec![],
+                reason: Some(reason),
+                drift: false,
+                depends_on: r.dependencies.clone(),
+            });
+        }
+        // Dependents are deleted first: order by reverse dependency among the deletes.
+        deletes = order_deletes(deletes);
+        for d in deletes {
+            self.push(d);
+        }
+        let in_config: BTreeSet<&str> = self
+            .input
+            .config
+            .outputs
+            .iter()
+            .map(|o| o.name.as_str())
+            .collect();
+        for (name, o) in self.state.outputs() {
+            if destroy || !in_config.contains(name.as_str()) {
+                let v = Value::from(o.value.clone());
+                self.outputs.push(OutputChange {
+                    name: name.clone(),
+                    action: Action::Delete,
+                    before: Some(if o.sensitive { Value::sensitive(v) } else { v }),
+                    after: None,
+                    sensitive: o.sensitive,
+                });
+            }
+        }
+    }
+}
+
+/// Orders deletes so that an object comes before what it depended on.
+pub(super) fn order_deletes(deletes: Vec<ResourceChange>) -> Vec<ResourceChange> {
+    let mut dag = plinth_graph::Dag::new();
+    let ids: Vec<NodeId> = deletes.iter().map(|_| dag.add_node(())).collect();
+    let by_addr: HashMap<&str, usize> = deletes
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.address.as_str(), i))
+        .collect();
+    for (i, d) in deletes.iter().enumerate() {
+        for dep in &d.depends_on {
+            if let Some(&j) = by_addr.get(dep.as_str())
+                && i != j
+            {
+                // `d` depends on `dep`: delete `d` first.
+                dag.add_edge(ids[i], ids[j]);
+            }
+        }
+    }
+    match dag.topo_order() {
+        Ok(order) => {
+            let mut slots: Vec<Option<ResourceChange>> = deletes.into_iter().map(Some).collect();
+            order
+                .into_iter()
+                .filter_map(|n| slots[n.index()].take())
+                .collect()
+        }
+        Err(_) => deletes,
+    }
+}

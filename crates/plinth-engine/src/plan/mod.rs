@@ -1,0 +1,242 @@
+//! Planning: refresh what state knows, evaluate the configuration in dependency order, and
+//! decide one action per address (SPEC §3).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use plinth_config::{Config, Diagnostic, Diagnostics};
+use plinth_plan::{Action, PLAN_FORMAT, Plan, PlanMode};
+use plinth_provider::Registry;
+use plinth_state::State;
+use plinth_value::{Path, Value};
+
+use crate::addr::{AddrKind, Address};
+use crate::events::EventSink;
+use crate::graph;
+use crate::scope::Values;
+use crate::settings::{Settings, SettingsTables};
+use crate::validate;
+
+mod actions;
+mod deletes;
+mod existing;
+mod planner;
+mod resources;
+mod targets;
+
+use existing::find_existing;
+use planner::Planner;
+use targets::{check_addresses, targeted};
+
+/// What to plan.
+#[derive(Clone, Debug, Default)]
+pub struct PlanOptions {
+    pub mode: PlanMode,
+    /// Limit the plan to these addresses and what they depend on.
+    pub targets: Vec<Address>,
+    /// Replace these even if nothing changed.
+    pub replace: Vec<Address>,
+    /// Skip refreshing (plan from state as recorded).
+    pub skip_refresh: bool,
+    /// How many refreshes run at once.
+    pub parallelism: usize,
+}
+
+/// Everything a plan is made from. The engine does no I/O of its own: the configuration is
+/// already read, the state already loaded, and the providers do the talking.
+pub struct PlanInput<'a> {
+    pub config: &'a Config,
+    pub vars: &'a BTreeMap<String, Value>,
+    pub env: &'a BTreeMap<String, String>,
+    pub registry: &'a Registry,
+    /// The state as loaded; `None` when there is none yet.
+    pub state: Option<&'a State>,
+    pub config_dir: String,
+    pub config_digest: String,
+}
+
+/// Makes a plan.
+pub async fn plan(
+    input: &PlanInput<'_>,
+    opts: &PlanOptions,
+    events: &dyn EventSink,
+) -> Result<Plan, Diagnostics> {
+    let traced = crate::events::Traced(events);
+    let events: &dyn EventSink = &traced;
+    let config = input.config;
+    let mut diags = validate::validate(config, input.registry);
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    let graph = graph::build(config, input.registry).map_err(Diagnostics::from)?;
+    let tables = SettingsTables::new(config, input.registry);
+    // A target may name something only in state (e.g. to destroy it alone); a replacement
+    // must be in the configuration.
+    check_addresses(config, &opts.targets, "--target", input.state, &mut diags);
+    check_addresses(config, &opts.replace, "--replace", None, &mut diags);
+    diags.clone().into_result()?;
+
+    let empty = State::new();
+    let loaded = input.state.unwrap_or(&empty);
+    let (refreshed, drift) = if opts.skip_refresh {
+        (crate::refresh::Refreshed::unchanged(loaded), Vec::new())
+    } else {
+        // Objects that exist are read with settings as state records them (the cluster
+        // they live in, say).
+        let existing = tables.from_state(
+            config,
+            input.vars,
+            input.env,
+            input.registry,
+            loaded.resources.values(),
+        )?;
+        crate::refresh::refresh(
+            loaded,
+            input.registry,
+            &existing,
+            opts.mode == PlanMode::RefreshOnly,
+            opts.parallelism.max(1),
+            events,
+        )
+        .await?
+    };
+
+    let mut planner = Planner {
+        input,
+        opts,
+        graph: &graph,
+        state: &refreshed,
+        values: Values::default(),
+        changes: Vec::new(),
+        index: HashMap::new(),
+        by_decl: HashMap::new(),
+        create_checks: Vec::new(),
+        diags: Diagnostics::default(),
+        produced: HashSet::new(),
+        outputs: Vec::new(),
+        protected: Vec::new(),
+        events,
+        tables: &tables,
+        settings: Settings::new(),
+        settings_deps: HashMap::new(),
+        removed_by_drift: drift
+            .iter()
+            .filter(|d| d.action == Action::Update)
+            .filter_map(|d| {
+                let (before, after) = (d.before.as_ref()?, d.after.as_ref()?);
+                let gone: Vec<Path> = d
+                    .changed_paths
+                    .iter()
+                    .filter(|p| before.get(p).is_some() && after.get(p).is_none())
+                    .cloned()
+                    .collect();
+                (!gone.is_empty()).then(|| (d.address.clone(), gone))
+            })
+            .collect(),
+    };
+    let order = graph
+        .dag
+        .topo_order()
+        .map_err(|_| Diagnostics::from(Diagnostic::new("dependency cycle")))?;
+    if opts.mode != PlanMode::Destroy {
+        for id in &order {
+            planner.plan_decl(*id).await;
+        }
+    }
+    planner.plan_deletes();
+    let Planner {
+        mut changes,
+        diags: pd,
+        outputs,
+        protected,
+        create_checks,
+        values,
+        index,
+        by_decl,
+        produced,
+        ..
+    } = planner;
+    // The scope's values and the indexes hold a copy of every resource: freeing them is a
+    // tenth of a 10,000-resource plan. Nothing needs to wait for it.
+    drop_elsewhere((values, index, by_decl, produced));
+    diags.extend(pd);
+    diags.extend(find_existing(create_checks, opts.parallelism.max(1), events).await);
+    diags.clone().into_result()?;
+
+    if opts.mode == PlanMode::RefreshOnly {
+        changes.clear();
+    }
+    let mut warnings = Vec::new();
+    let mut outputs = outputs;
+    if !opts.targets.is_empty() {
+        let keep = targeted(&changes, &opts.targets, opts.mode == PlanMode::Destroy);
+        changes.retain(|c| keep.contains(&c.address));
+        // Outputs outside the target keep their last values: only those that refer to a
+        // targeted change are planned (an output removed from the configuration, or one of a
+        // destroy that refers to nothing targeted, stays as it is).
+        let kept: HashSet<(AddrKind, String)> = changes
+            .iter()
+            .filter_map(|c| c.address.parse::<Address>().ok())
+            .map(|a| (a.kind, a.name))
+            .collect();
+        outputs.retain(|o| {
+            config
+                .outputs
+                .iter()
+                .find(|d| d.name == o.name)
+                .is_some_and(|d| {
+                    crate::refs::node_refs(&d.value)
+                        .iter()
+                        .any(|(r, _)| kept.contains(r))
+                })
+        });
+        warnings.push(
+            "this plan is limited by --target: changes to other resources are not shown and will not be applied; use --target for exceptional cases, not routinely".to_string(),
+        );
+    }
+    // prevent_destroy refuses a delete only if it is still in the plan after --target
+    // (which is how the error's help says to leave such a resource out).
+    for (address, d) in protected {
+        if changes.iter().any(|c| c.address == address) {
+            diags.push(d);
+        }
+    }
+    diags.clone().into_result()?;
+    Ok(Plan {
+        format: PLAN_FORMAT.to_string(),
+        mode: opts.mode,
+        created_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        lineage: input.state.map(|s| s.lineage.clone()).unwrap_or_default(),
+        serial: input.state.map(|s| s.serial).unwrap_or(0),
+        config_digest: input.config_digest.clone(),
+        config_dir: input.config_dir.clone(),
+        variables: input.vars.clone(),
+        changes,
+        outputs: if opts.mode == PlanMode::RefreshOnly {
+            Vec::new()
+        } else {
+            outputs
+        },
+        drift,
+        warnings,
+        targets: opts.targets.iter().map(|t| t.to_string()).collect(),
+    })
+}
+
+/// Drops a large value on another thread, off the caller's critical path.
+pub(super) fn drop_elsewhere<T: Send + 'static>(value: T) {
+    if std::thread::Builder::new()
+        .name("plinth-drop".into())
+        .spawn(move || drop(value))
+        .is_err()
+    {
+        // No thread to spare: dropping here is only slower.
+    }
+}
+
+pub(super) fn join_paths(paths: &[Path]) -> String {
+    paths
+        .iter()
+        .map(|p| format!("`{p}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

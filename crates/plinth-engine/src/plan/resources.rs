@@ -1,0 +1,331 @@
+//! Planning one managed resource or data source instance: the provider's diff against the
+//! prior object, lifecycle rules (replace triggers, prevent_destroy, ignore_changes), drift put
+//! back, and the change recorded.
+
+use plinth_config::{Diagnostic, ResourceDecl};
+use plinth_plan::{Action, Kind, ReplaceOrder, ResourceChange};
+use plinth_provider::{NullReporter, Request, diff};
+use plinth_state::{ResourceState, Status};
+use plinth_value::{Path, Value};
+
+use crate::addr::Address;
+use crate::inputs;
+use crate::marks;
+use crate::settings::prefix_of;
+
+use super::existing::CreateCheck;
+use super::join_paths;
+use super::planner::Planner;
+
+impl Planner<'_, '_> {
+    pub(super) async fn plan_managed(
+        &mut self,
+        decl: &ResourceDecl,
+        addr: &Address,
+        each: Option<(Value, Value)>,
+        deps: Vec<String>,
+    ) -> Result<(), Diagnostic> {
+        let (provider, t, schema, mut config) = self.provider_and_config(decl, each)?;
+        let address = addr.to_string();
+        let settings = self.settings_of(&decl.type_name).clone();
+        let req = Request::new(&t, &address, &NullReporter).with_settings(&settings);
+        let record = self
+            .state
+            .get(&address)
+            .filter(|r| r.mode == plinth_state::Mode::Managed);
+        let prior = record.map(|r| marks::prior(self.input.registry, r));
+        // The secrets to scrub from a provider's message are found only when there is one.
+        let provider_err = |e: plinth_provider::ProviderError, config: &Value| {
+            Diagnostic::at(
+                format!(
+                    "planning `{address}` failed: {}",
+                    plinth_value::scrub(&e.to_string(), &config.sensitive_texts())
+                ),
+                decl.loc.clone(),
+            )
+        };
+
+        if let Some(p) = &prior {
+            inputs::restore_ignored(&mut config, p, &decl.lifecycle.ignore_changes, |path| {
+                provider.attribute_path(&t, path)
+            });
+        }
+
+        let mut reason = None;
+        let forced = if record.is_some_and(|r| r.status == Status::Tainted) {
+            Some("tainted: a previous create or update failed part-way".to_string())
+        } else if self
+            .opts
+            .replace
+            .iter()
+            .any(|r| *r == *addr || (r.key.is_none() && r.decl() == addr.decl()))
+        {
+            Some("requested with --replace".to_string())
+        } else {
+            decl.lifecycle
+                .replace_triggered_by
+                .iter()
+                .find_map(|t| {
+                    let hit = self
+                        .action_of(&t.text)
+                        .into_iter()
+                        .any(|a| matches!(a, Action::Create | Action::Update | Action::Replace));
+                    hit.then(|| format!("replace_triggered_by: `{}` changes", t.text))
+                })
+                .or_else(|| moved(provider.settings_references(), record, &settings))
+                .or_else(|| {
+                    // An object lives where its provider's settings point: a replaced
+                    // cluster takes its objects with it.
+                    self.settings_deps
+                        .get(prefix_of(&decl.type_name))?
+                        .iter()
+                        .find(|d| {
+                            self.index
+                                .get(*d)
+                                .is_some_and(|&i| self.changes[i].action == Action::Replace)
+                        })
+                        .map(|d| format!("`{d}`, which its provider's settings name, is replaced"))
+                })
+        };
+
+        let (action, mut planned) = match &prior {
+            None => (
+                Action::Create,
+                provider
+                    .plan(&req, None, &config)
+                    .await
+                    .map_err(|e| provider_err(e, &config))?,
+            ),
+            Some(p) => {
+                let mut planned = provider
+                    .plan(&req, Some(p), &config)
+                    .await
+                    .map_err(|e| provider_err(e, &config))?;
+                // A value the configuration sets that was on the object and was removed
+                // outside plinth is put back, whatever a provider assumes about fields its
+                // service does not return (write-only ones look the same).
+                for gone in self.removed_by_drift.get(&address).into_iter().flatten() {
+                    for ip in config.leaf_paths() {
+                        if provider
+                            .attribute_path(&t, &ip)
+                            .is_some_and(|a| a.overlaps(gone))
+                            && !planned.changed.iter().any(|c| c.overlaps(&ip))
+                        {
+                            planned.changed.push(ip);
+                        }
+                    }
+                }
+                if let Some(f) = forced {
+                    reason = Some(f);
+                    let fresh = provider
+                        .plan(&req, None, &config)
+                        .await
+                        .map_err(|e| provider_err(e, &config))?;
+                    (
+                        Action::Replace,
+                        plinth_provider::Planned {
+                            attributes: fresh.attributes,
+                            ..planned
+                        },
+                    )
+                } else if decl.lifecycle.ignore_all_changes {
+                    (
+                        Action::NoOp,
+                        plinth_provider::Planned {
+                            attributes: p.attributes.clone(),
+                            changed: vec![],
+                            requires_replace: vec![],
+                        },
+                    )
+                } else if !planned.requires_replace.is_empty() {
+                    (Action::Replace, planned)
+                } else if !planned.changed.is_empty() {
+                    (Action::Update, planned)
+                } else {
+                    (
+                        Action::NoOp,
+                        plinth_provider::Planned {
+                            attributes: p.attributes.clone(),
+                            ..planned
+                        },
+                    )
+                }
+            }
+        };
+        if action == Action::Replace && decl.lifecycle.prevent_destroy {
+            let why = if planned.requires_replace.is_empty() {
+                reason.clone().unwrap_or_default()
+            } else {
+                format!(
+                    "{} cannot change in place",
+                    join_paths(&planned.requires_replace)
+                )
+            };
+            return Err(Diagnostic::at(format!("`{address}` has lifecycle.prevent_destroy, but this plan would replace it ({why})"), decl.loc.clone())
+                .label("prevent_destroy = true")
+                .help("revert the change that forces replacement, or remove prevent_destroy if destroying it is intended"));
+        }
+        let drift = action == Action::Update
+            && prior.as_ref().is_some_and(|p| {
+                // Drift only when the configuration is exactly what was last applied (in
+                // both directions: a key removed from the configuration is an intended change).
+                !matches!(p.inputs, Value::Null)
+                    && diff::changed_paths(&config, &p.inputs, &diff::ExactEq).is_empty()
+                    && diff::changed_paths(&p.inputs, &config, &diff::ExactEq).is_empty()
+            });
+        // What the provider planned (a dry run's answer) carries no marks of its own.
+        marks::mark_with(
+            &*provider,
+            &t,
+            Some(&schema),
+            &config,
+            &mut planned.attributes,
+        );
+        let complete = action == Action::NoOp;
+        self.values.set(addr, planned.attributes.clone(), complete);
+        let replace_order =
+            (action == Action::Replace).then_some(if decl.lifecycle.create_before_destroy {
+                ReplaceOrder::CreateThenDelete
+            } else {
+                ReplaceOrder::DeleteThenCreate
+            });
+        let id = match action {
+            Action::Create | Action::Replace => provider.planned_id(&t, &config),
+            _ => prior.as_ref().and_then(|p| p.id.clone()),
+        };
+        if action == Action::Create
+            && let Some(id) = &id
+        {
+            self.create_checks.push(CreateCheck {
+                address: address.clone(),
+                settings: settings.clone(),
+                provider: provider.clone(),
+                type_name: t.clone(),
+                id: id.clone(),
+                config: config.clone(),
+                loc: decl.loc.clone(),
+            });
+        }
+        let changed_paths = if action == Action::NoOp {
+            vec![]
+        } else {
+            planned.changed
+        };
+        let attribute_paths = changed_paths
+            .iter()
+            .filter_map(|p| {
+                let a = provider.attribute_path(&t, p)?;
+                (a != *p).then(|| (p.clone(), a))
+            })
+            .collect();
+        self.push(ResourceChange {
+            address,
+            name: decl.name.clone(),
+            type_name: decl.type_name.clone(),
+            kind: Kind::Managed,
+            action,
+            replace_order,
+            id,
+            before: prior.map(|p| p.attributes),
+            after: Some(planned.attributes),
+            // A no-op has nothing to apply: its inputs are not kept (10,000 of them are memory).
+            config: (action != Action::NoOp).then_some(config),
+            changed_paths,
+            attribute_paths,
+            replace_paths: if action == Action::Replace {
+                planned.requires_replace
+            } else {
+                vec![]
+            },
+            reason,
+            drift,
+            depends_on: deps,
+        });
+        Ok(())
+    }
+
+    pub(super) async fn plan_data(
+        &mut self,
+        decl: &ResourceDecl,
+        addr: &Address,
+        each: Option<(Value, Value)>,
+        deps: Vec<String>,
+    ) -> Result<(), Diagnostic> {
+        let (provider, t, schema, config) = self.provider_and_config(decl, each)?;
+        let address = addr.to_string();
+        // Reading now would see what is about to change: defer to apply (as Terraform does)
+        // when anything this data source depends on, by reference or depends_on, changes.
+        let pending_dep = deps.iter().any(|d| {
+            self.action_of(d).iter().any(|a| {
+                matches!(
+                    a,
+                    Action::Create | Action::Update | Action::Replace | Action::Delete
+                )
+            })
+        });
+        let before = self
+            .state
+            .get(&address)
+            .map(|r| marks::prior(self.input.registry, r).attributes);
+        let settings = self.settings_of(&decl.type_name);
+        let (after, complete) =
+            if config.is_wholly_known() && settings.is_wholly_known() && !pending_dep {
+                let reporter = crate::reporter::SinkReporter(self.events);
+                let req = Request::new(&t, &address, &reporter).with_settings(settings);
+                let obs = provider.read_data(&req, &config).await.map_err(|e| {
+                    Diagnostic::at(format!("reading `{address}` failed: {e}"), decl.loc.clone())
+                })?;
+                let mut attrs = obs.attributes;
+                marks::mark_with(&*provider, &t, Some(&schema), &config, &mut attrs);
+                (attrs, true)
+            } else {
+                (Value::Unknown, false)
+            };
+        self.values.set(addr, after.clone(), complete);
+        self.push(ResourceChange {
+            address,
+            name: decl.name.clone(),
+            type_name: decl.type_name.clone(),
+            kind: Kind::Data,
+            action: Action::Read,
+            replace_order: None,
+            id: None,
+            before,
+            after: Some(after),
+            config: Some(config),
+            changed_paths: vec![],
+            attribute_paths: vec![],
+            replace_paths: vec![],
+            reason: (!complete).then(|| {
+                "read during apply: its configuration depends on values known only after apply"
+                    .to_string()
+            }),
+            drift: false,
+            depends_on: deps,
+        });
+        Ok(())
+    }
+}
+
+/// Why an object must be replaced because its provider's settings now point elsewhere (a
+/// Kubernetes object whose `cluster` changed): compared on the keys that say where objects
+/// live, between the settings recorded with the object and the planned ones (when known).
+pub(super) fn moved(
+    keys: &[&str],
+    record: Option<&ResourceState>,
+    planned: &Value,
+) -> Option<String> {
+    let recorded = Value::from(record?.settings.clone()?);
+    keys.iter().find_map(|k| {
+        let path = Path::root().key(k);
+        let now = planned.get(&path).unwrap_or(Value::Null);
+        let was = recorded.get(&path).unwrap_or(Value::Null);
+        (now.is_wholly_known() && now != was).then(|| {
+            format!(
+                "its provider's `{k}` changed from {} to {}: it is created where the settings now point and deleted where it was",
+                was.render(),
+                now.render()
+            )
+        })
+    })
+}

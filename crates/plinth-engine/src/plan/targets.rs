@@ -1,0 +1,115 @@
+//! `--target` and `--replace`: the addresses they name must exist (with a key only where
+//! the declaration has `for_each`), and a targeted plan keeps the targets and what they need.
+
+use std::collections::HashSet;
+
+use plinth_config::{Config, Diagnostic, Diagnostics, Mode};
+use plinth_plan::{Action, ResourceChange};
+use plinth_state::State;
+
+use crate::addr::{AddrKind, Address};
+
+pub(super) fn check_addresses(
+    config: &Config,
+    addrs: &[Address],
+    flag: &str,
+    state: Option<&State>,
+    diags: &mut Diagnostics,
+) {
+    for a in addrs {
+        let exists = match a.kind {
+            AddrKind::Managed => config.resource(Mode::Managed, &a.name).is_some(),
+            AddrKind::Data => config.resource(Mode::Data, &a.name).is_some(),
+            AddrKind::Action => config.actions.iter().any(|x| x.name == a.name),
+        } || state.is_some_and(|s| {
+            s.resources
+                .keys()
+                .any(|k| k.parse::<Address>().is_ok_and(|x| x.decl() == a.decl()))
+        });
+        // An instance key must fit the declaration: `a["x"]` names nothing when `a` has no
+        // for_each (and `a` alone names every instance of one that has).
+        let for_each = match a.kind {
+            AddrKind::Managed => config
+                .resource(Mode::Managed, &a.name)
+                .map(|r| r.for_each.is_some()),
+            AddrKind::Data => config
+                .resource(Mode::Data, &a.name)
+                .map(|r| r.for_each.is_some()),
+            AddrKind::Action => None,
+        };
+        let in_state =
+            |addr: &Address| state.is_some_and(|s| s.resources.contains_key(&addr.to_string()));
+        if exists && a.key.is_some() && for_each == Some(false) && !in_state(a) {
+            diags.push(
+                Diagnostic::new(format!(
+                    "{flag} {a}: `{}` has no for_each, so it has no instance {a}",
+                    a.decl_text()
+                ))
+                .help(format!("use {flag} {} without a key", a.decl_text())),
+            );
+            continue;
+        }
+        if !exists {
+            let names: Vec<String> = config.resources.iter().map(|r| r.address()).collect();
+            diags.push(
+                Diagnostic::new(format!("{flag} {a}: no such resource in the configuration"))
+                    .maybe_help(
+                        plinth_config::did_you_mean(
+                            &a.decl_text(),
+                            names.iter().map(String::as_str),
+                        )
+                        .map(|s| format!("did you mean `{s}`?")),
+                    ),
+            );
+        }
+    }
+}
+
+/// Addresses kept by `--target`: the targeted instances (every instance of a declaration
+/// when the target has no key) and what they depend on; for destroy, the targets and what
+/// depends on them. Works on the changes' instance-level `depends_on` (for deletes: the
+/// dependencies recorded in state), so a single instance can be targeted without its
+/// siblings, and a target may be an address that is only in state.
+pub(super) fn targeted(
+    changes: &[ResourceChange],
+    targets: &[Address],
+    destroy: bool,
+) -> HashSet<String> {
+    let hits = |t: &Address, address: &str| {
+        // `x (deposed)` belongs to `x`.
+        let base = address.strip_suffix(" (deposed)").unwrap_or(address);
+        base == t.to_string()
+            || (t.key.is_none() && base.parse::<Address>().is_ok_and(|a| a.decl() == *t))
+    };
+    let deletes: HashSet<&str> = changes
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .map(|c| c.address.as_str())
+        .collect();
+    let mut keep: HashSet<String> = changes
+        .iter()
+        .filter(|c| targets.iter().any(|t| hits(t, &c.address)))
+        .map(|c| c.address.clone())
+        .collect();
+    loop {
+        let before = keep.len();
+        for c in changes {
+            if keep.contains(&c.address) {
+                if !destroy && c.action != Action::Delete {
+                    // What a kept change needs.
+                    keep.extend(c.depends_on.iter().cloned());
+                }
+            } else if c.depends_on.iter().any(|d| {
+                // For destroy, whatever depends on a kept object goes with it; otherwise a
+                // delete of something that depends on a kept delete must go first.
+                keep.contains(d)
+                    && (destroy || (c.action == Action::Delete && deletes.contains(d.as_str())))
+            }) {
+                keep.insert(c.address.clone());
+            }
+        }
+        if keep.len() == before {
+            return keep;
+        }
+    }
+}
