@@ -45,6 +45,8 @@ impl Tenant {
     fn home_of(req: &Request<'_>) -> Result<String, ProviderError> {
         match req.settings.get(&path("home")) {
             Some(Value::String(s)) => Ok(s),
+            // No settings table: a default home, as a kubeconfig's current context is.
+            None if matches!(req.settings, Value::Null | Value::Map(_)) => Ok(DEFAULT_HOME.into()),
             other => Err(ProviderError::new(format!("no home known: {other:?}"))),
         }
     }
@@ -153,6 +155,9 @@ impl Provider for Tenant {
         Ok(())
     }
 }
+
+/// Where an object lives when its provider has no settings table.
+const DEFAULT_HOME: &str = "default-home";
 
 const CONFIG: &str = r#"
 [resource.home]
@@ -381,4 +386,62 @@ name = "other"
         Value::from(other.as_str())
     );
     assert!(tenant.store.lock().unwrap().is_empty());
+}
+
+/// An object created while its provider had no settings table lives where the defaults point
+/// (a kubeconfig's current context): that is recorded too, so a table added later moves it
+/// (deleted where it was, created where the settings now point) instead of redirecting its
+/// refresh and leaving the old object behind.
+#[tokio::test]
+async fn an_object_created_without_settings_is_moved_when_a_settings_table_appears() {
+    let without = CONFIG.replace(
+        "[provider.tenancy]\nhome = \"home\"\nzone = \"${var.zone}\"\n",
+        "",
+    );
+    let (mut h, tenant) = harness(&without);
+    h.up().await;
+    assert_eq!(
+        h.state().resources["obj"].settings,
+        Some(serde_json::json!({})),
+        "the defaults are recorded"
+    );
+    let home = state_id(&h.state(), "home").unwrap();
+    h.set_config(CONFIG);
+    let plan = h.plan().await;
+    // Refresh read it where it lives, with the defaults it was created with.
+    assert!(
+        tenant
+            .seen("read", "obj")
+            .last()
+            .unwrap()
+            .get(&path("home"))
+            .is_none()
+    );
+    assert_eq!(
+        action(&plan, "obj"),
+        Action::Replace,
+        "{:?}",
+        plan.change("obj")
+    );
+    let report = h.apply(&plan).await;
+    assert!(report.ok(), "{:?}", report.failures);
+    assert!(matches!(
+        home_of(tenant.seen("delete", "obj").last().unwrap()),
+        Value::Null
+    ));
+    assert_eq!(
+        home_of(tenant.seen("create", "obj").last().unwrap()),
+        Value::from(home.as_str())
+    );
+    assert!(
+        tenant
+            .store
+            .lock()
+            .unwrap()
+            .keys()
+            .all(|k| !k.starts_with(DEFAULT_HOME)),
+        "nothing left behind: {:?}",
+        tenant.store.lock().unwrap().keys().collect::<Vec<_>>()
+    );
+    h.assert_converged().await;
 }

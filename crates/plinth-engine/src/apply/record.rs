@@ -87,8 +87,15 @@ impl Runner<'_, '_> {
         settings: &Value,
     ) -> Option<serde_json::Value> {
         let (provider, _) = self.input.registry.lookup(type_name)?;
-        (!provider.settings_references().is_empty() && !matches!(settings, Value::Null))
-            .then(|| settings.to_json())
+        if provider.settings_references().is_empty() {
+            return None;
+        }
+        // No settings table is recorded too (as an empty one): the object lives where the
+        // provider's defaults point, and a table added later must not redirect it.
+        Some(match settings {
+            Value::Null => serde_json::json!({}),
+            s => s.to_json(),
+        })
     }
 
     pub(super) fn record_object(
