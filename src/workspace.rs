@@ -48,7 +48,7 @@ impl CliError {
                         }
                         None => (None, None, None),
                     };
-                    serde_json::json!({"type": "error", "message": d.display_message(), "file": file.map(|f| plinth_config::diag::clean(&f)), "line": line, "column": column, "help": d.help.as_deref().map(plinth_config::diag::clean)})
+                    serde_json::json!({"type": "error", "message": d.display_message(), "file": file.map(|f| plinth_config::clean(&f)), "line": line, "column": column, "help": d.help.as_deref().map(plinth_config::clean)})
                 })
                 .collect();
             for i in items {

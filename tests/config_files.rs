@@ -168,7 +168,7 @@ fn special_and_huge_manifest_files_are_refused_without_blocking() {
 
     let p = manifest_project("big.yaml");
     let mut big = String::from("apiVersion: v1\nkind: ConfigMap\ndata:\n");
-    while big.len() <= plinth_config::files::MAX_FILE_BYTES as usize {
+    while big.len() <= plinth_config::MAX_FILE_BYTES as usize {
         big.push_str(
             "  k: vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv\n",
         );
@@ -211,7 +211,7 @@ fn var_files_that_are_not_regular_files_are_refused_without_blocking() {
         .code(0)
         .stdout_has("from-a-pipe");
     writer.join().unwrap();
-    let huge = "# padding\n".repeat(plinth_config::files::MAX_FILE_BYTES as usize / 10 + 1);
+    let huge = "# padding\n".repeat(plinth_config::MAX_FILE_BYTES as usize / 10 + 1);
     let (fifo, writer) = feed("huge.vars", huge);
     run_guarded(&p, &["plan", "--no-color", "--var-file", &fifo])
         .code(1)

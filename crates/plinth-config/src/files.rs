@@ -176,10 +176,6 @@ impl ConfigDir {
         Ok(ConfigDir { root })
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// Resolves `rel` (relative to the directory; symlinks followed) and refuses anything
     /// that ends up outside it.
     pub fn resolve(&self, rel: &str) -> Result<PathBuf, FileError> {

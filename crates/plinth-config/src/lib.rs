@@ -1,22 +1,34 @@
 //! The configuration language (SPEC §2): a directory of TOML files decoded into located
 //! declarations, expressions parsed (but not evaluated: the engine evaluates them), input
 //! variables resolved, and diagnostics that point at the user's file, line and column.
+//!
+//! The modules are private; this list is the crate's API. Their dependencies point one way:
+//! `source`, `diag` and `files` are leaves; `node` and `decl` the data; `syntax` (TOML
+//! errors, string values as nodes, key checks) the low-level helpers every reader shares;
+//! `vars`, `manifest` and `decode` the readers; `load`, on top, reads a directory.
 
-pub mod decl;
-pub mod diag;
-pub mod files;
-pub mod load;
-pub mod manifest;
-pub mod node;
-pub mod source;
-pub mod vars;
+mod decl;
+mod decode;
+mod diag;
+mod files;
+mod load;
+mod manifest;
+mod node;
+mod source;
+mod syntax;
+mod vars;
 
-pub use decl::*;
-pub use diag::{Diagnostic, Diagnostics};
+pub use decl::{
+    ActionDecl, AddrRef, BackendDecl, Config, Lifecycle, Mode, OutputDecl, ProviderDecl,
+    ResourceDecl, VarType, VariableDecl,
+};
+pub use diag::{Diagnostic, Diagnostics, MAX_RENDERED, MAX_SAME_KIND, clean};
+pub use files::{MAX_FILE_BYTES, MAX_TOML_BYTES};
 pub use load::{load_dir, load_sources};
 pub use node::{FoundRef, Node, NodeKind};
+pub use source::{FileId, Loc, Quote, SourceFile, Sources};
+pub use vars::{VarInputs, resolve as resolve_variables};
+
 /// Nearest-name suggestions: plinth's one `did_you_mean`, defined in `plinth_expr` (the
 /// lowest crate that needs it) and re-exported for the crates that use the configuration.
 pub use plinth_expr::did_you_mean;
-pub use source::{FileId, Loc, Quote, Sources};
-pub use vars::{VarInputs, resolve as resolve_variables};

@@ -12,9 +12,9 @@ use plinth_value::Value;
 use crate::decl::Config;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::files::ConfigDir;
-use crate::load::string_node;
 use crate::node::{Node, NodeKind};
 use crate::source::{FileId, Loc, Quote};
+use crate::syntax::{interpolated_key, string_node};
 
 /// Replaces every resource's `manifest_file` input with a `manifest` read from that file
 /// (relative to the configuration directory `dir`, and inside it: see [`ConfigDir::read`]).
@@ -198,7 +198,7 @@ fn to_node(
                                 .and_then(|t| t.find(k.as_str()))
                                 .map(|i| Loc::new(file, *cursor + i..*cursor + i + k.len()))
                                 .unwrap_or(whole.clone());
-                            if let Some(d) = crate::load::interpolated_key(k, &at) {
+                            if let Some(d) = interpolated_key(k, &at) {
                                 diags.push(d);
                             }
                         }

@@ -150,7 +150,7 @@ pub fn resolve(
         let table = match DeTable::parse(&text) {
             Ok(t) => t.into_inner(),
             Err(e) => {
-                let mut d = crate::load::toml_error(file, &text, &e);
+                let mut d = crate::syntax::toml_error(file, &text, &e);
                 d.message = d
                     .message
                     .replacen("invalid TOML", "invalid TOML in var file", 1);
