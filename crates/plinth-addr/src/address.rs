@@ -1,0 +1,341 @@
+//! Addresses of declarations and their instances, as users and files write them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::DeclKind;
+
+/// The suffix of a deposed object's address: the old object of a `create_before_destroy`
+/// replacement, kept until its successor exists.
+const DEPOSED: &str = " (deposed)";
+
+/// One step of a module path: `module.app["prod"]`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModuleStep {
+    pub name: String,
+    /// The module call's `for_each` key, if it has one.
+    pub key: Option<String>,
+}
+
+/// The address of a declaration or one of its instances: `rg`, `app["blue"]`, `data.sub`,
+/// `action.restart`, `output.url`, `provider.kubernetes`, `rg (deposed)`, and with a module
+/// path `module.app["prod"].mi`. `resource.NAME` is accepted for `NAME` when parsing.
+///
+/// It serialises as its text (what state and plan files have always held).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Address {
+    /// The module path; empty for the root module (the only one today).
+    pub module: Vec<ModuleStep>,
+    pub kind: DeclKind,
+    pub name: String,
+    /// The instance key (`for_each`), if the declaration has one.
+    pub key: Option<String>,
+    /// The old object of a `create_before_destroy` replacement.
+    pub deposed: bool,
+}
+
+/// Why a string is not an address; its text says what was expected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddressError(String);
+
+impl fmt::Display for AddressError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for AddressError {}
+
+impl From<AddressError> for String {
+    fn from(e: AddressError) -> String {
+        e.0
+    }
+}
+
+impl Address {
+    /// The address of an instance in the root module.
+    pub fn new(kind: DeclKind, name: impl Into<String>, key: Option<String>) -> Self {
+        Address {
+            module: Vec::new(),
+            kind,
+            name: name.into(),
+            key,
+            deposed: false,
+        }
+    }
+
+    /// A resource in the root module, without key.
+    pub fn resource(name: impl Into<String>) -> Self {
+        Address::new(DeclKind::Resource, name, None)
+    }
+
+    /// The address of the declaration: no instance key, not deposed.
+    pub fn decl(&self) -> Address {
+        Address {
+            key: None,
+            deposed: false,
+            ..self.clone()
+        }
+    }
+
+    /// The declaration's address as text (`app`, `data.sub`).
+    pub fn decl_text(&self) -> String {
+        self.decl().to_string()
+    }
+
+    /// The same instance, marked deposed.
+    pub fn deposed(&self) -> Address {
+        Address {
+            deposed: true,
+            ..self.clone()
+        }
+    }
+
+    /// The current object this deposed one belongs to (itself when not deposed).
+    pub fn current(&self) -> Address {
+        Address {
+            deposed: false,
+            ..self.clone()
+        }
+    }
+
+    /// The same declaration with instance key `key`.
+    pub fn with_key(&self, key: Option<String>) -> Address {
+        Address {
+            key,
+            ..self.clone()
+        }
+    }
+
+    /// Whether this address names `other` or, having no key, any instance of the same
+    /// declaration (`--target app` matches `app["blue"]`; a deposed object belongs to its
+    /// address).
+    pub fn matches(&self, other: &Address) -> bool {
+        let other = other.current();
+        let me = self.current();
+        me == other || (me.key.is_none() && me == other.decl())
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for m in &self.module {
+            write!(f, "module.{}", m.name)?;
+            write_key(f, m.key.as_deref())?;
+            f.write_str(".")?;
+        }
+        f.write_str(self.kind.prefix())?;
+        f.write_str(&self.name)?;
+        write_key(f, self.key.as_deref())?;
+        if self.deposed {
+            f.write_str(DEPOSED)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_key(f: &mut fmt::Formatter<'_>, key: Option<&str>) -> fmt::Result {
+    match key {
+        Some(k) => write!(f, "[{}]", serde_json::Value::String(k.to_string())),
+        None => Ok(()),
+    }
+}
+
+impl FromStr for Address {
+    type Err = AddressError;
+
+    /// Parses what [`Address`]'s `Display` prints, plus `resource.NAME` and unquoted keys
+    /// (`app[blue]`).
+    fn from_str(s: &str) -> Result<Self, AddressError> {
+        let text = s.trim();
+        let bad = |why: &str| {
+            AddressError(format!(
+                "`{text}` is not an address: {why} (addresses look like rg, app[\"blue\"], data.sub or action.restart)"
+            ))
+        };
+        let (mut rest, deposed) = match text.strip_suffix(DEPOSED) {
+            Some(r) => (r, true),
+            None => (text, false),
+        };
+        let mut module = Vec::new();
+        while let Some(after) = rest.strip_prefix("module.") {
+            let (name, key, tail) = name_and_key(after).map_err(|w| bad(&w))?;
+            let Some(tail) = tail.strip_prefix('.') else {
+                return Err(bad(
+                    "a module path must be followed by what is in it, e.g. module.app.mi",
+                ));
+            };
+            module.push(ModuleStep { name, key });
+            rest = tail;
+        }
+        let (kind, body) = [
+            (DeclKind::Data, "data."),
+            (DeclKind::Action, "action."),
+            (DeclKind::Output, "output."),
+            (DeclKind::Provider, "provider."),
+            (DeclKind::Resource, "resource."),
+        ]
+        .into_iter()
+        .find_map(|(k, p)| rest.strip_prefix(p).map(|b| (k, b)))
+        .unwrap_or((DeclKind::Resource, rest));
+        let (name, key, tail) = name_and_key(body).map_err(|w| bad(&w))?;
+        if !tail.is_empty() {
+            return Err(bad(&format!("unexpected `{tail}` after the name")));
+        }
+        Ok(Address {
+            module,
+            kind,
+            name,
+            key,
+            deposed,
+        })
+    }
+}
+
+/// `name`, `name["key"]` or `name[key]` at the start of `s`; returns the rest.
+fn name_and_key(s: &str) -> Result<(String, Option<String>, &str), String> {
+    let end = s
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(s.len());
+    let name = &s[..end];
+    if !name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    {
+        return Err("a name starts with a letter or `_`".into());
+    }
+    let rest = &s[end..];
+    let Some(inner) = rest.strip_prefix('[') else {
+        return Ok((name.to_string(), None, rest));
+    };
+    let (key, after) = if inner.starts_with('"') {
+        // A JSON string: find its closing quote, honouring escapes.
+        let mut escaped = false;
+        let close = inner
+            .char_indices()
+            .skip(1)
+            .find(|&(_, c)| {
+                let done = c == '"' && !escaped;
+                escaped = c == '\\' && !escaped;
+                done
+            })
+            .map(|(i, _)| i)
+            .ok_or("an unterminated quoted key")?;
+        let key: String =
+            serde_json::from_str(&inner[..=close]).map_err(|_| "a badly quoted key".to_string())?;
+        (key, &inner[close + 1..])
+    } else {
+        let close = inner.find(']').ok_or("expected name[\"key\"]")?;
+        (inner[..close].to_string(), &inner[close..])
+    };
+    let after = after.strip_prefix(']').ok_or("expected name[\"key\"]")?;
+    Ok((name.to_string(), Some(key), after))
+}
+
+impl Serialize for Address {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Address {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        for s in [
+            "rg",
+            "app[\"blue\"]",
+            "data.sub",
+            "data.x[\"k\"]",
+            "action.restart",
+            "output.url",
+            "provider.kubernetes",
+            "rg (deposed)",
+            "app[\"a b]\"] (deposed)",
+            "module.app[\"prod\"].mi",
+            "module.net.module.sub[\"x\"].data.vnet",
+        ] {
+            assert_eq!(s.parse::<Address>().unwrap().to_string(), s);
+        }
+        assert_eq!(
+            "app[blue]".parse::<Address>().unwrap().to_string(),
+            "app[\"blue\"]"
+        );
+        assert_eq!("resource.rg".parse::<Address>().unwrap().to_string(), "rg");
+    }
+
+    #[test]
+    fn parts_are_typed() {
+        let a: Address = "module.app[\"prod\"].data.x[\"k\"] (deposed)"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            a.module,
+            vec![ModuleStep {
+                name: "app".into(),
+                key: Some("prod".into())
+            }]
+        );
+        assert_eq!(a.kind, DeclKind::Data);
+        assert_eq!(a.name, "x");
+        assert_eq!(a.key.as_deref(), Some("k"));
+        assert!(a.deposed);
+        assert_eq!(a.decl_text(), "module.app[\"prod\"].data.x");
+        assert_eq!(
+            a.current().to_string(),
+            "module.app[\"prod\"].data.x[\"k\"]"
+        );
+    }
+
+    #[test]
+    fn bad_addresses_say_what_is_expected() {
+        for bad in [
+            "1x",
+            "a[\"x\"",
+            "a[\"x\"]y",
+            "module.app",
+            "data.",
+            "",
+            "a b",
+        ] {
+            let e = bad.parse::<Address>().unwrap_err().to_string();
+            assert!(e.contains("is not an address"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_target_without_key_matches_every_instance_and_deposed_objects() {
+        let t: Address = "app".parse().unwrap();
+        for hit in ["app", "app[\"x\"]", "app[\"x\"] (deposed)"] {
+            assert!(t.matches(&hit.parse().unwrap()), "{hit}");
+        }
+        assert!(!t.matches(&"data.app".parse().unwrap()));
+        let one: Address = "app[\"x\"]".parse().unwrap();
+        assert!(!one.matches(&"app[\"y\"]".parse().unwrap()));
+        assert!(!one.matches(&"app".parse().unwrap()));
+    }
+
+    #[test]
+    fn serialises_as_its_text() {
+        let a: Address = "app[\"x\"]".parse().unwrap();
+        assert_eq!(serde_json::to_string(&a).unwrap(), r#""app[\"x\"]""#);
+        let back: Address = serde_json::from_str(r#""app[\"x\"]""#).unwrap();
+        assert_eq!(back, a);
+        assert_eq!(
+            serde_json::to_string(&DeclKind::Resource).unwrap(),
+            "\"managed\""
+        );
+    }
+}

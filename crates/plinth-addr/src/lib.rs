@@ -1,0 +1,21 @@
+//! Addresses and type names: the one model of "which object" and "of what type" that
+//! configuration, engine, plan, state and renderings share.
+//!
+//! - [`Address`]: `rg`, `app["blue"]`, `data.sub`, `action.restart`, `output.url`,
+//!   `provider.kubernetes`, a deposed object `rg (deposed)`, and (for modules) a module path
+//!   in front: `module.app["prod"].mi`. Parsed and printed here only; it serialises as its
+//!   text, so state and plan files keep the strings they always had.
+//! - [`DeclKind`]: what kind of declaration an address names.
+//! - [`TypeName`]: `PROVIDER:TYPE`, e.g. `azure:Microsoft.Resources/resourceGroups@2025-04-01`.
+//!
+//! Architecture invariant: this crate knows nothing of values, configuration files or
+//! providers; it is pure data with parsing and printing, and no other crate splits an
+//! address or a type name by hand.
+
+mod address;
+mod kind;
+mod type_name;
+
+pub use address::{Address, AddressError, ModuleStep};
+pub use kind::DeclKind;
+pub use type_name::{TypeName, TypeNameError};
