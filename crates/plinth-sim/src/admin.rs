@@ -8,6 +8,8 @@
 //!   ARM's validation, throttling and faults
 //! - `GET /_sim/requests` → the request log (`LogEntry` list)
 //! - `GET|PUT /_sim/config` → [`crate::arm::Settings`] (PUT merges)
+//! - `POST /_sim/throttle/refill` → `{"refilled": true}`: every ARM throttling bucket is full
+//!   again, as if enough time had passed (tests that exhausted a bucket need not wait)
 //! - `POST /_sim/settle[?rounds=N]` → `{"rounds": n}`: finishes due ARM operations and runs
 //!   the clusters' controllers (Jobs, KEDA; see [`crate::k8s::reconcile`]) round after round
 //!   until one changes nothing (at most N rounds, default 32): time passes, so Jobs that keep
@@ -37,6 +39,7 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/requests", get(requests))
         .route("/config", get(config).put(set_config).patch(set_config))
         .route("/settle", post(settle))
+        .route("/throttle/refill", post(refill))
 }
 
 #[derive(serde::Deserialize)]
@@ -47,11 +50,16 @@ struct SettleQuery {
 async fn settle(State(shared): State<Arc<Shared>>, Query(q): Query<SettleQuery>) -> Response {
     let rounds = {
         let mut world = shared.world();
-        arm::settle(&mut world, arm::now_ms());
+        arm::settle(&mut world.arm_view(), arm::now_ms());
         crate::k8s::settle(&mut world, q.rounds.unwrap_or(32).max(1))
     };
     let _ = shared.save();
     Json(json!({"rounds": rounds})).into_response()
+}
+
+async fn refill(State(shared): State<Arc<Shared>>) -> Response {
+    shared.world().arm.refill_buckets();
+    Json(json!({"refilled": true})).into_response()
 }
 
 async fn health() -> Response {
@@ -64,7 +72,7 @@ fn normalise(id: &str) -> String {
 
 async fn list(State(shared): State<Arc<Shared>>) -> Response {
     let mut world = shared.world();
-    arm::settle(&mut world, arm::now_ms());
+    arm::settle(&mut world.arm_view(), arm::now_ms());
     let resources: Vec<Value> = world
         .arm
         .resources
@@ -77,7 +85,7 @@ async fn list(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn read(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
     let mut world = shared.world();
-    arm::settle(&mut world, arm::now_ms());
+    arm::settle(&mut world.arm_view(), arm::now_ms());
     match world.arm.resources.get(&normalise(&id)) {
         Some(r) => Json(r.body.clone()).into_response(),
         None => arm::error(
@@ -114,7 +122,7 @@ async fn change(
 async fn remove(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
     let removed = {
         let mut world = shared.world();
-        let n = arm::remove_cascade(&mut world, &normalise(&id)).len();
+        let n = arm::remove_cascade(&mut world.arm_view(), &normalise(&id)).len();
         if n > 0 {
             crate::k8s::reconcile(&mut world);
         }

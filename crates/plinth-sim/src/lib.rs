@@ -89,6 +89,18 @@ pub struct World {
     pub clock: u64,
 }
 
+impl World {
+    /// The parts of the world an ARM request works on, with the clusters' Kubernetes APIs
+    /// behind ARM's [`arm::Clusters`] hooks.
+    pub fn arm_view(&mut self) -> arm::ArmWorld<'_> {
+        arm::ArmWorld {
+            arm: &mut self.arm,
+            clock: &mut self.clock,
+            clusters: &mut self.clusters,
+        }
+    }
+}
+
 /// One request as the simulator saw it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LogEntry {
@@ -262,7 +274,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .nest("/_sim", admin::router())
         .nest("/k8s", k8s::router())
         .merge(entra::router())
-        .fallback(arm::handle)
+        // ARM's writes are followed by a round of the clusters' controllers.
+        .fallback(|state: State<Arc<Shared>>, req: Request| arm::handle(state, req, k8s::reconcile))
         .layer(middleware::from_fn_with_state(shared.clone(), log_requests))
         .with_state(shared)
 }

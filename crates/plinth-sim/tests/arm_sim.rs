@@ -1344,6 +1344,31 @@ async fn arm_throttling_token_buckets() {
     );
 }
 
+/// An exhausted bucket is full again after `POST /_sim/throttle/refill`, at once: a test
+/// never waits for the refill rate (here one token in 1000 s).
+#[tokio::test]
+async fn arm_throttle_refill_fills_exhausted_buckets_at_once() {
+    let s = sim().await;
+    s.rg("rg").await;
+    s.settings(json!({"read_bucket": [2.0, 0.001]})).await;
+    for _ in 0..2 {
+        assert_eq!(s.get(&rg_path("rg")).await.status, 200);
+    }
+    assert_eq!(s.get(&rg_path("rg")).await.status, 429);
+    let r = s.admin("POST", "/_sim/throttle/refill", None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json(), json!({"refilled": true}));
+    let r = s.get(&rg_path("rg")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("x-ms-ratelimit-remaining-subscription-reads"),
+        Some("1"),
+        "the bucket is at its capacity again"
+    );
+    assert_eq!(s.get(&rg_path("rg")).await.status, 200);
+    assert_eq!(s.get(&rg_path("rg")).await.status, 429);
+}
+
 async fn fault_sequence(seed: u64) -> Vec<String> {
     let s = sim_with(SimConfig {
         faults: 0.5,

@@ -986,3 +986,22 @@ fn resource_request(
         _ => Err(method_not_allowed()),
     }
 }
+
+impl crate::arm::Clusters for BTreeMap<String, Cluster> {
+    fn put(&mut self, key: &str, name: &str, keda: bool) {
+        match self.get_mut(key) {
+            Some(c) => c.set_keda(keda),
+            None => {
+                self.insert(key.to_string(), Cluster::new(name, keda));
+            }
+        }
+    }
+
+    fn token(&self, key: &str) -> Option<String> {
+        self.get(key).map(|c| c.token.clone())
+    }
+
+    fn remove(&mut self, key: &str) {
+        BTreeMap::remove(self, key);
+    }
+}
