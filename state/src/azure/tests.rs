@@ -4,9 +4,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use std::sync::atomic::Ordering;
+
 use super::azurite::Azurite;
+use super::blob::lease;
+use super::lease::LeaseTiming;
 use super::*;
-use crate::model::{Mode, ResourceState, Status};
+use crate::journal;
+use crate::model::{Change, Mode, ResourceState, Status};
 
 fn resource(address: &str, n: u64) -> ResourceState {
     ResourceState {
@@ -33,7 +38,9 @@ fn backend(container: &str) -> AzureBlobBackend {
 }
 
 fn journal(b: &AzureBlobBackend) -> Vec<u8> {
-    b.read_raw(&b.journal_name()).unwrap().unwrap_or_default()
+    b.read_raw(&b.blobs.journal_name())
+        .unwrap()
+        .unwrap_or_default()
 }
 
 #[test]
@@ -125,7 +132,7 @@ fn a_long_run_compacts_before_the_append_blob_block_limit() {
     }
     // Compacted after records 3 and 6: the journal holds record 7 only.
     assert_eq!(String::from_utf8(journal(&b)).unwrap().lines().count(), 1);
-    let snapshot: State = serde_json::from_slice(&b.read_raw(&b.key).unwrap().unwrap()).unwrap();
+    let snapshot: State = serde_json::from_slice(&b.read_raw(b.key()).unwrap().unwrap()).unwrap();
     assert_eq!(snapshot.serial, 6);
     assert_eq!(b.load().unwrap().state.as_ref(), Some(w.state()));
 }
@@ -154,7 +161,7 @@ fn torn_last_record_is_dropped_and_cut_by_the_next_writer_but_a_damaged_complete
     ] {
         let mut data = good.clone();
         data.extend_from_slice(&tail);
-        b.write_raw(&b.journal_name(), data).unwrap();
+        b.write_raw(&b.blobs.journal_name(), data).unwrap();
         let err = b.load().unwrap_err();
         assert!(
             matches!(
@@ -173,7 +180,7 @@ fn torn_last_record_is_dropped_and_cut_by_the_next_writer_but_a_damaged_complete
     // An unterminated tail is a torn write: dropped with a warning.
     let mut data = good.clone();
     data.extend_from_slice(&third[..third.len() / 2]);
-    b.write_raw(&b.journal_name(), data).unwrap();
+    b.write_raw(&b.blobs.journal_name(), data).unwrap();
     let loaded = b.load().unwrap();
     assert_eq!(loaded.state.as_ref(), Some(&expected));
     assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
@@ -207,7 +214,7 @@ fn damage_elsewhere_is_an_error_never_a_repair() {
     // A byte of the second record's JSON (after `<crc32> `).
     let second = good.iter().position(|&c| c == b'\n').unwrap() + 1 + 9 + 5;
     bad[second] ^= 0x01;
-    b.write_raw(&b.journal_name(), bad).unwrap();
+    b.write_raw(&b.blobs.journal_name(), bad).unwrap();
     let err = b.load().unwrap_err();
     assert!(matches!(err, StateError::Corrupt { line: 2, .. }), "{err}");
     assert!(
@@ -215,20 +222,20 @@ fn damage_elsewhere_is_an_error_never_a_repair() {
         "{err}"
     );
     assert!(b.open_writer(State::new()).is_err());
-    b.write_raw(&b.journal_name(), good).unwrap();
+    b.write_raw(&b.blobs.journal_name(), good).unwrap();
 
     // A corrupted snapshot is reported, and nothing overwrites it.
     let mut w = b.open_writer(b.load().unwrap().state.unwrap()).unwrap();
     w.compact().unwrap();
     drop(w);
-    let mut snapshot = b.read_raw(&b.key).unwrap().unwrap();
+    let mut snapshot = b.read_raw(b.key()).unwrap().unwrap();
     snapshot.truncate(snapshot.len() / 2);
-    b.write_raw(&b.key.clone(), snapshot.clone()).unwrap();
+    b.write_raw(b.key(), snapshot.clone()).unwrap();
     let err = b.load().unwrap_err();
     assert!(matches!(err, StateError::InvalidSnapshot { .. }), "{err}");
     assert!(err.to_string().contains("team/prod.plinth.json"), "{err}");
     assert!(b.open_writer(State::new()).is_err());
-    assert_eq!(b.read_raw(&b.key).unwrap().unwrap(), snapshot);
+    assert_eq!(b.read_raw(b.key()).unwrap().unwrap(), snapshot);
 }
 
 #[test]
@@ -243,7 +250,8 @@ fn crash_between_snapshot_and_journal_reset() {
     let expected = w.state().clone();
     drop(w);
     // Put back the journal the snapshot already contains: the crash window.
-    b.write_raw(&b.journal_name(), journal_before).unwrap();
+    b.write_raw(&b.blobs.journal_name(), journal_before)
+        .unwrap();
     let loaded = b.load().unwrap();
     assert_eq!(loaded.state.as_ref(), Some(&expected));
     assert!(
@@ -515,8 +523,9 @@ fn sas_token_auth_against_azurite() {
 /// Breaks the lease on the lock blob behind its holder's back (as `force-unlock` does, or as
 /// an expiry during a network stall looks to the next run): the holder is not told.
 fn break_lease(b: &AzureBlobBackend) {
-    let name = b.lock_name();
+    let name = b.blobs.lock_name();
     let resp = b
+        .blobs
         .client
         .run(move |inner| {
             lease(
