@@ -348,6 +348,10 @@ fn a_writer_whose_lock_was_broken_cannot_overwrite() {
 }
 
 #[test]
+#[cfg_attr(
+    not(plinth_slow_tests),
+    ignore = "waits ~16 s of real time for lease renewals; set PLINTH_SLOW_TESTS=1 (CI does)"
+)]
 fn the_lease_is_renewed_through_a_run_longer_than_its_duration() {
     let b = backend("renewal").with_lease_duration(Duration::from_secs(15));
     let guard = b.lock("apply", Duration::ZERO).unwrap();
@@ -600,6 +604,10 @@ fn a_stale_writer_cannot_append_or_compact_over_the_next_holders_records() {
 }
 
 #[test]
+#[cfg_attr(
+    not(plinth_slow_tests),
+    ignore = "waits ~15 s of real time for a lease to expire; set PLINTH_SLOW_TESTS=1 (CI does)"
+)]
 fn a_writer_whose_lease_was_not_renewed_in_time_refuses_to_write() {
     let a = backend("deadline").with_lease_duration(Duration::from_secs(15));
     let guard_a = a.lock("apply", Duration::ZERO).unwrap();
