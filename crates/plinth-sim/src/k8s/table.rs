@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
-use super::ApiError;
+use super::answer::ApiError;
 use super::resources::Res;
 
 /// One requirement of a label selector.
@@ -91,7 +91,7 @@ fn matches(reqs: &[Req], get: impl Fn(&str) -> Option<String>) -> bool {
 
 /// Keeps the items matching `labelSelector` and `fieldSelector` (metadata.name and
 /// metadata.namespace).
-pub(crate) fn filter(items: &mut Vec<Value>, query: &super::Query) -> Result<(), ApiError> {
+pub(crate) fn filter(items: &mut Vec<Value>, query: &super::query::Query) -> Result<(), ApiError> {
     if let Some(sel) = query.get("labelSelector").filter(|s| !s.is_empty()) {
         let reqs = parse_selector(sel)?;
         items.retain(|o| {
