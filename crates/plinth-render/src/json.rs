@@ -18,6 +18,9 @@ use plinth_plan::{
 use plinth_value::{Path, PathSeg, Value};
 use serde_json::{Map, Value as J, json};
 
+use crate::address::{decl_name, instance_key, split_deposed};
+use crate::grouping::provider_of;
+
 /// The format tag of plinth's plan JSON.
 pub const FORMAT_VERSION: &str = "plinth-plan-json/1";
 
@@ -37,8 +40,6 @@ pub const PROVIDER_NAMESPACE: &str = "registry.plinth.dev/plinth";
 /// `create_before_destroy` replacement (plinth keeps at most one per address).
 pub const DEPOSED_KEY: &str = "00000000";
 
-const DEPOSED_SUFFIX: &str = " (deposed)";
-
 /// plinth's version, as both renderings report it.
 fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
@@ -47,37 +48,6 @@ fn version() -> &'static str {
 // ---------------------------------------------------------------------------------------
 // Shared helpers
 // ---------------------------------------------------------------------------------------
-
-/// The provider prefix of a type (`core` for `core:data`).
-fn provider_of(type_name: &str) -> &str {
-    type_name.split_once(':').map_or(type_name, |(p, _)| p)
-}
-
-/// The address without the ` (deposed)` suffix, and whether it had one.
-fn split_deposed(address: &str) -> (&str, bool) {
-    match address.strip_suffix(DEPOSED_SUFFIX) {
-        Some(base) => (base, true),
-        None => (address, false),
-    }
-}
-
-/// The `for_each` key of an instance address (`app["blue"]` → `blue`).
-fn instance_key(address: &str) -> Option<String> {
-    let (base, _) = split_deposed(address);
-    let open = base.find('[')?;
-    let inner = base.strip_suffix(']')?.get(open + 1..)?;
-    serde_json::from_str::<String>(inner).ok()
-}
-
-/// The declaration name of an address (`data.sub` → `sub`, `app["blue"]` → `app`).
-fn decl_name(address: &str) -> &str {
-    let (base, _) = split_deposed(address);
-    let base = base
-        .strip_prefix("data.")
-        .or_else(|| base.strip_prefix("action."))
-        .unwrap_or(base);
-    base.split('[').next().unwrap_or(base)
-}
 
 /// Terraform-style action lists.
 fn actions(action: Action, order: Option<ReplaceOrder>) -> Vec<&'static str> {
@@ -641,19 +611,6 @@ pub fn terraform_json(plan: &Plan, show_sensitive: bool) -> J {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn address_parts() {
-        assert_eq!(instance_key(r#"app["blue"]"#).as_deref(), Some("blue"));
-        assert_eq!(
-            instance_key(r#"app["a\"]b"] (deposed)"#).as_deref(),
-            Some("a\"]b")
-        );
-        assert_eq!(instance_key("data.sub"), None);
-        assert_eq!(decl_name(r#"data.app["x"]"#), "app");
-        assert_eq!(decl_name("action.restart"), "restart");
-        assert_eq!(provider_of("azure:Microsoft.Web/sites@2024-04-01"), "azure");
-    }
 
     #[test]
     fn trees() {

@@ -5,7 +5,13 @@
 //!   Terraform's plan JSON representation.
 //!
 //! Sensitive values are hidden everywhere unless the caller asks otherwise.
+//!
+//! The three renderings are the public modules; what they share is private: `grouping`
+//! (action groups, the provider of a type, changes by provider) and `address` (the parts of
+//! an address string). Neither depends on a rendering.
 
+mod address;
+mod grouping;
 pub mod json;
 pub mod markdown;
 pub mod text;

@@ -8,6 +8,8 @@ use plinth_plan::{
 };
 use plinth_value::{Path, Value};
 
+use crate::grouping::{GROUP_ORDER, group_title};
+
 /// How to render.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TextOptions {
@@ -51,28 +53,6 @@ fn show(v: &Value, opts: &TextOptions) -> String {
         v.render()
     }
 }
-
-/// The heading of an action group.
-fn group_title(a: Action) -> &'static str {
-    match a {
-        Action::Create => "Create",
-        Action::Update => "Update in place",
-        Action::Replace => "Replace",
-        Action::Delete => "Destroy",
-        Action::Read => "Read",
-        Action::Run => "Run actions",
-        Action::NoOp => "No change",
-    }
-}
-
-const GROUP_ORDER: [Action; 6] = [
-    Action::Delete,
-    Action::Replace,
-    Action::Update,
-    Action::Create,
-    Action::Run,
-    Action::Read,
-];
 
 /// Renders a plan as text, grouped by action, ending with the summary line.
 pub fn plan_text(plan: &Plan, opts: &TextOptions) -> String {

@@ -1,0 +1,83 @@
+//! A list entry — one resource, or one change made outside plinth — that can be shown with
+//! its details (a collapsible `<details>` block) or cut down to its one line, and the titled
+//! sections that hold them.
+
+use std::fmt::Write;
+
+use plinth_plan::{Action, Kind, ResourceChange};
+
+use super::rich::Rich;
+use super::syntax::{code, html, md_text};
+
+/// One entry of a list that can be shown with its details or as a single line.
+pub(super) struct Item {
+    /// With details (a `<details>` block), or the line itself when there are none.
+    pub(super) full: String,
+    /// One Markdown list line.
+    pub(super) short: String,
+}
+
+impl Item {
+    pub(super) fn new(
+        verb: &str,
+        address: &str,
+        type_name: &str,
+        notes: &Rich,
+        body: String,
+    ) -> Item {
+        let mut short = format!(
+            "- **{}** {} ({})",
+            md_text(verb),
+            code(address),
+            md_text(type_name)
+        );
+        if !notes.is_empty() {
+            let _ = write!(short, " — {}", notes.md());
+        }
+        let full = if body.trim().is_empty() {
+            short.clone()
+        } else {
+            let mut summary = format!(
+                "<b>{}</b> <code>{}</code> ({})",
+                html(verb),
+                html(address),
+                html(type_name)
+            );
+            if !notes.is_empty() {
+                let _ = write!(summary, " — {}", notes.html());
+            }
+            format!(
+                "<details><summary>{summary}</summary>\n\n{}\n\n</details>",
+                body.trim()
+            )
+        };
+        Item { full, short }
+    }
+
+    pub(super) fn has_details(&self) -> bool {
+        self.full != self.short
+    }
+
+    pub(super) fn savings(&self) -> usize {
+        self.full
+            .chars()
+            .count()
+            .saturating_sub(self.short.chars().count())
+    }
+}
+
+/// A titled list of items.
+pub(super) struct Section {
+    /// The heading and any introduction.
+    pub(super) head: String,
+    pub(super) items: Vec<Item>,
+}
+
+/// The verb shown before an address.
+pub(super) fn verb(c: &ResourceChange) -> &'static str {
+    match (c.action, c.kind) {
+        (Action::Delete, Kind::Data) => "forget",
+        (Action::Delete, _) => "destroy",
+        (a, _) => a.as_str(),
+    }
+}

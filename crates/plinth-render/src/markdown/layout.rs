@@ -1,0 +1,198 @@
+//! Putting the document together with cuts applied: which items keep their details, whether
+//! the graph is drawn, how many entries each list shows, and the note saying what was cut.
+
+use std::fmt::Write;
+
+use super::doc::Doc;
+use super::item::Section;
+use super::mermaid::Graph;
+use super::options::GITHUB_COMMENT_LIMIT;
+use super::words::{capitalise, count_of, thousands};
+
+/// What to cut.
+pub(super) struct Cuts {
+    /// Per item (drift items first, then change items in display order): show only its line.
+    pub(super) dropped: Vec<bool>,
+    /// Leave the graph out.
+    pub(super) cut_graph: bool,
+    /// Show at most this many entries of each list.
+    pub(super) limit: usize,
+}
+
+impl Doc {
+    /// Puts the document together with `cuts` applied.
+    pub(super) fn assemble(&self, cuts: &Cuts, max_chars: usize) -> String {
+        let mut blocks: Vec<String> = vec![self.title.clone()];
+        let mut cut_parts: Vec<String> = Vec::new();
+        let limit = cuts.limit;
+
+        if let Some((intro, lines)) = &self.caution {
+            let mut b = intro.clone();
+            for l in lines.iter().take(limit) {
+                b.push('\n');
+                b.push_str(l);
+            }
+            if lines.len() > limit {
+                let more = lines.len() - limit;
+                let _ = write!(b, "\n> - … and {} more not listed here", thousands(more));
+                cut_parts.push(format!(
+                    "{} of the {} entries of the list of deleted and replaced resources",
+                    thousands(more),
+                    thousands(lines.len())
+                ));
+            }
+            blocks.push(b);
+        }
+        if !self.notices.is_empty() {
+            blocks.push(self.notices.clone());
+        }
+        blocks.push(self.overview.clone());
+        let note_at = blocks.len();
+
+        let mut index = 0usize;
+        // Of the items shown: how many have details, and how many of those were dropped.
+        let mut with_details = 0usize;
+        let mut dropped_details = 0usize;
+        let mut render_section = |s: &Section, shown: &mut usize, blocks: &mut Vec<String>| {
+            let mut body = s.head.clone();
+            let mut prev_line = false;
+            for item in &s.items {
+                let i = index;
+                index += 1;
+                if *shown >= limit {
+                    continue;
+                }
+                *shown += 1;
+                let drop = cuts.dropped.get(i).copied().unwrap_or(false);
+                if item.has_details() {
+                    with_details += 1;
+                    if drop {
+                        dropped_details += 1;
+                    }
+                }
+                let (text, line) = if drop || !item.has_details() {
+                    (&item.short, true)
+                } else {
+                    (&item.full, false)
+                };
+                body.push_str(if line && prev_line { "\n" } else { "\n\n" });
+                body.push_str(text);
+                prev_line = line;
+            }
+            blocks.push(body);
+        };
+
+        if let Some(d) = &self.drift {
+            let mut shown = 0;
+            render_section(d, &mut shown, &mut blocks);
+            if d.items.len() > shown {
+                let more = d.items.len() - shown;
+                blocks.push(format!("- … and {} more not listed here", thousands(more)));
+                cut_parts.push(format!(
+                    "{} of the {} entries about changes made outside plinth",
+                    thousands(more),
+                    thousands(d.items.len())
+                ));
+            }
+        }
+        if !self.settled.is_empty() {
+            blocks.push(self.settled.clone());
+        }
+        if !self.groups.is_empty() {
+            blocks.push(self.changes_head.clone());
+            let mut shown = 0;
+            let total: usize = self.groups.iter().map(|g| g.items.len()).sum();
+            for g in &self.groups {
+                if shown >= limit {
+                    break;
+                }
+                render_section(g, &mut shown, &mut blocks);
+            }
+            if total > shown {
+                let more = total - shown;
+                blocks.push(format!(
+                    "- … and {} more resource changes not listed here",
+                    thousands(more)
+                ));
+                cut_parts.push(format!(
+                    "{} of the {} resource changes",
+                    thousands(more),
+                    thousands(total)
+                ));
+            }
+        }
+        if let Some((head, rows)) = &self.outputs {
+            let mut b = head.clone();
+            for r in rows.iter().take(limit) {
+                b.push('\n');
+                b.push_str(r);
+            }
+            if rows.len() > limit {
+                let more = rows.len() - limit;
+                let _ = write!(
+                    b,
+                    "\n\n… and {} more outputs not listed here",
+                    thousands(more)
+                );
+                cut_parts.push(format!(
+                    "{} of the {} outputs",
+                    thousands(more),
+                    thousands(rows.len())
+                ));
+            }
+            blocks.push(b);
+        }
+        match &self.graph {
+            Some(Graph::Drawn(_)) if cuts.cut_graph => {
+                cut_parts.insert(0, GRAPH_PART.to_string());
+            }
+            Some(Graph::Drawn(g) | Graph::NotDrawn(g)) => blocks.push(g.clone()),
+            None => {}
+        }
+        if dropped_details > 0 {
+            let what = if dropped_details == with_details && with_details > 1 {
+                "the attribute details of every resource".to_string()
+            } else {
+                format!(
+                    "the attribute details of {} (the largest first)",
+                    count_of(dropped_details, "resource")
+                )
+            };
+            cut_parts.insert(0, what);
+        }
+        if !cut_parts.is_empty() {
+            blocks.insert(note_at, cut_note(&cut_parts, max_chars));
+        }
+        let mut out = blocks.join("\n\n");
+        out.push('\n');
+        out
+    }
+}
+
+/// How the note names a cut graph.
+const GRAPH_PART: &str = "the dependency graph";
+
+/// The note saying what was cut.
+fn cut_note(parts: &[String], max_chars: usize) -> String {
+    let list = match parts {
+        [] => String::new(),
+        [one] => one.clone(),
+        [a, b] => format!("{a} and {b}"),
+        [init @ .., last] => format!("{}, and {last}", init.join(", ")),
+    };
+    let limit = if max_chars == GITHUB_COMMENT_LIMIT {
+        format!("GitHub's {}-character comment limit", thousands(max_chars))
+    } else {
+        format!("the {}-character limit", thousands(max_chars))
+    };
+    // Only "the dependency graph" alone is singular.
+    let verb = if parts.len() == 1 && parts[0] == GRAPH_PART {
+        "was"
+    } else {
+        "were"
+    };
+    format!(
+        "> [!NOTE]\n> {} {verb} cut to stay under {limit}; run `plinth show` on the saved plan file for the full plan.",
+        capitalise(&list)
+    )
+}

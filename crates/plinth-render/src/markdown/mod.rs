@@ -1,0 +1,51 @@
+//! The Markdown rendering: what a pull request shows (GitHub-flavoured).
+//!
+//! Layout, top to bottom:
+//! 1. a title line;
+//! 2. a `> [!CAUTION]` block listing every object the plan deletes or replaces, and why;
+//! 3. the plan's warnings (e.g. `--target`);
+//! 4. a summary table of actions per provider (the type prefix before `:`) with totals, and
+//!    the summary sentence;
+//! 5. a note saying what was cut, when the rendering had to be shortened;
+//! 6. changes made outside plinth (drift), apart from the intended changes;
+//! 7. each changed resource in a collapsible `<details>` section, grouped by action, with
+//!    attribute-level diffs (long strings and embedded YAML/JSON as unified diffs);
+//! 8. output changes;
+//! 9. a Mermaid graph of the changed resources and their dependencies (when there are any).
+//!
+//! Sensitive values are shown as `(sensitive)` unless [`MarkdownOptions::show_sensitive`]:
+//! they are hidden before any text is built, so they never reach a diff. Unknown values are
+//! shown as `(known after apply)`.
+//!
+//! The result never exceeds [`MarkdownOptions::max_chars`] characters. When the full
+//! rendering would, it is shortened progressively — attribute details of the largest
+//! resources first, then the graph, then the lists themselves — and a note says what was cut.
+//!
+//! The parts, each in its own module, lowest first (every dependency points to an earlier
+//! one): `options`, `syntax`, `words` (leaves); `rich`, `values`; `entries` (diff rows and
+//! blocks); `item` (an entry with or without details); `mermaid`; `sections`; `doc` (the whole
+//! document, built once); `layout` (the document with cuts applied); `budget` (choosing the
+//! cuts that fit).
+
+mod budget;
+mod doc;
+mod entries;
+mod item;
+mod layout;
+mod mermaid;
+mod options;
+mod rich;
+mod sections;
+mod syntax;
+mod values;
+mod words;
+
+use plinth_plan::Plan;
+
+pub use options::{GITHUB_COMMENT_LIMIT, MarkdownOptions};
+
+/// Renders a plan as GitHub-flavoured Markdown of at most `opts.max_chars` characters.
+pub fn render(plan: &Plan, opts: &MarkdownOptions) -> String {
+    let doc = doc::Doc::build(plan, opts);
+    budget::fit(&doc, opts.max_chars)
+}
