@@ -221,8 +221,8 @@ async fn client_side_buckets_avoid_throttling() {
         }
     }
     assert!(throttled > 0);
-    // Let the server's bucket refill.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Let the server's bucket refill (the simulator's timing control: no waiting).
+    refill_buckets(&sim).await;
     let before = requests(&sim).await.len();
 
     // With buckets a little under ARM's, the same burst is paced and never throttled.
@@ -283,7 +283,7 @@ async fn remaining_headers_tighten_the_buckets() {
         throttled += usize::from(r.unwrap().is_err());
     }
     assert!(throttled > 0);
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    refill_buckets(&sim).await;
     // With the default buckets, the `x-ms-ratelimit-remaining-subscription-reads` answers
     // bring the client's bucket down to what ARM has left: no 429.
     let limited = builder(&sim).retry(once).build().unwrap();
@@ -476,4 +476,15 @@ async fn a_delete_whose_operation_poll_fails_says_it_was_accepted() {
     let err = azure.delete(&req, &prior("refused")).await.unwrap_err();
     assert!(!err.accepted, "{err:?}");
     assert_eq!(err.code.as_deref(), Some("ScopeLocked"));
+}
+
+/// Fills the simulator's throttling buckets at once (`POST /_sim/throttle/refill`), instead of
+/// waiting for their refill rate.
+async fn refill_buckets(sim: &plinth_sim::SimHandle) {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/_sim/throttle/refill", sim.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{:?}", resp.text().await);
 }
