@@ -10,7 +10,7 @@ use plinth_graph::{Dag, NodeId};
 
 use plinth_provider::Registry;
 
-use crate::addr::{AddrKind, Address};
+use crate::addr::{DeclKind, Address};
 use crate::refs::node_refs;
 use crate::settings::{SettingsTables, prefix_of};
 
@@ -31,13 +31,13 @@ pub enum Decl {
 /// The graph of declarations.
 pub struct DeclGraph {
     pub dag: Dag<Decl>,
-    pub by_addr: HashMap<(AddrKind, String), NodeId>,
+    pub by_addr: HashMap<(DeclKind, String), NodeId>,
     /// Where each edge comes from in the files, for cycle messages.
     pub edge_locs: HashMap<(NodeId, NodeId), Loc>,
 }
 
 impl DeclGraph {
-    pub fn node_of(&self, kind: AddrKind, name: &str) -> Option<NodeId> {
+    pub fn node_of(&self, kind: DeclKind, name: &str) -> Option<NodeId> {
         self.by_addr.get(&(kind, name.to_string())).copied()
     }
 }
@@ -63,11 +63,11 @@ pub fn build(config: &Config, registry: &Registry) -> Result<DeclGraph, Diagnost
     let mut by_addr = HashMap::new();
     for (i, r) in config.resources.iter().enumerate() {
         let id = dag.add_node(Decl::Resource(i));
-        by_addr.insert((AddrKind::from_mode(r.mode), r.name.clone()), id);
+        by_addr.insert((crate::addr::kind_of(r.mode), r.name.clone()), id);
     }
     for (i, a) in config.actions.iter().enumerate() {
         let id = dag.add_node(Decl::Action(i));
-        by_addr.insert((AddrKind::Action, a.name.clone()), id);
+        by_addr.insert((DeclKind::Action, a.name.clone()), id);
     }
     let outputs: Vec<NodeId> = (0..config.outputs.len())
         .map(|i| dag.add_node(Decl::Output(i)))
@@ -82,7 +82,7 @@ pub fn build(config: &Config, registry: &Registry) -> Result<DeclGraph, Diagnost
         edge_locs: HashMap::new(),
     };
 
-    let add = |g: &mut DeclGraph, to: NodeId, key: (AddrKind, String), loc: Loc| {
+    let add = |g: &mut DeclGraph, to: NodeId, key: (DeclKind, String), loc: Loc| {
         if let Some(&from) = g.by_addr.get(&key) {
             g.dag.add_edge(from, to);
             g.edge_locs.entry((from, to)).or_insert(loc);
@@ -90,7 +90,7 @@ pub fn build(config: &Config, registry: &Registry) -> Result<DeclGraph, Diagnost
     };
     let addr_key = |text: &str| text.parse::<Address>().ok().map(|a| (a.kind, a.name));
     for r in &config.resources {
-        let to = g.by_addr[&(AddrKind::from_mode(r.mode), r.name.clone())];
+        let to = g.by_addr[&(crate::addr::kind_of(r.mode), r.name.clone())];
         let mut refs = node_refs(&r.inputs);
         if let Some(fe) = &r.for_each {
             refs.extend(node_refs(fe));
@@ -105,7 +105,7 @@ pub fn build(config: &Config, registry: &Registry) -> Result<DeclGraph, Diagnost
         }
     }
     for a in &config.actions {
-        let to = g.by_addr[&(AddrKind::Action, a.name.clone())];
+        let to = g.by_addr[&(DeclKind::Action, a.name.clone())];
         for (k, loc) in node_refs(&a.inputs) {
             add(&mut g, to, k, loc);
         }
@@ -128,12 +128,12 @@ pub fn build(config: &Config, registry: &Registry) -> Result<DeclGraph, Diagnost
         let users = config
             .resources
             .iter()
-            .map(|r| ((AddrKind::from_mode(r.mode), r.name.clone()), &r.type_name))
+            .map(|r| ((crate::addr::kind_of(r.mode), r.name.clone()), &r.type_name))
             .chain(
                 config
                     .actions
                     .iter()
-                    .map(|a| ((AddrKind::Action, a.name.clone()), &a.type_name)),
+                    .map(|a| ((DeclKind::Action, a.name.clone()), &a.type_name)),
             );
         for (key, type_name) in users {
             if prefix_of(type_name) == prefix {

@@ -19,7 +19,7 @@ pub mod scope;
 pub mod settings;
 pub mod validate;
 
-pub use addr::{AddrKind, Address};
+pub use addr::{Address, DeclKind};
 pub use apply::{ApplyInput, ApplyOptions, ApplyReport, Failure, apply};
 pub use events::{Collect, Event, EventSink, NoEvents};
 pub use plan::{PlanInput, PlanOptions, plan};

@@ -4,10 +4,10 @@
 
 use plinth_config::{Loc, Node};
 
-use crate::addr::AddrKind;
+use crate::addr::DeclKind;
 
 /// Declarations a node refers to.
-pub fn node_refs(node: &Node) -> Vec<((AddrKind, String), Loc)> {
+pub fn node_refs(node: &Node) -> Vec<((DeclKind, String), Loc)> {
     use plinth_expr::RefStep;
     let mut out = Vec::new();
     for f in node.references() {
@@ -16,10 +16,10 @@ pub fn node_refs(node: &Node) -> Vec<((AddrKind, String), Loc)> {
             "var" | "env" | "each" => {}
             "data" => {
                 if let Some(RefStep::Attr { name, .. }) = r.steps.first() {
-                    out.push(((AddrKind::Data, name.clone()), f.loc.clone()));
+                    out.push(((DeclKind::Data, name.clone()), f.loc.clone()));
                 }
             }
-            name => out.push(((AddrKind::Managed, name.to_string()), f.loc.clone())),
+            name => out.push(((DeclKind::Resource, name.to_string()), f.loc.clone())),
         }
     }
     out

@@ -7,7 +7,7 @@ use std::ops::Range;
 use plinth_expr::{Context, EvalError, Reference, ResolvedStep, walk_steps};
 use plinth_value::{Map, Value};
 
-use crate::addr::{AddrKind, Address};
+use crate::addr::{DeclKind, Address};
 
 /// The value of one instance.
 #[derive(Clone, Debug)]
@@ -31,7 +31,7 @@ pub enum DeclValue {
 /// The values of every declaration evaluated so far.
 #[derive(Clone, Debug, Default)]
 pub struct Values {
-    decls: HashMap<(AddrKind, String), DeclValue>,
+    decls: HashMap<(DeclKind, String), DeclValue>,
 }
 
 impl Values {
@@ -59,19 +59,19 @@ impl Values {
     }
 
     /// Declares a `for_each` declaration with no instances (an empty collection).
-    pub fn set_empty(&mut self, kind: AddrKind, name: &str) {
+    pub fn set_empty(&mut self, kind: DeclKind, name: &str) {
         self.decls.insert(
             (kind, name.to_string()),
             DeclValue::Instances(BTreeMap::new()),
         );
     }
 
-    pub fn set_unknown(&mut self, kind: AddrKind, name: &str) {
+    pub fn set_unknown(&mut self, kind: DeclKind, name: &str) {
         self.decls
             .insert((kind, name.to_string()), DeclValue::Unknown);
     }
 
-    pub fn get(&self, kind: AddrKind, name: &str) -> Option<&DeclValue> {
+    pub fn get(&self, kind: DeclKind, name: &str) -> Option<&DeclValue> {
         self.decls.get(&(kind, name.to_string()))
     }
 }
@@ -107,7 +107,7 @@ fn first_attr<'s>(
 impl Scope<'_> {
     fn decl_value(
         &self,
-        kind: AddrKind,
+        kind: DeclKind,
         name: &str,
         r: &Reference,
         steps: &[ResolvedStep],
@@ -303,9 +303,9 @@ impl Context for Scope<'_> {
             }
             "data" => {
                 let (name, _) = first_attr(r, steps, "NAME")?;
-                self.decl_value(AddrKind::Data, name, r, steps, 1)
+                self.decl_value(DeclKind::Data, name, r, steps, 1)
             }
-            name => self.decl_value(AddrKind::Managed, name, r, steps, 0),
+            name => self.decl_value(DeclKind::Resource, name, r, steps, 0),
         }
     }
 }

@@ -17,7 +17,7 @@ use plinth_provider::Registry;
 use plinth_state::ResourceState;
 use plinth_value::{Path, Value};
 
-use crate::addr::{AddrKind, Address};
+use crate::addr::{DeclKind, Address};
 use crate::refs::node_refs;
 use crate::scope::{DeclValue, Scope, Values};
 
@@ -97,13 +97,13 @@ impl SettingsTables {
 
     /// The declarations a table refers to: its `${...}` references, and the resources its
     /// reference keys name.
-    pub fn references(&self, config: &Config, decl: usize) -> Vec<((AddrKind, String), Loc)> {
+    pub fn references(&self, config: &Config, decl: usize) -> Vec<((DeclKind, String), Loc)> {
         let node = &config.providers[decl].config;
         let mut out = node_refs(node);
         if let Some(t) = self.table(decl) {
             for key in &t.refs {
                 if let Some((name, loc)) = bare_name(config, node, key) {
-                    out.push(((AddrKind::Managed, name), loc));
+                    out.push(((DeclKind::Resource, name), loc));
                 }
             }
         }
@@ -126,7 +126,7 @@ impl SettingsTables {
             let Some((name, loc)) = bare_name(config, &p.config, key) else {
                 continue;
             };
-            let id = match scope.values.get(AddrKind::Managed, &name) {
+            let id = match scope.values.get(DeclKind::Resource, &name) {
                 Some(DeclValue::Single(inst)) => match inst.value.get(&Path::root().key("id")) {
                     Some(id) if !matches!(id, Value::Null) => id,
                     _ if !inst.complete => Value::Unknown,
@@ -174,7 +174,7 @@ impl SettingsTables {
     }
 
     /// The declarations (by name) any table refers to.
-    fn referenced(&self, config: &Config) -> HashSet<(AddrKind, String)> {
+    fn referenced(&self, config: &Config) -> HashSet<(DeclKind, String)> {
         self.tables
             .iter()
             .flat_map(|t| self.references(config, t.decl))

@@ -5,7 +5,7 @@ use plinth_config::{Config, Diagnostic, Diagnostics, Loc, Mode, Node, NodeKind, 
 use plinth_provider::{Registry, TypeSchema};
 use std::collections::{HashMap, HashSet};
 
-use crate::addr::{AddrKind, Address};
+use crate::addr::{DeclKind, Address};
 
 /// Looks up a type, producing a located error with a suggestion when it does not exist.
 pub fn lookup_type(
@@ -474,12 +474,17 @@ fn check_addr(d: &mut Diagnostics, names: &Names<'_>, text: &str, loc: &Loc) {
         }
     };
     let (pool, prefix): (&Pool, &str) = match addr.kind {
-        AddrKind::Managed => (&names.managed, ""),
-        AddrKind::Data => (&names.data, "data."),
-        AddrKind::Action => {
+        DeclKind::Resource => (&names.managed, ""),
+        DeclKind::Data => (&names.data, "data."),
+        other => {
+            let what = match other {
+                DeclKind::Action => "an action",
+                DeclKind::Output => "an output",
+                _ => "a provider's settings",
+            };
             d.push(Diagnostic::at(
                 format!(
-                    "`{text}` names an action; only resources and data sources can be depended on"
+                    "`{text}` names {what}; only resources and data sources can be depended on"
                 ),
                 loc.clone(),
             ));

@@ -11,6 +11,8 @@ use plinth_value::Value;
 use std::collections::HashMap;
 use std::time::Instant;
 
+use crate::addr::Address;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum OpKind {
     Create,
@@ -63,8 +65,13 @@ pub(super) struct Started {
     pub(super) key: Option<String>,
 }
 
+/// The state key of the deposed object of `address`.
 pub(super) fn deposed_key(address: &str) -> String {
-    format!("{address} (deposed)")
+    match address.parse::<Address>() {
+        Ok(a) => a.deposed().to_string(),
+        // Every planned address parses; a stray one still gets a distinct key.
+        Err(_) => Address::resource(address).deposed().to_string(),
+    }
 }
 
 /// Builds the graph of operations for a plan.
@@ -170,9 +177,12 @@ pub(super) fn op_graph(plan: &Plan, state: &State) -> Result<Dag<Op>, Diagnostic
         // did not finish) goes only after its address has a new object and the resources
         // that depend on that address were repointed to it.
         if c.action == Action::Delete
-            && let Some(base) = c.address.strip_suffix(" (deposed)")
+            && let Ok(a) = c.address.parse::<Address>()
+            && a.deposed
             && let Some(&old) = del.get(c.address.as_str())
         {
+            let base = a.current().to_string();
+            let base = base.as_str();
             if let Some(&new) = fwd.get(base) {
                 add_if_acyclic(&mut dag, new, old);
             }

@@ -4,7 +4,7 @@
 
 use super::ops::{Done, Op, OpKind, deposed_key};
 use super::{ApplyInput, ApplyReport, Failure, state_err};
-use crate::addr::{AddrKind, Address};
+use crate::addr::{DeclKind, Address};
 use crate::events::{Event, EventSink};
 use crate::marks;
 use crate::reporter::EventReporter;
@@ -113,7 +113,7 @@ impl Runner<'_, '_> {
             }
         }
         for r in &self.input.config.resources {
-            let kind = AddrKind::from_mode(r.mode);
+            let kind = crate::addr::kind_of(r.mode);
             if r.for_each.is_some() && self.values.get(kind, &r.name).is_none() {
                 self.values.set_empty(kind, &r.name);
             }
@@ -122,7 +122,7 @@ impl Runner<'_, '_> {
 
     /// Evaluates the configuration of an operation with the values now known.
     pub(super) fn eval_config(&self, c: &ResourceChange) -> Result<Value, String> {
-        let addr: Address = c.address.parse().map_err(|e: String| e)?;
+        let addr: Address = c.address.parse().map_err(String::from)?;
         let config = self.input.config;
         let scope_each =
             |for_each: Option<&plinth_config::Node>| -> Result<Option<(Value, Value)>, String> {
@@ -141,7 +141,7 @@ impl Runner<'_, '_> {
                 Ok(Some((Value::from(key.as_str()), value)))
             };
         let (node, each, schema_type, lifecycle) = match addr.kind {
-            AddrKind::Action => {
+            DeclKind::Action => {
                 let a = config
                     .actions
                     .iter()
@@ -150,7 +150,7 @@ impl Runner<'_, '_> {
                 (&a.inputs, None, &a.type_name, None)
             }
             kind => {
-                let mode = if kind == AddrKind::Data {
+                let mode = if kind == DeclKind::Data {
                     Mode::Data
                 } else {
                     Mode::Managed

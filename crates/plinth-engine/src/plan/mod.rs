@@ -9,7 +9,7 @@ use plinth_provider::Registry;
 use plinth_state::State;
 use plinth_value::{Path, Value};
 
-use crate::addr::{AddrKind, Address};
+use crate::addr::{DeclKind, Address};
 use crate::events::EventSink;
 use crate::graph;
 use crate::scope::Values;
@@ -173,7 +173,7 @@ pub async fn plan(
         // Outputs outside the target keep their last values: only those that refer to a
         // targeted change are planned (an output removed from the configuration, or one of a
         // destroy that refers to nothing targeted, stays as it is).
-        let kept: HashSet<(AddrKind, String)> = changes
+        let kept: HashSet<(DeclKind, String)> = changes
             .iter()
             .filter_map(|c| c.address.parse::<Address>().ok())
             .map(|a| (a.kind, a.name))

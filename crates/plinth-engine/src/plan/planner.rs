@@ -10,7 +10,7 @@ use plinth_plan::{Action, OutputChange, ResourceChange};
 use plinth_provider::{TypeSchema, diff};
 use plinth_value::{Path, Value};
 
-use crate::addr::{AddrKind, Address};
+use crate::addr::Address;
 use crate::events::EventSink;
 use crate::graph::{self, Decl, DeclGraph};
 use crate::scope::{Scope, Values};
@@ -125,7 +125,7 @@ impl Planner<'_, '_> {
                 let Some(instances) = self.expand(decl) else {
                     return;
                 };
-                let kind = AddrKind::from_mode(decl.mode);
+                let kind = crate::addr::kind_of(decl.mode);
                 if instances.is_empty() {
                     self.values.set_empty(kind, &decl.name);
                 }
@@ -164,7 +164,7 @@ impl Planner<'_, '_> {
             Err(d) => {
                 self.diags.push(d);
                 self.values
-                    .set_unknown(AddrKind::from_mode(decl.mode), &decl.name);
+                    .set_unknown(crate::addr::kind_of(decl.mode), &decl.name);
                 return None;
             }
         };
@@ -179,7 +179,7 @@ impl Planner<'_, '_> {
                 "for_each must be known when planning: use variables or values already in state, or apply the resources it depends on first with --target",
             ));
             self.values
-                .set_unknown(AddrKind::from_mode(decl.mode), &decl.name);
+                .set_unknown(crate::addr::kind_of(decl.mode), &decl.name);
             return None;
         }
         if v.contains_sensitive() {

@@ -7,7 +7,7 @@ use plinth_config::{Config, Diagnostic, Diagnostics, Mode};
 use plinth_plan::{Action, ResourceChange};
 use plinth_state::State;
 
-use crate::addr::{AddrKind, Address};
+use crate::addr::{DeclKind, Address};
 
 pub(super) fn check_addresses(
     config: &Config,
@@ -18,9 +18,10 @@ pub(super) fn check_addresses(
 ) {
     for a in addrs {
         let exists = match a.kind {
-            AddrKind::Managed => config.resource(Mode::Managed, &a.name).is_some(),
-            AddrKind::Data => config.resource(Mode::Data, &a.name).is_some(),
-            AddrKind::Action => config.actions.iter().any(|x| x.name == a.name),
+            DeclKind::Resource => config.resource(Mode::Managed, &a.name).is_some(),
+            DeclKind::Data => config.resource(Mode::Data, &a.name).is_some(),
+            DeclKind::Action => config.actions.iter().any(|x| x.name == a.name),
+            DeclKind::Output | DeclKind::Provider => false,
         } || state.is_some_and(|s| {
             s.resources
                 .keys()
@@ -29,13 +30,13 @@ pub(super) fn check_addresses(
         // An instance key must fit the declaration: `a["x"]` names nothing when `a` has no
         // for_each (and `a` alone names every instance of one that has).
         let for_each = match a.kind {
-            AddrKind::Managed => config
+            DeclKind::Resource => config
                 .resource(Mode::Managed, &a.name)
                 .map(|r| r.for_each.is_some()),
-            AddrKind::Data => config
+            DeclKind::Data => config
                 .resource(Mode::Data, &a.name)
                 .map(|r| r.for_each.is_some()),
-            AddrKind::Action => None,
+            DeclKind::Action | DeclKind::Output | DeclKind::Provider => None,
         };
         let in_state =
             |addr: &Address| state.is_some_and(|s| s.resources.contains_key(&addr.to_string()));
@@ -75,12 +76,8 @@ pub(super) fn targeted(
     targets: &[Address],
     destroy: bool,
 ) -> HashSet<String> {
-    let hits = |t: &Address, address: &str| {
-        // `x (deposed)` belongs to `x`.
-        let base = address.strip_suffix(" (deposed)").unwrap_or(address);
-        base == t.to_string()
-            || (t.key.is_none() && base.parse::<Address>().is_ok_and(|a| a.decl() == *t))
-    };
+    // A target without key names every instance; `x (deposed)` belongs to `x`.
+    let hits = |t: &Address, address: &str| address.parse::<Address>().is_ok_and(|a| t.matches(&a));
     let deletes: HashSet<&str> = changes
         .iter()
         .filter(|c| c.action == Action::Delete)
