@@ -1,0 +1,527 @@
+//! [`KubernetesProvider`]: the provider's knobs and connection cache, and the `Provider`
+//! trait mapped onto the modules below it — schemas and static checks, planning
+//! ([`crate::plan`]), apply (server-side apply, then [`crate::wait`]), reads, deletes that
+//! wait for the object to be gone, imports, and the rollout-restart action
+//! ([`crate::restart`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use kube::core::params::DeleteParams;
+use plinth_provider::{
+    InputSchema, Observed, Planned, Prior, Provider, ProviderError, Request, TypeSchema, ValueKind,
+};
+use plinth_value::{Map, Path, PathSeg, Value};
+
+use crate::client::{Apply, Cluster, object_request};
+use crate::connection::{self, ClusterCredentials, Connections, NoConn, Timeouts};
+use crate::errors;
+use crate::kind::{Gvk, ObjectRef, ROLLOUT_RESTART};
+use crate::manifest::{
+    IDENTITY, LAST_APPLIED, SERVER_FILLED, attributes_of, desired, is_secret, manifest_path,
+    object_ref, p, scope_namespace, secret_paths,
+};
+use crate::options::{DEFAULT_DELETE_TIMEOUT, Wait, options};
+use crate::{plan, restart};
+
+/// The Kubernetes provider.
+pub struct KubernetesProvider {
+    credentials: Option<Arc<dyn ClusterCredentials>>,
+    conns: Connections,
+    /// Tries of a call that fails transiently (429, 5xx, connection errors).
+    pub retry_attempts: u32,
+    /// The first wait between tries (doubled each time).
+    pub retry_base: Duration,
+    /// The first wait between polls (of a delete, of a `wait`); doubled up to 2 s.
+    pub poll_interval: Duration,
+    /// How long connecting to an API server may take (default 10 s).
+    pub connect_timeout: Duration,
+    /// How long one request may wait for its answer (default 30 s); one that waits longer
+    /// is retried, then fails as "timed out after 30s talking to the Kubernetes API at ...".
+    pub request_timeout: Duration,
+}
+
+impl Default for KubernetesProvider {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl KubernetesProvider {
+    /// A provider that reaches clusters through kubeconfigs only.
+    pub fn new() -> Self {
+        KubernetesProvider {
+            credentials: None,
+            conns: Connections::default(),
+            retry_attempts: 5,
+            retry_base: Duration::from_millis(500),
+            poll_interval: Duration::from_millis(100),
+            connect_timeout: connection::DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: connection::DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+
+    /// A provider that also fetches AKS credentials (`cluster = ...`) from `credentials`.
+    pub fn with_credentials(credentials: Arc<dyn ClusterCredentials>) -> Self {
+        KubernetesProvider {
+            credentials: Some(credentials),
+            ..Self::new()
+        }
+    }
+
+    /// This request's view of the clusters.
+    fn cluster<'a>(&'a self, req: &'a Request<'a>) -> Cluster<'a> {
+        Cluster {
+            req,
+            conns: &self.conns,
+            credentials: self.credentials.as_deref(),
+            retry_attempts: self.retry_attempts,
+            retry_base: self.retry_base,
+            timeouts: Timeouts {
+                connect: self.connect_timeout,
+                request: self.request_timeout,
+            },
+            poll_interval: self.poll_interval,
+        }
+    }
+
+    /// Creates or updates: apply, then wait as asked.
+    async fn put(&self, req: &Request<'_>, config: &Value) -> Result<Observed, ProviderError> {
+        let gvk = Gvk::parse(req.type_name)?;
+        let opts = options(config)?;
+        let mut manifest = desired(&gvk, config)?;
+        if let Some(path) = manifest.unknown_paths().first() {
+            return Err(ProviderError::new(format!(
+                "manifest.{path} is still unknown"
+            )));
+        }
+        let cluster = self.cluster(req);
+        let conn = cluster.require_conn().await?;
+        let r = cluster.require_kind(&conn, &gvk).await?;
+        scope_namespace(&mut manifest, &gvk, r.namespaced)?;
+        let obj = object_ref(&gvk, &manifest)
+            .ok_or_else(|| ProviderError::new("manifest.metadata.name must be a string"))?;
+        let body = manifest.unmark_all().to_json();
+        let applied = cluster
+            .apply(
+                &conn,
+                &r,
+                &obj,
+                &body,
+                Apply {
+                    force: opts.force,
+                    dry_run: false,
+                },
+            )
+            .await
+            .map_err(|(_, pe)| pe)?;
+        let done = cluster
+            .wait_for(&conn, &r, &obj, &opts.wait, applied)
+            .await?;
+        Ok(Observed {
+            id: Some(obj.id()),
+            attributes: attributes_of(&gvk, done),
+        })
+    }
+
+    /// The object a prior record names.
+    fn prior_ref(&self, gvk: &Gvk, prior: &Prior) -> Option<ObjectRef> {
+        if let Some(id) = &prior.id
+            && let Ok(r) = ObjectRef::parse_id(id)
+        {
+            return Some(r);
+        }
+        let mut m = desired(gvk, &prior.inputs).ok()?;
+        scope_namespace(&mut m, gvk, !gvk.guess_cluster_scoped()).ok()?;
+        object_ref(gvk, &m)
+    }
+}
+
+#[async_trait]
+impl Provider for KubernetesProvider {
+    fn name(&self) -> &str {
+        "k8s"
+    }
+
+    fn settings_table(&self) -> &str {
+        "kubernetes"
+    }
+
+    fn settings_references(&self) -> &[&str] {
+        &["cluster"]
+    }
+
+    fn settings_reference_accepts(&self, key: &str, type_name: &str) -> bool {
+        // Credentials come from `listClusterUserCredential`: only an AKS cluster has them.
+        key != "cluster"
+            || type_name
+                .to_ascii_lowercase()
+                .starts_with("azure:microsoft.containerservice/managedclusters@")
+    }
+
+    fn schema(&self, type_name: &str) -> Option<TypeSchema> {
+        if type_name == ROLLOUT_RESTART {
+            return Some(restart::schema());
+        }
+        let gvk = Gvk::parse(type_name).ok()?;
+        let secret = is_secret(&gvk);
+        Some(TypeSchema {
+            type_name: format!("k8s:{type_name}"),
+            description: format!(
+                "Kubernetes {} (apiVersion {}), applied server-side with field manager `plinth`.",
+                gvk.kind,
+                gvk.api_version()
+            ),
+            inputs: vec![
+                InputSchema::new(
+                    "manifest",
+                    ValueKind::Map,
+                    true,
+                    "The object: metadata, spec, ... (apiVersion and kind default to the type's; metadata.namespace to \"default\" for namespaced kinds).",
+                ),
+                InputSchema::new(
+                    "force",
+                    ValueKind::Bool,
+                    false,
+                    "Take over fields another server-side applier or a controller owns (default false: such conflicts are errors; fields changed by hand with kubectl edit, label, annotate, patch, scale, ... are taken back without it).",
+                ),
+                InputSchema::new(
+                    "wait",
+                    ValueKind::Map,
+                    false,
+                    "Wait after applying: { condition = \"Ready\", timeout = \"10m\" }, { complete = true } (Jobs) or { rollout = true } (Deployments, StatefulSets, DaemonSets).",
+                ),
+                InputSchema::new(
+                    "delete_timeout",
+                    ValueKind::Duration,
+                    false,
+                    "How long a delete waits for the object to be gone (default 2m).",
+                ),
+            ],
+            open: false,
+            computed: SERVER_FILLED.iter().map(|s| p(s)).collect(),
+            force_new: IDENTITY.iter().map(|s| manifest_path(&p(s))).collect(),
+            sensitive: if secret {
+                secret_paths()
+                    .into_iter()
+                    .flat_map(|a| [manifest_path(&a), a])
+                    .collect()
+            } else {
+                vec![]
+            },
+            data_source: false,
+            managed: true,
+            action: false,
+        })
+    }
+
+    fn type_names(&self) -> Vec<String> {
+        [
+            "v1/Namespace",
+            "v1/ServiceAccount",
+            "v1/ConfigMap",
+            "v1/Secret",
+            "v1/Service",
+            "apps/v1/Deployment",
+            "apps/v1/StatefulSet",
+            "apps/v1/DaemonSet",
+            "batch/v1/Job",
+            "batch/v1/CronJob",
+            "keda.sh/v1alpha1/ScaledJob",
+            "keda.sh/v1alpha1/ScaledObject",
+            "keda.sh/v1alpha1/TriggerAuthentication",
+            ROLLOUT_RESTART,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
+    fn validate(&self, type_name: &str, config: &Value) -> Vec<(Path, String)> {
+        if type_name == ROLLOUT_RESTART {
+            return restart::validate(config);
+        }
+        let mut out = Vec::new();
+        let gvk = match Gvk::parse(type_name) {
+            Ok(g) => g,
+            Err(e) => return vec![(Path::root(), e.message)],
+        };
+        if let Err(e) = desired(&gvk, config) {
+            out.push((p("manifest"), e.message));
+        }
+        if let Err(e) = options(config) {
+            out.push((Path::root(), e.message));
+        }
+        if gvk.guess_cluster_scoped() && config.get(&p("manifest.metadata.namespace")).is_some() {
+            out.push((
+                p("manifest.metadata.namespace"),
+                format!("{} is cluster-scoped: remove the namespace", gvk.kind),
+            ));
+        }
+        out
+    }
+
+    fn planned_id(&self, type_name: &str, config: &Value) -> Option<String> {
+        let gvk = Gvk::parse(type_name).ok()?;
+        let mut m = desired(&gvk, config).ok()?;
+        scope_namespace(&mut m, &gvk, !gvk.guess_cluster_scoped()).ok()?;
+        object_ref(&gvk, &m).map(|r| r.id())
+    }
+
+    fn estimate(&self, _type_name: &str, config: &Value) -> Duration {
+        match options(config).map(|o| o.wait) {
+            Ok(Wait::None) | Err(_) => Duration::from_secs(1),
+            Ok(_) => Duration::from_secs(30),
+        }
+    }
+
+    async fn plan(
+        &self,
+        req: &Request<'_>,
+        prior: Option<&Prior>,
+        config: &Value,
+    ) -> Result<Planned, ProviderError> {
+        if req.type_name == ROLLOUT_RESTART {
+            return Ok(Planned {
+                attributes: config.clone(),
+                ..Default::default()
+            });
+        }
+        plan::plan(&self.cluster(req), prior, config).await
+    }
+
+    async fn read(
+        &self,
+        req: &Request<'_>,
+        prior: &Prior,
+    ) -> Result<Option<Observed>, ProviderError> {
+        let gvk = Gvk::parse(req.type_name)?;
+        let Some(mut obj) = self.prior_ref(&gvk, prior) else {
+            return Ok(None);
+        };
+        let cluster = self.cluster(req);
+        let conn = match cluster.conn().await? {
+            Ok(c) => c,
+            // ARM says the cluster does not exist: nor does anything in it.
+            Err(NoConn::ClusterGone) => return Ok(None),
+            // The cluster is not known yet (its settings refer to something not created, e.g.
+            // `cluster` was pointed at a new AKS resource): nothing can be checked now. An
+            // object never read (the existence check of a planned create) cannot exist in a
+            // cluster that does not exist yet; one read before is as it was last seen, not
+            // deleted.
+            Err(NoConn::Unknown) => {
+                return Ok(match prior.attributes {
+                    Value::Null => None,
+                    _ => Some(Observed {
+                        id: prior.id.clone(),
+                        attributes: prior.attributes.clone(),
+                    }),
+                });
+            }
+        };
+        let Some(r) = cluster.resolve(&conn, &gvk).await? else {
+            return Ok(None);
+        };
+        if !r.namespaced {
+            obj.namespace = None;
+        } else if obj.namespace.is_none() {
+            obj.namespace = Some("default".into());
+        }
+        Ok(cluster.get(&conn, &r, &obj).await?.map(|got| Observed {
+            id: Some(obj.id()),
+            attributes: attributes_of(&gvk, got),
+        }))
+    }
+
+    async fn create(&self, req: &Request<'_>, config: &Value) -> Result<Observed, ProviderError> {
+        self.put(req, config).await
+    }
+
+    async fn update(
+        &self,
+        req: &Request<'_>,
+        _prior: &Prior,
+        config: &Value,
+    ) -> Result<Observed, ProviderError> {
+        self.put(req, config).await
+    }
+
+    async fn delete(&self, req: &Request<'_>, prior: &Prior) -> Result<(), ProviderError> {
+        let gvk = Gvk::parse(req.type_name)?;
+        let Some(mut obj) = self.prior_ref(&gvk, prior) else {
+            return Ok(());
+        };
+        let timeout = options(&prior.inputs)
+            .map(|o| o.delete_timeout)
+            .unwrap_or(DEFAULT_DELETE_TIMEOUT);
+        let cluster = self.cluster(req);
+        let conn = match cluster.conn().await? {
+            Ok(c) => c,
+            // The cluster is gone, and its objects with it.
+            Err(NoConn::ClusterGone) => return Ok(()),
+            Err(NoConn::Unknown) => {
+                return Err(ProviderError::new(
+                    "the cluster this object lives in is not known",
+                ));
+            }
+        };
+        // A kind no longer served went with its CRD, objects included.
+        let Some(r) = cluster.resolve(&conn, &gvk).await? else {
+            return Ok(());
+        };
+        if !r.namespaced {
+            obj.namespace = None;
+        }
+        let url = object_request(&r, &obj);
+        let what = format!("deleting {}", obj.describe());
+        let dp = DeleteParams::background();
+        match cluster
+            .call(&conn, &what, &|| url.delete(&obj.name, &dp))
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if errors::is_not_found(&e) => return Ok(()),
+            Err(e) => return Err(errors::provider_error(&e, &what)),
+        }
+        // The server took the delete: a failure from here on says so (the object may be
+        // going or gone; the next refresh settles it).
+        cluster.wait_gone(&conn, &r, &obj, timeout).await
+    }
+
+    async fn import(
+        &self,
+        req: &Request<'_>,
+        id: &str,
+    ) -> Result<(Observed, Value), ProviderError> {
+        let gvk = Gvk::parse(req.type_name)?;
+        let obj = ObjectRef::parse_id(id)?;
+        if obj.gvk != gvk {
+            return Err(ProviderError::new(format!(
+                "`{id}` is a {} ({}), but the resource is k8s:{}",
+                obj.gvk.kind,
+                obj.gvk.api_version(),
+                gvk.type_name()
+            )));
+        }
+        let prior = Prior {
+            id: Some(id.to_string()),
+            inputs: Value::Null,
+            attributes: Value::Null,
+        };
+        let observed = self.read(req, &prior).await?.ok_or_else(|| {
+            ProviderError::with_code("NotFound", format!("{} was not found", obj.describe()))
+        })?;
+        let mut manifest = observed.attributes.clone();
+        for path in [
+            "status",
+            "metadata.uid",
+            "metadata.resourceVersion",
+            "metadata.generation",
+            "metadata.creationTimestamp",
+            "metadata.selfLink",
+            "metadata.managedFields",
+        ] {
+            manifest.remove(&p(path));
+        }
+        manifest.remove(&Path::from_segments(vec![
+            PathSeg::Key("metadata".into()),
+            PathSeg::Key("annotations".into()),
+            PathSeg::Key(LAST_APPLIED.into()),
+        ]));
+        if manifest
+            .get(&p("metadata.annotations"))
+            .and_then(|a| a.as_map().map(Map::is_empty))
+            == Some(true)
+        {
+            manifest.remove(&p("metadata.annotations"));
+        }
+        let mut inputs = Map::new();
+        inputs.insert("manifest".into(), manifest);
+        Ok((observed, Value::Map(inputs)))
+    }
+
+    fn attribute_path(&self, _type_name: &str, input_path: &Path) -> Option<Path> {
+        match input_path.segments().split_first() {
+            Some((PathSeg::Key(k), rest)) if k == "manifest" => {
+                Some(Path::from_segments(rest.to_vec()))
+            }
+            _ => None,
+        }
+    }
+
+    async fn run_action(&self, req: &Request<'_>, config: &Value) -> Result<(), ProviderError> {
+        if req.type_name != ROLLOUT_RESTART {
+            return Err(ProviderError::new(format!(
+                "k8s:{} is not an action type (k8s:{ROLLOUT_RESTART} is)",
+                req.type_name
+            )));
+        }
+        restart::run(&self.cluster(req), config).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plinth_provider::diff;
+    use serde_json::json;
+
+    fn v(j: serde_json::Value) -> Value {
+        Value::from(j)
+    }
+
+    #[test]
+    fn ids_and_attribute_paths() {
+        let k = KubernetesProvider::new();
+        let cfg = v(json!({"manifest": {"metadata": {"name": "orders"}}}));
+        assert_eq!(
+            k.planned_id("keda.sh/v1alpha1/ScaledJob", &cfg).as_deref(),
+            Some("keda.sh/v1alpha1/ScaledJob/default/orders")
+        );
+        assert_eq!(
+            k.planned_id("v1/Namespace", &cfg).as_deref(),
+            Some("v1/Namespace/orders")
+        );
+        assert_eq!(
+            k.attribute_path("v1/ConfigMap", &p("manifest.data.x")),
+            Some(p("data.x"))
+        );
+        assert_eq!(k.attribute_path("v1/ConfigMap", &p("force")), None);
+    }
+
+    #[test]
+    fn secrets_are_sensitive_and_managed_fields_dropped() {
+        let gvk = Gvk::parse("v1/Secret").unwrap();
+        let a = attributes_of(
+            &gvk,
+            json!({"metadata": {"name": "s", "managedFields": [{"manager": "plinth"}]}, "data": {"k": "c2VjcmV0"}}),
+        );
+        assert!(a.get(&p("metadata.managedFields")).is_none());
+        assert!(a.get(&p("data")).unwrap().is_sensitive());
+        assert!(!a.to_string().contains("c2VjcmV0"));
+        // What `kubectl apply` left in the annotation is the Secret's content too.
+        let applied = json!({"metadata": {"name": "s", "annotations": {
+            LAST_APPLIED: r#"{"stringData":{"password":"KubectlApplied-1"}}"#, "team": "blue"}},
+            "data": {"password": "S3ViZWN0bEFwcGxpZWQtMQ=="}});
+        let a = attributes_of(&gvk, applied.clone());
+        assert!(!a.to_string().contains("KubectlApplied-1"), "{a}");
+        assert_eq!(
+            a.get(&p("metadata.annotations.team")),
+            Some(Value::from("blue"))
+        );
+        let schema = KubernetesProvider::new().schema("v1/Secret").unwrap();
+        let mut unmarked = Value::from(applied);
+        diff::mark_sensitive(&schema, &mut unmarked);
+        assert!(
+            !unmarked.to_string().contains("KubectlApplied-1"),
+            "{unmarked}"
+        );
+        // Not for other kinds.
+        let cm = attributes_of(
+            &Gvk::parse("v1/ConfigMap").unwrap(),
+            json!({"metadata": {"annotations": {LAST_APPLIED: "{}"}}}),
+        );
+        assert!(!cm.contains_sensitive());
+    }
+}
