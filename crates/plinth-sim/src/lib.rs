@@ -5,7 +5,7 @@
 //! Layout: [`arm`] (resource store, per-type behaviour, long-running operations, validation,
 //! throttling, faults), [`entra`] (the token endpoint `azure_identity` talks to), [`k8s`] (one
 //! Kubernetes API per AKS cluster, under `/k8s/{cluster}`, and its simulated controllers:
-//! Jobs, workload identity, KEDA — see [`k8s::reconcile`]), [`admin`] (`/_sim/` for tests:
+//! Jobs, workload identity, KEDA — see [`k8s::reconcile`]), `admin` (`/_sim/` for tests:
 //! inventory, out-of-band changes, the request log, `settle`). [`World`] is everything that
 //! persists.
 
@@ -21,7 +21,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-pub mod admin;
+mod admin;
 pub mod arm;
 pub mod entra;
 pub mod k8s;

@@ -1,6 +1,6 @@
 //! The generic request paths for one resource: GET, PUT, PATCH, DELETE and POST actions,
 //! the resource group and parent checks around them, and settling finished operations. What
-//! differs between types comes from the [`types`](super::types) table.
+//! differs between types comes from the `types` table ([`super::types::behaviour`]).
 
 use axum::http::StatusCode;
 use axum::response::Response;

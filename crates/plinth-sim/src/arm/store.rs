@@ -50,7 +50,7 @@ pub struct Resource {
     /// Last federated identity credential write under this identity: (credential id, until).
     #[serde(default)]
     pub fic_write: Option<(String, u64)>,
-    /// The world's logical clock ([`World::clock`]) when this resource was created or, for a
+    /// The world's logical clock ([`crate::World::clock`]) when this resource was created or, for a
     /// federated identity credential, when its properties (issuer, subject, audiences) last
     /// changed: what "before/after" means for the simulated controllers, deterministically.
     #[serde(default)]
