@@ -1,6 +1,6 @@
 //! A list entry — one resource, or one change made outside plinth — that can be shown with
-//! its details (a collapsible `<details>` block) or cut down to its one line, and the titled
-//! sections that hold them.
+//! its details (a collapsible `<details>` block) or cut down to its one line; the titled
+//! sections that hold them; the verb shown before an address ("create", "destroy", "forget").
 
 use std::fmt::Write;
 

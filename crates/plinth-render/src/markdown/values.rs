@@ -15,7 +15,7 @@ const LONG_VALUE: usize = 80;
 /// shown as a block, e.g. when the other side of a change is unknown).
 const INLINE_MAX: usize = 80;
 
-pub(super) fn hidden(v: &Value, reveal: bool) -> bool {
+fn hidden(v: &Value, reveal: bool) -> bool {
     !reveal && v.is_sensitive()
 }
 
