@@ -1,73 +1,18 @@
-//! Loading what a command works on: the configuration, its variables, the providers and the
-//! state backend; and reporting errors the way SPEC §2 asks.
+//! Loading what a command works on: the configuration, its variables, the providers (with
+//! their `[provider.*]` settings) and the simulated cloud under `--sim`. Which state backend a
+//! configuration names is `backend.rs`; reporting errors is `error.rs`.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use plinth_config::{Config, Diagnostic, Diagnostics, Sources, VarInputs};
+use plinth_config::{Config, Diagnostic, Diagnostics, VarInputs};
 use plinth_provider::Registry;
-use plinth_state::{Backend, LocalBackend};
 use plinth_value::Value;
 
 use crate::Common;
-
-/// A failure to report. Every variant ends the command with exit code 1.
-pub enum CliError {
-    /// Problems located in configuration files.
-    Config(Sources, Diagnostics),
-    /// A problem not located in a file.
-    Plain(Diagnostic),
-}
-
-impl CliError {
-    pub fn msg(message: impl Into<String>) -> Self {
-        CliError::Plain(Diagnostic::new(message))
-    }
-
-    pub fn help(message: impl Into<String>, help: impl Into<String>) -> Self {
-        CliError::Plain(Diagnostic::new(message).help(help))
-    }
-
-    /// Prints to stderr (or, with `--json`, a JSON object to stdout).
-    pub fn report(&self, json: bool, color: bool) {
-        let (sources, diags) = match self {
-            CliError::Config(s, d) => (s.clone(), d.clone()),
-            CliError::Plain(d) => (Sources::new(), Diagnostics::from(d.clone())),
-        };
-        if json {
-            let items: Vec<serde_json::Value> = diags
-                .0
-                .iter()
-                .map(|d| {
-                    let (file, line, column) = match &d.loc {
-                        Some(l) => {
-                            let (line, col) = sources.line_col(l.file, l.span.start);
-                            (Some(sources.get(l.file).name.clone()), Some(line), Some(col))
-                        }
-                        None => (None, None, None),
-                    };
-                    serde_json::json!({"type": "error", "message": d.display_message(), "file": file.map(|f| plinth_config::clean(&f)), "line": line, "column": column, "help": d.help.as_deref().map(plinth_config::clean)})
-                })
-                .collect();
-            for i in items {
-                outln!("{i}");
-            }
-        } else {
-            eprint!("{}", diags.render(&sources, color));
-            if diags.len() > 1 {
-                eprintln!("\n{} problems found.", diags.len());
-            }
-        }
-    }
-}
-
-impl From<plinth_state::StateError> for CliError {
-    fn from(e: plinth_state::StateError) -> Self {
-        CliError::msg(e.to_string())
-    }
-}
+use crate::error::CliError;
 
 /// Whether to colour output on stderr.
 pub fn use_color(common: &Common) -> bool {
@@ -298,7 +243,7 @@ impl Loaded {
     }
 }
 
-fn absolute(dir: &Path) -> PathBuf {
+pub fn absolute(dir: &Path) -> PathBuf {
     std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
 }
 
@@ -359,57 +304,4 @@ pub fn load_unresolved(dir: &Path) -> Result<Loaded, CliError> {
         registry: registry(),
         sim: None,
     })
-}
-
-/// The state backend a configuration names (default: local, under `<dir>/.plinth/`).
-pub fn backend(loaded: &Loaded) -> Result<Box<dyn Backend>, CliError> {
-    backend_for(&loaded.dir, Some(&loaded.config))
-}
-
-/// The backend for a directory, reading `[backend]` if the configuration is at hand.
-pub fn backend_for(dir: &Path, config: Option<&Config>) -> Result<Box<dyn Backend>, CliError> {
-    let dir = absolute(dir);
-    match config.and_then(|c| c.backend.as_ref()) {
-        None => Ok(Box::new(LocalBackend::new(dir.join(".plinth")))),
-        Some(b) if b.type_name == "local" => {
-            let path = b
-                .config
-                .entry("path")
-                .and_then(|n| n.static_value())
-                .and_then(|v| v.as_str().map(str::to_string));
-            let state_dir = match path {
-                Some(p) => dir.join(p),
-                None => dir.join(".plinth"),
-            };
-            Ok(Box::new(LocalBackend::new(state_dir)))
-        }
-        Some(b) if b.type_name == "azure-blob" => {
-            let sources = config.map(|c| c.sources.clone()).unwrap_or_default();
-            crate::backend::azure_blob(b, &sources)
-        }
-        Some(b) => {
-            let sources = config.map(|c| c.sources.clone()).unwrap_or_default();
-            let d = {
-                Diagnostic::at(
-                    format!("unknown backend type `{}`", b.type_name),
-                    b.loc.clone(),
-                )
-                .label("expected \"local\" or \"azure-blob\"")
-                .maybe_help(
-                    plinth_config::did_you_mean(&b.type_name, ["local", "azure-blob"])
-                        .map(|s| format!("did you mean `{s}`?")),
-                )
-            };
-            Err(CliError::Config(sources, d.into()))
-        }
-    }
-}
-
-/// Loads a directory's configuration only as far as its backend needs (commands such as
-/// `state list` and `output` work even when variables are missing).
-pub fn backend_of_dir(dir: &Path) -> Result<Box<dyn Backend>, CliError> {
-    match plinth_config::load_dir(&absolute(dir)) {
-        Ok(config) => backend_for(dir, Some(&config)),
-        Err(_) => backend_for(dir, None),
-    }
 }

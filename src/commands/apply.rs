@@ -1,0 +1,285 @@
+//! `plinth apply` (of a directory, or of a saved plan after checking it is still fresh) and
+//! `plinth destroy`: confirmation, Ctrl-C, the engine's apply, compaction and the summary.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use plinth_engine::{ApplyInput, ApplyOptions};
+use plinth_plan::{Action, Plan, PlanMode};
+use plinth_state::{Backend, LockGuard, State};
+
+use super::plan::make_plan;
+use super::shared::{load_state, print_outputs, print_plan, read_plan_file, text_opts};
+use crate::backend;
+use crate::error::CliError;
+use crate::progress::Progress;
+use crate::workspace::{self, Loaded};
+use crate::{Common, PlanFlags};
+
+/// Exit code of an interrupted apply (SPEC §4).
+const EXIT_INTERRUPTED: u8 = 130;
+
+fn confirm(auto_approve: bool, what: &str) -> Result<bool, CliError> {
+    if auto_approve {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::help(
+            format!("{what} needs confirmation, but input is not a terminal"),
+            "pass --auto-approve to proceed without asking (e.g. in CI), or apply a reviewed plan file",
+        ));
+    }
+    eprint!("\nDo you want to {what}? Only 'yes' will be accepted: ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::msg(format!("cannot read the answer: {e}")))?;
+    Ok(line.trim() == "yes")
+}
+
+pub(super) async fn apply_dir(
+    dir: &Path,
+    auto_approve: bool,
+    flags: &PlanFlags,
+    common: &Common,
+) -> Result<u8, CliError> {
+    let mut loaded = workspace::load(dir, common)?;
+    workspace::attach_sim(&mut loaded, common).await?;
+    let progress = Progress::new(common.json);
+    let backend = backend::of(&loaded)?;
+    let op = if flags.destroy { "destroy" } else { "apply" };
+    let lock = backend.lock(op, common.lock_timeout)?;
+    let state = load_state(backend.as_ref(), &progress)?;
+    let plan = make_plan(&loaded, state.as_ref(), flags, &progress).await?;
+    print_plan(&plan, common, flags.show_sensitive);
+    if plan.changes.iter().all(|c| c.action == Action::NoOp)
+        && !plan.drift.iter().any(|d| d.is_reportable())
+        && !plan.has_changes()
+    {
+        return Ok(0);
+    }
+    let what = if flags.destroy {
+        "destroy these objects"
+    } else {
+        "perform these actions"
+    };
+    if plan.has_changes() && !confirm(auto_approve, what)? {
+        eprintln!("Apply cancelled.");
+        return Ok(1);
+    }
+    execute(
+        &loaded,
+        &plan,
+        backend.as_ref(),
+        lock,
+        state,
+        flags.parallelism,
+        common,
+        &progress,
+    )
+    .await
+}
+
+pub(super) async fn apply_saved(
+    file: &Path,
+    flags: &PlanFlags,
+    common: &Common,
+) -> Result<u8, CliError> {
+    let plan = read_plan_file(file)?;
+    let vars = plan.variables.clone();
+    let mut loaded = workspace::load_with(Path::new(&plan.config_dir), |_| Ok(vars))?;
+    workspace::attach_sim(&mut loaded, common).await?;
+    let stale = |why: String| {
+        CliError::help(
+            format!("the saved plan {} is stale: {why}", file.display()),
+            "make a new plan (`plinth plan --out FILE`), review it, and apply that",
+        )
+    };
+    if loaded.digest() != plan.config_digest {
+        return Err(stale(format!(
+            "the configuration in {} changed since the plan was made",
+            plan.config_dir
+        )));
+    }
+    let progress = Progress::new(common.json);
+    let backend = backend::of(&loaded)?;
+    let lock = backend.lock("apply", common.lock_timeout)?;
+    let state = load_state(backend.as_ref(), &progress)?;
+    match &state {
+        Some(s) if plan.lineage.is_empty() => {
+            return Err(stale(format!(
+                "it was made when no state existed, but state now exists (serial {})",
+                s.serial
+            )));
+        }
+        Some(s) if s.lineage != plan.lineage => {
+            return Err(stale(format!(
+                "it was made against state lineage {}, but the state's lineage is {}",
+                plan.lineage, s.lineage
+            )));
+        }
+        Some(s) if s.serial != plan.serial => {
+            return Err(stale(format!(
+                "the state changed since the plan was made (serial {} then, {} now)",
+                plan.serial, s.serial
+            )));
+        }
+        None if !plan.lineage.is_empty() => {
+            return Err(stale(
+                "it was made against a state that no longer exists".into(),
+            ));
+        }
+        _ => {}
+    }
+    if !common.json {
+        out!(
+            "{}",
+            plinth_render::plan_text(&plan, &text_opts(common, flags.show_sensitive))
+        );
+    }
+    execute(
+        &loaded,
+        &plan,
+        backend.as_ref(),
+        lock,
+        state,
+        flags.parallelism,
+        common,
+        &progress,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn execute(
+    loaded: &Loaded,
+    plan: &Plan,
+    backend: &dyn Backend,
+    lock: Box<dyn LockGuard>,
+    state: Option<State>,
+    parallelism: u32,
+    common: &Common,
+    progress: &Progress,
+) -> Result<u8, CliError> {
+    let mut writer = backend.open_writer(state.unwrap_or_default())?;
+    let (tx, rx) = tokio::sync::watch::channel(0u32);
+    let signals = tokio::spawn(async move {
+        let mut n = 0;
+        while tokio::signal::ctrl_c().await.is_ok() {
+            n += 1;
+            if tx.send(n).is_err() {
+                break;
+            }
+        }
+    });
+    let ops = plan.changes.iter().filter(|c| c.action.is_change()).count() as u64;
+    progress.start(ops);
+    let input = ApplyInput {
+        config: &loaded.config,
+        vars: &loaded.vars,
+        env: &loaded.env,
+        registry: &loaded.registry,
+        plan,
+    };
+    let opts = ApplyOptions {
+        parallelism: parallelism as usize,
+    };
+    let result = plinth_engine::apply(&input, &opts, writer.as_mut(), progress, rx).await;
+    progress.finish();
+    signals.abort();
+    // Compact whatever happened, even after a failure: the journal already holds it.
+    let compacted = writer.compact();
+    let bytes = writer.bytes_written();
+    let final_state = writer.state().clone();
+    drop(writer);
+    drop(lock);
+    let report = result.map_err(|d| CliError::Config(loaded.config.sources.clone(), d))?;
+    compacted?;
+    if let Ok(path) = std::env::var("PLINTH_STATS_FILE") {
+        // Used by the benchmark script: bytes written to state during this run.
+        let _ = std::fs::write(
+            path,
+            serde_json::json!({"state_bytes_written": bytes}).to_string(),
+        );
+    }
+    let summary = plan.summary();
+    if common.json {
+        let failures: Vec<_> = report
+            .failures
+            .iter()
+            .map(|f| serde_json::json!({"address": f.address, "action": f.action, "message": f.message}))
+            .collect();
+        outln!(
+            "{}",
+            serde_json::json!({"type": "apply_complete", "ok": report.ok(), "succeeded": report.succeeded, "failures": failures,
+                "skipped": report.skipped.len(), "interrupted": report.interrupts > 0, "abandoned": report.abandoned})
+        );
+    } else if report.interrupts > 0 {
+        eprintln!(
+            "\nInterrupted: {} operation{} finished, {} not started{}. State is saved; run the same command again to continue.",
+            report.succeeded,
+            if report.succeeded == 1 { "" } else { "s" },
+            report.skipped.len(),
+            if report.abandoned.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", {} abandoned while running ({})",
+                    report.abandoned.len(),
+                    report.abandoned.join(", ")
+                )
+            }
+        );
+    } else if report.failures.is_empty() {
+        if plan.mode == PlanMode::Destroy {
+            outln!(
+                "\nDestroy complete! Resources: {} destroyed.",
+                summary.destroy
+            );
+        } else {
+            outln!(
+                "\nApply complete! Resources: {} added, {} changed, {} replaced, {} destroyed.",
+                summary.add,
+                summary.change,
+                summary.replace,
+                summary.destroy
+            );
+        }
+        print_outputs(&final_state, false, false, common);
+    } else {
+        eprintln!(
+            "\nApply failed: {} operation{} failed:",
+            report.failures.len(),
+            if report.failures.len() == 1 { "" } else { "s" }
+        );
+        for f in &report.failures {
+            eprintln!("  - {} ({}): {}", f.address, f.action, f.message);
+        }
+        if !report.skipped.is_empty() {
+            eprintln!(
+                "{} dependent operation{} skipped:",
+                report.skipped.len(),
+                if report.skipped.len() == 1 {
+                    " was"
+                } else {
+                    "s were"
+                }
+            );
+            for (a, why) in &report.skipped {
+                eprintln!("  - {a} ({why})");
+            }
+        }
+        eprintln!(
+            "Everything else finished and is recorded in state. Fix the failures and run again."
+        );
+    }
+    Ok(if report.interrupts > 0 {
+        EXIT_INTERRUPTED
+    } else if report.failures.is_empty() {
+        0
+    } else {
+        1
+    })
+}

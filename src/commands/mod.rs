@@ -1,0 +1,149 @@
+//! What each command does: [`run`] picks the command's module and reports its error. One
+//! module per command family; `shared` holds what several of them use. Modules depend on
+//! `shared` and on the crate's loading modules (`workspace`, `backend`, `error`), and among
+//! themselves only one way: `apply` on `plan` (making a plan), `state` on `show` (printing a
+//! record).
+
+mod apply;
+mod config;
+mod import;
+mod output;
+mod plan;
+mod shared;
+mod show;
+mod sim;
+mod state;
+
+use crate::error::CliError;
+use crate::{Cli, Command, Common, PlanFlags, SimCommand, StateCommand};
+
+/// Runs a command; its exit code (errors are reported here, and exit 1).
+pub async fn run(cli: Cli) -> u8 {
+    let common = match &cli.command {
+        Command::Validate { common, .. }
+        | Command::Plan { common, .. }
+        | Command::Apply { common, .. }
+        | Command::Destroy { common, .. }
+        | Command::Show { common, .. }
+        | Command::Output { common, .. }
+        | Command::Graph { common, .. }
+        | Command::Import { common, .. } => common.clone(),
+        Command::State { command } => match command {
+            StateCommand::List { common, .. }
+            | StateCommand::Show { common, .. }
+            | StateCommand::Rm { common, .. }
+            | StateCommand::Mv { common, .. }
+            | StateCommand::Pull { common, .. }
+            | StateCommand::Push { common, .. }
+            | StateCommand::Migrate { common, .. } => common.clone(),
+        },
+        Command::ForceUnlock { .. } | Command::Schema | Command::Sim { .. } => Common::default(),
+    };
+    let color = crate::workspace::use_color(&common);
+    match dispatch(cli.command, &common).await {
+        Ok(code) => code,
+        Err(e) => {
+            e.report(common.json, color);
+            1
+        }
+    }
+}
+
+async fn dispatch(command: Command, common: &Common) -> Result<u8, CliError> {
+    match command {
+        Command::Validate { dir, .. } => config::validate(&dir, common),
+        Command::Plan {
+            dir,
+            out,
+            detailed_exitcode,
+            fail_on,
+            flags,
+            ..
+        } => {
+            plan::plan_cmd(
+                &dir,
+                out.as_deref(),
+                detailed_exitcode,
+                &fail_on,
+                &flags,
+                common,
+            )
+            .await
+        }
+        Command::Apply {
+            target,
+            auto_approve,
+            flags,
+            ..
+        } => {
+            if target.is_file() {
+                // A saved plan was reviewed when it was made: applying it is the approval.
+                apply::apply_saved(&target, &flags, common).await
+            } else {
+                apply::apply_dir(&target, auto_approve, &flags, common).await
+            }
+        }
+        Command::Destroy {
+            dir,
+            auto_approve,
+            targets,
+            parallelism,
+            ..
+        } => {
+            let flags = PlanFlags {
+                destroy: true,
+                targets,
+                parallelism,
+                ..Default::default()
+            };
+            apply::apply_dir(&dir, auto_approve, &flags, common).await
+        }
+        Command::Show {
+            file,
+            format,
+            show_sensitive,
+            fail_on,
+            dir,
+            ..
+        } => show::show(
+            file.as_deref(),
+            format,
+            show_sensitive,
+            &fail_on,
+            &dir,
+            common,
+        ),
+        Command::Output {
+            name,
+            dir,
+            show_sensitive,
+            ..
+        } => output::output(name.as_deref(), &dir, show_sensitive, common),
+        Command::Graph { dir, format, .. } => config::graph(&dir, format),
+        Command::Import {
+            address, id, dir, ..
+        } => import::import(&address, &id, &dir, common).await,
+        Command::State { command } => state::state_cmd(command),
+        Command::ForceUnlock { id, dir } => state::force_unlock(&id, &dir),
+        Command::Sim {
+            command:
+                SimCommand::Serve {
+                    addr,
+                    world,
+                    latency,
+                    faults,
+                    seed,
+                },
+        } => sim::sim_serve(addr, world, latency, faults, seed).await,
+        Command::Sim {
+            command:
+                SimCommand::Kubeconfig {
+                    address,
+                    dir,
+                    admin,
+                    common,
+                },
+        } => sim::sim_kubeconfig(address, &dir, admin, &common).await,
+        Command::Schema => config::schema(),
+    }
+}

@@ -1,0 +1,93 @@
+//! `plinth plan`: refresh, plan, print, optionally save the plan; and making a plan, which
+//! `apply` shares.
+
+use std::path::Path;
+
+use plinth_config::Diagnostics;
+use plinth_engine::{PlanInput, PlanOptions};
+use plinth_plan::{Plan, PlanMode};
+use plinth_state::State;
+
+use super::shared::{check_fail_on, load_state, parse_addrs, print_plan, write_private};
+use crate::backend;
+use crate::error::CliError;
+use crate::progress::Progress;
+use crate::workspace::{self, Loaded};
+use crate::{Common, FailOn, PlanFlags};
+
+pub(super) async fn make_plan(
+    loaded: &Loaded,
+    state: Option<&State>,
+    flags: &PlanFlags,
+    progress: &Progress,
+) -> Result<Plan, CliError> {
+    if flags.destroy && flags.refresh_only {
+        return Err(CliError::msg(
+            "--destroy and --refresh-only cannot be used together",
+        ));
+    }
+    let opts = PlanOptions {
+        mode: if flags.destroy {
+            PlanMode::Destroy
+        } else if flags.refresh_only {
+            PlanMode::RefreshOnly
+        } else {
+            PlanMode::Normal
+        },
+        targets: parse_addrs(&flags.targets, "--target")?,
+        replace: parse_addrs(&flags.replace, "--replace")?,
+        skip_refresh: false,
+        parallelism: flags.parallelism as usize,
+    };
+    let input = PlanInput {
+        config: &loaded.config,
+        vars: &loaded.vars,
+        env: &loaded.env,
+        registry: &loaded.registry,
+        state,
+        config_dir: loaded.dir.display().to_string(),
+        config_digest: loaded.digest(),
+    };
+    plinth_engine::plan(&input, &opts, progress)
+        .await
+        .map_err(|d: Diagnostics| CliError::Config(loaded.config.sources.clone(), d))
+}
+
+pub(super) async fn plan_cmd(
+    dir: &Path,
+    out: Option<&Path>,
+    detailed: bool,
+    fail_on: &[FailOn],
+    flags: &PlanFlags,
+    common: &Common,
+) -> Result<u8, CliError> {
+    let mut loaded = workspace::load(dir, common)?;
+    workspace::attach_sim(&mut loaded, common).await?;
+    let progress = Progress::new(common.json);
+    let backend = backend::of(&loaded)?;
+    // Plan writes nothing, but it holds the lock so that it never reads a state another run
+    // is in the middle of changing (its pending records would look like a crash).
+    let lock = backend.lock("plan", common.lock_timeout)?;
+    let state = load_state(backend.as_ref(), &progress)?;
+    let plan = make_plan(&loaded, state.as_ref(), flags, &progress).await?;
+    drop(lock);
+    print_plan(&plan, common, flags.show_sensitive);
+    if let Some(path) = out {
+        let bytes = serde_json::to_vec_pretty(&plan)
+            .map_err(|e| CliError::msg(format!("cannot encode the plan: {e}")))?;
+        write_private(path, &bytes)?;
+        if !common.json {
+            outln!(
+                "\nSaved the plan to {}. Apply exactly this plan with: plinth apply {}",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+    check_fail_on(&plan, fail_on)?;
+    let code = if detailed && plan.has_changes() { 2 } else { 0 };
+    // The process ends next: freeing a large plan change by change would take longer than
+    // printing it.
+    std::mem::forget(plan);
+    Ok(code)
+}

@@ -1,0 +1,114 @@
+//! The `sim` commands: `serve` runs the simulated cloud; `kubeconfig` prints a simulated AKS
+//! cluster's kubeconfig for kubectl.
+
+use std::path::Path;
+
+use super::shared::load_warned;
+use crate::Common;
+use crate::backend;
+use crate::error::CliError;
+
+/// `plinth sim serve`: runs the simulated cloud until Ctrl-C, then saves its world.
+pub(super) async fn sim_serve(
+    addr: std::net::SocketAddr,
+    world: Option<std::path::PathBuf>,
+    latency: plinth_sim::Latency,
+    faults: f64,
+    seed: u64,
+) -> Result<u8, CliError> {
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        CliError::help(
+            format!("cannot listen on {addr}: {e}"),
+            "choose another --addr, or port 0 for a free one",
+        )
+    })?;
+    let config = plinth_sim::SimConfig {
+        latency,
+        faults,
+        seed,
+        world_file: world.clone(),
+    };
+    let sim = plinth_sim::start(listener, config)
+        .await
+        .map_err(|e| CliError::msg(format!("cannot start the simulator: {e}")))?;
+    // Listen for Ctrl-C and SIGTERM *before* announcing readiness: a signal sent right after
+    // the URL appears must not be missed (a listener only sees signals that arrive after it
+    // exists).
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())
+        .map_err(|e| CliError::msg(format!("cannot listen for Ctrl-C: {e}")))?;
+    let mut terminate = signal(SignalKind::terminate())
+        .map_err(|e| CliError::msg(format!("cannot listen for SIGTERM: {e}")))?;
+    // The first line is the URL, so scripts and tests can wait for it (explicit readiness).
+    outln!("{}", sim.url);
+    eprintln!(
+        "plinth sim: serving ARM, Entra and AKS Kubernetes APIs at {} (latency {latency:?}, faults {faults}){}. Ctrl-C stops.",
+        sim.url,
+        world
+            .as_ref()
+            .map(|w| format!(", world in {}", w.display()))
+            .unwrap_or_default()
+    );
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+    sim.shutdown()
+        .await
+        .map_err(|e| CliError::msg(format!("saving the simulator's world failed: {e}")))?;
+    Ok(0)
+}
+
+/// `plinth sim kubeconfig`: the kubeconfig ARM hands out for a simulated cluster in state.
+pub(super) async fn sim_kubeconfig(
+    address: Option<String>,
+    dir: &Path,
+    admin: bool,
+    common: &Common,
+) -> Result<u8, CliError> {
+    let url = match common.sim.as_deref() {
+        Some(u) if u != crate::IN_PROCESS => u.trim_end_matches('/').to_string(),
+        _ => {
+            return Err(CliError::help(
+                "plinth sim kubeconfig needs a running simulator: --sim URL",
+                "start one with `plinth sim serve` and pass the URL it prints; kubectl needs a server that keeps running",
+            ));
+        }
+    };
+    let address = match address {
+        Some(a) => a,
+        None => plinth_config::load_dir(dir)
+            .ok()
+            .and_then(|c| {
+                let p = c.providers.iter().find(|p| p.name == "kubernetes")?;
+                match &p.config.entry("cluster")?.kind {
+                    plinth_config::NodeKind::Lit(plinth_value::Value::String(s)) => Some(s.clone()),
+                    _ => None,
+                }
+            })
+            .unwrap_or_else(|| "aks".to_string()),
+    };
+    let backend = backend::of_dir(dir)?;
+    let state = load_warned(backend.as_ref())?.unwrap_or_default();
+    let Some(id) = state.resources.get(&address).and_then(|r| r.id.clone()) else {
+        return Err(CliError::help(
+            format!("`{address}` is not in the state of {}", dir.display()),
+            "apply the configuration first, or name the cluster's address: plinth sim kubeconfig ADDRESS --dir DIR --sim URL",
+        ));
+    };
+    let azure = plinth_provider_azure::AzureProvider::new(
+        plinth_provider_azure::AzureSettings::for_sim(&url),
+    );
+    match azure.cluster_kubeconfig(&id, admin).await {
+        Ok(Some(yaml)) => {
+            out!("{yaml}");
+            Ok(0)
+        }
+        Ok(None) => Err(CliError::msg(format!(
+            "the simulator at {url} has no cluster {id}"
+        ))),
+        Err(e) => Err(CliError::msg(format!(
+            "fetching the kubeconfig of `{address}` failed: {e}"
+        ))),
+    }
+}
