@@ -1,11 +1,9 @@
 //! Plan-time discovery (SPEC §3): objects that exist but are not in state are reported by
 //! `plan`, and data sources that depend on changing resources are read during apply.
 
-mod support;
-
 use plinth_plan::Action;
+use plinth_testkit::*;
 use serde_json::json;
-use support::*;
 
 #[tokio::test]
 async fn an_existing_object_outside_state_is_reported_at_plan_time() {

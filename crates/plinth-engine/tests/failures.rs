@@ -1,11 +1,9 @@
 //! Failure isolation and reconciliation of pending records.
 
-mod support;
-
 use plinth_plan::Action;
 use plinth_state::{MemoryBackend, ResourceState, State, Status};
+use plinth_testkit::*;
 use serde_json::json;
-use support::*;
 
 const TREE: &str = r#"
 [resource.root1]

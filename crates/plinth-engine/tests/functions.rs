@@ -1,11 +1,9 @@
 //! Provider functions in expressions (SPEC §2: e.g. `azure.role_definition_id(...)`): called
 //! through the registry, marks propagated, unknown names caught before anything runs.
 
-mod support;
-
 use plinth_plan::Action;
+use plinth_testkit::*;
 use plinth_value::Value;
-use support::*;
 
 #[tokio::test]
 async fn a_provider_function_is_evaluated_at_plan_time_and_converges() {

@@ -1,11 +1,9 @@
 //! Replacement order, drift, destroy and orphans.
 
-mod support;
-
 use plinth_plan::{Action, PlanMode, ReplaceOrder};
 use plinth_state::Status;
+use plinth_testkit::*;
 use serde_json::json;
-use support::*;
 
 fn replace_config(version: &str, cbd: bool) -> String {
     format!(

@@ -2,11 +2,9 @@
 //! dependents start, respects parallelism and serialisation keys, converges (a second plan
 //! is empty), and destroys in reverse order.
 
-mod support;
-
 use plinth_plan::PlanMode;
+use plinth_testkit::*;
 use proptest::prelude::*;
-use support::*;
 
 #[derive(Clone, Debug)]
 struct Node {

@@ -1,12 +1,10 @@
 //! Apply scheduling: parallelism, critical-path priority, serialisation keys, interrupts.
 
-mod support;
-
 use std::time::Duration;
 
 use plinth_engine::Event;
 use plinth_state::Status;
-use support::*;
+use plinth_testkit::*;
 use tokio::sync::watch;
 
 fn independent(n: usize, extra: &str) -> String {

@@ -3,8 +3,6 @@
 //! unknown while planning its creation, actual during apply, as recorded for refresh and
 //! deletes.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -13,8 +11,8 @@ use plinth_plan::{Action, PlanMode};
 use plinth_provider::{
     InputSchema, Observed, Prior, Provider, ProviderError, Request, TypeSchema, ValueKind,
 };
+use plinth_testkit::*;
 use plinth_value::Value;
-use support::*;
 
 /// A provider whose objects live "inside" another resource named by its settings (`home`),
 /// as Kubernetes objects live inside a cluster. It logs the settings every request carried.

@@ -1,10 +1,8 @@
 //! `--target`: instance-level targeting, addresses only in state, prevent_destroy.
 
-mod support;
-
 use plinth_engine::{Address, PlanOptions};
 use plinth_plan::{Action, PlanMode};
-use support::*;
+use plinth_testkit::*;
 
 const CONFIG: &str = r#"
 [resource.base]

@@ -1,11 +1,9 @@
 //! Unknown values, convergence ("a second plan shows no changes") and sensitive values.
 
-mod support;
-
 use plinth_plan::Action;
+use plinth_testkit::*;
 use plinth_value::Value;
 use serde_json::json;
-use support::*;
 
 const UNKNOWNS: &str = r#"
 [variable.keys]

@@ -2,24 +2,16 @@
 //! sensitive value leaks unless asked for.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use plinth_config::{Config, Sources};
-use plinth_engine::{ApplyInput, ApplyOptions, NoEvents, PlanInput, PlanOptions};
 use plinth_plan::{
     Action, Drift, Kind, OutputChange, PLAN_FORMAT, Plan, PlanMode, ReplaceOrder, ResourceChange,
 };
-use plinth_provider::Registry;
 use plinth_render::json::{FORMAT_VERSION, SCHEMA, plan_json, terraform_json};
-use plinth_state::{Backend, MemoryBackend};
-use plinth_value::{Path, Value};
+use plinth_testkit::{Engine, path};
+use plinth_value::Value;
 use serde_json::{Value as J, json};
 
 const SECRET: &str = "hunter2-s3cr3t";
-
-fn path(s: &str) -> Path {
-    s.parse().expect("path")
-}
 
 fn v(j: J) -> Value {
     Value::from(j)
@@ -819,90 +811,11 @@ fn a_sensitive_value_hides_its_shape() {
 // Plans made by the engine (core provider)
 // ---------------------------------------------------------------------------------------
 
-struct Engine {
-    registry: Registry,
-    backend: MemoryBackend,
-    config: Config,
-    vars: BTreeMap<String, Value>,
-}
-
-impl Engine {
-    fn new(toml: &str) -> Self {
-        let mut registry = Registry::new();
-        registry.register(Arc::new(plinth_provider_core::CoreProvider::new()));
-        let (config, vars) = load(toml);
-        Engine {
-            registry,
-            backend: MemoryBackend::new(),
-            config,
-            vars,
-        }
-    }
-
-    fn set_config(&mut self, toml: &str) {
-        (self.config, self.vars) = load(toml);
-    }
-
-    async fn plan(&self) -> Plan {
-        let state = self.backend.current();
-        let env = BTreeMap::new();
-        let input = PlanInput {
-            config: &self.config,
-            vars: &self.vars,
-            env: &env,
-            registry: &self.registry,
-            state: state.as_ref(),
-            config_dir: "/test".into(),
-            config_digest: "digest".into(),
-        };
-        let opts = PlanOptions {
-            parallelism: 2,
-            ..Default::default()
-        };
-        match plinth_engine::plan(&input, &opts, &NoEvents).await {
-            Ok(p) => p,
-            Err(d) => panic!("plan failed:\n{}", d.render(&self.config.sources, false)),
-        }
-    }
-
-    async fn apply(&self, plan: &Plan) {
-        let env = BTreeMap::new();
-        let mut writer = self
-            .backend
-            .open_writer(self.backend.current().unwrap_or_default())
-            .expect("open writer");
-        let input = ApplyInput {
-            config: &self.config,
-            vars: &self.vars,
-            env: &env,
-            registry: &self.registry,
-            plan,
-        };
-        let (_tx, rx) = tokio::sync::watch::channel(0u32);
-        let report = plinth_engine::apply(
-            &input,
-            &ApplyOptions::default(),
-            writer.as_mut(),
-            &NoEvents,
-            rx,
-        )
-        .await
-        .unwrap_or_else(|d| panic!("apply failed:\n{}", d.render(&self.config.sources, false)));
-        assert!(report.ok(), "apply: {:?}", report.failures);
-        writer.compact().expect("compact");
-    }
-}
-
-fn load(toml: &str) -> (Config, BTreeMap<String, Value>) {
-    let mut sources = Sources::new();
-    sources.add("main.toml".into(), "main.toml".into(), toml.to_string());
-    let mut config = match plinth_config::load_sources(sources) {
-        Ok(c) => c,
-        Err((s, d)) => panic!("config does not load:\n{}", d.render(&s, false)),
-    };
-    let vars = plinth_config::resolve_variables(&mut config, &Default::default())
-        .unwrap_or_else(|d| panic!("variables: {}", d.render(&config.sources, false)));
-    (config, vars)
+/// The test kit's engine with only the `core` provider, planning two at a time.
+fn engine(toml: &str) -> Engine {
+    let mut e = Engine::with_providers(toml, []);
+    e.plan_parallelism = 2;
+    e
 }
 
 const FIRST: &str = r#"
@@ -995,7 +908,7 @@ fn check_documents(plan: &Plan, what: &str) -> (J, J) {
 
 #[tokio::test]
 async fn engine_plans_render_and_validate() {
-    let mut e = Engine::new(FIRST);
+    let mut e = engine(FIRST);
 
     // First plan: everything is created; ids are known only after apply.
     let first = e.plan().await;
@@ -1027,7 +940,7 @@ async fn engine_plans_render_and_validate() {
     assert_eq!(tf_base["provider_name"], "registry.plinth.dev/plinth/core");
     assert_eq!(find(&tf["resource_changes"], r#"inst["b"]"#)["index"], "b");
 
-    e.apply(&first).await;
+    e.apply_ok(&first).await;
 
     // Second plan: update, replace in both orders, a removed key, a removed declaration.
     e.set_config(SECOND);
@@ -1069,7 +982,7 @@ async fn engine_plans_render_and_validate() {
         "delete_because_each_key"
     );
 
-    e.apply(&second).await;
+    e.apply_ok(&second).await;
 
     // A plan with nothing to do.
     let third = e.plan().await;

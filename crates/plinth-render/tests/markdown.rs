@@ -376,7 +376,7 @@ async fn sensitive_values() {
     assert!(md_revealed(&first).contains(SECRET));
     insta::assert_snapshot!("sensitive_values_create", out);
 
-    h.apply(&first).await;
+    h.apply_ok(&first).await;
     h.set_config(&sensitive_config(SECRET2, &pem(SECRET2)));
     let plan = h.plan().await;
     assert_eq!(plan.change("db").unwrap().action, Action::Update);

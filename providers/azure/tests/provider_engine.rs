@@ -3,25 +3,19 @@
 //! second plan is empty for every type, updates, replacements, drift, out-of-band deletes and
 //! out-of-band objects behave as SPEC §3 says, and destroy empties the subscription.
 
-use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::time::Duration;
 
-use plinth_config::{Config, Diagnostics, Sources};
-use plinth_engine::{ApplyInput, ApplyOptions, ApplyReport, Collect, PlanInput, PlanOptions};
-use plinth_plan::{Action, Plan, PlanMode};
-use plinth_provider::{NullReporter, Provider, Registry, Request};
+use plinth_plan::{Action, PlanMode};
+use plinth_provider::{NullReporter, Provider, Request};
 use plinth_provider_azure::{ARM_SCOPE, AzureProvider, AzureSettings, LroPolicy, RetryPolicy};
 use plinth_sim::{Latency, SimConfig, SimHandle};
-use plinth_state::{Backend, MemoryBackend, State};
-use plinth_value::{Path, Value};
+use plinth_testkit::{Engine, path};
+use plinth_value::Value;
 use serde_json::{Value as Json, json};
 
 const SUB: &str = "00000000-0000-0000-0000-000000000000";
-
-fn path(s: &str) -> Path {
-    s.parse().unwrap()
-}
 
 async fn sim(faults: f64, seed: u64) -> SimHandle {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -55,25 +49,11 @@ fn settings(url: &str) -> AzureSettings {
     s
 }
 
-fn load(toml: &str) -> (Config, BTreeMap<String, Value>) {
-    let mut sources = Sources::new();
-    sources.add("main.toml".into(), "main.toml".into(), toml.to_string());
-    let mut config = match plinth_config::load_sources(sources) {
-        Ok(c) => c,
-        Err((s, d)) => panic!("config does not load:\n{}", d.render(&s, false)),
-    };
-    let vars = plinth_config::resolve_variables(&mut config, &Default::default())
-        .unwrap_or_else(|d| panic!("variables: {}", d.render(&config.sources, false)));
-    (config, vars)
-}
-
+/// The test kit's engine with the Azure provider (pointed at a simulated cloud of its own)
+/// and `core` registered; plans run eight requests at a time, applies sixteen.
 struct Harness {
     sim: SimHandle,
-    registry: Registry,
-    backend: MemoryBackend,
-    config: Config,
-    vars: BTreeMap<String, Value>,
-    env: BTreeMap<String, String>,
+    engine: Engine,
 }
 
 impl Harness {
@@ -83,117 +63,11 @@ impl Harness {
 
     async fn with_faults(toml: &str, faults: f64, seed: u64) -> Self {
         let sim = sim(faults, seed).await;
-        let mut registry = Registry::new();
-        registry.register(Arc::new(AzureProvider::new(settings(&sim.url))));
-        registry.register(Arc::new(plinth_provider_core::CoreProvider::new()));
-        let (config, vars) = load(toml);
-        Harness {
-            sim,
-            registry,
-            backend: MemoryBackend::new(),
-            config,
-            vars,
-            env: BTreeMap::new(),
-        }
-    }
-
-    fn set_config(&mut self, toml: &str) {
-        let (config, vars) = load(toml);
-        self.config = config;
-        self.vars = vars;
-    }
-
-    fn state(&self) -> State {
-        self.backend.current().unwrap_or_default()
-    }
-
-    async fn try_plan_mode(&self, mode: PlanMode) -> Result<Plan, Diagnostics> {
-        let state = self.backend.current();
-        let input = PlanInput {
-            config: &self.config,
-            vars: &self.vars,
-            env: &self.env,
-            registry: &self.registry,
-            state: state.as_ref(),
-            config_dir: "/test".into(),
-            config_digest: "digest".into(),
-        };
-        let opts = PlanOptions {
-            mode,
-            parallelism: 8,
-            ..Default::default()
-        };
-        plinth_engine::plan(&input, &opts, &Collect::default()).await
-    }
-
-    async fn plan_mode(&self, mode: PlanMode) -> Plan {
-        match self.try_plan_mode(mode).await {
-            Ok(p) => p,
-            Err(d) => panic!("plan failed:\n{}", d.render(&self.config.sources, false)),
-        }
-    }
-
-    async fn plan(&self) -> Plan {
-        self.plan_mode(PlanMode::default()).await
-    }
-
-    async fn apply(&self, plan: &Plan) -> ApplyReport {
-        let events = Collect::default();
-        let mut writer = self
-            .backend
-            .open_writer(self.backend.current().unwrap_or_default())
-            .expect("open writer");
-        let input = ApplyInput {
-            config: &self.config,
-            vars: &self.vars,
-            env: &self.env,
-            registry: &self.registry,
-            plan,
-        };
-        let (_tx, rx) = tokio::sync::watch::channel(0u32);
-        let report = plinth_engine::apply(
-            &input,
-            &ApplyOptions { parallelism: 16 },
-            writer.as_mut(),
-            &events,
-            rx,
-        )
-        .await
-        .unwrap_or_else(|d| panic!("apply failed:\n{}", d.render(&self.config.sources, false)));
-        writer.compact().expect("compact");
-        assert!(
-            report.ok(),
-            "apply reported problems: {:?} skipped {:?}",
-            report.failures,
-            report.skipped
-        );
-        report
-    }
-
-    async fn up(&self) -> Plan {
-        let plan = self.plan().await;
-        self.apply(&plan).await;
-        plan
-    }
-
-    async fn assert_converged(&self) {
-        let plan = self.plan().await;
-        let pending: Vec<String> = plan
-            .changes
-            .iter()
-            .filter(|c| c.action != Action::NoOp && c.action != Action::Read)
-            .map(|c| format!("{} {}: {:?}", c.action, c.address, c.changed_paths))
-            .collect();
-        assert!(pending.is_empty(), "second plan is not empty: {pending:#?}");
-        assert!(!plan.has_changes(), "outputs change: {:?}", plan.outputs);
-        assert!(plan.drift.is_empty(), "drift: {:#?}", plan.drift);
-    }
-
-    fn id(&self, address: &str) -> String {
-        self.state().resources[address]
-            .id
-            .clone()
-            .unwrap_or_else(|| panic!("{address} has no id"))
+        let azure = AzureProvider::new(settings(&sim.url));
+        let mut engine = Engine::with_providers(toml, [Arc::new(azure) as _]);
+        engine.plan_parallelism = 8;
+        engine.parallelism = 16;
+        Harness { sim, engine }
     }
 
     async fn admin(&self, method: reqwest::Method, id: &str, body: Option<Json>) -> Json {
@@ -233,6 +107,20 @@ impl Harness {
             .await
             .unwrap();
         assert!(resp.status().is_success(), "PUT {id}: {}", resp.status());
+    }
+}
+
+impl Deref for Harness {
+    type Target = Engine;
+
+    fn deref(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+impl DerefMut for Harness {
+    fn deref_mut(&mut self) -> &mut Engine {
+        &mut self.engine
     }
 }
 
@@ -383,7 +271,7 @@ async fn flagship_azure_half_converges_updates_drifts_and_destroys() {
     // The role assignment's name waits for the identity's principal id.
     assert_eq!(after("data_owner", "name"), Some(Value::Unknown));
 
-    h.apply(&plan).await;
+    h.apply_ok(&plan).await;
     let state = h.state();
     for a in MANAGED {
         assert!(state.resources[*a].id.is_some(), "{a} has no id");
@@ -415,7 +303,7 @@ async fn flagship_azure_half_converges_updates_drifts_and_destroys() {
 
     // The key promise: a second plan has nothing to do, for every type (the data source is
     // read now, and matches).
-    h.assert_converged().await;
+    h.assert_converged_without_drift().await;
 
     // An edited tag is an in-place update.
     h.set_config(&config("team", "demo", ""));
@@ -424,12 +312,12 @@ async fn flagship_azure_half_converges_updates_drifts_and_destroys() {
     assert_eq!(rg.action, Action::Update);
     assert_eq!(rg.changed_paths, vec![path("tags.owner")]);
     assert!(!rg.drift);
-    h.apply(&plan).await;
+    h.apply_ok(&plan).await;
     assert_eq!(
         h.state().resources["rg"].attributes["tags"]["owner"],
         "team"
     );
-    h.assert_converged().await;
+    h.assert_converged_without_drift().await;
 
     // A changed dnsPrefix cannot be made in place.
     h.set_config(&config("team", "demo2", ""));
@@ -440,7 +328,7 @@ async fn flagship_azure_half_converges_updates_drifts_and_destroys() {
     // The credential that trusts the cluster's issuer follows the new cluster.
     assert_eq!(plan.change("fic_keda").unwrap().action, Action::Update);
     let old_issuer = issuer;
-    h.apply(&plan).await;
+    h.apply_ok(&plan).await;
     let state = h.state();
     assert_eq!(
         state.resources["aks"].attributes["properties"]["dnsPrefix"],
@@ -452,7 +340,7 @@ async fn flagship_azure_half_converges_updates_drifts_and_destroys() {
         state.resources["fic_keda"].attributes["properties"]["issuer"],
         json!(issuer)
     );
-    h.assert_converged().await;
+    h.assert_converged_without_drift().await;
 
     // Drift made through the simulator's admin API plans back as an update, marked drift.
     let sb_id = h.id("sb");
@@ -471,16 +359,16 @@ async fn flagship_azure_half_converges_updates_drifts_and_destroys() {
     );
     assert!(sb.drift, "not marked as drift");
     assert!(plan.drift.iter().any(|d| d.address == "sb"));
-    h.apply(&plan).await;
-    h.assert_converged().await;
+    h.apply_ok(&plan).await;
+    h.assert_converged_without_drift().await;
 
     // A resource deleted out of band is created again.
     let queue_id = h.id("queue");
     h.admin(reqwest::Method::DELETE, &queue_id, None).await;
     let plan = h.plan().await;
     assert_eq!(plan.change("queue").unwrap().action, Action::Create);
-    h.apply(&plan).await;
-    h.assert_converged().await;
+    h.apply_ok(&plan).await;
+    h.assert_converged_without_drift().await;
 
     // An object that exists but is not in state is reported at plan time.
     let other = format!("{sb_id}/queues/other");
@@ -524,7 +412,7 @@ name = "other"
     for a in MANAGED {
         assert_eq!(plan.change(a).unwrap().action, Action::Delete, "{a}");
     }
-    h.apply(&plan).await;
+    h.apply_ok(&plan).await;
     assert!(
         h.state().resources.is_empty(),
         "{:?}",
@@ -593,7 +481,7 @@ async fn converges_under_transient_faults() {
             .unwrap();
         assert!(resp.status().is_success());
         h.up().await;
-        h.assert_converged().await;
+        h.assert_converged_without_drift().await;
         // The engine writes the federated credentials of one identity one at a time
         // (serialisation keys): in the simulator's request log, no credential write of the
         // identity starts before the previous one has been answered. (A 409 for a write that
@@ -631,7 +519,7 @@ async fn converges_under_transient_faults() {
             );
         }
         let plan = h.plan_mode(PlanMode::Destroy).await;
-        h.apply(&plan).await;
+        h.apply_ok(&plan).await;
         assert!(h.inventory().await.is_empty(), "seed {seed}");
     }
 }
@@ -666,7 +554,7 @@ lifecycle = {{ ignore_changes = ["body.properties.maxDeliveryCount"] }}
     };
     let mut h = Harness::new(&toml(10)).await;
     h.up().await;
-    h.assert_converged().await;
+    h.assert_converged_without_drift().await;
     // Someone (an autoscaler, an operator) changes it outside plinth.
     let queue = h.id("queue");
     h.admin(
@@ -691,7 +579,7 @@ lifecycle = {{ ignore_changes = ["body.properties.maxDeliveryCount"] }}
         "{:?}",
         plan.change("queue")
     );
-    h.apply(&plan).await;
+    h.apply_ok(&plan).await;
     let got = h.admin(reqwest::Method::GET, &queue, None).await;
     assert_eq!(got["properties"]["maxDeliveryCount"], 5, "{got}");
 }

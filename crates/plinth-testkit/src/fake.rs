@@ -1,7 +1,9 @@
-//! Test support: an in-memory fake provider and a harness that drives
-//! `plinth_engine::plan` and `plinth_engine::apply` against a `MemoryBackend`.
+//! The fake provider (`fake:`): objects in an in-memory store, a log of every operation's
+//! start and finish, and knobs that make operations fail, fail after taking effect, or wait
+//! on a gate. Tests drive the engine with it to see exactly what it asked, in what order and
+//! how many at once.
 //!
-//! The fake provider (`fake:` prefix) has three types:
+//! It has three types:
 //! - `fake:thing` — a managed object kept in an in-memory store keyed by id. Inputs are open;
 //!   `name` (when known) gives a deterministic planned id `fake/<name>`; `group` is the
 //!   serialisation key; `est_ms` is the duration estimate; `sleep_ms` makes each operation
@@ -10,47 +12,46 @@
 //! - `fake:reader` — a data source: `query` → `result = "r:<query>"`.
 //! - `fake:poke` — an action.
 //!
-//! Every create/update/delete/read_data/run is logged with its start and finish, in order.
-//! Operations can be made to fail, to fail after taking effect, or to wait on a gate.
-#![allow(dead_code)]
+//! It also offers one function for expressions: `fake.shout("hi")` is `"HI!"`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use plinth_config::{Config, Diagnostics, Sources};
-use plinth_engine::{ApplyInput, ApplyOptions, ApplyReport, Collect, PlanInput, PlanOptions};
-use plinth_plan::{Action, Plan, PlanMode};
 use plinth_provider::{
-    InputSchema, Observed, Prior, Provider, ProviderError, Registry, Request, TypeSchema, ValueKind,
+    InputSchema, Observed, Prior, Provider, ProviderError, Request, TypeSchema, ValueKind,
 };
-use plinth_state::{Backend, MemoryBackend, State};
-use plinth_value::{Path, Value};
+use plinth_value::Value;
 use serde_json::json;
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, Semaphore};
 
-pub fn path(s: &str) -> Path {
-    s.parse().expect("path")
-}
+use crate::lookup::path;
 
 /// The kind of a provider call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Op {
+    /// `Provider::create`.
     Create,
+    /// `Provider::update`.
     Update,
+    /// `Provider::delete`.
     Delete,
+    /// `Provider::read_data` (a data source).
     ReadData,
+    /// `Provider::run_action`.
     Run,
 }
 
+/// Where an operation was when it was logged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
+    /// Started (after the in-flight counters went up, before any gate or sleep).
     Start,
     /// Finished; `ok` tells whether it succeeded.
     Finish {
+        /// Whether the operation succeeded.
         ok: bool,
     },
 }
@@ -58,8 +59,11 @@ pub enum Phase {
 /// One line of the operation log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
+    /// The address the request carried (`app`, `inst["a"]`).
     pub address: String,
+    /// The kind of call.
     pub op: Op,
+    /// Started or finished.
     pub phase: Phase,
 }
 
@@ -148,6 +152,7 @@ fn num_at(v: &Value, key: &str) -> Option<u64> {
 }
 
 impl FakeProvider {
+    /// A fake provider with an empty store and log.
     pub fn new() -> Self {
         Self::default()
     }
@@ -170,6 +175,7 @@ impl FakeProvider {
         );
     }
 
+    /// Removes every injected failure.
     pub fn clear_failures(&self) {
         self.inner.failures.lock().unwrap().clear();
     }
@@ -187,10 +193,12 @@ impl FakeProvider {
 
     // ----- the store -----
 
+    /// Every object in the store, id → attributes.
     pub fn objects(&self) -> BTreeMap<String, serde_json::Value> {
         self.inner.store.lock().unwrap().clone()
     }
 
+    /// The attributes of the object `id`, if it exists.
     pub fn object(&self, id: &str) -> Option<serde_json::Value> {
         self.inner.store.lock().unwrap().get(id).cloned()
     }
@@ -218,10 +226,12 @@ impl FakeProvider {
 
     // ----- observation -----
 
+    /// The operation log, in order.
     pub fn log(&self) -> Vec<Entry> {
         self.inner.log.lock().unwrap().clone()
     }
 
+    /// Empties the operation log.
     pub fn clear_log(&self) {
         self.inner.log.lock().unwrap().clear();
     }
@@ -263,18 +273,22 @@ impl FakeProvider {
             })
     }
 
+    /// How many times `op` started.
     pub fn count(&self, op: Op) -> usize {
         self.started(op).len()
     }
 
+    /// The most operations that were in flight at once (since `reset_counters`).
     pub fn max_in_flight(&self) -> usize {
         self.inner.counters.lock().unwrap().max
     }
 
+    /// How many operations are in flight now.
     pub fn in_flight(&self) -> usize {
         self.inner.counters.lock().unwrap().current
     }
 
+    /// The most operations with serialisation key `key` (`group:<name>`) in flight at once.
     pub fn max_in_flight_for(&self, key: &str) -> usize {
         self.inner
             .counters
@@ -286,12 +300,14 @@ impl FakeProvider {
             .unwrap_or(0)
     }
 
+    /// Starts counting the maxima afresh (from what is in flight now).
     pub fn reset_counters(&self) {
         let mut c = self.inner.counters.lock().unwrap();
         c.max = c.current;
         c.max_per_key.clear();
     }
 
+    /// Number of provider `read` calls (refresh) so far.
     pub fn refresh_reads(&self) -> u64 {
         self.inner.reads.load(Ordering::SeqCst)
     }
@@ -671,206 +687,4 @@ impl Provider for FakeProvider {
         };
         self.end(req.address, Op::Run, g, r)
     }
-}
-
-// ---------------------------------------------------------------------------------------
-// The harness
-// ---------------------------------------------------------------------------------------
-
-/// Loads a configuration from one TOML text.
-pub fn load(toml: &str) -> (Config, BTreeMap<String, Value>) {
-    let mut sources = Sources::new();
-    sources.add("main.toml".into(), "main.toml".into(), toml.to_string());
-    let mut config = match plinth_config::load_sources(sources) {
-        Ok(c) => c,
-        Err((s, d)) => panic!("config does not load:\n{}", d.render(&s, false)),
-    };
-    let vars = plinth_config::resolve_variables(&mut config, &Default::default())
-        .unwrap_or_else(|d| panic!("variables: {}", d.render(&config.sources, false)));
-    (config, vars)
-}
-
-/// A configuration, a fake provider, and an in-memory state backend.
-pub struct Harness {
-    pub fake: FakeProvider,
-    pub registry: Registry,
-    pub backend: MemoryBackend,
-    pub config: Config,
-    pub vars: BTreeMap<String, Value>,
-    pub env: BTreeMap<String, String>,
-    pub parallelism: usize,
-}
-
-impl Harness {
-    pub fn new(toml: &str) -> Self {
-        let fake = FakeProvider::new();
-        let mut registry = Registry::new();
-        registry.register(Arc::new(fake.clone()));
-        registry.register(Arc::new(plinth_provider_core::CoreProvider::new()));
-        let (config, vars) = load(toml);
-        Harness {
-            fake,
-            registry,
-            backend: MemoryBackend::new(),
-            config,
-            vars,
-            env: BTreeMap::new(),
-            parallelism: 16,
-        }
-    }
-
-    /// Replaces the configuration (state and objects are kept).
-    pub fn set_config(&mut self, toml: &str) {
-        let (config, vars) = load(toml);
-        self.config = config;
-        self.vars = vars;
-    }
-
-    pub fn state(&self) -> State {
-        self.backend.current().unwrap_or_default()
-    }
-
-    pub fn render(&self, d: &Diagnostics) -> String {
-        d.render(&self.config.sources, false)
-    }
-
-    pub async fn try_plan_with(&self, opts: PlanOptions) -> Result<Plan, Diagnostics> {
-        let state = self.backend.current();
-        let input = PlanInput {
-            config: &self.config,
-            vars: &self.vars,
-            env: &self.env,
-            registry: &self.registry,
-            state: state.as_ref(),
-            config_dir: "/test".into(),
-            config_digest: "digest".into(),
-        };
-        plinth_engine::plan(&input, &opts, &Collect::default()).await
-    }
-
-    pub async fn plan_with(&self, opts: PlanOptions) -> Plan {
-        match self.try_plan_with(opts).await {
-            Ok(p) => p,
-            Err(d) => panic!("plan failed:\n{}", self.render(&d)),
-        }
-    }
-
-    pub async fn plan(&self) -> Plan {
-        self.plan_with(PlanOptions {
-            parallelism: 4,
-            ..Default::default()
-        })
-        .await
-    }
-
-    pub async fn plan_mode(&self, mode: PlanMode) -> Plan {
-        self.plan_with(PlanOptions {
-            mode,
-            parallelism: 4,
-            ..Default::default()
-        })
-        .await
-    }
-
-    /// Applies `plan`, with interrupts delivered through `interrupt`, while `during` runs
-    /// alongside (e.g. to open gates and send interrupts). Compacts state afterwards, as the
-    /// CLI does.
-    pub async fn apply_during<F: Future<Output = ()>>(
-        &self,
-        plan: &Plan,
-        interrupt: watch::Receiver<u32>,
-        during: F,
-    ) -> (Result<ApplyReport, Diagnostics>, Arc<Collect>) {
-        let events = Arc::new(Collect::default());
-        let mut writer = self
-            .backend
-            .open_writer(self.backend.current().unwrap_or_default())
-            .expect("open writer");
-        let input = ApplyInput {
-            config: &self.config,
-            vars: &self.vars,
-            env: &self.env,
-            registry: &self.registry,
-            plan,
-        };
-        let opts = ApplyOptions {
-            parallelism: self.parallelism,
-        };
-        // Tests run with paused time: a hung apply trips this timeout at once instead of
-        // hanging the test binary.
-        let (result, ()) = tokio::time::timeout(Duration::from_secs(10 * 24 * 3600), async {
-            tokio::join!(
-                plinth_engine::apply(&input, &opts, writer.as_mut(), events.as_ref(), interrupt),
-                during
-            )
-        })
-        .await
-        .expect("apply did not finish (hung)");
-        writer.compact().expect("compact");
-        (result, events)
-    }
-
-    pub async fn try_apply(&self, plan: &Plan) -> Result<ApplyReport, Diagnostics> {
-        let (_tx, rx) = watch::channel(0u32);
-        self.apply_during(plan, rx, async {}).await.0
-    }
-
-    pub async fn apply(&self, plan: &Plan) -> ApplyReport {
-        match self.try_apply(plan).await {
-            Ok(r) => r,
-            Err(d) => panic!("apply failed:\n{}", self.render(&d)),
-        }
-    }
-
-    /// Plans and applies; asserts the apply succeeded.
-    pub async fn up(&self) -> (Plan, ApplyReport) {
-        let plan = self.plan().await;
-        let report = self.apply(&plan).await;
-        assert!(
-            report.ok(),
-            "apply reported problems: {:?} skipped {:?}",
-            report.failures,
-            report.skipped
-        );
-        (plan, report)
-    }
-
-    /// Asserts that a fresh plan has nothing to do.
-    pub async fn assert_converged(&self) {
-        let plan = self.plan().await;
-        let pending: Vec<String> = plan
-            .changes
-            .iter()
-            .filter(|c| c.action != Action::NoOp && c.action != Action::Read)
-            .map(|c| format!("{} {}: {:?}", c.action, c.address, c.changed_paths))
-            .collect();
-        assert!(pending.is_empty(), "second plan is not empty: {pending:#?}");
-        assert!(
-            !plan.has_changes(),
-            "second plan has changes: outputs {:?}",
-            plan.outputs
-        );
-        // Changes to attributes the configuration does not set are not shown by a normal
-        // plan, so no apply writes them into state: they stay in the plan's drift list, unshown,
-        // for a refresh-only plan to report.
-        let shown: Vec<_> = plan.drift.iter().filter(|d| d.is_reportable()).collect();
-        assert!(shown.is_empty(), "second plan shows drift: {shown:?}");
-    }
-}
-
-/// Action of `address` in `plan`.
-pub fn action(plan: &Plan, address: &str) -> Action {
-    plan.change(address)
-        .unwrap_or_else(|| {
-            panic!(
-                "no change for {address} in {:?}",
-                plan.changes.iter().map(|c| &c.address).collect::<Vec<_>>()
-            )
-        })
-        .action
-}
-
-/// The `id` recorded in state for `address`.
-pub fn state_id(state: &State, address: &str) -> Option<String> {
-    state.resources.get(address).and_then(|r| r.id.clone())
 }
