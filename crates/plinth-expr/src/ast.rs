@@ -14,6 +14,7 @@ use plinth_value::Value;
 /// text `${`. The empty string is a template with no parts.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Template {
+    /// The text and interpolations, in source order.
     pub parts: Vec<Part>,
 }
 
@@ -29,6 +30,7 @@ pub enum Part {
 /// An expression with the byte range it was parsed from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Expr {
+    /// What the expression is.
     pub kind: ExprKind,
     /// For a parenthesised expression, the range of the inner expression.
     pub span: Range<usize>,
@@ -48,8 +50,11 @@ pub enum ExprKind {
     /// `lower(x)`, `azure.role_definition_id("...")`. `name` is the dotted name as written
     /// (without whitespace); `name_span` covers it in the source.
     Call {
+        /// The function's name, dotted for a provider function.
         name: String,
+        /// Where the name is in the source.
         name_span: Range<usize>,
+        /// The arguments, unevaluated.
         args: Vec<Expr>,
     },
 }
@@ -59,7 +64,9 @@ pub enum ExprKind {
 pub struct Reference {
     /// The first identifier: `rg`, `var`, `env`, `each`, ...
     pub root: String,
+    /// Where the root name is in the source.
     pub root_span: Range<usize>,
+    /// The attribute and index steps after the root, in order.
     pub steps: Vec<RefStep>,
     /// The whole reference, from the root to the end of the last step.
     pub span: Range<usize>,
@@ -69,7 +76,12 @@ pub struct Reference {
 #[derive(Clone, Debug, PartialEq)]
 pub enum RefStep {
     /// `.name`; `span` covers the name only.
-    Attr { name: String, span: Range<usize> },
+    Attr {
+        /// The attribute's name.
+        name: String,
+        /// Where the name is in the source.
+        span: Range<usize>,
+    },
     /// `[expr]`; the expression's own span locates it.
     Index(Expr),
 }

@@ -24,6 +24,8 @@
 //! assert_eq!(eval_template(&t, &ctx).unwrap(), Value::from("demo-rg"));
 //! ```
 
+#![warn(missing_docs)]
+
 // The modules' dependencies point one way: `values`, `error` and `suggest` are leaves; `ast`
 // (the syntax tree) uses `values`, `parser` uses `ast`; `functions` (the built-ins, leaf
 // functions over evaluated arguments) uses only the leaves; `steps` (the reference walk) adds

@@ -10,6 +10,8 @@
 //! (action groups, the provider of a type, changes by provider) and `address` (the parts of
 //! an address string). Neither depends on a rendering.
 
+#![warn(missing_docs)]
+
 mod address;
 mod grouping;
 pub mod json;

@@ -13,7 +13,9 @@ use crate::grouping::{GROUP_ORDER, group_title};
 /// How to render.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TextOptions {
+    /// Colour the output with ANSI escapes (a terminal).
     pub color: bool,
+    /// Reveal sensitive values (`--show-sensitive`).
     pub show_sensitive: bool,
 }
 
