@@ -58,3 +58,14 @@ impl From<plinth_state::StateError> for CliError {
         CliError::msg(e.to_string())
     }
 }
+
+impl CliError {
+    /// An engine error, its configuration problems located in `sources`.
+    pub fn engine(sources: &plinth_config::Sources, e: plinth_engine::EngineError) -> Self {
+        match e {
+            plinth_engine::EngineError::Config(d) => CliError::Config(sources.clone(), d),
+            plinth_engine::EngineError::State(e) => e.into(),
+            e @ plinth_engine::EngineError::Provider { .. } => CliError::msg(e.to_string()),
+        }
+    }
+}

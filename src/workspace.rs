@@ -238,8 +238,18 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// The engine's view of what was loaded.
+    pub fn workspace(&self) -> plinth_engine::Workspace<'_> {
+        plinth_engine::Workspace {
+            config: &self.config,
+            vars: &self.vars,
+            env: &self.env,
+            registry: &self.registry,
+        }
+    }
+
     pub fn digest(&self) -> String {
-        plinth_engine::config_digest(&self.config, &self.vars)
+        self.workspace().digest()
     }
 }
 

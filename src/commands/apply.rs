@@ -97,42 +97,12 @@ pub(super) async fn apply_saved(
             "make a new plan (`plinth plan --out FILE`), review it, and apply that",
         )
     };
-    if loaded.digest() != plan.config_digest {
-        return Err(stale(format!(
-            "the configuration in {} changed since the plan was made",
-            plan.config_dir
-        )));
-    }
+    plinth_engine::check_config(&plan, &loaded.digest()).map_err(|why| stale(why.to_string()))?;
     let progress = Progress::new(common.json);
     let backend = backend::of(&loaded)?;
     let lock = backend.lock("apply", common.lock_timeout)?;
     let state = load_state(backend.as_ref(), &progress)?;
-    match &state {
-        Some(s) if plan.lineage.is_empty() => {
-            return Err(stale(format!(
-                "it was made when no state existed, but state now exists (serial {})",
-                s.serial
-            )));
-        }
-        Some(s) if s.lineage != plan.lineage => {
-            return Err(stale(format!(
-                "it was made against state lineage {}, but the state's lineage is {}",
-                plan.lineage, s.lineage
-            )));
-        }
-        Some(s) if s.serial != plan.serial => {
-            return Err(stale(format!(
-                "the state changed since the plan was made (serial {} then, {} now)",
-                plan.serial, s.serial
-            )));
-        }
-        None if !plan.lineage.is_empty() => {
-            return Err(stale(
-                "it was made against a state that no longer exists".into(),
-            ));
-        }
-        _ => {}
-    }
+    plinth_engine::check_state(&plan, state.as_ref()).map_err(|why| stale(why.to_string()))?;
     if !common.json {
         out!(
             "{}",

@@ -10,7 +10,7 @@ use plinth_graph::{Dag, NodeId};
 
 use plinth_provider::Registry;
 
-use crate::addr::{DeclKind, Address};
+use crate::addr::{Address, DeclKind};
 use crate::refs::node_refs;
 use crate::settings::{SettingsTables, prefix_of};
 

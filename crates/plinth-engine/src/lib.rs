@@ -7,22 +7,31 @@
 
 pub mod addr;
 pub mod apply;
+mod error;
 pub mod events;
+mod fresh;
 pub mod graph;
+mod import;
 mod inputs;
 pub mod marks;
 pub mod plan;
+mod records;
 pub mod refresh;
 mod refs;
 pub mod reporter;
 pub mod scope;
 pub mod settings;
 pub mod validate;
+mod workspace;
 
 pub use addr::{Address, DeclKind};
 pub use apply::{ApplyInput, ApplyOptions, ApplyReport, Failure, apply};
+pub use error::EngineError;
 pub use events::{Collect, Event, EventSink, NoEvents};
+pub use fresh::{Stale, check_config, check_fresh, check_state};
+pub use import::import;
 pub use plan::{PlanInput, PlanOptions, plan};
+pub use workspace::Workspace;
 
 use std::collections::BTreeMap;
 

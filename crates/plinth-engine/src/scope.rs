@@ -7,7 +7,7 @@ use std::ops::Range;
 use plinth_expr::{Context, EvalError, Reference, ResolvedStep, walk_steps};
 use plinth_value::{Map, Value};
 
-use crate::addr::{DeclKind, Address};
+use crate::addr::{Address, DeclKind};
 
 /// The value of one instance.
 #[derive(Clone, Debug)]

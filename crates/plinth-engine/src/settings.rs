@@ -17,7 +17,7 @@ use plinth_provider::Registry;
 use plinth_state::ResourceState;
 use plinth_value::{Path, Value};
 
-use crate::addr::{DeclKind, Address};
+use crate::addr::{Address, DeclKind};
 use crate::refs::node_refs;
 use crate::scope::{DeclValue, Scope, Values};
 

@@ -5,7 +5,7 @@ use plinth_config::{Config, Diagnostic, Diagnostics, Loc, Mode, Node, NodeKind, 
 use plinth_provider::{Registry, TypeSchema};
 use std::collections::{HashMap, HashSet};
 
-use crate::addr::{DeclKind, Address};
+use crate::addr::{Address, DeclKind};
 
 /// Looks up a type, producing a located error with a suggestion when it does not exist.
 pub fn lookup_type(

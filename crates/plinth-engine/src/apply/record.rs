@@ -11,7 +11,7 @@ use plinth_config::Diagnostics;
 use plinth_graph::{Dag, NodeId, Walk};
 use plinth_plan::{Action, PlanMode, ReplaceOrder, ResourceChange};
 use plinth_provider::{Observed, ProviderError};
-use plinth_state::{Change, OutputState, ResourceState, StateError, Status};
+use plinth_state::{Change, OutputState, StateError, Status};
 use plinth_value::Value;
 use std::collections::BTreeMap;
 
@@ -79,25 +79,6 @@ impl Runner<'_, '_> {
         Ok(())
     }
 
-    /// The settings to record with an object: only for providers whose settings say where
-    /// objects live (they name a resource, such as a Kubernetes provider's cluster).
-    pub(super) fn recorded_settings(
-        &self,
-        type_name: &str,
-        settings: &Value,
-    ) -> Option<serde_json::Value> {
-        let (provider, _) = self.input.registry.lookup(type_name)?;
-        if provider.settings_references().is_empty() {
-            return None;
-        }
-        // No settings table is recorded too (as an empty one): the object lives where the
-        // provider's defaults point, and a table added later must not redirect it.
-        Some(match settings {
-            Value::Null => serde_json::json!({}),
-            s => s.to_json(),
-        })
-    }
-
     pub(super) fn record_object(
         &mut self,
         c: &ResourceChange,
@@ -106,27 +87,22 @@ impl Runner<'_, '_> {
         settings: &Value,
         obs: Observed,
     ) -> Result<(), StateError> {
-        let mut attrs = obs.attributes;
-        marks::mark_attributes(self.input.registry, &c.type_name, config, &mut attrs);
-        let inputs = config.to_json();
-        let attributes = attrs.to_json();
-        let sensitive_paths = marks::recorded_paths(config, &attrs);
+        let (record, attrs) = crate::records::object_record(
+            self.input.registry,
+            crate::records::Recording {
+                address: &c.address,
+                type_name: &c.type_name,
+                mode,
+                inputs: config,
+                settings,
+                dependencies: c.depends_on.clone(),
+            },
+            obs,
+        );
         if let Ok(addr) = c.address.parse::<Address>() {
             self.values.set(&addr, attrs, true);
         }
-        self.stage(Change::Put(Box::new(ResourceState {
-            address: c.address.clone(),
-            type_name: c.type_name.clone(),
-            mode,
-            id: obs.id,
-            inputs,
-            attributes,
-            dependencies: c.depends_on.clone(),
-            sensitive_paths,
-            status: Status::Created,
-            deposed: false,
-            settings: self.recorded_settings(&c.type_name, settings),
-        })));
+        self.stage(Change::Put(Box::new(record)));
         Ok(())
     }
 

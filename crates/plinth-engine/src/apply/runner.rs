@@ -4,7 +4,7 @@
 
 use super::ops::{Done, Op, OpKind, deposed_key};
 use super::{ApplyInput, ApplyReport, Failure, state_err};
-use crate::addr::{DeclKind, Address};
+use crate::addr::{Address, DeclKind};
 use crate::events::{Event, EventSink};
 use crate::marks;
 use crate::reporter::EventReporter;
@@ -305,7 +305,11 @@ impl Runner<'_, '_> {
                     sensitive_paths: vec![],
                     status: Status::PendingCreate,
                     deposed: false,
-                    settings: self.recorded_settings(&c.type_name, settings),
+                    settings: crate::records::recorded_settings(
+                        self.input.registry,
+                        &c.type_name,
+                        settings,
+                    ),
                 })));
             }
             OpKind::Delete | OpKind::DeleteDeposed => {

@@ -9,7 +9,7 @@ use plinth_provider::Registry;
 use plinth_state::State;
 use plinth_value::{Path, Value};
 
-use crate::addr::{DeclKind, Address};
+use crate::addr::{Address, DeclKind};
 use crate::events::EventSink;
 use crate::graph;
 use crate::scope::Values;

@@ -7,7 +7,7 @@ use plinth_config::{Config, Diagnostic, Diagnostics, Mode};
 use plinth_plan::{Action, ResourceChange};
 use plinth_state::State;
 
-use crate::addr::{DeclKind, Address};
+use crate::addr::{Address, DeclKind};
 
 pub(super) fn check_addresses(
     config: &Config,

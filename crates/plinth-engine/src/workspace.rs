@@ -1,0 +1,27 @@
+//! The workspace the engine works in: a configuration already read, its resolved variables,
+//! the environment expressions may read, and the providers. One handle instead of the same
+//! fields repeated in every workflow's input.
+
+use std::collections::BTreeMap;
+
+use plinth_config::Config;
+use plinth_provider::Registry;
+use plinth_value::Value;
+
+/// What every workflow (plan, apply, import) starts from.
+#[derive(Clone, Copy)]
+pub struct Workspace<'a> {
+    pub config: &'a Config,
+    /// Resolved input variables (sensitive ones marked).
+    pub vars: &'a BTreeMap<String, Value>,
+    /// The environment `${env.NAME}` reads.
+    pub env: &'a BTreeMap<String, String>,
+    pub registry: &'a Registry,
+}
+
+impl Workspace<'_> {
+    /// The digest that makes a saved plan stale when the configuration or variables change.
+    pub fn digest(&self) -> String {
+        crate::config_digest(self.config, self.vars)
+    }
+}
