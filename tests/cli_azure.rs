@@ -2,8 +2,12 @@
 //! apply, a second plan with no changes, drift, destroy. The simulator's world is kept in
 //! `.plinth/sim-world.json`, so every command sees the same cloud.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
+
+use common::output_text as text;
 
 const CONFIG: &str = r#"
 [variable.prefix]
@@ -62,14 +66,6 @@ fn plinth(dir: &Path, args: &[&str]) -> Output {
         .env_remove("PLINTH_SIM")
         .output()
         .expect("run plinth")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]

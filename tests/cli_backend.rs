@@ -4,10 +4,12 @@
 //! `state push`, and migrating local state to azure-blob. Readiness comes from the `--json`
 //! event stream, never from sleeping.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
+
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use common::background::Background;
 use plinth_state::azure::azurite::Azurite;
 use plinth_state::{AzureBlobBackend, Backend, State};
 
@@ -186,52 +188,19 @@ type = "core:sleep"
 create_duration = "6s"
 "#;
 
-/// Kills a background run however the test ends.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Starts `plinth apply --json` and returns once its `slow` sleep has started (it holds the
 /// state lock from before that until it ends).
-fn start_slow_apply(p: &Project) -> (KillOnDrop, std::process::ChildStdout) {
-    let mut child = p
-        .command()
-        .args(["apply", "--auto-approve", "--json"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let holder = KillOnDrop(child);
-    let mut reader = BufReader::new(stdout);
-    let mut seen = Vec::new();
-    loop {
-        let mut line = String::new();
-        assert!(
-            reader.read_line(&mut line).unwrap() > 0,
-            "the first apply ended before starting `slow`: {seen:#?}"
-        );
-        seen.push(line.clone());
-        let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
-            continue;
-        };
-        if event["type"] == "op_started" && event["address"] == "slow" {
-            return (holder, reader.into_inner());
-        }
-    }
+fn start_slow_apply(p: &Project) -> Background {
+    let mut cmd = p.command();
+    cmd.args(["apply", "--auto-approve", "--json"]);
+    Background::start_until_started(cmd, "slow")
 }
 
 /// Two `plinth apply` on one state: the first proceeds; the second waits `--lock-timeout`,
 /// then fails naming the holder; a third that waits long enough proceeds after the first.
 fn contention(p: &Project, where_: &str) {
-    let (mut first, stdout) = start_slow_apply(p);
-    let pid = first.0.id();
+    let mut first = start_slow_apply(p);
+    let pid = first.id();
 
     let start = Instant::now();
     let err = p.fails(&["apply", "--auto-approve", "--lock-timeout", "1s"]);
@@ -249,8 +218,7 @@ fn contention(p: &Project, where_: &str) {
 
     // A third run that waits long enough gets the lock once the first is done.
     let third = p.ok(&["apply", "--auto-approve", "--lock-timeout", "60s"]);
-    let status = first.0.wait().unwrap();
-    drop(stdout);
+    let status = first.wait();
     assert!(status.success(), "the first apply failed: {status}");
     assert!(
         third.contains("No changes") || third.contains("0 to add"),
@@ -385,33 +353,15 @@ create_duration = "10m"
 depends_on = ["quick"]
 "#,
     );
-    let (mut holder, stdout) = start_slow_apply(&p);
+    let mut holder = start_slow_apply(&p);
     assert!(p.backend().lock_info().unwrap().is_some());
-    let interrupt = |child: &Child| {
-        let status = Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    };
     // The first Ctrl-C stops new work; once plinth says so, the second abandons `slow`.
-    interrupt(&holder.0);
-    let mut events = BufReader::new(stdout);
-    loop {
-        let mut line = String::new();
-        assert!(
-            events.read_line(&mut line).unwrap() > 0,
-            "no `interrupted` event"
-        );
-        if line.contains(r#""type":"interrupted""#) {
-            break;
-        }
-    }
-    interrupt(&holder.0);
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut events, &mut rest).unwrap();
+    holder.interrupt();
+    holder.read_until(r#""type":"interrupted""#);
+    holder.interrupt();
+    let rest = holder.read_rest();
     assert!(rest.contains(r#""abandoned":["slow"]"#), "{rest}");
-    let status = holder.0.wait().unwrap();
+    let status = holder.wait();
     assert_eq!(status.code(), Some(130));
     // The lease was released on the way out: the next run needs no waiting.
     assert_eq!(p.backend().lock_info().unwrap(), None);

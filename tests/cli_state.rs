@@ -3,10 +3,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Child, Stdio};
 
+use common::background::Background;
 use common::{Project, is_uuid};
 use serde_json::json;
 
@@ -246,50 +245,12 @@ type = "core:sleep"
         .stderr_has("cannot be imported");
 }
 
-/// Kills the background apply however the test ends.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Starts `plinth apply` of a 30s `core:sleep` named `slow` in the background and returns once
 /// its event stream shows the sleep has started (so the run holds the state lock).
-fn start_slow_apply(p: &Project) -> KillOnDrop {
-    let mut child = p
-        .command()
-        .args(["apply", "--auto-approve", "--json"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the background apply");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let holder = KillOnDrop(child);
-
-    // Readiness: the background run has taken the lock and started the sleep.
-    let mut seen = Vec::new();
-    let mut started = false;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("read event");
-        seen.push(line.clone());
-        let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
-            continue;
-        };
-        if event["type"] == "op_started" && event["address"] == "slow" {
-            started = true;
-            break;
-        }
-        assert_ne!(event["type"], "error", "background apply failed: {seen:#?}");
-    }
-    assert!(
-        started,
-        "the background apply ended before starting: {seen:#?}"
-    );
-    holder
+fn start_slow_apply(p: &Project) -> Background {
+    let mut cmd = p.command();
+    cmd.args(["apply", "--auto-approve", "--json"]);
+    Background::start_until_started(cmd, "slow")
 }
 
 const SLOW: &str = r#"
@@ -309,14 +270,14 @@ fn a_second_run_is_refused_while_the_state_is_locked() {
     .expect("lock info is JSON");
     let lock_id = info["id"].as_str().expect("lock id").to_string();
     assert_eq!(info["operation"], "apply");
-    assert_eq!(info["pid"], json!(holder.0.id()));
+    assert_eq!(info["pid"], json!(holder.id()));
 
     let second = p.fails(&["apply", "--auto-approve", "--lock-timeout", "0s"]);
     second
         .stderr_has("is locked by")
         .stderr_has("for `apply`")
         .stderr_has(&format!("(lock id {lock_id})"))
-        .stderr_has(&format!("pid {}", holder.0.id()))
+        .stderr_has(&format!("pid {}", holder.id()))
         .stderr_has(&format!("plinth force-unlock {lock_id}"));
     let as_json = p.fails(&["apply", "--auto-approve", "--lock-timeout", "0s", "--json"]);
     let err = as_json
@@ -505,37 +466,6 @@ fn a_missing_state_json_beside_its_backup_is_refused() {
     );
 }
 
-/// Runs plinth, failing the test (and killing plinth) if it has not finished in a minute:
-/// for runs that used to block forever.
-fn run_bounded(p: &Project, args: &[&str]) -> (i32, String) {
-    let child = p
-        .command()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(std::time::Duration::from_secs(60)) {
-        Ok(out) => {
-            let out = out.unwrap();
-            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-            assert!(!stderr.contains("panicked"), "{stderr}");
-            (out.status.code().unwrap_or(-1), stderr)
-        }
-        Err(_) => {
-            let _ = std::process::Command::new("kill")
-                .args(["-9", &pid.to_string()])
-                .status();
-            panic!("plinth {args:?} blocked");
-        }
-    }
-}
-
 /// Issue 12, item 12: a FIFO as `state.json` or `state.journal` made every command wait
 /// forever; a device such as /dev/zero was read without end. Regular files only.
 #[test]
@@ -564,7 +494,8 @@ fn a_special_file_as_state_is_refused_not_waited_for() {
             "is a character device, not a regular file"
         };
         for args in [&["plan"][..], &["state", "list"]] {
-            let (code, stderr) = run_bounded(&p, args);
+            let run = p.run_bounded(args);
+            let (code, stderr) = (run.code, run.stderr);
             assert_eq!(code, 1, "{name} {what} {args:?}: {stderr}");
             assert!(stderr.contains(kind), "{name} {what} {args:?}: {stderr}");
             assert!(

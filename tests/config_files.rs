@@ -4,54 +4,14 @@
 //! Special files cannot live in the broken-configuration corpus (it copies regular files), so
 //! each test makes its own.
 //!
-//! A run that could hang (a FIFO) runs under a watchdog that kills plinth after a minute, so a
+//! A run that could hang (a FIFO) runs under a watchdog that kills plinth after a minute (`Project::run_bounded`), so a
 //! regression fails instead of hanging the suite.
 
 mod common;
 
 use std::path::Path;
-use std::process::Stdio;
-use std::sync::mpsc;
-use std::time::Duration;
 
-use common::{Project, Run};
-
-/// Runs plinth; kills it (and fails) if it has not finished within a minute.
-#[track_caller]
-fn run_guarded(p: &Project, args: &[&str]) -> Run {
-    let mut cmd = p.command();
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let child = cmd.spawn().expect("run plinth");
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let out = match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(out) => out.expect("wait for plinth"),
-        Err(_) => {
-            let _ = std::process::Command::new("kill")
-                .args(["-9", &pid.to_string()])
-                .status();
-            panic!("plinth {args:?} did not finish within 60 s (blocked on a special file?)");
-        }
-    };
-    let run = Run {
-        args: args.iter().map(|s| s.to_string()).collect(),
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(
-        !run.stderr.contains("panicked"),
-        "plinth panicked:\n{}",
-        run.stderr
-    );
-    run
-}
+use common::Project;
 
 fn mkfifo(path: &Path) {
     let ok = std::process::Command::new("mkfifo")
@@ -146,7 +106,7 @@ fn a_manifest_file_that_fails_to_parse_is_quoted_at_the_offending_line_only() {
 fn special_and_huge_manifest_files_are_refused_without_blocking() {
     let p = manifest_project("pipe.yaml");
     mkfifo(&p.path("pipe.yaml"));
-    run_guarded(&p, &["validate", "--no-color"])
+    p.run_bounded(&["validate", "--no-color"])
         .code(1)
         .stderr_has(
             "cannot read manifest_file pipe.yaml: it is a FIFO (named pipe), not a regular file",
@@ -154,14 +114,14 @@ fn special_and_huge_manifest_files_are_refused_without_blocking() {
 
     std::fs::create_dir(p.path("dir.yaml")).unwrap();
     p.edit("main.toml", "pipe.yaml", "dir.yaml");
-    run_guarded(&p, &["validate", "--no-color"])
+    p.run_bounded(&["validate", "--no-color"])
         .code(1)
         .stderr_has("it is a directory, not a regular file");
 
     // Devices are outside the directory, however they are named.
     for dev in ["/dev/zero", "/dev/urandom"] {
         let p = manifest_project(dev);
-        run_guarded(&p, &["validate", "--no-color"])
+        p.run_bounded(&["validate", "--no-color"])
             .code(1)
             .stderr_has("it is outside the configuration directory");
     }
@@ -174,7 +134,7 @@ fn special_and_huge_manifest_files_are_refused_without_blocking() {
         );
     }
     p.write("big.yaml", &big);
-    run_guarded(&p, &["validate", "--no-color"])
+    p.run_bounded(&["validate", "--no-color"])
         .code(1)
         .stderr_has("it is larger than the 4 MiB limit");
 }
@@ -188,7 +148,7 @@ fn var_files_that_are_not_regular_files_are_refused_without_blocking() {
         ("/dev/zero", "it is a character device, not a regular file"),
         ("/tmp", "it is a directory, not a regular file"),
     ] {
-        run_guarded(&p, &["plan", "--no-color", "--var-file", file])
+        p.run_bounded(&["plan", "--no-color", "--var-file", file])
             .code(1)
             .stderr_has(&format!("cannot read --var-file {file}: {what}"));
     }
@@ -207,13 +167,13 @@ fn var_files_that_are_not_regular_files_are_refused_without_blocking() {
         (p.path(name).display().to_string(), writer)
     };
     let (fifo, writer) = feed("pipe.vars", "x = \"from-a-pipe\"\n".to_string());
-    run_guarded(&p, &["plan", "--no-color", "--var-file", &fifo])
+    p.run_bounded(&["plan", "--no-color", "--var-file", &fifo])
         .code(0)
         .stdout_has("from-a-pipe");
     writer.join().unwrap();
     let huge = "# padding\n".repeat(plinth_config::MAX_FILE_BYTES as usize / 10 + 1);
     let (fifo, writer) = feed("huge.vars", huge);
-    run_guarded(&p, &["plan", "--no-color", "--var-file", &fifo])
+    p.run_bounded(&["plan", "--no-color", "--var-file", &fifo])
         .code(1)
         .stderr_has(&format!(
             "cannot read --var-file {fifo}: it is larger than the 4 MiB limit"
@@ -228,26 +188,26 @@ fn toml_entries_that_are_not_regular_files_are_errors_not_skipped() {
 
     // Each of these would have been skipped, planning to delete what it declared.
     symlink("missing.toml", &p.path("dangling.toml"));
-    run_guarded(&p, &["plan", "--no-color"])
+    p.run_bounded(&["plan", "--no-color"])
         .code(1)
         .stderr_has("cannot read infra/dangling.toml (a symlink): No such file or directory")
         .stderr_has("planned for deletion");
     p.remove("dangling.toml");
 
     symlink("loop.toml", &p.path("loop.toml"));
-    run_guarded(&p, &["plan", "--no-color"])
+    p.run_bounded(&["plan", "--no-color"])
         .code(1)
         .stderr_has("cannot read infra/loop.toml (a symlink): Too many levels of symbolic links");
     p.remove("loop.toml");
 
     mkfifo(&p.path("pipe.toml"));
-    run_guarded(&p, &["plan", "--no-color"])
+    p.run_bounded(&["plan", "--no-color"])
         .code(1)
         .stderr_has("cannot read infra/pipe.toml: it is a FIFO (named pipe), not a regular file");
     p.remove("pipe.toml");
 
     std::fs::create_dir(p.path("dir.toml")).unwrap();
-    run_guarded(&p, &["validate", "--no-color"])
+    p.run_bounded(&["validate", "--no-color"])
         .code(1)
         .stderr_has("cannot read infra/dir.toml: it is a directory, not a regular file");
     std::fs::remove_dir(p.path("dir.toml")).unwrap();
@@ -255,7 +215,7 @@ fn toml_entries_that_are_not_regular_files_are_errors_not_skipped() {
     let outside = p.dir.parent().unwrap().join("shared.toml");
     std::fs::write(&outside, "[resource.b]\ntype = \"core:data\"\ninput = 2\n").unwrap();
     symlink(&outside, &p.path("shared.toml"));
-    run_guarded(&p, &["validate", "--no-color"])
+    p.run_bounded(&["validate", "--no-color"])
         .code(1)
         .stderr_has(
             "cannot read infra/shared.toml (a symlink): it is outside the configuration directory",
@@ -288,7 +248,7 @@ fn errors_on_very_long_lines_are_quoted_in_a_window() {
     let p = Project::with_main(&format!(
         "[resource.a]\ntype = \"core:data\"\ninput = \"{long}${{nope}}\"\n"
     ));
-    let r = run_guarded(&p, &["plan", "--no-color"]);
+    let r = p.run_bounded(&["plan", "--no-color"]);
     r.code(1)
         .stderr_has("infra/main.toml:3:70012")
         .stderr_has("${nope}");
@@ -299,7 +259,7 @@ fn errors_on_very_long_lines_are_quoted_in_a_window() {
         "main.toml",
         &format!("[resource.a]\ntype = \"core:data\"\ninput = \"{long}\" junk\n"),
     );
-    let r = run_guarded(&p, &["validate", "--no-color"]);
+    let r = p.run_bounded(&["validate", "--no-color"]);
     r.code(1)
         .stderr_has("invalid TOML")
         .stderr_has("infra/main.toml:3:");
@@ -314,7 +274,7 @@ fn errors_on_very_long_lines_are_quoted_in_a_window() {
             deps.join(",")
         ),
     );
-    let r = run_guarded(&p, &["validate", "--no-color"]);
+    let r = p.run_bounded(&["validate", "--no-color"]);
     r.code(1)
         .stderr_has("`n9` does not name anything in this configuration")
         .stderr_has("… and 9,990 more like this: infra/main.toml:3:")
@@ -333,7 +293,7 @@ fn thousands_of_duplicate_for_each_keys_are_reported_once_each_and_capped() {
         "[resource.app]\ntype = \"core:data\"\nfor_each = [{same}]\n"
     ));
     for cmd in ["validate", "plan"] {
-        let r = run_guarded(&p, &[cmd, "--no-color"]);
+        let r = p.run_bounded(&[cmd, "--no-color"]);
         r.code(1)
             .stderr_has("the for_each list of `app` has \"a\" 10000 times");
         assert_eq!(r.stderr.matches("×").count(), 1, "{}", r.stderr);
@@ -349,7 +309,7 @@ fn thousands_of_duplicate_for_each_keys_are_reported_once_each_and_capped() {
             pairs.join(",")
         ),
     );
-    let r = run_guarded(&p, &["validate", "--no-color"]);
+    let r = p.run_bounded(&["validate", "--no-color"]);
     r.code(1)
         .stderr_has("the for_each list of `app` has \"k0\" twice")
         .stderr_has("… and 4,990 more like this: infra/main.toml:3:")

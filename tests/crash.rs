@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Instant;
 
+use common::output_text as text;
 use common::sim::{Sim, http_get_ok};
 use serde_json::Value as Json;
 
@@ -390,14 +391,6 @@ impl Ctx {
             "inventory != state\norphans (in the simulator, not in state): {orphans:#?}\nmissing (in state, not in the simulator): {missing:#?}"
         );
     }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn has_panic(s: &str) -> bool {

@@ -3,9 +3,12 @@
 //! is saved and the exit code is 130. Readiness comes from the `--json` event stream, never
 //! from sleeping.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+
+use common::background::Background;
 
 fn plinth() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_plinth"));
@@ -17,45 +20,11 @@ fn write(dir: &Path, text: &str) {
     std::fs::write(dir.join("main.toml"), text).expect("write config");
 }
 
-/// Starts `plinth apply --json` and returns it once `address` has started. The caller
-/// waits for the child.
-#[allow(clippy::zombie_processes)]
-fn start_apply_until_started(
-    dir: &Path,
-    address: &str,
-) -> (Child, BufReader<std::process::ChildStdout>) {
-    let mut child = plinth()
-        .args(["apply", "--auto-approve", "--json"])
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn plinth");
-    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    loop {
-        line.clear();
-        let n = out.read_line(&mut line).expect("read events");
-        if n == 0 {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("plinth exited before `{address}` started");
-        }
-        let Ok(ev) = serde_json::from_str::<serde_json::Value>(&line) else {
-            continue;
-        };
-        if ev["type"] == "op_started" && ev["address"] == address {
-            return (child, out);
-        }
-    }
-}
-
-fn interrupt(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
+/// Starts `plinth apply --json` and returns it once `address` has started.
+fn start_apply_until_started(dir: &Path, address: &str) -> Background {
+    let mut cmd = plinth();
+    cmd.args(["apply", "--auto-approve", "--json"]).arg(dir);
+    Background::start_until_started(cmd, address)
 }
 
 fn state(dir: &Path) -> serde_json::Value {
@@ -78,12 +47,11 @@ type = "core:data"
 input = "${first.id}"
 "#,
     );
-    let (child, mut out) = start_apply_until_started(tmp.path(), "first");
-    interrupt(&child);
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(130), "events: {rest}");
+    let mut child = start_apply_until_started(tmp.path(), "first");
+    child.interrupt();
+    let rest = child.read_rest();
+    let status = child.wait();
+    assert_eq!(status.code(), Some(130), "events: {rest}");
     assert!(rest.contains(r#""type":"interrupted""#), "{rest}");
     assert!(
         rest.contains(r#""address":"first","action":"create","elapsed_ms""#),
@@ -136,27 +104,15 @@ create_duration = "10m"
 depends_on = ["quick"]
 "#,
     );
-    let (child, mut out) = start_apply_until_started(tmp.path(), "slow");
-    interrupt(&child);
+    let mut child = start_apply_until_started(tmp.path(), "slow");
+    child.interrupt();
     // Two signals sent back to back can be delivered as one: send the second only once the
     // first is acknowledged (the `interrupted` event).
-    let mut rest = String::new();
-    loop {
-        let mut line = String::new();
-        let n = out.read_line(&mut line).expect("read events");
-        assert!(
-            n > 0,
-            "plinth exited before acknowledging the interrupt: {rest}"
-        );
-        rest.push_str(&line);
-        if line.contains(r#""type":"interrupted""#) {
-            break;
-        }
-    }
-    interrupt(&child);
-    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(130), "events: {rest}");
+    let mut rest = child.read_until(r#""type":"interrupted""#);
+    child.interrupt();
+    rest.push_str(&child.read_rest());
+    let status = child.wait();
+    assert_eq!(status.code(), Some(130), "events: {rest}");
     assert!(rest.contains(r#""abandoned":["slow"]"#), "{rest}");
 
     let s = state(tmp.path());

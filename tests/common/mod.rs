@@ -7,7 +7,9 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use serde_json::Value as Json;
 
@@ -42,6 +44,25 @@ pub struct Run {
 }
 
 impl Run {
+    /// The run of `args` that produced `out`; fails the test if plinth panicked or was
+    /// killed by a signal.
+    #[track_caller]
+    fn finished(args: &[&str], out: &Output) -> Run {
+        let run = Run {
+            args: args.iter().map(|s| s.to_string()).collect(),
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        assert!(
+            !run.stderr.contains("panicked") && !run.stdout.contains("panicked"),
+            "plinth panicked\n{}",
+            run.describe()
+        );
+        assert!(run.code >= 0, "plinth was killed\n{}", run.describe());
+        run
+    }
+
     fn describe(&self) -> String {
         format!(
             "plinth {}\nexit code: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
@@ -250,19 +271,33 @@ impl Project {
             cmd.env(k, v);
         }
         let out = cmd.output().expect("run plinth");
-        let run = Run {
-            args: args.iter().map(|s| s.to_string()).collect(),
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        };
-        assert!(
-            !run.stderr.contains("panicked") && !run.stdout.contains("panicked"),
-            "plinth panicked\n{}",
-            run.describe()
-        );
-        assert!(run.code >= 0, "plinth was killed\n{}", run.describe());
-        run
+        Run::finished(args, &out)
+    }
+
+    /// Runs plinth (stdin closed), failing the test and killing plinth if it has not
+    /// finished within a minute: for runs that used to block forever (special files).
+    #[track_caller]
+    pub fn run_bounded(&self, args: &[&str]) -> Run {
+        let child = self
+            .command()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run plinth");
+        let pid = child.id();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait_with_output());
+        });
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(out) => Run::finished(args, &out.expect("wait for plinth")),
+            Err(_) => {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+                panic!("plinth {args:?} did not finish within 60 s (blocked on a special file?)");
+            }
+        }
     }
 
     #[track_caller]
@@ -347,6 +382,15 @@ impl Project {
     }
 }
 
+/// A finished command's stdout followed by its stderr, for messages and searches.
+pub fn output_text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
 /// `true` when `s` looks like a UUID (8-4-4-4-12 hex digits).
 pub fn is_uuid(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
@@ -357,4 +401,5 @@ pub fn is_uuid(s: &str) -> bool {
             .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
+pub mod background;
 pub mod sim;
