@@ -1,5 +1,9 @@
 //! Plinth's state: the document model, the backend trait, the local backend and the
 //! azure-blob backend ([`azure`]).
+//!
+//! Modules are private; this file re-exports the API other crates use. `azure` is public
+//! for its configuration and credential types and for `azure::azurite`, the emulator that
+//! end-to-end tests start.
 
 pub mod azure;
 mod backend;
@@ -21,7 +25,10 @@ pub use local::{
 };
 pub use lock::LockInfo;
 pub use memory::MemoryBackend;
-pub use model::*;
+pub use model::{
+    Change, HistoryEntry, MAX_HISTORY, MAX_PUSHED_SERIAL, MAX_SERIAL, Mode, OutputState, PENDING,
+    ResourceState, STATE_FORMAT, State, Status, next_serial,
+};
 
 #[cfg(test)]
 mod tests;
