@@ -245,6 +245,7 @@ impl Loaded {
             vars: &self.vars,
             env: &self.env,
             registry: &self.registry,
+            dir: &self.dir,
         }
     }
 

@@ -29,14 +29,16 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut registry = plinth_provider::Registry::new();
     registry.register(Arc::new(plinth_provider_core::CoreProvider::new()));
+    let env = BTreeMap::new();
     let input = plinth_engine::PlanInput {
-        config: &config,
-        vars: &vars,
-        env: &BTreeMap::new(),
-        registry: &registry,
+        workspace: plinth_engine::Workspace {
+            config: &config,
+            vars: &vars,
+            env: &env,
+            registry: &registry,
+            dir: std::path::Path::new("/fuzz"),
+        },
         state: None,
-        config_dir: "/fuzz".into(),
-        config_digest: String::new(),
     };
     let opts = plinth_engine::PlanOptions {
         parallelism: 1,

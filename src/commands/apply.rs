@@ -147,10 +147,7 @@ async fn execute(
     let ops = plan.changes.iter().filter(|c| c.action.is_change()).count() as u64;
     progress.start(ops);
     let input = ApplyInput {
-        config: &loaded.config,
-        vars: &loaded.vars,
-        env: &loaded.env,
-        registry: &loaded.registry,
+        workspace: loaded.workspace(),
         plan,
     };
     let opts = ApplyOptions {

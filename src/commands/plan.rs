@@ -40,13 +40,8 @@ pub(super) async fn make_plan(
         parallelism: flags.parallelism as usize,
     };
     let input = PlanInput {
-        config: &loaded.config,
-        vars: &loaded.vars,
-        env: &loaded.env,
-        registry: &loaded.registry,
+        workspace: loaded.workspace(),
         state,
-        config_dir: loaded.dir.display().to_string(),
-        config_digest: loaded.digest(),
     };
     plinth_engine::plan(&input, &opts, progress)
         .await

@@ -17,6 +17,8 @@ pub struct Workspace<'a> {
     /// The environment `${env.NAME}` reads.
     pub env: &'a BTreeMap<String, String>,
     pub registry: &'a Registry,
+    /// The configuration directory (absolute), recorded in plans.
+    pub dir: &'a std::path::Path,
 }
 
 impl Workspace<'_> {

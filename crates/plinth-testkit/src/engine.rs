@@ -88,6 +88,17 @@ impl Engine {
         crate::state_id(&self.state(), address).unwrap_or_else(|| panic!("{address} has no id"))
     }
 
+    /// The engine's view of this harness's configuration.
+    pub fn workspace(&self) -> plinth_engine::Workspace<'_> {
+        plinth_engine::Workspace {
+            config: &self.config,
+            vars: &self.vars,
+            env: &self.env,
+            registry: &self.registry,
+            dir: std::path::Path::new("/test"),
+        }
+    }
+
     /// Diagnostics rendered against the configuration's sources, without colour.
     pub fn render(&self, d: &Diagnostics) -> String {
         d.render(&self.config.sources, false)
@@ -97,13 +108,8 @@ impl Engine {
     pub async fn try_plan_with(&self, opts: PlanOptions) -> Result<Plan, Diagnostics> {
         let state = self.backend.current();
         let input = PlanInput {
-            config: &self.config,
-            vars: &self.vars,
-            env: &self.env,
-            registry: &self.registry,
+            workspace: self.workspace(),
             state: state.as_ref(),
-            config_dir: "/test".into(),
-            config_digest: "digest".into(),
         };
         plinth_engine::plan(&input, &opts, &Collect::default()).await
     }
@@ -159,10 +165,7 @@ impl Engine {
             .open_writer(self.backend.current().unwrap_or_default())
             .expect("open writer");
         let input = ApplyInput {
-            config: &self.config,
-            vars: &self.vars,
-            env: &self.env,
-            registry: &self.registry,
+            workspace: self.workspace(),
             plan,
         };
         let opts = ApplyOptions {

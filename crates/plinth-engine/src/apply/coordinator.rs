@@ -33,12 +33,12 @@ pub async fn apply(
     let events: &dyn EventSink = &traced;
     let plan = input.plan;
     let dag = op_graph(plan, writer.state()).map_err(Diagnostics::from)?;
-    let tables = SettingsTables::new(input.config, input.registry);
+    let tables = SettingsTables::new(input.workspace.config, input.workspace.registry);
     let existing_settings = tables.from_state(
-        input.config,
-        input.vars,
-        input.env,
-        input.registry,
+        input.workspace.config,
+        input.workspace.vars,
+        input.workspace.env,
+        input.workspace.registry,
         writer.state().resources.values(),
     )?;
     let mut runner = Runner {
@@ -70,6 +70,7 @@ pub async fn apply(
             let op = dag.node(id);
             let c = &plan.changes[op.change];
             let est = input
+                .workspace
                 .registry
                 .lookup(&c.type_name)
                 .and_then(|(p, t)| c.config.as_ref().map(|cfg| p.estimate(&t, cfg)))

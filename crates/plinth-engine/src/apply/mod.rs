@@ -10,13 +10,9 @@
 //! - the first interrupt stops new work and waits for what is running; the second abandons
 //!   running work (its pending records stay pending for the next run to reconcile).
 
-use std::collections::BTreeMap;
-
-use plinth_config::{Config, Diagnostic, Diagnostics};
+use plinth_config::{Diagnostic, Diagnostics};
 use plinth_plan::{Plan, ResourceChange};
-use plinth_provider::Registry;
 use plinth_state::{HistoryEntry, StateError};
-use plinth_value::Value;
 
 mod coordinator;
 mod ops;
@@ -25,12 +21,11 @@ mod runner;
 
 pub use coordinator::apply;
 
-/// What apply needs besides the plan.
+use crate::workspace::Workspace;
+
+/// What apply works from: the workspace and the plan.
 pub struct ApplyInput<'a> {
-    pub config: &'a Config,
-    pub vars: &'a BTreeMap<String, Value>,
-    pub env: &'a BTreeMap<String, String>,
-    pub registry: &'a Registry,
+    pub workspace: Workspace<'a>,
     pub plan: &'a Plan,
 }
 

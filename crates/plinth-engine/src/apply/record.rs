@@ -88,7 +88,7 @@ impl Runner<'_, '_> {
         obs: Observed,
     ) -> Result<(), StateError> {
         let (record, attrs) = crate::records::object_record(
-            self.input.registry,
+            self.input.workspace.registry,
             crate::records::Recording {
                 address: &c.address,
                 type_name: &c.type_name,
@@ -123,7 +123,7 @@ impl Runner<'_, '_> {
                 // A service may echo what it was sent: keep secrets out of the message.
                 let mut secrets = started.config.sensitive_texts();
                 if let Some(p) = &started.prior {
-                    let p = marks::prior(self.input.registry, p);
+                    let p = marks::prior(self.input.workspace.registry, p);
                     secrets.extend(p.inputs.sensitive_texts());
                     secrets.extend(p.attributes.sensitive_texts());
                 }
@@ -263,7 +263,7 @@ impl Runner<'_, '_> {
                     }
                 }
             }
-            for o in &self.input.config.outputs {
+            for o in &self.input.workspace.config.outputs {
                 if targeted && planned(&o.name).is_none() {
                     continue;
                 }

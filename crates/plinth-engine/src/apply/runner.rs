@@ -56,9 +56,9 @@ impl Runner<'_, '_> {
     /// What expressions see during apply: the values that exist now.
     pub(super) fn scope(&self, each: Option<(Value, Value)>) -> Scope<'_> {
         Scope {
-            vars: self.input.vars,
-            env: self.input.env,
-            registry: Some(self.input.registry),
+            vars: self.input.workspace.vars,
+            env: self.input.workspace.env,
+            registry: Some(self.input.workspace.registry),
             values: &self.values,
             each,
         }
@@ -99,7 +99,7 @@ impl Runner<'_, '_> {
                     continue;
                 }
                 if let Ok(addr) = address.parse::<Address>() {
-                    let mut v = marks::prior(self.input.registry, r).attributes;
+                    let mut v = marks::prior(self.input.workspace.registry, r).attributes;
                     if let (Some(id), Value::Map(_)) = (&r.id, &v)
                         && v.get(&plinth_value::Path::root().key("id")).is_none()
                     {
@@ -112,7 +112,7 @@ impl Runner<'_, '_> {
                 }
             }
         }
-        for r in &self.input.config.resources {
+        for r in &self.input.workspace.config.resources {
             let kind = crate::addr::kind_of(r.mode);
             if r.for_each.is_some() && self.values.get(kind, &r.name).is_none() {
                 self.values.set_empty(kind, &r.name);
@@ -123,7 +123,7 @@ impl Runner<'_, '_> {
     /// Evaluates the configuration of an operation with the values now known.
     pub(super) fn eval_config(&self, c: &ResourceChange) -> Result<Value, String> {
         let addr: Address = c.address.parse().map_err(String::from)?;
-        let config = self.input.config;
+        let config = self.input.workspace.config;
         let scope_each =
             |for_each: Option<&plinth_config::Node>| -> Result<Option<(Value, Value)>, String> {
                 let (Some(fe), Some(key)) = (for_each, &addr.key) else {
@@ -168,14 +168,14 @@ impl Runner<'_, '_> {
         };
         let scope = self.scope(each);
         let mut v = node.eval(&scope).map_err(|d| d.message)?;
-        if let Some(schema) = crate::inputs::schema_of(self.input.registry, schema_type) {
+        if let Some(schema) = crate::inputs::schema_of(self.input.workspace.registry, schema_type) {
             diff::mark_sensitive(&schema, &mut v);
         }
         if let (Some(l), Some(rec)) = (lifecycle, self.writer.state().resources.get(&c.address)) {
-            let lookup = self.input.registry.lookup(schema_type);
+            let lookup = self.input.workspace.registry.lookup(schema_type);
             crate::inputs::restore_ignored(
                 &mut v,
-                &marks::prior(self.input.registry, rec),
+                &marks::prior(self.input.workspace.registry, rec),
                 &l.ignore_changes,
                 |path| match &lookup {
                     Some((p, t)) => p.attribute_path(t, path),
@@ -213,12 +213,12 @@ impl Runner<'_, '_> {
         };
         let v = self
             .tables
-            .eval(self.input.config, decl, &self.scope(None))
+            .eval(self.input.workspace.config, decl, &self.scope(None))
             .map_err(|d| d.message)?;
         if let Some(p) = v.unknown_paths().first() {
             return Err(format!(
                 "[provider.{}] `{p}` is still unknown at apply time; what it refers to did not provide it",
-                self.input.config.providers[decl].name
+                self.input.workspace.config.providers[decl].name
             ));
         }
         Ok(v)
@@ -254,11 +254,12 @@ impl Runner<'_, '_> {
         };
         // Deletes are keyed by the inputs the object was created with.
         let key_source = match (&prior, op.kind.forward()) {
-            (Some(r), false) => marks::prior(self.input.registry, r).inputs,
+            (Some(r), false) => marks::prior(self.input.workspace.registry, r).inputs,
             _ => config.clone(),
         };
         let key = self
             .input
+            .workspace
             .registry
             .lookup(&c.type_name)
             .and_then(|(p, t)| p.serialization_key(&t, &key_source));
@@ -291,6 +292,7 @@ impl Runner<'_, '_> {
                 }
                 let id = self
                     .input
+                    .workspace
                     .registry
                     .lookup(&c.type_name)
                     .and_then(|(p, t)| p.planned_id(&t, config));
@@ -306,7 +308,7 @@ impl Runner<'_, '_> {
                     status: Status::PendingCreate,
                     deposed: false,
                     settings: crate::records::recorded_settings(
-                        self.input.registry,
+                        self.input.workspace.registry,
                         &c.type_name,
                         settings,
                     ),
@@ -341,6 +343,7 @@ impl Runner<'_, '_> {
         let kind = op.kind;
         let lookup = self
             .input
+            .workspace
             .registry
             .lookup(&c.type_name)
             .map(|(p, t)| (p.clone(), t));
@@ -349,7 +352,7 @@ impl Runner<'_, '_> {
         let planned_after = c.after.clone();
         let is_data_record =
             !kind.forward() && prior.is_some_and(|r| r.mode == plinth_state::Mode::Data);
-        let prior: Option<Prior> = prior.map(|r| marks::prior(self.input.registry, r));
+        let prior: Option<Prior> = prior.map(|r| marks::prior(self.input.workspace.registry, r));
         let handle = tasks.spawn(async move {
             let Some((provider, t)) = lookup else {
                 return (id, Err(ProviderError::new("no provider for this type")));

@@ -10,7 +10,7 @@ use super::planner::Planner;
 
 impl Planner<'_, '_> {
     pub(super) fn plan_action(&mut self, i: usize, id: NodeId) {
-        let decl = &self.input.config.actions[i];
+        let decl = &self.input.workspace.config.actions[i];
         let address = format!("action.{}", decl.name);
         self.produced.insert(address.clone());
         let config = match decl.inputs.eval(&self.scope(None)) {
@@ -66,7 +66,7 @@ impl Planner<'_, '_> {
     }
 
     pub(super) fn plan_output(&mut self, i: usize) {
-        let decl = &self.input.config.outputs[i];
+        let decl = &self.input.workspace.config.outputs[i];
         let value = match decl.value.eval(&self.scope(None)) {
             Ok(v) => v,
             Err(d) => {

@@ -34,7 +34,11 @@ impl Planner<'_, '_> {
             if destroy
                 && kind == Kind::Managed
                 && !r.deposed
-                && let Some(decl) = self.input.config.resource(Mode::Managed, &decl_name)
+                && let Some(decl) = self
+                    .input
+                    .workspace
+                    .config
+                    .resource(Mode::Managed, &decl_name)
                 && decl.lifecycle.prevent_destroy
             {
                 self.protected.push((
@@ -51,7 +55,7 @@ impl Planner<'_, '_> {
             } else {
                 "not in the configuration".to_string()
             };
-            let p = marks::prior(self.input.registry, r);
+            let p = marks::prior(self.input.workspace.registry, r);
             deletes.push(ResourceChange {
                 address: address.clone(),
                 name: decl_name,
@@ -78,6 +82,7 @@ impl Planner<'_, '_> {
         }
         let in_config: BTreeSet<&str> = self
             .input
+            .workspace
             .config
             .outputs
             .iter()

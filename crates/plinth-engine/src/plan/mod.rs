@@ -1,13 +1,12 @@
 //! Planning: refresh what state knows, evaluate the configuration in dependency order, and
 //! decide one action per address (SPEC §3).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
-use plinth_config::{Config, Diagnostic, Diagnostics};
+use plinth_config::{Diagnostic, Diagnostics};
 use plinth_plan::{Action, PLAN_FORMAT, Plan, PlanMode};
-use plinth_provider::Registry;
 use plinth_state::State;
-use plinth_value::{Path, Value};
+use plinth_value::Path;
 
 use crate::addr::{Address, DeclKind};
 use crate::events::EventSink;
@@ -15,6 +14,7 @@ use crate::graph;
 use crate::scope::Values;
 use crate::settings::{Settings, SettingsTables};
 use crate::validate;
+use crate::workspace::Workspace;
 
 mod actions;
 mod deletes;
@@ -44,14 +44,9 @@ pub struct PlanOptions {
 /// Everything a plan is made from. The engine does no I/O of its own: the configuration is
 /// already read, the state already loaded, and the providers do the talking.
 pub struct PlanInput<'a> {
-    pub config: &'a Config,
-    pub vars: &'a BTreeMap<String, Value>,
-    pub env: &'a BTreeMap<String, String>,
-    pub registry: &'a Registry,
+    pub workspace: Workspace<'a>,
     /// The state as loaded; `None` when there is none yet.
     pub state: Option<&'a State>,
-    pub config_dir: String,
-    pub config_digest: String,
 }
 
 /// Makes a plan.
@@ -62,13 +57,13 @@ pub async fn plan(
 ) -> Result<Plan, Diagnostics> {
     let traced = crate::events::Traced(events);
     let events: &dyn EventSink = &traced;
-    let config = input.config;
-    let mut diags = validate::validate(config, input.registry);
+    let config = input.workspace.config;
+    let mut diags = validate::validate(config, input.workspace.registry);
     if !diags.is_empty() {
         return Err(diags);
     }
-    let graph = graph::build(config, input.registry).map_err(Diagnostics::from)?;
-    let tables = SettingsTables::new(config, input.registry);
+    let graph = graph::build(config, input.workspace.registry).map_err(Diagnostics::from)?;
+    let tables = SettingsTables::new(config, input.workspace.registry);
     // A target may name something only in state (e.g. to destroy it alone); a replacement
     // must be in the configuration.
     check_addresses(config, &opts.targets, "--target", input.state, &mut diags);
@@ -84,14 +79,14 @@ pub async fn plan(
         // they live in, say).
         let existing = tables.from_state(
             config,
-            input.vars,
-            input.env,
-            input.registry,
+            input.workspace.vars,
+            input.workspace.env,
+            input.workspace.registry,
             loaded.resources.values(),
         )?;
         crate::refresh::refresh(
             loaded,
-            input.registry,
+            input.workspace.registry,
             &existing,
             opts.mode == PlanMode::RefreshOnly,
             opts.parallelism.max(1),
@@ -207,9 +202,9 @@ pub async fn plan(
         created_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         lineage: input.state.map(|s| s.lineage.clone()).unwrap_or_default(),
         serial: input.state.map(|s| s.serial).unwrap_or(0),
-        config_digest: input.config_digest.clone(),
-        config_dir: input.config_dir.clone(),
-        variables: input.vars.clone(),
+        config_digest: input.workspace.digest(),
+        config_dir: input.workspace.dir.display().to_string(),
+        variables: input.workspace.vars.clone(),
         changes,
         outputs: if opts.mode == PlanMode::RefreshOnly {
             Vec::new()

@@ -55,9 +55,9 @@ pub(super) struct Planner<'a, 'i> {
 impl Planner<'_, '_> {
     pub(super) fn scope(&self, each: Option<(Value, Value)>) -> Scope<'_> {
         Scope {
-            vars: self.input.vars,
-            env: self.input.env,
-            registry: Some(self.input.registry),
+            vars: self.input.workspace.vars,
+            env: self.input.workspace.env,
+            registry: Some(self.input.workspace.registry),
             values: &self.values,
             each,
         }
@@ -77,7 +77,7 @@ impl Planner<'_, '_> {
                 }
                 continue;
             }
-            let text = graph::decl_address(self.input.config, decl);
+            let text = graph::decl_address(self.input.workspace.config, decl);
             for a in self.changes_of(&text) {
                 if !out.contains(&a.address) {
                     out.push(a.address.clone());
@@ -97,7 +97,10 @@ impl Planner<'_, '_> {
         else {
             return;
         };
-        let value = match self.tables.eval(self.input.config, i, &self.scope(None)) {
+        let value = match self
+            .tables
+            .eval(self.input.workspace.config, i, &self.scope(None))
+        {
             Ok(v) => v,
             Err(d) => {
                 self.diags.push(d);
@@ -121,7 +124,7 @@ impl Planner<'_, '_> {
     pub(super) async fn plan_decl(&mut self, id: NodeId) {
         match *self.graph.dag.node(id) {
             Decl::Resource(i) => {
-                let decl = &self.input.config.resources[i];
+                let decl = &self.input.workspace.config.resources[i];
                 let Some(instances) = self.expand(decl) else {
                     return;
                 };
@@ -304,7 +307,7 @@ impl Planner<'_, '_> {
             }
         }
         if config.is_wholly_known()
-            && let Some((p, t)) = self.input.registry.lookup(&decl.type_name)
+            && let Some((p, t)) = self.input.workspace.registry.lookup(&decl.type_name)
             && let Some((path, msg)) = p.validate(&t, &config).into_iter().next()
         {
             let loc = decl
@@ -334,6 +337,7 @@ impl Planner<'_, '_> {
     > {
         let (provider, t) = self
             .input
+            .workspace
             .registry
             .lookup(&decl.type_name)
             .ok_or_else(|| Diagnostic::at("unknown type", decl.type_loc.clone()))?;

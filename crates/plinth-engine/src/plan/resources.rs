@@ -33,7 +33,7 @@ impl Planner<'_, '_> {
             .state
             .get(&address)
             .filter(|r| r.mode == plinth_state::Mode::Managed);
-        let prior = record.map(|r| marks::prior(self.input.registry, r));
+        let prior = record.map(|r| marks::prior(self.input.workspace.registry, r));
         // The secrets to scrub from a provider's message are found only when there is one.
         let provider_err = |e: plinth_provider::ProviderError, config: &Value| {
             Diagnostic::at(
@@ -266,7 +266,7 @@ impl Planner<'_, '_> {
         let before = self
             .state
             .get(&address)
-            .map(|r| marks::prior(self.input.registry, r).attributes);
+            .map(|r| marks::prior(self.input.workspace.registry, r).attributes);
         let settings = self.settings_of(&decl.type_name);
         let (after, complete) =
             if config.is_wholly_known() && settings.is_wholly_known() && !pending_dep {
