@@ -1,0 +1,525 @@
+//! [`AzureProvider`]: any ARM type as a plinth resource (SPEC §2, §6).
+//!
+//! Configuration (input shape): `name`, `parent`, `location`, `tags`, `body` (the rest of the
+//! ARM body as ARM spells it), and for data sources `id`. Attributes: the object as ARM's GET
+//! returns it (`id`, `name`, `type`, `location`, `tags`, `properties`, ...). The diff maps one
+//! onto the other (`body.properties.x` ↔ `properties.x`) and compares only what the user set,
+//! with ARM's normalisation ([`ArmEq`]).
+//!
+//! - Ids: resource groups `{parent or /subscriptions/{sub}}/resourceGroups/{name}`; top-level
+//!   and extension types `{parent}/providers/{Namespace}/{type}/{name}`; child types
+//!   `{parent}/{childType}/{name}`. Known before creation ([`Provider::planned_id`]), and set
+//!   in the planned attributes, so references such as `${rg.id}` are known at plan time.
+//! - Role assignments: `name` defaults to `guid(scope, roleDefinitionId, principalId)`;
+//!   `properties.principalType` defaults to `ServicePrincipal` (sent always, so ARM does not
+//!   answer `PrincipalNotFound` for a principal created a moment ago).
+//! - A change of `name` or `parent` (or a curated create-only path) replaces the object.
+//! - A value ARM never returns (write-only, e.g. a secret) is no diff while it equals what
+//!   was last applied; a key under `tags` or `body` that the last apply set and the
+//!   configuration dropped is a change (it is removed by the PUT).
+//! - Creates and updates are a PUT of `body` + `location` + `tags`, followed by a GET whose
+//!   answer is recorded, so the next refresh sees no change.
+//!
+//! Layout: `shape` (configuration ↔ ARM body and attributes, schemas, ids; pure),
+//! `equivalence` ([`ArmEq`]; pure), `plan` (the diff; pure, over the two), and this module:
+//! [`AzureProvider`], the `Provider` trait over the ARM client.
+
+mod equivalence;
+mod plan;
+mod shape;
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use plinth_provider::{Observed, Planned, Prior, Provider, ProviderError, Request, TypeSchema};
+use plinth_value::{Path, Value};
+
+use crate::client::ArmClient;
+use crate::credential::{IdentityTokenSource, TokenSource};
+use crate::request::ArmRequest;
+use crate::retry::ReporterObserver;
+use crate::settings::AzureSettings;
+use crate::types::{self, ArmType};
+
+pub use equivalence::ArmEq;
+use shape::{
+    Field, RESERVED_BODY_KEYS, field, id_of, inputs_of, observed, p, parse_type, put_body,
+    schema_of, str_at, to_attr,
+};
+
+/// The Azure provider. Creating it does no I/O: the ARM client and its credentials are made
+/// on first use.
+pub struct AzureProvider {
+    settings: AzureSettings,
+    client: OnceLock<Result<ArmClient, String>>,
+}
+
+impl AzureProvider {
+    pub fn new(settings: AzureSettings) -> Self {
+        AzureProvider {
+            settings,
+            client: OnceLock::new(),
+        }
+    }
+
+    pub fn settings(&self) -> &AzureSettings {
+        &self.settings
+    }
+
+    fn client(&self) -> Result<&ArmClient, ProviderError> {
+        self.client
+            .get_or_init(|| {
+                let s = &self.settings;
+                let http = s.timeouts.client().map_err(|e| e.to_string())?;
+                let tokens: Arc<dyn TokenSource> = match &s.token_source {
+                    Some(t) => t.clone(),
+                    None => Arc::new(
+                        IdentityTokenSource::new(&s.credentials, &http)
+                            .map_err(|e| e.to_string())?,
+                    ),
+                };
+                ArmClient::builder()
+                    .base_url(&s.arm_endpoint)
+                    .scope(&s.token_scope)
+                    .token_source(tokens)
+                    .retry(s.retry.clone())
+                    .lro(s.lro.clone())
+                    .rate_limits(s.rate_limits)
+                    .timeouts(s.timeouts)
+                    .http_client(http)
+                    .build()
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| ProviderError::new(e.clone()))
+    }
+}
+
+impl AzureProvider {
+    fn subscription(&self) -> Option<&str> {
+        self.settings.subscription_id.as_deref()
+    }
+
+    async fn get(
+        &self,
+        req: &Request<'_>,
+        id: &str,
+        api_version: &str,
+    ) -> Result<Option<serde_json::Value>, ProviderError> {
+        let client = self.client()?;
+        let obs = ReporterObserver {
+            reporter: req.reporter,
+            address: req.address,
+        };
+        Ok(client.call(&obs).get_if_exists(id, api_version).await?)
+    }
+
+    async fn put(
+        &self,
+        req: &Request<'_>,
+        t: &ArmType,
+        id: &str,
+        config: &Value,
+    ) -> Result<Observed, ProviderError> {
+        if let Some(p) = config.unknown_paths().first() {
+            return Err(ProviderError::new(format!("`{p}` is unknown")));
+        }
+        let desired = shape::desired(t, config)?;
+        let body = put_body(&desired);
+        let client = self.client()?;
+        let obs = ReporterObserver {
+            reporter: req.reporter,
+            address: req.address,
+        };
+        let call = client.call(&obs);
+        call.put(id, &t.api_version, body).await?;
+        // Record what a read returns, so the next refresh sees no change.
+        let got = call.get(id, &t.api_version).await?;
+        Ok(observed(id, got))
+    }
+}
+
+#[async_trait]
+impl Provider for AzureProvider {
+    fn name(&self) -> &str {
+        "azure"
+    }
+
+    fn schema(&self, type_name: &str) -> Option<TypeSchema> {
+        schema_of(type_name).ok().map(|(_, s)| s)
+    }
+
+    fn type_names(&self) -> Vec<String> {
+        types::KNOWN
+            .iter()
+            .map(|k| format!("{}@{}", k.type_name, k.api_version))
+            .collect()
+    }
+
+    fn validate(&self, type_name: &str, config: &Value) -> Vec<(Path, String)> {
+        let Ok(t) = parse_type(type_name) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        if config.get(&p("id")).is_some() {
+            // A data source read by id.
+            return out;
+        }
+        if config.get(&p("name")).is_none() && !t.is(types::ROLE_ASSIGNMENT) {
+            out.push((p("name"), "`name` is required".to_string()));
+        }
+        if config.get(&p("parent")).is_none() && !t.is_resource_group() {
+            out.push((
+                p("parent"),
+                format!(
+                    "`parent` is required for {}: {}",
+                    t.full(),
+                    if t.is_child() {
+                        "the id of the parent resource"
+                    } else {
+                        "a resource group id (or any scope for extension types)"
+                    }
+                ),
+            ));
+        }
+        if let Field::Known(parent) = field(config, "parent")
+            && let Err(e) = types::check_parent(&parent)
+        {
+            out.push((p("parent"), e));
+        }
+        if let Field::Known(name) = field(config, "name")
+            && let Err(e) = types::check_name(&t, &name)
+        {
+            out.push((p("name"), e));
+        }
+        if let Some(Value::Map(b)) = config.get(&p("body")).map(|v| v.unmarked().clone()) {
+            for k in b.keys() {
+                if RESERVED_BODY_KEYS.contains(&k.as_str()) {
+                    out.push((
+                        p("body").key(k),
+                        format!("write `{k}` as a top-level input, not inside `body`"),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    fn planned_id(&self, type_name: &str, config: &Value) -> Option<String> {
+        let t = ArmType::parse(type_name)?;
+        id_of(&t, config, self.subscription()).ok().flatten()
+    }
+
+    fn serialization_key(&self, type_name: &str, config: &Value) -> Option<String> {
+        let t = ArmType::parse(type_name)?;
+        if !t.is(types::FIC) {
+            return None;
+        }
+        str_at(config, "parent").map(|p| format!("azure-fic:{}", p.to_ascii_lowercase()))
+    }
+
+    fn estimate(&self, type_name: &str, _config: &Value) -> Duration {
+        ArmType::parse(type_name)
+            .and_then(|t| t.known().map(types::Known::estimate))
+            .unwrap_or(Duration::from_secs(10))
+    }
+
+    async fn plan(
+        &self,
+        req: &Request<'_>,
+        prior: Option<&Prior>,
+        config: &Value,
+    ) -> Result<Planned, ProviderError> {
+        let (t, schema) = schema_of(req.type_name)?;
+        plan::plan(&t, &schema, self.subscription(), prior, config)
+    }
+
+    async fn read(
+        &self,
+        req: &Request<'_>,
+        prior: &Prior,
+    ) -> Result<Option<Observed>, ProviderError> {
+        let t = parse_type(req.type_name)?;
+        let id = match &prior.id {
+            Some(id) => id.clone(),
+            None => match id_of(&t, &prior.inputs, self.subscription())? {
+                Some(id) => id,
+                None => return Ok(None),
+            },
+        };
+        Ok(self
+            .get(req, &id, &t.api_version)
+            .await?
+            .map(|got| observed(&id, got)))
+    }
+
+    async fn read_data(
+        &self,
+        req: &Request<'_>,
+        config: &Value,
+    ) -> Result<Observed, ProviderError> {
+        let t = parse_type(req.type_name)?;
+        let id = match field(config, "id") {
+            Field::Known(id) => id,
+            _ => id_of(&t, config, self.subscription())?.ok_or_else(|| {
+                ProviderError::new("a data source needs `id`, or `name` and `parent`")
+            })?,
+        };
+        match self.get(req, &id, &t.api_version).await? {
+            Some(got) => Ok(observed(&id, got)),
+            None => Err(ProviderError::with_code(
+                "ResourceNotFound",
+                format!("{id} was not found"),
+            )),
+        }
+    }
+
+    async fn create(&self, req: &Request<'_>, config: &Value) -> Result<Observed, ProviderError> {
+        let t = parse_type(req.type_name)?;
+        let id = id_of(&t, config, self.subscription())?
+            .ok_or_else(|| ProviderError::new("the resource id is not known"))?;
+        self.put(req, &t, &id, config).await
+    }
+
+    async fn update(
+        &self,
+        req: &Request<'_>,
+        prior: &Prior,
+        config: &Value,
+    ) -> Result<Observed, ProviderError> {
+        let t = parse_type(req.type_name)?;
+        let id = match &prior.id {
+            Some(id) => id.clone(),
+            None => id_of(&t, config, self.subscription())?
+                .ok_or_else(|| ProviderError::new("the resource id is not known"))?,
+        };
+        self.put(req, &t, &id, config).await
+    }
+
+    async fn delete(&self, req: &Request<'_>, prior: &Prior) -> Result<(), ProviderError> {
+        let t = parse_type(req.type_name)?;
+        let Some(id) = prior
+            .id
+            .clone()
+            .or_else(|| id_of(&t, &prior.inputs, self.subscription()).ok().flatten())
+        else {
+            return Ok(());
+        };
+        let client = self.client()?;
+        let obs = ReporterObserver {
+            reporter: req.reporter,
+            address: req.address,
+        };
+        let call = client.call(&obs);
+        let accepted = match call.send(&ArmRequest::delete(&id, &t.api_version)).await {
+            Ok(resp) => resp,
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        // ARM took the delete: from here on the object may be going (or gone) whatever the
+        // wait for the operation says, so a failure says the delete was accepted.
+        call.complete(accepted, &reqwest::Method::DELETE, &id, &t.api_version)
+            .await
+            .map_err(|e| {
+                let pe = ProviderError::from(e);
+                ProviderError {
+                    message: format!(
+                        "ARM accepted the delete, but waiting for it to finish failed: {}; the next plan checks whether it is gone",
+                        pe.message
+                    ),
+                    ..pe
+                }
+                .after_accepted()
+            })?;
+        Ok(())
+    }
+
+    async fn import(
+        &self,
+        req: &Request<'_>,
+        id: &str,
+    ) -> Result<(Observed, Value), ProviderError> {
+        let t = parse_type(req.type_name)?;
+        let got = self.get(req, id, &t.api_version).await?.ok_or_else(|| {
+            ProviderError::with_code("ResourceNotFound", format!("{id} was not found"))
+        })?;
+        let inputs = inputs_of(&t, id, &got);
+        Ok((observed(id, got), inputs))
+    }
+
+    fn attribute_path(&self, _type_name: &str, input_path: &Path) -> Option<Path> {
+        to_attr(input_path)
+    }
+
+    fn functions(&self) -> Vec<String> {
+        vec!["role_definition_id".into()]
+    }
+
+    fn call_function(&self, name: &str, args: &[Value]) -> Result<Value, ProviderError> {
+        match (name, args) {
+            ("role_definition_id", [Value::String(role)]) => types::role_definition_id(role)
+                .map(Value::String)
+                .map_err(ProviderError::new),
+            ("role_definition_id", _) => Err(ProviderError::new(
+                "azure.role_definition_id takes one string: a built-in role name such as \"Reader\"",
+            )),
+            (other, _) => Err(ProviderError::new(format!(
+                "azure.{other} is not a function"
+            ))),
+        }
+    }
+}
+
+impl AzureProvider {
+    /// The kubeconfig (YAML) of an AKS cluster: `POST {cluster_id}/listClusterUserCredential`
+    /// (`listClusterAdminCredential` when `admin`), api-version 2025-10-01, the first of the
+    /// answer's `kubeconfigs`, base64-decoded. `Ok(None)` when ARM answers 404 (no such
+    /// cluster). The kubeconfig holds a credential: callers keep it in memory only.
+    pub async fn cluster_kubeconfig(
+        &self,
+        cluster_id: &str,
+        admin: bool,
+    ) -> Result<Option<String>, ProviderError> {
+        use base64::Engine as _;
+        let action = if admin {
+            "listClusterAdminCredential"
+        } else {
+            "listClusterUserCredential"
+        };
+        let client = self.client()?;
+        let answer = match client.post(cluster_id, action, "2025-10-01", None).await {
+            Ok(a) => a,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let encoded = answer
+            .pointer("/kubeconfigs/0/value")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| {
+                ProviderError::new(format!("{action} of {cluster_id} answered no kubeconfig"))
+            })?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| {
+                ProviderError::new(format!(
+                    "{action} of {cluster_id} answered a kubeconfig that is not base64"
+                ))
+            })?;
+        String::from_utf8(bytes).map(Some).map_err(|_| {
+            ProviderError::new(format!(
+                "{action} of {cluster_id} answered a kubeconfig that is not UTF-8"
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plinth_provider::NullReporter;
+    use serde_json::json;
+
+    fn provider() -> AzureProvider {
+        let mut s = AzureSettings::from_lookup(|_| None);
+        s.subscription_id = Some("sub".into());
+        AzureProvider::new(s)
+    }
+
+    fn req(t: &str) -> Request<'_> {
+        Request::new(t, "x", &NullReporter)
+    }
+
+    const AKS: &str = "Microsoft.ContainerService/managedClusters@2025-10-01";
+
+    #[test]
+    fn schema_accepts_any_well_formed_type() {
+        let pr = provider();
+        assert!(pr.schema("Microsoft.Web/sites@2024-04-01").is_some());
+        assert!(pr.schema("nonsense").is_none());
+        assert_eq!(pr.type_names().len(), 7);
+        let s = pr.schema(AKS).unwrap();
+        assert!(s.force_new.contains(&p("body.properties.dnsPrefix")));
+        assert!(
+            s.computed
+                .contains(&p("properties.oidcIssuerProfile.issuerURL"))
+        );
+    }
+
+    #[tokio::test]
+    async fn plan_maps_paths_and_replaces_on_dns_prefix() {
+        let pr = provider();
+        let cfg = Value::from(
+            json!({"name": "k", "parent": "/subscriptions/sub/resourceGroups/g", "location": "East US",
+            "tags": {"a": "1"}, "body": {"properties": {"dnsPrefix": "new", "x": 1}}}),
+        );
+        let actual = json!({"id": "/subscriptions/sub/resourceGroups/g/providers/Microsoft.ContainerService/managedClusters/k",
+            "name": "k", "location": "eastus", "tags": {"a": "1", "b": "2"},
+            "properties": {"dnsPrefix": "old", "x": 1.0, "fqdn": "f"}});
+        let prior = Prior {
+            id: actual["id"].as_str().map(str::to_string),
+            inputs: Value::Null,
+            attributes: Value::from(actual),
+        };
+        let planned = pr.plan(&req(AKS), Some(&prior), &cfg).await.unwrap();
+        assert_eq!(planned.changed, vec![p("body.properties.dnsPrefix")]);
+        assert_eq!(
+            planned.requires_replace,
+            vec![p("body.properties.dnsPrefix")]
+        );
+        let fresh = pr.plan(&req(AKS), None, &cfg).await.unwrap();
+        assert_eq!(
+            fresh.attributes.get(&p("properties.fqdn")),
+            Some(Value::Unknown)
+        );
+        assert_eq!(
+            fresh
+                .attributes
+                .get(&p("id"))
+                .and_then(|v| v.as_str().map(str::to_string)),
+            prior.id
+        );
+    }
+
+    #[tokio::test]
+    async fn dropped_tags_are_a_change_and_role_assignment_names_are_guids() {
+        let pr = provider();
+        let t = "Microsoft.Resources/resourceGroups@2025-04-01";
+        let prior = Prior {
+            id: Some("/subscriptions/sub/resourceGroups/g".into()),
+            inputs: Value::from(
+                json!({"name": "g", "location": "eastus", "tags": {"a": "1", "b": "2"}}),
+            ),
+            attributes: Value::from(
+                json!({"id": "/subscriptions/sub/resourceGroups/g", "name": "g", "location": "eastus", "tags": {"a": "1", "b": "2"}}),
+            ),
+        };
+        let cfg = Value::from(json!({"name": "g", "location": "eastus", "tags": {"a": "1"}}));
+        let planned = pr.plan(&req(t), Some(&prior), &cfg).await.unwrap();
+        assert_eq!(planned.changed, vec![p("tags.b")]);
+        assert!(planned.requires_replace.is_empty());
+        assert_eq!(planned.attributes.get(&p("tags.b")), None);
+
+        let ra = "Microsoft.Authorization/roleAssignments@2022-04-01";
+        let cfg = Value::from(
+            json!({"parent": "/s", "body": {"properties": {"roleDefinitionId": "/r/1", "principalId": "p"}}}),
+        );
+        let id = pr.planned_id(ra, &cfg).unwrap();
+        assert_eq!(
+            id,
+            format!(
+                "/s/providers/Microsoft.Authorization/roleAssignments/{}",
+                plinth_expr::guid(&["/s", "/r/1", "p"])
+            )
+        );
+        let d = shape::desired(&ArmType::parse(ra).unwrap(), &cfg).unwrap();
+        assert_eq!(
+            d.get(&p("properties.principalType")),
+            Some(Value::from("ServicePrincipal"))
+        );
+        assert_eq!(
+            pr.serialization_key("Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials@2024-11-30", &Value::from(json!({"parent": "/A/B"}))),
+            Some("azure-fic:/a/b".into())
+        );
+    }
+}
