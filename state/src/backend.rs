@@ -43,6 +43,7 @@ pub trait Backend: Send + Sync {
 
 /// A held state lock; released (and its info removed) on drop.
 pub trait LockGuard: Send {
+    /// The lock this guard holds, as other runs are told about it.
     fn info(&self) -> &LockInfo;
 }
 

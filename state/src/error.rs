@@ -16,7 +16,9 @@ pub enum StateError {
     Io {
         /// What plinth was doing, e.g. "read", "append to", "fsync".
         action: &'static str,
+        /// The file or directory.
         path: PathBuf,
+        /// The operating system's error.
         error: io::Error,
     },
 
@@ -49,6 +51,7 @@ pub enum StateError {
     LineageMismatch {
         /// The journal file.
         path: PathBuf,
+        /// 1-based line number of the record.
         line: usize,
         /// The lineage of the snapshot (or of the journal's first record).
         expected: String,
@@ -64,8 +67,11 @@ pub enum StateError {
         path = .path.display()
     )]
     WrongLineage {
+        /// Where the state is stored.
         path: PathBuf,
+        /// The stored state's lineage.
         stored: String,
+        /// The lineage of the state the run started from.
         given: String,
     },
 
@@ -75,8 +81,11 @@ pub enum StateError {
         path = .path.display()
     )]
     Stale {
+        /// Where the state is stored.
         path: PathBuf,
+        /// The stored serial.
         stored: u64,
+        /// The serial this run started from.
         given: u64,
     },
 
@@ -88,9 +97,11 @@ pub enum StateError {
         expected = crate::STATE_FORMAT
     )]
     UnsupportedFormat {
+        /// The snapshot.
         path: PathBuf,
         /// The format found, quoted, or a description such as `no "format" field`.
         found: String,
+        /// The previous snapshot, to restore from.
         backup: PathBuf,
     },
 
@@ -101,8 +112,11 @@ pub enum StateError {
         backup = .backup.display()
     )]
     InvalidSnapshot {
+        /// The snapshot.
         path: PathBuf,
+        /// What the JSON decoder said.
         error: String,
+        /// The previous snapshot, to restore from.
         backup: PathBuf,
     },
 
@@ -111,11 +125,19 @@ pub enum StateError {
         "the lock info file {path} cannot be read: {error}; if no plinth process is using this state, delete that file",
         path = .path.display()
     )]
-    InvalidLockInfo { path: PathBuf, error: String },
+    InvalidLockInfo {
+        /// The lock-info file (or lock blob).
+        path: PathBuf,
+        /// What is wrong with it.
+        error: String,
+    },
 
     /// Someone else holds the state lock.
     #[error("{}", locked_message(.info))]
-    Locked { info: Box<LockInfo> },
+    Locked {
+        /// The holder.
+        info: Box<LockInfo>,
+    },
 
     /// `force_unlock` was given an id that is not the current lock's.
     #[error(
@@ -123,25 +145,37 @@ pub enum StateError {
         path = .path.display()
     )]
     LockIdMismatch {
+        /// Where the state is stored.
         path: PathBuf,
+        /// The id `force-unlock` was given.
         given: String,
+        /// The id of the lock that is there.
         actual: String,
     },
 
     /// `force_unlock` on a lock whose holder is still alive.
     #[error("{}", still_held_message(.info))]
-    LockStillHeld { info: Box<LockInfo> },
+    LockStillHeld {
+        /// The live holder.
+        info: Box<LockInfo>,
+    },
 
     /// `force_unlock` on a state that is not locked.
     #[error("the state at {path} is not locked; there is nothing to unlock", path = .path.display())]
-    NotLocked { path: PathBuf },
+    NotLocked {
+        /// Where the state is stored.
+        path: PathBuf,
+    },
 
     /// An earlier write failed part-way and could not be undone.
     #[error(
         "an earlier write to {path} failed part-way and could not be rolled back, so this run can record nothing more; fix the storage problem and re-run plinth (it reconciles pending resources from what was saved)",
         path = .path.display()
     )]
-    Poisoned { path: PathBuf },
+    Poisoned {
+        /// The file (or blob) the failed write was for.
+        path: PathBuf,
+    },
 
     /// A request to remote state storage (the azure-blob backend) failed.
     #[error("could not {action} {target}: {error}")]
@@ -158,7 +192,12 @@ pub enum StateError {
     #[error(
         "the lock on {target} was lost while this run held it ({reason}); nothing more is recorded — another run may have broken it with `plinth force-unlock`; re-run the command (it reconciles pending resources from what was saved)"
     )]
-    LockLost { target: String, reason: String },
+    LockLost {
+        /// The lock blob's URL.
+        target: String,
+        /// Why the lease can no longer be trusted.
+        reason: String,
+    },
 
     /// Counting on from the stored serial would pass [`crate::MAX_SERIAL`] (or wrap around).
     #[error(
@@ -166,7 +205,12 @@ pub enum StateError {
         path = .path.display(),
         max = crate::MAX_SERIAL
     )]
-    SerialExhausted { path: PathBuf, serial: u64 },
+    SerialExhausted {
+        /// Where the state is stored.
+        path: PathBuf,
+        /// The stored serial.
+        serial: u64,
+    },
 
     /// A state file is a directory, FIFO, device, socket or dangling symlink.
     #[error(
@@ -174,6 +218,7 @@ pub enum StateError {
         path = .path.display()
     )]
     NotRegularFile {
+        /// The file.
         path: PathBuf,
         /// What it is instead, e.g. "a named pipe (FIFO)".
         kind: String,
@@ -185,8 +230,11 @@ pub enum StateError {
         path = .path.display()
     )]
     TooLarge {
+        /// The file.
         path: PathBuf,
+        /// Its size in bytes.
         size: u64,
+        /// The most plinth reads.
         limit: u64,
     },
 
@@ -194,7 +242,9 @@ pub enum StateError {
     /// deleted or moved, and "no state" would plan to re-create every object.
     #[error("{}", snapshot_missing_message(.path, .backup, .migrated.as_deref()))]
     SnapshotMissing {
+        /// The missing snapshot.
         path: PathBuf,
+        /// Its backup, which is there.
         backup: PathBuf,
         /// `state.json.migrated`, when `state migrate` moved the state to another backend.
         migrated: Option<PathBuf>,
@@ -202,7 +252,12 @@ pub enum StateError {
 
     /// Serialising state failed (a bug).
     #[error("could not encode {what} as JSON: {error}; this is a bug in plinth — please report it")]
-    Encode { what: &'static str, error: String },
+    Encode {
+        /// What was being encoded, e.g. "the state".
+        what: &'static str,
+        /// The encoder's error.
+        error: String,
+    },
 }
 
 impl StateError {

@@ -139,7 +139,9 @@ pub const MAX_HISTORY: usize = 200;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
+    /// A `[resource.*]`: an object plinth creates, changes and deletes.
     Managed,
+    /// A `[data.*]`: an object plinth only reads.
     Data,
 }
 
@@ -161,10 +163,12 @@ pub enum Status {
 /// One resource in state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResourceState {
+    /// The instance's address, e.g. `rg`, `app["blue"]` or `data.sub`.
     pub address: String,
     /// Full type, e.g. `core:data` or `azure:Microsoft.Resources/resourceGroups@2025-04-01`.
     #[serde(rename = "type")]
     pub type_name: String,
+    /// Managed resource or data source.
     pub mode: Mode,
     /// The provider's id for the object; known up front for ARM and Kubernetes objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -180,6 +184,7 @@ pub struct ResourceState {
     /// Paths (as `a.b[0]` strings) in `inputs`/`attributes` that are sensitive.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sensitive_paths: Vec<String>,
+    /// Created, pending, or tainted.
     pub status: Status,
     /// Set when this record is an old object kept alive by `create_before_destroy` that is
     /// still to be deleted; its key in `resources` is `ADDRESS (deposed)`.
@@ -195,7 +200,9 @@ pub struct ResourceState {
 /// A root output.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OutputState {
+    /// The output's value (sensitive values included: state is 0600).
     pub value: serde_json::Value,
+    /// Whether the value is sensitive (printed only with `--show-sensitive`).
     #[serde(default)]
     pub sensitive: bool,
 }
@@ -203,10 +210,13 @@ pub struct OutputState {
 /// A record of an action (e.g. `k8s:rollout-restart`) that ran.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEntry {
+    /// The action's address, e.g. `action.restart`.
     pub address: String,
+    /// The action's type, e.g. `k8s:rollout-restart`.
     pub action: String,
     /// RFC 3339 timestamp.
     pub at: String,
+    /// How the run ended: `ok`, `failed: MESSAGE`, or `pending` while it runs.
     pub outcome: String,
 }
 
@@ -217,10 +227,14 @@ pub enum Change {
     /// Insert or replace the record at `address`.
     Put(Box<ResourceState>),
     /// Forget the record at `address`.
-    Remove { address: String },
+    Remove {
+        /// The record's address.
+        address: String,
+    },
     /// Replace all outputs. (A struct variant: a map of outputs may have any key,
     /// including the `op` tag.)
     Outputs {
+        /// Every output, by name.
         outputs: BTreeMap<String, OutputState>,
     },
     /// Append to the history.

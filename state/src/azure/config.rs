@@ -30,9 +30,13 @@ pub struct AzureBlobConfig {
 /// The parts of an Azure Storage connection string the backend uses.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConnectionString {
+    /// `AccountName`.
     pub account: Option<String>,
+    /// `AccountKey` (base64, as given).
     pub key: Option<String>,
+    /// `SharedAccessSignature`.
     pub sas: Option<String>,
+    /// `BlobEndpoint`, or the endpoint built from the account, protocol and suffix.
     pub blob_endpoint: Option<String>,
 }
 
