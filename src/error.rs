@@ -64,7 +64,10 @@ impl CliError {
     pub fn engine(sources: &plinth_config::Sources, e: plinth_engine::EngineError) -> Self {
         match e {
             plinth_engine::EngineError::Config(d) => CliError::Config(sources.clone(), d),
-            plinth_engine::EngineError::State(e) => e.into(),
+            plinth_engine::EngineError::State(e) => CliError::help(
+                format!("saving state failed: {e}"),
+                "the state file holds everything recorded up to this point; fix the problem and run again",
+            ),
             e @ plinth_engine::EngineError::Provider { .. } => CliError::msg(e.to_string()),
         }
     }

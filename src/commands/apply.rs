@@ -162,7 +162,7 @@ async fn execute(
     let final_state = writer.state().clone();
     drop(writer);
     drop(lock);
-    let report = result.map_err(|d| CliError::Config(loaded.config.sources.clone(), d))?;
+    let report = result.map_err(|e| CliError::engine(&loaded.config.sources, e))?;
     compacted?;
     if let Ok(path) = std::env::var("PLINTH_STATS_FILE") {
         // Used by the benchmark script: bytes written to state during this run.

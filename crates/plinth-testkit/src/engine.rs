@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use plinth_config::{Config, Diagnostics, Sources};
-use plinth_engine::{ApplyInput, ApplyOptions, ApplyReport, Collect, PlanInput, PlanOptions};
+use plinth_engine::{
+    ApplyInput, ApplyOptions, ApplyReport, Collect, EngineError, PlanInput, PlanOptions,
+};
 use plinth_plan::{Action, Plan, PlanMode};
 use plinth_provider::{Provider, Registry};
 use plinth_state::{Backend, MemoryBackend, State};
@@ -158,7 +160,7 @@ impl Engine {
         plan: &Plan,
         interrupt: watch::Receiver<u32>,
         during: F,
-    ) -> (Result<ApplyReport, Diagnostics>, Arc<Collect>) {
+    ) -> (Result<ApplyReport, EngineError>, Arc<Collect>) {
         let events = Arc::new(Collect::default());
         let mut writer = self
             .backend
@@ -186,7 +188,7 @@ impl Engine {
     }
 
     /// Applies `plan`; the report may list failed and skipped operations.
-    pub async fn try_apply(&self, plan: &Plan) -> Result<ApplyReport, Diagnostics> {
+    pub async fn try_apply(&self, plan: &Plan) -> Result<ApplyReport, EngineError> {
         let (_tx, rx) = watch::channel(0u32);
         self.apply_during(plan, rx, async {}).await.0
     }
@@ -196,7 +198,8 @@ impl Engine {
     pub async fn apply(&self, plan: &Plan) -> ApplyReport {
         match self.try_apply(plan).await {
             Ok(r) => r,
-            Err(d) => panic!("apply failed:\n{}", self.render(&d)),
+            Err(EngineError::Config(d)) => panic!("apply failed:\n{}", self.render(&d)),
+            Err(e) => panic!("apply failed: {e}"),
         }
     }
 

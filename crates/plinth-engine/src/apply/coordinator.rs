@@ -9,7 +9,7 @@ use crate::events::{Event, EventSink};
 use crate::reporter::EventReporter;
 use crate::scope::Values;
 use crate::settings::SettingsTables;
-use plinth_config::Diagnostics;
+use crate::error::EngineError;
 use plinth_graph::{NodeId, Walk};
 use plinth_plan::{Action, PlanMode};
 use plinth_provider::ProviderError;
@@ -28,11 +28,11 @@ pub async fn apply(
     writer: &mut dyn StateWriter,
     events: &dyn EventSink,
     mut interrupt: watch::Receiver<u32>,
-) -> Result<ApplyReport, Diagnostics> {
+) -> Result<ApplyReport, EngineError> {
     let traced = crate::events::Traced(events);
     let events: &dyn EventSink = &traced;
     let plan = input.plan;
-    let dag = op_graph(plan, writer.state()).map_err(Diagnostics::from)?;
+    let dag = op_graph(plan, writer.state()).map_err(EngineError::from)?;
     let tables = SettingsTables::new(input.workspace.config, input.workspace.registry);
     let existing_settings = tables.from_state(
         input.workspace.config,

@@ -10,7 +10,7 @@
 //! - the first interrupt stops new work and waits for what is running; the second abandons
 //!   running work (its pending records stay pending for the next run to reconcile).
 
-use plinth_config::{Diagnostic, Diagnostics};
+use crate::error::EngineError;
 use plinth_plan::{Plan, ResourceChange};
 use plinth_state::{HistoryEntry, StateError};
 
@@ -69,10 +69,8 @@ impl ApplyReport {
     }
 }
 
-pub(super) fn state_err(e: StateError) -> Diagnostics {
-    Diagnostic::new(format!("saving state failed: {e}"))
-        .help("the state file holds everything recorded up to this point; fix the problem and run again")
-        .into()
+pub(super) fn state_err(e: StateError) -> EngineError {
+    EngineError::State(e)
 }
 
 /// The history outcome of an action that is planned to run and has not finished yet.

@@ -7,7 +7,7 @@ use super::{Failure, history, state_err};
 use crate::addr::Address;
 use crate::events::Event;
 use crate::marks;
-use plinth_config::Diagnostics;
+use crate::error::EngineError;
 use plinth_graph::{Dag, NodeId, Walk};
 use plinth_plan::{Action, PlanMode, ReplaceOrder, ResourceChange};
 use plinth_provider::{Observed, ProviderError};
@@ -20,7 +20,7 @@ impl Runner<'_, '_> {
     /// before anything changes. Drift no rendering showed (attributes the configuration does
     /// not set, in a normal plan) is not written: state keeps what it recorded, and the next
     /// `plan --refresh-only` still reports the difference.
-    pub(super) fn persist_refresh(&mut self) -> Result<(), Diagnostics> {
+    pub(super) fn persist_refresh(&mut self) -> Result<(), EngineError> {
         let everything_shown = self.input.plan.mode == plinth_plan::PlanMode::RefreshOnly;
         for d in &self.input.plan.drift {
             if !everything_shown
@@ -114,7 +114,7 @@ impl Runner<'_, '_> {
         op: &Op,
         started: Started,
         result: Result<Done, ProviderError>,
-    ) -> Result<(), Diagnostics> {
+    ) -> Result<(), EngineError> {
         let c = self.change(op).clone();
         let elapsed_ms = started.started.elapsed().as_millis() as u64;
         let result = match result {
@@ -242,7 +242,7 @@ impl Runner<'_, '_> {
     }
 
     /// Evaluates outputs with the values that now exist and records them.
-    pub(super) fn record_outputs(&mut self) -> Result<(), Diagnostics> {
+    pub(super) fn record_outputs(&mut self) -> Result<(), EngineError> {
         let plan = self.input.plan;
         let old = self.writer.state().outputs.clone();
         let targeted = !plan.targets.is_empty();

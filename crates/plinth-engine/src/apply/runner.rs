@@ -10,7 +10,9 @@ use crate::marks;
 use crate::reporter::EventReporter;
 use crate::scope::{Scope, Values};
 use crate::settings::{Settings, SettingsTables, prefix_of, settings_for};
-use plinth_config::{Diagnostics, Mode};
+use plinth_config::Mode;
+
+use crate::error::EngineError;
 use plinth_graph::{Dag, NodeId, Walk};
 use plinth_plan::{Action, ReplaceOrder, ResourceChange};
 use plinth_provider::{Observed, Prior, Provider, ProviderError, Request, diff};
@@ -44,7 +46,7 @@ impl Runner<'_, '_> {
     }
 
     /// Makes every staged change durable (one journal append and one sync).
-    pub(super) fn flush(&mut self) -> Result<(), Diagnostics> {
+    pub(super) fn flush(&mut self) -> Result<(), EngineError> {
         if self.staged.is_empty() {
             return Ok(());
         }
