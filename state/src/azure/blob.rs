@@ -6,7 +6,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use reqwest::Method;
 
@@ -193,7 +192,7 @@ pub(super) async fn append_block(
     let mut last = String::new();
     for attempt in 0..4u32 {
         if attempt > 0 {
-            tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+            tokio::time::sleep(inner.backoff * (1 << attempt)).await;
         }
         match inner.send_once(&req).await {
             Ok(r) if r.status == 201 => {

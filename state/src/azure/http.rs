@@ -21,6 +21,8 @@ const API_VERSION: &str = "2021-08-06";
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Attempts for a request that failed to reach the service or got a 500/503.
 const ATTEMPTS: u32 = 4;
+/// The wait before the first retry is twice this; each later one doubles it.
+const BACKOFF: Duration = Duration::from_millis(200);
 
 /// Produces Entra bearer tokens for Azure Storage (scope `https://storage.azure.com/.default`).
 /// The CLI builds one from the Azure provider's `azure_identity` credentials.
@@ -151,6 +153,8 @@ pub(crate) struct Inner {
     pub container: String,
     credential: Credential,
     http: reqwest::Client,
+    /// The retry backoff ([`BACKOFF`]; tests shorten it).
+    pub backoff: Duration,
 }
 
 /// A client for one container. Cheap to clone; requests run on a private runtime thread that
@@ -192,6 +196,7 @@ impl Client {
                 container: container.to_string(),
                 credential,
                 http,
+                backoff: BACKOFF,
             }),
             jobs,
         })
@@ -221,6 +226,16 @@ impl Client {
         self.jobs
             .send(Box::pin(fut))
             .map_err(|_| "the azure-blob backend's runtime has stopped".to_string())
+    }
+
+    /// Sets the retry backoff (tests: a refused connection need not wait seconds). Only on a
+    /// client that has not been cloned yet.
+    #[cfg(test)]
+    pub fn with_backoff(mut self, backoff: Duration) -> Client {
+        Arc::get_mut(&mut self.inner)
+            .expect("with_backoff on a client that was not cloned yet")
+            .backoff = backoff;
+        self
     }
 
     pub fn send(&self, req: Req) -> RemoteResult<Resp> {
@@ -262,7 +277,7 @@ impl Inner {
         let mut last = String::new();
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                tokio::time::sleep(self.backoff * (1 << attempt)).await;
             }
             match self.send_once(&req).await {
                 Ok(resp) if resp.status == 500 || resp.status == 503 => last = resp.describe(),

@@ -226,6 +226,19 @@ impl AzureBlobBackend {
         self
     }
 
+    /// Retries without waiting seconds (tests of unreachable endpoints).
+    #[cfg(test)]
+    fn with_retry_backoff(self, backoff: Duration) -> Self {
+        let Blobs { client, key } = self.blobs;
+        AzureBlobBackend {
+            blobs: Blobs {
+                client: client.with_backoff(backoff),
+                key,
+            },
+            ..self
+        }
+    }
+
     #[cfg(test)]
     fn with_compact_at_blocks(mut self, blocks: u64) -> Self {
         self.compact_at_blocks = blocks;

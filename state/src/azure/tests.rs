@@ -685,7 +685,11 @@ fn sas_tokens_never_appear_in_error_messages() {
     let conn = format!("BlobEndpoint={endpoint};SharedAccessSignature={sas}");
     let from_sas_env = |n: &str| (n == "ARM_SAS_TOKEN").then(|| sas.clone());
     let from_conn = |n: &str| (n == "AZURE_STORAGE_CONNECTION_STRING").then(|| conn.clone());
-    let by_env = AzureBlobBackend::from_config(&config, from_sas_env, None).unwrap();
+    // Each refused connection is retried; without waiting seconds between attempts.
+    let fast = Duration::from_millis(1);
+    let by_env = AzureBlobBackend::from_config(&config, from_sas_env, None)
+        .unwrap()
+        .with_retry_backoff(fast);
     let by_conn = AzureBlobBackend::from_config(
         &AzureBlobConfig {
             endpoint: None,
@@ -694,7 +698,8 @@ fn sas_tokens_never_appear_in_error_messages() {
         from_conn,
         None,
     )
-    .unwrap();
+    .unwrap()
+    .with_retry_backoff(fast);
     for b in [by_env, by_conn] {
         let messages = [
             b.load().unwrap_err().to_string(),
