@@ -62,6 +62,8 @@ pub(super) struct Blob {
     pub(super) blocks: u64,
 }
 
+/// Wraps a transport message as the [`StateError::Remote`] of `action` on `target` (a URL
+/// without query).
 pub(super) fn remote(action: &'static str, target: String) -> impl FnOnce(String) -> StateError {
     move |error| StateError::Remote {
         action,
@@ -70,6 +72,8 @@ pub(super) fn remote(action: &'static str, target: String) -> impl FnOnce(String
     }
 }
 
+/// An answer the operation did not expect, described, with what to check for the common
+/// causes (credentials, a missing container).
 pub(super) fn unexpected(resp: &Resp) -> String {
     let hint = match resp.status {
         403 => {
@@ -83,6 +87,8 @@ pub(super) fn unexpected(resp: &Resp) -> String {
     format!("{}{hint}", resp.describe())
 }
 
+/// Reads a blob: its content, ETag, lease state and block count (`None`: no such blob; a
+/// missing container is an error).
 pub(super) async fn get(inner: Arc<Inner>, name: String) -> RemoteResult<Option<Blob>> {
     let resp = inner.send(Req::new(Method::GET, Some(&name))).await?;
     match resp.status {
@@ -103,8 +109,11 @@ pub(super) async fn get(inner: Arc<Inner>, name: String) -> RemoteResult<Option<
 /// A write condition on a blob's ETag.
 #[derive(Clone)]
 pub(super) enum Cond {
+    /// Unconditional.
     None,
+    /// Only if the blob's ETag is this one.
     Match(String),
+    /// Only if the blob does not exist.
     Absent,
 }
 
@@ -118,8 +127,10 @@ impl Cond {
     }
 }
 
+/// Why a conditional write was refused: someone else changed the blob since this run read it.
 pub(super) const CHANGED: &str = "it was changed by someone else since this run read it (another run may have broken this run's lock with `plinth force-unlock`); nothing was overwritten — re-run the command";
 
+/// Writes a block blob under `cond` (and the lease `lease`, for the lock blob); its new ETag.
 pub(super) async fn put_block_blob(
     inner: Arc<Inner>,
     name: String,
@@ -144,6 +155,7 @@ pub(super) async fn put_block_blob(
     }
 }
 
+/// Creates (or recreates: resets) an empty append blob under `cond`; its new ETag.
 pub(super) async fn create_append_blob(
     inner: Arc<Inner>,
     name: String,
