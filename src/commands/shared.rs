@@ -108,7 +108,7 @@ pub(super) fn check_fail_on(plan: &Plan, fail_on: &[FailOn]) -> Result<(), CliEr
     let hits: Vec<String> = plan
         .changes
         .iter()
-        .filter(|c| c.kind == plinth_plan::Kind::Managed)
+        .filter(|c| c.kind == plinth_plan::DeclKind::Resource)
         .filter(|c| match c.action {
             Action::Delete => fail_on.contains(&FailOn::Destroy),
             Action::Replace => {

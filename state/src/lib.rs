@@ -26,8 +26,8 @@ pub use local::{
 pub use lock::LockInfo;
 pub use memory::MemoryBackend;
 pub use model::{
-    Change, HistoryEntry, MAX_HISTORY, MAX_PUSHED_SERIAL, MAX_SERIAL, Mode, OutputState, PENDING,
-    ResourceState, STATE_FORMAT, State, Status, next_serial,
+    Change, DeclKind, HistoryEntry, MAX_HISTORY, MAX_PUSHED_SERIAL, MAX_SERIAL, OutputState,
+    PENDING, ResourceState, STATE_FORMAT, State, Status, next_serial,
 };
 
 #[cfg(test)]

@@ -135,15 +135,7 @@ pub const PENDING: &str = "pending";
 /// How many history entries a state keeps.
 pub const MAX_HISTORY: usize = 200;
 
-/// Whether a record is a managed resource or a data source read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    /// A `[resource.*]`: an object plinth creates, changes and deletes.
-    Managed,
-    /// A `[data.*]`: an object plinth only reads.
-    Data,
-}
+pub use plinth_addr::DeclKind;
 
 /// Where a resource stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,7 +161,7 @@ pub struct ResourceState {
     #[serde(rename = "type")]
     pub type_name: String,
     /// Managed resource or data source.
-    pub mode: Mode,
+    pub mode: DeclKind,
     /// The provider's id for the object; known up front for ARM and Kubernetes objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,

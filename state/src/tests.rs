@@ -14,7 +14,7 @@ fn resource(address: &str, n: u64) -> ResourceState {
     ResourceState {
         address: address.to_string(),
         type_name: "azure:Microsoft.Resources/resourceGroups@2025-04-01".to_string(),
-        mode: Mode::Managed,
+        mode: DeclKind::Resource,
         id: Some(format!("/subscriptions/s/resourceGroups/{address}")),
         inputs: json!({"name": address, "location": "westeurope", "tags": {"n": n}}),
         attributes: json!({"provisioningState": "Succeeded", "n": n}),

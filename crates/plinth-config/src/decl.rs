@@ -1,5 +1,6 @@
 //! The declarations of a configuration, as decoded from its TOML files.
 
+use plinth_addr::DeclKind;
 use plinth_value::Path;
 
 use crate::node::Node;
@@ -18,12 +19,12 @@ pub struct Config {
     pub outputs: Vec<OutputDecl>,
     /// `(mode, name)` → index in `resources`, built on first lookup (a configuration is not
     /// changed once loaded).
-    index: std::sync::OnceLock<std::collections::HashMap<(Mode, String), usize>>,
+    index: std::sync::OnceLock<std::collections::HashMap<(DeclKind, String), usize>>,
 }
 
 impl Config {
     /// The resource or data source declared with this name; O(1).
-    pub fn resource(&self, mode: Mode, name: &str) -> Option<&ResourceDecl> {
+    pub fn resource(&self, mode: DeclKind, name: &str) -> Option<&ResourceDecl> {
         let index = self.index.get_or_init(|| {
             self.resources
                 .iter()
@@ -105,13 +106,6 @@ pub struct ProviderDecl {
     pub config: Node,
 }
 
-/// A managed resource or a data source.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Mode {
-    Managed,
-    Data,
-}
-
 /// A reference to another declaration by address text (`rg`, `data.sub`, `app["x"]`).
 #[derive(Clone, Debug)]
 pub struct AddrRef {
@@ -133,7 +127,7 @@ pub struct Lifecycle {
 /// `[resource.NAME]` or `[data.NAME]`.
 #[derive(Clone, Debug)]
 pub struct ResourceDecl {
-    pub mode: Mode,
+    pub mode: DeclKind,
     pub name: String,
     /// Where the name is declared (the table header key).
     pub loc: Loc,
@@ -149,10 +143,7 @@ pub struct ResourceDecl {
 impl ResourceDecl {
     /// `name` or `data.name`.
     pub fn address(&self) -> String {
-        match self.mode {
-            Mode::Managed => self.name.clone(),
-            Mode::Data => format!("data.{}", self.name),
-        }
+        plinth_addr::Address::new(self.mode, &self.name, None).to_string()
     }
 }
 

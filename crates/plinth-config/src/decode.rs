@@ -5,6 +5,7 @@
 //! Every problem is reported to the diagnostics and decoding goes on, so one run reports all
 //! of them. Used by `load`; uses `syntax` for strings and keys, `vars` for variable types.
 
+use plinth_addr::DeclKind;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -132,11 +133,11 @@ impl<'a> Decoder<'a> {
                             }
                             "resource" | "data" => {
                                 let mode = if k == "data" {
-                                    Mode::Data
+                                    DeclKind::Data
                                 } else {
-                                    Mode::Managed
+                                    DeclKind::Resource
                                 };
-                                if mode == Mode::Managed && RESERVED.contains(&n.as_str()) {
+                                if mode == DeclKind::Resource && RESERVED.contains(&n.as_str()) {
                                     self.err(
                                         Diagnostic::at(format!("`{n}` cannot be a resource name"), nloc.clone())
                                             .label("reserved word")
@@ -346,7 +347,7 @@ impl<'a> Decoder<'a> {
 
     fn resource(
         &mut self,
-        mode: Mode,
+        mode: DeclKind,
         name: String,
         loc: Loc,
         t: &DeTable<'_>,
@@ -368,7 +369,7 @@ impl<'a> Decoder<'a> {
                 }
                 "depends_on" => depends_on = self.addr_list(v, "`depends_on`")?,
                 "for_each" => for_each = Some(self.node(v)),
-                "lifecycle" if mode == Mode::Managed => match self.lifecycle(v) {
+                "lifecycle" if mode == DeclKind::Resource => match self.lifecycle(v) {
                     Some(l) => lifecycle = l,
                     None => ok = false,
                 },
@@ -376,7 +377,7 @@ impl<'a> Decoder<'a> {
             }
         }
         let inputs = self.entries_node(rest, loc.clone());
-        let what = if mode == Mode::Data {
+        let what = if mode == DeclKind::Data {
             "data"
         } else {
             "resource"

@@ -19,13 +19,14 @@ mod syntax;
 mod vars;
 
 pub use decl::{
-    ActionDecl, AddrRef, BackendDecl, Config, Lifecycle, Mode, OutputDecl, ProviderDecl,
-    ResourceDecl, VarType, VariableDecl,
+    ActionDecl, AddrRef, BackendDecl, Config, Lifecycle, OutputDecl, ProviderDecl, ResourceDecl,
+    VarType, VariableDecl,
 };
 pub use diag::{Diagnostic, Diagnostics, MAX_RENDERED, MAX_SAME_KIND, clean};
 pub use files::{MAX_FILE_BYTES, MAX_TOML_BYTES};
 pub use load::{load_dir, load_sources};
 pub use node::{FoundRef, Node, NodeKind};
+pub use plinth_addr::DeclKind;
 pub use source::{FileId, Loc, Quote, SourceFile, Sources};
 pub use vars::{VarInputs, resolve as resolve_variables};
 

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use plinth_config::{Mode, NodeKind, load_dir};
+use plinth_config::{DeclKind, NodeKind, load_dir};
 
 fn write(dir: &Path, name: &str, text: &str) {
     let path = dir.join(name);
@@ -26,7 +26,7 @@ fn yaml_becomes_the_manifest_with_its_references() {
         "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: ${var.prefix}-mi\n  annotations:\n    azure.workload.identity/client-id: \"${mi.properties.clientId}\"\n  labels:\n    replicas: 3\n",
     );
     let config = load_dir(dir.path()).unwrap();
-    let r = config.resource(Mode::Managed, "sa").unwrap();
+    let r = config.resource(DeclKind::Resource, "sa").unwrap();
     assert!(r.inputs.entry("manifest_file").is_none());
     let manifest = r.inputs.entry("manifest").expect("manifest");
     let refs: Vec<String> = manifest

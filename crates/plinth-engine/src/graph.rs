@@ -63,7 +63,7 @@ pub fn build(config: &Config, registry: &Registry) -> Result<DeclGraph, Diagnost
     let mut by_addr = HashMap::new();
     for (i, r) in config.resources.iter().enumerate() {
         let id = dag.add_node(Decl::Resource(i));
-        by_addr.insert((crate::addr::kind_of(r.mode), r.name.clone()), id);
+        by_addr.insert((r.mode, r.name.clone()), id);
     }
     for (i, a) in config.actions.iter().enumerate() {
         let id = dag.add_node(Decl::Action(i));
@@ -90,7 +90,7 @@ pub fn build(config: &Config, registry: &Registry) -> Result<DeclGraph, Diagnost
     };
     let addr_key = |text: &str| text.parse::<Address>().ok().map(|a| (a.kind, a.name));
     for r in &config.resources {
-        let to = g.by_addr[&(crate::addr::kind_of(r.mode), r.name.clone())];
+        let to = g.by_addr[&(r.mode, r.name.clone())];
         let mut refs = node_refs(&r.inputs);
         if let Some(fe) = &r.for_each {
             refs.extend(node_refs(fe));
@@ -128,7 +128,7 @@ pub fn build(config: &Config, registry: &Registry) -> Result<DeclGraph, Diagnost
         let users = config
             .resources
             .iter()
-            .map(|r| ((crate::addr::kind_of(r.mode), r.name.clone()), &r.type_name))
+            .map(|r| ((r.mode, r.name.clone()), &r.type_name))
             .chain(
                 config
                     .actions

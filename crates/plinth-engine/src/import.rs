@@ -3,7 +3,7 @@
 //! cluster a Kubernetes object lives in), and recorded exactly as apply records objects.
 
 use plinth_addr::{Address, DeclKind};
-use plinth_config::{Diagnostic, Mode};
+use plinth_config::Diagnostic;
 use plinth_provider::{NullReporter, Request};
 use plinth_state::{ResourceState, State};
 
@@ -29,12 +29,12 @@ pub async fn import(
         ));
     }
     let name = &address.name;
-    let Some(decl) = ws.config.resource(Mode::Managed, name) else {
+    let Some(decl) = ws.config.resource(DeclKind::Resource, name) else {
         let names = ws
             .config
             .resources
             .iter()
-            .filter(|r| r.mode == Mode::Managed);
+            .filter(|r| r.mode == DeclKind::Resource);
         return Err(refuse(
             format!("`{name}` is not declared in the configuration"),
             match plinth_config::did_you_mean(name, names.map(|r| r.name.as_str())) {
@@ -103,7 +103,7 @@ pub async fn import(
         Recording {
             address: &key,
             type_name: &decl.type_name,
-            mode: plinth_state::Mode::Managed,
+            mode: plinth_state::DeclKind::Resource,
             inputs: &inputs,
             settings: &settings,
             dependencies: Vec::new(),

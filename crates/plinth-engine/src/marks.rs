@@ -184,7 +184,7 @@ mod tests {
         let r = ResourceState {
             address: "a".into(),
             type_name: "m:t".into(),
-            mode: plinth_state::Mode::Managed,
+            mode: plinth_state::DeclKind::Resource,
             id: None,
             inputs: serde_json::json!({"body": {"pw": "hunter2"}}),
             attributes: serde_json::json!({"pw": "hunter2"}),

@@ -3,8 +3,9 @@
 //! for providers whose settings say where objects live — the settings it was reached with.
 //! Apply and import record objects through this one function.
 
+use plinth_addr::DeclKind;
 use plinth_provider::{Observed, Registry};
-use plinth_state::{Mode, ResourceState, Status};
+use plinth_state::{ResourceState, Status};
 use plinth_value::Value;
 
 use crate::marks;
@@ -13,7 +14,7 @@ use crate::marks;
 pub(crate) struct Recording<'a> {
     pub address: &'a str,
     pub type_name: &'a str,
-    pub mode: Mode,
+    pub mode: DeclKind,
     /// The inputs sent (marked).
     pub inputs: &'a Value,
     /// The provider settings the request carried.

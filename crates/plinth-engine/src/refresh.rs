@@ -4,10 +4,11 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
+use plinth_addr::DeclKind;
 use plinth_config::{Diagnostic, Diagnostics};
 use plinth_plan::{Action, Drift};
 use plinth_provider::{Provider, Registry, Request, diff};
-use plinth_state::{Mode, OutputState, ResourceState, State, Status};
+use plinth_state::{OutputState, ResourceState, State, Status};
 use plinth_value::{Path, Value};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -83,7 +84,7 @@ pub async fn refresh<'s>(
     let reporter = Arc::new(EventReporter { tx });
     let mut count = 0;
     for (address, r) in &state.resources {
-        if r.mode != Mode::Managed {
+        if r.mode != DeclKind::Resource {
             continue;
         }
         if r.status == Status::PendingCreate && r.id.is_none() {

@@ -12,7 +12,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use plinth_config::{Config, Diagnostic, Diagnostics, Loc, Mode, NodeKind};
+use plinth_config::{Config, Diagnostic, Diagnostics, Loc, NodeKind};
 use plinth_provider::Registry;
 use plinth_state::ResourceState;
 use plinth_value::{Path, Value};
@@ -247,6 +247,6 @@ fn bare_name(config: &Config, table: &plinth_config::Node, key: &str) -> Option<
         return None;
     };
     config
-        .resource(Mode::Managed, name)
+        .resource(DeclKind::Resource, name)
         .map(|_| (name.clone(), node.loc.clone()))
 }

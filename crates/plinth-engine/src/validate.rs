@@ -1,7 +1,7 @@
 //! Static checks of a configuration against the providers' schemas, before any I/O:
 //! types exist, inputs fit, references name something that exists.
 
-use plinth_config::{Config, Diagnostic, Diagnostics, Loc, Mode, Node, NodeKind, did_you_mean};
+use plinth_config::{Config, Diagnostic, Diagnostics, Loc, Node, NodeKind, did_you_mean};
 use plinth_provider::{Registry, TypeSchema};
 use std::collections::{HashMap, HashSet};
 
@@ -61,7 +61,7 @@ pub fn lookup_type(
 /// Checks every declaration. Returns all problems found.
 pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
     let mut d = Diagnostics::default();
-    let pool = |mode: Mode| {
+    let pool = |mode: DeclKind| {
         Pool::new(
             config
                 .resources
@@ -72,8 +72,8 @@ pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
         )
     };
     let names = Names {
-        managed: pool(Mode::Managed),
-        data: pool(Mode::Data),
+        managed: pool(DeclKind::Resource),
+        data: pool(DeclKind::Data),
         vars: Pool::new(config.variables.iter().map(|v| v.name.as_str()).collect()),
         for_each: config
             .resources
@@ -84,14 +84,14 @@ pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
     };
 
     for r in &config.resources {
-        let what = if r.mode == Mode::Data {
+        let what = if r.mode == DeclKind::Data {
             "data source"
         } else {
             "resource"
         };
         match lookup_type(registry, &r.type_name, &r.type_loc) {
             Ok(schema) => {
-                if r.mode == Mode::Data && !schema.data_source {
+                if r.mode == DeclKind::Data && !schema.data_source {
                     d.push(
                         Diagnostic::at(
                             format!("`{}` cannot be read as a data source", r.type_name),
@@ -99,7 +99,7 @@ pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
                         )
                         .help("declare it as [resource.NAME] to manage it"),
                     );
-                } else if r.mode == Mode::Managed && !schema.managed {
+                } else if r.mode == DeclKind::Resource && !schema.managed {
                     d.push(
                         Diagnostic::at(
                             format!("`{}` cannot be managed as a resource", r.type_name),
@@ -727,13 +727,13 @@ fn check_setting_names(
         if name.contains('/') {
             continue;
         }
-        if let Some(r) = config.resource(Mode::Managed, name) {
+        if let Some(r) = config.resource(DeclKind::Resource, name) {
             if !provider.settings_reference_accepts(key, &r.type_name) {
                 let fits = config
                     .resources
                     .iter()
                     .filter(|r| {
-                        r.mode == Mode::Managed
+                        r.mode == DeclKind::Resource
                             && provider.settings_reference_accepts(key, &r.type_name)
                     })
                     .map(|r| format!("`{}`", r.name))
@@ -762,7 +762,7 @@ fn check_setting_names(
         let names = config
             .resources
             .iter()
-            .filter(|r| r.mode == Mode::Managed)
+            .filter(|r| r.mode == DeclKind::Resource)
             .map(|r| r.name.as_str());
         d.push(
             Diagnostic::at(

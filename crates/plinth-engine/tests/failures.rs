@@ -207,7 +207,7 @@ fn pending(address: &str, id: Option<&str>, status: Status) -> ResourceState {
     ResourceState {
         address: address.into(),
         type_name: "fake:thing".into(),
-        mode: plinth_state::Mode::Managed,
+        mode: plinth_state::DeclKind::Resource,
         id: id.map(str::to_string),
         inputs: serde_json::Value::Null,
         attributes: serde_json::Value::Null,

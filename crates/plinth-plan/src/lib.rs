@@ -69,14 +69,7 @@ pub enum ReplaceOrder {
     CreateThenDelete,
 }
 
-/// What kind of thing an address names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    Managed,
-    Data,
-    Action,
-}
+pub use plinth_addr::DeclKind;
 
 /// The planned change of one address.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -86,7 +79,7 @@ pub struct ResourceChange {
     pub name: String,
     #[serde(rename = "type")]
     pub type_name: String,
-    pub kind: Kind,
+    pub kind: DeclKind,
     pub action: Action,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replace_order: Option<ReplaceOrder>,
@@ -254,7 +247,7 @@ impl Plan {
                 Action::Create => s.add += 1,
                 Action::Update => s.change += 1,
                 Action::Replace => s.replace += 1,
-                Action::Delete if c.kind == Kind::Managed => s.destroy += 1,
+                Action::Delete if c.kind == DeclKind::Resource => s.destroy += 1,
                 Action::Delete => {}
                 Action::Read => s.read += 1,
                 Action::Run => s.run += 1,
@@ -335,7 +328,7 @@ mod tests {
                 address: "a".into(),
                 name: "a".into(),
                 type_name: "core:data".into(),
-                kind: Kind::Managed,
+                kind: DeclKind::Resource,
                 action: Action::Create,
                 replace_order: None,
                 id: None,

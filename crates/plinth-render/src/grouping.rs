@@ -67,7 +67,7 @@ mod tests {
             address: address.into(),
             name: address.into(),
             type_name: type_name.into(),
-            kind: plinth_plan::Kind::Managed,
+            kind: plinth_plan::DeclKind::Resource,
             action: Action::Create,
             replace_order: None,
             id: None,

@@ -13,7 +13,7 @@
 //! `after_unknown` trees.
 
 use plinth_plan::{
-    Action, Drift, Kind, OutputChange, Plan, PlanMode, ReplaceOrder, ResourceChange,
+    Action, DeclKind, Drift, OutputChange, Plan, PlanMode, ReplaceOrder, ResourceChange,
 };
 use plinth_value::{Path, PathSeg, Value};
 use serde_json::{Map, Value as J, json};
@@ -164,11 +164,13 @@ fn path_steps(p: &Path) -> J {
     )
 }
 
-fn kind_str(k: Kind) -> &'static str {
+fn kind_str(k: DeclKind) -> &'static str {
     match k {
-        Kind::Managed => "managed",
-        Kind::Data => "data",
-        Kind::Action => "action",
+        DeclKind::Resource => "managed",
+        DeclKind::Data => "data",
+        DeclKind::Action => "action",
+        DeclKind::Output => "output",
+        DeclKind::Provider => "provider",
     }
 }
 
@@ -384,14 +386,14 @@ fn tf_change(
 }
 
 /// The identifying fields Terraform puts first in a resource change or planned resource.
-fn tf_head(address: &str, kind: Kind, type_name: &str, name: &str) -> Map<String, J> {
+fn tf_head(address: &str, kind: DeclKind, type_name: &str, name: &str) -> Map<String, J> {
     let (base, _) = split_deposed(address);
     let mut r = Map::new();
     r.insert("address".into(), J::String(base.to_string()));
     r.insert(
         "mode".into(),
         J::String(
-            if kind == Kind::Data {
+            if kind == DeclKind::Data {
                 "data"
             } else {
                 "managed"
@@ -435,9 +437,9 @@ fn tf_resource_change(c: &ResourceChange, plan: &Plan, reveal: bool) -> J {
 
 fn tf_drift(d: &Drift, reveal: bool) -> J {
     let kind = if d.address.starts_with("data.") {
-        Kind::Data
+        DeclKind::Data
     } else {
-        Kind::Managed
+        DeclKind::Resource
     };
     let mut r = tf_head(&d.address, kind, &d.type_name, decl_name(&d.address));
     r.insert(
@@ -477,11 +479,12 @@ fn tf_output_change(o: &OutputChange, reveal: bool) -> J {
 /// only in state), not the removal of a data source from state.
 fn tf_listed(c: &ResourceChange) -> bool {
     match c.kind {
-        Kind::Action => false,
-        Kind::Data => {
+        DeclKind::Action => false,
+        DeclKind::Data => {
             c.action == Action::Read && c.after.as_ref().is_some_and(|a| !a.is_wholly_known())
         }
-        Kind::Managed => true,
+        DeclKind::Resource => true,
+        DeclKind::Output | DeclKind::Provider => false,
     }
 }
 
@@ -489,7 +492,7 @@ fn tf_planned_values(plan: &Plan, reveal: bool) -> J {
     let resources: Vec<J> = plan
         .changes
         .iter()
-        .filter(|c| c.kind != Kind::Action && !split_deposed(&c.address).1)
+        .filter(|c| c.kind != DeclKind::Action && !split_deposed(&c.address).1)
         .filter_map(|c| {
             let after = c.after.as_ref()?;
             let mut r = tf_head(&c.address, c.kind, &c.type_name, &c.name);
@@ -595,7 +598,7 @@ pub fn terraform_json(plan: &Plan, show_sensitive: bool) -> J {
     let invocations: Vec<J> = plan
         .changes
         .iter()
-        .filter(|c| c.kind == Kind::Action && c.action == Action::Run)
+        .filter(|c| c.kind == DeclKind::Action && c.action == Action::Run)
         .map(|c| tf_action_invocation(c, reveal))
         .collect();
     if !invocations.is_empty() {

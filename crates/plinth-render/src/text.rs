@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use plinth_plan::{
-    Action, Drift, Kind, OutputChange, Plan, PlanMode, ReplaceOrder, ResourceChange,
+    Action, DeclKind, Drift, OutputChange, Plan, PlanMode, ReplaceOrder, ResourceChange,
 };
 use plinth_value::{Path, Value};
 
@@ -218,9 +218,9 @@ pub fn plan_text(plan: &Plan, opts: &TextOptions) -> String {
 fn render_change(out: &mut String, c: &ResourceChange, opts: &TextOptions, st: &Style) {
     let sym = st.action(c.action, c.action.symbol());
     let kind = match c.kind {
-        Kind::Data => " (data source)",
-        Kind::Action => " (action)",
-        Kind::Managed => "",
+        DeclKind::Data => " (data source)",
+        DeclKind::Action => " (action)",
+        _ => "",
     };
     let mut head = format!(
         "  {sym} {} {}{kind}",
@@ -347,7 +347,7 @@ mod tests {
             address: "x".into(),
             name: "x".into(),
             type_name: "core:data".into(),
-            kind: Kind::Managed,
+            kind: DeclKind::Resource,
             action,
             replace_order: (action == Action::Replace).then_some(ReplaceOrder::DeleteThenCreate),
             id: None,

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use plinth_plan::{
-    Action, Drift, Kind, OutputChange, PLAN_FORMAT, Plan, PlanMode, ReplaceOrder, ResourceChange,
+    Action, DeclKind, Drift, OutputChange, PLAN_FORMAT, Plan, PlanMode, ReplaceOrder,
+    ResourceChange,
 };
 use plinth_render::json::{FORMAT_VERSION, SCHEMA, plan_json, terraform_json};
 use plinth_testkit::{Engine, path};
@@ -26,7 +27,7 @@ fn with(mut base: Value, at: &str, x: Value) -> Value {
     base
 }
 
-fn rc(address: &str, type_name: &str, kind: Kind, action: Action) -> ResourceChange {
+fn rc(address: &str, type_name: &str, kind: DeclKind, action: Action) -> ResourceChange {
     let name = address
         .trim_start_matches("data.")
         .trim_start_matches("action.")
@@ -89,7 +90,7 @@ fn kitchen_sink() -> Plan {
     let mut c = rc(
         "rg",
         "azure:Microsoft.Resources/resourceGroups@2025-04-01",
-        Kind::Managed,
+        DeclKind::Resource,
         Action::Create,
     );
     let after =
@@ -104,7 +105,7 @@ fn kitchen_sink() -> Plan {
     p.changes.push(c);
 
     // update (undoing drift)
-    let mut u = rc("app", "core:data", Kind::Managed, Action::Update);
+    let mut u = rc("app", "core:data", DeclKind::Resource, Action::Update);
     u.before = Some(v(json!({"id": "gen-1", "input": "old", "output": "old"})));
     u.after = Some(with(
         v(json!({"id": "gen-1", "input": "new"})),
@@ -118,7 +119,7 @@ fn kitchen_sink() -> Plan {
     p.changes.push(u);
 
     // replace, delete then create, forced by an attribute
-    let mut r = rc("db", "core:data", Kind::Managed, Action::Replace);
+    let mut r = rc("db", "core:data", DeclKind::Resource, Action::Replace);
     r.replace_order = Some(ReplaceOrder::DeleteThenCreate);
     r.before = Some(v(
         json!({"id": "gen-2", "triggers": {"v": "1"}, "input": [1]}),
@@ -133,7 +134,7 @@ fn kitchen_sink() -> Plan {
     p.changes.push(r);
 
     // replace, create before destroy, by request, with a sensitive value on both sides
-    let mut r2 = rc("cache", "core:data", Kind::Managed, Action::Replace);
+    let mut r2 = rc("cache", "core:data", DeclKind::Resource, Action::Replace);
     r2.replace_order = Some(ReplaceOrder::CreateThenDelete);
     r2.before = Some(with(v(json!({"id": "gen-3"})), "input", secret()));
     r2.after = Some(with(
@@ -145,7 +146,7 @@ fn kitchen_sink() -> Plan {
     p.changes.push(r2);
 
     // replace because tainted
-    let mut r3 = rc("tainted", "core:data", Kind::Managed, Action::Replace);
+    let mut r3 = rc("tainted", "core:data", DeclKind::Resource, Action::Replace);
     r3.replace_order = Some(ReplaceOrder::DeleteThenCreate);
     r3.before = Some(v(json!({"id": "gen-9"})));
     r3.after = Some(with(v(json!({})), "id", Value::Unknown));
@@ -153,21 +154,31 @@ fn kitchen_sink() -> Plan {
     p.changes.push(r3);
 
     // for_each instances: one created, one kept, one removed from for_each
-    let mut a = rc(r#"web["a"]"#, "core:data", Kind::Managed, Action::Create);
+    let mut a = rc(
+        r#"web["a"]"#,
+        "core:data",
+        DeclKind::Resource,
+        Action::Create,
+    );
     a.after = Some(with(v(json!({"input": "a"})), "id", Value::Unknown));
     p.changes.push(a);
-    let mut b = rc(r#"web["b"]"#, "core:data", Kind::Managed, Action::NoOp);
+    let mut b = rc(r#"web["b"]"#, "core:data", DeclKind::Resource, Action::NoOp);
     b.before = Some(v(json!({"id": "gen-4", "input": "b"})));
     b.after = b.before.clone();
     p.changes.push(b);
-    let mut gone_key = rc(r#"web["c"]"#, "core:data", Kind::Managed, Action::Delete);
+    let mut gone_key = rc(
+        r#"web["c"]"#,
+        "core:data",
+        DeclKind::Resource,
+        Action::Delete,
+    );
     gone_key.before = Some(v(json!({"id": "gen-5", "input": "c"})));
     gone_key.reason = Some("not in the configuration".into());
     gone_key.id = Some("gen-5".into());
     p.changes.push(gone_key);
 
     // delete of a removed declaration, holding a secret
-    let mut d = rc("old", "core:data", Kind::Managed, Action::Delete);
+    let mut d = rc("old", "core:data", DeclKind::Resource, Action::Delete);
     d.before = Some(with(v(json!({"id": "gen-6"})), "input", secret()));
     d.reason = Some("not in the configuration".into());
     p.changes.push(d);
@@ -176,7 +187,7 @@ fn kitchen_sink() -> Plan {
     let mut dep = rc(
         "cache (deposed)",
         "core:data",
-        Kind::Managed,
+        DeclKind::Resource,
         Action::Delete,
     );
     dep.name = "cache".into();
@@ -188,7 +199,7 @@ fn kitchen_sink() -> Plan {
     let mut dr = rc(
         "data.sub",
         "azure:Microsoft.Resources/subscriptions@2022-12-01",
-        Kind::Data,
+        DeclKind::Data,
         Action::Read,
     );
     dr.after = Some(v(json!({"id": "/subscriptions/x", "displayName": "dev"})));
@@ -197,7 +208,7 @@ fn kitchen_sink() -> Plan {
     let mut dd = rc(
         "data.kv",
         "azure:Microsoft.KeyVault/vaults@2023-07-01",
-        Kind::Data,
+        DeclKind::Data,
         Action::Read,
     );
     dd.after = Some(Value::Unknown);
@@ -212,7 +223,7 @@ fn kitchen_sink() -> Plan {
     let mut run = rc(
         "action.restart",
         "k8s:rollout-restart",
-        Kind::Action,
+        DeclKind::Action,
         Action::Run,
     );
     run.config = Some(with(
@@ -225,7 +236,7 @@ fn kitchen_sink() -> Plan {
     let mut idle = rc(
         "action.idle",
         "k8s:rollout-restart",
-        Kind::Action,
+        DeclKind::Action,
         Action::NoOp,
     );
     idle.config = Some(v(json!({"target": "x"})));
@@ -780,7 +791,7 @@ fn secrets_never_leak_unless_asked() {
 #[test]
 fn a_sensitive_value_hides_its_shape() {
     let mut p = empty_plan();
-    let mut c = rc("x", "core:data", Kind::Managed, Action::Create);
+    let mut c = rc("x", "core:data", DeclKind::Resource, Action::Create);
     // A whole sensitive map, with an unknown inside: neither its keys nor its values show.
     let inner = with(
         v(json!({"user": "admin-name-xyz", "pass": SECRET})),

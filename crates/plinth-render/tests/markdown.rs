@@ -8,7 +8,7 @@ mod fixtures;
 
 use fixtures::{Harness, path, redact_uuids};
 use plinth_engine::PlanOptions;
-use plinth_plan::{Action, Kind, PLAN_FORMAT, Plan, PlanMode, ReplaceOrder, ResourceChange};
+use plinth_plan::{Action, DeclKind, PLAN_FORMAT, Plan, PlanMode, ReplaceOrder, ResourceChange};
 use plinth_render::markdown::{GITHUB_COMMENT_LIMIT, MarkdownOptions, render};
 use plinth_value::Value;
 use serde_json::json;
@@ -488,7 +488,7 @@ fn change(
         address: address.into(),
         name: address.split('[').next().unwrap_or(address).into(),
         type_name: "core:data".into(),
-        kind: Kind::Managed,
+        kind: DeclKind::Resource,
         action,
         replace_order: (action == Action::Replace).then_some(ReplaceOrder::DeleteThenCreate),
         id: None,
@@ -634,12 +634,12 @@ fn actions_reads_and_outputs() {
         json!({"message": "deployed"}),
         &[],
     );
-    run.kind = Kind::Action;
+    run.kind = DeclKind::Action;
     run.type_name = "ext:notify".into();
     run.after = None;
     run.reason = Some("`web` changes".into());
     let mut read = change("data.current", Action::Read, json!(null), json!(null), &[]);
-    read.kind = Kind::Data;
+    read.kind = DeclKind::Data;
     read.after = Some(Value::Unknown);
     read.config = Some(Value::from(json!({"query": "x"})));
     read.reason = Some(

@@ -11,13 +11,13 @@ use super::blob::lease;
 use super::lease::LeaseTiming;
 use super::*;
 use crate::journal;
-use crate::model::{Change, Mode, ResourceState, Status};
+use crate::model::{Change, DeclKind, ResourceState, Status};
 
 fn resource(address: &str, n: u64) -> ResourceState {
     ResourceState {
         address: address.to_string(),
         type_name: "core:data".to_string(),
-        mode: Mode::Managed,
+        mode: DeclKind::Resource,
         id: Some(format!("id-{address}")),
         inputs: json!({"n": n}),
         attributes: json!({"n": n, "pad": "x".repeat(40)}),

@@ -5,11 +5,11 @@
 use super::ops::{Done, Started, op_graph};
 use super::runner::Runner;
 use super::{ApplyInput, ApplyOptions, ApplyReport, PENDING_RUN, history, state_err};
+use crate::error::EngineError;
 use crate::events::{Event, EventSink};
 use crate::reporter::EventReporter;
 use crate::scope::Values;
 use crate::settings::SettingsTables;
-use crate::error::EngineError;
 use plinth_graph::{NodeId, Walk};
 use plinth_plan::{Action, PlanMode};
 use plinth_provider::ProviderError;

@@ -5,9 +5,9 @@ use super::ops::{Done, Op, OpKind, Started, deposed_key};
 use super::runner::Runner;
 use super::{Failure, history, state_err};
 use crate::addr::Address;
+use crate::error::EngineError;
 use crate::events::Event;
 use crate::marks;
-use crate::error::EngineError;
 use plinth_graph::{Dag, NodeId, Walk};
 use plinth_plan::{Action, PlanMode, ReplaceOrder, ResourceChange};
 use plinth_provider::{Observed, ProviderError};
@@ -82,7 +82,7 @@ impl Runner<'_, '_> {
     pub(super) fn record_object(
         &mut self,
         c: &ResourceChange,
-        mode: plinth_state::Mode,
+        mode: plinth_state::DeclKind,
         config: &Value,
         settings: &Value,
         obs: Observed,
@@ -193,7 +193,7 @@ impl Runner<'_, '_> {
             (OpKind::Create | OpKind::Update, Done::Observed(obs)) => {
                 self.record_object(
                     &c,
-                    plinth_state::Mode::Managed,
+                    plinth_state::DeclKind::Resource,
                     &started.config,
                     &started.settings,
                     obs,
@@ -203,7 +203,7 @@ impl Runner<'_, '_> {
             (OpKind::Read | OpKind::RecordRead, Done::Observed(obs)) => {
                 self.record_object(
                     &c,
-                    plinth_state::Mode::Data,
+                    plinth_state::DeclKind::Data,
                     &started.config,
                     &started.settings,
                     obs,

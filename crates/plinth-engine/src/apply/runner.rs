@@ -10,7 +10,6 @@ use crate::marks;
 use crate::reporter::EventReporter;
 use crate::scope::{Scope, Values};
 use crate::settings::{Settings, SettingsTables, prefix_of, settings_for};
-use plinth_config::Mode;
 
 use crate::error::EngineError;
 use plinth_graph::{Dag, NodeId, Walk};
@@ -115,7 +114,7 @@ impl Runner<'_, '_> {
             }
         }
         for r in &self.input.workspace.config.resources {
-            let kind = crate::addr::kind_of(r.mode);
+            let kind = r.mode;
             if r.for_each.is_some() && self.values.get(kind, &r.name).is_none() {
                 self.values.set_empty(kind, &r.name);
             }
@@ -152,11 +151,7 @@ impl Runner<'_, '_> {
                 (&a.inputs, None, &a.type_name, None)
             }
             kind => {
-                let mode = if kind == DeclKind::Data {
-                    Mode::Data
-                } else {
-                    Mode::Managed
-                };
+                let mode = kind;
                 let r = config
                     .resource(mode, &addr.name)
                     .ok_or("the resource is no longer in the configuration")?;
@@ -301,7 +296,7 @@ impl Runner<'_, '_> {
                 self.stage(Change::Put(Box::new(ResourceState {
                     address: c.address.clone(),
                     type_name: c.type_name.clone(),
-                    mode: plinth_state::Mode::Managed,
+                    mode: plinth_state::DeclKind::Resource,
                     id,
                     inputs: serde_json::Value::Null,
                     attributes: serde_json::Value::Null,
@@ -353,7 +348,7 @@ impl Runner<'_, '_> {
         let config = config.clone();
         let planned_after = c.after.clone();
         let is_data_record =
-            !kind.forward() && prior.is_some_and(|r| r.mode == plinth_state::Mode::Data);
+            !kind.forward() && prior.is_some_and(|r| r.mode == plinth_state::DeclKind::Data);
         let prior: Option<Prior> = prior.map(|r| marks::prior(self.input.workspace.registry, r));
         let handle = tasks.spawn(async move {
             let Some((provider, t)) = lookup else {

@@ -3,10 +3,11 @@
 
 use plinth_config::Diagnostic;
 use plinth_graph::NodeId;
-use plinth_plan::{Action, Kind, OutputChange, ResourceChange};
+use plinth_plan::{Action, OutputChange, ResourceChange};
 use plinth_value::Value;
 
 use super::planner::Planner;
+use crate::addr::DeclKind;
 
 impl Planner<'_, '_> {
     pub(super) fn plan_action(&mut self, i: usize, id: NodeId) {
@@ -45,7 +46,7 @@ impl Planner<'_, '_> {
             address,
             name: decl.name.clone(),
             type_name: decl.type_name.clone(),
-            kind: Kind::Action,
+            kind: DeclKind::Action,
             action: if trigger.is_some() {
                 Action::Run
             } else {

@@ -3,12 +3,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use plinth_config::{Diagnostic, Mode};
+use plinth_config::Diagnostic;
 use plinth_graph::NodeId;
-use plinth_plan::{Action, Kind, OutputChange, PlanMode, ResourceChange};
+use plinth_plan::{Action, OutputChange, PlanMode, ResourceChange};
 use plinth_value::Value;
 
 use crate::addr::Address;
+use crate::addr::DeclKind;
 use crate::marks;
 
 use super::planner::Planner;
@@ -27,18 +28,15 @@ impl Planner<'_, '_> {
                 .parse::<Address>()
                 .map(|a| a.name)
                 .unwrap_or_else(|_| address.clone());
-            let kind = match r.mode {
-                plinth_state::Mode::Managed => Kind::Managed,
-                plinth_state::Mode::Data => Kind::Data,
-            };
+            let kind = r.mode;
             if destroy
-                && kind == Kind::Managed
+                && kind == DeclKind::Resource
                 && !r.deposed
                 && let Some(decl) = self
                     .input
                     .workspace
                     .config
-                    .resource(Mode::Managed, &decl_name)
+                    .resource(DeclKind::Resource, &decl_name)
                 && decl.lifecycle.prevent_destroy
             {
                 self.protected.push((

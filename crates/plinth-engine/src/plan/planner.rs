@@ -4,13 +4,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use plinth_config::{Diagnostic, Diagnostics, Mode, ResourceDecl};
+use plinth_config::{Diagnostic, Diagnostics, ResourceDecl};
 use plinth_graph::NodeId;
 use plinth_plan::{Action, OutputChange, ResourceChange};
 use plinth_provider::{TypeSchema, diff};
 use plinth_value::{Path, Value};
 
 use crate::addr::Address;
+use crate::addr::DeclKind;
 use crate::events::EventSink;
 use crate::graph::{self, Decl, DeclGraph};
 use crate::scope::{Scope, Values};
@@ -128,7 +129,7 @@ impl Planner<'_, '_> {
                 let Some(instances) = self.expand(decl) else {
                     return;
                 };
-                let kind = crate::addr::kind_of(decl.mode);
+                let kind = decl.mode;
                 if instances.is_empty() {
                     self.values.set_empty(kind, &decl.name);
                 }
@@ -137,8 +138,10 @@ impl Planner<'_, '_> {
                     let addr = Address::new(kind, decl.name.clone(), key);
                     self.produced.insert(addr.to_string());
                     let result = match decl.mode {
-                        Mode::Managed => self.plan_managed(decl, &addr, each, deps.clone()).await,
-                        Mode::Data => self.plan_data(decl, &addr, each, deps.clone()).await,
+                        DeclKind::Resource => {
+                            self.plan_managed(decl, &addr, each, deps.clone()).await
+                        }
+                        _ => self.plan_data(decl, &addr, each, deps.clone()).await,
                     };
                     if let Err(d) = result {
                         self.diags.push(d);
@@ -166,8 +169,7 @@ impl Planner<'_, '_> {
             Ok(v) => v,
             Err(d) => {
                 self.diags.push(d);
-                self.values
-                    .set_unknown(crate::addr::kind_of(decl.mode), &decl.name);
+                self.values.set_unknown(decl.mode, &decl.name);
                 return None;
             }
         };
@@ -181,8 +183,7 @@ impl Planner<'_, '_> {
                 format!("the for_each of `{}` depends on values known only after apply", decl.address()),
                 "for_each must be known when planning: use variables or values already in state, or apply the resources it depends on first with --target",
             ));
-            self.values
-                .set_unknown(crate::addr::kind_of(decl.mode), &decl.name);
+            self.values.set_unknown(decl.mode, &decl.name);
             return None;
         }
         if v.contains_sensitive() {

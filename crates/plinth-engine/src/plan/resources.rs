@@ -3,12 +3,13 @@
 //! back, and the change recorded.
 
 use plinth_config::{Diagnostic, ResourceDecl};
-use plinth_plan::{Action, Kind, ReplaceOrder, ResourceChange};
+use plinth_plan::{Action, ReplaceOrder, ResourceChange};
 use plinth_provider::{NullReporter, Request, diff};
 use plinth_state::{ResourceState, Status};
 use plinth_value::{Path, Value};
 
 use crate::addr::Address;
+use crate::addr::DeclKind;
 use crate::inputs;
 use crate::marks;
 use crate::settings::prefix_of;
@@ -32,7 +33,7 @@ impl Planner<'_, '_> {
         let record = self
             .state
             .get(&address)
-            .filter(|r| r.mode == plinth_state::Mode::Managed);
+            .filter(|r| r.mode == plinth_state::DeclKind::Resource);
         let prior = record.map(|r| marks::prior(self.input.workspace.registry, r));
         // The secrets to scrub from a provider's message are found only when there is one.
         let provider_err = |e: plinth_provider::ProviderError, config: &Value| {
@@ -222,7 +223,7 @@ impl Planner<'_, '_> {
             address,
             name: decl.name.clone(),
             type_name: decl.type_name.clone(),
-            kind: Kind::Managed,
+            kind: DeclKind::Resource,
             action,
             replace_order,
             id,
@@ -286,7 +287,7 @@ impl Planner<'_, '_> {
             address,
             name: decl.name.clone(),
             type_name: decl.type_name.clone(),
-            kind: Kind::Data,
+            kind: DeclKind::Data,
             action: Action::Read,
             replace_order: None,
             id: None,

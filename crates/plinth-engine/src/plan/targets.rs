@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use plinth_config::{Config, Diagnostic, Diagnostics, Mode};
+use plinth_config::{Config, Diagnostic, Diagnostics};
 use plinth_plan::{Action, ResourceChange};
 use plinth_state::State;
 
@@ -18,8 +18,8 @@ pub(super) fn check_addresses(
 ) {
     for a in addrs {
         let exists = match a.kind {
-            DeclKind::Resource => config.resource(Mode::Managed, &a.name).is_some(),
-            DeclKind::Data => config.resource(Mode::Data, &a.name).is_some(),
+            DeclKind::Resource => config.resource(DeclKind::Resource, &a.name).is_some(),
+            DeclKind::Data => config.resource(DeclKind::Data, &a.name).is_some(),
             DeclKind::Action => config.actions.iter().any(|x| x.name == a.name),
             DeclKind::Output | DeclKind::Provider => false,
         } || state.is_some_and(|s| {
@@ -31,10 +31,10 @@ pub(super) fn check_addresses(
         // for_each (and `a` alone names every instance of one that has).
         let for_each = match a.kind {
             DeclKind::Resource => config
-                .resource(Mode::Managed, &a.name)
+                .resource(DeclKind::Resource, &a.name)
                 .map(|r| r.for_each.is_some()),
             DeclKind::Data => config
-                .resource(Mode::Data, &a.name)
+                .resource(DeclKind::Data, &a.name)
                 .map(|r| r.for_each.is_some()),
             DeclKind::Action | DeclKind::Output | DeclKind::Provider => None,
         };

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use plinth_plan::{Action, Kind, ResourceChange};
+use plinth_plan::{Action, DeclKind, ResourceChange};
 
 use super::rich::Rich;
 use super::syntax::{code, html, md_text};
@@ -76,7 +76,7 @@ pub(super) struct Section {
 /// The verb shown before an address.
 pub(super) fn verb(c: &ResourceChange) -> &'static str {
     match (c.action, c.kind) {
-        (Action::Delete, Kind::Data) => "forget",
+        (Action::Delete, DeclKind::Data) => "forget",
         (Action::Delete, _) => "destroy",
         (a, _) => a.as_str(),
     }

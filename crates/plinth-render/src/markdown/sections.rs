@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use plinth_plan::{
-    Action, Drift, Kind, OutputChange, Plan, PlanMode, ReplaceOrder, ResourceChange, Summary,
+    Action, DeclKind, Drift, OutputChange, Plan, PlanMode, ReplaceOrder, ResourceChange, Summary,
 };
 use plinth_value::Value;
 
@@ -68,7 +68,9 @@ fn replace_notes(c: &ResourceChange) -> Rich {
 pub(super) fn caution_block(changing: &[&ResourceChange]) -> Option<(String, Vec<String>)> {
     let risky: Vec<&ResourceChange> = groups_order(changing)
         .into_iter()
-        .filter(|c| c.kind == Kind::Managed && matches!(c.action, Action::Delete | Action::Replace))
+        .filter(|c| {
+            c.kind == DeclKind::Resource && matches!(c.action, Action::Delete | Action::Replace)
+        })
         .collect();
     if risky.is_empty() {
         return None;
@@ -130,7 +132,7 @@ pub(super) fn overview_table(changing: &[&ResourceChange], summary: &Summary) ->
                 (Action::Create, _) => 0,
                 (Action::Update, _) => 1,
                 (Action::Replace, _) => 2,
-                (Action::Delete, Kind::Managed) => 3,
+                (Action::Delete, DeclKind::Resource) => 3,
                 (Action::Read, _) => 4,
                 (Action::Run, _) => 5,
                 _ => continue,
@@ -277,9 +279,9 @@ pub(super) fn change_item(c: &ResourceChange, recreated: &BTreeSet<&str>, reveal
         notes.push_text("re-creates an object deleted outside plinth");
     }
     let type_text = match c.kind {
-        Kind::Data => format!("{}, data source", c.type_name),
-        Kind::Action => format!("{}, action", c.type_name),
-        Kind::Managed => c.type_name.clone(),
+        DeclKind::Data => format!("{}, data source", c.type_name),
+        DeclKind::Action => format!("{}, action", c.type_name),
+        _ => c.type_name.clone(),
     };
     let body = change_body(c, reveal);
     Item::new(verb(c), &c.address, &type_text, &notes, body)
@@ -408,7 +410,7 @@ pub(super) fn outputs_section(
 mod tests {
     use super::*;
 
-    fn change(address: &str, type_name: &str, kind: Kind, action: Action) -> ResourceChange {
+    fn change(address: &str, type_name: &str, kind: DeclKind, action: Action) -> ResourceChange {
         ResourceChange {
             address: address.into(),
             name: address.into(),
@@ -431,9 +433,14 @@ mod tests {
 
     #[test]
     fn the_overview_has_a_row_per_provider_with_something_to_count() {
-        let forgotten = change("data.sub", "azure:subscription", Kind::Data, Action::Delete);
-        let created = change("a", "core:data", Kind::Managed, Action::Create);
-        let run = change("action.r", "core:sleep", Kind::Action, Action::Run);
+        let forgotten = change(
+            "data.sub",
+            "azure:subscription",
+            DeclKind::Data,
+            Action::Delete,
+        );
+        let created = change("a", "core:data", DeclKind::Resource, Action::Create);
+        let run = change("action.r", "core:sleep", DeclKind::Action, Action::Run);
         let table = overview_table(&[&forgotten, &created, &run], &Summary::default());
         assert!(
             table.contains("| `core` | 1 | 0 | 0 | 0 | 0 | 1 |"),
