@@ -44,6 +44,23 @@ impl TypeName {
     pub fn ty(&self) -> &str {
         &self.ty
     }
+
+    /// The two parts of a type name as written, borrowed (`("k8s", "v1/ConfigMap")`), or
+    /// `None` when `s` is not one. The one place that knows where a type name splits.
+    pub fn split(s: &str) -> Option<(&str, &str)> {
+        let (provider, ty) = s.split_once(':')?;
+        let well_formed = !provider.is_empty()
+            && provider
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        (well_formed && !ty.is_empty()).then_some((provider, ty))
+    }
+
+    /// The provider prefix of a type name as written (`core` for `core:data`); a string that
+    /// is not a type name is its own provider.
+    pub fn provider_of(s: &str) -> &str {
+        TypeName::split(s).map_or(s, |(p, _)| p)
+    }
 }
 
 impl fmt::Display for TypeName {
@@ -56,20 +73,11 @@ impl FromStr for TypeName {
     type Err = TypeNameError;
 
     fn from_str(s: &str) -> Result<Self, TypeNameError> {
-        let Some((provider, ty)) = s.split_once(':') else {
-            return Err(TypeNameError(format!(
+        let (provider, ty) = TypeName::split(s).ok_or_else(|| {
+            TypeNameError(format!(
                 "`{s}` is not a type: expected PROVIDER:TYPE, e.g. core:data"
-            )));
-        };
-        let well_formed = !provider.is_empty()
-            && provider
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        if !well_formed || ty.is_empty() {
-            return Err(TypeNameError(format!(
-                "`{s}` is not a type: expected PROVIDER:TYPE, e.g. core:data"
-            )));
-        }
+            ))
+        })?;
         Ok(TypeName::new(provider, ty))
     }
 }

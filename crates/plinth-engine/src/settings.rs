@@ -50,7 +50,7 @@ pub fn settings_for<'s>(settings: &'s Settings, prefix: &str) -> &'s Value {
 
 /// The type prefix of a full type name (`k8s` of `k8s:v1/ServiceAccount`).
 pub fn prefix_of(full_type: &str) -> &str {
-    full_type.split_once(':').map_or(full_type, |(p, _)| p)
+    plinth_addr::TypeName::provider_of(full_type)
 }
 
 impl SettingsTables {

@@ -15,7 +15,7 @@ pub fn lookup_type(
 ) -> Result<TypeSchema, Diagnostic> {
     let all = registry.all_types();
     let suggestion = || did_you_mean(type_name, all.iter().map(String::as_str));
-    let Some((prefix, _)) = type_name.split_once(':') else {
+    let Some((prefix, _)) = plinth_addr::TypeName::split(type_name) else {
         // A type written without its provider (`data` for `core:data`) is the common case.
         let suffix = format!(":{type_name}");
         let help = all
@@ -682,10 +682,8 @@ fn check_inputs(
         }
     }
     if let Some(v) = inputs.static_value() {
-        let (prefix, rest) = schema
-            .type_name
-            .split_once(':')
-            .unwrap_or(("", &schema.type_name));
+        let (prefix, rest) =
+            plinth_addr::TypeName::split(&schema.type_name).unwrap_or(("", &schema.type_name));
         if let Some((p, _)) = registry.lookup(&schema.type_name) {
             debug_assert_eq!(p.name(), prefix);
             let mut marked = v.clone();

@@ -394,7 +394,7 @@ impl Registry {
 
     /// Splits `prefix:type` and finds the provider.
     pub fn lookup(&self, full_type: &str) -> Option<(&Arc<dyn Provider>, String)> {
-        let (prefix, rest) = full_type.split_once(':')?;
+        let (prefix, rest) = plinth_addr::TypeName::split(full_type)?;
         let p = self.providers.get(prefix)?;
         Some((p, rest.to_string()))
     }

@@ -33,9 +33,7 @@ pub(crate) fn group_title(a: Action) -> &'static str {
 /// The provider of a type: the prefix before `:` (`core` for `core:data`); a type without
 /// one is its own provider.
 pub(crate) fn provider_of(type_name: &str) -> &str {
-    type_name
-        .split_once(':')
-        .map_or(type_name, |(provider, _)| provider)
+    plinth_addr::TypeName::provider_of(type_name)
 }
 
 /// `changes` grouped by the provider of their type, providers in name order, each group in

@@ -441,7 +441,7 @@ fn tf_drift(d: &Drift, reveal: bool) -> J {
     } else {
         DeclKind::Resource
     };
-    let mut r = tf_head(&d.address, kind, &d.type_name, decl_name(&d.address));
+    let mut r = tf_head(&d.address, kind, &d.type_name, &decl_name(&d.address));
     r.insert(
         "change".into(),
         tf_change(
