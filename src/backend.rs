@@ -160,7 +160,10 @@ impl TokenProvider for IdentityTokens {
             let source = self
                 .source
                 .get_or_init(|| async {
-                    let http = reqwest::Client::new();
+                    // Token requests get the same connect and request timeouts as ARM's.
+                    let http = plinth_provider_azure::HttpTimeouts::default()
+                        .client()
+                        .map_err(|e| e.to_string())?;
                     plinth_provider_azure::IdentityTokenSource::new(
                         &plinth_provider_azure::CredentialConfig::from_env(),
                         &http,
