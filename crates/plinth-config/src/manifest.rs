@@ -96,7 +96,7 @@ pub fn resolve_manifest_files(config: &mut Config, dir: &ConfigDir, diags: &mut 
 /// The node of a YAML document: one mapping (a single Kubernetes object).
 fn yaml_node(text: &str, file: FileId, from: &Loc) -> Result<Node, Diagnostics> {
     let whole = Loc::new(file, 0..text.len().min(1));
-    let invalid = |e: serde_yaml::Error| -> Diagnostics {
+    let invalid = |e: serde_norway::Error| -> Diagnostics {
         let at = e
             .location()
             .map(|l| Loc::new(file, l.index()..l.index() + 1))
@@ -108,11 +108,11 @@ fn yaml_node(text: &str, file: FileId, from: &Loc) -> Result<Node, Diagnostics> 
     };
     // First as YAML values, which refuse a key set twice in one mapping (a JSON value would
     // silently keep the last one).
-    for doc in serde_yaml::Deserializer::from_str(text) {
-        <serde_yaml::Value as serde::Deserialize>::deserialize(doc).map_err(invalid)?;
+    for doc in serde_norway::Deserializer::from_str(text) {
+        <serde_norway::Value as serde::Deserialize>::deserialize(doc).map_err(invalid)?;
     }
     let mut docs = Vec::new();
-    for doc in serde_yaml::Deserializer::from_str(text) {
+    for doc in serde_norway::Deserializer::from_str(text) {
         match <serde_json::Value as serde::Deserialize>::deserialize(doc) {
             Ok(serde_json::Value::Null) => {}
             Ok(v) => docs.push(v),
@@ -146,7 +146,7 @@ fn yaml_node(text: &str, file: FileId, from: &Loc) -> Result<Node, Diagnostics> 
 }
 
 /// Converts a YAML value to a node. Strings holding `${...}` become templates, located at
-/// their first occurrence in the file at or after `cursor` (serde_yaml gives no spans), so
+/// their first occurrence in the file at or after `cursor` (serde_norway gives no spans), so
 /// errors in them point at the right line in the common case.
 fn to_node(
     v: &serde_json::Value,

@@ -183,7 +183,7 @@ fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
 fn parse_yaml(body: &[u8]) -> Result<Value, ApiError> {
     match serde_json::from_slice(body) {
         Ok(v) => Ok(v),
-        Err(_) => serde_yaml::from_slice(body).map_err(|e| {
+        Err(_) => serde_norway::from_slice(body).map_err(|e| {
             ApiError::bad_request(&format!("error decoding the request body as YAML: {e}"))
         }),
     }
