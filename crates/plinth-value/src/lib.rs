@@ -8,6 +8,8 @@
 //! sensitive value is sensitive. Maps are ordered by key so every rendering and digest is
 //! deterministic.
 
+#![warn(missing_docs)]
+
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -22,12 +24,19 @@ pub type Map = BTreeMap<String, Value>;
 /// A configuration or resource value.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub enum Value {
+    /// No value, JSON's `null`.
     #[default]
     Null,
+    /// `true` or `false`.
     Bool(bool),
+    /// An integer or a float, kept exactly as JSON holds it (no unit; the attribute's schema
+    /// says what it counts).
     Number(serde_json::Number),
+    /// A string, unquoted (rendering adds the quotes).
     String(String),
+    /// An ordered list; indices in a [`Path`] count from 0.
     List(Vec<Value>),
+    /// A map ordered by key, so renderings and digests are deterministic.
     Map(Map),
     /// Known after apply.
     Unknown,
@@ -41,10 +50,12 @@ pub const UNKNOWN_TEXT: &str = "(known after apply)";
 pub const SENSITIVE_TEXT: &str = "(sensitive)";
 
 impl Value {
+    /// A [`Value::String`] from anything string-like.
     pub fn string(s: impl Into<String>) -> Self {
         Value::String(s.into())
     }
 
+    /// Marks `v` sensitive. Idempotent: an already sensitive value is not wrapped twice.
     pub fn sensitive(v: Value) -> Self {
         match v {
             Value::Sensitive(_) => v,
@@ -74,10 +85,14 @@ impl Value {
         }
     }
 
+    /// True when this value itself carries the sensitive mark; a map or list with a
+    /// sensitive part is not (see [`Value::contains_sensitive`]).
     pub fn is_sensitive(&self) -> bool {
         matches!(self, Value::Sensitive(_))
     }
 
+    /// True when this value, seen through a sensitive mark, is [`Value::Unknown`]; a map or
+    /// list with an unknown part is not (see [`Value::is_wholly_known`]).
     pub fn is_unknown(&self) -> bool {
         matches!(self.unmarked(), Value::Unknown)
     }
@@ -133,6 +148,7 @@ impl Value {
         }
     }
 
+    /// The string, seen through a sensitive mark; `None` for any other type (unknown too).
     pub fn as_str(&self) -> Option<&str> {
         match self.unmarked() {
             Value::String(s) => Some(s),
@@ -140,6 +156,7 @@ impl Value {
         }
     }
 
+    /// The boolean, seen through a sensitive mark; `None` for any other type (unknown too).
     pub fn as_bool(&self) -> Option<bool> {
         match self.unmarked() {
             Value::Bool(b) => Some(*b),
@@ -147,6 +164,8 @@ impl Value {
         }
     }
 
+    /// The map, seen through a sensitive mark; `None` for any other type (unknown too).
+    /// Entries inside keep their own marks.
     pub fn as_map(&self) -> Option<&Map> {
         match self.unmarked() {
             Value::Map(m) => Some(m),
@@ -154,6 +173,8 @@ impl Value {
         }
     }
 
+    /// The list's items, seen through a sensitive mark; `None` for any other type (unknown
+    /// too). Items keep their own marks.
     pub fn as_list(&self) -> Option<&[Value]> {
         match self.unmarked() {
             Value::List(l) => Some(l),

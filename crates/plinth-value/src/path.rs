@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 /// One step of a [`Path`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PathSeg {
+    /// A map key, written `.key`, or `["key"]` when it is not a plain identifier.
     Key(String),
+    /// A list index counted from 0, written `[0]`.
     Index(usize),
 }
 
@@ -17,26 +19,32 @@ pub enum PathSeg {
 pub struct Path(Vec<PathSeg>);
 
 impl Path {
+    /// The empty path: the value itself.
     pub fn root() -> Self {
         Path(Vec::new())
     }
 
+    /// A path of the given steps, outermost first.
     pub fn from_segments(segs: Vec<PathSeg>) -> Self {
         Path(segs)
     }
 
+    /// The steps of this path, outermost first; empty for the root.
     pub fn segments(&self) -> &[PathSeg] {
         &self.0
     }
 
+    /// True for the root path (same as [`Path::is_empty`]).
     pub fn is_root(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// The number of steps; 0 for the root.
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
+    /// True when the path has no steps, i.e. it is the root.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -55,6 +63,7 @@ impl Path {
         p
     }
 
+    /// Appends a step in place (see [`Path::key`] and [`Path::index`] for copies).
     pub fn push(&mut self, seg: PathSeg) {
         self.0.push(seg);
     }
