@@ -14,6 +14,7 @@ const DEPOSED: &str = " (deposed)";
 /// One step of a module path: `module.app["prod"]`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ModuleStep {
+    /// The module call's name: `app` in `module.app["prod"]`.
     pub name: String,
     /// The module call's `for_each` key, if it has one.
     pub key: Option<String>,
@@ -28,7 +29,9 @@ pub struct ModuleStep {
 pub struct Address {
     /// The module path; empty for the root module (the only one today).
     pub module: Vec<ModuleStep>,
+    /// Which table declares it; shown as the address's prefix (`data.`, none for resources).
     pub kind: DeclKind,
+    /// The declaration's name as written in its table: `app` in `[resource.app]`.
     pub name: String,
     /// The instance key (`for_each`), if the declaration has one.
     pub key: Option<String>,

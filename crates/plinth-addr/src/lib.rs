@@ -12,6 +12,8 @@
 //! providers; it is pure data with parsing and printing, and no other crate splits an
 //! address or a type name by hand.
 
+#![warn(missing_docs)]
+
 mod address;
 mod kind;
 mod type_name;
