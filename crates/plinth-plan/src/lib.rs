@@ -1,5 +1,12 @@
 //! The plan model: what `plan` decided and `apply` carries out. Serialisable, so a plan can
 //! be saved (`plan --out`), reviewed (`show`), and applied later.
+//!
+//! A [`Plan`] holds one [`ResourceChange`] per address (resources, data sources, actions),
+//! the planned root [`OutputChange`]s and the [`Drift`] refresh found. Values keep their
+//! marks: unknown ("known after apply") and sensitive. [`Plan::redacted`] and [`redact`]
+//! strip the sensitive ones for machine-readable output. Pure data: no I/O, no engine.
+
+#![warn(missing_docs)]
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -14,16 +21,27 @@ pub const PLAN_FORMAT: &str = "plinth-plan/1";
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
+    /// The object does not exist (or not in state) and will be created.
     Create,
+    /// The object exists and will be changed in place.
     Update,
+    /// The object will be deleted and created again (see [`ReplaceOrder`] and
+    /// [`ResourceChange::replace_paths`]).
     Replace,
+    /// The object will be deleted (a resource); a data source or output no longer in the
+    /// configuration is only removed from state.
     Delete,
+    /// Nothing to do: the object already matches the configuration.
     NoOp,
+    /// A data source is read: at plan time when its inputs are known (`after` holds the
+    /// result, which apply records), else at apply time (`after` is unknown).
     Read,
+    /// An action (`[action.NAME]`) will run.
     Run,
 }
 
 impl Action {
+    /// The action's name as written in plans and plan JSON: `create`, `no-op`, ...
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Create => "create",
@@ -65,7 +83,10 @@ impl fmt::Display for Action {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ReplaceOrder {
+    /// Delete the old object first, then create the new one (the default).
     DeleteThenCreate,
+    /// Create the new object first, then delete the old one
+    /// (`lifecycle = { create_before_destroy = true }`).
     CreateThenDelete,
 }
 
@@ -74,13 +95,18 @@ pub use plinth_addr::DeclKind;
 /// The planned change of one address.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResourceChange {
+    /// The address of the object, e.g. `rg`, `app["blue"]`, `data.sub`, `action.restart`.
     pub address: String,
     /// The declaration's name (without instance key), for grouping.
     pub name: String,
+    /// The type, `PROVIDER:TYPE` (e.g. `core:data`); serialised as `type`.
     #[serde(rename = "type")]
     pub type_name: String,
+    /// What kind of declaration the address names (resource, data source, action, ...).
     pub kind: DeclKind,
+    /// What apply will do with the object.
     pub action: Action,
+    /// The order of a replacement; `Some` only when `action` is [`Action::Replace`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replace_order: Option<ReplaceOrder>,
     /// The provider id, when known.
@@ -128,10 +154,16 @@ impl ResourceChange {
 /// A root output's planned value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OutputChange {
+    /// The output's name (`[output.NAME]`).
     pub name: String,
+    /// [`Action::Create`], [`Action::Update`], [`Action::NoOp`] or [`Action::Delete`] (the
+    /// output was removed from the configuration).
     pub action: Action,
+    /// The value in state; `None` when the output is new.
     pub before: Option<Value>,
+    /// The planned value (possibly unknown); `None` when the output is deleted.
     pub after: Option<Value>,
+    /// The output is declared `sensitive = true`: its value is hidden in every rendering.
     pub sensitive: bool,
 }
 
@@ -139,22 +171,32 @@ pub struct OutputChange {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum PlanMode {
+    /// Bring the world to the configuration (`plan`).
     #[default]
     Normal,
+    /// Delete everything in state (`plan --destroy`, `destroy`).
     Destroy,
+    /// Only refresh: record drift in state, change nothing (`plan --refresh-only`).
     RefreshOnly,
 }
 
 /// A change made outside plinth, found by refresh.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Drift {
+    /// The address of the object in state.
     pub address: String,
+    /// The type, `PROVIDER:TYPE`; serialised as `type`.
     #[serde(rename = "type")]
     pub type_name: String,
     /// `update` (changed outside) or `delete` (deleted outside).
     pub action: Action,
+    /// The attributes recorded in state before refresh; `None` when there were none (a
+    /// pending create that never reached the provider).
     pub before: Option<Value>,
+    /// The attributes as read; `None` when the object was deleted outside plinth.
     pub after: Option<Value>,
+    /// Attribute paths whose value changed: only those the configuration sets, except in a
+    /// refresh-only plan, which lists every changed path. Empty for a delete.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changed_paths: Vec<Path>,
     /// The provider id as read.
@@ -178,12 +220,16 @@ impl Drift {
 /// A whole plan.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
+    /// The format tag, [`PLAN_FORMAT`]; a saved plan with another tag is refused.
     pub format: String,
+    /// What plan was asked for.
     pub mode: PlanMode,
     /// When the plan was made (RFC 3339).
     pub created_at: String,
-    /// The state the plan was made against.
+    /// The lineage of the state the plan was made against; empty when there was no state.
     pub lineage: String,
+    /// The serial of that state (0 when there was none); apply refuses a saved plan when
+    /// the state's serial has moved on since.
     pub serial: u64,
     /// Digest of the configuration files and resolved variables.
     pub config_digest: String,
@@ -193,12 +239,16 @@ pub struct Plan {
     pub variables: BTreeMap<String, Value>,
     /// Changes, dependencies before dependents.
     pub changes: Vec<ResourceChange>,
+    /// Planned root outputs (with `--target`, only those that refer to a targeted change).
     pub outputs: Vec<OutputChange>,
     /// Changes made outside plinth that refresh found.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drift: Vec<Drift>,
+    /// Warnings to show with the plan (one sentence each), e.g. that `--target` limits it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The `--target` addresses the plan was limited to; empty means the whole
+    /// configuration.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<String>,
 }
@@ -206,15 +256,22 @@ pub struct Plan {
 /// Counts for the summary line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
+    /// Objects to create.
     pub add: usize,
+    /// Objects to update in place.
     pub change: usize,
+    /// Objects to replace (delete and create).
     pub replace: usize,
+    /// Resources to delete (forgotten data sources are not counted).
     pub destroy: usize,
+    /// Data sources to read at apply time (not counted as a change).
     pub read: usize,
+    /// Actions to run.
     pub run: usize,
 }
 
 impl Summary {
+    /// True when no resource or action changes: reads alone leave a summary empty.
     pub fn is_empty(&self) -> bool {
         self.add + self.change + self.replace + self.destroy + self.run == 0
     }
@@ -240,6 +297,7 @@ impl fmt::Display for Summary {
 }
 
 impl Plan {
+    /// Counts the changes by action, for the summary line.
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
         for c in &self.changes {
@@ -262,6 +320,7 @@ impl Plan {
         !self.summary().is_empty() || self.outputs.iter().any(|o| o.action.is_change())
     }
 
+    /// The change planned for `address` (its text, e.g. `app["blue"]`), if there is one.
     pub fn change(&self, address: &str) -> Option<&ResourceChange> {
         self.changes.iter().find(|c| c.address == address)
     }
