@@ -3,6 +3,8 @@
 //! Neither type talks to a remote service: the object *is* its state record. That makes
 //! them the types the engine is proven with before any cloud provider exists.
 
+#![warn(missing_docs)]
+
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -33,6 +35,7 @@ fn path(s: &str) -> Path {
 }
 
 impl CoreProvider {
+    /// Creates the provider; it holds no configuration or connection, so this cannot fail.
     pub fn new() -> Self {
         CoreProvider
     }
