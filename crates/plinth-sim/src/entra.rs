@@ -24,16 +24,27 @@ const KEY: &str = "plinth-sim-entra-signing-key";
 /// What a token says.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Claims {
+    /// The audience: the requested scope without `/.default` (e.g.
+    /// `https://management.azure.com`).
     pub aud: String,
+    /// The issuer, `https://sts.windows.net/{tenant}/`.
     pub iss: String,
+    /// The tenant id the token was issued in.
     pub tid: String,
+    /// The client (application) id the token was issued to.
     pub appid: String,
+    /// The principal's object id: a UUIDv5 of `{tenant}/{client_id}`, stable across runs.
     pub oid: String,
+    /// Issued at, in seconds since the Unix epoch.
     pub iat: u64,
+    /// Not valid before, in seconds since the Unix epoch (the issue time).
     pub nbf: u64,
+    /// Expiry, in seconds since the Unix epoch (an hour after issue).
     pub exp: u64,
 }
 
+/// The Entra routes: `POST /{tenant}/oauth2/v2.0/token` and the OpenID discovery documents
+/// (`/{tenant}/v2.0/.well-known/openid-configuration` and its v1 spelling).
 pub fn router() -> Router<Arc<Shared>> {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(token))
@@ -89,7 +100,9 @@ pub fn issue(tenant: &str, client_id: &str, scope: &str) -> String {
 /// Why a bearer token was refused.
 #[derive(Debug, PartialEq, Eq)]
 pub enum TokenError {
+    /// Not a token this simulator signed: malformed, or its signature does not match.
     Invalid,
+    /// A genuine token whose `exp` has passed.
     Expired,
 }
 

@@ -9,6 +9,8 @@
 //! inventory, out-of-band changes, the request log, `settle`). [`World`] is everything that
 //! persists.
 
+#![warn(missing_docs)]
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -68,6 +70,7 @@ impl Latency {
 /// How the simulator behaves.
 #[derive(Clone, Debug, Default)]
 pub struct SimConfig {
+    /// How long long-running operations take (default [`Latency::Instant`]).
     pub latency: Latency,
     /// Fraction of ARM requests (0.0–1.0) that answer with an injected transient failure.
     pub faults: f64,
@@ -80,6 +83,7 @@ pub struct SimConfig {
 /// Everything that persists: ARM resources and the clusters' Kubernetes objects.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct World {
+    /// The ARM resources, deployments, operations and role assignments.
     pub arm: arm::Store,
     /// Kubernetes API state per AKS cluster, by cluster key (see [`k8s::Cluster`]).
     pub clusters: std::collections::BTreeMap<String, k8s::Cluster>,
@@ -109,9 +113,14 @@ pub struct LogEntry {
     /// When its answer was ready (RFC 3339 with microseconds): with `at`, whether two
     /// requests overlapped.
     pub done: String,
+    /// The HTTP method (`GET`, `PUT`, ...).
     pub method: String,
+    /// The request path, without the query string.
     pub path: String,
+    /// The raw query string after `?` (e.g. `api-version=2023-01-01`); `None` when the URL
+    /// had none.
     pub query: Option<String>,
+    /// The HTTP status code of the answer.
     pub status: u16,
     /// Response headers a test may check (`retry-after`, `azure-asyncoperation`, `location`).
     pub headers: Vec<(String, String)>,
@@ -119,10 +128,14 @@ pub struct LogEntry {
 
 /// State shared by every handler.
 pub struct Shared {
+    /// The configuration the simulator was started with.
     pub config: SimConfig,
     /// `http://127.0.0.1:PORT`, as clients reach the simulator.
     pub base_url: String,
+    /// Everything that persists; lock it through [`Shared::world`], which recovers a
+    /// poisoned lock.
     pub world: Mutex<World>,
+    /// Every request served so far, oldest first (what `/_sim/requests` answers).
     pub log: Mutex<Vec<LogEntry>>,
 }
 
@@ -149,9 +162,11 @@ impl Shared {
 
 /// A running simulator.
 pub struct SimHandle {
+    /// The loopback address the simulator listens on.
     pub addr: SocketAddr,
     /// `http://ADDR`.
     pub url: String,
+    /// The state the handlers share: tests read the world and the request log through it.
     pub shared: Arc<Shared>,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,

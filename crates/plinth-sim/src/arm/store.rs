@@ -14,7 +14,10 @@ use super::throttle::Buckets;
 /// Every ARM resource, by lower-cased resource id, and the long-running operations.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Store {
+    /// Every resource, keyed by its lower-cased id.
     pub resources: BTreeMap<String, Resource>,
+    /// The long-running operations started so far, keyed by their lower-cased operation id;
+    /// kept after they finish so late polls still answer.
     #[serde(default)]
     pub operations: BTreeMap<String, Operation>,
     /// Counter feeding generated ids (deterministic with the seed).
@@ -36,7 +39,10 @@ pub struct Resource {
     pub id: String,
     /// What GET returns.
     pub body: Value,
+    /// When the resource was first created, in ms since the Unix epoch; kept across updates.
     pub created_ms: u64,
+    /// When the resource was last written (create, update or change), in ms since the Unix
+    /// epoch.
     pub updated_ms: u64,
     /// A create/update operation runs until then (AKS, Service Bus namespace activation).
     #[serde(default)]
@@ -60,10 +66,16 @@ pub struct Resource {
 /// A long-running operation (polled via `Azure-AsyncOperation` or `Location`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Operation {
+    /// The operation id, the last segment of its polling URLs (`.../operations/{id}`).
     pub id: String,
+    /// The id of the resource the operation works on.
     pub resource_id: String,
+    /// What the operation does: `create`, `update` or `delete`.
     pub kind: String,
+    /// When the operation started, in ms since the Unix epoch.
     pub started_ms: u64,
+    /// When the operation is done, in ms since the Unix epoch; polls before then answer
+    /// "in progress".
     pub done_ms: u64,
     /// Status the `Location` URL answers once done (200 or 204).
     pub done_status: u16,
@@ -81,9 +93,12 @@ pub struct Settings {
     pub fic_write_ms: Option<u64>,
     /// List page size (default 100).
     pub page_size: Option<usize>,
-    /// Token bucket capacity/refill per second for reads, writes, deletes.
+    /// The token bucket of reads (GET, HEAD), as (capacity, refill per second); default (250, 25).
     pub read_bucket: Option<(f64, f64)>,
+    /// The token bucket of writes (every method but GET, HEAD and DELETE), as (capacity, refill per second);
+    /// default (200, 10).
     pub write_bucket: Option<(f64, f64)>,
+    /// The token bucket of deletes, as (capacity, refill per second); default (200, 10).
     pub delete_bucket: Option<(f64, f64)>,
 }
 
@@ -101,9 +116,11 @@ pub trait Clusters {
 
 /// The parts of the world an ARM request works on.
 pub struct ArmWorld<'a> {
+    /// The ARM resource store.
     pub arm: &'a mut Store,
     /// The world's logical clock ([`crate::World::clock`]).
     pub clock: &'a mut u64,
+    /// The clusters' Kubernetes APIs, created and removed as AKS resources come and go.
     pub clusters: &'a mut dyn Clusters,
 }
 
