@@ -11,6 +11,8 @@ use crate::{Planned, Prior, TypeSchema};
 
 /// Decides whether a configured scalar equals the object's.
 pub trait Equivalence: Sync {
+    /// True when `configured` (the value the user set at input `path`) and `actual` (the
+    /// object's value there) are the same for this service. Both may carry marks.
     fn equal(&self, path: &Path, configured: &Value, actual: &Value) -> bool;
 }
 

@@ -4,6 +4,13 @@
 //! engine never does I/O itself: it asks providers to read, plan, create, update and delete,
 //! and records what they answer. Everything a provider knows about a type that the engine
 //! needs for planning is in its [`TypeSchema`].
+//!
+//! A run finds providers by type prefix in a [`Registry`]. Every call carries a [`Request`]
+//! (which object, the provider's settings, a [`Reporter`] for progress notes); failures are
+//! [`ProviderError`]s carrying the service's own code. [`diff`] holds the default planning
+//! diff, which a provider may use with its own [`diff::Equivalence`].
+
+#![warn(missing_docs)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,11 +26,17 @@ pub mod diff;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ValueKind {
+    /// Any value at all.
     Any,
+    /// A string.
     String,
+    /// A number (integer or float).
     Number,
+    /// `true` or `false`.
     Bool,
+    /// A list (TOML array).
     List,
+    /// A map (TOML table).
     Map,
     /// A duration string such as `30s` or `10m`.
     Duration,
@@ -47,6 +60,7 @@ impl ValueKind {
         }
     }
 
+    /// The kind in words, for "expected ..." messages: `a string`, `a table`, ...
     pub fn describe(self) -> &'static str {
         match self {
             ValueKind::Any => "any value",
@@ -63,13 +77,18 @@ impl ValueKind {
 /// One top-level input of a resource type.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct InputSchema {
+    /// The input's key in the declaration, e.g. `location`.
     pub name: String,
+    /// What kind of value it takes.
     pub kind: ValueKind,
+    /// A configuration without it is an error.
     pub required: bool,
+    /// One line for humans: shown in `plinth schema` and in "missing input" help.
     pub description: String,
 }
 
 impl InputSchema {
+    /// An input named `name` of kind `kind`.
     pub fn new(name: &str, kind: ValueKind, required: bool, description: &str) -> Self {
         InputSchema {
             name: name.into(),
@@ -85,6 +104,7 @@ impl InputSchema {
 pub struct TypeSchema {
     /// Full type name, e.g. `core:data`.
     pub type_name: String,
+    /// One line for humans about the type, shown in `plinth schema`.
     pub description: String,
     /// Top-level inputs.
     pub inputs: Vec<InputSchema>,
@@ -106,6 +126,7 @@ pub struct TypeSchema {
 }
 
 impl TypeSchema {
+    /// The top-level input called `name`, if the schema lists one.
     pub fn input(&self, name: &str) -> Option<&InputSchema> {
         self.inputs.iter().find(|i| i.name == name)
     }
@@ -115,7 +136,9 @@ impl TypeSchema {
 #[derive(Clone, Debug, thiserror::Error, Serialize, Deserialize)]
 #[error("{}{message}", code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
 pub struct ProviderError {
+    /// The service's error code, when it gave one; shown before the message.
     pub code: Option<String>,
+    /// What went wrong, in the service's (or the provider's) words.
     pub message: String,
     /// The service accepted the request before the failure: a delete (or create) was sent and
     /// may still take effect, as when waiting for its long-running operation failed or timed
@@ -126,6 +149,7 @@ pub struct ProviderError {
 }
 
 impl ProviderError {
+    /// An error with a message and no service code.
     pub fn new(message: impl Into<String>) -> Self {
         ProviderError {
             code: None,
@@ -134,6 +158,7 @@ impl ProviderError {
         }
     }
 
+    /// An error with the service's own `code` (e.g. `PrincipalNotFound`) and message.
     pub fn with_code(code: impl Into<String>, message: impl Into<String>) -> Self {
         ProviderError {
             code: Some(code.into()),
@@ -156,12 +181,16 @@ impl ProviderError {
 /// event so that `--json` and logs show it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Note {
+    /// The address of the object the provider is working on.
     pub address: String,
+    /// What happened, one line (e.g. a retry: the error, the attempt, the wait); shown to
+    /// the user, so never a secret.
     pub message: String,
 }
 
 /// Where a provider sends [`Note`]s.
 pub trait Reporter: Send + Sync {
+    /// Records one note; must not block (providers call it from their request loops).
     fn note(&self, note: Note);
 }
 
@@ -175,6 +204,7 @@ impl Reporter for NullReporter {
 /// The object as state knows it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Prior {
+    /// The provider id recorded in state; `None` when state has none for the object.
     pub id: Option<String>,
     /// Inputs as last applied.
     pub inputs: Value,
@@ -184,8 +214,11 @@ pub struct Prior {
 
 /// A request about one object.
 pub struct Request<'a> {
+    /// The type without the provider prefix (`data`, not `core:data`).
     pub type_name: &'a str,
+    /// The object's address, for notes and error messages.
     pub address: &'a str,
+    /// Where progress notes about this request go.
     pub reporter: &'a dyn Reporter,
     /// The provider's settings (`[provider.NAME]`, evaluated) as this request sees them:
     /// `Null` when the configuration has none. Settings may refer to resources (see
@@ -214,7 +247,9 @@ impl<'a> Request<'a> {
 /// What a provider read back.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Observed {
+    /// The provider id of the object; `None` when the type has no id of its own.
     pub id: Option<String>,
+    /// The attributes as the service reports them (sensitive where the provider marks them).
     pub attributes: Value,
 }
 
@@ -246,6 +281,12 @@ pub trait Provider: Send + Sync {
     /// `id`: every object of this provider then depends on the resource, and requests carry
     /// its actual id (unknown while it is only planned).
     fn settings_references(&self) -> &[&str] {
+        &[]
+    }
+
+    /// The keys its settings table may have, or empty for "checked by the provider when it
+    /// reads them". The engine reports any other key, located, before anything runs.
+    fn settings_keys(&self) -> &[&str] {
         &[]
     }
 
@@ -384,10 +425,13 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// A registry with no providers.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Adds a provider under its [`Provider::name`], replacing one registered before under
+    /// the same name.
     pub fn register(&mut self, p: Arc<dyn Provider>) {
         self.providers.insert(p.name().to_string(), p);
     }
@@ -399,6 +443,7 @@ impl Registry {
         Some((p, rest.to_string()))
     }
 
+    /// Every registered provider, ordered by name.
     pub fn providers(&self) -> impl Iterator<Item = &Arc<dyn Provider>> {
         self.providers.values()
     }
