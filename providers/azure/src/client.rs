@@ -25,7 +25,10 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Connect and per-request timeouts of the HTTP client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HttpTimeouts {
+    /// How long establishing a connection may take (default [`DEFAULT_CONNECT_TIMEOUT`]).
     pub connect: Duration,
+    /// How long one request may take, sending it to the end of the answer's body (default
+    /// [`DEFAULT_REQUEST_TIMEOUT`]).
     pub request: Duration,
 }
 
@@ -73,12 +76,17 @@ impl Default for LroPolicy {
 /// One answer from ARM: status, headers and the JSON body (`Null` when empty).
 #[derive(Clone, Debug)]
 pub struct ArmResponse {
+    /// The HTTP status code.
     pub status: u16,
+    /// The response headers (`Retry-After`, `Azure-AsyncOperation`, `Location`, ...).
     pub headers: HeaderMap,
+    /// The body parsed as JSON; `Value::Null` when the body was empty.
     pub body: Value,
 }
 
 impl ArmResponse {
+    /// The value of header `name` (case-insensitive); `None` when it is absent or not
+    /// visible ASCII.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -116,11 +124,13 @@ impl ArmClientBuilder {
         self
     }
 
+    /// When and how often failed requests are retried (default [`RetryPolicy::default`]).
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
     }
 
+    /// How long-running operations are polled (default [`LroPolicy::default`]).
     pub fn lro(mut self, lro: LroPolicy) -> Self {
         self.lro = lro;
         self
@@ -154,6 +164,9 @@ impl ArmClientBuilder {
         self
     }
 
+    /// Makes the client. Fails with [`Error::Credential`] when no
+    /// [`ArmClientBuilder::token_source`] was given or the HTTP client cannot be made; does no
+    /// I/O.
     pub fn build(self) -> Result<ArmClient> {
         let tokens = self
             .tokens
@@ -198,6 +211,9 @@ pub struct ArmClient {
 }
 
 impl ArmClient {
+    /// A builder with the defaults: the public cloud's endpoint, [`ARM_SCOPE`], ARM's
+    /// documented rate limits and the default retry, polling and timeout policies. A token
+    /// source must still be given.
     pub fn builder() -> ArmClientBuilder {
         ArmClientBuilder {
             base_url: DEFAULT_BASE_URL.to_string(),
@@ -212,6 +228,7 @@ impl ArmClient {
         }
     }
 
+    /// The ARM endpoint requests go to, without a trailing `/`.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
     }

@@ -22,7 +22,9 @@ pub const ARM_SCOPE: &str = "https://management.azure.com/.default";
 /// A bearer token and when it expires.
 #[derive(Clone)]
 pub struct AccessToken {
+    /// The bearer token itself: a secret, never printed (`Debug` hides it).
     pub token: String,
+    /// When the token stops being valid; the cache renews it shortly before.
     pub expires_at: SystemTime,
 }
 

@@ -7,8 +7,13 @@ use std::time::Duration;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message} (HTTP {status})")]
 pub struct ArmError {
+    /// The HTTP status of the answer (that of the poll, for a failed long-running operation).
     pub status: u16,
+    /// ARM's error code (e.g. `ResourceGroupNotFound`); when ARM gave none, one made from
+    /// the HTTP status or the operation's final state (`HttpStatus404`, `OperationFailed`).
     pub code: String,
+    /// ARM's error message; when ARM gave none, what is known instead (the raw body,
+    /// `no error body`, the operation's final state).
     pub message: String,
 }
 
@@ -41,23 +46,41 @@ pub enum Error {
     /// The request never got a complete answer (connection refused/reset, broken body).
     #[error("{method} {url}: {message}")]
     Transport {
+        /// The HTTP method of the request.
         method: String,
+        /// The full URL of the request, query string included.
         url: String,
+        /// The chain of causes, without the URL.
         message: String,
     },
     /// No complete answer within the connect or per-request timeout (after any retries).
     /// Names the host only: no path, no query string.
     #[error("timed out after {} talking to ARM at {host}", humantime::format_duration(*after))]
-    TimedOut { host: String, after: Duration },
+    TimedOut {
+        /// The host (and port) of the endpoint that did not answer.
+        host: String,
+        /// The timeout that ran out: the connect or the per-request one.
+        after: Duration,
+    },
     /// No token could be obtained.
     #[error("{0}")]
     Credential(String),
     /// An operation (with its retries or polls) ran past its total timeout.
     #[error("{what} did not finish within {after:?}")]
-    Timeout { what: String, after: Duration },
+    Timeout {
+        /// The operation, as `METHOD resource-id`.
+        what: String,
+        /// The total timeout that passed ([`crate::LroPolicy::timeout`]).
+        after: Duration,
+    },
     /// ARM answered something this client cannot read.
     #[error("unexpected answer from {url}: {message}")]
-    InvalidResponse { url: String, message: String },
+    InvalidResponse {
+        /// The URL whose answer could not be read.
+        url: String,
+        /// What was wrong with the answer.
+        message: String,
+    },
 }
 
 impl Error {
@@ -94,4 +117,5 @@ impl From<Error> for plinth_provider::ProviderError {
     }
 }
 
+/// The result of an ARM client operation; the error defaults to [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

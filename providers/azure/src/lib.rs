@@ -18,6 +18,8 @@
 //! - [`RetryObserver`]: every retry is reported (to a plinth [`plinth_provider::Reporter`] via
 //!   [`ReporterObserver`], and always to `tracing`).
 
+#![warn(missing_docs)]
+
 mod client;
 mod credential;
 mod error;

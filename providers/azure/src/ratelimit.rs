@@ -12,15 +12,20 @@ use crate::request::RequestClass;
 /// Capacity and refill rate of one bucket.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Bucket {
+    /// How many requests may go at once when the bucket is full.
     pub burst: f64,
+    /// How many requests' worth of tokens the bucket regains per second.
     pub per_second: f64,
 }
 
 /// Bucket sizes per class; `None` turns rate limiting off.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RateLimits {
+    /// The bucket of reads (`GET`, `HEAD`); default 250 burst, 25/s.
     pub reads: Bucket,
+    /// The bucket of writes (`PUT`, `PATCH`, `POST`, ...); default 200 burst, 10/s.
     pub writes: Bucket,
+    /// The bucket of deletes; default 200 burst, 10/s.
     pub deletes: Bucket,
 }
 

@@ -15,8 +15,11 @@ use serde_json::Value;
 /// Which ARM rate-limit bucket a request draws from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RequestClass {
+    /// `GET` and `HEAD`.
     Read,
+    /// Every other method but `DELETE` (`PUT`, `PATCH`, `POST`).
     Write,
+    /// `DELETE`.
     Delete,
 }
 
@@ -45,11 +48,17 @@ impl RequestClass {
 /// `api-version`, extra query parameters and an optional JSON body.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ArmRequest {
+    /// The HTTP method.
     pub method: Method,
     /// A path starting with `/`, or an absolute `http(s)://` URL used as is.
     pub target: String,
+    /// The `api-version` query parameter; `None` sends none (e.g. a followed URL that
+    /// carries its own). Not added twice when `target` already has one.
     pub api_version: Option<String>,
+    /// Further query parameters, in order, unencoded (the URL encodes them).
     pub query: Vec<(String, String)>,
+    /// The JSON body; `None` sends none (with `content-length: 0` for `POST`, `PUT` and
+    /// `PATCH`).
     pub body: Option<Value>,
 }
 
@@ -104,16 +113,19 @@ impl ArmRequest {
         ArmRequest::new(Method::GET, url)
     }
 
+    /// Sets the `api-version` query parameter.
     pub fn api_version(mut self, v: &str) -> ArmRequest {
         self.api_version = Some(v.to_string());
         self
     }
 
+    /// Adds the query parameter `key=value` (unencoded; [`ArmRequest::url`] encodes it).
     pub fn query(mut self, key: &str, value: &str) -> ArmRequest {
         self.query.push((key.to_string(), value.to_string()));
         self
     }
 
+    /// Sets the JSON body.
     pub fn body(mut self, body: Value) -> ArmRequest {
         self.body = Some(body);
         self

@@ -84,7 +84,9 @@ impl RetryPolicy {
 /// One retry, as reported.
 #[derive(Clone, Debug)]
 pub struct RetryEvent {
+    /// The HTTP method of the request that failed.
     pub method: String,
+    /// The URL of the request that failed.
     pub url: String,
     /// The attempt that failed (1-based).
     pub attempt: u32,
@@ -117,6 +119,7 @@ impl std::fmt::Display for RetryEvent {
 
 /// Told about every retry.
 pub trait RetryObserver: Send + Sync {
+    /// Called before the client waits `event.delay` and tries again.
     fn on_retry(&self, event: &RetryEvent);
 }
 
@@ -130,7 +133,9 @@ impl RetryObserver for TracingObserver {
 /// Sends every retry to a plinth [`Reporter`] as a [`Note`] for `address`, so the engine
 /// emits it as an event (`--json`).
 pub struct ReporterObserver<'a> {
+    /// Where the notes go.
     pub reporter: &'a dyn Reporter,
+    /// The plinth address of the object being worked on, which the notes name.
     pub address: &'a str,
 }
 

@@ -48,10 +48,14 @@ pub struct AzureSettings {
     pub arm_endpoint: String,
     /// The subscription resource groups are created in (`ARM_SUBSCRIPTION_ID`).
     pub subscription_id: Option<String>,
+    /// How to authenticate (`ARM_*` / `AZURE_*`, `[provider.azure]`); unused when
+    /// `token_source` is set.
     pub credentials: CredentialConfig,
     /// Scope of the ARM tokens (`https://management.azure.com/.default` on the public cloud).
     pub token_scope: String,
+    /// When and how often failed requests are retried.
     pub retry: RetryPolicy,
+    /// How long-running operations are polled.
     pub lro: LroPolicy,
     /// Connect and per-request timeouts (`connect_timeout`, `request_timeout`).
     pub timeouts: HttpTimeouts,

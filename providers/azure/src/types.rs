@@ -68,6 +68,7 @@ impl ArmType {
         self.full().eq_ignore_ascii_case(t)
     }
 
+    /// Whether this is `Microsoft.Resources/resourceGroups`.
     pub fn is_resource_group(&self) -> bool {
         self.is(RG)
     }
@@ -138,20 +139,29 @@ pub fn parent_of(id: &str, t: &ArmType) -> String {
     segs[..segs.len().saturating_sub(cut)].join("/")
 }
 
+/// The resource group type.
 pub const RG: &str = "Microsoft.Resources/resourceGroups";
+/// The AKS managed cluster type.
 pub const AKS: &str = "Microsoft.ContainerService/managedClusters";
+/// The Service Bus namespace type.
 pub const SB_NAMESPACE: &str = "Microsoft.ServiceBus/namespaces";
+/// The Service Bus queue type (a child of a namespace).
 pub const SB_QUEUE: &str = "Microsoft.ServiceBus/namespaces/queues";
+/// The user-assigned managed identity type.
 pub const IDENTITY: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
+/// The federated identity credential type (a child of a user-assigned identity).
 pub const FIC: &str =
     "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials";
+/// The role assignment type (an extension type: its parent is any scope).
 pub const ROLE_ASSIGNMENT: &str = "Microsoft.Authorization/roleAssignments";
 
 /// What plinth knows about one of the curated types.
 pub struct Known {
+    /// The type, without api-version (one of the constants above, e.g. [`AKS`]).
     pub type_name: &'static str,
     /// The api-version `type_names()` lists.
     pub api_version: &'static str,
+    /// One sentence on what the type is, put before the generic description in its schema.
     pub description: &'static str,
     /// Input paths (besides `name` and `parent`) whose change replaces the object.
     pub force_new: &'static [&'static str],
@@ -166,6 +176,8 @@ pub struct Known {
 }
 
 impl Known {
+    /// How long a create typically takes ([`Known::estimate_secs`]), to put the
+    /// critical path first.
     pub fn estimate(&self) -> Duration {
         Duration::from_secs(self.estimate_secs)
     }
@@ -174,10 +186,15 @@ impl Known {
 /// ARM's naming rules of a type (Azure's "Naming rules and restrictions for Azure
 /// resources"): length in characters, which characters, and which may come first and last.
 pub struct NameRule {
+    /// The fewest characters a name may have.
     pub min: usize,
+    /// The most characters a name may have.
     pub max: usize,
+    /// Whether a character may appear in the name at all.
     pub chars: fn(char) -> bool,
+    /// Whether a character may start the name.
     pub first: fn(char) -> bool,
+    /// Whether a character may end the name.
     pub last: fn(char) -> bool,
     /// The rule in words, for the error.
     pub describe: &'static str,
@@ -266,6 +283,8 @@ pub fn check_parent(parent: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The curated types: the flagship's seven, which plinth knows force-new, computed and
+/// sensitive paths, estimates and naming rules for.
 pub static KNOWN: &[Known] = &[
     Known {
         type_name: RG,

@@ -56,6 +56,8 @@ pub struct AzureProvider {
 }
 
 impl AzureProvider {
+    /// A provider with `settings`; does no I/O (the client is made on first use, and a bad
+    /// credential configuration is reported then).
     pub fn new(settings: AzureSettings) -> Self {
         AzureProvider {
             settings,
@@ -63,6 +65,7 @@ impl AzureProvider {
         }
     }
 
+    /// The settings the provider was made with.
     pub fn settings(&self) -> &AzureSettings {
         &self.settings
     }
