@@ -9,13 +9,20 @@ use crate::source::{Loc, Sources};
 /// A whole configuration directory.
 #[derive(Clone, Debug, Default)]
 pub struct Config {
+    /// Every file read, for locating diagnostics: the `*.toml` files, the manifest files
+    /// they name, and the var files variable resolution reads; every [`Loc`] points here.
     pub sources: Sources,
+    /// The `[backend]` table; `None` when the configuration has none.
     pub backend: Option<BackendDecl>,
+    /// `[variable.NAME]` declarations, in file order.
     pub variables: Vec<VariableDecl>,
+    /// `[provider.NAME]` settings tables, in file order; a provider without one has none here.
     pub providers: Vec<ProviderDecl>,
     /// Managed resources and data sources, in file order.
     pub resources: Vec<ResourceDecl>,
+    /// `[action.NAME]` declarations, in file order.
     pub actions: Vec<ActionDecl>,
+    /// `[output.NAME]` declarations, in file order.
     pub outputs: Vec<OutputDecl>,
     /// `(mode, name)` → index in `resources`, built on first lookup (a configuration is not
     /// changed once loaded).
@@ -37,6 +44,7 @@ impl Config {
             .map(|&i| &self.resources[i])
     }
 
+    /// The variable declared with this name; `None` when there is none.
     pub fn variable(&self, name: &str) -> Option<&VariableDecl> {
         self.variables.iter().find(|v| v.name == name)
     }
@@ -45,7 +53,9 @@ impl Config {
 /// `[backend]`.
 #[derive(Clone, Debug)]
 pub struct BackendDecl {
+    /// The backend's `type`: `local` or `azure-blob` (checked by whoever opens it).
     pub type_name: String,
+    /// The `[backend]` table header.
     pub loc: Loc,
     /// Everything but `type`.
     pub config: Node,
@@ -54,15 +64,22 @@ pub struct BackendDecl {
 /// The declared type of a variable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VarType {
+    /// `type = "string"`.
     String,
+    /// `type = "number"`: an integer or a float.
     Number,
+    /// `type = "bool"`.
     Bool,
+    /// `type = "list"`, of items of any type.
     List,
+    /// `type = "map"`, of values of any type.
     Map,
+    /// `type = "any"`, and what a variable without `type` gets: every value is admitted.
     Any,
 }
 
 impl VarType {
+    /// The type a `type = "..."` string names; `None` for an unknown name.
     pub fn parse(s: &str) -> Option<VarType> {
         Some(match s {
             "string" => VarType::String,
@@ -75,6 +92,7 @@ impl VarType {
         })
     }
 
+    /// The name as a configuration writes it and error messages say it (`string`, ...).
     pub fn name(self) -> &'static str {
         match self {
             VarType::String => "string",
@@ -90,53 +108,81 @@ impl VarType {
 /// `[variable.NAME]`.
 #[derive(Clone, Debug)]
 pub struct VariableDecl {
+    /// The variable's name, as `${var.NAME}` and `--var NAME=...` write it.
     pub name: String,
+    /// The name in the `[variable.NAME]` header.
     pub loc: Loc,
+    /// The `default`, a fixed value (never a `${...}` template); `None` makes the variable
+    /// required.
     pub default: Option<Node>,
+    /// The `description`; `None` when not given.
     pub description: Option<String>,
+    /// The declared `type`; [`VarType::Any`] when not given.
     pub var_type: VarType,
+    /// `sensitive = true`: the value is marked sensitive and never shown, not even in errors.
     pub sensitive: bool,
 }
 
 /// `[provider.NAME]`.
 #[derive(Clone, Debug)]
 pub struct ProviderDecl {
+    /// The settings table's name (`azure`, `kubernetes`), which a provider names itself;
+    /// it need not be the types' prefix (`k8s:`).
     pub name: String,
+    /// The name in the `[provider.NAME]` header.
     pub loc: Loc,
+    /// The whole table: the provider's settings, unevaluated (they may hold `${...}`).
     pub config: Node,
 }
 
 /// A reference to another declaration by address text (`rg`, `data.sub`, `app["x"]`).
 #[derive(Clone, Debug)]
 pub struct AddrRef {
+    /// The address as written; parsed and checked against the configuration later.
     pub text: String,
+    /// The string in the file, for errors about the address.
     pub loc: Loc,
 }
 
 /// `lifecycle = { ... }`.
 #[derive(Clone, Debug, Default)]
 pub struct Lifecycle {
+    /// `prevent_destroy = true`: a plan that would delete (or replace) the object is an error.
     pub prevent_destroy: bool,
+    /// `create_before_destroy = true`: a replacement creates the new object first and
+    /// deletes the old (then deposed) one after.
     pub create_before_destroy: bool,
+    /// `ignore_changes = [...]`: input paths whose differences are not planned, each with
+    /// the location of its string; never the root path.
     pub ignore_changes: Vec<(Path, Loc)>,
     /// `ignore_changes = "all"`.
     pub ignore_all_changes: bool,
+    /// `replace_triggered_by = [...]`: addresses whose create, update or replace in the same
+    /// plan replaces this object.
     pub replace_triggered_by: Vec<AddrRef>,
 }
 
 /// `[resource.NAME]` or `[data.NAME]`.
 #[derive(Clone, Debug)]
 pub struct ResourceDecl {
+    /// [`DeclKind::Resource`] or [`DeclKind::Data`]; never another kind.
     pub mode: DeclKind,
+    /// The name in the table header, without the `data.` prefix.
     pub name: String,
     /// Where the name is declared (the table header key).
     pub loc: Loc,
+    /// The `type`, `PROVIDER:TYPE` as written (split with `plinth_addr::TypeName`).
     pub type_name: String,
+    /// The `type` string's value in the file.
     pub type_loc: Loc,
     /// Everything that is not a meta-argument: the provider's inputs.
     pub inputs: Node,
+    /// `depends_on = [...]`: explicit dependencies besides the references in `inputs`.
     pub depends_on: Vec<AddrRef>,
+    /// `for_each`, unevaluated; `None` for a single instance without a key.
     pub for_each: Option<Node>,
+    /// `lifecycle = {...}`; the default (all off) when not given, and always for data
+    /// sources.
     pub lifecycle: Lifecycle,
 }
 
@@ -150,22 +196,34 @@ impl ResourceDecl {
 /// `[action.NAME]`.
 #[derive(Clone, Debug)]
 pub struct ActionDecl {
+    /// The name in the `[action.NAME]` header.
     pub name: String,
+    /// The name in the table header.
     pub loc: Loc,
+    /// The `type`, `PROVIDER:TYPE` as written (`k8s:rollout-restart`).
     pub type_name: String,
+    /// The `type` string's value in the file.
     pub type_loc: Loc,
+    /// Everything but `type`, `on` and `depends_on`: the provider's inputs.
     pub inputs: Node,
     /// Addresses whose create/update/replace makes this action run.
     pub on: Vec<AddrRef>,
+    /// `depends_on = [...]`: explicit dependencies besides the references in `inputs`.
     pub depends_on: Vec<AddrRef>,
 }
 
 /// `[output.NAME]`.
 #[derive(Clone, Debug)]
 pub struct OutputDecl {
+    /// The name in the `[output.NAME]` header.
     pub name: String,
+    /// The name in the table header.
     pub loc: Loc,
+    /// The `value`, unevaluated.
     pub value: Node,
+    /// `sensitive = true`: the value is shown as `(sensitive)`. An output of a sensitive
+    /// variable must say so (validation rejects it otherwise).
     pub sensitive: bool,
+    /// The `description`; `None` when not given.
     pub description: Option<String>,
 }

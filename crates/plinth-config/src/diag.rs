@@ -38,10 +38,14 @@ const MAX_LINES_APART: usize = 10;
 /// One problem, optionally located.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Diagnostic {
+    /// What is wrong, one sentence naming the thing (printed escaped and cut to a length).
     pub message: String,
+    /// Where: the primary place quoted under the message; `None` for a problem with no place
+    /// in a file (a missing directory, a bad `--var`).
     pub loc: Option<Loc>,
     /// Short text shown at the location ("expected a string").
     pub label: Option<String>,
+    /// How to fix it ("add `type = ...`"); `None` when there is nothing useful to say.
     pub help: Option<String>,
     /// Other places that matter (e.g. "first defined here").
     /// Boxed to keep `Diagnostic` small: it travels in `Result`s on every path.
@@ -49,6 +53,8 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// A diagnostic without a location; add one with [`Diagnostic::at`] instead when the
+    /// problem is in a file.
     pub fn new(message: impl Into<String>) -> Self {
         Diagnostic {
             message: message.into(),
@@ -59,6 +65,7 @@ impl Diagnostic {
         }
     }
 
+    /// A diagnostic pointing at `loc`.
     pub fn at(message: impl Into<String>, loc: Loc) -> Self {
         Diagnostic {
             loc: Some(loc),
@@ -66,16 +73,19 @@ impl Diagnostic {
         }
     }
 
+    /// Sets the short text shown at the location (replacing any earlier one).
     pub fn label(mut self, label: impl Into<String>) -> Self {
         self.label = Some(label.into());
         self
     }
 
+    /// Sets the advice on how to fix it (replacing any earlier one).
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
 
+    /// Sets the help when `help` is `Some`; `None` keeps what was there.
     pub fn maybe_help(mut self, help: Option<String>) -> Self {
         if help.is_some() {
             self.help = help;
@@ -83,6 +93,7 @@ impl Diagnostic {
         self
     }
 
+    /// Adds another place that matters, with what it is ("first defined here").
     pub fn related(mut self, loc: Loc, text: impl Into<String>) -> Self {
         let mut all = std::mem::take(&mut self.related).into_vec();
         all.push((loc, text.into()));
@@ -138,18 +149,22 @@ impl Diagnostic {
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
 impl Diagnostics {
+    /// Adds one at the end; order is the order they are rendered in.
     pub fn push(&mut self, d: Diagnostic) {
         self.0.push(d);
     }
 
+    /// True when there is nothing to report.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// How many there are (rendering may show fewer and count the rest).
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
+    /// Appends all of `other`, keeping its order.
     pub fn extend(&mut self, other: Diagnostics) {
         self.0.extend(other.0);
     }
@@ -284,7 +299,7 @@ fn push_escaped(out: &mut String, c: char) {
 }
 
 /// Text from user input made safe to print: control and bidirectional characters escaped
-/// (`\0`, `\u{202e}`), at most [`MAX_TEXT`] characters.
+/// (`\0`, `\u{202e}`), at most 2000 characters (`MAX_TEXT`).
 pub fn clean(s: &str) -> String {
     let s = truncate_chars(s, MAX_TEXT);
     if !s.chars().any(must_escape) {

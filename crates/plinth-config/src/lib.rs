@@ -7,6 +7,8 @@
 //! errors, string values as nodes, key checks) the low-level helpers every reader shares;
 //! `vars`, `manifest` and `decode` the readers; `load`, on top, reads a directory.
 
+#![warn(missing_docs)]
+
 mod decl;
 mod decode;
 mod diag;

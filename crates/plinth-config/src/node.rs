@@ -10,19 +10,23 @@ use crate::source::Loc;
 /// A located configuration value.
 #[derive(Clone, Debug)]
 pub struct Node {
+    /// What was written: a literal, a template, a list or a table.
     pub kind: NodeKind,
+    /// The value in the file (for a table, the table or its header), for errors about it.
     pub loc: Loc,
     /// For strings: the file offset of the string's first content byte when the source text
     /// equals the decoded string (no escapes), so expression spans map to exact columns.
     pub content_offset: Option<usize>,
 }
 
+/// The shape of a [`Node`].
 #[derive(Clone, Debug)]
 pub enum NodeKind {
     /// A non-string scalar, or a string with no `${`.
     Lit(Value),
     /// A string with at least one `${...}`.
     Template(Template),
+    /// A TOML array, items in file order.
     List(Vec<Node>),
     /// Entries in file order; keys carry their own locations.
     Table(Vec<(String, Loc, Node)>),
@@ -31,7 +35,9 @@ pub enum NodeKind {
 /// A reference found in a node, located in the file.
 #[derive(Clone, Debug)]
 pub struct FoundRef<'a> {
+    /// The reference as parsed (`rg.id`, `var.name`), borrowed from the node's template.
     pub reference: &'a Reference,
+    /// The reference's text in the file; the whole string when escapes make columns inexact.
     pub loc: Loc,
 }
 

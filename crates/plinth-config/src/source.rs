@@ -10,11 +10,14 @@ pub type FileId = usize;
 /// A place in a source file: a byte range.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Loc {
+    /// The file, in the configuration's [`Sources`].
     pub file: FileId,
+    /// Byte offsets into the file's text, end exclusive; may be empty (a point).
     pub span: Range<usize>,
 }
 
 impl Loc {
+    /// The place `span` (byte offsets) in `file`.
     pub fn new(file: FileId, span: Range<usize>) -> Self {
         Loc { file, span }
     }
@@ -37,8 +40,11 @@ pub struct SourceFile {
     /// The path as the user would write it (relative to the configuration directory's parent
     /// when possible).
     pub name: String,
+    /// The path it was read from, as given to [`Sources::add`] (not shortened like `name`).
     pub path: PathBuf,
+    /// The whole text as read; shared, since diagnostics hold on to it.
     pub text: Arc<String>,
+    /// How much of it diagnostics may quote.
     pub quote: Quote,
     /// Byte ranges that may hold secrets (a sensitive variable's value in a var file): a
     /// diagnostic whose quoted lines would touch one names its place instead of quoting.
@@ -52,10 +58,12 @@ pub struct Sources {
 }
 
 impl Sources {
+    /// No files yet.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Adds a file that diagnostics may quote with context; returns its id.
     pub fn add(&mut self, name: String, path: PathBuf, text: String) -> FileId {
         self.add_quoted(name, path, text, Quote::WithContext)
     }
@@ -88,10 +96,12 @@ impl Sources {
         self.files[file].quote = quote;
     }
 
+    /// The file with this id. Panics on an id not returned by these `Sources` (a bug).
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id]
     }
 
+    /// Every file, in the order added (an id is an index here).
     pub fn files(&self) -> &[SourceFile] {
         &self.files
     }
