@@ -41,79 +41,36 @@ fn registry_with(azure: plinth_provider_azure::AzureSettings) -> Registry {
     r
 }
 
-/// The `[provider.NAME]` tables this build understands.
-const PROVIDER_TABLES: &[&str] = &["azure", "kubernetes"];
-
-/// Evaluates the `[provider.*]` tables (they may use `var.*` and `env.*`, not resources) and
-/// rebuilds the providers with them, pointed at the simulated cloud under `--sim`.
+/// Configures the providers that take their settings once per run — Azure's `[provider.azure]`,
+/// evaluated by the engine (variables and the environment only) — and points them at the
+/// simulated cloud under `--sim`. Tables that name resources (`[provider.kubernetes]`) are
+/// evaluated by the engine for every request; every table is checked by `validate`.
 pub fn configure_providers(loaded: &mut Loaded) -> Result<(), CliError> {
     let mut azure = match &loaded.sim {
         Some(sim) => plinth_provider_azure::AzureSettings::for_sim(&sim.url),
         None => plinth_provider_azure::AzureSettings::from_env(),
     };
-    let values = plinth_engine::scope::Values::default();
-    let scope = plinth_engine::scope::Scope {
-        vars: &loaded.vars,
-        env: &loaded.env,
-        values: &values,
-        each: None,
-        registry: None,
-    };
-    let mut diags = Diagnostics::default();
-    for p in &loaded.config.providers {
-        if !PROVIDER_TABLES.contains(&p.name.as_str()) {
-            diags.push(
-                Diagnostic::at(format!("unknown provider `{}`", p.name), p.loc.clone())
-                    .label("no such provider")
-                    .help(
-                        match plinth_config::did_you_mean(&p.name, PROVIDER_TABLES.iter().copied())
-                        {
-                            Some(s) => format!("did you mean `{s}`?"),
-                            None => {
-                                format!("providers with settings: {}", PROVIDER_TABLES.join(", "))
-                            }
-                        },
-                    ),
-            );
-            continue;
-        }
-        if p.name == "kubernetes" {
-            // Evaluated by the engine for every request: it may name a resource
-            // (`cluster = "aks"`). Only its keys are checked here.
-            let keys = match &p.config.kind {
-                plinth_config::NodeKind::Table(entries) => entries.as_slice(),
-                _ => &[],
-            };
-            for (key, loc, _) in keys {
-                if !["cluster", "admin", "kubeconfig", "context"].contains(&key.as_str()) {
-                    diags.push(
-                        Diagnostic::at(
-                            format!("[provider.kubernetes] has no setting `{key}`"),
-                            loc.clone(),
-                        )
-                            .label("unknown setting")
-                            .help("expected `cluster` (an AKS resource) and `admin`, or `kubeconfig` and `context`"),
-                    );
-                }
-            }
-            continue;
-        }
-        let value = match p.config.eval(&scope) {
-            Ok(v) => v,
-            Err(d) => {
-                diags.push(d);
-                continue;
-            }
-        };
-        if let Err(message) = azure.apply_config(&value) {
-            diags.push(Diagnostic::at(
-                format!("[provider.azure]: {message}"),
-                p.loc.clone(),
-            ));
-        }
+    let config = &loaded.config;
+    let located = |d: Diagnostics| CliError::Config(config.sources.clone(), d);
+    let unknown = plinth_engine::settings::unknown_tables(config, &loaded.registry);
+    if !unknown.is_empty() {
+        return Err(located(unknown));
     }
-    if !diags.is_empty() {
-        return Err(CliError::Config(loaded.config.sources.clone(), diags));
+    if let Some(value) =
+        plinth_engine::settings::eval_static(config, &loaded.vars, &loaded.env, "azure")
+            .map_err(located)?
+        && let Err(message) = azure.apply_config(&value)
+    {
+        let loc = config
+            .providers
+            .iter()
+            .find(|p| p.name == "azure")
+            .map(|p| p.loc.clone());
+        let d = match loc {
+            Some(loc) => Diagnostic::at(format!("[provider.azure]: {message}"), loc),
+            None => Diagnostic::new(format!("[provider.azure]: {message}")),
+        };
+        return Err(located(d.into()));
     }
     loaded.registry = registry_with(azure);
     Ok(())

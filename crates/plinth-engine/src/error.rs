@@ -19,7 +19,9 @@ pub enum EngineError {
     /// A provider failed to do what was asked of an object.
     #[error("`{address}`: {source}")]
     Provider {
+        /// The address of the object the provider was asked about.
         address: String,
+        /// What the provider answered.
         #[source]
         source: ProviderError,
     },

@@ -11,13 +11,29 @@ use plinth_state::State;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Stale {
     /// The configuration files or the resolved variables differ from the plan's.
-    Configuration { dir: String },
+    Configuration {
+        /// The configuration directory the plan was made from.
+        dir: String,
+    },
     /// The plan was made with no state, and state exists now.
-    StateAppeared { serial: u64 },
+    StateAppeared {
+        /// The serial of the state that exists now.
+        serial: u64,
+    },
     /// The state is another one (a different lineage).
-    OtherState { planned: String, now: String },
+    OtherState {
+        /// The lineage the plan was made against.
+        planned: String,
+        /// The lineage of the state now.
+        now: String,
+    },
     /// The state changed since the plan was made.
-    StateChanged { planned: u64, now: u64 },
+    StateChanged {
+        /// The serial the plan was made against.
+        planned: u64,
+        /// The serial of the state now.
+        now: u64,
+    },
     /// The plan was made against a state that no longer exists.
     StateGone,
 }

@@ -30,13 +30,17 @@ pub enum Decl {
 
 /// The graph of declarations.
 pub struct DeclGraph {
+    /// The declarations; an edge points from a declaration to one that depends on it.
     pub dag: Dag<Decl>,
+    /// The node of each declaration by kind and name (all instances of a `for_each`
+    /// declaration share its node).
     pub by_addr: HashMap<(DeclKind, String), NodeId>,
     /// Where each edge comes from in the files, for cycle messages.
     pub edge_locs: HashMap<(NodeId, NodeId), Loc>,
 }
 
 impl DeclGraph {
+    /// The node of the declaration `name` of `kind`; `None` when there is no such declaration.
     pub fn node_of(&self, kind: DeclKind, name: &str) -> Option<NodeId> {
         self.by_addr.get(&(kind, name.to_string())).copied()
     }

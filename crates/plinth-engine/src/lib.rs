@@ -4,6 +4,13 @@
 //! ([`plinth_config`]), state arrives loaded and leaves through a [`plinth_state::StateWriter`],
 //! and every object is read and written by a [`plinth_provider::Provider`]. That keeps the
 //! planning logic testable with in-memory fakes.
+//!
+//! The workflows are [`plan()`] (validate, refresh, evaluate, diff: a [`plinth_plan::Plan`]),
+//! [`apply()`] (carry a plan out, recording each change) and [`import()`]; all start from a
+//! [`Workspace`] and report progress as [`Event`]s to an [`EventSink`]. [`check_fresh`]
+//! tells whether a saved plan may still be applied.
+
+#![warn(missing_docs)]
 
 pub mod addr;
 pub mod apply;

@@ -35,6 +35,8 @@ impl<'a> Refreshed<'a> {
         }
     }
 
+    /// The record of `address` after refresh; `None` when state has none or refresh found
+    /// the object gone.
     pub fn get(&self, address: &str) -> Option<&ResourceState> {
         if self.removed.contains(address) {
             return None;
@@ -58,6 +60,7 @@ impl<'a> Refreshed<'a> {
         self.base.last_run(address)
     }
 
+    /// The root outputs as recorded in state (refresh does not change them).
     pub fn outputs(&self) -> &BTreeMap<String, OutputState> {
         &self.base.outputs
     }

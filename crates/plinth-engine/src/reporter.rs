@@ -8,6 +8,7 @@ use crate::events::Event;
 /// A [`Reporter`] that forwards notes as [`Event::Note`]s over a channel, so providers
 /// running in tasks never block on the CLI's rendering.
 pub struct EventReporter {
+    /// Where the notes go; the receiving side emits them to the event sink.
     pub tx: UnboundedSender<Event>,
 }
 

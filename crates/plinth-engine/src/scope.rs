@@ -12,6 +12,7 @@ use crate::addr::{Address, DeclKind};
 /// The value of one instance.
 #[derive(Clone, Debug)]
 pub struct Inst {
+    /// The instance's attributes (an output's value); may hold unknowns while planning.
     pub value: Value,
     /// False while the value is a plan of what will be: a missing attribute is then
     /// "known after apply" rather than an error.
@@ -21,6 +22,7 @@ pub struct Inst {
 /// The value of one declaration.
 #[derive(Clone, Debug)]
 pub enum DeclValue {
+    /// A declaration without `for_each`: one instance.
     Single(Inst),
     /// A declaration with `for_each`: its instances by key.
     Instances(BTreeMap<String, Inst>),
@@ -66,11 +68,14 @@ impl Values {
         );
     }
 
+    /// Records a whole declaration as unknown, so that every reference to it is "known
+    /// after apply" (e.g. its `for_each` could not be evaluated).
     pub fn set_unknown(&mut self, kind: DeclKind, name: &str) {
         self.decls
             .insert((kind, name.to_string()), DeclValue::Unknown);
     }
 
+    /// The value of a declaration; `None` when none has been recorded for it.
     pub fn get(&self, kind: DeclKind, name: &str) -> Option<&DeclValue> {
         self.decls.get(&(kind, name.to_string()))
     }
@@ -78,8 +83,11 @@ impl Values {
 
 /// An evaluation scope.
 pub struct Scope<'a> {
+    /// Resolved input variables, for `var.NAME` (sensitive ones marked).
     pub vars: &'a BTreeMap<String, Value>,
+    /// The environment `${env.NAME}` reads.
     pub env: &'a BTreeMap<String, String>,
+    /// The values of other declarations, for references such as `rg.id`.
     pub values: &'a Values,
     /// `each.key` / `each.value` inside a `for_each` declaration.
     pub each: Option<(Value, Value)>,

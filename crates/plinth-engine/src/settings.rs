@@ -48,6 +48,50 @@ pub fn settings_for<'s>(settings: &'s Settings, prefix: &str) -> &'s Value {
     settings.get(prefix).unwrap_or(&NULL)
 }
 
+/// Evaluates the `[provider.NAME]` table of a provider configured once per run (Azure's):
+/// it may use variables and the environment, not resources. `None` when there is no table.
+pub fn eval_static(
+    config: &Config,
+    vars: &std::collections::BTreeMap<String, Value>,
+    env: &std::collections::BTreeMap<String, String>,
+    name: &str,
+) -> Result<Option<Value>, Diagnostics> {
+    let Some(p) = config.providers.iter().find(|p| p.name == name) else {
+        return Ok(None);
+    };
+    let values = Values::default();
+    let scope = Scope {
+        vars,
+        env,
+        values: &values,
+        each: None,
+        registry: None,
+    };
+    p.config.eval(&scope).map(Some).map_err(Diagnostics::from)
+}
+
+/// `[provider.NAME]` tables no provider of `registry` takes, as located errors (with the
+/// nearest name); what `validate` reports too, for callers that configure providers first.
+pub fn unknown_tables(config: &Config, registry: &Registry) -> Diagnostics {
+    let tables: Vec<&str> = registry.providers().map(|x| x.settings_table()).collect();
+    let mut d = Diagnostics::default();
+    for p in &config.providers {
+        if !tables.contains(&p.name.as_str()) {
+            d.push(
+                Diagnostic::at(format!("unknown provider `{}`", p.name), p.loc.clone())
+                    .label("no such provider")
+                    .help(
+                        match plinth_config::did_you_mean(&p.name, tables.iter().copied()) {
+                            Some(s) => format!("did you mean `{s}`?"),
+                            None => format!("providers with settings: {}", tables.join(", ")),
+                        },
+                    ),
+            );
+        }
+    }
+    d
+}
+
 /// The type prefix of a full type name (`k8s` of `k8s:v1/ServiceAccount`).
 pub fn prefix_of(full_type: &str) -> &str {
     plinth_addr::TypeName::provider_of(full_type)
@@ -74,6 +118,7 @@ impl SettingsTables {
         SettingsTables { tables }
     }
 
+    /// True when no provider of the registry has a settings table in the configuration.
     pub fn is_empty(&self) -> bool {
         self.tables.is_empty()
     }

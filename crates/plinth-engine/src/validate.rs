@@ -160,10 +160,15 @@ pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
         }
     }
     for p in &config.providers {
+        let Some(provider) = registry.providers().find(|x| x.settings_table() == p.name) else {
+            continue; // reported below, with the nearest name
+        };
+        check_setting_keys(&mut d, provider.as_ref(), p);
         check_refs(&mut d, &names, &p.config, false);
         check_calls(&mut d, &p.config, registry);
         check_setting_names(&mut d, config, registry, p);
     }
+    d.extend(crate::settings::unknown_tables(config, registry));
     if let Some(b) = &config.backend {
         check_backend(&mut d, b);
     }
@@ -700,6 +705,36 @@ fn check_inputs(
                         .label(format!("invalid `{path}`")),
                 );
             }
+        }
+    }
+}
+
+/// Keys of a settings table the provider does not take (when it lists its keys).
+fn check_setting_keys(
+    d: &mut Diagnostics,
+    provider: &dyn plinth_provider::Provider,
+    p: &plinth_config::ProviderDecl,
+) {
+    let known = provider.settings_keys();
+    let NodeKind::Table(entries) = &p.config.kind else {
+        return;
+    };
+    if known.is_empty() {
+        return;
+    }
+    for (key, loc, _) in entries {
+        if !known.contains(&key.as_str()) {
+            d.push(
+                Diagnostic::at(
+                    format!("[provider.{}] has no setting `{key}`", p.name),
+                    loc.clone(),
+                )
+                .label("unknown setting")
+                .help(match did_you_mean(key, known.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`? (settings: {})", known.join(", ")),
+                    None => format!("its settings are {}", known.join(", ")),
+                }),
+            );
         }
     }
 }

@@ -11,11 +11,13 @@ use plinth_value::Value;
 /// What every workflow (plan, apply, import) starts from.
 #[derive(Clone, Copy)]
 pub struct Workspace<'a> {
+    /// The configuration, already read and decoded.
     pub config: &'a Config,
     /// Resolved input variables (sensitive ones marked).
     pub vars: &'a BTreeMap<String, Value>,
     /// The environment `${env.NAME}` reads.
     pub env: &'a BTreeMap<String, String>,
+    /// The providers, by type prefix.
     pub registry: &'a Registry,
     /// The configuration directory (absolute), recorded in plans.
     pub dir: &'a std::path::Path,

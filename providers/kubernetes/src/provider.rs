@@ -152,6 +152,10 @@ impl Provider for KubernetesProvider {
         &["cluster"]
     }
 
+    fn settings_keys(&self) -> &[&str] {
+        &["cluster", "admin", "kubeconfig", "context"]
+    }
+
     fn settings_reference_accepts(&self, key: &str, type_name: &str) -> bool {
         // Credentials come from `listClusterUserCredential`: only an AKS cluster has them.
         key != "cluster"

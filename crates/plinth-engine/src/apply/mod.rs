@@ -25,7 +25,9 @@ use crate::workspace::Workspace;
 
 /// What apply works from: the workspace and the plan.
 pub struct ApplyInput<'a> {
+    /// The configuration, variables, environment and providers the plan was made from.
     pub workspace: Workspace<'a>,
+    /// The plan to carry out (checked to be fresh by the caller, see [`crate::check_fresh`]).
     pub plan: &'a Plan,
 }
 
@@ -45,17 +47,23 @@ impl Default for ApplyOptions {
 /// One failed operation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Failure {
+    /// The address of the object (`output.NAME` for an output that could not be evaluated).
     pub address: String,
+    /// The operation that failed: `create`, `update`, `delete`, `read`, `run` or `output`.
     pub action: String,
+    /// Why: the provider's error (with the service's code when it gave one), or the
+    /// output's evaluation error.
     pub message: String,
 }
 
 /// What happened.
 #[derive(Clone, Debug, Default)]
 pub struct ApplyReport {
+    /// How many operations succeeded (a replacement is two: a delete and a create).
     pub succeeded: usize,
+    /// Every operation that failed, in the order they failed.
     pub failures: Vec<Failure>,
-    /// Operations not run, with why.
+    /// Operations not run, as `(address, reason)`.
     pub skipped: Vec<(String, String)>,
     /// Interrupted by the user (once: stopped starting work; twice: abandoned running work).
     pub interrupts: u32,
@@ -64,6 +72,7 @@ pub struct ApplyReport {
 }
 
 impl ApplyReport {
+    /// True when nothing failed and the run was not interrupted.
     pub fn ok(&self) -> bool {
         self.failures.is_empty() && self.interrupts == 0
     }

@@ -30,6 +30,7 @@ use targets::{check_addresses, targeted};
 /// What to plan.
 #[derive(Clone, Debug, Default)]
 pub struct PlanOptions {
+    /// Normal, destroy (`--destroy`) or refresh-only (`--refresh-only`).
     pub mode: PlanMode,
     /// Limit the plan to these addresses and what they depend on.
     pub targets: Vec<Address>,
@@ -44,6 +45,7 @@ pub struct PlanOptions {
 /// Everything a plan is made from. The engine does no I/O of its own: the configuration is
 /// already read, the state already loaded, and the providers do the talking.
 pub struct PlanInput<'a> {
+    /// The configuration, variables, environment and providers to plan with.
     pub workspace: Workspace<'a>,
     /// The state as loaded; `None` when there is none yet.
     pub state: Option<&'a State>,
