@@ -21,8 +21,9 @@ impl Reporter for EventReporter {
     }
 }
 
-/// A [`Reporter`] that emits notes straight into an [`EventSink`], for provider calls made on
-/// the planning task itself.
+/// A [`Reporter`] that emits notes straight into an
+/// [`EventSink`](crate::events::EventSink), for provider calls made on the planning task
+/// itself.
 pub struct SinkReporter<'a>(pub &'a dyn crate::events::EventSink);
 
 impl Reporter for SinkReporter<'_> {
