@@ -52,12 +52,12 @@ pub fn configure_providers(loaded: &mut Loaded) -> Result<(), CliError> {
     };
     let config = &loaded.config;
     let located = |d: Diagnostics| CliError::Config(config.sources.clone(), d);
-    let unknown = plinth_engine::settings::unknown_tables(config, &loaded.registry);
+    let unknown = plinth_engine::unknown_settings_tables(config, &loaded.registry);
     if !unknown.is_empty() {
         return Err(located(unknown));
     }
     if let Some(value) =
-        plinth_engine::settings::eval_static(config, &loaded.vars, &loaded.env, "azure")
+        plinth_engine::eval_static_settings(config, &loaded.vars, &loaded.env, "azure")
             .map_err(located)?
         && let Err(message) = azure.apply_config(&value)
     {

@@ -8,11 +8,11 @@ use crate::{Common, GraphFormat};
 
 pub(super) fn validate(dir: &Path, common: &Common) -> Result<u8, CliError> {
     let loaded = workspace::load_unresolved(dir)?;
-    let diags = plinth_engine::validate::validate(&loaded.config, &loaded.registry);
+    let diags = plinth_engine::validate(&loaded.config, &loaded.registry);
     if !diags.is_empty() {
         return Err(CliError::Config(loaded.config.sources, diags));
     }
-    plinth_engine::graph::build(&loaded.config, &loaded.registry)
+    plinth_engine::build_graph(&loaded.config, &loaded.registry)
         .map_err(|d| CliError::Config(loaded.config.sources.clone(), d.into()))?;
     if common.json {
         outln!(
@@ -27,10 +27,9 @@ pub(super) fn validate(dir: &Path, common: &Common) -> Result<u8, CliError> {
 
 pub(super) fn graph(dir: &Path, format: GraphFormat) -> Result<u8, CliError> {
     let loaded = workspace::load_unresolved(dir)?;
-    let g = plinth_engine::graph::build(&loaded.config, &loaded.registry)
+    let g = plinth_engine::build_graph(&loaded.config, &loaded.registry)
         .map_err(|d| CliError::Config(loaded.config.sources.clone(), d.into()))?;
-    let label =
-        |d: &plinth_engine::graph::Decl| plinth_engine::graph::decl_address(&loaded.config, *d);
+    let label = |d: &plinth_engine::Decl| plinth_engine::decl_address(&loaded.config, *d);
     match format {
         GraphFormat::Dot => out!("{}", g.dag.to_dot(label)),
         GraphFormat::Mermaid => out!("{}", g.dag.to_mermaid(label)),

@@ -92,7 +92,7 @@ fn record_values(
     r: &plinth_state::ResourceState,
     reveal: bool,
 ) -> (Value, Value) {
-    let prior = plinth_engine::marks::prior(registry, r);
+    let prior = plinth_engine::marked_prior(registry, r);
     let show = |v: Value| {
         if reveal {
             v.unmark_all()

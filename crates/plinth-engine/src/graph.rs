@@ -24,7 +24,7 @@ pub enum Decl {
     /// Index into `config.outputs`.
     Output(usize),
     /// Index into `config.providers`: a settings table that a provider takes (see
-    /// [`crate::settings`]).
+    /// ARCHITECTURE.md, "Provider settings").
     Provider(usize),
 }
 

@@ -12,23 +12,23 @@
 
 #![warn(missing_docs)]
 
-pub mod addr;
-pub mod apply;
+mod addr;
+mod apply;
 mod error;
-pub mod events;
+mod events;
 mod fresh;
-pub mod graph;
+mod graph;
 mod import;
 mod inputs;
-pub mod marks;
-pub mod plan;
+mod marks;
+mod plan;
 mod records;
-pub mod refresh;
+mod refresh;
 mod refs;
-pub mod reporter;
-pub mod scope;
-pub mod settings;
-pub mod validate;
+mod reporter;
+mod scope;
+mod settings;
+mod validate;
 mod workspace;
 
 pub use addr::{Address, DeclKind};
@@ -36,8 +36,14 @@ pub use apply::{ApplyInput, ApplyOptions, ApplyReport, Failure, apply};
 pub use error::EngineError;
 pub use events::{Collect, Event, EventSink, NoEvents};
 pub use fresh::{Stale, check_config, check_fresh, check_state};
+pub use graph::{Decl, DeclGraph, build as build_graph, decl_address};
 pub use import::import;
+pub use marks::prior as marked_prior;
 pub use plan::{PlanInput, PlanOptions, plan};
+pub use settings::{
+    eval_static as eval_static_settings, unknown_tables as unknown_settings_tables,
+};
+pub use validate::validate;
 pub use workspace::Workspace;
 
 use std::collections::BTreeMap;

@@ -118,11 +118,6 @@ impl SettingsTables {
         SettingsTables { tables }
     }
 
-    /// True when no provider of the registry has a settings table in the configuration.
-    pub fn is_empty(&self) -> bool {
-        self.tables.is_empty()
-    }
-
     /// `(index into config.providers, type prefix)` of every table.
     pub fn tables(&self) -> impl Iterator<Item = (usize, &str)> {
         self.tables.iter().map(|t| (t.decl, t.prefix.as_str()))

@@ -287,8 +287,8 @@ async fn an_expression_works_like_a_bare_name_and_the_table_is_a_graph_node() {
     h.apply(&plan).await;
     h.assert_converged().await;
 
-    let g = plinth_engine::graph::build(&h.config, &h.registry).unwrap();
-    let label = |d: &plinth_engine::graph::Decl| plinth_engine::graph::decl_address(&h.config, *d);
+    let g = plinth_engine::build_graph(&h.config, &h.registry).unwrap();
+    let label = |d: &plinth_engine::Decl| plinth_engine::decl_address(&h.config, *d);
     let dot = g.dag.to_dot(label);
     assert!(dot.contains("provider.tenancy"), "{dot}");
 }
