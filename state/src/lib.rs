@@ -5,6 +5,8 @@
 //! for its configuration and credential types and for `azure::azurite`, the emulator that
 //! end-to-end tests start.
 
+#![warn(missing_docs)]
+
 pub mod azure;
 mod backend;
 mod error;

@@ -28,6 +28,7 @@ mod refs;
 mod reporter;
 mod scope;
 mod settings;
+mod settings_checks;
 mod validate;
 mod workspace;
 

@@ -85,7 +85,13 @@ pub fn prior(registry: &Registry, r: &ResourceState) -> Prior {
         .collect();
     let inputs = Value::from_json_marked(&r.inputs, &sens);
     let mut attributes = Value::from_json_marked(&r.attributes, &sens);
-    mark_attributes(registry, &r.type_name, &inputs, &mut attributes);
+    // The schema's secrets were recorded with the attributes; what may be missing is where
+    // a sensitive input is reported (records of releases that did not map marks).
+    if !sens.is_empty()
+        && let Some((provider, t)) = registry.lookup(&r.type_name)
+    {
+        mark_with(&**provider, &t, None, &inputs, &mut attributes);
+    }
     Prior {
         id: r.id.clone(),
         inputs,

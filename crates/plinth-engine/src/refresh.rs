@@ -192,13 +192,18 @@ pub async fn refresh<'s>(
                 let before = prior.attributes;
                 let mut after = obs.attributes;
                 marks::mark_attributes(registry, &r.type_name, &prior.inputs, &mut after);
-                let changed = drift_paths(&before, &after);
+                let json = after.to_json();
+                // The same JSON as recorded: nothing changed (the common case, checked first).
+                let changed = if json == r.attributes {
+                    Vec::new()
+                } else {
+                    drift_paths(&before, &after)
+                };
                 let relevant = if report_all {
                     changed.clone()
                 } else {
                     user_set(registry, r, &changed, &before)
                 };
-                let json = after.to_json();
                 let id_changed = obs.id.is_some() && obs.id != r.id;
                 if pending || id_changed || json != r.attributes {
                     let mut rec = r.clone();

@@ -75,6 +75,8 @@
 //! assert_eq!(walk.outcome(aks), NodeOutcome::Skipped);
 //! ```
 
+#![warn(missing_docs)]
+
 mod dag;
 mod render;
 mod walk;

@@ -81,11 +81,18 @@ pub enum NoConn {
 /// How the provider's settings say to reach a cluster.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Target {
-    /// An AKS resource id.
-    Cluster { id: String, admin: bool },
-    /// A kubeconfig file (`None`: as kubectl finds one: `KUBECONFIG`, then `~/.kube/config`).
+    /// An AKS cluster, reached with the credentials ARM hands out for it.
+    Cluster {
+        /// The cluster's ARM resource id.
+        id: String,
+        /// Use `listClusterAdminCredential` instead of the user credential.
+        admin: bool,
+    },
+    /// A kubeconfig file.
     Kubeconfig {
+        /// `None`: as kubectl finds one (`KUBECONFIG`, then `~/.kube/config`).
         path: Option<PathBuf>,
+        /// The context to use; `None`: the file's current context.
         context: Option<String>,
     },
 }

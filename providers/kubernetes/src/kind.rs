@@ -37,8 +37,11 @@ const CLUSTER_SCOPED: &[&str] = &[
 /// A Kubernetes object type: `apiVersion` and `Kind`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Gvk {
+    /// The API group; empty for the core group (`v1`).
     pub group: String,
+    /// The group's version (`v1`, `v1alpha1`).
     pub version: String,
+    /// The kind, as manifests spell it (`ConfigMap`).
     pub kind: String,
 }
 
@@ -84,6 +87,7 @@ impl Gvk {
         })
     }
 
+    /// `apiVersion` as manifests write it: `group/version`, or `version` for the core group.
     pub fn api_version(&self) -> String {
         if self.group.is_empty() {
             self.version.clone()
@@ -106,8 +110,11 @@ impl Gvk {
 /// One object: its type, namespace (`None` for cluster-scoped objects) and name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObjectRef {
+    /// The object's type.
     pub gvk: Gvk,
+    /// Its namespace; `None` for cluster-scoped objects.
     pub namespace: Option<String>,
+    /// Its `metadata.name`.
     pub name: String,
 }
 

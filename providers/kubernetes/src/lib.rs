@@ -44,6 +44,8 @@
 //! - `plan`: dry-run and offline plans; `restart`: the rollout-restart action;
 //! - `provider`: [`KubernetesProvider`] and its `Provider` impl.
 
+#![warn(missing_docs)]
+
 mod client;
 mod connection;
 mod errors;
