@@ -72,7 +72,7 @@ pub async fn import(
         ));
     }
     let tables = SettingsTables::new(ws.config, ws.registry);
-    let settings = tables.from_state(
+    let settings = tables.eval_from_state(
         ws.config,
         ws.vars,
         ws.env,

@@ -224,7 +224,7 @@ impl SettingsTables {
 
     /// Settings as the objects recorded in `resources` see them: for refresh and deletes,
     /// which talk to what exists. Only the records the tables refer to are read.
-    pub fn from_state<'r>(
+    pub fn eval_from_state<'r>(
         &self,
         config: &Config,
         vars: &std::collections::BTreeMap<String, Value>,

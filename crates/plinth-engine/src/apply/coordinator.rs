@@ -34,7 +34,7 @@ pub async fn apply(
     let plan = input.plan;
     let dag = op_graph(plan, writer.state()).map_err(EngineError::from)?;
     let tables = SettingsTables::new(input.workspace.config, input.workspace.registry);
-    let existing_settings = tables.from_state(
+    let existing_settings = tables.eval_from_state(
         input.workspace.config,
         input.workspace.vars,
         input.workspace.env,

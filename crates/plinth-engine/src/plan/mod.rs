@@ -79,7 +79,7 @@ pub async fn plan(
     } else {
         // Objects that exist are read with settings as state records them (the cluster
         // they live in, say).
-        let existing = tables.from_state(
+        let existing = tables.eval_from_state(
             config,
             input.workspace.vars,
             input.workspace.env,
