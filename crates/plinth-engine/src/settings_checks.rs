@@ -1,6 +1,6 @@
 //! Static checks of `[provider.NAME]` tables: keys the provider does not take, and keys that
 //! must name a resource (`cluster = "aks"`) naming one that is not there or of a type the
-//! provider cannot use. Part of [`crate::validate`].
+//! provider cannot use. Called by `validate`.
 
 use plinth_config::{Config, Diagnostic, Diagnostics, NodeKind, did_you_mean};
 use plinth_provider::Registry;
