@@ -99,6 +99,22 @@ pub fn prior(registry: &Registry, r: &ResourceState) -> Prior {
     }
 }
 
+/// The value expressions see for a record: its attributes (marked as [`prior`] marks them),
+/// with its id.
+pub(crate) fn record_value(registry: &Registry, r: &ResourceState) -> Value {
+    let mut v = prior(registry, r).attributes;
+    if !matches!(v, Value::Map(_)) {
+        v = Value::Map(Default::default());
+    }
+    if let Some(id) = &r.id
+        && v.get(&Path::root().key("id"))
+            .is_none_or(|x| matches!(x, Value::Null))
+    {
+        v.set(&Path::root().key("id"), Value::from(id.as_str()));
+    }
+    v
+}
+
 fn mark_at(v: &mut Value, p: &Path) {
     if let Some(inner) = v.get(p)
         && !inner.is_sensitive()

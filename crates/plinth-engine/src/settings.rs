@@ -251,7 +251,7 @@ impl SettingsTables {
             if !wanted.contains(&(addr.kind, addr.name.clone())) {
                 continue;
             }
-            values.set(&addr, record_value(registry, r), true);
+            values.set(&addr, crate::marks::record_value(registry, r), true);
         }
         let scope = Scope {
             vars,
@@ -262,21 +262,6 @@ impl SettingsTables {
         };
         self.eval_all(config, &scope)
     }
-}
-
-/// The value expressions see for a record: its attributes, with its id.
-fn record_value(registry: &Registry, r: &ResourceState) -> Value {
-    let mut v = crate::marks::prior(registry, r).attributes;
-    if !matches!(v, Value::Map(_)) {
-        v = Value::Map(Default::default());
-    }
-    if let Some(id) = &r.id
-        && v.get(&Path::root().key("id"))
-            .is_none_or(|x| matches!(x, Value::Null))
-    {
-        v.set(&Path::root().key("id"), Value::from(id.as_str()));
-    }
-    v
 }
 
 /// The resource a reference key names, when its value is a plain string naming a managed

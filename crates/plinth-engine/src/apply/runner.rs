@@ -100,15 +100,7 @@ impl Runner<'_, '_> {
                     continue;
                 }
                 if let Ok(addr) = address.parse::<Address>() {
-                    let mut v = marks::prior(self.input.workspace.registry, r).attributes;
-                    if let (Some(id), Value::Map(_)) = (&r.id, &v)
-                        && v.get(&plinth_value::Path::root().key("id")).is_none()
-                    {
-                        v.set(
-                            &plinth_value::Path::root().key("id"),
-                            Value::from(id.as_str()),
-                        );
-                    }
+                    let v = marks::record_value(self.input.workspace.registry, r);
                     self.values.set(&addr, v, true);
                 }
             }
