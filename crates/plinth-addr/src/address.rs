@@ -3,8 +3,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use crate::DeclKind;
 
 /// The suffix of a deposed object's address: the old object of a `create_before_destroy`
@@ -238,18 +236,7 @@ fn name_and_key(s: &str) -> Result<(String, Option<String>, &str), String> {
     Ok((name.to_string(), Some(key), after))
 }
 
-impl Serialize for Address {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Address {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+crate::serde_as_text!(Address);
 
 #[cfg(test)]
 mod tests {

@@ -14,6 +14,26 @@
 
 #![warn(missing_docs)]
 
+/// Serialises a type as its `Display` text and deserialises it through `FromStr`, so files
+/// hold the same text users write.
+macro_rules! serde_as_text {
+    ($ty:ty) => {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <String as serde::Deserialize>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+pub(crate) use serde_as_text;
+
 mod address;
 mod kind;
 mod type_name;

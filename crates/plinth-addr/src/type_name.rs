@@ -3,8 +3,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 /// A resource type as configurations write it: the provider's prefix and the provider's own
 /// name for the type (`azure` and `Microsoft.Resources/resourceGroups@2025-04-01`; `k8s` and
 /// `v1/ConfigMap`; `core` and `data`).
@@ -82,18 +80,7 @@ impl FromStr for TypeName {
     }
 }
 
-impl Serialize for TypeName {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for TypeName {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+crate::serde_as_text!(TypeName);
 
 #[cfg(test)]
 mod tests {
