@@ -142,6 +142,33 @@ pub struct ResourceChange {
 }
 
 impl ResourceChange {
+    /// A change of `action` at `address` (its declaration name taken from the address) with
+    /// nothing else known yet: no values, paths, reason or dependencies. Builders and tests
+    /// fill in the rest.
+    pub fn new(address: &str, type_name: &str, kind: DeclKind, action: Action) -> Self {
+        let name = address
+            .parse::<plinth_addr::Address>()
+            .map_or_else(|_| address.to_string(), |a| a.name);
+        ResourceChange {
+            address: address.into(),
+            name,
+            type_name: type_name.into(),
+            kind,
+            action,
+            replace_order: None,
+            id: None,
+            before: None,
+            after: None,
+            config: None,
+            changed_paths: vec![],
+            attribute_paths: vec![],
+            replace_paths: vec![],
+            reason: None,
+            drift: false,
+            depends_on: vec![],
+        }
+    }
+
     /// Where the value of an input path is found in `before`/`after` (the attributes).
     pub fn attribute_path<'a>(&'a self, input: &'a Path) -> &'a Path {
         self.attribute_paths

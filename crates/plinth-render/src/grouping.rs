@@ -61,24 +61,12 @@ mod tests {
     }
 
     fn change(address: &str, type_name: &str) -> ResourceChange {
-        ResourceChange {
-            address: address.into(),
-            name: address.into(),
-            type_name: type_name.into(),
-            kind: plinth_plan::DeclKind::Resource,
-            action: Action::Create,
-            replace_order: None,
-            id: None,
-            before: None,
-            after: None,
-            config: None,
-            changed_paths: vec![],
-            attribute_paths: vec![],
-            replace_paths: vec![],
-            reason: None,
-            drift: false,
-            depends_on: vec![],
-        }
+        ResourceChange::new(
+            address,
+            type_name,
+            plinth_plan::DeclKind::Resource,
+            Action::Create,
+        )
     }
 
     #[test]

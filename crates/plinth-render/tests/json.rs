@@ -28,31 +28,7 @@ fn with(mut base: Value, at: &str, x: Value) -> Value {
 }
 
 fn rc(address: &str, type_name: &str, kind: DeclKind, action: Action) -> ResourceChange {
-    let name = address
-        .trim_start_matches("data.")
-        .trim_start_matches("action.")
-        .split('[')
-        .next()
-        .unwrap()
-        .to_string();
-    ResourceChange {
-        address: address.into(),
-        name,
-        type_name: type_name.into(),
-        kind,
-        action,
-        replace_order: None,
-        id: None,
-        before: None,
-        after: None,
-        config: None,
-        changed_paths: vec![],
-        attribute_paths: vec![],
-        replace_paths: vec![],
-        reason: None,
-        drift: false,
-        depends_on: vec![],
-    }
+    ResourceChange::new(address, type_name, kind, action)
 }
 
 fn empty_plan() -> Plan {

@@ -411,24 +411,7 @@ mod tests {
     use super::*;
 
     fn change(address: &str, type_name: &str, kind: DeclKind, action: Action) -> ResourceChange {
-        ResourceChange {
-            address: address.into(),
-            name: address.into(),
-            type_name: type_name.into(),
-            kind,
-            action,
-            replace_order: None,
-            id: None,
-            before: None,
-            after: None,
-            config: None,
-            changed_paths: vec![],
-            attribute_paths: vec![],
-            replace_paths: vec![],
-            reason: None,
-            drift: false,
-            depends_on: vec![],
-        }
+        ResourceChange::new(address, type_name, kind, action)
     }
 
     #[test]
