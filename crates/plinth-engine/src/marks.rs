@@ -36,11 +36,7 @@ pub fn mark_with(
     inputs: &Value,
     attributes: &mut Value,
 ) {
-    let input_marks = if inputs.contains_sensitive() {
-        inputs.to_json_parts().1
-    } else {
-        Vec::new()
-    };
+    let input_marks = inputs.sensitive_paths();
     let schema_marks = schema.map(|s| s.sensitive.as_slice()).unwrap_or_default();
     for p in schema_marks.iter().chain(&input_marks) {
         mark_at(attributes, p);
@@ -63,10 +59,7 @@ pub fn recorded_paths(inputs: &Value, attributes: &Value) -> Vec<String> {
 
 /// Adds the sensitive paths of `value` to `into` (the record of an object seen again).
 pub fn add_paths(into: &mut Vec<String>, value: &Value) {
-    if !value.contains_sensitive() {
-        return;
-    }
-    for p in value.to_json_parts().1 {
+    for p in value.sensitive_paths() {
         let s = p.to_string();
         if !into.contains(&s) {
             into.push(s);

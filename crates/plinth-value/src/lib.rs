@@ -278,6 +278,14 @@ impl Value {
         self.to_json_parts().0
     }
 
+    /// The paths of the sensitive values inside this one (outermost marks only), as
+    /// [`Value::to_json_parts`] reports them, without building the JSON.
+    pub fn sensitive_paths(&self) -> Vec<Path> {
+        let mut out = Vec::new();
+        collect_sensitive(self, &Path::root(), &mut out);
+        out
+    }
+
     /// The paths of every unknown value inside this one.
     pub fn unknown_paths(&self) -> Vec<Path> {
         let mut out = Vec::new();
@@ -337,6 +345,23 @@ fn collect_leaves(v: &Value, at: &Path, out: &mut Vec<Path>) {
             }
         }
         _ => out.push(at.clone()),
+    }
+}
+
+fn collect_sensitive(v: &Value, at: &Path, out: &mut Vec<Path>) {
+    match v {
+        Value::Sensitive(_) => out.push(at.clone()),
+        Value::Map(m) => {
+            for (k, child) in m {
+                collect_sensitive(child, &at.key(k), out);
+            }
+        }
+        Value::List(l) => {
+            for (i, child) in l.iter().enumerate() {
+                collect_sensitive(child, &at.index(i), out);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -519,6 +544,22 @@ fn from_wire(j: serde_json::Value) -> Value {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sensitive_paths_are_the_marks_to_json_parts_reports() {
+        let mut v = Value::from(serde_json::json!({"a": [1, {"b": "x"}], "c": "y"}));
+        v.set(
+            &"a[1].b".parse().unwrap(),
+            Value::sensitive(Value::from("x")),
+        );
+        v.set(
+            &"c".parse().unwrap(),
+            Value::sensitive(Value::sensitive(Value::from("y"))),
+        );
+        assert_eq!(v.sensitive_paths(), v.to_json_parts().1);
+        assert_eq!(v.sensitive_paths().len(), 2);
+        assert!(Value::from("plain").sensitive_paths().is_empty());
+    }
+
     use super::*;
 
     fn sample() -> Value {
