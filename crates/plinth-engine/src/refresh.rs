@@ -136,7 +136,7 @@ pub async fn refresh<'s>(
             let _permit = sem.acquire_owned().await;
             let req = Request::new(&t, &address, reporter.as_ref()).with_settings(&settings);
             let res = provider.read(&req, &prior).await;
-            (address, res)
+            (address, prior, res)
         });
     }
     if count > 0 {
@@ -147,7 +147,7 @@ pub async fn refresh<'s>(
         while let Ok(e) = rx.try_recv() {
             events.emit(e);
         }
-        let (address, res) = match joined {
+        let (address, prior, res) = match joined {
             Ok(x) => x,
             Err(e) => {
                 diags.push(Diagnostic::new(format!("a refresh task failed: {e}")));
@@ -176,7 +176,7 @@ pub async fn refresh<'s>(
                     address: address.clone(),
                     type_name: r.type_name.clone(),
                     action: Action::Delete,
-                    before: Some(marks::prior(registry, r).attributes),
+                    before: Some(prior.attributes),
                     after: None,
                     changed_paths: vec![],
                     id: r.id.clone(),
@@ -188,7 +188,6 @@ pub async fn refresh<'s>(
                     address: address.clone(),
                     outcome: "ok".into(),
                 });
-                let prior = marks::prior(registry, r);
                 let before = prior.attributes;
                 let mut after = obs.attributes;
                 marks::mark_attributes(registry, &r.type_name, &prior.inputs, &mut after);
@@ -199,7 +198,7 @@ pub async fn refresh<'s>(
                 } else {
                     drift_paths(&before, &after)
                 };
-                let relevant = if report_all {
+                let relevant = if report_all || changed.is_empty() {
                     changed.clone()
                 } else {
                     user_set(registry, r, &changed, &before)
