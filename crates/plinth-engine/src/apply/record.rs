@@ -23,21 +23,14 @@ impl Runner<'_, '_> {
     pub(super) fn persist_refresh(&mut self) -> Result<(), EngineError> {
         let everything_shown = self.input.plan.mode == plinth_plan::PlanMode::RefreshOnly;
         for d in &self.input.plan.drift {
-            if !everything_shown
-                && !d.is_reportable()
-                && d.id.as_ref().is_none_or(|id| {
-                    self.writer
-                        .state()
-                        .resources
-                        .get(&d.address)
-                        .and_then(|r| r.id.as_ref())
-                        == Some(id)
-                })
-            {
+            let Some(existing) = self.writer.state().resources.get(&d.address) else {
+                continue;
+            };
+            let id_moved = d.id.is_some() && d.id != existing.id;
+            if !everything_shown && !d.is_reportable() && !id_moved {
                 continue;
             }
-            let existing = self.writer.state().resources.get(&d.address).cloned();
-            let Some(mut rec) = existing else { continue };
+            let mut rec = existing.clone();
             match (&d.action, &d.after) {
                 (Action::Delete, _) => {
                     self.writer
