@@ -105,11 +105,11 @@ impl Planner<'_, '_> {
                 // A value the configuration sets that was on the object and was removed
                 // outside plinth is put back, whatever a provider assumes about fields its
                 // service does not return (write-only ones look the same).
-                for gone in self.removed_by_drift.get(&address).into_iter().flatten() {
+                if let Some(gone) = self.removed_by_drift.get(&address) {
                     for ip in config.leaf_paths() {
                         if provider
                             .attribute_path(&t, &ip)
-                            .is_some_and(|a| a.overlaps(gone))
+                            .is_some_and(|a| gone.iter().any(|g| a.overlaps(g)))
                             && !planned.changed.iter().any(|c| c.overlaps(&ip))
                         {
                             planned.changed.push(ip);
