@@ -124,7 +124,13 @@ pub fn read_regular(path: &Path, limit: u64) -> Result<String, FileError> {
     if !meta.is_file() {
         return Err(FileError::NotRegular(kind_of(&meta.file_type())));
     }
-    let mut bytes = Vec::with_capacity(meta.len().min(limit) as usize);
+    read_bounded(file, meta.len().min(limit) as usize, limit)
+}
+
+/// At most `limit` bytes of an open file as UTF-8: `limit + 1` are read, so a larger one is
+/// refused without being read to its end.
+fn read_bounded(file: File, capacity: usize, limit: u64) -> Result<String, FileError> {
+    let mut bytes = Vec::with_capacity(capacity);
     file.take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| io_error(&e))?;
@@ -145,14 +151,7 @@ pub fn read_user_file(path: &Path, limit: u64) -> Result<String, FileError> {
         return read_regular(path, limit);
     }
     let file = File::open(path).map_err(|e| io_error(&e))?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| io_error(&e))?;
-    if bytes.len() as u64 > limit {
-        return Err(FileError::TooLarge(limit));
-    }
-    String::from_utf8(bytes).map_err(|_| FileError::NotText)
+    read_bounded(file, 0, limit)
 }
 
 /// A configuration directory, resolved, that files named by the configuration must be in.
