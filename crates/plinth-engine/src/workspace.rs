@@ -24,6 +24,22 @@ pub struct Workspace<'a> {
 }
 
 impl Workspace<'_> {
+    /// What expressions see with `values` for the declarations (planned or actual) and
+    /// `each` for the instance being evaluated.
+    pub(crate) fn scope<'s>(
+        &'s self,
+        values: &'s crate::scope::Values,
+        each: Option<(Value, Value)>,
+    ) -> crate::scope::Scope<'s> {
+        crate::scope::Scope {
+            vars: self.vars,
+            env: self.env,
+            registry: Some(self.registry),
+            values,
+            each,
+        }
+    }
+
     /// The digest that makes a saved plan stale when the configuration or variables change.
     pub fn digest(&self) -> String {
         crate::config_digest(self.config, self.vars)

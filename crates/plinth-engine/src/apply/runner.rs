@@ -56,13 +56,7 @@ impl Runner<'_, '_> {
 
     /// What expressions see during apply: the values that exist now.
     pub(super) fn scope(&self, each: Option<(Value, Value)>) -> Scope<'_> {
-        Scope {
-            vars: self.input.workspace.vars,
-            env: self.input.workspace.env,
-            registry: Some(self.input.workspace.registry),
-            values: &self.values,
-            each,
-        }
+        self.input.workspace.scope(&self.values, each)
     }
 
     pub(super) fn change(&self, op: &Op) -> &ResourceChange {

@@ -55,13 +55,7 @@ pub(super) struct Planner<'a, 'i> {
 
 impl Planner<'_, '_> {
     pub(super) fn scope(&self, each: Option<(Value, Value)>) -> Scope<'_> {
-        Scope {
-            vars: self.input.workspace.vars,
-            env: self.input.workspace.env,
-            registry: Some(self.input.workspace.registry),
-            values: &self.values,
-            each,
-        }
+        self.input.workspace.scope(&self.values, each)
     }
 
     /// Addresses (instances) of the declarations `id` depends on; through a provider's
