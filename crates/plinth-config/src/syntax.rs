@@ -124,7 +124,7 @@ pub(crate) fn string_node(
                 .iter()
                 .map(|p| match p {
                     plinth_expr::Part::Lit(s) => s.as_str(),
-                    plinth_expr::Part::Interp(_) => "",
+                    _ => "",
                 })
                 .collect();
             (node(NodeKind::Lit(Value::String(text))), None)

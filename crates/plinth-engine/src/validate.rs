@@ -350,35 +350,7 @@ fn check_calls(d: &mut Diagnostics, node: &Node, registry: &Registry) {
 }
 
 fn template_calls(t: &plinth_expr::Template, out: &mut Vec<(String, std::ops::Range<usize>)>) {
-    for p in &t.parts {
-        if let plinth_expr::Part::Interp(e) = p {
-            expr_calls(e, out);
-        }
-    }
-}
-
-fn expr_calls(e: &plinth_expr::Expr, out: &mut Vec<(String, std::ops::Range<usize>)>) {
-    use plinth_expr::{ExprKind, RefStep};
-    match &e.kind {
-        ExprKind::Literal(_) => {}
-        ExprKind::Template(t) => template_calls(t, out),
-        ExprKind::List(items) => items.iter().for_each(|i| expr_calls(i, out)),
-        ExprKind::Ref(r) => {
-            for s in &r.steps {
-                if let RefStep::Index(i) = s {
-                    expr_calls(i, out);
-                }
-            }
-        }
-        ExprKind::Call {
-            name,
-            name_span,
-            args,
-        } => {
-            out.push((name.clone(), name_span.clone()));
-            args.iter().for_each(|a| expr_calls(a, out));
-        }
-    }
+    out.extend(t.calls().into_iter().map(|(n, s)| (n.to_string(), s)));
 }
 
 /// An output that shows a sensitive variable must itself be declared sensitive.

@@ -2,16 +2,23 @@
 //!
 //! Every span is a byte range into the ORIGINAL template string given to
 //! [`crate::parse_template`], so a caller can map it to a file position.
+//!
+//! A template is text, `${ expr }` interpolations and `%{ if }`/`%{ for }` directives. An
+//! expression is a literal, a reference (`rg.id`, `var.apps["a"].replicas`), a call, an
+//! operator, a conditional, a list or object constructor, a for-expression, a splat, or a
+//! postfix attribute/index on any of those. Names bound by a for-expression (or a `%{ for }`
+//! directive) are references too while parsing; [`Template::references`] leaves them out, so
+//! callers only ever see references to the outside world.
 
 use std::fmt;
 use std::ops::Range;
 
 use plinth_value::Value;
 
-/// A parsed template string: literal text and `${...}` interpolations, in order.
+/// A parsed template string: literal text, `${...}` interpolations and directives, in order.
 ///
 /// Adjacent literal text is merged into one [`Part::Lit`]; `$${` in the source is the literal
-/// text `${`. The empty string is a template with no parts.
+/// text `${` and `%%{` the literal `%{`. The empty string is a template with no parts.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Template {
     /// The text and interpolations, in source order.
@@ -21,10 +28,43 @@ pub struct Template {
 /// One piece of a [`Template`].
 #[derive(Clone, Debug, PartialEq)]
 pub enum Part {
-    /// Literal text, escapes already resolved.
+    /// Literal text, escapes already resolved (and `~` strip markers already applied).
     Lit(String),
     /// A `${ expr }` interpolation.
     Interp(Expr),
+    /// `%{ if cond }then%{ else }else%{ endif }`.
+    If {
+        /// The condition; must be a bool.
+        cond: Expr,
+        /// The text when the condition is true.
+        then: Template,
+        /// The text after `%{ else }`, if there is one.
+        otherwise: Option<Template>,
+        /// The `%{ if ... }` directive, for errors.
+        span: Range<usize>,
+    },
+    /// `%{ for v in coll }body%{ endfor }` or `%{ for k, v in coll }...`.
+    For {
+        /// The key (or index) variable of `for k, v in`.
+        key_var: Option<Binding>,
+        /// The value variable.
+        value_var: Binding,
+        /// What is iterated: a list, a map (by key order) or a set.
+        collection: Expr,
+        /// The text repeated for each element.
+        body: Template,
+        /// The `%{ for ... }` directive, for errors.
+        span: Range<usize>,
+    },
+}
+
+/// A name bound by a for-expression or a `%{ for }` directive, with where it is written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Binding {
+    /// The name: `s` in `for s in var.subnets`.
+    pub name: String,
+    /// Where the name is written.
+    pub span: Range<usize>,
 }
 
 /// An expression with the byte range it was parsed from.
@@ -36,19 +76,64 @@ pub struct Expr {
     pub span: Range<usize>,
 }
 
+/// A unary operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnaryOp {
+    /// `!x`: boolean negation.
+    Not,
+    /// `-x`: numeric negation.
+    Neg,
+}
+
+/// A binary operator, from loosest to tightest binding: `||`; `&&`; `==` `!=`; `<` `<=` `>`
+/// `>=`; `+` `-`; `*` `/` `%`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    /// `||`
+    Or,
+    /// `&&`
+    And,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Rem,
+}
+
 /// What an [`Expr`] is.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExprKind {
-    /// `null`, `true`, `false`, a number, or a string literal without interpolations.
+    /// `null`, `true`, `false`, a number, or a string literal without interpolations
+    /// (`"text"` or `'text'`).
     Literal(Value),
-    /// A string literal containing `${...}`; it always evaluates to a string.
+    /// A string literal containing `${...}` or a directive; it always evaluates to a string.
     Template(Template),
     /// `[a, b, c]`.
     List(Vec<Expr>),
-    /// `rg.id`, `app["blue"].id`, `x.list[0]`.
+    /// `{ name = k, "quoted key" = v, (expr) = w }`: keys are expressions (a bare name is a
+    /// string literal), in source order; `=` and `:` both separate a key from its value.
+    Object(Vec<(Expr, Expr)>),
+    /// `rg.id`, `app["blue"].id`, `x.list[0]`: a root name and attribute/index steps.
     Ref(Reference),
-    /// `lower(x)`, `azure.role_definition_id("...")`. `name` is the dotted name as written
-    /// (without whitespace); `name_span` covers it in the source.
+    /// `lower(x)`, `azure.role_definition_id("...")`, `merge(local.maps...)`. `name` is the
+    /// dotted name as written (without whitespace); `name_span` covers it in the source.
     Call {
         /// The function's name, dotted for a provider function.
         name: String,
@@ -56,13 +141,83 @@ pub enum ExprKind {
         name_span: Range<usize>,
         /// The arguments, unevaluated.
         args: Vec<Expr>,
+        /// `f(a, list...)`: the last argument is a list whose elements are the arguments.
+        expand_last: bool,
     },
+    /// `!x`, `-x`.
+    Unary {
+        /// The operator.
+        op: UnaryOp,
+        /// Where the operator is written.
+        op_span: Range<usize>,
+        /// The operand.
+        operand: Box<Expr>,
+    },
+    /// `a + b`, `a == b`, `a && b`, ...
+    Binary {
+        /// The operator.
+        op: BinaryOp,
+        /// Where the operator is written.
+        op_span: Range<usize>,
+        /// The left operand.
+        lhs: Box<Expr>,
+        /// The right operand.
+        rhs: Box<Expr>,
+    },
+    /// `cond ? a : b`.
+    Conditional {
+        /// The condition; must be a bool.
+        cond: Box<Expr>,
+        /// The value when the condition is true.
+        then: Box<Expr>,
+        /// The value when it is false.
+        otherwise: Box<Expr>,
+    },
+    /// Attribute and index steps after an expression that is not a plain name:
+    /// `merge(a, b).x`, `(local.m)["k"]`, `[1, 2][0]`.
+    Postfix {
+        /// The expression the steps apply to.
+        target: Box<Expr>,
+        /// The steps, in order.
+        steps: Vec<RefStep>,
+    },
+    /// `list[*].id`: the steps after `[*]` applied to every element of the target (a
+    /// non-list target is a one-element list; null is the empty list).
+    Splat {
+        /// The list.
+        target: Box<Expr>,
+        /// Where `[*]` is written.
+        star_span: Range<usize>,
+        /// The steps applied to each element (may be empty).
+        steps: Vec<RefStep>,
+    },
+    /// `[for s in coll : value if cond]` or `{for k, v in coll : key => value... if cond}`.
+    For(Box<ForExpr>),
+}
+
+/// A for-expression.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForExpr {
+    /// The key (or index) variable of `for k, v in`.
+    pub key_var: Option<Binding>,
+    /// The value variable.
+    pub value_var: Binding,
+    /// What is iterated: a list (index, element), a map (key, value, by key order).
+    pub collection: Expr,
+    /// `key =>` of the object form; `None` makes a list.
+    pub key: Option<Expr>,
+    /// The element (list form) or the value (object form).
+    pub value: Expr,
+    /// `value...` in the object form: values of equal keys are grouped into lists.
+    pub group: bool,
+    /// `if cond`: elements for which it is false are left out.
+    pub cond: Option<Expr>,
 }
 
 /// A reference: a root name followed by attribute and index steps.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Reference {
-    /// The first identifier: `rg`, `var`, `env`, `each`, ...
+    /// The first identifier: `rg`, `var`, `env`, `each`, `local`, a for-expression's name...
     pub root: String,
     /// Where the root name is in the source.
     pub root_span: Range<usize>,
@@ -72,7 +227,7 @@ pub struct Reference {
     pub span: Range<usize>,
 }
 
-/// One step of a [`Reference`] after its root.
+/// One step of a [`Reference`] (or of a postfix or splat) after its root.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RefStep {
     /// `.name`; `span` covers the name only.
@@ -96,15 +251,59 @@ impl Template {
         }
     }
 
-    /// Every reference in the template, in source order, recursively: inside call arguments,
-    /// list elements, nested string literals and index expressions.
+    /// Every reference to something outside the template, in source order, recursively:
+    /// inside call arguments, operators, constructors, nested strings, index expressions and
+    /// for-expressions. References to a name a for-expression or `%{ for }` binds are left
+    /// out (inside the for-expression that binds them).
     pub fn references(&self) -> Vec<&Reference> {
         let mut out = Vec::new();
-        self.collect_refs(&mut out);
+        self.collect_refs(&mut Vec::new(), &mut out);
         out
     }
 
-    /// True when the template has no interpolation (it is plain text).
+    /// Every call in the template (function name, name span), in source order, recursively.
+    pub fn calls(&self) -> Vec<(&str, Range<usize>)> {
+        let mut out = Vec::new();
+        self.visit(&mut |e| {
+            if let ExprKind::Call {
+                name, name_span, ..
+            } = &e.kind
+            {
+                out.push((name.as_str(), name_span.clone()));
+            }
+        });
+        out
+    }
+
+    /// Calls `f` on every expression in the template, outermost first, in source order.
+    pub fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
+        for p in &self.parts {
+            match p {
+                Part::Lit(_) => {}
+                Part::Interp(e) => e.visit(f),
+                Part::If {
+                    cond,
+                    then,
+                    otherwise,
+                    ..
+                } => {
+                    cond.visit(f);
+                    then.visit(f);
+                    if let Some(o) = otherwise {
+                        o.visit(f);
+                    }
+                }
+                Part::For {
+                    collection, body, ..
+                } => {
+                    collection.visit(f);
+                    body.visit(f);
+                }
+            }
+        }
+    }
+
+    /// True when the template has no interpolation or directive (it is plain text).
     pub fn is_literal(&self) -> bool {
         self.parts.iter().all(|p| matches!(p, Part::Lit(_)))
     }
@@ -115,43 +314,167 @@ impl Template {
         for p in &self.parts {
             match p {
                 Part::Lit(s) => out.push_str(s),
-                Part::Interp(_) => return None,
+                _ => return None,
             }
         }
         Some(out)
     }
 
-    fn collect_refs<'a>(&'a self, out: &mut Vec<&'a Reference>) {
+    fn collect_refs<'a>(&'a self, bound: &mut Vec<&'a str>, out: &mut Vec<&'a Reference>) {
         for p in &self.parts {
-            if let Part::Interp(e) = p {
-                e.collect_refs(out);
+            match p {
+                Part::Lit(_) => {}
+                Part::Interp(e) => e.collect_refs(bound, out),
+                Part::If {
+                    cond,
+                    then,
+                    otherwise,
+                    ..
+                } => {
+                    cond.collect_refs(bound, out);
+                    then.collect_refs(bound, out);
+                    if let Some(o) = otherwise {
+                        o.collect_refs(bound, out);
+                    }
+                }
+                Part::For {
+                    key_var,
+                    value_var,
+                    collection,
+                    body,
+                    ..
+                } => {
+                    collection.collect_refs(bound, out);
+                    let n = bound.len();
+                    bound.extend(key_var.iter().map(|b| b.name.as_str()));
+                    bound.push(&value_var.name);
+                    body.collect_refs(bound, out);
+                    bound.truncate(n);
+                }
             }
         }
     }
 }
 
 impl Expr {
-    /// Every reference inside this expression (itself included), in source order.
+    /// Every reference to something outside this expression (itself included), in source
+    /// order; names bound by for-expressions inside it are left out.
     pub fn references(&self) -> Vec<&Reference> {
         let mut out = Vec::new();
-        self.collect_refs(&mut out);
+        self.collect_refs(&mut Vec::new(), &mut out);
         out
     }
 
-    fn collect_refs<'a>(&'a self, out: &mut Vec<&'a Reference>) {
-        match &self.kind {
-            ExprKind::Literal(_) => {}
-            ExprKind::Template(t) => t.collect_refs(out),
-            ExprKind::List(items) => items.iter().for_each(|e| e.collect_refs(out)),
-            ExprKind::Ref(r) => {
-                out.push(r);
-                for s in &r.steps {
-                    if let RefStep::Index(e) = s {
-                        e.collect_refs(out);
-                    }
+    /// Calls `f` on this expression and every expression inside it, outermost first, in
+    /// source order (a for-expression's bound names are not followed: `f` sees them as
+    /// references).
+    pub fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
+        f(self);
+        let steps = |steps: &'a [RefStep], f: &mut dyn FnMut(&'a Expr)| {
+            for s in steps {
+                if let RefStep::Index(e) = s {
+                    e.visit(f);
                 }
             }
-            ExprKind::Call { args, .. } => args.iter().for_each(|e| e.collect_refs(out)),
+        };
+        match &self.kind {
+            ExprKind::Literal(_) => {}
+            ExprKind::Template(t) => t.visit(f),
+            ExprKind::List(items) => items.iter().for_each(|e| e.visit(f)),
+            ExprKind::Object(items) => items.iter().for_each(|(k, v)| {
+                k.visit(f);
+                v.visit(f);
+            }),
+            ExprKind::Ref(r) => steps(&r.steps, f),
+            ExprKind::Call { args, .. } => args.iter().for_each(|e| e.visit(f)),
+            ExprKind::Unary { operand, .. } => operand.visit(f),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                lhs.visit(f);
+                rhs.visit(f);
+            }
+            ExprKind::Conditional {
+                cond,
+                then,
+                otherwise,
+            } => {
+                cond.visit(f);
+                then.visit(f);
+                otherwise.visit(f);
+            }
+            ExprKind::Postfix { target, steps: s } | ExprKind::Splat { target, steps: s, .. } => {
+                target.visit(f);
+                steps(s, f);
+            }
+            ExprKind::For(fe) => {
+                fe.collection.visit(f);
+                if let Some(k) = &fe.key {
+                    k.visit(f);
+                }
+                fe.value.visit(f);
+                if let Some(c) = &fe.cond {
+                    c.visit(f);
+                }
+            }
+        }
+    }
+
+    fn collect_refs<'a>(&'a self, bound: &mut Vec<&'a str>, out: &mut Vec<&'a Reference>) {
+        let steps = |s: &'a [RefStep], bound: &mut Vec<&'a str>, out: &mut Vec<&'a Reference>| {
+            for step in s {
+                if let RefStep::Index(e) = step {
+                    e.collect_refs(bound, out);
+                }
+            }
+        };
+        match &self.kind {
+            ExprKind::Literal(_) => {}
+            ExprKind::Template(t) => t.collect_refs(bound, out),
+            ExprKind::List(items) => items.iter().for_each(|e| e.collect_refs(bound, out)),
+            ExprKind::Object(items) => {
+                for (k, v) in items {
+                    k.collect_refs(bound, out);
+                    v.collect_refs(bound, out);
+                }
+            }
+            ExprKind::Ref(r) => {
+                if !bound.contains(&r.root.as_str()) {
+                    out.push(r);
+                }
+                steps(&r.steps, bound, out);
+            }
+            ExprKind::Call { args, .. } => args.iter().for_each(|e| e.collect_refs(bound, out)),
+            ExprKind::Unary { operand, .. } => operand.collect_refs(bound, out),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                lhs.collect_refs(bound, out);
+                rhs.collect_refs(bound, out);
+            }
+            ExprKind::Conditional {
+                cond,
+                then,
+                otherwise,
+            } => {
+                cond.collect_refs(bound, out);
+                then.collect_refs(bound, out);
+                otherwise.collect_refs(bound, out);
+            }
+            ExprKind::Postfix { target, steps: s } | ExprKind::Splat { target, steps: s, .. } => {
+                target.collect_refs(bound, out);
+                steps(s, bound, out);
+            }
+            ExprKind::For(fe) => {
+                fe.collection.collect_refs(bound, out);
+                let n = bound.len();
+                bound.extend(fe.key_var.iter().map(|b| b.name.as_str()));
+                bound.push(&fe.value_var.name);
+                if let Some(k) = &fe.key {
+                    k.collect_refs(bound, out);
+                }
+                fe.value.collect_refs(bound, out);
+                if let Some(c) = &fe.cond {
+                    c.collect_refs(bound, out);
+                }
+                bound.truncate(n);
+            }
         }
     }
 }
@@ -161,19 +484,7 @@ impl Reference {
     /// `prefix(0)` is the root, `prefix(self.steps.len())` the whole reference.
     pub fn prefix(&self, steps: usize) -> String {
         let mut s = self.root.clone();
-        for step in self.steps.iter().take(steps) {
-            match step {
-                RefStep::Attr { name, .. } => {
-                    s.push('.');
-                    s.push_str(name);
-                }
-                RefStep::Index(e) => {
-                    s.push('[');
-                    s.push_str(&e.to_string());
-                    s.push(']');
-                }
-            }
-        }
+        write_steps(&mut s, self.steps.iter().take(steps));
         s
     }
 
@@ -187,6 +498,43 @@ impl Reference {
     }
 }
 
+fn write_steps<'a>(s: &mut String, steps: impl Iterator<Item = &'a RefStep>) {
+    for step in steps {
+        match step {
+            RefStep::Attr { name, .. } => {
+                s.push('.');
+                s.push_str(name);
+            }
+            RefStep::Index(e) => {
+                s.push('[');
+                s.push_str(&e.to_string());
+                s.push(']');
+            }
+        }
+    }
+}
+
+impl BinaryOp {
+    /// The operator as written: `+`, `==`, `&&`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Or => "||",
+            BinaryOp::And => "&&",
+            BinaryOp::Eq => "==",
+            BinaryOp::Ne => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Rem => "%",
+        }
+    }
+}
+
 /// Renders the reference as it would be written: `app["blue"].id`.
 impl fmt::Display for Reference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -194,29 +542,15 @@ impl fmt::Display for Reference {
     }
 }
 
-/// Renders the expression in canonical source form (normalised whitespace).
+/// Renders the expression in canonical source form (normalised whitespace; operators fully
+/// parenthesised where they nest, so the text reads back as the same tree).
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             ExprKind::Literal(v) => write_literal(f, v),
             ExprKind::Template(t) => {
                 f.write_str("\"")?;
-                for (i, p) in t.parts.iter().enumerate() {
-                    match p {
-                        Part::Lit(s) => {
-                            let mut text = escape_in_string(s);
-                            // A `$` right before `${` would read as `$${`: spell it `\u0024`.
-                            if text.ends_with('$')
-                                && matches!(t.parts.get(i + 1), Some(Part::Interp(_)))
-                            {
-                                text.pop();
-                                text.push_str("\\u0024");
-                            }
-                            f.write_str(&text)?;
-                        }
-                        Part::Interp(e) => write!(f, "${{{e}}}")?,
-                    }
-                }
+                write_template_body(f, t)?;
                 f.write_str("\"")
             }
             ExprKind::List(items) => {
@@ -224,27 +558,200 @@ impl fmt::Display for Expr {
                 write_list(f, items)?;
                 f.write_str("]")
             }
+            ExprKind::Object(items) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    match &k.kind {
+                        ExprKind::Literal(Value::String(s)) if is_name(s) => f.write_str(s)?,
+                        ExprKind::Literal(_) | ExprKind::Template(_) => write!(f, "{k}")?,
+                        _ => write!(f, "({k})")?,
+                    }
+                    write!(f, " = {v}")?;
+                }
+                f.write_str("}")
+            }
             ExprKind::Ref(r) => write!(f, "{r}"),
-            ExprKind::Call { name, args, .. } => {
+            ExprKind::Call {
+                name,
+                args,
+                expand_last,
+                ..
+            } => {
                 write!(f, "{name}(")?;
                 write_list(f, args)?;
+                if *expand_last {
+                    f.write_str("...")?;
+                }
                 f.write_str(")")
+            }
+            ExprKind::Unary { op, operand, .. } => {
+                let sym = match op {
+                    UnaryOp::Not => "!",
+                    UnaryOp::Neg => "-",
+                };
+                f.write_str(sym)?;
+                write_operand(f, operand)
+            }
+            ExprKind::Binary { op, lhs, rhs, .. } => {
+                write_operand(f, lhs)?;
+                write!(f, " {} ", op.symbol())?;
+                write_operand(f, rhs)
+            }
+            ExprKind::Conditional {
+                cond,
+                then,
+                otherwise,
+            } => {
+                write_operand(f, cond)?;
+                f.write_str(" ? ")?;
+                write_operand(f, then)?;
+                f.write_str(" : ")?;
+                write_operand(f, otherwise)
+            }
+            ExprKind::Postfix { target, steps } => {
+                write_operand(f, target)?;
+                let mut s = String::new();
+                write_steps(&mut s, steps.iter());
+                f.write_str(&s)
+            }
+            ExprKind::Splat { target, steps, .. } => {
+                write_operand(f, target)?;
+                let mut s = String::from("[*]");
+                write_steps(&mut s, steps.iter());
+                f.write_str(&s)
+            }
+            ExprKind::For(fe) => {
+                let (open, close) = if fe.key.is_some() {
+                    ("{", "}")
+                } else {
+                    ("[", "]")
+                };
+                f.write_str(open)?;
+                f.write_str("for ")?;
+                if let Some(k) = &fe.key_var {
+                    write!(f, "{}, ", k.name)?;
+                }
+                write!(f, "{} in {} : ", fe.value_var.name, fe.collection)?;
+                if let Some(k) = &fe.key {
+                    write!(f, "{k} => ")?;
+                }
+                write!(f, "{}", fe.value)?;
+                if fe.group {
+                    f.write_str("...")?;
+                }
+                if let Some(c) = &fe.cond {
+                    write!(f, " if {c}")?;
+                }
+                f.write_str(close)
             }
         }
     }
 }
 
-/// Renders the template back to source form (`${` in text is written `$${`).
+/// An operand of an operator: compound expressions are parenthesised.
+fn write_operand(f: &mut fmt::Formatter<'_>, e: &Expr) -> fmt::Result {
+    match &e.kind {
+        ExprKind::Unary { .. } | ExprKind::Binary { .. } | ExprKind::Conditional { .. } => {
+            write!(f, "({e})")
+        }
+        _ => write!(f, "{e}"),
+    }
+}
+
+/// Renders the template back to source form (`${` in text is written `$${`, `%{` `%%{`).
 impl fmt::Display for Template {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for p in &self.parts {
             match p {
-                Part::Lit(s) => f.write_str(&s.replace("${", "$${"))?,
-                Part::Interp(e) => write!(f, "${{{e}}}")?,
+                Part::Lit(s) => f.write_str(&s.replace("${", "$${").replace("%{", "%%{"))?,
+                other => write_part(f, other, &|s: &str| s.to_string())?,
             }
         }
         Ok(())
     }
+}
+
+/// The body of a string literal inside an expression: text JSON-escaped.
+fn write_template_body(f: &mut fmt::Formatter<'_>, t: &Template) -> fmt::Result {
+    for (i, p) in t.parts.iter().enumerate() {
+        match p {
+            Part::Lit(s) => {
+                let mut text = escape_in_string(s);
+                // A `$` or `%` right before `{` of a part would read as an escape: spell it
+                // as a unicode escape.
+                if matches!(t.parts.get(i + 1), Some(Part::Interp(_)))
+                    && text.ends_with('$')
+                {
+                    text.pop();
+                    text.push_str("\\u0024");
+                } else if matches!(t.parts.get(i + 1), Some(Part::If { .. } | Part::For { .. }))
+                    && text.ends_with('%')
+                {
+                    text.pop();
+                    text.push_str("\\u0025");
+                }
+                f.write_str(&text)?;
+            }
+            other => write_part(f, other, &escape_in_string)?,
+        }
+    }
+    Ok(())
+}
+
+/// An interpolation or a directive; `lit` renders the literal text inside a directive's body.
+fn write_part(f: &mut fmt::Formatter<'_>, p: &Part, lit: &dyn Fn(&str) -> String) -> fmt::Result {
+    let body = |f: &mut fmt::Formatter<'_>, t: &Template| -> fmt::Result {
+        for p in &t.parts {
+            match p {
+                Part::Lit(s) => f.write_str(&lit(s))?,
+                other => write_part(f, other, lit)?,
+            }
+        }
+        Ok(())
+    };
+    match p {
+        Part::Lit(s) => f.write_str(&lit(s)),
+        Part::Interp(e) => write!(f, "${{{e}}}"),
+        Part::If {
+            cond,
+            then,
+            otherwise,
+            ..
+        } => {
+            write!(f, "%{{if {cond}}}")?;
+            body(f, then)?;
+            if let Some(o) = otherwise {
+                f.write_str("%{else}")?;
+                body(f, o)?;
+            }
+            f.write_str("%{endif}")
+        }
+        Part::For {
+            key_var,
+            value_var,
+            collection,
+            body: b,
+            ..
+        } => {
+            f.write_str("%{for ")?;
+            if let Some(k) = key_var {
+                write!(f, "{}, ", k.name)?;
+            }
+            write!(f, "{} in {collection}}}", value_var.name)?;
+            body(f, b)?;
+            f.write_str("%{endfor}")
+        }
+    }
+}
+
+fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && !matches!(s, "null" | "true" | "false" | "for" | "in" | "if")
 }
 
 fn write_list(f: &mut fmt::Formatter<'_>, items: &[Expr]) -> fmt::Result {
@@ -266,8 +773,10 @@ fn write_literal(f: &mut fmt::Formatter<'_>, v: &Value) -> fmt::Result {
     }
 }
 
-/// JSON-escapes `s` (without the surrounding quotes) and protects `${`.
+/// JSON-escapes `s` (without the surrounding quotes) and protects `${` and `%{`.
 fn escape_in_string(s: &str) -> String {
     let quoted = serde_json::Value::String(s.to_string()).to_string();
-    quoted[1..quoted.len() - 1].replace("${", "$${")
+    quoted[1..quoted.len() - 1]
+        .replace("${", "$${")
+        .replace("%{", "%%{")
 }

@@ -45,6 +45,16 @@ pub trait Context {
     fn external_functions(&self) -> Vec<String> {
         vec![]
     }
+
+    /// The text of a file that `file(...)`, `templatefile(...)` or `fileexists(...)` names,
+    /// with `path` exactly as the expression gives it. Configurations' files are read when
+    /// the configuration is loaded (plinth-config confines and size-limits them), so
+    /// evaluation does no I/O: `Ok(None)` when there is no such file, `Err(message)` when it
+    /// cannot be given (the message says why and what to do).
+    fn read_file(&self, path: &str) -> Result<Option<String>, String> {
+        let _ = path;
+        Err("files cannot be read here".to_string())
+    }
 }
 
 /// Evaluates a template. A template that is exactly one `${...}` returns the value with its
@@ -84,7 +94,13 @@ pub fn eval_expr(e: &Expr, ctx: &dyn Context) -> Result<Value, EvalError> {
             name,
             name_span,
             args,
+            ..
         } => call(name, name_span, args, e.span.clone(), ctx),
+        // Parsed by the new grammar; evaluated once the evaluator learns them.
+        _ => Err(EvalError::new(
+            "this expression is not supported yet",
+            e.span.clone(),
+        )),
     }
 }
 
@@ -96,6 +112,12 @@ fn concat(t: &Template, ctx: &dyn Context) -> Result<Value, EvalError> {
     for part in &t.parts {
         match part {
             Part::Lit(s) => out.push_str(s),
+            Part::If { span, .. } | Part::For { span, .. } => {
+                return Err(EvalError::new(
+                    "template directives are not supported yet",
+                    span.clone(),
+                ));
+            }
             Part::Interp(e) => {
                 let v = eval_expr(e, ctx)?;
                 sensitive |= v.is_sensitive();

@@ -39,7 +39,9 @@ mod steps;
 mod suggest;
 mod values;
 
-pub use ast::{Expr, ExprKind, Part, RefStep, Reference, Template};
+pub use ast::{
+    BinaryOp, Binding, Expr, ExprKind, ForExpr, Part, RefStep, Reference, Template, UnaryOp,
+};
 pub use error::EvalError;
 pub use eval::{Context, eval_expr, eval_template};
 pub use functions::{GUID_NAMESPACE, builtin_function_names, guid};

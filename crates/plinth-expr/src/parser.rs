@@ -757,6 +757,7 @@ impl<'a> Parser<'a> {
                 name,
                 name_span: start..name_end,
                 args,
+                expand_last: false,
             },
             span: start..end,
         })

@@ -59,7 +59,7 @@ fn reference_span_inside_call_inside_text() {
     let ExprKind::Call {
         name,
         name_span,
-        args,
+        args, ..
     } = &e.kind
     else {
         panic!()
@@ -80,6 +80,7 @@ fn whitespace_between_tokens() {
         name,
         args,
         name_span,
+        ..
     } = &e.kind
     else {
         panic!()
@@ -146,7 +147,7 @@ fn function_calls() {
     let ExprKind::Call {
         name,
         name_span,
-        args,
+        args, ..
     } = &e.kind
     else {
         panic!()
