@@ -24,6 +24,11 @@ pub struct Config {
     pub actions: Vec<ActionDecl>,
     /// `[output.NAME]` declarations, in file order.
     pub outputs: Vec<OutputDecl>,
+    /// `[locals]` entries, in file order (every file's `[locals]` table is merged).
+    pub locals: Vec<LocalDecl>,
+    /// The files `file(...)`, `templatefile(...)` and `fileexists(...)` name, read when the
+    /// configuration was loaded, by the path as the expression gives it.
+    pub files: std::collections::BTreeMap<String, ConfigFile>,
     /// `(mode, name)` → index in `resources`, built on first lookup (a configuration is not
     /// changed once loaded).
     index: std::sync::OnceLock<std::collections::HashMap<(DeclKind, String), usize>>,
@@ -181,6 +186,8 @@ pub struct ResourceDecl {
     pub depends_on: Vec<AddrRef>,
     /// `for_each`, unevaluated; `None` for a single instance without a key.
     pub for_each: Option<Node>,
+    /// `count`, unevaluated; `None` unless given (never together with `for_each`).
+    pub count: Option<Node>,
     /// `lifecycle = {...}`; the default (all off) when not given, and always for data
     /// sources.
     pub lifecycle: Lifecycle,
@@ -226,4 +233,26 @@ pub struct OutputDecl {
     pub sensitive: bool,
     /// The `description`; `None` when not given.
     pub description: Option<String>,
+}
+
+/// One entry of a `[locals]` table: `name_prefix = "${var.prefix}-${var.env}"`.
+#[derive(Clone, Debug)]
+pub struct LocalDecl {
+    /// The name, as `${local.NAME}` writes it.
+    pub name: String,
+    /// The key in the `[locals]` table.
+    pub loc: Loc,
+    /// The value, unevaluated (it may hold `${...}` anywhere inside).
+    pub value: Node,
+}
+
+/// A file a configuration's expressions name, as read at load time.
+#[derive(Clone, Debug)]
+pub struct ConfigFile {
+    /// The file's text; `None` when it does not exist (`fileexists` is then false and
+    /// `file` an error naming the path).
+    pub text: Option<String>,
+    /// The file in [`Config::sources`] (for locating errors inside a template file); `None`
+    /// when it does not exist.
+    pub source: Option<crate::source::FileId>,
 }

@@ -403,6 +403,7 @@ impl<'a> Decoder<'a> {
             inputs,
             depends_on,
             for_each,
+            count: None,
             lifecycle,
         })
     }

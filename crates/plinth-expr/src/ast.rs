@@ -401,7 +401,10 @@ impl Expr {
                 then.visit(f);
                 otherwise.visit(f);
             }
-            ExprKind::Postfix { target, steps: s } | ExprKind::Splat { target, steps: s, .. } => {
+            ExprKind::Postfix { target, steps: s }
+            | ExprKind::Splat {
+                target, steps: s, ..
+            } => {
                 target.visit(f);
                 steps(s, f);
             }
@@ -457,7 +460,10 @@ impl Expr {
                 then.collect_refs(bound, out);
                 otherwise.collect_refs(bound, out);
             }
-            ExprKind::Postfix { target, steps: s } | ExprKind::Splat { target, steps: s, .. } => {
+            ExprKind::Postfix { target, steps: s }
+            | ExprKind::Splat {
+                target, steps: s, ..
+            } => {
                 target.collect_refs(bound, out);
                 steps(s, bound, out);
             }
@@ -682,9 +688,7 @@ fn write_template_body(f: &mut fmt::Formatter<'_>, t: &Template) -> fmt::Result 
                 let mut text = escape_in_string(s);
                 // A `$` or `%` right before `{` of a part would read as an escape: spell it
                 // as a unicode escape.
-                if matches!(t.parts.get(i + 1), Some(Part::Interp(_)))
-                    && text.ends_with('$')
-                {
+                if matches!(t.parts.get(i + 1), Some(Part::Interp(_))) && text.ends_with('$') {
                     text.pop();
                     text.push_str("\\u0024");
                 } else if matches!(t.parts.get(i + 1), Some(Part::If { .. } | Part::For { .. }))

@@ -59,7 +59,8 @@ fn reference_span_inside_call_inside_text() {
     let ExprKind::Call {
         name,
         name_span,
-        args, ..
+        args,
+        ..
     } = &e.kind
     else {
         panic!()
@@ -147,7 +148,8 @@ fn function_calls() {
     let ExprKind::Call {
         name,
         name_span,
-        args, ..
+        args,
+        ..
     } = &e.kind
     else {
         panic!()
