@@ -23,6 +23,8 @@ Options:
   --layers L           number of layers [default: 10]
   --seed S             seed of the pseudo-random choices [default: 1]
   --sleep              core:sleep resources (depends_on) instead of core:data (${...})
+  --expressive         core:data resources that use locals, for-expressions, conditionals
+                       and functions in every resource (same graph and inputs)
   --duration-ms A..B   create_duration range for --sleep, in ms [default: 200..1000]
   --touch F            change the input value of a fraction F (0..1) of core:data resources,
                        same graph otherwise: regenerate over an applied DIR to benchmark an
@@ -59,6 +61,7 @@ fn parse_gen(args: &[String]) -> Result<(Spec, PathBuf), String> {
     let mut layers = 10usize;
     let mut seed = 1u64;
     let mut sleep = false;
+    let mut expressive = false;
     let mut range = (200u64, 1000u64);
     let mut touch = 0.0f64;
     let mut it = args.iter();
@@ -68,6 +71,10 @@ fn parse_gen(args: &[String]) -> Result<(Spec, PathBuf), String> {
         }
         if flag == "--sleep" {
             sleep = true;
+            continue;
+        }
+        if flag == "--expressive" {
+            expressive = true;
             continue;
         }
         // Accept both `--flag value` and `--flag=value`.
@@ -113,13 +120,14 @@ fn parse_gen(args: &[String]) -> Result<(Spec, PathBuf), String> {
     if !(0.0..=1.0).contains(&touch) {
         return Err("--touch must be between 0 and 1".into());
     }
-    let kind = if sleep {
-        Kind::Sleep {
+    let kind = match (sleep, expressive) {
+        (true, true) => return Err("--sleep and --expressive cannot be combined".into()),
+        (true, false) => Kind::Sleep {
             min_ms: range.0,
             max_ms: range.1,
-        }
-    } else {
-        Kind::Data
+        },
+        (false, true) => Kind::Expressive,
+        (false, false) => Kind::Data,
     };
     let spec = Spec {
         resources,
@@ -147,7 +155,7 @@ fn run_gen(spec: &Spec, out: &std::path::Path) -> Result<(), String> {
         "seed": spec.seed,
     });
     match spec.kind {
-        Kind::Data => {
+        Kind::Data | Kind::Expressive => {
             summary["touched"] = graph.nodes.iter().filter(|n| n.touched).count().into();
         }
         Kind::Sleep { .. } => {

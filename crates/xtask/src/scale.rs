@@ -32,6 +32,10 @@ pub enum Kind {
     /// `core:sleep` with a `create_duration` drawn from `min_ms..=max_ms`, dependencies
     /// expressed with `depends_on`.
     Sleep { min_ms: u64, max_ms: u64 },
+    /// `core:data` like [`Kind::Data`], written the way a team writes a real estate: every
+    /// resource uses locals, a for-expression over its references, conditionals and
+    /// functions (the expression-language benchmark of BENCHMARKS.md).
+    Expressive,
 }
 
 /// How a resource refers to one of its dependencies.
@@ -148,7 +152,7 @@ pub fn generate(spec: &Spec) -> Graph {
                 }
             }
             let duration_ms = match spec.kind {
-                Kind::Data => 0,
+                Kind::Data | Kind::Expressive => 0,
                 Kind::Sleep { min_ms, max_ms } => rng.range(min_ms, max_ms.max(min_ms)),
             };
             let touched = touch_rng.unit() < spec.touch;
@@ -201,9 +205,13 @@ impl Graph {
             self.layers,
             self.edges()
         );
+        if kind == Kind::Expressive {
+            out.push_str(EXPRESSIVE_HEADER);
+        }
         for (i, node) in self.nodes.iter().enumerate() {
             let _ = writeln!(out, "[resource.{}]", node.name);
             match kind {
+                Kind::Expressive => self.render_expressive(&mut out, i, node),
                 Kind::Data => {
                     let _ = writeln!(out, "type = \"core:data\"");
                     let rev = u8::from(node.touched);
@@ -242,6 +250,54 @@ impl Graph {
             }
         }
         out
+    }
+}
+
+/// The variable and locals every resource of [`Kind::Expressive`] uses.
+const EXPRESSIVE_HEADER: &str = r#"[variable.env]
+default = "prod"
+
+[locals]
+prefix = "bench-${var.env}"
+ha = "${var.env == 'prod'}"
+tags = { env = "${var.env}", owner = "bench", tier = "${var.env == 'prod' ? 'gold' : 'silver'}" }
+
+"#;
+
+impl Graph {
+    /// One [`Kind::Expressive`] resource: the same inputs as [`Kind::Data`] (sequence, layer,
+    /// value, one entry per dependency), computed with locals, a for-expression over the
+    /// dependencies, conditionals and functions.
+    fn render_expressive(&self, out: &mut String, i: usize, node: &Node) {
+        let rev = u8::from(node.touched);
+        let name = &node.name;
+        let refs: Vec<String> = node
+            .deps
+            .iter()
+            .map(|&(d, form)| {
+                let dep = &self.nodes[d].name;
+                match form {
+                    RefForm::Id => format!("{dep}.id"),
+                    RefForm::Output | RefForm::Interpolated => format!("{dep}.output.value"),
+                }
+            })
+            .collect();
+        let list = if refs.is_empty() {
+            "['root']".to_string()
+        } else {
+            format!("[{}]", refs.join(", "))
+        };
+        let _ = writeln!(out, "type = \"core:data\"");
+        let _ = writeln!(
+            out,
+            "input = {{ seq = \"${{{i} * 1}}\", layer = {layer}, \
+             value = \"${{local.prefix}}-{name}-v{rev}\", \
+             replicas = \"${{local.ha ? 3 : 1}}\", \
+             tags = \"${{merge(local.tags, {{ name = '{name}' }})}}\", \
+             refs = \"${{[for r in {list} : lower(r) if r != '']}}\", \
+             fanout = \"${{length({list}) > 1 ? 'many' : 'one'}}\" }}\n",
+            layer = node.layer
+        );
     }
 }
 
@@ -358,6 +414,24 @@ mod tests {
         let text = g.render(s.kind);
         assert_eq!(text.matches("core:sleep").count(), 60);
         assert!(!text.contains("${"));
+    }
+
+    #[test]
+    fn expressive_resources_use_locals_for_expressions_and_conditionals() {
+        let g = generate(&spec(50, 5, 2));
+        let text = g.render(Kind::Expressive);
+        assert_eq!(text.matches("[resource.").count(), 50);
+        assert_eq!(text.matches("[locals]").count(), 1);
+        for block in text.split("[resource.").skip(1) {
+            for needle in ["local.prefix", "local.ha ?", "[for r in", "merge(local.tags"] {
+                assert!(block.contains(needle), "{needle} missing in {block}");
+            }
+        }
+        // The same references as the plain rendering, each written once in `refs` and once
+        // in `fanout`.
+        let plain = g.render(Kind::Data);
+        let deps = |t: &str| t.matches(".id").count() + t.matches(".output.value").count();
+        assert_eq!(deps(&text), 2 * deps(&plain));
     }
 
     #[test]
