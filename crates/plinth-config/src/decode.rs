@@ -1,6 +1,7 @@
 //! Decoding one parsed TOML file into declarations: the top-level tables (`backend`,
-//! `variable`, `provider`, `resource`, `data`, `action`, `output`), their keys, lifecycle
-//! rules, dependency lists, and every value as a [`Node`] (strings parsed as templates).
+//! `variable`, `provider`, `resource`, `data`, `action`, `output`, `locals`), their keys,
+//! meta-arguments (`count`, `for_each`, `depends_on`, `lifecycle`), and every value as a
+//! [`Node`] (strings parsed as templates).
 //!
 //! Every problem is reported to the diagnostics and decoding goes on, so one run reports all
 //! of them. Used by `load`; uses `syntax` for strings and keys, `vars` for variable types.
@@ -22,12 +23,13 @@ use crate::syntax::{content_offset, interpolated_key, string_node};
 
 /// Top-level tables a configuration may have.
 pub const TOP_LEVEL: &[&str] = &[
-    "backend", "variable", "provider", "resource", "data", "action", "output",
+    "backend", "variable", "provider", "resource", "data", "action", "output", "locals",
 ];
 
 /// Names that cannot be used for resources because expressions give them another meaning.
 pub const RESERVED: &[&str] = &[
-    "var", "env", "each", "data", "action", "output", "self", "count", "resource",
+    "var", "env", "each", "data", "action", "output", "self", "count", "resource", "local", "path",
+    "module",
 ];
 
 /// Decodes the top-level table of file `file` (whose text is `text`) into `config`; `seen`
@@ -80,6 +82,11 @@ impl<'a> Decoder<'a> {
                 "backend" => {
                     if let Some(t) = self.expect_table(&value, "[backend]", &kloc) {
                         self.backend(t, kloc, config, seen);
+                    }
+                }
+                "locals" => {
+                    if let Some(t) = self.expect_table(&value, "[locals]", &kloc) {
+                        self.locals(t, config, seen);
                     }
                 }
                 "variable" | "provider" | "resource" | "data" | "action" | "output" => {
@@ -203,6 +210,46 @@ impl<'a> Decoder<'a> {
                 );
                 None
             }
+        }
+    }
+
+    /// The entries of one file's `[locals]` table, appended to `config.locals`; a name
+    /// defined before (in this file or an earlier one) is an error naming both places.
+    fn locals(
+        &mut self,
+        t: &DeTable<'_>,
+        config: &mut Config,
+        seen: &mut BTreeMap<(String, String), Loc>,
+    ) {
+        for (key, value) in t {
+            let kloc = self.loc(key.span());
+            let name = key.get_ref().as_ref().to_string();
+            if !is_identifier(&name) {
+                self.err(
+                    Diagnostic::at(format!("`{name}` is not a valid local name"), kloc)
+                        .label("expected a name of letters, digits, `_` and `-`, starting with a letter")
+                        .help(format!("rename it, e.g. {} = ...; it is referenced as ${{local.NAME}}", sanitize(&name))),
+                );
+                continue;
+            }
+            let seen_key = ("local".to_string(), name.clone());
+            if let Some(first) = seen.get(&seen_key) {
+                let first = first.clone();
+                self.err(
+                    Diagnostic::at(format!("local `{name}` is defined twice"), kloc)
+                        .label("second definition")
+                        .related(first, "first defined here")
+                        .help("every file's [locals] table shares one namespace: names must be unique across all files of the configuration; rename or remove one"),
+                );
+                continue;
+            }
+            seen.insert(seen_key, kloc.clone());
+            let value = self.node(value);
+            config.locals.push(LocalDecl {
+                name,
+                loc: kloc,
+                value,
+            });
         }
     }
 
@@ -355,7 +402,8 @@ impl<'a> Decoder<'a> {
         let mut type_name = None;
         let mut type_given = false;
         let mut depends_on = Vec::new();
-        let mut for_each = None;
+        let mut for_each: Option<(Node, Loc)> = None;
+        let mut count: Option<(Node, Loc)> = None;
         let mut lifecycle = Lifecycle::default();
         let mut rest = Vec::new();
         let mut ok = true;
@@ -368,7 +416,8 @@ impl<'a> Decoder<'a> {
                         .map(|s| (s, self.loc(v.span())))
                 }
                 "depends_on" => depends_on = self.addr_list(v, "`depends_on`")?,
-                "for_each" => for_each = Some(self.node(v)),
+                "for_each" => for_each = Some((self.node(v), self.loc(k.span()))),
+                "count" => count = Some((self.node(v), self.loc(k.span()))),
                 "lifecycle" if mode == DeclKind::Resource => match self.lifecycle(v) {
                     Some(l) => lifecycle = l,
                     None => ok = false,
@@ -382,6 +431,18 @@ impl<'a> Decoder<'a> {
         } else {
             "resource"
         };
+        if let (Some((_, count_loc)), Some((_, each_loc))) = (&count, &for_each) {
+            self.err(
+                Diagnostic::at(
+                    format!("{what} `{name}` has both `count` and `for_each`"),
+                    count_loc.clone(),
+                )
+                .label("count")
+                .related(each_loc.clone(), "for_each")
+                .help("a resource has either count or for_each: use count for N alike instances (`name[0]`, `count.index`), for_each for one instance per key (`name[\"key\"]`, `each.key`); remove one"),
+            );
+            ok = false;
+        }
         let Some((type_name, type_loc)) = type_name else {
             if type_given {
                 // Already reported: `type` is there but not a string.
@@ -402,8 +463,8 @@ impl<'a> Decoder<'a> {
             type_loc,
             inputs,
             depends_on,
-            for_each,
-            count: None,
+            for_each: for_each.map(|(n, _)| n),
+            count: count.map(|(n, _)| n),
             lifecycle,
         })
     }
