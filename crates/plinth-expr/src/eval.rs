@@ -179,6 +179,7 @@ fn strip_marks(marks: Marks, values: Vec<Value>) -> (bool, bool, Vec<Value>) {
             values.iter().any(Value::is_unknown),
             values.iter().map(|v| v.unmarked().clone()).collect(),
         ),
+        Marks::Own => (false, false, values),
     }
 }
 

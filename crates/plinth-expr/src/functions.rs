@@ -53,6 +53,9 @@ pub(crate) enum Marks {
     /// Only needs the arguments' shape (length, concat): unknown only when an argument itself
     /// is unknown; sensitive when an argument itself is; inner marks are kept.
     Shape,
+    /// Arguments arrive with every mark in place; the function marks its result itself
+    /// (coalesce, lookup: an unknown argument after the one chosen does not matter).
+    Own,
 }
 
 pub(crate) struct Builtin {
