@@ -1,0 +1,296 @@
+//! The bodies of `[resource.NAME]`, `[data.NAME]`, `[action.NAME]` and `[output.NAME]`
+//! tables: their meta-arguments (`type`, `count`, `for_each`, `depends_on`, `lifecycle`,
+//! `on`), lifecycle rules and address lists; everything else is the provider's inputs.
+
+use plinth_addr::DeclKind;
+use plinth_value::Path;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::Decoder;
+use crate::decl::*;
+use crate::diag::Diagnostic;
+use crate::node::Node;
+use crate::source::Loc;
+
+impl Decoder<'_> {
+    pub(super) fn resource(
+        &mut self,
+        mode: DeclKind,
+        name: String,
+        loc: Loc,
+        t: &DeTable<'_>,
+    ) -> Option<ResourceDecl> {
+        let mut type_name = None;
+        let mut type_given = false;
+        let mut depends_on = Vec::new();
+        let mut for_each: Option<(Node, Loc)> = None;
+        let mut count: Option<(Node, Loc)> = None;
+        let mut lifecycle = Lifecycle::default();
+        let mut rest = Vec::new();
+        let mut ok = true;
+        for (k, v) in t {
+            match k.get_ref().as_ref() {
+                "type" => {
+                    type_given = true;
+                    type_name = self
+                        .string_value(v, "`type`")
+                        .map(|s| (s, self.loc(v.span())))
+                }
+                "depends_on" => depends_on = self.addr_list(v, "`depends_on`")?,
+                "for_each" => for_each = Some((self.node(v), self.loc(k.span()))),
+                "count" => count = Some((self.node(v), self.loc(k.span()))),
+                "lifecycle" if mode == DeclKind::Resource => match self.lifecycle(v) {
+                    Some(l) => lifecycle = l,
+                    None => ok = false,
+                },
+                _ => rest.push((k, v)),
+            }
+        }
+        let inputs = self.entries_node(rest, loc.clone());
+        let what = if mode == DeclKind::Data {
+            "data"
+        } else {
+            "resource"
+        };
+        if let (Some((_, count_loc)), Some((_, each_loc))) = (&count, &for_each) {
+            self.err(
+                Diagnostic::at(
+                    format!("{what} `{name}` has both `count` and `for_each`"),
+                    count_loc.clone(),
+                )
+                .label("count")
+                .related(each_loc.clone(), "for_each")
+                .help("a resource has either count or for_each: use count for N alike instances (`name[0]`, `count.index`), for_each for one instance per key (`name[\"key\"]`, `each.key`); remove one"),
+            );
+            ok = false;
+        }
+        let Some((type_name, type_loc)) = type_name else {
+            if type_given {
+                // Already reported: `type` is there but not a string.
+                return None;
+            }
+            self.err(
+                Diagnostic::at(format!("{what} `{name}` has no `type`"), loc)
+                    .label("missing `type`")
+                    .help("add e.g. `type = \"core:data\"`; types are PROVIDER:TYPE"),
+            );
+            return None;
+        };
+        ok.then_some(ResourceDecl {
+            mode,
+            name,
+            loc,
+            type_name,
+            type_loc,
+            inputs,
+            depends_on,
+            for_each: for_each.map(|(n, _)| n),
+            count: count.map(|(n, _)| n),
+            lifecycle,
+        })
+    }
+
+    pub(super) fn action(&mut self, name: String, loc: Loc, t: &DeTable<'_>) -> Option<ActionDecl> {
+        let mut type_name = None;
+        let mut on = Vec::new();
+        let mut depends_on = Vec::new();
+        let mut rest = Vec::new();
+        for (k, v) in t {
+            match k.get_ref().as_ref() {
+                "type" => {
+                    type_name = self
+                        .string_value(v, "`type`")
+                        .map(|s| (s, self.loc(v.span())))
+                }
+                "on" => on = self.addr_list(v, "`on`")?,
+                "depends_on" => depends_on = self.addr_list(v, "`depends_on`")?,
+                _ => rest.push((k, v)),
+            }
+        }
+        let inputs = self.entries_node(rest, loc.clone());
+        let Some((type_name, type_loc)) = type_name else {
+            self.err(
+                Diagnostic::at(format!("action `{name}` has no `type`"), loc)
+                    .help("add e.g. `type = \"k8s:rollout-restart\"`"),
+            );
+            return None;
+        };
+        Some(ActionDecl {
+            name,
+            loc,
+            type_name,
+            type_loc,
+            inputs,
+            on,
+            depends_on,
+        })
+    }
+
+    pub(super) fn output(&mut self, name: String, loc: Loc, t: &DeTable<'_>) -> Option<OutputDecl> {
+        let mut value = None;
+        let mut sensitive = false;
+        let mut description = None;
+        let mut ok = true;
+        for (k, v) in t {
+            let kloc = self.loc(k.span());
+            match k.get_ref().as_ref() {
+                "value" => value = Some(self.node(v)),
+                "sensitive" => {
+                    sensitive = self.bool_value(v, "output `sensitive`").unwrap_or(false)
+                }
+                "description" => description = self.string_value(v, "output `description`"),
+                other => {
+                    self.unknown_key(
+                        other,
+                        kloc,
+                        &["value", "sensitive", "description"],
+                        "an output",
+                    );
+                    ok = false;
+                }
+            }
+        }
+        let Some(value) = value else {
+            self.err(
+                Diagnostic::at(format!("output `{name}` has no `value`"), loc)
+                    .help("add e.g. `value = \"${rg.id}\"`"),
+            );
+            return None;
+        };
+        ok.then_some(OutputDecl {
+            name,
+            loc,
+            value,
+            sensitive,
+            description,
+        })
+    }
+
+    pub(super) fn lifecycle(&mut self, v: &Spanned<DeValue<'_>>) -> Option<Lifecycle> {
+        let vloc = self.loc(v.span());
+        let DeValue::Table(t) = v.get_ref() else {
+            self.err(
+                Diagnostic::at("`lifecycle` must be a table", vloc)
+                    .label("expected { prevent_destroy = true, ... }")
+                    .help(
+                        "write lifecycle = { prevent_destroy = true, ignore_changes = [\"tags\"] }",
+                    ),
+            );
+            return None;
+        };
+        let mut l = Lifecycle::default();
+        let mut ok = true;
+        for (k, val) in t {
+            let kloc = self.loc(k.span());
+            match k.get_ref().as_ref() {
+                "prevent_destroy" => {
+                    l.prevent_destroy = self.bool_value(val, "`prevent_destroy`").unwrap_or(false)
+                }
+                "create_before_destroy" => {
+                    l.create_before_destroy = self
+                        .bool_value(val, "`create_before_destroy`")
+                        .unwrap_or(false)
+                }
+                "ignore_changes" => {
+                    match val.get_ref() {
+                        DeValue::String(s) if s == "all" => l.ignore_all_changes = true,
+                        DeValue::Array(items) => {
+                            for item in items {
+                                let iloc = self.loc(item.span());
+                                match item.get_ref() {
+                                    DeValue::String(s) => match s.parse::<Path>() {
+                                        Ok(p) if !p.is_root() => l.ignore_changes.push((p, iloc)),
+                                        Ok(_) => {
+                                            self.err(Diagnostic::at("an empty path in `ignore_changes`", iloc).help("name an input path such as \"tags\" or \"body.properties.x\", or write ignore_changes = \"all\""));
+                                            ok = false;
+                                        }
+                                        Err(e) => {
+                                            self.err(Diagnostic::at(format!("bad path in `ignore_changes`: {e}"), iloc).label("expected a path such as \"body.properties.count\""));
+                                            ok = false;
+                                        }
+                                    },
+                                    other => {
+                                        self.err(
+                                        Diagnostic::at(format!("`ignore_changes` items must be strings, found {}", other.type_str()), iloc)
+                                            .label("expected a path string such as \"tags\""),
+                                    );
+                                        ok = false;
+                                    }
+                                }
+                            }
+                        }
+                        other => {
+                            self.err(
+                            Diagnostic::at(format!("`ignore_changes` must be a list of paths or \"all\", found {}", other.type_str()), self.loc(val.span()))
+                                .label("expected [\"path\", ...] or \"all\""),
+                        );
+                            ok = false;
+                        }
+                    }
+                }
+                "replace_triggered_by" => match self.addr_list(val, "`replace_triggered_by`") {
+                    Some(list) => l.replace_triggered_by = list,
+                    None => ok = false,
+                },
+                other => {
+                    self.unknown_key(
+                        other,
+                        kloc,
+                        &[
+                            "prevent_destroy",
+                            "ignore_changes",
+                            "create_before_destroy",
+                            "replace_triggered_by",
+                        ],
+                        "`lifecycle`",
+                    );
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(l)
+    }
+
+    pub(super) fn addr_list(
+        &mut self,
+        v: &Spanned<DeValue<'_>>,
+        what: &str,
+    ) -> Option<Vec<AddrRef>> {
+        let DeValue::Array(items) = v.get_ref() else {
+            self.err(
+                Diagnostic::at(
+                    format!(
+                        "{what} must be a list of names, found {}",
+                        v.get_ref().type_str()
+                    ),
+                    self.loc(v.span()),
+                )
+                .label("expected a list such as [\"rg\", \"data.sub\"]"),
+            );
+            return None;
+        };
+        let mut out = Vec::new();
+        let mut ok = true;
+        for item in items {
+            let iloc = self.loc(item.span());
+            match item.get_ref() {
+                DeValue::String(s) => out.push(AddrRef {
+                    text: s.to_string(),
+                    loc: iloc,
+                }),
+                other => {
+                    self.err(
+                        Diagnostic::at(
+                            format!("{what} items must be strings, found {}", other.type_str()),
+                            iloc,
+                        )
+                        .label("expected a resource name in quotes"),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+}
