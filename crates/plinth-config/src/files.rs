@@ -3,10 +3,11 @@
 //! A configuration may come from an untrusted pull request that CI validates, so a file it
 //! names is read only when it is a regular file (never a FIFO, which would block, or a
 //! device such as `/dev/zero`, which never ends), no larger than a limit, and — for files a
-//! configuration *names* (`manifest_file`, and the `file()`/`templatefile()` functions to
-//! come) — inside the configuration directory once symlinks are resolved. Every such read goes
-//! through [`ConfigDir::read`]; the `*.toml` files themselves and `--var-file`s through
-//! [`read_regular`]. Errors say what is wrong and never quote the file.
+//! configuration *names* (`manifest_file`, and relative paths given to the `file()`,
+//! `fileexists()` and `templatefile()` functions) — inside the configuration directory once
+//! symlinks are resolved. Every such read goes through [`ConfigDir::read`] (or
+//! [`ConfigDir::read_named`], which admits an explicit absolute path); the `*.toml` files
+//! themselves and `--var-file`s through [`read_regular`]. Errors say what is wrong and never quote the file.
 
 use std::fs::File;
 use std::io::Read;
@@ -165,6 +166,7 @@ pub struct ConfigDir {
 pub struct ConfinedFile {
     /// Where it really is (symlinks resolved).
     pub path: PathBuf,
+    /// Its whole text.
     pub text: String,
 }
 
@@ -194,6 +196,46 @@ impl ConfigDir {
         let path = self.resolve(rel)?;
         let text = read_regular(&path, MAX_FILE_BYTES)?;
         Ok(ConfinedFile { path, text })
+    }
+
+    /// Reads a file an expression names (`file(...)`, `templatefile(...)`): a relative path
+    /// as [`read`](Self::read) does, inside the directory; an absolute path — the user's
+    /// explicit choice — wherever it is (still regular, limited and UTF-8). `Ok(None)` when
+    /// nothing is there; a missing file under a directory that leads outside (`../x`, a
+    /// symlinked directory) is [`FileError::Outside`] all the same, so a configuration cannot
+    /// probe what exists outside it.
+    pub fn read_named(&self, path: &str) -> Result<Option<ConfinedFile>, FileError> {
+        if path.is_empty() {
+            return Err(FileError::Io("the path is empty".into()));
+        }
+        let joined = self.root.join(path);
+        let absolute = Path::new(path).is_absolute();
+        match std::fs::symlink_metadata(&joined) {
+            Ok(_) => {}
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_error(&e)),
+            // Nothing there (not even a dangling symlink): missing, once the nearest existing
+            // ancestor is known to be inside the directory.
+            Err(_) if !absolute => {
+                let inside = joined
+                    .ancestors()
+                    .skip(1)
+                    .find(|a| std::fs::symlink_metadata(a).is_ok())
+                    .and_then(|a| std::fs::canonicalize(a).ok())
+                    .is_some_and(|real| real.starts_with(&self.root));
+                return if inside {
+                    Ok(None)
+                } else {
+                    Err(FileError::Outside)
+                };
+            }
+            Err(_) => return Ok(None),
+        }
+        if absolute {
+            let path = std::fs::canonicalize(&joined).map_err(|e| io_error(&e))?;
+            let text = read_regular(&path, MAX_FILE_BYTES)?;
+            return Ok(Some(ConfinedFile { path, text }));
+        }
+        self.read(path).map(Some)
     }
 }
 

@@ -5,7 +5,8 @@
 //! The modules are private; this list is the crate's API. Their dependencies point one way:
 //! `source`, `diag` and `files` are leaves; `node` and `decl` the data; `syntax` (TOML
 //! errors, string values as nodes, key checks) the low-level helpers every reader shares;
-//! `vars`, `manifest` and `decode` the readers; `load`, on top, reads a directory.
+//! `vars`, `manifest`, `named_files` (the files expressions name) and `decode` the readers;
+//! `load`, on top, reads a directory.
 
 #![warn(missing_docs)]
 
@@ -15,6 +16,7 @@ mod diag;
 mod files;
 mod load;
 mod manifest;
+mod named_files;
 mod node;
 mod source;
 mod syntax;

@@ -1,9 +1,9 @@
 //! Reading a configuration: every `*.toml` file of a directory, read through the confined
 //! reader, parsed with locations, decoded into declarations and merged; then the YAML files
-//! that resources name with `manifest_file`.
+//! that resources name with `manifest_file`, and the files expressions name (`file(...)`).
 //!
 //! The entry points of the crate's reading side; uses `decode` (one file's declarations),
-//! `manifest` and `syntax`.
+//! `manifest`, `named_files` and `syntax`.
 
 use std::collections::BTreeMap;
 use std::path::Path as FsPath;
@@ -91,6 +91,7 @@ pub fn load_dir(dir: &FsPath) -> Result<Config, (Sources, Diagnostics)> {
     }
     let mut config = load_sources(sources)?;
     crate::manifest::resolve_manifest_files(&mut config, &root, &mut diags);
+    crate::named_files::read_named_files(&mut config, &root, &mut diags);
     if diags.is_empty() {
         Ok(config)
     } else {
