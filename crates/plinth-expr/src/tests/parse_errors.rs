@@ -36,8 +36,12 @@ fn trailing_tokens() {
         "unexpected `bar` after the expression: expected `}` to close `${` at column 1"
     );
     assert_eq!(slice(src, &e.span), "bar");
-    let e = parse_err("${a + b}");
-    assert!(e.message.contains("no operators"), "{e}");
+    let src = "${a = b}";
+    let e = parse_err(src);
+    assert_eq!(
+        e.message,
+        "unexpected `=` after the expression: expected `}` to close `${` at column 1 (to compare two values, write `==`)"
+    );
     assert_eq!(e.span, 4..5);
     let e = parse_err("${lower(x) upper(y)}");
     assert!(e.message.starts_with("unexpected `upper`"), "{e}");
@@ -121,23 +125,17 @@ fn bad_escapes_and_numbers() {
         parse_err("${1.}").message,
         "invalid number `1.`: expected a digit after `.`"
     );
-    assert!(
-        parse_err("${-x}")
-            .message
-            .contains("`-` must be followed by a number")
-    );
-    assert!(parse_err("${1-2}").message.contains("no operators"));
+    // `1-2` is not a name (names start with a letter): a number, then an operator.
+    parse("${1-2}");
+    parse("${-x}");
 }
 
 #[test]
-fn calls_on_indexes_and_results_are_rejected() {
+fn calls_on_indexes_and_keywords_with_steps_are_rejected() {
     let e = parse_err("${x[0](1)}");
     assert!(e.message.contains("cannot be called"), "{e}");
-    let e = parse_err("${f(x).y}");
-    assert_eq!(
-        e.message,
-        "the result of `f(...)` cannot be indexed with `.`"
-    );
+    // A call's result can be indexed now; calling an index still cannot be.
+    parse("${f(x).y}");
     let e = parse_err("${true.x}");
     assert!(e.message.contains("keyword"), "{e}");
 }
