@@ -29,7 +29,7 @@ pub use decl::{
 pub use diag::{Diagnostic, Diagnostics, MAX_RENDERED, MAX_SAME_KIND, clean};
 pub use files::{MAX_FILE_BYTES, MAX_TOML_BYTES};
 pub use load::{load_dir, load_sources};
-pub use node::{FoundRef, Node, NodeKind};
+pub use node::{EscapeMap, FoundRef, Node, NodeKind};
 pub use plinth_addr::DeclKind;
 pub use source::{FileId, Loc, Quote, SourceFile, Sources};
 pub use vars::{VarInputs, resolve as resolve_variables};

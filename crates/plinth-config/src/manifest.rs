@@ -14,7 +14,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::files::ConfigDir;
 use crate::node::{Node, NodeKind};
 use crate::source::{FileId, Loc, Quote};
-use crate::syntax::{interpolated_key, string_node};
+use crate::syntax::{interpolated_key, is_template_text, string_node};
 
 /// Replaces every resource's `manifest_file` input with a `manifest` read from that file
 /// (relative to the configuration directory `dir`, and inside it: see [`ConfigDir::read`]).
@@ -145,7 +145,7 @@ fn yaml_node(text: &str, file: FileId, from: &Loc) -> Result<Node, Diagnostics> 
     diags.into_result().map(|()| node)
 }
 
-/// Converts a YAML value to a node. Strings holding `${...}` become templates, located at
+/// Converts a YAML value to a node. Strings holding `${...}` or `%{...}` become templates, located at
 /// their first occurrence in the file at or after `cursor` (serde_norway gives no spans), so
 /// errors in them point at the right line in the common case.
 fn to_node(
@@ -160,9 +160,10 @@ fn to_node(
         kind: NodeKind::Lit(v),
         loc: whole.clone(),
         content_offset: None,
+        escapes: None,
     };
     match v {
-        serde_json::Value::String(s) if s.contains("${") => {
+        serde_json::Value::String(s) if is_template_text(s) => {
             let found = text.get(*cursor..).and_then(|t| t.find(s.as_str()));
             let (loc, offset) = match found {
                 Some(i) => {
@@ -172,7 +173,7 @@ fn to_node(
                 }
                 None => (whole.clone(), None),
             };
-            let (n, err) = string_node(s, loc, offset);
+            let (n, err) = string_node(s, loc, offset, None);
             if let Some(d) = err {
                 diags.push(d);
             }
@@ -187,12 +188,13 @@ fn to_node(
             ),
             loc: whole.clone(),
             content_offset: None,
+            escapes: None,
         },
         serde_json::Value::Object(m) => Node {
             kind: NodeKind::Table(
                 m.iter()
                     .map(|(k, v)| {
-                        if k.contains("${") {
+                        if is_template_text(k) {
                             let at = text
                                 .get(*cursor..)
                                 .and_then(|t| t.find(k.as_str()))
@@ -212,6 +214,7 @@ fn to_node(
             ),
             loc: whole.clone(),
             content_offset: None,
+            escapes: None,
         },
         other => lit(Value::from(other)),
     }

@@ -140,6 +140,7 @@ fn template_file_calls(text: &str, id: crate::source::FileId, out: &mut Vec<File
             kind: NodeKind::Template(t),
             loc: Loc::new(id, 0..text.len()),
             content_offset: Some(0),
+            escapes: None,
         };
         node_calls(&node, out);
     }

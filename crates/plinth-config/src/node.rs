@@ -17,14 +17,23 @@ pub struct Node {
     /// For strings: the file offset of the string's first content byte when the source text
     /// equals the decoded string (no escapes), so expression spans map to exact columns.
     pub content_offset: Option<usize>,
+    /// For a basic (`"..."`) string whose escapes make its source text differ from its value:
+    /// where the decoded string's pieces are in the file, so expression spans still map to
+    /// exact columns. `None` for every other node (most strings have no escapes).
+    pub escapes: Option<EscapeMap>,
 }
+
+/// Anchors `(offset in the decoded string, offset in the file)`, in increasing order: one at
+/// the start, one at every escape and one after it. A decoded offset maps to the file offset
+/// of the last anchor at or before it, plus the distance from that anchor.
+pub type EscapeMap = std::sync::Arc<[(usize, usize)]>;
 
 /// The shape of a [`Node`].
 #[derive(Clone, Debug)]
 pub enum NodeKind {
-    /// A non-string scalar, or a string with no `${`.
+    /// A non-string scalar, or a string with no `${` and no `%{`.
     Lit(Value),
-    /// A string with at least one `${...}`.
+    /// A string with at least one `${...}` or `%{...}` directive.
     Template(Template),
     /// A TOML array, items in file order.
     List(Vec<Node>),
@@ -44,9 +53,18 @@ pub struct FoundRef<'a> {
 impl Node {
     /// Maps a span inside this string node's template to a file location.
     pub fn loc_of(&self, span: &std::ops::Range<usize>) -> Loc {
-        match self.content_offset {
-            Some(base) => Loc::new(self.loc.file, base + span.start..base + span.end),
-            None => self.loc.clone(),
+        match (self.content_offset, &self.escapes) {
+            (Some(base), _) => Loc::new(self.loc.file, base + span.start..base + span.end),
+            (None, Some(map)) => {
+                let at = |d: usize| {
+                    let i = map.partition_point(|&(dec, _)| dec <= d).saturating_sub(1);
+                    let (dec, file) = map.get(i).copied().unwrap_or((0, self.loc.span.start));
+                    file + (d - dec.min(d))
+                };
+                let (start, end) = (at(span.start), at(span.end).max(at(span.start)));
+                Loc::new(self.loc.file, start..end.min(self.loc.span.end))
+            }
+            (None, None) => self.loc.clone(),
         }
     }
 

@@ -21,7 +21,7 @@ use crate::decl::*;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::node::{Node, NodeKind};
 use crate::source::{FileId, Loc};
-use crate::syntax::{content_offset, interpolated_key, string_node};
+use crate::syntax::{content_offset, escape_map, interpolated_key, is_template_text, string_node};
 
 /// Top-level tables a configuration may have.
 pub const TOP_LEVEL: &[&str] = &[
@@ -441,6 +441,7 @@ impl<'a> Decoder<'a> {
             kind: NodeKind::Table(entries),
             loc,
             content_offset: None,
+            escapes: None,
         }
     }
 
@@ -454,6 +455,7 @@ impl<'a> Decoder<'a> {
             kind: NodeKind::Lit(val),
             loc,
             content_offset: None,
+            escapes: None,
         };
         match v.get_ref() {
             DeValue::String(s) => self.string_node(s, loc),
@@ -498,6 +500,7 @@ impl<'a> Decoder<'a> {
                     kind: NodeKind::List(items),
                     loc,
                     content_offset: None,
+                    escapes: None,
                 }
             }
             DeValue::Table(t) => self.table_node(t, loc),
@@ -506,7 +509,12 @@ impl<'a> Decoder<'a> {
 
     fn string_node(&mut self, s: &str, loc: Loc) -> Node {
         let content_offset = content_offset(self.text, &loc.span, s);
-        let (n, err) = string_node(s, loc, content_offset);
+        // Only a template's spans are mapped: a plain string needs no map.
+        let escapes = match content_offset {
+            None if is_template_text(s) => escape_map(self.text, &loc.span, s),
+            _ => None,
+        };
+        let (n, err) = string_node(s, loc, content_offset, escapes);
         if let Some(d) = err {
             self.err(d);
         }
