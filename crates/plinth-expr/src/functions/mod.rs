@@ -1,47 +1,54 @@
-//! The built-in functions: a table of leaf functions over already-evaluated arguments.
+//! The built-in functions: tables of leaf functions over already-evaluated arguments.
 //!
-//! A built-in never sees an expression, a context or a mark: the evaluator checks the number
-//! of arguments ([`Builtin::check_arity`]) before evaluating them, removes the marks as the
-//! function's [`Marks`] says, calls [`Builtin::run`], and marks the result. Depends only on
-//! the error type and the value helpers.
+//! A built-in never sees an expression or a context: the evaluator checks the number of
+//! arguments ([`Builtin::check_arity`]) before evaluating them, removes the marks as the
+//! function's [`Marks`] says, calls [`Builtin::run`], and marks the result. Each family of
+//! functions keeps its table beside its code (`strings`, `collections`, ...); this module
+//! joins the tables, and holds the argument helpers they share. Depends only on the error
+//! type, the value helpers and the name suggester.
+//!
+//! Names and behaviour follow Terraform's functions of the same name. plinth has no set
+//! type: `toset` and the `set*` functions return sorted lists without duplicates.
+//!
+//! Messages never quote an argument's value (it may be secret; marks are removed before a
+//! [`Marks::Whole`] function runs): they name the argument by its position instead.
 
+use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::LazyLock;
 
-use base64::Engine as _;
-use plinth_value::Value;
-use uuid::Uuid;
+use plinth_value::{Map, Value};
 
 use crate::error::EvalError;
-use crate::values::{number_text, type_article};
+use crate::values::type_article;
 
-/// The namespace of Azure Resource Manager's (and Bicep's) `guid()` function.
-///
-/// What was confirmed, and where:
-/// - Microsoft's Bicep docs (`bicep-functions-string.md`, section "guid") say the function
-///   "implements the algorithm from RFC 4122 §4.3" (name-based UUIDs), with the source derived
-///   from Logos' `GuidUtility`; RFC 4122 §4.3 with SHA-1 is UUID version 5.
-/// - The Bicep repository's own evaluated baseline
-///   (`src/Bicep.Core.Samples/Files/baselines_bicepparam/Expressions/parameters.json`,
-///   produced by Microsoft's ARM expression evaluator) gives
-///   `guid('asdf')` = `228d27cc-6fdb-5934-b7ac-1efccebade04`, which is exactly
-///   UUIDv5(this namespace, "asdf") — see the `guid_matches_bicep_baseline` test.
-/// - Several independent public reimplementations (Python, Node, PowerShell, PHP, Terraform
-///   `uuidv5(...)` calls written to match Bicep role-assignment names) join multiple arguments
-///   with `-` before hashing; the docs' note that `guid('hello','world')` differs from
-///   `guid('world','hello')` is consistent with that. No Microsoft-evaluated multi-argument
-///   vector was found, so the `-` separator rests on those reimplementations.
-pub const GUID_NAMESPACE: Uuid = Uuid::from_u128(0x11fb06fb_712d_4ddd_98c7_e71bbd588830);
+mod collections;
+mod conversions;
+mod encoding;
+mod format;
+mod hashes;
+mod maps;
+mod network;
+mod numbers;
+mod regexes;
+mod sets;
+mod strings;
 
-/// ARM/Bicep `guid(parts...)`: UUID version 5 (SHA-1) in [`GUID_NAMESPACE`] over the parts
-/// joined with `-` (UTF-8), rendered lowercase `8-4-4-4-12`.
-pub fn guid(parts: &[&str]) -> String {
-    Uuid::new_v5(&GUID_NAMESPACE, parts.join("-").as_bytes()).to_string()
-}
+pub use hashes::{GUID_NAMESPACE, guid};
 
+/// Functions the evaluator implements itself, as special forms: they see unevaluated
+/// arguments (`try`, `can`) or the configuration's files (`file`, `fileexists`,
+/// `templatefile`), so they are not in the tables. Listed for suggestions and docs.
+pub(crate) const EVALUATOR_FUNCTIONS: &[&str] =
+    &["try", "can", "file", "fileexists", "templatefile"];
+
+/// How many arguments a function takes.
 #[derive(Clone, Copy)]
-enum Arity {
+pub(crate) enum Arity {
     Exact(usize),
     AtLeast(usize),
+    /// From the first to the second, inclusive.
+    Between(usize, usize),
 }
 
 /// How a function treats unknown and sensitive arguments; the evaluator applies it.
@@ -51,152 +58,64 @@ pub(crate) enum Marks {
     /// → the result is sensitive. Arguments arrive with every mark removed.
     Whole,
     /// Only needs the arguments' shape (length, concat): unknown only when an argument itself
-    /// is unknown; sensitive when an argument itself is; inner marks are kept.
+    /// is unknown; sensitive when an argument itself is; inner marks are kept (the function
+    /// must handle an inner unknown or sensitive part it looks into).
     Shape,
     /// Arguments arrive with every mark in place; the function marks its result itself
     /// (coalesce, lookup: an unknown argument after the one chosen does not matter).
     Own,
 }
 
+/// One built-in function: its name, arguments, an example for messages, and its code.
 pub(crate) struct Builtin {
-    name: &'static str,
-    arity: Arity,
+    pub(crate) name: &'static str,
+    pub(crate) arity: Arity,
     /// What the arguments are, for arity messages: "a string".
-    takes: &'static str,
-    example: &'static str,
-    marks: Marks,
-    run: fn(&Args<'_>) -> Result<Value, EvalError>,
+    pub(crate) takes: &'static str,
+    /// A call a user can copy, shown when the arguments are wrong.
+    pub(crate) example: &'static str,
+    pub(crate) marks: Marks,
+    pub(crate) run: fn(&Args<'_>) -> Result<Value, EvalError>,
 }
 
-const BUILTINS: &[Builtin] = &[
-    Builtin {
-        name: "guid",
-        arity: Arity::AtLeast(1),
-        takes: "strings to hash",
-        example: "guid(rg.id, mi.properties.principalId)",
-        marks: Marks::Whole,
-        run: f_guid,
-    },
-    Builtin {
-        name: "lower",
-        arity: Arity::Exact(1),
-        takes: "a string",
-        example: "lower(var.name)",
-        marks: Marks::Whole,
-        run: f_lower,
-    },
-    Builtin {
-        name: "upper",
-        arity: Arity::Exact(1),
-        takes: "a string",
-        example: "upper(var.name)",
-        marks: Marks::Whole,
-        run: f_upper,
-    },
-    Builtin {
-        name: "join",
-        arity: Arity::Exact(2),
-        takes: "a separator string and a list of strings",
-        example: "join(\",\", var.names)",
-        marks: Marks::Whole,
-        run: f_join,
-    },
-    Builtin {
-        name: "base64encode",
-        arity: Arity::Exact(1),
-        takes: "a string",
-        example: "base64encode(var.script)",
-        marks: Marks::Whole,
-        run: f_base64encode,
-    },
-    Builtin {
-        name: "base64decode",
-        arity: Arity::Exact(1),
-        takes: "a base64 string",
-        example: "base64decode(var.encoded)",
-        marks: Marks::Whole,
-        run: f_base64decode,
-    },
-    Builtin {
-        name: "format",
-        arity: Arity::AtLeast(1),
-        takes: "a format string, then one value per %s, %d or %v",
-        example: "format(\"%s-%d\", var.prefix, 3)",
-        marks: Marks::Whole,
-        run: f_format,
-    },
-    Builtin {
-        name: "jsonencode",
-        arity: Arity::Exact(1),
-        takes: "any value",
-        example: "jsonencode(var.tags)",
-        marks: Marks::Whole,
-        run: f_jsonencode,
-    },
-    Builtin {
-        name: "tostring",
-        arity: Arity::Exact(1),
-        takes: "a string, number or bool",
-        example: "tostring(var.count)",
-        marks: Marks::Whole,
-        run: f_tostring,
-    },
-    Builtin {
-        name: "length",
-        arity: Arity::Exact(1),
-        takes: "a list, map or string",
-        example: "length(var.names)",
-        marks: Marks::Shape,
-        run: f_length,
-    },
-    Builtin {
-        name: "concat",
-        arity: Arity::AtLeast(1),
-        takes: "lists",
-        example: "concat(var.a, var.b)",
-        marks: Marks::Shape,
-        run: f_concat,
-    },
+/// Every family's table.
+const TABLES: &[&[Builtin]] = &[
+    strings::TABLE,
+    format::TABLE,
+    regexes::TABLE,
+    collections::TABLE,
+    maps::TABLE,
+    sets::TABLE,
+    conversions::TABLE,
+    numbers::TABLE,
+    encoding::TABLE,
+    hashes::TABLE,
+    network::TABLE,
 ];
 
-/// Names of the built-in functions.
+static BY_NAME: LazyLock<HashMap<&'static str, &'static Builtin>> = LazyLock::new(|| {
+    TABLES
+        .iter()
+        .flat_map(|t| t.iter())
+        .map(|b| (b.name, b))
+        .collect()
+});
+
+/// Names of the built-in functions, sorted: the tables' and the evaluator's special forms
+/// (`try`, `can`, `file`, `fileexists`, `templatefile`).
 pub fn builtin_function_names() -> Vec<&'static str> {
-    BUILTINS.iter().map(|b| b.name).collect()
+    let mut names: Vec<&'static str> = TABLES
+        .iter()
+        .flat_map(|t| t.iter().map(|b| b.name))
+        .chain(EVALUATOR_FUNCTIONS.iter().copied())
+        .collect();
+    names.sort_unstable();
+    names
 }
 
-/// Evaluated arguments of a built-in call, with their spans.
-struct Args<'a> {
-    f: &'a Builtin,
-    values: Vec<Value>,
-    spans: Vec<Range<usize>>,
-    span: Range<usize>,
-}
-
-impl Args<'_> {
-    fn type_error(&self, i: usize, wanted: &str) -> EvalError {
-        let got = type_article(&self.values[i]);
-        let msg = match self.f.arity {
-            Arity::Exact(1) => format!("{}() expects {wanted}, got {got}", self.f.name),
-            _ => format!(
-                "{}() expects argument {} to be {wanted}, got {got}",
-                self.f.name,
-                i + 1
-            ),
-        };
-        EvalError::new(msg, self.spans[i].clone())
-    }
-
-    fn string(&self, i: usize) -> Result<&str, EvalError> {
-        match &self.values[i] {
-            Value::String(s) => Ok(s),
-            _ => Err(self.type_error(i, "a string")),
-        }
-    }
-}
-
-/// The built-in called `name`, if there is one.
+/// The built-in called `name`, if the tables have one.
 pub(crate) fn builtin(name: &str) -> Option<&'static Builtin> {
-    BUILTINS.iter().find(|b| b.name == name)
+    BY_NAME.get(name).copied()
 }
 
 impl Builtin {
@@ -210,15 +129,16 @@ impl Builtin {
         let ok = match self.arity {
             Arity::Exact(k) => n == k,
             Arity::AtLeast(k) => n >= k,
+            Arity::Between(lo, hi) => (lo..=hi).contains(&n),
         };
         if ok {
             return Ok(());
         }
+        let args = |k: usize| format!("{k} argument{}", if k == 1 { "" } else { "s" });
         let count = match self.arity {
-            Arity::Exact(1) => "1 argument".to_string(),
-            Arity::Exact(k) => format!("{k} arguments"),
-            Arity::AtLeast(1) => "at least 1 argument".to_string(),
-            Arity::AtLeast(k) => format!("at least {k} arguments"),
+            Arity::Exact(k) => args(k),
+            Arity::AtLeast(k) => format!("at least {}", args(k)),
+            Arity::Between(lo, hi) => format!("{lo} to {hi} arguments"),
         };
         Err(EvalError::new(
             format!("{}() expects {count} ({}), got {n}", self.name, self.takes),
@@ -244,217 +164,156 @@ impl Builtin {
     }
 }
 
-// ---- the built-ins -----------------------------------------------------------------------
-
-fn f_guid(a: &Args<'_>) -> Result<Value, EvalError> {
-    let parts = (0..a.values.len())
-        .map(|i| a.string(i))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Value::String(guid(&parts)))
+/// Evaluated arguments of a built-in call, with their spans.
+pub(crate) struct Args<'a> {
+    f: &'a Builtin,
+    values: Vec<Value>,
+    spans: Vec<Range<usize>>,
+    span: Range<usize>,
 }
 
-fn f_lower(a: &Args<'_>) -> Result<Value, EvalError> {
-    Ok(Value::String(a.string(0)?.to_lowercase()))
+impl Args<'_> {
+    /// The number of arguments.
+    fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Argument `i` as given (for a [`Marks::Own`] function, with its marks).
+    fn value(&self, i: usize) -> &Value {
+        &self.values[i]
+    }
+
+    /// "f() expects a string, got a list", at argument `i`.
+    fn type_error(&self, i: usize, wanted: &str) -> EvalError {
+        let got = type_article(&self.values[i]);
+        let msg = match self.f.arity {
+            Arity::Exact(1) => format!("{}() expects {wanted}, got {got}", self.f.name),
+            _ => format!(
+                "{}() expects argument {} to be {wanted}, got {got}",
+                self.f.name,
+                i + 1
+            ),
+        };
+        EvalError::new(msg, self.spans[i].clone())
+    }
+
+    /// "f(): message", at argument `i`.
+    fn error(&self, i: usize, message: impl std::fmt::Display) -> EvalError {
+        EvalError::new(
+            format!("{}(): {message}", self.f.name),
+            self.spans[i].clone(),
+        )
+    }
+
+    /// "f(): message", at the whole call.
+    fn call_error(&self, message: impl std::fmt::Display) -> EvalError {
+        EvalError::new(format!("{}(): {message}", self.f.name), self.span.clone())
+    }
+
+    /// "argument 2", or "the argument" for a one-argument function: how messages name one.
+    fn nth(&self, i: usize) -> String {
+        match self.f.arity {
+            Arity::Exact(1) => "the argument".to_string(),
+            _ => format!("argument {}", i + 1),
+        }
+    }
+
+    fn string(&self, i: usize) -> Result<&str, EvalError> {
+        match self.values[i].unmarked() {
+            Value::String(s) => Ok(s),
+            _ => Err(self.type_error(i, "a string")),
+        }
+    }
+
+    fn list(&self, i: usize) -> Result<&[Value], EvalError> {
+        match self.values[i].unmarked() {
+            Value::List(l) => Ok(l),
+            _ => Err(self.type_error(i, "a list")),
+        }
+    }
+
+    fn map(&self, i: usize) -> Result<&Map, EvalError> {
+        match self.values[i].unmarked() {
+            Value::Map(m) => Ok(m),
+            _ => Err(self.type_error(i, "a map")),
+        }
+    }
+
+    fn number(&self, i: usize) -> Result<f64, EvalError> {
+        match self.values[i].unmarked() {
+            Value::Number(n) => Ok(as_f64(n)),
+            _ => Err(self.type_error(i, "a number")),
+        }
+    }
+
+    /// A whole number (an index, a count, a bit count).
+    fn integer(&self, i: usize) -> Result<i64, EvalError> {
+        match self.values[i].unmarked() {
+            Value::Number(n) => whole(n)
+                .ok_or_else(|| self.error(i, format!("{} must be a whole number", self.nth(i)))),
+            _ => Err(self.type_error(i, "a whole number")),
+        }
+    }
+
+    /// A whole number that is 0 or more.
+    fn count(&self, i: usize) -> Result<usize, EvalError> {
+        let n = self.integer(i)?;
+        usize::try_from(n)
+            .map_err(|_| self.error(i, format!("{} must not be negative", self.nth(i))))
+    }
 }
 
-fn f_upper(a: &Args<'_>) -> Result<Value, EvalError> {
-    Ok(Value::String(a.string(0)?.to_uppercase()))
+/// A JSON number as f64.
+fn as_f64(n: &serde_json::Number) -> f64 {
+    n.as_f64().unwrap_or(f64::NAN)
+}
+
+/// The number as an i64 when it is whole and in range.
+fn whole(n: &serde_json::Number) -> Option<i64> {
+    if let Some(i) = n.as_i64() {
+        return Some(i);
+    }
+    let f = n.as_f64()?;
+    (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64)
+}
+
+/// A number value from an f64: an integer when exact, `None` for NaN and infinities.
+fn number(f: f64) -> Option<Value> {
+    if !f.is_finite() {
+        return None;
+    }
+    if f.fract() == 0.0 && f.abs() < 9.0e15 {
+        return Some(Value::from(f as i64));
+    }
+    serde_json::Number::from_f64(f).map(Value::Number)
+}
+
+/// Value equality as `==` sees it: marks ignored, numbers by value (`1 == 1.0`).
+fn equal(a: &Value, b: &Value) -> bool {
+    match (a.unmarked(), b.unmarked()) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => as_f64(x) == as_f64(y),
+        },
+        (Value::List(x), Value::List(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| equal(x, y))
+        }
+        (Value::Map(x), Value::Map(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((kx, vx), (ky, vy))| kx == ky && equal(vx, vy))
+        }
+        (x, y) => x == y,
+    }
 }
 
 /// Text of a scalar for join/format/tostring; `None` for null, lists and maps.
 fn scalar_text(v: &Value) -> Option<String> {
-    match v {
+    match v.unmarked() {
         Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(number_text(n)),
+        Value::Number(n) => Some(crate::values::number_text(n)),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
-}
-
-fn f_join(a: &Args<'_>) -> Result<Value, EvalError> {
-    let sep = a.string(0)?;
-    let Value::List(items) = &a.values[1] else {
-        return Err(a.type_error(1, "a list"));
-    };
-    let mut parts = Vec::with_capacity(items.len());
-    for (k, item) in items.iter().enumerate() {
-        match scalar_text(item) {
-            Some(s) => parts.push(s),
-            None => {
-                return Err(EvalError::new(
-                    format!(
-                        "join() needs a list of strings, but element {k} is {}",
-                        type_article(item)
-                    ),
-                    a.spans[1].clone(),
-                ));
-            }
-        }
-    }
-    Ok(Value::String(parts.join(sep)))
-}
-
-fn f_base64encode(a: &Args<'_>) -> Result<Value, EvalError> {
-    Ok(Value::String(
-        base64::engine::general_purpose::STANDARD.encode(a.string(0)?),
-    ))
-}
-
-fn f_base64decode(a: &Args<'_>) -> Result<Value, EvalError> {
-    let s = a.string(0)?;
-    // The decoder's own message is not shown: it quotes input bytes, which may be secret.
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(s)
-        .map_err(|_| {
-            EvalError::new(
-                "base64decode(): the argument is not valid base64",
-                a.spans[0].clone(),
-            )
-            .with_help("expected the standard alphabet (A-Z a-z 0-9 + /) with `=` padding")
-        })?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        EvalError::new(
-            "base64decode(): the decoded bytes are not UTF-8 text",
-            a.spans[0].clone(),
-        )
-    })?;
-    Ok(Value::String(text))
-}
-
-fn f_format(a: &Args<'_>) -> Result<Value, EvalError> {
-    let fmt = a.string(0)?;
-    // First pass: validate verbs and count them.
-    let mut verbs = Vec::new();
-    let mut chars = fmt.chars();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            continue;
-        }
-        match chars.next() {
-            Some('%') => {}
-            Some(v @ ('s' | 'd' | 'v')) => verbs.push(v),
-            Some(other) => {
-                return Err(EvalError::new(
-                    format!(
-                        "format(): unsupported verb `%{other}`; use %s, %d, %v, or %% for a literal `%`"
-                    ),
-                    a.spans[0].clone(),
-                ));
-            }
-            None => {
-                return Err(EvalError::new(
-                    "format(): the format string ends with a lone `%`; write `%%` for a literal `%`",
-                    a.spans[0].clone(),
-                ));
-            }
-        }
-    }
-    let given = a.values.len() - 1;
-    if verbs.len() != given {
-        let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
-        return Err(EvalError::new(
-            format!(
-                "format(): the format string has {} but {} given",
-                plural(verbs.len(), "verb"),
-                if given == 1 {
-                    "1 value was".to_string()
-                } else {
-                    format!("{given} values were")
-                }
-            ),
-            a.span.clone(),
-        ));
-    }
-    let mut out = String::new();
-    let mut next = 1;
-    let mut chars = fmt.chars();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        let verb = chars.next().unwrap_or('%');
-        if verb == '%' {
-            out.push('%');
-            continue;
-        }
-        let v = &a.values[next];
-        let span = a.spans[next].clone();
-        let text = match verb {
-            's' => scalar_text(v).ok_or_else(|| {
-                EvalError::new(
-                    format!(
-                        "format(): %s cannot format {} (value {next}); use %v or jsonencode(...)",
-                        type_article(v)
-                    ),
-                    span,
-                )
-            })?,
-            'd' => match v {
-                Value::Number(n)
-                    if n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0) =>
-                {
-                    number_text(n)
-                }
-                _ => {
-                    return Err(EvalError::new(
-                        format!(
-                            "format(): %d expects a whole number, got {} (value {next})",
-                            type_article(v)
-                        ),
-                        span,
-                    ));
-                }
-            },
-            _ => match v {
-                Value::Null => "null".to_string(),
-                Value::List(_) | Value::Map(_) => v.to_json().to_string(),
-                other => scalar_text(other).unwrap_or_default(),
-            },
-        };
-        out.push_str(&text);
-        next += 1;
-    }
-    Ok(Value::String(out))
-}
-
-fn f_jsonencode(a: &Args<'_>) -> Result<Value, EvalError> {
-    Ok(Value::String(a.values[0].to_json().to_string()))
-}
-
-fn f_tostring(a: &Args<'_>) -> Result<Value, EvalError> {
-    match &a.values[0] {
-        Value::Null => Ok(Value::Null),
-        v => match scalar_text(v) {
-            Some(s) => Ok(Value::String(s)),
-            None => Err(EvalError::new(
-                format!(
-                    "tostring() cannot convert {} to a string; use jsonencode(...) or join(...)",
-                    type_article(v)
-                ),
-                a.spans[0].clone(),
-            )),
-        },
-    }
-}
-
-fn f_length(a: &Args<'_>) -> Result<Value, EvalError> {
-    let n = match &a.values[0] {
-        Value::String(s) => s.chars().count(),
-        Value::List(l) => l.len(),
-        Value::Map(m) => m.len(),
-        _ => return Err(a.type_error(0, "a list, map or string")),
-    };
-    Ok(Value::from(n as i64))
-}
-
-fn f_concat(a: &Args<'_>) -> Result<Value, EvalError> {
-    let mut out = Vec::new();
-    for (i, v) in a.values.iter().enumerate() {
-        match v {
-            Value::List(l) => out.extend(l.iter().cloned()),
-            _ => return Err(a.type_error(i, "a list")),
-        }
-    }
-    Ok(Value::List(out))
 }
