@@ -504,7 +504,7 @@ impl Reference {
     }
 }
 
-fn write_steps<'a>(s: &mut String, steps: impl Iterator<Item = &'a RefStep>) {
+pub(crate) fn write_steps<'a>(s: &mut String, steps: impl Iterator<Item = &'a RefStep>) {
     for step in steps {
         match step {
             RefStep::Attr { name, .. } => {
@@ -599,7 +599,11 @@ impl fmt::Display for Expr {
                     UnaryOp::Neg => "-",
                 };
                 f.write_str(sym)?;
-                write_operand(f, operand)
+                match &operand.kind {
+                    // `-1` reads back as the literal -1: keep the operator.
+                    ExprKind::Literal(Value::Number(_)) => write!(f, "({operand})"),
+                    _ => write_operand(f, operand),
+                }
             }
             ExprKind::Binary { op, lhs, rhs, .. } => {
                 write_operand(f, lhs)?;
@@ -618,13 +622,13 @@ impl fmt::Display for Expr {
                 write_operand(f, otherwise)
             }
             ExprKind::Postfix { target, steps } => {
-                write_operand(f, target)?;
+                write_target(f, target, true)?;
                 let mut s = String::new();
                 write_steps(&mut s, steps.iter());
                 f.write_str(&s)
             }
             ExprKind::Splat { target, steps, .. } => {
-                write_operand(f, target)?;
+                write_target(f, target, false)?;
                 let mut s = String::from("[*]");
                 write_steps(&mut s, steps.iter());
                 f.write_str(&s)
@@ -664,6 +668,22 @@ fn write_operand(f: &mut fmt::Formatter<'_>, e: &Expr) -> fmt::Result {
             write!(f, "({e})")
         }
         _ => write!(f, "{e}"),
+    }
+}
+
+/// The target of postfix steps or a splat: parenthesised where the steps would otherwise
+/// read as part of it (a reference's own steps, a number's fraction, a splat's steps).
+fn write_target(f: &mut fmt::Formatter<'_>, e: &Expr, postfix: bool) -> fmt::Result {
+    let paren = match &e.kind {
+        ExprKind::Unary { .. } | ExprKind::Binary { .. } | ExprKind::Conditional { .. } => true,
+        ExprKind::Literal(v) => !matches!(v, Value::String(_)),
+        ExprKind::Ref(_) | ExprKind::Postfix { .. } | ExprKind::Splat { .. } => postfix,
+        _ => false,
+    };
+    if paren {
+        write!(f, "({e})")
+    } else {
+        write!(f, "{e}")
     }
 }
 

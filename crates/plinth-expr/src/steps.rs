@@ -4,6 +4,8 @@
 //! Depends on the syntax tree (for spans and how a prefix is written), the error type, the
 //! value helpers and the suggestions; nothing here evaluates an expression.
 
+use std::ops::Range;
+
 use plinth_value::Value;
 
 use crate::ast::Reference;
@@ -25,54 +27,41 @@ pub enum ResolvedStep {
 /// a sensitive value (or with a sensitive index) marks the result sensitive. Errors point at
 /// the failing step and suggest the nearest attribute name.
 pub fn walk_steps(value: Value, r: &Reference, steps: &[ResolvedStep]) -> Result<Value, EvalError> {
+    walk(
+        &value,
+        steps,
+        &Site {
+            prefix: &|i| r.prefix(i),
+            span: &|i| r.step_span(i),
+        },
+    )
+}
+
+/// Where walked steps are written, for messages: how the value before step `i` is written
+/// (`prefix(i)`), and the span of step `i`.
+pub(crate) struct Site<'a> {
+    pub(crate) prefix: &'a dyn Fn(usize) -> String,
+    pub(crate) span: &'a dyn Fn(usize) -> Range<usize>,
+}
+
+/// [`walk_steps`] by reference: only the value reached is cloned.
+pub(crate) fn walk(
+    value: &Value,
+    steps: &[ResolvedStep],
+    site: &Site<'_>,
+) -> Result<Value, EvalError> {
     let mut cur = value;
     let mut sensitive = false;
     for (i, step) in steps.iter().enumerate() {
         while let Value::Sensitive(inner) = cur {
             sensitive = true;
-            cur = *inner;
+            cur = inner;
         }
         if matches!(cur, Value::Unknown) {
             return Ok(mark(Value::Unknown, sensitive));
         }
-        let span = r.step_span(i);
-        let here = r.prefix(i);
         cur = match step {
-            ResolvedStep::Attr(name) => match cur {
-                Value::Map(mut m) => match m.remove(name) {
-                    Some(v) => v,
-                    None => {
-                        let mut e =
-                            EvalError::new(format!("`{here}` has no attribute `{name}`"), span);
-                        if let Some(s) = did_you_mean(name, m.keys().map(String::as_str)) {
-                            e = e.with_help(format!("did you mean `{s}`?"));
-                        }
-                        return Err(e);
-                    }
-                },
-                Value::Null => {
-                    return Err(EvalError::new(
-                        format!("`{here}` is null, so it has no attribute `{name}`"),
-                        span,
-                    ));
-                }
-                Value::List(_) => {
-                    return Err(EvalError::new(
-                        format!("`{here}` is a list, so it has no attribute `{name}`"),
-                        span,
-                    )
-                    .with_help(format!("index a list with a number, e.g. `{here}[0]`")));
-                }
-                other => {
-                    return Err(EvalError::new(
-                        format!(
-                            "`{here}` is {}, so it has no attribute `{name}`",
-                            type_article(&other)
-                        ),
-                        span,
-                    ));
-                }
-            },
+            ResolvedStep::Attr(name) => attr(cur, name, i, site)?,
             ResolvedStep::Index(ix) => {
                 let secret_index = ix.is_sensitive();
                 sensitive |= secret_index;
@@ -80,93 +69,145 @@ pub fn walk_steps(value: Value, r: &Reference, steps: &[ResolvedStep]) -> Result
                 if matches!(ix, Value::Unknown) {
                     return Ok(mark(Value::Unknown, sensitive));
                 }
-                match (cur, ix) {
-                    (Value::List(mut l), Value::Number(n)) => {
-                        let len = l.len();
-                        let idx = n.as_u64().or_else(|| {
-                            n.as_f64()
-                                .filter(|f| f.fract() == 0.0 && *f >= 0.0)
-                                .map(|f| f as u64)
-                        });
-                        match idx.map(usize::try_from) {
-                            Some(Ok(k)) if k < len => l.swap_remove(k),
-                            Some(_) if secret_index => {
-                                return Err(EvalError::new(
-                                    format!("index is out of range: `{here}` has {len} elements"),
-                                    span,
-                                ));
-                            }
-                            Some(_) => {
-                                return Err(EvalError::new(
-                                    format!(
-                                        "index {} is out of range: `{here}` has {len} element{}",
-                                        number_text(n),
-                                        if len == 1 { "" } else { "s" }
-                                    ),
-                                    span,
-                                ));
-                            }
-                            None => {
-                                let shown = if secret_index {
-                                    "(sensitive)".to_string()
-                                } else {
-                                    number_text(n)
-                                };
-                                return Err(EvalError::new(
-                                    format!(
-                                        "a list index must be a whole number of at least 0, got {shown}"
-                                    ),
-                                    span,
-                                ));
-                            }
-                        }
-                    }
-                    (Value::Map(mut m), Value::String(k)) => match m.remove(k) {
-                        Some(v) => v,
-                        None if secret_index => {
-                            return Err(EvalError::new(format!("`{here}` has no such key"), span));
-                        }
-                        None => {
-                            let mut e = EvalError::new(
-                                format!("`{here}` has no key {}", Value::String(k.clone())),
-                                span,
-                            );
-                            if let Some(s) = did_you_mean(k, m.keys().map(String::as_str)) {
-                                e = e.with_help(format!("did you mean {}?", Value::String(s)));
-                            }
-                            return Err(e);
-                        }
-                    },
-                    (Value::List(_), other) => {
-                        return Err(EvalError::new(
-                            format!(
-                                "`{here}` is a list, so its index must be a number, not {}",
-                                type_article(other)
-                            ),
-                            span,
-                        ));
-                    }
-                    (Value::Map(_), other) => {
-                        return Err(EvalError::new(
-                            format!(
-                                "`{here}` is a map, so its index must be a string, not {}",
-                                type_article(other)
-                            ),
-                            span,
-                        ));
-                    }
-                    (other, _) => {
-                        return Err(EvalError::new(
-                            format!(
-                                "`{here}` is {}, so it cannot be indexed",
-                                type_article(&other)
-                            ),
-                            span,
-                        ));
-                    }
-                }
+                index(cur, ix, secret_index, i, site)?
             }
         };
     }
-    Ok(mark(cur, sensitive))
+    Ok(mark(cur.clone(), sensitive))
+}
+
+/// `.name` of `cur`, the value before step `i`.
+fn attr<'v>(cur: &'v Value, name: &str, i: usize, site: &Site<'_>) -> Result<&'v Value, EvalError> {
+    let span = (site.span)(i);
+    let here = (site.prefix)(i);
+    match cur {
+        Value::Map(m) => match m.get(name) {
+            Some(v) => Ok(v),
+            None => {
+                let mut e = EvalError::new(format!("`{here}` has no attribute `{name}`"), span);
+                // `var.count-1` reads as one name: say how to subtract.
+                let minus = name
+                    .match_indices('-')
+                    .map(|(at, _)| (&name[..at], &name[at + 1..]))
+                    .find(|(before, _)| m.contains_key(*before));
+                if let Some((before, after)) = minus {
+                    e = e.with_help(format!(
+                        "a name may contain `-`: to subtract, put spaces around it, as in `{here}.{before} - {after}`"
+                    ));
+                } else if let Some(s) = did_you_mean(name, m.keys().map(String::as_str)) {
+                    e = e.with_help(format!("did you mean `{s}`?"));
+                }
+                Err(e)
+            }
+        },
+        Value::Null => Err(EvalError::new(
+            format!("`{here}` is null, so it has no attribute `{name}`"),
+            span,
+        )),
+        Value::List(_) => Err(EvalError::new(
+            format!("`{here}` is a list, so it has no attribute `{name}`"),
+            span,
+        )
+        .with_help(format!(
+            "index a list with a number, e.g. `{here}[0]`, or take `{name}` of every element with `{here}[*].{name}`"
+        ))),
+        other => Err(EvalError::new(
+            format!(
+                "`{here}` is {}, so it has no attribute `{name}`",
+                type_article(other)
+            ),
+            span,
+        )),
+    }
+}
+
+/// `[ix]` of `cur`, the value before step `i`; `secret_index` when the index is sensitive
+/// (it is then never shown).
+fn index<'v>(
+    cur: &'v Value,
+    ix: &Value,
+    secret_index: bool,
+    i: usize,
+    site: &Site<'_>,
+) -> Result<&'v Value, EvalError> {
+    let span = (site.span)(i);
+    let here = || (site.prefix)(i);
+    match (cur, ix) {
+        (Value::List(l), Value::Number(n)) => {
+            let len = l.len();
+            let idx = n.as_u64().or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+                    .map(|f| f as u64)
+            });
+            match idx.map(usize::try_from) {
+                Some(Ok(k)) if k < len => Ok(&l[k]),
+                Some(_) if secret_index => Err(EvalError::new(
+                    format!("index is out of range: `{}` has {len} elements", here()),
+                    span,
+                )),
+                Some(_) => Err(EvalError::new(
+                    format!(
+                        "index {} is out of range: `{}` has {len} element{}",
+                        number_text(n),
+                        here(),
+                        if len == 1 { "" } else { "s" }
+                    ),
+                    span,
+                )),
+                None => {
+                    let shown = if secret_index {
+                        "(sensitive)".to_string()
+                    } else {
+                        number_text(n)
+                    };
+                    Err(EvalError::new(
+                        format!("a list index must be a whole number of at least 0, got {shown}"),
+                        span,
+                    ))
+                }
+            }
+        }
+        (Value::Map(m), Value::String(k)) => match m.get(k) {
+            Some(v) => Ok(v),
+            None if secret_index => Err(EvalError::new(
+                format!("`{}` has no such key", here()),
+                span,
+            )),
+            None => {
+                let mut e = EvalError::new(
+                    format!("`{}` has no key {}", here(), Value::String(k.clone())),
+                    span,
+                );
+                if let Some(s) = did_you_mean(k, m.keys().map(String::as_str)) {
+                    e = e.with_help(format!("did you mean {}?", Value::String(s)));
+                }
+                Err(e)
+            }
+        },
+        (Value::List(_), other) => Err(EvalError::new(
+            format!(
+                "`{}` is a list, so its index must be a number, not {}",
+                here(),
+                type_article(other)
+            ),
+            span,
+        )),
+        (Value::Map(_), other) => Err(EvalError::new(
+            format!(
+                "`{}` is a map, so its index must be a string, not {}",
+                here(),
+                type_article(other)
+            ),
+            span,
+        )),
+        (other, _) => Err(EvalError::new(
+            format!(
+                "`{}` is {}, so it cannot be indexed",
+                here(),
+                type_article(other)
+            ),
+            span,
+        )),
+    }
 }

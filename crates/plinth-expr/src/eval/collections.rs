@@ -1,0 +1,242 @@
+//! Object constructors, postfix steps and splats on any value, and for-expressions.
+
+use std::ops::Range;
+
+use plinth_value::{Map, Value};
+
+use crate::ast::{Expr, ForExpr, RefStep, write_steps};
+use crate::error::EvalError;
+use crate::steps::{Site, walk};
+use crate::values::{mark, number_text, type_article};
+
+use super::{Cx, Frame, eval, resolve_steps};
+
+/// The text of an object key: strings as they are, numbers and bools as written. `Ok(None)`
+/// when the key is unknown.
+fn key_text(v: &Value, e: &Expr) -> Result<Option<String>, EvalError> {
+    match v.unmarked() {
+        Value::Unknown => Ok(None),
+        Value::String(s) => Ok(Some(s.clone())),
+        Value::Number(n) => Ok(Some(number_text(n))),
+        Value::Bool(b) => Ok(Some(b.to_string())),
+        other => Err(EvalError::new(
+            format!(
+                "an object key must be a string, and `{e}` is {}",
+                type_article(other)
+            ),
+            e.span.clone(),
+        )),
+    }
+}
+
+/// The error for a key given twice; a sensitive key is never shown.
+fn duplicate_key(key: &str, secret: bool, span: &Range<usize>, for_expr: bool) -> EvalError {
+    let what = if secret {
+        "two elements have the same key".to_string()
+    } else {
+        format!(
+            "two elements have the key {}",
+            Value::String(key.to_string())
+        )
+    };
+    let e = EvalError::new(what, span.clone());
+    if for_expr {
+        e.with_help("add `...` after the value to group the values of equal keys into lists, as in `{for s in l : s.key => s...}`")
+    } else {
+        e.with_help("give each key once")
+    }
+}
+
+/// `{ k = v, ... }`. An unknown key makes the whole object unknown; a sensitive key makes it
+/// sensitive (a key cannot carry a mark of its own).
+pub(super) fn object(items: &[(Expr, Expr)], cx: &Cx<'_>) -> Result<Value, EvalError> {
+    let mut out = Map::new();
+    let mut unknown = false;
+    let mut sensitive = false;
+    for (k, v) in items {
+        let kv = eval(k, cx)?;
+        let value = eval(v, cx)?;
+        sensitive |= kv.is_sensitive();
+        let Some(key) = key_text(&kv, k)? else {
+            unknown = true;
+            continue;
+        };
+        if out.contains_key(&key) {
+            return Err(duplicate_key(&key, kv.is_sensitive(), &k.span, false));
+        }
+        out.insert(key, value);
+    }
+    let v = if unknown {
+        Value::Unknown
+    } else {
+        Value::Map(out)
+    };
+    Ok(mark(v, sensitive))
+}
+
+/// `target.attr[index]...` on any value.
+pub(super) fn postfix(target: &Expr, steps: &[RefStep], cx: &Cx<'_>) -> Result<Value, EvalError> {
+    let v = eval(target, cx)?;
+    let resolved = resolve_steps(steps, cx)?;
+    let prefix = |i: usize| {
+        let mut s = target.to_string();
+        write_steps(&mut s, steps[..i].iter());
+        s
+    };
+    walk(
+        &v,
+        &resolved,
+        &Site {
+            prefix: &prefix,
+            span: &|i| step_span(steps, i),
+        },
+    )
+}
+
+fn step_span(steps: &[RefStep], i: usize) -> Range<usize> {
+    match &steps[i] {
+        RefStep::Attr { span, .. } => span.clone(),
+        RefStep::Index(e) => e.span.clone(),
+    }
+}
+
+/// `target[*].steps`: the steps applied to every element; null is the empty list and any
+/// other non-list value a list of one.
+pub(super) fn splat(target: &Expr, steps: &[RefStep], cx: &Cx<'_>) -> Result<Value, EvalError> {
+    let v = eval(target, cx)?;
+    let resolved = resolve_steps(steps, cx)?;
+    let prefix = |i: usize| {
+        let mut s = format!("{target}[*]");
+        write_steps(&mut s, steps[..i].iter());
+        s
+    };
+    let site = Site {
+        prefix: &prefix,
+        span: &|i| step_span(steps, i),
+    };
+    let sensitive = v.is_sensitive();
+    let out = match v.unmarked() {
+        Value::Unknown => Value::Unknown,
+        Value::Null => Value::List(Vec::new()),
+        Value::List(items) => Value::List(
+            items
+                .iter()
+                .map(|item| walk(item, &resolved, &site))
+                .collect::<Result<_, _>>()?,
+        ),
+        other => Value::List(vec![walk(other, &resolved, &site)?]),
+    };
+    Ok(mark(out, sensitive))
+}
+
+/// The elements a for-expression or `%{ for }` iterates: (key or index, value), or `None`
+/// when the collection is unknown. `what` names the construct in messages.
+pub(super) fn elements<'v>(
+    coll: &'v Value,
+    e: &Expr,
+    what: &str,
+) -> Result<Option<Vec<(Value, &'v Value)>>, EvalError> {
+    match coll.unmarked() {
+        Value::Unknown => Ok(None),
+        Value::List(l) => Ok(Some(
+            l.iter()
+                .enumerate()
+                .map(|(i, v)| (Value::from(i as i64), v))
+                .collect(),
+        )),
+        Value::Map(m) => Ok(Some(
+            m.iter()
+                .map(|(k, v)| (Value::String(k.clone()), v))
+                .collect(),
+        )),
+        Value::Null => Err(EvalError::new(
+            format!("{what} cannot iterate over null: `{e}` is null"),
+            e.span.clone(),
+        )
+        .with_help(format!(
+            "give an empty list instead, as in `{e} == null ? [] : {e}`"
+        ))),
+        other => Err(EvalError::new(
+            format!(
+                "{what} iterates over a list or a map, and `{e}` is {}",
+                type_article(other)
+            ),
+            e.span.clone(),
+        )),
+    }
+}
+
+/// `[for ...]` and `{for ...}`.
+pub(super) fn for_expr(fe: &ForExpr, cx: &Cx<'_>) -> Result<Value, EvalError> {
+    let coll = eval(&fe.collection, cx)?;
+    let mut sensitive = coll.is_sensitive();
+    let Some(items) = elements(&coll, &fe.collection, "a for-expression")? else {
+        return Ok(mark(Value::Unknown, sensitive));
+    };
+    let mut unknown = false;
+    let mut list = Vec::new();
+    let mut map = Map::new();
+    let mut groups: std::collections::BTreeMap<String, Vec<Value>> = Default::default();
+    for (k, v) in &items {
+        let frame = Frame {
+            key: fe.key_var.as_ref().map(|b| (b.name.as_str(), k)),
+            value: (fe.value_var.name.as_str(), v),
+            parent: cx.frame,
+        };
+        let inner = cx.with(&frame);
+        if let Some(c) = &fe.cond {
+            let cv = eval(c, &inner)?;
+            sensitive |= cv.is_sensitive();
+            match cv.unmarked() {
+                Value::Bool(true) => {}
+                Value::Bool(false) => continue,
+                Value::Unknown => {
+                    unknown = true;
+                    continue;
+                }
+                other => {
+                    return Err(EvalError::new(
+                        format!(
+                            "the `if` of a for-expression must be a bool, and `{c}` is {}",
+                            type_article(other)
+                        ),
+                        c.span.clone(),
+                    ));
+                }
+            }
+        }
+        let Some(key_expr) = &fe.key else {
+            list.push(eval(&fe.value, &inner)?);
+            continue;
+        };
+        let kv = eval(key_expr, &inner)?;
+        let value = eval(&fe.value, &inner)?;
+        sensitive |= kv.is_sensitive();
+        let Some(key) = key_text(&kv, key_expr)? else {
+            unknown = true;
+            continue;
+        };
+        if fe.group {
+            groups.entry(key).or_default().push(value);
+        } else if map.contains_key(&key) {
+            return Err(duplicate_key(&key, kv.is_sensitive(), &key_expr.span, true));
+        } else {
+            map.insert(key, value);
+        }
+    }
+    let out = if unknown {
+        Value::Unknown
+    } else if fe.key.is_none() {
+        Value::List(list)
+    } else if fe.group {
+        Value::Map(
+            groups
+                .into_iter()
+                .map(|(k, v)| (k, Value::List(v)))
+                .collect(),
+        )
+    } else {
+        Value::Map(map)
+    };
+    Ok(mark(out, sensitive))
+}
