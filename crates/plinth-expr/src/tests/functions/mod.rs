@@ -2,6 +2,11 @@
 
 use super::*;
 
+mod collections;
+mod marks;
+mod numbers_encoding;
+mod strings;
+
 #[test]
 fn guid_matches_bicep_baseline() {
     // From Azure/bicep src/Bicep.Core.Samples/Files/baselines_bicepparam/Expressions:
