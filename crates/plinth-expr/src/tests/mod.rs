@@ -95,3 +95,4 @@ mod evaluation;
 mod functions;
 mod parse_errors;
 mod parsing;
+mod syntax;
