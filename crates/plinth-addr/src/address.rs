@@ -4,6 +4,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::DeclKind;
+use crate::InstanceKey;
+use crate::key::parse_key;
 
 /// The suffix of a deposed object's address: the old object of a `create_before_destroy`
 /// replacement, kept until its successor exists.
@@ -14,12 +16,13 @@ const DEPOSED: &str = " (deposed)";
 pub struct ModuleStep {
     /// The module call's name: `app` in `module.app["prod"]`.
     pub name: String,
-    /// The module call's `for_each` key, if it has one.
-    pub key: Option<String>,
+    /// The module call's instance key (`count` or `for_each`), if it has one.
+    pub key: Option<InstanceKey>,
 }
 
-/// The address of a declaration or one of its instances: `rg`, `app["blue"]`, `data.sub`,
-/// `action.restart`, `output.url`, `provider.kubernetes`, `rg (deposed)`, and with a module
+/// The address of a declaration or one of its instances: `rg`, `app["blue"]`, `app[0]`,
+/// `data.sub`, `action.restart`, `output.url`, `provider.kubernetes`, `local.tags`,
+/// `rg (deposed)`, and with a module
 /// path `module.app["prod"].mi`. `resource.NAME` is accepted for `NAME` when parsing.
 ///
 /// It serialises as its text (what state and plan files have always held).
@@ -31,8 +34,8 @@ pub struct Address {
     pub kind: DeclKind,
     /// The declaration's name as written in its table: `app` in `[resource.app]`.
     pub name: String,
-    /// The instance key (`for_each`), if the declaration has one.
-    pub key: Option<String>,
+    /// The instance key (`count` or `for_each`), if the declaration has one.
+    pub key: Option<InstanceKey>,
     /// The old object of a `create_before_destroy` replacement.
     pub deposed: bool,
 }
@@ -57,7 +60,7 @@ impl From<AddressError> for String {
 
 impl Address {
     /// The address of an instance in the root module.
-    pub fn new(kind: DeclKind, name: impl Into<String>, key: Option<String>) -> Self {
+    pub fn new(kind: DeclKind, name: impl Into<String>, key: Option<InstanceKey>) -> Self {
         Address {
             module: Vec::new(),
             kind,
@@ -103,7 +106,7 @@ impl Address {
     }
 
     /// The same declaration with instance key `key`.
-    pub fn with_key(&self, key: Option<String>) -> Address {
+    pub fn with_key(&self, key: Option<InstanceKey>) -> Address {
         Address {
             key,
             ..self.clone()
@@ -124,12 +127,12 @@ impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for m in &self.module {
             write!(f, "module.{}", m.name)?;
-            write_key(f, m.key.as_deref())?;
+            write_key(f, m.key.as_ref())?;
             f.write_str(".")?;
         }
         f.write_str(self.kind.prefix())?;
         f.write_str(&self.name)?;
-        write_key(f, self.key.as_deref())?;
+        write_key(f, self.key.as_ref())?;
         if self.deposed {
             f.write_str(DEPOSED)?;
         }
@@ -137,9 +140,9 @@ impl fmt::Display for Address {
     }
 }
 
-fn write_key(f: &mut fmt::Formatter<'_>, key: Option<&str>) -> fmt::Result {
+fn write_key(f: &mut fmt::Formatter<'_>, key: Option<&InstanceKey>) -> fmt::Result {
     match key {
-        Some(k) => write!(f, "[{}]", serde_json::Value::String(k.to_string())),
+        Some(k) => write!(f, "{k}"),
         None => Ok(()),
     }
 }
@@ -148,12 +151,13 @@ impl FromStr for Address {
     type Err = AddressError;
 
     /// Parses what [`Address`]'s `Display` prints, plus `resource.NAME` and unquoted keys
-    /// (`app[blue]`).
+    /// (`app[blue]`); an unquoted number is an index (`app[0]`), a quoted one a key
+    /// (`app["0"]`).
     fn from_str(s: &str) -> Result<Self, AddressError> {
         let text = s.trim();
         let bad = |why: &str| {
             AddressError(format!(
-                "`{text}` is not an address: {why} (addresses look like rg, app[\"blue\"], data.sub or action.restart)"
+                "`{text}` is not an address: {why} (addresses look like rg, app[\"blue\"], app[0], data.sub or action.restart)"
             ))
         };
         let (mut rest, deposed) = match text.strip_suffix(DEPOSED) {
@@ -176,6 +180,7 @@ impl FromStr for Address {
             (DeclKind::Action, "action."),
             (DeclKind::Output, "output."),
             (DeclKind::Provider, "provider."),
+            (DeclKind::Local, "local."),
             (DeclKind::Resource, "resource."),
         ]
         .into_iter()
@@ -195,8 +200,8 @@ impl FromStr for Address {
     }
 }
 
-/// `name`, `name["key"]` or `name[key]` at the start of `s`; returns the rest.
-fn name_and_key(s: &str) -> Result<(String, Option<String>, &str), String> {
+/// `name`, `name["key"]`, `name[0]` or `name[key]` at the start of `s`; returns the rest.
+fn name_and_key(s: &str) -> Result<(String, Option<InstanceKey>, &str), String> {
     let end = s
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
         .unwrap_or(s.len());
@@ -209,30 +214,10 @@ fn name_and_key(s: &str) -> Result<(String, Option<String>, &str), String> {
         return Err("a name starts with a letter or `_`".into());
     }
     let rest = &s[end..];
-    let Some(inner) = rest.strip_prefix('[') else {
+    if !rest.starts_with('[') {
         return Ok((name.to_string(), None, rest));
-    };
-    let (key, after) = if inner.starts_with('"') {
-        // A JSON string: find its closing quote, honouring escapes.
-        let mut escaped = false;
-        let close = inner
-            .char_indices()
-            .skip(1)
-            .find(|&(_, c)| {
-                let done = c == '"' && !escaped;
-                escaped = c == '\\' && !escaped;
-                done
-            })
-            .map(|(i, _)| i)
-            .ok_or("an unterminated quoted key")?;
-        let key: String =
-            serde_json::from_str(&inner[..=close]).map_err(|_| "a badly quoted key".to_string())?;
-        (key, &inner[close + 1..])
-    } else {
-        let close = inner.find(']').ok_or("expected name[\"key\"]")?;
-        (inner[..close].to_string(), &inner[close..])
-    };
-    let after = after.strip_prefix(']').ok_or("expected name[\"key\"]")?;
+    }
+    let (key, after) = parse_key(rest)?;
     Ok((name.to_string(), Some(key), after))
 }
 
@@ -256,6 +241,12 @@ mod tests {
             "app[\"a b]\"] (deposed)",
             "module.app[\"prod\"].mi",
             "module.net.module.sub[\"x\"].data.vnet",
+            "app[0]",
+            "app[12] (deposed)",
+            "app[\"0\"]",
+            "data.x[3]",
+            "local.tags",
+            "module.app[1].mi",
         ] {
             assert_eq!(s.parse::<Address>().unwrap().to_string(), s);
         }
@@ -275,17 +266,37 @@ mod tests {
             a.module,
             vec![ModuleStep {
                 name: "app".into(),
-                key: Some("prod".into())
+                key: Some(InstanceKey::from("prod"))
             }]
         );
         assert_eq!(a.kind, DeclKind::Data);
         assert_eq!(a.name, "x");
-        assert_eq!(a.key.as_deref(), Some("k"));
+        assert_eq!(a.key, Some(InstanceKey::from("k")));
         assert!(a.deposed);
         assert_eq!(a.decl_text(), "module.app[\"prod\"].data.x");
         assert_eq!(
             a.current().to_string(),
             "module.app[\"prod\"].data.x[\"k\"]"
+        );
+    }
+
+    #[test]
+    fn count_indexes_and_for_each_keys_are_different_instances() {
+        let index: Address = "app[0]".parse().unwrap();
+        let key: Address = "app[\"0\"]".parse().unwrap();
+        assert_eq!(index.key, Some(InstanceKey::Int(0)));
+        assert_eq!(key.key, Some(InstanceKey::from("0")));
+        assert_ne!(index, key);
+        assert_eq!(index.decl(), key.decl());
+        // Files written before count existed quote every key: they read as for_each keys.
+        let old: Address = serde_json::from_str(r#""app[\"blue\"]""#).unwrap();
+        assert_eq!(old.key, Some(InstanceKey::from("blue")));
+        assert_eq!(serde_json::to_string(&index).unwrap(), r#""app[0]""#);
+        let back: Address = serde_json::from_str(r#""app[0]""#).unwrap();
+        assert_eq!(back, index);
+        assert_eq!(
+            "local.tags".parse::<Address>().unwrap().kind,
+            DeclKind::Local
         );
     }
 
@@ -299,6 +310,7 @@ mod tests {
             "data.",
             "",
             "a b",
+            "app[01]",
         ] {
             let e = bad.parse::<Address>().unwrap_err().to_string();
             assert!(e.contains("is not an address"), "{bad}: {e}");

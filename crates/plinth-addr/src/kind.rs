@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What an address names. Serialised as state and plan files always spelled it
-/// (`managed`, `data`, `action`, `output`, `provider`).
+/// (`managed`, `data`, `action`, `output`, `provider`; `local` is new with locals).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeclKind {
@@ -18,6 +18,8 @@ pub enum DeclKind {
     Output,
     /// `[provider.NAME]`: a provider's settings table.
     Provider,
+    /// An entry of `[locals]`, referred to as `local.NAME`.
+    Local,
 }
 
 impl DeclKind {
@@ -29,10 +31,11 @@ impl DeclKind {
             DeclKind::Action => "action.",
             DeclKind::Output => "output.",
             DeclKind::Provider => "provider.",
+            DeclKind::Local => "local.",
         }
     }
 
-    /// The TOML table that declares it (`resource`, `data`, ...).
+    /// The TOML table that declares it (`resource`, `data`, ..., `locals`).
     pub fn table(self) -> &'static str {
         match self {
             DeclKind::Resource => "resource",
@@ -40,6 +43,7 @@ impl DeclKind {
             DeclKind::Action => "action",
             DeclKind::Output => "output",
             DeclKind::Provider => "provider",
+            DeclKind::Local => "locals",
         }
     }
 

@@ -5,6 +5,7 @@
 //!   `provider.kubernetes`, a deposed object `rg (deposed)`, and (for modules) a module path
 //!   in front: `module.app["prod"].mi`. Parsed and printed here only; it serialises as its
 //!   text, so state and plan files keep the strings they always had.
+//! - [`InstanceKey`]: `[0]` (an instance of `count`) or `["blue"]` (of `for_each`).
 //! - [`DeclKind`]: what kind of declaration an address names.
 //! - [`TypeName`]: `PROVIDER:TYPE`, e.g. `azure:Microsoft.Resources/resourceGroups@2025-04-01`.
 //!
@@ -35,9 +36,11 @@ macro_rules! serde_as_text {
 pub(crate) use serde_as_text;
 
 mod address;
+mod key;
 mod kind;
 mod type_name;
 
 pub use address::{Address, AddressError, ModuleStep};
+pub use key::InstanceKey;
 pub use kind::DeclKind;
 pub use type_name::{TypeName, TypeNameError};

@@ -1,7 +1,7 @@
-//! The declaration graph: one node per resource, data source, action, output and provider
-//! settings table; an edge from every declaration to each one that refers to it (references,
-//! `depends_on`, `replace_triggered_by`, an action's `on`), and from a settings table to every
-//! declaration of its provider's types.
+//! The declaration graph: one node per resource, data source, action, output, local and
+//! provider settings table; an edge from every declaration to each one that refers to it
+//! (references, `depends_on`, `replace_triggered_by`, an action's `on`), and from a settings
+//! table to every declaration of its provider's types.
 
 use std::collections::HashMap;
 
@@ -26,6 +26,8 @@ pub enum Decl {
     /// Index into `config.providers`: a settings table that a provider takes (see
     /// ARCHITECTURE.md, "Provider settings").
     Provider(usize),
+    /// Index into `config.locals`: `local.NAME`.
+    Local(usize),
 }
 
 /// The graph of declarations.
@@ -53,6 +55,7 @@ pub fn decl_address(config: &Config, d: Decl) -> String {
         Decl::Action(i) => format!("action.{}", config.actions[i].name),
         Decl::Output(i) => format!("output.{}", config.outputs[i].name),
         Decl::Provider(i) => format!("provider.{}", config.providers[i].name),
+        Decl::Local(i) => format!("local.{}", config.locals[i].name),
     }
 }
 
@@ -61,7 +64,7 @@ pub fn decl_address(config: &Config, d: Decl) -> String {
 pub fn build(config: &Config, registry: &Registry) -> Result<DeclGraph, Diagnostic> {
     let tables = SettingsTables::new(config, registry);
     let mut dag = Dag::with_capacity(
-        config.resources.len() + config.actions.len() + config.outputs.len(),
+        config.resources.len() + config.actions.len() + config.outputs.len() + config.locals.len(),
         0,
     );
     let mut by_addr = HashMap::new();
@@ -72,6 +75,10 @@ pub fn build(config: &Config, registry: &Registry) -> Result<DeclGraph, Diagnost
     for (i, a) in config.actions.iter().enumerate() {
         let id = dag.add_node(Decl::Action(i));
         by_addr.insert((DeclKind::Action, a.name.clone()), id);
+    }
+    for (i, l) in config.locals.iter().enumerate() {
+        let id = dag.add_node(Decl::Local(i));
+        by_addr.insert((DeclKind::Local, l.name.clone()), id);
     }
     let outputs: Vec<NodeId> = (0..config.outputs.len())
         .map(|i| dag.add_node(Decl::Output(i)))
@@ -96,8 +103,8 @@ pub fn build(config: &Config, registry: &Registry) -> Result<DeclGraph, Diagnost
     for r in &config.resources {
         let to = g.by_addr[&(r.mode, r.name.clone())];
         let mut refs = node_refs(&r.inputs);
-        if let Some(fe) = &r.for_each {
-            refs.extend(node_refs(fe));
+        for meta in [&r.for_each, &r.count].into_iter().flatten() {
+            refs.extend(node_refs(meta));
         }
         for (k, loc) in refs {
             add(&mut g, to, k, loc);
@@ -117,6 +124,12 @@ pub fn build(config: &Config, registry: &Registry) -> Result<DeclGraph, Diagnost
             if let Some(k) = addr_key(&x.text) {
                 add(&mut g, to, k, x.loc.clone());
             }
+        }
+    }
+    for l in &config.locals {
+        let to = g.by_addr[&(DeclKind::Local, l.name.clone())];
+        for (k, loc) in node_refs(&l.value) {
+            add(&mut g, to, k, loc);
         }
     }
     for (i, o) in config.outputs.iter().enumerate() {

@@ -45,17 +45,28 @@ pub async fn import(
             },
         ));
     };
-    if decl.for_each.is_some() != address.key.is_some() {
-        return Err(if decl.for_each.is_some() {
-            refuse(
-                format!("`{name}` uses for_each: import one instance"),
-                format!("e.g. plinth import '{name}[\"KEY\"]' ID"),
-            )
-        } else {
-            refuse(
-                format!("`{name}` has no for_each: import it as `{name}`"),
+    let expansion = crate::scope::Expansion::of(decl);
+    let fits = match (expansion, &address.key) {
+        (None, None) => true,
+        (Some(e), Some(k)) => e.name() == k.meta_argument(),
+        _ => false,
+    };
+    if !fits {
+        return Err(match expansion {
+            Some(e) => {
+                let example = match e {
+                    crate::scope::Expansion::Count => format!("'{name}[0]'"),
+                    crate::scope::Expansion::ForEach => format!("'{name}[\"KEY\"]'"),
+                };
+                refuse(
+                    format!("`{name}` uses {}: import one instance", e.name()),
+                    format!("e.g. plinth import {example} ID"),
+                )
+            }
+            None => refuse(
+                format!("`{name}` has no for_each or count: import it as `{name}`"),
                 format!("plinth import {name} ID"),
-            )
+            ),
         });
     }
     let (provider, t) = ws.registry.lookup(&decl.type_name).ok_or_else(|| {

@@ -1,25 +1,55 @@
 //! What a configuration node refers to: the declarations named by the references in its
 //! `${...}` templates. The declaration graph, provider settings and `--target` all read
-//! references through this one function.
+//! references through these functions.
 
-use plinth_config::{Loc, Node};
+use std::collections::HashSet;
+
+use plinth_config::{Config, Loc, Node};
 
 use crate::addr::DeclKind;
 
-/// Declarations a node refers to.
+/// Declarations a node refers to: resources, data sources and locals (`local.NAME`).
+/// `var.*`, `env.*`, `each.*`, `count.*` and `path.*` name no declaration.
 pub fn node_refs(node: &Node) -> Vec<((DeclKind, String), Loc)> {
     use plinth_expr::RefStep;
     let mut out = Vec::new();
     for f in node.references() {
         let r = f.reference;
-        match r.root.as_str() {
-            "var" | "env" | "each" => {}
-            "data" => {
-                if let Some(RefStep::Attr { name, .. }) = r.steps.first() {
-                    out.push(((DeclKind::Data, name.clone()), f.loc.clone()));
-                }
+        let kind = match r.root.as_str() {
+            "var" | "env" | "each" | "count" | "path" => continue,
+            "data" => DeclKind::Data,
+            "local" => DeclKind::Local,
+            name => {
+                out.push(((DeclKind::Resource, name.to_string()), f.loc.clone()));
+                continue;
             }
-            name => out.push(((DeclKind::Resource, name.to_string()), f.loc.clone())),
+        };
+        if let Some(RefStep::Attr { name, .. }) = r.steps.first() {
+            out.push(((kind, name.clone()), f.loc.clone()));
+        }
+    }
+    out
+}
+
+/// The resources and data sources `refs` name, directly or through locals (a local stands
+/// for what its value refers to; locals themselves are left out).
+pub fn through_locals(
+    config: &Config,
+    refs: impl IntoIterator<Item = (DeclKind, String)>,
+) -> HashSet<(DeclKind, String)> {
+    let mut out = HashSet::new();
+    let mut seen = HashSet::new();
+    let mut todo: Vec<(DeclKind, String)> = refs.into_iter().collect();
+    while let Some(r) = todo.pop() {
+        if r.0 != DeclKind::Local {
+            out.insert(r);
+            continue;
+        }
+        if !seen.insert(r.1.clone()) {
+            continue;
+        }
+        if let Some(l) = config.locals.iter().find(|l| l.name == r.1) {
+            todo.extend(node_refs(&l.value).into_iter().map(|(k, _)| k));
         }
     }
     out

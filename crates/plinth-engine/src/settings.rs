@@ -61,11 +61,8 @@ pub fn eval_static(
     };
     let values = Values::default();
     let scope = Scope {
-        vars,
-        env,
-        values: &values,
-        each: None,
-        registry: None,
+        config: Some(config),
+        ..Scope::new(vars, env, &values)
     };
     p.config.eval(&scope).map(Some).map_err(Diagnostics::from)
 }
@@ -179,7 +176,11 @@ impl SettingsTables {
                     }
                 },
                 Some(DeclValue::Unknown) => Value::Unknown,
-                Some(DeclValue::Instances(_)) => {
+                Some(many @ (DeclValue::Instances(_) | DeclValue::Counted(_))) => {
+                    let one = match many {
+                        DeclValue::Counted(_) => format!("{name}[0]"),
+                        _ => format!("{name}[\\\"KEY\\\"]"),
+                    };
                     return Err(Diagnostic::at(
                         format!(
                             "[provider.{}] {key}: `{name}` has several instances",
@@ -187,9 +188,7 @@ impl SettingsTables {
                         ),
                         loc,
                     )
-                    .help(format!(
-                        "name one of them: {key} = \"${{{name}[\\\"KEY\\\"].id}}\""
-                    )));
+                    .help(format!("name one of them: {key} = \"${{{one}.id}}\"")));
                 }
                 None => Value::Unknown,
             };
@@ -215,11 +214,13 @@ impl SettingsTables {
 
     /// The declarations (by name) any table refers to.
     fn referenced(&self, config: &Config) -> HashSet<(DeclKind, String)> {
-        self.tables
-            .iter()
-            .flat_map(|t| self.references(config, t.decl))
-            .map(|(k, _)| k)
-            .collect()
+        crate::refs::through_locals(
+            config,
+            self.tables
+                .iter()
+                .flat_map(|t| self.references(config, t.decl))
+                .map(|(k, _)| k),
+        )
     }
 
     /// Settings as the objects recorded in `resources` see them: for refresh and deletes,
@@ -254,11 +255,9 @@ impl SettingsTables {
             values.set(&addr, crate::marks::record_value(registry, r), true);
         }
         let scope = Scope {
-            vars,
-            env,
-            values: &values,
-            each: None,
             registry: Some(registry),
+            config: Some(config),
+            ..Scope::new(vars, env, &values)
         };
         self.eval_all(config, &scope)
     }

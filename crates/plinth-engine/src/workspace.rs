@@ -25,18 +25,18 @@ pub struct Workspace<'a> {
 
 impl Workspace<'_> {
     /// What expressions see with `values` for the declarations (planned or actual) and
-    /// `each` for the instance being evaluated.
+    /// `iteration` (`each.*` or `count.index`) for the instance being evaluated.
     pub(crate) fn scope<'s>(
         &'s self,
         values: &'s crate::scope::Values,
-        each: Option<(Value, Value)>,
+        iteration: crate::scope::Iteration,
     ) -> crate::scope::Scope<'s> {
         crate::scope::Scope {
-            vars: self.vars,
-            env: self.env,
             registry: Some(self.registry),
-            values,
-            each,
+            config: Some(self.config),
+            dir: Some(self.dir),
+            iteration,
+            ..crate::scope::Scope::new(self.vars, self.env, values)
         }
     }
 

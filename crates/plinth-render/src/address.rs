@@ -11,9 +11,18 @@ pub(crate) fn split_deposed(address: &str) -> (String, bool) {
     }
 }
 
-/// The `for_each` key of an instance address (`app["blue"]` → `blue`).
+/// The instance key of an address as text (`app["blue"]` → `blue`, `app[0]` → `0`).
 pub(crate) fn instance_key(address: &str) -> Option<String> {
-    address.parse::<Address>().ok()?.key
+    address.parse::<Address>().ok()?.key.map(|k| k.text())
+}
+
+/// The instance key as Terraform's JSON writes `index`: a number for `count`, a string for
+/// `for_each`.
+pub(crate) fn instance_index(address: &str) -> Option<serde_json::Value> {
+    match address.parse::<Address>().ok()?.key? {
+        plinth_addr::InstanceKey::Int(i) => Some(i.into()),
+        plinth_addr::InstanceKey::Str(s) => Some(s.into()),
+    }
 }
 
 /// The declaration name of an address (`data.sub` → `sub`, `app["blue"]` → `app`).
@@ -36,6 +45,9 @@ mod tests {
             Some("a\"]b")
         );
         assert_eq!(instance_key("data.sub"), None);
+        assert_eq!(instance_key("app[2]").as_deref(), Some("2"));
+        assert_eq!(instance_index("app[2]"), Some(serde_json::json!(2)));
+        assert_eq!(instance_index("app[\"2\"]"), Some(serde_json::json!("2")));
         assert_eq!(decl_name(r#"data.app["x"]"#), "app");
         assert_eq!(decl_name("action.restart"), "restart");
         assert_eq!(

@@ -18,7 +18,7 @@ use plinth_plan::{
 use plinth_value::{Path, PathSeg, Value};
 use serde_json::{Map, Value as J, json};
 
-use crate::address::{decl_name, instance_key, split_deposed};
+use crate::address::{decl_name, instance_index, instance_key, split_deposed};
 use crate::grouping::provider_of;
 
 /// The format tag of plinth's plan JSON.
@@ -171,6 +171,7 @@ fn kind_str(k: DeclKind) -> &'static str {
         DeclKind::Action => "action",
         DeclKind::Output => "output",
         DeclKind::Provider => "provider",
+        DeclKind::Local => "local",
     }
 }
 
@@ -403,8 +404,8 @@ fn tf_head(address: &str, kind: DeclKind, type_name: &str, name: &str) -> Map<St
     );
     r.insert("type".into(), J::String(type_name.to_string()));
     r.insert("name".into(), J::String(name.to_string()));
-    if let Some(k) = instance_key(address) {
-        r.insert("index".into(), J::String(k));
+    if let Some(k) = instance_index(address) {
+        r.insert("index".into(), k);
     }
     r.insert(
         "provider_name".into(),
@@ -484,7 +485,7 @@ fn tf_listed(c: &ResourceChange) -> bool {
             c.action == Action::Read && c.after.as_ref().is_some_and(|a| !a.is_wholly_known())
         }
         DeclKind::Resource => true,
-        DeclKind::Output | DeclKind::Provider => false,
+        DeclKind::Output | DeclKind::Provider | DeclKind::Local => false,
     }
 }
 

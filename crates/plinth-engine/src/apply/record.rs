@@ -8,6 +8,7 @@ use crate::addr::Address;
 use crate::error::EngineError;
 use crate::events::Event;
 use crate::marks;
+use crate::scope::Iteration;
 use plinth_graph::{Dag, NodeId, Walk};
 use plinth_plan::{Action, PlanMode, ReplaceOrder, ResourceChange};
 use plinth_provider::{Observed, ProviderError};
@@ -260,7 +261,7 @@ impl Runner<'_, '_> {
                 if targeted && planned(&o.name).is_none() {
                     continue;
                 }
-                let scope = self.scope(None);
+                let scope = self.scope(Iteration::None);
                 match o.value.eval(&scope) {
                     Ok(v) if v.is_wholly_known() => {
                         outputs.insert(

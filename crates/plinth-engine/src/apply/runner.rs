@@ -8,10 +8,11 @@ use crate::addr::{Address, DeclKind};
 use crate::events::{Event, EventSink};
 use crate::marks;
 use crate::reporter::EventReporter;
-use crate::scope::{Scope, Values};
+use crate::scope::{Expansion, Iteration, Scope, Values};
 use crate::settings::{Settings, SettingsTables, prefix_of, settings_for};
 
 use crate::error::EngineError;
+use plinth_addr::InstanceKey;
 use plinth_graph::{Dag, NodeId, Walk};
 use plinth_plan::{Action, ReplaceOrder, ResourceChange};
 use plinth_provider::{Observed, Prior, Provider, ProviderError, Request, diff};
@@ -55,8 +56,8 @@ impl Runner<'_, '_> {
     }
 
     /// What expressions see during apply: the values that exist now.
-    pub(super) fn scope(&self, each: Option<(Value, Value)>) -> Scope<'_> {
-        self.input.workspace.scope(&self.values, each)
+    pub(super) fn scope(&self, iteration: Iteration) -> Scope<'_> {
+        self.input.workspace.scope(&self.values, iteration)
     }
 
     pub(super) fn change(&self, op: &Op) -> &ResourceChange {
@@ -101,8 +102,10 @@ impl Runner<'_, '_> {
         }
         for r in &self.input.workspace.config.resources {
             let kind = r.mode;
-            if r.for_each.is_some() && self.values.get(kind, &r.name).is_none() {
-                self.values.set_empty(kind, &r.name);
+            if let Some(expansion) = Expansion::of(r)
+                && self.values.get(kind, &r.name).is_none()
+            {
+                self.values.set_empty(kind, &r.name, expansion);
             }
         }
     }
@@ -111,45 +114,56 @@ impl Runner<'_, '_> {
     pub(super) fn eval_config(&self, c: &ResourceChange) -> Result<Value, String> {
         let addr: Address = c.address.parse().map_err(String::from)?;
         let config = self.input.workspace.config;
-        let scope_each =
-            |for_each: Option<&plinth_config::Node>| -> Result<Option<(Value, Value)>, String> {
-                let (Some(fe), Some(key)) = (for_each, &addr.key) else {
-                    return Ok(None);
-                };
-                let scope = self.scope(None);
-                let v = fe.eval(&scope).map_err(|d| d.message)?;
-                let value = match v.unmarked() {
-                    Value::Map(m) => m
-                        .get(key)
-                        .cloned()
-                        .ok_or_else(|| format!("for_each no longer has the key \"{key}\""))?,
-                    _ => Value::from(key.as_str()),
-                };
-                Ok(Some((Value::from(key.as_str()), value)))
-            };
-        let (node, each, schema_type, lifecycle) = match addr.kind {
+        // `each` or `count.index` of the instance, as planned.
+        let iteration = |r: &plinth_config::ResourceDecl| -> Result<Iteration, String> {
+            match (Expansion::of(r), &addr.key) {
+                (None, None) => Ok(Iteration::None),
+                (Some(Expansion::Count), Some(InstanceKey::Int(i))) => Ok(Iteration::Count(*i)),
+                (Some(Expansion::ForEach), Some(InstanceKey::Str(key))) => {
+                    let fe = r.for_each.as_ref().ok_or("for_each is gone")?;
+                    let v = fe
+                        .eval(&self.scope(Iteration::None))
+                        .map_err(|d| d.message)?;
+                    let value = match v.unmarked() {
+                        Value::Map(m) => m
+                            .get(key)
+                            .cloned()
+                            .ok_or_else(|| format!("for_each no longer has the key \"{key}\""))?,
+                        _ => Value::from(key.as_str()),
+                    };
+                    Ok(Iteration::Each {
+                        key: Value::from(key.as_str()),
+                        value,
+                    })
+                }
+                (expansion, _) => Err(format!(
+                    "the configuration of `{}` changed since the plan ({}): plan again",
+                    addr.decl_text(),
+                    match expansion {
+                        Some(e) => format!("it now has {}", e.name()),
+                        None => "it no longer has count or for_each".to_string(),
+                    }
+                )),
+            }
+        };
+        let (node, iteration, schema_type, lifecycle) = match addr.kind {
             DeclKind::Action => {
                 let a = config
                     .actions
                     .iter()
                     .find(|a| a.name == addr.name)
                     .ok_or("the action is no longer in the configuration")?;
-                (&a.inputs, None, &a.type_name, None)
+                (&a.inputs, Iteration::None, &a.type_name, None)
             }
             kind => {
                 let mode = kind;
                 let r = config
                     .resource(mode, &addr.name)
                     .ok_or("the resource is no longer in the configuration")?;
-                (
-                    &r.inputs,
-                    scope_each(r.for_each.as_ref())?,
-                    &r.type_name,
-                    Some(&r.lifecycle),
-                )
+                (&r.inputs, iteration(r)?, &r.type_name, Some(&r.lifecycle))
             }
         };
-        let scope = self.scope(each);
+        let scope = self.scope(iteration);
         let mut v = node.eval(&scope).map_err(|d| d.message)?;
         if let Some(schema) = crate::inputs::schema_of(self.input.workspace.registry, schema_type) {
             diff::mark_sensitive(&schema, &mut v);
@@ -196,7 +210,11 @@ impl Runner<'_, '_> {
         };
         let v = self
             .tables
-            .eval(self.input.workspace.config, decl, &self.scope(None))
+            .eval(
+                self.input.workspace.config,
+                decl,
+                &self.scope(Iteration::None),
+            )
             .map_err(|d| d.message)?;
         if let Some(p) = v.unknown_paths().first() {
             return Err(format!(

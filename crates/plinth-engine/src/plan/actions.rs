@@ -8,13 +8,14 @@ use plinth_value::Value;
 
 use super::planner::Planner;
 use crate::addr::DeclKind;
+use crate::scope::Iteration;
 
 impl Planner<'_, '_> {
     pub(super) fn plan_action(&mut self, i: usize, id: NodeId) {
         let decl = &self.input.workspace.config.actions[i];
         let address = format!("action.{}", decl.name);
         self.produced.insert(address.clone());
-        let config = match decl.inputs.eval(&self.scope(None)) {
+        let config = match decl.inputs.eval(&self.scope(Iteration::None)) {
             Ok(v) => v,
             Err(d) => {
                 self.diags.push(d);
@@ -68,7 +69,7 @@ impl Planner<'_, '_> {
 
     pub(super) fn plan_output(&mut self, i: usize) {
         let decl = &self.input.workspace.config.outputs[i];
-        let value = match decl.value.eval(&self.scope(None)) {
+        let value = match decl.value.eval(&self.scope(Iteration::None)) {
             Ok(v) => v,
             Err(d) => {
                 self.diags.push(d);

@@ -19,6 +19,7 @@ use crate::workspace::Workspace;
 mod actions;
 mod deletes;
 mod existing;
+mod expand;
 mod planner;
 mod resources;
 mod targets;
@@ -181,9 +182,10 @@ pub async fn plan(
                 .iter()
                 .find(|d| d.name == o.name)
                 .is_some_and(|d| {
-                    crate::refs::node_refs(&d.value)
+                    let refs = crate::refs::node_refs(&d.value).into_iter().map(|(r, _)| r);
+                    crate::refs::through_locals(config, refs)
                         .iter()
-                        .any(|(r, _)| kept.contains(r))
+                        .any(|r| kept.contains(r))
                 })
         });
         warnings.push(

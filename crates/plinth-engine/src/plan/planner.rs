@@ -14,7 +14,7 @@ use crate::addr::Address;
 use crate::addr::DeclKind;
 use crate::events::EventSink;
 use crate::graph::{self, Decl, DeclGraph};
-use crate::scope::{Scope, Values};
+use crate::scope::{Expansion, Iteration, Scope, Values};
 use crate::settings::{Settings, SettingsTables, prefix_of, settings_for};
 
 use super::existing::CreateCheck;
@@ -54,17 +54,18 @@ pub(super) struct Planner<'a, 'i> {
 }
 
 impl Planner<'_, '_> {
-    pub(super) fn scope(&self, each: Option<(Value, Value)>) -> Scope<'_> {
-        self.input.workspace.scope(&self.values, each)
+    pub(super) fn scope(&self, iteration: Iteration) -> Scope<'_> {
+        self.input.workspace.scope(&self.values, iteration)
     }
 
     /// Addresses (instances) of the declarations `id` depends on; through a provider's
-    /// settings table, what the table refers to.
+    /// settings table or a local, what the table or local refers to (outputs are never
+    /// dependencies).
     pub(super) fn dependency_addresses(&self, id: NodeId) -> Vec<String> {
         let mut out = Vec::new();
         for dep in self.graph.dag.dependencies(id) {
             let decl = *self.graph.dag.node(dep);
-            if let Decl::Provider(_) = decl {
+            if let Decl::Provider(_) | Decl::Local(_) = decl {
                 for a in self.dependency_addresses(dep) {
                     if !out.contains(&a) {
                         out.push(a);
@@ -92,16 +93,17 @@ impl Planner<'_, '_> {
         else {
             return;
         };
-        let value = match self
-            .tables
-            .eval(self.input.workspace.config, i, &self.scope(None))
-        {
-            Ok(v) => v,
-            Err(d) => {
-                self.diags.push(d);
-                Value::Unknown
-            }
-        };
+        let value =
+            match self
+                .tables
+                .eval(self.input.workspace.config, i, &self.scope(Iteration::None))
+            {
+                Ok(v) => v,
+                Err(d) => {
+                    self.diags.push(d);
+                    Value::Unknown
+                }
+            };
         let deps = self.dependency_addresses(id);
         self.settings_deps.insert(prefix.clone(), deps);
         self.settings.insert(prefix, value);
@@ -124,8 +126,10 @@ impl Planner<'_, '_> {
                     return;
                 };
                 let kind = decl.mode;
-                if instances.is_empty() {
-                    self.values.set_empty(kind, &decl.name);
+                if instances.is_empty()
+                    && let Some(expansion) = Expansion::of(decl)
+                {
+                    self.values.set_empty(kind, &decl.name, expansion);
                 }
                 let deps = self.dependency_addresses(id);
                 for (key, each) in instances {
@@ -146,95 +150,8 @@ impl Planner<'_, '_> {
             Decl::Action(i) => self.plan_action(i, id),
             Decl::Output(i) => self.plan_output(i),
             Decl::Provider(i) => self.plan_settings(i, id),
+            Decl::Local(i) => self.plan_local(i),
         }
-    }
-
-    /// Instances of a declaration: `(key, each)`; a declaration without `for_each` has one
-    /// instance with no key. `None` after reporting an error.
-    #[allow(clippy::type_complexity)]
-    pub(super) fn expand(
-        &mut self,
-        decl: &ResourceDecl,
-    ) -> Option<Vec<(Option<String>, Option<(Value, Value)>)>> {
-        let Some(fe) = &decl.for_each else {
-            return Some(vec![(None, None)]);
-        };
-        let v = match fe.eval(&self.scope(None)) {
-            Ok(v) => v,
-            Err(d) => {
-                self.diags.push(d);
-                self.values.set_unknown(decl.mode, &decl.name);
-                return None;
-            }
-        };
-        let fail = |msg: String, help: &str| {
-            Diagnostic::at(msg, fe.loc.clone())
-                .label("for_each")
-                .help(help.to_string())
-        };
-        if !v.is_wholly_known() {
-            self.diags.push(fail(
-                format!("the for_each of `{}` depends on values known only after apply", decl.address()),
-                "for_each must be known when planning: use variables or values already in state, or apply the resources it depends on first with --target",
-            ));
-            self.values.set_unknown(decl.mode, &decl.name);
-            return None;
-        }
-        if v.contains_sensitive() {
-            self.diags.push(fail(
-                format!("the for_each of `{}` uses a sensitive value", decl.address()),
-                "instance keys are shown in every plan, so they cannot be secret; iterate over non-sensitive keys",
-            ));
-            return None;
-        }
-        let mut out = Vec::new();
-        match v {
-            Value::Null => {}
-            Value::List(items) => {
-                let mut seen = HashSet::new();
-                for item in items {
-                    let Some(s) = item.as_str() else {
-                        self.diags.push(fail(
-                            format!(
-                                "the for_each list of `{}` holds a {}, but keys must be strings",
-                                decl.address(),
-                                item.type_name()
-                            ),
-                            "use a list of strings, or a table whose keys name the instances",
-                        ));
-                        return None;
-                    };
-                    if !seen.insert(s.to_string()) {
-                        self.diags.push(fail(
-                            format!(
-                                "the for_each list of `{}` has \"{s}\" twice",
-                                decl.address()
-                            ),
-                            "instance keys must be unique",
-                        ));
-                        return None;
-                    }
-                    out.push((Some(s.to_string()), Some((Value::from(s), Value::from(s)))));
-                }
-            }
-            Value::Map(m) => {
-                for (k, val) in m {
-                    out.push((Some(k.clone()), Some((Value::from(k), val))));
-                }
-            }
-            other => {
-                self.diags.push(fail(
-                    format!(
-                        "for_each must be a list of strings or a table, but `{}` gives a {}",
-                        decl.address(),
-                        other.type_name()
-                    ),
-                    "write for_each = [\"a\", \"b\"] or for_each = { a = 1, b = 2 }",
-                ));
-                return None;
-            }
-        }
-        Some(out)
     }
 
     pub(super) fn push(&mut self, c: ResourceChange) {
@@ -273,7 +190,7 @@ impl Planner<'_, '_> {
     pub(super) fn eval_inputs(
         &self,
         decl: &ResourceDecl,
-        each: Option<(Value, Value)>,
+        each: Iteration,
         schema: &TypeSchema,
     ) -> Result<Value, Diagnostic> {
         let mut config = decl.inputs.eval(&self.scope(each))?;
@@ -320,7 +237,7 @@ impl Planner<'_, '_> {
     pub(super) fn provider_and_config(
         &self,
         decl: &ResourceDecl,
-        each: Option<(Value, Value)>,
+        each: Iteration,
     ) -> Result<
         (
             std::sync::Arc<dyn plinth_provider::Provider>,

@@ -12,6 +12,7 @@ use crate::addr::Address;
 use crate::addr::DeclKind;
 use crate::inputs;
 use crate::marks;
+use crate::scope::Iteration;
 use crate::settings::prefix_of;
 
 use super::existing::CreateCheck;
@@ -23,7 +24,7 @@ impl Planner<'_, '_> {
         &mut self,
         decl: &ResourceDecl,
         addr: &Address,
-        each: Option<(Value, Value)>,
+        each: Iteration,
         deps: Vec<String>,
     ) -> Result<(), Diagnostic> {
         let (provider, t, schema, mut config) = self.provider_and_config(decl, each)?;
@@ -249,7 +250,7 @@ impl Planner<'_, '_> {
         &mut self,
         decl: &ResourceDecl,
         addr: &Address,
-        each: Option<(Value, Value)>,
+        each: Iteration,
         deps: Vec<String>,
     ) -> Result<(), Diagnostic> {
         let (provider, t, schema, config) = self.provider_and_config(decl, each)?;

@@ -1,5 +1,6 @@
 //! `--target` and `--replace`: the addresses they name must exist (with a key only where
-//! the declaration has `for_each`), and a targeted plan keeps the targets and what they need.
+//! the declaration has `for_each` or `count`, of the kind it makes), and a targeted plan keeps
+//! the targets and what they need.
 
 use std::collections::HashSet;
 
@@ -21,29 +22,34 @@ pub(super) fn check_addresses(
             DeclKind::Resource => config.resource(DeclKind::Resource, &a.name).is_some(),
             DeclKind::Data => config.resource(DeclKind::Data, &a.name).is_some(),
             DeclKind::Action => config.actions.iter().any(|x| x.name == a.name),
-            DeclKind::Output | DeclKind::Provider => false,
+            DeclKind::Output | DeclKind::Provider | DeclKind::Local => false,
         } || state.is_some_and(|s| {
             s.resources
                 .keys()
                 .any(|k| k.parse::<Address>().is_ok_and(|x| x.decl() == a.decl()))
         });
         // An instance key must fit the declaration: `a["x"]` names nothing when `a` has no
-        // for_each (and `a` alone names every instance of one that has).
-        let for_each = match a.kind {
-            DeclKind::Resource => config
-                .resource(DeclKind::Resource, &a.name)
-                .map(|r| r.for_each.is_some()),
-            DeclKind::Data => config
-                .resource(DeclKind::Data, &a.name)
-                .map(|r| r.for_each.is_some()),
-            DeclKind::Action | DeclKind::Output | DeclKind::Provider => None,
+        // for_each, `a[0]` nothing when it has no count (and `a` alone names every instance
+        // of one that has).
+        let expansion = match a.kind {
+            DeclKind::Resource | DeclKind::Data => config
+                .resource(a.kind, &a.name)
+                .map(crate::scope::Expansion::of),
+            _ => None,
         };
         let in_state =
             |addr: &Address| state.is_some_and(|s| s.resources.contains_key(&addr.to_string()));
-        if exists && a.key.is_some() && for_each == Some(false) && !in_state(a) {
+        if let (true, Some(key), Some(expansion)) = (exists, &a.key, expansion)
+            && expansion.map(|e| e.name()) != Some(key.meta_argument())
+            && !in_state(a)
+        {
+            let has = match expansion {
+                Some(e) => format!("has {}, not {}", e.name(), key.meta_argument()),
+                None => format!("has no {}", key.meta_argument()),
+            };
             diags.push(
                 Diagnostic::new(format!(
-                    "{flag} {a}: `{}` has no for_each, so it has no instance {a}",
+                    "{flag} {a}: `{}` {has}, so it has no instance {a}",
                     a.decl_text()
                 ))
                 .help(format!("use {flag} {} without a key", a.decl_text())),

@@ -1,84 +1,37 @@
-//! What expressions see: variables, the environment, `each`, and the values of other
-//! declarations (planned values during plan, actual values during apply).
+//! What expressions see: variables, the environment, `each` and `count.index`, `path.*`,
+//! locals, the files the configuration read, and the values of other declarations (planned
+//! values during plan, actual values during apply).
 
-use std::collections::{BTreeMap, HashMap};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 
+use plinth_config::Config;
 use plinth_expr::{Context, EvalError, Reference, ResolvedStep, walk_steps};
-use plinth_value::{Map, Value};
+use plinth_value::Value;
 
-use crate::addr::{Address, DeclKind};
+use crate::addr::DeclKind;
 
-/// The value of one instance.
-#[derive(Clone, Debug)]
-pub struct Inst {
-    /// The instance's attributes (an output's value); may hold unknowns while planning.
-    pub value: Value,
-    /// False while the value is a plan of what will be: a missing attribute is then
-    /// "known after apply" rather than an error.
-    pub complete: bool,
-}
+mod decl;
+mod values;
 
-/// The value of one declaration.
-#[derive(Clone, Debug)]
-pub enum DeclValue {
-    /// A declaration without `for_each`: one instance.
-    Single(Inst),
-    /// A declaration with `for_each`: its instances by key.
-    Instances(BTreeMap<String, Inst>),
-    /// Not known at all (e.g. a data source read during apply).
-    Unknown,
-}
+pub use values::{DeclValue, Expansion, Inst, Values, whole_number};
 
-/// The values of every declaration evaluated so far.
+/// What `each.*` or `count.index` is for the instance being evaluated.
 #[derive(Clone, Debug, Default)]
-pub struct Values {
-    decls: HashMap<(DeclKind, String), DeclValue>,
-}
-
-impl Values {
-    /// Records the value of one instance.
-    pub fn set(&mut self, addr: &Address, value: Value, complete: bool) {
-        let key = (addr.kind, addr.name.clone());
-        let inst = Inst { value, complete };
-        match &addr.key {
-            None => {
-                self.decls.insert(key, DeclValue::Single(inst));
-            }
-            Some(k) => {
-                let entry = self
-                    .decls
-                    .entry(key)
-                    .or_insert_with(|| DeclValue::Instances(BTreeMap::new()));
-                if !matches!(entry, DeclValue::Instances(_)) {
-                    *entry = DeclValue::Instances(BTreeMap::new());
-                }
-                if let DeclValue::Instances(m) = entry {
-                    m.insert(k.clone(), inst);
-                }
-            }
-        }
-    }
-
-    /// Declares a `for_each` declaration with no instances (an empty collection).
-    pub fn set_empty(&mut self, kind: DeclKind, name: &str) {
-        self.decls.insert(
-            (kind, name.to_string()),
-            DeclValue::Instances(BTreeMap::new()),
-        );
-    }
-
-    /// Records a whole declaration as unknown, so that every reference to it is "known
-    /// after apply" (e.g. its `for_each` could not be evaluated).
-    pub fn set_unknown(&mut self, kind: DeclKind, name: &str) {
-        self.decls
-            .insert((kind, name.to_string()), DeclValue::Unknown);
-    }
-
-    /// The value of a declaration; `None` when none has been recorded for it.
-    pub fn get(&self, kind: DeclKind, name: &str) -> Option<&DeclValue> {
-        self.decls.get(&(kind, name.to_string()))
-    }
+pub enum Iteration {
+    /// A declaration with neither `for_each` nor `count` (or not a resource at all).
+    #[default]
+    None,
+    /// An instance of `for_each`: `each.key` and `each.value`.
+    Each {
+        /// `each.key`.
+        key: Value,
+        /// `each.value`.
+        value: Value,
+    },
+    /// An instance of `count`: `count.index`.
+    Count(u64),
 }
 
 /// An evaluation scope.
@@ -87,12 +40,47 @@ pub struct Scope<'a> {
     pub vars: &'a BTreeMap<String, Value>,
     /// The environment `${env.NAME}` reads.
     pub env: &'a BTreeMap<String, String>,
-    /// The values of other declarations, for references such as `rg.id`.
+    /// The values of other declarations, for references such as `rg.id` (and `local.x`
+    /// once planned).
     pub values: &'a Values,
-    /// `each.key` / `each.value` inside a `for_each` declaration.
-    pub each: Option<(Value, Value)>,
+    /// `each.*` or `count.index` of the instance being evaluated.
+    pub iteration: Iteration,
     /// Providers, for their functions (`azure.role_definition_id(...)`).
     pub registry: Option<&'a plinth_provider::Registry>,
+    /// The configuration: its locals (evaluated here, on first use, when `values` does not
+    /// hold them: during apply they see actual values) and the files it read.
+    pub config: Option<&'a Config>,
+    /// The configuration directory (absolute), for `path.cwd`.
+    pub dir: Option<&'a std::path::Path>,
+    /// Locals evaluated in this scope, and those being evaluated (a cycle guard).
+    pub locals: LocalCache,
+}
+
+/// Locals a [`Scope`] evaluated itself (see [`Scope::config`]).
+#[derive(Default)]
+pub struct LocalCache {
+    done: RefCell<HashMap<String, Value>>,
+    busy: RefCell<HashSet<String>>,
+}
+
+impl<'a> Scope<'a> {
+    /// A scope over variables, the environment and `values`, with nothing else.
+    pub fn new(
+        vars: &'a BTreeMap<String, Value>,
+        env: &'a BTreeMap<String, String>,
+        values: &'a Values,
+    ) -> Self {
+        Scope {
+            vars,
+            env,
+            values,
+            iteration: Iteration::None,
+            registry: None,
+            config: None,
+            dir: None,
+            locals: LocalCache::default(),
+        }
+    }
 }
 
 fn first_attr<'s>(
@@ -112,75 +100,48 @@ fn first_attr<'s>(
     }
 }
 
+/// A value that is wholly what it is (a variable, `each.*`, `count.index`).
+fn known(value: Value) -> Inst {
+    Inst {
+        value,
+        complete: true,
+    }
+}
+
 impl Scope<'_> {
-    fn decl_value(
-        &self,
-        kind: DeclKind,
-        name: &str,
-        r: &Reference,
-        steps: &[ResolvedStep],
-        skip: usize,
-    ) -> Result<Value, EvalError> {
-        let Some(v) = self.values.get(kind, name) else {
-            return Err(EvalError::new(
-                format!("`{}` is not declared", r.prefix(skip)),
-                r.span.clone(),
-            ));
-        };
-        let rest = &steps[skip..];
-        match v {
-            DeclValue::Unknown => Ok(Value::Unknown),
-            DeclValue::Single(inst) => walk_inst(inst, r, rest, skip),
-            DeclValue::Instances(map) => match rest.first() {
-                Some(ResolvedStep::Index(k)) => {
-                    if k.is_unknown() {
-                        return Ok(Value::Unknown);
-                    }
-                    let key = match k.unmarked() {
-                        Value::String(s) => s.clone(),
-                        Value::Number(n) => n.to_string(),
-                        other => {
-                            return Err(EvalError::new(
-                                format!(
-                                    "`{}` has instances keyed by strings; {} is not a key",
-                                    r.prefix(skip),
-                                    other.type_name()
-                                ),
-                                r.step_span(skip),
-                            ));
-                        }
-                    };
-                    match map.get(&key) {
-                        Some(inst) => walk_inst(inst, r, &rest[1..], skip + 1),
-                        None => {
-                            let keys: Vec<&str> = map.keys().map(String::as_str).collect();
-                            let mut e = EvalError::new(
-                                format!("`{}` has no instance [\"{key}\"]", r.prefix(skip)),
-                                r.step_span(skip),
-                            );
-                            e = match plinth_config::did_you_mean(&key, keys.iter().copied()) {
-                                Some(s) => e.with_help(format!("did you mean [\"{s}\"]?")),
-                                None => e.with_help(format!("its keys are: {}", keys.join(", "))),
-                            };
-                            Err(e)
-                        }
-                    }
-                }
-                _ => {
-                    // The whole collection, as a map of instance values.
-                    let complete = map.values().all(|i| i.complete);
-                    let whole = Inst {
-                        value: Value::Map(
-                            map.iter()
-                                .map(|(k, i)| (k.clone(), i.value.clone()))
-                                .collect::<Map>(),
-                        ),
-                        complete,
-                    };
-                    walk_inst(&whole, r, rest, skip)
-                }
-            },
+    /// The value of `local.NAME` evaluated here, with this scope's values: during apply, a
+    /// local sees the actual values of what it refers to. Evaluated once per scope.
+    fn eval_local(&self, name: &str, span: Range<usize>) -> Result<Value, EvalError> {
+        if let Some(v) = self.locals.done.borrow().get(name) {
+            return Ok(v.clone());
         }
+        let decl = self
+            .config
+            .and_then(|c| c.locals.iter().find(|l| l.name == name));
+        let Some(decl) = decl else {
+            let mut e = EvalError::new(format!("there is no local `local.{name}`"), span);
+            let names = self.config.into_iter().flat_map(|c| &c.locals);
+            if let Some(s) = plinth_config::did_you_mean(name, names.map(|l| l.name.as_str())) {
+                e = e.with_help(format!("did you mean `local.{s}`?"));
+            }
+            return Err(e);
+        };
+        if !self.locals.busy.borrow_mut().insert(name.to_string()) {
+            return Err(EvalError::new(
+                format!("`local.{name}` refers to itself (through other locals)"),
+                span,
+            ));
+        }
+        let result = decl.value.eval(self);
+        self.locals.busy.borrow_mut().remove(name);
+        let value = result.map_err(|d| {
+            EvalError::new(format!("in `local.{name}`: {}", d.message), span.clone())
+        })?;
+        self.locals
+            .done
+            .borrow_mut()
+            .insert(name.to_string(), value.clone());
+        Ok(value)
     }
 }
 
@@ -237,6 +198,18 @@ impl Context for Scope<'_> {
         self.registry.map(|r| r.all_functions()).unwrap_or_default()
     }
 
+    fn read_file(&self, path: &str) -> Result<Option<String>, String> {
+        let Some(config) = self.config else {
+            return Err("files cannot be read here".to_string());
+        };
+        match config.files.get(path) {
+            Some(f) => Ok(f.text.clone()),
+            None => Err(format!(
+                "`{path}` was not read with the configuration: file() and templatefile() paths must be literal strings (relative to the configuration directory)"
+            )),
+        }
+    }
+
     fn lookup(&self, r: &Reference, steps: &[ResolvedStep]) -> Result<Value, EvalError> {
         match r.root.as_str() {
             "var" => {
@@ -282,16 +255,20 @@ impl Context for Scope<'_> {
                 }
             }
             "each" => {
-                let Some((k, v)) = &self.each else {
-                    return Err(EvalError::new(
+                let Iteration::Each { key, value } = &self.iteration else {
+                    let mut e = EvalError::new(
                         "`each` is only available in a resource with `for_each`",
                         r.span.clone(),
-                    ));
+                    );
+                    if let Iteration::Count(_) = self.iteration {
+                        e = e.with_help("this resource has count: use count.index");
+                    }
+                    return Err(e);
                 };
                 let (name, span) = first_attr(r, steps, "key")?;
                 let base = match name {
-                    "key" => k.clone(),
-                    "value" => v.clone(),
+                    "key" => key.clone(),
+                    "value" => value.clone(),
                     other => {
                         return Err(EvalError::new(
                             format!("`each` has `key` and `value`, not `{other}`"),
@@ -299,10 +276,56 @@ impl Context for Scope<'_> {
                         ));
                     }
                 };
+                walk_inst(&known(base), r, &steps[1..], 1)
+            }
+            "count" => {
+                let Iteration::Count(index) = self.iteration else {
+                    return Err(EvalError::new(
+                        "`count.index` is only available in a resource with `count`",
+                        r.span.clone(),
+                    ));
+                };
+                let (name, span) = first_attr(r, steps, "index")?;
+                if name != "index" {
+                    return Err(EvalError::new(
+                        format!("`count` has `index`, not `{name}`"),
+                        span,
+                    ));
+                }
+                walk_inst(&known(Value::Number(index.into())), r, &steps[1..], 1)
+            }
+            "path" => {
+                let (name, span) = first_attr(r, steps, "module")?;
+                let value = match name {
+                    "module" | "root" => Value::from("."),
+                    "cwd" => match self.dir {
+                        Some(d) => Value::from(d.display().to_string().as_str()),
+                        None => {
+                            return Err(EvalError::new(
+                                "`path.cwd` is not available here",
+                                r.span.clone(),
+                            ));
+                        }
+                    },
+                    other => {
+                        return Err(EvalError::new(
+                            format!("`path` has `module`, `root` and `cwd`, not `{other}`"),
+                            span,
+                        ));
+                    }
+                };
+                walk_inst(&known(value), r, &steps[1..], 1)
+            }
+            "local" => {
+                let (name, span) = first_attr(r, steps, "NAME")?;
+                if self.values.get(DeclKind::Local, name).is_some() {
+                    return self.decl_value(DeclKind::Local, name, r, steps, 1);
+                }
+                let value = self.eval_local(name, span)?;
                 walk_inst(
                     &Inst {
-                        value: base,
-                        complete: true,
+                        complete: value.is_wholly_known(),
+                        value,
                     },
                     r,
                     &steps[1..],

@@ -3,9 +3,13 @@
 
 use plinth_config::{Config, Diagnostic, Diagnostics, Loc, Node, NodeKind, did_you_mean};
 use plinth_provider::{Registry, TypeSchema};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use crate::addr::{Address, DeclKind};
+use crate::addr::DeclKind;
+
+mod refs;
+
+use refs::{Names, Within, check_addr, check_refs};
 
 /// Looks up a type, producing a located error with a suggestion when it does not exist.
 pub fn lookup_type(
@@ -61,28 +65,7 @@ pub fn lookup_type(
 /// Checks every declaration. Returns all problems found.
 pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
     let mut d = Diagnostics::default();
-    let pool = |mode: DeclKind| {
-        Pool::new(
-            config
-                .resources
-                .iter()
-                .filter(|r| r.mode == mode)
-                .map(|r| r.name.as_str())
-                .collect(),
-        )
-    };
-    let names = Names {
-        managed: pool(DeclKind::Resource),
-        data: pool(DeclKind::Data),
-        vars: Pool::new(config.variables.iter().map(|v| v.name.as_str()).collect()),
-        for_each: config
-            .resources
-            .iter()
-            .filter(|r| r.for_each.is_some())
-            .map(|r| r.address())
-            .collect(),
-    };
-
+    let names = Names::new(config);
     for r in &config.resources {
         let what = if r.mode == DeclKind::Data {
             "data source"
@@ -120,13 +103,24 @@ pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
             }
             Err(e) => d.push(e),
         }
-        let in_for_each = r.for_each.is_some();
-        check_refs(&mut d, &names, &r.inputs, in_for_each);
+        let within = if r.count.is_some() {
+            Within::Count
+        } else if r.for_each.is_some() {
+            Within::ForEach
+        } else {
+            Within::Plain
+        };
+        check_refs(&mut d, &names, &r.inputs, within);
         check_calls(&mut d, &r.inputs, registry);
         if let Some(fe) = &r.for_each {
-            check_refs(&mut d, &names, fe, false);
+            check_refs(&mut d, &names, fe, Within::Plain);
             check_calls(&mut d, fe, registry);
             check_static_for_each(&mut d, &r.address(), fe);
+        }
+        if let Some(count) = &r.count {
+            check_refs(&mut d, &names, count, Within::Plain);
+            check_calls(&mut d, count, registry);
+            check_static_count(&mut d, &r.address(), count);
         }
 
         for dep in r.depends_on.iter().chain(&r.lifecycle.replace_triggered_by) {
@@ -142,7 +136,7 @@ pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
             Ok(schema) => check_inputs(&mut d, &schema, &a.inputs, "action", &a.name, registry),
             Err(e) => d.push(e),
         }
-        check_refs(&mut d, &names, &a.inputs, false);
+        check_refs(&mut d, &names, &a.inputs, Within::Plain);
         check_calls(&mut d, &a.inputs, registry);
         if a.on.is_empty() {
             d.push(Diagnostic::at(format!("action `{}` has no `on`", a.name), a.loc.clone())
@@ -152,8 +146,12 @@ pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
             check_addr(&mut d, &names, &dep.text, &dep.loc);
         }
     }
+    for l in &config.locals {
+        check_refs(&mut d, &names, &l.value, Within::Local);
+        check_calls(&mut d, &l.value, registry);
+    }
     for o in &config.outputs {
-        check_refs(&mut d, &names, &o.value, false);
+        check_refs(&mut d, &names, &o.value, Within::Plain);
         check_calls(&mut d, &o.value, registry);
         if !o.sensitive {
             check_output_sensitivity(&mut d, config, o);
@@ -164,7 +162,7 @@ pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
             continue; // reported below, with the nearest name
         };
         crate::settings_checks::keys(&mut d, provider.as_ref(), p);
-        check_refs(&mut d, &names, &p.config, false);
+        check_refs(&mut d, &names, &p.config, Within::Plain);
         check_calls(&mut d, &p.config, registry);
         crate::settings_checks::names(&mut d, config, registry, p);
     }
@@ -191,6 +189,28 @@ fn check_backend(d: &mut Diagnostics, b: &plinth_config::BackendDecl) {
                 None => "write type = \"local\" (state under .plinth/) or type = \"azure-blob\""
                     .to_string(),
             }),
+        );
+    }
+}
+
+/// A `count` written as a literal: a whole number >= 0. (A computed `count` is checked when
+/// it is evaluated, at plan time.)
+fn check_static_count(d: &mut Diagnostics, address: &str, count: &Node) {
+    let Some(v) = count.static_value() else {
+        return;
+    };
+    if crate::scope::whole_number(&v).is_none() {
+        let found = match &v {
+            plinth_value::Value::Number(n) => n.to_string(),
+            other => format!("a {}", other.type_name()),
+        };
+        d.push(
+            Diagnostic::at(
+                format!("the count of `{address}` must be a whole number >= 0, found {found}"),
+                count.loc.clone(),
+            )
+            .label("expected a whole number")
+            .help("write count = 2, or an expression such as count = \"${var.ha ? 3 : 1}\"; count = 0 makes no instances"),
         );
     }
 }
@@ -374,219 +394,6 @@ fn check_output_sensitivity(d: &mut Diagnostics, config: &Config, o: &plinth_con
                 .help("add `sensitive = true` to the output to show it only as (sensitive), or output a non-sensitive value"),
             );
             return;
-        }
-    }
-}
-
-struct Names<'a> {
-    managed: Pool<'a>,
-    data: Pool<'a>,
-    vars: Pool<'a>,
-    /// Addresses (`app`, `data.x`) of declarations with `for_each`.
-    for_each: HashSet<String>,
-}
-
-/// Names, for membership in O(1) and for suggestions in declaration order.
-struct Pool<'a> {
-    list: Vec<&'a str>,
-    set: HashSet<&'a str>,
-}
-
-impl<'a> Pool<'a> {
-    fn new(list: Vec<&'a str>) -> Self {
-        let set = list.iter().copied().collect();
-        Pool { list, set }
-    }
-
-    fn contains(&self, name: &&str) -> bool {
-        self.set.contains(name)
-    }
-
-    fn iter(&self) -> std::slice::Iter<'_, &'a str> {
-        self.list.iter()
-    }
-}
-
-/// A reference to a declaration with `for_each` must pick an instance before an attribute
-/// (`app["blue"].id`; `app` alone is the map of instances); one without `for_each` has no
-/// instances to index.
-fn check_instance_key(
-    d: &mut Diagnostics,
-    names: &Names<'_>,
-    address: &str,
-    next: Option<&plinth_expr::RefStep>,
-    loc: &Loc,
-) {
-    use plinth_expr::RefStep;
-    let has_for_each = names.for_each.contains(address);
-    match next {
-        Some(RefStep::Attr { name, .. }) if has_for_each => d.push(
-            Diagnostic::at(
-                format!("`{address}` has for_each: pick an instance before `.{name}`"),
-                loc.clone(),
-            )
-            .label("missing instance key")
-            .help(format!(
-                "write {address}[\"KEY\"].{name} (or {address}[each.key].{name} inside a for_each of the same keys); `{address}` alone is the map of all instances"
-            )),
-        ),
-        Some(RefStep::Index(_)) if !has_for_each => d.push(
-            Diagnostic::at(
-                format!("`{address}` has no for_each, so it has no instances to index"),
-                loc.clone(),
-            )
-            .label("unexpected instance key")
-            .help(format!("refer to its attributes directly, e.g. {address}.id")),
-        ),
-        _ => {}
-    }
-}
-
-fn check_addr(d: &mut Diagnostics, names: &Names<'_>, text: &str, loc: &Loc) {
-    let addr: Address = match text.parse() {
-        Ok(a) => a,
-        Err(e) => {
-            d.push(Diagnostic::at(e, loc.clone()).label("expected an address"));
-            return;
-        }
-    };
-    let (pool, prefix): (&Pool, &str) = match addr.kind {
-        DeclKind::Resource => (&names.managed, ""),
-        DeclKind::Data => (&names.data, "data."),
-        other => {
-            let what = match other {
-                DeclKind::Action => "an action",
-                DeclKind::Output => "an output",
-                _ => "a provider's settings",
-            };
-            d.push(Diagnostic::at(
-                format!(
-                    "`{text}` names {what}; only resources and data sources can be depended on"
-                ),
-                loc.clone(),
-            ));
-            return;
-        }
-    };
-    if !pool.contains(&addr.name.as_str()) {
-        let help = did_you_mean(&addr.name, pool.iter().copied())
-            .map(|s| format!("did you mean `{prefix}{s}`?"));
-        d.push(
-            Diagnostic::at(
-                format!("`{text}` does not name anything in this configuration"),
-                loc.clone(),
-            )
-            .label("unknown address")
-            .maybe_help(help),
-        );
-    }
-}
-
-fn check_refs(d: &mut Diagnostics, names: &Names<'_>, node: &Node, each_ok: bool) {
-    use plinth_expr::RefStep;
-    for found in node.references() {
-        let r = found.reference;
-        let first_attr = match r.steps.first() {
-            Some(RefStep::Attr { name, .. }) => Some(name.as_str()),
-            _ => None,
-        };
-        match r.root.as_str() {
-            "var" => match first_attr {
-                Some(n) if names.vars.contains(&n) => {}
-                Some(n) => {
-                    let help = match did_you_mean(n, names.vars.iter().copied()) {
-                        Some(s) => format!("did you mean `var.{s}`?"),
-                        None => format!("declare it as [variable.{n}]"),
-                    };
-                    d.push(
-                        Diagnostic::at(format!("unknown variable `var.{n}`"), found.loc.clone())
-                            .label("no such variable")
-                            .help(help),
-                    );
-                }
-                None => d.push(
-                    Diagnostic::at(
-                        "`var` must be followed by a variable name",
-                        found.loc.clone(),
-                    )
-                    .label("expected var.NAME"),
-                ),
-            },
-            "env" => {
-                if first_attr.is_none() {
-                    d.push(
-                        Diagnostic::at(
-                            "`env` must be followed by a variable name",
-                            found.loc.clone(),
-                        )
-                        .label("expected env.NAME"),
-                    );
-                }
-            }
-            "each" => {
-                if !each_ok {
-                    d.push(
-                        Diagnostic::at(
-                            "`each` is only available in a resource with `for_each`",
-                            found.loc.clone(),
-                        )
-                        .label("not inside for_each")
-                        .help(
-                            "add for_each = [...] to this resource, or refer to a value directly",
-                        ),
-                    );
-                } else if !matches!(first_attr, Some("key" | "value")) {
-                    d.push(
-                        Diagnostic::at("`each` has `key` and `value`", found.loc.clone())
-                            .label("expected each.key or each.value"),
-                    );
-                }
-            }
-            "data" => match first_attr {
-                Some(n) if names.data.contains(&n) => {
-                    check_instance_key(d, names, &format!("data.{n}"), r.steps.get(1), &found.loc)
-                }
-                Some(n) => {
-                    let help = match did_you_mean(n, names.data.iter().copied()) {
-                        Some(s) => Some(format!("did you mean `data.{s}`?")),
-                        None if names.managed.contains(&n) => {
-                            Some(format!("`{n}` is a resource: write `{n}` without `data.`"))
-                        }
-                        None => None,
-                    };
-                    d.push(
-                        Diagnostic::at(
-                            format!("unknown data source `data.{n}`"),
-                            found.loc.clone(),
-                        )
-                        .label("no such data source")
-                        .maybe_help(help),
-                    );
-                }
-                None => d.push(Diagnostic::at(
-                    "`data` must be followed by a data source name",
-                    found.loc.clone(),
-                )),
-            },
-            name if names.managed.contains(&name) => {
-                check_instance_key(d, names, name, r.steps.first(), &found.loc)
-            }
-            name => {
-                let help = match did_you_mean(name, names.managed.iter().copied()) {
-                    Some(s) => Some(format!("did you mean `{s}`?")),
-                    None if names.data.contains(&name) => Some(format!("`{name}` is a data source: write `data.{name}`")),
-                    None if names.vars.contains(&name) => Some(format!("`{name}` is a variable: write `var.{name}`")),
-                    None => Some("references are resource names, var.NAME, data.NAME, env.NAME or each.key/each.value".to_string()),
-                };
-                d.push(
-                    Diagnostic::at(
-                        format!("unknown reference `{}`", r.prefix(r.steps.len().min(1))),
-                        found.loc.clone(),
-                    )
-                    .label("nothing is declared with this name")
-                    .maybe_help(help),
-                );
-            }
         }
     }
 }
