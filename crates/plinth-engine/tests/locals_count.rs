@@ -469,19 +469,53 @@ value = "${ {for k, a in app : k => a.replicas} }"
 
 #[tokio::test(start_paused = true)]
 async fn path_and_files_are_what_expressions_see() {
-    let h = Harness::new(
+    let mut h = Harness::new(
         r#"
+[variable.which]
+type = "string"
+default = "greeting.txt"
+
 [resource.r]
 type = "fake:thing"
 name = "r"
 module = "${path.module}"
 cwd = "${path.cwd}"
+text = "${file(\"greeting.txt\")}"
 "#,
+    );
+    // plinth-config reads the files expressions name when it loads a directory; the
+    // harness loads TOML text, so the test puts the file there itself.
+    h.config.files.insert(
+        "greeting.txt".into(),
+        plinth_config::ConfigFile {
+            text: Some("hello".into()),
+            source: None,
+        },
     );
     let plan = h.plan().await;
     let cfg = plan.change("r").unwrap().config.clone().unwrap();
     assert_eq!(cfg.get(&path("module")), Some(Value::from(".")));
     assert_eq!(cfg.get(&path("cwd")), Some(Value::from("/test")));
+    assert_eq!(cfg.get(&path("text")), Some(Value::from("hello")));
+
+    // A path that was not read with the configuration (not a literal) is an error saying so.
+    let mut h2 = Harness::new(
+        r#"
+[variable.which]
+type = "string"
+default = "other.txt"
+
+[resource.r]
+type = "fake:thing"
+text = "${file(var.which)}"
+"#,
+    );
+    h2.config.files.clear();
+    let text = h2.render(&h2.try_plan().await.unwrap_err());
+    assert!(
+        text.contains("file() and templatefile() paths must be literal"),
+        "{text}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
