@@ -1,5 +1,6 @@
 //! Object constructors, postfix steps and splats on any value, and for-expressions.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use plinth_value::{Map, Value};
@@ -53,6 +54,7 @@ pub(super) fn object(items: &[(Expr, Expr)], cx: &Cx<'_>) -> Result<Value, EvalE
     let mut out = Map::new();
     let mut unknown = false;
     let mut sensitive = false;
+    let mut secret_keys = BTreeSet::new();
     for (k, v) in items {
         let kv = eval(k, cx)?;
         let value = eval(v, cx)?;
@@ -61,8 +63,12 @@ pub(super) fn object(items: &[(Expr, Expr)], cx: &Cx<'_>) -> Result<Value, EvalE
             unknown = true;
             continue;
         };
+        let secret = kv.is_sensitive() || secret_keys.contains(&key);
         if out.contains_key(&key) {
-            return Err(duplicate_key(&key, kv.is_sensitive(), &k.span, false));
+            return Err(duplicate_key(&key, secret, &k.span, false));
+        }
+        if kv.is_sensitive() {
+            secret_keys.insert(key.clone());
         }
         out.insert(key, value);
     }
@@ -176,7 +182,8 @@ pub(super) fn for_expr(fe: &ForExpr, cx: &Cx<'_>) -> Result<Value, EvalError> {
     let mut unknown = false;
     let mut list = Vec::new();
     let mut map = Map::new();
-    let mut groups: std::collections::BTreeMap<String, Vec<Value>> = Default::default();
+    let mut groups: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut secret_keys = BTreeSet::new();
     for (k, v) in &items {
         let frame = Frame {
             key: fe.key_var.as_ref().map(|b| (b.name.as_str(), k)),
@@ -219,8 +226,12 @@ pub(super) fn for_expr(fe: &ForExpr, cx: &Cx<'_>) -> Result<Value, EvalError> {
         if fe.group {
             groups.entry(key).or_default().push(value);
         } else if map.contains_key(&key) {
-            return Err(duplicate_key(&key, kv.is_sensitive(), &key_expr.span, true));
+            let secret = kv.is_sensitive() || secret_keys.contains(&key);
+            return Err(duplicate_key(&key, secret, &key_expr.span, true));
         } else {
+            if kv.is_sensitive() {
+                secret_keys.insert(key.clone());
+            }
             map.insert(key, value);
         }
     }

@@ -94,5 +94,6 @@ fn slice(src: &str, span: &Range<usize>) -> String {
 mod evaluation;
 mod functions;
 mod parse_errors;
+mod operators;
 mod parsing;
 mod syntax;
