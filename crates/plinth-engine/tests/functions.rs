@@ -81,6 +81,6 @@ name = "${fake.shuot(\"x\")}"
     let text = h.render(&err);
     assert!(text.contains("unknown function `fake.shuot`"), "{text}");
     assert!(text.contains("did you mean `fake.shout`?"), "{text}");
-    // The string has escapes, so the whole string is the location (line 4, column 8).
-    assert!(text.contains("main.toml:4:8"), "located: {text}");
+    // Located at the call's name (line 4, column 11), escapes in the string notwithstanding.
+    assert!(text.contains("main.toml:4:11"), "located: {text}");
 }
