@@ -96,4 +96,5 @@ mod functions;
 mod parse_errors;
 mod operators;
 mod parsing;
+mod special_forms;
 mod syntax;
