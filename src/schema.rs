@@ -4,6 +4,14 @@
 use plinth_provider::{Registry, ValueKind};
 use serde_json::{Value, json};
 
+/// A string that holds an expression (`${...}`) or a directive (`%{...}`): a template, which
+/// may evaluate to any type, so it is admitted wherever a number, bool, list or map is.
+const TEMPLATE_PATTERN: &str = "\\$\\{|%\\{";
+
+fn template() -> Value {
+    json!({"type": "string", "pattern": TEMPLATE_PATTERN})
+}
+
 fn kind_schema(k: ValueKind) -> Value {
     match k {
         ValueKind::Any => json!({}),
@@ -12,16 +20,16 @@ fn kind_schema(k: ValueKind) -> Value {
             json!({"type": "string", "pattern": "^[0-9]+(ns|us|ms|s|m|h|d)([0-9]+(ns|us|ms|s|m|h|d))*$"})
         }
         ValueKind::Number => {
-            json!({"anyOf": [{"type": "number"}, {"type": "string", "pattern": "\\$\\{"}]})
+            json!({"anyOf": [{"type": "number"}, template()]})
         }
         ValueKind::Bool => {
-            json!({"anyOf": [{"type": "boolean"}, {"type": "string", "pattern": "\\$\\{"}]})
+            json!({"anyOf": [{"type": "boolean"}, template()]})
         }
         ValueKind::List => {
-            json!({"anyOf": [{"type": "array"}, {"type": "string", "pattern": "\\$\\{"}]})
+            json!({"anyOf": [{"type": "array"}, template()]})
         }
         ValueKind::Map => {
-            json!({"anyOf": [{"type": "object"}, {"type": "string", "pattern": "\\$\\{"}]})
+            json!({"anyOf": [{"type": "object"}, template()]})
         }
     }
 }
@@ -39,6 +47,10 @@ pub fn json_schema(registry: &Registry) -> Value {
             "replace_triggered_by": {"type": "array", "items": {"type": "string"}, "description": "Replace this resource when any of these addresses changes."}
         }
     });
+    let count = json!({
+        "anyOf": [{"type": "integer", "minimum": 0}, template()],
+        "description": "The number of instances (`name[0]`, `count.index`); 0 removes the resource. A number or an expression such as \"${var.ha ? 3 : 1}\". Not together with for_each."
+    });
     let mut variants = Vec::new();
     let mut types = Vec::new();
     for p in registry.providers() {
@@ -54,8 +66,9 @@ pub fn json_schema(registry: &Registry) -> Value {
             props.insert("depends_on".into(), addr_list.clone());
             props.insert(
                 "for_each".into(),
-                json!({"description": "A list of strings or a table: one instance per element."}),
+                json!({"description": "A list or set of strings, or a table (map): one instance per element or key (`name[\"key\"]`, `each.key`, `each.value`). Not together with count."}),
             );
+            props.insert("count".into(), count.clone());
             props.insert("lifecycle".into(), lifecycle.clone());
             for i in &s.inputs {
                 let mut k = kind_schema(i.kind);
@@ -82,6 +95,7 @@ pub fn json_schema(registry: &Registry) -> Value {
         "type": "object",
         "required": ["type"],
         "properties": {"type": {"type": "string", "description": "PROVIDER:TYPE", "examples": types}},
+        "not": {"required": ["count", "for_each"]},
         "allOf": variants
     });
     json!({
@@ -100,6 +114,12 @@ pub fn json_schema(registry: &Registry) -> Value {
                 }
             }},
             "provider": {"type": "object", "additionalProperties": {"type": "object"}},
+            "locals": {
+                "type": "object",
+                "description": "Named values, referenced as ${local.NAME}: any value (a string with ${...}, a number, a list, a table), which may reference variables, other locals, resources and data sources.",
+                "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_-]*$"},
+                "additionalProperties": {}
+            },
             "resource": {"type": "object", "additionalProperties": resource.clone()},
             "data": {"type": "object", "additionalProperties": resource},
             "action": {"type": "object", "additionalProperties": {

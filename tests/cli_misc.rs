@@ -132,6 +132,35 @@ fn schema_is_a_json_schema_of_the_configuration() {
     }
     // The built-in types are there for completion.
     assert!(r.stdout.contains("core:data") && r.stdout.contains("core:sleep"));
+    // `[locals]` holds any values; `count` sits beside `for_each`, never with it.
+    assert_eq!(props["locals"]["type"], "object", "{schema}");
+    assert_eq!(
+        props["locals"]["additionalProperties"],
+        json!({}),
+        "{schema}"
+    );
+    let resource = &props["resource"]["additionalProperties"];
+    assert_eq!(
+        resource["not"],
+        json!({"required": ["count", "for_each"]}),
+        "{schema}"
+    );
+    let variant = resource["allOf"]
+        .as_array()
+        .and_then(|v| {
+            v.iter()
+                .find(|v| v["if"]["properties"]["type"]["const"] == "core:data")
+        })
+        .expect("a core:data variant");
+    let count = &variant["then"]["properties"]["count"];
+    let kinds: Vec<&str> = count["anyOf"]
+        .as_array()
+        .expect("count is a number or a template")
+        .iter()
+        .filter_map(|k| k["type"].as_str())
+        .collect();
+    assert_eq!(kinds, ["integer", "string"], "{count}");
+    assert!(variant["then"]["properties"]["for_each"].is_object());
 }
 
 #[test]
