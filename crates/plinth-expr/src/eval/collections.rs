@@ -1,5 +1,6 @@
 //! Object constructors, postfix steps and splats on any value, and for-expressions.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
@@ -225,14 +226,19 @@ pub(super) fn for_expr(fe: &ForExpr, cx: &Cx<'_>) -> Result<Value, EvalError> {
         };
         if fe.group {
             groups.entry(key).or_default().push(value);
-        } else if map.contains_key(&key) {
-            let secret = kv.is_sensitive() || secret_keys.contains(&key);
-            return Err(duplicate_key(&key, secret, &key_expr.span, true));
-        } else {
-            if kv.is_sensitive() {
-                secret_keys.insert(key.clone());
+            continue;
+        }
+        let secret = kv.is_sensitive() || secret_keys.contains(&key);
+        match map.entry(key) {
+            Entry::Occupied(o) => {
+                return Err(duplicate_key(o.key(), secret, &key_expr.span, true));
             }
-            map.insert(key, value);
+            Entry::Vacant(slot) => {
+                if kv.is_sensitive() {
+                    secret_keys.insert(slot.key().clone());
+                }
+                slot.insert(value);
+            }
         }
     }
     let out = if unknown {

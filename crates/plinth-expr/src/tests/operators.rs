@@ -175,7 +175,7 @@ fn constructors_keep_marks_where_they_are() {
     m.insert("demo".into(), Value::Unknown);
     assert_eq!(v, Value::Map(m));
     assert_eq!(eval("${{ (var.later) = 1 }}"), Value::Unknown);
-    assert_eq!(eval("${{ (var.secret) = 1 }}").is_sensitive(), true);
+    assert!(eval("${{ (var.secret) = 1 }}").is_sensitive());
     let e = eval_err("${{ (var.prefix) = 1, demo = 2 }}");
     assert_eq!(e.message, "two elements have the key \"demo\"");
     let e = eval_err("${{ (var.secret) = 1, s3cr3t = 2 }}");
