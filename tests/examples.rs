@@ -1,12 +1,196 @@
-//! Every function example of `docs/language.md` evaluates to the result it documents, and
-//! every built-in function has one.
+//! The examples besides the flagship, end to end: `examples/multi-queue` on its own simulated
+//! cloud and `examples/quickstart` (built-in types only) apply, a second plan is empty, a
+//! change of their variables plans exactly the instances it should, and destroy leaves nothing.
+//! And every function example of `docs/language.md` evaluates to the result it documents.
 
 mod common;
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
-use common::Project;
-use serde_json::Value as Json;
+use common::sim::Sim;
+use common::{Project, Run};
+use serde_json::{Value as Json, json};
+
+fn example(name: &str) -> Project {
+    Project::copy_of(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(name),
+    )
+}
+
+/// The `(address, action)` of every change of a `plan --json` run that is not a no-op.
+fn changes(run: &Run) -> BTreeSet<(String, String)> {
+    run.plan_doc()["plan"]["resource_changes"]
+        .as_array()
+        .expect("resource_changes")
+        .iter()
+        .filter(|c| c["actions"] != json!(["no-op"]))
+        .map(|c| {
+            let actions: Vec<&str> = c["actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap())
+                .collect();
+            (
+                c["address"].as_str().unwrap().to_string(),
+                actions.join("+"),
+            )
+        })
+        .collect()
+}
+
+fn set(items: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+    items
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn multi_queue_declares_every_queue_identity_and_role_from_one_map() {
+    let p = example("multi-queue");
+    let sim = Sim::start(&p.dir.parent().unwrap().join("world.json"));
+
+    let plan = p.sim_run(&sim, &["plan", "--json", "--detailed-exitcode"]);
+    plan.code(2);
+    let mut expected = vec![("rg", "create"), ("sb", "create")];
+    for q in ["orders", "invoices", "audit"] {
+        for r in ["queue", "mi", "receiver"] {
+            expected.push((
+                Box::leak(format!("{r}[\"{q}\"]").into_boxed_str()),
+                "create",
+            ));
+        }
+    }
+    expected.push(("sender[\"orders\"]", "create"));
+    expected.push(("sender[\"invoices\"]", "create"));
+    assert_eq!(changes(&plan), set(&expected));
+
+    p.sim_run(&sim, &["apply", "--auto-approve"]).code(0);
+    assert_eq!(p.output("senders"), json!(["invoices", "orders"]));
+    let ids = p.output("queue_ids");
+    assert_eq!(
+        ids.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["audit", "invoices", "orders"]
+    );
+    assert!(
+        ids["orders"]
+            .as_str()
+            .unwrap()
+            .ends_with("/namespaces/multiq-dev-sb/queues/orders"),
+        "{ids}"
+    );
+    assert_eq!(
+        p.output("servicebus_hostname"),
+        json!("multiq-dev-sb.servicebus.windows.net")
+    );
+    // The queue without max_delivery got the default; the conditional TTL is dev's.
+    let state = p.state();
+    let audit = &state["resources"]["queue[\"audit\"]"]["attributes"]["properties"];
+    assert_eq!(audit["maxDeliveryCount"], json!(10), "{audit}");
+    assert_eq!(audit["defaultMessageTimeToLive"], json!("P1D"), "{audit}");
+    let sender_scope = p.id_of("sender[\"orders\"]");
+    assert!(
+        sender_scope.contains("/queues/orders/providers/Microsoft.Authorization/roleAssignments/"),
+        "{sender_scope}"
+    );
+
+    // The second plan after apply: nothing to do.
+    p.sim_run(&sim, &["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes");
+
+    // One queue stops sending: exactly its sender assignment goes away.
+    p.edit(
+        "main.toml",
+        "invoices = { max_delivery = 5, sender = true }",
+        "invoices = { max_delivery = 5, sender = false }",
+    );
+    let plan = p.sim_run(&sim, &["plan", "--json", "--detailed-exitcode"]);
+    plan.code(2);
+    assert_eq!(changes(&plan), set(&[("sender[\"invoices\"]", "delete")]));
+    // A new queue: its queue, identity and receiver, and nothing else.
+    p.edit(
+        "main.toml",
+        "audit = { sender = false }",
+        "audit = { sender = false }\npayments = { max_delivery = 3, sender = false }",
+    );
+    let plan = p.sim_run(&sim, &["plan", "--json", "--detailed-exitcode"]);
+    plan.code(2);
+    assert_eq!(
+        changes(&plan),
+        set(&[
+            ("sender[\"invoices\"]", "delete"),
+            ("queue[\"payments\"]", "create"),
+            ("mi[\"payments\"]", "create"),
+            ("receiver[\"payments\"]", "create"),
+        ])
+    );
+    p.sim_run(&sim, &["apply", "--auto-approve"]).code(0);
+    p.sim_run(&sim, &["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes");
+
+    p.sim_run(&sim, &["destroy", "--auto-approve"]).code(0);
+    assert!(p.state_list().is_empty());
+    assert_eq!(sim.inventory(), Vec::<String>::new());
+}
+
+#[test]
+fn multi_queue_in_prod_keeps_messages_two_weeks() {
+    let p = example("multi-queue");
+    let sim = Sim::start(&p.dir.parent().unwrap().join("world.json"));
+    p.sim_run(&sim, &["apply", "--auto-approve", "--var", "env=prod"])
+        .code(0);
+    let state = p.state();
+    for q in ["orders", "invoices", "audit"] {
+        let props = &state["resources"][format!("queue[\"{q}\"]")]["attributes"]["properties"];
+        assert_eq!(
+            props["defaultMessageTimeToLive"],
+            json!("P14D"),
+            "{q}: {props}"
+        );
+    }
+    assert_eq!(
+        state["resources"]["rg"]["attributes"]["tags"],
+        json!({"env": "prod", "owner": "platform-team", "managed_by": "plinth"})
+    );
+    p.sim_run(&sim, &["plan", "--detailed-exitcode", "--var", "env=prod"])
+        .code(0);
+}
+
+#[test]
+fn quickstart_applies_converges_and_destroys() {
+    let p = example("quickstart");
+    let apply = p.apply(&[]);
+    assert!(
+        apply
+            .events()
+            .iter()
+            .any(|e| e["type"] == "apply_complete" && e["ok"] == true),
+        "{}",
+        apply.all()
+    );
+    assert_eq!(p.output("app_names"), json!("demo-app-dev, demo-app-prod"));
+    let state = p.state();
+    let prod = &state["resources"]["app[\"prod\"]"]["attributes"]["output"];
+    assert_eq!(prod["replicas"], json!(1), "{prod}");
+    assert_eq!(
+        prod["tags"],
+        json!({"owner": "DEMO-team", "managed_by": "plinth", "env": "prod"})
+    );
+    p.assert_no_changes(&[]);
+
+    // High availability changes the production app only, in place.
+    let plan = p.plan_changes(&["--json", "--var", "ha=true"]);
+    assert_eq!(changes(&plan), set(&[("app[\"prod\"]", "update")]));
+
+    p.ok(&["destroy", "--auto-approve"]);
+    assert!(p.state_list().is_empty());
+}
 
 /// One row of a function table of `docs/language.md`: the example and its documented result.
 struct Documented {
