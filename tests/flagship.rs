@@ -314,3 +314,46 @@ fn first_plan_renders_for_review() {
         serde_json::to_string_pretty(&tf).unwrap()
     );
 }
+
+/// The optional user node pool behind `var.user_pool` (off by default): the default plan
+/// gives the cluster its system pool only, exactly as before the pool was optional (the
+/// snapshots above pin the whole plan); turned on, the same cluster gets both pools, the
+/// user pool sized by `var.user_pool_count`.
+#[test]
+fn the_user_node_pool_is_behind_a_variable() {
+    let p = Project::flagship();
+    let sim = Sim::start(&world(&p));
+    let pools = |vars: &[&str]| -> serde_json::Value {
+        let mut args = vec!["plan", "--json"];
+        for v in vars {
+            args.extend(["--var", v]);
+        }
+        let run = ok(p.sim_run(&sim, &args));
+        let doc = run.plan_doc();
+        let aks = doc["plan"]["resource_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["address"] == "aks")
+            .cloned()
+            .unwrap_or_else(|| panic!("no aks in the plan: {doc}"));
+        aks["after"]["properties"]["agentPoolProfiles"].clone()
+    };
+    let system = serde_json::json!({
+        "name": "system", "count": 1, "vmSize": "Standard_D2s_v5", "mode": "System", "osType": "Linux"
+    });
+    assert_eq!(pools(&[]), serde_json::json!([system]));
+    let user = |count: u32| {
+        serde_json::json!({
+            "name": "user", "count": count, "vmSize": "Standard_D2s_v5", "mode": "User", "osType": "Linux"
+        })
+    };
+    assert_eq!(
+        pools(&["user_pool=true"]),
+        serde_json::json!([system, user(2)])
+    );
+    assert_eq!(
+        pools(&["user_pool=true", "user_pool_count=3"]),
+        serde_json::json!([system, user(3)])
+    );
+}
