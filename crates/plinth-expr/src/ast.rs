@@ -690,85 +690,82 @@ fn write_target(f: &mut fmt::Formatter<'_>, e: &Expr, postfix: bool) -> fmt::Res
 /// Renders the template back to source form (`${` in text is written `$${`, `%{` `%%{`).
 impl fmt::Display for Template {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for p in &self.parts {
-            match p {
-                Part::Lit(s) => f.write_str(&s.replace("${", "$${").replace("%{", "%%{"))?,
-                other => write_part(f, other, &|s: &str| s.to_string())?,
-            }
-        }
-        Ok(())
+        let esc = |s: &str| s.replace("${", "$${").replace("%{", "%%{");
+        // Text has no escape for a `$` right before `${` (or `%` before `%{`): that one
+        // character is written as an interpolated string.
+        write_parts(f, &self.parts, false, &esc, &|c| format!("${{\"{c}\"}}"))
     }
 }
 
 /// The body of a string literal inside an expression: text JSON-escaped.
 fn write_template_body(f: &mut fmt::Formatter<'_>, t: &Template) -> fmt::Result {
-    for (i, p) in t.parts.iter().enumerate() {
+    write_parts(f, &t.parts, false, &escape_in_string, &|c| {
+        format!("\\u{:04x}", u32::from(c))
+    })
+}
+
+/// Template parts: `esc` renders literal text, `lone` a `$` or `%` that would otherwise
+/// read as part of the `${` or `%{` after it. `in_body`: the parts are a directive's body
+/// (a directive always follows them).
+fn write_parts(
+    f: &mut fmt::Formatter<'_>,
+    parts: &[Part],
+    in_body: bool,
+    esc: &dyn Fn(&str) -> String,
+    lone: &dyn Fn(char) -> String,
+) -> fmt::Result {
+    let body = |f: &mut fmt::Formatter<'_>, t: &Template| write_parts(f, &t.parts, true, esc, lone);
+    for (i, p) in parts.iter().enumerate() {
         match p {
             Part::Lit(s) => {
-                let mut text = escape_in_string(s);
-                // A `$` or `%` right before `{` of a part would read as an escape: spell it
-                // as a unicode escape.
-                if matches!(t.parts.get(i + 1), Some(Part::Interp(_))) && text.ends_with('$') {
-                    text.pop();
-                    text.push_str("\\u0024");
-                } else if matches!(t.parts.get(i + 1), Some(Part::If { .. } | Part::For { .. }))
-                    && text.ends_with('%')
-                {
-                    text.pop();
-                    text.push_str("\\u0025");
+                let mut text = esc(s);
+                let next = parts.get(i + 1);
+                let clash = match text.chars().last() {
+                    Some('$') => matches!(next, Some(Part::Interp(_))),
+                    Some('%') => {
+                        matches!(next, Some(Part::If { .. } | Part::For { .. }))
+                            || (next.is_none() && in_body)
+                    }
+                    _ => false,
+                };
+                if clash && let Some(c) = text.pop() {
+                    text.push_str(&lone(c));
                 }
                 f.write_str(&text)?;
             }
-            other => write_part(f, other, &escape_in_string)?,
+            Part::Interp(e) => write!(f, "${{{e}}}")?,
+            Part::If {
+                cond,
+                then,
+                otherwise,
+                ..
+            } => {
+                write!(f, "%{{if {cond}}}")?;
+                body(f, then)?;
+                if let Some(o) = otherwise {
+                    f.write_str("%{else}")?;
+                    body(f, o)?;
+                }
+                f.write_str("%{endif}")?;
+            }
+            Part::For {
+                key_var,
+                value_var,
+                collection,
+                body: b,
+                ..
+            } => {
+                f.write_str("%{for ")?;
+                if let Some(k) = key_var {
+                    write!(f, "{}, ", k.name)?;
+                }
+                write!(f, "{} in {collection}}}", value_var.name)?;
+                body(f, b)?;
+                f.write_str("%{endfor}")?;
+            }
         }
     }
     Ok(())
-}
-
-/// An interpolation or a directive; `lit` renders the literal text inside a directive's body.
-fn write_part(f: &mut fmt::Formatter<'_>, p: &Part, lit: &dyn Fn(&str) -> String) -> fmt::Result {
-    let body = |f: &mut fmt::Formatter<'_>, t: &Template| -> fmt::Result {
-        for p in &t.parts {
-            match p {
-                Part::Lit(s) => f.write_str(&lit(s))?,
-                other => write_part(f, other, lit)?,
-            }
-        }
-        Ok(())
-    };
-    match p {
-        Part::Lit(s) => f.write_str(&lit(s)),
-        Part::Interp(e) => write!(f, "${{{e}}}"),
-        Part::If {
-            cond,
-            then,
-            otherwise,
-            ..
-        } => {
-            write!(f, "%{{if {cond}}}")?;
-            body(f, then)?;
-            if let Some(o) = otherwise {
-                f.write_str("%{else}")?;
-                body(f, o)?;
-            }
-            f.write_str("%{endif}")
-        }
-        Part::For {
-            key_var,
-            value_var,
-            collection,
-            body: b,
-            ..
-        } => {
-            f.write_str("%{for ")?;
-            if let Some(k) = key_var {
-                write!(f, "{}, ", k.name)?;
-            }
-            write!(f, "{} in {collection}}}", value_var.name)?;
-            body(f, b)?;
-            f.write_str("%{endfor}")
-        }
-    }
 }
 
 fn is_name(s: &str) -> bool {

@@ -389,3 +389,46 @@ fn deep_operators_and_directives_are_errors_not_crashes() {
     let src = format!("${{{}1}}", "1 + ".repeat(5000));
     assert!(parse_template(&src).is_ok());
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::strip;
+    use crate::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Whatever parses prints as text that parses back to the same tree (modulo spans);
+        /// whatever does not is an error with a span inside the text.
+        #[test]
+        fn operators_round_trip(src in r#"\$\{([-+*/%!<>=&|?:.,()\[\]{}'" a-c0-9~]|for |in | if |=>|\.\.\.|\[\*\]){0,30}\}"#) {
+            match parse_template(&src) {
+                Ok(t) => {
+                    let shown = t.to_string();
+                    let again = parse_template(&shown);
+                    prop_assert!(again.is_ok(), "{src:?} printed as {shown:?}: {again:?}");
+                    let again = again.unwrap();
+                    prop_assert_eq!(strip(&again), strip(&t), "{:?} printed as {:?}", src, shown);
+                }
+                Err(e) => {
+                    prop_assert!(e.span.start <= e.span.end && e.span.end <= src.len());
+                    prop_assert!(src.is_char_boundary(e.span.start) && src.is_char_boundary(e.span.end));
+                }
+            }
+        }
+
+        #[test]
+        fn directives_round_trip(src in r#"(%\{ ?~?(if a|else|endif|for v in l|for k, v in l|end) ?~?\}|\$\{~? ?a ?~?\}| |\n|x|%|\$){0,20}"#) {
+            if let Ok(t) = parse_template(&src) {
+                let shown = t.to_string();
+                let again = parse_template(&shown).expect("printed text parses");
+                prop_assert_eq!(again.to_string(), shown.clone());
+                // A `$` right before `${` is printed as `${"$"}`: the same text, another tree.
+                if !shown.contains("${\"$\"}") && !shown.contains("${\"%\"}") {
+                    prop_assert_eq!(strip(&again), strip(&t), "{:?} printed as {:?}", src, shown);
+                }
+            }
+        }
+    }
+}
