@@ -77,7 +77,12 @@ fn try_(args: &[Expr], cx: &Cx<'_>) -> Result<Value, EvalError> {
             }
         }
     }
-    let first = first.expect("try() has at least one argument");
+    let Some(first) = first else {
+        return Err(EvalError::new(
+            "try() expects at least 1 argument, got 0",
+            0..0,
+        ));
+    };
     let help = first.help.clone().unwrap_or_else(|| {
         "end the arguments with one that cannot fail, such as a default value".to_string()
     });
