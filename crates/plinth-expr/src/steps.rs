@@ -121,6 +121,16 @@ fn attr<'v>(cur: &'v Value, name: &str, i: usize, site: &Site<'_>) -> Result<&'v
     }
 }
 
+/// What to do about an index past the end of a list of `len` elements.
+fn index_help(len: usize) -> String {
+    let valid = match len {
+        0 => "the list is empty".to_string(),
+        1 => "the only valid index is 0".to_string(),
+        n => format!("valid indexes are 0 to {}", n - 1),
+    };
+    format!("{valid}; element(list, i) wraps around, and try(list[i], default) gives a default")
+}
+
 /// `[ix]` of `cur`, the value before step `i`; `secret_index` when the index is sensitive
 /// (it is then never shown).
 fn index<'v>(
@@ -154,7 +164,8 @@ fn index<'v>(
                         if len == 1 { "" } else { "s" }
                     ),
                     span,
-                )),
+                )
+                .with_help(index_help(len))),
                 None => {
                     let shown = if secret_index {
                         "(sensitive)".to_string()

@@ -205,7 +205,9 @@ fn arithmetic(
         Num::Float(f) => f == 0.0,
     };
     if zero && matches!(op, BinaryOp::Div | BinaryOp::Rem) {
-        return Err(EvalError::new("division by zero", rhs_span.clone()));
+        return Err(EvalError::new("division by zero", rhs_span.clone()).with_help(
+            "the divisor is 0: guard it with a conditional, as in `d == 0 ? 0 : n / d`, or give the variable a default other than 0",
+        ));
     }
     if let (Num::Int(x), Num::Int(y)) = (a, b) {
         let r = match op {

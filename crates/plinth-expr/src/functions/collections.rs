@@ -189,7 +189,9 @@ fn element(a: &Args<'_>) -> Result<Value, EvalError> {
     let items = a.list(0)?;
     let i = a.integer(1)?;
     if items.is_empty() {
-        return Err(a.error(0, "cannot take an element of an empty list"));
+        return Err(a.error(0, "cannot take an element of an empty list").with_help(
+            "test the length first, as in `length(l) > 0 ? element(l, 0) : null`, or give a default with try(element(l, 0), null)",
+        ));
     }
     if i < 0 {
         return Err(a.error(1, "the index must not be negative"));

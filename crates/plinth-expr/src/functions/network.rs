@@ -182,7 +182,8 @@ fn subnet(a: &Args<'_>, net: Net, newbits_at: usize, num: u128) -> Result<Net, E
         return Err(a.error(
             2,
             "the subnet number does not fit in the added bits (it must be less than 2^newbits)",
-        ));
+        )
+        .with_help("use a smaller subnet number, or add more bits (the second argument): 8 added bits number subnets 0 to 255"));
     }
     let shift = net.bits - len;
     let offset = num.checked_shl(shift).unwrap_or(0);
