@@ -1,7 +1,8 @@
 //! The examples besides the flagship, end to end: `examples/multi-queue` on its own simulated
 //! cloud and `examples/quickstart` (built-in types only) apply, a second plan is empty, a
 //! change of their variables plans exactly the instances it should, and destroy leaves nothing.
-//! And every function example of `docs/language.md` evaluates to the result it documents.
+//! And every expression and function example of `docs/language.md` evaluates to the result
+//! it documents, and every built-in function has one.
 
 mod common;
 
@@ -192,41 +193,53 @@ fn quickstart_applies_converges_and_destroys() {
     assert!(p.state_list().is_empty());
 }
 
-/// One row of a function table of `docs/language.md`: the example and its documented result.
+/// One row of an example table of `docs/language.md`: the example and its documented result.
 struct Documented {
     line: usize,
     example: String,
     result: Json,
 }
 
-/// The rows `| `name` | what | `example` | `result` |` of section 6 of the language
-/// reference; a result is written as JSON.
-fn documented_function_examples() -> Vec<Documented> {
+/// The rows of every table of the language reference whose last two columns are `Example`
+/// and `Result` (the expression examples and the function tables); a result is written as
+/// JSON.
+fn documented_examples() -> Vec<Documented> {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/language.md"))
         .expect("docs/language.md");
-    let start = text
-        .find("## 6. Built-in functions")
-        .expect("section 6 of the language reference");
-    let end = text[start..]
-        .find("\n## 7.")
-        .map_or(text.len(), |i| start + i);
-    let first_line = text[..start].lines().count();
     let mut rows = Vec::new();
-    for (i, line) in text[start..end].lines().enumerate() {
-        let cells: Vec<&str> = split_row(line);
-        if cells.len() != 4 || !cells[0].starts_with('`') || !cells[2].starts_with('`') {
+    let mut in_table = false;
+    for (i, line) in text.lines().enumerate() {
+        let cells = split_row(line);
+        if cells.len() < 2 {
+            in_table = false;
             continue;
         }
-        let example = cells[2].trim_matches('`').replace("\\|", "|");
-        let result_text = cells[3].trim_matches('`').replace("\\|", "|");
+        let n = cells.len();
+        if cells[n - 2] == "Example" && cells[n - 1] == "Result" {
+            in_table = true;
+            continue;
+        }
+        if !in_table || cells.iter().all(|c| c.starts_with("---")) {
+            continue;
+        }
+        let code = |c: &str| {
+            assert!(
+                c.starts_with('`') && c.ends_with('`'),
+                "docs/language.md:{}: {c:?} is not `code`",
+                i + 1
+            );
+            c.trim_matches('`').replace("\\|", "|")
+        };
+        let example = code(cells[n - 2]);
+        let result_text = code(cells[n - 1]);
         let result = serde_json::from_str(&result_text).unwrap_or_else(|e| {
             panic!(
                 "docs/language.md:{}: the result {result_text:?} is not JSON: {e}",
-                first_line + i + 1
+                i + 1
             )
         });
         rows.push(Documented {
-            line: first_line + i + 1,
+            line: i + 1,
             example,
             result,
         });
@@ -265,11 +278,11 @@ const DOC_FILES: &[(&str, &str)] = &[
 ];
 
 #[test]
-fn every_function_example_in_the_language_reference_is_true() {
-    let rows = documented_function_examples();
+fn every_example_in_the_language_reference_is_true() {
+    let rows = documented_examples();
     assert!(
-        rows.len() >= 60,
-        "only {} function examples found in docs/language.md",
+        rows.len() >= 100,
+        "only {} examples found in docs/language.md",
         rows.len()
     );
     // The functions the examples call first.
