@@ -1,0 +1,4 @@
+# queues
+%{ for q in queues ~}
+queue ${upper(q}
+%{ endfor ~}
