@@ -14,6 +14,7 @@
 
 mod addr;
 mod apply;
+mod console;
 mod error;
 mod events;
 mod fresh;
@@ -34,6 +35,7 @@ mod workspace;
 
 pub use addr::{Address, DeclKind};
 pub use apply::{ApplyInput, ApplyOptions, ApplyReport, Failure, apply};
+pub use console::{CONSOLE_FILE, Console};
 pub use error::EngineError;
 pub use events::{Collect, Event, EventSink, NoEvents};
 pub use fresh::{Stale, check_config, check_fresh, check_state};
