@@ -213,6 +213,15 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Evaluate expressions against the configuration and its state (a REPL; piped: one
+    /// result a line, exit 1 if any failed).
+    Console {
+        /// The configuration directory (its *.toml files).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Adopt an existing object into state.
     Import {
         /// The address in the configuration, e.g. rg or app["blue"].

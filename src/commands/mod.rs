@@ -6,6 +6,7 @@
 
 mod apply;
 mod config;
+mod console;
 mod import;
 mod output;
 mod plan;
@@ -27,6 +28,7 @@ pub async fn run(cli: Cli) -> u8 {
         | Command::Show { common, .. }
         | Command::Output { common, .. }
         | Command::Graph { common, .. }
+        | Command::Console { common, .. }
         | Command::Import { common, .. } => common.clone(),
         Command::State { command } => match command {
             StateCommand::List { common, .. }
@@ -120,6 +122,7 @@ async fn dispatch(command: Command, common: &Common) -> Result<u8, CliError> {
             ..
         } => output::output(name.as_deref(), &dir, show_sensitive, common),
         Command::Graph { dir, format, .. } => config::graph(&dir, format),
+        Command::Console { dir, .. } => console::console(&dir, common),
         Command::Import {
             address, id, dir, ..
         } => import::import(&address, &id, &dir, common).await,
