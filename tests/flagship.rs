@@ -318,7 +318,8 @@ fn first_plan_renders_for_review() {
 /// The optional user node pool behind `var.user_pool` (off by default): the default plan
 /// gives the cluster its system pool only, exactly as before the pool was optional (the
 /// snapshots above pin the whole plan); turned on, the same cluster gets both pools, the
-/// user pool sized by `var.user_pool_count`.
+/// user pool sized by `var.user_pool_count`; applied, it converges, and turning it off is an
+/// in-place update of the cluster.
 #[test]
 fn the_user_node_pool_is_behind_a_variable() {
     let p = Project::flagship();
@@ -356,4 +357,17 @@ fn the_user_node_pool_is_behind_a_variable() {
         pools(&["user_pool=true", "user_pool_count=3"]),
         serde_json::json!([system, user(3)])
     );
+
+    // Applied with the pool, the second plan is empty; turning it off again updates the
+    // cluster in place and touches nothing else.
+    ok(p.sim_run(
+        &sim,
+        &["apply", "--auto-approve", "--var", "user_pool=true"],
+    ));
+    ok(p.sim_run(
+        &sim,
+        &["plan", "--detailed-exitcode", "--var", "user_pool=true"],
+    ))
+    .stdout_has("No changes");
+    assert_eq!(plan_changes(&p, &sim), set(&[("aks", "update")]));
 }
