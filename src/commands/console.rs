@@ -289,10 +289,11 @@ mod tests {
 
     #[test]
     fn collections_are_one_element_a_line() {
+        // Keys in order, as Terraform prints a map.
         let value = v(serde_json::json!({"names": ["a", "b"], "n": 1, "empty": [], "none": {}}));
         assert_eq!(
             format_value(&value, 0),
-            "{\n  \"names\" = [\n    \"a\",\n    \"b\",\n  ]\n  \"n\" = 1\n  \"empty\" = []\n  \"none\" = {}\n}"
+            "{\n  \"empty\" = []\n  \"n\" = 1\n  \"names\" = [\n    \"a\",\n    \"b\",\n  ]\n  \"none\" = {}\n}"
         );
     }
 

@@ -215,18 +215,21 @@ impl Input {
             return Self::parse_wrapped(text);
         }
         let shift = WRAP.len() as isize;
-        let relocate = |e: ParseError| ParseError {
-            // Line 1 of the source is the wrapper: a message naming the `${` it opened
-            // means the end of the expression.
-            message: relocate(
-                &e.message.replace(
+        // Line 1 of the source is the wrapper: a message naming the `${` it opened means the
+        // end of the expression.
+        let unwrap = |s: &str| {
+            relocate(
+                &s.replace(
                     "`}` to close `${` at column 1",
-                    "the end of the expression (the console evaluates one at a time)",
+                    "nothing more (the console evaluates one expression at a time)",
                 ),
                 |line, col| (line.saturating_sub(1).max(1), col),
-            ),
+            )
+        };
+        let relocate = |e: ParseError| ParseError {
+            message: unwrap(&e.message),
             span: map_span(shift, &e.span, text.len()),
-            ..e
+            expected: e.expected.as_deref().map(unwrap),
         };
         match parse_template(&format!("{WRAP}{text}")) {
             // The text closed the wrapper itself: a `}` with nothing open.
@@ -517,7 +520,7 @@ mod tests {
         assert!(e.message.contains("ends too early"), "{e:?}");
         assert_eq!(e.span, 3..3);
         let e = Input::parse("1 2").err().unwrap();
-        assert!(e.message.contains("the end of the expression"), "{e:?}");
+        assert!(e.message.contains("expected nothing more"), "{e:?}");
         assert_eq!(e.span, 2..3);
     }
 }
