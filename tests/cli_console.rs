@@ -8,6 +8,7 @@ mod common;
 use std::io::Write;
 use std::process::Stdio;
 
+use common::background::Background;
 use common::{Project, Run};
 
 /// Variables, locals, a single resource, a `count` resource and a `for_each` resource.
@@ -255,4 +256,19 @@ fn exit_ends_the_session() {
     let r = console(&p, &[], "1\nexit\n2\n");
     r.code(0);
     assert_eq!(r.stdout, "1\n");
+}
+
+#[test]
+fn the_console_works_while_another_run_holds_the_state_lock() {
+    let p = Project::with_main(&format!(
+        "{CONFIG}\n[resource.slow]\ntype = \"core:sleep\"\ncreate_duration = \"30s\"\ndepends_on = [\"settings\"]\n"
+    ));
+    let mut cmd = p.command();
+    cmd.args(["apply", "--auto-approve", "--json"]);
+    let holder = Background::start_until_started(cmd, "slow");
+    // The apply recorded `settings` before it started the sleep, and holds the lock.
+    let r = console(&p, &[], "settings.output.name\nslow.id\n");
+    r.code(0);
+    assert_eq!(r.stdout, "\"demo-dev\"\n(known after apply)\n");
+    drop(holder);
 }

@@ -8,7 +8,8 @@
 //! - every managed resource and data source in state, with its recorded value
 //!   ([`record_value`]: sensitive attributes stay marked), instances of `count` as a list
 //!   and of `for_each` as a map, as the planner's values are;
-//! - what the configuration declares but state does not hold, as "known after apply";
+//! - what the configuration declares but state does not hold, as "known after apply" (and
+//!   so are the attributes a record of a create still pending lacks);
 //! - locals, evaluated once in graph order against those values (one that fails is an
 //!   error only where it is used, pointing at its place in the configuration);
 //! - `var.*`, `env.*`, `path.*`, provider functions and the files the configuration read.
@@ -26,7 +27,7 @@ use plinth_config::{Diagnostic, Diagnostics, FileId, Loc, Sources};
 use plinth_expr::{
     Context, EvalError, ParseError, Part, Reference, ResolvedStep, Template, parse_template,
 };
-use plinth_state::State;
+use plinth_state::{State, Status};
 use plinth_value::Value;
 
 use crate::addr::{Address, DeclKind};
@@ -81,7 +82,10 @@ impl<'a> Console<'a> {
                 _ => continue,
             };
             names.insert(addr.name.clone());
-            values.set(&addr, record_value(workspace.registry, record), true);
+            // A create still pending may not have recorded what the object reports: an
+            // attribute it lacks is known after apply, not missing.
+            let complete = record.status != Status::PendingCreate;
+            values.set(&addr, record_value(workspace.registry, record), complete);
         }
         for r in &config.resources {
             if values.get(r.mode, &r.name).is_none() {
