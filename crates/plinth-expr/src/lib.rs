@@ -59,7 +59,7 @@ pub use ast::{
 };
 pub use error::EvalError;
 pub use eval::{Context, eval_expr, eval_template};
-pub use functions::{GUID_NAMESPACE, builtin_function_names, guid};
+pub use functions::{GUID_NAMESPACE, builtin_function_names, guid, is_builtin_function};
 pub use parser::{ParseError, parse_template};
 pub use steps::{ResolvedStep, walk_steps};
 pub use suggest::did_you_mean;

@@ -338,20 +338,20 @@ fn check_calls(d: &mut Diagnostics, node: &Node, registry: &Registry) {
     match &node.kind {
         NodeKind::Lit(_) => {}
         NodeKind::Template(t) => {
-            let mut calls = Vec::new();
-            template_calls(t, &mut calls);
-            let builtins = plinth_expr::builtin_function_names();
-            let provided = registry.all_functions();
-            for (name, span) in calls {
-                if builtins.contains(&name.as_str()) || provided.contains(&name) {
+            for (name, span) in t.calls() {
+                if plinth_expr::is_builtin_function(name) {
                     continue;
                 }
-                let all: Vec<&str> = builtins
-                    .iter()
-                    .copied()
+                // Only a call that is not built in looks at the providers' functions.
+                let provided = registry.all_functions();
+                if provided.iter().any(|p| p == name) {
+                    continue;
+                }
+                let all: Vec<&str> = plinth_expr::builtin_function_names()
+                    .into_iter()
                     .chain(provided.iter().map(String::as_str))
                     .collect();
-                let help = match plinth_expr::did_you_mean(&name, all.iter().copied()) {
+                let help = match plinth_expr::did_you_mean(name, all.iter().copied()) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => format!("the functions are: {}", all.join(", ")),
                 };
@@ -367,10 +367,6 @@ fn check_calls(d: &mut Diagnostics, node: &Node, registry: &Registry) {
             .iter()
             .for_each(|(_, _, n)| check_calls(d, n, registry)),
     }
-}
-
-fn template_calls(t: &plinth_expr::Template, out: &mut Vec<(String, std::ops::Range<usize>)>) {
-    out.extend(t.calls().into_iter().map(|(n, s)| (n.to_string(), s)));
 }
 
 /// An output that shows a sensitive variable must itself be declared sensitive.

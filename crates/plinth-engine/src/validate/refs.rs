@@ -198,6 +198,23 @@ pub(super) fn check_addr(d: &mut Diagnostics, names: &Names<'_>, text: &str, loc
     }
 }
 
+/// A name such as `count-1` that reads as a known name `count`, a `-` and more: names may
+/// hold `-` (as in HCL), so `var.count-1` names a variable `count-1`. The known prefix and
+/// the rest, split at the last `-` that leaves a known prefix.
+fn dash_split<'n>(name: &'n str, known: impl Fn(&str) -> bool) -> Option<(&'n str, &'n str)> {
+    name.char_indices()
+        .filter(|&(_, c)| c == '-')
+        .map(|(i, _)| (&name[..i], &name[i + 1..]))
+        .filter(|(p, rest)| !rest.is_empty() && known(p))
+        .last()
+}
+
+fn subtraction_help(root: &str, known: &str, rest: &str) -> String {
+    format!(
+        "a `-` inside a name is part of the name; to subtract, put spaces around it: `{root}{known} - {rest}`"
+    )
+}
+
 /// Checks every reference in `node`, which is `within` a declaration of some kind.
 pub(super) fn check_refs(d: &mut Diagnostics, names: &Names<'_>, node: &Node, within: Within) {
     for found in node.references() {
@@ -211,9 +228,12 @@ pub(super) fn check_refs(d: &mut Diagnostics, names: &Names<'_>, node: &Node, wi
             "var" => match first_attr {
                 Some(n) if names.vars.contains(&n) => {}
                 Some(n) => {
-                    let help = match did_you_mean(n, names.vars.iter().copied()) {
-                        Some(s) => format!("did you mean `var.{s}`?"),
-                        None => format!("declare it as [variable.{n}]"),
+                    let help = match dash_split(n, |p| names.vars.contains(&p)) {
+                        Some((p, rest)) => subtraction_help("var.", p, rest),
+                        None => match did_you_mean(n, names.vars.iter().copied()) {
+                            Some(s) => format!("did you mean `var.{s}`?"),
+                            None => format!("declare it as [variable.{n}]"),
+                        },
                     };
                     d.push(
                         at(format!("unknown variable `var.{n}`"))
@@ -229,9 +249,12 @@ pub(super) fn check_refs(d: &mut Diagnostics, names: &Names<'_>, node: &Node, wi
             "local" => match first_attr {
                 Some(n) if names.locals.contains(&n) => {}
                 Some(n) => {
-                    let help = match did_you_mean(n, names.locals.iter().copied()) {
-                        Some(s) => format!("did you mean `local.{s}`?"),
-                        None => format!("declare it in a [locals] table: {n} = ..."),
+                    let help = match dash_split(n, |p| names.locals.contains(&p)) {
+                        Some((p, rest)) => subtraction_help("local.", p, rest),
+                        None => match did_you_mean(n, names.locals.iter().copied()) {
+                            Some(s) => format!("did you mean `local.{s}`?"),
+                            None => format!("declare it in a [locals] table: {n} = ..."),
+                        },
                     };
                     d.push(
                         at(format!("unknown local `local.{n}`"))

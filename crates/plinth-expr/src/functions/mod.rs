@@ -104,6 +104,16 @@ static BY_NAME: LazyLock<HashMap<&'static str, &'static Builtin>> = LazyLock::ne
 /// Names of the built-in functions, sorted: the tables' and the evaluator's special forms
 /// (`try`, `can`, `file`, `fileexists`, `templatefile`).
 pub fn builtin_function_names() -> Vec<&'static str> {
+    SORTED_NAMES.clone()
+}
+
+/// Whether `name` is a built-in function (a table's or a special form); O(1), for checking
+/// every call of a large configuration.
+pub fn is_builtin_function(name: &str) -> bool {
+    BY_NAME.contains_key(name) || EVALUATOR_FUNCTIONS.contains(&name)
+}
+
+static SORTED_NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
     let mut names: Vec<&'static str> = TABLES
         .iter()
         .flat_map(|t| t.iter().map(|b| b.name))
@@ -111,7 +121,7 @@ pub fn builtin_function_names() -> Vec<&'static str> {
         .collect();
     names.sort_unstable();
     names
-}
+});
 
 /// The built-in called `name`, if the tables have one.
 pub(crate) fn builtin(name: &str) -> Option<&'static Builtin> {
