@@ -258,19 +258,20 @@ const EXPRESSIVE_HEADER: &str = r#"[variable.env]
 default = "prod"
 
 [locals]
-prefix = "bench-${var.env}"
+base = 0
 ha = "${var.env == 'prod'}"
-tags = { env = "${var.env}", owner = "bench", tier = "${var.env == 'prod' ? 'gold' : 'silver'}" }
 
 "#;
 
 impl Graph {
-    /// One [`Kind::Expressive`] resource: the same inputs as [`Kind::Data`] (sequence, layer,
-    /// value, one entry per dependency), computed with locals, a for-expression over the
-    /// dependencies, conditionals and functions.
+    /// One [`Kind::Expressive`] resource: exactly the inputs of [`Kind::Data`] (sequence,
+    /// layer, value, `refJ` per dependency), so plans, renderings and state are the same
+    /// size and the difference measures the language: the input is one expression with
+    /// locals, arithmetic, a conditional, a for-expression over the dependencies and a
+    /// function.
     fn render_expressive(&self, out: &mut String, i: usize, node: &Node) {
-        let rev = u8::from(node.touched);
         let name = &node.name;
+        let value = format!("{name}-v{}", u8::from(node.touched));
         let refs: Vec<String> = node
             .deps
             .iter()
@@ -278,25 +279,19 @@ impl Graph {
                 let dep = &self.nodes[d].name;
                 match form {
                     RefForm::Id => format!("{dep}.id"),
-                    RefForm::Output | RefForm::Interpolated => format!("{dep}.output.value"),
+                    RefForm::Output => format!("{dep}.output.value"),
+                    RefForm::Interpolated => format!("'${{{dep}.output.value}}/{name}'"),
                 }
             })
             .collect();
-        let list = if refs.is_empty() {
-            "['root']".to_string()
-        } else {
-            format!("[{}]", refs.join(", "))
-        };
         let _ = writeln!(out, "type = \"core:data\"");
         let _ = writeln!(
             out,
-            "input = {{ seq = \"${{{i} * 1}}\", layer = {layer}, \
-             value = \"${{local.prefix}}-{name}-v{rev}\", \
-             replicas = \"${{local.ha ? 3 : 1}}\", \
-             tags = \"${{merge(local.tags, {{ name = '{name}' }})}}\", \
-             refs = \"${{[for r in {list} : lower(r) if r != '']}}\", \
-             fanout = \"${{length({list}) > 1 ? 'many' : 'one'}}\" }}\n",
-            layer = node.layer
+            "input = \"${{merge({{ seq = local.base + {i}, layer = {layer}, \
+             value = local.ha ? '{value}' : '{name}-dev' }}, \
+             {{ for j, r in [{refs}] : 'ref${{j}}' => r }})}}\"\n",
+            layer = node.layer,
+            refs = refs.join(", "),
         );
     }
 }
@@ -423,15 +418,14 @@ mod tests {
         assert_eq!(text.matches("[resource.").count(), 50);
         assert_eq!(text.matches("[locals]").count(), 1);
         for block in text.split("[resource.").skip(1) {
-            for needle in ["local.prefix", "local.ha ?", "[for r in", "merge(local.tags"] {
+            for needle in ["local.base +", "local.ha ?", "for j, r in", "merge("] {
                 assert!(block.contains(needle), "{needle} missing in {block}");
             }
         }
-        // The same references as the plain rendering, each written once in `refs` and once
-        // in `fanout`.
+        // The same references as the plain rendering.
         let plain = g.render(Kind::Data);
         let deps = |t: &str| t.matches(".id").count() + t.matches(".output.value").count();
-        assert_eq!(deps(&text), 2 * deps(&plain));
+        assert_eq!(deps(&text), deps(&plain));
     }
 
     #[test]
