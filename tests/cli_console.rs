@@ -272,3 +272,26 @@ fn the_console_works_while_another_run_holds_the_state_lock() {
     assert_eq!(r.stdout, "\"demo-dev\"\n(known after apply)\n");
     drop(holder);
 }
+
+#[test]
+fn provider_functions_paths_and_files_the_configuration_reads() {
+    let p = Project::with_main(&format!(
+        "{CONFIG}\n[output.motd]\nvalue = \"${{file(\\\"motd.txt\\\")}}\"\n"
+    ));
+    p.write("motd.txt", "Welcome!\n");
+    let r = console(
+        &p,
+        &[],
+        "azure.role_definition_id(\"Azure Service Bus Data Owner\")\npath.module\ntrimspace(file(\"motd.txt\"))\nfile(\"other.txt\")\n",
+    );
+    r.code(1);
+    assert_eq!(
+        r.stdout,
+        "\"/providers/Microsoft.Authorization/roleDefinitions/090c5cfd-751d-490a-894a-3ce6f1109419\"\n\".\"\n\"Welcome!\"\n",
+        "{}",
+        r.stderr
+    );
+    // Only the files the configuration names were read with it.
+    r.stderr_has("`other.txt` is not a file the configuration reads")
+        .stderr_has("<console>:1:6");
+}

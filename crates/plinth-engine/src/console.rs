@@ -451,7 +451,13 @@ impl Context for ConsoleContext<'_> {
     }
 
     fn read_file(&self, path: &str) -> Result<Option<String>, String> {
-        self.scope.read_file(path)
+        // The console does no I/O either: it sees the files the configuration read.
+        match self.console.workspace.config.files.get(path) {
+            Some(f) => Ok(f.text.clone()),
+            None => Err(format!(
+                "`{path}` is not a file the configuration reads: the console sees only the files that file(), fileexists() and templatefile() calls of the configuration name"
+            )),
+        }
     }
 }
 
