@@ -201,7 +201,7 @@ pub(super) fn check_addr(d: &mut Diagnostics, names: &Names<'_>, text: &str, loc
 /// A name such as `count-1` that reads as a known name `count`, a `-` and more: names may
 /// hold `-` (as in HCL), so `var.count-1` names a variable `count-1`. The known prefix and
 /// the rest, split at the last `-` that leaves a known prefix.
-fn dash_split<'n>(name: &'n str, known: impl Fn(&str) -> bool) -> Option<(&'n str, &'n str)> {
+fn dash_split(name: &str, known: impl Fn(&str) -> bool) -> Option<(&str, &str)> {
     name.char_indices()
         .filter(|&(_, c)| c == '-')
         .map(|(i, _)| (&name[..i], &name[i + 1..]))
