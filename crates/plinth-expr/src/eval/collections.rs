@@ -131,9 +131,31 @@ pub(super) fn splat(target: &Expr, steps: &[RefStep], cx: &Cx<'_>) -> Result<Val
                 .map(|item| walk(item, &resolved, &site))
                 .collect::<Result<_, _>>()?,
         ),
+        Value::Map(_) => match walk(v.unmarked(), &resolved, &site) {
+            Ok(one) => Value::List(vec![one]),
+            Err(e) if e.span == step_span(steps, 0) => {
+                return Err(splat_of_a_map(target, steps, e));
+            }
+            Err(e) => return Err(e),
+        },
         other => Value::List(vec![walk(other, &resolved, &site)?]),
     };
     Ok(mark(out, sensitive))
+}
+
+/// A splat of a map whose first step fails on the map itself (a map is a list of one for a splat,
+/// which is rarely what was meant): say that a splat takes a list, and how to take the
+/// steps of every value of the map instead.
+fn splat_of_a_map(target: &Expr, steps: &[RefStep], e: EvalError) -> EvalError {
+    let mut rest = String::new();
+    write_steps(&mut rest, steps.iter());
+    EvalError::new(
+        format!("a splat `[*]` works on a list, and `{target}` is a map: {e}"),
+        e.span,
+    )
+    .with_help(format!(
+        "to take `{rest}` of every value of the map, write `values({target})[*]{rest}`, or the for-expression `[for v in {target} : v{rest}]`"
+    ))
 }
 
 /// The elements a for-expression or `%{ for }` iterates: (key or index, value), or `None`
@@ -163,13 +185,48 @@ pub(super) fn elements<'v>(
         .with_help(format!(
             "give an empty list instead, as in `{e} == null ? [] : {e}`"
         ))),
-        other => Err(EvalError::new(
-            format!(
-                "{what} iterates over a list or a map, and `{e}` is {}",
-                type_article(other)
-            ),
-            e.span.clone(),
-        )),
+        other => {
+            let err = EvalError::new(
+                format!(
+                    "{what} iterates over a list or a map, and `{e}` is {}",
+                    type_article(other)
+                ),
+                e.span.clone(),
+            );
+            Err(match other {
+                Value::String(_) => err.with_help(format!(
+                    "to iterate over the parts of a string, split it first, as in `split(\",\", {e})`"
+                )),
+                Value::Number(_) => err.with_help(format!(
+                    "to iterate a number of times, iterate over `range({e})`"
+                )),
+                _ => err.with_help(format!("to iterate over one value, put it in a list: `[{e}]`")),
+            })
+        }
+    }
+}
+
+/// What to do about a for-expression's filter `c` that is `v`, not a bool; a sensitive `v`
+/// is never shown.
+fn filter_help(c: &Expr, v: &Value, secret: bool) -> String {
+    let keeps = "the filter keeps an element when it is true";
+    match v.unmarked() {
+        Value::String(s) if !secret && (s == "true" || s == "false") => {
+            format!("{keeps}: convert the string with `tobool({c})`")
+        }
+        Value::String(s) => {
+            let shown = if secret || s.chars().count() > 40 || s.contains(['\n', '"', '\\']) {
+                "\"...\"".to_string()
+            } else {
+                format!("\"{s}\"")
+            };
+            format!("{keeps}: compare the string, as in `{c} == {shown}`")
+        }
+        Value::Number(_) => format!("{keeps}: compare the number, as in `{c} > 0`"),
+        Value::List(_) | Value::Map(_) => {
+            format!("{keeps}: test its length, as in `length({c}) > 0`")
+        }
+        _ => format!("{keeps}: test for null, as in `{c} != null`"),
     }
 }
 
@@ -209,7 +266,8 @@ pub(super) fn for_expr(fe: &ForExpr, cx: &Cx<'_>) -> Result<Value, EvalError> {
                             type_article(other)
                         ),
                         c.span.clone(),
-                    ));
+                    )
+                    .with_help(filter_help(c, other, cv.is_sensitive())));
                 }
             }
         }

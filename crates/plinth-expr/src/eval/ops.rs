@@ -204,9 +204,18 @@ fn arithmetic(
         Num::Int(i) => i == 0,
         Num::Float(f) => f == 0.0,
     };
-    if zero && matches!(op, BinaryOp::Div | BinaryOp::Rem) {
+    if zero && op == BinaryOp::Div {
         return Err(EvalError::new("division by zero", rhs_span.clone()).with_help(
             "the divisor is 0: guard it with a conditional, as in `d == 0 ? 0 : n / d`, or give the variable a default other than 0",
+        ));
+    }
+    if zero && op == BinaryOp::Rem {
+        return Err(EvalError::new(
+            "remainder by zero: the right operand of `%` is 0",
+            rhs_span.clone(),
+        )
+        .with_help(
+            "`n % d` needs a divisor other than 0: guard it with a conditional, as in `d == 0 ? n : n % d`, or give the variable a default other than 0",
         ));
     }
     if let (Num::Int(x), Num::Int(y)) = (a, b) {

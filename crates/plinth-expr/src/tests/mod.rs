@@ -93,8 +93,9 @@ fn slice(src: &str, span: &Range<usize>) -> String {
 
 mod evaluation;
 mod functions;
-mod parse_errors;
+mod messages;
 mod operators;
+mod parse_errors;
 mod parsing;
 mod special_forms;
 mod syntax;

@@ -28,7 +28,18 @@ fn arithmetic_errors() {
     let e = eval_err(src);
     assert_eq!(e.message, "division by zero");
     assert_eq!(slice(src, &e.span), "var.count - 3");
-    assert_eq!(eval_err("${1 % 0}").message, "division by zero");
+    let src = "${7 % (var.count - 3)}";
+    let e = eval_err(src);
+    assert_eq!(
+        e.message,
+        "remainder by zero: the right operand of `%` is 0"
+    );
+    assert_eq!(slice(src, &e.span), "var.count - 3");
+    assert!(e.help.unwrap().contains("`d == 0 ? n : n % d`"));
+    assert_eq!(
+        eval_err("${1.5 % 0.0}").message,
+        "remainder by zero: the right operand of `%` is 0"
+    );
     let e = eval_err("${9223372036854775807 * 9223372036854775807}");
     assert!(
         e.message.starts_with("the result of `*` is too large"),
