@@ -66,6 +66,12 @@ impl State {
                 self.resources.remove(address);
             }
             Change::Outputs { outputs } => self.outputs = outputs.clone(),
+            Change::Move { from, to } => {
+                if let Some(mut r) = self.resources.remove(from) {
+                    r.address = to.clone();
+                    self.resources.insert(to.clone(), r);
+                }
+            }
             Change::History(entry) => {
                 // An outcome supersedes the address's pending entry (recorded before an
                 // action runs, so that a run that never finished is noticed).
@@ -231,6 +237,14 @@ pub enum Change {
     },
     /// Append to the history.
     History(HistoryEntry),
+    /// Rename the record at `from` to `to` (one record, so a crash never leaves the object
+    /// under both addresses or under neither). Nothing happens when `from` is absent.
+    Move {
+        /// The record's address now.
+        from: String,
+        /// Its new address.
+        to: String,
+    },
 }
 
 #[cfg(test)]

@@ -76,7 +76,11 @@ fn random_change(rng: &mut Rng) -> Change {
     let address = format!("r{}", rng.below(12));
     match rng.below(10) {
         0..=5 => put(&address, rng.next() >> 20),
-        6 | 7 => Change::Remove { address },
+        6 => Change::Remove { address },
+        7 => Change::Move {
+            from: address,
+            to: format!("r{}[0]", rng.below(12)),
+        },
         8 => {
             let mut outputs = BTreeMap::new();
             for i in 0..rng.below(3) {
@@ -299,4 +303,33 @@ fn record_batch_writes_one_record_per_change() {
         assert_eq!(loaded.resources.len(), 2);
     }
     assert_eq!(journal_lines(&local).len(), 4);
+}
+
+#[test]
+fn a_moved_record_reloads_under_its_new_address() {
+    let (_tmp, backend) = setup();
+    let mut w = backend.open_writer(State::new()).unwrap();
+    w.record(put("app", 7)).unwrap();
+    let before = w.state().resources["app"].clone();
+    w.record(Change::Move {
+        from: "app".into(),
+        to: "app[0]".into(),
+    })
+    .unwrap();
+    // A move of a record that is not there changes nothing.
+    w.record(Change::Move {
+        from: "gone".into(),
+        to: "gone[0]".into(),
+    })
+    .unwrap();
+    let state = w.state().clone();
+    drop(w);
+    // Reloaded from the journal (no compaction): one record, at the new address.
+    let loaded = load(&backend).state.expect("state");
+    assert_eq!(loaded, state);
+    assert_eq!(loaded.resources.keys().collect::<Vec<_>>(), vec!["app[0]"]);
+    let moved = &loaded.resources["app[0]"];
+    assert_eq!(moved.address, "app[0]");
+    assert_eq!(moved.attributes, before.attributes);
+    assert_eq!(moved.id, before.id);
 }
