@@ -139,6 +139,12 @@ pub struct ResourceChange {
     /// Addresses this change depends on (configuration references and `depends_on`).
     #[serde(default)]
     pub depends_on: Vec<String>,
+    /// The address state records the object under before this plan: apply first renames
+    /// the record (state only, no provider call), then makes the change at `address`.
+    /// Set when `count` was added to a resource (`app` becomes `app[0]`) or removed from it
+    /// (`app[0]` becomes `app`); `None` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<String>,
 }
 
 impl ResourceChange {
@@ -166,6 +172,7 @@ impl ResourceChange {
             reason: None,
             drift: false,
             depends_on: vec![],
+            moved_from: None,
         }
     }
 
@@ -295,12 +302,20 @@ pub struct Summary {
     pub read: usize,
     /// Actions to run.
     pub run: usize,
+    /// Records to move to a new address (whatever else their change does).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub moved: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
-    /// True when no resource or action changes: reads alone leave a summary empty.
+    /// True when no resource or action changes and nothing moves: reads alone leave a
+    /// summary empty.
     pub fn is_empty(&self) -> bool {
-        self.add + self.change + self.replace + self.destroy + self.run == 0
+        self.add + self.change + self.replace + self.destroy + self.run + self.moved == 0
     }
 }
 
@@ -308,9 +323,14 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "Plan: {} to add, {} to change, {} to replace, {} to destroy.",
+            "Plan: {} to add, {} to change, {} to replace, {} to destroy",
             self.add, self.change, self.replace, self.destroy
         )?;
+        // The move count only when there is one: "..., 0 to destroy, 1 to move."
+        if self.moved > 0 {
+            write!(f, ", {} to move", self.moved)?;
+        }
+        f.write_str(".")?;
         if self.run > 0 {
             write!(
                 f,
@@ -337,6 +357,9 @@ impl Plan {
                 Action::Read => s.read += 1,
                 Action::Run => s.run += 1,
                 Action::NoOp => {}
+            }
+            if c.moved_from.is_some() {
+                s.moved += 1;
             }
         }
         s
@@ -424,5 +447,57 @@ mod tests {
         let text = serde_json::to_string(&plan.redacted()).unwrap();
         assert!(!text.contains("hunter2"), "{text}");
         assert!(text.contains("$sensitive"));
+    }
+
+    fn plan_of(changes: Vec<ResourceChange>) -> Plan {
+        Plan {
+            format: PLAN_FORMAT.into(),
+            mode: PlanMode::Normal,
+            created_at: String::new(),
+            lineage: String::new(),
+            serial: 0,
+            config_digest: String::new(),
+            config_dir: String::new(),
+            variables: BTreeMap::new(),
+            changes,
+            outputs: vec![],
+            drift: vec![],
+            warnings: vec![],
+            targets: vec![],
+        }
+    }
+
+    #[test]
+    fn a_move_alone_is_a_change_and_the_summary_says_it() {
+        let moved = ResourceChange {
+            moved_from: Some("app".into()),
+            ..ResourceChange::new("app[0]", "core:data", DeclKind::Resource, Action::NoOp)
+        };
+        let plan = plan_of(vec![moved]);
+        assert!(plan.has_changes());
+        assert_eq!(plan.summary().moved, 1);
+        assert_eq!(
+            plan.summary().to_string(),
+            "Plan: 0 to add, 0 to change, 0 to replace, 0 to destroy, 1 to move."
+        );
+    }
+
+    #[test]
+    fn without_moves_the_summary_and_the_file_are_as_before() {
+        let plan = plan_of(vec![ResourceChange::new(
+            "app",
+            "core:data",
+            DeclKind::Resource,
+            Action::Create,
+        )]);
+        assert_eq!(
+            plan.summary().to_string(),
+            "Plan: 1 to add, 0 to change, 0 to replace, 0 to destroy."
+        );
+        let text = serde_json::to_string(&plan).unwrap();
+        assert!(!text.contains("moved"), "{text}");
+        // And a change written without the field reads as no move.
+        let back: Plan = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.changes[0].moved_from, None);
     }
 }

@@ -364,6 +364,7 @@ mod tests {
             reason: None,
             drift: false,
             depends_on: vec![],
+            moved_from: None,
         }
     }
 

@@ -501,6 +501,7 @@ fn change(
         reason: None,
         drift: false,
         depends_on: vec![],
+        moved_from: None,
     }
 }
 

@@ -64,6 +64,7 @@ impl Planner<'_, '_> {
             reason: trigger,
             drift: false,
             depends_on: deps,
+            moved_from: None,
         });
     }
 

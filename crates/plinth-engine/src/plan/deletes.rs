@@ -71,6 +71,7 @@ impl Planner<'_, '_> {
                 reason: Some(reason),
                 drift: false,
                 depends_on: r.dependencies.clone(),
+                moved_from: None,
             });
         }
         // Dependents are deleted first: order by reverse dependency among the deletes.

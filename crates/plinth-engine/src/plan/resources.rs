@@ -242,6 +242,7 @@ impl Planner<'_, '_> {
             reason,
             drift,
             depends_on: deps,
+            moved_from: None,
         });
         Ok(())
     }
@@ -304,6 +305,7 @@ impl Planner<'_, '_> {
             }),
             drift: false,
             depends_on: deps,
+            moved_from: None,
         });
         Ok(())
     }
