@@ -18,11 +18,14 @@ use crate::marks;
 use crate::reporter::EventReporter;
 
 /// The state as refresh found it: the loaded state plus the records that changed, so a
-/// refresh of 10,000 unchanged objects copies nothing.
+/// refresh of 10,000 unchanged objects copies nothing. Planning may then rename records
+/// ([`Refreshed::rename`]) to the addresses they move to.
 pub struct Refreshed<'a> {
     base: &'a State,
     updated: HashMap<String, ResourceState>,
     removed: HashSet<String>,
+    /// Records renamed into this view, by their new address.
+    moved_in: BTreeMap<String, ResourceState>,
 }
 
 impl<'a> Refreshed<'a> {
@@ -32,12 +35,16 @@ impl<'a> Refreshed<'a> {
             base,
             updated: HashMap::new(),
             removed: HashSet::new(),
+            moved_in: BTreeMap::new(),
         }
     }
 
     /// The record of `address` after refresh; `None` when state has none or refresh found
     /// the object gone.
     pub fn get(&self, address: &str) -> Option<&ResourceState> {
+        if let Some(r) = self.moved_in.get(address) {
+            return Some(r);
+        }
         if self.removed.contains(address) {
             return None;
         }
@@ -46,13 +53,32 @@ impl<'a> Refreshed<'a> {
             .or_else(|| self.base.resources.get(address))
     }
 
-    /// Every record, in address order.
+    /// Every record: those of the loaded state in address order, then those renamed into
+    /// the view, in address order.
     pub fn resources(&self) -> impl Iterator<Item = (&String, &ResourceState)> {
         self.base
             .resources
             .iter()
-            .filter(|(a, _)| !self.removed.contains(*a))
+            .filter(|(a, _)| !self.removed.contains(*a) && !self.moved_in.contains_key(*a))
             .map(|(a, r)| (a, self.updated.get(a).unwrap_or(r)))
+            .chain(self.moved_in.iter())
+    }
+
+    /// Renames the record at `from` to `to` in this view (not in state: apply records the
+    /// move). Returns false, changing nothing, when there is no record at `from` or there
+    /// already is one at `to`.
+    pub fn rename(&mut self, from: &str, to: &str) -> bool {
+        if self.get(to).is_some() {
+            return false;
+        }
+        let Some(mut r) = self.get(from).cloned() else {
+            return false;
+        };
+        r.address = to.to_string();
+        self.moved_in.remove(from);
+        self.removed.insert(from.to_string());
+        self.moved_in.insert(to.to_string(), r);
+        true
     }
 
     /// The latest history entry of an address (an action's last run).

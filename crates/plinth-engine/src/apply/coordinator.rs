@@ -52,6 +52,7 @@ pub async fn apply(
         existing_settings,
     };
     runner.persist_refresh()?;
+    runner.persist_moves()?;
     if plan.mode == PlanMode::RefreshOnly {
         return Ok(runner.report);
     }

@@ -157,8 +157,11 @@ pub(super) fn op_graph(plan: &Plan, state: &State) -> Result<Dag<Op>, Diagnostic
         // An object leaving the configuration is deleted only after the resources that
         // referred to it are updated (or replaced) to stop referring to it, and after the
         // old object of a replaced resource that referred to it is gone.
+        // (A moved object is still at its old address in `state`.)
         if c.action != Action::Delete
-            && let Some(r) = state.resources.get(&c.address)
+            && let Some(r) = state
+                .resources
+                .get(c.moved_from.as_ref().unwrap_or(&c.address))
         {
             for dep in &r.dependencies {
                 if let Some(&theirs) = del.get(dep.as_str())

@@ -9,6 +9,7 @@ use crate::error::EngineError;
 use crate::events::Event;
 use crate::marks;
 use crate::scope::Iteration;
+use plinth_config::Diagnostic;
 use plinth_graph::{Dag, NodeId, Walk};
 use plinth_plan::{Action, PlanMode, ReplaceOrder, ResourceChange};
 use plinth_provider::{Observed, ProviderError};
@@ -71,6 +72,46 @@ impl Runner<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// Renames the records the plan moves (`ResourceChange::moved_from`), durably and before
+    /// any operation runs, so that every operation finds its object at its new address. A
+    /// move state no longer allows (the record is gone, or its new address is taken: state
+    /// changed since the plan) is refused before anything is written.
+    pub(super) fn persist_moves(&mut self) -> Result<(), EngineError> {
+        let plan = self.input.plan;
+        let moves: Vec<(&str, &str)> = plan
+            .changes
+            .iter()
+            .filter_map(|c| Some((c.moved_from.as_deref()?, c.address.as_str())))
+            .collect();
+        if moves.is_empty() {
+            return Ok(());
+        }
+        let resources = &self.writer.state().resources;
+        for (from, to) in &moves {
+            let problem = if !resources.contains_key(*from) {
+                Some(format!("state no longer holds `{from}`"))
+            } else if resources.contains_key(*to) {
+                Some(format!("state already holds `{to}`"))
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(Diagnostic::new(format!(
+                    "the plan moves `{from}` to `{to}`, but {problem}: the state changed since the plan was made"
+                ))
+                .help("run `plinth plan` again and apply the new plan")
+                .into());
+            }
+        }
+        for (from, to) in moves {
+            self.stage(Change::Move {
+                from: from.to_string(),
+                to: to.to_string(),
+            });
+        }
+        self.flush()
     }
 
     pub(super) fn record_object(

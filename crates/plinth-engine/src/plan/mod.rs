@@ -20,6 +20,7 @@ mod actions;
 mod deletes;
 mod existing;
 mod expand;
+mod moves;
 mod planner;
 mod resources;
 mod targets;
@@ -75,7 +76,7 @@ pub async fn plan(
 
     let empty = State::new();
     let loaded = input.state.unwrap_or(&empty);
-    let (refreshed, drift) = if opts.skip_refresh {
+    let (mut refreshed, drift) = if opts.skip_refresh {
         (crate::refresh::Refreshed::unchanged(loaded), Vec::new())
     } else {
         // Objects that exist are read with settings as state records them (the cluster
@@ -96,6 +97,30 @@ pub async fn plan(
             events,
         )
         .await?
+    };
+
+    // Records the configuration now declares under another address are renamed before any
+    // resource is planned (a destroy deletes them where they are; refresh-only moves nothing).
+    let moved = if opts.mode == PlanMode::Normal {
+        let implied = moves::implied(config, &refreshed);
+        moves::rename(&mut refreshed, implied)
+    } else {
+        Vec::new()
+    };
+    // Old address -> new address, and the reverse.
+    let moved_to: HashMap<String, String> = moved
+        .iter()
+        .map(|m| (m.from.to_string(), m.to.to_string()))
+        .collect();
+    let moved_from: HashMap<&str, &str> = moved_to
+        .iter()
+        .map(|(f, t)| (t.as_str(), f.as_str()))
+        .collect();
+    let new_address = |address: &str| -> String {
+        moved_to
+            .get(address)
+            .cloned()
+            .unwrap_or_else(|| address.to_string())
     };
 
     let mut planner = Planner {
@@ -127,7 +152,7 @@ pub async fn plan(
                     .filter(|p| before.get(p).is_some() && after.get(p).is_none())
                     .cloned()
                     .collect();
-                (!gone.is_empty()).then(|| (d.address.clone(), gone))
+                (!gone.is_empty()).then(|| (new_address(&d.address), gone))
             })
             .collect(),
     };
@@ -157,6 +182,14 @@ pub async fn plan(
     // tenth of a 10,000-resource plan. Nothing needs to wait for it.
     drop_elsewhere((values, index, by_decl, produced));
     diags.extend(pd);
+    // Each move is carried by the change at its new address (whatever that change is).
+    if !moved_from.is_empty() {
+        for c in &mut changes {
+            if let Some(from) = moved_from.get(c.address.as_str()) {
+                c.moved_from = Some(from.to_string());
+            }
+        }
+    }
     diags.extend(find_existing(create_checks, opts.parallelism.max(1), events).await);
     diags.clone().into_result()?;
 

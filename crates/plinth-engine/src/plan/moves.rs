@@ -1,0 +1,64 @@
+//! Moves: records that the configuration now knows under another address are renamed in the
+//! refreshed view before any resource is planned, so that the object is kept (its normal diff
+//! then applies at the new address) instead of being deleted and created again.
+//!
+//! Today the only moves are the ones the configuration implies, as Terraform's:
+//! - `count` added to a resource that had none: state's `app` becomes `app[0]`, when state
+//!   has no `app[0]`;
+//! - `count` removed (and no `for_each`): state's `app[0]` becomes `app`, when state has no
+//!   `app`; the other instances (`app[1]`, ...) are deleted as usual.
+//!
+//! `for_each` implies no move (which key would the object take?), data sources are read again
+//! anyway, and a deposed object never moves. Explicit `moved` declarations would feed the same
+//! [`Move`] list. The plan carries each move on the change at the new address
+//! (`ResourceChange::moved_from`); apply renames the record before anything else uses it.
+
+use plinth_addr::InstanceKey;
+use plinth_config::Config;
+
+use crate::addr::{Address, DeclKind};
+use crate::refresh::Refreshed;
+use crate::scope::Expansion;
+
+/// One record renamed: the object state knows at `from` is the one the configuration
+/// declares at `to`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Move {
+    pub(super) from: Address,
+    pub(super) to: Address,
+}
+
+/// The moves the configuration implies for what `state` holds (see the module's comment),
+/// in the configuration's declaration order.
+pub(super) fn implied(config: &Config, state: &Refreshed<'_>) -> Vec<Move> {
+    let mut out = Vec::new();
+    for decl in config
+        .resources
+        .iter()
+        .filter(|d| d.mode == DeclKind::Resource)
+    {
+        let single = Address::new(DeclKind::Resource, decl.name.clone(), None);
+        let zero = single.with_key(Some(InstanceKey::Int(0)));
+        let (from, to) = match Expansion::of(decl) {
+            Some(Expansion::Count) => (single, zero),
+            None => (zero, single),
+            Some(Expansion::ForEach) => continue,
+        };
+        let movable = state
+            .get(&from.to_string())
+            .is_some_and(|r| r.mode == DeclKind::Resource && !r.deposed);
+        if movable && state.get(&to.to_string()).is_none() {
+            out.push(Move { from, to });
+        }
+    }
+    out
+}
+
+/// Renames the records of `moves` in the refreshed view; returns the moves that took place
+/// (a move whose source is gone or whose destination is taken by then is left out).
+pub(super) fn rename(state: &mut Refreshed<'_>, moves: Vec<Move>) -> Vec<Move> {
+    moves
+        .into_iter()
+        .filter(|m| state.rename(&m.from.to_string(), &m.to.to_string()))
+        .collect()
+}
