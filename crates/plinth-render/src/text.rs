@@ -188,6 +188,18 @@ pub fn plan_text(plan: &Plan, opts: &TextOptions) -> String {
             render_change(&mut out, c, opts, &st);
         }
     }
+    // Objects that only move to a new address (state is renamed, nothing else changes).
+    let moves_only: Vec<&ResourceChange> = plan
+        .changes
+        .iter()
+        .filter(|c| !c.action.is_change() && c.moved_from.is_some())
+        .collect();
+    if !moves_only.is_empty() {
+        let _ = writeln!(out, "\n{} ({}):", st.bold("Move"), moves_only.len());
+        for c in moves_only {
+            let _ = writeln!(out, "  {}", moved_line(c).unwrap_or_default());
+        }
+    }
     if !outputs_changing.is_empty() {
         let _ = writeln!(out, "\n{}", st.bold("Outputs:"));
         for o in outputs_changing {
@@ -231,6 +243,9 @@ fn render_change(out: &mut String, c: &ResourceChange, opts: &TextOptions, st: &
         head.push_str(" — undoes a change made outside plinth");
     }
     let _ = writeln!(out, "{head}");
+    if let Some(line) = moved_line(c) {
+        let _ = writeln!(out, "      {line}");
+    }
     if let Some(r) = &c.reason {
         let _ = writeln!(out, "      # {r}");
     }
@@ -282,6 +297,12 @@ fn render_change(out: &mut String, c: &ResourceChange, opts: &TextOptions, st: &
         }
         Action::Run | Action::NoOp => {}
     }
+}
+
+/// Terraform's line for a move: `# app has moved to app[0]`.
+fn moved_line(c: &ResourceChange) -> Option<String> {
+    let from = c.moved_from.as_ref()?;
+    Some(format!("# {from} has moved to {}", c.address))
 }
 
 fn render_path_change(
@@ -416,6 +437,47 @@ mod tests {
         assert!(text.contains("# forces replacement"), "{text}");
         assert!(
             text.contains("Plan: 1 to add, 1 to change, 1 to replace, 0 to destroy."),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_move_alone_is_shown_with_terraforms_words_and_counted() {
+        let mut moved = change(
+            Action::NoOp,
+            Some(serde_json::json!({})),
+            serde_json::json!({}),
+            &[],
+        );
+        moved.address = "x[0]".into();
+        moved.moved_from = Some("x".into());
+        let text = plan_text(&plan(vec![moved]), &TextOptions::default());
+        assert_eq!(
+            text,
+            "plinth will perform these actions:\n\nMove (1):\n  # x has moved to x[0]\n\nPlan: 0 to add, 0 to change, 0 to replace, 0 to destroy, 1 to move.\n"
+        );
+    }
+
+    #[test]
+    fn a_move_with_a_change_is_said_at_the_change() {
+        let mut updated = change(
+            Action::Update,
+            Some(serde_json::json!({"input": "a"})),
+            serde_json::json!({"input": "b"}),
+            &["input"],
+        );
+        updated.address = "x".into();
+        updated.moved_from = Some("x[0]".into());
+        let text = plan_text(&plan(vec![updated]), &TextOptions::default());
+        assert!(
+            text.contains(
+                "  ~ x [core:data]\n      # x[0] has moved to x\n      ~ input = \"a\" -> \"b\"\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("Move ("), "{text}");
+        assert!(
+            text.contains("Plan: 0 to add, 1 to change, 0 to replace, 0 to destroy, 1 to move."),
             "{text}"
         );
     }
