@@ -79,15 +79,114 @@ fn jsondecode(a: &Args<'_>) -> Result<Value, EvalError> {
     let s = a.string(0)?;
     match serde_json::from_str::<serde_json::Value>(s) {
         Ok(v) => Ok(Value::from(v)),
-        Err(e) => Err(a.error(
-            0,
-            format!(
-                "the string is not valid JSON (line {}, column {})",
-                e.line(),
-                e.column()
-            ),
-        )),
+        Err(e) => {
+            let (reason, help) = json_reason(&e);
+            Err(a
+                .error(
+                    0,
+                    format!(
+                        "the string is not valid JSON: {reason} at line {}, column {} of the JSON",
+                        e.line(),
+                        e.column()
+                    ),
+                )
+                .with_help(help))
+        }
     }
+}
+
+/// serde_json's syntax messages name the mistake and never quote the input; they are shown
+/// only when they are one of these (any other text might one day hold the input, which may
+/// be secret), each with what to do.
+const JSON_REASONS: &[(&str, &str)] = &[
+    (
+        "trailing comma",
+        "JSON allows no comma after the last element of a list or an object: remove it",
+    ),
+    (
+        "EOF while parsing a list",
+        "the JSON ends before a `[` is closed: add the `]`",
+    ),
+    (
+        "EOF while parsing an object",
+        "the JSON ends before a `{` is closed: add the `}`",
+    ),
+    (
+        "EOF while parsing a string",
+        "the JSON ends inside a string: close it with `\"`",
+    ),
+    (
+        "EOF while parsing a value",
+        "the JSON ends where a value was expected (an empty string is not JSON; use try(jsondecode(s), {}) for a default)",
+    ),
+    (
+        "expected value",
+        "a JSON value is a \"double-quoted\" string, a number, true, false, null, a list or an object",
+    ),
+    (
+        "expected ident",
+        "JSON's only bare words are true, false and null; strings are \"double-quoted\"",
+    ),
+    (
+        "key must be a string",
+        "JSON object keys are \"double-quoted\" strings",
+    ),
+    (
+        "expected `:`",
+        "a JSON object's keys and values are separated by `:`",
+    ),
+    (
+        "expected `,` or `]`",
+        "the elements of a JSON list are separated by `,`",
+    ),
+    (
+        "expected `,` or `}`",
+        "the members of a JSON object are separated by `,`",
+    ),
+    (
+        "expected `\"`",
+        "JSON strings and keys are \"double-quoted\"",
+    ),
+    (
+        "trailing characters",
+        "the string holds more than one JSON value: decode one value, or wrap them in a list",
+    ),
+    (
+        "invalid escape",
+        "JSON's escapes are \\\\, \\\", \\/, \\b, \\f, \\n, \\r, \\t and \\uXXXX",
+    ),
+    (
+        "invalid number",
+        "JSON numbers are written like 3, -1.5 or 2e10, with no leading zeros or `+`",
+    ),
+    (
+        "number out of range",
+        "the number is too large to represent",
+    ),
+    (
+        "control character (\\u0000-\\u001F) found while parsing a string",
+        "a JSON string may not hold a raw line break or tab: write \\n or \\t",
+    ),
+];
+
+/// What is wrong with the JSON, by serde_json's message or else its category, and a help.
+fn json_reason(e: &serde_json::Error) -> (String, &'static str) {
+    let text = e.to_string();
+    let message = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(m, _)| m);
+    if let Some((reason, help)) = JSON_REASONS.iter().find(|(r, _)| *r == message) {
+        return (reason.to_string(), help);
+    }
+    let reason = match e.classify() {
+        serde_json::error::Category::Eof => "it ends too early",
+        serde_json::error::Category::Syntax => "a syntax error",
+        _ => "it cannot be read",
+    };
+    (
+        reason.to_string(),
+        "jsondecode() takes one JSON document, such as {\"replicas\": 3}",
+    )
 }
 
 fn yamldecode(a: &Args<'_>) -> Result<Value, EvalError> {

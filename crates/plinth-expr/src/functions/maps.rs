@@ -111,6 +111,11 @@ fn merge(a: &Args<'_>) -> Result<Value, EvalError> {
         match a.value(i) {
             Value::Null => {}
             Value::Map(m) => out.extend(m.iter().map(|(k, v)| (k.clone(), v.clone()))),
+            Value::List(_) => {
+                return Err(a.type_error(i, "a map").with_help(
+                    "merge() combines maps; to join lists into one, use concat(), as in `concat(var.a, [\"x\"])`",
+                ));
+            }
             _ => return Err(a.type_error(i, "a map")),
         }
     }

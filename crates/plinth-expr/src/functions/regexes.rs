@@ -32,17 +32,72 @@ pub(super) const TABLE: &[Builtin] = &[
     },
 ];
 
-/// Compiles argument `i`'s pattern. The compiler's own message is not shown: it quotes the
-/// pattern, which may be secret.
+/// Compiles argument `i`'s pattern. The compiler's own message is not shown, since it quotes
+/// the pattern, which may be secret: the reason and its position come from the parser's
+/// error kind instead.
 pub(super) fn compile(a: &Args<'_>, i: usize, pattern: &str) -> Result<Regex, EvalError> {
     Regex::new(pattern).map_err(|e| {
-        let why = match e {
-            regex::Error::CompiledTooBig(_) => "is too large",
-            _ => "is not a valid regular expression",
+        let (why, help) = match e {
+            regex::Error::CompiledTooBig(_) => (
+                "is too large".to_string(),
+                "simplify it: large counted repetitions such as `{1000}` multiply its size"
+                    .to_string(),
+            ),
+            _ => match syntax_reason(pattern) {
+                Some((reason, help)) => (
+                    format!("is not a valid regular expression: {reason}"),
+                    help.to_string(),
+                ),
+                None => (
+                    "is not a valid regular expression".to_string(),
+                    RE2_HELP.to_string(),
+                ),
+            },
         };
         a.error(i, format!("the pattern (argument {}) {why}", i + 1))
-            .with_help("patterns use RE2 syntax; write `\\\\.` in a TOML string for a literal `.`")
+            .with_help(help)
     })
+}
+
+const RE2_HELP: &str = "patterns use RE2 syntax: https://github.com/google/re2/wiki/Syntax";
+
+/// Why `pattern` does not parse, with its character position ("unclosed group at character
+/// 8"), and what to do; never the pattern's text. `None` when it parses.
+fn syntax_reason(pattern: &str) -> Option<(String, &'static str)> {
+    use regex_syntax::ast::ErrorKind as A;
+    let (kind, offset, help) = match regex_syntax::Parser::new().parse(pattern) {
+        Ok(_) => return None,
+        Err(regex_syntax::Error::Parse(e)) => {
+            let help = match e.kind() {
+                A::GroupUnclosed => {
+                    r#"close the group with `)`, or escape a literal parenthesis: `\(`, written "\\(" in an expression string"#
+                }
+                A::GroupUnopened => {
+                    r#"remove the `)`, or escape a literal parenthesis: `\)`, written "\\)" in an expression string"#
+                }
+                A::ClassUnclosed => {
+                    r#"close the character class with `]`, or escape a literal bracket: `\[`, written "\\[" in an expression string"#
+                }
+                A::RepetitionMissing => {
+                    r#"`*`, `+`, `?` and `{n}` repeat what comes before them: escape a literal one, as in `\+`, written "\\+" in an expression string"#
+                }
+                A::EscapeUnrecognized | A::EscapeUnexpectedEof | A::ClassEscapeInvalid => {
+                    r#"a backslash starts an RE2 escape such as `\d` or `\.`, and a literal backslash is `\\`; in an expression string every backslash is written twice ("\\d", "\\\\")"#
+                }
+                A::UnsupportedLookAround | A::UnsupportedBackreference => {
+                    "RE2 has no look-around or backreferences: match more and take a capture group"
+                }
+                _ => RE2_HELP,
+            };
+            (e.kind().to_string(), e.span().start.offset, help)
+        }
+        Err(regex_syntax::Error::Translate(e)) => {
+            (e.kind().to_string(), e.span().start.offset, RE2_HELP)
+        }
+        Err(_) => return Some(("it does not parse".to_string(), RE2_HELP)),
+    };
+    let at = pattern.get(..offset).map_or(0, |p| p.chars().count()) + 1;
+    Some((format!("{kind} at character {at}"), help))
 }
 
 /// The compiled pattern and whether its groups are named (a map) or numbered (a list).

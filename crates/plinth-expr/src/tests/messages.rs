@@ -115,3 +115,108 @@ fn a_splat_of_a_map_says_splat_takes_a_list() {
     let e = eval_err("${app[*].blue.name}");
     assert_eq!(e.message, "`app[*].blue` has no attribute `name`");
 }
+
+#[test]
+fn an_invalid_pattern_names_the_reason_but_never_the_pattern() {
+    let cx = with_vars(json!({"name": "web-42"}));
+    let src = r#"${regex("[a-z]+-(\\d+", v.name)}"#;
+    let e = err_in(src, &cx);
+    assert_eq!(
+        e.message,
+        "regex(): the pattern (argument 1) is not a valid regular expression: unclosed group at character 8"
+    );
+    assert_eq!(slice(src, &e.span), r#""[a-z]+-(\\d+""#);
+    let help = e.help.unwrap();
+    assert!(help.starts_with("close the group with `)`"), "{help}");
+    assert!(!help.contains("`\\.`"), "{help}");
+    let reason = |src: &str| {
+        let e = err_in(src, &cx);
+        (e.message, e.help.unwrap())
+    };
+    let (m, h) = reason(r#"${regex("[a-z", v.name)}"#);
+    assert!(
+        m.ends_with("unclosed character class at character 1"),
+        "{m}"
+    );
+    assert!(h.starts_with("close the character class with `]`"), "{h}");
+    let (m, h) = reason(r#"${regex("+x", v.name)}"#);
+    assert!(
+        m.ends_with("repetition operator missing expression at character 1"),
+        "{m}"
+    );
+    assert!(h.contains("escape a literal one"), "{h}");
+    let (m, h) = reason(r#"${regex("a\\qb", v.name)}"#);
+    assert!(
+        m.ends_with("unrecognized escape sequence at character 2"),
+        "{m}"
+    );
+    assert!(h.contains("every backslash is written twice"), "{h}");
+    let (m, _) = reason(r#"${regex("(?=x)", v.name)}"#);
+    assert!(m.contains("look-around"), "{m}");
+    // A secret pattern is not quoted: only the reason and a position are shown.
+    let mut cx = cx;
+    let mut vars = cx["v"].clone();
+    vars.set(
+        &"secret_pattern".parse().unwrap(),
+        Value::sensitive(Value::from("(hunter2")),
+    );
+    cx.insert("v".into(), vars);
+    let e = err_in("${regex(v.secret_pattern, v.name)}", &cx);
+    assert!(e.message.ends_with("unclosed group at character 1"), "{e}");
+    assert!(!format!("{e} {:?}", e.help).contains("hunter2"));
+}
+
+#[test]
+fn bad_json_says_what_is_wrong_and_where_without_quoting_it() {
+    let cx = with_vars(json!({
+        "trailing": "{\"replicas\": 3,}",
+        "open": "{\"password\": \"hunter2\"",
+        "word": "{\"a\": yes}",
+    }));
+    let e = err_in("${jsondecode(v.trailing)}", &cx);
+    assert_eq!(
+        e.message,
+        "jsondecode(): the string is not valid JSON: trailing comma at line 1, column 16 of the JSON"
+    );
+    assert_eq!(
+        e.help.as_deref(),
+        Some("JSON allows no comma after the last element of a list or an object: remove it")
+    );
+    let e = err_in("${jsondecode(v.open)}", &cx);
+    assert_eq!(
+        e.message,
+        "jsondecode(): the string is not valid JSON: EOF while parsing an object at line 1, column 22 of the JSON"
+    );
+    assert!(e.help.as_deref().unwrap().contains("add the `}`"));
+    assert!(!format!("{e} {:?}", e.help).contains("hunter2"));
+    let e = err_in("${jsondecode(v.word)}", &cx);
+    assert!(
+        e.message.contains(": expected value at line 1, column 7"),
+        "{e}"
+    );
+    assert!(e.help.unwrap().contains("a number, true, false, null"));
+    let e = err_in("${jsondecode(\"\")}", &cx);
+    assert!(
+        e.message
+            .contains("EOF while parsing a value at line 1, column 0"),
+        "{e}"
+    );
+    assert!(e.help.unwrap().contains("try(jsondecode(s), {})"));
+}
+
+#[test]
+fn merge_of_a_list_points_to_concat() {
+    let src = "${merge(var.names, { owner = 'web' })}";
+    let e = eval_err(src);
+    assert_eq!(
+        e.message,
+        "merge() expects argument 1 to be a map, got a list"
+    );
+    assert_eq!(slice(src, &e.span), "var.names");
+    assert!(e.help.unwrap().contains("use concat()"));
+    // Maps and null merge as before, with no help needed.
+    assert_eq!(
+        eval("${merge(var.tags, null, { owner = 'web' })}"),
+        Value::from(json!({"env": "dev", "app": "x", "owner": "web"}))
+    );
+}

@@ -66,7 +66,7 @@ fn json_and_yaml() {
     let e = eval_err("${jsondecode(\"{\\\"a\\\": }\")}");
     assert_eq!(
         e.message,
-        "jsondecode(): the string is not valid JSON (line 1, column 7)"
+        "jsondecode(): the string is not valid JSON: expected value at line 1, column 7 of the JSON"
     );
     assert_eq!(
         eval("${yamlencode(jsondecode(\"{\\\"a\\\": \\\"b\\\", \\\"c\\\": \\\"d\\\"}\"))}"),

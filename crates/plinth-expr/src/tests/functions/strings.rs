@@ -117,7 +117,7 @@ fn replace_with_a_substring_or_a_regex() {
     let e = eval_err(src);
     assert_eq!(
         e.message,
-        "replace(): the pattern (argument 2) is not a valid regular expression"
+        "replace(): the pattern (argument 2) is not a valid regular expression: unclosed group at character 1"
     );
     assert_eq!(slice(src, &e.span), "\"/(/\"");
 }
