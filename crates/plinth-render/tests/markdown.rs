@@ -724,3 +724,32 @@ fn nested_secrets_never_reach_a_diff() {
     assert!(!out.contains(secret), "{out}");
     assert!(md_revealed(&plan).contains(secret));
 }
+
+#[tokio::test]
+async fn moves_when_count_is_added() {
+    let single = "[resource.app]\ntype = \"core:data\"\ninput = { n = \"one\" }\n\n[resource.web]\ntype = \"core:data\"\ninput = { n = \"a\" }\n";
+    let mut h = Harness::new(single);
+    h.up().await;
+    // `app` only moves; `web` moves and changes.
+    h.set_config(
+        &single
+            .replace("input = { n = \"a\" }", "count = 1\ninput = { n = \"b\" }")
+            .replace(
+                "type = \"core:data\"\ninput = { n = \"one\" }",
+                "type = \"core:data\"\ncount = 2\ninput = { n = \"one\" }",
+            ),
+    );
+    let plan = h.plan().await;
+    let out = md(&plan);
+    assert!(out.contains("#### Move (1)"), "{out}");
+    assert!(out.contains("`app` has moved to `app[0]`"), "{out}");
+    assert!(
+        out.contains("<code>web</code> has moved to <code>web[0]</code>"),
+        "{out}"
+    );
+    assert!(
+        out.contains("1 to add, 1 to change, 0 to replace, 0 to destroy, 2 to move."),
+        "{out}"
+    );
+    insta::assert_snapshot!(out);
+}

@@ -10,7 +10,7 @@ use super::item::{Item, Section};
 use super::mermaid::{Graph, graph_section};
 use super::options::MarkdownOptions;
 use super::sections::{
-    caution_block, change_item, drift_section, groups_order, notices, outputs_section,
+    caution_block, change_item, drift_section, groups_order, move_item, notices, outputs_section,
     overview_table, settled_note,
 };
 use super::words::thousands;
@@ -110,6 +110,21 @@ impl Doc {
                         items,
                     });
                 }
+            }
+        }
+        if !no_changes {
+            // Objects that only move to a new address (state is renamed, nothing else).
+            let items: Vec<Item> = plan
+                .changes
+                .iter()
+                .filter(|c| !c.action.is_change())
+                .filter_map(move_item)
+                .collect();
+            if !items.is_empty() {
+                groups.push(Section {
+                    head: format!("#### Move ({})", thousands(items.len())),
+                    items,
+                });
             }
         }
         let outputs = if no_changes {

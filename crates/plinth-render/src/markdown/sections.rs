@@ -278,6 +278,16 @@ pub(super) fn change_item(c: &ResourceChange, recreated: &BTreeSet<&str>, reveal
         }
         notes.push_text("re-creates an object deleted outside plinth");
     }
+    if let Some(moved) = moved_note(c) {
+        // The move first: it happens before the change.
+        if !notes.is_empty() {
+            let mut all = moved;
+            all.push_text("; ").append(notes);
+            notes = all;
+        } else {
+            notes = moved;
+        }
+    }
     let type_text = match c.kind {
         DeclKind::Data => format!("{}, data source", c.type_name),
         DeclKind::Action => format!("{}, action", c.type_name),
@@ -285,6 +295,26 @@ pub(super) fn change_item(c: &ResourceChange, recreated: &BTreeSet<&str>, reveal
     };
     let body = change_body(c, reveal);
     Item::new(verb(c), &c.address, &type_text, &notes, body)
+}
+
+/// Terraform's words for a move: `` `app` has moved to `app[0]` ``.
+fn moved_note(c: &ResourceChange) -> Option<Rich> {
+    let from = c.moved_from.as_ref()?;
+    let mut note = Rich::default();
+    note.push_code(from.as_str())
+        .push_text(" has moved to ")
+        .push_code(c.address.as_str());
+    Some(note)
+}
+
+/// The item of an object that only moves to a new address (nothing else changes).
+pub(super) fn move_item(c: &ResourceChange) -> Option<Item> {
+    let note = moved_note(c)?;
+    let line = format!("- {} ({})", note.md(), md_text(&c.type_name));
+    Some(Item {
+        full: line.clone(),
+        short: line,
+    })
 }
 
 /// The attribute-level details of a change.
