@@ -234,6 +234,7 @@ impl Input {
             message: unwrap(&e.message),
             span: map_span(shift, &e.span, text.len()),
             expected: e.expected.as_deref().map(unwrap),
+            help: e.help.as_deref().map(unwrap),
         };
         match parse_template(&format!("{WRAP}{text}")) {
             // The text closed the wrapper itself: a `}` with nothing open.
@@ -248,6 +249,7 @@ impl Input {
                     message: "unexpected `}`: nothing is open for it to close".to_string(),
                     span: map_span(shift, &(close..close + 1), text.len()),
                     expected: Some("the end of the expression".to_string()),
+                    help: None,
                 })
             }
             // Complete so far: only the wrapper is open.
@@ -260,6 +262,7 @@ impl Input {
                         message: "expected one expression".to_string(),
                         span: 0..text.len(),
                         expected: None,
+                        help: None,
                     }),
                     // An error at the wrapper's `}`: the text stopped half-way.
                     Err(e) if e.span.start >= WRAP.len() + text.len() => {
@@ -268,6 +271,7 @@ impl Input {
                             message: format!("the expression ends too early: expected {expected}"),
                             span: text.len()..text.len(),
                             expected: Some(expected),
+                            help: None,
                         })
                     }
                     Err(e) => Err(relocate(e)),
@@ -308,6 +312,7 @@ impl Input {
             expected: Some(
                 "the end of the input (to build a string, quote it: \"${a}-${b}\")".to_string(),
             ),
+            help: None,
         })
     }
 
