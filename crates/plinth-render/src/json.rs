@@ -208,6 +208,18 @@ pub fn plan_json(plan: &Plan, show_sensitive: bool) -> J {
         .iter()
         .map(|o| (o.name.clone(), output_json(o, reveal)))
         .collect();
+    let mut summary_json = json!({
+        "add": summary.add,
+        "change": summary.change,
+        "replace": summary.replace,
+        "destroy": summary.destroy,
+        "read": summary.read,
+        "run": summary.run,
+    });
+    // Present only when something moves: documents without moves are as before.
+    if summary.moved > 0 {
+        summary_json["move"] = J::from(summary.moved);
+    }
     json!({
         "format_version": FORMAT_VERSION,
         "plinth_version": version(),
@@ -217,14 +229,7 @@ pub fn plan_json(plan: &Plan, show_sensitive: bool) -> J {
         "serial": plan.serial,
         "config_digest": plan.config_digest,
         "has_changes": plan.has_changes(),
-        "summary": {
-            "add": summary.add,
-            "change": summary.change,
-            "replace": summary.replace,
-            "destroy": summary.destroy,
-            "read": summary.read,
-            "run": summary.run,
-        },
+        "summary": summary_json,
         "variables": variables,
         "sensitive_variables": sensitive_variables,
         "resource_changes": plan.changes.iter().map(|c| change_json(c, reveal)).collect::<Vec<_>>(),
@@ -236,7 +241,7 @@ pub fn plan_json(plan: &Plan, show_sensitive: bool) -> J {
 }
 
 fn change_json(c: &ResourceChange, reveal: bool) -> J {
-    json!({
+    let mut j = json!({
         "address": c.address,
         "name": c.name,
         "type": c.type_name,
@@ -256,7 +261,12 @@ fn change_json(c: &ResourceChange, reveal: bool) -> J {
         "reason": c.reason,
         "drift": c.drift,
         "depends_on": c.depends_on,
-    })
+    });
+    // Present only on a change that moves its object from another address.
+    if let Some(from) = &c.moved_from {
+        j["moved_from"] = J::String(from.clone());
+    }
+    j
 }
 
 fn drift_json(d: &Drift, reveal: bool) -> J {
@@ -418,6 +428,10 @@ fn tf_resource_change(c: &ResourceChange, plan: &Plan, reveal: bool) -> J {
     let mut r = tf_head(&c.address, c.kind, &c.type_name, &c.name);
     if split_deposed(&c.address).1 {
         r.insert("deposed".into(), J::String(DEPOSED_KEY.into()));
+    }
+    // Terraform's name for the address a moved object had.
+    if let Some(from) = &c.moved_from {
+        r.insert("previous_address".into(), J::String(from.clone()));
     }
     r.insert(
         "change".into(),

@@ -192,3 +192,37 @@ fn an_empty_plan() {
     assert_eq!(tf["applyable"], false);
     assert!(tf.get("variables").is_none());
 }
+
+#[test]
+fn a_move_is_on_its_change_and_in_the_summary_only_when_there_is_one() {
+    let mut p = empty_plan();
+    let mut moved = rc("app[0]", "core:data", DeclKind::Resource, Action::NoOp);
+    moved.before = Some(v(json!({"input": {"n": "one"}})));
+    moved.after = moved.before.clone();
+    moved.moved_from = Some("app".into());
+    p.changes.push(moved);
+    p.changes.push(rc(
+        "app[1]",
+        "core:data",
+        DeclKind::Resource,
+        Action::Create,
+    ));
+    let doc = plan_json(&p, false);
+    assert_valid(&doc, "a plan with a move");
+    assert_eq!(doc["resource_changes"][0]["moved_from"], json!("app"));
+    assert!(
+        doc["resource_changes"][1].get("moved_from").is_none(),
+        "{doc:#}"
+    );
+    assert_eq!(doc["summary"]["move"], json!(1));
+    assert_eq!(doc["has_changes"], json!(true));
+
+    // Without moves, neither field is written.
+    p.changes[0].moved_from = None;
+    let doc = plan_json(&p, false);
+    assert!(doc["summary"].get("move").is_none(), "{doc:#}");
+    assert!(
+        doc["resource_changes"][0].get("moved_from").is_none(),
+        "{doc:#}"
+    );
+}

@@ -219,3 +219,25 @@ fn terraform_export_shapes() {
             .is_none()
     );
 }
+
+#[test]
+fn a_move_is_terraforms_previous_address() {
+    let mut p = empty_plan();
+    let mut moved = rc("app", "core:data", DeclKind::Resource, Action::Update);
+    moved.before = Some(v(json!({"input": {"n": "one"}})));
+    moved.after = Some(v(json!({"input": {"n": "two"}})));
+    moved.moved_from = Some("app[0]".into());
+    p.changes.push(moved);
+    p.changes
+        .push(rc("other", "core:data", DeclKind::Resource, Action::Create));
+    let tf = terraform_json(&p, false);
+    let changes = tf["resource_changes"].as_array().expect("resource_changes");
+    let app = changes.iter().find(|c| c["address"] == "app").expect("app");
+    assert_eq!(app["previous_address"], json!("app[0]"));
+    assert_eq!(app["change"]["actions"], json!(["update"]));
+    let other = changes
+        .iter()
+        .find(|c| c["address"] == "other")
+        .expect("other");
+    assert!(other.get("previous_address").is_none(), "{tf:#}");
+}
