@@ -348,17 +348,23 @@ fn collect_leaves(v: &Value, at: &Path, out: &mut Vec<Path>) {
     }
 }
 
+/// Paths are built only on the way to a mark: a subtree without one costs a scan, not an
+/// allocation per key (most values have no secret at all).
 fn collect_sensitive(v: &Value, at: &Path, out: &mut Vec<Path>) {
     match v {
         Value::Sensitive(_) => out.push(at.clone()),
         Value::Map(m) => {
             for (k, child) in m {
-                collect_sensitive(child, &at.key(k), out);
+                if child.contains_sensitive() {
+                    collect_sensitive(child, &at.key(k), out);
+                }
             }
         }
         Value::List(l) => {
             for (i, child) in l.iter().enumerate() {
-                collect_sensitive(child, &at.index(i), out);
+                if child.contains_sensitive() {
+                    collect_sensitive(child, &at.index(i), out);
+                }
             }
         }
         _ => {}

@@ -17,12 +17,13 @@ pub fn lookup_type(
     type_name: &str,
     loc: &Loc,
 ) -> Result<TypeSchema, Diagnostic> {
-    let all = registry.all_types();
-    let suggestion = || did_you_mean(type_name, all.iter().map(String::as_str));
+    // Every type's name is built only for a message: a valid type is looked up in O(1).
+    let all = || registry.all_types();
+    let suggestion = || did_you_mean(type_name, all().iter().map(String::as_str));
     let Some((prefix, _)) = plinth_addr::TypeName::split(type_name) else {
         // A type written without its provider (`data` for `core:data`) is the common case.
         let suffix = format!(":{type_name}");
-        let help = all
+        let help = all()
             .iter()
             .find(|t| t.ends_with(&suffix))
             .cloned()
