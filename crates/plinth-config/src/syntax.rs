@@ -170,6 +170,9 @@ pub(crate) fn is_template_text(s: &str) -> bool {
     s.contains("${") || s.contains("%{")
 }
 
+/// The help for a parse error the parser has no specific advice for.
+const GENERAL_HELP: &str = "expressions are written ${reference}, ${function(args)} or ${\"text\"}, directives %{if cond}...%{endif} and %{for x in list}...%{endfor}; write $${ for a literal ${ and %%{ for a literal %{";
+
 /// A string value as a node: a literal, or a template when it holds `${...}` or a `%{...}`
 /// directive. A template that does not parse is an error, returned beside a `Null` node
 /// standing in for it.
@@ -208,7 +211,9 @@ pub(crate) fn string_node(
                 Some(x) => d.label(format!("expected {x}")),
                 None => d,
             };
-            let d = d.help("expressions are written ${reference}, ${function(args)} or ${\"text\"}, directives %{if cond}...%{endif} and %{for x in list}...%{endfor}; write $${ for a literal ${ and %%{ for a literal %{");
+            // The parser's own advice when it knows the mistake; the syntax in general
+            // otherwise.
+            let d = d.help(e.help.unwrap_or_else(|| GENERAL_HELP.to_string()));
             (n, Some(d))
         }
     }

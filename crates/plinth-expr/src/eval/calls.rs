@@ -79,6 +79,14 @@ fn strip_marks(marks: Marks, values: Vec<Value>) -> (bool, bool, Vec<Value>) {
     }
 }
 
+/// The span of the arguments past the first `max` (from the first surplus one to the last),
+/// where a call with too many arguments is wrong; `None` when there are not too many.
+pub(super) fn surplus(args: &[Expr], max: Option<usize>) -> Option<Range<usize>> {
+    let max = max?;
+    let (first, last) = (args.get(max)?, args.last()?);
+    Some(first.span.start..last.span.end)
+}
+
 /// Evaluates a call: a special form, a built-in, else the context's external function.
 pub(super) fn call(
     name: &str,
@@ -95,7 +103,10 @@ pub(super) fn call(
         return call_external(name, name_span, args, expand_last, span, cx);
     };
     if !expand_last {
-        f.check_arity(args.len(), span.clone())?;
+        f.check_arity(
+            args.len(),
+            surplus(args, f.max_args()).unwrap_or(span.clone()),
+        )?;
     }
     let Some(ev) = eval_args(name, args, expand_last, cx)? else {
         return Ok(Value::Unknown);

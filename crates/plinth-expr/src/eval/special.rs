@@ -47,9 +47,10 @@ pub(super) fn call(
             (1, 1) => "1 argument".to_string(),
             (n, _) => format!("{n} arguments"),
         };
+        let at = super::calls::surplus(args, Some(max)).unwrap_or(span.clone());
         return Some(Err(EvalError::new(
             format!("{name}() expects {count}, got {}", args.len()),
-            span.clone(),
+            at,
         )
         .with_help(format!("for example: {example}"))));
     }

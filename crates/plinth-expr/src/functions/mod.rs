@@ -135,6 +135,14 @@ impl Builtin {
     }
 
     /// Checks the number of arguments, before they are evaluated; the error shows an example.
+    /// The most arguments the function takes; `None` when there is no limit.
+    pub(crate) fn max_args(&self) -> Option<usize> {
+        match self.arity {
+            Arity::Exact(k) | Arity::Between(_, k) => Some(k),
+            Arity::AtLeast(_) => None,
+        }
+    }
+
     pub(crate) fn check_arity(&self, n: usize, span: Range<usize>) -> Result<(), EvalError> {
         let ok = match self.arity {
             Arity::Exact(k) => n == k,

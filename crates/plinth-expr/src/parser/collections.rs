@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use plinth_value::Value;
 
-use crate::ast::{Expr, ExprKind, ForExpr, RefStep};
+use crate::ast::{Binding, Expr, ExprKind, ForExpr, RefStep};
 
 use super::{ParseError, Parser, err, is_ident_start};
 
@@ -182,10 +182,17 @@ impl Parser<'_> {
             let k = self.expr()?;
             self.skip_ws();
             if !self.rest().starts_with("=>") {
-                return Err(self.unexpected_or_eof(
+                let e = self.unexpected_or_eof(
                     "after the key of the for-expression",
                     "`=>` and the value, as in `{for k, v in m : k => v}`",
-                ));
+                );
+                let list = format!(
+                    "[for {} in {collection} : {k}]",
+                    bindings(&key_var, &value_var)
+                );
+                return Err(e.with_help(format!(
+                    "`{{for ...}}` builds a map from a key `=>` a value; to build a list, write the for-expression in brackets: `{list}`"
+                )));
             }
             self.pos += 2;
             Some(k)
@@ -194,6 +201,9 @@ impl Parser<'_> {
         };
         let value = self.expr()?;
         self.skip_ws();
+        if !object && self.rest().starts_with("=>") {
+            return Err(self.arrow_in_a_list(&key_var, &value_var, &collection, &value));
+        }
         let mut group = false;
         if self.rest().starts_with("...") {
             if !object {
@@ -238,6 +248,32 @@ impl Parser<'_> {
             })),
             span: start..self.pos,
         })
+    }
+
+    /// `[for ... : k => v]`, with the cursor at `=>`: a key and a value make a map, which is
+    /// written in braces.
+    fn arrow_in_a_list(
+        &mut self,
+        key_var: &Option<Binding>,
+        value_var: &Binding,
+        collection: &Expr,
+        key: &Expr,
+    ) -> ParseError {
+        let at = self.pos;
+        self.pos += 2;
+        // The value after `=>`, for the suggestion, when it parses.
+        let value = self
+            .expr()
+            .map_or_else(|_| "v".to_string(), |v| v.to_string());
+        let names = bindings(key_var, value_var);
+        err(
+            "unexpected `=>` in the for-expression: `=>` builds a map, and `[for ...]` builds a list",
+            at..at + 2,
+            Some("`if` or `]`"),
+        )
+        .with_help(format!(
+            "to build a map, write the for-expression in braces: `{{for {names} in {collection} : {key} => {value}}}`; to build a list, give only the element: `[for {names} in {collection} : {value}]`"
+        ))
     }
 
     /// `name(args...)` with the cursor at `(`.
@@ -306,5 +342,13 @@ impl Parser<'_> {
             },
             span: start..self.pos,
         })
+    }
+}
+
+/// The names a for-expression binds, as written: `v` or `k, v`.
+fn bindings(key_var: &Option<Binding>, value_var: &Binding) -> String {
+    match key_var {
+        Some(k) => format!("{}, {}", k.name, value_var.name),
+        None => value_var.name.clone(),
     }
 }

@@ -22,6 +22,17 @@ pub struct ParseError {
     pub span: Range<usize>,
     /// What the parser expected there, e.g. "`}`" or "an expression".
     pub expected: Option<String>,
+    /// What to do, when the parser knows the mistake (e.g. `=>` in a list for-expression
+    /// builds a map: write it in braces); `None` when only a general hint fits.
+    pub help: Option<String>,
+}
+
+impl ParseError {
+    /// The error with a hint shown after it.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
 }
 
 /// How deeply lists, calls, groups, indexes, operators and nested strings may nest.
@@ -90,6 +101,7 @@ fn err(message: impl Into<String>, span: Range<usize>, expected: Option<&str>) -
         message: message.into(),
         span,
         expected: expected.map(str::to_string),
+        help: None,
     }
 }
 

@@ -274,8 +274,24 @@ impl Parser<'_> {
                 ),
                 span,
                 Some(frame.closer()),
-            ),
-            None => err(format!("{what} without an {opener} before it"), span, None),
+            )
+            .with_help(format!(
+                "directives nest: close the {} with {} before {what}",
+                frame.name(),
+                frame.closer()
+            )),
+            None => {
+                let shape = if opener.contains("for") {
+                    "`%{ for x in list }...%{ endfor }`"
+                } else if what.contains("else") {
+                    "`%{ if cond }...%{ else }...%{ endif }`"
+                } else {
+                    "`%{ if cond }...%{ endif }`"
+                };
+                err(format!("{what} without an {opener} before it"), span, None).with_help(format!(
+                    "{what} belongs in {shape}; for a literal `%{{` in the text, write `%%{{`"
+                ))
+            }
         }
     }
 

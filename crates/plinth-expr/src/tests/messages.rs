@@ -220,3 +220,79 @@ fn merge_of_a_list_points_to_concat() {
         Value::from(json!({"env": "dev", "app": "x", "owner": "web"}))
     );
 }
+
+#[test]
+fn an_arrow_in_a_list_for_expression_says_braces_build_a_map() {
+    let src = "${[for k, v in var.tags : k => upper(v) if k != \"x\"]}";
+    let e = parse_err(src);
+    assert_eq!(
+        e.message,
+        "unexpected `=>` in the for-expression: `=>` builds a map, and `[for ...]` builds a list"
+    );
+    assert_eq!(slice(src, &e.span), "=>");
+    assert_eq!(e.expected.as_deref(), Some("`if` or `]`"));
+    assert_eq!(
+        e.help.as_deref(),
+        Some(
+            "to build a map, write the for-expression in braces: `{for k, v in var.tags : k => upper(v)}`; to build a list, give only the element: `[for k, v in var.tags : upper(v)]`"
+        )
+    );
+    // The map the help suggests is what was meant.
+    assert_eq!(
+        eval("${{for k, v in var.tags : k => upper(v)}}"),
+        Value::from(json!({"env": "DEV", "app": "X"}))
+    );
+    // The other way round: a map for-expression without `=>`.
+    let e = parse_err("${{for s in var.names : s}}");
+    assert!(
+        e.message
+            .starts_with("unexpected `}` after the key of the for-expression"),
+        "{e}"
+    );
+    assert!(
+        e.help
+            .unwrap()
+            .ends_with("write the for-expression in brackets: `[for s in var.names : s]`")
+    );
+    // Errors the parser has no advice for carry none.
+    assert_eq!(parse_err("${var.a +}").help, None);
+}
+
+#[test]
+fn stray_directives_say_where_they_belong() {
+    let e = parse_err("a %{ else } b");
+    assert_eq!(e.message, "`%{ else }` without an `%{ if }` before it");
+    assert_eq!(
+        e.help.as_deref(),
+        Some(
+            "`%{ else }` belongs in `%{ if cond }...%{ else }...%{ endif }`; for a literal `%{` in the text, write `%%{`"
+        )
+    );
+    let e = parse_err("%{ endfor }");
+    assert!(
+        e.help
+            .unwrap()
+            .contains("`%{ for x in list }...%{ endfor }`")
+    );
+    let src = "%{ if var.flag }x%{ endfor }";
+    let e = parse_err(src);
+    assert_eq!(
+        e.message,
+        "`%{ if }` at column 1 is never closed: expected `%{ endif }` before `%{ endfor }`"
+    );
+    assert_eq!(slice(src, &e.span), "%{ endfor }");
+    assert_eq!(
+        e.help.as_deref(),
+        Some("directives nest: close the `%{ if }` with `%{ endif }` before `%{ endfor }`")
+    );
+}
+
+#[test]
+fn try_and_can_without_arguments_give_an_example() {
+    let e = eval_err("${try()}");
+    assert_eq!(e.message, "try() expects at least 1 argument, got 0");
+    assert!(e.help.unwrap().starts_with("for example: try("));
+    let e = eval_err("${can()}");
+    assert_eq!(e.message, "can() expects 1 argument, got 0");
+    assert!(e.help.unwrap().starts_with("for example: can("));
+}

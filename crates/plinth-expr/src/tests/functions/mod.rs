@@ -160,9 +160,21 @@ fn format_function() {
 
 #[test]
 fn function_type_and_arity_errors() {
-    let e = eval_err("${lower(\"a\", \"b\")}");
-    assert_eq!(e.message, "lower() expects 1 argument (a string), got 2");
-    assert_eq!(e.span, 2..17);
+    // Too many arguments: the caret is under the surplus ones.
+    let src = "${lower(\"a\", \"b\", [for x in var.names : x])}";
+    let e = eval_err(src);
+    assert_eq!(e.message, "lower() expects 1 argument (a string), got 3");
+    assert_eq!(slice(src, &e.span), "\"b\", [for x in var.names : x]");
+    // Too few: under the whole call.
+    let src = "${cidrsubnet(\"10.0.0.0/16\", 8)}";
+    assert_eq!(
+        slice(src, &eval_err(src).span),
+        "cidrsubnet(\"10.0.0.0/16\", 8)"
+    );
+    let src = "${can(var.a, var.b)}";
+    let e = eval_err(src);
+    assert_eq!(e.message, "can() expects 1 argument, got 2");
+    assert_eq!(slice(src, &e.span), "var.b");
     let src = "${lower(var.names)}";
     let e = eval_err(src);
     assert_eq!(e.message, "lower() expects a string, got a list");
