@@ -206,8 +206,13 @@ async fn execute(
                 summary.destroy
             );
         } else {
+            let moved = if summary.moved > 0 {
+                format!(", {} moved", summary.moved)
+            } else {
+                String::new()
+            };
             outln!(
-                "\nApply complete! Resources: {} added, {} changed, {} replaced, {} destroyed.",
+                "\nApply complete! Resources: {} added, {} changed, {} replaced, {} destroyed{moved}.",
                 summary.add,
                 summary.change,
                 summary.replace,

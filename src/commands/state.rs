@@ -102,7 +102,7 @@ pub(super) fn state_cmd(command: StateCommand) -> Result<u8, CliError> {
             let backend = backend::of_dir(&dir)?;
             let _lock = backend.lock("state mv", common.lock_timeout)?;
             let state = load_warned(backend.as_ref())?.unwrap_or_default();
-            let mut rec = find_record(&state, &from)?.clone();
+            find_record(&state, &from)?;
             let to = to_addr.to_string();
             if state.resources.contains_key(&to) {
                 return Err(CliError::help(
@@ -110,11 +110,11 @@ pub(super) fn state_cmd(command: StateCommand) -> Result<u8, CliError> {
                     "remove it first with `plinth state rm`, or choose another address",
                 ));
             }
-            rec.address = to.clone();
             let mut writer = backend.open_writer(state)?;
-            writer.record(Change::Put(Box::new(rec)))?;
-            writer.record(Change::Remove {
-                address: from.clone(),
+            // One journal record: a crash never leaves the object under both addresses.
+            writer.record(Change::Move {
+                from: from.clone(),
+                to: to.clone(),
             })?;
             writer.compact()?;
             outln!("Moved {from} to {to}.");
