@@ -26,6 +26,8 @@ pub struct Config {
     pub outputs: Vec<OutputDecl>,
     /// `[locals]` entries, in file order (every file's `[locals]` table is merged).
     pub locals: Vec<LocalDecl>,
+    /// `[module.NAME]` calls, in file order, each with the module it loaded.
+    pub module_calls: Vec<ModuleCall>,
     /// The files `file(...)`, `templatefile(...)` and `fileexists(...)` name, read when the
     /// configuration was loaded, by the path as the expression gives it.
     pub files: std::collections::BTreeMap<String, ConfigFile>,
@@ -255,4 +257,35 @@ pub struct ConfigFile {
     /// The file in [`Config::sources`] (for locating errors inside a template file); `None`
     /// when it does not exist.
     pub source: Option<crate::source::FileId>,
+}
+
+/// `[module.NAME]`: a call of a module, a directory of TOML like any configuration.
+#[derive(Clone, Debug)]
+pub struct ModuleCall {
+    /// The call's name, as `module.NAME` addresses write it.
+    pub name: String,
+    /// The name in the `[module.NAME]` header.
+    pub loc: Loc,
+    /// `source` as written: a path relative to the calling configuration's directory
+    /// (`./modules/x`), or a git source (`git::https://host/repo.git//path?ref=v1`).
+    pub source: String,
+    /// The `source` string in the file.
+    pub source_loc: Loc,
+    /// The module's input variables as the call sets them: every key that is not a
+    /// meta-argument, unevaluated, with the key's location.
+    pub inputs: Vec<(String, Loc, Node)>,
+    /// `for_each`, unevaluated; `None` unless given.
+    pub for_each: Option<Node>,
+    /// `count`, unevaluated; `None` unless given (never together with `for_each`).
+    pub count: Option<Node>,
+    /// `depends_on = [...]`: everything in the module waits for these.
+    pub depends_on: Vec<AddrRef>,
+    /// `[module.NAME.providers.X]`: provider settings given to the module explicitly,
+    /// instead of the ones it inherits from its caller.
+    pub providers: Vec<ProviderDecl>,
+    /// The module as loaded from its directory. Its `sources` are empty: every file of
+    /// every module is in the root configuration's `sources`, which its `Loc`s point into.
+    pub module: std::sync::Arc<Config>,
+    /// The module's directory, absolute (what `path.module` means inside it).
+    pub dir: std::path::PathBuf,
 }

@@ -23,8 +23,8 @@ mod syntax;
 mod vars;
 
 pub use decl::{
-    ActionDecl, AddrRef, BackendDecl, Config, ConfigFile, Lifecycle, LocalDecl, OutputDecl,
-    ProviderDecl, ResourceDecl, VarType, VariableDecl,
+    ActionDecl, AddrRef, BackendDecl, Config, ConfigFile, Lifecycle, LocalDecl, ModuleCall,
+    OutputDecl, ProviderDecl, ResourceDecl, VarType, VariableDecl,
 };
 pub use diag::{Diagnostic, Diagnostics, MAX_RENDERED, MAX_SAME_KIND, clean};
 pub use files::{MAX_FILE_BYTES, MAX_TOML_BYTES};

@@ -66,6 +66,20 @@ pub fn lookup_type(
 /// Checks every declaration. Returns all problems found.
 pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
     let mut d = Diagnostics::default();
+    // The configuration language reads module calls; the engine does not plan them yet.
+    for m in &config.module_calls {
+        d.push(
+            Diagnostic::at(
+                format!(
+                    "`module.{}`: this version of plinth cannot plan module calls",
+                    m.name
+                ),
+                m.loc.clone(),
+            )
+            .label("module call")
+            .help("declare the module's resources in this configuration for now"),
+        );
+    }
     let names = Names::new(config);
     for r in &config.resources {
         let what = if r.mode == DeclKind::Data {
