@@ -96,7 +96,7 @@ impl Node {
         match &self.kind {
             NodeKind::Lit(v) => Ok(v.clone()),
             NodeKind::Template(t) => {
-                plinth_expr::eval_template(t, ctx).map_err(|e| self.eval_error(e))
+                plinth_expr::eval_template(t, ctx).map_err(|e| self.eval_error(e, ctx))
             }
             NodeKind::List(items) => items
                 .iter()
@@ -113,8 +113,19 @@ impl Node {
         }
     }
 
-    fn eval_error(&self, e: EvalError) -> Diagnostic {
-        Diagnostic::at(e.message.clone(), self.loc_of(&e.span)).maybe_help(e.help.clone())
+    /// An evaluation error as a diagnostic at its place in this string; one inside a
+    /// template file is quoted in that file (when the context knows where the file is among
+    /// the sources), with the `templatefile(...)` call as a related place.
+    fn eval_error(&self, e: EvalError, ctx: &dyn Context) -> Diagnostic {
+        let call = self.loc_of(&e.span);
+        if let Some(f) = &e.file
+            && let Some(id) = ctx.file_source(&f.path)
+        {
+            return Diagnostic::at(e.message, Loc::new(id, f.span.clone()))
+                .maybe_help(e.help)
+                .related(call, format!("{} is rendered here", f.path));
+        }
+        Diagnostic::at(e.located_message(), call).maybe_help(e.help)
     }
 
     /// The entry of a table node.

@@ -1,7 +1,9 @@
 //! How expression errors become diagnostics: a parse error's own help replaces the general
-//! paragraph about the syntax.
+//! paragraph about the syntax, and an error inside a template file is quoted in that file.
 
-use plinth_config::{Config, Sources, load_sources};
+use plinth_config::{Config, DeclKind, Sources, load_dir, load_sources};
+use plinth_expr::{Context, EvalError, Reference, ResolvedStep};
+use plinth_value::Value;
 
 fn load(files: &[(&str, &str)]) -> Result<Config, String> {
     let mut sources = Sources::new();
@@ -62,4 +64,74 @@ fn stray_directives_say_where_they_belong() {
         out.contains("directives nest: close the `%{ if }` with `%{ endif }` before `%{ endfor }`"),
         "{out}"
     );
+}
+
+/// What the engine's scope gives a configuration's expressions: no names, and the files the
+/// configuration read, with where they are among its sources when `sources` is true.
+struct Files<'a> {
+    config: &'a Config,
+    sources: bool,
+}
+
+impl Context for Files<'_> {
+    fn lookup(&self, r: &Reference, _: &[ResolvedStep]) -> Result<Value, EvalError> {
+        Err(EvalError::new("no names here", r.span.clone()))
+    }
+
+    fn read_file(&self, path: &str) -> Result<Option<String>, String> {
+        Ok(self.config.files.get(path).and_then(|f| f.text.clone()))
+    }
+
+    fn file_source(&self, path: &str) -> Option<usize> {
+        self.config.files.get(path)?.source.filter(|_| self.sources)
+    }
+}
+
+fn template_error(sources: bool) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    write(
+        "queues.tpl",
+        "# queues\n%{ for q in queues ~}\nqueue ${q}\n%{ endfor ~}\n",
+    );
+    write(
+        "main.toml",
+        &resource(r#""${templatefile('queues.tpl', { queue = ['a'] })}""#),
+    );
+    let config = load_dir(dir.path()).unwrap_or_else(|(s, d)| panic!("{}", d.render(&s, false)));
+    let input = config
+        .resource(DeclKind::Resource, "a")
+        .unwrap()
+        .inputs
+        .entry("input")
+        .unwrap();
+    let d = input
+        .eval(&Files {
+            config: &config,
+            sources,
+        })
+        .expect_err("queues is not a name of the template");
+    d.render(&config.sources, false)
+}
+
+#[test]
+fn an_error_inside_a_template_file_is_quoted_there_with_the_call_beside_it() {
+    let out = template_error(true);
+    assert!(out.contains("unknown name `queues`"), "{out}");
+    assert!(!out.contains("line 2, column 13: "), "{out}");
+    assert!(out.contains("queues.tpl:2:13"), "{out}");
+    assert!(out.contains("2 │ %{ for q in queues ~}"), "{out}");
+    assert!(out.contains("did you mean `queue`?"), "{out}");
+    assert!(out.contains("queues.tpl is rendered here"), "{out}");
+    assert!(out.contains("main.toml:3:12"), "{out}");
+}
+
+#[test]
+fn without_the_sources_the_place_in_the_template_file_is_in_the_message() {
+    let out = template_error(false);
+    assert!(
+        out.contains("in queues.tpl line 2, column 13: unknown name `queues`"),
+        "{out}"
+    );
+    assert!(out.contains("main.toml:3:12"), "{out}");
 }

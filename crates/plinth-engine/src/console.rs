@@ -167,7 +167,8 @@ impl<'a> Console<'a> {
         };
         plinth_expr::eval_expr(expr, &cx).map_err(|e| {
             let mut d =
-                Diagnostic::at(e.message, at(input.map(&e.span, text.len()))).maybe_help(e.help);
+                Diagnostic::at(e.located_message(), at(input.map(&e.span, text.len())))
+                    .maybe_help(e.help);
             if let Some(inner) = cx.failed_local.take()
                 && let Some(loc) = inner.loc
             {

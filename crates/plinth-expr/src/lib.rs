@@ -57,7 +57,7 @@ mod values;
 pub use ast::{
     BinaryOp, Binding, Expr, ExprKind, ForExpr, Part, RefStep, Reference, Template, UnaryOp,
 };
-pub use error::EvalError;
+pub use error::{EvalError, InFile};
 pub use eval::{Context, eval_expr, eval_template};
 pub use functions::{GUID_NAMESPACE, builtin_function_names, guid, is_builtin_function};
 pub use parser::{ParseError, parse_template};

@@ -210,6 +210,10 @@ impl Context for Scope<'_> {
         }
     }
 
+    fn file_source(&self, path: &str) -> Option<usize> {
+        self.config?.files.get(path)?.source
+    }
+
     fn lookup(&self, r: &Reference, steps: &[ResolvedStep]) -> Result<Value, EvalError> {
         match r.root.as_str() {
             "var" => {

@@ -64,6 +64,15 @@ pub trait Context {
         let _ = path;
         Err("files cannot be read here".to_string())
     }
+
+    /// Where the text [`read_file`](Self::read_file) gives for `path` is in the caller's
+    /// own list of source files (plinth-config's `FileId`), so that an error inside a
+    /// template file ([`EvalError::file`]) can be quoted there; `None`, the default, when
+    /// the caller keeps no such list.
+    fn file_source(&self, path: &str) -> Option<usize> {
+        let _ = path;
+        None
+    }
 }
 
 /// Names bound by a for-expression or a `%{ for }` directive, borrowed from the collection

@@ -7,7 +7,7 @@ use std::ops::Range;
 use plinth_value::{Map, Value};
 
 use crate::ast::{Expr, Reference};
-use crate::error::EvalError;
+use crate::error::{EvalError, InFile};
 use crate::parser::{line_col, parse_template};
 use crate::steps::{ResolvedStep, Site, walk};
 use crate::values::{mark, type_article};
@@ -178,19 +178,23 @@ impl Context for FileScope<'_> {
     fn read_file(&self, path: &str) -> Result<Option<String>, String> {
         self.outer.read_file(path)
     }
+
+    fn file_source(&self, path: &str) -> Option<usize> {
+        self.outer.file_source(path)
+    }
 }
 
 /// `templatefile(path, vars)`: the file parsed as a template and evaluated with only `vars`.
 fn templatefile(
     path_e: &Expr,
     vars_e: &Expr,
-    span: &Range<usize>,
+    call_span: &Range<usize>,
     cx: &Cx<'_>,
 ) -> Result<Value, EvalError> {
     if cx.in_template_file {
         return Err(EvalError::new(
             "templatefile() cannot be called inside a template file",
-            span.clone(),
+            call_span.clone(),
         )
         .with_help("render the inner template outside and pass the text in the variables"));
     }
@@ -222,21 +226,30 @@ fn templatefile(
         };
         return Err(EvalError::new(shown, path_e.span.clone()));
     };
-    let shown = if path_secret {
-        "the template file".to_string()
-    } else {
-        path.clone()
-    };
-    let located = |at: usize, message: &str| {
-        let (line, col) = line_col(&text, at);
-        format!("in {shown} line {line}, column {col}: {message}")
+    // Errors inside the file say where in it; a secret path is never shown, so the place is
+    // then only described ("in the template file line 2, column 5: ...").
+    let place = |span: Range<usize>, message: String, help: Option<String>| {
+        let (line, column) = line_col(&text, span.start);
+        let mut e = EvalError::new(message, call_span.clone());
+        e.help = help;
+        if path_secret {
+            e.message = format!(
+                "in the template file line {line}, column {column}: {}",
+                e.message
+            );
+        } else {
+            e.file = Some(InFile {
+                path: path.clone(),
+                span,
+                line,
+                column,
+            });
+        }
+        e
     };
     let t = parse_template(&text).map_err(|e| {
-        let err = EvalError::new(located(e.span.start, &e.message), span.clone());
-        match e.expected {
-            Some(x) => err.with_help(format!("expected {x}")),
-            None => err,
-        }
+        let help = e.help.or(e.expected.map(|x| format!("expected {x}")));
+        place(e.span, e.message, help)
     })?;
     let scope = FileScope {
         vars: map,
@@ -247,10 +260,6 @@ fn templatefile(
         frame: None,
         in_template_file: true,
     };
-    let v = template::concat(&t, &inner).map_err(|e| EvalError {
-        message: located(e.span.start, &e.message),
-        span: span.clone(),
-        help: e.help,
-    })?;
+    let v = template::concat(&t, &inner).map_err(|e| place(e.span, e.message, e.help))?;
     Ok(mark(v, vars_secret || path_secret))
 }

@@ -143,16 +143,25 @@ fn templatefile_renders_with_only_its_variables() {
     // The configuration's names are not visible inside.
     let src = "${templatefile('bad_ref.tftpl', { name = 1 })}";
     let e = ev_err(src);
+    // The error is located in the template file; its span is the call that read it.
+    assert_eq!(e.message, "unknown name `var`");
+    assert_eq!(slice(src, &e.span), &src[2..src.len() - 1]);
+    let file = e.file.clone().expect("located in the template file");
     assert_eq!(
-        e.message,
+        (file.path.as_str(), file.line, file.column),
+        ("bad_ref.tftpl", 2, 5)
+    );
+    assert_eq!(
+        e.located_message(),
         "in bad_ref.tftpl line 2, column 5: unknown name `var`"
     );
-    assert_eq!(slice(src, &e.span), &src[2..src.len() - 1]);
+    assert_eq!(e.to_string(), e.located_message());
     let e = ev_err("${templatefile('broken.tftpl', {})}");
     assert_eq!(
-        e.message,
+        e.located_message(),
         "in broken.tftpl line 2, column 1: `${` at line 2, column 1 is never closed: expected `}`"
     );
+    assert_eq!(e.help.as_deref(), Some("expected `}`"));
     assert!(
         ev_err("${templatefile('nested.tftpl', {})}")
             .message
