@@ -43,6 +43,8 @@ fn files() -> Files {
     );
     files.insert("reads.tftpl", Some("${file(\"init.sh\")}"));
     files.insert("gone.txt", None);
+    // A template whose path is a sensitive value (var.secret).
+    files.insert("s3cr3t", Some("a\n${oops}"));
     Files {
         names: ctx(),
         files,
@@ -184,4 +186,17 @@ fn unknown_function_suggestions_include_the_special_forms() {
     assert_eq!(e.help.as_deref(), Some("did you mean `try`?"));
     let e = ev_err("${templatefil('a', {})}");
     assert_eq!(e.help.as_deref(), Some("did you mean `templatefile`?"));
+}
+
+#[test]
+fn an_error_in_a_template_at_a_secret_path_is_described_not_named() {
+    let src = "${templatefile(var.secret, {})}";
+    let e = ev_err(src);
+    assert_eq!(e.file, None);
+    assert_eq!(
+        e.message,
+        "in the template file line 2, column 3: unknown name `oops`"
+    );
+    assert_eq!(slice(src, &e.span), &src[2..src.len() - 1]);
+    assert!(!format!("{e} {:?}", e.help).contains("s3cr3t"));
 }
