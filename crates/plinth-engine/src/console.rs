@@ -150,7 +150,7 @@ impl<'a> Console<'a> {
         let file = self.console_file();
         let at = |span: Range<usize>| Loc::new(file, span);
         let input = Input::parse(text).map_err(|e| {
-            let d = Diagnostic::at(e.message, at(e.span));
+            let d = Diagnostic::at(e.message, at(e.span)).maybe_help(e.help);
             match e.expected {
                 Some(x) => d.label(format!("expected {x}")),
                 None => d,
