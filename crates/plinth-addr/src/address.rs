@@ -113,10 +113,38 @@ impl Address {
         }
     }
 
+    /// The address of a whole module instance (`module.app["orders"]`), or of every
+    /// instance of a module call when the last step has no key (`module.app`): a module
+    /// path naming no declaration (its `name` is empty). Only `--target` and similar
+    /// selections use it; no object lives at such an address.
+    pub fn module_instance(path: Vec<ModuleStep>) -> Self {
+        Address {
+            module: path,
+            kind: DeclKind::Resource,
+            name: String::new(),
+            key: None,
+            deposed: false,
+        }
+    }
+
+    /// Whether this address names a module (instance) rather than a declaration in one.
+    pub fn is_module(&self) -> bool {
+        self.name.is_empty() && !self.module.is_empty()
+    }
+
     /// Whether this address names `other` or, having no key, any instance of the same
     /// declaration (`--target app` matches `app["blue"]`; a deposed object belongs to its
-    /// address).
+    /// address). A module address matches everything in that module instance (and, without
+    /// a key on its last step, in every instance of the call), nested modules included.
     pub fn matches(&self, other: &Address) -> bool {
+        if self.is_module() {
+            let n = self.module.len();
+            if other.module.len() < n || other.module[..n - 1] != self.module[..n - 1] {
+                return false;
+            }
+            let (mine, theirs) = (&self.module[n - 1], &other.module[n - 1]);
+            return mine.name == theirs.name && (mine.key.is_none() || mine.key == theirs.key);
+        }
         let other = other.current();
         let me = self.current();
         me == other || (me.key.is_none() && me == other.decl())
@@ -125,9 +153,17 @@ impl Address {
 
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for m in &self.module {
+        for (i, m) in self.module.iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
             write!(f, "module.{}", m.name)?;
             write_key(f, m.key.as_ref())?;
+        }
+        if self.is_module() {
+            return Ok(());
+        }
+        if !self.module.is_empty() {
             f.write_str(".")?;
         }
         f.write_str(self.kind.prefix())?;
@@ -167,12 +203,16 @@ impl FromStr for Address {
         let mut module = Vec::new();
         while let Some(after) = rest.strip_prefix("module.") {
             let (name, key, tail) = name_and_key(after).map_err(|w| bad(&w))?;
+            module.push(ModuleStep { name, key });
+            if tail.is_empty() && !deposed {
+                // `module.app["orders"]`: a whole module instance.
+                return Ok(Address::module_instance(module));
+            }
             let Some(tail) = tail.strip_prefix('.') else {
                 return Err(bad(
-                    "a module path must be followed by what is in it, e.g. module.app.mi",
+                    "a module path must be followed by `.` and what is in it, e.g. module.app.mi",
                 ));
             };
-            module.push(ModuleStep { name, key });
             rest = tail;
         }
         let (kind, body) = [
@@ -306,7 +346,8 @@ mod tests {
             "1x",
             "a[\"x\"",
             "a[\"x\"]y",
-            "module.app",
+            "module.app x",
+            "module.app (deposed)",
             "data.",
             "",
             "a b",
@@ -327,6 +368,33 @@ mod tests {
         let one: Address = "app[\"x\"]".parse().unwrap();
         assert!(!one.matches(&"app[\"y\"]".parse().unwrap()));
         assert!(!one.matches(&"app".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_module_address_matches_everything_in_its_instances() {
+        let one: Address = "module.app[\"a\"]".parse().unwrap();
+        assert!(one.is_module());
+        assert_eq!(one.to_string(), "module.app[\"a\"]");
+        let all: Address = "module.app".parse().unwrap();
+        assert_eq!(all.to_string(), "module.app");
+        for hit in [
+            "module.app[\"a\"].mi",
+            "module.app[\"a\"].data.x[0]",
+            "module.app[\"a\"].module.sub.rg (deposed)",
+        ] {
+            let a: Address = hit.parse().unwrap();
+            assert!(one.matches(&a), "{hit}");
+            assert!(all.matches(&a), "{hit}");
+        }
+        let other: Address = "module.app[\"b\"].mi".parse().unwrap();
+        assert!(!one.matches(&other));
+        assert!(all.matches(&other));
+        for miss in ["mi", "module.apps.mi", "module.net.module.app.mi"] {
+            assert!(!all.matches(&miss.parse().unwrap()), "{miss}");
+        }
+        let nested: Address = "module.net.module.sub[0]".parse().unwrap();
+        assert!(nested.matches(&"module.net.module.sub[0].rg".parse().unwrap()));
+        assert!(!nested.matches(&"module.net.module.sub[1].rg".parse().unwrap()));
     }
 
     #[test]
