@@ -9,6 +9,7 @@
 
 pub mod azure;
 mod backend;
+pub mod environment;
 mod error;
 mod files;
 mod journal;

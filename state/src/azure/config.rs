@@ -27,6 +27,18 @@ pub struct AzureBlobConfig {
     pub endpoint: Option<String>,
 }
 
+impl AzureBlobConfig {
+    /// The same settings for environment `name`: its state is blob `KEYenv:NAME` (the default
+    /// environment keeps `KEY`), see [`crate::environment`]. `name` must have passed
+    /// [`crate::environment::check_name`].
+    pub fn for_environment(&self, name: &str) -> AzureBlobConfig {
+        AzureBlobConfig {
+            key: crate::environment::blob_key(&self.key, name),
+            ..self.clone()
+        }
+    }
+}
+
 /// The parts of an Azure Storage connection string the backend uses.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConnectionString {
