@@ -59,6 +59,10 @@ pub struct Common {
     /// DIR/.plinth/sim-world.json); with a URL, use a running `plinth sim serve`.
     #[arg(long, value_name = "URL", global = true, num_args = 0..=1, default_missing_value = IN_PROCESS, env = "PLINTH_SIM")]
     pub sim: Option<String>,
+    /// The environment (dev, staging, prod, ...): its own state in the same backend, read by
+    /// expressions as `${env.PLINTH_ENV}` (default: "default", the state kept so far).
+    #[arg(long = "env", value_name = "NAME", global = true, env = "PLINTH_ENV")]
+    pub environment: Option<String>,
 }
 
 /// The value of a bare `--sim`.
