@@ -113,6 +113,7 @@ impl Parser<'_> {
                 break;
             }
             let op_span = self.pos..self.pos + len;
+            self.chain(op_span.clone())?;
             self.pos += len;
             self.skip_ws();
             if self.peek().is_none() {
@@ -187,6 +188,7 @@ impl Parser<'_> {
             match self.step()? {
                 Some(Ok(s)) => steps.push(s),
                 Some(Err(star_span)) => {
+                    self.chain(star_span.clone())?;
                     cur = finish(cur, std::mem::take(&mut steps), star.take(), start..end);
                     star = Some(star_span);
                 }

@@ -38,6 +38,12 @@ impl ParseError {
 /// How deeply lists, calls, groups, indexes, operators and nested strings may nest.
 const MAX_DEPTH: usize = 64;
 
+/// How many binary operators and splats one `${...}` (or directive) may hold: each one of a
+/// chain (`a + b + c`, `x[*].a[*].b`) nests the tree one level deeper without nesting the
+/// text, and evaluation recurses through the tree, so the number is bounded for the stack's
+/// sake (a debug build overflowed a 2 MiB thread's stack at about 600).
+const MAX_CHAINED: usize = 256;
+
 /// Parses a template string: literal text with `${ expr }` interpolations (`$${` is a
 /// literal `${`) and `%{ if }`/`%{ for }` directives (`%%{` is a literal `%{`). Spans in the
 /// result are byte offsets into `src`.
@@ -47,6 +53,7 @@ pub fn parse_template(src: &str) -> Result<crate::ast::Template, ParseError> {
         pos: 0,
         open: Vec::new(),
         depth: 0,
+        chained: 0,
     };
     p.template(None)
 }
@@ -86,6 +93,8 @@ struct Parser<'a> {
     pos: usize,
     open: Vec<Open>,
     depth: usize,
+    /// Binary operators and splats parsed so far (see [`MAX_CHAINED`]).
+    chained: usize,
 }
 
 fn is_ident_start(c: char) -> bool {
@@ -181,6 +190,10 @@ impl<'a> Parser<'a> {
         &mut self,
         f: impl FnOnce(&mut Self) -> Result<T, ParseError>,
     ) -> Result<T, ParseError> {
+        if self.depth == 0 {
+            // A new outermost expression: its own budget of operators.
+            self.chained = 0;
+        }
         self.depth += 1;
         let r = if self.depth > MAX_DEPTH {
             Err(err(
@@ -193,6 +206,23 @@ impl<'a> Parser<'a> {
         };
         self.depth -= 1;
         r
+    }
+
+    /// Counts one more binary operator or splat (written at `span`), refusing to go past
+    /// [`MAX_CHAINED`].
+    fn chain(&mut self, span: Range<usize>) -> Result<(), ParseError> {
+        self.chained += 1;
+        if self.chained > MAX_CHAINED {
+            return Err(err(
+                format!("more than {MAX_CHAINED} operators and splats in one expression"),
+                span,
+                None,
+            )
+            .with_help(
+                "split the expression into locals, or use a function over a list, as in sum([...]) or alltrue([...])",
+            ));
+        }
+        Ok(())
     }
 
     /// The error for running out of input: names the innermost construct still open.

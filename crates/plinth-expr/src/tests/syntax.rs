@@ -385,9 +385,25 @@ fn deep_operators_and_directives_are_errors_not_crashes() {
     ] {
         assert!(parse_template(&src).is_err());
     }
-    // Long flat chains are fine: operators nest by precedence, not by length.
-    let src = format!("${{{}1}}", "1 + ".repeat(5000));
+    // A chain of left-associative operators or splats nests the tree one level per operator
+    // (evaluation recursed through 3,000 of them until the stack overflowed), so one
+    // expression holds at most 256; that many evaluate on a test thread's small stack, and
+    // each interpolation of a template has its own 256.
+    let src = format!("${{{}1}}", "1 + ".repeat(256));
+    assert_eq!(eval(&src), Value::from(257));
+    let src = format!("${{[1]{}}}", "[*]".repeat(256));
     assert!(parse_template(&src).is_ok());
+    let src = format!("${{{}1}}", "1 + ".repeat(200)).repeat(10);
+    assert!(parse_template(&src).is_ok());
+    for src in [
+        format!("${{{}1}}", "1 + ".repeat(257)),
+        format!("${{{}true}}", "true && ".repeat(5000)),
+        format!("${{[1]{}}}", "[*]".repeat(257)),
+        format!("${{'${{{}1}}'}}", "1 + ".repeat(257)),
+    ] {
+        let e = parse_template(&src).unwrap_err();
+        assert!(e.message.contains("more than 256 operators"), "{e:?}");
+    }
 }
 
 mod properties {
