@@ -296,7 +296,8 @@ fn range(a: &Args<'_>) -> Result<Value, EvalError> {
         .map(|i| a.number(i))
         .collect::<Result<Vec<_>, _>>()?;
     let (start, limit, step) = match nums[..] {
-        [limit] => (0.0, limit, 1.0),
+        // As Terraform: with no step, counting goes down when the limit is below the start.
+        [limit] => (0.0, limit, if limit >= 0.0 { 1.0 } else { -1.0 }),
         [start, limit] => (start, limit, if start <= limit { 1.0 } else { -1.0 }),
         [start, limit, step] => (start, limit, step),
         _ => unreachable!("the arity is checked before the call"),

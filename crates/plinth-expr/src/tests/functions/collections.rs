@@ -96,6 +96,8 @@ fn range_as_terraform() {
     assert_eq!(eval("${range(4, 1)}"), j(json!([4, 3, 2])));
     assert_eq!(eval("${range(10, 5, -2)}"), j(json!([10, 8, 6])));
     assert_eq!(eval("${range(0)}"), j(json!([])));
+    // One negative limit counts down from 0, as Terraform's range(-3) does (it panicked).
+    assert_eq!(eval("${range(-3)}"), j(json!([0, -1, -2])));
     assert_eq!(eval("${length(range(1024))}"), Value::from(1024));
     let e = eval_err("${range(1025)}");
     assert!(e.message.contains("at most 1024"), "{e}");
