@@ -115,11 +115,17 @@ fn path_arg(name: &str, e: &Expr, cx: &Cx<'_>) -> Result<Result<(String, bool), 
     }
 }
 
-/// Reads `path` through the context; `Ok(None)` when there is no such file.
-fn read(cx: &Cx<'_>, path: &str, e: &Expr) -> Result<Option<String>, EvalError> {
-    cx.ctx
-        .read_file(path)
-        .map_err(|m| EvalError::new(m, e.span.clone()))
+/// Reads `path` through the context; `Ok(None)` when there is no such file. The context's
+/// message may quote the path, so a `sensitive` path gets a message of its own.
+fn read(cx: &Cx<'_>, path: &str, sensitive: bool, e: &Expr) -> Result<Option<String>, EvalError> {
+    cx.ctx.read_file(path).map_err(|m| {
+        let m = if sensitive {
+            "the path is sensitive, and it is not a file the configuration reads".to_string()
+        } else {
+            m
+        };
+        EvalError::new(m, e.span.clone())
+    })
 }
 
 /// `file(path)` and `fileexists(path)`.
@@ -128,7 +134,7 @@ fn file(name: &str, e: &Expr, cx: &Cx<'_>) -> Result<Value, EvalError> {
         Ok(p) => p,
         Err(v) => return Ok(v),
     };
-    let text = read(cx, &path, e)?;
+    let text = read(cx, &path, sensitive, e)?;
     let v = match (name, text) {
         ("fileexists", t) => Value::Bool(t.is_some()),
         (_, Some(t)) => Value::String(t),
@@ -218,7 +224,7 @@ fn templatefile(
             .with_help("for example: templatefile(\"init.tftpl\", { name = var.name })"));
         }
     };
-    let Some(text) = read(cx, &path, path_e)? else {
+    let Some(text) = read(cx, &path, path_secret, path_e)? else {
         let shown = if path_secret {
             "there is no such template file".to_string()
         } else {

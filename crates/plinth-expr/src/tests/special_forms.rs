@@ -114,6 +114,17 @@ fn file_and_fileexists_read_through_the_context() {
     assert_eq!(slice(src, &e.span), "'gone.txt'");
     let e = ev_err("${file('/etc/x')}");
     assert_eq!(e.message, "/etc/x was not read with the configuration");
+    // The context's message quotes the path, so a secret path gets one of its own (the
+    // console's read_file quoted var.secret's value).
+    for src in [
+        "${file('/${var.secret}')}",
+        "${fileexists('/${var.secret}')}",
+        "${templatefile('/${var.secret}', {})}",
+    ] {
+        let e = ev_err(src);
+        assert!(!e.message.contains("s3cr3t"), "{src}: {e}");
+        assert!(e.message.contains("the path is sensitive"), "{src}: {e}");
+    }
     assert_eq!(
         ev_err("${file(1)}").message,
         "file() expects a path string, got a number"
