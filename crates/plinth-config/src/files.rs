@@ -177,6 +177,11 @@ impl ConfigDir {
         Ok(ConfigDir { root })
     }
 
+    /// The directory, absolute and with symlinks resolved.
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
     /// Resolves `rel` (relative to the directory; symlinks followed) and refuses anything
     /// that ends up outside it.
     pub fn resolve(&self, rel: &str) -> Result<PathBuf, FileError> {

@@ -6,16 +6,19 @@
 //! `source`, `diag` and `files` are leaves; `node` and `decl` the data; `syntax` (TOML
 //! errors, string values as nodes, key checks) the low-level helpers every reader shares;
 //! `vars`, `manifest`, `named_files` (the files expressions name) and `decode` the readers;
-//! `load`, on top, reads a directory.
+//! `dir` reads one directory (the root's or a module's) with them; `modules` the tree of
+//! modules a configuration calls; `load`, on top, the entry points.
 
 #![warn(missing_docs)]
 
 mod decl;
 mod decode;
 mod diag;
+mod dir;
 mod files;
 mod load;
 mod manifest;
+mod modules;
 mod named_files;
 mod node;
 mod source;
@@ -28,7 +31,8 @@ pub use decl::{
 };
 pub use diag::{Diagnostic, Diagnostics, MAX_RENDERED, MAX_SAME_KIND, clean};
 pub use files::{MAX_FILE_BYTES, MAX_TOML_BYTES};
-pub use load::{load_dir, load_sources};
+pub use load::{SourceResolver, load_dir, load_dir_with, load_sources};
+pub use modules::MAX_DEPTH as MAX_MODULE_DEPTH;
 pub use node::{EscapeMap, FoundRef, Node, NodeKind};
 pub use plinth_addr::DeclKind;
 pub use source::{FileId, Loc, Quote, SourceFile, Sources};

@@ -1,28 +1,72 @@
-//! Reading a configuration: every `*.toml` file of a directory, read through the confined
-//! reader, parsed with locations, decoded into declarations and merged; then the YAML files
-//! that resources name with `manifest_file`, and the files expressions name (`file(...)`).
+//! Reading a configuration: the root directory (see `dir`), then the tree of modules its
+//! `[module.NAME]` calls name (see `modules`), every file of every module in the root's one
+//! [`Sources`].
 //!
-//! The entry points of the crate's reading side; uses `decode` (one file's declarations),
-//! `manifest`, `named_files` and `syntax`.
+//! The entry points of the crate's reading side, and the [`SourceResolver`] a binary passes
+//! in for module sources that are not local paths.
 
-use std::collections::BTreeMap;
-use std::path::Path as FsPath;
+use std::path::{Path, PathBuf};
 
-use toml::de::DeTable;
-
-use crate::decl::*;
-use crate::decode::decode_file;
+use crate::decl::Config;
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::files::{ConfigDir, FileError, MAX_TOML_BYTES, read_regular};
-use crate::source::{Loc, Quote, Sources};
-use crate::syntax::toml_error;
+use crate::dir::{decode_files, read_named, read_toml_files, toml_files};
+use crate::files::ConfigDir;
+use crate::modules::Tree;
+use crate::source::Sources;
 
-/// Loads every `*.toml` file of `dir` (sorted by name) into one configuration.
+/// Finds the directories of module sources that are not local paths (`git::https://...`),
+/// for [`load_dir_with`]. Local paths (`./modules/x`, `../shared/y`) are read directly and
+/// never reach it.
+pub trait SourceResolver {
+    /// The local directory that holds the module `source` names, as the module's call in
+    /// `caller_dir` (the calling module's directory, absolute) writes it. The error is a
+    /// sentence saying why it cannot be had (naming the source, never a credential), shown at
+    /// the call's `source`.
+    fn resolve(&self, source: &str, caller_dir: &Path) -> Result<PathBuf, String>;
+
+    /// Files that pin what the sources resolve to, as `(name, text)` (`plinth.lock`): their
+    /// text joins the configuration's sources, so a change to them makes a saved plan stale.
+    fn pinned_files(&self) -> Vec<(String, String)>;
+}
+
+/// The resolver of [`load_dir`]: local paths only; any other source has not been fetched.
+struct LocalOnly;
+
+impl SourceResolver for LocalOnly {
+    fn resolve(&self, source: &str, caller_dir: &Path) -> Result<PathBuf, String> {
+        let looks_like_path = !source.contains("::") && !source.contains("://");
+        if looks_like_path && caller_dir.join(source).is_dir() {
+            return Err(format!(
+                "`{source}` is not a local path: local module paths start with ./ or ../ (write source = \"./{source}\")"
+            ));
+        }
+        Err(format!(
+            "`{source}` is not a local path (those start with ./ or ../) and has not been fetched: run `plinth init` to fetch module sources"
+        ))
+    }
+
+    fn pinned_files(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+}
+
+/// Loads every `*.toml` file of `dir` (sorted by name) into one configuration, with the
+/// modules it calls from local paths (a module source that is not a local path is an error
+/// saying to run `plinth init`; [`load_dir_with`] resolves those).
 ///
 /// An entry named `*.toml` that is not a regular file (a dangling symlink, a symlink loop, a
 /// FIFO, a directory) is an error, never skipped: skipping it would plan to delete what it
 /// declares. Symlinks are followed, but must stay inside the directory.
-pub fn load_dir(dir: &FsPath) -> Result<Config, (Sources, Diagnostics)> {
+pub fn load_dir(dir: &Path) -> Result<Config, (Sources, Diagnostics)> {
+    load_dir_with(dir, &LocalOnly)
+}
+
+/// [`load_dir`], with module sources that are not local paths found by `resolver`, whose
+/// [`pinned_files`](SourceResolver::pinned_files) join the configuration's sources.
+pub fn load_dir_with(
+    dir: &Path,
+    resolver: &dyn SourceResolver,
+) -> Result<Config, (Sources, Diagnostics)> {
     let mut sources = Sources::new();
     let cannot_read = |e: &dyn std::fmt::Display| {
         Diagnostic::new(format!(
@@ -31,107 +75,63 @@ pub fn load_dir(dir: &FsPath) -> Result<Config, (Sources, Diagnostics)> {
         ))
         .help("pass the directory that holds your *.toml files, e.g. `plinth plan ./infra`")
     };
-    let (root, entries) = match (ConfigDir::new(dir), std::fs::read_dir(dir)) {
-        (Ok(root), Ok(e)) => (root, e),
+    let (root, files) = match (ConfigDir::new(dir), toml_files(dir)) {
+        (Ok(root), Ok(files)) => (root, files),
         (Err(e), _) => return Err((sources, cannot_read(&e).into())),
         (_, Err(e)) => return Err((sources, cannot_read(&e).into())),
     };
-    let mut files: Vec<_> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    files.sort();
     if files.is_empty() {
         let d = Diagnostic::new(format!("{} has no *.toml files", dir.display()))
             .help("a configuration is a directory of TOML files; create e.g. main.toml with a [resource.NAME] table");
         return Err((sources, d.into()));
     }
+    // Files are named relative to the directory's parent (`infra/main.toml`).
     let display_base = dir.parent().filter(|p| !p.as_os_str().is_empty());
+    let name_of = |f: &Path| match display_base {
+        Some(b) => f.strip_prefix(b).unwrap_or(f).display().to_string(),
+        None => f.display().to_string(),
+    };
+    let prefix = match display_base {
+        Some(b) => dir.strip_prefix(b).unwrap_or(dir).display().to_string(),
+        None => dir.display().to_string(),
+    };
     let mut diags = Diagnostics::default();
-    for f in files {
-        let name = match display_base {
-            Some(b) => f.strip_prefix(b).unwrap_or(&f).display().to_string(),
-            None => f.display().to_string(),
-        };
-        let file_name = f
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        let text = root
-            .resolve(&file_name)
-            .and_then(|real| read_regular(&real, MAX_TOML_BYTES));
-        match text {
-            Ok(text) => {
-                sources.add(name, f.clone(), text);
-            }
-            Err(e) => {
-                let what = match std::fs::symlink_metadata(&f) {
-                    Ok(m) if m.file_type().is_symlink() => " (a symlink)",
-                    _ => "",
-                };
-                let help = match e {
-                    FileError::Io(_) => {
-                        "every *.toml file of the directory is part of the configuration: fix or remove it (a symlink must point at an existing file)"
-                    }
-                    _ => e.help(),
-                };
-                diags.push(
-                    Diagnostic::new(format!("cannot read {name}{what}: {e}"))
-                    .help(format!(
-                        "{help}; plinth refuses to go on without it, since every resource it declares would be planned for deletion"
-                    )),
-                );
-            }
-        }
-    }
+    let ids = read_toml_files(&root, &files, &name_of, &mut sources, &mut diags);
     if !diags.is_empty() {
         return Err((sources, diags));
     }
-    let mut config = load_sources(sources)?;
-    crate::manifest::resolve_manifest_files(&mut config, &root, &mut diags);
-    crate::named_files::read_named_files(&mut config, &root, &mut diags);
-    if diags.is_empty() {
-        Ok(config)
-    } else {
-        Err((config.sources, diags))
+    let mut config = decode_files(&mut sources, &ids, &mut diags);
+    read_named(&mut config, &root, &mut sources, &mut diags);
+    let mut tree = Tree::new(resolver, Some((root.path().to_path_buf(), prefix)));
+    tree.load_calls(&mut config, &mut sources, &mut diags);
+    for (name, text) in resolver.pinned_files() {
+        let path = PathBuf::from(&name);
+        sources.add(name, path, text);
     }
+    finish(config, sources, diags)
 }
 
-/// Decodes already-read sources (used by tests and by `load_dir`).
+/// Decodes already-read sources (used by tests and fuzzing). Modules are read from local
+/// paths relative to the directory of the file that calls them.
 pub fn load_sources(mut sources: Sources) -> Result<Config, (Sources, Diagnostics)> {
     let mut diags = Diagnostics::default();
-    let mut unparsed = Vec::new();
-    let mut config = Config::default();
-    let mut seen: BTreeMap<(String, String), Loc> = BTreeMap::new();
-    for file in 0..sources.files().len() {
-        let text = sources.get(file).text.clone();
-        let table = match DeTable::parse(&text) {
-            Ok(t) => t,
-            Err(e) => {
-                diags.push(toml_error(file, &text, &e));
-                unparsed.push(file);
-                continue;
-            }
-        };
-        decode_file(
-            file,
-            &text,
-            table.into_inner(),
-            &mut config,
-            &mut seen,
-            &mut diags,
-        );
+    let ids: Vec<_> = (0..sources.files().len()).collect();
+    let mut config = decode_files(&mut sources, &ids, &mut diags);
+    if !config.module_calls.is_empty() {
+        Tree::new(&LocalOnly, None).load_calls(&mut config, &mut sources, &mut diags);
     }
-    // A file that does not parse may be anything: quote its offending line only.
-    for file in unparsed {
-        sources.set_quote(file, Quote::LinesOnly);
-    }
-    config.sources = sources;
+    finish(config, sources, diags)
+}
+
+fn finish(
+    mut config: Config,
+    sources: Sources,
+    diags: Diagnostics,
+) -> Result<Config, (Sources, Diagnostics)> {
     if diags.is_empty() {
+        config.sources = sources;
         Ok(config)
     } else {
-        Err((config.sources, diags))
+        Err((sources, diags))
     }
 }

@@ -13,12 +13,19 @@ use crate::decl::Config;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::files::ConfigDir;
 use crate::node::{Node, NodeKind};
-use crate::source::{FileId, Loc, Quote};
+use crate::source::{FileId, Loc, Quote, Sources};
 use crate::syntax::{interpolated_key, is_template_text, string_node};
 
 /// Replaces every resource's `manifest_file` input with a `manifest` read from that file
 /// (relative to the configuration directory `dir`, and inside it: see [`ConfigDir::read`]).
-pub fn resolve_manifest_files(config: &mut Config, dir: &ConfigDir, diags: &mut Diagnostics) {
+/// The YAML files join `sources`, which `config`'s locations point into (the root
+/// configuration's, shared by every module).
+pub fn resolve_manifest_files(
+    config: &mut Config,
+    sources: &mut Sources,
+    dir: &ConfigDir,
+    diags: &mut Diagnostics,
+) {
     for i in 0..config.resources.len() {
         let NodeKind::Table(entries) = &config.resources[i].inputs.kind else {
             continue;
@@ -70,15 +77,15 @@ pub fn resolve_manifest_files(config: &mut Config, dir: &ConfigDir, diags: &mut 
         };
         let value_loc = value.loc.clone();
         // Named like the TOML files: relative to the configuration directory's parent.
-        let name = match config.sources.get(value_loc.file).name.rsplit_once('/') {
+        let name = match sources.get(value_loc.file).name.rsplit_once('/') {
             Some((d, _)) => format!("{d}/{rel}"),
             None => rel.clone(),
         };
-        let file = config.sources.add(name, path, text.clone());
+        let file = sources.add(name, path, text.clone());
         match yaml_node(&text, file, &value_loc) {
             Err(d) if d.0.iter().any(|d| d.message.starts_with("invalid YAML")) => {
                 // Its other lines may be anything: quote the offending line only.
-                config.sources.set_quote(file, Quote::LinesOnly);
+                sources.set_quote(file, Quote::LinesOnly);
                 diags.extend(d);
             }
             Ok(node) => {

@@ -24,7 +24,7 @@ use crate::decl::{Config, ConfigFile};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::files::ConfigDir;
 use crate::node::{Node, NodeKind};
-use crate::source::{Loc, Quote};
+use crate::source::{Loc, Quote, Sources};
 
 /// The functions whose first argument names a file.
 pub const FILE_FUNCTIONS: &[&str] = &["file", "fileexists", "templatefile"];
@@ -52,8 +52,14 @@ enum NotStatic {
 /// Reads every file the configuration's expressions name into `config.files` (relative to
 /// `dir`, and inside it; see [`ConfigDir::read_named`]). A path that is not static, a file
 /// outside the directory, or one that cannot be read is an error located at the argument;
-/// a missing file is recorded as missing.
-pub(crate) fn read_named_files(config: &mut Config, dir: &ConfigDir, diags: &mut Diagnostics) {
+/// a missing file is recorded as missing. The files read join `sources`, which `config`'s
+/// locations point into (the root configuration's, shared by every module).
+pub(crate) fn read_named_files(
+    config: &mut Config,
+    sources: &mut Sources,
+    dir: &ConfigDir,
+    diags: &mut Diagnostics,
+) {
     let mut calls = Vec::new();
     for node in config_nodes(config) {
         node_calls(node, &mut calls);
@@ -111,11 +117,9 @@ pub(crate) fn read_named_files(config: &mut Config, dir: &ConfigDir, diags: &mut
             );
             continue;
         };
-        let name = source_name(config, &call.loc, &path);
+        let name = source_name(sources, &call.loc, &path);
         // Only the lines an error points at are quoted: `file()` reads anything.
-        let id = config
-            .sources
-            .add_quoted(name, read.path, read.text.clone(), Quote::LinesOnly);
+        let id = sources.add_quoted(name, read.path, read.text.clone(), Quote::LinesOnly);
         if is_template {
             scanned.insert(path.clone());
             template_file_calls(&read.text, id, &mut calls);
@@ -148,12 +152,12 @@ fn template_file_calls(text: &str, id: crate::source::FileId, out: &mut Vec<File
 
 /// How the file appears in diagnostics: relative paths named like the TOML files (relative to
 /// the configuration directory's parent), absolute ones as they are.
-fn source_name(config: &Config, from: &Loc, path: &str) -> String {
+fn source_name(sources: &Sources, from: &Loc, path: &str) -> String {
     if std::path::Path::new(path).is_absolute() {
         return path.to_string();
     }
     let rel = path.strip_prefix("./").unwrap_or(path);
-    match config.sources.get(from.file).name.rsplit_once('/') {
+    match sources.get(from.file).name.rsplit_once('/') {
         Some((d, _)) => format!("{d}/{rel}"),
         None => rel.to_string(),
     }
@@ -188,6 +192,12 @@ fn config_nodes(config: &Config) -> Vec<&Node> {
     out.extend(config.outputs.iter().map(|o| &o.value));
     out.extend(config.actions.iter().map(|a| &a.inputs));
     out.extend(config.providers.iter().map(|p| &p.config));
+    for m in &config.module_calls {
+        out.extend(m.inputs.iter().map(|(_, _, n)| n));
+        out.extend(m.for_each.iter());
+        out.extend(m.count.iter());
+        out.extend(m.providers.iter().map(|p| &p.config));
+    }
     out
 }
 

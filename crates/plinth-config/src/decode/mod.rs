@@ -1,5 +1,5 @@
 //! Decoding one parsed TOML file into declarations: the top-level tables (`backend`,
-//! `variable`, `provider`, `resource`, `data`, `action`, `output`, `locals`), their keys,
+//! `variable`, `provider`, `resource`, `data`, `action`, `output`, `locals`, `module`), their keys,
 //! meta-arguments (`count`, `for_each`, `depends_on`, `lifecycle`), and every value as a
 //! [`Node`] (strings parsed as templates).
 //!
@@ -7,6 +7,7 @@
 //! of them. Used by `load`; uses `syntax` for strings and keys, `vars` for variable types.
 
 mod blocks;
+mod module;
 
 use plinth_addr::DeclKind;
 use std::borrow::Cow;
@@ -25,7 +26,7 @@ use crate::syntax::{content_offset, escape_map, interpolated_key, is_template_te
 
 /// Top-level tables a configuration may have.
 pub const TOP_LEVEL: &[&str] = &[
-    "backend", "variable", "provider", "resource", "data", "action", "output", "locals",
+    "backend", "variable", "provider", "resource", "data", "action", "output", "locals", "module",
 ];
 
 /// Names that cannot be used for resources because expressions give them another meaning.
@@ -91,7 +92,7 @@ impl<'a> Decoder<'a> {
                         self.locals(t, config, seen);
                     }
                 }
-                "variable" | "provider" | "resource" | "data" | "action" | "output" => {
+                "variable" | "provider" | "resource" | "data" | "action" | "output" | "module" => {
                     let Some(t) = self.expect_table(&value, &format!("[{k}]"), &kloc) else {
                         continue;
                     };
@@ -166,6 +167,11 @@ impl<'a> Decoder<'a> {
                             "output" => {
                                 if let Some(o) = self.output(n, nloc, body) {
                                     config.outputs.push(o);
+                                }
+                            }
+                            "module" => {
+                                if let Some(m) = self.module_call(n, nloc, body) {
+                                    config.module_calls.push(m);
                                 }
                             }
                             _ => unreachable!(),
