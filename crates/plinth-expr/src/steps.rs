@@ -61,23 +61,31 @@ pub(crate) fn walk(
             return Ok(mark(Value::Unknown, sensitive));
         }
         cur = match step {
-            ResolvedStep::Attr(name) => attr(cur, name, i, site)?,
+            ResolvedStep::Attr(name) => attr(cur, name, sensitive, i, site)?,
             ResolvedStep::Index(ix) => {
                 let secret_index = ix.is_sensitive();
+                let secret_value = sensitive;
                 sensitive |= secret_index;
                 let ix = ix.unmarked();
                 if matches!(ix, Value::Unknown) {
                     return Ok(mark(Value::Unknown, sensitive));
                 }
-                index(cur, ix, secret_index, i, site)?
+                index(cur, ix, secret_index, secret_value, i, site)?
             }
         };
     }
     Ok(mark(cur.clone(), sensitive))
 }
 
-/// `.name` of `cur`, the value before step `i`.
-fn attr<'v>(cur: &'v Value, name: &str, i: usize, site: &Site<'_>) -> Result<&'v Value, EvalError> {
+/// `.name` of `cur`, the value before step `i`; `secret` when `cur` is (inside) a sensitive
+/// value, whose keys are then never suggested.
+fn attr<'v>(
+    cur: &'v Value,
+    name: &str,
+    secret: bool,
+    i: usize,
+    site: &Site<'_>,
+) -> Result<&'v Value, EvalError> {
     let span = (site.span)(i);
     let here = (site.prefix)(i);
     match cur {
@@ -85,6 +93,9 @@ fn attr<'v>(cur: &'v Value, name: &str, i: usize, site: &Site<'_>) -> Result<&'v
             Some(v) => Ok(v),
             None => {
                 let mut e = EvalError::new(format!("`{here}` has no attribute `{name}`"), span);
+                if secret {
+                    return Err(e);
+                }
                 // `var.count-1` reads as one name: say how to subtract.
                 let minus = name
                     .match_indices('-')
@@ -132,11 +143,13 @@ fn index_help(len: usize) -> String {
 }
 
 /// `[ix]` of `cur`, the value before step `i`; `secret_index` when the index is sensitive
-/// (it is then never shown).
+/// (it is then never shown), `secret_value` when `cur` is (inside) a sensitive value (its
+/// length and keys are then never shown).
 fn index<'v>(
     cur: &'v Value,
     ix: &Value,
     secret_index: bool,
+    secret_value: bool,
     i: usize,
     site: &Site<'_>,
 ) -> Result<&'v Value, EvalError> {
@@ -152,6 +165,19 @@ fn index<'v>(
             });
             match idx.map(usize::try_from) {
                 Some(Ok(k)) if k < len => Ok(&l[k]),
+                Some(_) if secret_value => Err(EvalError::new(
+                    format!(
+                        "index {} is out of range: `{}` is sensitive, so its length is not shown",
+                        if secret_index {
+                            "(sensitive)".to_string()
+                        } else {
+                            number_text(n)
+                        },
+                        here()
+                    ),
+                    span,
+                )
+                .with_help("try(list[i], default) gives a default when the index is out of range")),
                 Some(_) if secret_index => Err(EvalError::new(
                     format!("index is out of range: `{}` has {len} elements", here()),
                     span,
@@ -190,7 +216,9 @@ fn index<'v>(
                     format!("`{}` has no key {}", here(), Value::String(k.clone())),
                     span,
                 );
-                if let Some(s) = did_you_mean(k, m.keys().map(String::as_str)) {
+                if secret_value {
+                    // The keys of a sensitive map are as secret as its values.
+                } else if let Some(s) = did_you_mean(k, m.keys().map(String::as_str)) {
                     e = e.with_help(format!("did you mean {}?", Value::String(s)));
                 }
                 Err(e)

@@ -296,3 +296,33 @@ fn try_and_can_without_arguments_give_an_example() {
     assert_eq!(e.message, "can() expects 1 argument, got 0");
     assert!(e.help.unwrap().starts_with("for example: can("));
 }
+
+#[test]
+fn a_missing_key_of_a_sensitive_map_suggests_no_key_and_hides_the_length() {
+    let mut cx = ctx();
+    cx.insert(
+        "v".into(),
+        Value::sensitive(Value::from(json!({"hunter2key": "x", "other": "y"}))),
+    );
+    cx.insert(
+        "l".into(),
+        Value::sensitive(Value::from(json!(["hunter2a", "b"]))),
+    );
+    for src in ["${v.hunter2ke}", "${v[\"hunter2kex\"]}", "${l[5]}"] {
+        let e = err_in(src, &cx);
+        let all = format!("{} {:?}", e.message, e.help);
+        assert!(
+            !all.contains("hunter2key") && !all.contains("hunter2a"),
+            "{src}: {all}"
+        );
+        assert!(!all.contains("2 elements"), "{src}: {all}");
+    }
+    // What the user typed is quoted, but no help says that such a key exists.
+    assert_eq!(err_in("${v.hunter2key-1}", &cx).help, None);
+    let e = err_in("${l[5]}", &cx);
+    assert!(e.message.contains("index 5 is out of range"), "{e}");
+    assert!(e.message.contains("`l` is sensitive"), "{e}");
+    // A map that is not sensitive still gets its suggestion.
+    let e = err_in("${var.tags.evn}", &cx);
+    assert_eq!(e.help.as_deref(), Some("did you mean `env`?"));
+}
