@@ -192,7 +192,7 @@ impl Git<'_> {
             "check the URL and your access to the repository (plinth runs git without prompting for a password: use an ssh key or a credential helper); the module cache was left as it was"
         };
         format!(
-            "cannot fetch the {name} of {}: git says: {git_says}\n{help}",
+            "cannot fetch the {name} of {}: git says: {git_says} ({help})",
             self.source
         )
     }

@@ -219,6 +219,16 @@ impl GitResolver {
     }
 }
 
+impl plinth_config::SourceResolver for GitResolver {
+    fn resolve(&self, source: &str, caller_dir: &Path) -> Result<PathBuf, String> {
+        GitResolver::resolve(self, source, caller_dir)
+    }
+
+    fn pinned_files(&self) -> Vec<(String, String)> {
+        GitResolver::pinned_files(self)
+    }
+}
+
 /// A commit's first 12 characters, for messages.
 pub fn short(commit: &str) -> &str {
     commit.get(..12).unwrap_or(commit)

@@ -320,3 +320,54 @@ fn a_broken_lock_is_an_error_saying_how_to_recover() {
         "{e}"
     );
 }
+
+#[test]
+fn the_loader_reads_nested_git_modules_and_the_lock_joins_the_sources() {
+    let s = setup();
+    let tmp = s.config.parent().unwrap();
+    // A second repository, called from inside the first.
+    let inner = Repo {
+        dir: tmp.join("inner"),
+    };
+    std::fs::create_dir_all(&inner.dir).unwrap();
+    inner.git(&["init", "-q", "--initial-branch=main"]);
+    inner.commit(
+        "main.toml",
+        "[resource.leaf]\ntype = \"core:data\"\ninput = \"x\"\n",
+    );
+    s.repo.commit(
+        "modules/app/main.toml",
+        &format!(
+            "[module.inner]\nsource = \"git::{}?ref=main\"\n\n[output.id]\nvalue = \"x\"\n",
+            inner.url()
+        ),
+    );
+    std::fs::write(
+        s.config.join("main.toml"),
+        format!(
+            "[module.app]\nsource = \"git::{}//modules/app?ref=main\"\n",
+            s.repo.url()
+        ),
+    )
+    .unwrap();
+
+    let r = resolver(&s, Mode::Init { upgrade: false });
+    let config = plinth_config::load_dir_with(&s.config, &r)
+        .unwrap_or_else(|(src, d)| panic!("{}", d.render(&src, false)));
+    let app = &config.module_calls[0];
+    assert!(
+        app.dir.starts_with(modules_dir(&s)),
+        "{}",
+        app.dir.display()
+    );
+    assert_eq!(app.module.module_calls[0].module.resources[0].name, "leaf");
+    let lock_source = config
+        .sources
+        .files()
+        .iter()
+        .find(|f| f.name == LOCK_FILE)
+        .expect("plinth.lock is among the sources");
+    let outcome = r.finish().unwrap();
+    assert_eq!(outcome.resolved.len(), 2, "both sources are locked");
+    assert_eq!(*lock_source.text, read(&s.config, LOCK_FILE));
+}
