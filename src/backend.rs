@@ -1,16 +1,19 @@
 //! Which state backend a configuration names (`[backend]`: local by default, or azure-blob
 //! with its settings checked and located, and credentials from the environment or the Azure
-//! provider's identity).
+//! provider's identity), and which environment's state in it (`--env`, see
+//! [`select_environment`]).
 
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use plinth_config::{BackendDecl, Config, Diagnostic, Diagnostics, NodeKind, Sources};
 use plinth_state::azure::{AzureBlobConfig, TokenProvider};
+use plinth_state::environment::{self, DEFAULT_ENVIRONMENT};
 use plinth_state::{AzureBlobBackend, Backend, LocalBackend};
 
+use crate::Common;
 use crate::error::CliError;
 use crate::workspace::{Loaded, absolute};
 
@@ -20,28 +23,66 @@ const AZURE_BLOB_KEYS: &[&str] = &["account", "container", "key", "endpoint"];
 /// The scope of Azure Storage tokens.
 const STORAGE_SCOPE: &str = "https://storage.azure.com/.default";
 
-/// The state backend a configuration names (default: local, under `<dir>/.plinth/`).
+/// The environment this run works in, chosen once by [`select_environment`] before any
+/// command runs, so that every backend a command opens is that environment's.
+static ENVIRONMENT: OnceLock<String> = OnceLock::new();
+
+/// Selects the environment `--env NAME` (or `PLINTH_ENV`) names, "default" without one,
+/// refusing an invalid name. Called once, by `commands::run`.
+pub fn select_environment(common: &Common) -> Result<(), CliError> {
+    let name = match common.environment.as_deref().map(str::trim) {
+        None | Some("") => DEFAULT_ENVIRONMENT,
+        Some(name) => name,
+    };
+    environment::check_name(name).map_err(|why| {
+        CliError::help(
+            format!("--env: {why}"),
+            "select an environment with --env NAME or PLINTH_ENV=NAME; without either, plinth uses the `default` environment",
+        )
+    })?;
+    // A second selection (none happens: `run` selects once) keeps the first.
+    let _ = ENVIRONMENT.set(name.to_string());
+    Ok(())
+}
+
+/// The selected environment's name ("default" when none was selected).
+pub fn environment() -> &'static str {
+    ENVIRONMENT
+        .get()
+        .map_or(DEFAULT_ENVIRONMENT, String::as_str)
+}
+
+/// The state backend a configuration names (default: local, under `<dir>/.plinth/`), for the
+/// selected environment.
 pub fn of(loaded: &Loaded) -> Result<Box<dyn Backend>, CliError> {
     for_config(&loaded.dir, Some(&loaded.config))
 }
 
+/// The local state directory of the default environment: `[backend] path`, else
+/// `<dir>/.plinth`. Environments keep theirs under it (`env/NAME/`).
+pub fn local_base(dir: &Path, config: Option<&Config>) -> std::path::PathBuf {
+    let dir = absolute(dir);
+    let path = config
+        .and_then(|c| c.backend.as_ref())
+        .filter(|b| b.type_name == "local")
+        .and_then(|b| b.config.entry("path"))
+        .and_then(|n| n.static_value())
+        .and_then(|v| v.as_str().map(str::to_string));
+    match path {
+        Some(p) => dir.join(p),
+        None => dir.join(".plinth"),
+    }
+}
+
 /// The backend for a directory, reading `[backend]` if the configuration is at hand.
 fn for_config(dir: &Path, config: Option<&Config>) -> Result<Box<dyn Backend>, CliError> {
-    let dir = absolute(dir);
+    let local = || -> Result<Box<dyn Backend>, CliError> {
+        let state_dir = environment::local_dir(&local_base(dir, config), environment());
+        Ok(Box::new(LocalBackend::new(state_dir)))
+    };
     match config.and_then(|c| c.backend.as_ref()) {
-        None => Ok(Box::new(LocalBackend::new(dir.join(".plinth")))),
-        Some(b) if b.type_name == "local" => {
-            let path = b
-                .config
-                .entry("path")
-                .and_then(|n| n.static_value())
-                .and_then(|v| v.as_str().map(str::to_string));
-            let state_dir = match path {
-                Some(p) => dir.join(p),
-                None => dir.join(".plinth"),
-            };
-            Ok(Box::new(LocalBackend::new(state_dir)))
-        }
+        None => local(),
+        Some(b) if b.type_name == "local" => local(),
         Some(b) if b.type_name == "azure-blob" => {
             let sources = config.map(|c| c.sources.clone()).unwrap_or_default();
             azure_blob(b, &sources)
@@ -70,6 +111,45 @@ pub fn of_dir(dir: &Path) -> Result<Box<dyn Backend>, CliError> {
     match plinth_config::load_dir(&absolute(dir)) {
         Ok(config) => for_config(dir, Some(&config)),
         Err(_) => for_config(dir, None),
+    }
+}
+
+/// The environments that have state in a directory's backend (local: `.plinth/` and
+/// `.plinth/env/*/`, see `plinth_state::environment`).
+pub fn environments_of_dir(dir: &Path) -> Result<Vec<String>, CliError> {
+    let config = plinth_config::load_dir(&absolute(dir)).ok();
+    match config.as_ref().and_then(|c| c.backend.as_ref()) {
+        Some(b) if b.type_name != "local" => {
+            let sources = config
+                .as_ref()
+                .map(|c| c.sources.clone())
+                .unwrap_or_default();
+            let key = b
+                .config
+                .entry("key")
+                .and_then(|n| n.static_value())
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_else(|| "KEY".to_string());
+            Err(CliError::Config(
+                sources,
+                Diagnostic::at(
+                    format!(
+                        "`plinth env list` lists the environments of local state; this configuration keeps its state in `{}`",
+                        b.type_name
+                    ),
+                    b.loc.clone(),
+                )
+                .label("this backend")
+                .help(format!(
+                    "each environment's state is the blob `{key}env:NAME` beside `{key}` (the default environment's); list them with `az storage blob list --container-name CONTAINER --prefix '{key}env:' --query '[].name'`"
+                ))
+                .into(),
+            ))
+        }
+        _ => Ok(environment::local_environments(&local_base(
+            dir,
+            config.as_ref(),
+        ))?),
     }
 }
 
@@ -134,6 +214,7 @@ fn azure_blob(b: &BackendDecl, sources: &Sources) -> Result<Box<dyn Backend>, Cl
     if !diags.is_empty() {
         return Err(CliError::Config(sources.clone(), diags));
     }
+    let config = config.for_environment(environment());
     let token: Arc<dyn TokenProvider> = Arc::new(IdentityTokens::default());
     let backend = AzureBlobBackend::from_config(&config, |n| std::env::var(n).ok(), Some(token))
         .map_err(|e| {

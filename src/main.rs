@@ -250,6 +250,13 @@ pub enum Command {
         /// The configuration directory (its *.toml files).
         #[arg(default_value = ".")]
         dir: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Environments (dev, staging, prod): one configuration, a state for each (`--env NAME`).
+    Env {
+        #[command(subcommand)]
+        command: EnvCommand,
     },
     /// Print a JSON Schema of the configuration format (for editors).
     Schema,
@@ -257,6 +264,18 @@ pub enum Command {
     Sim {
         #[command(subcommand)]
         command: SimCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EnvCommand {
+    /// List the environments that have state, the selected one marked with `*`.
+    List {
+        /// The configuration directory (its *.toml files).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        common: Common,
     },
 }
 

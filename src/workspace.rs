@@ -211,6 +211,18 @@ impl Loaded {
     }
 }
 
+/// What `${env.NAME}` reads: the process's environment, with `PLINTH_ENV` set to the
+/// selected environment (`--env` or `PLINTH_ENV`; "default" without either), so expressions
+/// can size or name things per environment.
+fn environment_variables() -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = std::env::vars().collect();
+    env.insert(
+        "PLINTH_ENV".to_string(),
+        crate::backend::environment().to_string(),
+    );
+    env
+}
+
 pub fn absolute(dir: &Path) -> PathBuf {
     std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
 }
@@ -245,7 +257,7 @@ pub fn load_with(
         dir,
         config,
         vars,
-        env: std::env::vars().collect(),
+        env: environment_variables(),
         registry: registry(),
         sim: None,
     };
@@ -268,7 +280,7 @@ pub fn load_unresolved(dir: &Path) -> Result<Loaded, CliError> {
         dir,
         config,
         vars: BTreeMap::new(),
-        env: std::env::vars().collect(),
+        env: environment_variables(),
         registry: registry(),
         sim: None,
     })

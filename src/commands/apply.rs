@@ -88,6 +88,7 @@ pub(super) async fn apply_saved(
     common: &Common,
 ) -> Result<u8, CliError> {
     let plan = read_plan_file(file)?;
+    super::env::check_planned(file)?;
     let vars = plan.variables.clone();
     let mut loaded = workspace::load_with(Path::new(&plan.config_dir), |_| Ok(vars))?;
     workspace::attach_sim(&mut loaded, common).await?;

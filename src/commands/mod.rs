@@ -7,6 +7,7 @@
 mod apply;
 mod config;
 mod console;
+mod env;
 mod import;
 mod output;
 mod plan;
@@ -16,7 +17,7 @@ mod sim;
 mod state;
 
 use crate::error::CliError;
-use crate::{Cli, Command, Common, PlanFlags, SimCommand, StateCommand};
+use crate::{Cli, Command, Common, EnvCommand, PlanFlags, SimCommand, StateCommand};
 
 /// Runs a command; its exit code (errors are reported here, and exit 1).
 pub async fn run(cli: Cli) -> u8 {
@@ -29,7 +30,11 @@ pub async fn run(cli: Cli) -> u8 {
         | Command::Output { common, .. }
         | Command::Graph { common, .. }
         | Command::Console { common, .. }
-        | Command::Import { common, .. } => common.clone(),
+        | Command::Import { common, .. }
+        | Command::ForceUnlock { common, .. }
+        | Command::Env {
+            command: EnvCommand::List { common, .. },
+        } => common.clone(),
         Command::State { command } => match command {
             StateCommand::List { common, .. }
             | StateCommand::Show { common, .. }
@@ -39,9 +44,20 @@ pub async fn run(cli: Cli) -> u8 {
             | StateCommand::Push { common, .. }
             | StateCommand::Migrate { common, .. } => common.clone(),
         },
-        Command::ForceUnlock { .. } | Command::Schema | Command::Sim { .. } => Common::default(),
+        Command::Schema | Command::Sim { .. } => Common::default(),
     };
     let color = crate::workspace::use_color(&common);
+    let selected = crate::backend::select_environment(match &cli.command {
+        // `sim kubeconfig` reads the state of the environment its own flags name.
+        Command::Sim {
+            command: SimCommand::Kubeconfig { common, .. },
+        } => common,
+        _ => &common,
+    });
+    if let Err(e) = selected {
+        e.report(common.json, color);
+        return 1;
+    }
     match dispatch(cli.command, &common).await {
         Ok(code) => code,
         Err(e) => {
@@ -127,7 +143,10 @@ async fn dispatch(command: Command, common: &Common) -> Result<u8, CliError> {
             address, id, dir, ..
         } => import::import(&address, &id, &dir, common).await,
         Command::State { command } => state::state_cmd(command),
-        Command::ForceUnlock { id, dir } => state::force_unlock(&id, &dir),
+        Command::ForceUnlock { id, dir, .. } => state::force_unlock(&id, &dir),
+        Command::Env {
+            command: EnvCommand::List { dir, .. },
+        } => env::list(&dir, common),
         Command::Sim {
             command:
                 SimCommand::Serve {

@@ -68,8 +68,7 @@ pub(super) async fn plan_cmd(
     drop(lock);
     print_plan(&plan, common, flags.show_sensitive);
     if let Some(path) = out {
-        let bytes = serde_json::to_vec_pretty(&plan)
-            .map_err(|e| CliError::msg(format!("cannot encode the plan: {e}")))?;
+        let bytes = super::env::plan_file_bytes(&plan)?;
         write_private(path, &bytes)?;
         if !common.json {
             outln!(

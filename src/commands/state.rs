@@ -267,9 +267,9 @@ fn push(file: &Path, force: bool, dir: &Path, common: &Common) -> Result<u8, Cli
 /// local snapshot to `state.json.migrated` so it cannot be used by mistake.
 fn migrate(dir: &Path, from: Option<&Path>, common: &Common) -> Result<u8, CliError> {
     let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    let from = from
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| dir.join(".plinth"));
+    let from = from.map(Path::to_path_buf).unwrap_or_else(|| {
+        plinth_state::environment::local_dir(&dir.join(".plinth"), backend::environment())
+    });
     let from = std::fs::canonicalize(&from).unwrap_or(from);
     let old = LocalBackend::new(from.clone());
     let new = backend::of_dir(&dir)?;
