@@ -98,6 +98,27 @@ pub fn json_schema(registry: &Registry) -> Value {
         "not": {"required": ["count", "for_each"]},
         "allOf": variants
     });
+    let module = json!({
+        "type": "object",
+        "required": ["source"],
+        "not": {"required": ["count", "for_each"]},
+        "description": "A call of a module: a directory of TOML like any configuration. Every key but the ones below sets one of the module's input variables.",
+        "properties": {
+            "source": {"type": "string", "description": "The module's directory: a path relative to this file's directory (\"./modules/app\", \"../shared/net\"), or a git source (\"git::https://host/org/repo.git//path?ref=v1.2.0\") that `plinth init` fetches. A literal, never ${...}."},
+            "for_each": {"description": "A list or set of strings, or a table (map): one module instance per element or key (`module.NAME[\"key\"]`, `each.key`, `each.value`). Not together with count."},
+            "count": {
+                "anyOf": [{"type": "integer", "minimum": 0}, template()],
+                "description": "The number of module instances (`module.NAME[0]`, `count.index`). Not together with for_each."
+            },
+            "depends_on": addr_list.clone(),
+            "providers": {
+                "type": "object",
+                "description": "Provider settings for the module instead of the ones it inherits, as [module.NAME.providers.PROVIDER] tables.",
+                "additionalProperties": {"type": "object"}
+            }
+        },
+        "additionalProperties": {"description": "An input variable of the module."}
+    });
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://plinth.dev/schema/config.json",
@@ -126,6 +147,7 @@ pub fn json_schema(registry: &Registry) -> Value {
                 "type": "object", "required": ["type", "on"],
                 "properties": {"type": {"type": "string"}, "on": addr_list.clone(), "depends_on": addr_list}
             }},
+            "module": {"type": "object", "additionalProperties": module},
             "output": {"type": "object", "additionalProperties": {
                 "type": "object", "additionalProperties": false, "required": ["value"],
                 "properties": {"value": {}, "sensitive": {"type": "boolean"}, "description": {"type": "string"}}

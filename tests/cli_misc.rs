@@ -139,6 +139,21 @@ fn schema_is_a_json_schema_of_the_configuration() {
         json!({}),
         "{schema}"
     );
+    // `[module.NAME]`: `source` required, its meta-arguments, every other key an input.
+    let module = &props["module"]["additionalProperties"];
+    assert_eq!(module["required"], json!(["source"]), "{schema}");
+    for key in ["source", "for_each", "count", "depends_on", "providers"] {
+        assert!(
+            module["properties"].get(key).is_some(),
+            "no {key} in {module}"
+        );
+    }
+    assert_eq!(
+        module["not"],
+        json!({"required": ["count", "for_each"]}),
+        "{schema}"
+    );
+    assert!(module["additionalProperties"].is_object(), "{module}");
     let resource = &props["resource"]["additionalProperties"];
     assert_eq!(
         resource["not"],
