@@ -32,6 +32,9 @@ pub(super) const TABLE: &[Builtin] = &[
     },
 ];
 
+/// The largest width or precision a verb may give (`%1000d`).
+const MAX_WIDTH: usize = 1000;
+
 /// One verb of a format string.
 struct Verb {
     minus: bool,
@@ -83,18 +86,23 @@ fn parse(a: &Args<'_>, fmt: &str) -> Result<Vec<Piece>, EvalError> {
             }
             chars.next();
         }
+        // A width or precision is bounded so that one verb cannot make a huge string; past
+        // the bound it is an error rather than silently a smaller number.
         let digits = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| {
             let mut n: usize = 0;
             while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
-                n = n.saturating_mul(10).saturating_add(d as usize).min(1000);
+                n = n.saturating_mul(10).saturating_add(d as usize);
                 chars.next();
             }
-            n
+            if n > MAX_WIDTH {
+                return Err(a.error(0, format!("a width or precision is at most {MAX_WIDTH}")));
+            }
+            Ok(n)
         };
-        v.width = digits(&mut chars);
+        v.width = digits(&mut chars)?;
         if chars.peek() == Some(&'.') {
             chars.next();
-            v.precision = Some(digits(&mut chars));
+            v.precision = Some(digits(&mut chars)?);
         }
         match chars.next() {
             Some(

@@ -198,6 +198,18 @@ fn format_verbs_as_terraform() {
         e.message,
         "format(): %t expects a bool, got a number (value 1)"
     );
+    // A width past the bound is refused, not silently made 1000 (%999999999d gave 1000).
+    assert_eq!(eval("${length(format(\"%1000d\", 1))}"), Value::from(1000));
+    for src in [
+        "${format(\"%1001d\", 1)}",
+        "${format(\"%.99999999999999999999f\", 1)}",
+    ] {
+        let e = eval_err(src);
+        assert_eq!(
+            e.message, "format(): a width or precision is at most 1000",
+            "{src}"
+        );
+    }
 }
 
 #[test]
