@@ -565,3 +565,20 @@ fn files_a_module_names_are_read_from_its_own_directory() {
     let id = f.source.unwrap();
     assert!(config.sources.get(id).text.contains("module script"));
 }
+
+#[test]
+fn load_sources_reads_modules_relative_to_the_calling_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), &[("m/main.toml", APP_MODULE)]);
+    let mut sources = plinth_config::Sources::new();
+    sources.add(
+        "main.toml".into(),
+        tmp.path().join("main.toml"),
+        "[module.app]\nsource = \"./m\"\nname = \"x\"\n".into(),
+    );
+    let config = plinth_config::load_sources(sources)
+        .unwrap_or_else(|(s, d)| panic!("{}", d.render(&s, false)));
+    let call = &config.module_calls[0];
+    assert_eq!(call.module.variables.len(), 2);
+    assert_eq!(config.sources.files().len(), 2);
+}
