@@ -89,7 +89,7 @@ impl<'a> Console<'a> {
         }
         for r in &config.resources {
             if values.get(r.mode, &r.name).is_none() {
-                values.set_unknown(r.mode, &r.name);
+                values.set_unknown(&[], r.mode, &r.name);
             }
             match r.mode {
                 DeclKind::Data => data.insert(r.name.clone()),
@@ -101,7 +101,7 @@ impl<'a> Console<'a> {
         let order = graph.dag.topo_order().unwrap_or_default();
         let mut failed_locals = HashMap::new();
         for id in order {
-            let Decl::Local(i) = *graph.dag.node(id) else {
+            let Decl::Local(crate::tree::ROOT, i) = *graph.dag.node(id) else {
                 continue;
             };
             let decl = &config.locals[i];
@@ -166,9 +166,8 @@ impl<'a> Console<'a> {
             return Err(Diagnostic::at("expected one expression", at(0..text.len())));
         };
         plinth_expr::eval_expr(expr, &cx).map_err(|e| {
-            let mut d =
-                Diagnostic::at(e.located_message(), at(input.map(&e.span, text.len())))
-                    .maybe_help(e.help);
+            let mut d = Diagnostic::at(e.located_message(), at(input.map(&e.span, text.len())))
+                .maybe_help(e.help);
             if let Some(inner) = cx.failed_local.take()
                 && let Some(loc) = inner.loc
             {

@@ -1,5 +1,5 @@
-//! The declaration graph: one node per resource, data source, action, output, local and
-//! provider settings table; an edge from every declaration to each one that refers to it
+//! The declaration graph: one node per resource, data source, action, output, local,
+//! module call and module variable in every static module, and per provider settings table; an edge from every declaration to each one that refers to it
 //! (references, `depends_on`, `replace_triggered_by`, an action's `on`), and from a settings
 //! table to every declaration of its provider's types.
 
@@ -11,78 +11,143 @@ use plinth_graph::{Dag, NodeId};
 use plinth_provider::Registry;
 
 use crate::addr::{Address, DeclKind};
-use crate::refs::node_refs;
+use crate::refs::{module_refs, node_refs, var_refs};
 use crate::settings::{SettingsTables, prefix_of};
+use crate::tree::{ModTree, ROOT};
 
-/// A declaration in the graph.
+/// A declaration in the graph, in a static module (an index into [`ModTree`]; `0` is the
+/// root). A module's declarations have one node however many instances the module has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Decl {
-    /// Index into `config.resources`.
-    Resource(usize),
-    /// Index into `config.actions`.
-    Action(usize),
-    /// Index into `config.outputs`.
-    Output(usize),
-    /// Index into `config.providers`: a settings table that a provider takes (see
-    /// ARCHITECTURE.md, "Provider settings").
+    /// Module and index into its `config.resources`.
+    Resource(usize, usize),
+    /// Module and index into its `config.actions`.
+    Action(usize, usize),
+    /// Module and index into its `config.outputs`: a root output, or what
+    /// `module.NAME.OUTPUT` reads in the caller.
+    Output(usize, usize),
+    /// Index into the root's `config.providers`: a settings table that a provider takes
+    /// (see ARCHITECTURE.md, "Provider settings"); modules inherit it.
     Provider(usize),
-    /// Index into `config.locals`: `local.NAME`.
-    Local(usize),
+    /// Module and index into its `config.locals`: `local.NAME`.
+    Local(usize, usize),
+    /// A module call: the calling module and the index into its `config.module_calls` (its
+    /// `for_each`/`count` and `depends_on`; everything in the called module comes after it).
+    Call(usize, usize),
+    /// An input variable of a (non-root) module and the index into its `config.variables`:
+    /// the call's input, evaluated in the caller.
+    Var(usize, usize),
 }
 
 /// The graph of declarations.
 pub struct DeclGraph {
     /// The declarations; an edge points from a declaration to one that depends on it.
     pub dag: Dag<Decl>,
-    /// The node of each declaration by kind and name (all instances of a `for_each`
-    /// declaration share its node).
-    pub by_addr: HashMap<(DeclKind, String), NodeId>,
+    /// The node of each resource, data source, action and local by module, kind and name
+    /// (all instances share it).
+    pub by_addr: HashMap<(usize, DeclKind, String), NodeId>,
     /// Where each edge comes from in the files, for cycle messages.
     pub edge_locs: HashMap<(NodeId, NodeId), Loc>,
 }
 
 impl DeclGraph {
-    /// The node of the declaration `name` of `kind`; `None` when there is no such declaration.
+    /// The node of the root declaration `name` of `kind`; `None` when there is no such
+    /// declaration.
     pub fn node_of(&self, kind: DeclKind, name: &str) -> Option<NodeId> {
-        self.by_addr.get(&(kind, name.to_string())).copied()
+        self.by_addr.get(&(ROOT, kind, name.to_string())).copied()
     }
 }
 
-/// The address text of a declaration.
+/// The address text of a declaration (`module.app.mi`, `module.app.var.name`, `module.app`
+/// for a call, `module.app.output.x`).
 pub fn decl_address(config: &Config, d: Decl) -> String {
+    label(&ModTree::new(config), d)
+}
+
+/// [`decl_address`] over a tree already built.
+pub fn label(tree: &ModTree<'_>, d: Decl) -> String {
+    let (m, text) = match d {
+        Decl::Resource(m, i) => (m, tree.get(m).config.resources[i].address()),
+        Decl::Action(m, i) => (m, format!("action.{}", tree.get(m).config.actions[i].name)),
+        Decl::Output(m, i) => (m, format!("output.{}", tree.get(m).config.outputs[i].name)),
+        Decl::Provider(i) => (
+            ROOT,
+            format!("provider.{}", tree.get(ROOT).config.providers[i].name),
+        ),
+        Decl::Local(m, i) => (m, format!("local.{}", tree.get(m).config.locals[i].name)),
+        Decl::Call(m, c) => (
+            m,
+            format!("module.{}", tree.get(m).config.module_calls[c].name),
+        ),
+        Decl::Var(m, v) => (m, format!("var.{}", tree.get(m).config.variables[v].name)),
+    };
+    format!("{}{text}", tree.prefix(m))
+}
+
+/// The node's static module.
+pub fn module_of(d: Decl) -> usize {
     match d {
-        Decl::Resource(i) => config.resources[i].address(),
-        Decl::Action(i) => format!("action.{}", config.actions[i].name),
-        Decl::Output(i) => format!("output.{}", config.outputs[i].name),
-        Decl::Provider(i) => format!("provider.{}", config.providers[i].name),
-        Decl::Local(i) => format!("local.{}", config.locals[i].name),
+        Decl::Resource(m, _)
+        | Decl::Action(m, _)
+        | Decl::Output(m, _)
+        | Decl::Local(m, _)
+        | Decl::Call(m, _)
+        | Decl::Var(m, _) => m,
+        Decl::Provider(_) => ROOT,
     }
 }
 
-/// Builds the graph; a cycle is an error that prints it (`a -> b -> c -> a`).
+/// Builds the graph; a cycle is an error that prints it (`a -> b -> c -> a`), through
+/// modules when it crosses their boundary.
 // `Diagnostic` is large (it is plinth-config's type); boxing it would change the API.
 pub fn build(config: &Config, registry: &Registry) -> Result<DeclGraph, Diagnostic> {
+    let tree = ModTree::new(config);
     let tables = SettingsTables::new(config, registry);
     let mut dag = Dag::with_capacity(
         config.resources.len() + config.actions.len() + config.outputs.len() + config.locals.len(),
         0,
     );
     let mut by_addr = HashMap::new();
-    for (i, r) in config.resources.iter().enumerate() {
-        let id = dag.add_node(Decl::Resource(i));
-        by_addr.insert((r.mode, r.name.clone()), id);
+    let mut outputs: HashMap<(usize, String), NodeId> = HashMap::new();
+    let mut calls: HashMap<(usize, usize), NodeId> = HashMap::new();
+    let mut vars: HashMap<(usize, String), NodeId> = HashMap::new();
+    // Every node of each module, for the edges from its call.
+    let mut members: Vec<Vec<NodeId>> = vec![Vec::new(); tree.modules.len()];
+    for (m, module) in tree.modules.iter().enumerate() {
+        let c = module.config;
+        for (i, r) in c.resources.iter().enumerate() {
+            let id = dag.add_node(Decl::Resource(m, i));
+            by_addr.insert((m, r.mode, r.name.clone()), id);
+            members[m].push(id);
+        }
+        for (i, a) in c.actions.iter().enumerate() {
+            let id = dag.add_node(Decl::Action(m, i));
+            by_addr.insert((m, DeclKind::Action, a.name.clone()), id);
+            members[m].push(id);
+        }
+        for (i, l) in c.locals.iter().enumerate() {
+            let id = dag.add_node(Decl::Local(m, i));
+            by_addr.insert((m, DeclKind::Local, l.name.clone()), id);
+            members[m].push(id);
+        }
+        for (i, o) in c.outputs.iter().enumerate() {
+            let id = dag.add_node(Decl::Output(m, i));
+            outputs.insert((m, o.name.clone()), id);
+            members[m].push(id);
+        }
+        for i in 0..c.module_calls.len() {
+            let id = dag.add_node(Decl::Call(m, i));
+            calls.insert((m, i), id);
+            members[m].push(id);
+        }
+        if m != ROOT {
+            for (i, v) in c.variables.iter().enumerate() {
+                let id = dag.add_node(Decl::Var(m, i));
+                vars.insert((m, v.name.clone()), id);
+                members[m].push(id);
+            }
+        }
     }
-    for (i, a) in config.actions.iter().enumerate() {
-        let id = dag.add_node(Decl::Action(i));
-        by_addr.insert((DeclKind::Action, a.name.clone()), id);
-    }
-    for (i, l) in config.locals.iter().enumerate() {
-        let id = dag.add_node(Decl::Local(i));
-        by_addr.insert((DeclKind::Local, l.name.clone()), id);
-    }
-    let outputs: Vec<NodeId> = (0..config.outputs.len())
-        .map(|i| dag.add_node(Decl::Output(i)))
-        .collect();
     let settings: Vec<(NodeId, usize, &str)> = tables
         .tables()
         .map(|(i, prefix)| (dag.add_node(Decl::Provider(i)), i, prefix))
@@ -93,70 +158,129 @@ pub fn build(config: &Config, registry: &Registry) -> Result<DeclGraph, Diagnost
         edge_locs: HashMap::new(),
     };
 
-    let add = |g: &mut DeclGraph, to: NodeId, key: (DeclKind, String), loc: Loc| {
-        if let Some(&from) = g.by_addr.get(&key) {
-            g.dag.add_edge(from, to);
-            g.edge_locs.entry((from, to)).or_insert(loc);
+    let link = |g: &mut DeclGraph, from: NodeId, to: NodeId, loc: &Loc| {
+        g.dag.add_edge(from, to);
+        g.edge_locs.entry((from, to)).or_insert(loc.clone());
+    };
+    // The edges into `to` (a node of module `m`) from what `node` refers to, in module `m`.
+    let refs_in = |g: &mut DeclGraph, m: usize, to: NodeId, node: &plinth_config::Node| {
+        for ((kind, name), loc) in node_refs(node) {
+            if let Some(&from) = g.by_addr.get(&(m, kind, name)) {
+                link(g, from, to, &loc);
+            }
+        }
+        if m != ROOT {
+            for (name, loc) in var_refs(node) {
+                if let Some(&from) = vars.get(&(m, name)) {
+                    link(g, from, to, &loc);
+                }
+            }
+        }
+        for (call, output, loc) in module_refs(node) {
+            let Some(child) = tree.child(m, &call) else {
+                continue;
+            };
+            for o in &tree.get(child).config.outputs {
+                if output.as_ref().is_none_or(|x| *x == o.name)
+                    && let Some(&from) = outputs.get(&(child, o.name.clone()))
+                {
+                    link(g, from, to, &loc);
+                }
+            }
         }
     };
-    let addr_key = |text: &str| text.parse::<Address>().ok().map(|a| (a.kind, a.name));
-    for r in &config.resources {
-        let to = g.by_addr[&(r.mode, r.name.clone())];
-        let mut refs = node_refs(&r.inputs);
-        for meta in [&r.for_each, &r.count].into_iter().flatten() {
-            refs.extend(node_refs(meta));
-        }
-        for (k, loc) in refs {
-            add(&mut g, to, k, loc);
-        }
-        for a in r.depends_on.iter().chain(&r.lifecycle.replace_triggered_by) {
-            if let Some(k) = addr_key(&a.text) {
-                add(&mut g, to, k, a.loc.clone());
+    // `depends_on`-style addresses, relative to module `m`.
+    let addrs_in = |g: &mut DeclGraph, m: usize, to: NodeId, addrs: &[plinth_config::AddrRef]| {
+        for a in addrs {
+            let Ok(addr) = a.text.parse::<Address>() else {
+                continue;
+            };
+            let mut at = Some(m);
+            for step in &addr.module {
+                at = at.and_then(|x| tree.child(x, &step.name));
+            }
+            let Some(at) = at else { continue };
+            if addr.is_module() {
+                // Everything declared in the module waits for it... the module's objects.
+                for &from in &members[at] {
+                    if matches!(g.dag.node(from), Decl::Resource(..) | Decl::Action(..)) {
+                        link(g, from, to, &a.loc);
+                    }
+                }
+            } else if let Some(&from) = g.by_addr.get(&(at, addr.kind, addr.name)) {
+                link(g, from, to, &a.loc);
             }
         }
-    }
-    for a in &config.actions {
-        let to = g.by_addr[&(DeclKind::Action, a.name.clone())];
-        for (k, loc) in node_refs(&a.inputs) {
-            add(&mut g, to, k, loc);
-        }
-        for x in a.on.iter().chain(&a.depends_on) {
-            if let Some(k) = addr_key(&x.text) {
-                add(&mut g, to, k, x.loc.clone());
+    };
+    for (m, module) in tree.modules.iter().enumerate() {
+        let c = module.config;
+        for r in &c.resources {
+            let to = g.by_addr[&(m, r.mode, r.name.clone())];
+            refs_in(&mut g, m, to, &r.inputs);
+            for meta in [&r.for_each, &r.count].into_iter().flatten() {
+                refs_in(&mut g, m, to, meta);
             }
+            addrs_in(&mut g, m, to, &r.depends_on);
+            addrs_in(&mut g, m, to, &r.lifecycle.replace_triggered_by);
         }
-    }
-    for l in &config.locals {
-        let to = g.by_addr[&(DeclKind::Local, l.name.clone())];
-        for (k, loc) in node_refs(&l.value) {
-            add(&mut g, to, k, loc);
+        for a in &c.actions {
+            let to = g.by_addr[&(m, DeclKind::Action, a.name.clone())];
+            refs_in(&mut g, m, to, &a.inputs);
+            addrs_in(&mut g, m, to, &a.on);
+            addrs_in(&mut g, m, to, &a.depends_on);
         }
-    }
-    for (i, o) in config.outputs.iter().enumerate() {
-        for (k, loc) in node_refs(&o.value) {
-            add(&mut g, outputs[i], k, loc);
+        for l in &c.locals {
+            let to = g.by_addr[&(m, DeclKind::Local, l.name.clone())];
+            refs_in(&mut g, m, to, &l.value);
+        }
+        for o in &c.outputs {
+            let to = outputs[&(m, o.name.clone())];
+            refs_in(&mut g, m, to, &o.value);
+        }
+        for (i, call) in c.module_calls.iter().enumerate() {
+            let to = calls[&(m, i)];
+            for meta in [&call.for_each, &call.count].into_iter().flatten() {
+                refs_in(&mut g, m, to, meta);
+            }
+            addrs_in(&mut g, m, to, &call.depends_on);
+            let child = module.children[i];
+            // Everything in the module comes after its call (its instances are known then).
+            for &n in &members[child] {
+                link(&mut g, to, n, &call.loc);
+            }
+            // Each input is evaluated in the caller.
+            for (name, _, node) in &call.inputs {
+                if let Some(&var) = vars.get(&(child, name.clone())) {
+                    refs_in(&mut g, m, var, node);
+                }
+            }
         }
     }
     for &(node, i, prefix) in &settings {
-        for (k, loc) in tables.references(config, i) {
-            add(&mut g, node, k, loc);
+        for ((kind, name), loc) in tables.references(config, i) {
+            if let Some(&from) = g.by_addr.get(&(ROOT, kind, name)) {
+                link(&mut g, from, node, &loc);
+            }
         }
         let loc = config.providers[i].loc.clone();
-        let users = config
-            .resources
-            .iter()
-            .map(|r| ((r.mode, r.name.clone()), &r.type_name))
-            .chain(
-                config
-                    .actions
-                    .iter()
-                    .map(|a| ((DeclKind::Action, a.name.clone()), &a.type_name)),
-            );
-        for (key, type_name) in users {
-            if prefix_of(type_name) == prefix {
-                let to = g.by_addr[&key];
-                g.dag.add_edge(node, to);
-                g.edge_locs.entry((node, to)).or_insert(loc.clone());
+        // Modules inherit the root's settings: every object of the provider's types, in
+        // every module, comes after its table.
+        for (m, module) in tree.modules.iter().enumerate() {
+            let c = module.config;
+            let users = c
+                .resources
+                .iter()
+                .map(|r| ((m, r.mode, r.name.clone()), &r.type_name))
+                .chain(
+                    c.actions
+                        .iter()
+                        .map(|a| ((m, DeclKind::Action, a.name.clone()), &a.type_name)),
+                );
+            for (key, type_name) in users {
+                if prefix_of(type_name) == prefix {
+                    let to = g.by_addr[&key];
+                    link(&mut g, node, to, &loc);
+                }
             }
         }
     }
@@ -167,7 +291,7 @@ pub fn build(config: &Config, registry: &Registry) -> Result<DeclGraph, Diagnost
         cycle.rotate_right(1);
         let names: Vec<String> = cycle
             .iter()
-            .map(|&n| decl_address(config, *g.dag.node(n)))
+            .map(|&n| label(&tree, *g.dag.node(n)))
             .collect();
         let mut text = names.join(" -> ");
         text.push_str(" -> ");

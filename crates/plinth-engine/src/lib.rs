@@ -21,7 +21,9 @@ mod fresh;
 mod graph;
 mod import;
 mod inputs;
+mod instances;
 mod marks;
+mod modules;
 mod plan;
 mod records;
 mod refresh;
@@ -30,6 +32,7 @@ mod reporter;
 mod scope;
 mod settings;
 mod settings_checks;
+mod tree;
 mod validate;
 mod workspace;
 
@@ -46,6 +49,7 @@ pub use plan::{PlanInput, PlanOptions, plan};
 pub use settings::{
     eval_static as eval_static_settings, unknown_tables as unknown_settings_tables,
 };
+pub use tree::{ModTree, Module};
 pub use validate::validate;
 pub use workspace::Workspace;
 

@@ -16,7 +16,7 @@ pub fn node_refs(node: &Node) -> Vec<((DeclKind, String), Loc)> {
     for f in node.references() {
         let r = f.reference;
         let kind = match r.root.as_str() {
-            "var" | "env" | "each" | "count" | "path" => continue,
+            "var" | "env" | "each" | "count" | "path" | "module" => continue,
             "data" => DeclKind::Data,
             "local" => DeclKind::Local,
             name => {
@@ -53,4 +53,44 @@ pub fn through_locals(
         }
     }
     out
+}
+
+/// The module outputs a node refers to: `module.NAME.OUTPUT` as `(NAME, Some(OUTPUT))`, and
+/// `module.NAME` used whole (or through an index only) as `(NAME, None)`.
+pub fn module_refs(node: &Node) -> Vec<(String, Option<String>, Loc)> {
+    use plinth_expr::RefStep;
+    let mut out = Vec::new();
+    for f in node.references() {
+        let r = f.reference;
+        if r.root != "module" {
+            continue;
+        }
+        let mut steps = r.steps.iter();
+        let Some(RefStep::Attr { name, .. }) = steps.next() else {
+            continue;
+        };
+        let mut next = steps.next();
+        if let Some(RefStep::Index(_)) = next {
+            next = steps.next();
+        }
+        let output = match next {
+            Some(RefStep::Attr { name, .. }) => Some(name.clone()),
+            _ => None,
+        };
+        out.push((name.clone(), output, f.loc.clone()));
+    }
+    out
+}
+
+/// The input variables a node refers to (`var.NAME`), with where.
+pub fn var_refs(node: &Node) -> Vec<(String, Loc)> {
+    use plinth_expr::RefStep;
+    node.references()
+        .into_iter()
+        .filter(|f| f.reference.root == "var")
+        .filter_map(|f| match f.reference.steps.first() {
+            Some(RefStep::Attr { name, .. }) => Some((name.clone(), f.loc.clone())),
+            _ => None,
+        })
+        .collect()
 }

@@ -240,7 +240,7 @@ impl SettingsTables {
         let mut values = Values::default();
         // What is not in state does not exist yet: unknown, not an error.
         for (kind, name) in &wanted {
-            values.set_unknown(*kind, name);
+            values.set_unknown(&[], *kind, name);
         }
         for r in resources {
             if r.deposed {
@@ -249,7 +249,8 @@ impl SettingsTables {
             let Ok(addr) = r.address.parse::<Address>() else {
                 continue;
             };
-            if !wanted.contains(&(addr.kind, addr.name.clone())) {
+            // Settings tables are the root's: they name root resources only.
+            if !addr.module.is_empty() || !wanted.contains(&(addr.kind, addr.name.clone())) {
                 continue;
             }
             values.set(&addr, crate::marks::record_value(registry, r), true);

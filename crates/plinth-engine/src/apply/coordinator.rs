@@ -50,6 +50,7 @@ pub async fn apply(
         staged: Vec::new(),
         tables,
         existing_settings,
+        tree: crate::tree::ModTree::new(input.workspace.config),
     };
     runner.persist_refresh()?;
     runner.persist_moves()?;

@@ -10,6 +10,7 @@ use crate::marks;
 use crate::reporter::EventReporter;
 use crate::scope::{Expansion, Iteration, Scope, Values};
 use crate::settings::{Settings, SettingsTables, prefix_of, settings_for};
+use crate::tree::ModTree;
 
 use crate::error::EngineError;
 use plinth_addr::InstanceKey;
@@ -38,6 +39,8 @@ pub(super) struct Runner<'a, 'i> {
     /// is deleted where it was created, even when what the settings name is itself being
     /// deleted in this run.
     pub(super) existing_settings: Settings,
+    /// The static module tree.
+    pub(super) tree: ModTree<'i>,
 }
 
 impl Runner<'_, '_> {
@@ -55,9 +58,20 @@ impl Runner<'_, '_> {
         Ok(())
     }
 
-    /// What expressions see during apply: the values that exist now.
+    /// What expressions see during apply: the values that exist now (a module's outputs
+    /// are evaluated when referred to, as locals are).
     pub(super) fn scope(&self, iteration: Iteration) -> Scope<'_> {
-        self.input.workspace.scope(&self.values, iteration)
+        let mut s = self.input.workspace.scope(&self.values, iteration);
+        s.tree = Some(&self.tree);
+        s.lazy = true;
+        s
+    }
+
+    /// What expressions in module instance `inst` see during apply.
+    pub(super) fn scope_at(&self, inst: &[plinth_addr::ModuleStep]) -> Result<Scope<'_>, String> {
+        self.scope(Iteration::None)
+            .descend(inst)
+            .map_err(|d| d.message)
     }
 
     pub(super) fn change(&self, op: &Op) -> &ResourceChange {
@@ -100,12 +114,26 @@ impl Runner<'_, '_> {
                 }
             }
         }
-        for r in &self.input.workspace.config.resources {
-            let kind = r.mode;
-            if let Some(expansion) = Expansion::of(r)
-                && self.values.get(kind, &r.name).is_none()
+        // Declarations with no instances, in every module instance the plan has objects in.
+        let mut insts: Vec<Vec<plinth_addr::ModuleStep>> = vec![Vec::new()];
+        for c in &self.input.plan.changes {
+            if let Ok(a) = c.address.parse::<Address>()
+                && !insts.contains(&a.module)
             {
-                self.values.set_empty(kind, &r.name, expansion);
+                insts.push(a.module);
+            }
+        }
+        for inst in insts {
+            let Some(m) = self.tree.of_instance(&inst) else {
+                continue;
+            };
+            for r in &self.tree.get(m).config.resources {
+                let kind = r.mode;
+                if let Some(expansion) = Expansion::of(r)
+                    && self.values.get_in(&inst, kind, &r.name).is_none()
+                {
+                    self.values.set_empty(&inst, kind, &r.name, expansion);
+                }
             }
         }
     }
@@ -113,7 +141,14 @@ impl Runner<'_, '_> {
     /// Evaluates the configuration of an operation with the values now known.
     pub(super) fn eval_config(&self, c: &ResourceChange) -> Result<Value, String> {
         let addr: Address = c.address.parse().map_err(String::from)?;
-        let config = self.input.workspace.config;
+        let m = self.tree.of_instance(&addr.module).ok_or_else(|| {
+            format!(
+                "`{}` is no longer in the configuration: plan again",
+                Address::module_instance(addr.module.clone())
+            )
+        })?;
+        let config = self.tree.get(m).config;
+        let module_scope = self.scope_at(&addr.module)?;
         // `each` or `count.index` of the instance, as planned.
         let iteration = |r: &plinth_config::ResourceDecl| -> Result<Iteration, String> {
             match (Expansion::of(r), &addr.key) {
@@ -121,9 +156,7 @@ impl Runner<'_, '_> {
                 (Some(Expansion::Count), Some(InstanceKey::Int(i))) => Ok(Iteration::Count(*i)),
                 (Some(Expansion::ForEach), Some(InstanceKey::Str(key))) => {
                     let fe = r.for_each.as_ref().ok_or("for_each is gone")?;
-                    let v = fe
-                        .eval(&self.scope(Iteration::None))
-                        .map_err(|d| d.message)?;
+                    let v = fe.eval(&module_scope).map_err(|d| d.message)?;
                     let value = match v.unmarked() {
                         Value::Map(m) => m
                             .get(key)
@@ -163,7 +196,7 @@ impl Runner<'_, '_> {
                 (&r.inputs, iteration(r)?, &r.type_name, Some(&r.lifecycle))
             }
         };
-        let scope = self.scope(iteration);
+        let scope = module_scope.with_iteration(iteration);
         let mut v = node.eval(&scope).map_err(|d| d.message)?;
         if let Some(schema) = crate::inputs::schema_of(self.input.workspace.registry, schema_type) {
             diff::mark_sensitive(&schema, &mut v);

@@ -7,15 +7,21 @@ use plinth_plan::{Action, OutputChange, ResourceChange};
 use plinth_value::Value;
 
 use super::planner::Planner;
-use crate::addr::DeclKind;
+use crate::addr::{Address, DeclKind};
 use crate::scope::Iteration;
+use plinth_addr::ModuleStep;
 
 impl Planner<'_, '_> {
-    pub(super) fn plan_action(&mut self, i: usize, id: NodeId) {
-        let decl = &self.input.workspace.config.actions[i];
-        let address = format!("action.{}", decl.name);
+    pub(super) fn plan_action(&mut self, m: usize, i: usize, inst: &[ModuleStep], id: NodeId) {
+        let decl = &self.tree.get(m).config.actions[i];
+        let address = Address {
+            module: inst.to_vec(),
+            ..Address::new(DeclKind::Action, decl.name.clone(), None)
+        }
+        .to_string();
         self.produced.insert(address.clone());
-        let config = match decl.inputs.eval(&self.scope(Iteration::None)) {
+        let result = decl.inputs.eval(&self.scope_in(m, inst, Iteration::None));
+        let config = match result {
             Ok(v) => v,
             Err(d) => {
                 self.diags.push(d);
@@ -26,7 +32,7 @@ impl Planner<'_, '_> {
             .on
             .iter()
             .find(|o| {
-                self.action_of(&o.text)
+                self.action_of(&super::planner::relative(inst, &o.text))
                     .into_iter()
                     .any(|a| matches!(a, Action::Create | Action::Update | Action::Replace))
             })
@@ -42,7 +48,7 @@ impl Planner<'_, '_> {
                 Some(e) if e.outcome != "ok" => Some("its last run failed".to_string()),
                 Some(_) => None,
             });
-        let deps = self.dependency_addresses(id);
+        let deps = self.dependency_addresses(id, m, inst);
         self.push(ResourceChange {
             address,
             name: decl.name.clone(),

@@ -20,6 +20,7 @@ mod actions;
 mod deletes;
 mod existing;
 mod expand;
+mod modules;
 mod moves;
 mod planner;
 mod resources;
@@ -67,6 +68,7 @@ pub async fn plan(
         return Err(diags);
     }
     let graph = graph::build(config, input.workspace.registry).map_err(Diagnostics::from)?;
+    let tree = crate::tree::ModTree::new(config);
     let tables = SettingsTables::new(config, input.workspace.registry);
     // A target may name something only in state (e.g. to destroy it alone); a replacement
     // must be in the configuration.
@@ -141,6 +143,14 @@ pub async fn plan(
         tables: &tables,
         settings: Settings::new(),
         settings_deps: HashMap::new(),
+        tree: &tree,
+        instances: {
+            let mut v = vec![Vec::new(); tree.modules.len()];
+            v[crate::tree::ROOT].push(Vec::new());
+            v
+        },
+        call_iters: HashMap::new(),
+        by_static: HashMap::new(),
         removed_by_drift: drift
             .iter()
             .filter(|d| d.action == Action::Update)
@@ -175,12 +185,13 @@ pub async fn plan(
         values,
         index,
         by_decl,
+        by_static,
         produced,
         ..
     } = planner;
     // The scope's values and the indexes hold a copy of every resource: freeing them is a
     // tenth of a 10,000-resource plan. Nothing needs to wait for it.
-    drop_elsewhere((values, index, by_decl, produced));
+    drop_elsewhere((values, index, by_decl, produced, by_static));
     diags.extend(pd);
     // Each move is carried by the change at its new address (whatever that change is).
     if !moved_from.is_empty() {

@@ -2,8 +2,10 @@
 //! far, changes, diagnostics) and the steps every declaration shares — its scope, its
 //! dependencies, `for_each` expansion, evaluated inputs.
 
-use std::collections::{HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
+use plinth_addr::ModuleStep;
 use plinth_config::{Diagnostic, Diagnostics, ResourceDecl};
 use plinth_graph::NodeId;
 use plinth_plan::{Action, OutputChange, ResourceChange};
@@ -13,9 +15,10 @@ use plinth_value::{Path, Value};
 use crate::addr::Address;
 use crate::addr::DeclKind;
 use crate::events::EventSink;
-use crate::graph::{self, Decl, DeclGraph};
+use crate::graph::{Decl, DeclGraph};
 use crate::scope::{Expansion, Iteration, Scope, Values};
 use crate::settings::{Settings, SettingsTables, prefix_of, settings_for};
+use crate::tree::{ModTree, ROOT};
 
 use super::existing::CreateCheck;
 use super::{PlanInput, PlanOptions};
@@ -51,36 +54,119 @@ pub(super) struct Planner<'a, 'i> {
     /// Per address, the attribute paths refresh found removed outside plinth (they were in
     /// state and are no longer on the object).
     pub(super) removed_by_drift: HashMap<String, Vec<Path>>,
+    /// The static module tree.
+    pub(super) tree: &'a ModTree<'i>,
+    /// The instances of each static module planned so far (the root has one: `[]`).
+    pub(super) instances: Vec<Vec<Vec<ModuleStep>>>,
+    /// `each`/`count.index` of each module instance, for its call's inputs.
+    pub(super) call_iters: HashMap<Vec<ModuleStep>, Iteration>,
+    /// `(static module, kind, name)` → the module instance and index in `changes` of each
+    /// instance planned, for dependencies across module instances.
+    pub(super) by_static: HashMap<(usize, DeclKind, String), Vec<(Vec<ModuleStep>, usize)>>,
+}
+
+/// Variables of a module instance not planned yet.
+static NO_VARS: BTreeMap<String, Value> = BTreeMap::new();
+
+/// `text` (an address as written in module instance `module`, e.g. a `depends_on` or
+/// `replace_triggered_by` entry) as a full address.
+pub(super) fn relative(module: &[ModuleStep], text: &str) -> String {
+    if module.is_empty() {
+        return text.to_string();
+    }
+    match text.parse::<Address>() {
+        Ok(mut a) => {
+            let mut full = module.to_vec();
+            full.append(&mut a.module);
+            a.module = full;
+            a.to_string()
+        }
+        Err(_) => text.to_string(),
+    }
 }
 
 impl Planner<'_, '_> {
     pub(super) fn scope(&self, iteration: Iteration) -> Scope<'_> {
-        self.input.workspace.scope(&self.values, iteration)
+        self.scope_in(ROOT, &[], iteration)
     }
 
-    /// Addresses (instances) of the declarations `id` depends on; through a provider's
-    /// settings table or a local, what the table or local refers to (outputs are never
-    /// dependencies).
-    pub(super) fn dependency_addresses(&self, id: NodeId) -> Vec<String> {
+    /// What expressions in module instance `inst` of static module `m` see.
+    pub(super) fn scope_in(
+        &self,
+        m: usize,
+        inst: &[ModuleStep],
+        iteration: Iteration,
+    ) -> Scope<'_> {
+        let mut s = self.input.workspace.scope(&self.values, iteration);
+        if m != ROOT {
+            s.config = Some(self.tree.get(m).config);
+            s.vars = Cow::Borrowed(self.values.vars(inst).unwrap_or(&NO_VARS));
+            s.inst = inst.to_vec();
+        }
+        s.tree = Some(self.tree);
+        s.module = m;
+        s
+    }
+
+    /// Addresses (instances) of the declarations `id` (in static module `m`, evaluated in
+    /// module instance `inst`) depends on; through a provider's settings table, a local, a
+    /// module call, a module's variable or output, what those refer to (root outputs are
+    /// never dependencies). Across a module boundary, the instances under the module
+    /// instance both share: in the same module instance, only its own.
+    pub(super) fn dependency_addresses(
+        &self,
+        id: NodeId,
+        m: usize,
+        inst: &[ModuleStep],
+    ) -> Vec<String> {
         let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        let mut through = HashSet::new();
+        self.collect_dependencies(id, m, inst, &mut out, &mut seen, &mut through);
+        out
+    }
+
+    fn collect_dependencies(
+        &self,
+        id: NodeId,
+        m: usize,
+        inst: &[ModuleStep],
+        out: &mut Vec<String>,
+        seen: &mut HashSet<usize>,
+        through: &mut HashSet<NodeId>,
+    ) {
         for dep in self.graph.dag.dependencies(id) {
-            let decl = *self.graph.dag.node(dep);
-            if let Decl::Provider(_) | Decl::Local(_) = decl {
-                for a in self.dependency_addresses(dep) {
-                    if !out.contains(&a) {
-                        out.push(a);
-                    }
+            let (dm, kind, name) = match *self.graph.dag.node(dep) {
+                Decl::Output(ROOT, _) => continue,
+                Decl::Resource(dm, i) => {
+                    let r = &self.tree.get(dm).config.resources[i];
+                    (dm, r.mode, &r.name)
                 }
-                continue;
-            }
-            let text = graph::decl_address(self.input.workspace.config, decl);
-            for a in self.changes_of(&text) {
-                if !out.contains(&a.address) {
-                    out.push(a.address.clone());
+                Decl::Action(dm, i) => (
+                    dm,
+                    DeclKind::Action,
+                    &self.tree.get(dm).config.actions[i].name,
+                ),
+                _ => {
+                    if through.insert(dep) {
+                        self.collect_dependencies(dep, m, inst, out, seen, through);
+                    }
+                    continue;
+                }
+            };
+            let depth = self.tree.common_depth(m, dm).min(inst.len());
+            let prefix = &inst[..depth];
+            for (at, i) in self
+                .by_static
+                .get(&(dm, kind, name.clone()))
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+            {
+                if at.starts_with(prefix) && seen.insert(*i) {
+                    out.push(self.changes[*i].address.clone());
                 }
             }
         }
-        out
     }
 
     /// Evaluates a provider settings table with the values planned so far.
@@ -104,7 +190,7 @@ impl Planner<'_, '_> {
                     Value::Unknown
                 }
             };
-        let deps = self.dependency_addresses(id);
+        let deps = self.dependency_addresses(id, ROOT, &[]);
         self.settings_deps.insert(prefix.clone(), deps);
         self.settings.insert(prefix, value);
     }
@@ -119,38 +205,55 @@ impl Planner<'_, '_> {
     }
 
     pub(super) async fn plan_decl(&mut self, id: NodeId) {
-        match *self.graph.dag.node(id) {
-            Decl::Resource(i) => {
-                let decl = &self.input.workspace.config.resources[i];
-                let Some(instances) = self.expand(decl) else {
-                    return;
-                };
-                let kind = decl.mode;
-                if instances.is_empty()
-                    && let Some(expansion) = Expansion::of(decl)
-                {
-                    self.values.set_empty(kind, &decl.name, expansion);
-                }
-                let deps = self.dependency_addresses(id);
-                for (key, each) in instances {
-                    let addr = Address::new(kind, decl.name.clone(), key);
-                    self.produced.insert(addr.to_string());
-                    let result = match decl.mode {
-                        DeclKind::Resource => {
-                            self.plan_managed(decl, &addr, each, deps.clone()).await
-                        }
-                        _ => self.plan_data(decl, &addr, each, deps.clone()).await,
-                    };
-                    if let Err(d) = result {
-                        self.diags.push(d);
-                        self.values.set(&addr, Value::Unknown, false);
-                    }
-                }
+        let decl = *self.graph.dag.node(id);
+        let m = crate::graph::module_of(decl);
+        if let Decl::Provider(i) = decl {
+            return self.plan_settings(i, id);
+        }
+        if let Decl::Output(ROOT, i) = decl {
+            return self.plan_output(i);
+        }
+        let instances = std::mem::take(&mut self.instances[m]);
+        for inst in &instances {
+            match decl {
+                Decl::Resource(_, i) => self.plan_resource(m, i, inst, id).await,
+                Decl::Action(_, i) => self.plan_action(m, i, inst, id),
+                Decl::Output(_, i) => self.plan_module_output(m, i, inst),
+                Decl::Local(_, i) => self.plan_local(m, i, inst),
+                Decl::Call(_, c) => self.plan_call(m, c, inst),
+                Decl::Var(_, v) => self.plan_var(m, v, inst),
+                Decl::Provider(_) => {}
             }
-            Decl::Action(i) => self.plan_action(i, id),
-            Decl::Output(i) => self.plan_output(i),
-            Decl::Provider(i) => self.plan_settings(i, id),
-            Decl::Local(i) => self.plan_local(i),
+        }
+        self.instances[m] = instances;
+    }
+
+    async fn plan_resource(&mut self, m: usize, i: usize, inst: &[ModuleStep], id: NodeId) {
+        let decl = &self.tree.get(m).config.resources[i];
+        let Some(instances) = self.expand(decl, m, inst) else {
+            return;
+        };
+        let kind = decl.mode;
+        if instances.is_empty()
+            && let Some(expansion) = Expansion::of(decl)
+        {
+            self.values.set_empty(inst, kind, &decl.name, expansion);
+        }
+        let deps = self.dependency_addresses(id, m, inst);
+        for (key, each) in instances {
+            let addr = Address {
+                module: inst.to_vec(),
+                ..Address::new(kind, decl.name.clone(), key)
+            };
+            self.produced.insert(addr.to_string());
+            let result = match decl.mode {
+                DeclKind::Resource => self.plan_managed(decl, m, &addr, each, deps.clone()).await,
+                _ => self.plan_data(decl, m, &addr, each, deps.clone()).await,
+            };
+            if let Err(d) = result {
+                self.diags.push(d);
+                self.values.set(&addr, Value::Unknown, false);
+            }
         }
     }
 
@@ -167,7 +270,18 @@ impl Planner<'_, '_> {
         let i = self.changes.len();
         self.index.insert(c.address.clone(), i);
         let decl = match c.address.parse::<Address>() {
-            Ok(a) => a.decl_text(),
+            Ok(a) => {
+                if let Some(m) = self.tree.of_instance(&a.module) {
+                    let text = a.decl_text();
+                    self.by_static
+                        .entry((m, a.kind, a.name))
+                        .or_default()
+                        .push((a.module, i));
+                    text
+                } else {
+                    a.decl_text()
+                }
+            }
             Err(_) => c.address.clone(),
         };
         self.by_decl.entry(decl).or_default().push(i);
@@ -190,10 +304,12 @@ impl Planner<'_, '_> {
     pub(super) fn eval_inputs(
         &self,
         decl: &ResourceDecl,
+        m: usize,
+        addr: &Address,
         each: Iteration,
         schema: &TypeSchema,
     ) -> Result<Value, Diagnostic> {
-        let mut config = decl.inputs.eval(&self.scope(each))?;
+        let mut config = decl.inputs.eval(&self.scope_in(m, &addr.module, each))?;
         diff::mark_sensitive(schema, &mut config);
         // Kinds of inputs whose values were expressions.
         for i in &schema.inputs {
@@ -209,7 +325,7 @@ impl Planner<'_, '_> {
                     format!(
                         "`{}` of `{}` must be {}, but the expression gives {}",
                         i.name,
-                        decl.address(),
+                        addr.decl_text(),
                         i.kind.describe(),
                         v.type_name()
                     ),
@@ -228,7 +344,10 @@ impl Planner<'_, '_> {
                 .map(|n| n.loc.clone())
                 .unwrap_or(decl.loc.clone());
             let msg = plinth_value::scrub(&msg, &config.sensitive_texts());
-            return Err(Diagnostic::at(format!("`{}`: {msg}", decl.address()), loc));
+            return Err(Diagnostic::at(
+                format!("`{}`: {msg}", addr.decl_text()),
+                loc,
+            ));
         }
         Ok(config)
     }
@@ -237,6 +356,8 @@ impl Planner<'_, '_> {
     pub(super) fn provider_and_config(
         &self,
         decl: &ResourceDecl,
+        m: usize,
+        addr: &Address,
         each: Iteration,
     ) -> Result<
         (
@@ -254,7 +375,7 @@ impl Planner<'_, '_> {
             .lookup(&decl.type_name)
             .ok_or_else(|| Diagnostic::at("unknown type", decl.type_loc.clone()))?;
         let schema = provider.schema(&t).unwrap_or_default();
-        let config = self.eval_inputs(decl, each, &schema)?;
+        let config = self.eval_inputs(decl, m, addr, each, &schema)?;
         Ok((provider.clone(), t, schema, config))
     }
 }

@@ -23,11 +23,12 @@ impl Planner<'_, '_> {
     pub(super) async fn plan_managed(
         &mut self,
         decl: &ResourceDecl,
+        m: usize,
         addr: &Address,
         each: Iteration,
         deps: Vec<String>,
     ) -> Result<(), Diagnostic> {
-        let (provider, t, schema, mut config) = self.provider_and_config(decl, each)?;
+        let (provider, t, schema, mut config) = self.provider_and_config(decl, m, addr, each)?;
         let address = addr.to_string();
         let settings = self.settings_of(&decl.type_name).clone();
         let req = Request::new(&t, &address, &NullReporter).with_settings(&settings);
@@ -69,7 +70,7 @@ impl Planner<'_, '_> {
                 .iter()
                 .find_map(|t| {
                     let hit = self
-                        .action_of(&t.text)
+                        .action_of(&super::planner::relative(&addr.module, &t.text))
                         .into_iter()
                         .any(|a| matches!(a, Action::Create | Action::Update | Action::Replace));
                     hit.then(|| format!("replace_triggered_by: `{}` changes", t.text))
@@ -250,11 +251,12 @@ impl Planner<'_, '_> {
     pub(super) async fn plan_data(
         &mut self,
         decl: &ResourceDecl,
+        m: usize,
         addr: &Address,
         each: Iteration,
         deps: Vec<String>,
     ) -> Result<(), Diagnostic> {
-        let (provider, t, schema, config) = self.provider_and_config(decl, each)?;
+        let (provider, t, schema, config) = self.provider_and_config(decl, m, addr, each)?;
         let address = addr.to_string();
         // Reading now would see what is about to change: defer to apply (as Terraform does)
         // when anything this data source depends on, by reference or depends_on, changes.

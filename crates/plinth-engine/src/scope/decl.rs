@@ -17,12 +17,25 @@ impl Scope<'_> {
         steps: &[ResolvedStep],
         skip: usize,
     ) -> Result<Value, EvalError> {
-        let Some(v) = self.values.get(kind, name) else {
+        let Some(v) = self.values.get_in(&self.inst, kind, name) else {
             return Err(EvalError::new(
                 format!("`{}` is not declared", r.prefix(skip)),
                 r.span.clone(),
             ));
         };
+        walk_decl(v, r, steps, skip)
+    }
+}
+
+/// Follows `steps[skip..]` into the value of a declaration (or a module call): an instance
+/// key first when it has instances.
+pub(super) fn walk_decl(
+    v: &DeclValue,
+    r: &Reference,
+    steps: &[ResolvedStep],
+    skip: usize,
+) -> Result<Value, EvalError> {
+    {
         let rest = &steps[skip..];
         let at = || r.prefix(skip);
         match v {

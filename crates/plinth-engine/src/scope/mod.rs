@@ -2,6 +2,7 @@
 //! locals, the files the configuration read, and the values of other declarations (planned
 //! values during plan, actual values during apply).
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
@@ -11,8 +12,11 @@ use plinth_expr::{Context, EvalError, Reference, ResolvedStep, walk_steps};
 use plinth_value::Value;
 
 use crate::addr::DeclKind;
+use crate::tree::{ModTree, ROOT};
+use plinth_addr::ModuleStep;
 
 mod decl;
+mod module;
 mod values;
 
 pub use values::{DeclValue, Expansion, Inst, Values, whole_number};
@@ -36,8 +40,9 @@ pub enum Iteration {
 
 /// An evaluation scope.
 pub struct Scope<'a> {
-    /// Resolved input variables, for `var.NAME` (sensitive ones marked).
-    pub vars: &'a BTreeMap<String, Value>,
+    /// Resolved input variables, for `var.NAME` (sensitive ones marked): the root's, or a
+    /// module instance's inputs.
+    pub vars: Cow<'a, BTreeMap<String, Value>>,
     /// The environment `${env.NAME}` reads.
     pub env: &'a BTreeMap<String, String>,
     /// The values of other declarations, for references such as `rg.id` (and `local.x`
@@ -54,6 +59,15 @@ pub struct Scope<'a> {
     pub dir: Option<&'a std::path::Path>,
     /// Locals evaluated in this scope, and those being evaluated (a cycle guard).
     pub locals: LocalCache,
+    /// The module tree, for `module.NAME` (none: the configuration is read as flat).
+    pub tree: Option<&'a ModTree<'a>>,
+    /// The static module evaluated in (an index into `tree`; [`ROOT`] for the root).
+    pub module: usize,
+    /// The module instance evaluated in (`module.app["a"]`; empty for the root).
+    pub inst: Vec<ModuleStep>,
+    /// Whether `module.NAME` is evaluated here, with this scope's values (during apply, as
+    /// locals are), rather than read from `values` (as planned).
+    pub lazy: bool,
 }
 
 /// Locals a [`Scope`] evaluated itself (see [`Scope::config`]).
@@ -71,7 +85,7 @@ impl<'a> Scope<'a> {
         values: &'a Values,
     ) -> Self {
         Scope {
-            vars,
+            vars: Cow::Borrowed(vars),
             env,
             values,
             iteration: Iteration::None,
@@ -79,6 +93,10 @@ impl<'a> Scope<'a> {
             config: None,
             dir: None,
             locals: LocalCache::default(),
+            tree: None,
+            module: ROOT,
+            inst: Vec::new(),
+            lazy: false,
         }
     }
 }
@@ -322,7 +340,11 @@ impl Context for Scope<'_> {
             }
             "local" => {
                 let (name, span) = first_attr(r, steps, "NAME")?;
-                if self.values.get(DeclKind::Local, name).is_some() {
+                if self
+                    .values
+                    .get_in(&self.inst, DeclKind::Local, name)
+                    .is_some()
+                {
                     return self.decl_value(DeclKind::Local, name, r, steps, 1);
                 }
                 let value = self.eval_local(name, span)?;
@@ -340,6 +362,7 @@ impl Context for Scope<'_> {
                 let (name, _) = first_attr(r, steps, "NAME")?;
                 self.decl_value(DeclKind::Data, name, r, steps, 1)
             }
+            "module" => self.module_value(r, steps),
             name => self.decl_value(DeclKind::Resource, name, r, steps, 0),
         }
     }

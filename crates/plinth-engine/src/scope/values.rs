@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use plinth_addr::InstanceKey;
+use plinth_addr::{InstanceKey, ModuleStep};
 use plinth_value::Value;
 
 use crate::addr::{Address, DeclKind};
@@ -63,68 +63,175 @@ pub enum DeclValue {
     Unknown,
 }
 
-/// The values of every declaration evaluated so far.
+/// The values of every declaration evaluated so far, per module instance (the root is the
+/// empty path).
 #[derive(Clone, Debug, Default)]
 pub struct Values {
-    decls: HashMap<(DeclKind, String), DeclValue>,
+    insts: HashMap<Vec<ModuleStep>, InstValues>,
 }
 
-impl Values {
-    /// Records the value of one instance.
-    pub fn set(&mut self, addr: &Address, value: Value, complete: bool) {
-        let key = (addr.kind, addr.name.clone());
-        let inst = Inst { value, complete };
-        match &addr.key {
-            None => {
-                self.decls.insert(key, DeclValue::Single(inst));
+/// What one module instance holds: its declarations' values, the values of the modules it
+/// calls (`module.NAME`: an object of outputs per instance) and its input variables.
+#[derive(Clone, Debug, Default)]
+struct InstValues {
+    decls: HashMap<(DeclKind, String), DeclValue>,
+    calls: HashMap<String, DeclValue>,
+    vars: BTreeMap<String, Value>,
+}
+
+/// Puts `inst` into `slot` as the instance `key` of a declaration (or a module call).
+fn put(slot: &mut DeclValue, key: &Option<InstanceKey>, inst: Inst) {
+    match key {
+        None => *slot = DeclValue::Single(inst),
+        Some(InstanceKey::Str(k)) => {
+            if !matches!(slot, DeclValue::Instances(_)) {
+                *slot = DeclValue::Instances(BTreeMap::new());
             }
-            Some(InstanceKey::Str(k)) => {
-                let entry = self
-                    .decls
-                    .entry(key)
-                    .or_insert_with(|| DeclValue::Instances(BTreeMap::new()));
-                if !matches!(entry, DeclValue::Instances(_)) {
-                    *entry = DeclValue::Instances(BTreeMap::new());
-                }
-                if let DeclValue::Instances(m) = entry {
-                    m.insert(k.clone(), inst);
-                }
+            if let DeclValue::Instances(m) = slot {
+                m.insert(k.clone(), inst);
             }
-            Some(InstanceKey::Int(i)) => {
-                let entry = self
-                    .decls
-                    .entry(key)
-                    .or_insert_with(|| DeclValue::Counted(BTreeMap::new()));
-                if !matches!(entry, DeclValue::Counted(_)) {
-                    *entry = DeclValue::Counted(BTreeMap::new());
-                }
-                if let DeclValue::Counted(m) = entry {
-                    m.insert(*i, inst);
-                }
+        }
+        Some(InstanceKey::Int(i)) => {
+            if !matches!(slot, DeclValue::Counted(_)) {
+                *slot = DeclValue::Counted(BTreeMap::new());
+            }
+            if let DeclValue::Counted(m) = slot {
+                m.insert(*i, inst);
             }
         }
     }
+}
 
-    /// Declares a `for_each` or `count` declaration with no instances: an empty map or an
-    /// empty list.
-    pub fn set_empty(&mut self, kind: DeclKind, name: &str, expansion: Expansion) {
-        let empty = match expansion {
-            Expansion::Count => DeclValue::Counted(BTreeMap::new()),
-            Expansion::ForEach => DeclValue::Instances(BTreeMap::new()),
-        };
-        self.decls.insert((kind, name.to_string()), empty);
+fn empty(expansion: Expansion) -> DeclValue {
+    match expansion {
+        Expansion::Count => DeclValue::Counted(BTreeMap::new()),
+        Expansion::ForEach => DeclValue::Instances(BTreeMap::new()),
+    }
+}
+
+impl Values {
+    fn inst_mut(&mut self, module: &[ModuleStep]) -> &mut InstValues {
+        if !self.insts.contains_key(module) {
+            self.insts.insert(module.to_vec(), InstValues::default());
+        }
+        self.insts.get_mut(module).expect("just inserted")
+    }
+
+    /// Records the value of one instance (in the module instance of its address).
+    pub fn set(&mut self, addr: &Address, value: Value, complete: bool) {
+        let key = (addr.kind, addr.name.clone());
+        let inst = Inst { value, complete };
+        let decls = &mut self.inst_mut(&addr.module).decls;
+        match &addr.key {
+            None => {
+                decls.insert(key, DeclValue::Single(inst));
+            }
+            k => put(decls.entry(key).or_insert(DeclValue::Unknown), k, inst),
+        }
+    }
+
+    /// Declares a `for_each` or `count` declaration of module instance `module` with no
+    /// instances: an empty map or an empty list.
+    pub fn set_empty(
+        &mut self,
+        module: &[ModuleStep],
+        kind: DeclKind,
+        name: &str,
+        expansion: Expansion,
+    ) {
+        self.inst_mut(module)
+            .decls
+            .insert((kind, name.to_string()), empty(expansion));
     }
 
     /// Records a whole declaration as unknown, so that every reference to it is "known
     /// after apply" (e.g. its `for_each` could not be evaluated).
-    pub fn set_unknown(&mut self, kind: DeclKind, name: &str) {
-        self.decls
+    pub fn set_unknown(&mut self, module: &[ModuleStep], kind: DeclKind, name: &str) {
+        self.inst_mut(module)
+            .decls
             .insert((kind, name.to_string()), DeclValue::Unknown);
     }
 
-    /// The value of a declaration; `None` when none has been recorded for it.
+    /// The value of a declaration of the root module; `None` when none has been recorded.
     pub fn get(&self, kind: DeclKind, name: &str) -> Option<&DeclValue> {
-        self.decls.get(&(kind, name.to_string()))
+        self.get_in(&[], kind, name)
+    }
+
+    /// The value of a declaration of module instance `module`.
+    pub fn get_in(&self, module: &[ModuleStep], kind: DeclKind, name: &str) -> Option<&DeclValue> {
+        self.insts.get(module)?.decls.get(&(kind, name.to_string()))
+    }
+
+    /// Declares the call `name` in module instance `caller`: no instances yet (an empty map
+    /// or list when it has `for_each`/`count`), or unknown.
+    pub fn set_call(
+        &mut self,
+        caller: &[ModuleStep],
+        name: &str,
+        expansion: Option<Expansion>,
+        known: bool,
+    ) {
+        let v = match (known, expansion) {
+            (false, _) => DeclValue::Unknown,
+            (true, Some(e)) => empty(e),
+            (true, None) => DeclValue::Single(Inst {
+                value: Value::Map(Default::default()),
+                complete: true,
+            }),
+        };
+        self.inst_mut(caller).calls.insert(name.to_string(), v);
+    }
+
+    /// Records output `output` of module instance `inst` (whose last step is the call) in
+    /// the caller's `module.NAME` value.
+    pub fn set_output(&mut self, inst: &[ModuleStep], output: &str, value: Value) {
+        let Some((step, caller)) = inst.split_last() else {
+            return;
+        };
+        let calls = &mut self.inst_mut(caller).calls;
+        let slot = calls.entry(step.name.clone()).or_insert(DeclValue::Unknown);
+        let mut object = match (slot as &DeclValue, &step.key) {
+            (DeclValue::Single(i), None) => i.value.clone(),
+            (DeclValue::Instances(m), Some(InstanceKey::Str(k))) => {
+                m.get(k).map(|i| i.value.clone()).unwrap_or(Value::Null)
+            }
+            (DeclValue::Counted(m), Some(InstanceKey::Int(k))) => {
+                m.get(k).map(|i| i.value.clone()).unwrap_or(Value::Null)
+            }
+            _ => Value::Null,
+        };
+        if !matches!(object, Value::Map(_)) {
+            object = Value::Map(Default::default());
+        }
+        object.set(&plinth_value::Path::root().key(output), value);
+        put(
+            slot,
+            &step.key,
+            Inst {
+                value: object,
+                complete: true,
+            },
+        );
+    }
+
+    /// The value of `module.NAME` in module instance `caller`.
+    pub fn call(&self, caller: &[ModuleStep], name: &str) -> Option<&DeclValue> {
+        self.insts.get(caller)?.calls.get(name)
+    }
+
+    /// Sets the input variables of module instance `inst`.
+    pub fn set_vars(&mut self, inst: &[ModuleStep], vars: BTreeMap<String, Value>) {
+        self.inst_mut(inst).vars = vars;
+    }
+
+    /// Sets one input variable of module instance `inst`.
+    pub fn set_var(&mut self, inst: &[ModuleStep], name: &str, value: Value) {
+        self.inst_mut(inst).vars.insert(name.to_string(), value);
+    }
+
+    /// The input variables of module instance `inst`; `None` before any was set.
+    pub fn vars(&self, inst: &[ModuleStep]) -> Option<&BTreeMap<String, Value>> {
+        self.insts.get(inst).map(|i| &i.vars)
     }
 }
 

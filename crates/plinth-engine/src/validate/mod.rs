@@ -66,20 +66,13 @@ pub fn lookup_type(
 /// Checks every declaration. Returns all problems found.
 pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
     let mut d = Diagnostics::default();
-    // The configuration language reads module calls; the engine does not plan them yet.
-    for m in &config.module_calls {
-        d.push(
-            Diagnostic::at(
-                format!(
-                    "`module.{}`: this version of plinth cannot plan module calls",
-                    m.name
-                ),
-                m.loc.clone(),
-            )
-            .label("module call")
-            .help("declare the module's resources in this configuration for now"),
-        );
-    }
+    check_module(&mut d, config, registry, true);
+    d
+}
+
+/// Checks one module's declarations (`root`: the root configuration, which alone has
+/// provider settings and a backend), then every module it calls.
+fn check_module(d: &mut Diagnostics, config: &Config, registry: &Registry, root: bool) {
     let names = Names::new(config);
     for r in &config.resources {
         let what = if r.mode == DeclKind::Data {
@@ -110,9 +103,9 @@ pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
                         }),
                     );
                 } else {
-                    check_inputs(&mut d, &schema, &r.inputs, what, &r.name, registry);
+                    check_inputs(d, &schema, &r.inputs, what, &r.name, registry);
                     if !schema.open {
-                        check_ignore_changes(&mut d, &schema, &r.lifecycle.ignore_changes);
+                        check_ignore_changes(d, &schema, &r.lifecycle.ignore_changes);
                     }
                 }
             }
@@ -125,21 +118,21 @@ pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
         } else {
             Within::Plain
         };
-        check_refs(&mut d, &names, &r.inputs, within);
-        check_calls(&mut d, &r.inputs, registry);
+        check_refs(d, &names, &r.inputs, within);
+        check_calls(d, &r.inputs, registry);
         if let Some(fe) = &r.for_each {
-            check_refs(&mut d, &names, fe, Within::Plain);
-            check_calls(&mut d, fe, registry);
-            check_static_for_each(&mut d, &r.address(), fe);
+            check_refs(d, &names, fe, Within::Plain);
+            check_calls(d, fe, registry);
+            check_static_for_each(d, &r.address(), fe);
         }
         if let Some(count) = &r.count {
-            check_refs(&mut d, &names, count, Within::Plain);
-            check_calls(&mut d, count, registry);
-            check_static_count(&mut d, &r.address(), count);
+            check_refs(d, &names, count, Within::Plain);
+            check_calls(d, count, registry);
+            check_static_count(d, &r.address(), count);
         }
 
         for dep in r.depends_on.iter().chain(&r.lifecycle.replace_triggered_by) {
-            check_addr(&mut d, &names, &dep.text, &dep.loc);
+            check_addr(d, &names, &dep.text, &dep.loc);
         }
     }
     for a in &config.actions {
@@ -148,44 +141,74 @@ pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
                 Diagnostic::at(format!("`{}` is not an action type", a.type_name), a.type_loc.clone())
                     .help("declare resources as [resource.NAME]; actions are imperative steps such as k8s:rollout-restart"),
             ),
-            Ok(schema) => check_inputs(&mut d, &schema, &a.inputs, "action", &a.name, registry),
+            Ok(schema) => check_inputs(d, &schema, &a.inputs, "action", &a.name, registry),
             Err(e) => d.push(e),
         }
-        check_refs(&mut d, &names, &a.inputs, Within::Plain);
-        check_calls(&mut d, &a.inputs, registry);
+        check_refs(d, &names, &a.inputs, Within::Plain);
+        check_calls(d, &a.inputs, registry);
         if a.on.is_empty() {
             d.push(Diagnostic::at(format!("action `{}` has no `on`", a.name), a.loc.clone())
                 .help("list what it watches, e.g. on = [\"fic_keda\"]; it runs when any of them is created, updated or replaced"));
         }
         for dep in a.on.iter().chain(&a.depends_on) {
-            check_addr(&mut d, &names, &dep.text, &dep.loc);
+            check_addr(d, &names, &dep.text, &dep.loc);
         }
     }
     for l in &config.locals {
-        check_refs(&mut d, &names, &l.value, Within::Local);
-        check_calls(&mut d, &l.value, registry);
+        check_refs(d, &names, &l.value, Within::Local);
+        check_calls(d, &l.value, registry);
     }
     for o in &config.outputs {
-        check_refs(&mut d, &names, &o.value, Within::Plain);
-        check_calls(&mut d, &o.value, registry);
+        check_refs(d, &names, &o.value, Within::Plain);
+        check_calls(d, &o.value, registry);
         if !o.sensitive {
-            check_output_sensitivity(&mut d, config, o);
+            check_output_sensitivity(d, config, o);
         }
+    }
+    for c in &config.module_calls {
+        let within = if c.count.is_some() {
+            Within::Count
+        } else if c.for_each.is_some() {
+            Within::ForEach
+        } else {
+            Within::Plain
+        };
+        for (_, _, node) in &c.inputs {
+            check_refs(d, &names, node, within);
+            check_calls(d, node, registry);
+        }
+        for meta in [&c.for_each, &c.count].into_iter().flatten() {
+            check_refs(d, &names, meta, Within::Plain);
+            check_calls(d, meta, registry);
+        }
+        for dep in &c.depends_on {
+            check_addr(d, &names, &dep.text, &dep.loc);
+        }
+        for p in &c.providers {
+            if let Some(provider) = registry.providers().find(|x| x.settings_table() == p.name) {
+                crate::settings_checks::keys(d, provider.as_ref(), p);
+            }
+            check_refs(d, &names, &p.config, within);
+            check_calls(d, &p.config, registry);
+        }
+        check_module(d, &c.module, registry, false);
+    }
+    if !root {
+        return;
     }
     for p in &config.providers {
         let Some(provider) = registry.providers().find(|x| x.settings_table() == p.name) else {
             continue; // reported below, with the nearest name
         };
-        crate::settings_checks::keys(&mut d, provider.as_ref(), p);
-        check_refs(&mut d, &names, &p.config, Within::Plain);
-        check_calls(&mut d, &p.config, registry);
-        crate::settings_checks::names(&mut d, config, registry, p);
+        crate::settings_checks::keys(d, provider.as_ref(), p);
+        check_refs(d, &names, &p.config, Within::Plain);
+        check_calls(d, &p.config, registry);
+        crate::settings_checks::names(d, config, registry, p);
     }
     d.extend(crate::settings::unknown_tables(config, registry));
     if let Some(b) = &config.backend {
-        check_backend(&mut d, b);
+        check_backend(d, b);
     }
-    d
 }
 
 /// Backend types this build knows.

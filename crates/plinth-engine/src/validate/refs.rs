@@ -21,6 +21,8 @@ pub(super) struct Names<'a> {
     for_each: HashSet<String>,
     /// Addresses of declarations with `count`.
     count: HashSet<String>,
+    /// The module calls, each with the outputs its module declares.
+    modules: Vec<(&'a str, Vec<&'a str>)>,
 }
 
 impl<'a> Names<'a> {
@@ -50,6 +52,16 @@ impl<'a> Names<'a> {
             locals: Pool::new(config.locals.iter().map(|l| l.name.as_str()).collect()),
             for_each: with(|r| r.for_each.is_some()),
             count: with(|r| r.count.is_some()),
+            modules: config
+                .module_calls
+                .iter()
+                .map(|c| {
+                    (
+                        c.name.as_str(),
+                        c.module.outputs.iter().map(|o| o.name.as_str()).collect(),
+                    )
+                })
+                .collect(),
         }
     }
 }
@@ -165,6 +177,25 @@ pub(super) fn check_addr(d: &mut Diagnostics, names: &Names<'_>, text: &str, loc
             return;
         }
     };
+    if let Some(step) = addr.module.first() {
+        // Inside a module: the call must exist here (its module checks its own names).
+        if !names.modules.iter().any(|(n, _)| *n == step.name) {
+            let help = did_you_mean(&step.name, names.modules.iter().map(|(n, _)| *n))
+                .map(|s| format!("did you mean `module.{s}`?"));
+            d.push(
+                Diagnostic::at(
+                    format!(
+                        "`{text}` names a module call `module.{}` that is not declared",
+                        step.name
+                    ),
+                    loc.clone(),
+                )
+                .label("unknown module")
+                .maybe_help(help),
+            );
+        }
+        return;
+    }
     let (pool, prefix): (&Pool, &str) = match addr.kind {
         DeclKind::Resource => (&names.managed, ""),
         DeclKind::Data => (&names.data, "data."),
@@ -325,6 +356,7 @@ pub(super) fn check_refs(d: &mut Diagnostics, names: &Names<'_>, node: &Node, wi
                         .help("add count = N to this resource, or refer to a value directly"),
                 ),
             },
+            "module" => check_module_ref(d, names, &r, &found.loc),
             "data" => match first_attr {
                 Some(n) if names.data.contains(&n) => {
                     check_instance_key(d, names, &format!("data.{n}"), r.steps.get(1), &found.loc)
@@ -363,6 +395,56 @@ pub(super) fn check_refs(d: &mut Diagnostics, names: &Names<'_>, node: &Node, wi
                 );
             }
         }
+    }
+}
+
+/// `module.NAME.OUTPUT` (or `module.NAME["key"].OUTPUT`): the call is declared here and its
+/// module declares the output.
+fn check_module_ref(d: &mut Diagnostics, names: &Names<'_>, r: &plinth_expr::Reference, loc: &Loc) {
+    let mut steps = r.steps.iter();
+    let Some(RefStep::Attr { name, .. }) = steps.next() else {
+        d.push(
+            Diagnostic::at(
+                "`module` must be followed by a module call's name",
+                loc.clone(),
+            )
+            .label("e.g. module.app.OUTPUT"),
+        );
+        return;
+    };
+    let Some((_, outputs)) = names.modules.iter().find(|(n, _)| n == name) else {
+        let help = did_you_mean(name, names.modules.iter().map(|(n, _)| *n))
+            .map(|s| format!("did you mean `module.{s}`?"))
+            .or_else(|| Some("declare the call with a [module.NAME] table and its source".into()));
+        d.push(
+            Diagnostic::at(format!("unknown module call `module.{name}`"), loc.clone())
+                .label("no such module call")
+                .maybe_help(help),
+        );
+        return;
+    };
+    let mut next = steps.next();
+    if let Some(RefStep::Index(_)) = next {
+        next = steps.next();
+    }
+    if let Some(RefStep::Attr { name: output, .. }) = next
+        && !outputs.contains(&output.as_str())
+    {
+        let help = match did_you_mean(output, outputs.iter().copied()) {
+            Some(s) => format!("did you mean `module.{name}.{s}`?"),
+            None if outputs.is_empty() => {
+                "the module declares no outputs: add an [output.NAME] table to it".to_string()
+            }
+            None => format!("its outputs are: {}", outputs.join(", ")),
+        };
+        d.push(
+            Diagnostic::at(
+                format!("`module.{name}` has no output `{output}`"),
+                loc.clone(),
+            )
+            .label("not declared by the module")
+            .help(help),
+        );
     }
 }
 
