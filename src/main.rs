@@ -131,6 +131,18 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Fetch the configuration's git module sources into .plinth/modules/ and record the
+    /// commit each resolved to in plinth.lock (commit that file).
+    Init {
+        /// The configuration directory (its *.toml files).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Resolve every source's ref again instead of using the commit plinth.lock holds.
+        #[arg(long)]
+        upgrade: bool,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Show what apply would do.
     Plan {
         /// The configuration directory (its *.toml files).

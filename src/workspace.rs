@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use plinth_config::{Config, Diagnostic, Diagnostics, VarInputs};
+use plinth_fetch::{GitResolver, Mode, Outcome};
 use plinth_provider::Registry;
 use plinth_value::Value;
 
@@ -239,19 +240,47 @@ pub fn load(dir: &Path, common: &Common) -> Result<Loaded, CliError> {
     })
 }
 
-/// Reads the configuration with variables already resolved (from a saved plan).
-pub fn load_with(
-    dir: &Path,
-    vars: impl FnOnce(&mut Config) -> Result<BTreeMap<String, Value>, Diagnostics>,
-) -> Result<Loaded, CliError> {
+/// `dir`, checked to be a directory, made absolute.
+fn config_dir(dir: &Path) -> Result<PathBuf, CliError> {
     if !dir.is_dir() {
         return Err(CliError::help(
             format!("{} is not a directory", dir.display()),
             "pass a directory holding *.toml files (default: the current directory)",
         ));
     }
-    let dir = absolute(dir);
-    let mut config = plinth_config::load_dir(&dir).map_err(|(s, d)| CliError::Config(s, d))?;
+    Ok(absolute(dir))
+}
+
+/// Reads the configuration in `dir` and the modules it calls, fetching git module sources
+/// into `DIR/.plinth/modules/` as `mode` says and writing `DIR/plinth.lock` if that changed
+/// it (under `Mode::Use`, only to add sources it did not hold: the first `plan`, which says
+/// so on stderr).
+pub fn read_config(dir: &Path, mode: Mode) -> Result<(Config, Outcome), CliError> {
+    let dir = config_dir(dir)?;
+    let resolver = GitResolver::new(&dir, mode).map_err(CliError::msg)?;
+    let config =
+        plinth_config::load_dir_with(&dir, &resolver).map_err(|(s, d)| CliError::Config(s, d))?;
+    let outcome = resolver.finish().map_err(CliError::msg)?;
+    if mode == Mode::Use {
+        for r in outcome.resolved.iter().filter(|r| r.fetched || r.new) {
+            let locked = if r.new { ", locked in plinth.lock" } else { "" };
+            eprintln!(
+                "Fetched module source {} (commit {}{locked}).",
+                r.source,
+                plinth_fetch::short(&r.commit)
+            );
+        }
+    }
+    Ok((config, outcome))
+}
+
+/// Reads the configuration with variables already resolved (from a saved plan).
+pub fn load_with(
+    dir: &Path,
+    vars: impl FnOnce(&mut Config) -> Result<BTreeMap<String, Value>, Diagnostics>,
+) -> Result<Loaded, CliError> {
+    let dir = config_dir(dir)?;
+    let (mut config, _) = read_config(&dir, Mode::Use)?;
     let vars = vars(&mut config).map_err(|d| CliError::Config(config.sources.clone(), d))?;
     let mut loaded = Loaded {
         dir,
@@ -268,14 +297,8 @@ pub fn load_with(
 /// Reads the configuration without resolving variables or provider settings (for
 /// `validate` and `graph`, which need neither).
 pub fn load_unresolved(dir: &Path) -> Result<Loaded, CliError> {
-    if !dir.is_dir() {
-        return Err(CliError::help(
-            format!("{} is not a directory", dir.display()),
-            "pass a directory holding *.toml files (default: the current directory)",
-        ));
-    }
-    let dir = absolute(dir);
-    let config = plinth_config::load_dir(&dir).map_err(|(s, d)| CliError::Config(s, d))?;
+    let dir = config_dir(dir)?;
+    let (config, _) = read_config(&dir, Mode::Use)?;
     Ok(Loaded {
         dir,
         config,

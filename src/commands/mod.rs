@@ -9,6 +9,7 @@ mod config;
 mod console;
 mod env;
 mod import;
+mod init;
 mod output;
 mod plan;
 mod shared;
@@ -23,6 +24,7 @@ use crate::{Cli, Command, Common, EnvCommand, PlanFlags, SimCommand, StateComman
 pub async fn run(cli: Cli) -> u8 {
     let common = match &cli.command {
         Command::Validate { common, .. }
+        | Command::Init { common, .. }
         | Command::Plan { common, .. }
         | Command::Apply { common, .. }
         | Command::Destroy { common, .. }
@@ -70,6 +72,7 @@ pub async fn run(cli: Cli) -> u8 {
 async fn dispatch(command: Command, common: &Common) -> Result<u8, CliError> {
     match command {
         Command::Validate { dir, .. } => config::validate(&dir, common),
+        Command::Init { dir, upgrade, .. } => init::init(&dir, upgrade, common),
         Command::Plan {
             dir,
             out,
