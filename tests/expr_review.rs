@@ -84,8 +84,7 @@ fn range_with_one_negative_limit_counts_down_as_terraform_does() {
     let r = console(&p, "range(-3)\nrange(0)\nrange(3, 0)\n");
     r.code(0);
     assert_eq!(
-        r.stdout,
-        "[\n  0,\n  -1,\n  -2,\n]\n[]\n[\n  3,\n  2,\n  1,\n]\n",
+        r.stdout, "[\n  0,\n  -1,\n  -2,\n]\n[]\n[\n  3,\n  2,\n  1,\n]\n",
         "{}",
         r.stderr
     );
