@@ -1,7 +1,38 @@
-//! Reading the parts of a plan's address strings — the declaration name, the `for_each` key,
-//! the deposed marker — through [`plinth_addr::Address`], the one parser of addresses.
+//! Reading the parts of a plan's address strings — the module path, the declaration name,
+//! the `for_each` key, the deposed marker — through [`plinth_addr::Address`], the one parser
+//! of addresses.
 
-use plinth_addr::Address;
+use plinth_addr::{Address, ModuleStep};
+
+/// The module instance an address is in (`module.app["orders"].mi` → `[app["orders"]]`);
+/// empty for the root module (and for text that is not an address).
+pub(crate) fn module_path(address: &str) -> Vec<ModuleStep> {
+    address
+        .parse::<Address>()
+        .map(|a| a.module)
+        .unwrap_or_default()
+}
+
+/// A module path as addresses write it: `module.app["orders"].module.db`; empty for the
+/// root module.
+pub(crate) fn module_text(path: &[ModuleStep]) -> String {
+    if path.is_empty() {
+        return String::new();
+    }
+    Address::module_instance(path.to_vec()).to_string()
+}
+
+/// The address as seen from inside module instance `path`: `module.app["orders"].mi` is
+/// `mi` inside `module.app["orders"]`. An address outside `path` is returned whole.
+pub(crate) fn relative_to(address: &str, path: &[ModuleStep]) -> String {
+    match address.parse::<Address>() {
+        Ok(mut a) if a.module.starts_with(path) => {
+            a.module.drain(..path.len());
+            a.to_string()
+        }
+        _ => address.to_string(),
+    }
+}
 
 /// The address without its deposed marker, and whether it had one.
 pub(crate) fn split_deposed(address: &str) -> (String, bool) {
@@ -36,6 +67,37 @@ pub(crate) fn decl_name(address: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn module_paths() {
+        let path = module_path(r#"module.app["orders"].module.db.data.x[0] (deposed)"#);
+        assert_eq!(module_text(&path), r#"module.app["orders"].module.db"#);
+        assert_eq!(
+            module_text(&module_path("module.net[2].rg")),
+            "module.net[2]"
+        );
+        assert!(module_path("rg").is_empty());
+        assert!(module_path("not an address").is_empty());
+        assert_eq!(module_text(&[]), "");
+        assert_eq!(
+            relative_to(
+                r#"module.app["orders"].module.db.data.x[0] (deposed)"#,
+                &path
+            ),
+            "data.x[0] (deposed)"
+        );
+        let outer = module_path(r#"module.app["orders"].mi"#);
+        assert_eq!(
+            relative_to(r#"module.app["orders"].module.db.pg"#, &outer),
+            "module.db.pg"
+        );
+        // Outside the module: the whole address.
+        assert_eq!(
+            relative_to(r#"module.app["payments"].mi"#, &outer),
+            r#"module.app["payments"].mi"#
+        );
+        assert_eq!(relative_to("rg", &[]), "rg");
+    }
 
     #[test]
     fn address_parts() {

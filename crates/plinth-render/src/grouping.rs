@@ -1,11 +1,15 @@
 //! What the three renderings share about the shape of a plan: the order and titles of the
-//! action groups, and providers — the provider of a type, and changes grouped by provider.
+//! action groups; providers — the provider of a type, and changes grouped by provider; and
+//! module instances — changes grouped by the module instance they are in, with its counts.
 //!
-//! The one place that cuts the provider prefix out of a type name. A leaf of the crate.
+//! The one place that cuts the provider prefix out of a type name. Uses only `address`.
 
 use std::collections::BTreeMap;
 
-use plinth_plan::{Action, ResourceChange};
+use plinth_addr::ModuleStep;
+use plinth_plan::{Action, DeclKind, ResourceChange};
+
+use crate::address::module_path;
 
 /// The order in which action groups are shown: the dangerous ones first.
 pub(crate) const GROUP_ORDER: [Action; 6] = [
@@ -48,6 +52,68 @@ pub(crate) fn by_provider<'a>(
     groups
 }
 
+/// The changes of one module instance (the root module's when `path` is empty).
+pub(crate) struct ModuleGroup<'a> {
+    /// The module instance: `[app["orders"], db]` is `module.app["orders"].module.db`.
+    pub(crate) path: Vec<ModuleStep>,
+    /// Its changes, in the order given.
+    pub(crate) changes: Vec<&'a ResourceChange>,
+}
+
+/// `changes` grouped by module instance: the root module first, then every module instance
+/// in address order (so a nested instance follows its parent, `module.app[2]` comes before
+/// `module.app[10]`); each group keeps the order given. A plan without modules is one
+/// group, the root's.
+pub(crate) fn by_module<'a>(changes: &[&'a ResourceChange]) -> Vec<ModuleGroup<'a>> {
+    let mut groups: BTreeMap<Vec<ModuleStep>, Vec<&ResourceChange>> = BTreeMap::new();
+    for c in changes {
+        groups.entry(module_path(&c.address)).or_default().push(c);
+    }
+    // The empty path sorts first: the root module leads.
+    groups
+        .into_iter()
+        .map(|(path, changes)| ModuleGroup { path, changes })
+        .collect()
+}
+
+/// What a group of changes does, in the words of the summary line but only the parts that
+/// are not zero: `3 to add, 1 to change`, `1 to destroy, 2 to move`, `1 to read`,
+/// `2 actions to run`.
+pub(crate) fn counts_text(changes: &[&ResourceChange]) -> String {
+    // add, change, replace, destroy, move, read, run
+    let mut n = [0usize; 7];
+    for c in changes {
+        match (c.action, c.kind) {
+            (Action::Create, _) => n[0] += 1,
+            (Action::Update, _) => n[1] += 1,
+            (Action::Replace, _) => n[2] += 1,
+            (Action::Delete, DeclKind::Resource) => n[3] += 1,
+            (Action::Read, _) => n[5] += 1,
+            (Action::Run, _) => n[6] += 1,
+            _ => {}
+        }
+        if c.moved_from.is_some() {
+            n[4] += 1;
+        }
+    }
+    let mut parts: Vec<String> = ["add", "change", "replace", "destroy", "move", "read"]
+        .iter()
+        .zip(n)
+        .filter(|(_, k)| *k > 0)
+        .map(|(what, k)| format!("{k} to {what}"))
+        .collect();
+    match n[6] {
+        0 => {}
+        1 => parts.push("1 action to run".into()),
+        k => parts.push(format!("{k} actions to run")),
+    }
+    if parts.is_empty() {
+        // Only data sources forgotten: nothing the summary line counts.
+        return "no changes".into();
+    }
+    parts.join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +148,70 @@ mod tests {
             .map(|(p, cs)| (*p, cs.iter().map(|c| c.address.as_str()).collect()))
             .collect();
         assert_eq!(names, vec![("azure", vec!["b"]), ("k8s", vec!["a", "c"])]);
+    }
+
+    #[test]
+    fn changes_by_module_instance_root_first_then_in_address_order() {
+        let cs = [
+            change(r#"module.app[10].mi"#, "core:data"),
+            change("rg", "core:data"),
+            change(r#"module.app[2].module.db.pg"#, "core:data"),
+            change(r#"module.app[2].mi"#, "core:data"),
+            change("data.sub", "core:data"),
+            change(r#"module.app[2].data.x"#, "core:data"),
+        ];
+        let refs: Vec<&ResourceChange> = cs.iter().collect();
+        let groups: Vec<(String, Vec<&str>)> = by_module(&refs)
+            .iter()
+            .map(|g| {
+                (
+                    crate::address::module_text(&g.path),
+                    g.changes.iter().map(|c| c.address.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            groups,
+            vec![
+                (String::new(), vec!["rg", "data.sub"]),
+                (
+                    "module.app[2]".into(),
+                    vec!["module.app[2].mi", "module.app[2].data.x"]
+                ),
+                (
+                    "module.app[2].module.db".into(),
+                    vec!["module.app[2].module.db.pg"]
+                ),
+                ("module.app[10]".into(), vec!["module.app[10].mi"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn counts_name_only_what_happens() {
+        let mut cs = vec![
+            change("a", "core:data"),
+            change("b", "core:data"),
+            change("c", "core:data"),
+        ];
+        cs[2].action = Action::Update;
+        let refs: Vec<&ResourceChange> = cs.iter().collect();
+        assert_eq!(counts_text(&refs), "2 to add, 1 to change");
+        let mut moved = change("m[0]", "core:data");
+        moved.action = Action::NoOp;
+        moved.moved_from = Some("m".into());
+        let mut gone = change("d", "core:data");
+        gone.action = Action::Delete;
+        let mut forgotten = change("data.x", "core:data");
+        forgotten.action = Action::Delete;
+        forgotten.kind = DeclKind::Data;
+        let mut run = change("action.r", "core:sleep");
+        run.action = Action::Run;
+        run.kind = DeclKind::Action;
+        assert_eq!(
+            counts_text(&[&moved, &gone, &forgotten, &run]),
+            "1 to destroy, 1 to move, 1 action to run"
+        );
+        assert_eq!(counts_text(&[&forgotten]), "no changes");
     }
 }

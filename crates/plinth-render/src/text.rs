@@ -8,7 +8,8 @@ use plinth_plan::{
 };
 use plinth_value::{Path, Value};
 
-use crate::grouping::{GROUP_ORDER, group_title};
+use crate::address::module_text;
+use crate::grouping::{GROUP_ORDER, by_module, counts_text, group_title};
 
 /// How to render.
 #[derive(Clone, Copy, Debug, Default)]
@@ -178,26 +179,37 @@ pub fn plan_text(plan: &Plan, opts: &TextOptions) -> String {
     }
 
     let _ = writeln!(out, "plinth will perform these actions:");
-    for a in GROUP_ORDER {
-        let items: Vec<&&ResourceChange> = changing.iter().filter(|c| c.action == a).collect();
-        if items.is_empty() {
-            continue;
-        }
-        let _ = writeln!(out, "\n{} ({}):", st.bold(group_title(a)), items.len());
-        for c in items {
-            render_change(&mut out, c, opts, &st);
-        }
-    }
-    // Objects that only move to a new address (state is renamed, nothing else changes).
-    let moves_only: Vec<&ResourceChange> = plan
+    // Changes, and objects that only move to a new address (state is renamed, nothing
+    // else changes), by module instance: the root module's first, without a heading.
+    let shown: Vec<&ResourceChange> = plan
         .changes
         .iter()
-        .filter(|c| !c.action.is_change() && c.moved_from.is_some())
+        .filter(|c| c.action.is_change() || c.moved_from.is_some())
         .collect();
-    if !moves_only.is_empty() {
-        let _ = writeln!(out, "\n{} ({}):", st.bold("Move"), moves_only.len());
-        for c in moves_only {
-            let _ = writeln!(out, "  {}", moved_line(c).unwrap_or_default());
+    for group in by_module(&shown) {
+        if group.path.is_empty() {
+            render_actions(&mut out, &group.changes, opts, &st);
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "\n{}",
+            st.bold(&format!(
+                "{}: {}",
+                module_text(&group.path),
+                counts_text(&group.changes)
+            ))
+        );
+        // The module's changes, indented under its heading (full addresses, so that each
+        // line can be copied into --target or `plinth state`).
+        let mut inner = String::new();
+        render_actions(&mut inner, &group.changes, opts, &st);
+        for line in inner.lines() {
+            if !line.is_empty() {
+                out.push_str("  ");
+            }
+            out.push_str(line);
+            out.push('\n');
         }
     }
     if !outputs_changing.is_empty() {
@@ -225,6 +237,31 @@ pub fn plan_text(plan: &Plan, opts: &TextOptions) -> String {
     }
     let _ = writeln!(out, "\n{}", st.bold(&summary.to_string()));
     out
+}
+
+/// The action groups of `changes` (a `Move` group last, for objects that only move), each
+/// with its heading and one entry per change.
+fn render_actions(out: &mut String, changes: &[&ResourceChange], opts: &TextOptions, st: &Style) {
+    for a in GROUP_ORDER {
+        let items: Vec<&&ResourceChange> = changes.iter().filter(|c| c.action == a).collect();
+        if items.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n{} ({}):", st.bold(group_title(a)), items.len());
+        for c in items {
+            render_change(out, c, opts, st);
+        }
+    }
+    let moves_only: Vec<&&ResourceChange> = changes
+        .iter()
+        .filter(|c| !c.action.is_change() && c.moved_from.is_some())
+        .collect();
+    if !moves_only.is_empty() {
+        let _ = writeln!(out, "\n{} ({}):", st.bold("Move"), moves_only.len());
+        for c in moves_only {
+            let _ = writeln!(out, "  {}", moved_line(c).unwrap_or_default());
+        }
+    }
 }
 
 fn render_change(out: &mut String, c: &ResourceChange, opts: &TextOptions, st: &Style) {
@@ -500,6 +537,63 @@ mod tests {
             },
         );
         assert!(shown.contains("hunter2"));
+    }
+
+    #[test]
+    fn changes_are_grouped_by_module_instance_root_first() {
+        let at = |address: &str, action: Action| {
+            let mut c = change(action, None, serde_json::json!({"input": "v"}), &["input"]);
+            c.address = address.into();
+            if action == Action::Update {
+                c.before = Some(Value::from(serde_json::json!({"input": "u"})));
+            }
+            c
+        };
+        let mut moved = at(r#"module.app["orders"].queue[0]"#, Action::NoOp);
+        moved.moved_from = Some(r#"module.app["orders"].queue"#.into());
+        let plan = plan(vec![
+            at(r#"module.app["payments"].mi"#, Action::Create),
+            at(r#"module.app["orders"].mi"#, Action::Create),
+            at(r#"module.app["orders"].module.db.pg"#, Action::Update),
+            at("rg", Action::Create),
+            at(r#"module.app["orders"].sa"#, Action::Update),
+            moved,
+        ]);
+        let text = plan_text(&plan, &TextOptions::default());
+        let expected = r#"plinth will perform these actions:
+
+Create (1):
+  + rg [core:data]
+      + input = "v"
+
+module.app["orders"]: 1 to add, 1 to change, 1 to move
+
+  Update in place (1):
+    ~ module.app["orders"].sa [core:data]
+        ~ input = "u" -> "v"
+
+  Create (1):
+    + module.app["orders"].mi [core:data]
+        + input = "v"
+
+  Move (1):
+    # module.app["orders"].queue has moved to module.app["orders"].queue[0]
+
+module.app["orders"].module.db: 1 to change
+
+  Update in place (1):
+    ~ module.app["orders"].module.db.pg [core:data]
+        ~ input = "u" -> "v"
+
+module.app["payments"]: 1 to add
+
+  Create (1):
+    + module.app["payments"].mi [core:data]
+        + input = "v"
+
+Plan: 3 to add, 2 to change, 0 to replace, 0 to destroy, 1 to move.
+"#;
+        assert_eq!(text, expected);
     }
 
     #[test]

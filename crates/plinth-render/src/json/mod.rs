@@ -18,14 +18,14 @@ use plinth_plan::{
 use plinth_value::{Path, PathSeg, Value};
 use serde_json::{Map, Value as J, json};
 
-use crate::address::{decl_name, instance_index, instance_key, split_deposed};
+use crate::address::{instance_key, module_path, module_text, split_deposed};
 use crate::grouping::provider_of;
 
 /// The format tag of plinth's plan JSON.
 pub const FORMAT_VERSION: &str = "plinth-plan-json/1";
 
 /// The JSON Schema (draft 2020-12) of plinth's plan JSON.
-pub const SCHEMA: &str = include_str!("../schema/plan-json-v1.schema.json");
+pub const SCHEMA: &str = include_str!("../../schema/plan-json-v1.schema.json");
 
 /// The `format_version` of Terraform's plan JSON representation that [`terraform_json`]
 /// follows.
@@ -39,6 +39,10 @@ pub const PROVIDER_NAMESPACE: &str = "registry.plinth.dev/plinth";
 /// The deposed key given in the Terraform export to the old object of a
 /// `create_before_destroy` replacement (plinth keeps at most one per address).
 pub const DEPOSED_KEY: &str = "00000000";
+
+mod terraform;
+
+pub use terraform::terraform_json;
 
 /// plinth's version, as both renderings report it.
 fn version() -> &'static str {
@@ -266,11 +270,37 @@ fn change_json(c: &ResourceChange, reveal: bool) -> J {
     if let Some(from) = &c.moved_from {
         j["moved_from"] = J::String(from.clone());
     }
-    j
+    with_module_address(j, &c.address)
+}
+
+/// The module instance an address is in (`module.app["orders"]`), `None` in the root module.
+fn module_address(address: &str) -> Option<String> {
+    let path = module_path(address);
+    (!path.is_empty()).then(|| module_text(&path))
+}
+
+/// `j` (an object whose first key is `address`) with `module_address` right after `address`
+/// when the object is in a module; unchanged in the root module.
+fn with_module_address(j: J, address: &str) -> J {
+    let Some(module) = module_address(address) else {
+        return j;
+    };
+    let J::Object(fields) = j else {
+        return j;
+    };
+    let mut out = Map::new();
+    for (k, v) in fields {
+        let after_address = k == "address";
+        out.insert(k, v);
+        if after_address {
+            out.insert("module_address".into(), J::String(module.clone()));
+        }
+    }
+    J::Object(out)
 }
 
 fn drift_json(d: &Drift, reveal: bool) -> J {
-    json!({
+    let j = json!({
         "address": d.address,
         "type": d.type_name,
         "provider": provider_of(&d.type_name),
@@ -282,7 +312,8 @@ fn drift_json(d: &Drift, reveal: bool) -> J {
         "after_sensitive": sensitive_tree_opt(d.after.as_ref()),
         "changed_paths": d.changed_paths.iter().map(path_string).collect::<Vec<_>>(),
         "reconciled": d.reconciled,
-    })
+    });
+    with_module_address(j, &d.address)
 }
 
 /// An output's value with its declared sensitivity applied (the plan marks it already;
@@ -307,323 +338,6 @@ fn output_json(o: &OutputChange, reveal: bool) -> J {
         "after_unknown": after.as_ref().map_or(J::Bool(false), |a| unknown_tree(a, reveal)),
         "sensitive": o.sensitive || after.as_ref().is_some_and(Value::contains_sensitive),
     })
-}
-
-// ---------------------------------------------------------------------------------------
-// Terraform's representation
-// ---------------------------------------------------------------------------------------
-
-fn tf_provider_name(type_name: &str) -> String {
-    format!("{PROVIDER_NAMESPACE}/{}", provider_of(type_name))
-}
-
-/// Terraform's `action_reason` for a change, where Terraform has an equivalent.
-fn tf_action_reason(c: &ResourceChange, plan: &Plan) -> Option<&'static str> {
-    let reason = c.reason.as_deref().unwrap_or("");
-    match c.action {
-        Action::Replace => Some(if reason.starts_with("tainted") {
-            "replace_because_tainted"
-        } else if reason.contains("--replace") {
-            "replace_by_request"
-        } else if reason.starts_with("replace_triggered_by") {
-            "replace_by_triggers"
-        } else {
-            "replace_because_cannot_update"
-        }),
-        Action::Delete if reason == "not in the configuration" => {
-            // An instance whose key left `for_each` while its declaration stays.
-            let key_gone = instance_key(&c.address).is_some()
-                && plan.changes.iter().any(|o| {
-                    o.kind == c.kind
-                        && o.name == c.name
-                        && o.action != Action::Delete
-                        && o.address != c.address
-                });
-            Some(if key_gone {
-                "delete_because_each_key"
-            } else {
-                "delete_because_no_resource_config"
-            })
-        }
-        Action::Read if c.after.as_ref().is_some_and(|a| !a.is_wholly_known()) => {
-            Some(if c.config.as_ref().is_some_and(|x| !x.is_wholly_known()) {
-                "read_because_config_unknown"
-            } else {
-                "read_because_dependency_pending"
-            })
-        }
-        _ => None,
-    }
-}
-
-/// Terraform's `change` object for a resource.
-fn tf_change(
-    action: Action,
-    order: Option<ReplaceOrder>,
-    before: Option<&Value>,
-    after: Option<&Value>,
-    replace_paths: &[Path],
-    reveal: bool,
-) -> J {
-    let mut ch = Map::new();
-    ch.insert("actions".into(), json!(actions(action, order)));
-    ch.insert(
-        "before".into(),
-        before
-            .and_then(|b| omit_unknowns(b, reveal))
-            .unwrap_or(J::Null),
-    );
-    ch.insert(
-        "after".into(),
-        after
-            .and_then(|a| omit_unknowns(a, reveal))
-            .unwrap_or(J::Null),
-    );
-    // Terraform: `{}` when nothing is unknown, `true` when all of it is, else the tree.
-    let after_unknown = match after {
-        Some(a) if !a.is_wholly_known() => unknown_tree(a, reveal),
-        _ => json!({}),
-    };
-    ch.insert("after_unknown".into(), after_unknown);
-    ch.insert("before_sensitive".into(), sensitive_tree_opt(before));
-    ch.insert("after_sensitive".into(), sensitive_tree_opt(after));
-    if !replace_paths.is_empty() {
-        ch.insert(
-            "replace_paths".into(),
-            J::Array(replace_paths.iter().map(path_steps).collect()),
-        );
-    }
-    J::Object(ch)
-}
-
-/// The identifying fields Terraform puts first in a resource change or planned resource.
-fn tf_head(address: &str, kind: DeclKind, type_name: &str, name: &str) -> Map<String, J> {
-    let (base, _) = split_deposed(address);
-    let mut r = Map::new();
-    r.insert("address".into(), J::String(base.to_string()));
-    r.insert(
-        "mode".into(),
-        J::String(
-            if kind == DeclKind::Data {
-                "data"
-            } else {
-                "managed"
-            }
-            .into(),
-        ),
-    );
-    r.insert("type".into(), J::String(type_name.to_string()));
-    r.insert("name".into(), J::String(name.to_string()));
-    if let Some(k) = instance_index(address) {
-        r.insert("index".into(), k);
-    }
-    r.insert(
-        "provider_name".into(),
-        J::String(tf_provider_name(type_name)),
-    );
-    r
-}
-
-fn tf_resource_change(c: &ResourceChange, plan: &Plan, reveal: bool) -> J {
-    let mut r = tf_head(&c.address, c.kind, &c.type_name, &c.name);
-    if split_deposed(&c.address).1 {
-        r.insert("deposed".into(), J::String(DEPOSED_KEY.into()));
-    }
-    // Terraform's name for the address a moved object had.
-    if let Some(from) = &c.moved_from {
-        r.insert("previous_address".into(), J::String(from.clone()));
-    }
-    r.insert(
-        "change".into(),
-        tf_change(
-            c.action,
-            c.replace_order,
-            c.before.as_ref(),
-            c.after.as_ref(),
-            &c.replace_paths,
-            reveal,
-        ),
-    );
-    if let Some(reason) = tf_action_reason(c, plan) {
-        r.insert("action_reason".into(), J::String(reason.into()));
-    }
-    J::Object(r)
-}
-
-fn tf_drift(d: &Drift, reveal: bool) -> J {
-    let kind = if d.address.starts_with("data.") {
-        DeclKind::Data
-    } else {
-        DeclKind::Resource
-    };
-    let mut r = tf_head(&d.address, kind, &d.type_name, &decl_name(&d.address));
-    r.insert(
-        "change".into(),
-        tf_change(
-            d.action,
-            None,
-            d.before.as_ref(),
-            d.after.as_ref(),
-            &[],
-            reveal,
-        ),
-    );
-    J::Object(r)
-}
-
-fn tf_output_change(o: &OutputChange, reveal: bool) -> J {
-    let before = output_value(o.before.as_ref(), o.sensitive);
-    let after = output_value(o.after.as_ref(), o.sensitive);
-    let sensitive = o.sensitive || after.as_ref().is_some_and(Value::contains_sensitive);
-    let after_unknown = match &after {
-        Some(a) if !a.is_wholly_known() => unknown_tree(a, reveal),
-        _ => J::Bool(false),
-    };
-    json!({
-        "actions": actions(o.action, None),
-        "before": before.as_ref().and_then(|b| omit_unknowns(b, reveal)).unwrap_or(J::Null),
-        "after": after.as_ref().and_then(|a| omit_unknowns(a, reveal)).unwrap_or(J::Null),
-        "after_unknown": after_unknown,
-        "before_sensitive": sensitive,
-        "after_sensitive": sensitive,
-    })
-}
-
-/// True when Terraform would list the change in `resource_changes`: not actions (they go
-/// to `action_invocations`), not data sources read while planning (Terraform shows those
-/// only in state), not the removal of a data source from state.
-fn tf_listed(c: &ResourceChange) -> bool {
-    match c.kind {
-        DeclKind::Action => false,
-        DeclKind::Data => {
-            c.action == Action::Read && c.after.as_ref().is_some_and(|a| !a.is_wholly_known())
-        }
-        DeclKind::Resource => true,
-        DeclKind::Output | DeclKind::Provider | DeclKind::Local => false,
-    }
-}
-
-fn tf_planned_values(plan: &Plan, reveal: bool) -> J {
-    let resources: Vec<J> = plan
-        .changes
-        .iter()
-        .filter(|c| c.kind != DeclKind::Action && !split_deposed(&c.address).1)
-        .filter_map(|c| {
-            let after = c.after.as_ref()?;
-            let mut r = tf_head(&c.address, c.kind, &c.type_name, &c.name);
-            r.insert("schema_version".into(), J::from(0));
-            r.insert(
-                "values".into(),
-                omit_unknowns(after, reveal).unwrap_or_else(|| json!({})),
-            );
-            let sens = match sensitive_tree(after) {
-                J::Bool(false) => json!({}),
-                t => t,
-            };
-            r.insert("sensitive_values".into(), sens);
-            Some(J::Object(r))
-        })
-        .collect();
-    let outputs: Map<String, J> = plan
-        .outputs
-        .iter()
-        .filter(|o| o.action != Action::Delete)
-        .filter_map(|o| {
-            let after = output_value(o.after.as_ref(), o.sensitive)?;
-            let mut out = Map::new();
-            out.insert(
-                "sensitive".into(),
-                J::Bool(o.sensitive || after.contains_sensitive()),
-            );
-            if let Some(v) = omit_unknowns(&after, reveal) {
-                out.insert("value".into(), v);
-            }
-            Some((o.name.clone(), J::Object(out)))
-        })
-        .collect();
-    json!({
-        "outputs": outputs,
-        "root_module": { "resources": resources },
-    })
-}
-
-fn tf_action_invocation(c: &ResourceChange, reveal: bool) -> J {
-    let mut a = Map::new();
-    a.insert("address".into(), J::String(c.address.clone()));
-    a.insert("type".into(), J::String(c.type_name.clone()));
-    a.insert("name".into(), J::String(c.name.clone()));
-    if let Some(config) = &c.config {
-        a.insert(
-            "config_values".into(),
-            omit_unknowns(config, reveal).unwrap_or(J::Null),
-        );
-        a.insert("config_sensitive".into(), sensitive_tree(config));
-        a.insert("config_unknown".into(), unknown_tree(config, reveal));
-    }
-    a.insert(
-        "provider_name".into(),
-        J::String(tf_provider_name(&c.type_name)),
-    );
-    J::Object(a)
-}
-
-/// The plan in Terraform's plan JSON representation (`format_version` "1.2"), as
-/// `terraform show -json PLANFILE` prints it, for tools that read that (policy checks, cost
-/// estimates, summaries). See `docs/plan-json.md` for what maps to what. Sensitive values
-/// are `null` unless `show_sensitive` (Terraform itself prints them).
-pub fn terraform_json(plan: &Plan, show_sensitive: bool) -> J {
-    let reveal = show_sensitive;
-    let mut doc = Map::new();
-    doc.insert("format_version".into(), json!(TERRAFORM_FORMAT_VERSION));
-    doc.insert(
-        "terraform_version".into(),
-        J::String(format!("plinth-{}", version())),
-    );
-    if !plan.variables.is_empty() {
-        let vars: Map<String, J> = plan
-            .variables
-            .iter()
-            .map(|(k, v)| (k.clone(), json!({ "value": plain(v, reveal) })))
-            .collect();
-        doc.insert("variables".into(), J::Object(vars));
-    }
-    doc.insert("planned_values".into(), tf_planned_values(plan, reveal));
-    let drift: Vec<J> = plan
-        .drift
-        .iter()
-        .filter(|d| !d.reconciled && d.is_reportable())
-        .map(|d| tf_drift(d, reveal))
-        .collect();
-    if !drift.is_empty() {
-        doc.insert("resource_drift".into(), J::Array(drift));
-    }
-    let changes: Vec<J> = plan
-        .changes
-        .iter()
-        .filter(|c| tf_listed(c))
-        .map(|c| tf_resource_change(c, plan, reveal))
-        .collect();
-    doc.insert("resource_changes".into(), J::Array(changes));
-    let outputs: Map<String, J> = plan
-        .outputs
-        .iter()
-        .map(|o| (o.name.clone(), tf_output_change(o, reveal)))
-        .collect();
-    doc.insert("output_changes".into(), J::Object(outputs));
-    let invocations: Vec<J> = plan
-        .changes
-        .iter()
-        .filter(|c| c.kind == DeclKind::Action && c.action == Action::Run)
-        .map(|c| tf_action_invocation(c, reveal))
-        .collect();
-    if !invocations.is_empty() {
-        doc.insert("action_invocations".into(), J::Array(invocations));
-    }
-    doc.insert("timestamp".into(), J::String(plan.created_at.clone()));
-    doc.insert("applyable".into(), J::Bool(plan.has_changes()));
-    doc.insert("complete".into(), J::Bool(true));
-    doc.insert("errored".into(), J::Bool(false));
-    J::Object(doc)
 }
 
 #[cfg(test)]

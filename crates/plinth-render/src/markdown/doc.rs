@@ -6,15 +6,20 @@ use std::fmt::Write;
 
 use plinth_plan::{Action, Drift, Plan, PlanMode, ResourceChange};
 
-use super::item::{Item, Section};
+use super::item::{Group, GroupHead, Item, Section};
 use super::mermaid::{Graph, graph_section};
 use super::options::MarkdownOptions;
 use super::sections::{
-    caution_block, change_item, drift_section, groups_order, move_item, notices, outputs_section,
+    caution_block, change_item, drift_section, listed_order, move_item, notices, outputs_section,
     overview_table, settled_note,
 };
 use super::words::thousands;
-use crate::grouping::{GROUP_ORDER, group_title};
+use crate::address::module_text;
+use crate::grouping::{GROUP_ORDER, by_module, counts_text, group_title};
+
+/// A module instance with more entries than this is shown collapsed (a `<details>` block
+/// whose summary line has its counts).
+const COLLAPSE_ABOVE: usize = 10;
 
 /// Everything the rendering can show, built once; `budget::fit` picks how much of it.
 pub(super) struct Doc {
@@ -28,9 +33,10 @@ pub(super) struct Doc {
     pub(super) drift: Option<Section>,
     /// A short note on records settled from an interrupted run.
     pub(super) settled: String,
-    /// The `### Changes` heading and one section per action group.
+    /// The `### Changes` heading, and the action groups of each module instance (one group,
+    /// without heading, in a plan without modules).
     pub(super) changes_head: String,
-    pub(super) groups: Vec<Section>,
+    pub(super) groups: Vec<Group>,
     /// The outputs heading and table header, and one row per output.
     pub(super) outputs: Option<(String, Vec<String>)>,
     /// The graph section: drawn (and so cuttable), or a short note saying why it is not.
@@ -96,37 +102,11 @@ impl Doc {
             .filter(|d| d.action == Action::Delete)
             .map(|d| d.address.as_str())
             .collect();
-        let mut groups = Vec::new();
-        if !no_changes {
-            for a in GROUP_ORDER {
-                let items: Vec<Item> = changing
-                    .iter()
-                    .filter(|c| c.action == a)
-                    .map(|c| change_item(c, &recreated, reveal))
-                    .collect();
-                if !items.is_empty() {
-                    groups.push(Section {
-                        head: format!("#### {} ({})", group_title(a), thousands(items.len())),
-                        items,
-                    });
-                }
-            }
-        }
-        if !no_changes {
-            // Objects that only move to a new address (state is renamed, nothing else).
-            let items: Vec<Item> = plan
-                .changes
-                .iter()
-                .filter(|c| !c.action.is_change())
-                .filter_map(move_item)
-                .collect();
-            if !items.is_empty() {
-                groups.push(Section {
-                    head: format!("#### Move ({})", thousands(items.len())),
-                    items,
-                });
-            }
-        }
+        let groups = if no_changes {
+            Vec::new()
+        } else {
+            change_groups(plan, &recreated, reveal)
+        };
         let outputs = if no_changes {
             None
         } else {
@@ -135,7 +115,7 @@ impl Doc {
         let graph = if no_changes || changing.is_empty() {
             None
         } else {
-            graph_section(plan, &groups_order(&changing))
+            graph_section(plan, &listed_order(&changing))
         };
         Doc {
             title,
@@ -156,14 +136,21 @@ impl Doc {
         self.drift
             .iter()
             .flat_map(|s| s.items.iter())
-            .chain(self.groups.iter().flat_map(|g| g.items.iter()))
+            .chain(self.change_sections().flat_map(|s| s.items.iter()))
+    }
+
+    /// The sections of every group, in display order.
+    pub(super) fn change_sections(&self) -> impl Iterator<Item = &Section> {
+        self.groups.iter().flat_map(|g| g.sections.iter())
     }
 
     /// The length of the longest list.
     pub(super) fn longest_list(&self) -> usize {
-        let changes: usize = self.groups.iter().map(|g| g.items.len()).sum();
+        let changes: usize = self.change_sections().map(|s| s.items.len()).sum();
         [
             changes,
+            // The groups whose entries are all cut are listed by their headings.
+            self.groups.len(),
             self.drift.as_ref().map_or(0, |d| d.items.len()),
             self.caution.as_ref().map_or(0, |c| c.1.len()),
             self.outputs.as_ref().map_or(0, |o| o.1.len()),
@@ -172,4 +159,60 @@ impl Doc {
         .max()
         .unwrap_or(0)
     }
+}
+
+/// The changes, and objects that only move, grouped by module instance (the root module
+/// first), each group's sections by action. Without modules: one group, no heading, and the
+/// action sections as they have always been (`####`).
+fn change_groups(plan: &Plan, recreated: &BTreeSet<&str>, reveal: bool) -> Vec<Group> {
+    let listed: Vec<&ResourceChange> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action.is_change() || c.moved_from.is_some())
+        .collect();
+    let modules = by_module(&listed);
+    let with_modules = modules.iter().any(|g| !g.path.is_empty());
+    // Under a module's heading the action sections are one level down.
+    let level = if with_modules { "#####" } else { "####" };
+    let mut groups = Vec::new();
+    for g in modules {
+        let mut sections = Vec::new();
+        for a in GROUP_ORDER {
+            let items: Vec<Item> = g
+                .changes
+                .iter()
+                .filter(|c| c.action == a)
+                .map(|c| change_item(c, &g.path, recreated, reveal))
+                .collect();
+            if !items.is_empty() {
+                sections.push(Section {
+                    head: format!("{level} {} ({})", group_title(a), thousands(items.len())),
+                    items,
+                });
+            }
+        }
+        // Objects that only move to a new address (state is renamed, nothing else).
+        let items: Vec<Item> = g
+            .changes
+            .iter()
+            .filter(|c| !c.action.is_change())
+            .filter_map(|c| move_item(c, &g.path))
+            .collect();
+        if !items.is_empty() {
+            sections.push(Section {
+                head: format!("{level} Move ({})", thousands(items.len())),
+                items,
+            });
+        }
+        if sections.is_empty() {
+            continue;
+        }
+        let head = with_modules.then(|| GroupHead {
+            module: (!g.path.is_empty()).then(|| module_text(&g.path)),
+            counts: counts_text(&g.changes),
+            collapsed: !g.path.is_empty() && g.changes.len() > COLLAPSE_ABOVE,
+        });
+        groups.push(Group { head, sections });
+    }
+    groups
 }

@@ -1,6 +1,7 @@
 //! A list entry — one resource, or one change made outside plinth — that can be shown with
 //! its details (a collapsible `<details>` block) or cut down to its one line; the titled
-//! sections that hold them; the verb shown before an address ("create", "destroy", "forget").
+//! sections that hold them; the groups of sections of one module instance, under a heading
+//! with its counts; the verb shown before an address ("create", "destroy", "forget").
 
 use std::fmt::Write;
 
@@ -71,6 +72,49 @@ pub(super) struct Section {
     /// The heading and any introduction.
     pub(super) head: String,
     pub(super) items: Vec<Item>,
+}
+
+/// The sections of one module instance, under its heading. In a plan without modules there
+/// is one group, the root module's, without a heading.
+pub(super) struct Group {
+    pub(super) head: Option<GroupHead>,
+    pub(super) sections: Vec<Section>,
+}
+
+/// The heading of a module instance's group: `module.app["orders"]: 3 to add, 1 to change`.
+pub(super) struct GroupHead {
+    /// The module instance's path (`module.app["orders"]`); `None` for the root module.
+    pub(super) module: Option<String>,
+    /// What it does: `3 to add, 1 to change`.
+    pub(super) counts: String,
+    /// Shown as a collapsible `<details>` block (it has many changes).
+    pub(super) collapsed: bool,
+}
+
+impl GroupHead {
+    /// A Markdown heading.
+    pub(super) fn heading(&self) -> String {
+        match &self.module {
+            Some(m) => format!("#### {}: {}", code(m), md_text(&self.counts)),
+            None => format!("#### Root module: {}", md_text(&self.counts)),
+        }
+    }
+
+    /// The summary line of a `<details>` block (HTML: Markdown is not parsed there).
+    pub(super) fn summary(&self) -> String {
+        match &self.module {
+            Some(m) => format!("<code>{}</code>: {}", html(m), html(&self.counts)),
+            None => format!("Root module: {}", html(&self.counts)),
+        }
+    }
+
+    /// One list line, when the group's entries are cut.
+    pub(super) fn line(&self) -> String {
+        match &self.module {
+            Some(m) => format!("- {}: {} (not listed)", code(m), md_text(&self.counts)),
+            None => format!("- Root module: {} (not listed)", md_text(&self.counts)),
+        }
+    }
 }
 
 /// The verb shown before an address.

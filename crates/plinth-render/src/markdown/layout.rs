@@ -101,19 +101,54 @@ impl Doc {
         if !self.groups.is_empty() {
             blocks.push(self.changes_head.clone());
             let mut shown = 0;
-            let total: usize = self.groups.iter().map(|g| g.items.len()).sum();
+            let total: usize = self.change_sections().map(|s| s.items.len()).sum();
+            // Module instances none of whose entries fit: listed by their headings (as many
+            // as the limit allows), so every instance's counts stay visible.
+            let mut unlisted: Vec<String> = Vec::new();
+            let mut unlisted_more = 0usize;
             for g in &self.groups {
                 if shown >= limit {
-                    break;
+                    match &g.head {
+                        Some(h) if unlisted.len() < limit => unlisted.push(h.line()),
+                        Some(_) => unlisted_more += 1,
+                        None => {}
+                    }
+                    continue;
                 }
-                render_section(g, &mut shown, &mut blocks);
+                let mut inner = Vec::new();
+                for s in &g.sections {
+                    if shown >= limit {
+                        break;
+                    }
+                    render_section(s, &mut shown, &mut inner);
+                }
+                match &g.head {
+                    None => blocks.extend(inner),
+                    Some(h) if h.collapsed => blocks.push(format!(
+                        "<details><summary>{}</summary>\n\n{}\n\n</details>",
+                        h.summary(),
+                        inner.join("\n\n")
+                    )),
+                    Some(h) => {
+                        blocks.push(h.heading());
+                        blocks.extend(inner);
+                    }
+                }
             }
             if total > shown {
                 let more = total - shown;
-                blocks.push(format!(
+                let mut lines = unlisted;
+                if unlisted_more > 0 {
+                    lines.push(format!(
+                        "- … and {} more module instances",
+                        thousands(unlisted_more)
+                    ));
+                }
+                lines.push(format!(
                     "- … and {} more resource changes not listed here",
                     thousands(more)
                 ));
+                blocks.push(lines.join("\n"));
                 cut_parts.push(format!(
                     "{} of the {} resource changes",
                     thousands(more),

@@ -1,19 +1,83 @@
 //! The Mermaid graph of the changed resources and their dependencies, within what GitHub
-//! draws (nodes, edges, characters); a short note instead when it would not be.
+//! draws (nodes, edges, characters); a short note instead when it would not be. Objects in
+//! modules are drawn inside one subgraph per module instance (nested as the modules are),
+//! named by the module path and labelled by their address inside it.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
 
+use plinth_addr::ModuleStep;
 use plinth_plan::{Action, Plan, ResourceChange};
 
 use super::item::verb;
 use super::words::thousands;
+use crate::address::{module_path, module_text, relative_to};
 
 /// Above these, a Mermaid graph is not drawn: GitHub's Mermaid refuses more than 500 edges
 /// and 50,000 characters, and a larger graph would not be readable anyway.
 const GRAPH_MAX_NODES: usize = 200;
 const GRAPH_MAX_EDGES: usize = 500;
 const GRAPH_MAX_CHARS: usize = 40_000;
+
+/// One node: its label (the address inside its module instance), the module instance, and
+/// its style class.
+struct Node {
+    label: String,
+    module: Vec<ModuleStep>,
+    class: &'static str,
+}
+
+/// The node lines: the root module's nodes first, then one subgraph per module instance,
+/// nested as the modules are, each holding its nodes. Subgraph ids are `m<index>`; a module
+/// instance with no node of its own but a nested one still gets its subgraph.
+fn write_nodes(g: &mut String, nodes: &[Node]) {
+    let mut modules: BTreeSet<&[ModuleStep]> = BTreeSet::new();
+    for n in nodes {
+        for depth in 1..=n.module.len() {
+            modules.insert(&n.module[..depth]);
+        }
+    }
+    let node_line = |g: &mut String, i: usize, n: &Node, indent: usize| {
+        let _ = writeln!(
+            g,
+            "{:indent$}n{i}[\"{}\"]:::{}",
+            "",
+            plinth_graph::escape_mermaid(&n.label),
+            n.class
+        );
+    };
+    for (i, n) in nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.module.is_empty())
+    {
+        node_line(g, i, n, 2);
+    }
+    // In path order a module's nested instances follow it: close subgraphs as the path
+    // leaves them.
+    let mut open: Vec<&[ModuleStep]> = Vec::new();
+    for (m, path) in modules.iter().enumerate() {
+        while open.last().is_some_and(|o| !path.starts_with(o)) {
+            open.pop();
+            let _ = writeln!(g, "{:w$}end", "", w = 2 + 2 * open.len());
+        }
+        let parent = open.last().map_or(0, |o| o.len());
+        let _ = writeln!(
+            g,
+            "{:w$}subgraph m{m}[\"{}\"]",
+            "",
+            plinth_graph::escape_mermaid(&module_text(&path[parent..])),
+            w = 2 + 2 * open.len()
+        );
+        open.push(path);
+        for (i, n) in nodes.iter().enumerate().filter(|(_, n)| n.module == *path) {
+            node_line(g, i, n, 2 + 2 * open.len());
+        }
+    }
+    while open.pop().is_some() {
+        let _ = writeln!(g, "{:w$}end", "", w = 2 + 2 * open.len());
+    }
+}
 
 /// The dependency graph section.
 pub(super) enum Graph {
@@ -33,22 +97,24 @@ pub(super) fn graph_section(plan: &Plan, changing: &[&ResourceChange]) -> Option
     }
     // Node ids by address; unchanged dependencies are added as they are found.
     let mut ids: HashMap<&str, usize> = HashMap::new();
-    let mut nodes: Vec<(String, &'static str)> = Vec::new();
+    let mut nodes: Vec<Node> = Vec::new();
     for c in changing {
         if ids.contains_key(c.address.as_str()) {
             continue;
         }
         ids.insert(&c.address, nodes.len());
-        nodes.push((
-            format!("{}: {}", verb(c), c.address),
-            match c.action {
+        let module = module_path(&c.address);
+        nodes.push(Node {
+            label: format!("{}: {}", verb(c), relative_to(&c.address, &module)),
+            module,
+            class: match c.action {
                 Action::Create => "create",
                 Action::Update => "update",
                 Action::Replace => "replace",
                 Action::Delete => "delete",
                 _ => "other",
             },
-        ));
+        });
     }
     let unchanged: HashMap<&str, &ResourceChange> = plan
         .changes
@@ -68,14 +134,24 @@ pub(super) fn graph_section(plan: &Plan, changing: &[&ResourceChange]) -> Option
             } else if let Some(u) = unchanged.get(dep.as_str()) {
                 ids.insert(&u.address, nodes.len());
                 from.push(nodes.len());
-                nodes.push((u.address.clone(), "unchanged"));
+                let module = module_path(&u.address);
+                nodes.push(Node {
+                    label: relative_to(&u.address, &module),
+                    module,
+                    class: "unchanged",
+                });
             } else {
-                // A declaration-level dependency: every changed instance of it.
-                let prefix = format!("{dep}[");
+                // A declaration-level dependency: every changed instance of it; a module's
+                // (`module.app`, `module.app["x"]`): every changed object inside it.
+                let (instance, inside) = (format!("{dep}["), format!("{dep}."));
+                let module = dep.starts_with("module.");
                 from.extend(
                     changing
                         .iter()
-                        .filter(|x| x.address.starts_with(&prefix))
+                        .filter(|x| {
+                            x.address.starts_with(&instance)
+                                || (module && x.address.starts_with(&inside))
+                        })
                         .filter_map(|x| ids.get(x.address.as_str()).copied()),
                 );
             }
@@ -94,17 +170,11 @@ pub(super) fn graph_section(plan: &Plan, changing: &[&ResourceChange]) -> Option
         )));
     }
     let mut g = String::from("```mermaid\nflowchart LR\n");
-    for (i, (label, class)) in nodes.iter().enumerate() {
-        let _ = writeln!(
-            g,
-            "  n{i}[\"{}\"]:::{class}",
-            plinth_graph::escape_mermaid(label)
-        );
-    }
+    write_nodes(&mut g, &nodes);
     for (from, to) in &edges {
         let _ = writeln!(g, "  n{from} --> n{to}");
     }
-    let used: BTreeSet<&str> = nodes.iter().map(|(_, c)| *c).collect();
+    let used: BTreeSet<&str> = nodes.iter().map(|n| n.class).collect();
     for (class, style) in [
         ("create", "fill:#dafbe1,stroke:#1a7f37,color:#1f2328"),
         ("update", "fill:#fff8c5,stroke:#9a6700,color:#1f2328"),

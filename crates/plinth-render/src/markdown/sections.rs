@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
+use plinth_addr::ModuleStep;
 use plinth_plan::{
     Action, DeclKind, Drift, OutputChange, Plan, PlanMode, ReplaceOrder, ResourceChange, Summary,
 };
@@ -16,13 +17,23 @@ use super::rich::Rich;
 use super::syntax::{cell, code, md_text};
 use super::values::{inline, path_label};
 use super::words::{count_of, thousands};
-use crate::grouping::{GROUP_ORDER, by_provider};
+use crate::address::relative_to;
+use crate::grouping::{GROUP_ORDER, by_module, by_provider};
 
 /// Changes in display order.
 pub(super) fn groups_order<'a>(changing: &[&'a ResourceChange]) -> Vec<&'a ResourceChange> {
     GROUP_ORDER
         .iter()
         .flat_map(|a| changing.iter().filter(move |c| c.action == *a).copied())
+        .collect()
+}
+
+/// Changes in the order the list shows them: by module instance (the root module first),
+/// then in display order.
+pub(super) fn listed_order<'a>(changing: &[&'a ResourceChange]) -> Vec<&'a ResourceChange> {
+    by_module(changing)
+        .into_iter()
+        .flat_map(|g| groups_order(&g.changes))
         .collect()
 }
 
@@ -253,8 +264,14 @@ pub(super) fn settled_note(plan: &Plan) -> String {
     out
 }
 
-/// One changed resource: its line and its attribute-level details.
-pub(super) fn change_item(c: &ResourceChange, recreated: &BTreeSet<&str>, reveal: bool) -> Item {
+/// One changed resource: its line and its attribute-level details. Its address is shown as
+/// seen from inside module instance `module` (the heading above it names the module).
+pub(super) fn change_item(
+    c: &ResourceChange,
+    module: &[ModuleStep],
+    recreated: &BTreeSet<&str>,
+    reveal: bool,
+) -> Item {
     let mut notes = Rich::default();
     match c.action {
         Action::Replace => {
@@ -278,7 +295,7 @@ pub(super) fn change_item(c: &ResourceChange, recreated: &BTreeSet<&str>, reveal
         }
         notes.push_text("re-creates an object deleted outside plinth");
     }
-    if let Some(moved) = moved_note(c) {
+    if let Some(moved) = moved_note(c, module) {
         // The move first: it happens before the change.
         if !notes.is_empty() {
             let mut all = moved;
@@ -294,22 +311,29 @@ pub(super) fn change_item(c: &ResourceChange, recreated: &BTreeSet<&str>, reveal
         _ => c.type_name.clone(),
     };
     let body = change_body(c, reveal);
-    Item::new(verb(c), &c.address, &type_text, &notes, body)
+    Item::new(
+        verb(c),
+        &relative_to(&c.address, module),
+        &type_text,
+        &notes,
+        body,
+    )
 }
 
-/// Terraform's words for a move: `` `app` has moved to `app[0]` ``.
-fn moved_note(c: &ResourceChange) -> Option<Rich> {
+/// Terraform's words for a move: `` `app` has moved to `app[0]` `` (both addresses as seen
+/// from inside module instance `module`).
+fn moved_note(c: &ResourceChange, module: &[ModuleStep]) -> Option<Rich> {
     let from = c.moved_from.as_ref()?;
     let mut note = Rich::default();
-    note.push_code(from.as_str())
+    note.push_code(relative_to(from, module))
         .push_text(" has moved to ")
-        .push_code(c.address.as_str());
+        .push_code(relative_to(&c.address, module));
     Some(note)
 }
 
 /// The item of an object that only moves to a new address (nothing else changes).
-pub(super) fn move_item(c: &ResourceChange) -> Option<Item> {
-    let note = moved_note(c)?;
+pub(super) fn move_item(c: &ResourceChange, module: &[ModuleStep]) -> Option<Item> {
+    let note = moved_note(c, module)?;
     let line = format!("- {} ({})", note.md(), md_text(&c.type_name));
     Some(Item {
         full: line.clone(),

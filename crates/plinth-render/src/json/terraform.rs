@@ -1,0 +1,400 @@
+//! The export in Terraform's plan JSON representation (`format_version` "1.2"): resource
+//! changes with Terraform's action reasons, planned values nested by module instance,
+//! drift, outputs and action invocations.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use plinth_addr::{Address, ModuleStep};
+use plinth_plan::{Action, DeclKind, Drift, OutputChange, Plan, ReplaceOrder, ResourceChange};
+use plinth_value::{Path, Value};
+use serde_json::{Map, Value as J, json};
+
+use super::{
+    DEPOSED_KEY, PROVIDER_NAMESPACE, TERRAFORM_FORMAT_VERSION, actions, module_address,
+    omit_unknowns, output_value, path_steps, plain, sensitive_tree, sensitive_tree_opt,
+    unknown_tree, version,
+};
+use crate::address::{
+    decl_name, instance_index, instance_key, module_path, module_text, split_deposed,
+};
+use crate::grouping::provider_of;
+
+fn tf_provider_name(type_name: &str) -> String {
+    format!("{PROVIDER_NAMESPACE}/{}", provider_of(type_name))
+}
+
+/// Terraform's `action_reason` for a change, where Terraform has an equivalent.
+fn tf_action_reason(c: &ResourceChange, plan: &Plan) -> Option<&'static str> {
+    let reason = c.reason.as_deref().unwrap_or("");
+    match c.action {
+        Action::Replace => Some(if reason.starts_with("tainted") {
+            "replace_because_tainted"
+        } else if reason.contains("--replace") {
+            "replace_by_request"
+        } else if reason.starts_with("replace_triggered_by") {
+            "replace_by_triggers"
+        } else {
+            "replace_because_cannot_update"
+        }),
+        Action::Delete if reason == "not in the configuration" => {
+            let decl = |a: &str| a.parse::<Address>().ok().map(|a| a.decl());
+            let module = module_path(&c.address);
+            let stays = |o: &&ResourceChange| o.action != Action::Delete && o.address != c.address;
+            // An instance whose key left `for_each` while its declaration stays.
+            let key_gone = instance_key(&c.address).is_some()
+                && plan
+                    .changes
+                    .iter()
+                    .filter(stays)
+                    .any(|o| o.kind == c.kind && decl(&o.address) == decl(&c.address));
+            // An object of a module instance that is gone as a whole (its key left the
+            // call's `for_each`, or the call was removed): nothing else in it stays.
+            let module_gone = !module.is_empty()
+                && !plan
+                    .changes
+                    .iter()
+                    .filter(stays)
+                    .any(|o| module_path(&o.address).starts_with(&module));
+            Some(if key_gone {
+                "delete_because_each_key"
+            } else if module_gone {
+                "delete_because_no_module"
+            } else {
+                "delete_because_no_resource_config"
+            })
+        }
+        Action::Read if c.after.as_ref().is_some_and(|a| !a.is_wholly_known()) => {
+            Some(if c.config.as_ref().is_some_and(|x| !x.is_wholly_known()) {
+                "read_because_config_unknown"
+            } else {
+                "read_because_dependency_pending"
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Terraform's `change` object for a resource.
+fn tf_change(
+    action: Action,
+    order: Option<ReplaceOrder>,
+    before: Option<&Value>,
+    after: Option<&Value>,
+    replace_paths: &[Path],
+    reveal: bool,
+) -> J {
+    let mut ch = Map::new();
+    ch.insert("actions".into(), json!(actions(action, order)));
+    ch.insert(
+        "before".into(),
+        before
+            .and_then(|b| omit_unknowns(b, reveal))
+            .unwrap_or(J::Null),
+    );
+    ch.insert(
+        "after".into(),
+        after
+            .and_then(|a| omit_unknowns(a, reveal))
+            .unwrap_or(J::Null),
+    );
+    // Terraform: `{}` when nothing is unknown, `true` when all of it is, else the tree.
+    let after_unknown = match after {
+        Some(a) if !a.is_wholly_known() => unknown_tree(a, reveal),
+        _ => json!({}),
+    };
+    ch.insert("after_unknown".into(), after_unknown);
+    ch.insert("before_sensitive".into(), sensitive_tree_opt(before));
+    ch.insert("after_sensitive".into(), sensitive_tree_opt(after));
+    if !replace_paths.is_empty() {
+        ch.insert(
+            "replace_paths".into(),
+            J::Array(replace_paths.iter().map(path_steps).collect()),
+        );
+    }
+    J::Object(ch)
+}
+
+/// The identifying fields Terraform puts first in a resource change or planned resource.
+fn tf_head(
+    address: &str,
+    kind: DeclKind,
+    type_name: &str,
+    name: &str,
+    change: bool,
+) -> Map<String, J> {
+    let (base, _) = split_deposed(address);
+    let mut r = Map::new();
+    r.insert("address".into(), J::String(base.to_string()));
+    // As Terraform: the module instance, on changes (planned values nest resources in
+    // `child_modules` instead).
+    if let Some(module) = module_address(address).filter(|_| change) {
+        r.insert("module_address".into(), J::String(module));
+    }
+    r.insert(
+        "mode".into(),
+        J::String(
+            if kind == DeclKind::Data {
+                "data"
+            } else {
+                "managed"
+            }
+            .into(),
+        ),
+    );
+    r.insert("type".into(), J::String(type_name.to_string()));
+    r.insert("name".into(), J::String(name.to_string()));
+    if let Some(k) = instance_index(address) {
+        r.insert("index".into(), k);
+    }
+    r.insert(
+        "provider_name".into(),
+        J::String(tf_provider_name(type_name)),
+    );
+    r
+}
+
+fn tf_resource_change(c: &ResourceChange, plan: &Plan, reveal: bool) -> J {
+    let mut r = tf_head(&c.address, c.kind, &c.type_name, &c.name, true);
+    if split_deposed(&c.address).1 {
+        r.insert("deposed".into(), J::String(DEPOSED_KEY.into()));
+    }
+    // Terraform's name for the address a moved object had.
+    if let Some(from) = &c.moved_from {
+        r.insert("previous_address".into(), J::String(from.clone()));
+    }
+    r.insert(
+        "change".into(),
+        tf_change(
+            c.action,
+            c.replace_order,
+            c.before.as_ref(),
+            c.after.as_ref(),
+            &c.replace_paths,
+            reveal,
+        ),
+    );
+    if let Some(reason) = tf_action_reason(c, plan) {
+        r.insert("action_reason".into(), J::String(reason.into()));
+    }
+    J::Object(r)
+}
+
+fn tf_drift(d: &Drift, reveal: bool) -> J {
+    let kind = match d.address.parse::<Address>() {
+        Ok(a) if a.kind == DeclKind::Data => DeclKind::Data,
+        _ => DeclKind::Resource,
+    };
+    let mut r = tf_head(&d.address, kind, &d.type_name, &decl_name(&d.address), true);
+    r.insert(
+        "change".into(),
+        tf_change(
+            d.action,
+            None,
+            d.before.as_ref(),
+            d.after.as_ref(),
+            &[],
+            reveal,
+        ),
+    );
+    J::Object(r)
+}
+
+fn tf_output_change(o: &OutputChange, reveal: bool) -> J {
+    let before = output_value(o.before.as_ref(), o.sensitive);
+    let after = output_value(o.after.as_ref(), o.sensitive);
+    let sensitive = o.sensitive || after.as_ref().is_some_and(Value::contains_sensitive);
+    let after_unknown = match &after {
+        Some(a) if !a.is_wholly_known() => unknown_tree(a, reveal),
+        _ => J::Bool(false),
+    };
+    json!({
+        "actions": actions(o.action, None),
+        "before": before.as_ref().and_then(|b| omit_unknowns(b, reveal)).unwrap_or(J::Null),
+        "after": after.as_ref().and_then(|a| omit_unknowns(a, reveal)).unwrap_or(J::Null),
+        "after_unknown": after_unknown,
+        "before_sensitive": sensitive,
+        "after_sensitive": sensitive,
+    })
+}
+
+/// True when Terraform would list the change in `resource_changes`: not actions (they go
+/// to `action_invocations`), not data sources read while planning (Terraform shows those
+/// only in state), not the removal of a data source from state.
+fn tf_listed(c: &ResourceChange) -> bool {
+    match c.kind {
+        DeclKind::Action => false,
+        DeclKind::Data => {
+            c.action == Action::Read && c.after.as_ref().is_some_and(|a| !a.is_wholly_known())
+        }
+        DeclKind::Resource => true,
+        DeclKind::Output | DeclKind::Provider | DeclKind::Local => false,
+    }
+}
+
+fn tf_planned_values(plan: &Plan, reveal: bool) -> J {
+    // Resources by module instance: Terraform nests a module's in `child_modules`.
+    let mut by_module: BTreeMap<Vec<ModuleStep>, Vec<J>> = BTreeMap::new();
+    for c in plan
+        .changes
+        .iter()
+        .filter(|c| c.kind != DeclKind::Action && !split_deposed(&c.address).1)
+    {
+        let Some(after) = c.after.as_ref() else {
+            continue;
+        };
+        let mut r = tf_head(&c.address, c.kind, &c.type_name, &c.name, false);
+        r.insert("schema_version".into(), J::from(0));
+        r.insert(
+            "values".into(),
+            omit_unknowns(after, reveal).unwrap_or_else(|| json!({})),
+        );
+        let sens = match sensitive_tree(after) {
+            J::Bool(false) => json!({}),
+            t => t,
+        };
+        r.insert("sensitive_values".into(), sens);
+        by_module
+            .entry(module_path(&c.address))
+            .or_default()
+            .push(J::Object(r));
+    }
+    let outputs: Map<String, J> = plan
+        .outputs
+        .iter()
+        .filter(|o| o.action != Action::Delete)
+        .filter_map(|o| {
+            let after = output_value(o.after.as_ref(), o.sensitive)?;
+            let mut out = Map::new();
+            out.insert(
+                "sensitive".into(),
+                J::Bool(o.sensitive || after.contains_sensitive()),
+            );
+            if let Some(v) = omit_unknowns(&after, reveal) {
+                out.insert("value".into(), v);
+            }
+            Some((o.name.clone(), J::Object(out)))
+        })
+        .collect();
+    let mut root = Map::new();
+    root.insert(
+        "resources".into(),
+        J::Array(by_module.get(&Vec::new()).cloned().unwrap_or_default()),
+    );
+    let children = tf_child_modules(&[], &by_module);
+    if !children.is_empty() {
+        root.insert("child_modules".into(), J::Array(children));
+    }
+    json!({
+        "outputs": outputs,
+        "root_module": root,
+    })
+}
+
+/// The module instances directly inside `parent`, as Terraform's planned values nest them:
+/// `{"resources": [...], "address": "module.app[\"orders\"]", "child_modules": [...]}`
+/// (each list only when not empty), in address order. A module instance without resources
+/// of its own is there when a nested one has some.
+fn tf_child_modules(
+    parent: &[ModuleStep],
+    by_module: &BTreeMap<Vec<ModuleStep>, Vec<J>>,
+) -> Vec<J> {
+    let children: BTreeSet<&[ModuleStep]> = by_module
+        .keys()
+        .filter(|k| k.len() > parent.len() && k.starts_with(parent))
+        .map(|k| &k[..=parent.len()])
+        .collect();
+    children
+        .into_iter()
+        .map(|path| {
+            let mut m = Map::new();
+            if let Some(resources) = by_module.get(path) {
+                m.insert("resources".into(), J::Array(resources.clone()));
+            }
+            m.insert("address".into(), J::String(module_text(path)));
+            let nested = tf_child_modules(path, by_module);
+            if !nested.is_empty() {
+                m.insert("child_modules".into(), J::Array(nested));
+            }
+            J::Object(m)
+        })
+        .collect()
+}
+
+fn tf_action_invocation(c: &ResourceChange, reveal: bool) -> J {
+    let mut a = Map::new();
+    a.insert("address".into(), J::String(c.address.clone()));
+    a.insert("type".into(), J::String(c.type_name.clone()));
+    a.insert("name".into(), J::String(c.name.clone()));
+    if let Some(config) = &c.config {
+        a.insert(
+            "config_values".into(),
+            omit_unknowns(config, reveal).unwrap_or(J::Null),
+        );
+        a.insert("config_sensitive".into(), sensitive_tree(config));
+        a.insert("config_unknown".into(), unknown_tree(config, reveal));
+    }
+    a.insert(
+        "provider_name".into(),
+        J::String(tf_provider_name(&c.type_name)),
+    );
+    J::Object(a)
+}
+
+/// The plan in Terraform's plan JSON representation (`format_version` "1.2"), as
+/// `terraform show -json PLANFILE` prints it, for tools that read that (policy checks, cost
+/// estimates, summaries). See `docs/plan-json.md` for what maps to what. Sensitive values
+/// are `null` unless `show_sensitive` (Terraform itself prints them).
+pub fn terraform_json(plan: &Plan, show_sensitive: bool) -> J {
+    let reveal = show_sensitive;
+    let mut doc = Map::new();
+    doc.insert("format_version".into(), json!(TERRAFORM_FORMAT_VERSION));
+    doc.insert(
+        "terraform_version".into(),
+        J::String(format!("plinth-{}", version())),
+    );
+    if !plan.variables.is_empty() {
+        let vars: Map<String, J> = plan
+            .variables
+            .iter()
+            .map(|(k, v)| (k.clone(), json!({ "value": plain(v, reveal) })))
+            .collect();
+        doc.insert("variables".into(), J::Object(vars));
+    }
+    doc.insert("planned_values".into(), tf_planned_values(plan, reveal));
+    let drift: Vec<J> = plan
+        .drift
+        .iter()
+        .filter(|d| !d.reconciled && d.is_reportable())
+        .map(|d| tf_drift(d, reveal))
+        .collect();
+    if !drift.is_empty() {
+        doc.insert("resource_drift".into(), J::Array(drift));
+    }
+    let changes: Vec<J> = plan
+        .changes
+        .iter()
+        .filter(|c| tf_listed(c))
+        .map(|c| tf_resource_change(c, plan, reveal))
+        .collect();
+    doc.insert("resource_changes".into(), J::Array(changes));
+    let outputs: Map<String, J> = plan
+        .outputs
+        .iter()
+        .map(|o| (o.name.clone(), tf_output_change(o, reveal)))
+        .collect();
+    doc.insert("output_changes".into(), J::Object(outputs));
+    let invocations: Vec<J> = plan
+        .changes
+        .iter()
+        .filter(|c| c.kind == DeclKind::Action && c.action == Action::Run)
+        .map(|c| tf_action_invocation(c, reveal))
+        .collect();
+    if !invocations.is_empty() {
+        doc.insert("action_invocations".into(), J::Array(invocations));
+    }
+    doc.insert("timestamp".into(), J::String(plan.created_at.clone()));
+    doc.insert("applyable".into(), J::Bool(plan.has_changes()));
+    doc.insert("complete".into(), J::Bool(true));
+    doc.insert("errored".into(), J::Bool(false));
+    J::Object(doc)
+}
