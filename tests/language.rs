@@ -341,6 +341,37 @@ fn for_each_over_a_map_of_objects_built_by_a_for_expression() {
     p.assert_no_changes(&[]);
 }
 
+/// Keys known, values not (yet): a for_each map whose values hold attributes of a resource
+/// planned in the same run is accepted, as in Terraform; `each.value` is "known after apply".
+const KEYS_KNOWN: &str = r#"
+[resource.registry]
+type = "core:data"
+input = "r"
+
+[resource.app]
+type = "core:data"
+for_each = "${{for k in ['web', 'api'] : k => { parent = registry.id }}}"
+input = { name = "${each.key}", parent = "${each.value.parent}" }
+"#;
+
+#[test]
+fn for_each_keys_may_be_known_while_its_values_are_not() {
+    let p = Project::with_main(KEYS_KNOWN);
+    let plan = p.plan_changes(&["--json"]);
+    assert_eq!(
+        planned_actions(&plan),
+        changes(&[
+            ("app[\"api\"]", "create"),
+            ("app[\"web\"]", "create"),
+            ("registry", "create")
+        ])
+    );
+    p.apply(&[]);
+    let id = p.state()["resources"]["registry"]["id"].clone();
+    assert_eq!(output_of(&p, "app[\"web\"]")["parent"], id);
+    p.assert_no_changes(&[]);
+}
+
 #[test]
 fn templatefile_and_file_render_and_a_saved_plan_goes_stale_when_the_template_changes() {
     let p = Project::with_main(

@@ -111,7 +111,13 @@ impl Planner<'_, '_> {
         let meta = expansion.name();
         let scope = self.scope_in(m, inst, Iteration::None);
         let v = node.eval(&scope).map_err(Box::new)?;
-        if !v.is_wholly_known() {
+        // Instances are named by a count or by for_each's keys: a map's values may be
+        // unknown (each.value is then "known after apply"), as in Terraform.
+        let keys_known = match (expansion, v.unmarked()) {
+            (Expansion::ForEach, Value::Map(_)) => true,
+            _ => v.is_wholly_known(),
+        };
+        if !keys_known {
             let d = match self.unknown_reference(node, 0, m, inst) {
                 Some(u) => {
                     let through = u
@@ -148,7 +154,13 @@ impl Planner<'_, '_> {
             };
             return Err(Box::new(d));
         }
-        if v.contains_sensitive() {
+        // A map's keys are secret only when the map itself is; marks inside its values go on
+        // through each.value.
+        let keys_secret = match (expansion, v.unmarked()) {
+            (Expansion::ForEach, Value::Map(_)) => v.is_sensitive(),
+            _ => v.contains_sensitive(),
+        };
+        if keys_secret {
             return Err(Box::new(
                 Diagnostic::at(
                     format!("the {meta} of `{address}` uses a sensitive value"),
