@@ -62,8 +62,11 @@ pub(super) struct Planner<'a, 'i> {
     pub(super) call_iters: HashMap<Vec<ModuleStep>, Iteration>,
     /// `(static module, kind, name)` → the module instance and index in `changes` of each
     /// instance planned, for dependencies across module instances.
-    pub(super) by_static: HashMap<(usize, DeclKind, String), Vec<(Vec<ModuleStep>, usize)>>,
+    pub(super) by_static: HashMap<StaticDecl, Vec<(Vec<ModuleStep>, usize)>>,
 }
+
+/// A declaration in the static module tree: module, kind, name.
+pub(super) type StaticDecl = (usize, DeclKind, String);
 
 /// Variables of a module instance not planned yet.
 static NO_VARS: BTreeMap<String, Value> = BTreeMap::new();

@@ -17,7 +17,34 @@ pub(super) fn check_addresses(
     state: Option<&State>,
     diags: &mut Diagnostics,
 ) {
+    let tree = crate::tree::ModTree::new(config);
     for a in addrs {
+        if !a.module.is_empty() {
+            // In a module: the module (and the declaration in it) must be in the
+            // configuration, or the address in state.
+            let known = tree.of_instance(&a.module).is_some_and(|m| {
+                let c = tree.get(m).config;
+                a.is_module()
+                    || match a.kind {
+                        DeclKind::Resource | DeclKind::Data => {
+                            c.resource(a.kind, &a.name).is_some()
+                        }
+                        DeclKind::Action => c.actions.iter().any(|x| x.name == a.name),
+                        _ => false,
+                    }
+            }) || state.is_some_and(|s| {
+                s.resources
+                    .keys()
+                    .any(|k| k.parse::<Address>().is_ok_and(|x| a.matches(&x)))
+            });
+            if !known {
+                diags.push(
+                    Diagnostic::new(format!("{flag} {a}: no such module or declaration in the configuration"))
+                        .help("module addresses look like module.app[\"orders\"], module.app or module.app[\"orders\"].mi"),
+                );
+            }
+            continue;
+        }
         let exists = match a.kind {
             DeclKind::Resource => config.resource(DeclKind::Resource, &a.name).is_some(),
             DeclKind::Data => config.resource(DeclKind::Data, &a.name).is_some(),

@@ -356,7 +356,7 @@ pub(super) fn check_refs(d: &mut Diagnostics, names: &Names<'_>, node: &Node, wi
                         .help("add count = N to this resource, or refer to a value directly"),
                 ),
             },
-            "module" => check_module_ref(d, names, &r, &found.loc),
+            "module" => check_module_ref(d, names, r, &found.loc),
             "data" => match first_attr {
                 Some(n) if names.data.contains(&n) => {
                     check_instance_key(d, names, &format!("data.{n}"), r.steps.get(1), &found.loc)
