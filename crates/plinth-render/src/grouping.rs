@@ -189,7 +189,7 @@ mod tests {
 
     #[test]
     fn counts_name_only_what_happens() {
-        let mut cs = vec![
+        let mut cs = [
             change("a", "core:data"),
             change("b", "core:data"),
             change("c", "core:data"),

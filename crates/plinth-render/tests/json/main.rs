@@ -320,6 +320,7 @@ fn find<'a>(list: &'a J, address: &str) -> &'a J {
 }
 
 mod engine_plans;
+mod modules;
 mod plinth_format;
 mod secrets;
 mod terraform;
