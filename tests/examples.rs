@@ -297,8 +297,10 @@ fn every_example_in_the_language_reference_is_true() {
             "docs/language.md:{}: an example may not hold '''",
             row.line
         );
+        // sensitive() marks its result: such an output must say so, and is read revealed.
+        let sensitive = row.example.starts_with("sensitive(");
         config.push_str(&format!(
-            "[output.ex{i}]\nvalue = '''${{{}}}'''\n\n",
+            "[output.ex{i}]\nvalue = '''${{{}}}'''\nsensitive = {sensitive}\n\n",
             row.example
         ));
     }
@@ -307,7 +309,7 @@ fn every_example_in_the_language_reference_is_true() {
         p.write(name, text);
     }
     p.apply(&[]);
-    let outputs = p.ok(&["output", "--json"]).stdout;
+    let outputs = p.ok(&["output", "--json", "--show-sensitive"]).stdout;
     let outputs: Json = serde_json::from_str(outputs.trim()).expect("output --json");
     let mut wrong = Vec::new();
     for (i, row) in rows.iter().enumerate() {

@@ -1,4 +1,5 @@
-//! Type conversions: tostring, tonumber, tobool, tolist, toset, tomap.
+//! Type conversions: tostring, tonumber, tobool, tolist, toset, tomap; and the marks:
+//! sensitive, nonsensitive.
 //!
 //! As Terraform's: null converts to null; strings convert to numbers and bools when they
 //! spell one (`"3"`, `"true"`); numbers and bools convert to strings. `toset` returns a
@@ -7,12 +8,28 @@
 use plinth_value::Value;
 
 use super::Arity::Exact;
-use super::Marks::{Shape, Whole};
+use super::Marks::{Own, Shape, Whole};
 use super::{Args, Builtin, scalar_text};
 use crate::error::EvalError;
 use crate::values::type_article;
 
 pub(super) const TABLE: &[Builtin] = &[
+    Builtin {
+        name: "sensitive",
+        arity: Exact(1),
+        takes: "any value",
+        example: "sensitive(var.connection_string)",
+        marks: Own,
+        run: sensitive,
+    },
+    Builtin {
+        name: "nonsensitive",
+        arity: Exact(1),
+        takes: "a value derived from a secret that is safe to show",
+        example: "nonsensitive(length(var.password) >= 12)",
+        marks: Own,
+        run: nonsensitive,
+    },
     Builtin {
         name: "tostring",
         arity: Exact(1),
@@ -146,4 +163,16 @@ fn tomap(a: &Args<'_>) -> Result<Value, EvalError> {
             .with_help("zipmap(keys, values) or a for-expression {for x in list : x.name => x} builds a map from lists")),
         _ => Err(a.type_error(0, "a map")),
     }
+}
+
+/// `sensitive(x)`: `x`, marked sensitive (shown as `(sensitive)` everywhere), as Terraform's.
+fn sensitive(a: &Args<'_>) -> Result<Value, EvalError> {
+    Ok(Value::sensitive(a.value(0).clone()))
+}
+
+/// `nonsensitive(x)`: `x` with every sensitive mark removed — the user's statement that a
+/// value derived from a secret (its length, whether it is set) may be shown. Unknown parts
+/// stay unknown.
+fn nonsensitive(a: &Args<'_>) -> Result<Value, EvalError> {
+    Ok(a.value(0).unmark_all())
 }

@@ -109,7 +109,19 @@ fn call_with(call: &str, v: Value) -> Result<Value, EvalError> {
 #[test]
 fn every_function_has_a_marks_case() {
     for name in builtin_function_names() {
-        if ["try", "can", "file", "fileexists", "templatefile"].contains(&name) {
+        // The special forms have their own tests; sensitive and nonsensitive ARE the marks
+        // (`the_marking_functions_set_and_clear_marks`).
+        if [
+            "try",
+            "can",
+            "file",
+            "fileexists",
+            "templatefile",
+            "sensitive",
+            "nonsensitive",
+        ]
+        .contains(&name)
+        {
             continue;
         }
         assert!(
@@ -274,4 +286,26 @@ fn coalesce_needs_only_what_comes_before_its_choice() {
         eval("${coalescelist([], var.names, var.later)}"),
         Value::from(json!(["a", "b", "c"]))
     );
+}
+
+#[test]
+fn the_marking_functions_set_and_clear_marks() {
+    // sensitive(): the value, marked; unknown stays unknown (and marked).
+    let v = call_with("sensitive(arg.v)", s("x")).unwrap();
+    assert_eq!(v, Value::sensitive(s("x")));
+    let v = call_with("sensitive(arg.v)", Value::Unknown).unwrap();
+    assert!(v.is_sensitive() && v.is_unknown());
+    // A sensitive value through an operator stays sensitive until nonsensitive() says so.
+    let secret = Value::sensitive(s("s3cr3t-value"));
+    let v = call_with("length(arg.v) > 3", secret.clone()).unwrap();
+    assert_eq!(v, Value::sensitive(Value::Bool(true)));
+    let v = call_with("nonsensitive(length(arg.v) > 3)", secret.clone()).unwrap();
+    assert_eq!(v, Value::Bool(true));
+    // Inner marks are removed too; unknown parts stay unknown.
+    let mut m = Map::new();
+    m.insert("a".into(), secret);
+    m.insert("b".into(), Value::Unknown);
+    let v = call_with("nonsensitive(arg.v)", Value::Map(m)).unwrap();
+    assert!(!v.contains_sensitive());
+    assert_eq!(v.as_map().unwrap()["b"], Value::Unknown);
 }
