@@ -1,8 +1,10 @@
 //! Developer tasks for plinth, run as `cargo xtask <task>`.
 //!
 //! - `gen-scale`: writes a layered DAG of `core:data` or `core:sleep` resources for the scale
-//!   benchmark (see `scripts/bench.sh` and BENCHMARKS.md).
+//!   benchmark (see `scripts/bench.sh` and BENCHMARKS.md); with `--modules M`, a root calling
+//!   one module M times (`for_each`), the module holding that DAG.
 
+mod modules;
 mod scale;
 
 use std::path::PathBuf;
@@ -17,6 +19,11 @@ Writes DIR/main.toml: N resources in a layered DAG where every resource of layer
 references 1-3 resources of earlier layers (one always from layer k-1). Prints a JSON
 summary on stdout.
 
+With --modules M, writes DIR/main.toml calling DIR/modules/layered/ with for_each over M
+keys, and the module: the same kind of DAG of N/M resources (references inside the
+instance), every value prefixed with the `prefix` input, the first layer reading the `seed`
+input, outputs `first_id` and `last` read by a root resource. M x N/M + 2 objects in all.
+
 Options:
   --resources N        number of resources (required)
   --out DIR            output directory, created if missing (required)
@@ -28,13 +35,16 @@ Options:
   --duration-ms A..B   create_duration range for --sleep, in ms [default: 200..1000]
   --touch F            change the input value of a fraction F (0..1) of core:data resources,
                        same graph otherwise: regenerate over an applied DIR to benchmark an
-                       incremental plan [default: 0]
+                       incremental plan (with --modules: of the module's resources, so in
+                       every instance) [default: 0]
+  --modules M          M module instances of N/M resources each (N must be a multiple of M;
+                       not with --sleep or --expressive)
 ";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("gen-scale") => parse_gen(&args[1..]).and_then(|(spec, out)| run_gen(&spec, &out)),
+        Some("gen-scale") => parse_gen(&args[1..]).and_then(|(job, out)| run_gen(&job, &out)),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -55,15 +65,16 @@ fn parse_num<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, String> {
         .map_err(|_| format!("{flag}: `{v}` is not a valid number"))
 }
 
-fn parse_gen(args: &[String]) -> Result<(Spec, PathBuf), String> {
+fn parse_gen(args: &[String]) -> Result<(Gen, PathBuf), String> {
     let mut resources = None;
-    let mut out = None;
+    let mut out: Option<PathBuf> = None;
     let mut layers = 10usize;
     let mut seed = 1u64;
     let mut sleep = false;
     let mut expressive = false;
     let mut range = (200u64, 1000u64);
     let mut touch = 0.0f64;
+    let mut modules = None;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
@@ -94,6 +105,7 @@ fn parse_gen(args: &[String]) -> Result<(Spec, PathBuf), String> {
             "--layers" => layers = parse_num(name, &value()?)?,
             "--seed" => seed = parse_num(name, &value()?)?,
             "--touch" => touch = parse_num(name, &value()?)?,
+            "--modules" => modules = Some(parse_num::<usize>(name, &value()?)?),
             "--duration-ms" => {
                 let v = value()?;
                 range = match v.split_once("..") {
@@ -120,6 +132,23 @@ fn parse_gen(args: &[String]) -> Result<(Spec, PathBuf), String> {
     if !(0.0..=1.0).contains(&touch) {
         return Err("--touch must be between 0 and 1".into());
     }
+    if let Some(m) = modules {
+        if m == 0 {
+            return Err("--modules must be at least 1".into());
+        }
+        if sleep || expressive {
+            return Err(
+                "--modules generates core:data resources: drop --sleep/--expressive".into(),
+            );
+        }
+        if resources % m != 0 {
+            return Err(format!(
+                "--resources {resources} is not a multiple of --modules {m}: every instance \
+                 holds the same number of resources (try --resources {})",
+                (resources / m).max(1) * m
+            ));
+        }
+    }
     let kind = match (sleep, expressive) {
         (true, true) => return Err("--sleep and --expressive cannot be combined".into()),
         (true, false) => Kind::Sleep {
@@ -136,15 +165,67 @@ fn parse_gen(args: &[String]) -> Result<(Spec, PathBuf), String> {
         kind,
         touch,
     };
-    Ok((spec, out.ok_or("--out is required")?))
+    let out = out.ok_or("--out is required")?;
+    Ok((Gen { spec, modules }, out))
 }
 
-fn run_gen(spec: &Spec, out: &std::path::Path) -> Result<(), String> {
+/// A parsed `gen-scale`: the DAG to generate and, with `--modules`, how many instances of
+/// the module hold it (`spec.resources` is then the total).
+#[derive(Debug)]
+struct Gen {
+    spec: Spec,
+    modules: Option<usize>,
+}
+
+/// Writes `text` to `path`, creating its directory.
+fn write_file(path: &std::path::Path, text: &str) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| format!("writing {}: {e}", path.display()))
+}
+
+fn run_gen(job: &Gen, out: &std::path::Path) -> Result<(), String> {
+    match job.modules {
+        Some(m) => run_gen_modules(&job.spec, m, out),
+        None => run_gen_flat(&job.spec, out),
+    }
+}
+
+fn run_gen_modules(spec: &Spec, instances: usize, out: &std::path::Path) -> Result<(), String> {
+    let per = spec.resources / instances;
+    let graph = scale::generate(&Spec {
+        resources: per,
+        ..spec.clone()
+    });
+    let root = out.join("main.toml");
+    let module = out.join(modules::MODULE_DIR).join("main.toml");
+    let root_text = modules::render_root(&graph, instances);
+    let module_text = modules::render_module(&graph);
+    write_file(&root, &root_text)?;
+    write_file(&module, &module_text)?;
+    let summary = serde_json::json!({
+        "file": root.display().to_string(),
+        "module_file": module.display().to_string(),
+        "bytes": root_text.len() + module_text.len(),
+        "instances": instances,
+        "resources_per_instance": graph.nodes.len(),
+        "resources": instances * graph.nodes.len() + modules::ROOT_RESOURCES,
+        "layers": graph.layers,
+        "references_per_instance": graph.edges(),
+        "max_layer_width": graph.max_layer_width(),
+        "touched_per_instance": graph.nodes.iter().filter(|n| n.touched).count(),
+        "seed": spec.seed,
+    });
+    println!("{summary}");
+    Ok(())
+}
+
+fn run_gen_flat(spec: &Spec, out: &std::path::Path) -> Result<(), String> {
     let graph = scale::generate(spec);
-    std::fs::create_dir_all(out).map_err(|e| format!("creating {}: {e}", out.display()))?;
     let file = out.join("main.toml");
     let text = graph.render(spec.kind);
-    std::fs::write(&file, &text).map_err(|e| format!("writing {}: {e}", file.display()))?;
+    write_file(&file, &text)?;
     let mut summary = serde_json::json!({
         "file": file.display().to_string(),
         "bytes": text.len(),
@@ -182,10 +263,11 @@ mod tests {
 
     #[test]
     fn parses_sleep_flags() {
-        let (spec, out) = parse_gen(&args(
+        let (Gen { spec, modules }, out) = parse_gen(&args(
             "--sleep --resources 60 --layers=6 --duration-ms 200..1000 --out /tmp/x",
         ))
         .unwrap();
+        assert_eq!(modules, None);
         assert_eq!(out, PathBuf::from("/tmp/x"));
         assert_eq!(spec.resources, 60);
         assert_eq!(spec.layers, 6);
@@ -204,5 +286,31 @@ mod tests {
         assert!(parse_gen(&args("--resources ten --out /tmp/x")).is_err());
         assert!(parse_gen(&args("--resources 10 --out /tmp/x --bogus")).is_err());
         assert!(parse_gen(&args("--resources 10 --out /tmp/x --duration-ms 9..1")).is_err());
+    }
+
+    #[test]
+    fn parses_and_checks_modules() {
+        let (g, _) = parse_gen(&args("--resources 10000 --modules 100 --out /tmp/x")).unwrap();
+        assert_eq!((g.modules, g.spec.resources), (Some(100), 10000));
+        assert_eq!(g.spec.kind, Kind::Data);
+        let err = |s: &str| parse_gen(&args(s)).unwrap_err();
+        assert!(err("--resources 1001 --modules 10 --out /tmp/x").contains("--resources 1000"));
+        assert!(err("--resources 10 --modules 0 --out /tmp/x").contains("at least 1"));
+        assert!(err("--resources 10 --modules 2 --sleep --out /tmp/x").contains("--sleep"));
+        assert!(err("--resources 10 --modules 2 --expressive --out /tmp/x").contains("--sleep"));
+    }
+
+    #[test]
+    fn writes_the_root_and_the_module() {
+        let dir = std::env::temp_dir().join(format!("xtask-gen-modules-{}", std::process::id()));
+        let (g, _) =
+            parse_gen(&args("--resources 60 --modules 3 --layers 4 --out /tmp/x")).unwrap();
+        run_gen(&g, &dir).unwrap();
+        let root = std::fs::read_to_string(dir.join("main.toml")).unwrap();
+        let module = std::fs::read_to_string(dir.join("modules/layered/main.toml")).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(root.contains("for_each = [\"i0\", \"i1\", \"i2\"]"));
+        assert_eq!(module.matches("[resource.").count(), 20);
+        assert!(root.contains("62 objects in all"));
     }
 }

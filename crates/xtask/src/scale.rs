@@ -214,25 +214,8 @@ impl Graph {
                 Kind::Expressive => self.render_expressive(&mut out, i, node),
                 Kind::Data => {
                     let _ = writeln!(out, "type = \"core:data\"");
-                    let rev = u8::from(node.touched);
-                    let _ = write!(
-                        out,
-                        "input = {{ seq = {i}, layer = {}, value = \"{}-v{rev}\"",
-                        node.layer, node.name
-                    );
-                    for (j, &(d, form)) in node.deps.iter().enumerate() {
-                        let dep = &self.nodes[d].name;
-                        let _ = match form {
-                            RefForm::Id => write!(out, ", ref{j} = \"${{{dep}.id}}\""),
-                            RefForm::Output => {
-                                write!(out, ", ref{j} = \"${{{dep}.output.value}}\"")
-                            }
-                            RefForm::Interpolated => {
-                                write!(out, ", ref{j} = \"${{{dep}.output.value}}/{}\"", node.name)
-                            }
-                        };
-                    }
-                    out.push_str(" }\n\n");
+                    self.render_data_input(&mut out, i, node, "", "");
+                    out.push('\n');
                 }
                 Kind::Sleep { .. } => {
                     let _ = writeln!(out, "type = \"core:sleep\"");
@@ -250,6 +233,38 @@ impl Graph {
             }
         }
         out
+    }
+}
+
+impl Graph {
+    /// The `input = { ... }` line of a [`Kind::Data`] resource: its sequence number, layer,
+    /// value (`<value_prefix><name>-v0`, `-v1` when touched) and one `refJ` per dependency;
+    /// `extra` (`, key = ...` pairs) is written after the value.
+    pub fn render_data_input(
+        &self,
+        out: &mut String,
+        i: usize,
+        node: &Node,
+        value_prefix: &str,
+        extra: &str,
+    ) {
+        let rev = u8::from(node.touched);
+        let _ = write!(
+            out,
+            "input = {{ seq = {i}, layer = {}, value = \"{value_prefix}{}-v{rev}\"{extra}",
+            node.layer, node.name
+        );
+        for (j, &(d, form)) in node.deps.iter().enumerate() {
+            let dep = &self.nodes[d].name;
+            let _ = match form {
+                RefForm::Id => write!(out, ", ref{j} = \"${{{dep}.id}}\""),
+                RefForm::Output => write!(out, ", ref{j} = \"${{{dep}.output.value}}\""),
+                RefForm::Interpolated => {
+                    write!(out, ", ref{j} = \"${{{dep}.output.value}}/{}\"", node.name)
+                }
+            };
+        }
+        out.push_str(" }\n");
     }
 }
 
