@@ -4,6 +4,7 @@
 #   scripts/bench.sh                      # build release, N = 1,000 and 10,000, 3 runs each
 #   SIZES="1000" RUNS=1 scripts/bench.sh  # quicker
 #   PLINTH=/path/to/plinth scripts/bench.sh   # benchmark another binary (skips the build)
+#   MODULE_SIZE=0 scripts/bench.sh        # without the module workload
 #
 # For each N: a layered DAG of N core:data resources (cargo xtask gen-scale) is planned on an
 # empty state, applied (fresh state), planned again (a no-op plan that refreshes N objects),
@@ -13,6 +14,12 @@
 # PLINTH_STATS_FILE) divided by the final state.json size. Finally a DAG of core:sleep
 # resources is applied with parallelism above its width, and its wall time compared with the
 # critical-path bound (the longest chain of sleep durations).
+#
+# The module workload (issue 15, item 8): for each N, the same kind of DAG split into N /
+# MODULE_SIZE instances of one module of MODULE_SIZE resources (cargo xtask gen-scale
+# --modules; 100 x 100 for N = 10,000) is planned on an empty state, applied, and planned
+# again (no-op), run by run right after the flat workload of the same N; its empty plan must
+# be within 1.3x of the flat one. See also scripts/bench-modules.sh.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,6 +31,7 @@ TOUCH="${TOUCH:-0.01}"
 SLEEP_RESOURCES="${SLEEP_RESOURCES:-60}"
 SLEEP_LAYERS="${SLEEP_LAYERS:-6}"
 SLEEP_MS="${SLEEP_MS:-200..1000}"
+MODULE_SIZE="${MODULE_SIZE:-100}"
 WORK="${BENCH_DIR:-$(mktemp -d -t plinth-bench.XXXXXX)}"
 mkdir -p "$WORK"
 
@@ -74,8 +82,19 @@ mb() { if [[ "$1" == n/a ]]; then echo n/a; else awk -v kb="$1" 'BEGIN {printf "
 json_num() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$1"; }
 pass() { if [[ "$1" == *n/a* ]]; then echo "n/a"; elif awk "BEGIN {exit !($1)}"; then echo "pass"; else echo "**MISS**"; fi; }
 
-rm -f "$WORK"/{plan_empty,apply,plan_noop,plan_touched,bytes}_*
+rm -f "$WORK"/{plan_empty,apply,plan_noop,plan_touched,bytes,mod_plan_empty,mod_apply,mod_plan_noop}_*
+# modules_of N : the number of module instances of the module workload of N (0: none).
+modules_of() {
+    if ((MODULE_SIZE > 0 && $1 % MODULE_SIZE == 0)); then echo $(($1 / MODULE_SIZE)); else echo 0; fi
+}
 for n in $SIZES; do
+    m=$(modules_of "$n")
+    if ((m > 0)); then
+        "$XTASK" gen-scale --resources "$n" --modules "$m" --layers "$LAYERS" --seed "$SEED" \
+            --out "$WORK/gen-$n-modules" >"$WORK/gen-$n-modules.json"
+    else
+        log "N=$n: no module workload (N is not a multiple of MODULE_SIZE=$MODULE_SIZE)"
+    fi
     tmpl="$WORK/gen-$n"
     "$XTASK" gen-scale --resources "$n" --layers "$LAYERS" --seed "$SEED" --out "$tmpl" >"$WORK/gen-$n.json"
     "$XTASK" gen-scale --resources "$n" --layers "$LAYERS" --seed "$SEED" --touch "$TOUCH" \
@@ -97,6 +116,17 @@ for n in $SIZES; do
         cp "$tmpl-touched/main.toml" "$d/main.toml"
         log "N=$n run $r: plan (a fraction $TOUCH of inputs changed)"
         measure "plan_touched_$n" "$d" "$PLINTH" plan --no-color
+        ((m > 0)) || continue
+        d="$WORK/run-$n-modules-$r"
+        rm -rf "$d" && mkdir -p "$d" && cp -r "$WORK/gen-$n-modules/." "$d/"
+        log "N=$n run $r: $m module instances, plan (empty state)"
+        measure "mod_plan_empty_$n" "$d" "$PLINTH" plan --no-color
+        log "N=$n run $r: $m module instances, apply"
+        measure "mod_apply_$n" "$d" "$PLINTH" apply --auto-approve --no-color
+        log "N=$n run $r: $m module instances, plan (no-op)"
+        measure "mod_plan_noop_$n" "$d" "$PLINTH" plan --no-color
+        grep -q "No changes" "$d/mod_plan_noop_$n.out" ||
+            log "WARNING: the module plan after apply is not a no-op (see $d/mod_plan_noop_$n.out)"
     done
 done
 
@@ -136,6 +166,16 @@ for n in $SIZES; do
         esac
         echo "| $label | $n | $(secs "$(median "$WORK/${w}_$n" 1)") | $(mb "$(median "$WORK/${w}_$n" 2)") |"
     done
+    m=$(modules_of "$n")
+    ((m > 0)) || continue
+    for w in plan_empty apply plan_noop; do
+        case $w in
+        plan_empty) label="\`plan\`, empty state, $m module instances x $MODULE_SIZE" ;;
+        apply) label="\`apply --auto-approve\`, fresh state, $m module instances x $MODULE_SIZE" ;;
+        plan_noop) label="\`plan\` after apply (no-op), $m module instances x $MODULE_SIZE" ;;
+        esac
+        echo "| $label | $n | $(secs "$(median "$WORK/mod_${w}_$n" 1)") | $(mb "$(median "$WORK/mod_${w}_$n" 2)") |"
+    done
 done
 echo
 echo "| Target | measured | result |"
@@ -155,6 +195,13 @@ if [[ "$largest" != "$smallest" ]]; then
         ratio=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.1f", (a > 0 ? b / a : 0)}')
         echo "| $w: time($largest) / time($smallest) <= 12 | ${ratio}x | $(pass "$ratio <= 12") |"
     done
+fi
+m=$(modules_of "$largest")
+if ((m > 0)); then
+    a=$(median "$WORK/plan_empty_$largest" 1)
+    b=$(median "$WORK/mod_plan_empty_$largest" 1)
+    ratio=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.2f", (a > 0 ? b / a : 0)}')
+    echo "| \`plan\` (empty) of $m module instances x $MODULE_SIZE / flat $largest <= 1.3 | $(secs "$b") / $(secs "$a") s = ${ratio}x | $(pass "$ratio <= 1.3") |"
 fi
 read -r written size < <(sort -n "$WORK/bytes_$largest" | head -1)
 bratio=$(awk -v w="$written" -v s="$size" 'BEGIN {printf "%.2f", w / s}')
