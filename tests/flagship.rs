@@ -3,6 +3,8 @@
 //! `KEDAJobsCreated  Created 10 jobs`, which the simulator only reaches when the identity
 //! chain is right (federated credentials, the keda-operator restart after its credential, the
 //! Service Bus data role). Then the second plan is empty and destroy leaves nothing behind.
+//! The identity chain lives in the module `modules/keda-workload-identity`, called once as
+//! `module.workload`, so its objects are addressed `module.workload.mi` and so on.
 //!
 //! Three broken variants each apply successfully, end with the ScaledJob reporting what a real
 //! cluster would, and `plinth plan` on the fixed configuration shows exactly the missing piece.
@@ -15,6 +17,9 @@ use common::sim::{Kubectl, Sim, kubectl_for, require_kubectl};
 use common::{Project, Run};
 
 const SCALED_JOB: &str = "myconsumer-scaledjob";
+/// The module's files the broken variants break.
+const IDENTITY: &str = "modules/keda-workload-identity/identity.toml";
+const KUBERNETES: &str = "modules/keda-workload-identity/kubernetes.toml";
 
 fn world(p: &Project) -> std::path::PathBuf {
     p.dir.parent().unwrap().join("world.json")
@@ -99,8 +104,17 @@ fn flagship_scales_to_ten_jobs_converges_and_destroys_everything() {
     );
     // The restart runs after the operator's credential exists.
     assert!(
-        apply.op_index("op_finished", "fic_keda", "create")
-            < apply.op_index("op_started", "action.restart_keda", "run")
+        apply.op_index("op_finished", "module.workload.fic_keda", "create")
+            < apply.op_index("op_started", "module.workload.action.restart_keda", "run")
+    );
+    // The module's data role is on the queue alone, not on the namespace.
+    let role = p.id_of("module.workload.data_owner");
+    assert!(
+        role.starts_with(&format!(
+            "{}/providers/Microsoft.Authorization/roleAssignments/",
+            p.id_of("queue")
+        )),
+        "{role}"
     );
     // Outputs.
     let issuer = p.output("oidc_issuer");
@@ -195,7 +209,7 @@ fn broken_variant(
 
     // The fixed configuration plans exactly the missing piece.
     let fixed = Project::flagship();
-    for f in ["identity.toml", "kubernetes.toml"] {
+    for f in [IDENTITY, KUBERNETES] {
         p.write(f, &fixed.read(f));
     }
     assert_eq!(plan_changes(&p, &sim), set(fix));
@@ -206,11 +220,14 @@ fn broken_variant(
 fn without_the_keda_operator_credential_the_scaler_cannot_authenticate() {
     let (p, sim, kubectl) = broken_variant(
         |p| {
-            remove_table(p, "identity.toml", "resource.fic_keda");
-            remove_table(p, "kubernetes.toml", "action.restart_keda");
+            remove_table(p, IDENTITY, "resource.fic_keda");
+            remove_table(p, KUBERNETES, "action.restart_keda");
         },
         "AADSTS70021: No matching federated identity record found",
-        &[("fic_keda", "create"), ("action.restart_keda", "run")],
+        &[
+            ("module.workload.fic_keda", "create"),
+            ("module.workload.action.restart_keda", "run"),
+        ],
     );
     // Applying the fix heals it: KEDA retries and scales out.
     ok(p.sim_run(&sim, &["apply", "--auto-approve"]));
@@ -221,9 +238,9 @@ fn without_the_keda_operator_credential_the_scaler_cannot_authenticate() {
 #[test]
 fn without_the_restart_the_operator_keeps_its_old_credential() {
     let (p, sim, kubectl) = broken_variant(
-        |p| remove_table(p, "kubernetes.toml", "action.restart_keda"),
+        |p| remove_table(p, KUBERNETES, "action.restart_keda"),
         "started before the federated identity credential",
-        &[("action.restart_keda", "run")],
+        &[("module.workload.action.restart_keda", "run")],
     );
     ok(p.sim_run(&sim, &["apply", "--auto-approve"]));
     let text = describe(&sim, &kubectl);
@@ -233,21 +250,9 @@ fn without_the_restart_the_operator_keeps_its_old_credential() {
 #[test]
 fn without_the_data_role_neither_producer_nor_scaler_may_use_the_queue() {
     let (_p, _sim, kubectl) = broken_variant(
-        |p| {
-            remove_table(p, "identity.toml", "resource.data_owner");
-            p.edit(
-                "kubernetes.toml",
-                "depends_on = [\"fic_workload\", \"data_owner\"]",
-                "depends_on = [\"fic_workload\"]",
-            );
-            p.edit(
-                "kubernetes.toml",
-                "depends_on = [\"fic_workload\", \"data_owner\"]",
-                "depends_on = [\"fic_workload\"]",
-            );
-        },
+        |p| remove_table(p, IDENTITY, "resource.data_owner"),
         "Manage,EntityRead claims required",
-        &[("data_owner", "create")],
+        &[("module.workload.data_owner", "create")],
     );
     // The producer failed the way its pod would: no Send claim.
     let job = kubectl.ok(&["describe", "job", "myproducer"]);
