@@ -22,6 +22,34 @@ pub(crate) fn module_text(path: &[ModuleStep]) -> String {
     Address::module_instance(path.to_vec()).to_string()
 }
 
+/// Whether dependency `dep` names the object at `address`: a declaration without keys names
+/// each of its instances (`app` names `app["blue"]`, `module.app.mi` names
+/// `module.app["orders"].mi`), a module address everything in it (`module.app["orders"]`
+/// names `module.app["orders"].module.db.pg`). Deposed objects are named only by their own
+/// address.
+pub(crate) fn covers(dep: &str, address: &str) -> bool {
+    let (Ok(d), Ok(a)) = (dep.parse::<Address>(), address.parse::<Address>()) else {
+        return false;
+    };
+    if a.deposed {
+        return false;
+    }
+    if d.is_module() {
+        return d.matches(&a);
+    }
+    let key_covers = |mine: &Option<plinth_addr::InstanceKey>, theirs: &Option<_>| {
+        mine.is_none() || mine == theirs
+    };
+    d.kind == a.kind
+        && d.name == a.name
+        && key_covers(&d.key, &a.key)
+        && d.module.len() == a.module.len()
+        && d.module
+            .iter()
+            .zip(&a.module)
+            .all(|(m, n)| m.name == n.name && key_covers(&m.key, &n.key))
+}
+
 /// The address as seen from inside module instance `path`: `module.app["orders"].mi` is
 /// `mi` inside `module.app["orders"]`. An address outside `path` is returned whole.
 pub(crate) fn relative_to(address: &str, path: &[ModuleStep]) -> String {
@@ -97,6 +125,24 @@ mod tests {
             r#"module.app["payments"].mi"#
         );
         assert_eq!(relative_to("rg", &[]), "rg");
+    }
+
+    #[test]
+    fn dependencies_cover_instances_and_module_contents() {
+        assert!(covers("app", r#"app["blue"]"#));
+        assert!(covers("app", "app"));
+        assert!(!covers("app", r#"app["blue"] (deposed)"#));
+        assert!(!covers("app", "data.app"));
+        assert!(!covers(r#"app["a"]"#, r#"app["b"]"#));
+        assert!(covers("module.app.mi", r#"module.app["orders"].mi"#));
+        assert!(covers("module.app.mi", "module.app[3].mi[0]"));
+        assert!(!covers("module.app.mi", "mi"));
+        assert!(!covers("module.app.mi", "module.app.module.x.mi"));
+        assert!(!covers(r#"module.app["a"].mi"#, r#"module.app["b"].mi"#));
+        assert!(covers("module.app", r#"module.app["b"].module.db.pg"#));
+        assert!(covers(r#"module.app["b"]"#, r#"module.app["b"].mi"#));
+        assert!(!covers(r#"module.app["b"]"#, r#"module.app["c"].mi"#));
+        assert!(!covers("not an address", "rg"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use plinth_plan::{Action, Plan, ResourceChange};
 
 use super::item::verb;
 use super::words::thousands;
-use crate::address::{module_path, module_text, relative_to};
+use crate::address::{covers, module_path, module_text, relative_to};
 
 /// Above these, a Mermaid graph is not drawn: GitHub's Mermaid refuses more than 500 edges
 /// and 50,000 characters, and a larger graph would not be readable anyway.
@@ -141,17 +141,12 @@ pub(super) fn graph_section(plan: &Plan, changing: &[&ResourceChange]) -> Option
                     class: "unchanged",
                 });
             } else {
-                // A declaration-level dependency: every changed instance of it; a module's
-                // (`module.app`, `module.app["x"]`): every changed object inside it.
-                let (instance, inside) = (format!("{dep}["), format!("{dep}."));
-                let module = dep.starts_with("module.");
+                // A declaration-level dependency (`app`, `module.app.mi`): every changed
+                // instance of it; a module's (`module.app`): every changed object inside it.
                 from.extend(
                     changing
                         .iter()
-                        .filter(|x| {
-                            x.address.starts_with(&instance)
-                                || (module && x.address.starts_with(&inside))
-                        })
+                        .filter(|x| covers(dep, &x.address))
                         .filter_map(|x| ids.get(x.address.as_str()).copied()),
                 );
             }
