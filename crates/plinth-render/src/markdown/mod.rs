@@ -9,9 +9,14 @@
 //! 5. a note saying what was cut, when the rendering had to be shortened;
 //! 6. changes made outside plinth (drift), apart from the intended changes;
 //! 7. each changed resource in a collapsible `<details>` section, grouped by action, with
-//!    attribute-level diffs (long strings and embedded YAML/JSON as unified diffs);
+//!    attribute-level diffs (long strings and embedded YAML/JSON as unified diffs); in a plan
+//!    with modules, grouped first by module instance — the root module, then each instance
+//!    (`module.app["orders"]`, nested ones after their parent) under a heading with its counts
+//!    (a collapsed `<details>` when it has more than ten entries), its addresses shown
+//!    relative to it;
 //! 8. output changes;
-//! 9. a Mermaid graph of the changed resources and their dependencies (when there are any).
+//! 9. a Mermaid graph of the changed resources and their dependencies (when there are any),
+//!    module instances drawn as (nested) subgraphs.
 //!
 //! Sensitive values are shown as `(sensitive)` unless [`MarkdownOptions::show_sensitive`]:
 //! they are hidden before any text is built, so they never reach a diff. Unknown values are
@@ -19,7 +24,8 @@
 //!
 //! The result never exceeds [`MarkdownOptions::max_chars`] characters. When the full
 //! rendering would, it is shortened progressively — attribute details of the largest
-//! resources first, then the graph, then the lists themselves — and a note says what was cut.
+//! resources first, then the graph, then the lists themselves (module instances none of whose
+//! entries fit are still listed, by their counts) — and a note says what was cut.
 //!
 //! The parts, each in its own module, lowest first (every dependency points to an earlier
 //! one): `options`, `syntax`, `words` (leaves); `rich`, `values`; `entries` (diff rows and
