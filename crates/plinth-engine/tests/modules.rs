@@ -2,49 +2,11 @@
 //! added and removed; validation across the boundary; --target of a module instance; apply
 //! ordering across the boundary.
 
+mod common;
+
+use common::{changed, harness, load_into, write};
 use plinth_engine::{Address, PlanOptions};
-use plinth_plan::{Action, Plan};
 use plinth_testkit::*;
-
-/// A harness over a configuration directory written from `files` (path, text); the
-/// directory lives as long as the returned guard.
-fn harness(files: &[(&str, &str)]) -> (tempfile::TempDir, Harness) {
-    let dir = tempfile::tempdir().unwrap();
-    write(&dir, files);
-    let mut h = Harness::new("");
-    load_into(&mut h, &dir);
-    (dir, h)
-}
-
-fn write(dir: &tempfile::TempDir, files: &[(&str, &str)]) {
-    for (path, text) in files {
-        let p = dir.path().join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-}
-
-fn load_into(h: &mut Harness, dir: &tempfile::TempDir) {
-    let mut config = match plinth_config::load_dir(dir.path()) {
-        Ok(c) => c,
-        Err((s, d)) => panic!("config does not load:\n{}", d.render(&s, false)),
-    };
-    let vars = plinth_config::resolve_variables(&mut config, &Default::default())
-        .unwrap_or_else(|d| panic!("variables: {}", d.render(&config.sources, false)));
-    h.config = config;
-    h.vars = vars;
-}
-
-fn changed(plan: &Plan) -> Vec<String> {
-    let mut v: Vec<String> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::NoOp)
-        .map(|c| format!("{:?} {}", c.action, c.address))
-        .collect();
-    v.sort();
-    v
-}
 
 const IDENTITY: &str = r#"
 [variable.name]

@@ -24,26 +24,42 @@ impl Planner<'_, '_> {
             if !destroy && self.produced.contains(address) && !r.deposed {
                 continue;
             }
-            let decl_name = address
-                .parse::<Address>()
-                .map(|a| a.name)
-                .unwrap_or_else(|_| address.clone());
+            let parsed = address.parse::<Address>().ok();
+            let decl_name = parsed
+                .as_ref()
+                .map(|a| a.name.clone())
+                .unwrap_or_else(|| address.clone());
             let kind = r.mode;
-            if destroy
-                && kind == DeclKind::Resource
-                && !r.deposed
-                && let Some(decl) = self
-                    .input
-                    .workspace
+            // The declaration of the object's own module (`x` of `module.app["a"].x`). It
+            // still protects the object when only its instance is gone (a key removed from a
+            // for_each, a module instance removed), as in Terraform; an object whose
+            // declaration is gone is no longer protected.
+            let decl = parsed.as_ref().and_then(|a| {
+                let m = self.tree.of_instance(&a.module)?;
+                self.tree
+                    .get(m)
                     .config
-                    .resource(DeclKind::Resource, &decl_name)
+                    .resource(DeclKind::Resource, &a.name)
+            });
+            if kind == DeclKind::Resource
+                && !r.deposed
+                && let Some(decl) = decl
                 && decl.lifecycle.prevent_destroy
             {
+                let why = if destroy {
+                    "so it cannot be destroyed"
+                } else {
+                    "but the configuration no longer produces this instance, so this plan would delete it"
+                };
                 self.protected.push((
                     address.clone(),
-                    Diagnostic::at(format!("`{address}` has lifecycle.prevent_destroy, so it cannot be destroyed"), decl.loc.clone())
+                    Diagnostic::at(format!("`{address}` has lifecycle.prevent_destroy, {why}"), decl.loc.clone())
                         .label("prevent_destroy = true")
-                        .help("remove prevent_destroy from its lifecycle if destroying it is intended, or exclude it with --target"),
+                        .help(if destroy {
+                            "remove prevent_destroy from its lifecycle if destroying it is intended, or exclude it with --target"
+                        } else {
+                            "keep the instance in the for_each/count (of the resource or its module call), or remove prevent_destroy if deleting it is intended"
+                        }),
                 ));
             }
             let reason = if r.deposed {

@@ -7,7 +7,7 @@ use plinth_config::{Diagnostic, Loc, Node, ResourceDecl};
 use plinth_expr::{Context, RefStep, Reference, ResolvedStep};
 use plinth_value::Value;
 
-use super::planner::Planner;
+use super::planner::{Planner, relative};
 use crate::addr::{Address, DeclKind};
 use crate::instances::{Instances, count_instances, for_each_instances};
 use crate::scope::{Expansion, Iteration};
@@ -18,7 +18,8 @@ struct Unknown {
     shown: String,
     /// Where it is written.
     loc: Loc,
-    /// The declaration to apply first with `--target` (`rg`, `data.x`), when one is found.
+    /// The declaration to apply first with `--target` (`rg`, `data.x`,
+    /// `module.app["a"].rg`), when one is found.
     target: Option<String>,
     /// For a local: the reference inside it that is unknown.
     through: Option<String>,
@@ -215,7 +216,8 @@ impl Planner<'_, '_> {
                 _ => None,
             };
             let (target, through) = match (r.root.as_str(), name) {
-                ("data", Some(n)) => (Some(format!("data.{n}")), None),
+                // The target is named as `--target` takes it: with its module instance path.
+                ("data", Some(n)) => (Some(relative(inst, &format!("data.{n}"))), None),
                 ("local", Some(n)) if depth < 16 => {
                     let inner = self
                         .tree
@@ -231,7 +233,7 @@ impl Planner<'_, '_> {
                     }
                 }
                 ("var" | "env" | "each" | "count" | "path" | "local" | "module", _) => (None, None),
-                (root, _) => (Some(root.to_string()), None),
+                (root, _) => (Some(relative(inst, root)), None),
             };
             return Some(Unknown {
                 shown: r.prefix(attrs),

@@ -104,7 +104,7 @@ pub async fn plan(
     // Records the configuration now declares under another address are renamed before any
     // resource is planned (a destroy deletes them where they are; refresh-only moves nothing).
     let moved = if opts.mode == PlanMode::Normal {
-        let implied = moves::implied(config, &refreshed);
+        let implied = moves::implied(&tree, &refreshed);
         moves::rename(&mut refreshed, implied)
     } else {
         Vec::new()

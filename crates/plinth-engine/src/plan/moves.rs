@@ -2,7 +2,8 @@
 //! refreshed view before any resource is planned, so that the object is kept (its normal diff
 //! then applies at the new address) instead of being deleted and created again.
 //!
-//! Today the only moves are the ones the configuration implies, as Terraform's:
+//! Today the only moves are the ones the configuration implies, as Terraform's (in the root
+//! and inside every module instance):
 //! - `count` added to a resource that had none: state's `app` becomes `app[0]`, when state
 //!   has no `app[0]`;
 //! - `count` removed (and no `for_each`): state's `app[0]` becomes `app`, when state has no
@@ -14,11 +15,11 @@
 //! (`ResourceChange::moved_from`); apply renames the record before anything else uses it.
 
 use plinth_addr::InstanceKey;
-use plinth_config::Config;
 
 use crate::addr::{Address, DeclKind};
 use crate::refresh::Refreshed;
 use crate::scope::Expansion;
+use crate::tree::ModTree;
 
 /// One record renamed: the object state knows at `from` is the one the configuration
 /// declares at `to`.
@@ -29,25 +30,29 @@ pub(super) struct Move {
 }
 
 /// The moves the configuration implies for what `state` holds (see the module's comment),
-/// in the configuration's declaration order.
-pub(super) fn implied(config: &Config, state: &Refreshed<'_>) -> Vec<Move> {
+/// in address order: root records and records inside module instances alike, each judged by
+/// the declaration of its own module (`module.app["a"].x` by `x` of `module.app`'s module).
+pub(super) fn implied(tree: &ModTree<'_>, state: &Refreshed<'_>) -> Vec<Move> {
     let mut out = Vec::new();
-    for decl in config
-        .resources
-        .iter()
-        .filter(|d| d.mode == DeclKind::Resource)
-    {
-        let single = Address::new(DeclKind::Resource, decl.name.clone(), None);
-        let zero = single.with_key(Some(InstanceKey::Int(0)));
-        let (from, to) = match Expansion::of(decl) {
-            Some(Expansion::Count) => (single, zero),
-            None => (zero, single),
-            Some(Expansion::ForEach) => continue,
+    for (address, r) in state.resources() {
+        if r.mode != DeclKind::Resource || r.deposed {
+            continue;
+        }
+        let Ok(from) = address.parse::<Address>() else {
+            continue;
         };
-        let movable = state
-            .get(&from.to_string())
-            .is_some_and(|r| r.mode == DeclKind::Resource && !r.deposed);
-        if movable && state.get(&to.to_string()).is_none() {
+        let Some(m) = tree.of_instance(&from.module) else {
+            continue;
+        };
+        let Some(decl) = tree.get(m).config.resource(DeclKind::Resource, &from.name) else {
+            continue;
+        };
+        let to = match (Expansion::of(decl), &from.key) {
+            (Some(Expansion::Count), None) => from.with_key(Some(InstanceKey::Int(0))),
+            (None, Some(InstanceKey::Int(0))) => from.with_key(None),
+            _ => continue,
+        };
+        if state.get(&to.to_string()).is_none() {
             out.push(Move { from, to });
         }
     }
