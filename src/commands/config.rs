@@ -46,17 +46,32 @@ pub(super) fn graph(dir: &Path, format: GraphFormat) -> Result<u8, CliError> {
 
 /// Where a declaration's address is drawn: the module calls it is inside, outermost first
 /// (`module.app`, `module.db`), and its address inside the innermost one
-/// (`module.app.module.db.pg` is `pg` in `module.app` › `module.db`). A module call itself
-/// (`module.app.module.db`) is drawn in its caller's cluster as `module.db`.
+/// (`module.app.module.db.pg` is `pg` in `module.app` › `module.db`; `module.app.var.name` is
+/// `var.name` in `module.app`). A module call itself (`module.app.module.db`) is drawn in its
+/// caller's cluster as `module.db`.
 fn in_module(address: &str) -> (Vec<String>, String) {
-    let Ok(a) = address.parse::<Address>() else {
-        return (Vec::new(), address.to_string());
+    let steps = |a: &Address| -> Vec<String> {
+        a.module
+            .iter()
+            .map(|step| Address::module_instance(vec![step.clone()]).to_string())
+            .collect()
     };
-    let mut clusters: Vec<String> = a
-        .module
-        .iter()
-        .map(|step| Address::module_instance(vec![step.clone()]).to_string())
-        .collect();
+    let Ok(a) = address.parse::<Address>() else {
+        // Not an address plinth-addr reads (a module's `var.name`): inside the longest
+        // prefix that is a module path.
+        let module = address
+            .match_indices('.')
+            .filter_map(|(i, _)| {
+                let m = address[..i].parse::<Address>().ok()?;
+                m.is_module().then(|| (m, &address[i + 1..]))
+            })
+            .last();
+        return match module {
+            Some((m, rest)) => (steps(&m), rest.to_string()),
+            None => (Vec::new(), address.to_string()),
+        };
+    };
+    let mut clusters = steps(&a);
     if a.is_module() {
         let call = clusters.pop().unwrap_or_default();
         return (clusters, call);
@@ -103,6 +118,11 @@ mod tests {
         assert_eq!(
             place("module.app.module.db"),
             ("module.app".into(), "module.db".into())
+        );
+        // A module's variable: in the module's cluster.
+        assert_eq!(
+            place(r#"module.app.module.db["a.b"].var.name"#),
+            (r#"module.app > module.db["a.b"]"#.into(), "var.name".into())
         );
         // Whatever does not read as an address is drawn as it is, outside every cluster.
         assert_eq!(
