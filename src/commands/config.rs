@@ -59,13 +59,10 @@ fn in_module(address: &str) -> (Vec<String>, String) {
     let Ok(a) = address.parse::<Address>() else {
         // Not an address plinth-addr reads (a module's `var.name`): inside the longest
         // prefix that is a module path.
-        let module = address
-            .match_indices('.')
-            .filter_map(|(i, _)| {
-                let m = address[..i].parse::<Address>().ok()?;
-                m.is_module().then(|| (m, &address[i + 1..]))
-            })
-            .last();
+        let module = address.rmatch_indices('.').find_map(|(i, _)| {
+            let m = address[..i].parse::<Address>().ok()?;
+            m.is_module().then(|| (m, &address[i + 1..]))
+        });
         return match module {
             Some((m, rest)) => (steps(&m), rest.to_string()),
             None => (Vec::new(), address.to_string()),
