@@ -12,7 +12,7 @@ use plinth_provider::Registry;
 
 use crate::addr::{Address, DeclKind};
 use crate::refs::{module_refs, node_refs, var_refs};
-use crate::settings::{SettingsTables, prefix_of};
+use crate::settings::{SettingsTables, Source, prefix_of};
 use crate::tree::{ModTree, ROOT};
 
 /// A declaration in the graph, in a static module (an index into [`ModTree`]; `0` is the
@@ -37,6 +37,11 @@ pub enum Decl {
     /// An input variable of a (non-root) module and the index into its `config.variables`:
     /// the call's input, evaluated in the caller.
     Var(usize, usize),
+    /// `[module.NAME.providers.X]`: the calling module, the index into its
+    /// `config.module_calls` and the index into that call's `providers`. Evaluated in the
+    /// caller per call instance; every object of provider X in the called module (and the
+    /// modules it calls, unless they are given their own table) comes after it.
+    CallProvider(usize, usize, usize),
 }
 
 /// The graph of declarations.
@@ -80,6 +85,13 @@ pub fn label(tree: &ModTree<'_>, d: Decl) -> String {
             format!("module.{}", tree.get(m).config.module_calls[c].name),
         ),
         Decl::Var(m, v) => (m, format!("var.{}", tree.get(m).config.variables[v].name)),
+        Decl::CallProvider(m, c, j) => {
+            let call = &tree.get(m).config.module_calls[c];
+            (
+                m,
+                format!("module.{}.providers.{}", call.name, call.providers[j].name),
+            )
+        }
     };
     format!("{}{text}", tree.prefix(m))
 }
@@ -92,7 +104,8 @@ pub fn module_of(d: Decl) -> usize {
         | Decl::Output(m, _)
         | Decl::Local(m, _)
         | Decl::Call(m, _)
-        | Decl::Var(m, _) => m,
+        | Decl::Var(m, _)
+        | Decl::CallProvider(m, _, _) => m,
         Decl::Provider(_) => ROOT,
     }
 }
@@ -256,18 +269,16 @@ pub fn build(config: &Config, registry: &Registry) -> Result<DeclGraph, Diagnost
             }
         }
     }
-    for &(node, i, prefix) in &settings {
-        for ((kind, name), loc) in tables.references(config, i) {
-            if let Some(&from) = g.by_addr.get(&(ROOT, kind, name)) {
-                link(&mut g, from, node, &loc);
-            }
-        }
-        let loc = config.providers[i].loc.clone();
-        // Modules inherit the root's settings: every object of the provider's types, in
-        // every module, comes after its table.
+    // Every object of a provider's types comes after the table its settings come from:
+    // the root's (modules inherit it) or the nearest call's that gives the module its own.
+    let users = |g: &DeclGraph, prefix: &str, from: Source| -> Vec<NodeId> {
+        let mut out = Vec::new();
         for (m, module) in tree.modules.iter().enumerate() {
+            if tables.source(&tree, m, prefix) != from {
+                continue;
+            }
             let c = module.config;
-            let users = c
+            let decls = c
                 .resources
                 .iter()
                 .map(|r| ((m, r.mode, r.name.clone()), &r.type_name))
@@ -276,10 +287,47 @@ pub fn build(config: &Config, registry: &Registry) -> Result<DeclGraph, Diagnost
                         .iter()
                         .map(|a| ((m, DeclKind::Action, a.name.clone()), &a.type_name)),
                 );
-            for (key, type_name) in users {
+            for (key, type_name) in decls {
                 if prefix_of(type_name) == prefix {
-                    let to = g.by_addr[&key];
-                    link(&mut g, node, to, &loc);
+                    out.push(g.by_addr[&key]);
+                }
+            }
+        }
+        out
+    };
+    for &(node, i, prefix) in &settings {
+        for ((kind, name), loc) in tables.references(config, i) {
+            if let Some(&from) = g.by_addr.get(&(ROOT, kind, name)) {
+                link(&mut g, from, node, &loc);
+            }
+        }
+        let loc = config.providers[i].loc.clone();
+        for to in users(&g, prefix, Source::Root(i)) {
+            link(&mut g, node, to, &loc);
+        }
+    }
+    for (m, module) in tree.modules.iter().enumerate() {
+        for (c, call) in module.config.module_calls.iter().enumerate() {
+            let child = module.children[c];
+            for (j, p) in call.providers.iter().enumerate() {
+                let Some(prefix) = tables.prefix_of_table(&p.name) else {
+                    continue; // validate reports a table no provider takes
+                };
+                let node = g.dag.add_node(Decl::CallProvider(m, c, j));
+                // Evaluated in the caller, per call instance (known once the call is).
+                link(&mut g, calls[&(m, c)], node, &p.loc);
+                refs_in(&mut g, m, node, &p.config);
+                for (name, loc) in tables.named_resources(module.config, p) {
+                    if let Some(&from) = g.by_addr.get(&(m, DeclKind::Resource, name)) {
+                        link(&mut g, from, node, &loc);
+                    }
+                }
+                let from = Source::Call {
+                    module: child,
+                    table: j,
+                };
+                for to in users(&g, prefix, from) {
+                    link(&mut g, node, to, &p.loc);
                 }
             }
         }

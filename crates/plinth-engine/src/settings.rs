@@ -20,6 +20,7 @@ use plinth_value::{Path, Value};
 use crate::addr::{Address, DeclKind};
 use crate::refs::node_refs;
 use crate::scope::{DeclValue, Scope, Values};
+use crate::tree::ModTree;
 
 /// One `[provider.NAME]` table and the provider it configures.
 #[derive(Clone, Debug)]
@@ -36,6 +37,26 @@ struct Table {
 #[derive(Clone, Debug, Default)]
 pub struct SettingsTables {
     tables: Vec<Table>,
+    /// Every provider's type prefix → the name of its settings table and the keys that may
+    /// name a resource (for the tables module calls give their modules).
+    providers: HashMap<String, (String, Vec<String>)>,
+}
+
+/// Where the objects of one provider in one static module take their settings from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The root's `[provider.X]` table: an index into the root's `config.providers`.
+    Root(usize),
+    /// `[module.NAME.providers.X]` of the call that makes static module `module` (an index
+    /// into that call's `providers`), evaluated in the caller's scope per call instance.
+    Call {
+        /// The static module the call makes.
+        module: usize,
+        /// The index into the call's `providers`.
+        table: usize,
+    },
+    /// No table: the provider's defaults (requests carry `Null`).
+    None,
 }
 
 /// Provider settings by type prefix; a provider with no table is absent (its requests carry
@@ -99,6 +120,16 @@ impl SettingsTables {
     /// Tables no provider claims are left out (validation reports them).
     pub fn new(config: &Config, registry: &Registry) -> Self {
         let mut tables = Vec::new();
+        let providers = registry
+            .providers()
+            .map(|x| {
+                let refs = x.settings_references().iter().map(|s| s.to_string());
+                (
+                    x.name().to_string(),
+                    (x.settings_table().to_string(), refs.collect()),
+                )
+            })
+            .collect();
         for (i, p) in config.providers.iter().enumerate() {
             if let Some(provider) = registry.providers().find(|x| x.settings_table() == p.name) {
                 tables.push(Table {
@@ -112,7 +143,63 @@ impl SettingsTables {
                 });
             }
         }
-        SettingsTables { tables }
+        SettingsTables { tables, providers }
+    }
+
+    /// Where objects of the provider of `prefix` in static module `m` take their settings
+    /// from: the nearest call on the way up to the root that gives the module a table for
+    /// it (`[module.NAME.providers.X]`, inherited by nested modules), else the root's.
+    pub fn source(&self, tree: &ModTree<'_>, m: usize, prefix: &str) -> Source {
+        let Some((name, _)) = self.providers.get(prefix) else {
+            return Source::None;
+        };
+        let mut at = m;
+        loop {
+            let module = tree.get(at);
+            let (Some(call), Some(parent)) = (module.call, module.parent) else {
+                break;
+            };
+            if let Some(j) = call.providers.iter().position(|p| p.name == *name) {
+                return Source::Call {
+                    module: at,
+                    table: j,
+                };
+            }
+            at = parent;
+        }
+        match self.table_of(prefix) {
+            Some(i) => Source::Root(i),
+            None => Source::None,
+        }
+    }
+
+    /// The type prefix of the provider whose settings table is `name`.
+    pub fn prefix_of_table(&self, name: &str) -> Option<&str> {
+        self.providers
+            .iter()
+            .find(|(_, (table, _))| table == name)
+            .map(|(prefix, _)| prefix.as_str())
+    }
+
+    /// The resources the reference keys of a call's table `p` name by a bare word in its
+    /// caller `config` (`cluster = "aks2"`); its `${...}` references are found as any node's.
+    pub fn named_resources(
+        &self,
+        config: &Config,
+        p: &plinth_config::ProviderDecl,
+    ) -> Vec<(String, Loc)> {
+        self.refs_of_table(&p.name)
+            .iter()
+            .filter_map(|key| bare_name(config, &p.config, key))
+            .collect()
+    }
+
+    fn refs_of_table(&self, name: &str) -> &[String] {
+        self.providers
+            .values()
+            .find(|(table, _)| table == name)
+            .map(|(_, refs)| refs.as_slice())
+            .unwrap_or(&[])
     }
 
     /// `(index into config.providers, type prefix)` of every table.
@@ -147,23 +234,32 @@ impl SettingsTables {
         out
     }
 
-    /// Evaluates one table in `scope`.
+    /// Evaluates one root table in `scope`.
     pub fn eval(
         &self,
         config: &Config,
         decl: usize,
         scope: &Scope<'_>,
     ) -> Result<Value, Diagnostic> {
-        let p = &config.providers[decl];
+        self.eval_table(config, &config.providers[decl], scope)
+    }
+
+    /// Evaluates table `p` of `config` (the root's `[provider.X]`, or a call's
+    /// `[module.NAME.providers.X]` in its caller) in `scope`, a scope of that module: a
+    /// reference key naming a resource (`cluster = "aks"`) gives that resource's id in the
+    /// scope's module instance.
+    pub fn eval_table(
+        &self,
+        config: &Config,
+        p: &plinth_config::ProviderDecl,
+        scope: &Scope<'_>,
+    ) -> Result<Value, Diagnostic> {
         let mut value = p.config.eval(scope)?;
-        let Some(t) = self.table(decl) else {
-            return Ok(value);
-        };
-        for key in &t.refs {
+        for key in self.refs_of_table(&p.name) {
             let Some((name, loc)) = bare_name(config, &p.config, key) else {
                 continue;
             };
-            let id = match scope.values.get(DeclKind::Resource, &name) {
+            let id = match scope.values.get_in(&scope.inst, DeclKind::Resource, &name) {
                 Some(DeclValue::Single(inst)) => match inst.value.get(&Path::root().key("id")) {
                     Some(id) if !matches!(id, Value::Null) => id,
                     _ if !inst.complete => Value::Unknown,

@@ -150,3 +150,180 @@ name = "x-${each.key}"
         "{text}"
     );
 }
+
+/// Settings a module call gives its module: `home` per instance, from the caller's
+/// resources; a nested module inherits them, a module called without a table inherits the
+/// root's.
+const HOMES: &str = r#"
+[resource.home]
+type = "fake:thing"
+name = "home"
+
+[resource.homes]
+type = "fake:thing"
+for_each = ["a", "b", "c"]
+name = "home-${each.key}"
+
+[provider.tenancy]
+home = "home"
+
+[module.app]
+source = "./modules/tenant"
+for_each = ["a", "b"]
+name = "${each.key}"
+
+[module.app.providers.tenancy]
+home = "${homes[each.key].id}"
+
+[module.plain]
+source = "./modules/tenant"
+name = "plain"
+"#;
+
+const TENANT_MODULE: &str = r#"
+[variable.name]
+type = "string"
+
+[resource.obj]
+type = "ten:obj"
+name = "obj-${var.name}"
+
+[module.inner]
+source = "../inner"
+name = "${var.name}"
+"#;
+
+const INNER: &str = r#"
+[variable.name]
+type = "string"
+
+[resource.obj]
+type = "ten:obj"
+name = "inner-${var.name}"
+"#;
+
+fn tenant_harness(root: &str) -> (tempfile::TempDir, Harness, Tenant) {
+    let (dir, mut h) = harness(&[
+        ("main.toml", root),
+        ("modules/tenant/main.toml", TENANT_MODULE),
+        ("modules/inner/main.toml", INNER),
+    ]);
+    let tenant = Tenant::default();
+    h.registry.register(std::sync::Arc::new(tenant.clone()));
+    (dir, h, tenant)
+}
+
+fn home_of(settings: &plinth_value::Value) -> plinth_value::Value {
+    settings
+        .get(&path("home"))
+        .unwrap_or(plinth_value::Value::Null)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_s_provider_settings_replace_the_root_s_inside_its_instances() {
+    let (dir, mut h, tenant) = tenant_harness(HOMES);
+    let a_obj = "module.app[\"a\"].obj";
+    let a_inner = "module.app[\"a\"].module.inner.obj";
+
+    // Planned with the caller's values: the home is not created yet.
+    let plan = h.plan().await;
+    assert!(home_of(&tenant.seen("plan", a_obj)[0]).is_unknown());
+    // Each instance waits for the homes its table refers to (every instance of `homes`, as
+    // any reference to a declaration with for_each does), not for the root table's home.
+    let homes = ["homes[\"a\"]", "homes[\"b\"]", "homes[\"c\"]"];
+    assert_eq!(plan.change(a_obj).unwrap().depends_on, homes);
+    assert_eq!(plan.change(a_inner).unwrap().depends_on, homes);
+    assert_eq!(
+        plan.change("module.plain.obj").unwrap().depends_on,
+        ["home".to_string()]
+    );
+
+    // Applied with actual values: each instance's objects live in its home, nested
+    // modules' too; a module without a table lives where the root's settings point.
+    h.apply_ok(&plan).await;
+    let id = |h: &Harness, a: &str| plinth_value::Value::from(h.id(a).as_str());
+    for (object, home) in [
+        (a_obj, "homes[\"a\"]"),
+        (a_inner, "homes[\"a\"]"),
+        ("module.app[\"b\"].obj", "homes[\"b\"]"),
+        ("module.app[\"b\"].module.inner.obj", "homes[\"b\"]"),
+        ("module.plain.obj", "home"),
+        ("module.plain.module.inner.obj", "home"),
+    ] {
+        assert_eq!(
+            home_of(&tenant.seen("create", object)[0]),
+            id(&h, home),
+            "{object}"
+        );
+        // Recorded with the object, as root objects are.
+        assert_eq!(
+            h.state().resources[object].settings.as_ref().unwrap()["home"],
+            serde_json::json!(h.id(home)),
+            "{object}"
+        );
+    }
+    let creates = h.fake.started(Op::Create);
+    assert!(creates.contains(&"homes[\"a\"]".to_string()));
+    h.assert_converged().await;
+    assert_eq!(
+        home_of(tenant.seen("read", a_obj).last().unwrap()),
+        id(&h, "homes[\"a\"]")
+    );
+
+    // The table now points elsewhere for "a": its objects move (replace), deleted where
+    // they lived and created in the new home; "b" is untouched.
+    let moved = HOMES.replace(
+        "home = \"${homes[each.key].id}\"",
+        "home = \"${each.key == \\\"a\\\" ? homes[\\\"c\\\"].id : homes[each.key].id}\"",
+    );
+    rewrite(&mut h, &dir, &[("main.toml", &moved)]);
+    let plan = h.plan().await;
+    assert_eq!(
+        changed(&plan),
+        [
+            "Replace module.app[\"a\"].module.inner.obj",
+            "Replace module.app[\"a\"].obj",
+        ]
+    );
+    let reason = plan
+        .change(a_obj)
+        .unwrap()
+        .reason
+        .clone()
+        .unwrap_or_default();
+    assert!(reason.contains("`home` changed"), "{reason}");
+    let old_home = id(&h, "homes[\"a\"]");
+    h.apply_ok(&plan).await;
+    assert_eq!(
+        home_of(tenant.seen("delete", a_obj).last().unwrap()),
+        old_home
+    );
+    assert_eq!(
+        home_of(tenant.seen("create", a_obj).last().unwrap()),
+        id(&h, "homes[\"c\"]")
+    );
+    h.assert_converged().await;
+
+    // Destroy: every object is deleted where it lives, before the homes.
+    let plan = h.plan_mode(PlanMode::Destroy).await;
+    h.apply_ok(&plan).await;
+    assert!(tenant.store.lock().unwrap().is_empty());
+    assert!(h.state().resources.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_s_table_for_an_unknown_provider_or_resource_is_a_located_error() {
+    let (_dir, h, _) = tenant_harness(&HOMES.replace(
+        "[module.app.providers.tenancy]\nhome = \"${homes[each.key].id}\"",
+        "[module.app.providers.tenancyy]\nhome = \"x\"\n\n[module.plain.providers.tenancy]\nhome = \"hme\"",
+    ));
+    let err = h.try_plan().await.unwrap_err();
+    let text = h.render(&err);
+    assert!(
+        text.contains("`module.app` gives settings to an unknown provider `tenancyy`"),
+        "{text}"
+    );
+    assert!(text.contains("did you mean `tenancy`?"), "{text}");
+    assert!(text.contains("no resource is named `hme`"), "{text}");
+    assert!(text.contains("did you mean `home`?"), "{text}");
+}

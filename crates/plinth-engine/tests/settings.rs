@@ -3,159 +3,11 @@
 //! unknown while planning its creation, actual during apply, as recorded for refresh and
 //! deletes.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use plinth_plan::{Action, PlanMode};
-use plinth_provider::{
-    InputSchema, Observed, Prior, Provider, ProviderError, Request, TypeSchema, ValueKind,
-};
 use plinth_testkit::*;
 use plinth_value::Value;
-
-/// A provider whose objects live "inside" another resource named by its settings (`home`),
-/// as Kubernetes objects live inside a cluster. It logs the settings every request carried.
-#[derive(Clone, Default)]
-struct Tenant {
-    log: Arc<Mutex<Vec<(String, String, Value)>>>,
-    store: Arc<Mutex<BTreeMap<String, serde_json::Value>>>,
-}
-
-impl Tenant {
-    fn note(&self, op: &str, req: &Request<'_>) {
-        self.log
-            .lock()
-            .unwrap()
-            .push((op.into(), req.address.into(), req.settings.clone()));
-    }
-
-    fn seen(&self, op: &str, address: &str) -> Vec<Value> {
-        self.log
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(o, a, _)| o == op && a == address)
-            .map(|(_, _, s)| s.clone())
-            .collect()
-    }
-
-    fn home_of(req: &Request<'_>) -> Result<String, ProviderError> {
-        match req.settings.get(&path("home")) {
-            Some(Value::String(s)) => Ok(s),
-            // No settings table: a default home, as a kubeconfig's current context is.
-            None if matches!(req.settings, Value::Null | Value::Map(_)) => Ok(DEFAULT_HOME.into()),
-            other => Err(ProviderError::new(format!("no home known: {other:?}"))),
-        }
-    }
-}
-
-#[async_trait]
-impl Provider for Tenant {
-    fn name(&self) -> &str {
-        "ten"
-    }
-
-    fn settings_table(&self) -> &str {
-        "tenancy"
-    }
-
-    fn settings_references(&self) -> &[&str] {
-        &["home"]
-    }
-
-    fn schema(&self, type_name: &str) -> Option<TypeSchema> {
-        (type_name == "obj").then(|| TypeSchema {
-            type_name: "ten:obj".into(),
-            inputs: vec![InputSchema {
-                name: "name".into(),
-                kind: ValueKind::String,
-                required: true,
-                description: String::new(),
-            }],
-            computed: vec![path("id"), path("home")],
-            managed: true,
-            ..Default::default()
-        })
-    }
-
-    fn type_names(&self) -> Vec<String> {
-        vec!["obj".into()]
-    }
-
-    async fn plan(
-        &self,
-        req: &Request<'_>,
-        prior: Option<&Prior>,
-        config: &Value,
-    ) -> Result<plinth_provider::Planned, ProviderError> {
-        self.note("plan", req);
-        let schema = self.schema(req.type_name).unwrap();
-        Ok(plinth_provider::diff::plan_default(
-            &schema,
-            prior,
-            config,
-            &plinth_provider::diff::ExactEq,
-        ))
-    }
-
-    async fn read(
-        &self,
-        req: &Request<'_>,
-        prior: &Prior,
-    ) -> Result<Option<Observed>, ProviderError> {
-        self.note("read", req);
-        let home = Self::home_of(req)?;
-        let id = prior.id.clone().unwrap_or_default();
-        Ok(self
-            .store
-            .lock()
-            .unwrap()
-            .get(&id)
-            .filter(|o| o["home"] == home.as_str())
-            .map(|o| Observed {
-                id: Some(id.clone()),
-                attributes: Value::from(o.clone()),
-            }))
-    }
-
-    async fn create(&self, req: &Request<'_>, config: &Value) -> Result<Observed, ProviderError> {
-        self.note("create", req);
-        let home = Self::home_of(req)?;
-        let name = config.get(&path("name")).unwrap().to_json();
-        let id = format!("{home}/{}", name.as_str().unwrap());
-        let attrs = serde_json::json!({"id": id, "name": name, "home": home});
-        self.store.lock().unwrap().insert(id.clone(), attrs.clone());
-        Ok(Observed {
-            id: Some(id),
-            attributes: Value::from(attrs),
-        })
-    }
-
-    async fn update(
-        &self,
-        req: &Request<'_>,
-        _prior: &Prior,
-        _config: &Value,
-    ) -> Result<Observed, ProviderError> {
-        Err(ProviderError::new(format!(
-            "no updates for {}",
-            req.address
-        )))
-    }
-
-    async fn delete(&self, req: &Request<'_>, prior: &Prior) -> Result<(), ProviderError> {
-        self.note("delete", req);
-        let home = Self::home_of(req)?;
-        let id = prior.id.clone().unwrap_or_default();
-        assert!(id.starts_with(&home), "deleted {id} from {home}");
-        self.store.lock().unwrap().remove(&id);
-        Ok(())
-    }
-}
-
-/// Where an object lives when its provider has no settings table.
-const DEFAULT_HOME: &str = "default-home";
 
 const CONFIG: &str = r#"
 [resource.home]
@@ -437,7 +289,7 @@ async fn an_object_created_without_settings_is_moved_when_a_settings_table_appea
             .lock()
             .unwrap()
             .keys()
-            .all(|k| !k.starts_with(DEFAULT_HOME)),
+            .all(|k| !k.starts_with(TENANT_DEFAULT_HOME)),
         "nothing left behind: {:?}",
         tenant.store.lock().unwrap().keys().collect::<Vec<_>>()
     );

@@ -5,6 +5,8 @@
 //!   and checks the key promise (`assert_converged`: a second plan has nothing to do).
 //! - `FakeProvider` (`fake:thing`, `fake:reader`, `fake:poke`) keeps objects in memory, logs
 //!   every operation's start and finish, and can be made to fail or to wait on a `Gate`.
+//! - `Tenant` (`ten:obj`) keeps objects "inside" a resource its settings name (`home`), as
+//!   Kubernetes objects live in a cluster, and logs the settings every request carried.
 //! - `Harness` is an `Engine` with the fake provider registered, for the engine's own tests.
 //!
 //! It re-exports `async_trait`, so a test can write its own small provider without
@@ -19,9 +21,11 @@ mod engine;
 mod fake;
 mod harness;
 mod lookup;
+mod tenant;
 
 pub use async_trait::async_trait;
 pub use engine::{Engine, load};
 pub use fake::{Entry, FakeProvider, Gate, Op, Phase};
 pub use harness::Harness;
 pub use lookup::{action, path, state_id};
+pub use tenant::{TENANT_DEFAULT_HOME, Tenant};

@@ -9,7 +9,7 @@ use crate::events::{Event, EventSink};
 use crate::marks;
 use crate::reporter::EventReporter;
 use crate::scope::{Expansion, Iteration, Scope, Values};
-use crate::settings::{Settings, SettingsTables, prefix_of, settings_for};
+use crate::settings::{Settings, SettingsTables, Source, prefix_of, settings_for};
 use crate::tree::ModTree;
 
 use crate::error::EngineError;
@@ -238,21 +238,54 @@ impl Runner<'_, '_> {
             }
             return Ok(settings_for(&self.existing_settings, prefix).clone());
         }
-        let Some(decl) = self.tables.table_of(prefix) else {
-            return Ok(Value::Null);
-        };
-        let v = self
-            .tables
-            .eval(
-                self.input.workspace.config,
-                decl,
-                &self.scope(Iteration::None),
+        let inst = c
+            .address
+            .parse::<Address>()
+            .map(|a| a.module)
+            .unwrap_or_default();
+        let m = self.tree.of_instance(&inst).ok_or_else(|| {
+            format!(
+                "`{}` is no longer in the configuration: plan again",
+                Address::module_instance(inst.clone())
             )
-            .map_err(|d| d.message)?;
+        })?;
+        let (v, table) = match self.tables.source(&self.tree, m, prefix) {
+            Source::None => return Ok(Value::Null),
+            Source::Root(decl) => {
+                let config = self.input.workspace.config;
+                let v = self
+                    .tables
+                    .eval(config, decl, &self.scope(Iteration::None))
+                    .map_err(|d| d.message)?;
+                (v, format!("[provider.{}]", config.providers[decl].name))
+            }
+            // The call's table, evaluated in its caller with the values known now.
+            Source::Call { module, table } => {
+                let depth = self.tree.get(module).path.len().min(inst.len());
+                let (caller, _, iteration) = self
+                    .scope(Iteration::None)
+                    .call_site(&inst[..depth])
+                    .map_err(|d| d.message)?;
+                let called = self.tree.get(module);
+                let call = called.call.expect("a called module has a call");
+                let parent = self
+                    .tree
+                    .get(called.parent.expect("a called module has a parent"));
+                let p = &call.providers[table];
+                let v = self
+                    .tables
+                    .eval_table(parent.config, p, &caller.with_iteration(iteration))
+                    .map_err(|d| d.message)?;
+                let at = Address::module_instance(inst[..depth].to_vec());
+                (
+                    v,
+                    format!("[module.{}.providers.{}] of `{at}`", call.name, p.name),
+                )
+            }
+        };
         if let Some(p) = v.unknown_paths().first() {
             return Err(format!(
-                "[provider.{}] `{p}` is still unknown at apply time; what it refers to did not provide it",
-                self.input.workspace.config.providers[decl].name
+                "{table} `{p}` is still unknown at apply time; what it refers to did not provide it"
             ));
         }
         Ok(v)

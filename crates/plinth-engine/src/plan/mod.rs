@@ -143,6 +143,7 @@ pub async fn plan(
         tables: &tables,
         settings: Settings::new(),
         settings_deps: HashMap::new(),
+        module_settings: HashMap::new(),
         tree: &tree,
         instances: {
             let mut v = vec![Vec::new(); tree.modules.len()];

@@ -4,6 +4,7 @@
 
 use plinth_addr::ModuleStep;
 use plinth_config::Diagnostic;
+use plinth_graph::NodeId;
 use plinth_value::Value;
 
 use super::planner::Planner;
@@ -47,6 +48,34 @@ impl Planner<'_, '_> {
             self.values.set_vars(&path, Default::default());
             self.call_iters.insert(path.clone(), iteration);
             self.instances[child].push(path);
+        }
+    }
+
+    /// The table `j` call `c` of static module `m` gives its module
+    /// (`[module.NAME.providers.X]`), evaluated for each instance of the call in the
+    /// caller's scope with the instance's `each`/`count.index`.
+    pub(super) fn plan_call_settings(&mut self, m: usize, c: usize, j: usize, id: NodeId) {
+        let module = self.tree.get(m);
+        let call = &module.config.module_calls[c];
+        let p = &call.providers[j];
+        let Some(prefix) = self.tables.prefix_of_table(&p.name).map(str::to_string) else {
+            return;
+        };
+        let paths = self.instances[module.children[c]].clone();
+        for path in paths {
+            let caller = &path[..path.len() - 1];
+            let iteration = self.call_iters.get(&path).cloned().unwrap_or_default();
+            let scope = self.scope_in(m, caller, iteration);
+            let value = match self.tables.eval_table(module.config, p, &scope) {
+                Ok(v) => v,
+                Err(d) => {
+                    self.diags.push(d);
+                    Value::Unknown
+                }
+            };
+            let deps = self.dependency_addresses(id, m, caller);
+            self.module_settings
+                .insert((path, prefix.clone()), (value, deps));
         }
     }
 

@@ -17,7 +17,7 @@ use crate::addr::DeclKind;
 use crate::events::EventSink;
 use crate::graph::{Decl, DeclGraph};
 use crate::scope::{Expansion, Iteration, Scope, Values};
-use crate::settings::{Settings, SettingsTables, prefix_of, settings_for};
+use crate::settings::{Settings, SettingsTables, Source, prefix_of, settings_for};
 use crate::tree::{ModTree, ROOT};
 
 use super::existing::CreateCheck;
@@ -51,6 +51,10 @@ pub(super) struct Planner<'a, 'i> {
     pub(super) settings: Settings,
     /// The addresses each provider's settings refer to, by type prefix.
     pub(super) settings_deps: HashMap<String, Vec<String>>,
+    /// Settings given to module instances by their calls (`[module.NAME.providers.X]`),
+    /// by the call instance's path and the type prefix: as planned, and the addresses they
+    /// refer to.
+    pub(super) module_settings: HashMap<(Vec<ModuleStep>, String), (Value, Vec<String>)>,
     /// Per address, the attribute paths refresh found removed outside plinth (they were in
     /// state and are no longer on the object).
     pub(super) removed_by_drift: HashMap<String, Vec<Path>>,
@@ -198,9 +202,37 @@ impl Planner<'_, '_> {
         self.settings.insert(prefix, value);
     }
 
-    /// The settings of the provider of a full type name.
-    pub(super) fn settings_of(&self, full_type: &str) -> &Value {
-        settings_for(&self.settings, prefix_of(full_type))
+    /// The settings of the provider of a full type name for objects in module instance
+    /// `inst` of static module `m`, as planned, and the addresses they refer to: the
+    /// nearest call's table that gives the module its own (see [`Source`]), else the root's.
+    pub(super) fn settings_at(
+        &self,
+        m: usize,
+        inst: &[ModuleStep],
+        full_type: &str,
+    ) -> (&Value, &[String]) {
+        static UNKNOWN: Value = Value::Unknown;
+        let prefix = prefix_of(full_type);
+        match self.tables.source(self.tree, m, prefix) {
+            Source::Call { module, .. } => {
+                let depth = self.tree.get(module).path.len().min(inst.len());
+                match self
+                    .module_settings
+                    .get(&(inst[..depth].to_vec(), prefix.to_string()))
+                {
+                    Some((v, deps)) => (v, deps),
+                    // Its evaluation failed (and was reported).
+                    None => (&UNKNOWN, &[]),
+                }
+            }
+            Source::Root(_) | Source::None => (
+                settings_for(&self.settings, prefix),
+                self.settings_deps
+                    .get(prefix)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]),
+            ),
+        }
     }
 
     pub(super) fn action_of(&self, address_text: &str) -> Vec<Action> {
@@ -216,6 +248,9 @@ impl Planner<'_, '_> {
         if let Decl::Output(ROOT, i) = decl {
             return self.plan_output(i);
         }
+        if let Decl::CallProvider(m, c, j) = decl {
+            return self.plan_call_settings(m, c, j, id);
+        }
         let instances = std::mem::take(&mut self.instances[m]);
         for inst in &instances {
             match decl {
@@ -225,7 +260,7 @@ impl Planner<'_, '_> {
                 Decl::Local(_, i) => self.plan_local(m, i, inst),
                 Decl::Call(_, c) => self.plan_call(m, c, inst),
                 Decl::Var(_, v) => self.plan_var(m, v, inst),
-                Decl::Provider(_) => {}
+                Decl::Provider(_) | Decl::CallProvider(..) => {}
             }
         }
         self.instances[m] = instances;

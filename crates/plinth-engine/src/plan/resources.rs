@@ -13,7 +13,6 @@ use crate::addr::DeclKind;
 use crate::inputs;
 use crate::marks;
 use crate::scope::Iteration;
-use crate::settings::prefix_of;
 
 use super::existing::CreateCheck;
 use super::join_paths;
@@ -30,7 +29,9 @@ impl Planner<'_, '_> {
     ) -> Result<(), Diagnostic> {
         let (provider, t, schema, mut config) = self.provider_and_config(decl, m, addr, each)?;
         let address = addr.to_string();
-        let settings = self.settings_of(&decl.type_name).clone();
+        let (settings, settings_deps) = self.settings_at(m, &addr.module, &decl.type_name);
+        let settings = settings.clone();
+        let settings_deps = settings_deps.to_vec();
         let req = Request::new(&t, &address, &NullReporter).with_settings(&settings);
         let record = self
             .state
@@ -79,8 +80,7 @@ impl Planner<'_, '_> {
                 .or_else(|| {
                     // An object lives where its provider's settings point: a replaced
                     // cluster takes its objects with it.
-                    self.settings_deps
-                        .get(prefix_of(&decl.type_name))?
+                    settings_deps
                         .iter()
                         .find(|d| {
                             self.index
@@ -272,7 +272,7 @@ impl Planner<'_, '_> {
             .state
             .get(&address)
             .map(|r| marks::prior(self.input.workspace.registry, r).attributes);
-        let settings = self.settings_of(&decl.type_name);
+        let (settings, _) = self.settings_at(m, &addr.module, &decl.type_name);
         let (after, complete) =
             if config.is_wholly_known() && settings.is_wholly_known() && !pending_dep {
                 let reporter = crate::reporter::SinkReporter(self.events);

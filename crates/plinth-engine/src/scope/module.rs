@@ -79,8 +79,22 @@ impl<'a> Scope<'a> {
     /// The scope of module instance `inst` (a full path from this scope's module), its call
     /// arguments evaluated on the way down.
     pub fn descend(&self, inst: &[ModuleStep]) -> Result<Scope<'a>, Diagnostic> {
-        let Some((last, up)) = inst.split_last() else {
+        let Some(last) = inst.last() else {
             return Ok(self.with_iteration(Iteration::None));
+        };
+        let (parent, child, iteration) = self.call_site(inst)?;
+        parent.child(child, last.key.clone(), iteration)
+    }
+
+    /// Where module instance `inst` (a full, non-empty path from this scope's module) is
+    /// called: the caller's scope, the called static module, and the instance's
+    /// `each`/`count.index` (what the call's own arguments see with the caller's scope).
+    pub fn call_site(
+        &self,
+        inst: &[ModuleStep],
+    ) -> Result<(Scope<'a>, usize, Iteration), Diagnostic> {
+        let Some((last, up)) = inst.split_last() else {
+            return Err(Diagnostic::new("the root module has no call"));
         };
         let parent = self.descend(up)?;
         let tree = self
@@ -101,7 +115,7 @@ impl<'a> Scope<'a> {
                 last.name
             )));
         };
-        parent.child(child, last.key.clone(), iteration)
+        Ok((parent, child, iteration))
     }
 
     /// The value of `module.NAME...`.

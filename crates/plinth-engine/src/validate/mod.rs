@@ -187,6 +187,27 @@ fn check_module(d: &mut Diagnostics, config: &Config, registry: &Registry, root:
         for p in &c.providers {
             if let Some(provider) = registry.providers().find(|x| x.settings_table() == p.name) {
                 crate::settings_checks::keys(d, provider.as_ref(), p);
+                crate::settings_checks::names(d, config, registry, p);
+            } else {
+                let tables: Vec<&str> = registry.providers().map(|x| x.settings_table()).collect();
+                d.push(
+                    Diagnostic::at(
+                        format!(
+                            "`module.{}` gives settings to an unknown provider `{}`",
+                            c.name, p.name
+                        ),
+                        p.loc.clone(),
+                    )
+                    .label("no such provider")
+                    .help(
+                        match did_you_mean(&p.name, tables.iter().copied()) {
+                            Some(s) => {
+                                format!("did you mean `{s}`? ([module.{}.providers.{s}])", c.name)
+                            }
+                            None => format!("providers with settings: {}", tables.join(", ")),
+                        },
+                    ),
+                );
             }
             check_refs(d, &names, &p.config, within);
             check_calls(d, &p.config, registry);
