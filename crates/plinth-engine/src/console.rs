@@ -12,7 +12,12 @@
 //!   so are the attributes a record of a create still pending lacks);
 //! - locals, evaluated once in graph order against those values (one that fails is an
 //!   error only where it is used, pointing at its place in the configuration);
-//! - `var.*`, `env.*`, `path.*`, provider functions and the files the configuration read.
+//! - `var.*`, `env.*`, `path.*`, provider functions and the files the configuration read;
+//! - `module.NAME` (`module.app["a"].client_id`, or `module.app`: every instance), evaluated
+//!   through the module tree as apply does: the call's `for_each`/`count` and inputs in the
+//!   caller, each output in its module instance over the recorded values (what that
+//!   instance declares but state lacks is known after apply). A module's locals are its
+//!   own: `local.x` at the console is the root's.
 //!
 //! A name neither the configuration nor the state declares is an error with the nearest
 //! name. Input is one expression (`upper("x")`, `local.tags`), optionally wrapped whole in
@@ -27,12 +32,11 @@ use plinth_config::{Diagnostic, Diagnostics, FileId, Loc, Sources};
 use plinth_expr::{
     Context, EvalError, ParseError, Part, Reference, ResolvedStep, Template, parse_template,
 };
-use plinth_state::{State, Status};
+use plinth_state::State;
 use plinth_value::Value;
 
 use crate::addr::{Address, DeclKind};
 use crate::graph::Decl;
-use crate::marks::record_value;
 use crate::scope::{Iteration, Scope, Values};
 use crate::workspace::Workspace;
 
@@ -41,11 +45,14 @@ pub const CONSOLE_FILE: &str = "<console>";
 
 /// Root names that are not declarations: what a misspelt root may have meant besides a
 /// resource's name.
-const ROOTS: [&str; 5] = ["var", "local", "data", "path", "env"];
+const ROOTS: [&str; 6] = ["var", "local", "data", "path", "env", "module"];
 
 /// Evaluates expressions against a configuration and a state (see the module docs).
 pub struct Console<'a> {
     workspace: Workspace<'a>,
+    /// The module tree: `module.NAME` is evaluated through it, each module instance's
+    /// outputs in its own scope over the values of state (as apply evaluates them).
+    tree: crate::tree::ModTree<'a>,
     values: Values,
     /// Managed resources the configuration declares or the state holds, for suggestions.
     resources: BTreeSet<String>,
@@ -66,26 +73,22 @@ impl<'a> Console<'a> {
         }
         let graph = crate::graph::build(config, workspace.registry).map_err(Diagnostics::from)?;
 
-        let mut values = Values::default();
+        let records = state.into_iter().flat_map(|s| s.resources.values());
+        let mut values = crate::state_values::state_values(workspace.registry, records);
         let mut resources = BTreeSet::new();
         let mut data = BTreeSet::new();
         for record in state.into_iter().flat_map(|s| s.resources.values()) {
-            if record.deposed {
-                continue;
-            }
             let Ok(addr) = record.address.parse::<Address>() else {
                 continue;
             };
-            let names = match addr.kind {
-                DeclKind::Resource => &mut resources,
-                DeclKind::Data => &mut data,
+            if record.deposed || !addr.module.is_empty() {
+                continue;
+            }
+            match addr.kind {
+                DeclKind::Resource => resources.insert(addr.name.clone()),
+                DeclKind::Data => data.insert(addr.name.clone()),
                 _ => continue,
             };
-            names.insert(addr.name.clone());
-            // A create still pending may not have recorded what the object reports: an
-            // attribute it lacks is known after apply, not missing.
-            let complete = record.status != Status::PendingCreate;
-            values.set(&addr, record_value(workspace.registry, record), complete);
         }
         for r in &config.resources {
             if values.get(r.mode, &r.name).is_none() {
@@ -119,6 +122,7 @@ impl<'a> Console<'a> {
         }
         Ok(Console {
             workspace,
+            tree: crate::tree::ModTree::new(config),
             values,
             resources,
             data,
@@ -156,9 +160,12 @@ impl<'a> Console<'a> {
                 None => d,
             }
         })?;
+        let mut scope = self.workspace.scope(&self.values, Iteration::None);
+        scope.tree = Some(&self.tree);
+        scope.lazy = true;
         let cx = ConsoleContext {
             console: self,
-            scope: self.workspace.scope(&self.values, Iteration::None),
+            scope,
             failed_local: RefCell::new(None),
         };
         let Some(expr) = input.template.single_expr() else {
@@ -422,7 +429,7 @@ impl Context for ConsoleContext<'_> {
                 }
                 self.scope.lookup(r, steps)
             }
-            "var" | "env" | "path" | "each" | "count" => self.scope.lookup(r, steps),
+            "var" | "env" | "path" | "each" | "count" | "module" => self.scope.lookup(r, steps),
             name if !console.resources.contains(name) => {
                 let e = EvalError::new(
                     format!(

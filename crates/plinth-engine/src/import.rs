@@ -9,7 +9,9 @@ use plinth_state::{ResourceState, State};
 
 use crate::error::EngineError;
 use crate::records::{Recording, object_record};
-use crate::settings::{SettingsTables, settings_for};
+use crate::scope::Iteration;
+use crate::settings::{SettingsTables, Source, settings_for};
+use crate::tree::ModTree;
 use crate::workspace::Workspace;
 
 /// Reads the object `id` for the declared resource instance `address` and returns the record
@@ -22,28 +24,44 @@ pub async fn import(
 ) -> Result<ResourceState, EngineError> {
     let refuse =
         |msg: String, help: String| -> EngineError { Diagnostic::new(msg).help(help).into() };
-    if address.kind != DeclKind::Resource || address.deposed || !address.module.is_empty() {
+    if address.kind != DeclKind::Resource || address.deposed || address.is_module() {
         return Err(refuse(
             format!("only resources can be imported; `{address}` is not a resource address"),
-            "name a [resource.NAME] of the configuration, e.g. rg or app[\"blue\"]".into(),
+            "name a [resource.NAME] of the configuration, e.g. rg, app[\"blue\"] or module.app[\"a\"].mi".into(),
         ));
     }
+    let tree = ModTree::new(ws.config);
+    let m = module_of(&tree, address)?;
+    let config = tree.get(m).config;
+    let in_module = tree.prefix(m);
     let name = &address.name;
-    let Some(decl) = ws.config.resource(DeclKind::Resource, name) else {
-        let names = ws
-            .config
+    let Some(decl) = config.resource(DeclKind::Resource, name) else {
+        let names = config
             .resources
             .iter()
             .filter(|r| r.mode == DeclKind::Resource);
+        let place = if in_module.is_empty() {
+            "the configuration".to_string()
+        } else {
+            format!("the module of `{}`", in_module.trim_end_matches('.'))
+        };
         return Err(refuse(
-            format!("`{name}` is not declared in the configuration"),
+            format!("`{name}` is not declared in {place}"),
             match plinth_config::did_you_mean(name, names.map(|r| r.name.as_str())) {
                 Some(s) => {
-                    format!("did you mean `{s}`? Declare the resource first, then import it")
+                    format!(
+                        "did you mean `{in_module}{s}`? Declare the resource first, then import it"
+                    )
                 }
                 None => format!("declare it first as [resource.{name}], then import it"),
             },
         ));
+    };
+    // The module instance as written (`module.app["a"].`), for examples in messages.
+    let key_prefix = if address.module.is_empty() {
+        String::new()
+    } else {
+        format!("{}.", Address::module_instance(address.module.clone()))
     };
     let expansion = crate::scope::Expansion::of(decl);
     let fits = match (expansion, &address.key) {
@@ -55,8 +73,10 @@ pub async fn import(
         return Err(match expansion {
             Some(e) => {
                 let example = match e {
-                    crate::scope::Expansion::Count => format!("'{name}[0]'"),
-                    crate::scope::Expansion::ForEach => format!("'{name}[\"KEY\"]'"),
+                    crate::scope::Expansion::Count => format!("'{key_prefix}{name}[0]'"),
+                    crate::scope::Expansion::ForEach => {
+                        format!("'{key_prefix}{name}[\"KEY\"]'")
+                    }
                 };
                 refuse(
                     format!("`{name}` uses {}: import one instance", e.name()),
@@ -65,7 +85,7 @@ pub async fn import(
             }
             None => refuse(
                 format!("`{name}` has no for_each or count: import it as `{name}`"),
-                format!("plinth import {name} ID"),
+                format!("plinth import {key_prefix}{name} ID"),
             ),
         });
     }
@@ -83,14 +103,48 @@ pub async fn import(
         ));
     }
     let tables = SettingsTables::new(ws.config, ws.registry);
-    let settings = tables.eval_from_state(
-        ws.config,
-        ws.vars,
-        ws.env,
-        ws.registry,
-        state.resources.values(),
-    )?;
-    let settings = settings_for(&settings, provider.name()).clone();
+    // The module instance must be one the configuration produces; its scope is built from
+    // what state holds (the call's for_each/count and inputs evaluated in the caller).
+    let values = crate::state_values::state_values(ws.registry, state.resources.values());
+    let mut root = ws.scope(&values, Iteration::None);
+    root.tree = Some(&tree);
+    root.lazy = true;
+    if !address.module.is_empty() {
+        root.descend(&address.module).map_err(|d| {
+            refuse(
+                format!("`{key}` cannot be imported: {}", d.message),
+                "import into a module instance the configuration produces (its call's for_each/count), once what its inputs refer to is in state".into(),
+            )
+        })?;
+    }
+    let settings = match tables.source(&tree, m, provider.name()) {
+        Source::Call { module, table } => {
+            let depth = tree.get(module).path.len();
+            let (caller, _, iteration) = root
+                .call_site(&address.module[..depth])
+                .map_err(EngineError::from)?;
+            let called = tree.get(module);
+            let call = called.call.expect("a called module has a call");
+            let parent = called.parent.expect("a called module has a caller");
+            tables
+                .eval_table(
+                    tree.get(parent).config,
+                    &call.providers[table],
+                    &caller.with_iteration(iteration),
+                )
+                .map_err(EngineError::from)?
+        }
+        Source::Root(_) | Source::None => {
+            let settings = tables.eval_from_state(
+                ws.config,
+                ws.vars,
+                ws.env,
+                ws.registry,
+                state.resources.values(),
+            )?;
+            settings_for(&settings, provider.name()).clone()
+        }
+    };
     if !settings.is_wholly_known() {
         return Err(refuse(
             format!(
@@ -122,4 +176,37 @@ pub async fn import(
         obs,
     );
     Ok(record)
+}
+
+/// The static module of the instance `address` is in; an error naming the nearest call when
+/// the configuration has no such module.
+fn module_of(tree: &ModTree<'_>, address: &Address) -> Result<usize, EngineError> {
+    let mut m = crate::tree::ROOT;
+    for step in &address.module {
+        let Some(child) = tree.child(m, &step.name) else {
+            let calls = tree
+                .get(m)
+                .config
+                .module_calls
+                .iter()
+                .map(|c| c.name.as_str());
+            let help = match plinth_config::did_you_mean(&step.name, calls) {
+                Some(s) => format!("did you mean `module.{s}`?"),
+                None => "import into a module the configuration calls ([module.NAME])".into(),
+            };
+            return Err(Diagnostic::new(format!(
+                "`{address}` is in `module.{}`, which {} does not call",
+                step.name,
+                if m == crate::tree::ROOT {
+                    "the configuration".to_string()
+                } else {
+                    format!("`{}`", tree.prefix(m).trim_end_matches('.'))
+                }
+            ))
+            .help(help)
+            .into());
+        };
+        m = child;
+    }
+    Ok(m)
 }

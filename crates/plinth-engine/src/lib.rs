@@ -32,6 +32,7 @@ mod reporter;
 mod scope;
 mod settings;
 mod settings_checks;
+mod state_values;
 mod tree;
 mod validate;
 mod workspace;

@@ -327,3 +327,142 @@ async fn a_call_s_table_for_an_unknown_provider_or_resource_is_a_located_error()
     assert!(text.contains("no resource is named `hme`"), "{text}");
     assert!(text.contains("did you mean `home`?"), "{text}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn import_into_a_module_instance_reads_where_its_call_s_settings_point() {
+    let (_dir, h, tenant) = tenant_harness(HOMES);
+    h.up().await;
+    let target = "module.app[\"a\"].obj";
+    let mut state = h.state();
+    let record = state.resources.remove(target).unwrap();
+    let id = record.id.clone().unwrap();
+    let addr: plinth_engine::Address = target.parse().unwrap();
+
+    let imported = plinth_engine::import(&h.workspace(), &state, &addr, &id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(imported.address, target);
+    assert_eq!(imported.id.as_deref(), Some(id.as_str()));
+    let home = h.id("homes[\"a\"]");
+    assert_eq!(
+        imported.settings.as_ref().unwrap()["home"],
+        serde_json::json!(home)
+    );
+    assert_eq!(
+        home_of(&tenant.seen("import", target)[0]),
+        plinth_value::Value::from(home.as_str())
+    );
+    assert_eq!(imported.inputs, record.inputs);
+
+    // A module the configuration does not call, an instance it does not produce and a
+    // resource the module does not declare are refused with the fix.
+    let text = refused(&h, &state, "module.ap[\"a\"].obj", &id).await;
+    assert!(
+        text.contains("which the configuration does not call"),
+        "{text}"
+    );
+    assert!(text.contains("did you mean `module.app`?"), "{text}");
+    let text = refused(&h, &state, "module.app[\"z\"].obj", &id).await;
+    assert!(
+        text.contains("no longer produced by its for_each"),
+        "{text}"
+    );
+    let text = refused(&h, &state, "module.app[\"a\"].ob", &id).await;
+    assert!(
+        text.contains("`ob` is not declared in the module of `module.app`"),
+        "{text}"
+    );
+    assert!(text.contains("did you mean `module.app.obj`?"), "{text}");
+}
+
+/// The message of an import refused.
+async fn refused(h: &Harness, state: &plinth_state::State, address: &str, id: &str) -> String {
+    let addr: plinth_engine::Address = address.parse().unwrap();
+    match plinth_engine::import(&h.workspace(), state, &addr, id).await {
+        Ok(r) => panic!("{address} imported: {r:?}"),
+        Err(plinth_engine::EngineError::Config(d)) => h.render(&d),
+        Err(other) => other.to_string(),
+    }
+}
+
+const WITH_OUTPUTS: &str = r#"
+[variable.name]
+type = "string"
+
+[locals]
+inner = "inner-${var.name}"
+
+[resource.mi]
+type = "fake:thing"
+name = "${local.inner}"
+
+[output.client_id]
+value = "${mi.id}"
+
+[output.all]
+value = { name = "${var.name}", ids = ["${mi.id}"] }
+"#;
+
+#[tokio::test(start_paused = true)]
+async fn the_console_reads_module_outputs_from_state_through_the_module_tree() {
+    let (_dir, h) = harness(&[
+        ("main.toml", CALLER),
+        ("modules/app/main.toml", WITH_OUTPUTS),
+    ]);
+    // Before anything is applied, outputs of what state lacks are known after apply.
+    let state = h.state();
+    let console = plinth_engine::Console::new(h.workspace(), Some(&state)).unwrap();
+    assert!(
+        console
+            .eval("module.app[\"a\"].client_id")
+            .unwrap()
+            .is_unknown()
+    );
+    assert_eq!(
+        console.eval("module.app[\"a\"].all.name").unwrap(),
+        plinth_value::Value::from("a")
+    );
+
+    h.up().await;
+    let state = h.state();
+    let console = plinth_engine::Console::new(h.workspace(), Some(&state)).unwrap();
+    let a = h.id("module.app[\"a\"].mi");
+    assert_eq!(
+        console
+            .eval("module.app[\"a\"].client_id")
+            .unwrap()
+            .to_json(),
+        serde_json::json!(a)
+    );
+    // Every instance, by key; a whole object output.
+    assert_eq!(
+        console.eval("module.app").unwrap().to_json(),
+        serde_json::json!({
+            "a": {"client_id": a, "all": {"name": "a", "ids": [a]}},
+            "b": {
+                "client_id": h.id("module.app[\"b\"].mi"),
+                "all": {"name": "b", "ids": [h.id("module.app[\"b\"].mi")]}
+            },
+        })
+    );
+    assert_eq!(
+        console
+            .eval("[for k, m in module.app : m.all.ids[0]]")
+            .unwrap()
+            .to_json(),
+        serde_json::json!([a, h.id("module.app[\"b\"].mi")])
+    );
+    // A module's locals are its own, and a missing instance is named.
+    let err = console.eval("local.inner").unwrap_err();
+    assert!(
+        err.message.contains("there is no local `local.inner`"),
+        "{err:?}"
+    );
+    let err = console.eval("module.app[\"z\"].client_id").unwrap_err();
+    assert!(err.message.contains("no instance [\"z\"]"), "{err:?}");
+    let err = console.eval("module.ap").unwrap_err();
+    assert!(
+        err.message.contains("there is no module call `module.ap`"),
+        "{err:?}"
+    );
+}

@@ -149,6 +149,27 @@ impl Provider for Tenant {
         )))
     }
 
+    async fn import(
+        &self,
+        req: &Request<'_>,
+        id: &str,
+    ) -> Result<(Observed, Value), ProviderError> {
+        self.note("import", req);
+        let home = Self::home_of(req)?;
+        let store = self.store.lock().unwrap();
+        let Some(o) = store.get(id).filter(|o| o["home"] == home.as_str()) else {
+            return Err(ProviderError::new(format!("no object {id} in {home}")));
+        };
+        let inputs = serde_json::json!({"name": o["name"]});
+        Ok((
+            Observed {
+                id: Some(id.to_string()),
+                attributes: Value::from(o.clone()),
+            },
+            Value::from(inputs),
+        ))
+    }
+
     async fn delete(&self, req: &Request<'_>, prior: &Prior) -> Result<(), ProviderError> {
         self.note("delete", req);
         let home = Self::home_of(req)?;

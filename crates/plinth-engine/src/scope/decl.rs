@@ -18,6 +18,16 @@ impl Scope<'_> {
         skip: usize,
     ) -> Result<Value, EvalError> {
         let Some(v) = self.values.get_in(&self.inst, kind, name) else {
+            // Evaluated over what exists (apply, the console): a declaration of this module
+            // with no recorded value is not there yet.
+            if self.lazy
+                && matches!(kind, DeclKind::Resource | DeclKind::Data)
+                && self
+                    .config
+                    .is_some_and(|c| c.resource(kind, name).is_some())
+            {
+                return Ok(Value::Unknown);
+            }
             return Err(EvalError::new(
                 format!("`{}` is not declared", r.prefix(skip)),
                 r.span.clone(),
