@@ -466,3 +466,118 @@ async fn the_console_reads_module_outputs_from_state_through_the_module_tree() {
         "{err:?}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn depends_on_on_a_call_makes_everything_inside_wait() {
+    let root = r#"
+[resource.gate]
+type = "fake:thing"
+name = "gate"
+sleep_ms = 50
+
+[module.app]
+source = "./modules/app"
+for_each = ["a", "b"]
+name = "${each.key}"
+depends_on = ["gate"]
+"#;
+    let (_dir, h) = harness(&[("main.toml", root), ("modules/app/main.toml", APP)]);
+    let plan = h.plan().await;
+    for a in ["module.app[\"a\"].x", "module.app[\"b\"].x"] {
+        assert_eq!(plan.change(a).unwrap().depends_on, ["gate"], "{a}");
+    }
+    h.apply_ok(&plan).await;
+    for a in ["module.app[\"a\"].x", "module.app[\"b\"].x"] {
+        assert!(
+            h.fake.pos("gate", Op::Create, false) < h.fake.pos(a, Op::Create, true),
+            "{a} started before gate finished"
+        );
+    }
+    h.assert_converged().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_module_output_may_be_a_whole_object_or_list() {
+    let root = r#"
+[module.app]
+source = "./modules/app"
+for_each = ["a", "b"]
+name = "${each.key}"
+
+[resource.user]
+type = "fake:thing"
+name = 'user-${module.app["a"].all.name}'
+first = '${module.app["a"].all.ids[0]}'
+
+[output.a]
+value = '${module.app["a"].all}'
+
+[output.names]
+value = "${[for k, m in module.app : m.all.name]}"
+"#;
+    let (_dir, h) = harness(&[("main.toml", root), ("modules/app/main.toml", WITH_OUTPUTS)]);
+    let plan = h.plan().await;
+    let user = plan.change("user").unwrap();
+    // The name is known at plan time, the id only after apply.
+    assert_eq!(
+        user.config.as_ref().unwrap().get(&path("name")),
+        Some(plinth_value::Value::from("user-a"))
+    );
+    assert!(
+        user.config
+            .as_ref()
+            .unwrap()
+            .get(&path("first"))
+            .unwrap()
+            .is_unknown()
+    );
+    h.apply_ok(&plan).await;
+    let state = h.state();
+    let a = h.id("module.app[\"a\"].mi");
+    assert_eq!(
+        state.resources["user"].inputs["first"],
+        serde_json::json!(a)
+    );
+    assert_eq!(
+        state.outputs["a"].value,
+        serde_json::json!({"name": "a", "ids": [a]})
+    );
+    assert_eq!(state.outputs["names"].value, serde_json::json!(["a", "b"]));
+    h.assert_converged().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn state_written_before_modules_is_kept_when_a_module_call_is_added() {
+    let flat = r#"
+[resource.rg]
+type = "fake:thing"
+name = "rg"
+
+[resource.app]
+type = "fake:thing"
+count = 2
+name = "app-${count.index}"
+"#;
+    let (dir, mut h) = harness(&[("main.toml", flat)]);
+    h.up().await;
+    let before = h.state();
+    // Root records have root addresses, as before modules existed.
+    assert!(before.resources.keys().all(|a| !a.starts_with("module.")));
+
+    let with_module = format!(
+        "{flat}\n[module.app]\nsource = \"./modules/app\"\nfor_each = [\"a\"]\nname = \"${{rg.id}}\"\n"
+    );
+    rewrite(
+        &mut h,
+        &dir,
+        &[("main.toml", &with_module), ("modules/app/main.toml", APP)],
+    );
+    let plan = h.plan().await;
+    assert_eq!(changed(&plan), ["Create module.app[\"a\"].x"]);
+    h.apply_ok(&plan).await;
+    let after = h.state();
+    for (address, r) in &before.resources {
+        assert_eq!(after.resources[address].id, r.id, "{address} kept");
+    }
+    h.assert_converged().await;
+}
