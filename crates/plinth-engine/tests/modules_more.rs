@@ -364,7 +364,7 @@ async fn import_into_a_module_instance_reads_where_its_call_s_settings_point() {
     assert!(text.contains("did you mean `module.app`?"), "{text}");
     let text = refused(&h, &state, "module.app[\"z\"].obj", &id).await;
     assert!(
-        text.contains("no longer produced by its for_each"),
+        text.contains("is not one its for_each or count produces"),
         "{text}"
     );
     let text = refused(&h, &state, "module.app[\"a\"].ob", &id).await;

@@ -71,7 +71,7 @@ impl Runner<'_, '_> {
     pub(super) fn scope_at(&self, inst: &[plinth_addr::ModuleStep]) -> Result<Scope<'_>, String> {
         self.scope(Iteration::None)
             .descend(inst)
-            .map_err(|d| d.message)
+            .map_err(|d| format!("{} (any more): plan again", d.message))
     }
 
     pub(super) fn change(&self, op: &Op) -> &ResourceChange {
@@ -265,7 +265,7 @@ impl Runner<'_, '_> {
                 let (caller, _, iteration) = self
                     .scope(Iteration::None)
                     .call_site(&inst[..depth])
-                    .map_err(|d| d.message)?;
+                    .map_err(|d| format!("{} (any more): plan again", d.message))?;
                 let called = self.tree.get(module);
                 let call = called.call.expect("a called module has a call");
                 let parent = self

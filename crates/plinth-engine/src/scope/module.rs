@@ -102,7 +102,7 @@ impl<'a> Scope<'a> {
             .ok_or_else(|| Diagnostic::new("modules are not available here"))?;
         let child = tree.child(parent.module, &last.name).ok_or_else(|| {
             Diagnostic::new(format!(
-                "`module.{}` is no longer in the configuration: plan again",
+                "`module.{}` is not in the configuration",
                 last.name
             ))
         })?;
@@ -110,7 +110,7 @@ impl<'a> Scope<'a> {
         let instances = crate::instances::of_call(call, &parent)?;
         let Some((_, iteration)) = instances.into_iter().find(|(k, _)| *k == last.key) else {
             return Err(Diagnostic::new(format!(
-                "the instance `{}` of `module.{}` is no longer produced by its for_each or count: plan again",
+                "the instance `{}` of `module.{}` is not one its for_each or count produces",
                 last.key.as_ref().map(|k| k.to_string()).unwrap_or_default(),
                 last.name
             )));
