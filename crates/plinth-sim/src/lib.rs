@@ -137,6 +137,9 @@ pub struct Shared {
     pub world: Mutex<World>,
     /// Every request served so far, oldest first (what `/_sim/requests` answers).
     pub log: Mutex<Vec<LogEntry>>,
+    /// Held for a whole save: two handlers saving at once would otherwise share the temporary
+    /// file, and the one that serialised the older world could rename last.
+    save_lock: Mutex<()>,
 }
 
 impl Shared {
@@ -145,6 +148,7 @@ impl Shared {
         let Some(path) = &self.config.world_file else {
             return Ok(());
         };
+        let _saving = self.save_lock.lock().unwrap_or_else(|e| e.into_inner());
         let json = {
             let world = self.world.lock().unwrap_or_else(|e| e.into_inner());
             serde_json::to_vec_pretty(&*world).map_err(std::io::Error::other)?
@@ -309,6 +313,7 @@ pub async fn start(
         base_url: url.clone(),
         world: Mutex::new(world),
         log: Mutex::new(Vec::new()),
+        save_lock: Mutex::new(()),
     });
     let app = router(shared.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
