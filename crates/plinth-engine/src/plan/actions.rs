@@ -36,7 +36,8 @@ impl Planner<'_, '_> {
                     .into_iter()
                     .any(|a| matches!(a, Action::Create | Action::Update | Action::Replace))
             })
-            .map(|t| format!("`{}` changes", t.text))
+            // Named by its full address: inside a module, `fic` is `module.app["a"].fic`.
+            .map(|t| format!("`{}` changes", super::planner::relative(inst, &t.text)))
             // An action that has not run successfully yet (added to a configuration whose
             // watched resources already exist, or whose last run failed) runs now.
             .or_else(|| match self.state.last_run(&address) {
