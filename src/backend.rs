@@ -6,14 +6,14 @@
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use plinth_config::{BackendDecl, Config, Diagnostic, Diagnostics, NodeKind, Sources};
 use plinth_state::azure::{AzureBlobConfig, TokenProvider};
-use plinth_state::environment::{self, DEFAULT_ENVIRONMENT};
+use plinth_state::environment;
 use plinth_state::{AzureBlobBackend, Backend, LocalBackend};
 
-use crate::Common;
+pub use crate::environment::{environment, select_environment};
 use crate::error::CliError;
 use crate::workspace::{Loaded, absolute};
 
@@ -22,35 +22,6 @@ const AZURE_BLOB_KEYS: &[&str] = &["account", "container", "key", "endpoint"];
 
 /// The scope of Azure Storage tokens.
 const STORAGE_SCOPE: &str = "https://storage.azure.com/.default";
-
-/// The environment this run works in, chosen once by [`select_environment`] before any
-/// command runs, so that every backend a command opens is that environment's.
-static ENVIRONMENT: OnceLock<String> = OnceLock::new();
-
-/// Selects the environment `--env NAME` (or `PLINTH_ENV`) names, "default" without one,
-/// refusing an invalid name. Called once, by `commands::run`.
-pub fn select_environment(common: &Common) -> Result<(), CliError> {
-    let name = match common.environment.as_deref().map(str::trim) {
-        None | Some("") => DEFAULT_ENVIRONMENT,
-        Some(name) => name,
-    };
-    environment::check_name(name).map_err(|why| {
-        CliError::help(
-            format!("--env: {why}"),
-            "select an environment with --env NAME or PLINTH_ENV=NAME; without either, plinth uses the `default` environment",
-        )
-    })?;
-    // A second selection (none happens: `run` selects once) keeps the first.
-    let _ = ENVIRONMENT.set(name.to_string());
-    Ok(())
-}
-
-/// The selected environment's name ("default" when none was selected).
-pub fn environment() -> &'static str {
-    ENVIRONMENT
-        .get()
-        .map_or(DEFAULT_ENVIRONMENT, String::as_str)
-}
 
 /// The state backend a configuration names (default: local, under `<dir>/.plinth/`), for the
 /// selected environment.

@@ -24,6 +24,7 @@ macro_rules! out {
 
 mod backend;
 mod commands;
+mod environment;
 mod error;
 mod progress;
 mod schema;

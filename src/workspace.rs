@@ -219,7 +219,7 @@ fn environment_variables() -> BTreeMap<String, String> {
     let mut env: BTreeMap<String, String> = std::env::vars().collect();
     env.insert(
         "PLINTH_ENV".to_string(),
-        crate::backend::environment().to_string(),
+        crate::environment::environment().to_string(),
     );
     env
 }

@@ -21,6 +21,7 @@ mod manifest;
 mod modules;
 mod named_files;
 mod node;
+mod resolver;
 mod source;
 mod syntax;
 mod vars;
@@ -31,10 +32,11 @@ pub use decl::{
 };
 pub use diag::{Diagnostic, Diagnostics, MAX_RENDERED, MAX_SAME_KIND, clean};
 pub use files::{MAX_FILE_BYTES, MAX_TOML_BYTES};
-pub use load::{SourceResolver, load_dir, load_dir_with, load_sources};
+pub use load::{load_dir, load_dir_with, load_sources};
 pub use modules::MAX_DEPTH as MAX_MODULE_DEPTH;
 pub use node::{EscapeMap, FoundRef, Node, NodeKind};
 pub use plinth_addr::DeclKind;
+pub use resolver::SourceResolver;
 pub use source::{FileId, Loc, Quote, SourceFile, Sources};
 pub use vars::{VarInputs, resolve as resolve_variables};
 

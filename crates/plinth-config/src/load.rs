@@ -12,22 +12,8 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::dir::{decode_files, read_named, read_toml_files, toml_files};
 use crate::files::ConfigDir;
 use crate::modules::Tree;
+use crate::resolver::SourceResolver;
 use crate::source::Sources;
-
-/// Finds the directories of module sources that are not local paths (`git::https://...`),
-/// for [`load_dir_with`]. Local paths (`./modules/x`, `../shared/y`) are read directly and
-/// never reach it.
-pub trait SourceResolver {
-    /// The local directory that holds the module `source` names, as the module's call in
-    /// `caller_dir` (the calling module's directory, absolute) writes it. The error is a
-    /// sentence saying why it cannot be had (naming the source, never a credential), shown at
-    /// the call's `source`.
-    fn resolve(&self, source: &str, caller_dir: &Path) -> Result<PathBuf, String>;
-
-    /// Files that pin what the sources resolve to, as `(name, text)` (`plinth.lock`): their
-    /// text joins the configuration's sources, so a change to them makes a saved plan stale.
-    fn pinned_files(&self) -> Vec<(String, String)>;
-}
 
 /// The resolver of [`load_dir`]: local paths only; any other source has not been fetched.
 struct LocalOnly;

@@ -17,7 +17,7 @@ use crate::decl::{Config, ModuleCall};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::dir::{decode_files, read_named, read_toml_files, toml_files};
 use crate::files::ConfigDir;
-use crate::load::SourceResolver;
+use crate::resolver::SourceResolver;
 use crate::source::Sources;
 
 /// How deep modules may nest: a module called by the root is at depth 1.

@@ -9,8 +9,8 @@ use plinth_value::Value;
 
 use super::planner::{Planner, relative};
 use crate::addr::{Address, DeclKind};
-use crate::instances::{Instances, count_instances, for_each_instances};
 use crate::scope::{Expansion, Iteration};
+use crate::scope::{Instances, count_instances, for_each_instances};
 
 /// A reference whose value is not wholly known at plan time.
 struct Unknown {

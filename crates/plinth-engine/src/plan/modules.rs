@@ -8,7 +8,7 @@ use plinth_graph::NodeId;
 use plinth_value::Value;
 
 use super::planner::Planner;
-use crate::modules::eval_input;
+use crate::scope::eval_input;
 use crate::scope::{Expansion, Iteration};
 
 /// `module.a["x"].` for a module instance path (empty for the root).

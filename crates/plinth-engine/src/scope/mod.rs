@@ -16,8 +16,13 @@ use crate::tree::{ModTree, ROOT};
 use plinth_addr::ModuleStep;
 
 mod decl;
+mod inputs;
+mod instances;
 mod module;
 mod values;
+
+pub(crate) use inputs::eval_input;
+pub(crate) use instances::{Instances, count_instances, for_each_instances, of_call};
 
 pub use values::{DeclValue, Expansion, Inst, Values, whole_number};
 

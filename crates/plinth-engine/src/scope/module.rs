@@ -13,7 +13,7 @@ use plinth_value::Value;
 
 use super::decl::walk_decl;
 use super::{DeclValue, Inst, Iteration, LocalCache, Scope, first_attr};
-use crate::modules::eval_input;
+use crate::scope::eval_input;
 
 impl<'a> Scope<'a> {
     /// This scope with another `each`/`count.index` (for a module call's own arguments).
@@ -107,7 +107,7 @@ impl<'a> Scope<'a> {
             ))
         })?;
         let call = tree.get(child).call.expect("a child module has a call");
-        let instances = crate::instances::of_call(call, &parent)?;
+        let instances = crate::scope::of_call(call, &parent)?;
         let Some((_, iteration)) = instances.into_iter().find(|(k, _)| *k == last.key) else {
             return Err(Diagnostic::new(format!(
                 "the instance `{}` of `module.{}` is not one its for_each or count produces",
@@ -151,7 +151,7 @@ impl<'a> Scope<'a> {
         let tree = self.tree.expect("module_value checked the tree");
         let module = tree.get(child);
         let call = module.call.expect("a child module has a call");
-        let instances = crate::instances::of_call(call, self)?;
+        let instances = crate::scope::of_call(call, self)?;
         let mut by_key = BTreeMap::new();
         let mut by_index = BTreeMap::new();
         let mut single = None;

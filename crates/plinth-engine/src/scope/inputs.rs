@@ -5,7 +5,7 @@
 use plinth_config::{Diagnostic, ModuleCall, VarType, VariableDecl};
 use plinth_value::Value;
 
-use crate::scope::{Scope, Values};
+use super::{Scope, Values};
 
 /// Whether `v` fits the declared type (an unknown value fits every type until it is known).
 fn admits(t: VarType, v: &Value) -> bool {

@@ -7,7 +7,7 @@ use plinth_addr::InstanceKey;
 use plinth_config::{Diagnostic, ModuleCall, Node};
 use plinth_value::Value;
 
-use crate::scope::{Iteration, Scope, whole_number};
+use super::{Iteration, Scope, whole_number};
 
 /// The instances of one declaration: each instance's key and what `each`/`count` is in it.
 pub type Instances = Vec<(Option<InstanceKey>, Iteration)>;
