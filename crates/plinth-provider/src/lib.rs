@@ -284,6 +284,14 @@ pub trait Provider: Send + Sync {
         &[]
     }
 
+    /// Whether the provider reads its settings from every request's `Request::settings`, so
+    /// that a module may be given its own table (`[module.NAME.providers.X]`). `false` for a
+    /// provider the binary configures once from the root's table (Azure's credentials and
+    /// subscription): the engine then refuses a module's table rather than ignore it.
+    fn settings_per_request(&self) -> bool {
+        true
+    }
+
     /// The keys its settings table may have, or empty for "checked by the provider when it
     /// reads them". The engine reports any other key, located, before anything runs.
     fn settings_keys(&self) -> &[&str] {

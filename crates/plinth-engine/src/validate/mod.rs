@@ -186,6 +186,22 @@ fn check_module(d: &mut Diagnostics, config: &Config, registry: &Registry, root:
         }
         for p in &c.providers {
             if let Some(provider) = registry.providers().find(|x| x.settings_table() == p.name) {
+                if !provider.settings_per_request() {
+                    d.push(
+                        Diagnostic::at(
+                            format!(
+                                "`module.{}` cannot be given its own `{}` settings: that provider is configured once, from the root's [provider.{}]",
+                                c.name, p.name, p.name
+                            ),
+                            p.loc.clone(),
+                        )
+                        .label("not read per module")
+                        .help(format!(
+                            "remove [module.{}.providers.{}]; the module uses the root's settings",
+                            c.name, p.name
+                        )),
+                    );
+                }
                 crate::settings_checks::keys(d, provider.as_ref(), p);
                 crate::settings_checks::names(d, config, registry, p);
             } else {

@@ -149,6 +149,12 @@ impl Provider for AzureProvider {
         "azure"
     }
 
+    /// Credentials, subscription and endpoint come from the root's `[provider.azure]`, read
+    /// once when the provider is built (`AzureSettings`), never from a request.
+    fn settings_per_request(&self) -> bool {
+        false
+    }
+
     fn schema(&self, type_name: &str) -> Option<TypeSchema> {
         schema_of(type_name).ok().map(|(_, s)| s)
     }
