@@ -393,3 +393,98 @@ value = "${thing.id}"
     assert!(h.state().outputs["token"].sensitive);
     h.assert_converged().await;
 }
+
+/// A module of five objects: `base` needs nothing from the caller; the others read
+/// `var.issuer` (directly, through a local, or through another object of the instance).
+const LAYERED: &str = r#"
+[variable.name]
+type = "string"
+
+[variable.issuer]
+type = "string"
+
+[locals]
+tagged = "${var.issuer}/${var.name}"
+
+[resource.base]
+type = "fake:thing"
+name = "base-${var.name}"
+
+[resource.first]
+type = "fake:thing"
+name = "first-${var.name}"
+issuer = "${var.issuer}"
+
+[resource.second]
+type = "fake:thing"
+name = "second-${var.name}"
+issuer = "${local.tagged}"
+
+[resource.third]
+type = "fake:thing"
+name = "third-${var.name}"
+issuer = "${var.issuer}"
+after = "${first.id}"
+"#;
+
+#[tokio::test(start_paused = true)]
+async fn an_input_known_only_after_apply_reaches_every_object_of_every_instance() {
+    let (_dir, h) = harness(&[
+        (
+            "main.toml",
+            r#"
+[resource.aks]
+type = "fake:thing"
+name = "aks"
+
+[module.app]
+source = "./modules/layered"
+for_each = ["a", "b", "c"]
+name = "${each.key}"
+issuer = "${aks.id}"
+"#,
+        ),
+        ("modules/layered/main.toml", LAYERED),
+    ]);
+    let plan = h.plan().await;
+    assert_eq!(plan.summary().add, 13);
+    // `aks` is held until every `base` has started: each instance's scope is first built
+    // while its `issuer` input is still unknown.
+    let gate = h.fake.gate("aks", Op::Create);
+    let (tx, rx) = tokio::sync::watch::channel(0u32);
+    let fake = h.fake.clone();
+    let (result, _) = h
+        .apply_during(&plan, rx, async move {
+            for key in ["a", "b", "c"] {
+                fake.wait_started(&format!("module.app[\"{key}\"].base"), Op::Create)
+                    .await;
+            }
+            gate.open();
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+            drop(tx);
+        })
+        .await;
+    let report = result.expect("apply");
+    assert!(report.ok(), "{report:?}");
+    let aks_done = h.fake.pos("aks", Op::Create, false);
+    let state = h.state();
+    let aks = serde_json::json!(h.id("aks"));
+    for key in ["a", "b", "c"] {
+        let at = |name: &str| format!("module.app[\"{key}\"].{name}");
+        assert!(h.fake.pos(&at("base"), Op::Create, true) < aks_done);
+        for name in ["first", "second", "third"] {
+            assert!(aks_done < h.fake.pos(&at(name), Op::Create, true), "{name}");
+        }
+        assert_eq!(state.resources[&at("first")].inputs["issuer"], aks);
+        assert_eq!(state.resources[&at("third")].inputs["issuer"], aks);
+        assert_eq!(
+            state.resources[&at("second")].inputs["issuer"],
+            serde_json::json!(format!("{}/{key}", h.id("aks")))
+        );
+        assert_eq!(
+            state.resources[&at("third")].inputs["after"],
+            serde_json::json!(h.id(&at("first")))
+        );
+    }
+    h.assert_converged().await;
+}

@@ -8,7 +8,7 @@ use super::{ApplyInput, ApplyOptions, ApplyReport, PENDING_RUN, history, state_e
 use crate::error::EngineError;
 use crate::events::{Event, EventSink};
 use crate::reporter::EventReporter;
-use crate::scope::Values;
+use crate::scope::{InstanceMemo, Values};
 use crate::settings::SettingsTables;
 use plinth_graph::{NodeId, Walk};
 use plinth_plan::{Action, PlanMode};
@@ -51,6 +51,7 @@ pub async fn apply(
         tables,
         existing_settings,
         tree: crate::tree::ModTree::new(input.workspace.config),
+        memo: InstanceMemo::default(),
     };
     runner.persist_refresh()?;
     runner.persist_moves()?;

@@ -8,7 +8,7 @@ use crate::addr::{Address, DeclKind};
 use crate::events::{Event, EventSink};
 use crate::marks;
 use crate::reporter::EventReporter;
-use crate::scope::{Expansion, Iteration, Scope, Values};
+use crate::scope::{Expansion, InstanceMemo, Iteration, Scope, Values};
 use crate::settings::{Settings, SettingsTables, Source, prefix_of, settings_for};
 use crate::tree::ModTree;
 
@@ -41,6 +41,9 @@ pub(super) struct Runner<'a, 'i> {
     pub(super) existing_settings: Settings,
     /// The static module tree.
     pub(super) tree: ModTree<'i>,
+    /// Module instances' iterations and inputs once wholly known, so that each object
+    /// does not evaluate its module instance's call again (see [`InstanceMemo`]).
+    pub(super) memo: InstanceMemo,
 }
 
 impl Runner<'_, '_> {
@@ -64,6 +67,7 @@ impl Runner<'_, '_> {
         let mut s = self.input.workspace.scope(&self.values, iteration);
         s.tree = Some(&self.tree);
         s.lazy = true;
+        s.memo = Some(&self.memo);
         s
     }
 

@@ -18,12 +18,14 @@ use plinth_addr::ModuleStep;
 mod decl;
 mod inputs;
 mod instances;
+mod memo;
 mod module;
 mod values;
 
 pub(crate) use inputs::eval_input;
 pub(crate) use instances::{Instances, count_instances, for_each_instances, of_call};
 
+pub use memo::InstanceMemo;
 pub use values::{DeclValue, Expansion, Inst, Values, whole_number};
 
 /// What `each.*` or `count.index` is for the instance being evaluated.
@@ -73,6 +75,9 @@ pub struct Scope<'a> {
     /// Whether `module.NAME` is evaluated here, with this scope's values (during apply, as
     /// locals are), rather than read from `values` (as planned).
     pub lazy: bool,
+    /// Module instances' iterations and inputs already evaluated, wholly known (during
+    /// apply, so that each object of an instance does not evaluate its call again).
+    pub memo: Option<&'a InstanceMemo>,
 }
 
 /// Locals a [`Scope`] evaluated itself (see [`Scope::config`]).
@@ -102,6 +107,7 @@ impl<'a> Scope<'a> {
             module: ROOT,
             inst: Vec::new(),
             lazy: false,
+            memo: None,
         }
     }
 }

@@ -31,12 +31,13 @@ impl<'a> Scope<'a> {
             module: self.module,
             inst: self.inst.clone(),
             lazy: self.lazy,
+            memo: self.memo,
         }
     }
 
     /// The scope of instance `key` of the module `child` this scope's module calls, whose
     /// `each`/`count.index` is `iteration`: its variables are the call's inputs evaluated
-    /// here.
+    /// here (or as this scope's memo kept them).
     pub fn child(
         &self,
         child: usize,
@@ -50,16 +51,25 @@ impl<'a> Scope<'a> {
         let call = module
             .call
             .ok_or_else(|| Diagnostic::new("the root module has no call"))?;
-        let caller = self.with_iteration(iteration);
-        let mut vars = BTreeMap::new();
-        for v in &module.config.variables {
-            vars.insert(v.name.clone(), eval_input(call, v, &caller)?);
-        }
         let mut inst = self.inst.clone();
         inst.push(ModuleStep {
             name: call.name.clone(),
             key,
         });
+        let vars = match self.memo.and_then(|m| m.vars(&inst)) {
+            Some(vars) => vars,
+            None => {
+                let caller = self.with_iteration(iteration);
+                let mut vars = BTreeMap::new();
+                for v in &module.config.variables {
+                    vars.insert(v.name.clone(), eval_input(call, v, &caller)?);
+                }
+                if let Some(memo) = self.memo {
+                    memo.keep_vars(&inst, &vars);
+                }
+                vars
+            }
+        };
         Ok(Scope {
             vars: Cow::Owned(vars),
             env: self.env,
@@ -73,6 +83,7 @@ impl<'a> Scope<'a> {
             module: child,
             inst,
             lazy: self.lazy,
+            memo: self.memo,
         })
     }
 
@@ -106,6 +117,11 @@ impl<'a> Scope<'a> {
                 last.name
             ))
         })?;
+        let mut full = parent.inst.clone();
+        full.push(last.clone());
+        if let Some(iteration) = self.memo.and_then(|m| m.iteration(&full)) {
+            return Ok((parent, child, iteration));
+        }
         let call = tree.get(child).call.expect("a child module has a call");
         let instances = crate::scope::of_call(call, &parent)?;
         let Some((_, iteration)) = instances.into_iter().find(|(k, _)| *k == last.key) else {
@@ -115,6 +131,9 @@ impl<'a> Scope<'a> {
                 last.name
             )));
         };
+        if let Some(memo) = self.memo {
+            memo.keep_iteration(&full, &iteration);
+        }
         Ok((parent, child, iteration))
     }
 
