@@ -448,6 +448,16 @@ issuer = "${aks.id}"
     ]);
     let plan = h.plan().await;
     assert_eq!(plan.summary().add, 13);
+    // An object depends on what the instance's inputs refer to and on objects of its own
+    // instance only, not on the same objects of the other instances.
+    let third = plan
+        .changes
+        .iter()
+        .find(|c| c.address == "module.app[\"b\"].third")
+        .unwrap();
+    let mut deps = third.depends_on.clone();
+    deps.sort();
+    assert_eq!(deps, ["aks", "module.app[\"b\"].first"]);
     // `aks` is held until every `base` has started: each instance's scope is first built
     // while its `issuer` input is still unknown.
     let gate = h.fake.gate("aks", Op::Create);

@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Bound;
 
 use plinth_addr::ModuleStep;
 use plinth_config::{Diagnostic, Diagnostics, ResourceDecl};
@@ -64,9 +65,10 @@ pub(super) struct Planner<'a, 'i> {
     pub(super) instances: Vec<Vec<Vec<ModuleStep>>>,
     /// `each`/`count.index` of each module instance, for its call's inputs.
     pub(super) call_iters: HashMap<Vec<ModuleStep>, Iteration>,
-    /// `(static module, kind, name)` → the module instance and index in `changes` of each
-    /// instance planned, for dependencies across module instances.
-    pub(super) by_static: HashMap<StaticDecl, Vec<(Vec<ModuleStep>, usize)>>,
+    /// `(static module, kind, name)` → by module instance, the indices in `changes` of the
+    /// instances planned there, for dependencies across module instances: a reference
+    /// reads the instances under one module instance path without scanning the others.
+    pub(super) by_static: HashMap<StaticDecl, BTreeMap<Vec<ModuleStep>, Vec<usize>>>,
 }
 
 /// A declaration in the static module tree: module, kind, name.
@@ -163,13 +165,15 @@ impl Planner<'_, '_> {
             };
             let depth = self.tree.common_depth(m, dm).min(inst.len());
             let prefix = &inst[..depth];
-            for (at, i) in self
-                .by_static
-                .get(&(dm, kind, name.clone()))
-                .map(Vec::as_slice)
-                .unwrap_or(&[])
-            {
-                if at.starts_with(prefix) && seen.insert(*i) {
+            let Some(per_instance) = self.by_static.get(&(dm, kind, name.clone())) else {
+                continue;
+            };
+            // The module instances under `prefix` sort together, from `prefix` itself on.
+            let under = per_instance
+                .range::<[ModuleStep], _>((Bound::Included(prefix), Bound::Unbounded))
+                .take_while(|(at, _)| at.starts_with(prefix));
+            for i in under.flat_map(|(_, changes)| changes) {
+                if seen.insert(*i) {
                     out.push(self.changes[*i].address.clone());
                 }
             }
@@ -314,7 +318,9 @@ impl Planner<'_, '_> {
                     self.by_static
                         .entry((m, a.kind, a.name))
                         .or_default()
-                        .push((a.module, i));
+                        .entry(a.module)
+                        .or_default()
+                        .push(i);
                     text
                 } else {
                     a.decl_text()
