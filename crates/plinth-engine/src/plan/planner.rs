@@ -168,14 +168,23 @@ impl Planner<'_, '_> {
             let Some(per_instance) = self.by_static.get(&(dm, kind, name.clone())) else {
                 continue;
             };
-            // The module instances under `prefix` sort together, from `prefix` itself on.
-            let under = per_instance
-                .range::<[ModuleStep], _>((Bound::Included(prefix), Bound::Unbounded))
-                .take_while(|(at, _)| at.starts_with(prefix));
-            for i in under.flat_map(|(_, changes)| changes) {
-                if seen.insert(*i) {
-                    out.push(self.changes[*i].address.clone());
+            let mut take = |changes: &Vec<usize>| {
+                for i in changes {
+                    if seen.insert(*i) {
+                        out.push(self.changes[*i].address.clone());
+                    }
                 }
+            };
+            if self.tree.get(dm).path.len() == prefix.len() {
+                // In the same module instance (or one of its callers): that instance only.
+                per_instance.get(prefix).into_iter().for_each(&mut take);
+            } else {
+                // Into a called module: the instances under `prefix`, which sort together
+                // from `prefix` itself on.
+                per_instance
+                    .range::<[ModuleStep], _>((Bound::Included(prefix), Bound::Unbounded))
+                    .take_while(|(at, _)| at.starts_with(prefix))
+                    .for_each(|(_, changes)| take(changes));
             }
         }
     }
