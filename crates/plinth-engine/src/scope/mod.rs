@@ -256,28 +256,12 @@ impl Context for Scope<'_> {
                     }
                     return Err(e);
                 };
-                walk_inst(
-                    &Inst {
-                        value: v.clone(),
-                        complete: true,
-                    },
-                    r,
-                    &steps[1..],
-                    1,
-                )
+                walk_inst(&known(v.clone()), r, &steps[1..], 1)
             }
             "env" => {
                 let (name, span) = first_attr(r, steps, "HOME")?;
                 match self.env.get(name) {
-                    Some(v) => walk_inst(
-                        &Inst {
-                            value: Value::from(v.as_str()),
-                            complete: true,
-                        },
-                        r,
-                        &steps[1..],
-                        1,
-                    ),
+                    Some(v) => walk_inst(&known(Value::from(v.as_str())), r, &steps[1..], 1),
                     None => Err(EvalError::new(
                         format!("environment variable {name} is not set"),
                         span,
