@@ -322,18 +322,16 @@ impl Planner<'_, '_> {
         self.index.insert(c.address.clone(), i);
         let decl = match c.address.parse::<Address>() {
             Ok(a) => {
+                let text = a.decl_text();
                 if let Some(m) = self.tree.of_instance(&a.module) {
-                    let text = a.decl_text();
                     self.by_static
                         .entry((m, a.kind, a.name))
                         .or_default()
                         .entry(a.module)
                         .or_default()
                         .push(i);
-                    text
-                } else {
-                    a.decl_text()
                 }
+                text
             }
             Err(_) => c.address.clone(),
         };
