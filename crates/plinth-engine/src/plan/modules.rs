@@ -25,13 +25,7 @@ impl Planner<'_, '_> {
         let module = self.tree.get(m);
         let call = &module.config.module_calls[c];
         let child = module.children[c];
-        let expansion = if call.count.is_some() {
-            Some(Expansion::Count)
-        } else if call.for_each.is_some() {
-            Some(Expansion::ForEach)
-        } else {
-            None
-        };
+        let expansion = Expansion::of_meta(&call.count, &call.for_each);
         let address = format!("{}module.{}", prefix(inst), call.name);
         let Some(instances) = self.expand_meta(&address, &call.count, &call.for_each, m, inst)
         else {

@@ -39,9 +39,15 @@ impl Expansion {
 
     /// Of a resource or data source declaration; `None` for a single instance.
     pub fn of(decl: &plinth_config::ResourceDecl) -> Option<Expansion> {
-        if decl.count.is_some() {
+        Expansion::of_meta(&decl.count, &decl.for_each)
+    }
+
+    /// Of a declaration or module call with these `count` and `for_each` (`count` wins);
+    /// `None` for a single instance.
+    pub fn of_meta<T>(count: &Option<T>, for_each: &Option<T>) -> Option<Expansion> {
+        if count.is_some() {
             Some(Expansion::Count)
-        } else if decl.for_each.is_some() {
+        } else if for_each.is_some() {
             Some(Expansion::ForEach)
         } else {
             None
