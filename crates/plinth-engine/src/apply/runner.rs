@@ -119,12 +119,12 @@ impl Runner<'_, '_> {
             }
         }
         // Declarations with no instances, in every module instance the plan has objects in.
-        let mut insts: Vec<Vec<plinth_addr::ModuleStep>> = vec![Vec::new()];
+        // A set: a module with many instances would make a list's `contains` quadratic.
+        let mut insts: HashSet<Vec<plinth_addr::ModuleStep>> =
+            std::iter::once(Vec::new()).collect();
         for c in &self.input.plan.changes {
-            if let Ok(a) = c.address.parse::<Address>()
-                && !insts.contains(&a.module)
-            {
-                insts.push(a.module);
+            if let Ok(a) = c.address.parse::<Address>() {
+                insts.insert(a.module);
             }
         }
         for inst in insts {
@@ -193,9 +193,8 @@ impl Runner<'_, '_> {
                 (&a.inputs, Iteration::None, &a.type_name, None)
             }
             kind => {
-                let mode = kind;
                 let r = config
-                    .resource(mode, &addr.name)
+                    .resource(kind, &addr.name)
                     .ok_or("the resource is no longer in the configuration")?;
                 (&r.inputs, iteration(r)?, &r.type_name, Some(&r.lifecycle))
             }
