@@ -17,29 +17,10 @@ LAYERS="${LAYERS:-10}"
 SEED="${SEED:-1}"
 WORK="${BENCH_DIR:-$(mktemp -d -t plinth-bench-expr.XXXXXX)}"
 mkdir -p "$WORK"
-log() { echo "bench-expr: $*" >&2; }
-
-if [[ -z "${PLINTH:-}" ]]; then
-    log "building release binary"
-    (cd "$ROOT" && cargo build --release --quiet --package plinth)
-    PLINTH="$ROOT/target/release/plinth"
-fi
-(cd "$ROOT" && cargo build --quiet --package xtask)
-XTASK="$ROOT/target/debug/xtask"
-
-# measure FILE DIR CMD... : runs CMD in DIR, appends its wall time in ms to FILE.
-measure() {
-    local file="$1" dir="$2" start end
-    shift 2
-    start=$(date +%s%N)
-    (cd "$dir" && "$@" >"$dir/last.out" 2>"$dir/last.err") ||
-        { log "failed in $dir:"; tail -5 "$dir/last.err" >&2; exit 1; }
-    end=$(date +%s%N)
-    echo "$(((end - start) / 1000000))" >>"$file"
-}
-median() { sort -n "$1" | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-secs() { awk -v ms="$1" 'BEGIN {printf "%.3f", ms/1000}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
+BENCH_NAME=bench-expr
+# shellcheck source=scripts/bench-lib.sh
+source "$ROOT/scripts/bench-lib.sh"
+bench_binaries
 
 for kind in plain expressive; do
     flag=""
@@ -50,14 +31,7 @@ for kind in plain expressive; do
     for r in $(seq "$RUNS"); do
         d="$WORK/run-$kind-$r"
         rm -rf "$d" && mkdir -p "$d" && cp "$WORK/gen-$kind/main.toml" "$d/"
-        log "$kind run $r: plan (empty state)"
-        measure "$WORK/$kind.plan" "$d" "$PLINTH" plan --no-color
-        log "$kind run $r: apply"
-        measure "$WORK/$kind.apply" "$d" "$PLINTH" apply --auto-approve --no-color
-        log "$kind run $r: plan (no-op)"
-        measure "$WORK/$kind.noop" "$d" "$PLINTH" plan --no-color
-        grep -q "No changes" "$d/last.out" ||
-            { log "the plan after apply is not empty ($d/last.out)"; exit 1; }
+        measure_cycle "$WORK" "$kind" "$d" "$r"
     done
 done
 
@@ -68,8 +42,5 @@ echo "|---|---|---|---|"
 for fig in plan apply noop; do
     p=$(median "$WORK/plain.$fig")
     e=$(median "$WORK/expressive.$fig")
-    name=$fig
-    [[ $fig == plan ]] && name="plan, empty state"
-    [[ $fig == noop ]] && name="plan after apply (no-op)"
-    echo "| $name | $(secs "$p") | $(secs "$e") | $(ratio "$e" "$p") |"
+    echo "| $(figure_name "$fig") | $(secs "$p") | $(secs "$e") | $(ratio "$e" "$p") |"
 done

@@ -26,17 +26,10 @@ CALLGRIND="${CALLGRIND:-0}"
 CALLGRIND_N="${CALLGRIND_N:-1000}"
 WORK="${BENCH_DIR:-$(mktemp -d -t plinth-bench-modules.XXXXXX)}"
 mkdir -p "$WORK"
-log() { echo "bench-modules: $*" >&2; }
-
-if [[ -z "${PLINTH:-}" ]]; then
-    log "building release binary"
-    (cd "$ROOT" && cargo build --release --quiet --package plinth)
-    PLINTH="$ROOT/target/release/plinth"
-fi
-if [[ -z "${XTASK:-}" ]]; then
-    (cd "$ROOT" && cargo build --quiet --package xtask)
-    XTASK="$ROOT/target/debug/xtask"
-fi
+BENCH_NAME=bench-modules
+# shellcheck source=scripts/bench-lib.sh
+source "$ROOT/scripts/bench-lib.sh"
+bench_binaries
 
 # generate KIND N DIR : the flat or the module layout of N resources in DIR.
 generate() {
@@ -54,24 +47,6 @@ generate() {
 # fresh DIR TEMPLATE : DIR becomes a copy of TEMPLATE (configuration only, no state).
 fresh() { rm -rf "$1" && mkdir -p "$1" && cp -r "$2/." "$1/"; }
 
-# measure FILE DIR CMD... : runs CMD in DIR, appends its wall time in ms to FILE.
-measure() {
-    local file="$1" dir="$2" start end
-    shift 2
-    start=$(date +%s%N)
-    (cd "$dir" && "$@" >"$dir/last.out" 2>"$dir/last.err") ||
-        { log "failed in $dir:"; tail -5 "$dir/last.err" >&2; exit 1; }
-    end=$(date +%s%N)
-    echo "$(((end - start) / 1000000))" >>"$file"
-}
-median() { sort -n "$1" | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-secs() { awk -v ms="$1" 'BEGIN {printf "%.3f", ms/1000}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
-no_changes() {
-    grep -q "No changes" "$1/last.out" ||
-        { log "the plan after apply is not empty ($1/last.out)"; exit 1; }
-}
-
 for kind in flat modules; do
     generate "$kind" "$N" "$WORK/gen-$kind"
     rm -f "$WORK/$kind".{plan,apply,noop}
@@ -80,13 +55,7 @@ for r in $(seq "$RUNS"); do
     for kind in flat modules; do
         d="$WORK/run-$kind-$r"
         fresh "$d" "$WORK/gen-$kind"
-        log "$kind run $r: plan (empty state)"
-        measure "$WORK/$kind.plan" "$d" "$PLINTH" plan --no-color
-        log "$kind run $r: apply"
-        measure "$WORK/$kind.apply" "$d" "$PLINTH" apply --auto-approve --no-color
-        log "$kind run $r: plan (no-op)"
-        measure "$WORK/$kind.noop" "$d" "$PLINTH" plan --no-color
-        no_changes "$d"
+        measure_cycle "$WORK" "$kind" "$d" "$r"
     done
 done
 
@@ -99,10 +68,7 @@ echo "|---|---:|---:|---:|"
 for fig in plan apply noop; do
     f=$(median "$WORK/flat.$fig")
     mo=$(median "$WORK/modules.$fig")
-    name=$fig
-    [[ $fig == plan ]] && name="plan, empty state"
-    [[ $fig == noop ]] && name="plan after apply (no-op)"
-    echo "| $name | $(secs "$f") | $(secs "$mo") | $(ratio "$mo" "$f") |"
+    echo "| $(figure_name "$fig") | $(secs "$f") | $(secs "$mo") | $(ratio "$mo" "$f") |"
 done
 f=$(median "$WORK/flat.plan")
 mo=$(median "$WORK/modules.plan")
@@ -140,10 +106,7 @@ if [[ "$CALLGRIND" == 1 ]]; then
         no_changes "$d"
     done
     for fig in plan apply noop; do
-        name=$fig
-        [[ $fig == plan ]] && name="plan, empty state"
-        [[ $fig == noop ]] && name="plan after apply (no-op)"
-        echo "| $name | $(millions "${ir[flat.$fig]}") | $(millions "${ir[modules.$fig]}") | $(ratio "${ir[modules.$fig]}" "${ir[flat.$fig]}") |"
+        echo "| $(figure_name "$fig") | $(millions "${ir[flat.$fig]}") | $(millions "${ir[modules.$fig]}") | $(ratio "${ir[modules.$fig]}" "${ir[flat.$fig]}") |"
     done
     echo
     echo "Profiles: $WORK/callgrind.{flat,modules}.{plan,apply,noop} (callgrind_annotate FILE)."
