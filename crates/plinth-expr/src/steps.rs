@@ -27,8 +27,17 @@ pub enum ResolvedStep {
 /// a sensitive value (or with a sensitive index) marks the result sensitive. Errors point at
 /// the failing step and suggest the nearest attribute name.
 pub fn walk_steps(value: Value, r: &Reference, steps: &[ResolvedStep]) -> Result<Value, EvalError> {
+    walk_reference(&value, r, steps)
+}
+
+/// [`walk_steps`] by reference, with messages written as `r` is.
+pub(crate) fn walk_reference(
+    value: &Value,
+    r: &Reference,
+    steps: &[ResolvedStep],
+) -> Result<Value, EvalError> {
     walk(
-        &value,
+        value,
         steps,
         &Site {
             prefix: &|i| r.prefix(i),

@@ -21,7 +21,7 @@ use plinth_value::{Map, Value};
 
 use crate::ast::{Expr, ExprKind, RefStep, Reference, Template};
 use crate::error::EvalError;
-use crate::steps::{ResolvedStep, Site, walk};
+use crate::steps::{ResolvedStep, walk_reference};
 use crate::suggest::did_you_mean;
 
 /// What an expression can see: the values of references and any non-built-in functions.
@@ -201,14 +201,7 @@ fn resolve_steps(steps: &[RefStep], cx: &Cx<'_>) -> Result<Vec<ResolvedStep>, Ev
 fn reference(r: &Reference, cx: &Cx<'_>) -> Result<Value, EvalError> {
     let steps = resolve_steps(&r.steps, cx)?;
     match cx.frame.and_then(|f| f.find(&r.root)) {
-        Some(v) => walk(
-            v,
-            &steps,
-            &Site {
-                prefix: &|i| r.prefix(i),
-                span: &|i| r.step_span(i),
-            },
-        ),
+        Some(v) => walk_reference(v, r, &steps),
         None => cx.ctx.lookup(r, &steps),
     }
 }
@@ -230,14 +223,7 @@ pub(crate) fn unknown_name<'n>(
 impl Context for Map {
     fn lookup(&self, r: &Reference, steps: &[ResolvedStep]) -> Result<Value, EvalError> {
         match self.get(&r.root) {
-            Some(v) => walk(
-                v,
-                steps,
-                &Site {
-                    prefix: &|i| r.prefix(i),
-                    span: &|i| r.step_span(i),
-                },
-            ),
+            Some(v) => walk_reference(v, r, steps),
             None => Err(unknown_name(r, self.keys().map(String::as_str))),
         }
     }

@@ -9,7 +9,7 @@ use plinth_value::{Map, Value};
 use crate::ast::{Expr, Reference};
 use crate::error::{EvalError, InFile};
 use crate::parser::{line_col, parse_template};
-use crate::steps::{ResolvedStep, Site, walk};
+use crate::steps::{ResolvedStep, walk_reference};
 use crate::values::{mark, type_article};
 
 use super::{Context, Cx, eval, template, unknown_name};
@@ -161,14 +161,7 @@ struct FileScope<'a> {
 impl Context for FileScope<'_> {
     fn lookup(&self, r: &Reference, steps: &[ResolvedStep]) -> Result<Value, EvalError> {
         match self.vars.get(&r.root) {
-            Some(v) => walk(
-                v,
-                steps,
-                &Site {
-                    prefix: &|i| r.prefix(i),
-                    span: &|i| r.step_span(i),
-                },
-            ),
+            Some(v) => walk_reference(v, r, steps),
             None => {
                 let e = unknown_name(r, self.vars.keys().map(String::as_str));
                 match e.help {
