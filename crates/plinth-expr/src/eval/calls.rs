@@ -149,15 +149,11 @@ fn call_external(
 }
 
 fn unknown_function(name: &str, name_span: &Range<usize>, externals: Vec<String>) -> EvalError {
+    // The built-in names include the special forms.
     let mut all: Vec<String> = builtin_function_names()
         .into_iter()
         .map(String::from)
         .collect();
-    for s in special::NAMES {
-        if !all.iter().any(|a| a == s) {
-            all.push((*s).to_string());
-        }
-    }
     all.extend(externals);
     let e = EvalError::new(format!("unknown function `{name}`"), name_span.clone());
     match did_you_mean(name, all.iter().map(String::as_str)) {

@@ -8,14 +8,12 @@ use plinth_value::{Map, Value};
 
 use crate::ast::{Expr, Reference};
 use crate::error::{EvalError, InFile};
+use crate::functions::EVALUATOR_FUNCTIONS;
 use crate::parser::{line_col, parse_template};
 use crate::steps::{ResolvedStep, walk_reference};
 use crate::values::{mark, type_article};
 
 use super::{Context, Cx, eval, template, unknown_name};
-
-/// The names of the special forms, for suggestions.
-pub(crate) const NAMES: &[&str] = &["try", "can", "file", "fileexists", "templatefile"];
 
 /// Evaluates `name(args)` when `name` is a special form; `None` otherwise.
 pub(super) fn call(
@@ -25,7 +23,7 @@ pub(super) fn call(
     span: &Range<usize>,
     cx: &Cx<'_>,
 ) -> Option<Result<Value, EvalError>> {
-    if !NAMES.contains(&name) {
+    if !EVALUATOR_FUNCTIONS.contains(&name) {
         return None;
     }
     if expand_last {
