@@ -134,7 +134,6 @@ impl Builtin {
         self.marks
     }
 
-    /// Checks the number of arguments, before they are evaluated; the error shows an example.
     /// The most arguments the function takes; `None` when there is no limit.
     pub(crate) fn max_args(&self) -> Option<usize> {
         match self.arity {
@@ -143,6 +142,7 @@ impl Builtin {
         }
     }
 
+    /// Checks the number of arguments, before they are evaluated; the error shows an example.
     pub(crate) fn check_arity(&self, n: usize, span: Range<usize>) -> Result<(), EvalError> {
         let ok = match self.arity {
             Arity::Exact(k) => n == k,
