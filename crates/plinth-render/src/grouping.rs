@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use plinth_addr::ModuleStep;
-use plinth_plan::{Action, DeclKind, ResourceChange};
+use plinth_plan::{Action, DeclKind, Plan, ResourceChange};
 
 use crate::address::module_path;
 
@@ -50,6 +50,15 @@ pub(crate) fn by_provider<'a>(
         groups.entry(provider_of(&c.type_name)).or_default().push(c);
     }
     groups
+}
+
+/// What the change lists show: the changes, and objects that only move to a new address
+/// (state is renamed, nothing else changes), in plan order.
+pub(crate) fn listed_changes(plan: &Plan) -> Vec<&ResourceChange> {
+    plan.changes
+        .iter()
+        .filter(|c| c.action.is_change() || c.moved_from.is_some())
+        .collect()
 }
 
 /// The changes of one module instance (the root module's when `path` is empty).

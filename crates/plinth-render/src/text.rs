@@ -13,7 +13,7 @@ use plinth_plan::{
 use plinth_value::{Path, Value};
 
 use crate::address::module_text;
-use crate::grouping::{GROUP_ORDER, by_module, counts_text, group_title};
+use crate::grouping::{GROUP_ORDER, by_module, counts_text, group_title, listed_changes};
 
 /// How to render.
 #[derive(Clone, Copy, Debug, Default)]
@@ -186,12 +186,7 @@ pub fn plan_text(plan: &Plan, opts: &TextOptions) -> String {
     let _ = writeln!(out, "plinth will perform these actions:");
     // Changes, and objects that only move to a new address (state is renamed, nothing
     // else changes), by module instance: the root module's first, without a heading.
-    let shown: Vec<&ResourceChange> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action.is_change() || c.moved_from.is_some())
-        .collect();
-    for group in by_module(&shown) {
+    for group in by_module(&listed_changes(plan)) {
         if group.path.is_empty() {
             render_actions(&mut out, &group.changes, opts, &st);
             continue;

@@ -15,7 +15,7 @@ use super::sections::{
 };
 use super::words::thousands;
 use crate::address::module_text;
-use crate::grouping::{GROUP_ORDER, by_module, counts_text, group_title};
+use crate::grouping::{GROUP_ORDER, by_module, counts_text, group_title, listed_changes};
 
 /// A module instance with more entries than this is shown collapsed (a `<details>` block
 /// whose summary line has its counts).
@@ -165,12 +165,7 @@ impl Doc {
 /// first), each group's sections by action. Without modules: one group, no heading, and the
 /// action sections as they have always been (`####`).
 fn change_groups(plan: &Plan, recreated: &BTreeSet<&str>, reveal: bool) -> Vec<Group> {
-    let listed: Vec<&ResourceChange> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action.is_change() || c.moved_from.is_some())
-        .collect();
-    let modules = by_module(&listed);
+    let modules = by_module(&listed_changes(plan));
     let with_modules = modules.iter().any(|g| !g.path.is_empty());
     // Under a module's heading the action sections are one level down.
     let level = if with_modules { "#####" } else { "####" };
