@@ -20,6 +20,17 @@ pub(crate) fn number_text(n: &serde_json::Number) -> String {
     }
 }
 
+/// Text of a scalar as interpolation writes it (join, format, tostring, object keys);
+/// `None` for null, lists, maps and unknown values.
+pub(crate) fn scalar_text(v: &Value) -> Option<String> {
+    match v.unmarked() {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(number_text(n)),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
 /// The type of a value with its article, for messages: "a string", "null".
 pub(crate) fn type_article(v: &Value) -> &'static str {
     match v.unmarked() {

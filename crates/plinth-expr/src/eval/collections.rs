@@ -9,7 +9,7 @@ use plinth_value::{Map, Value};
 use crate::ast::{Expr, ForExpr, RefStep, write_steps};
 use crate::error::EvalError;
 use crate::steps::{Site, walk};
-use crate::values::{mark, number_text, type_article};
+use crate::values::{mark, scalar_text, type_article};
 
 use super::{Cx, Frame, eval, resolve_steps};
 
@@ -18,16 +18,15 @@ use super::{Cx, Frame, eval, resolve_steps};
 fn key_text(v: &Value, e: &Expr) -> Result<Option<String>, EvalError> {
     match v.unmarked() {
         Value::Unknown => Ok(None),
-        Value::String(s) => Ok(Some(s.clone())),
-        Value::Number(n) => Ok(Some(number_text(n))),
-        Value::Bool(b) => Ok(Some(b.to_string())),
-        other => Err(EvalError::new(
-            format!(
-                "an object key must be a string, and `{e}` is {}",
-                type_article(other)
-            ),
-            e.span.clone(),
-        )),
+        other => scalar_text(other).map(Some).ok_or_else(|| {
+            EvalError::new(
+                format!(
+                    "an object key must be a string, and `{e}` is {}",
+                    type_article(other)
+                ),
+                e.span.clone(),
+            )
+        }),
     }
 }
 

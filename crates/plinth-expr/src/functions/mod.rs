@@ -20,7 +20,7 @@ use std::sync::LazyLock;
 use plinth_value::{Map, Value};
 
 use crate::error::EvalError;
-use crate::values::type_article;
+use crate::values::{scalar_text, type_article};
 
 mod collections;
 mod conversions;
@@ -323,15 +323,5 @@ fn equal(a: &Value, b: &Value) -> bool {
                     .all(|((kx, vx), (ky, vy))| kx == ky && equal(vx, vy))
         }
         (x, y) => x == y,
-    }
-}
-
-/// Text of a scalar for join/format/tostring; `None` for null, lists and maps.
-fn scalar_text(v: &Value) -> Option<String> {
-    match v.unmarked() {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(crate::values::number_text(n)),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
     }
 }
