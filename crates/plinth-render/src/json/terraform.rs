@@ -38,6 +38,7 @@ fn tf_action_reason(c: &ResourceChange, plan: &Plan) -> Option<&'static str> {
         }),
         Action::Delete if reason == "not in the configuration" => {
             let decl = |a: &str| a.parse::<Address>().ok().map(|a| a.decl());
+            let own_decl = decl(&c.address);
             let module = module_path(&c.address);
             let stays = |o: &&ResourceChange| o.action != Action::Delete && o.address != c.address;
             // An instance whose key left `for_each` while its declaration stays.
@@ -46,7 +47,7 @@ fn tf_action_reason(c: &ResourceChange, plan: &Plan) -> Option<&'static str> {
                     .changes
                     .iter()
                     .filter(stays)
-                    .any(|o| o.kind == c.kind && decl(&o.address) == decl(&c.address));
+                    .any(|o| o.kind == c.kind && decl(&o.address) == own_decl);
             // An object of a module instance that is gone as a whole (its key left the
             // call's `for_each`, or the call was removed): nothing else in it stays.
             let module_gone = !module.is_empty()
