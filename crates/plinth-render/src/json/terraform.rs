@@ -2,7 +2,7 @@
 //! changes with Terraform's action reasons, planned values nested by module instance,
 //! drift, outputs and action invocations.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use plinth_addr::{Address, ModuleStep};
 use plinth_plan::{Action, DeclKind, Drift, OutputChange, Plan, ReplaceOrder, ResourceChange};
@@ -14,17 +14,41 @@ use super::{
     omit_unknowns, output_value, path_steps, plain, sensitive_tree, sensitive_tree_opt,
     unknown_tree, version,
 };
-use crate::address::{
-    decl_name, instance_index, instance_key, module_path, module_text, split_deposed,
-};
+use crate::address::{decl_name, instance_index, module_path, module_text, split_deposed};
 use crate::grouping::provider_of;
 
 fn tf_provider_name(type_name: &str) -> String {
     format!("{PROVIDER_NAMESPACE}/{}", provider_of(type_name))
 }
 
+/// What stays in a plan (every change that is not a delete), indexed once per plan so that
+/// each delete's Terraform reason is a lookup, not a scan of the whole plan.
+struct Staying {
+    /// The declarations (`app`, `module.m.x`) of the kinds that keep an instance.
+    decls: HashSet<(DeclKind, Address)>,
+    /// Every module instance path (and each of its prefixes) that keeps an object.
+    modules: HashSet<Vec<ModuleStep>>,
+}
+
+impl Staying {
+    fn of(plan: &Plan) -> Staying {
+        let mut decls = HashSet::new();
+        let mut modules = HashSet::new();
+        for o in plan.changes.iter().filter(|o| o.action != Action::Delete) {
+            let Ok(a) = o.address.parse::<Address>() else {
+                continue;
+            };
+            for n in 1..=a.module.len() {
+                modules.insert(a.module[..n].to_vec());
+            }
+            decls.insert((o.kind, a.decl()));
+        }
+        Staying { decls, modules }
+    }
+}
+
 /// Terraform's `action_reason` for a change, where Terraform has an equivalent.
-fn tf_action_reason(c: &ResourceChange, plan: &Plan) -> Option<&'static str> {
+fn tf_action_reason(c: &ResourceChange, staying: &Staying) -> Option<&'static str> {
     let reason = c.reason.as_deref().unwrap_or("");
     match c.action {
         Action::Replace => Some(if reason.starts_with("tainted") {
@@ -37,25 +61,16 @@ fn tf_action_reason(c: &ResourceChange, plan: &Plan) -> Option<&'static str> {
             "replace_because_cannot_update"
         }),
         Action::Delete if reason == "not in the configuration" => {
-            let decl = |a: &str| a.parse::<Address>().ok().map(|a| a.decl());
-            let own_decl = decl(&c.address);
-            let module = module_path(&c.address);
-            let stays = |o: &&ResourceChange| o.action != Action::Delete && o.address != c.address;
+            let own = c.address.parse::<Address>().ok();
             // An instance whose key left `for_each` while its declaration stays.
-            let key_gone = instance_key(&c.address).is_some()
-                && plan
-                    .changes
-                    .iter()
-                    .filter(stays)
-                    .any(|o| o.kind == c.kind && decl(&o.address) == own_decl);
+            let key_gone = own
+                .as_ref()
+                .is_some_and(|a| a.key.is_some() && staying.decls.contains(&(c.kind, a.decl())));
             // An object of a module instance that is gone as a whole (its key left the
             // call's `for_each`, or the call was removed): nothing else in it stays.
-            let module_gone = !module.is_empty()
-                && !plan
-                    .changes
-                    .iter()
-                    .filter(stays)
-                    .any(|o| module_path(&o.address).starts_with(&module));
+            let module_gone = own
+                .as_ref()
+                .is_some_and(|a| !a.module.is_empty() && !staying.modules.contains(&a.module));
             Some(if key_gone {
                 "delete_because_each_key"
             } else if module_gone {
@@ -154,7 +169,7 @@ fn tf_head(
     r
 }
 
-fn tf_resource_change(c: &ResourceChange, plan: &Plan, reveal: bool) -> J {
+fn tf_resource_change(c: &ResourceChange, staying: &Staying, reveal: bool) -> J {
     let mut r = tf_head(&c.address, c.kind, &c.type_name, &c.name, true);
     if split_deposed(&c.address).1 {
         r.insert("deposed".into(), J::String(DEPOSED_KEY.into()));
@@ -174,7 +189,7 @@ fn tf_resource_change(c: &ResourceChange, plan: &Plan, reveal: bool) -> J {
             reveal,
         ),
     );
-    if let Some(reason) = tf_action_reason(c, plan) {
+    if let Some(reason) = tf_action_reason(c, staying) {
         r.insert("action_reason".into(), J::String(reason.into()));
     }
     J::Object(r)
@@ -371,11 +386,12 @@ pub fn terraform_json(plan: &Plan, show_sensitive: bool) -> J {
     if !drift.is_empty() {
         doc.insert("resource_drift".into(), J::Array(drift));
     }
+    let staying = Staying::of(plan);
     let changes: Vec<J> = plan
         .changes
         .iter()
         .filter(|c| tf_listed(c))
-        .map(|c| tf_resource_change(c, plan, reveal))
+        .map(|c| tf_resource_change(c, &staying, reveal))
         .collect();
     doc.insert("resource_changes".into(), J::Array(changes));
     let outputs: Map<String, J> = plan
