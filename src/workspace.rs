@@ -256,10 +256,14 @@ fn config_dir(dir: &Path) -> Result<PathBuf, CliError> {
 /// it (under `Mode::Use`, only to add sources it did not hold: the first `plan`, which says
 /// so on stderr).
 pub fn read_config(dir: &Path, mode: Mode) -> Result<(Config, Outcome), CliError> {
-    let dir = config_dir(dir)?;
-    let resolver = GitResolver::new(&dir, mode).map_err(CliError::msg)?;
+    read_config_in(&config_dir(dir)?, mode)
+}
+
+/// [`read_config`] for a directory [`config_dir`] has already checked and made absolute.
+fn read_config_in(dir: &Path, mode: Mode) -> Result<(Config, Outcome), CliError> {
+    let resolver = GitResolver::new(dir, mode).map_err(CliError::msg)?;
     let config =
-        plinth_config::load_dir_with(&dir, &resolver).map_err(|(s, d)| CliError::Config(s, d))?;
+        plinth_config::load_dir_with(dir, &resolver).map_err(|(s, d)| CliError::Config(s, d))?;
     let outcome = resolver.finish().map_err(CliError::msg)?;
     if mode == Mode::Use {
         for r in outcome.resolved.iter().filter(|r| r.fetched || r.new) {
@@ -280,7 +284,7 @@ pub fn load_with(
     vars: impl FnOnce(&mut Config) -> Result<BTreeMap<String, Value>, Diagnostics>,
 ) -> Result<Loaded, CliError> {
     let dir = config_dir(dir)?;
-    let (mut config, _) = read_config(&dir, Mode::Use)?;
+    let (mut config, _) = read_config_in(&dir, Mode::Use)?;
     let vars = vars(&mut config).map_err(|d| CliError::Config(config.sources.clone(), d))?;
     let mut loaded = Loaded {
         dir,
@@ -298,7 +302,7 @@ pub fn load_with(
 /// `validate` and `graph`, which need neither).
 pub fn load_unresolved(dir: &Path) -> Result<Loaded, CliError> {
     let dir = config_dir(dir)?;
-    let (config, _) = read_config(&dir, Mode::Use)?;
+    let (config, _) = read_config_in(&dir, Mode::Use)?;
     Ok(Loaded {
         dir,
         config,
