@@ -8,7 +8,7 @@ use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use plinth_config::{BackendDecl, Config, Diagnostic, Diagnostics, NodeKind, Sources};
+use plinth_config::{BackendDecl, Config, Diagnostic, Diagnostics, Node, NodeKind, Sources};
 use plinth_state::azure::{AzureBlobConfig, TokenProvider};
 use plinth_state::environment;
 use plinth_state::{AzureBlobBackend, Backend, LocalBackend};
@@ -36,13 +36,22 @@ pub fn local_base(dir: &Path, config: Option<&Config>) -> std::path::PathBuf {
     let path = config
         .and_then(|c| c.backend.as_ref())
         .filter(|b| b.type_name == "local")
-        .and_then(|b| b.config.entry("path"))
-        .and_then(|n| n.static_value())
-        .and_then(|v| v.as_str().map(str::to_string));
+        .and_then(|b| setting(b, "path"));
     match path {
         Some(p) => dir.join(p),
         None => dir.join(".plinth"),
     }
+}
+
+/// `[backend] KEY` when it is a plain string.
+fn setting(b: &BackendDecl, key: &str) -> Option<String> {
+    b.config.entry(key).and_then(static_str)
+}
+
+/// A node's value when it is a plain string (no `${...}`).
+fn static_str(node: &Node) -> Option<String> {
+    node.static_value()
+        .and_then(|v| v.as_str().map(str::to_string))
 }
 
 /// The backend for a directory, reading `[backend]` if the configuration is at hand.
@@ -95,12 +104,7 @@ pub fn environments_of_dir(dir: &Path) -> Result<Vec<String>, CliError> {
                 .as_ref()
                 .map(|c| c.sources.clone())
                 .unwrap_or_default();
-            let key = b
-                .config
-                .entry("key")
-                .and_then(|n| n.static_value())
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_else(|| "KEY".to_string());
+            let key = setting(b, "key").unwrap_or_else(|| "KEY".to_string());
             Err(CliError::Config(
                 sources,
                 Diagnostic::at(
@@ -146,10 +150,7 @@ fn azure_blob(b: &BackendDecl, sources: &Sources) -> Result<Box<dyn Backend>, Cl
                 );
                 continue;
             }
-            let value = node
-                .static_value()
-                .and_then(|v| v.as_str().map(str::to_string));
-            let Some(value) = value else {
+            let Some(value) = static_str(node) else {
                 diags.push(
                     Diagnostic::at(
                         format!("[backend] `{key}` must be a plain string"),
