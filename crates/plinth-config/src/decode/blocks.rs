@@ -53,18 +53,13 @@ impl Decoder<'_> {
         } else {
             "resource"
         };
-        if let (Some((_, count_loc)), Some((_, each_loc))) = (&count, &for_each) {
-            self.err(
-                Diagnostic::at(
-                    format!("{what} `{name}` has both `count` and `for_each`"),
-                    count_loc.clone(),
-                )
-                .label("count")
-                .related(each_loc.clone(), "for_each")
-                .help("a resource has either count or for_each: use count for N alike instances (`name[0]`, `count.index`), for_each for one instance per key (`name[\"key\"]`, `each.key`); remove one"),
-            );
-            ok = false;
-        }
+        ok &= self.count_or_for_each(
+            &format!("{what} `{name}`"),
+            "a resource",
+            "name",
+            &count,
+            &for_each,
+        );
         let Some((type_name, type_loc)) = type_name else {
             if type_given {
                 // Already reported: `type` is there but not a string.
@@ -89,6 +84,31 @@ impl Decoder<'_> {
             count: count.map(|(n, _)| n),
             lifecycle,
         })
+    }
+
+    /// False, with the error, when a block (`subject`, e.g. "resource `web`") has both
+    /// `count` and `for_each`; `kind` and `addr` name it in the help ("a resource", `name`).
+    pub(super) fn count_or_for_each(
+        &mut self,
+        subject: &str,
+        kind: &str,
+        addr: &str,
+        count: &Option<(Node, Loc)>,
+        for_each: &Option<(Node, Loc)>,
+    ) -> bool {
+        let (Some((_, count_loc)), Some((_, each_loc))) = (count, for_each) else {
+            return true;
+        };
+        self.err(
+            Diagnostic::at(
+                format!("{subject} has both `count` and `for_each`"),
+                count_loc.clone(),
+            )
+            .label("count")
+            .related(each_loc.clone(), "for_each")
+            .help(format!("{kind} has either count or for_each: use count for N alike instances (`{addr}[0]`, `count.index`), for_each for one instance per key (`{addr}[\"key\"]`, `each.key`); remove one")),
+        );
+        false
     }
 
     pub(super) fn action(&mut self, name: String, loc: Loc, t: &DeTable<'_>) -> Option<ActionDecl> {

@@ -57,18 +57,13 @@ impl Decoder<'_> {
                 }
             }
         }
-        if let (Some((_, count_loc)), Some((_, each_loc))) = (&count, &for_each) {
-            self.err(
-                Diagnostic::at(
-                    format!("module `{name}` has both `count` and `for_each`"),
-                    count_loc.clone(),
-                )
-                .label("count")
-                .related(each_loc.clone(), "for_each")
-                .help("a module call has either count or for_each: use count for N alike instances (`module.NAME[0]`, `count.index`), for_each for one instance per key (`module.NAME[\"key\"]`, `each.key`); remove one"),
-            );
-            ok = false;
-        }
+        ok &= self.count_or_for_each(
+            &format!("module `{name}`"),
+            "a module call",
+            "module.NAME",
+            &count,
+            &for_each,
+        );
         let Some((source, source_loc)) = source else {
             if !source_given {
                 self.err(
