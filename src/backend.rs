@@ -88,16 +88,23 @@ fn for_config(dir: &Path, config: Option<&Config>) -> Result<Box<dyn Backend>, C
 /// Loads a directory's configuration only as far as its backend needs (commands such as
 /// `state list` and `output` work even when variables are missing).
 pub fn of_dir(dir: &Path) -> Result<Box<dyn Backend>, CliError> {
-    match plinth_config::load_dir(&absolute(dir)) {
-        Ok(config) => for_config(dir, Some(&config)),
-        Err(_) => for_config(dir, None),
-    }
+    for_config(dir, backend_config(dir).as_ref())
+}
+
+/// The configuration as far as it can be read for its `[backend]`: through the module
+/// resolver (so a configuration with git module sources still names its backend, rather
+/// than seeming to have none), else local modules only, else none.
+fn backend_config(dir: &Path) -> Option<Config> {
+    crate::workspace::read_config(dir, plinth_fetch::Mode::Use)
+        .map(|(config, _)| config)
+        .ok()
+        .or_else(|| plinth_config::load_dir(&absolute(dir)).ok())
 }
 
 /// The environments that have state in a directory's backend (local: `.plinth/` and
 /// `.plinth/env/*/`, see `plinth_state::environment`).
 pub fn environments_of_dir(dir: &Path) -> Result<Vec<String>, CliError> {
-    let config = plinth_config::load_dir(&absolute(dir)).ok();
+    let config = backend_config(dir);
     match config.as_ref().and_then(|c| c.backend.as_ref()) {
         Some(b) if b.type_name != "local" => {
             let sources = config

@@ -338,3 +338,18 @@ fn init_without_git_sources_has_nothing_to_do() {
     assert!(!p.path("plinth.lock").exists());
     assert!(!Path::new(&p.path(".plinth/modules")).exists());
 }
+
+/// Commands that read only state (`output`, `state list`) find the backend a configuration
+/// with git module sources names, not the default one.
+#[test]
+fn state_commands_use_the_backend_of_a_configuration_with_git_sources() {
+    let repo = Repo::new();
+    repo.commit_module("hello");
+    let p = Project::with_main(&format!(
+        "[backend]\ntype = \"local\"\npath = \"state-here\"\n\n[module.app]\nsource = \"{}\"\nname = \"orders\"\n\n[output.greeting]\nvalue = \"${{module.app.greeting}}\"\n",
+        repo.source("main")
+    ));
+    p.apply(&[]);
+    assert!(p.path("state-here/state.json").is_file());
+    assert_eq!(p.output("greeting"), "hello orders");
+}
