@@ -28,6 +28,15 @@ pub struct Config {
     pub locals: Vec<LocalDecl>,
     /// `[module.NAME]` calls, in file order, each with the module it loaded.
     pub module_calls: Vec<ModuleCall>,
+    /// `[[moved]]` declarations, in file order (addresses relative to this module).
+    pub moved: Vec<MovedDecl>,
+    /// `[[removed]]` declarations, in file order (addresses relative to this module).
+    pub removed: Vec<RemovedDecl>,
+    /// `[[import]]` declarations, in file order (the root configuration's only: a module's
+    /// are refused when it is loaded).
+    pub imports: Vec<ImportDecl>,
+    /// `[check.NAME]` blocks, in file order.
+    pub checks: Vec<CheckDecl>,
     /// The files `file(...)`, `templatefile(...)` and `fileexists(...)` name, read when the
     /// configuration was loaded, by the path as the expression gives it.
     pub files: std::collections::BTreeMap<String, ConfigFile>,
@@ -167,6 +176,84 @@ pub struct Lifecycle {
     /// `replace_triggered_by = [...]`: addresses whose create, update or replace in the same
     /// plan replaces this object.
     pub replace_triggered_by: Vec<AddrRef>,
+    /// `precondition = [{ condition, message }, ...]`: checked before the provider is asked
+    /// anything about the object; a false one stops it (and its dependents).
+    pub preconditions: Vec<Condition>,
+    /// `postcondition = [{ condition, message }, ...]`: checked once the provider has
+    /// planned (and again once it has applied) the object, `self` being the object; a false
+    /// one fails it.
+    pub postconditions: Vec<Condition>,
+}
+
+/// One `{ condition = "${...}", message = "..." }` of a precondition, postcondition or
+/// check's `assert`.
+#[derive(Clone, Debug)]
+pub struct Condition {
+    /// The `{ ... }` table.
+    pub loc: Loc,
+    /// `condition`, unevaluated: it must evaluate to a bool.
+    pub condition: Node,
+    /// `message`, unevaluated (a template: it may name values).
+    pub message: Node,
+}
+
+/// `[[moved]]`: the object state knows at `from` is the one now declared at `to`, so a plan
+/// renames its record instead of deleting and creating it.
+#[derive(Clone, Debug)]
+pub struct MovedDecl {
+    /// The `[[moved]]` table.
+    pub loc: Loc,
+    /// `from`: a resource (all its instances), a resource instance (`app["a"]`), a module
+    /// call or a module instance (`module.app["a"]`), relative to the declaring module.
+    pub from: AddrRef,
+    /// `to`: an address of the same kind that the configuration declares.
+    pub to: AddrRef,
+}
+
+/// `[[removed]]`: an object the configuration no longer declares, and what to do with it.
+#[derive(Clone, Debug)]
+pub struct RemovedDecl {
+    /// The `[[removed]]` table.
+    pub loc: Loc,
+    /// `from`: a resource (all its instances) or a module call, relative to the declaring
+    /// module; it must not be declared any more.
+    pub from: AddrRef,
+    /// `destroy`: `true` (the default) deletes the objects; `false` only forgets them
+    /// (removed from state, left in the cloud).
+    pub destroy: bool,
+}
+
+/// `[[import]]`: an existing object adopted at a declared (or, with `plan
+/// --generate-config`, to be generated) address.
+#[derive(Clone, Debug)]
+pub struct ImportDecl {
+    /// The `[[import]]` table.
+    pub loc: Loc,
+    /// `to`, as written: a resource instance address; with `for_each` its key may be an
+    /// expression (`app[each.key]`).
+    pub to: AddrRef,
+    /// `id`, unevaluated (it may refer to variables, locals and `each`).
+    pub id: Node,
+    /// `type` with its location: needed when `to` has no declaration (the type to generate
+    /// configuration for); when given for a declared address it must match.
+    pub type_name: Option<(String, Loc)>,
+    /// `for_each`, unevaluated: one import per element (`each.key`, `each.value`).
+    pub for_each: Option<Node>,
+}
+
+/// `[check.NAME]`: assertions evaluated at the end of plan and of apply, reported as
+/// warnings, never blocking.
+#[derive(Clone, Debug)]
+pub struct CheckDecl {
+    /// The name in the `[check.NAME]` header.
+    pub name: String,
+    /// The name in the table header.
+    pub loc: Loc,
+    /// `assert = [{ condition, message }, ...]`.
+    pub asserts: Vec<Condition>,
+    /// `[check.NAME.data.READ]`: data sources read only for this check (visible to its
+    /// assertions as `data.READ`; a failed read is a failed check, not an error).
+    pub data: Vec<ResourceDecl>,
 }
 
 /// `[resource.NAME]` or `[data.NAME]`.
@@ -190,8 +277,8 @@ pub struct ResourceDecl {
     pub for_each: Option<Node>,
     /// `count`, unevaluated; `None` unless given (never together with `for_each`).
     pub count: Option<Node>,
-    /// `lifecycle = {...}`; the default (all off) when not given, and always for data
-    /// sources.
+    /// `lifecycle = {...}`; the default (all off) when not given. A data source's has only
+    /// preconditions and postconditions.
     pub lifecycle: Lifecycle,
 }
 
@@ -235,6 +322,8 @@ pub struct OutputDecl {
     pub sensitive: bool,
     /// The `description`; `None` when not given.
     pub description: Option<String>,
+    /// `lifecycle = { precondition = [...] }`: checked before the value is recorded.
+    pub preconditions: Vec<Condition>,
 }
 
 /// One entry of a `[locals]` table: `name_prefix = "${var.prefix}-${var.env}"`.

@@ -50,6 +50,10 @@ pub struct Diagnostic {
     /// Other places that matter (e.g. "first defined here").
     /// Boxed to keep `Diagnostic` small: it travels in `Result`s on every path.
     pub related: Box<[(Loc, String)]>,
+    /// The address of the object or block the problem belongs to, when it belongs to one
+    /// (`rg` for its failed precondition, `output.x`): what `plinth test`'s
+    /// `expect_failures` matches. Not rendered (the message names it).
+    pub subject: Option<Box<str>>,
 }
 
 impl Diagnostic {
@@ -62,6 +66,7 @@ impl Diagnostic {
             label: None,
             help: None,
             related: Box::default(),
+            subject: None,
         }
     }
 
@@ -90,6 +95,12 @@ impl Diagnostic {
         if help.is_some() {
             self.help = help;
         }
+        self
+    }
+
+    /// Sets the address the problem belongs to (see [`Diagnostic::subject`]).
+    pub fn subject(mut self, address: impl Into<String>) -> Self {
+        self.subject = Some(address.into().into_boxed_str());
         self
     }
 

@@ -27,8 +27,9 @@ mod syntax;
 mod vars;
 
 pub use decl::{
-    ActionDecl, AddrRef, BackendDecl, Config, ConfigFile, Lifecycle, LocalDecl, ModuleCall,
-    OutputDecl, ProviderDecl, ResourceDecl, VarType, VariableDecl,
+    ActionDecl, AddrRef, BackendDecl, CheckDecl, Condition, Config, ConfigFile, ImportDecl,
+    Lifecycle, LocalDecl, ModuleCall, MovedDecl, OutputDecl, ProviderDecl, RemovedDecl,
+    ResourceDecl, VarType, VariableDecl,
 };
 pub use diag::{Diagnostic, Diagnostics, MAX_RENDERED, MAX_SAME_KIND, clean};
 pub use files::{MAX_FILE_BYTES, MAX_TOML_BYTES};

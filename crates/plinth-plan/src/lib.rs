@@ -38,6 +38,9 @@ pub enum Action {
     Read,
     /// An action (`[action.NAME]`) will run.
     Run,
+    /// The object leaves state and stays in the cloud (a `[[removed]]` declaration with
+    /// `destroy = false`): no provider call.
+    Forget,
 }
 
 impl Action {
@@ -51,6 +54,7 @@ impl Action {
             Action::NoOp => "no-op",
             Action::Read => "read",
             Action::Run => "run",
+            Action::Forget => "forget",
         }
     }
 
@@ -64,6 +68,7 @@ impl Action {
             Action::NoOp => " ",
             Action::Read => "<=",
             Action::Run => "!",
+            Action::Forget => ".",
         }
     }
 
@@ -145,6 +150,18 @@ pub struct ResourceChange {
     /// (`app[0]` becomes `app`); `None` otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved_from: Option<String>,
+    /// Set when an `[[import]]` declaration adopts an existing object at this address: apply
+    /// records the object read from the provider (no create), then makes the change `action`
+    /// says ([`Action::NoOp`] when the configuration already matches it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub importing: Option<Importing>,
+}
+
+/// An object an `[[import]]` declaration adopts (see [`ResourceChange::importing`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Importing {
+    /// The provider id of the object, as the declaration gives it.
+    pub id: String,
 }
 
 impl ResourceChange {
@@ -173,6 +190,7 @@ impl ResourceChange {
             drift: false,
             depends_on: vec![],
             moved_from: None,
+            importing: None,
         }
     }
 
@@ -285,6 +303,46 @@ pub struct Plan {
     /// configuration.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<String>,
+    /// The results of the configuration's `[check.NAME]` blocks, evaluated at the end of the
+    /// plan: warnings for a reviewer, never blocking.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckResult>,
+}
+
+/// The outcome of one `[check.NAME]` block (in a module instance: `module.app["a"].check.NAME`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// The check's address, `check.NAME`, with its module instance's prefix.
+    pub address: String,
+    /// Whether every assertion held.
+    pub status: CheckStatus,
+    /// One sentence per failed assertion (its `message`), or why the check could not be
+    /// evaluated (its data source failed); empty when it passed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<String>,
+}
+
+/// See [`CheckResult::status`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckStatus {
+    /// Every assertion is true.
+    Pass,
+    /// At least one assertion is false, or its scoped data source could not be read.
+    Fail,
+    /// An assertion depends on values known only after apply.
+    Unknown,
+}
+
+impl CheckStatus {
+    /// `pass`, `fail` or `unknown`, as plan JSON writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckStatus::Pass => "pass",
+            CheckStatus::Fail => "fail",
+            CheckStatus::Unknown => "unknown",
+        }
+    }
 }
 
 /// Counts for the summary line.
@@ -305,6 +363,12 @@ pub struct Summary {
     /// Records to move to a new address (whatever else their change does).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub moved: usize,
+    /// Objects to import (whatever else their change does).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub import: usize,
+    /// Objects to forget: removed from state, left in the cloud.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub forget: usize,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -312,23 +376,39 @@ fn is_zero(n: &usize) -> bool {
 }
 
 impl Summary {
-    /// True when no resource or action changes and nothing moves: reads alone leave a
-    /// summary empty.
+    /// True when no resource or action changes and nothing moves, is imported or is
+    /// forgotten: reads alone leave a summary empty.
     pub fn is_empty(&self) -> bool {
-        self.add + self.change + self.replace + self.destroy + self.run + self.moved == 0
+        self.add
+            + self.change
+            + self.replace
+            + self.destroy
+            + self.run
+            + self.moved
+            + self.import
+            + self.forget
+            == 0
     }
 }
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The import count first, as Terraform's: "Plan: 1 to import, 0 to add, ...".
+        f.write_str("Plan: ")?;
+        if self.import > 0 {
+            write!(f, "{} to import, ", self.import)?;
+        }
         write!(
             f,
-            "Plan: {} to add, {} to change, {} to replace, {} to destroy",
+            "{} to add, {} to change, {} to replace, {} to destroy",
             self.add, self.change, self.replace, self.destroy
         )?;
-        // The move count only when there is one: "..., 0 to destroy, 1 to move."
+        // The move and forget counts only when there is one: "..., 0 to destroy, 1 to move."
         if self.moved > 0 {
             write!(f, ", {} to move", self.moved)?;
+        }
+        if self.forget > 0 {
+            write!(f, ", {} to forget", self.forget)?;
         }
         f.write_str(".")?;
         if self.run > 0 {
@@ -356,10 +436,14 @@ impl Plan {
                 Action::Delete => {}
                 Action::Read => s.read += 1,
                 Action::Run => s.run += 1,
+                Action::Forget => s.forget += 1,
                 Action::NoOp => {}
             }
             if c.moved_from.is_some() {
                 s.moved += 1;
+            }
+            if c.importing.is_some() {
+                s.import += 1;
             }
         }
         s
@@ -442,6 +526,7 @@ mod tests {
             drift: vec![],
             warnings: vec![],
             targets: vec![],
+            checks: vec![],
         };
         assert!(serde_json::to_string(&plan).unwrap().contains("hunter2"));
         let text = serde_json::to_string(&plan.redacted()).unwrap();
@@ -464,6 +549,7 @@ mod tests {
             drift: vec![],
             warnings: vec![],
             targets: vec![],
+            checks: vec![],
         }
     }
 

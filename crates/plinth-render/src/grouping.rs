@@ -30,6 +30,7 @@ pub(crate) fn group_title(a: Action) -> &'static str {
         Action::Delete => "Destroy",
         Action::Read => "Read",
         Action::Run => "Run actions",
+        Action::Forget => "Forget (removed from state, left in place)",
         Action::NoOp => "No change",
     }
 }

@@ -43,6 +43,7 @@ impl Style {
             Action::Update => "33",
             Action::Replace | Action::Delete => "31",
             Action::Read | Action::Run => "36",
+            Action::Forget => "35",
             Action::NoOp => "0",
         };
         self.paint(code, s)
@@ -332,6 +333,15 @@ fn render_change(out: &mut String, c: &ResourceChange, opts: &TextOptions, st: &
                 );
             }
         }
+        Action::Forget => {
+            if let Some(id) = &c.id {
+                let _ = writeln!(
+                    out,
+                    "      # the object stays: id = {}",
+                    Value::from(id.as_str())
+                );
+            }
+        }
         Action::Run | Action::NoOp => {}
     }
 }
@@ -423,6 +433,7 @@ mod tests {
             drift: false,
             depends_on: vec![],
             moved_from: None,
+            importing: None,
         }
     }
 
@@ -441,6 +452,7 @@ mod tests {
             drift: vec![],
             warnings: vec![],
             targets: vec![],
+            checks: vec![],
         }
     }
 

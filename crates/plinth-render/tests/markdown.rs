@@ -473,6 +473,7 @@ fn plan_of(changes: Vec<ResourceChange>) -> Plan {
         drift: vec![],
         warnings: vec![],
         targets: vec![],
+        checks: vec![],
     }
 }
 
@@ -502,6 +503,7 @@ fn change(
         drift: false,
         depends_on: vec![],
         moved_from: None,
+        importing: None,
     }
 }
 

@@ -26,6 +26,7 @@ fn plan_of(changes: Vec<ResourceChange>) -> Plan {
         drift: vec![],
         warnings: vec![],
         targets: vec![],
+        checks: vec![],
     }
 }
 

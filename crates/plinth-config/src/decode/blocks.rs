@@ -184,6 +184,7 @@ impl Decoder<'_> {
             value,
             sensitive,
             description,
+            preconditions: Vec::new(),
         })
     }
 

@@ -121,7 +121,9 @@ pub(super) fn op_graph(plan: &Plan, state: &State) -> Result<Dag<Op>, Diagnostic
                 fwd.insert(&c.address, f);
                 del.insert(&c.address, d);
             }
-            Action::NoOp => {}
+            // State only, no provider call: recorded before any operation runs (as moves
+            // are, by `record`).
+            Action::NoOp | Action::Forget => {}
         }
     }
     for c in &plan.changes {

@@ -72,6 +72,7 @@ impl Planner<'_, '_> {
             drift: false,
             depends_on: deps,
             moved_from: None,
+            importing: None,
         });
     }
 

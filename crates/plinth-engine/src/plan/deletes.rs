@@ -88,6 +88,7 @@ impl Planner<'_, '_> {
                 drift: false,
                 depends_on: r.dependencies.clone(),
                 moved_from: None,
+                importing: None,
             });
         }
         // Dependents are deleted first: order by reverse dependency among the deletes.

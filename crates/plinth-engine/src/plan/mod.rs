@@ -263,6 +263,7 @@ pub async fn plan(
         drift,
         warnings,
         targets: opts.targets.iter().map(|t| t.to_string()).collect(),
+        checks: Vec::new(),
     })
 }
 

@@ -244,6 +244,7 @@ impl Planner<'_, '_> {
             drift,
             depends_on: deps,
             moved_from: None,
+            importing: None,
         });
         Ok(())
     }
@@ -308,6 +309,7 @@ impl Planner<'_, '_> {
             drift: false,
             depends_on: deps,
             moved_from: None,
+            importing: None,
         });
         Ok(())
     }

@@ -359,7 +359,7 @@ fn change_body(c: &ResourceChange, reveal: bool) -> String {
             .as_ref()
             .map(|v| entries_md(&["Input", "Value"], leaf_entries(v, reveal)))
             .unwrap_or_default(),
-        Action::Delete => c
+        Action::Delete | Action::Forget => c
             .before
             .as_ref()
             .map(|v| entries_md(&["Attribute", "Value"], leaf_entries(v, reveal)))

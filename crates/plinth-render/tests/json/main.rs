@@ -46,6 +46,7 @@ fn empty_plan() -> Plan {
         drift: vec![],
         warnings: vec![],
         targets: vec![],
+        checks: vec![],
     }
 }
 
