@@ -1,6 +1,7 @@
 //! The bodies of `[resource.NAME]`, `[data.NAME]`, `[action.NAME]` and `[output.NAME]`
 //! tables: their meta-arguments (`type`, `count`, `for_each`, `depends_on`, `lifecycle`,
 //! `on`), lifecycle rules and address lists; everything else is the provider's inputs.
+//! Conditions (`precondition`, `postcondition`) are decoded in `conditions`.
 
 use plinth_addr::DeclKind;
 use plinth_value::Path;
@@ -40,10 +41,17 @@ impl Decoder<'_> {
                 "depends_on" => depends_on = self.addr_list(v, "`depends_on`")?,
                 "for_each" => for_each = Some((self.node(v), self.loc(k.span()))),
                 "count" => count = Some((self.node(v), self.loc(k.span()))),
-                "lifecycle" if mode == DeclKind::Resource => match self.lifecycle(v) {
-                    Some(l) => lifecycle = l,
-                    None => ok = false,
-                },
+                "lifecycle" => {
+                    let decoded = if mode == DeclKind::Resource {
+                        self.lifecycle(v)
+                    } else {
+                        self.data_lifecycle(v)
+                    };
+                    match decoded {
+                        Some(l) => lifecycle = l,
+                        None => ok = false,
+                    }
+                }
                 _ => rest.push((k, v)),
             }
         }
@@ -151,11 +159,16 @@ impl Decoder<'_> {
         let mut value = None;
         let mut sensitive = false;
         let mut description = None;
+        let mut preconditions = Vec::new();
         let mut ok = true;
         for (k, v) in t {
             let kloc = self.loc(k.span());
             match k.get_ref().as_ref() {
                 "value" => value = Some(self.node(v)),
+                "lifecycle" => match self.output_lifecycle(v) {
+                    Some(c) => preconditions = c,
+                    None => ok = false,
+                },
                 "sensitive" => {
                     sensitive = self.bool_value(v, "output `sensitive`").unwrap_or(false)
                 }
@@ -164,7 +177,7 @@ impl Decoder<'_> {
                     self.unknown_key(
                         other,
                         kloc,
-                        &["value", "sensitive", "description"],
+                        &["value", "sensitive", "description", "lifecycle"],
                         "an output",
                     );
                     ok = false;
@@ -184,7 +197,7 @@ impl Decoder<'_> {
             value,
             sensitive,
             description,
-            preconditions: Vec::new(),
+            preconditions,
         })
     }
 
@@ -254,6 +267,14 @@ impl Decoder<'_> {
                     Some(list) => l.replace_triggered_by = list,
                     None => ok = false,
                 },
+                "precondition" => match self.conditions(val, "precondition") {
+                    Some(c) => l.preconditions = c,
+                    None => ok = false,
+                },
+                "postcondition" => match self.conditions(val, "postcondition") {
+                    Some(c) => l.postconditions = c,
+                    None => ok = false,
+                },
                 other => {
                     self.unknown_key(
                         other,
@@ -263,6 +284,8 @@ impl Decoder<'_> {
                             "ignore_changes",
                             "create_before_destroy",
                             "replace_triggered_by",
+                            "precondition",
+                            "postcondition",
                         ],
                         "`lifecycle`",
                     );
