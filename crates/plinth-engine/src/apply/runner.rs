@@ -23,6 +23,14 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::task::JoinSet;
 
+/// The declaration a planned change comes from.
+pub(super) enum DeclAt<'c> {
+    /// A resource or data source.
+    Resource(&'c plinth_config::ResourceDecl),
+    /// An action.
+    Action(&'c plinth_config::ActionDecl),
+}
+
 pub(super) struct Runner<'a, 'i> {
     pub(super) input: &'a ApplyInput<'i>,
     pub(super) values: Values,
@@ -142,8 +150,9 @@ impl Runner<'_, '_> {
         }
     }
 
-    /// Evaluates the configuration of an operation with the values now known.
-    pub(super) fn eval_config(&self, c: &ResourceChange) -> Result<Value, String> {
+    /// The declaration of a change and the scope its expressions see now: its module
+    /// instance's, with its `each`/`count.index` as planned.
+    pub(super) fn decl_scope(&self, c: &ResourceChange) -> Result<(DeclAt<'_>, Scope<'_>), String> {
         let addr: Address = c.address.parse().map_err(String::from)?;
         let m = self.tree.of_instance(&addr.module).ok_or_else(|| {
             format!(
@@ -183,23 +192,32 @@ impl Runner<'_, '_> {
                 )),
             }
         };
-        let (node, iteration, schema_type, lifecycle) = match addr.kind {
+        let (decl, iteration) = match addr.kind {
             DeclKind::Action => {
                 let a = config
                     .actions
                     .iter()
                     .find(|a| a.name == addr.name)
                     .ok_or("the action is no longer in the configuration")?;
-                (&a.inputs, Iteration::None, &a.type_name, None)
+                (DeclAt::Action(a), Iteration::None)
             }
             kind => {
                 let r = config
                     .resource(kind, &addr.name)
                     .ok_or("the resource is no longer in the configuration")?;
-                (&r.inputs, iteration(r)?, &r.type_name, Some(&r.lifecycle))
+                (DeclAt::Resource(r), iteration(r)?)
             }
         };
-        let scope = module_scope.with_iteration(iteration);
+        Ok((decl, module_scope.with_iteration(iteration)))
+    }
+
+    /// Evaluates the configuration of an operation with the values now known.
+    pub(super) fn eval_config(&self, c: &ResourceChange) -> Result<Value, String> {
+        let (decl, scope) = self.decl_scope(c)?;
+        let (node, schema_type, lifecycle) = match decl {
+            DeclAt::Action(a) => (&a.inputs, &a.type_name, None),
+            DeclAt::Resource(r) => (&r.inputs, &r.type_name, Some(&r.lifecycle)),
+        };
         let mut v = node.eval(&scope).map_err(|d| d.message)?;
         if let Some(schema) = crate::inputs::schema_of(self.input.workspace.registry, schema_type) {
             diff::mark_sensitive(&schema, &mut v);
@@ -246,10 +264,20 @@ impl Runner<'_, '_> {
             .parse::<Address>()
             .map(|a| a.module)
             .unwrap_or_default();
-        let m = self.tree.of_instance(&inst).ok_or_else(|| {
+        self.settings_in(&inst, prefix)
+    }
+
+    /// The settings of the provider of type prefix `prefix` for objects in module instance
+    /// `inst`, evaluated with the values known now.
+    pub(super) fn settings_in(
+        &self,
+        inst: &[plinth_addr::ModuleStep],
+        prefix: &str,
+    ) -> Result<Value, String> {
+        let m = self.tree.of_instance(inst).ok_or_else(|| {
             format!(
                 "`{}` is no longer in the configuration: plan again",
-                Address::module_instance(inst.clone())
+                Address::module_instance(inst.to_vec())
             )
         })?;
         let (v, table) = match self.tables.source(&self.tree, m, prefix) {
@@ -465,18 +493,33 @@ impl Runner<'_, '_> {
         message: String,
         elapsed_ms: u64,
     ) {
+        let action = dag.node(id).kind.label();
+        self.fail_as(walk, dag, id, action, message, elapsed_ms)
+    }
+
+    /// [`Runner::fail`], reported as `action` (`precondition`, `postcondition`) rather than
+    /// the operation's kind.
+    pub(super) fn fail_as(
+        &mut self,
+        walk: &mut Walk,
+        dag: &Dag<Op>,
+        id: NodeId,
+        action: &str,
+        message: String,
+        elapsed_ms: u64,
+    ) {
         let op = dag.node(id);
         let c = self.change(op).clone();
         self.events.emit(Event::OpFinished {
             address: c.address.clone(),
-            action: op.kind.label().into(),
+            action: action.into(),
             elapsed_ms,
             outcome: "failed".into(),
             error: Some(message.clone()),
         });
         self.report.failures.push(Failure {
             address: c.address.clone(),
-            action: op.kind.label().into(),
+            action: action.into(),
             message,
         });
         let address = c.address.clone();

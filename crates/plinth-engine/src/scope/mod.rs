@@ -15,6 +15,7 @@ use crate::addr::DeclKind;
 use crate::tree::{ModTree, ROOT};
 use plinth_addr::ModuleStep;
 
+mod conditions;
 mod decl;
 mod inputs;
 mod instances;
@@ -25,6 +26,7 @@ mod values;
 pub(crate) use inputs::eval_input;
 pub(crate) use instances::{Instances, count_instances, for_each_instances, of_call};
 
+pub use conditions::{ConditionScope, Kind as ConditionKind, Outcome, check_all, eval_condition};
 pub use memo::InstanceMemo;
 pub use values::{DeclValue, Expansion, Inst, Values, whole_number};
 
