@@ -92,9 +92,34 @@ pub(crate) fn decl_name(address: &str) -> String {
         .unwrap_or_else(|_| address.to_string())
 }
 
+/// A check's address split into its module instance and its name:
+/// `module.app["a"].check.ready` is `ready` in `module.app["a"]`, `check.ready` is `ready`
+/// in the root module. (Checks are not declarations an [`Address`] names.)
+pub(crate) fn check_parts(address: &str) -> (Vec<ModuleStep>, String) {
+    let (module, name) = match address.strip_prefix("check.") {
+        Some(name) => ("", name),
+        None => address.rsplit_once(".check.").unwrap_or(("", address)),
+    };
+    let path = match module.parse::<Address>() {
+        Ok(a) if a.is_module() => a.module,
+        _ => Vec::new(),
+    };
+    (path, name.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_addresses() {
+        let (path, name) = check_parts(r#"module.app["a.check.b"].check.ready"#);
+        assert_eq!(module_text(&path), r#"module.app["a.check.b"]"#);
+        assert_eq!(name, "ready");
+        let (path, name) = check_parts("check.ready");
+        assert!(path.is_empty());
+        assert_eq!(name, "ready");
+    }
 
     #[test]
     fn module_paths() {

@@ -11,28 +11,72 @@ use plinth_plan::{Action, DeclKind, Plan, ResourceChange};
 
 use crate::address::module_path;
 
-/// The order in which action groups are shown: the dangerous ones first.
-pub(crate) const GROUP_ORDER: [Action; 6] = [
-    Action::Delete,
-    Action::Replace,
-    Action::Update,
-    Action::Create,
-    Action::Run,
-    Action::Read,
+/// A group of the change lists: the changes of one action, or objects whose only change is
+/// to state — imported with nothing else to do, or moved to a new address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Group {
+    /// Changes whose action is this one (an import that also updates is an update).
+    Act(Action),
+    /// Objects imported as they are ([`Action::NoOp`] with `importing`).
+    Import,
+    /// Objects that only move to a new address ([`Action::NoOp`] with `moved_from`).
+    Move,
+}
+
+/// The order in which the groups are shown: the dangerous ones first, state-only ones last.
+pub(crate) const GROUP_ORDER: [Group; 9] = [
+    Group::Act(Action::Delete),
+    Group::Act(Action::Replace),
+    Group::Act(Action::Forget),
+    Group::Act(Action::Update),
+    Group::Act(Action::Create),
+    Group::Import,
+    Group::Act(Action::Run),
+    Group::Act(Action::Read),
+    Group::Move,
 ];
 
-/// The heading of an action group.
-pub(crate) fn group_title(a: Action) -> &'static str {
-    match a {
-        Action::Create => "Create",
-        Action::Update => "Update in place",
-        Action::Replace => "Replace",
-        Action::Delete => "Destroy",
-        Action::Read => "Read",
-        Action::Run => "Run actions",
-        Action::Forget => "Forget (removed from state, left in place)",
-        Action::NoOp => "No change",
+/// The group a change is listed in; `None` for one that is not listed (nothing to do).
+pub(crate) fn group_of(c: &ResourceChange) -> Option<Group> {
+    if c.action.is_change() {
+        Some(Group::Act(c.action))
+    } else if c.importing.is_some() {
+        Some(Group::Import)
+    } else if c.moved_from.is_some() {
+        Some(Group::Move)
+    } else {
+        None
     }
+}
+
+/// The heading of a group.
+pub(crate) fn group_title(g: Group) -> &'static str {
+    match g {
+        Group::Act(Action::Create) => "Create",
+        Group::Act(Action::Update) => "Update in place",
+        Group::Act(Action::Replace) => "Replace",
+        Group::Act(Action::Delete) => "Destroy",
+        Group::Act(Action::Read) => "Read",
+        Group::Act(Action::Run) => "Run actions",
+        Group::Act(Action::Forget) => "Forget (removed from state, left in place)",
+        Group::Act(Action::NoOp) => "No change",
+        Group::Import => "Import",
+        Group::Move => "Move",
+    }
+}
+
+/// `changes` in the order of [`GROUP_ORDER`] (each group in the order given), without the
+/// ones that are not listed.
+pub(crate) fn in_group_order<'a>(changes: &[&'a ResourceChange]) -> Vec<&'a ResourceChange> {
+    GROUP_ORDER
+        .iter()
+        .flat_map(|g| {
+            changes
+                .iter()
+                .filter(move |c| group_of(c) == Some(*g))
+                .copied()
+        })
+        .collect()
 }
 
 /// The provider of a type: the prefix before `:` (`core` for `core:data`); a type without
@@ -53,12 +97,12 @@ pub(crate) fn by_provider<'a>(
     groups
 }
 
-/// What the change lists show: the changes, and objects that only move to a new address
-/// (state is renamed, nothing else changes), in plan order.
+/// What the change lists show: the changes, and objects whose only change is to state
+/// (imported as they are, or moved to a new address), in plan order.
 pub(crate) fn listed_changes(plan: &Plan) -> Vec<&ResourceChange> {
     plan.changes
         .iter()
-        .filter(|c| c.action.is_change() || c.moved_from.is_some())
+        .filter(|c| group_of(c).is_some())
         .collect()
 }
 
@@ -87,32 +131,39 @@ pub(crate) fn by_module<'a>(changes: &[&'a ResourceChange]) -> Vec<ModuleGroup<'
 }
 
 /// What a group of changes does, in the words of the summary line but only the parts that
-/// are not zero: `3 to add, 1 to change`, `1 to destroy, 2 to move`, `1 to read`,
-/// `2 actions to run`.
+/// are not zero: `3 to add, 1 to change`, `1 to import`, `1 to destroy, 2 to move`,
+/// `1 to forget`, `1 to read`, `2 actions to run`.
 pub(crate) fn counts_text(changes: &[&ResourceChange]) -> String {
-    // add, change, replace, destroy, move, read, run
-    let mut n = [0usize; 7];
+    // import, add, change, replace, destroy, move, forget, read, run
+    let mut n = [0usize; 9];
     for c in changes {
         match (c.action, c.kind) {
-            (Action::Create, _) => n[0] += 1,
-            (Action::Update, _) => n[1] += 1,
-            (Action::Replace, _) => n[2] += 1,
-            (Action::Delete, DeclKind::Resource) => n[3] += 1,
-            (Action::Read, _) => n[5] += 1,
-            (Action::Run, _) => n[6] += 1,
+            (Action::Create, _) => n[1] += 1,
+            (Action::Update, _) => n[2] += 1,
+            (Action::Replace, _) => n[3] += 1,
+            (Action::Delete, DeclKind::Resource) => n[4] += 1,
+            (Action::Forget, _) => n[6] += 1,
+            (Action::Read, _) => n[7] += 1,
+            (Action::Run, _) => n[8] += 1,
             _ => {}
         }
+        if c.importing.is_some() {
+            n[0] += 1;
+        }
         if c.moved_from.is_some() {
-            n[4] += 1;
+            n[5] += 1;
         }
     }
-    let mut parts: Vec<String> = ["add", "change", "replace", "destroy", "move", "read"]
+    let words = [
+        "import", "add", "change", "replace", "destroy", "move", "forget", "read",
+    ];
+    let mut parts: Vec<String> = words
         .iter()
         .zip(n)
         .filter(|(_, k)| *k > 0)
         .map(|(what, k)| format!("{k} to {what}"))
         .collect();
-    match n[6] {
+    match n[8] {
         0 => {}
         1 => parts.push("1 action to run".into()),
         k => parts.push(format!("{k} actions to run")),

@@ -7,8 +7,9 @@
 //! Sensitive values are hidden everywhere unless the caller asks otherwise.
 //!
 //! The three renderings are the public modules; what they share is private: `grouping`
-//! (action groups, the provider of a type, changes by provider) and `address` (the parts of
-//! an address string). Neither depends on a rendering.
+//! (action groups, the provider of a type, changes by provider), `address` (the parts of
+//! an address string) and `marks` (sensitive marks across the sides of a change). None
+//! depends on a rendering.
 
 #![warn(missing_docs)]
 
@@ -16,6 +17,7 @@ mod address;
 mod grouping;
 pub mod json;
 pub mod markdown;
+mod marks;
 pub mod text;
 
 pub use text::{TextOptions, plan_text};

@@ -20,6 +20,7 @@ use serde_json::{Map, Value as J, json};
 
 use crate::address::{instance_key, module_path, module_text, split_deposed};
 use crate::grouping::provider_of;
+use crate::marks::marked_before;
 
 /// The format tag of plinth's plan JSON.
 pub const FORMAT_VERSION: &str = "plinth-plan-json/1";
@@ -40,6 +41,7 @@ pub const PROVIDER_NAMESPACE: &str = "registry.plinth.dev/plinth";
 /// `create_before_destroy` replacement (plinth keeps at most one per address).
 pub const DEPOSED_KEY: &str = "00000000";
 
+mod checks;
 mod terraform;
 
 pub use terraform::terraform_json;
@@ -224,6 +226,12 @@ pub fn plan_json(plan: &Plan, show_sensitive: bool) -> J {
     if summary.moved > 0 {
         summary_json["move"] = J::from(summary.moved);
     }
+    if summary.import > 0 {
+        summary_json["import"] = J::from(summary.import);
+    }
+    if summary.forget > 0 {
+        summary_json["forget"] = J::from(summary.forget);
+    }
     json!({
         "format_version": FORMAT_VERSION,
         "plinth_version": version(),
@@ -241,10 +249,13 @@ pub fn plan_json(plan: &Plan, show_sensitive: bool) -> J {
         "output_changes": outputs,
         "warnings": plan.warnings,
         "targets": plan.targets,
+        "checks": checks::checks_json(&plan.checks),
     })
 }
 
 fn change_json(c: &ResourceChange, reveal: bool) -> J {
+    // An imported object's attributes as read may miss a mark the plan has after.
+    let before = marked_before(c);
     let mut j = json!({
         "address": c.address,
         "name": c.name,
@@ -255,10 +266,10 @@ fn change_json(c: &ResourceChange, reveal: bool) -> J {
         "deposed": split_deposed(&c.address).1,
         "actions": actions(c.action, c.replace_order),
         "id": c.id,
-        "before": plain_opt(c.before.as_ref(), reveal),
+        "before": plain_opt(before.as_ref(), reveal),
         "after": plain_opt(c.after.as_ref(), reveal),
         "after_unknown": c.after.as_ref().map_or(J::Bool(false), |a| unknown_tree(a, reveal)),
-        "before_sensitive": sensitive_tree_opt(c.before.as_ref()),
+        "before_sensitive": sensitive_tree_opt(before.as_ref()),
         "after_sensitive": sensitive_tree_opt(c.after.as_ref()),
         "changed_paths": c.changed_paths.iter().map(path_string).collect::<Vec<_>>(),
         "replace_paths": c.replace_paths.iter().map(path_string).collect::<Vec<_>>(),
@@ -269,6 +280,10 @@ fn change_json(c: &ResourceChange, reveal: bool) -> J {
     // Present only on a change that moves its object from another address.
     if let Some(from) = &c.moved_from {
         j["moved_from"] = J::String(from.clone());
+    }
+    // Present only on a change that imports an existing object.
+    if let Some(imp) = &c.importing {
+        j["importing"] = json!({ "id": imp.id });
     }
     with_module_address(j, &c.address)
 }
@@ -282,7 +297,13 @@ fn module_address(address: &str) -> Option<String> {
 /// `j` (an object whose first key is `address`) with `module_address` right after `address`
 /// when the object is in a module; unchanged in the root module.
 fn with_module_address(j: J, address: &str) -> J {
-    let Some(module) = module_address(address) else {
+    with_module(j, module_address(address))
+}
+
+/// `j` (an object whose first key is `address`) with `module_address` right after
+/// `address` when `module` is given.
+fn with_module(j: J, module: Option<String>) -> J {
+    let Some(module) = module else {
         return j;
     };
     let J::Object(fields) = j else {

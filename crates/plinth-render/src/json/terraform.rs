@@ -1,6 +1,7 @@
 //! The export in Terraform's plan JSON representation (`format_version` "1.2"): resource
-//! changes with Terraform's action reasons, planned values nested by module instance,
-//! drift, outputs and action invocations.
+//! changes with Terraform's action reasons (imports as `change.importing`, forgets as
+//! `["forget"]`, moves as `previous_address`), planned values nested by module instance,
+//! drift, outputs, action invocations and check results.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -9,6 +10,7 @@ use plinth_plan::{Action, DeclKind, Drift, OutputChange, Plan, ReplaceOrder, Res
 use plinth_value::{Path, Value};
 use serde_json::{Map, Value as J, json};
 
+use super::checks::tf_checks;
 use super::{
     DEPOSED_KEY, PROVIDER_NAMESPACE, TERRAFORM_FORMAT_VERSION, actions, module_address,
     omit_unknowns, output_value, path_steps, plain, sensitive_tree, sensitive_tree_opt,
@@ -16,6 +18,7 @@ use super::{
 };
 use crate::address::{decl_name, instance_index, module_path, module_text, split_deposed};
 use crate::grouping::provider_of;
+use crate::marks::marked_before;
 
 fn tf_provider_name(type_name: &str) -> String {
     format!("{PROVIDER_NAMESPACE}/{}", provider_of(type_name))
@@ -178,17 +181,21 @@ fn tf_resource_change(c: &ResourceChange, staying: &Staying, reveal: bool) -> J 
     if let Some(from) = &c.moved_from {
         r.insert("previous_address".into(), J::String(from.clone()));
     }
-    r.insert(
-        "change".into(),
-        tf_change(
-            c.action,
-            c.replace_order,
-            c.before.as_ref(),
-            c.after.as_ref(),
-            &c.replace_paths,
-            reveal,
-        ),
+    let before = marked_before(c);
+    let mut change = tf_change(
+        c.action,
+        c.replace_order,
+        before.as_ref(),
+        c.after.as_ref(),
+        &c.replace_paths,
+        reveal,
     );
+    // Terraform 1.5's import: `importing.id`, the actions those of what follows the import
+    // (`["no-op"]` when the object already matches).
+    if let (Some(imp), J::Object(ch)) = (&c.importing, &mut change) {
+        ch.insert("importing".into(), json!({ "id": imp.id }));
+    }
+    r.insert("change".into(), change);
     if let Some(reason) = tf_action_reason(c, staying) {
         r.insert("action_reason".into(), J::String(reason.into()));
     }
@@ -250,11 +257,10 @@ fn tf_listed(c: &ResourceChange) -> bool {
 fn tf_planned_values(plan: &Plan, reveal: bool) -> J {
     // Resources by module instance: Terraform nests a module's in `child_modules`.
     let mut by_module: BTreeMap<Vec<ModuleStep>, Vec<J>> = BTreeMap::new();
-    for c in plan
-        .changes
-        .iter()
-        .filter(|c| c.kind != DeclKind::Action && !split_deposed(&c.address).1)
-    {
+    // A forgotten object leaves state: it has no planned value.
+    for c in plan.changes.iter().filter(|c| {
+        c.kind != DeclKind::Action && c.action != Action::Forget && !split_deposed(&c.address).1
+    }) {
         let Some(after) = c.after.as_ref() else {
             continue;
         };
@@ -408,6 +414,9 @@ pub fn terraform_json(plan: &Plan, show_sensitive: bool) -> J {
         .collect();
     if !invocations.is_empty() {
         doc.insert("action_invocations".into(), J::Array(invocations));
+    }
+    if let Some(checks) = tf_checks(&plan.checks) {
+        doc.insert("checks".into(), checks);
     }
     doc.insert("timestamp".into(), J::String(plan.created_at.clone()));
     doc.insert("applyable".into(), J::Bool(plan.has_changes()));

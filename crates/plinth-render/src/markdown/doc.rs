@@ -6,16 +6,18 @@ use std::fmt::Write;
 
 use plinth_plan::{Action, Drift, Plan, PlanMode, ResourceChange};
 
+use super::changes::{change_item, move_item};
+use super::checks::checks_block;
 use super::item::{Group, GroupHead, Item, Section};
 use super::mermaid::{Graph, graph_section};
 use super::options::MarkdownOptions;
-use super::sections::{
-    caution_block, change_item, drift_section, listed_order, move_item, notices, outputs_section,
-    overview_table, settled_note,
-};
+use super::overview::{caution_block, notices, overview_table};
+use super::sections::{drift_section, listed_order, outputs_section, settled_note};
 use super::words::thousands;
 use crate::address::module_text;
-use crate::grouping::{GROUP_ORDER, by_module, counts_text, group_title, listed_changes};
+use crate::grouping::{
+    self, GROUP_ORDER, by_module, counts_text, group_of, group_title, listed_changes,
+};
 
 /// A module instance with more entries than this is shown collapsed (a `<details>` block
 /// whose summary line has its counts).
@@ -30,6 +32,8 @@ pub(super) struct Doc {
     pub(super) notices: String,
     /// The summary table and sentence, or "No changes."
     pub(super) overview: String,
+    /// The checks' results: their introduction, and one line per check that did not pass.
+    pub(super) checks: Option<(String, Vec<String>)>,
     pub(super) drift: Option<Section>,
     /// A short note on records settled from an interrupted run.
     pub(super) settled: String,
@@ -91,8 +95,9 @@ impl Doc {
             }
             s
         } else {
-            overview_table(&changing, &summary)
+            overview_table(&listed_changes(plan), &summary)
         };
+        let checks = checks_block(&plan.checks);
 
         let drift_section = (!drift.is_empty()).then(|| drift_section(plan, &drift, reveal));
         let settled = settled_note(plan);
@@ -112,16 +117,24 @@ impl Doc {
         } else {
             outputs_section(&plan.outputs, reveal)
         };
-        let graph = if no_changes || changing.is_empty() {
+        // The graph draws what changes, objects imported as they are included (state
+        // changes), objects that only move not (their line says it all).
+        let drawn: Vec<&ResourceChange> = plan
+            .changes
+            .iter()
+            .filter(|c| c.action.is_change() || c.importing.is_some())
+            .collect();
+        let graph = if no_changes || drawn.is_empty() {
             None
         } else {
-            graph_section(plan, &listed_order(&changing))
+            graph_section(plan, &listed_order(&drawn))
         };
         Doc {
             title,
             caution,
             notices,
             overview,
+            checks,
             drift: drift_section,
             settled,
             changes_head: "### Changes".to_string(),
@@ -153,6 +166,7 @@ impl Doc {
             self.groups.len(),
             self.drift.as_ref().map_or(0, |d| d.items.len()),
             self.caution.as_ref().map_or(0, |c| c.1.len()),
+            self.checks.as_ref().map_or(0, |c| c.1.len()),
             self.outputs.as_ref().map_or(0, |o| o.1.len()),
         ]
         .into_iter()
@@ -161,7 +175,7 @@ impl Doc {
     }
 }
 
-/// The changes, and objects that only move, grouped by module instance (the root module
+/// The changes, and objects imported as they are or only moved, grouped by module instance (the root module
 /// first), each group's sections by action. Without modules: one group, no heading, and the
 /// action sections as they have always been (`####`).
 fn change_groups(plan: &Plan, recreated: &BTreeSet<&str>, reveal: bool) -> Vec<Group> {
@@ -172,32 +186,27 @@ fn change_groups(plan: &Plan, recreated: &BTreeSet<&str>, reveal: bool) -> Vec<G
     let mut groups = Vec::new();
     for g in modules {
         let mut sections = Vec::new();
-        for a in GROUP_ORDER {
+        for group in GROUP_ORDER {
             let items: Vec<Item> = g
                 .changes
                 .iter()
-                .filter(|c| c.action == a)
-                .map(|c| change_item(c, &g.path, recreated, reveal))
+                .filter(|c| group_of(c) == Some(group))
+                .filter_map(|c| match group {
+                    // Objects that only move to a new address: their one line.
+                    grouping::Group::Move => move_item(c, &g.path),
+                    _ => Some(change_item(c, &g.path, recreated, reveal)),
+                })
                 .collect();
             if !items.is_empty() {
                 sections.push(Section {
-                    head: format!("{level} {} ({})", group_title(a), thousands(items.len())),
+                    head: format!(
+                        "{level} {} ({})",
+                        group_title(group),
+                        thousands(items.len())
+                    ),
                     items,
                 });
             }
-        }
-        // Objects that only move to a new address (state is renamed, nothing else).
-        let items: Vec<Item> = g
-            .changes
-            .iter()
-            .filter(|c| !c.action.is_change())
-            .filter_map(|c| move_item(c, &g.path))
-            .collect();
-        if !items.is_empty() {
-            sections.push(Section {
-                head: format!("{level} Move ({})", thousands(items.len())),
-                items,
-            });
         }
         if sections.is_empty() {
             continue;

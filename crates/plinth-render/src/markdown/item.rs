@@ -1,7 +1,8 @@
 //! A list entry — one resource, or one change made outside plinth — that can be shown with
 //! its details (a collapsible `<details>` block) or cut down to its one line; the titled
 //! sections that hold them; the groups of sections of one module instance, under a heading
-//! with its counts; the verb shown before an address ("create", "destroy", "forget").
+//! with its counts; the verb shown before an address ("create", "destroy", "import",
+//! "forget").
 
 use std::fmt::Write;
 
@@ -117,11 +118,15 @@ impl GroupHead {
     }
 }
 
-/// The verb shown before an address.
+/// The verb shown before an address: an import says so first ("import", "import and
+/// update"); a data source removed from state and an object left in place are forgotten.
 pub(super) fn verb(c: &ResourceChange) -> &'static str {
-    match (c.action, c.kind) {
-        (Action::Delete, DeclKind::Data) => "forget",
-        (Action::Delete, _) => "destroy",
-        (a, _) => a.as_str(),
+    match (c.action, c.kind, c.importing.is_some()) {
+        (Action::Update, _, true) => "import and update",
+        (Action::Replace, _, true) => "import and replace",
+        (_, _, true) => "import",
+        (Action::Delete, DeclKind::Data, _) => "forget",
+        (Action::Delete, _, _) => "destroy",
+        (a, _, _) => a.as_str(),
     }
 }

@@ -48,6 +48,24 @@ impl Doc {
         }
         blocks.push(self.overview.clone());
         let note_at = blocks.len();
+        if let Some((intro, lines)) = &self.checks {
+            let mut b = intro.clone();
+            for l in lines.iter().take(limit) {
+                b.push('\n');
+                b.push_str(l);
+            }
+            if lines.len() > limit {
+                let more = lines.len() - limit;
+                let _ = write!(b, "\n> - … and {} more not listed here", thousands(more));
+                cut_parts.push(format!(
+                    "{} of the {} checks that did not pass",
+                    thousands(more),
+                    thousands(lines.len())
+                ));
+            }
+            // A block with an introduction only (every check passed) has no list.
+            blocks.push(b.trim_end_matches("\n>").to_string());
+        }
 
         let mut index = 0usize;
         // Of the items shown: how many have details, and how many of those were dropped.

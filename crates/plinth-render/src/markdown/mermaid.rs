@@ -108,6 +108,9 @@ pub(super) fn graph_section(plan: &Plan, changing: &[&ResourceChange]) -> Option
             label: format!("{}: {}", verb(c), relative_to(&c.address, &module)),
             module,
             class: match c.action {
+                // An import is drawn as one, whatever else it does (its label says it).
+                _ if c.importing.is_some() => "import",
+                Action::Forget => "forget",
                 Action::Create => "create",
                 Action::Update => "update",
                 Action::Replace => "replace",
@@ -175,6 +178,11 @@ pub(super) fn graph_section(plan: &Plan, changing: &[&ResourceChange]) -> Option
         ("update", "fill:#fff8c5,stroke:#9a6700,color:#1f2328"),
         ("replace", "fill:#fff1e5,stroke:#bc4c00,color:#1f2328"),
         ("delete", "fill:#ffebe9,stroke:#cf222e,color:#1f2328"),
+        ("import", "fill:#d8f6f3,stroke:#1b7c83,color:#1f2328"),
+        (
+            "forget",
+            "fill:#fbefff,stroke:#8250df,color:#1f2328,stroke-dasharray:5 3",
+        ),
         ("other", "fill:#ddf4ff,stroke:#0969da,color:#1f2328"),
         (
             "unchanged",

@@ -34,12 +34,15 @@
 //! cuts that fit).
 
 mod budget;
+mod changes;
+mod checks;
 mod doc;
 mod entries;
 mod item;
 mod layout;
 mod mermaid;
 mod options;
+mod overview;
 mod rich;
 mod sections;
 mod syntax;

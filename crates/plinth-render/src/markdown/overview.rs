@@ -1,0 +1,261 @@
+//! The top of the document: the caution block (what the plan destroys, replaces or leaves
+//! unmanaged), the notices (warnings, targets) and the summary table per provider.
+
+use std::fmt::Write;
+
+use plinth_plan::{Action, DeclKind, Plan, ResourceChange, Summary};
+
+use super::changes::replace_notes;
+use super::item::verb;
+use super::rich::Rich;
+use super::syntax::{cell, code, md_text};
+use super::words::{count_of, thousands};
+use crate::grouping::{by_provider, in_group_order};
+
+/// The caution block: every deleted or replaced managed object, with why, and every object
+/// forgotten (it leaves state and stays in the cloud, no longer managed).
+pub(super) fn caution_block(changing: &[&ResourceChange]) -> Option<(String, Vec<String>)> {
+    let listed: Vec<&ResourceChange> = in_group_order(changing)
+        .into_iter()
+        .filter(|c| {
+            c.kind == DeclKind::Resource
+                && matches!(c.action, Action::Delete | Action::Replace | Action::Forget)
+        })
+        .collect();
+    if listed.is_empty() {
+        return None;
+    }
+    let count = |a: Action| listed.iter().filter(|c| c.action == a).count();
+    let (destroys, replaces, forgets) = (
+        count(Action::Delete),
+        count(Action::Replace),
+        count(Action::Forget),
+    );
+    let mut what = Vec::new();
+    if destroys > 0 {
+        what.push(format!("destroys {}", count_of(destroys, "resource")));
+    }
+    if replaces > 0 {
+        what.push(format!("replaces {}", count_of(replaces, "resource")));
+    }
+    if forgets > 0 {
+        what.push(format!("forgets {}", count_of(forgets, "object")));
+    }
+    let mut why = Vec::new();
+    if destroys + replaces > 0 {
+        why.push("Destroying or replacing an object can lose its data".to_string());
+    }
+    if forgets > 0 {
+        let them = if forgets == 1 { "it" } else { "them" };
+        why.push(format!(
+            "{} will leave state but stay in the cloud, and plinth will no longer manage {them}",
+            count_of(forgets, "object")
+        ));
+    }
+    let intro = format!(
+        "> [!CAUTION]\n> This plan **{}**. {}; check that this is intended:\n>",
+        what.join("** and **"),
+        why.join("; ")
+    );
+    let lines = listed
+        .iter()
+        .map(|c| {
+            let why = match c.action {
+                Action::Replace => replace_notes(c),
+                Action::Forget => forget_note(c),
+                _ => Rich::parse(c.reason.as_deref().unwrap_or("destroy")),
+            };
+            format!(
+                "> - **{}** {} ({}): {}",
+                verb(c),
+                code(&c.address),
+                md_text(&c.type_name),
+                why.md()
+            )
+        })
+        .collect();
+    Some((intro, lines))
+}
+
+/// Why an object is forgotten, and what stays.
+fn forget_note(c: &ResourceChange) -> Rich {
+    let mut r = Rich::text("removed from state, the object stays");
+    if let Some(id) = &c.id {
+        r.push_text(" (").push_code(id.as_str()).push_text(")");
+    }
+    if let Some(reason) = &c.reason {
+        r.push_text("; ").append(Rich::parse(reason));
+    }
+    r
+}
+
+/// Warnings and targets.
+pub(super) fn notices(plan: &Plan) -> String {
+    let mut blocks = Vec::new();
+    for w in &plan.warnings {
+        blocks.push(format!("> [!WARNING]\n> {}", Rich::parse(w).md()));
+    }
+    if !plan.targets.is_empty() {
+        let list: Vec<String> = plan.targets.iter().map(|t| code(t)).collect();
+        blocks.push(format!("Limited to: {}", list.join(", ")));
+    }
+    blocks.join("\n\n")
+}
+
+/// The columns of the summary table: heading, and whether a change counts in it. `Import`
+/// and `Forget` are shown only when the plan has one.
+const COLUMNS: [&str; 8] = [
+    "Import", "Create", "Update", "Replace", "Delete", "Forget", "Read", "Actions",
+];
+
+/// The columns a change counts in (an import that also updates counts in both).
+fn columns_of(c: &ResourceChange) -> impl Iterator<Item = usize> {
+    let action = match (c.action, c.kind) {
+        (Action::Create, _) => Some(1),
+        (Action::Update, _) => Some(2),
+        (Action::Replace, _) => Some(3),
+        (Action::Delete, DeclKind::Resource) => Some(4),
+        (Action::Forget, _) => Some(5),
+        (Action::Read, _) => Some(6),
+        (Action::Run, _) => Some(7),
+        _ => None,
+    };
+    c.importing.as_ref().map(|_| 0).into_iter().chain(action)
+}
+
+/// The summary table per provider, with totals, and the summary sentence. `listed` are the
+/// changes the lists show (objects imported as they are among them).
+pub(super) fn overview_table(listed: &[&ResourceChange], summary: &Summary) -> String {
+    let mut per: Vec<(&str, [usize; 8])> = Vec::new();
+    for (provider, changes) in by_provider(listed) {
+        let mut counts = [0usize; 8];
+        for c in changes {
+            for col in columns_of(c) {
+                counts[col] += 1;
+            }
+        }
+        // A provider with nothing to count (only data sources forgotten, objects only
+        // moved) gets no row.
+        if counts.iter().any(|n| *n > 0) {
+            per.push((provider, counts));
+        }
+    }
+    let mut total = [0usize; 8];
+    for (_, counts) in &per {
+        for (t, n) in total.iter_mut().zip(counts) {
+            *t += n;
+        }
+    }
+    // Import and Forget only when there is one: plans without are shown as they always were.
+    let shown: Vec<usize> = (0..COLUMNS.len())
+        .filter(|&i| !(matches!(i, 0 | 5) && total[i] == 0))
+        .collect();
+    let mut out = String::new();
+    if !per.is_empty() {
+        let heads: Vec<&str> = shown.iter().map(|&i| COLUMNS[i]).collect();
+        let _ = writeln!(out, "| Provider | {} |", heads.join(" | "));
+        let _ = writeln!(out, "|:---|{}", "---:|".repeat(shown.len()));
+        for (provider, counts) in &per {
+            let cells: Vec<String> = shown.iter().map(|&i| thousands(counts[i])).collect();
+            let _ = writeln!(out, "| {} | {} |", cell(&code(provider)), cells.join(" | "));
+        }
+        let cells: Vec<String> = shown
+            .iter()
+            .map(|&i| format!("**{}**", thousands(total[i])))
+            .collect();
+        let _ = writeln!(out, "| **Total** | {} |", cells.join(" | "));
+        out.push('\n');
+    }
+    let _ = write!(out, "**{summary}**");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plinth_plan::Importing;
+
+    fn change(address: &str, type_name: &str, kind: DeclKind, action: Action) -> ResourceChange {
+        ResourceChange::new(address, type_name, kind, action)
+    }
+
+    #[test]
+    fn the_overview_has_a_row_per_provider_with_something_to_count() {
+        let forgotten = change(
+            "data.sub",
+            "azure:subscription",
+            DeclKind::Data,
+            Action::Delete,
+        );
+        let created = change("a", "core:data", DeclKind::Resource, Action::Create);
+        let run = change("action.r", "core:sleep", DeclKind::Action, Action::Run);
+        let table = overview_table(&[&forgotten, &created, &run], &Summary::default());
+        assert!(
+            table.starts_with("| Provider | Create | Update | Replace | Delete | Read | Actions |\n|:---|---:|---:|---:|---:|---:|---:|\n"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| `core` | 1 | 0 | 0 | 0 | 0 | 1 |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| **Total** | **1** | **0** | **0** | **0** | **0** | **1** |"),
+            "{table}"
+        );
+        // Forgetting a data source is not counted, so its provider has no row.
+        assert!(!table.contains("azure"), "{table}");
+    }
+
+    #[test]
+    fn imports_and_forgets_have_their_columns_when_there_are_some() {
+        let mut imported = change("rg", "azure:rg", DeclKind::Resource, Action::NoOp);
+        imported.importing = Some(Importing { id: "/rg".into() });
+        let mut imported_updated = change("kv", "azure:kv", DeclKind::Resource, Action::Update);
+        imported_updated.importing = Some(Importing { id: "/kv".into() });
+        let forgotten = change("q", "core:data", DeclKind::Resource, Action::Forget);
+        let table = overview_table(
+            &[&imported, &imported_updated, &forgotten],
+            &Summary::default(),
+        );
+        assert!(
+            table.starts_with("| Provider | Import | Create | Update | Replace | Delete | Forget | Read | Actions |\n|:---|---:|---:|---:|---:|---:|---:|---:|---:|\n"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| `azure` | 2 | 0 | 1 | 0 | 0 | 0 | 0 | 0 |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| `core` | 0 | 0 | 0 | 0 | 0 | 1 | 0 | 0 |"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn the_caution_block_lists_forgets_with_what_stays() {
+        let mut forgotten = change(
+            "legacy_queue",
+            "core:data",
+            DeclKind::Resource,
+            Action::Forget,
+        );
+        forgotten.id = Some("queue-1".into());
+        let (intro, lines) = caution_block(&[&forgotten]).unwrap();
+        assert_eq!(
+            intro,
+            "> [!CAUTION]\n> This plan **forgets 1 object**. 1 object will leave state but stay in the cloud, and plinth will no longer manage it; check that this is intended:\n>"
+        );
+        assert_eq!(
+            lines,
+            vec![
+                "> - **forget** `legacy_queue` (core:data): removed from state, the object stays (`queue-1`)"
+            ]
+        );
+        let gone = change("old", "core:data", DeclKind::Resource, Action::Delete);
+        let (intro, _) = caution_block(&[&forgotten, &gone]).unwrap();
+        assert!(
+            intro.contains("**destroys 1 resource** and **forgets 1 object**. Destroying or replacing an object can lose its data; 1 object will leave"),
+            "{intro}"
+        );
+    }
+}
