@@ -1,5 +1,7 @@
 //! Deletes: what state holds that the configuration no longer produces (or everything, for
-//! `--destroy`), ordered dependents first, and outputs that are gone.
+//! `--destroy`), ordered dependents first, and outputs that are gone. An object a
+//! `[[removed]]` block names with `destroy = false` is forgotten instead (`Action::Forget`:
+//! state only), and `prevent_destroy` does not refuse that.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -41,8 +43,16 @@ impl Planner<'_, '_> {
                     .config
                     .resource(DeclKind::Resource, &a.name)
             });
+            // A `[[removed]]` block decides what happens to an object it names (not in a
+            // destroy, which destroys everything, as Terraform's).
+            let removal = match &parsed {
+                Some(a) if !destroy => super::removed::removal(self.tree, a),
+                _ => None,
+            };
+            let forget = removal.is_some_and(|rm| !rm.destroy);
             if kind == DeclKind::Resource
                 && !r.deposed
+                && !forget
                 && let Some(decl) = decl
                 && decl.lifecycle.prevent_destroy
             {
@@ -66,6 +76,8 @@ impl Planner<'_, '_> {
                 "deposed: the old object of a create_before_destroy replacement".to_string()
             } else if destroy {
                 "destroy requested".to_string()
+            } else if let Some(rm) = removal {
+                super::removed::reason(rm)
             } else {
                 "not in the configuration".to_string()
             };
@@ -75,7 +87,11 @@ impl Planner<'_, '_> {
                 name: decl_name,
                 type_name: r.type_name.clone(),
                 kind,
-                action: Action::Delete,
+                action: if forget {
+                    Action::Forget
+                } else {
+                    Action::Delete
+                },
                 replace_order: None,
                 id: r.id.clone(),
                 before: Some(p.attributes),

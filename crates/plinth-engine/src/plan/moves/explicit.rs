@@ -1,0 +1,314 @@
+//! `[[moved]]` blocks resolved against what state holds (see the parent module). The blocks
+//! were checked against the configuration by `validate::refactor`: here they are only run.
+
+use std::collections::{HashMap, HashSet};
+
+use plinth_addr::ModuleStep;
+use plinth_config::{Diagnostic, Diagnostics, MovedDecl};
+
+use super::{Move, Named};
+use crate::addr::{Address, DeclKind};
+use crate::refresh::Refreshed;
+use crate::tree::ModTree;
+use crate::validate::refactor::{Endpoint, within};
+
+/// One `[[moved]]` block of static module `module`, parsed and unified.
+struct Stmt<'c> {
+    module: usize,
+    decl: &'c MovedDecl,
+    from: Address,
+    to: Address,
+    kind: Endpoint,
+}
+
+/// The explicit moves made, and the declarations they named.
+pub(super) struct Resolved {
+    pub(super) moves: Vec<Move>,
+    pub(super) named: Named,
+}
+
+/// Every `[[moved]]` block of every static module, in file order.
+fn statements<'c>(tree: &ModTree<'c>) -> Vec<Stmt<'c>> {
+    let mut out = Vec::new();
+    for (module, m) in tree.modules.iter().enumerate() {
+        for decl in &m.config.moved {
+            let (Ok(from), Ok(to)) = (
+                decl.from.text.parse::<Address>(),
+                decl.to.text.parse::<Address>(),
+            ) else {
+                continue;
+            };
+            let Some((kind, _)) = Endpoint::of(&from, &to) else {
+                continue;
+            };
+            out.push(Stmt {
+                module,
+                decl,
+                from,
+                to,
+                kind,
+            });
+        }
+    }
+    out
+}
+
+/// Whether statement `a` must run after statement `b`, as Terraform orders them: `a` moves
+/// on from where `b` moved to, or one's addresses are nested in the other's.
+fn runs_after(a: &Stmt<'_>, b: &Stmt<'_>) -> bool {
+    a.module == b.module
+        && (a.from == b.to
+            || within(&a.from, &b.to)
+            || within(&a.to, &b.to)
+            || within(&a.from, &b.from)
+            || within(&a.to, &b.from))
+}
+
+/// The statements in the order they run: each after those it runs after, file order
+/// otherwise (validation refuses cycles; were one left, the rest keeps file order).
+fn ordered(stmts: Vec<Stmt<'_>>) -> Vec<Stmt<'_>> {
+    let n = stmts.len();
+    let mut done = vec![false; n];
+    let mut order = Vec::with_capacity(n);
+    while order.len() < n {
+        let next = (0..n)
+            .find(|&i| {
+                !done[i] && (0..n).all(|j| j == i || done[j] || !runs_after(&stmts[i], &stmts[j]))
+            })
+            .or_else(|| (0..n).find(|&i| !done[i]));
+        let Some(i) = next else { break };
+        done[i] = true;
+        order.push(i);
+    }
+    let mut slots: Vec<Option<Stmt<'_>>> = stmts.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
+/// `path` followed by `rest`.
+fn join(path: &[ModuleStep], rest: &[ModuleStep]) -> Vec<ModuleStep> {
+    path.iter().chain(rest).cloned().collect()
+}
+
+/// The new address of record `r` under statement `s` in module instance `prefix`; `None`
+/// when the statement does not concern it.
+fn target(s: &Stmt<'_>, prefix: &[ModuleStep], r: &Address) -> Option<Address> {
+    let from_module = join(prefix, &s.from.module);
+    let to_module = join(prefix, &s.to.module);
+    match s.kind {
+        Endpoint::Resource | Endpoint::ResourceInstance => {
+            let matches = r.kind == DeclKind::Resource
+                && r.module == from_module
+                && r.name == s.from.name
+                && (s.kind == Endpoint::Resource || r.key == s.from.key);
+            matches.then(|| Address {
+                module: to_module,
+                kind: DeclKind::Resource,
+                name: s.to.name.clone(),
+                key: if s.kind == Endpoint::Resource {
+                    r.key.clone()
+                } else {
+                    s.to.key.clone()
+                },
+                deposed: r.deposed,
+            })
+        }
+        Endpoint::ModuleCall | Endpoint::ModuleInstance => {
+            let n = from_module.len();
+            let call = &from_module[n - 1];
+            let inside = r.module.len() >= n
+                && r.module[..n - 1] == from_module[..n - 1]
+                && r.module[n - 1].name == call.name
+                && (s.kind == Endpoint::ModuleCall || r.module[n - 1].key == call.key);
+            if !inside {
+                return None;
+            }
+            let mut module = to_module;
+            if s.kind == Endpoint::ModuleCall
+                && let Some(last) = module.last_mut()
+            {
+                last.key = r.module[n - 1].key.clone();
+            }
+            module.extend(r.module[n..].iter().cloned());
+            Some(Address {
+                module,
+                ..r.clone()
+            })
+        }
+    }
+}
+
+/// The instances of static module `m` that state holds records in (the root: one, `[]`).
+fn instances_in_state(tree: &ModTree<'_>, m: usize, state: &Refreshed<'_>) -> Vec<Vec<ModuleStep>> {
+    let path = &tree.get(m).path;
+    if path.is_empty() {
+        return vec![Vec::new()];
+    }
+    let mut out: Vec<Vec<ModuleStep>> = state
+        .resources()
+        .filter_map(|(a, _)| a.parse::<Address>().ok())
+        .filter(|a| {
+            a.module.len() >= path.len() && a.module.iter().zip(path).all(|(s, n)| &s.name == n)
+        })
+        .map(|a| a.module[..path.len()].to_vec())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Runs every `[[moved]]` block against `state` (renaming its records in the view).
+pub(super) fn resolve(
+    tree: &ModTree<'_>,
+    state: &mut Refreshed<'_>,
+) -> Result<Resolved, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    // Current address → the address state records the object under.
+    let mut origin: HashMap<String, String> = HashMap::new();
+    let mut named: Named = HashSet::new();
+    for s in ordered(statements(tree)) {
+        for prefix in instances_in_state(tree, s.module, state) {
+            let renames: Vec<(String, Address, String)> = state
+                .resources()
+                .filter_map(|(a, r)| {
+                    let parsed = a.parse::<Address>().ok()?;
+                    let to = target(&s, &prefix, &parsed)?;
+                    Some((a.clone(), to, r.type_name.clone()))
+                })
+                .collect();
+            for (from, to, type_name) in renames {
+                let to_text = to.to_string();
+                if let Some(problem) = blocked(tree, state, &from, &to, &type_name) {
+                    diags.push(problem.located(s.decl));
+                    continue;
+                }
+                if state.rename(&from, &to_text) {
+                    let first = origin.remove(&from).unwrap_or_else(|| from.clone());
+                    if let Ok(a) = from.parse::<Address>() {
+                        named.insert(a.decl());
+                    }
+                    named.insert(to.decl());
+                    origin.insert(to_text, first);
+                }
+            }
+        }
+    }
+    diags.clone().into_result()?;
+    let mut moves: Vec<Move> = origin
+        .into_iter()
+        .filter(|(to, from)| to != from)
+        .filter_map(|(to, from)| {
+            Some(Move {
+                from: from.parse().ok()?,
+                to: to.parse().ok()?,
+            })
+        })
+        .collect();
+    moves.sort_by(|a, b| a.to.cmp(&b.to));
+    Ok(Resolved { moves, named })
+}
+
+/// Why a record cannot move.
+enum Blocked {
+    /// The destination already holds an object.
+    Taken { from: String, to: String },
+    /// The destination is declared with another type.
+    Type {
+        from: String,
+        to: String,
+        had: String,
+        wants: String,
+    },
+}
+
+impl Blocked {
+    fn located(self, decl: &MovedDecl) -> Diagnostic {
+        match self {
+            Blocked::Taken { from, to } => Diagnostic::at(
+                format!("cannot move `{from}` to `{to}`: state holds an object at both addresses"),
+                decl.loc.clone(),
+            )
+            .label("this move")
+            .related(decl.to.loc.clone(), format!("`{to}` is already in state"))
+            .help(format!(
+                "keep one of the two: `plinth state rm '{to}'` (or '{from}') forgets that object (it stays in the cloud), or remove this [[moved]] block to keep both where they are"
+            )),
+            Blocked::Type { from, to, had, wants } => Diagnostic::at(
+                format!("cannot move `{from}` (a {had}) to `{to}`, which is declared as a {wants}"),
+                decl.to.loc.clone(),
+            )
+            .label("another type")
+            .help("a move keeps the object: `from` and `to` must have the same type; to replace the object, remove the moved block"),
+        }
+    }
+}
+
+/// Why the record at `from` (of `type_name`) cannot move to `to`, if it cannot.
+fn blocked(
+    tree: &ModTree<'_>,
+    state: &Refreshed<'_>,
+    from: &str,
+    to: &Address,
+    type_name: &str,
+) -> Option<Blocked> {
+    if state.get(&to.to_string()).is_some() {
+        return Some(Blocked::Taken {
+            from: from.to_string(),
+            to: to.to_string(),
+        });
+    }
+    let decl = tree
+        .of_instance(&to.module)
+        .and_then(|m| tree.get(m).config.resource(to.kind, &to.name))?;
+    (decl.type_name != type_name).then(|| Blocked::Type {
+        from: from.to_string(),
+        to: to.to_string(),
+        had: type_name.to_string(),
+        wants: decl.type_name.clone(),
+    })
+}
+
+/// After planning: a move from an instance the configuration still makes (a key its
+/// `count`/`for_each` still produces, in an instance of the declaring module `instances`
+/// holds) is an error, as a `from` that is still declared is at validation.
+pub(in crate::plan) fn still_declared(
+    tree: &ModTree<'_>,
+    instances: &[Vec<Vec<ModuleStep>>],
+    produced: &HashSet<String>,
+    diags: &mut Diagnostics,
+) {
+    for s in statements(tree) {
+        let keyed = match s.kind {
+            Endpoint::ResourceInstance => s.from.key.is_some(),
+            Endpoint::ModuleInstance => s.from.module.last().is_some_and(|l| l.key.is_some()),
+            _ => false,
+        };
+        if !keyed {
+            continue;
+        }
+        for prefix in instances.get(s.module).into_iter().flatten() {
+            let abs = Address {
+                module: join(prefix, &s.from.module),
+                ..s.from.clone()
+            };
+            let text = abs.to_string();
+            let made = if s.kind == Endpoint::ResourceInstance {
+                produced.contains(&text)
+            } else {
+                let inside = format!("{text}.");
+                produced.iter().any(|p| p.starts_with(&inside))
+            };
+            if made {
+                diags.push(
+                    Diagnostic::at(
+                        format!("`{text}` is still declared: the configuration still makes this instance, and a moved block's `from` is the OLD address"),
+                        s.decl.from.loc.clone(),
+                    )
+                    .label("still made by its count/for_each")
+                    .subject(text.clone())
+                    .help(format!("change the count/for_each so that it no longer makes `{}`, or remove the moved block", s.from)),
+                );
+                break;
+            }
+        }
+    }
+}
