@@ -58,7 +58,7 @@ pub(crate) fn group_title(g: Group) -> &'static str {
         Group::Act(Action::Delete) => "Destroy",
         Group::Act(Action::Read) => "Read",
         Group::Act(Action::Run) => "Run actions",
-        Group::Act(Action::Forget) => "Forget (removed from state, left in place)",
+        Group::Act(Action::Forget) => "Forget",
         Group::Act(Action::NoOp) => "No change",
         Group::Import => "Import",
         Group::Move => "Move",

@@ -181,13 +181,16 @@ fn change_body(c: &ResourceChange, reveal: bool) -> String {
             .as_ref()
             .map(|v| entries_md(&["Input", "Value"], leaf_entries(v, reveal)))
             .unwrap_or_default(),
-        // What leaves state (or is adopted as it is): the object's attributes.
-        Action::Delete | Action::Forget => marked_before(c)
+        Action::Delete => marked_before(c)
             .map(|v| entries_md(&["Attribute", "Value"], leaf_entries(&v, reveal)))
             .unwrap_or_default(),
-        Action::NoOp if c.importing.is_some() => marked_before(c)
-            .map(|v| entries_md(&["Attribute", "Imported"], leaf_entries(&v, reveal)))
-            .unwrap_or_default(),
+        // What leaves state, or is adopted as it is: the object's attributes, without the
+        // id its line shows already.
+        Action::Forget => state_only_body(c, c.id.as_deref(), "Value", reveal),
+        Action::NoOp if c.importing.is_some() => {
+            let id = c.importing.as_ref().map(|i| i.id.as_str());
+            state_only_body(c, id, "Imported", reveal)
+        }
         Action::Update | Action::Replace => {
             let mut entries: Vec<Entry> = c
                 .changed_paths
@@ -244,4 +247,23 @@ fn change_body(c: &ResourceChange, reveal: bool) -> String {
         }
         Action::NoOp => String::new(),
     }
+}
+
+/// The attributes of an object that only enters or leaves state, under `header`; an `id`
+/// attribute equal to `shown_id` (its line says it) is left out.
+fn state_only_body(
+    c: &ResourceChange,
+    shown_id: Option<&str>,
+    header: &str,
+    reveal: bool,
+) -> String {
+    let Some(mut attrs) = marked_before(c) else {
+        return String::new();
+    };
+    if let (Some(id), Value::Map(m)) = (shown_id, &mut attrs)
+        && m.get("id").and_then(Value::as_str) == Some(id)
+    {
+        m.remove("id");
+    }
+    entries_md(&["Attribute", header], leaf_entries(&attrs, reveal))
 }

@@ -77,12 +77,9 @@ pub(super) fn caution_block(changing: &[&ResourceChange]) -> Option<(String, Vec
     Some((intro, lines))
 }
 
-/// Why an object is forgotten, and what stays.
+/// Why an object is forgotten, and what stays (its id is in the list below).
 fn forget_note(c: &ResourceChange) -> Rich {
-    let mut r = Rich::text("removed from state, the object stays");
-    if let Some(id) = &c.id {
-        r.push_text(" (").push_code(id.as_str()).push_text(")");
-    }
+    let mut r = Rich::text("removed from state, the object stays in the cloud");
     if let Some(reason) = &c.reason {
         r.push_text("; ").append(Rich::parse(reason));
     }
@@ -248,7 +245,7 @@ mod tests {
         assert_eq!(
             lines,
             vec![
-                "> - **forget** `legacy_queue` (core:data): removed from state, the object stays (`queue-1`)"
+                "> - **forget** `legacy_queue` (core:data): removed from state, the object stays in the cloud"
             ]
         );
         let gone = change("old", "core:data", DeclKind::Resource, Action::Delete);
