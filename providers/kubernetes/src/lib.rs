@@ -48,6 +48,7 @@
 
 mod client;
 mod connection;
+mod data;
 mod errors;
 mod kind;
 mod manifest;

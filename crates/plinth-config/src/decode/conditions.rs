@@ -81,6 +81,14 @@ impl Decoder<'_> {
             match k.get_ref().as_ref() {
                 "condition" => condition = Some(self.node(val)),
                 "message" => message = Some(self.node(val)),
+                "error_message" => {
+                    self.err(
+                        Diagnostic::at(format!("unknown key `error_message` in a `{what}` item"), kloc)
+                            .label("not allowed here")
+                            .help("write `message = \"...\"`: plinth's name for Terraform's error_message"),
+                    );
+                    return None;
+                }
                 other => {
                     self.unknown_key(other, kloc, CONDITION_KEYS, &format!("a `{what}` item"));
                     ok = false;
