@@ -275,4 +275,32 @@ mod tests {
         );
         assert_eq!(counts_text(&[&forgotten]), "no changes");
     }
+
+    #[test]
+    fn imports_and_forgets_are_listed_and_counted() {
+        let mut imported = change("rg", "azure:rg");
+        imported.action = Action::NoOp;
+        imported.importing = Some(plinth_plan::Importing { id: "/rg".into() });
+        let mut imported_updated = change("kv", "azure:kv");
+        imported_updated.action = Action::Update;
+        imported_updated.importing = Some(plinth_plan::Importing { id: "/kv".into() });
+        let mut forgotten = change("q", "core:data");
+        forgotten.action = Action::Forget;
+        let mut idle = change("same", "core:data");
+        idle.action = Action::NoOp;
+        assert_eq!(group_of(&imported), Some(Group::Import));
+        assert_eq!(
+            group_of(&imported_updated),
+            Some(Group::Act(Action::Update))
+        );
+        assert_eq!(group_of(&forgotten), Some(Group::Act(Action::Forget)));
+        assert_eq!(group_of(&idle), None);
+        let all = [&idle, &imported, &imported_updated, &forgotten];
+        assert_eq!(counts_text(&all), "2 to import, 1 to change, 1 to forget");
+        let order: Vec<&str> = in_group_order(&all)
+            .iter()
+            .map(|c| c.address.as_str())
+            .collect();
+        assert_eq!(order, vec!["q", "kv", "rg"]);
+    }
 }

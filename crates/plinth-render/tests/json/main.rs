@@ -320,6 +320,10 @@ fn find<'a>(list: &'a J, address: &str) -> &'a J {
         .unwrap_or_else(|| panic!("no {address} in {list:#}"))
 }
 
+#[path = "../fixtures/mod.rs"]
+mod fixtures;
+
+mod adoption;
 mod engine_plans;
 mod modules;
 mod plinth_format;
