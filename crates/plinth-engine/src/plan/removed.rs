@@ -57,7 +57,7 @@ pub(super) fn reason(r: &RemovedDecl) -> String {
         "removed from the configuration ([[removed]] with destroy = true)".to_string()
     } else {
         format!(
-            "removed from the configuration and forgotten ([[removed]] from = \"{}\" with destroy = false): the object stays in the cloud",
+            "removed from the configuration ([[removed]] from = \"{}\" with destroy = false)",
             r.from.text
         )
     }

@@ -154,7 +154,7 @@ fn walk<'c>(
             return Err(Found::No(
                 key_problem(&format!("module.{}", step.name), keys, &step.key),
                 Some(format!(
-                    "write {}",
+                    "write `{}`.",
                     keys.example(&format!("module.{}", step.name))
                 )),
             ));
@@ -210,7 +210,7 @@ fn find(config: &Config, a: &Address, kind: Endpoint) -> Found {
                 let name = format!("module.{}", c.name);
                 return Found::No(
                     key_problem(&name, keys, key),
-                    Some(format!("write {}", keys.example(&name))),
+                    Some(format!("write `{}`.", keys.example(&name))),
                 );
             }
             Found::Yes(keys)
@@ -236,7 +236,7 @@ fn find(config: &Config, a: &Address, kind: Endpoint) -> Found {
             if kind == Endpoint::ResourceInstance && !keys.fits(&a.key) {
                 return Found::No(
                     key_problem(&a.decl_text(), keys, &a.key),
-                    Some(format!("write {}", keys.example(&a.decl_text()))),
+                    Some(format!("write `{}`.", keys.example(&a.decl_text()))),
                 );
             }
             Found::Yes(keys)
@@ -298,7 +298,7 @@ fn check_moved(d: &mut Diagnostics, config: &Config) {
             Found::Yes(_) => {}
             Found::No(..) if froms.iter().any(|f| *f == to || within(&to, f)) => {}
             Found::No(why, suggestion) => d.push(
-                Diagnostic::at(format!("a [[moved]] block moves to `{to}`, which is not declared: {why}"), m.to.loc.clone())
+                Diagnostic::at(format!("a [[moved]] block moves to an undeclared address: {why}"), m.to.loc.clone())
                     .label("not declared")
                     .help(match suggestion {
                         Some(s) => format!("{s} A moved block's `to` is the NEW address: declare it, or correct the address"),

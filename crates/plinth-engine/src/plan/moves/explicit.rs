@@ -137,26 +137,16 @@ fn target(s: &Stmt<'_>, prefix: &[ModuleStep], r: &Address) -> Option<Address> {
     }
 }
 
-/// The instances of static module `m` that state holds records in (the root: one, `[]`).
-fn instances_in_state(tree: &ModTree<'_>, m: usize, state: &Refreshed<'_>) -> Vec<Vec<ModuleStep>> {
+/// The instance of static module `m` that the record at `a` lives in (`[]` for the root);
+/// `None` when it lives elsewhere.
+fn instance_of(tree: &ModTree<'_>, m: usize, a: &Address) -> Option<Vec<ModuleStep>> {
     let path = &tree.get(m).path;
-    if path.is_empty() {
-        return vec![Vec::new()];
-    }
-    let mut out: Vec<Vec<ModuleStep>> = state
-        .resources()
-        .filter_map(|(a, _)| a.parse::<Address>().ok())
-        .filter(|a| {
-            a.module.len() >= path.len() && a.module.iter().zip(path).all(|(s, n)| &s.name == n)
-        })
-        .map(|a| a.module[..path.len()].to_vec())
-        .collect();
-    out.sort();
-    out.dedup();
-    out
+    (a.module.len() >= path.len() && a.module.iter().zip(path).all(|(s, n)| &s.name == n))
+        .then(|| a.module[..path.len()].to_vec())
 }
 
-/// Runs every `[[moved]]` block against `state` (renaming its records in the view).
+/// Runs every `[[moved]]` block against `state` (renaming its records in the view), each
+/// in every instance of its module that state holds records in.
 pub(super) fn resolve(
     tree: &ModTree<'_>,
     state: &mut Refreshed<'_>,
@@ -166,29 +156,31 @@ pub(super) fn resolve(
     let mut origin: HashMap<String, String> = HashMap::new();
     let mut named: Named = HashSet::new();
     for s in ordered(statements(tree)) {
-        for prefix in instances_in_state(tree, s.module, state) {
-            let renames: Vec<(String, Address, String)> = state
-                .resources()
-                .filter_map(|(a, r)| {
-                    let parsed = a.parse::<Address>().ok()?;
-                    let to = target(&s, &prefix, &parsed)?;
-                    Some((a.clone(), to, r.type_name.clone()))
-                })
-                .collect();
-            for (from, to, type_name) in renames {
-                let to_text = to.to_string();
-                if let Some(problem) = blocked(tree, state, &from, &to, &type_name) {
-                    diags.push(problem.located(s.decl));
-                    continue;
+        // Each record is judged in the instance of the declaring module it lives in.
+        let renames: Vec<(String, Address, String)> = state
+            .resources()
+            .filter_map(|(a, r)| {
+                let parsed = a.parse::<Address>().ok()?;
+                let prefix = instance_of(tree, s.module, &parsed)?;
+                let to = target(&s, &prefix, &parsed)?;
+                Some((a.clone(), to, r.type_name.clone()))
+            })
+            .collect();
+        for (from, to, type_name) in renames {
+            let to_text = to.to_string();
+            // Messages name the address state records the object under.
+            let recorded = origin.get(&from).unwrap_or(&from);
+            if let Some(problem) = blocked(tree, state, recorded, &to, &type_name) {
+                diags.push(problem.located(s.decl));
+                continue;
+            }
+            if state.rename(&from, &to_text) {
+                let first = origin.remove(&from).unwrap_or_else(|| from.clone());
+                if let Ok(a) = from.parse::<Address>() {
+                    named.insert(a.decl());
                 }
-                if state.rename(&from, &to_text) {
-                    let first = origin.remove(&from).unwrap_or_else(|| from.clone());
-                    if let Ok(a) = from.parse::<Address>() {
-                        named.insert(a.decl());
-                    }
-                    named.insert(to.decl());
-                    origin.insert(to_text, first);
-                }
+                named.insert(to.decl());
+                origin.insert(to_text, first);
             }
         }
     }
