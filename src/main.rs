@@ -220,6 +220,22 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Run the configuration's tests (tests/*.test.toml), each file against a fresh
+    /// simulated cloud (or `--sim URL`), and destroy what they made.
+    Test {
+        /// The configuration directory (its *.toml files and tests/ folder).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Also write the results as JUnit XML to FILE (for CI test reports).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Run only this test file (`NAME`, `NAME.test.toml` or `tests/NAME.test.toml`;
+        /// repeatable).
+        #[arg(long = "filter", value_name = "NAME")]
+        filters: Vec<String>,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Print the dependency graph.
     Graph {
         /// The configuration directory (its *.toml files).

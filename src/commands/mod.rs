@@ -16,6 +16,7 @@ mod shared;
 mod show;
 mod sim;
 mod state;
+mod test;
 
 use crate::error::CliError;
 use crate::{Cli, Command, Common, EnvCommand, PlanFlags, SimCommand, StateCommand};
@@ -31,6 +32,7 @@ pub async fn run(cli: Cli) -> u8 {
         | Command::Show { common, .. }
         | Command::Output { common, .. }
         | Command::Graph { common, .. }
+        | Command::Test { common, .. }
         | Command::Console { common, .. }
         | Command::Import { common, .. }
         | Command::ForceUnlock { common, .. }
@@ -141,6 +143,12 @@ async fn dispatch(command: Command, common: &Common) -> Result<u8, CliError> {
             ..
         } => output::output(name.as_deref(), &dir, show_sensitive, common),
         Command::Graph { dir, format, .. } => config::graph(&dir, format),
+        Command::Test {
+            dir,
+            junit,
+            filters,
+            ..
+        } => test::test_cmd(&dir, junit.as_deref(), &filters, common).await,
         Command::Console { dir, .. } => console::console(&dir, common),
         Command::Import {
             address, id, dir, ..

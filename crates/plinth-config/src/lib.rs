@@ -31,6 +31,10 @@ pub use decl::{
     Lifecycle, LocalDecl, ModuleCall, MovedDecl, OutputDecl, ProviderDecl, RemovedDecl,
     ResourceDecl, VarType, VariableDecl,
 };
+pub use decode::testfile::{
+    ExpectedFailure, TEST_DIR, TEST_SUFFIX, TestCommand, TestFile, TestRun, TestVar,
+    load_test_files,
+};
 pub use diag::{Diagnostic, Diagnostics, MAX_RENDERED, MAX_SAME_KIND, clean};
 pub use files::{MAX_FILE_BYTES, MAX_TOML_BYTES};
 pub use load::{load_dir, load_dir_with, load_sources};

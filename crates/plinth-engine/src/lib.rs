@@ -14,6 +14,7 @@
 
 mod addr;
 mod apply;
+mod assertions;
 mod console;
 mod error;
 mod events;
@@ -36,6 +37,7 @@ mod validate;
 mod workspace;
 
 pub use addr::{Address, DeclKind};
+pub use assertions::{Assertions, Outcome, RunValues, plan_value};
 pub use apply::{ApplyInput, ApplyOptions, ApplyReport, Failure, apply};
 pub use console::{CONSOLE_FILE, Console};
 pub use error::EngineError;

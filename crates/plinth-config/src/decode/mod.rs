@@ -8,6 +8,7 @@
 
 mod blocks;
 mod module;
+pub(crate) mod testfile;
 
 use plinth_addr::DeclKind;
 use std::borrow::Cow;
