@@ -144,7 +144,7 @@ fn the_corpus_is_substantial_and_well_formed() {
         );
         for cmd in lines_of(&c.join("commands")) {
             assert!(
-                ["plan", "validate"].contains(&cmd.as_str()),
+                ["plan", "validate", "test"].contains(&cmd.as_str()),
                 "{}: unknown command {cmd:?} in `commands`",
                 c.display()
             );
