@@ -9,6 +9,7 @@ mod common;
 use common::{changed, harness, rewrite};
 use plinth_engine::{Address, PlanOptions};
 use plinth_plan::{Action, Plan, PlanMode};
+use plinth_state::Backend;
 use plinth_testkit::*;
 
 fn thing(name: &str, extra: &str) -> String {
@@ -362,4 +363,91 @@ async fn removed_module_call_forgets_everything_under_it() {
     h.apply_ok(&plan).await;
     no_provider_writes(&h);
     assert!(h.state().resources.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_explicit_move_wins_over_the_move_count_implies() {
+    let mut h = Harness::new(&thing("x", ""));
+    h.up().await;
+    let id = h.id("x");
+    h.set_config(&format!(
+        "{}{}",
+        thing("x", "count = 2\n"),
+        moved("x", "x[1]")
+    ));
+    let plan = h.plan().await;
+    assert_eq!(moves(&plan), [pair("x[1]", "x")]);
+    assert_eq!(changed(&plan), ["Create x[0]"]);
+    h.apply_ok(&plan).await;
+    assert_eq!(h.id("x[1]"), id);
+    h.assert_converged().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_blocked_step_of_a_chain_names_the_address_state_records() {
+    let mut h = Harness::new(&format!("{}{}", thing("a", ""), thing("c", "")));
+    h.up().await;
+    h.set_config(&format!(
+        "{}{}{}",
+        thing("c", ""),
+        moved("a", "b"),
+        moved("b", "c")
+    ));
+    let text = h.render(&h.try_plan().await.unwrap_err());
+    assert!(
+        text.contains("cannot move `a` to `c`: state holds an object at both addresses"),
+        "{text}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_saved_forget_is_refused_once_the_record_is_gone_and_is_one_journal_record() {
+    let mut h = Harness::new(&format!("{}{}", thing("a", ""), thing("b", "")));
+    h.up().await;
+    h.set_config(&format!(
+        "{}[[removed]]\nfrom = \"a\"\ndestroy = false\n",
+        thing("b", "")
+    ));
+    let plan = h.plan().await;
+    assert_eq!(changed(&plan), ["Forget a"]);
+
+    // Someone else removes the record first (`plinth state rm`).
+    let mut writer = h.backend.open_writer(h.state()).unwrap();
+    writer
+        .record(plinth_state::Change::Remove {
+            address: "a".into(),
+        })
+        .unwrap();
+    drop(writer);
+    let serial = h.state().serial;
+    match h.try_apply(&plan).await {
+        Err(plinth_engine::EngineError::Config(d)) => {
+            let text = h.render(&d);
+            assert!(
+                text.contains("the plan forgets `a`, but state no longer holds it"),
+                "{text}"
+            );
+        }
+        other => panic!("expected the forget to be refused, got {other:?}"),
+    }
+    assert_eq!(h.state().serial, serial, "nothing was written");
+
+    // Against the state it was made for, the forget is one state change and nothing else.
+    let mut h = Harness::new(&format!("{}{}", thing("a", ""), thing("b", "")));
+    h.up().await;
+    h.set_config(&format!(
+        "{}[[removed]]\nfrom = \"a\"\ndestroy = false\n",
+        thing("b", "")
+    ));
+    let plan = h.plan().await;
+    let before = h.backend.changes().len();
+    h.apply_ok(&plan).await;
+    let recorded: Vec<plinth_state::Change> = h.backend.changes()[before..]
+        .iter()
+        .map(|(_, c)| c.clone())
+        .collect();
+    assert!(
+        matches!(&recorded[..], [plinth_state::Change::Remove { address }] if address == "a"),
+        "{recorded:?}"
+    );
 }
