@@ -93,7 +93,7 @@ pub(super) fn change_item(
         }
         (None, Action::Forget) => {
             let mut n =
-                Rich::text("no longer managed by plinth: removed from state, the object stays");
+                Rich::text("no longer managed by plinth: it leaves state, the object stays");
             if let Some(id) = &c.id {
                 n.push_text(" (").push_code(id.as_str()).push_text(")");
             }

@@ -79,7 +79,7 @@ pub(super) fn caution_block(changing: &[&ResourceChange]) -> Option<(String, Vec
 
 /// Why an object is forgotten, and what stays (its id is in the list below).
 fn forget_note(c: &ResourceChange) -> Rich {
-    let mut r = Rich::text("removed from state, the object stays in the cloud");
+    let mut r = Rich::text("leaves state; the object stays in the cloud");
     if let Some(reason) = &c.reason {
         r.push_text("; ").append(Rich::parse(reason));
     }
@@ -245,7 +245,7 @@ mod tests {
         assert_eq!(
             lines,
             vec![
-                "> - **forget** `legacy_queue` (core:data): removed from state, the object stays in the cloud"
+                "> - **forget** `legacy_queue` (core:data): leaves state; the object stays in the cloud"
             ]
         );
         let gone = change("old", "core:data", DeclKind::Resource, Action::Delete);
