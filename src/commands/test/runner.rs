@@ -259,9 +259,7 @@ async fn cleanup(suite: &Suite<'_>, backend: &MemoryBackend) -> Option<String> {
         Ok(l) => l.state,
         Err(e) => return Some(format!("cannot read the test's state: {e}")),
     };
-    let Some(state) = state.filter(|s| !s.resources.is_empty()) else {
-        return None;
-    };
+    let state = state.filter(|s| !s.resources.is_empty())?;
     let loaded = &suite.loaded;
     let what = match make_plan(loaded, &loaded.config, Some(&state), PlanMode::Destroy).await {
         Ok(plan) => match apply(loaded, &plan, backend).await {
