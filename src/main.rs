@@ -158,6 +158,11 @@ pub enum Command {
         /// Exit 1 (after showing the plan) when it deletes or replaces anything.
         #[arg(long, value_enum, value_name = "destroy|replace")]
         fail_on: Vec<FailOn>,
+        /// Write configuration for the [[import]] blocks whose `to` is not declared yet to
+        /// FILE (a new file in the configuration directory), from the objects they import,
+        /// then plan with it.
+        #[arg(long, value_name = "FILE")]
+        generate_config: Option<PathBuf>,
         #[command(flatten)]
         flags: PlanFlags,
         #[command(flatten)]

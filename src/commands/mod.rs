@@ -80,12 +80,16 @@ async fn dispatch(command: Command, common: &Common) -> Result<u8, CliError> {
             out,
             detailed_exitcode,
             fail_on,
+            generate_config,
             flags,
             ..
         } => {
             plan::plan_cmd(
                 &dir,
-                out.as_deref(),
+                plan::PlanFiles {
+                    out: out.as_deref(),
+                    generate_config: generate_config.as_deref(),
+                },
                 detailed_exitcode,
                 &fail_on,
                 &flags,

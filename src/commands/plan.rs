@@ -48,9 +48,16 @@ pub(super) async fn make_plan(
         .map_err(|d: Diagnostics| CliError::Config(loaded.config.sources.clone(), d))
 }
 
+/// The files `plinth plan` may write: the saved plan (`--out`) and generated configuration
+/// (`--generate-config`).
+pub(super) struct PlanFiles<'a> {
+    pub out: Option<&'a Path>,
+    pub generate_config: Option<&'a Path>,
+}
+
 pub(super) async fn plan_cmd(
     dir: &Path,
-    out: Option<&Path>,
+    files: PlanFiles<'_>,
     detailed: bool,
     fail_on: &[FailOn],
     flags: &PlanFlags,
@@ -64,10 +71,25 @@ pub(super) async fn plan_cmd(
     // is in the middle of changing (its pending records would look like a crash).
     let lock = backend.lock("plan", common.lock_timeout)?;
     let state = load_state(backend.as_ref(), &progress)?;
+    if let Some(file) = files.generate_config {
+        if flags.destroy || flags.refresh_only {
+            return Err(CliError::msg(
+                "--generate-config plans imports: it cannot be used with --destroy or --refresh-only",
+            ));
+        }
+        match super::import::generate(&loaded, state.as_ref(), file, dir, common).await? {
+            super::import::Outcome::Reload => {
+                loaded = workspace::load(dir, common)?;
+                workspace::attach_sim(&mut loaded, common).await?;
+            }
+            super::import::Outcome::Unchanged => {}
+            super::import::Outcome::Outside => return Ok(0),
+        }
+    }
     let plan = make_plan(&loaded, state.as_ref(), flags, &progress).await?;
     drop(lock);
     print_plan(&plan, common, flags.show_sensitive);
-    if let Some(path) = out {
+    if let Some(path) = files.out {
         let bytes = super::env::plan_file_bytes(&plan)?;
         write_private(path, &bytes)?;
         if !common.json {

@@ -210,3 +210,17 @@ fn module_of(tree: &ModTree<'_>, address: &Address) -> Result<usize, EngineError
     }
     Ok(m)
 }
+
+/// The known part of an evaluated configuration (its unknown values removed): what an
+/// `[[import]]` records as the inputs of the object it adopts, so that what the
+/// configuration does not set, or sets from what is not known yet, is not a change.
+pub(crate) fn known_part(config: &plinth_value::Value) -> plinth_value::Value {
+    let mut v = config.clone();
+    for p in config.unknown_paths() {
+        if p.is_root() {
+            return plinth_value::Value::Null;
+        }
+        v.remove(&p);
+    }
+    v
+}

@@ -395,6 +395,21 @@ pub trait Provider: Send + Sync {
         )))
     }
 
+    /// Why `id` cannot name an object of `type_name` (without the prefix), when the id alone
+    /// tells (an ARM id carries its resource type, a Kubernetes id its kind): checked before
+    /// anything is read. `None` when it may (or the id does not tell).
+    fn import_id_mismatch(&self, type_name: &str, id: &str) -> Option<String> {
+        let _ = (type_name, id);
+        None
+    }
+
+    /// The type (without the prefix) an object with this id has, when the id tells and this
+    /// provider knows the type (to suggest an `[[import]]` block's `type`).
+    fn type_of_id(&self, id: &str) -> Option<String> {
+        let _ = id;
+        None
+    }
+
     /// Where an input path appears in the attributes read back, if it does (ARM:
     /// `body.properties.x` is `properties.x`). The engine uses it to keep values changed
     /// outside plinth at `ignore_changes` paths.

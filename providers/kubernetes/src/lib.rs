@@ -49,6 +49,7 @@
 mod client;
 mod connection;
 mod data;
+mod defaults;
 mod errors;
 mod kind;
 mod manifest;

@@ -23,7 +23,7 @@ use crate::manifest::{
     object_ref, p, scope_namespace, secret_paths,
 };
 use crate::options::{DEFAULT_DELETE_TIMEOUT, Wait, options};
-use crate::{plan, restart};
+use crate::{data, plan, restart};
 
 /// The Kubernetes provider.
 pub struct KubernetesProvider {
@@ -178,10 +178,12 @@ impl Provider for KubernetesProvider {
                 gvk.api_version()
             ),
             inputs: vec![
+                // Required of a managed object (`validate` says so); a data source reads by
+                // `metadata` or `label_selector` instead.
                 InputSchema::new(
                     "manifest",
                     ValueKind::Map,
-                    true,
+                    false,
                     "The object: metadata, spec, ... (apiVersion and kind default to the type's; metadata.namespace to \"default\" for namespaced kinds).",
                 ),
                 InputSchema::new(
@@ -202,7 +204,10 @@ impl Provider for KubernetesProvider {
                     false,
                     "How long a delete waits for the object to be gone (default 2m).",
                 ),
-            ],
+            ]
+            .into_iter()
+            .chain(data::inputs())
+            .collect(),
             open: false,
             computed: SERVER_FILLED.iter().map(|s| p(s)).collect(),
             force_new: IDENTITY.iter().map(|s| manifest_path(&p(s))).collect(),
@@ -214,7 +219,7 @@ impl Provider for KubernetesProvider {
             } else {
                 vec![]
             },
-            data_source: false,
+            data_source: true,
             managed: true,
             action: false,
         })
@@ -251,6 +256,9 @@ impl Provider for KubernetesProvider {
             Ok(g) => g,
             Err(e) => return vec![(Path::root(), e.message)],
         };
+        if data::is_read(config) {
+            return data::validate(&gvk, config);
+        }
         if let Err(e) = desired(&gvk, config) {
             out.push((p("manifest"), e.message));
         }
@@ -293,6 +301,15 @@ impl Provider for KubernetesProvider {
             });
         }
         plan::plan(&self.cluster(req), prior, config).await
+    }
+
+    async fn read_data(
+        &self,
+        req: &Request<'_>,
+        config: &Value,
+    ) -> Result<Observed, ProviderError> {
+        let gvk = Gvk::parse(req.type_name)?;
+        data::read(&self.cluster(req), &gvk, config).await
     }
 
     async fn read(
@@ -393,21 +410,22 @@ impl Provider for KubernetesProvider {
         cluster.wait_gone(&conn, &r, &obj, timeout).await
     }
 
+    fn import_id_mismatch(&self, type_name: &str, id: &str) -> Option<String> {
+        let gvk = Gvk::parse(type_name).ok()?;
+        id_mismatch(&gvk, id).err().map(|e| e.to_string())
+    }
+
+    fn type_of_id(&self, id: &str) -> Option<String> {
+        ObjectRef::parse_id(id).ok().map(|o| o.gvk.type_name())
+    }
+
     async fn import(
         &self,
         req: &Request<'_>,
         id: &str,
     ) -> Result<(Observed, Value), ProviderError> {
         let gvk = Gvk::parse(req.type_name)?;
-        let obj = ObjectRef::parse_id(id)?;
-        if obj.gvk != gvk {
-            return Err(ProviderError::new(format!(
-                "`{id}` is a {} ({}), but the resource is k8s:{}",
-                obj.gvk.kind,
-                obj.gvk.api_version(),
-                gvk.type_name()
-            )));
-        }
+        let obj = id_mismatch(&gvk, id)?;
         let prior = Prior {
             id: Some(id.to_string()),
             inputs: Value::Null,
@@ -439,6 +457,16 @@ impl Provider for KubernetesProvider {
             == Some(true)
         {
             manifest.remove(&p("metadata.annotations"));
+        }
+        crate::defaults::strip(&gvk, &mut manifest);
+        // apiVersion and kind are the type's: a configuration leaves them out.
+        for (key, is) in [
+            ("apiVersion", gvk.api_version()),
+            ("kind", gvk.kind.clone()),
+        ] {
+            if manifest.get(&p(key)).as_ref().and_then(Value::as_str) == Some(is.as_str()) {
+                manifest.remove(&p(key));
+            }
         }
         let mut inputs = Map::new();
         inputs.insert("manifest".into(), manifest);
@@ -528,4 +556,19 @@ mod tests {
         );
         assert!(!cm.contains_sensitive());
     }
+}
+
+/// The object an id names, when it is of kind `gvk`; else why not (not an id, or an object
+/// of another kind).
+fn id_mismatch(gvk: &Gvk, id: &str) -> Result<ObjectRef, ProviderError> {
+    let obj = ObjectRef::parse_id(id)?;
+    if obj.gvk != *gvk {
+        return Err(ProviderError::new(format!(
+            "`{id}` is a {} ({}), but the resource is k8s:{}",
+            obj.gvk.kind,
+            obj.gvk.api_version(),
+            gvk.type_name()
+        )));
+    }
+    Ok(obj)
 }

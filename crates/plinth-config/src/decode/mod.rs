@@ -7,7 +7,10 @@
 //! of them. Used by `load`; uses `syntax` for strings and keys, `vars` for variable types.
 
 mod blocks;
+mod conditions;
+mod imports;
 mod module;
+mod refactor;
 pub(crate) mod testfile;
 
 use plinth_addr::DeclKind;
@@ -28,6 +31,7 @@ use crate::syntax::{content_offset, escape_map, interpolated_key, is_template_te
 /// Top-level tables a configuration may have.
 pub const TOP_LEVEL: &[&str] = &[
     "backend", "variable", "provider", "resource", "data", "action", "output", "locals", "module",
+    "moved", "removed", "check", "import",
 ];
 
 /// Names that cannot be used for resources because expressions give them another meaning.
@@ -93,7 +97,10 @@ impl<'a> Decoder<'a> {
                         self.locals(t, config, seen);
                     }
                 }
-                "variable" | "provider" | "resource" | "data" | "action" | "output" | "module" => {
+                "moved" | "removed" => self.refactor(k, &value, kloc, config),
+                "import" => self.imports(&value, kloc, config),
+                "variable" | "provider" | "resource" | "data" | "action" | "output" | "module"
+                | "check" => {
                     let Some(t) = self.expect_table(&value, &format!("[{k}]"), &kloc) else {
                         continue;
                     };
@@ -173,6 +180,11 @@ impl<'a> Decoder<'a> {
                             "module" => {
                                 if let Some(m) = self.module_call(n, nloc, body) {
                                     config.module_calls.push(m);
+                                }
+                            }
+                            "check" => {
+                                if let Some(c) = self.check(n, nloc, body) {
+                                    config.checks.push(c);
                                 }
                             }
                             _ => unreachable!(),

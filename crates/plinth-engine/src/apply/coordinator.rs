@@ -59,6 +59,9 @@ pub async fn apply(
         return Ok(runner.report);
     }
     runner.seed_values();
+    // Imported objects are recorded once the planned values (what their settings name) are
+    // seeded, before any operation.
+    runner.persist_imports()?;
     // Actions about to run are recorded as pending first: if the run stops before one runs
     // (Ctrl-C, a crash, a failed dependency), the next plan runs it again instead of seeing
     // the previous successful run as the last word.
@@ -107,6 +110,10 @@ pub async fn apply(
                 break;
             };
             let op = dag.node(id).clone();
+            if let Err(message) = runner.preconditions(&op) {
+                runner.fail_as(&mut walk, &dag, id, "precondition", message, 0);
+                continue;
+            }
             match runner.prepare(&op) {
                 Err(message) => {
                     runner.fail(&mut walk, &dag, id, message, 0);
@@ -231,7 +238,7 @@ pub async fn apply(
                 }
             }
             let op = dag.node(id).clone();
-            if let Err(e) = runner.finish(&mut walk, &dag, id, &op, started, result) {
+            if let Err(e) = runner.finish_checked(&mut walk, &dag, id, &op, started, result) {
                 tasks.abort_all();
                 return Err(e);
             }
@@ -271,7 +278,12 @@ pub async fn apply(
         runner.events.emit(e);
     }
     if !abandoned {
+        let blocked = runner.output_preconditions();
         runner.record_outputs()?;
+        runner.restore_outputs(blocked)?;
+    }
+    if !abandoned && plan.mode != PlanMode::Destroy {
+        runner.report.checks = runner.apply_checks().await;
     }
     Ok(runner.report)
 }

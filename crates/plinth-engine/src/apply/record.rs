@@ -77,7 +77,8 @@ impl Runner<'_, '_> {
     /// Renames the records the plan moves (`ResourceChange::moved_from`), durably and before
     /// any operation runs, so that every operation finds its object at its new address. A
     /// move state no longer allows (the record is gone, or its new address is taken: state
-    /// changed since the plan) is refused before anything is written.
+    /// changed since the plan) is refused before anything is written. Then the plan's
+    /// forgets are recorded ([`Self::persist_forgets`]).
     pub(super) fn persist_moves(&mut self) -> Result<(), EngineError> {
         let plan = self.input.plan;
         let moves: Vec<(&str, &str)> = plan
@@ -86,7 +87,7 @@ impl Runner<'_, '_> {
             .filter_map(|c| Some((c.moved_from.as_deref()?, c.address.as_str())))
             .collect();
         if moves.is_empty() {
-            return Ok(());
+            return self.persist_forgets();
         }
         let resources = &self.writer.state().resources;
         for (from, to) in &moves {
@@ -110,6 +111,100 @@ impl Runner<'_, '_> {
                 from: from.to_string(),
                 to: to.to_string(),
             });
+        }
+        self.flush()?;
+        self.persist_forgets()
+    }
+
+    /// Removes from state the records the plan forgets (`Action::Forget`: a `[[removed]]`
+    /// block with `destroy = false`), one journal record each, before any operation runs; no
+    /// provider is called and the objects stay where they are. A forget of a record state no
+    /// longer holds (state changed since the plan) is refused before anything is written.
+    pub(super) fn persist_forgets(&mut self) -> Result<(), EngineError> {
+        let forgets: Vec<&str> = self
+            .input
+            .plan
+            .changes
+            .iter()
+            .filter(|c| c.action == Action::Forget)
+            .map(|c| c.address.as_str())
+            .collect();
+        if forgets.is_empty() {
+            return Ok(());
+        }
+        if let Some(gone) = forgets
+            .iter()
+            .find(|a| !self.writer.state().resources.contains_key(**a))
+        {
+            return Err(Diagnostic::new(format!(
+                "the plan forgets `{gone}`, but state no longer holds it: the state changed since the plan was made"
+            ))
+            .help("run `plinth plan` again and apply the new plan")
+            .into());
+        }
+        for address in forgets {
+            self.stage(Change::Remove {
+                address: address.to_string(),
+            });
+        }
+        self.flush()
+    }
+
+    /// Records the objects the plan imports (`ResourceChange::importing`) as they were read,
+    /// before any operation runs (no create ever happens for them): the known part of the
+    /// configuration as inputs, the attributes read (the change's `before`), and the
+    /// provider settings evaluated with the values the plan knows. A change that then
+    /// updates or replaces the object proceeds against this record. State that already holds
+    /// an importing address changed since the plan: refused before anything is written.
+    pub(super) fn persist_imports(&mut self) -> Result<(), EngineError> {
+        let plan = self.input.plan;
+        let mut records = Vec::new();
+        for (i, c) in plan.changes.iter().enumerate() {
+            let Some(importing) = &c.importing else {
+                continue;
+            };
+            if self.writer.state().resources.contains_key(&c.address) {
+                return Err(Diagnostic::new(format!(
+                    "the plan imports `{}`, but state already holds it: the state changed since the plan was made",
+                    c.address
+                ))
+                .help("run `plinth plan` again and apply the new plan")
+                .into());
+            }
+            let op = Op {
+                change: i,
+                kind: OpKind::Update,
+            };
+            let settings = self.settings(&op, None).map_err(|m| {
+                EngineError::from(Diagnostic::new(format!(
+                    "cannot record the import of `{}`: {m}",
+                    c.address
+                )))
+            })?;
+            let inputs = crate::import::known_part(c.config.as_ref().unwrap_or(&Value::Null));
+            let obs = Observed {
+                id: c.id.clone().or_else(|| Some(importing.id.clone())),
+                attributes: c.before.clone().unwrap_or(Value::Null),
+            };
+            let (record, _) = crate::records::object_record(
+                self.input.workspace.registry,
+                crate::records::Recording {
+                    address: &c.address,
+                    type_name: &c.type_name,
+                    mode: plinth_state::DeclKind::Resource,
+                    inputs: &inputs,
+                    settings: &settings,
+                    dependencies: c.depends_on.clone(),
+                },
+                obs,
+            );
+            records.push(record);
+        }
+        if records.is_empty() {
+            return Ok(());
+        }
+        for record in records {
+            self.stage(Change::Put(Box::new(record)));
         }
         self.flush()
     }

@@ -17,15 +17,20 @@ use crate::validate;
 use crate::workspace::Workspace;
 
 mod actions;
+mod checks;
+mod conditions;
 mod deletes;
 mod existing;
 mod expand;
+pub(crate) mod imports;
 mod modules;
 mod moves;
 mod planner;
+mod removed;
 mod resources;
 mod targets;
 
+pub(crate) use checks::{check_address, judge};
 use existing::find_existing;
 use planner::Planner;
 use targets::{check_addresses, targeted};
@@ -104,8 +109,7 @@ pub async fn plan(
     // Records the configuration now declares under another address are renamed before any
     // resource is planned (a destroy deletes them where they are; refresh-only moves nothing).
     let moved = if opts.mode == PlanMode::Normal {
-        let implied = moves::implied(&tree, &refreshed);
-        moves::rename(&mut refreshed, implied)
+        moves::resolve(&tree, &mut refreshed)?
     } else {
         Vec::new()
     };
@@ -125,6 +129,13 @@ pub async fn plan(
             .unwrap_or_else(|| address.to_string())
     };
 
+    // Imports are expanded before the walk (their ids need only variables, locals and
+    // each); destroy and refresh-only plans ignore them.
+    let imports = if opts.mode == PlanMode::Normal {
+        imports::expand(&input.workspace, &tree)?
+    } else {
+        imports::Imports::default()
+    };
     let mut planner = Planner {
         input,
         opts,
@@ -152,6 +163,8 @@ pub async fn plan(
         },
         call_iters: HashMap::new(),
         by_static: HashMap::new(),
+        imports,
+        stopped: Default::default(),
         removed_by_drift: drift
             .iter()
             .filter(|d| d.action == Action::Update)
@@ -177,6 +190,22 @@ pub async fn plan(
         }
     }
     planner.plan_deletes();
+    let unplanned = planner.imports.unplanned(&planner.produced);
+    planner.diags.extend(unplanned);
+    if opts.mode == PlanMode::Normal {
+        moves::still_declared(
+            &tree,
+            &planner.instances,
+            &planner.produced,
+            &mut planner.diags,
+        );
+    }
+    // Checks see every change planned; they warn, never block (a destroy has none).
+    let checks = if opts.mode == PlanMode::Destroy {
+        Vec::new()
+    } else {
+        planner.plan_checks().await
+    };
     let Planner {
         mut changes,
         diags: pd,
@@ -263,7 +292,7 @@ pub async fn plan(
         drift,
         warnings,
         targets: opts.targets.iter().map(|t| t.to_string()).collect(),
-        checks: Vec::new(),
+        checks,
     })
 }
 

@@ -69,6 +69,10 @@ pub(super) struct Planner<'a, 'i> {
     /// instances planned there, for dependencies across module instances: a reference
     /// reads the instances under one module instance path without scanning the others.
     pub(super) by_static: HashMap<StaticDecl, BTreeMap<Vec<ModuleStep>, Vec<usize>>>,
+    /// The `[[import]]` blocks, expanded, by full address.
+    pub(super) imports: super::imports::Imports,
+    /// Declarations a failed precondition or postcondition stopped (see `conditions`).
+    pub(super) stopped: super::conditions::Stopped,
 }
 
 /// A declaration in the static module tree: module, kind, name.
@@ -258,8 +262,14 @@ impl Planner<'_, '_> {
         if let Decl::Provider(i) = decl {
             return self.plan_settings(i, id);
         }
+        if self.stopped_by_condition(id) {
+            return;
+        }
         if let Decl::Output(ROOT, i) = decl {
-            return self.plan_output(i);
+            if self.output_preconditions_hold(ROOT, i, &[], id) {
+                self.plan_output(i);
+            }
+            return;
         }
         if let Decl::CallProvider(m, c, j) = decl {
             return self.plan_call_settings(m, c, j, id);
@@ -269,7 +279,11 @@ impl Planner<'_, '_> {
             match decl {
                 Decl::Resource(_, i) => self.plan_resource(m, i, inst, id).await,
                 Decl::Action(_, i) => self.plan_action(m, i, inst, id),
-                Decl::Output(_, i) => self.plan_module_output(m, i, inst),
+                Decl::Output(_, i) => {
+                    if self.output_preconditions_hold(m, i, inst, id) {
+                        self.plan_module_output(m, i, inst)
+                    }
+                }
                 Decl::Local(_, i) => self.plan_local(m, i, inst),
                 Decl::Call(_, c) => self.plan_call(m, c, inst),
                 Decl::Var(_, v) => self.plan_var(m, v, inst),
@@ -297,13 +311,27 @@ impl Planner<'_, '_> {
                 ..Address::new(kind, decl.name.clone(), key)
             };
             self.produced.insert(addr.to_string());
+            if !self.preconditions_hold(decl, m, &addr, &each, id) {
+                continue;
+            }
             let result = match decl.mode {
-                DeclKind::Resource => self.plan_managed(decl, m, &addr, each, deps.clone()).await,
-                _ => self.plan_data(decl, m, &addr, each, deps.clone()).await,
+                DeclKind::Resource => {
+                    self.plan_managed(decl, m, &addr, each.clone(), deps.clone())
+                        .await
+                }
+                _ => {
+                    self.plan_data(decl, m, &addr, each.clone(), deps.clone())
+                        .await
+                }
             };
-            if let Err(d) = result {
-                self.diags.push(d);
-                self.values.set(&addr, Value::Unknown, false);
+            match result {
+                Ok(()) => {
+                    self.postconditions_hold(decl, m, &addr, &each, id);
+                }
+                Err(d) => {
+                    self.diags.push(d);
+                    self.values.set(&addr, Value::Unknown, false);
+                }
             }
         }
     }

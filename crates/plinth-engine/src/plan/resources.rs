@@ -37,6 +37,19 @@ impl Planner<'_, '_> {
             .state
             .get(&address)
             .filter(|r| r.mode == plinth_state::DeclKind::Resource);
+        // An `[[import]]` of an object state does not hold yet: what it reads is the prior.
+        let imported = self
+            .read_import(
+                &address,
+                record,
+                provider.as_ref(),
+                &req,
+                &settings,
+                &decl.type_name,
+                &config,
+            )
+            .await?;
+        let record = record.or(imported.as_ref().map(|i| &i.record));
         let prior = record.map(|r| marks::prior(self.input.workspace.registry, r));
         // The secrets to scrub from a provider's message are found only when there is one.
         let provider_err = |e: plinth_provider::ProviderError, config: &Value| {
@@ -169,6 +182,7 @@ impl Planner<'_, '_> {
                 .help("revert the change that forces replacement, or remove prevent_destroy if destroying it is intended"));
         }
         let drift = action == Action::Update
+            && imported.is_none()
             && prior.as_ref().is_some_and(|p| {
                 // Drift only when the configuration is exactly what was last applied (in
                 // both directions: a key removed from the configuration is an intended change).
@@ -232,7 +246,8 @@ impl Planner<'_, '_> {
             before: prior.map(|p| p.attributes),
             after: Some(planned.attributes),
             // A no-op has nothing to apply: its inputs are not kept (10,000 of them are memory).
-            config: (action != Action::NoOp).then_some(config),
+            // An import records the configuration as the object's inputs at apply.
+            config: (action != Action::NoOp || imported.is_some()).then_some(config),
             changed_paths,
             attribute_paths,
             replace_paths: if action == Action::Replace {
@@ -244,7 +259,7 @@ impl Planner<'_, '_> {
             drift,
             depends_on: deps,
             moved_from: None,
-            importing: None,
+            importing: imported.map(|i| i.importing),
         });
         Ok(())
     }

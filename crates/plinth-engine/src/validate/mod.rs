@@ -7,6 +7,9 @@ use std::collections::HashMap;
 
 use crate::addr::DeclKind;
 
+mod conditions;
+pub(crate) mod imports;
+pub(crate) mod refactor;
 mod refs;
 
 use refs::{Names, Within, check_addr, check_refs};
@@ -67,6 +70,7 @@ pub fn lookup_type(
 pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
     let mut d = Diagnostics::default();
     check_module(&mut d, config, registry, true);
+    d.extend(imports::check(config, registry, false));
     d
 }
 
@@ -74,6 +78,8 @@ pub fn validate(config: &Config, registry: &Registry) -> Diagnostics {
 /// provider settings and a backend), then every module it calls.
 fn check_module(d: &mut Diagnostics, config: &Config, registry: &Registry, root: bool) {
     let names = Names::new(config);
+    conditions::check(d, &names, config, registry);
+    refactor::check(d, config);
     for r in &config.resources {
         let what = if r.mode == DeclKind::Data {
             "data source"

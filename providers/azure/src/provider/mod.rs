@@ -344,12 +344,23 @@ impl Provider for AzureProvider {
         Ok(())
     }
 
+    fn import_id_mismatch(&self, type_name: &str, id: &str) -> Option<String> {
+        shape::id_mismatch(&parse_type(type_name).ok()?, id)
+    }
+
+    fn type_of_id(&self, id: &str) -> Option<String> {
+        shape::known_type_of_id(id)
+    }
+
     async fn import(
         &self,
         req: &Request<'_>,
         id: &str,
     ) -> Result<(Observed, Value), ProviderError> {
         let t = parse_type(req.type_name)?;
+        if let Some(why) = shape::id_mismatch(&t, id) {
+            return Err(ProviderError::new(why));
+        }
         let got = self.get(req, id, &t.api_version).await?.ok_or_else(|| {
             ProviderError::with_code("ResourceNotFound", format!("{id} was not found"))
         })?;

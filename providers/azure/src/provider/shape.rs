@@ -330,6 +330,11 @@ pub(crate) fn inputs_of(t: &ArmType, id: &str, got: &serde_json::Value) -> Value
         identity.remove("principalId");
         identity.remove("tenantId");
     }
+    // Read-only fields ARM reports anywhere in a body (agent pools, load balancer profiles):
+    // a configuration never sets them.
+    for v in body.values_mut() {
+        strip_read_only(v);
+    }
     inputs.insert("parent".into(), Value::String(types::parent_of(id, t)));
     if !body.is_empty() {
         inputs.insert("body".into(), Value::Map(body));
@@ -347,5 +352,80 @@ pub(crate) fn observed(id: &str, got: serde_json::Value) -> Observed {
     Observed {
         id: Some(id),
         attributes: Value::from(got),
+    }
+}
+
+/// The resource type an ARM id names (`Microsoft.ServiceBus/namespaces/queues`), read from
+/// its last `/providers/NAMESPACE/type/name[/child/name...]` part, or a resource group's
+/// `/subscriptions/S/resourceGroups/R`; `None` when the id is not shaped so.
+pub(crate) fn type_of_id(id: &str) -> Option<String> {
+    let segs: Vec<&str> = id.trim_end_matches('/').split('/').collect();
+    if segs.first() != Some(&"") || !segs.get(1)?.eq_ignore_ascii_case("subscriptions") {
+        return None;
+    }
+    let at = segs
+        .iter()
+        .rposition(|s| s.eq_ignore_ascii_case("providers"));
+    match at {
+        Some(i) => {
+            let namespace = segs.get(i + 1)?;
+            let rest = &segs[i + 2..];
+            if rest.is_empty() || rest.len() % 2 != 0 || rest.iter().any(|s| s.is_empty()) {
+                return None;
+            }
+            let types: Vec<&str> = rest.iter().step_by(2).copied().collect();
+            Some(format!("{namespace}/{}", types.join("/")))
+        }
+        None if segs.len() == 5 && segs[3].eq_ignore_ascii_case("resourceGroups") => {
+            Some(types::RG.to_string())
+        }
+        None => None,
+    }
+}
+
+/// Why `id` cannot be an object of `t`: its resource type is another (ids that are not
+/// ARM-shaped are left to the service to refuse).
+pub(crate) fn id_mismatch(t: &ArmType, id: &str) -> Option<String> {
+    let Some(of_id) = type_of_id(id) else {
+        return Some(format!(
+            "`{id}` is not an ARM resource id: expected /subscriptions/SUB/resourceGroups/RG/providers/{}/...",
+            t.namespace
+        ));
+    };
+    (!t.is(&of_id)).then(|| {
+        format!(
+            "`{id}` is the id of a {of_id}, but the resource is {}",
+            t.full()
+        )
+    })
+}
+
+/// The full type (`Namespace/type@api-version`) of an id whose type is one plinth knows.
+pub(crate) fn known_type_of_id(id: &str) -> Option<String> {
+    let of_id = type_of_id(id)?;
+    types::KNOWN
+        .iter()
+        .find(|k| k.type_name.eq_ignore_ascii_case(&of_id))
+        .map(|k| format!("{}@{}", k.type_name, k.api_version))
+}
+
+/// Fields ARM marks read-only wherever they appear in a body (a resource's or a nested
+/// profile's state, versions the service picked, addresses it allocated).
+const READ_ONLY: &[&str] = &[
+    "provisioningState",
+    "powerState",
+    "currentOrchestratorVersion",
+    "nodeImageVersion",
+    "effectiveOutboundIPs",
+];
+
+fn strip_read_only(v: &mut Value) {
+    match v {
+        Value::Map(m) => {
+            m.retain(|k, _| !READ_ONLY.contains(&k.as_str()));
+            m.values_mut().for_each(strip_read_only);
+        }
+        Value::List(items) => items.iter_mut().for_each(strip_read_only),
+        _ => {}
     }
 }
