@@ -68,17 +68,35 @@ fn runs_after(a: &Stmt<'_>, b: &Stmt<'_>) -> bool {
 /// otherwise (validation refuses cycles; were one left, the rest keeps file order).
 fn ordered(stmts: Vec<Stmt<'_>>) -> Vec<Stmt<'_>> {
     let n = stmts.len();
+    // `waits[i]`: how many statements `i` runs after; `then[j]`: those that run after `j`.
+    let mut waits = vec![0usize; n];
+    let mut then: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for i in 0..n {
+        for j in 0..n {
+            if i != j && runs_after(&stmts[i], &stmts[j]) {
+                waits[i] += 1;
+                then[j].push(i);
+            }
+        }
+    }
+    let mut ready: std::collections::BTreeSet<usize> = (0..n).filter(|&i| waits[i] == 0).collect();
     let mut done = vec![false; n];
     let mut order = Vec::with_capacity(n);
     while order.len() < n {
-        let next = (0..n)
-            .find(|&i| {
-                !done[i] && (0..n).all(|j| j == i || done[j] || !runs_after(&stmts[i], &stmts[j]))
-            })
-            .or_else(|| (0..n).find(|&i| !done[i]));
-        let Some(i) = next else { break };
+        let Some(i) = ready.pop_first().or_else(|| (0..n).find(|&i| !done[i])) else {
+            break;
+        };
+        if done[i] {
+            continue;
+        }
         done[i] = true;
         order.push(i);
+        for &k in &then[i] {
+            waits[k] = waits[k].saturating_sub(1);
+            if waits[k] == 0 && !done[k] {
+                ready.insert(k);
+            }
+        }
     }
     let mut slots: Vec<Option<Stmt<'_>>> = stmts.into_iter().map(Some).collect();
     order.into_iter().filter_map(|i| slots[i].take()).collect()
