@@ -207,3 +207,30 @@ fn a_huge_import_is_cut_to_fit() {
         3_000
     );
 }
+
+/// A configuration with thousands of failing checks (one per module instance): the list
+/// is cut to fit, says so, and keeps the counts.
+#[test]
+fn many_failing_checks_are_cut_to_fit() {
+    let mut p = empty_plan();
+    p.changes = vec![imported_rg()];
+    p.checks = (0..5_000)
+        .map(|i| CheckResult {
+            address: format!("module.site[\"s{i:04}\"].check.reachable"),
+            status: CheckStatus::Fail,
+            messages: vec![format!("site s{i:04} answered 503 on its health endpoint")],
+        })
+        .collect();
+    let opts = MarkdownOptions {
+        max_chars: 20_000,
+        ..Default::default()
+    };
+    let out = render(&p, &opts);
+    assert!(out.chars().count() <= 20_000, "{}", out.len());
+    assert!(out.contains("> **Checks:** **5,000 failed**."), "{out}");
+    assert!(out.contains("more not listed here"), "{out}");
+    assert!(
+        out.contains("of the 5,000 checks that did not pass"),
+        "{out}"
+    );
+}

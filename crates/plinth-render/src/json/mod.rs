@@ -43,6 +43,7 @@ pub const DEPOSED_KEY: &str = "00000000";
 
 mod checks;
 mod terraform;
+mod tf_values;
 
 pub use terraform::terraform_json;
 

@@ -3,7 +3,7 @@
 //! `["forget"]`, moves as `previous_address`), planned values nested by module instance,
 //! drift, outputs, action invocations and check results.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::HashSet;
 
 use plinth_addr::{Address, ModuleStep};
 use plinth_plan::{Action, DeclKind, Drift, OutputChange, Plan, ReplaceOrder, ResourceChange};
@@ -11,18 +11,13 @@ use plinth_value::{Path, Value};
 use serde_json::{Map, Value as J, json};
 
 use super::checks::tf_checks;
+use super::tf_values::{tf_head, tf_planned_values, tf_provider_name};
 use super::{
-    DEPOSED_KEY, PROVIDER_NAMESPACE, TERRAFORM_FORMAT_VERSION, actions, module_address,
-    omit_unknowns, output_value, path_steps, plain, sensitive_tree, sensitive_tree_opt,
-    unknown_tree, version,
+    DEPOSED_KEY, TERRAFORM_FORMAT_VERSION, actions, omit_unknowns, output_value, path_steps, plain,
+    sensitive_tree, sensitive_tree_opt, unknown_tree, version,
 };
-use crate::address::{decl_name, instance_index, module_path, module_text, split_deposed};
-use crate::grouping::provider_of;
+use crate::address::{decl_name, split_deposed};
 use crate::marks::marked_before;
-
-fn tf_provider_name(type_name: &str) -> String {
-    format!("{PROVIDER_NAMESPACE}/{}", provider_of(type_name))
-}
 
 /// What stays in a plan (every change that is not a delete), indexed once per plan so that
 /// each delete's Terraform reason is a lookup, not a scan of the whole plan.
@@ -133,45 +128,6 @@ fn tf_change(
     J::Object(ch)
 }
 
-/// The identifying fields Terraform puts first in a resource change or planned resource.
-fn tf_head(
-    address: &str,
-    kind: DeclKind,
-    type_name: &str,
-    name: &str,
-    change: bool,
-) -> Map<String, J> {
-    let (base, _) = split_deposed(address);
-    let mut r = Map::new();
-    r.insert("address".into(), J::String(base.to_string()));
-    // As Terraform: the module instance, on changes (planned values nest resources in
-    // `child_modules` instead).
-    if let Some(module) = module_address(address).filter(|_| change) {
-        r.insert("module_address".into(), J::String(module));
-    }
-    r.insert(
-        "mode".into(),
-        J::String(
-            if kind == DeclKind::Data {
-                "data"
-            } else {
-                "managed"
-            }
-            .into(),
-        ),
-    );
-    r.insert("type".into(), J::String(type_name.to_string()));
-    r.insert("name".into(), J::String(name.to_string()));
-    if let Some(k) = instance_index(address) {
-        r.insert("index".into(), k);
-    }
-    r.insert(
-        "provider_name".into(),
-        J::String(tf_provider_name(type_name)),
-    );
-    r
-}
-
 fn tf_resource_change(c: &ResourceChange, staying: &Staying, reveal: bool) -> J {
     let mut r = tf_head(&c.address, c.kind, &c.type_name, &c.name, true);
     if split_deposed(&c.address).1 {
@@ -252,94 +208,6 @@ fn tf_listed(c: &ResourceChange) -> bool {
         DeclKind::Resource => true,
         DeclKind::Output | DeclKind::Provider | DeclKind::Local => false,
     }
-}
-
-fn tf_planned_values(plan: &Plan, reveal: bool) -> J {
-    // Resources by module instance: Terraform nests a module's in `child_modules`.
-    let mut by_module: BTreeMap<Vec<ModuleStep>, Vec<J>> = BTreeMap::new();
-    // A forgotten object leaves state: it has no planned value.
-    for c in plan.changes.iter().filter(|c| {
-        c.kind != DeclKind::Action && c.action != Action::Forget && !split_deposed(&c.address).1
-    }) {
-        let Some(after) = c.after.as_ref() else {
-            continue;
-        };
-        let mut r = tf_head(&c.address, c.kind, &c.type_name, &c.name, false);
-        r.insert("schema_version".into(), J::from(0));
-        r.insert(
-            "values".into(),
-            omit_unknowns(after, reveal).unwrap_or_else(|| json!({})),
-        );
-        let sens = match sensitive_tree(after) {
-            J::Bool(false) => json!({}),
-            t => t,
-        };
-        r.insert("sensitive_values".into(), sens);
-        by_module
-            .entry(module_path(&c.address))
-            .or_default()
-            .push(J::Object(r));
-    }
-    let outputs: Map<String, J> = plan
-        .outputs
-        .iter()
-        .filter(|o| o.action != Action::Delete)
-        .filter_map(|o| {
-            let after = output_value(o.after.as_ref(), o.sensitive)?;
-            let mut out = Map::new();
-            out.insert(
-                "sensitive".into(),
-                J::Bool(o.sensitive || after.contains_sensitive()),
-            );
-            if let Some(v) = omit_unknowns(&after, reveal) {
-                out.insert("value".into(), v);
-            }
-            Some((o.name.clone(), J::Object(out)))
-        })
-        .collect();
-    let mut root = Map::new();
-    root.insert(
-        "resources".into(),
-        J::Array(by_module.get(&Vec::new()).cloned().unwrap_or_default()),
-    );
-    let children = tf_child_modules(&[], &by_module);
-    if !children.is_empty() {
-        root.insert("child_modules".into(), J::Array(children));
-    }
-    json!({
-        "outputs": outputs,
-        "root_module": root,
-    })
-}
-
-/// The module instances directly inside `parent`, as Terraform's planned values nest them:
-/// `{"resources": [...], "address": "module.app[\"orders\"]", "child_modules": [...]}`
-/// (each list only when not empty), in address order. A module instance without resources
-/// of its own is there when a nested one has some.
-fn tf_child_modules(
-    parent: &[ModuleStep],
-    by_module: &BTreeMap<Vec<ModuleStep>, Vec<J>>,
-) -> Vec<J> {
-    let children: BTreeSet<&[ModuleStep]> = by_module
-        .keys()
-        .filter(|k| k.len() > parent.len() && k.starts_with(parent))
-        .map(|k| &k[..=parent.len()])
-        .collect();
-    children
-        .into_iter()
-        .map(|path| {
-            let mut m = Map::new();
-            if let Some(resources) = by_module.get(path) {
-                m.insert("resources".into(), J::Array(resources.clone()));
-            }
-            m.insert("address".into(), J::String(module_text(path)));
-            let nested = tf_child_modules(path, by_module);
-            if !nested.is_empty() {
-                m.insert("child_modules".into(), J::Array(nested));
-            }
-            J::Object(m)
-        })
-        .collect()
 }
 
 fn tf_action_invocation(c: &ResourceChange, reveal: bool) -> J {

@@ -3,7 +3,13 @@
 //!
 //! Changes are grouped by action; in a plan with modules, first by module instance: the
 //! root module's changes, then each instance's under a heading with its counts
-//! (`module.app["orders"]: 3 to add, 1 to change`), indented, with full addresses.
+//! (`module.app["orders"]: 3 to add, 1 to change`), indented, with full addresses. Changes
+//! to state alone are said in Terraform's words: `# rg will be imported` (an `Import` group
+//! for objects imported as they are), `# legacy_queue will no longer be managed by plinth`
+//! (`Forget`), `# mi has moved to identity` (`Move`, or on the change that also moves).
+//! The results of the configuration's checks follow the summary line ([`checks_text`]).
+//!
+//! Parts: `changes` (the groups and their entries), `checks`.
 
 use std::fmt::Write;
 
