@@ -62,14 +62,15 @@ enum Found {
     No(String, Option<String>),
 }
 
-/// The module a path of calls leads to from `config` (with the last call), or what is wrong
-/// with the path: every step's key is checked against its call's count/for_each, the last
-/// one's only when `check_last`.
+/// The module the path of calls of `a` leads to from `config` (with the last call), or what
+/// is wrong with the path: every step's key is checked against its call's count/for_each,
+/// the last one's only when `a` is a resource in it.
 fn walk<'c>(
     config: &'c Config,
-    steps: &[ModuleStep],
-    check_last: bool,
+    a: &Address,
 ) -> Result<(&'c Config, Option<&'c ModuleCall>), Found> {
+    let steps = &a.module;
+    let check_last = !a.is_module();
     let mut here = config;
     let mut call = None;
     for (i, step) in steps.iter().enumerate() {
@@ -88,12 +89,16 @@ fn walk<'c>(
         let keys = Keys::of(c.count.is_some(), c.for_each.is_some());
         let last = i + 1 == steps.len();
         if (check_last || !last) && !keys.fits(&step.key) {
+            // The address as it should be: this step with a key that fits.
+            let mut fixed = a.clone();
+            fixed.module[i].key = match keys {
+                Keys::None => None,
+                Keys::Count => Some(InstanceKey::Int(0)),
+                Keys::ForEach => Some(InstanceKey::from("KEY")),
+            };
             return Err(Found::No(
                 key_problem(&format!("module.{}", step.name), keys, &step.key),
-                Some(format!(
-                    "write `{}`.",
-                    keys.example(&format!("module.{}", step.name))
-                )),
+                Some(format!("write `{fixed}`.")),
             ));
         }
         here = &c.module;
@@ -132,7 +137,7 @@ fn key_problem(name: &str, keys: Keys, key: &Option<InstanceKey>) -> String {
 
 /// Whether `a` (as `kind`) is declared in `config`; keys are checked for instances.
 fn find(config: &Config, a: &Address, kind: Endpoint) -> Found {
-    let (module, call) = match walk(config, &a.module, !a.is_module()) {
+    let (module, call) = match walk(config, a) {
         Ok(x) => x,
         Err(f) => return f,
     };
