@@ -179,10 +179,16 @@ async fn execute(
             .iter()
             .map(|f| serde_json::json!({"address": f.address, "action": f.action, "message": f.message}))
             .collect();
+        let checks: Vec<_> = report
+            .checks
+            .iter()
+            .map(|c| serde_json::json!({"address": c.address, "status": c.status.as_str(), "messages": c.messages}))
+            .collect();
         outln!(
             "{}",
             serde_json::json!({"type": "apply_complete", "ok": report.ok(), "succeeded": report.succeeded, "failures": failures,
-                "skipped": report.skipped.len(), "interrupted": report.interrupts > 0, "abandoned": report.abandoned})
+                "skipped": report.skipped.len(), "interrupted": report.interrupts > 0, "abandoned": report.abandoned,
+                "checks": checks})
         );
     } else if report.interrupts > 0 {
         eprintln!(
@@ -248,6 +254,10 @@ async fn execute(
             "Everything else finished and is recorded in state. Fix the failures and run again."
         );
     }
+    // Checks warn after the summary, whatever else happened; they never change the exit code.
+    if !common.json && !report.checks.is_empty() {
+        outln!("\n{}", checks_text(&report.checks));
+    }
     Ok(if report.interrupts > 0 {
         EXIT_INTERRUPTED
     } else if report.failures.is_empty() {
@@ -255,4 +265,39 @@ async fn execute(
     } else {
         1
     })
+}
+
+/// The checks after an apply, as the plan's text shows them: a `Warning:` line per failed
+/// assertion, one line per check still unknown, the passing ones counted.
+fn checks_text(checks: &[plinth_plan::CheckResult]) -> String {
+    use plinth_plan::CheckStatus;
+    let mut lines = vec!["Checks:".to_string()];
+    for c in checks {
+        match c.status {
+            CheckStatus::Pass => {}
+            CheckStatus::Fail if c.messages.is_empty() => {
+                lines.push(format!("  Warning: {} failed.", c.address))
+            }
+            CheckStatus::Fail => lines.extend(
+                c.messages
+                    .iter()
+                    .map(|m| format!("  Warning: {} failed: {m}", c.address)),
+            ),
+            CheckStatus::Unknown => lines.push(format!(
+                "  {} could not be evaluated: it depends on values that are still unknown",
+                c.address
+            )),
+        }
+    }
+    let passed = checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Pass)
+        .count();
+    if passed > 0 {
+        lines.push(format!(
+            "  {passed} check{} passed.",
+            if passed == 1 { "" } else { "s" }
+        ));
+    }
+    lines.join("\n")
 }

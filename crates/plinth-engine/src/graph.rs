@@ -235,6 +235,12 @@ pub fn build(config: &Config, registry: &Registry) -> Result<DeclGraph, Diagnost
             }
             addrs_in(&mut g, m, to, &r.depends_on);
             addrs_in(&mut g, m, to, &r.lifecycle.replace_triggered_by);
+            // A condition is evaluated with the object: what it refers to comes first.
+            let l = &r.lifecycle;
+            for c in l.preconditions.iter().chain(&l.postconditions) {
+                refs_in(&mut g, m, to, &c.condition);
+                refs_in(&mut g, m, to, &c.message);
+            }
         }
         for a in &c.actions {
             let to = g.by_addr[&(m, DeclKind::Action, a.name.clone())];
@@ -249,6 +255,10 @@ pub fn build(config: &Config, registry: &Registry) -> Result<DeclGraph, Diagnost
         for o in &c.outputs {
             let to = outputs[&(m, o.name.clone())];
             refs_in(&mut g, m, to, &o.value);
+            for c in &o.preconditions {
+                refs_in(&mut g, m, to, &c.condition);
+                refs_in(&mut g, m, to, &c.message);
+            }
         }
         for (i, call) in c.module_calls.iter().enumerate() {
             let to = calls[&(m, i)];

@@ -129,16 +129,19 @@ value = "${app.arn}"
     assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
     assert_eq!(report.failures[0].action, "postcondition");
     assert!(
-        report.failures[0]
-            .message
-            .contains("postcondition failed for `app`: the app has the expected arn, not arn:fake:fake/app"),
+        report.failures[0].message.contains(
+            "postcondition failed for `app`: the app has the expected arn, not arn:fake:fake/app"
+        ),
         "{}",
         report.failures[0].message
     );
     assert!(report.skipped.iter().any(|(a, _)| a == "after"));
     // The object exists and is in state, as Terraform keeps it.
     assert!(h.state().resources.contains_key("app"));
-    let d = h.try_plan().await.expect_err("the next plan checks it again");
+    let d = h
+        .try_plan()
+        .await
+        .expect_err("the next plan checks it again");
     assert_eq!(d.0.iter().next().unwrap().subject.as_deref(), Some("app"));
 }
 
@@ -175,7 +178,10 @@ lifecycle = { precondition = [{ condition = "${var.mode}", message = "mode" }] }
     );
     let d = h.try_plan().await.expect_err("a string");
     let first = d.0.iter().next().unwrap();
-    assert_eq!(first.message, "condition must be true or false, it is a string");
+    assert_eq!(
+        first.message,
+        "condition must be true or false, it is a string"
+    );
     assert!(first.loc.is_some());
 }
 
@@ -196,7 +202,10 @@ lifecycle = { precondition = [{ condition = "${var.ok}", message = "ok must be s
         messages(&d),
         ["precondition failed for `output.flag`: ok must be set"]
     );
-    assert_eq!(d.0.iter().next().unwrap().subject.as_deref(), Some("output.flag"));
+    assert_eq!(
+        d.0.iter().next().unwrap().subject.as_deref(),
+        Some("output.flag")
+    );
 
     let h = Harness::new(
         r#"
@@ -217,7 +226,10 @@ lifecycle = { precondition = [{ condition = "${app.arn == \"nope\"}", message = 
         .map(|f| (f.address.as_str(), f.action.as_str()))
         .collect();
     assert_eq!(failed, [("output.arn", "precondition")]);
-    assert!(!h.state().outputs.contains_key("arn"), "the output is not recorded");
+    assert!(
+        !h.state().outputs.contains_key("arn"),
+        "the output is not recorded"
+    );
 }
 
 const CHECKS: &str = r#"
@@ -290,9 +302,14 @@ async fn checks_pass_fail_or_wait_for_apply_and_never_block() {
 async fn a_failed_scoped_read_fails_the_check_not_the_run() {
     let h = Harness::new(CHECKS);
     h.up().await;
-    h.fake.fail("data.current", Op::ReadData, "NotFound: no such thing");
+    h.fake
+        .fail("data.current", Op::ReadData, "NotFound: no such thing");
     let plan = h.plan().await;
-    let read_back = plan.checks.iter().find(|c| c.address == "check.read_back").unwrap();
+    let read_back = plan
+        .checks
+        .iter()
+        .find(|c| c.address == "check.read_back")
+        .unwrap();
     assert_eq!(read_back.status, CheckStatus::Fail);
     assert!(
         read_back.messages[0].contains("reading `data.current` failed: NotFound: no such thing"),
@@ -300,7 +317,11 @@ async fn a_failed_scoped_read_fails_the_check_not_the_run() {
         read_back.messages
     );
     let report = h.apply_ok(&plan).await;
-    let read_back = report.checks.iter().find(|c| c.address == "check.read_back").unwrap();
+    let read_back = report
+        .checks
+        .iter()
+        .find(|c| c.address == "check.read_back")
+        .unwrap();
     assert_eq!(read_back.status, CheckStatus::Fail);
 }
 
@@ -336,7 +357,11 @@ size = "${each.value}"
     assert_eq!(
         got,
         [
-            ("module.app[\"big\"].check.size_positive", CheckStatus::Pass, vec![]),
+            (
+                "module.app[\"big\"].check.size_positive",
+                CheckStatus::Pass,
+                vec![]
+            ),
             (
                 "module.app[\"empty\"].check.size_positive",
                 CheckStatus::Fail,

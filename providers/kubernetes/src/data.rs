@@ -56,7 +56,10 @@ fn text(config: &Value, path: &str) -> Result<Option<String>, (Path, String)> {
         Some(Value::Unknown) => Ok(Some(String::new())),
         Some(other) => Err((
             p(path),
-            format!("`{path}` must be a non-empty string, found {}", other.type_name()),
+            format!(
+                "`{path}` must be a non-empty string, found {}",
+                other.type_name()
+            ),
         )),
     }
 }

@@ -14,6 +14,8 @@ use crate::error::EngineError;
 use plinth_plan::{Plan, ResourceChange};
 use plinth_state::{HistoryEntry, StateError};
 
+mod checks;
+mod conditions;
 mod coordinator;
 mod ops;
 mod record;
@@ -49,7 +51,9 @@ impl Default for ApplyOptions {
 pub struct Failure {
     /// The address of the object (`output.NAME` for an output that could not be evaluated).
     pub address: String,
-    /// The operation that failed: `create`, `update`, `delete`, `read`, `run` or `output`.
+    /// The operation that failed: `create`, `update`, `delete`, `read`, `run` or `output`;
+    /// `precondition` or `postcondition` when a condition of the object (or an output's
+    /// precondition) is false.
     pub action: String,
     /// Why: the provider's error (with the service's code when it gave one), or the
     /// output's evaluation error.
@@ -69,6 +73,9 @@ pub struct ApplyReport {
     pub interrupts: u32,
     /// Operations that were running when the run was abandoned.
     pub abandoned: Vec<String>,
+    /// The results of the configuration's `[check.NAME]` blocks, evaluated with actual
+    /// values at the end of the run: warnings, never failures of the run.
+    pub checks: Vec<plinth_plan::CheckResult>,
 }
 
 impl ApplyReport {

@@ -23,6 +23,8 @@ pub(super) struct Names<'a> {
     count: HashSet<String>,
     /// The module calls, each with the outputs its module declares.
     modules: Vec<(&'a str, Vec<&'a str>)>,
+    /// `(check, READ)` of every `[check.NAME.data.READ]`: visible only to that check.
+    scoped: Vec<(&'a str, &'a str)>,
 }
 
 impl<'a> Names<'a> {
@@ -62,7 +64,21 @@ impl<'a> Names<'a> {
                     )
                 })
                 .collect(),
+            scoped: config
+                .checks
+                .iter()
+                .flat_map(|c| c.data.iter().map(|d| (c.name.as_str(), d.name.as_str())))
+                .collect(),
         }
+    }
+
+    /// These names and the scoped data sources of `check`, for its assertions.
+    pub(super) fn with_check_data(mut self, check: &'a plinth_config::CheckDecl) -> Self {
+        for d in &check.data {
+            self.data.list.push(d.name.as_str());
+            self.data.set.insert(d.name.as_str());
+        }
+        self
     }
 }
 
@@ -248,6 +264,18 @@ fn subtraction_help(root: &str, known: &str, rest: &str) -> String {
 
 /// Checks every reference in `node`, which is `within` a declaration of some kind.
 pub(super) fn check_refs(d: &mut Diagnostics, names: &Names<'_>, node: &Node, within: Within) {
+    check_refs_in(d, names, node, within, false)
+}
+
+/// [`check_refs`], where `allow_self` says whether `self` is left alone (a postcondition's
+/// object; elsewhere it is reported by the caller or as an unknown reference).
+pub(super) fn check_refs_in(
+    d: &mut Diagnostics,
+    names: &Names<'_>,
+    node: &Node,
+    within: Within,
+    allow_self: bool,
+) {
     for found in node.references() {
         let r = found.reference;
         let first_attr = match r.steps.first() {
@@ -357,6 +385,7 @@ pub(super) fn check_refs(d: &mut Diagnostics, names: &Names<'_>, node: &Node, wi
                 ),
             },
             "module" => check_module_ref(d, names, r, &found.loc),
+            "self" if allow_self => {}
             "data" => match first_attr {
                 Some(n) if names.data.contains(&n) => {
                     check_instance_key(d, names, &format!("data.{n}"), r.steps.get(1), &found.loc)
@@ -367,7 +396,9 @@ pub(super) fn check_refs(d: &mut Diagnostics, names: &Names<'_>, node: &Node, wi
                         None if names.managed.contains(&n) => {
                             Some(format!("`{n}` is a resource: write `{n}` without `data.`"))
                         }
-                        None => None,
+                        None => names.scoped.iter().find(|(_, r)| *r == n).map(|(c, _)| {
+                            format!("`data.{n}` is declared in [check.{c}]: only that check's assertions can refer to it; declare it as [data.{n}] to use it elsewhere")
+                        }),
                     };
                     d.push(
                         at(format!("unknown data source `data.{n}`"))
@@ -386,6 +417,7 @@ pub(super) fn check_refs(d: &mut Diagnostics, names: &Names<'_>, node: &Node, wi
                     None if names.data.contains(&name) => Some(format!("`{name}` is a data source: write `data.{name}`")),
                     None if names.vars.contains(&name) => Some(format!("`{name}` is a variable: write `var.{name}`")),
                     None if names.locals.contains(&name) => Some(format!("`{name}` is a local: write `local.{name}`")),
+                    None if name == "self" => Some("`self` exists only in postconditions (lifecycle.postcondition), where it is the object".to_string()),
                     None => Some("references are resource names, var.NAME, local.NAME, data.NAME, env.NAME, path.module, each.key/each.value or count.index".to_string()),
                 };
                 d.push(
