@@ -66,7 +66,8 @@ input = "${{guarded.id}}"
     // The others were planned (the resource group was looked up).
     assert!(paths.iter().any(|p| p.contains("cond-rg")), "{paths:#?}");
     // With the condition met, the same configuration plans.
-    p.sim_run(&sim, &["plan", "--var", "regions=[\"eastus\"]"]).code(0);
+    p.sim_run(&sim, &["plan", "--var", "regions=[\"eastus\"]"])
+        .code(0);
 }
 
 #[test]
@@ -261,7 +262,9 @@ fn the_flagship_refuses_federated_credentials_for_a_cluster_without_the_oidc_iss
         .stderr_has("2 problems");
     let paths = paths_since(&sim, before);
     assert!(
-        !paths.iter().any(|p| p.contains("federatedIdentityCredentials")),
+        !paths
+            .iter()
+            .any(|p| p.contains("federatedIdentityCredentials")),
         "no request about a federated credential: {paths:#?}"
     );
     // Workload identity off: the other precondition speaks.
