@@ -370,3 +370,44 @@ size = "${each.value}"
         ]
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_replacement_whose_precondition_fails_at_apply_keeps_the_old_object() {
+    let mut h = Harness::new(
+        r#"
+[resource.app]
+type = "fake:thing"
+name = "app"
+immutable = 1
+"#,
+    );
+    h.up().await;
+    h.set_config(
+        r#"
+[resource.fresh]
+type = "fake:thing"
+name = "fresh"
+
+[resource.app]
+type = "fake:thing"
+name = "app"
+immutable = 2
+lifecycle = { precondition = [{ condition = "${fresh.arn == \"nope\"}", message = "fresh must be nope" }] }
+"#,
+    );
+    let plan = h.plan().await;
+    let app = plan.changes.iter().find(|c| c.address == "app").unwrap();
+    assert_eq!(app.action, plinth_plan::Action::Replace);
+    h.fake.clear_log();
+    let report = h.apply(&plan).await;
+    let failed: Vec<(&str, &str)> = report
+        .failures
+        .iter()
+        .map(|f| (f.address.as_str(), f.action.as_str()))
+        .collect();
+    assert_eq!(failed, [("app", "precondition")]);
+    // Neither half of the replacement ran: the old object is still there.
+    assert_eq!(h.fake.count(Op::Delete), 0);
+    assert_eq!(h.fake.started(Op::Create), ["fresh"]);
+    assert!(h.state().resources.contains_key("app"));
+}

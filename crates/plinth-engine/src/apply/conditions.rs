@@ -16,6 +16,7 @@ use super::{Failure, state_err};
 use crate::error::EngineError;
 use crate::marks;
 use crate::scope::{ConditionKind, ConditionScope, Inst, Iteration, Scope, check_all};
+use plinth_plan::Action;
 use plinth_provider::ProviderError;
 
 impl Runner<'_, '_> {
@@ -46,12 +47,15 @@ impl Runner<'_, '_> {
         }
     }
 
-    /// The preconditions of the object an operation is about to create, update or read.
+    /// The preconditions of the object an operation is about to create, update or read, or
+    /// to replace (checked before the delete of a delete-then-create replacement too, so
+    /// that a false one leaves the old object in place).
     pub(super) fn preconditions(&self, op: &Op) -> Result<(), String> {
-        if !matches!(op.kind, OpKind::Create | OpKind::Update | OpKind::Read) {
+        let c = self.change(op);
+        let replacing = op.kind == OpKind::Delete && c.action == Action::Replace;
+        if !matches!(op.kind, OpKind::Create | OpKind::Update | OpKind::Read) && !replacing {
             return Ok(());
         }
-        let c = self.change(op);
         let Ok((DeclAt::Resource(r), scope)) = self.decl_scope(c) else {
             // Not a resource, or gone from the configuration: the operation itself says so.
             return Ok(());
