@@ -138,13 +138,21 @@ fn markdown_of_imports_forgets_moves_and_checks() {
 #[test]
 fn secrets_of_an_imported_object_are_hidden_unless_asked() {
     let mut p = empty_plan();
-    let mut rg = imported_rg();
-    // The read marked it; the plan after did not (and the other way round for the vault).
-    rg.before.as_mut().unwrap().set(
+    // Without a configuration, the details show what was read: its secret hidden.
+    let mut read_only = imported_rg();
+    read_only.config = None;
+    read_only.before.as_mut().unwrap().set(
         &fixtures::path("properties.token"),
         Value::sensitive(Value::from(IMPORT_SECRET)),
     );
-    p.changes = vec![rg, imported_kv()];
+    // With one, what it sets: a sensitive input hidden.
+    let mut configured = imported_rg();
+    configured.address = "rg2".into();
+    configured.config.as_mut().unwrap().set(
+        &fixtures::path("password"),
+        Value::sensitive(Value::from(IMPORT_SECRET)),
+    );
+    p.changes = vec![read_only, configured, imported_kv()];
     for out in [text(&p), md(&p)] {
         assert!(!out.contains(IMPORT_SECRET), "{out}");
     }
@@ -155,7 +163,7 @@ fn secrets_of_an_imported_object_are_hidden_unless_asked() {
             ..Default::default()
         },
     );
-    assert!(revealed.contains(IMPORT_SECRET), "{revealed}");
+    assert_eq!(revealed.matches(IMPORT_SECRET).count(), 2, "{revealed}");
 }
 
 /// Thousands of imports of large objects: the Markdown stays under GitHub's limit, says

@@ -187,10 +187,18 @@ fn change_body(c: &ResourceChange, reveal: bool) -> String {
         // What leaves state, or is adopted as it is: the object's attributes, without the
         // id its line shows already.
         Action::Forget => state_only_body(c, c.id.as_deref(), "Value", reveal),
-        Action::NoOp if c.importing.is_some() => {
-            let id = c.importing.as_ref().map(|i| i.id.as_str());
-            state_only_body(c, id, "Imported", reveal)
-        }
+        // An object imported as it is: what the configuration sets (it matches what was
+        // read; the service's own attributes would only bury it), or, without a
+        // configuration, what was read.
+        Action::NoOp if c.importing.is_some() => match &c.config {
+            Some(config) if !config.leaf_paths().is_empty() => {
+                entries_md(&["Input", "Value"], leaf_entries(config, reveal))
+            }
+            _ => {
+                let id = c.importing.as_ref().map(|i| i.id.as_str());
+                state_only_body(c, id, "Imported", reveal)
+            }
+        },
         Action::Update | Action::Replace => {
             let mut entries: Vec<Entry> = c
                 .changed_paths
