@@ -292,7 +292,15 @@ fn the_flagship_imported_with_generated_configuration_plans_empty() {
     plan.code(0)
         .stdout_has(&format!("{} to import, 0 to add", names.len()));
     let text = p.read("generated.toml");
-    std::fs::write("/tmp/flagship-generated.toml", &text).ok();
+    // What the service computed for another imported object is a reference too.
+    assert!(
+        text.contains("issuer = \"${aks.properties.oidcIssuerProfile.issuerURL}\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("principalId = \"${mi.properties.principalId}\""),
+        "{text}"
+    );
     assert!(text.contains("parent = \"${rg.id}\""), "{text}");
     assert!(text.contains("parent = \"${mi.id}\""), "{text}");
     assert!(text.contains("parent = \"${queue.id}\""), "{text}");

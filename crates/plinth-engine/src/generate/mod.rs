@@ -81,6 +81,9 @@ pub async fn generate_config(
         state.into_iter().flat_map(|s| s.resources.values()),
     );
     let mut read: BTreeMap<String, toml::Object> = BTreeMap::new();
+    // Values the service computed for an object read (a cluster's issuer URL, an identity's
+    // principal), by value: the reference that gives each (`None`: several do).
+    let mut computed: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut failed = std::collections::HashSet::new();
     let mut diags = Diagnostics::default();
     loop {
@@ -122,6 +125,9 @@ pub async fn generate_config(
                         && matches!(attrs, Value::Map(_))
                     {
                         attrs.set(&Path::root().key("id"), Value::String(id.clone()));
+                    }
+                    if let Some(schema) = provider.schema(&t) {
+                        computed_values(&p.name, &attrs, &schema.computed, &mut computed);
                     }
                     values.set(&Address::resource(p.name.clone()), attrs, true);
                     read.insert(
@@ -205,7 +211,14 @@ pub async fn generate_config(
         .filter_map(|p| read.remove(&p.name))
         .collect();
     Ok(Some(Generated {
-        text: toml::render(&objects, &ids),
+        text: toml::render(
+            &objects,
+            &ids,
+            &computed
+                .into_iter()
+                .filter_map(|(v, r)| Some((v, r?)))
+                .collect(),
+        ),
         addresses: objects.iter().map(|o| o.name.clone()).collect(),
     }))
 }
@@ -249,4 +262,35 @@ fn place(config: &Config, loc: &Loc) -> String {
         .get(..loc.span.start)
         .map_or(1, |t| t.matches('\n').count() + 1);
     format!("{}:{line}", file.name)
+}
+
+/// Records the string values at `paths` (attribute paths the provider computes) of the object
+/// `name`, long enough to be unmistakable (a UUID, a URL), as the references that give them:
+/// `aks.properties.oidcIssuerProfile.issuerURL`. A value two objects have is no reference.
+fn computed_values(
+    name: &str,
+    attrs: &Value,
+    paths: &[Path],
+    out: &mut BTreeMap<String, Option<String>>,
+) {
+    for path in paths {
+        let Some(Value::String(v)) = attrs.get(path) else {
+            continue;
+        };
+        let text = path.to_string();
+        let plain = text
+            .split('.')
+            .all(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        if v.len() < 16 || v.contains(char::is_whitespace) || !plain || text == "id" {
+            continue;
+        }
+        let reference = format!("{name}.{text}");
+        out.entry(v)
+            .and_modify(|r| {
+                if r.as_deref() != Some(reference.as_str()) {
+                    *r = None;
+                }
+            })
+            .or_insert(Some(reference));
+    }
 }
