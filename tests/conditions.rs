@@ -282,3 +282,36 @@ fn the_flagship_refuses_federated_credentials_for_a_cluster_without_the_oidc_iss
         "precondition failed for `module.workload.fic_keda`: the cluster must have workload identity enabled",
     );
 }
+
+#[test]
+fn the_flagship_check_warns_when_keda_cannot_use_the_identity() {
+    let p = Project::flagship();
+    // Without the operator's federated credential (and its restart), KEDA's scaler cannot
+    // authenticate: the apply succeeds, the check says why the ScaledJob is not ready.
+    let identity = "modules/keda-workload-identity/identity.toml";
+    let text = p.read(identity);
+    let start = text.find("# So may the KEDA operator").unwrap();
+    let end = text.find("# Send, receive and manage").unwrap();
+    p.write(identity, &format!("{}{}", &text[..start], &text[end..]));
+    p.edit(
+        "modules/keda-workload-identity/kubernetes.toml",
+        "[action.restart_keda]\ntype = \"k8s:rollout-restart\"\ntarget = \"kube-system/Deployment/keda-operator\"\non = [\"fic_keda\"]\n",
+        "",
+    );
+    let sim = Sim::start(&world(&p));
+    let apply = p.sim_run(&sim, &["apply", "--auto-approve"]);
+    apply.code(0);
+    apply.stdout_has(
+        "Warning: check.scaledjob_ready failed: KEDA has not accepted ScaledJob myconsumer-scaledjob: Ready is False",
+    );
+    // The whole flagship applied and checked: the next plan reads the ScaledJob again.
+    let fixed = Project::flagship();
+    p.write(identity, &fixed.read(identity));
+    let k = "modules/keda-workload-identity/kubernetes.toml";
+    p.write(k, &fixed.read(k));
+    p.sim_run(&sim, &["apply", "--auto-approve"]).code(0);
+    sim.settle();
+    p.sim_run(&sim, &["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("Checks: 1 passed.");
+}
