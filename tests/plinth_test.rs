@@ -253,6 +253,63 @@ message = "a new name replaces the group"
 }
 
 #[test]
+fn drift_changes_the_cloud_outside_plinth_before_a_run() {
+    let p = Project::with_main(
+        r#"
+[resource.rg]
+type = "azure:Microsoft.Resources/resourceGroups@2025-04-01"
+name = "drift-rg"
+location = "eastus"
+tags = { team = "a" }
+"#,
+    );
+    std::fs::create_dir(p.path("tests")).unwrap();
+    p.write(
+        "tests/drift.test.toml",
+        r#"
+[[run]]
+name = "creates"
+
+[[run]]
+name = "someone_retags"
+command = "plan"
+
+[[run.drift]]
+address = "rg"
+patch = { tags = { team = "b" } }
+
+[[run.assert]]
+condition = "${plan.changes[\"rg\"].action == \"update\"}"
+message = "the plan puts the tag back"
+
+[[run]]
+name = "someone_deletes"
+command = "plan"
+
+[[run.drift]]
+address = "rg"
+delete = true
+
+[[run.assert]]
+condition = "${plan.changes[\"rg\"].action == \"create\"}"
+message = "the plan creates the group again"
+"#,
+    );
+    p.ok(&["test"])
+        .stdout_has("  run \"someone_retags\"... pass")
+        .stdout_has("  run \"someone_deletes\"... pass")
+        .stdout_has("Success! 3 passed, 0 failed.");
+    // Drift needs an object in state: a first run has none.
+    p.write(
+        "tests/drift.test.toml",
+        "[[run]]\nname = \"early\"\ncommand = \"plan\"\n\n[[run.drift]]\naddress = \"rg\"\ndelete = true\n",
+    );
+    p.fails(&["test"]).stdout_has(
+        "tests/drift.test.toml:5:1: `rg` is not in the state: an earlier run of the file must create it",
+    );
+}
+
+#[test]
 fn expected_failures_met_and_unmet() {
     let p = Project::with_main(
         r#"

@@ -32,8 +32,8 @@ pub use decl::{
     ResourceDecl, VarType, VariableDecl,
 };
 pub use decode::testfile::{
-    ExpectedFailure, TEST_DIR, TEST_SUFFIX, TestCommand, TestFile, TestRun, TestVar,
-    load_test_files,
+    DriftChange, ExpectedFailure, TEST_DIR, TEST_SUFFIX, TestCommand, TestDrift, TestFile, TestRun,
+    TestVar, load_test_files,
 };
 pub use diag::{Diagnostic, Diagnostics, MAX_RENDERED, MAX_SAME_KIND, clean};
 pub use files::{MAX_FILE_BYTES, MAX_TOML_BYTES};

@@ -109,6 +109,23 @@ async fn one_run(
     suite.loaded.vars = vars;
     crate::workspace::configure_providers(&mut suite.loaded)
         .map_err(|e| vec![describe(&e, sources)])?;
+    if !run.drift.is_empty() {
+        for d in &run.drift {
+            let id = state
+                .as_ref()
+                .and_then(|s| s.resources.get(&d.address))
+                .and_then(|r| r.id.clone())
+                .ok_or_else(|| {
+                    vec![format!(
+                        "{}: `{}` is not in the state: an earlier run of the file must create it",
+                        sources.describe(&d.loc),
+                        d.address
+                    )]
+                })?;
+            sim.drift(&id, &d.change).await.map_err(|e| vec![e])?;
+        }
+        sim.settle().await.map_err(|e| vec![e])?;
+    }
     let loaded = &suite.loaded;
     let with_data = extended(&loaded.config, run, sources);
     // A plan run reads its data with the plan itself; an apply run after the cloud settled.

@@ -2,6 +2,8 @@
 //! latency unless `PLINTH_SIM_LATENCY` says otherwise, its world kept in memory only), or the
 //! running `plinth sim serve` that `--sim URL` names.
 
+use plinth_config::DriftChange;
+
 use crate::error::CliError;
 use crate::workspace::Loaded;
 use crate::{Common, IN_PROCESS};
@@ -49,26 +51,54 @@ impl Cloud {
     /// Lets simulated time pass until the clusters' controllers (Jobs, KEDA) have nothing
     /// left to do: `POST /_sim/settle`.
     pub(super) async fn settle(&self) -> Result<(), String> {
+        match self.request("POST", "/_sim/settle", "").await {
+            Some(200) => Ok(()),
+            _ => Err(format!(
+                "the simulated cloud at {} did not settle (POST /_sim/settle failed)",
+                self.url
+            )),
+        }
+    }
+
+    /// Changes the ARM object `id` outside plinth (`[[run.drift]]`), as someone in the
+    /// portal would: a JSON merge patch, or a delete.
+    pub(super) async fn drift(&self, id: &str, change: &DriftChange) -> Result<(), String> {
+        let path = format!("/_sim/resources{id}");
+        let status = match change {
+            DriftChange::Patch(patch) => self.request("PATCH", &path, &patch.to_string()).await,
+            DriftChange::Delete => self.request("DELETE", &path, "").await,
+        };
+        match status {
+            Some(s) if (200..300).contains(&s) => Ok(()),
+            Some(404) => Err(format!("the simulated cloud has no object {id} to change")),
+            other => Err(format!(
+                "changing {id} in the simulated cloud failed ({})",
+                other.map_or("no answer".to_string(), |s| format!("status {s}"))
+            )),
+        }
+    }
+
+    /// One HTTP/1.1 request with a JSON body: its status; `None` when the cloud did not
+    /// answer within a minute.
+    async fn request(&self, method: &str, path: &str, body: &str) -> Option<u16> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let host = self.url.trim_start_matches("http://");
         let host = host.split('/').next().unwrap_or(host);
         let exchange = async {
             let mut s = tokio::net::TcpStream::connect(host).await.ok()?;
             let req = format!(
-                "POST /_sim/settle HTTP/1.1\r\nhost: {host}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                "{method} {path} HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
             );
             s.write_all(req.as_bytes()).await.ok()?;
             let mut head = [0u8; 12];
             s.read_exact(&mut head).await.ok()?;
-            Some(head.starts_with(b"HTTP/1.1 200"))
+            std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
         };
-        match tokio::time::timeout(std::time::Duration::from_secs(60), exchange).await {
-            Ok(Some(true)) => Ok(()),
-            _ => Err(format!(
-                "the simulated cloud at {} did not settle (POST /_sim/settle failed)",
-                self.url
-            )),
-        }
+        tokio::time::timeout(std::time::Duration::from_secs(60), exchange)
+            .await
+            .ok()
+            .flatten()
     }
 
     /// Stops an in-process cloud.
