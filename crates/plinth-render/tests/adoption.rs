@@ -242,3 +242,34 @@ fn many_failing_checks_are_cut_to_fit() {
         "{out}"
     );
 }
+
+/// A move seen from inside a module instance names both addresses whole when one of them
+/// is outside it (they would read alike), relative ones when both are inside.
+#[test]
+fn moves_across_module_instances_name_both_addresses_whole() {
+    let moved = |from: &str, to: &str| {
+        let mut c = moved_into_module();
+        c.address = to.into();
+        c.moved_from = Some(from.into());
+        c
+    };
+    let mut p = empty_plan();
+    p.changes = vec![
+        moved(r#"module.app["a"].mi"#, "mi"),
+        moved(r#"module.app["a"].db"#, r#"module.app["b"].db"#),
+        moved(r#"module.app["b"].old"#, r#"module.app["b"].new"#),
+    ];
+    let out = md(&p);
+    for line in [
+        r#"- `module.app["a"].mi` has moved to `mi`"#,
+        r#"- `module.app["a"].db` has moved to `module.app["b"].db`"#,
+        "- `old` has moved to `new`",
+    ] {
+        assert!(out.contains(line), "{line} in {out}");
+    }
+    let text = text(&p);
+    assert!(
+        text.contains(r#"# module.app["a"].db has moved to module.app["b"].db"#),
+        "{text}"
+    );
+}
