@@ -370,7 +370,7 @@ pub(crate) fn type_of_id(id: &str) -> Option<String> {
         Some(i) => {
             let namespace = segs.get(i + 1)?;
             let rest = &segs[i + 2..];
-            if rest.is_empty() || rest.len() % 2 != 0 || rest.iter().any(|s| s.is_empty()) {
+            if rest.is_empty() || !rest.len().is_multiple_of(2) || rest.iter().any(|s| s.is_empty()) {
                 return None;
             }
             let types: Vec<&str> = rest.iter().step_by(2).copied().collect();
