@@ -411,3 +411,45 @@ lifecycle = { precondition = [{ condition = "${fresh.arn == \"nope\"}", message 
     assert_eq!(h.fake.started(Op::Create), ["fresh"]);
     assert!(h.state().resources.contains_key("app"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_module_output_precondition_false_at_apply_fails_the_run() {
+    let (_dir, h) = common::harness(&[
+        (
+            "app/main.toml",
+            r#"
+[resource.mi]
+type = "fake:thing"
+name = "mi"
+
+[output.arn]
+value = "${mi.arn}"
+lifecycle = { precondition = [{ condition = "${mi.arn == \"nope\"}", message = "the identity's arn is ${mi.arn}" }] }
+"#,
+        ),
+        (
+            "main.toml",
+            r#"
+[module.app]
+source = "./app"
+"#,
+        ),
+    ]);
+    let plan = h.plan().await;
+    let report = h.apply(&plan).await;
+    let failed: Vec<(&str, &str, &str)> = report
+        .failures
+        .iter()
+        .map(|f| (f.address.as_str(), f.action.as_str(), f.message.as_str()))
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].0, "module.app.output.arn");
+    assert_eq!(failed[0].1, "precondition");
+    assert!(
+        failed[0]
+            .2
+            .contains("the identity's arn is arn:fake:fake/mi"),
+        "{}",
+        failed[0].2
+    );
+}

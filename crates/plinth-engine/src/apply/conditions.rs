@@ -3,8 +3,9 @@
 //! `precondition` and skips its dependents); its postconditions once the provider created,
 //! updated or read it, `self` being the object as observed (a false one fails the operation
 //! as `postcondition`, the object staying recorded, as Terraform does: the next plan checks
-//! it again). Root outputs' preconditions are evaluated before outputs are recorded; an
-//! output whose precondition fails keeps its previous value.
+//! it again). Outputs' preconditions are evaluated before outputs are recorded: a root
+//! output whose precondition fails keeps its previous value; a module instance's fails the
+//! run.
 
 use plinth_config::{Condition, Diagnostic};
 use plinth_graph::{Dag, NodeId, Walk};
@@ -158,8 +159,55 @@ impl Runner<'_, '_> {
                 ));
             }
         }
+        self.module_output_preconditions(&mut failures);
         self.report.failures.extend(failures);
         blocked
+    }
+
+    /// The preconditions of module outputs, in every module instance the plan has objects
+    /// in: a false one is a failure of the run (what it checks is wrong now that it exists).
+    fn module_output_preconditions(&self, failures: &mut Vec<Failure>) {
+        let mut insts: std::collections::BTreeSet<Vec<plinth_addr::ModuleStep>> =
+            Default::default();
+        for c in &self.input.plan.changes {
+            if let Ok(a) = c.address.parse::<crate::addr::Address>()
+                && !a.module.is_empty()
+            {
+                insts.insert(a.module);
+            }
+        }
+        for inst in insts {
+            let Some(m) = self.tree.of_instance(&inst) else {
+                continue;
+            };
+            let outputs = &self.tree.get(m).config.outputs;
+            if outputs.iter().all(|o| o.preconditions.is_empty()) {
+                continue;
+            }
+            let scope = match self.scope_at(&inst) {
+                Ok(s) => s,
+                Err(_) => continue,
+            };
+            for o in outputs.iter().filter(|o| !o.preconditions.is_empty()) {
+                let address = crate::addr::Address {
+                    module: inst.clone(),
+                    ..crate::addr::Address::new(crate::addr::DeclKind::Output, o.name.clone(), None)
+                }
+                .to_string();
+                if let Err(message) = self.conditions_message(
+                    ConditionKind::Pre,
+                    &address,
+                    &o.preconditions,
+                    &ConditionScope::new(&scope),
+                ) {
+                    failures.push(Failure {
+                        address,
+                        action: "precondition".into(),
+                        message,
+                    });
+                }
+            }
+        }
     }
 
     /// Puts back the previous values of outputs whose preconditions failed (see
