@@ -212,3 +212,15 @@ fn terraform_checks_aggregate_the_instances_of_a_check_block() {
     assert!(terraform_json(&empty_plan(), false).get("checks").is_none());
     assert_eq!(plan_json(&empty_plan(), false)["checks"], json!([]));
 }
+
+/// The whole of both documents, for review: what a tool reading them gets.
+#[test]
+fn both_json_documents_of_the_adoption_plan() {
+    let p = adoption_plan();
+    let pretty = |j: &J| serde_json::to_string_pretty(j).unwrap();
+    insta::assert_snapshot!("adoption_plan_json", pretty(&plan_json(&p, false)));
+    insta::assert_snapshot!(
+        "adoption_terraform_json",
+        pretty(&terraform_json(&p, false))
+    );
+}
