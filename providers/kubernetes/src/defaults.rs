@@ -113,3 +113,42 @@ pub(crate) fn strip(gvk: &Gvk, manifest: &mut Value) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_jobs_controller_fields_and_defaults_go_what_the_user_wrote_stays() {
+        let gvk = Gvk::parse("batch/v1/Job").unwrap();
+        let mut m = Value::from(&json!({
+            "metadata": {"name": "producer"},
+            "spec": {
+                "backoffLimit": 6, "completions": 1, "parallelism": 3, "manualSelector": false,
+                "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": "u"}},
+                "template": {
+                    "metadata": {"labels": {"job-name": "producer", "controller-uid": "u", "app": "p"}},
+                    "spec": {
+                        "dnsPolicy": "ClusterFirst", "restartPolicy": "Never",
+                        "containers": [{"name": "c", "image": "demo:latest", "imagePullPolicy": "Always", "terminationMessagePath": "/dev/termination-log", "resources": {}}]
+                    }
+                }
+            }
+        }));
+        strip(&gvk, &mut m);
+        assert_eq!(
+            m.to_json(),
+            json!({
+                "metadata": {"name": "producer"},
+                "spec": {
+                    "parallelism": 3,
+                    "template": {
+                        "metadata": {"labels": {"app": "p"}},
+                        "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "demo:latest"}]}
+                    }
+                }
+            })
+        );
+    }
+}

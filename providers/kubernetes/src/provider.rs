@@ -493,6 +493,21 @@ impl Provider for KubernetesProvider {
     }
 }
 
+/// The object an id names, when it is of kind `gvk`; else why not (not an id, or an object
+/// of another kind).
+fn id_mismatch(gvk: &Gvk, id: &str) -> Result<ObjectRef, ProviderError> {
+    let obj = ObjectRef::parse_id(id)?;
+    if obj.gvk != *gvk {
+        return Err(ProviderError::new(format!(
+            "`{id}` is a {} ({}), but the resource is k8s:{}",
+            obj.gvk.kind,
+            obj.gvk.api_version(),
+            gvk.type_name()
+        )));
+    }
+    Ok(obj)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -556,19 +571,4 @@ mod tests {
         );
         assert!(!cm.contains_sensitive());
     }
-}
-
-/// The object an id names, when it is of kind `gvk`; else why not (not an id, or an object
-/// of another kind).
-fn id_mismatch(gvk: &Gvk, id: &str) -> Result<ObjectRef, ProviderError> {
-    let obj = ObjectRef::parse_id(id)?;
-    if obj.gvk != *gvk {
-        return Err(ProviderError::new(format!(
-            "`{id}` is a {} ({}), but the resource is k8s:{}",
-            obj.gvk.kind,
-            obj.gvk.api_version(),
-            gvk.type_name()
-        )));
-    }
-    Ok(obj)
 }

@@ -429,3 +429,40 @@ fn strip_read_only(v: &mut Value) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RG: &str = "/subscriptions/s/resourceGroups/orders-rg";
+
+    #[test]
+    fn an_arm_id_tells_its_type() {
+        assert_eq!(type_of_id(RG).as_deref(), Some(types::RG));
+        let queue = format!("{RG}/providers/Microsoft.ServiceBus/namespaces/sb/queues/q");
+        assert_eq!(
+            type_of_id(&queue).as_deref(),
+            Some("Microsoft.ServiceBus/namespaces/queues")
+        );
+        // An extension resource: the last provider segment.
+        let role = format!("{queue}/providers/Microsoft.Authorization/roleAssignments/g");
+        assert_eq!(type_of_id(&role).as_deref(), Some(types::ROLE_ASSIGNMENT));
+        assert_eq!(type_of_id("/subscriptions/s"), None);
+        assert_eq!(type_of_id("rg"), None);
+        assert_eq!(
+            known_type_of_id(RG).as_deref(),
+            Some("Microsoft.Resources/resourceGroups@2025-04-01")
+        );
+    }
+
+    #[test]
+    fn an_id_of_another_type_is_refused() {
+        let mi = ArmType::parse("Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30")
+            .unwrap();
+        let why = id_mismatch(&mi, RG).expect("a resource group is no identity");
+        assert!(why.contains("is the id of a Microsoft.Resources/resourceGroups"), "{why}");
+        let ok = format!("{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mi");
+        assert_eq!(id_mismatch(&mi, &ok), None);
+        assert_eq!(id_mismatch(&mi, &ok.to_uppercase()), None);
+    }
+}
