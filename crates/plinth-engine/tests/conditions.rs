@@ -453,3 +453,33 @@ source = "./app"
         failed[0].2
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_data_source_whose_precondition_is_unknown_is_read_at_apply() {
+    let h = Harness::new(
+        r#"
+[resource.first]
+type = "fake:thing"
+name = "first"
+
+[data.lookup]
+type = "fake:reader"
+query = "q"
+lifecycle = { precondition = [{ condition = "${first.arn != \"\"}", message = "first has an arn" }] }
+"#,
+    );
+    let plan = h.plan().await;
+    assert_eq!(
+        h.fake.count(Op::ReadData),
+        0,
+        "not read before its precondition holds"
+    );
+    let lookup = plan
+        .changes
+        .iter()
+        .find(|c| c.address == "data.lookup")
+        .unwrap();
+    assert!(lookup.reason.is_some(), "read during apply");
+    h.apply_ok(&plan).await;
+    assert_eq!(h.fake.count(Op::ReadData), 1);
+}

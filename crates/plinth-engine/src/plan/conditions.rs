@@ -20,10 +20,20 @@ use crate::tree::ROOT;
 
 use super::planner::Planner;
 
-/// The declarations a failed condition stopped: their dependents are not planned.
+/// The declarations a failed condition stopped (their dependents are not planned), and the
+/// data source instances whose preconditions are unknown (read at apply, once they hold).
 #[derive(Debug, Default)]
 pub(super) struct Stopped {
     nodes: HashSet<NodeId>,
+    read_later: HashSet<String>,
+}
+
+impl Stopped {
+    /// Whether the data source instance `address` is read at apply because its
+    /// preconditions are unknown now.
+    pub(super) fn read_later(&self, address: &str) -> bool {
+        self.read_later.contains(address)
+    }
 }
 
 impl Planner<'_, '_> {
@@ -85,6 +95,9 @@ impl Planner<'_, '_> {
             &ConditionScope::new(&scope),
         );
         drop(scope);
+        if matches!(result, Ok(false)) && addr.kind == crate::addr::DeclKind::Data {
+            self.stopped.read_later.insert(addr.to_string());
+        }
         self.settle(result, id, Some(addr))
     }
 

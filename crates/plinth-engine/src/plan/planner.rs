@@ -71,7 +71,8 @@ pub(super) struct Planner<'a, 'i> {
     pub(super) by_static: HashMap<StaticDecl, BTreeMap<Vec<ModuleStep>, Vec<usize>>>,
     /// The `[[import]]` blocks, expanded, by full address.
     pub(super) imports: super::imports::Imports,
-    /// Declarations a failed precondition or postcondition stopped (see `conditions`).
+    /// Declarations a failed precondition or postcondition stopped, and data sources an
+    /// unknown precondition defers to apply (see `conditions`).
     pub(super) stopped: super::conditions::Stopped,
 }
 

@@ -276,14 +276,16 @@ impl Planner<'_, '_> {
         let address = addr.to_string();
         // Reading now would see what is about to change: defer to apply (as Terraform does)
         // when anything this data source depends on, by reference or depends_on, changes.
-        let pending_dep = deps.iter().any(|d| {
-            self.action_of(d).iter().any(|a| {
-                matches!(
-                    a,
-                    Action::Create | Action::Update | Action::Replace | Action::Delete
-                )
-            })
-        });
+        // So does one whose preconditions are unknown: nothing is read before they hold.
+        let pending_dep = self.stopped.read_later(&address)
+            || deps.iter().any(|d| {
+                self.action_of(d).iter().any(|a| {
+                    matches!(
+                        a,
+                        Action::Create | Action::Update | Action::Replace | Action::Delete
+                    )
+                })
+            });
         let before = self
             .state
             .get(&address)
