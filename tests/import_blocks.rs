@@ -335,3 +335,48 @@ fn the_flagship_imported_with_generated_configuration_plans_empty() {
         .code(0)
         .stdout_has("No changes");
 }
+
+#[test]
+fn generate_config_says_what_it_could_not_read_and_writes_outside_only_when_asked() {
+    // The cluster the Kubernetes settings name is declared but neither in state nor imported.
+    let p = Project::with_main(
+        r#"
+[provider.kubernetes]
+cluster = "aks"
+
+[resource.aks]
+type = "azure:Microsoft.ContainerService/managedClusters@2025-10-01"
+parent = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg"
+name = "aks"
+location = "eastus"
+
+[[import]]
+to = "sa"
+type = "k8s:v1/ServiceAccount"
+id = "v1/ServiceAccount/default/worker"
+"#,
+    );
+    p.fails(&["plan", "--generate-config", "generated.toml"])
+        .stderr_has("`sa` could not be read: its provider's settings name an object that is neither in state nor imported")
+        .stderr_has("main.toml:");
+    assert!(!p.path("generated.toml").exists());
+
+    // Outside the directory: written, not planned with.
+    let q = Project::with_main(
+        "[[import]]\nto = \"adopted\"\ntype = \"core:data\"\nid = \"existing-7\"\n",
+    );
+    let outside = q.dir.parent().unwrap().join("adopted.toml");
+    q.ok(&["plan", "--generate-config", outside.to_str().unwrap()])
+        .stdout_has("is outside the configuration directory")
+        .stdout_lacks("Plan:");
+    let text = std::fs::read_to_string(&outside).expect("written");
+    assert!(
+        text.contains("[resource.adopted]\ntype = \"core:data\"\n"),
+        "{text}"
+    );
+    std::fs::rename(&outside, q.path("adopted.toml")).unwrap();
+    q.plan_changes(&[])
+        .stdout_has("Plan: 1 to import, 0 to add");
+    q.apply(&[]);
+    q.assert_no_changes(&[]);
+}
