@@ -483,3 +483,43 @@ lifecycle = { precondition = [{ condition = "${first.arn != \"\"}", message = "f
     h.apply_ok(&plan).await;
     assert_eq!(h.fake.count(Op::ReadData), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_message_that_names_a_secret_is_not_shown() {
+    let h = Harness::new(
+        r#"
+[variable.password]
+sensitive = true
+default = "hunter2"
+
+[resource.app]
+type = "fake:thing"
+name = "app"
+lifecycle = { precondition = [{ condition = "${length(var.password) > 10}", message = "the password ${var.password} is too short" }] }
+
+[check.strong]
+assert = [{ condition = "${var.password != \"hunter2\"}", message = "the password is ${var.password}" }]
+"#,
+    );
+    let d = h.try_plan().await.expect_err("too short");
+    let text = h.render(&d);
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(
+        text.contains("precondition failed for `app`: (the message refers to sensitive values and is not shown)"),
+        "{text}"
+    );
+    let mut h = h;
+    h.set_config(
+        r#"
+[variable.password]
+sensitive = true
+default = "hunter2"
+
+[check.strong]
+assert = [{ condition = "${var.password != \"hunter2\"}", message = "the password is ${var.password}" }]
+"#,
+    );
+    let plan = h.plan().await;
+    assert_eq!(plan.checks[0].status, CheckStatus::Fail);
+    assert!(!format!("{:?}", plan.checks).contains("hunter2"));
+}
