@@ -211,10 +211,32 @@ fn module_of(tree: &ModTree<'_>, address: &Address) -> Result<usize, EngineError
     Ok(m)
 }
 
-/// The known part of an evaluated configuration (its unknown values removed): what an
-/// `[[import]]` records as the inputs of the object it adopts, so that what the
-/// configuration does not set, or sets from what is not known yet, is not a change.
-pub(crate) fn known_part(config: &plinth_value::Value) -> plinth_value::Value {
+/// The inputs an object an `[[import]]` adopts is recorded with (and planned against): the
+/// known part of the evaluated configuration, without the values the object read does not
+/// show (a write-only secret): what the configuration does not set, or sets from what is not
+/// known yet, is not a change, and a value that cannot be compared is one.
+pub(crate) fn adopted_inputs(
+    registry: &plinth_provider::Registry,
+    type_name: &str,
+    config: &plinth_value::Value,
+    attributes: &plinth_value::Value,
+) -> plinth_value::Value {
+    let mut v = known_part(config);
+    if let Some((provider, t)) = registry.lookup(type_name) {
+        // From the last leaf on, so that removing a list item does not shift the others.
+        for leaf in v.leaf_paths().into_iter().rev() {
+            if let Some(at) = provider.attribute_path(&t, &leaf)
+                && attributes.get(&at).is_none()
+            {
+                v.remove(&leaf);
+            }
+        }
+    }
+    v
+}
+
+/// The known part of an evaluated configuration (its unknown values removed).
+fn known_part(config: &plinth_value::Value) -> plinth_value::Value {
     let mut v = config.clone();
     for p in config.unknown_paths() {
         if p.is_root() {

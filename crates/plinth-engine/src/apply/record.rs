@@ -151,8 +151,8 @@ impl Runner<'_, '_> {
     }
 
     /// Records the objects the plan imports (`ResourceChange::importing`) as they were read,
-    /// before any operation runs (no create ever happens for them): the known part of the
-    /// configuration as inputs, the attributes read (the change's `before`), and the
+    /// before any operation runs (no create ever happens for them): the inputs
+    /// `import::adopted_inputs` gives, the attributes read (the change's `before`), and the
     /// provider settings evaluated with the values the plan knows. A change that then
     /// updates or replaces the object proceeds against this record. State that already holds
     /// an importing address changed since the plan: refused before anything is written.
@@ -181,11 +181,16 @@ impl Runner<'_, '_> {
                     c.address
                 )))
             })?;
-            let inputs = crate::import::known_part(c.config.as_ref().unwrap_or(&Value::Null));
             let obs = Observed {
                 id: c.id.clone().or_else(|| Some(importing.id.clone())),
                 attributes: c.before.clone().unwrap_or(Value::Null),
             };
+            let inputs = crate::import::adopted_inputs(
+                self.input.workspace.registry,
+                &c.type_name,
+                c.config.as_ref().unwrap_or(&Value::Null),
+                &obs.attributes,
+            );
             let (record, _) = crate::records::object_record(
                 self.input.workspace.registry,
                 crate::records::Recording {

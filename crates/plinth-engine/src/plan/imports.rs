@@ -216,8 +216,8 @@ pub(super) struct Imported {
 
 impl Planner<'_, '_> {
     /// Reads the object an `[[import]]` adopts at `address`, if one does and state does not
-    /// already hold it. `config` is the evaluated configuration (its known part becomes the
-    /// prior's inputs: what the configuration does not set is not a change).
+    /// already hold it. `config` is the evaluated configuration (see
+    /// [`crate::import::adopted_inputs`] for the prior's inputs).
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn read_import(
         &mut self,
@@ -272,7 +272,12 @@ impl Planner<'_, '_> {
             d.subject(address)
         })?;
         obs.id = obs.id.or(Some(i.id.clone()));
-        let inputs = crate::import::known_part(config);
+        let inputs = crate::import::adopted_inputs(
+            self.input.workspace.registry,
+            type_name,
+            config,
+            &obs.attributes,
+        );
         let (record, _) = object_record(
             self.input.workspace.registry,
             Recording {
