@@ -110,11 +110,13 @@ fn check_scoped_data(
             ),
         );
     }
+    let mut repeated = false;
     for (meta, given) in [
         ("count", r.count.is_some()),
         ("for_each", r.for_each.is_some()),
     ] {
         if given {
+            repeated = true;
             d.push(
                 Diagnostic::at(
                     format!("the data source `{}` of check `{check}` has `{meta}`", r.name),
@@ -124,6 +126,10 @@ fn check_scoped_data(
                 .help("a check reads one object per data source: remove it, or declare the data source outside the check"),
             );
         }
+    }
+    if repeated {
+        // Its inputs would use `count.index`/`each`: reported once, here.
+        return;
     }
     let l = &r.lifecycle;
     if !l.preconditions.is_empty() || !l.postconditions.is_empty() {
