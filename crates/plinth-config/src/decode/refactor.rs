@@ -252,6 +252,38 @@ impl Decoder<'_> {
             );
             return None;
         }
+        // The parser takes unquoted keys as the command line types them; a block is written
+        // as Terraform writes it, where `app[*]` is a splat (every instance is `app`) and
+        // `app[blue]` no key at all: read leniently, either would name an instance that does
+        // not exist, and the move would silently do nothing.
+        if let Some(key) = unquoted_key(s) {
+            let (problem, help) = if key == "*" {
+                (
+                    format!("`{s}` is not an address of one instance: `[*]` is a splat, not a key"),
+                    format!(
+                        "write `{}` (without a key): an address without a key names every instance",
+                        s.replace("[*]", "")
+                    ),
+                )
+            } else {
+                let quoted = serde_json::to_string(key).unwrap_or_default();
+                (
+                    format!(
+                        "`{s}` is not an address: a key is written in quotes ([{quoted}]) or as a number ([0])"
+                    ),
+                    format!(
+                        "write `{}`",
+                        s.replacen(&format!("[{key}]"), &format!("[{quoted}]"), 1)
+                    ),
+                )
+            };
+            self.err(
+                Diagnostic::at(problem, vloc)
+                    .label("expected [\"KEY\"] or [0]")
+                    .help(help),
+            );
+            return None;
+        }
         let problem = match s.parse::<plinth_addr::Address>() {
             Err(e) => Some(e.to_string()),
             Ok(a) if a.deposed => Some(format!("`{s}` names a deposed object")),
@@ -273,6 +305,37 @@ impl Decoder<'_> {
             loc: vloc,
         })
     }
+}
+
+/// The first key of `text` written neither quoted (`["blue"]`) nor as an index (`[0]`):
+/// `*` of `app[*]`, `blue` of `app[blue]`.
+fn unquoted_key(text: &str) -> Option<&str> {
+    let mut rest = text;
+    while let Some(open) = rest.find(['[', '"']) {
+        let after = &rest[open + 1..];
+        if rest[open..].starts_with('"') {
+            // A quoted key: skip to its closing quote, honouring escapes.
+            let mut escaped = false;
+            let close = after.char_indices().find(|&(_, c)| {
+                let done = c == '"' && !escaped;
+                escaped = c == '\\' && !escaped;
+                done
+            })?;
+            rest = &after[close.0 + 1..];
+            continue;
+        }
+        if after.starts_with('"') {
+            rest = after;
+            continue;
+        }
+        let close = after.find(']').unwrap_or(after.len());
+        let key = &after[..close];
+        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(key);
+        }
+        rest = &after[close..];
+    }
+    None
 }
 
 #[cfg(test)]
@@ -332,6 +395,25 @@ mod tests {
         ] {
             assert!(err.contains(needle), "{needle:?} missing from:\n{err}");
         }
+    }
+
+    #[test]
+    fn keys_must_be_quoted_or_numbers_as_terraform_writes_them() {
+        use super::unquoted_key;
+        for ok in [
+            "mi",
+            "app[0]",
+            "app[\"blue\"]",
+            "module.app[\"a[b]\"].mi[12]",
+            "app[\"x\\\"]\"]",
+            "module.app",
+        ] {
+            assert_eq!(unquoted_key(ok), None, "{ok}");
+        }
+        assert_eq!(unquoted_key("app[*]"), Some("*"));
+        assert_eq!(unquoted_key("module.app[\"a\"].mi[blue]"), Some("blue"));
+        assert_eq!(unquoted_key("module.app[x].mi"), Some("x"));
+        assert_eq!(unquoted_key("app[-1]"), Some("-1"));
     }
 
     #[test]
