@@ -27,6 +27,12 @@ pub(super) async fn test_cmd(
     filters: &[String],
     common: &Common,
 ) -> Result<u8, CliError> {
+    if common.json {
+        return Err(CliError::help(
+            "plinth test has no JSON output",
+            "drop --json; pass --junit FILE for a machine-readable report",
+        ));
+    }
     let loaded = workspace::load_unresolved(dir)?;
     let problems = plinth_engine::validate(&loaded.config, &loaded.registry);
     if !problems.is_empty() {

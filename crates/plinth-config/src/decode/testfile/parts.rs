@@ -24,20 +24,25 @@ impl Decoder<'_> {
             return None;
         };
         let mut out = Vec::new();
+        let mut ok = true;
         for item in items {
             let loc = self.loc(item.span());
-            let address = self.string_value(item, "an `expect_failures` entry")?;
+            let Some(address) = self.string_value(item, "an `expect_failures` entry") else {
+                ok = false;
+                continue;
+            };
             if let Err(why) = declared(config, &address) {
                 self.err(
                     Diagnostic::at(format!("`expect_failures` names `{address}`: {why}"), loc.clone())
                         .label("not declared")
                         .help("name a resource, data source, output or check the configuration declares (module.NAME.x inside a module)"),
                 );
-                return None;
+                ok = false;
+                continue;
             }
             out.push(ExpectedFailure { address, loc });
         }
-        Some(out)
+        ok.then_some(out)
     }
 
     pub(super) fn drift(

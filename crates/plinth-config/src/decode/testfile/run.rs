@@ -175,15 +175,29 @@ impl Decoder<'_> {
                         ok = false;
                     }
                 },
-                "variables" => {
-                    let t = self.expect_table(v, "a run's `variables`", &kloc)?;
-                    run.variables = self.test_vars(t, config);
-                }
-                "expect_failures" => run.expect_failures = self.expect_failures(v, config)?,
-                "assert" => run.asserts = self.asserts(v, &kloc)?,
-                "drift" => run.drift = self.drift(v, &kloc, config)?,
+                "variables" => match self.expect_table(v, "a run's `variables`", &kloc) {
+                    Some(t) => run.variables = self.test_vars(t, config),
+                    None => ok = false,
+                },
+                // A list with a mistake is reported and left out; decoding goes on, so one
+                // run reports every problem.
+                "expect_failures" => match self.expect_failures(v, config) {
+                    Some(e) => run.expect_failures = e,
+                    None => ok = false,
+                },
+                "assert" => match self.asserts(v, &kloc) {
+                    Some(a) => run.asserts = a,
+                    None => ok = false,
+                },
+                "drift" => match self.drift(v, &kloc, config) {
+                    Some(d) => run.drift = d,
+                    None => ok = false,
+                },
                 "data" => {
-                    let t = self.expect_table(v, "a run's `data`", &kloc)?;
+                    let Some(t) = self.expect_table(v, "a run's `data`", &kloc) else {
+                        ok = false;
+                        continue;
+                    };
                     for (dn, body) in t {
                         let nloc = self.loc(dn.span());
                         let dn = dn.get_ref().to_string();
@@ -199,7 +213,12 @@ impl Decoder<'_> {
                             ok = false;
                             continue;
                         }
-                        let body = self.expect_table(body, &format!("[run.data.{dn}]"), &nloc)?;
+                        let Some(body) =
+                            self.expect_table(body, &format!("[run.data.{dn}]"), &nloc)
+                        else {
+                            ok = false;
+                            continue;
+                        };
                         match self.resource(DeclKind::Data, dn, nloc, body) {
                             Some(d) => run.data.push(d),
                             None => ok = false,
