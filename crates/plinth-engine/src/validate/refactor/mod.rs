@@ -15,6 +15,7 @@ use plinth_config::{AddrRef, Config, Diagnostic, Diagnostics, Loc, ModuleCall, d
 use crate::addr::{Address, DeclKind};
 
 mod endpoint;
+mod overlap;
 
 pub(crate) use endpoint::{Endpoint, within};
 
@@ -190,6 +191,7 @@ fn find(config: &Config, a: &Address, kind: Endpoint) -> Found {
 pub(super) fn check(d: &mut Diagnostics, config: &Config) {
     check_moved(d, config);
     check_removed(d, config);
+    overlap::check(d, config);
 }
 
 fn parse(r: &AddrRef) -> Option<Address> {
