@@ -380,3 +380,25 @@ id = "v1/ServiceAccount/default/worker"
     q.apply(&[]);
     q.assert_no_changes(&[]);
 }
+
+#[test]
+fn plinth_import_records_like_an_import_block_what_the_configuration_leaves_out_is_no_change() {
+    let maker = Project::with_main(RG);
+    let sim = Sim::start(&world(&maker));
+    ok(maker.sim_run(&sim, &["apply", "--auto-approve"]));
+    let rg = maker.id_of("rg");
+    // Declared without the tags the object has.
+    let p = Project::with_main(
+        "[resource.rg]\ntype = \"azure:Microsoft.Resources/resourceGroups@2025-04-01\"\nname = \"adopt-rg\"\nlocation = \"eastus\"\n",
+    );
+    ok(p.sim_run(&sim, &["import", "rg", &rg]));
+    p.sim_run(&sim, &["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes");
+    // An id of another type is refused before anything is read.
+    let mi = maker.id_of("mi");
+    let q = Project::with_main(RG);
+    q.sim_run(&sim, &["import", "rg", &mi])
+        .code(1)
+        .stderr_has("is the id of a Microsoft.ManagedIdentity/userAssignedIdentities");
+}

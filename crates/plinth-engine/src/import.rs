@@ -1,6 +1,8 @@
 //! `plinth import ADDRESS ID`: adopting an existing object into state under a declared
 //! address. The object is read where the provider's settings point as state knows them (the
-//! cluster a Kubernetes object lives in), and recorded exactly as apply records objects.
+//! cluster a Kubernetes object lives in), and recorded exactly as apply records objects, with
+//! the configuration as it evaluates now as its inputs (as an `[[import]]` block records
+//! them): what the configuration does not set is not a change.
 
 use plinth_addr::{Address, DeclKind};
 use plinth_config::Diagnostic;
@@ -163,6 +165,9 @@ pub async fn import(
                 source,
             })?;
     obs.id = obs.id.or(Some(id.to_string()));
+    // Recorded as an `[[import]]` records it: the configuration as it evaluates now is what
+    // was "applied"; the provider's inputs only when it cannot be evaluated yet.
+    let inputs = configured_inputs(ws, &root, decl, address, &obs.attributes).unwrap_or(inputs);
     let (record, _) = object_record(
         ws.registry,
         Recording {
@@ -176,6 +181,48 @@ pub async fn import(
         obs,
     );
     Ok(record)
+}
+
+/// The configuration of `decl` for the instance `address`, evaluated against what state
+/// holds, as the inputs of the object adopted there ([`adopted_inputs`]); `None` when it
+/// cannot be evaluated.
+fn configured_inputs(
+    ws: &Workspace<'_>,
+    scope: &crate::scope::Scope<'_>,
+    decl: &plinth_config::ResourceDecl,
+    address: &Address,
+    attributes: &plinth_value::Value,
+) -> Option<plinth_value::Value> {
+    use crate::scope::Expansion;
+    use plinth_addr::InstanceKey;
+    use plinth_value::Value;
+    let here = scope.descend(&address.module).ok()?;
+    let iteration = match (Expansion::of(decl), &address.key) {
+        (None, None) => Iteration::None,
+        (Some(Expansion::Count), Some(InstanceKey::Int(i))) => Iteration::Count(*i),
+        (Some(Expansion::ForEach), Some(InstanceKey::Str(k))) => {
+            let v = decl.for_each.as_ref()?.eval(&here).ok()?;
+            let value = match v.unmarked() {
+                Value::Map(m) => m.get(k)?.clone(),
+                _ => Value::from(k.as_str()),
+            };
+            Iteration::Each {
+                key: Value::from(k.as_str()),
+                value,
+            }
+        }
+        _ => return None,
+    };
+    let mut config = decl.inputs.eval(&here.with_iteration(iteration)).ok()?;
+    if let Some(schema) = crate::inputs::schema_of(ws.registry, &decl.type_name) {
+        plinth_provider::diff::mark_sensitive(&schema, &mut config);
+    }
+    Some(adopted_inputs(
+        ws.registry,
+        &decl.type_name,
+        &config,
+        attributes,
+    ))
 }
 
 /// The static module of the instance `address` is in; an error naming the nearest call when
