@@ -374,15 +374,26 @@ fn filters_pick_files_and_a_missing_tests_folder_is_an_error() {
 }
 
 #[test]
-fn the_flagship_tests_pass() {
+fn the_flagship_tests_pass_and_leave_nothing_behind() {
     let p = Project::flagship();
+    let sim = Sim::start(&p.dir.parent().unwrap().join("world.json"));
     let junit = p.dir.parent().unwrap().join("flagship.xml");
-    let r = p.run(&["test", "--junit", junit.to_str().unwrap()]);
+    let r = p.sim_run(&sim, &["test", "--junit", junit.to_str().unwrap()]);
     r.code(0)
+        .stdout_has("  run \"applies_the_guide\"... pass")
+        .stdout_has("  run \"broken_identity_chain\"... pass")
+        .stdout_has("  run \"repairs_the_chain\"... pass")
         .stdout_has("tests/flagship.test.toml... pass")
-        .stdout_has("Success!");
+        .stdout_has("Success! 3 passed, 0 failed.")
+        // The broken chain's failed check was expected: no warning about it.
+        .stdout_lacks("warning:");
     let xml = std::fs::read_to_string(&junit).unwrap();
-    assert!(xml::parse(&xml).is_ok(), "{xml}");
+    let tree = xml::parse(&xml).unwrap_or_else(|e| panic!("not well-formed XML ({e}):\n{xml}"));
+    assert_eq!(tree.children[0].children.len(), 3, "{xml}");
+    // Every ARM resource and every AKS cluster the tests made is gone.
+    assert_eq!(sim.inventory(), Vec::<String>::new());
+    let clusters = common::sim::http_get_ok(&sim.url, "/_sim/resources");
+    assert!(clusters.contains("\"clusters\":[]"), "{clusters}");
 }
 
 /// A small XML reader for checking the report's shape: elements, attributes and text,
