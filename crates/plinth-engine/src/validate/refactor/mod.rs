@@ -246,7 +246,7 @@ fn check_moved(d: &mut Diagnostics, config: &Config) {
                     .label("not declared")
                     .help(match suggestion {
                         Some(s) => format!("{s} A moved block's `to` is the NEW address: declare it, or correct the address"),
-                        None => "a moved block's `to` is the NEW address: declare it, or correct the address".into(),
+                        None => "a moved block's `to` is the NEW address: declare it, or correct the address; if it was deleted on purpose, the moved block has done its work: remove it".into(),
                     }),
             ),
         }
