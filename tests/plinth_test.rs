@@ -310,6 +310,30 @@ message = "the plan creates the group again"
 }
 
 #[test]
+fn a_destroy_that_fails_fails_the_file_and_names_what_is_left() {
+    let p = Project::with_main(
+        "[resource.keep]\ntype = \"core:data\"\ninput = \"x\"\nlifecycle = { prevent_destroy = true }\n",
+    );
+    std::fs::create_dir(p.path("tests")).unwrap();
+    p.write("tests/keep.test.toml", "[[run]]\nname = \"makes\"\n");
+    let junit = p.dir.parent().unwrap().join("keep.xml");
+    p.run(&["test", "--junit", junit.to_str().unwrap()])
+        .code(1)
+        .stdout_has("  run \"makes\"... pass")
+        .stdout_has("  destroy... fail")
+        .stdout_has("`keep` has lifecycle.prevent_destroy")
+        .stdout_has("left in the cloud: keep")
+        .stdout_has("tests/keep.test.toml... fail")
+        .stdout_has("Failure! 1 passed, 0 failed; destroying failed for 1 file.");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let tree = xml::parse(&xml).unwrap_or_else(|e| panic!("not well-formed XML ({e}):\n{xml}"));
+    assert_eq!(tree.attr("errors"), Some("1"), "{xml}");
+    let destroy = &tree.children[0].children[1];
+    assert_eq!(destroy.attr("name"), Some("destroy"));
+    assert_eq!(destroy.children[0].name, "error");
+}
+
+#[test]
 fn expected_failures_met_and_unmet() {
     let p = Project::with_main(
         r#"
