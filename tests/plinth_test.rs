@@ -374,6 +374,67 @@ expect_failures = ["guarded"]
 }
 
 #[test]
+fn postconditions_outputs_and_checks_can_be_expected_to_fail() {
+    let p = Project::with_main(
+        r#"
+[variable.name]
+default = "ok"
+
+[resource.thing]
+type = "core:data"
+input = "${var.name}"
+lifecycle = { postcondition = [{ condition = "${self.output != \"late\"}", message = "the object must not come out late" }] }
+
+[output.name]
+value = "${var.name}"
+lifecycle = { precondition = [{ condition = "${var.name != \"hidden\"}", message = "the name is not for output" }] }
+
+[check.named]
+assert = [{ condition = "${var.name != \"anonymous\"}", message = "the thing has no real name" }]
+"#,
+    );
+    std::fs::create_dir(p.path("tests")).unwrap();
+    p.write(
+        "tests/expect.test.toml",
+        r#"
+[[run]]
+name = "comes_out_late"
+variables = { name = "late" }
+expect_failures = ["thing"]
+
+[[run]]
+name = "hidden_output"
+command = "plan"
+variables = { name = "hidden" }
+expect_failures = ["output.name"]
+
+[[run]]
+name = "anonymous"
+command = "plan"
+variables = { name = "anonymous" }
+expect_failures = ["check.named"]
+
+[[run.assert]]
+condition = "${plan.checks[\"check.named\"].status == \"fail\"}"
+message = "a failed check does not stop the run: its assertions see it"
+
+[[run]]
+name = "anonymous_unexpected"
+command = "plan"
+variables = { name = "anonymous" }
+"#,
+    );
+    p.ok(&["test"])
+        .stdout_has("  run \"comes_out_late\"... pass")
+        .stdout_has("  run \"hidden_output\"... pass")
+        .stdout_has("  run \"anonymous\"... pass")
+        // A check nobody expected to fail only warns.
+        .stdout_has("  run \"anonymous_unexpected\"... pass")
+        .stdout_has("    warning: check `check.named` failed: the thing has no real name")
+        .stdout_has("Success! 4 passed, 0 failed.");
+}
+
+#[test]
 fn filters_pick_files_and_a_missing_tests_folder_is_an_error() {
     let p = project(&[
         (
