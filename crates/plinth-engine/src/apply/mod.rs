@@ -20,6 +20,7 @@ mod coordinator;
 mod ops;
 mod record;
 mod runner;
+mod settings;
 
 pub use coordinator::apply;
 
