@@ -41,7 +41,7 @@ value = "${data.lookup.result}"
         "{}",
         h.render(&d)
     );
-    let first = d.0.iter().next().unwrap();
+    let first = d.0.first().unwrap();
     assert_eq!(first.subject.as_deref(), Some("data.lookup"));
     assert!(first.loc.is_some(), "located at the condition");
     // The data source was never read: no provider call for it.
@@ -142,7 +142,7 @@ value = "${app.arn}"
         .try_plan()
         .await
         .expect_err("the next plan checks it again");
-    assert_eq!(d.0.iter().next().unwrap().subject.as_deref(), Some("app"));
+    assert_eq!(d.0.first().unwrap().subject.as_deref(), Some("app"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -177,7 +177,7 @@ lifecycle = { precondition = [{ condition = "${var.mode}", message = "mode" }] }
 "#,
     );
     let d = h.try_plan().await.expect_err("a string");
-    let first = d.0.iter().next().unwrap();
+    let first = d.0.first().unwrap();
     assert_eq!(
         first.message,
         "condition must be true or false, it is a string"
@@ -202,10 +202,7 @@ lifecycle = { precondition = [{ condition = "${var.ok}", message = "ok must be s
         messages(&d),
         ["precondition failed for `output.flag`: ok must be set"]
     );
-    assert_eq!(
-        d.0.iter().next().unwrap().subject.as_deref(),
-        Some("output.flag")
-    );
+    assert_eq!(d.0.first().unwrap().subject.as_deref(), Some("output.flag"));
 
     let h = Harness::new(
         r#"
