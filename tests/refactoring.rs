@@ -198,3 +198,84 @@ fn on_the_sim_a_renamed_identity_sends_no_write_and_removed_forgets_or_deletes_i
     assert!(!holds_identity(&sim), "the identity was deleted");
     assert_eq!(p.state_list(), ["rg"]);
 }
+
+#[test]
+fn a_move_onto_an_instance_the_configuration_does_not_make_fails_instead_of_destroying_it() {
+    let p = Project::with_main(&data("mi", ""));
+    p.apply(&[]);
+    std::fs::create_dir_all(p.path("modules/app")).expect("module dir");
+    p.write(
+        "modules/app/main.toml",
+        "[resource.mi]\ntype = \"core:data\"\ninput = \"one\"\n",
+    );
+    let module = "[module.app]\nsource = \"./modules/app\"\nfor_each = [\"orders\"]\n\n";
+    // A key typed wrong (`order` for `orders`): the object would move there and be destroyed.
+    for (to, made) in [
+        ("svc[\"order\"]", "svc"),
+        ("module.app[\"order\"].mi", "module.app"),
+    ] {
+        p.write(
+            "main.toml",
+            &format!(
+                "{module}{}{}",
+                data("svc", "for_each = [\"orders\"]\n"),
+                moved("mi", to)
+            ),
+        );
+        p.fails(&["plan", "--no-color"])
+            .stderr_has(&format!(
+                "cannot move `mi` to `{to}`: the configuration makes no such instance, so the object would be destroyed"
+            ))
+            .stderr_has("main.toml:")
+            .stderr_has(&format!("the for_each of `{made}` makes"))
+            .stderr_has("[\"orders\"]");
+    }
+    assert_eq!(p.state_list(), ["mi"]);
+    // With the key corrected, the move is planned (and nothing is destroyed).
+    p.write(
+        "main.toml",
+        &format!(
+            "{module}{}{}",
+            data("svc", "for_each = [\"orders\"]\n"),
+            moved("mi", "svc[\"orders\"]")
+        ),
+    );
+    p.plan_changes(&["--no-color"])
+        .stdout_has("# mi has moved to svc[\"orders\"]")
+        .stdout_has("0 to destroy");
+}
+
+#[test]
+fn a_target_naming_the_old_address_of_a_moved_object_plans_its_move() {
+    let p = Project::with_main(&format!("{}{}", data("a", ""), data("other", "")));
+    p.apply(&[]);
+    p.write(
+        "main.toml",
+        &format!(
+            "[resource.b]\ntype = \"core:data\"\ninput = \"two\"\n\n{}{}",
+            data("other", ""),
+            moved("a", "b")
+        ),
+    );
+    p.plan_changes(&["--target", "a", "--no-color"])
+        .stdout_has("# a has moved to b")
+        .stdout_has("1 to change");
+    p.ok(&["apply", "--auto-approve", "--target", "a"]);
+    assert_eq!(p.state_list(), ["b", "other"]);
+    p.assert_no_changes(&[]);
+}
+
+#[test]
+fn the_apply_summary_counts_what_it_forgot() {
+    let p = Project::with_main(&format!("{}{}", data("keep", ""), data("legacy", "")));
+    p.apply(&[]);
+    p.write(
+        "main.toml",
+        &format!(
+            "{}[[removed]]\nfrom = \"legacy\"\ndestroy = false\n",
+            data("keep", "")
+        ),
+    );
+    p.ok(&["apply", "--auto-approve", "--no-color"])
+        .stdout_has("Resources: 0 added, 0 changed, 0 replaced, 0 destroyed, 1 forgotten.");
+}

@@ -213,11 +213,14 @@ async fn execute(
                 summary.destroy
             );
         } else {
-            let moved = if summary.moved > 0 {
+            let mut moved = if summary.moved > 0 {
                 format!(", {} moved", summary.moved)
             } else {
                 String::new()
             };
+            if summary.forget > 0 {
+                moved.push_str(&format!(", {} forgotten", summary.forget));
+            }
             outln!(
                 "\nApply complete! Resources: {} added, {} changed, {} replaced, {} destroyed{moved}.",
                 summary.add,

@@ -199,6 +199,13 @@ pub async fn plan(
             &planner.produced,
             &mut planner.diags,
         );
+        moves::onto_unmade(
+            &tree,
+            &moved,
+            &planner.instances,
+            &planner.produced,
+            &mut planner.diags,
+        );
     }
     // Checks see every change planned; they warn, never block (a destroy has none).
     let checks = if opts.mode == PlanMode::Destroy {
@@ -240,7 +247,8 @@ pub async fn plan(
     let mut warnings = Vec::new();
     let mut outputs = outputs;
     if !opts.targets.is_empty() {
-        let keep = targeted(&changes, &opts.targets, opts.mode == PlanMode::Destroy);
+        let targets = moves::retarget(&opts.targets, &moved);
+        let keep = targeted(&changes, &targets, opts.mode == PlanMode::Destroy);
         changes.retain(|c| keep.contains(&c.address));
         // Outputs outside the target keep their last values: only those that refer to a
         // targeted change are planned (an output removed from the configuration, or one of a

@@ -13,12 +13,12 @@ use crate::tree::ModTree;
 use crate::validate::refactor::{Endpoint, within};
 
 /// One `[[moved]]` block of static module `module`, parsed and unified.
-struct Stmt<'c> {
-    module: usize,
-    decl: &'c MovedDecl,
-    from: Address,
-    to: Address,
-    kind: Endpoint,
+pub(super) struct Stmt<'c> {
+    pub(super) module: usize,
+    pub(super) decl: &'c MovedDecl,
+    pub(super) from: Address,
+    pub(super) to: Address,
+    pub(super) kind: Endpoint,
 }
 
 /// The explicit moves made, and the declarations they named.
@@ -28,7 +28,7 @@ pub(super) struct Resolved {
 }
 
 /// Every `[[moved]]` block of every static module, in file order.
-fn statements<'c>(tree: &ModTree<'c>) -> Vec<Stmt<'c>> {
+pub(super) fn statements<'c>(tree: &ModTree<'c>) -> Vec<Stmt<'c>> {
     let mut out = Vec::new();
     for (module, m) in tree.modules.iter().enumerate() {
         for decl in &m.config.moved {
@@ -103,7 +103,7 @@ fn ordered(stmts: Vec<Stmt<'_>>) -> Vec<Stmt<'_>> {
 }
 
 /// `path` followed by `rest`.
-fn join(path: &[ModuleStep], rest: &[ModuleStep]) -> Vec<ModuleStep> {
+pub(super) fn join(path: &[ModuleStep], rest: &[ModuleStep]) -> Vec<ModuleStep> {
     path.iter().chain(rest).cloned().collect()
 }
 
@@ -157,7 +157,7 @@ fn target(s: &Stmt<'_>, prefix: &[ModuleStep], r: &Address) -> Option<Address> {
 
 /// The instance of static module `m` that the record at `a` lives in (`[]` for the root);
 /// `None` when it lives elsewhere.
-fn instance_of(tree: &ModTree<'_>, m: usize, a: &Address) -> Option<Vec<ModuleStep>> {
+pub(super) fn instance_of(tree: &ModTree<'_>, m: usize, a: &Address) -> Option<Vec<ModuleStep>> {
     let path = &tree.get(m).path;
     (a.module.len() >= path.len() && a.module.iter().zip(path).all(|(s, n)| &s.name == n))
         .then(|| a.module[..path.len()].to_vec())
@@ -275,50 +275,4 @@ fn blocked(
         had: type_name.to_string(),
         wants: decl.type_name.clone(),
     })
-}
-
-/// After planning: a move from an instance the configuration still makes (a key its
-/// `count`/`for_each` still produces, in an instance of the declaring module `instances`
-/// holds) is an error, as a `from` that is still declared is at validation.
-pub(in crate::plan) fn still_declared(
-    tree: &ModTree<'_>,
-    instances: &[Vec<Vec<ModuleStep>>],
-    produced: &HashSet<String>,
-    diags: &mut Diagnostics,
-) {
-    for s in statements(tree) {
-        let keyed = match s.kind {
-            Endpoint::ResourceInstance => s.from.key.is_some(),
-            Endpoint::ModuleInstance => s.from.module.last().is_some_and(|l| l.key.is_some()),
-            _ => false,
-        };
-        if !keyed {
-            continue;
-        }
-        for prefix in instances.get(s.module).into_iter().flatten() {
-            let abs = Address {
-                module: join(prefix, &s.from.module),
-                ..s.from.clone()
-            };
-            let text = abs.to_string();
-            let made = if s.kind == Endpoint::ResourceInstance {
-                produced.contains(&text)
-            } else {
-                let inside = format!("{text}.");
-                produced.iter().any(|p| p.starts_with(&inside))
-            };
-            if made {
-                diags.push(
-                    Diagnostic::at(
-                        format!("`{text}` is still declared: the configuration still makes this instance, and a moved block's `from` is the OLD address"),
-                        s.decl.from.loc.clone(),
-                    )
-                    .label("still made by its count/for_each")
-                    .subject(text.clone())
-                    .help(format!("change the count/for_each so that it no longer makes `{}`, or remove the moved block", s.from)),
-                );
-                break;
-            }
-        }
-    }
 }

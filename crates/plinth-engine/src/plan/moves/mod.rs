@@ -27,10 +27,11 @@ use crate::addr::Address;
 use crate::refresh::Refreshed;
 use crate::tree::ModTree;
 
+mod after;
 mod explicit;
 mod implied;
 
-pub(super) use explicit::still_declared;
+pub(super) use after::{onto_unmade, still_declared};
 
 /// One record renamed: the object state knows at `from` is the one the configuration
 /// declares at `to`.
@@ -53,6 +54,20 @@ pub(super) fn resolve(
         .collect();
     moves.extend(rename(state, implied));
     Ok(moves)
+}
+
+/// `targets` (of `--target`) with the new address of every object they name by its old
+/// one (`--target mi` after `mi` moved to `identity` targets `identity`): a target is
+/// checked against state as well as the configuration, so the old address is accepted,
+/// and it must not plan nothing.
+pub(super) fn retarget(targets: &[Address], moves: &[Move]) -> Vec<Address> {
+    let mut out = targets.to_vec();
+    for m in moves {
+        if targets.iter().any(|t| t.matches(&m.from)) && !out.contains(&m.to) {
+            out.push(m.to.clone());
+        }
+    }
+    out
 }
 
 /// Renames the records of `moves` in the refreshed view; returns the moves that took place
