@@ -370,7 +370,8 @@ pub(crate) fn type_of_id(id: &str) -> Option<String> {
         Some(i) => {
             let namespace = segs.get(i + 1)?;
             let rest = &segs[i + 2..];
-            if rest.is_empty() || !rest.len().is_multiple_of(2) || rest.iter().any(|s| s.is_empty()) {
+            if rest.is_empty() || !rest.len().is_multiple_of(2) || rest.iter().any(|s| s.is_empty())
+            {
                 return None;
             }
             let types: Vec<&str> = rest.iter().step_by(2).copied().collect();
@@ -457,10 +458,13 @@ mod tests {
 
     #[test]
     fn an_id_of_another_type_is_refused() {
-        let mi = ArmType::parse("Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30")
-            .unwrap();
+        let mi =
+            ArmType::parse("Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30").unwrap();
         let why = id_mismatch(&mi, RG).expect("a resource group is no identity");
-        assert!(why.contains("is the id of a Microsoft.Resources/resourceGroups"), "{why}");
+        assert!(
+            why.contains("is the id of a Microsoft.Resources/resourceGroups"),
+            "{why}"
+        );
         let ok = format!("{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mi");
         assert_eq!(id_mismatch(&mi, &ok), None);
         assert_eq!(id_mismatch(&mi, &ok.to_uppercase()), None);
