@@ -279,3 +279,28 @@ fn the_apply_summary_counts_what_it_forgot() {
     p.ok(&["apply", "--auto-approve", "--no-color"])
         .stdout_has("Resources: 0 added, 0 changed, 0 replaced, 0 destroyed, 1 forgotten.");
 }
+
+#[test]
+fn a_move_inside_a_renamed_module_written_with_the_old_path_runs_first_as_in_terraform() {
+    let p = Project::with_main("[module.a]\nsource = \"./modules/app\"\n");
+    std::fs::create_dir_all(p.path("modules/app")).expect("module dir");
+    p.write("modules/app/main.toml", &data("x", ""));
+    p.apply(&[]);
+    let id = p.id_of("module.a.x");
+    // Both written against the old addresses: the nested move runs before the outer one.
+    p.write("modules/app/main.toml", &data("y", ""));
+    p.write(
+        "main.toml",
+        &format!(
+            "[module.b]\nsource = \"./modules/app\"\n\n{}{}",
+            moved("module.a", "module.b"),
+            moved("module.a.x", "module.a.y")
+        ),
+    );
+    p.plan_changes(&["--no-color"])
+        .stdout_has("# module.a.x has moved to module.b.y")
+        .stdout_has("0 to add");
+    p.apply(&[]);
+    assert_eq!(p.id_of("module.b.y"), id);
+    p.assert_no_changes(&[]);
+}

@@ -53,15 +53,41 @@ pub(super) fn statements<'c>(tree: &ModTree<'c>) -> Vec<Stmt<'c>> {
     out
 }
 
-/// Whether statement `a` must run after statement `b`, as Terraform orders them: `a` moves
-/// on from where `b` moved to, or one's addresses are nested in the other's.
+/// Whether statement `a` must run after statement `b`, as Terraform orders them
+/// (`refactoring.statementDependsOn`): `a` moves on from where `b` moved to (a chain), or
+/// their addresses are nested so that the outer move must see the inner one's result. A
+/// move nested in another's `from` runs first (`module.a.x` → `module.a.y` before
+/// `module.a` → `module.b`: both are written with the old path), one nested in another's
+/// `to` after it.
 fn runs_after(a: &Stmt<'_>, b: &Stmt<'_>) -> bool {
-    a.module == b.module
-        && (a.from == b.to
-            || within(&a.from, &b.to)
-            || within(&a.to, &b.to)
-            || within(&a.from, &b.from)
-            || within(&a.to, &b.from))
+    if a.module != b.module {
+        return false;
+    }
+    if a.from == b.to {
+        return true;
+    }
+    if !(within(&a.from, &b.to)
+        || within(&a.to, &b.to)
+        || within(&b.from, &a.from)
+        || within(&b.to, &a.from))
+    {
+        return false;
+    }
+    // A move that only re-keys a module instance (`module.app` → `module.app["x"]`) matches
+    // both addresses of the moves nested in it: it does not wait for them.
+    a.to.module.len() >= b.to.module.len() || !reindex(&a.from, &a.to)
+}
+
+/// Whether a move only changes the key of a module instance.
+fn reindex(from: &Address, to: &Address) -> bool {
+    from.is_module()
+        && to.is_module()
+        && from.module.len() == to.module.len()
+        && from
+            .module
+            .iter()
+            .zip(&to.module)
+            .all(|(f, t)| f.name == t.name)
 }
 
 /// The statements in the order they run: each after those it runs after, file order
