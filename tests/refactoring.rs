@@ -304,3 +304,27 @@ fn a_move_inside_a_renamed_module_written_with_the_old_path_runs_first_as_in_ter
     assert_eq!(p.id_of("module.b.y"), id);
     p.assert_no_changes(&[]);
 }
+
+#[test]
+fn a_move_onto_an_address_another_move_takes_names_the_object_state_records() {
+    let p = Project::with_main(&format!(
+        "{}{}",
+        data("app", "for_each = [\"x\"]\n"),
+        data("old", "")
+    ));
+    p.apply(&[]);
+    p.write(
+        "main.toml",
+        &format!(
+            "{}{}{}",
+            data("svc", "for_each = [\"x\"]\n"),
+            moved("app", "svc"),
+            moved("old", "svc[\"x\"]")
+        ),
+    );
+    p.fails(&["plan", "--no-color"])
+        .stderr_has(
+            "cannot move `old` to `svc[\"x\"]`: another moved block already takes `app[\"x\"]` there",
+        )
+        .stderr_has("plinth state rm 'app[\"x\"]'");
+}

@@ -214,7 +214,8 @@ pub(super) fn resolve(
             let to_text = to.to_string();
             // Messages name the address state records the object under.
             let recorded = origin.get(&from).unwrap_or(&from);
-            if let Some(problem) = blocked(tree, state, recorded, &to, &type_name) {
+            let occupant = origin.get(&to_text).filter(|o| **o != to_text).cloned();
+            if let Some(problem) = blocked(tree, state, recorded, &to, &type_name, occupant) {
                 diags.push(problem.located(s.decl));
                 continue;
             }
@@ -245,8 +246,13 @@ pub(super) fn resolve(
 
 /// Why a record cannot move.
 enum Blocked {
-    /// The destination already holds an object.
-    Taken { from: String, to: String },
+    /// The destination already holds an object (`occupant`: recorded elsewhere, and taken
+    /// there by another move of this plan).
+    Taken {
+        from: String,
+        to: String,
+        occupant: Option<String>,
+    },
     /// The destination is declared with another type.
     Type {
         from: String,
@@ -259,7 +265,20 @@ enum Blocked {
 impl Blocked {
     fn located(self, decl: &MovedDecl) -> Diagnostic {
         match self {
-            Blocked::Taken { from, to } => Diagnostic::at(
+            Blocked::Taken {
+                from,
+                to,
+                occupant: Some(other),
+            } => Diagnostic::at(
+                format!("cannot move `{from}` to `{to}`: another moved block already takes `{other}` there"),
+                decl.loc.clone(),
+            )
+            .label("this move")
+            .related(decl.to.loc.clone(), format!("`{other}` moves to `{to}` first"))
+            .help(format!(
+                "two objects cannot share an address: correct one of the moved blocks, or forget one object with `plinth state rm '{other}'` (or '{from}'; it stays in the cloud)"
+            )),
+            Blocked::Taken { from, to, .. } => Diagnostic::at(
                 format!("cannot move `{from}` to `{to}`: state holds an object at both addresses"),
                 decl.loc.clone(),
             )
@@ -285,11 +304,13 @@ fn blocked(
     from: &str,
     to: &Address,
     type_name: &str,
+    occupant: Option<String>,
 ) -> Option<Blocked> {
     if state.get(&to.to_string()).is_some() {
         return Some(Blocked::Taken {
             from: from.to_string(),
             to: to.to_string(),
+            occupant,
         });
     }
     let decl = tree
