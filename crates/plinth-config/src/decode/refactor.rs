@@ -13,6 +13,9 @@ use crate::decl::*;
 use crate::diag::Diagnostic;
 use crate::source::Loc;
 
+mod keys;
+use keys::unquoted_key;
+
 const MOVED_KEYS: &[&str] = &["from", "to"];
 const REMOVED_KEYS: &[&str] = &["from", "destroy", "lifecycle"];
 
@@ -307,37 +310,6 @@ impl Decoder<'_> {
     }
 }
 
-/// The first key of `text` written neither quoted (`["blue"]`) nor as an index (`[0]`):
-/// `*` of `app[*]`, `blue` of `app[blue]`.
-fn unquoted_key(text: &str) -> Option<&str> {
-    let mut rest = text;
-    while let Some(open) = rest.find(['[', '"']) {
-        let after = &rest[open + 1..];
-        if rest[open..].starts_with('"') {
-            // A quoted key: skip to its closing quote, honouring escapes.
-            let mut escaped = false;
-            let close = after.char_indices().find(|&(_, c)| {
-                let done = c == '"' && !escaped;
-                escaped = c == '\\' && !escaped;
-                done
-            })?;
-            rest = &after[close.0 + 1..];
-            continue;
-        }
-        if after.starts_with('"') {
-            rest = after;
-            continue;
-        }
-        let close = after.find(']').unwrap_or(after.len());
-        let key = &after[..close];
-        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_digit()) {
-            return Some(key);
-        }
-        rest = &after[close..];
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use crate::source::Sources;
@@ -395,25 +367,6 @@ mod tests {
         ] {
             assert!(err.contains(needle), "{needle:?} missing from:\n{err}");
         }
-    }
-
-    #[test]
-    fn keys_must_be_quoted_or_numbers_as_terraform_writes_them() {
-        use super::unquoted_key;
-        for ok in [
-            "mi",
-            "app[0]",
-            "app[\"blue\"]",
-            "module.app[\"a[b]\"].mi[12]",
-            "app[\"x\\\"]\"]",
-            "module.app",
-        ] {
-            assert_eq!(unquoted_key(ok), None, "{ok}");
-        }
-        assert_eq!(unquoted_key("app[*]"), Some("*"));
-        assert_eq!(unquoted_key("module.app[\"a\"].mi[blue]"), Some("blue"));
-        assert_eq!(unquoted_key("module.app[x].mi"), Some("x"));
-        assert_eq!(unquoted_key("app[-1]"), Some("-1"));
     }
 
     #[test]
