@@ -44,9 +44,9 @@ pub struct Diagnostic {
     /// in a file (a missing directory, a bad `--var`).
     pub loc: Option<Loc>,
     /// Short text shown at the location ("expected a string").
-    pub label: Option<String>,
+    pub label: Option<Box<str>>,
     /// How to fix it ("add `type = ...`"); `None` when there is nothing useful to say.
-    pub help: Option<String>,
+    pub help: Option<Box<str>>,
     /// Other places that matter (e.g. "first defined here").
     /// Boxed to keep `Diagnostic` small: it travels in `Result`s on every path.
     pub related: Box<[(Loc, String)]>,
@@ -80,20 +80,20 @@ impl Diagnostic {
 
     /// Sets the short text shown at the location (replacing any earlier one).
     pub fn label(mut self, label: impl Into<String>) -> Self {
-        self.label = Some(label.into());
+        self.label = Some(label.into().into_boxed_str());
         self
     }
 
     /// Sets the advice on how to fix it (replacing any earlier one).
     pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(help.into().into_boxed_str());
         self
     }
 
     /// Sets the help when `help` is `Some`; `None` keeps what was there.
     pub fn maybe_help(mut self, help: Option<String>) -> Self {
         if help.is_some() {
-            self.help = help;
+            self.help = help.map(String::into_boxed_str);
         }
         self
     }
@@ -102,6 +102,11 @@ impl Diagnostic {
     pub fn subject(mut self, address: impl Into<String>) -> Self {
         self.subject = Some(address.into().into_boxed_str());
         self
+    }
+
+    /// The address the problem belongs to, if any (see [`Diagnostic::subject`]).
+    pub fn subject_address(&self) -> Option<&str> {
+        self.subject.as_deref()
     }
 
     /// Adds another place that matters, with what it is ("first defined here").

@@ -42,7 +42,7 @@ value = "${data.lookup.result}"
         h.render(&d)
     );
     let first = d.0.first().unwrap();
-    assert_eq!(first.subject.as_deref(), Some("data.lookup"));
+    assert_eq!(first.subject_address(), Some("data.lookup"));
     assert!(first.loc.is_some(), "located at the condition");
     // The data source was never read: no provider call for it.
     assert_eq!(h.fake.count(Op::ReadData), 0);
@@ -142,7 +142,7 @@ value = "${app.arn}"
         .try_plan()
         .await
         .expect_err("the next plan checks it again");
-    assert_eq!(d.0.first().unwrap().subject.as_deref(), Some("app"));
+    assert_eq!(d.0.first().unwrap().subject_address(), Some("app"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -202,7 +202,7 @@ lifecycle = { precondition = [{ condition = "${var.ok}", message = "ok must be s
         messages(&d),
         ["precondition failed for `output.flag`: ok must be set"]
     );
-    assert_eq!(d.0.first().unwrap().subject.as_deref(), Some("output.flag"));
+    assert_eq!(d.0.first().unwrap().subject_address(), Some("output.flag"));
 
     let h = Harness::new(
         r#"

@@ -43,7 +43,7 @@ impl<'s> Failed<'s> {
     pub(super) fn diagnostics(&mut self, diags: &Diagnostics) {
         for d in &diags.0 {
             let line = d.one_line(self.sources);
-            match &d.subject {
+            match d.subject_address() {
                 Some(s) => self.conditions.push((s.to_string(), line)),
                 None => self.errors.push(line),
             }

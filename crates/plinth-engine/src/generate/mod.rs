@@ -6,9 +6,6 @@
 //! rounds until no more can be read. [`toml`] writes the text; the binary writes the file and
 //! plans with it.
 
-// A located diagnostic is returned by value, as everywhere in the engine.
-#![allow(clippy::result_large_err)]
-
 mod toml;
 
 use std::collections::BTreeMap;

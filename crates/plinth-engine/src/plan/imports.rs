@@ -7,9 +7,6 @@
 //! A target already in state with the import's id needs nothing (the block is kept, as
 //! Terraform keeps it); with another id it is an error naming both.
 
-// A located diagnostic is returned by value, as everywhere in the engine.
-#![allow(clippy::result_large_err)]
-
 use std::collections::{BTreeMap, HashSet};
 
 use plinth_addr::InstanceKey;

@@ -6,9 +6,6 @@
 //! is an error, except when generating its configuration (`plan --generate-config`), which
 //! then needs `type`.
 
-// A located diagnostic is returned by value, as everywhere in the engine.
-#![allow(clippy::result_large_err)]
-
 use std::collections::HashMap;
 
 use plinth_config::{Config, Diagnostic, Diagnostics, ImportDecl, Loc, Node};
