@@ -106,6 +106,22 @@ fn import_blocks_adopt_existing_objects_without_creating_anything() {
         .code(0)
         .stdout_has("No changes");
 
+    // A configuration that sets a key the object lacks: imported, and the key is a change.
+    let extra = Project::with_main(&format!(
+        "{}{}{}",
+        RG.replace(
+            "team = \"orders\"",
+            "team = \"orders\", cost_center = \"42\""
+        ),
+        import_block("rg", &rg),
+        import_block("mi", &mi)
+    ));
+    extra
+        .sim_run(&sim, &["plan", "--detailed-exitcode"])
+        .code(2)
+        .stdout_has("2 to import, 0 to add, 1 to change")
+        .stdout_has("cost_center");
+
     // A configuration that differs from the object: imported, then updated in place.
     let q = Project::with_main(&format!(
         "{}{}{}",

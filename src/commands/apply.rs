@@ -221,8 +221,14 @@ async fn execute(
             if summary.forget > 0 {
                 moved.push_str(&format!(", {} forgotten", summary.forget));
             }
+            // Imports first, as Terraform: "Resources: 1 imported, 0 added, ...".
+            let imported = if summary.import > 0 {
+                format!("{} imported, ", summary.import)
+            } else {
+                String::new()
+            };
             outln!(
-                "\nApply complete! Resources: {} added, {} changed, {} replaced, {} destroyed{moved}.",
+                "\nApply complete! Resources: {imported}{} added, {} changed, {} replaced, {} destroyed{moved}.",
                 summary.add,
                 summary.change,
                 summary.replace,

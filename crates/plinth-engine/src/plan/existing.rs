@@ -59,7 +59,7 @@ pub(super) async fn find_existing(
             Ok(Some(_)) => found.push(
                 Diagnostic::at(format!("`{}` would be created as {}, but that object already exists and is not in state", c.address, c.id), c.loc.clone())
                     .label("already exists")
-                    .help(format!("adopt it with `plinth import '{}' '{}'`, or choose another name", c.address, c.id)),
+                    .help(format!("adopt it with an import block, [[import]] to = {:?} id = {:?} (or `plinth import '{}' '{}'`), or choose another name", c.address, c.id, c.address, c.id)),
             ),
             Ok(None) => {}
             Err(e) => found.push(Diagnostic::at(format!("checking whether `{}` already exists failed: {e}", c.address), c.loc.clone())),
