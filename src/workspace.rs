@@ -139,6 +139,17 @@ pub async fn attach_sim(loaded: &mut Loaded, common: &Common) -> Result<(), CliE
         return configure_providers(loaded);
     }
     let url = target.trim_end_matches('/').to_string();
+    attach_sim_at(loaded, common, url, "a running `plinth sim serve`").await
+}
+
+/// Connects to the simulated cloud at `url` (checking that it answers), announced as `how`
+/// (`plinth test` announces the cloud it started for a test file).
+pub async fn attach_sim_at(
+    loaded: &mut Loaded,
+    common: &Common,
+    url: String,
+    how: &str,
+) -> Result<(), CliError> {
     if !sim_answers(&url).await {
         return Err(CliError::help(
             format!("no simulated cloud answers at {url}"),
@@ -146,7 +157,7 @@ pub async fn attach_sim(loaded: &mut Loaded, common: &Common) -> Result<(), CliE
         ));
     }
     loaded.sim = Some(SimSession { url, _handle: None });
-    announce(loaded, common, "a running `plinth sim serve`");
+    announce(loaded, common, how);
     configure_providers(loaded)
 }
 

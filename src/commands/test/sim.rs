@@ -121,5 +121,11 @@ pub(super) async fn attach(
         json: false,
         ..common.clone()
     };
-    crate::workspace::attach_sim(loaded, &common).await
+    let how = if cloud.handle.is_some() {
+        "started in-process for this test file"
+    } else {
+        "a running `plinth sim serve`"
+    };
+    let url = cloud.url.trim_end_matches('/').to_string();
+    crate::workspace::attach_sim_at(loaded, &common, url, how).await
 }
