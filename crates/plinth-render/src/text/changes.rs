@@ -158,14 +158,14 @@ fn render_path_change(
         .as_ref()
         .and_then(|b| b.get(p))
         .or_else(|| c.after.as_ref().and_then(|b| b.get(ap)));
-    // A value that is sensitive on one side is hidden on both (an imported object's
-    // attributes, as read, may be marked on one side only).
-    let secret = before.as_ref().is_some_and(Value::is_sensitive)
-        || after.as_ref().is_some_and(Value::is_sensitive);
-    let (before, after) = if secret {
-        (before.map(Value::sensitive), after.map(Value::sensitive))
+    // A value sensitive after the change is hidden before it too (an imported object's
+    // attributes, as read, may lack the mark the configuration gives them). A value that
+    // was sensitive and no longer is (the configuration now picks a plain value) is shown
+    // after: nothing secret is in it.
+    let before = if after.as_ref().is_some_and(Value::is_sensitive) {
+        before.map(Value::sensitive)
     } else {
-        (before, after)
+        before
     };
     let forces = c.replace_paths.iter().any(|r| r == p);
     let note = if forces {
