@@ -21,43 +21,9 @@ const EXAMPLE: &str = "[[import]]\nto = \"rg\"\nid = \"/subscriptions/.../resour
 impl Decoder<'_> {
     /// The value of the top-level `import` key: an array of tables.
     pub(super) fn imports(&mut self, value: &Spanned<DeValue<'_>>, kloc: Loc, config: &mut Config) {
-        let DeValue::Array(items) = value.get_ref() else {
-            self.err(
-                Diagnostic::at(
-                    format!(
-                        "`import` must be an array of tables, found {}",
-                        value.get_ref().type_str()
-                    ),
-                    kloc,
-                )
-                .label("expected [[import]]")
-                .help(format!(
-                    "write each import as its own [[import]] table (two brackets), e.g.\n{EXAMPLE}"
-                )),
-            );
-            return;
-        };
-        for item in items {
-            let iloc = self.loc(item.span());
-            let iloc = if iloc.span.is_empty() {
-                kloc.clone()
-            } else {
-                iloc
-            };
-            let DeValue::Table(t) = item.get_ref() else {
-                self.err(
-                    Diagnostic::at(
-                        format!(
-                            "each `import` entry must be a table, found {}",
-                            item.get_ref().type_str()
-                        ),
-                        iloc,
-                    )
-                    .label("expected a table")
-                    .help(format!("write it as an [[import]] table, e.g.\n{EXAMPLE}")),
-                );
-                continue;
-            };
+        let item_help = format!("write it as an [[import]] table, e.g.\n{EXAMPLE}");
+        let tables = self.array_of_tables(value, &kloc, "import", ("import", EXAMPLE, &item_help));
+        for (t, iloc) in tables {
             if let Some(i) = self.import(t, iloc) {
                 config.imports.push(i);
             }

@@ -209,6 +209,59 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    /// The tables of a top-level array of tables (`[[kind]]`), each with its location (the
+    /// key's when the table has no span of its own). A value that is not an array, or an item
+    /// that is not a table, is reported: `noun` and `example` for the first ("write each
+    /// {noun} as its own [[kind]] table"), `item_help` for the second.
+    fn array_of_tables<'v, 'i>(
+        &mut self,
+        value: &'v Spanned<DeValue<'i>>,
+        kloc: &Loc,
+        kind: &str,
+        (noun, example, item_help): (&str, &str, &str),
+    ) -> Vec<(&'v DeTable<'i>, Loc)> {
+        let DeValue::Array(items) = value.get_ref() else {
+            self.err(
+                Diagnostic::at(
+                    format!(
+                        "`{kind}` must be an array of tables, found {}",
+                        value.get_ref().type_str()
+                    ),
+                    kloc.clone(),
+                )
+                .label(format!("expected [[{kind}]]"))
+                .help(format!(
+                    "write each {noun} as its own [[{kind}]] table (two brackets), e.g.\n{example}"
+                )),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let iloc = self.loc(item.span());
+            let iloc = if iloc.span.is_empty() {
+                kloc.clone()
+            } else {
+                iloc
+            };
+            match item.get_ref() {
+                DeValue::Table(t) => out.push((t, iloc)),
+                other => self.err(
+                    Diagnostic::at(
+                        format!(
+                            "each `{kind}` entry must be a table, found {}",
+                            other.type_str()
+                        ),
+                        iloc,
+                    )
+                    .label("expected a table")
+                    .help(item_help.to_string()),
+                ),
+            }
+        }
+        out
+    }
+
     fn expect_table<'v, 'i>(
         &mut self,
         v: &'v Spanned<DeValue<'i>>,

@@ -28,50 +28,14 @@ impl Decoder<'_> {
         kloc: Loc,
         config: &mut Config,
     ) {
-        let DeValue::Array(items) = value.get_ref() else {
-            let example = if kind == "moved" {
-                "[[moved]]\nfrom = \"old_name\"\nto = \"new_name\""
-            } else {
-                "[[removed]]\nfrom = \"old_name\"\ndestroy = false"
-            };
-            self.err(
-                Diagnostic::at(
-                    format!(
-                        "`{kind}` must be an array of tables, found {}",
-                        value.get_ref().type_str()
-                    ),
-                    kloc,
-                )
-                .label(format!("expected [[{kind}]]"))
-                .help(format!(
-                    "write each declaration as its own [[{kind}]] table (two brackets), e.g.\n{example}"
-                )),
-            );
-            return;
+        let example = if kind == "moved" {
+            "[[moved]]\nfrom = \"old_name\"\nto = \"new_name\""
+        } else {
+            "[[removed]]\nfrom = \"old_name\"\ndestroy = false"
         };
-        for item in items {
-            let iloc = self.loc(item.span());
-            let iloc = if iloc.span.is_empty() {
-                kloc.clone()
-            } else {
-                iloc
-            };
-            let DeValue::Table(t) = item.get_ref() else {
-                self.err(
-                    Diagnostic::at(
-                        format!(
-                            "each `{kind}` entry must be a table, found {}",
-                            item.get_ref().type_str()
-                        ),
-                        iloc,
-                    )
-                    .label("expected a table")
-                    .help(format!(
-                        "write it as a [[{kind}]] table with `from = \"...\"`"
-                    )),
-                );
-                continue;
-            };
+        let item_help = format!("write it as a [[{kind}]] table with `from = \"...\"`");
+        let tables = self.array_of_tables(value, &kloc, kind, ("declaration", example, &item_help));
+        for (t, iloc) in tables {
             if kind == "moved" {
                 if let Some(m) = self.moved(t, iloc) {
                     config.moved.push(m);
