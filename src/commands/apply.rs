@@ -265,7 +265,12 @@ async fn execute(
     }
     // Checks warn after the summary, whatever else happened; they never change the exit code.
     if !common.json && !report.checks.is_empty() {
-        outln!("\n{}", checks_text(&report.checks));
+        let opts = plinth_render::text::TextOptions {
+            color: crate::workspace::use_color(common),
+            show_sensitive: false,
+        };
+        let text = plinth_render::text::applied_checks_text(&report.checks, &opts);
+        outln!("\n{}", text.trim_end());
     }
     Ok(if report.interrupts > 0 {
         EXIT_INTERRUPTED
@@ -274,39 +279,4 @@ async fn execute(
     } else {
         1
     })
-}
-
-/// The checks after an apply, as the plan's text shows them: a `Warning:` line per failed
-/// assertion, one line per check still unknown, the passing ones counted.
-fn checks_text(checks: &[plinth_plan::CheckResult]) -> String {
-    use plinth_plan::CheckStatus;
-    let mut lines = vec!["Checks:".to_string()];
-    for c in checks {
-        match c.status {
-            CheckStatus::Pass => {}
-            CheckStatus::Fail if c.messages.is_empty() => {
-                lines.push(format!("  Warning: {} failed.", c.address))
-            }
-            CheckStatus::Fail => lines.extend(
-                c.messages
-                    .iter()
-                    .map(|m| format!("  Warning: {} failed: {m}", c.address)),
-            ),
-            CheckStatus::Unknown => lines.push(format!(
-                "  {} could not be evaluated: it depends on values that are still unknown",
-                c.address
-            )),
-        }
-    }
-    let passed = checks
-        .iter()
-        .filter(|c| c.status == CheckStatus::Pass)
-        .count();
-    if passed > 0 {
-        lines.push(format!(
-            "  {passed} check{} passed.",
-            if passed == 1 { "" } else { "s" }
-        ));
-    }
-    lines.join("\n")
 }

@@ -11,6 +11,22 @@ use super::{Style, TextOptions};
 /// can only be evaluated after apply, then the passing checks counted in one line. When
 /// every check passed, only that line (`Checks: 3 passed.`); empty without checks.
 pub fn checks_text(checks: &[CheckResult], opts: &TextOptions) -> String {
+    render(checks, opts, Phase::Plan)
+}
+
+/// [`checks_text`] for the results an apply ends with: a check still unknown then could not
+/// be evaluated (what it depends on failed or did not run), rather than "will be known".
+pub fn applied_checks_text(checks: &[CheckResult], opts: &TextOptions) -> String {
+    render(checks, opts, Phase::Applied)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Phase {
+    Plan,
+    Applied,
+}
+
+fn render(checks: &[CheckResult], opts: &TextOptions, phase: Phase) -> String {
     let st = Style { color: opts.color };
     let mut out = String::new();
     let passed = checks
@@ -38,7 +54,15 @@ pub fn checks_text(checks: &[CheckResult], opts: &TextOptions) -> String {
                 }
             }
             CheckStatus::Unknown => {
-                let _ = writeln!(out, "  {} will be known after apply", c.address);
+                let _ = if phase == Phase::Plan {
+                    writeln!(out, "  {} will be known after apply", c.address)
+                } else {
+                    writeln!(
+                        out,
+                        "  {} could not be evaluated: it depends on values that are still unknown",
+                        c.address
+                    )
+                };
                 for m in &c.messages {
                     let _ = writeln!(out, "    {m}");
                 }

@@ -22,7 +22,7 @@ use crate::grouping::{by_module, counts_text, listed_changes};
 mod changes;
 mod checks;
 
-pub use checks::checks_text;
+pub use checks::{applied_checks_text, checks_text};
 
 /// How to render.
 #[derive(Clone, Copy, Debug, Default)]
