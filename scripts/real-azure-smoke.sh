@@ -1,0 +1,656 @@
+#!/usr/bin/env bash
+# The flagship (examples/aks-keda-workload-identity) on a real Azure subscription, checked the
+# way the AKS guide checks it, then destroyed — also when a step fails or the run is
+# interrupted. `--sim` runs exactly the same steps against `plinth sim serve` (what CI does,
+# so that this script cannot rot). See docs/real-azure.md.
+#
+#   scripts/real-azure-smoke.sh                  # real subscription, credentials from ARM_*
+#   scripts/real-azure-smoke.sh --sim            # the simulated cloud, no account needed
+#
+# Steps (each reported PASS/FAIL/SKIP with its duration):
+#   preflight    tools present; a read-only `plinth plan` (credentials and configuration work)
+#   names        the planned Azure names follow Azure's naming rules (WARN only on --sim)
+#   apply        `plinth apply` of a copy of the example in a temp dir, unique prefix
+#   kubeconfig   ARM listClusterUserCredential of the cluster (token from the client secret),
+#                what `az aks get-credentials` fetches; on --sim also compared with
+#                `plinth sim kubeconfig`
+#   scaledjob    `kubectl describe scaledjob` shows "Created 10 jobs" before the deadline
+#   keda-env     the keda-operator pod (after its rollout) has the workload identity env
+#                injected: AZURE_CLIENT_ID (the identity's client id, from the ServiceAccount
+#                annotation), AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_AUTHORITY_HOST
+#   destroy      `plinth destroy`, retried
+#   nothing-left ARM answers 404 for the resource group
+#
+# Exit 0 only when every step passed. Secrets (ARM_CLIENT_SECRET, tokens, kubeconfigs) are
+# never printed nor put on a command line.
+
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$SCRIPT_DIR/.." && pwd)
+EXAMPLE="$REPO/examples/aks-keda-workload-identity"
+# The ScaledJob and the API version of the cluster, as the example declares them.
+SCALED_JOB=myconsumer-scaledjob
+SCALED_JOB_NAMESPACE=default
+AKS_API_VERSION=2025-10-01
+TOKEN_FILE_PATH=/var/run/secrets/azure/tokens/azure-identity-token
+# The simulator's built-in client credential and tenant (plinth-provider-azure's for_sim).
+SIM_TENANT=11111111-2222-3333-4444-555555555555
+SIM_CLIENT_ID=plinth
+SIM_CLIENT_SECRET=plinth-sim
+SIM_SUBSCRIPTION=00000000-0000-0000-0000-000000000000
+
+usage() {
+    cat <<'EOF'
+usage: real-azure-smoke.sh [--sim | --sim-url URL] [options]
+
+Applies examples/aks-keda-workload-identity with a unique prefix, runs the AKS guide's
+verification (kubectl describe scaledjob: "Created 10 jobs"; the keda-operator pod's
+workload identity env), prints a report and destroys everything, whatever happened.
+
+Real subscription (default): needs ARM_SUBSCRIPTION_ID, ARM_TENANT_ID, ARM_CLIENT_ID and
+ARM_CLIENT_SECRET of a service principal that may create resource groups and role
+assignments (Owner, or Contributor + User Access Administrator), plus kubectl, curl, jq.
+
+options:
+  --sim              run against a simulator this script starts (plinth sim serve, port 0)
+  --sim-url URL      run against a simulator already running at URL (left running)
+  --sim-latency L    latency of the simulator --sim starts: instant (default), demo, realistic
+  --plinth PATH      the plinth binary (default: plinth on PATH)
+  --prefix NAME      name prefix, 3-16 lowercase letters and digits, starting with a letter
+                     (default: sk + UTC month, day, hour, minute + 4 random hex digits)
+  --location LOC     Azure region (default: the example's, eastus)
+  --deadline SECS    how long to wait for "Created 10 jobs" on Azure (default 900)
+  --keep             keep the temp dir (state, logs) even when everything was destroyed
+  -h, --help         this text
+
+environment: KUBECTL (the kubectl to run, default kubectl).
+EOF
+}
+
+# ---------------------------------------------------------------------------------------
+# Arguments.
+MODE=azure
+SIM_URL=
+SIM_LATENCY=${PLINTH_SIM_LATENCY:-instant}
+PLINTH=plinth
+PREFIX=
+LOCATION=
+DEADLINE=900
+KEEP=0
+KUBECTL=${KUBECTL:-kubectl}
+
+die_usage() {
+    echo "real-azure-smoke: $1" >&2
+    echo "run with --help for the options" >&2
+    exit 2
+}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --sim) MODE=sim ;;
+    --sim-url)
+        [ $# -ge 2 ] || die_usage "--sim-url needs the simulator's URL"
+        MODE=sim-url
+        SIM_URL=${2%/}
+        shift
+        ;;
+    --sim-latency)
+        [ $# -ge 2 ] || die_usage "--sim-latency needs instant, demo or realistic"
+        SIM_LATENCY=$2
+        shift
+        ;;
+    --plinth)
+        [ $# -ge 2 ] || die_usage "--plinth needs the path of the plinth binary"
+        PLINTH=$2
+        shift
+        ;;
+    --prefix)
+        [ $# -ge 2 ] || die_usage "--prefix needs a name"
+        PREFIX=$2
+        shift
+        ;;
+    --location)
+        [ $# -ge 2 ] || die_usage "--location needs an Azure region, e.g. eastus"
+        LOCATION=$2
+        shift
+        ;;
+    --deadline)
+        [ $# -ge 2 ] || die_usage "--deadline needs a number of seconds"
+        DEADLINE=$2
+        shift
+        ;;
+    --keep) KEEP=1 ;;
+    -h | --help)
+        usage
+        exit 0
+        ;;
+    *) die_usage "unknown argument \`$1\`" ;;
+    esac
+    shift
+done
+
+case "$SIM_LATENCY" in
+instant | demo | realistic) ;;
+*) die_usage "--sim-latency \`$SIM_LATENCY\` is not instant, demo or realistic" ;;
+esac
+[[ "$DEADLINE" =~ ^[0-9]+$ ]] || die_usage "--deadline \`$DEADLINE\` is not a number of seconds"
+if [ -z "$PREFIX" ]; then
+    PREFIX="sk$(date -u +%m%d%H%M)$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')"
+fi
+# Every name the example derives from the prefix stays valid: the resource group, the AKS
+# cluster and its DNS prefix, the Service Bus namespace (6-50 characters, starts with a
+# letter), the identity, and Kubernetes object names (lowercase DNS labels).
+[[ "$PREFIX" =~ ^[a-z][a-z0-9]{2,15}$ ]] ||
+    die_usage "--prefix \`$PREFIX\` must be 3-16 lowercase letters and digits, starting with a letter"
+if [ -n "$LOCATION" ] && ! [[ "$LOCATION" =~ ^[a-z0-9]+$ ]]; then
+    die_usage "--location \`$LOCATION\` is not a region name such as eastus"
+fi
+
+# ---------------------------------------------------------------------------------------
+# The run's temp dir, the report, and the teardown that always runs.
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/plinth-smoke-$PREFIX.XXXXXX")
+CONFIG="$WORK/config"
+LOGS="$WORK/logs"
+KUBECONFIG_FILE="$WORK/kubeconfig"
+mkdir -p "$LOGS"
+REPORT=()
+FAILED=0
+APPLY_STARTED=0
+DESTROYED=0
+SIM_PID=
+TORN_DOWN=0
+RG="$PREFIX-rg"
+
+now() { date +%s; }
+
+# step NAME FUNCTION [ARGS...]: runs FUNCTION in a subshell with errexit (its output in
+# LOGS/NAME.log) and records PASS or FAIL with the time it took; a FUNCTION that exits WARN
+# reports a problem that does not fail the run.
+WARN=3
+step() {
+    local name=$1 start rc
+    shift
+    start=$(now)
+    printf '... %-12s (log: %s)\n' "$name" "$LOGS/$name.log"
+    set +e
+    (
+        set -euo pipefail
+        "$@"
+    ) >"$LOGS/$name.log" 2>&1
+    rc=$?
+    set -e
+    local took=$(($(now) - start))
+    if [ "$rc" -eq 0 ]; then
+        REPORT+=("$(printf 'PASS  %-12s %5ss' "$name" "$took")")
+    elif [ "$rc" -eq "$WARN" ]; then
+        REPORT+=("$(printf 'WARN  %-12s %5ss  %s' "$name" "$took" "$(last_line "$LOGS/$name.log")")")
+        rc=0
+    else
+        FAILED=$((FAILED + 1))
+        REPORT+=("$(printf 'FAIL  %-12s %5ss  %s' "$name" "$took" "$(last_line "$LOGS/$name.log")")")
+        echo "--- $name failed; the end of its log:" >&2
+        tail -n 15 "$LOGS/$name.log" >&2 || true
+    fi
+    return "$rc"
+}
+
+skip() {
+    REPORT+=("$(printf 'SKIP  %-12s %5s   %s' "$1" "-" "$2")")
+}
+
+last_line() {
+    grep -v '^[[:space:]]*$' "$1" 2>/dev/null | tail -n 1 | cut -c1-160 || true
+}
+
+report() {
+    echo
+    echo "== plinth real-azure smoke test: prefix $PREFIX, $(target_name)"
+    local line
+    for line in "${REPORT[@]}"; do
+        echo "$line"
+    done
+    if [ "$FAILED" -eq 0 ]; then
+        echo "RESULT: PASS (${#REPORT[@]} steps)"
+    else
+        echo "RESULT: FAIL ($FAILED of ${#REPORT[@]} steps failed)"
+    fi
+}
+
+target_name() {
+    case "$MODE" in
+    azure) echo "subscription $ARM_SUBSCRIPTION_ID" ;;
+    *) echo "simulator $SIM_URL" ;;
+    esac
+}
+
+teardown() {
+    local code=$?
+    [ "$TORN_DOWN" -eq 0 ] || return 0
+    TORN_DOWN=1
+    trap '' INT TERM
+    if [ "$APPLY_STARTED" -eq 1 ]; then
+        if step destroy destroy_all; then
+            DESTROYED=1
+            step nothing-left nothing_left || true
+        else
+            skip nothing-left "destroy failed"
+        fi
+    fi
+    stop_sim
+    report
+    if [ "$APPLY_STARTED" -eq 1 ] && [ "$DESTROYED" -eq 0 ]; then
+        echo
+        echo "Some resources may be left: the resource group $RG and everything in it (the"
+        echo "cluster's node resource group MC_${RG}_${PREFIX}-aks_* goes with the cluster)."
+        echo "Remove them with:   plinth destroy --auto-approve $CONFIG"
+        echo "or:                 az group delete -n $RG --yes"
+        echo "The state and logs are kept in $WORK"
+    elif [ "$KEEP" -eq 1 ] || [ "$FAILED" -gt 0 ]; then
+        echo "Logs and state: $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+    if [ "$FAILED" -gt 0 ] || [ "$code" -ne 0 ]; then
+        exit 1
+    fi
+    exit 0
+}
+trap teardown EXIT
+trap 'echo "real-azure-smoke: interrupted; destroying what was created" >&2; exit 130' INT
+trap 'echo "real-azure-smoke: terminated; destroying what was created" >&2; exit 143' TERM
+
+# ---------------------------------------------------------------------------------------
+# The simulator (--sim).
+start_sim() {
+    local fifo="$WORK/sim.stdout"
+    mkfifo "$fifo"
+    "$PLINTH" sim serve --addr 127.0.0.1:0 --latency "$SIM_LATENCY" \
+        --world "$WORK/sim-world.json" >"$fifo" 2>"$LOGS/sim.log" &
+    SIM_PID=$!
+    # The first line of its stdout is its URL: the explicit readiness signal. fd 3 stays open
+    # until the simulator stops, so it never writes to a closed pipe.
+    exec 3<"$fifo"
+    if ! read -r -t 60 SIM_URL <&3 || [[ "$SIM_URL" != http*://* ]]; then
+        echo "real-azure-smoke: plinth sim serve did not print its URL; its log:" >&2
+        cat "$LOGS/sim.log" >&2
+        exit 1
+    fi
+    SIM_URL=${SIM_URL%/}
+}
+
+stop_sim() {
+    [ -n "$SIM_PID" ] || return 0
+    kill -INT "$SIM_PID" 2>/dev/null || true
+    wait "$SIM_PID" 2>/dev/null || true
+    SIM_PID=
+    exec 3<&- || true
+}
+
+# Simulated time passes only when asked (POST /_sim/settle); on Azure, real time passes.
+pass_time() {
+    if [ "$MODE" = azure ]; then
+        sleep "$1"
+    else
+        curl -sS --fail -X POST "$SIM_URL/_sim/settle" -o /dev/null
+    fi
+}
+
+# ---------------------------------------------------------------------------------------
+# plinth, ARM and kubectl.
+run_plinth() {
+    if [ "$MODE" = azure ]; then
+        "$PLINTH" "$@"
+    else
+        # The simulator's own credential, never the caller's real ARM_* secrets.
+        env -u ARM_CLIENT_SECRET -u AZURE_CLIENT_SECRET -u ARM_CLIENT_ID -u AZURE_CLIENT_ID \
+            -u ARM_TENANT_ID -u AZURE_TENANT_ID -u ARM_SUBSCRIPTION_ID -u AZURE_SUBSCRIPTION_ID \
+            -u ARM_OIDC_TOKEN_FILE_PATH -u AZURE_FEDERATED_TOKEN_FILE -u ARM_USE_OIDC \
+            "$PLINTH" "$@" --sim "$SIM_URL"
+    fi
+}
+
+vars() {
+    printf '%s\n' --var "prefix=$PREFIX"
+    if [ -n "$LOCATION" ]; then printf '%s\n' --var "location=$LOCATION"; fi
+}
+
+arm_endpoint() {
+    if [ "$MODE" = azure ]; then echo "${ARM_ENDPOINT:-https://management.azure.com}"; else echo "$SIM_URL"; fi
+}
+
+# An ARM access token from the client credential (the secret goes through stdin, never argv).
+arm_token() {
+    local authority tenant client secret
+    if [ "$MODE" = azure ]; then
+        authority=${ARM_AUTHORITY_HOST:-https://login.microsoftonline.com}
+        # Set in the environment; check_credentials made sure of it.
+        # shellcheck disable=SC2153
+        tenant=$ARM_TENANT_ID client=$ARM_CLIENT_ID secret=$ARM_CLIENT_SECRET
+    else
+        authority=$SIM_URL tenant=$SIM_TENANT client=$SIM_CLIENT_ID secret=$SIM_CLIENT_SECRET
+    fi
+    local body
+    body=$(printf '%s' "$secret" | curl -sS -X POST "${authority%/}/$tenant/oauth2/v2.0/token" \
+        --data-urlencode grant_type=client_credentials \
+        --data-urlencode "client_id=$client" \
+        --data-urlencode "scope=https://management.azure.com/.default" \
+        --data-urlencode "client_secret@-")
+    local token
+    token=$(jq -r '.access_token // empty' <<<"$body")
+    if [ -z "$token" ]; then
+        echo "no ARM token for client $client in tenant $tenant: $(jq -r '.error_description // .error // "no answer"' <<<"$body" 2>/dev/null | head -c 300)" >&2
+        return 1
+    fi
+    printf '%s' "$token"
+}
+
+# arm METHOD PATH-AND-QUERY OUTFILE: the HTTP status on stdout, the body in OUTFILE. The
+# bearer token goes through stdin as a header file, never argv.
+arm() {
+    local token
+    token=$(arm_token)
+    printf 'Authorization: Bearer %s\n' "$token" |
+        curl -sS -X "$1" -H @- -H 'Content-Length: 0' -o "$3" -w '%{http_code}' "$(arm_endpoint)$2"
+}
+
+kube() {
+    "$KUBECTL" --kubeconfig "$KUBECONFIG_FILE" "$@"
+}
+
+# ---------------------------------------------------------------------------------------
+# The steps.
+preflight() {
+    local tool
+    for tool in curl jq "$KUBECTL"; do
+        command -v "$tool" >/dev/null || {
+            echo "$tool is not installed (or not on PATH): install it, or set KUBECTL for kubectl" >&2
+            return 1
+        }
+    done
+    "$PLINTH" --version
+    # The example, copied without any state someone left in the repository's copy.
+    cp -R "$EXAMPLE" "$CONFIG"
+    rm -rf "$CONFIG/.plinth"
+    local args
+    mapfile -t args < <(vars)
+    run_plinth validate "$CONFIG" "${args[@]}"
+    # A read-only plan: the credentials reach ARM and the configuration plans.
+    run_plinth plan "$CONFIG" "${args[@]}" --lock-timeout 60s --json >"$WORK/plan.jsonl"
+    grep '"type":"plan"' "$WORK/plan.jsonl" | jq -r '.plan.summary | "plan: \(.add) to add, \(.change) to change, \(.destroy) to destroy"'
+}
+
+# The names the plan creates against Azure's naming rules, before anything is created (ARM
+# refuses a bad name only once the resources before it exist; the simulator accepts more).
+# https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules
+names() {
+    local problems
+    problems=$(grep '"type":"plan"' "$WORK/plan.jsonl" | jq -r '
+        def rule($what; $v; $re; $why):
+            if ($v | type) == "string" and ($v | test($re) | not)
+            then "\($what) `\($v)`: \($why)" else empty end;
+        def forbid($what; $v; $re; $why):
+            if ($v | type) == "string" and ($v | test($re))
+            then "\($what) `\($v)`: \($why)" else empty end;
+        .plan.resource_changes[] | (.type | sub("^azure:"; "") | sub("@.*$"; "")) as $t
+        | .after.name as $n
+        | if $t == "Microsoft.Resources/resourceGroups" then
+            rule("resource group"; $n; "^[-\\w.()]{0,89}[-\\w()]$"; "1-90 letters, digits, - _ . ( ), not ending in .")
+          elif $t == "Microsoft.ContainerService/managedClusters" then
+            rule("AKS cluster"; $n; "^[a-zA-Z0-9]([-_a-zA-Z0-9]{0,61}[a-zA-Z0-9])?$"; "1-63 letters, digits, - and _, starting and ending with a letter or digit"),
+            rule("AKS dnsPrefix"; .after.properties.dnsPrefix; "^[a-zA-Z0-9]([-a-zA-Z0-9]{0,52}[a-zA-Z0-9])?$"; "1-54 letters, digits and -, starting and ending with a letter or digit")
+          elif $t == "Microsoft.ServiceBus/namespaces" then
+            rule("Service Bus namespace"; $n; "^[a-zA-Z][a-zA-Z0-9-]{4,48}[a-zA-Z0-9]$"; "6-50 letters, digits and -, starting with a letter, ending with a letter or digit"),
+            forbid("Service Bus namespace"; $n; "-(sb|mgmt)$"; "must not end in -sb or -mgmt (ARM: \"The specified service namespace is invalid\")")
+          elif $t == "Microsoft.ManagedIdentity/userAssignedIdentities" then
+            rule("managed identity"; $n; "^[a-zA-Z0-9][-_a-zA-Z0-9]{2,127}$"; "3-128 letters, digits, - and _, starting with a letter or digit")
+          elif $t == "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials" then
+            rule("federated credential"; $n; "^[a-zA-Z0-9][-_a-zA-Z0-9]{2,119}$"; "3-120 letters, digits, - and _, starting with a letter or digit")
+          else empty end')
+    if [ -z "$problems" ]; then
+        echo "every planned Azure name follows Azure's naming rules"
+        return 0
+    fi
+    echo "$problems"
+    if [ "$MODE" = azure ]; then
+        echo "Azure would refuse $(wc -l <<<"$problems") planned name(s): fix the configuration's names" >&2
+        return 1
+    fi
+    echo "the simulator accepts them, Azure would refuse $(wc -l <<<"$problems"): $(head -n 1 <<<"$problems")" >&2
+    return "$WARN"
+}
+
+check_credentials() {
+    local missing=() name
+    for name in ARM_SUBSCRIPTION_ID ARM_TENANT_ID ARM_CLIENT_ID ARM_CLIENT_SECRET; do
+        [ -n "${!name:-}" ] || missing+=("$name")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        echo "real-azure-smoke: ${missing[*]} not set. Export the service principal's ARM_SUBSCRIPTION_ID," >&2
+        echo "ARM_TENANT_ID, ARM_CLIENT_ID and ARM_CLIENT_SECRET, or run with --sim (see docs/real-azure.md)." >&2
+        exit 2
+    fi
+    # plinth must use exactly this service principal, not an `az login` of someone else.
+    export ARM_USE_CLI=false
+}
+
+apply_all() {
+    local args
+    mapfile -t args < <(vars)
+    run_plinth apply "$CONFIG" --auto-approve "${args[@]}" --lock-timeout 60s
+    run_plinth output --dir "$CONFIG"
+}
+
+cluster_id() {
+    run_plinth state pull --dir "$CONFIG" | jq -r '.resources.aks.id // empty'
+}
+
+# What `az aks get-credentials` does: POST listClusterUserCredential, decode the first
+# kubeconfig. (plinth's Kubernetes provider fetches the same credential for its objects.)
+kubeconfig() {
+    local id status
+    id=$(cluster_id)
+    [ -n "$id" ] || {
+        echo "the cluster \`aks\` is not in the state of $CONFIG" >&2
+        return 1
+    }
+    echo "cluster: $id"
+    status=$(arm POST "$id/listClusterUserCredential?api-version=$AKS_API_VERSION" "$WORK/credential.json")
+    if [ "$status" != 200 ]; then
+        echo "listClusterUserCredential answered $status: $(jq -c '.error // .' "$WORK/credential.json" | head -c 300)" >&2
+        return 1
+    fi
+    (
+        umask 077
+        jq -r '.kubeconfigs[0].value' "$WORK/credential.json" | base64 -d >"$KUBECONFIG_FILE"
+    )
+    rm -f "$WORK/credential.json"
+    kube config view -o jsonpath='{.clusters[0].cluster.server}{"\n"}'
+    if [ "$MODE" != azure ]; then
+        # The simulator's own way to the same credential must agree.
+        local theirs="$WORK/sim-kubeconfig"
+        (
+            umask 077
+            run_plinth sim kubeconfig --dir "$CONFIG" >"$theirs"
+        )
+        cmp -s "$theirs" "$KUBECONFIG_FILE" || {
+            rm -f "$theirs"
+            echo "plinth sim kubeconfig differs from ARM's listClusterUserCredential" >&2
+            return 1
+        }
+        rm -f "$theirs"
+        echo "plinth sim kubeconfig gives the same kubeconfig"
+    fi
+    kube get namespaces
+}
+
+# Polls until ATTEMPT succeeds: on Azure every INTERVAL seconds until the deadline; on the
+# simulator after each settle, at most 20 times (time passes only when it settles).
+poll() {
+    local interval=$1 deadline=$(($(now) + $2)) attempts=0
+    shift 2
+    while :; do
+        attempts=$((attempts + 1))
+        if "$@"; then
+            echo "after $attempts attempt(s)"
+            return 0
+        fi
+        if [ "$MODE" = azure ]; then
+            [ "$(now)" -lt "$deadline" ] || break
+        else
+            [ "$attempts" -lt 20 ] || break
+        fi
+        pass_time "$interval"
+    done
+    echo "gave up waiting for $1 after $attempts attempt(s)" >&2
+    return 1
+}
+
+jobs_created() {
+    kube describe scaledjob "$SCALED_JOB" -n "$SCALED_JOB_NAMESPACE" >"$WORK/scaledjob.txt" 2>&1 || return 1
+    grep -q 'Created 10 jobs' "$WORK/scaledjob.txt"
+}
+
+scaledjob() {
+    if poll 20 "$DEADLINE" jobs_created; then
+        grep -E 'KEDAJobsCreated|KEDAScaler' "$WORK/scaledjob.txt" | tail -n 5
+        return 0
+    fi
+    echo "the last kubectl describe scaledjob:" >&2
+    tail -n 20 "$WORK/scaledjob.txt" >&2 || true
+    echo "kubectl describe scaledjob $SCALED_JOB never showed \"Created 10 jobs\"" >&2
+    return 1
+}
+
+operator_rolled_out() {
+    kube rollout status deployment/keda-operator -n kube-system --timeout=60s
+}
+
+# The value after NAME: on the Environment lines of `kubectl describe po`.
+env_value() {
+    awk -v key="$1:" '$1 == key { $1 = ""; sub(/^ +/, ""); print; exit }' "$WORK/keda-pod.txt"
+}
+
+keda_env() {
+    poll 15 600 operator_rolled_out
+    # The guide's pod: app.kubernetes.io/name=keda-operator; one that runs and is not being
+    # replaced (an old pod of the restart may still be terminating).
+    local pod
+    pod=$(kube get pods -n kube-system -l app.kubernetes.io/name=keda-operator -o json |
+        jq -r '[.items[] | select(.metadata.deletionTimestamp == null and .status.phase == "Running")][0].metadata.name // empty')
+    [ -n "$pod" ] || {
+        echo "no running keda-operator pod (label app.kubernetes.io/name=keda-operator) in kube-system" >&2
+        return 1
+    }
+    echo "pod: $pod"
+    kube describe pod "$pod" -n kube-system >"$WORK/keda-pod.txt"
+    grep -E '^ +AZURE_[A-Z_]+:' "$WORK/keda-pod.txt" || true
+    local client_id want_client tenant token_file authority bad=0
+    client_id=$(env_value AZURE_CLIENT_ID)
+    tenant=$(env_value AZURE_TENANT_ID)
+    token_file=$(env_value AZURE_FEDERATED_TOKEN_FILE)
+    authority=$(env_value AZURE_AUTHORITY_HOST)
+    want_client=$(run_plinth output identity_client_id --json --dir "$CONFIG" | jq -r .)
+    # Azure/AKS#5243: the keda-operator ServiceAccount's client-id annotation is the identity's.
+    if [ "$client_id" != "$want_client" ]; then
+        echo "AZURE_CLIENT_ID is \`$client_id\`, not the workload identity's client id $want_client (the keda-operator ServiceAccount annotation azure.workload.identity/client-id)" >&2
+        bad=1
+    fi
+    if [ -z "$tenant" ]; then
+        echo "AZURE_TENANT_ID is empty or missing" >&2
+        bad=1
+    elif [ "$MODE" = azure ] && [ "$tenant" != "$ARM_TENANT_ID" ]; then
+        echo "AZURE_TENANT_ID is $tenant, not the tenant in ARM_TENANT_ID" >&2
+        bad=1
+    fi
+    if [ "$token_file" != "$TOKEN_FILE_PATH" ]; then
+        echo "AZURE_FEDERATED_TOKEN_FILE is \`$token_file\`, not $TOKEN_FILE_PATH" >&2
+        bad=1
+    fi
+    if [[ "$authority" != https://* ]]; then
+        echo "AZURE_AUTHORITY_HOST is \`$authority\`, not an https:// URL" >&2
+        bad=1
+    fi
+    [ "$bad" -eq 0 ]
+}
+
+destroy_all() {
+    local attempt args
+    mapfile -t args < <(vars)
+    for attempt in 1 2 3; do
+        echo "destroy, attempt $attempt"
+        if run_plinth destroy "$CONFIG" --auto-approve "${args[@]}" --lock-timeout 120s; then
+            local left
+            left=$(run_plinth state list --dir "$CONFIG")
+            if [ -z "$left" ]; then
+                return 0
+            fi
+            echo "still in state after destroy: $left" >&2
+        fi
+        [ "$attempt" -eq 3 ] || pass_time 30
+    done
+    return 1
+}
+
+nothing_left() {
+    local status
+    status=$(arm GET "/subscriptions/$(subscription)/resourcegroups/$RG?api-version=2021-04-01" "$WORK/rg.json")
+    rm -f "$WORK/rg.json"
+    if [ "$status" != 404 ]; then
+        echo "ARM still has the resource group $RG (GET answered $status)" >&2
+        return 1
+    fi
+    echo "resource group $RG: 404"
+    if [ "$MODE" != azure ]; then
+        local left
+        left=$(curl -sS --fail "$SIM_URL/_sim/resources" |
+            jq -r --arg rg "/resourcegroups/$RG" '.resources[].id | select(ascii_downcase | contains($rg))')
+        [ -z "$left" ] || {
+            echo "the simulator still holds: $left" >&2
+            return 1
+        }
+        echo "simulator inventory: nothing of $RG"
+    fi
+}
+
+subscription() {
+    if [ "$MODE" = azure ]; then echo "$ARM_SUBSCRIPTION_ID"; else echo "$SIM_SUBSCRIPTION"; fi
+}
+
+# ---------------------------------------------------------------------------------------
+# The run.
+[ -d "$EXAMPLE" ] || {
+    echo "real-azure-smoke: $EXAMPLE not found (run the script from a plinth checkout)" >&2
+    exit 2
+}
+if [[ "$PLINTH" == */* ]]; then
+    [ -x "$PLINTH" ] || die_usage "--plinth $PLINTH is not an executable file"
+else
+    command -v "$PLINTH" >/dev/null || die_usage "plinth is not on PATH: build it (cargo build --release) and pass --plinth target/release/plinth"
+fi
+case "$MODE" in
+azure) check_credentials ;;
+sim) start_sim ;;
+sim-url) curl -sS --fail "$SIM_URL/_sim/health" >/dev/null || die_usage "no simulator answers at $SIM_URL" ;;
+esac
+echo "plinth smoke test: prefix $PREFIX, $(target_name), temp dir $WORK"
+
+if step preflight preflight && step names names; then
+    APPLY_STARTED=1
+    if step apply apply_all; then
+        if step kubeconfig kubeconfig; then
+            step scaledjob scaledjob || true
+            step keda-env keda_env || true
+        else
+            skip scaledjob "no kubeconfig"
+            skip keda-env "no kubeconfig"
+        fi
+    else
+        skip kubeconfig "apply failed"
+        skip scaledjob "apply failed"
+        skip keda-env "apply failed"
+    fi
+else
+    skip apply "preflight or names failed"
+fi
+# The EXIT trap destroys, checks that nothing is left and reports.
