@@ -23,9 +23,11 @@ pub const FIELD_MANAGER: &str = "plinth";
 
 /// How a server-side apply is sent.
 #[derive(Clone, Copy)]
-pub(crate) struct Apply {
+pub(crate) struct Apply<'m> {
     pub force: bool,
     pub dry_run: bool,
+    /// The field manager: [`FIELD_MANAGER`], or a `k8s:fields` resource's own.
+    pub manager: &'m str,
 }
 
 /// The request type kube's request builder makes.
@@ -310,7 +312,7 @@ impl Cluster<'_> {
         }
     }
 
-    /// Server-side apply (manager `plinth`). Conflicts only with imperative edits are drift
+    /// Server-side apply (as `how.manager`). Conflicts only with imperative edits are drift
     /// and taken back; conflicts with other appliers are refused unless `force`.
     pub(crate) async fn apply(
         &self,
@@ -318,9 +320,13 @@ impl Cluster<'_> {
         r: &Resolved,
         obj: &ObjectRef,
         manifest: &serde_json::Value,
-        how: Apply,
+        how: Apply<'_>,
     ) -> Result<serde_json::Value, (kube::Error, ProviderError)> {
-        let Apply { force, dry_run } = how;
+        let Apply {
+            force,
+            dry_run,
+            manager,
+        } = how;
         let url = object_request(r, obj);
         let what = format!(
             "{} {}",
@@ -332,7 +338,7 @@ impl Cluster<'_> {
             obj.describe()
         );
         let params = |force: bool| {
-            let mut pp = PatchParams::apply(FIELD_MANAGER);
+            let mut pp = PatchParams::apply(manager);
             pp.force = force;
             pp.dry_run = dry_run;
             pp

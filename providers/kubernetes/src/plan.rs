@@ -8,7 +8,7 @@ use plinth_provider::diff;
 use plinth_provider::{Planned, Prior, ProviderError};
 use plinth_value::{Path, PathSeg, Value};
 
-use crate::client::{Apply, Cluster};
+use crate::client::{Apply, Cluster, FIELD_MANAGER};
 use crate::errors;
 use crate::kind::Gvk;
 use crate::manifest::{
@@ -80,6 +80,7 @@ pub(crate) async fn plan(
             Apply {
                 force: opts.force,
                 dry_run: true,
+                manager: FIELD_MANAGER,
             },
         )
         .await

@@ -14,7 +14,7 @@ use plinth_provider::{
 };
 use plinth_value::{Map, Path, PathSeg, Value};
 
-use crate::client::{Apply, Cluster, object_request};
+use crate::client::{Apply, Cluster, FIELD_MANAGER, object_request};
 use crate::connection::{self, ClusterCredentials, Connections, NoConn, Timeouts};
 use crate::errors;
 use crate::kind::{Gvk, ObjectRef, ROLLOUT_RESTART};
@@ -112,6 +112,7 @@ impl KubernetesProvider {
                 Apply {
                     force: opts.force,
                     dry_run: false,
+                    manager: FIELD_MANAGER,
                 },
             )
             .await
