@@ -26,6 +26,7 @@ mod fields;
 mod handler;
 mod objects;
 mod patch;
+mod pods;
 mod query;
 mod resources;
 mod table;

@@ -89,6 +89,17 @@ fn matches(reqs: &[Req], get: impl Fn(&str) -> Option<String>) -> bool {
     })
 }
 
+/// Whether `obj`'s labels satisfy the label selector `sel` (`app=x,tier in (a,b)`).
+pub(crate) fn selects(sel: &str, obj: &Value) -> Result<bool, ApiError> {
+    let reqs = parse_selector(sel)?;
+    Ok(matches(&reqs, |k| {
+        obj.pointer("/metadata/labels")
+            .and_then(|l| l.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    }))
+}
+
 /// Keeps the items matching `labelSelector` and `fieldSelector` (metadata.name and
 /// metadata.namespace).
 pub(crate) fn filter(items: &mut Vec<Value>, query: &super::query::Query) -> Result<(), ApiError> {
