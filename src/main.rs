@@ -332,6 +332,11 @@ pub enum SimCommand {
         /// Seed for injected faults, for reproducible runs.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Serve HTTPS with a CA of the simulator's own (kept next to --world FILE as
+        /// FILE.ca.pem; its path is printed): clients trust it with --sim-ca PATH,
+        /// REQUESTS_CA_BUNDLE=PATH, or the kubeconfigs the simulator hands out.
+        #[arg(long)]
+        tls: bool,
     },
     /// Print the kubeconfig of a simulated AKS cluster in state, for kubectl (what
     /// `az aks get-credentials` gives for a real one). Needs `--sim URL`.

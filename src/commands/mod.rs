@@ -170,8 +170,9 @@ async fn dispatch(command: Command, common: &Common) -> Result<u8, CliError> {
                     latency,
                     faults,
                     seed,
+                    tls,
                 },
-        } => sim::sim_serve(addr, world, latency, faults, seed).await,
+        } => sim::sim_serve(addr, world, latency, faults, seed, tls).await,
         Command::Sim {
             command:
                 SimCommand::Kubeconfig {

@@ -15,6 +15,7 @@ pub(super) async fn sim_serve(
     latency: plinth_sim::Latency,
     faults: f64,
     seed: u64,
+    tls: bool,
 ) -> Result<u8, CliError> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         CliError::help(
@@ -28,9 +29,24 @@ pub(super) async fn sim_serve(
         seed,
         world_file: world.clone(),
     };
-    let sim = plinth_sim::start(listener, config)
-        .await
-        .map_err(|e| CliError::msg(format!("cannot start the simulator: {e}")))?;
+    let started = if tls {
+        plinth_sim::start_tls(listener, config).await
+    } else {
+        plinth_sim::start(listener, config).await
+    };
+    let sim = started.map_err(|e| CliError::msg(format!("cannot start the simulator: {e}")))?;
+    // The CA bundle clients trust: kept with the world, else in a private directory of this
+    // run's own, removed when it stops.
+    let bundle = match &sim.ca {
+        None => None,
+        Some(ca) => Some(match ca.file() {
+            Some(file) => CaBundle {
+                path: file.to_path_buf(),
+                temp_dir: None,
+            },
+            None => CaBundle::write_temp(ca.pem(), sim.addr.port())?,
+        }),
+    };
     // Listen for Ctrl-C and SIGTERM *before* announcing readiness: a signal sent right after
     // the URL appears must not be missed (a listener only sees signals that arrive after it
     // exists).
@@ -39,6 +55,13 @@ pub(super) async fn sim_serve(
         .map_err(|e| CliError::msg(format!("cannot listen for Ctrl-C: {e}")))?;
     let mut terminate = signal(SignalKind::terminate())
         .map_err(|e| CliError::msg(format!("cannot listen for SIGTERM: {e}")))?;
+    // Before the URL, so whoever waits for the URL has it too.
+    if let Some(bundle) = &bundle {
+        eprintln!(
+            "plinth sim: CA certificate in {} (trust it: --sim-ca PATH, REQUESTS_CA_BUNDLE=PATH)",
+            bundle.path.display()
+        );
+    }
     // The first line is the URL, so scripts and tests can wait for it (explicit readiness).
     outln!("{}", sim.url);
     eprintln!(
@@ -53,10 +76,47 @@ pub(super) async fn sim_serve(
         _ = interrupt.recv() => {}
         _ = terminate.recv() => {}
     }
-    sim.shutdown()
-        .await
-        .map_err(|e| CliError::msg(format!("saving the simulator's world failed: {e}")))?;
+    let saved = sim.shutdown().await;
+    if let Some(dir) = bundle.and_then(|b| b.temp_dir) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    saved.map_err(|e| CliError::msg(format!("saving the simulator's world failed: {e}")))?;
     Ok(0)
+}
+
+/// Where `sim serve --tls` put the CA certificate.
+struct CaBundle {
+    path: std::path::PathBuf,
+    /// The directory made for it when there is no world file (removed at the end).
+    temp_dir: Option<std::path::PathBuf>,
+}
+
+impl CaBundle {
+    /// Writes `pem` to `ca.pem` in a new private directory under the temporary directory
+    /// (created afresh: never one someone else made).
+    fn write_temp(pem: &str, port: u16) -> Result<Self, CliError> {
+        use std::os::unix::fs::DirBuilderExt as _;
+        let dir = std::env::temp_dir().join(format!("plinth-sim-{}-{port}", std::process::id()));
+        let cannot = |e: std::io::Error| {
+            CliError::help(
+                format!(
+                    "cannot write the simulator's CA certificate in {}: {e}",
+                    dir.display()
+                ),
+                "pass --world FILE to keep it next to the world instead",
+            )
+        };
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .map_err(cannot)?;
+        let path = dir.join("ca.pem");
+        std::fs::write(&path, pem).map_err(cannot)?;
+        Ok(CaBundle {
+            path,
+            temp_dir: Some(dir),
+        })
+    }
 }
 
 /// `plinth sim kubeconfig`: the kubeconfig ARM hands out for a simulated cluster in state.

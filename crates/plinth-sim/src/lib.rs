@@ -27,6 +27,7 @@ mod admin;
 pub mod arm;
 pub mod entra;
 pub mod k8s;
+pub mod tls;
 
 /// How long simulated operations take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -130,8 +131,11 @@ pub struct LogEntry {
 pub struct Shared {
     /// The configuration the simulator was started with.
     pub config: SimConfig,
-    /// `http://127.0.0.1:PORT`, as clients reach the simulator.
+    /// `http://127.0.0.1:PORT` (`https://` when serving TLS), as clients reach the simulator.
     pub base_url: String,
+    /// The CA certificate (PEM) clients must trust when the simulator serves TLS: the
+    /// kubeconfigs it hands out carry it as `certificate-authority-data`.
+    pub ca_pem: Option<String>,
     /// Everything that persists; lock it through [`Shared::world`], which recovers a
     /// poisoned lock.
     pub world: Mutex<World>,
@@ -168,8 +172,11 @@ impl Shared {
 pub struct SimHandle {
     /// The loopback address the simulator listens on.
     pub addr: SocketAddr,
-    /// `http://ADDR`.
+    /// `http://ADDR`, or `https://ADDR` when serving TLS ([`start_tls`]).
     pub url: String,
+    /// The CA clients must trust, when serving TLS: its certificate (PEM) and, when it is kept
+    /// with a world file, where.
+    pub ca: Option<tls::SimCa>,
     /// The state the handlers share: tests read the world and the request log through it.
     pub shared: Arc<Shared>,
     shutdown: tokio::sync::oneshot::Sender<()>,
@@ -305,31 +312,67 @@ pub async fn start(
     listener: tokio::net::TcpListener,
     config: SimConfig,
 ) -> std::io::Result<SimHandle> {
+    start_serving(listener, config, None).await
+}
+
+/// [`start`] over HTTPS, with a certificate authority of the simulator's own: the one kept with
+/// `config.world_file` (created there at the first start, see [`tls::SimCa::for_world`]), or
+/// a new one in memory without a world file. [`SimHandle::ca`] is what clients must trust.
+pub async fn start_tls(
+    listener: tokio::net::TcpListener,
+    config: SimConfig,
+) -> std::io::Result<SimHandle> {
+    let ca = match &config.world_file {
+        Some(world) => tls::SimCa::for_world(world)?,
+        None => tls::SimCa::generate()?,
+    };
+    start_serving(listener, config, Some(ca)).await
+}
+
+async fn start_serving(
+    listener: tokio::net::TcpListener,
+    config: SimConfig,
+    ca: Option<tls::SimCa>,
+) -> std::io::Result<SimHandle> {
     let addr = listener.local_addr()?;
-    let url = format!("http://{addr}");
+    let scheme = if ca.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{addr}");
     let world = load_world(&config)?;
     let shared = Arc::new(Shared {
         config,
         base_url: url.clone(),
+        ca_pem: ca.as_ref().map(|ca| ca.pem().to_string()),
         world: Mutex::new(world),
         log: Mutex::new(Vec::new()),
         save_lock: Mutex::new(()),
     });
     let app = router(shared.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = rx.await;
-        })
-        .await
-    });
+    let stopped = async move {
+        let _ = rx.await;
+    };
+    let task = match &ca {
+        None => tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(stopped)
+            .await
+        }),
+        Some(ca) => {
+            let listener = tls::TlsListener::new(listener, ca.server_config(addr.ip())?);
+            tokio::spawn(async move {
+                axum::serve(listener, app.into_make_service())
+                    .with_graceful_shutdown(stopped)
+                    .await
+            })
+        }
+    };
     Ok(SimHandle {
         addr,
         url,
+        ca,
         shared,
         shutdown: tx,
         task,

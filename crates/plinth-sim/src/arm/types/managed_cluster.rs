@@ -382,8 +382,21 @@ pub(super) fn action(
     let rg = info.resource_group.clone().unwrap_or_default();
     let server = format!("{}/k8s/{ck}", ctx.shared.base_url);
     let user_name = format!("{user}_{rg}_{cluster}");
+    // Over HTTPS the cluster's API is trusted through the simulator's CA, as AKS's kubeconfig
+    // carries the cluster's.
+    let ca = ctx
+        .shared
+        .ca_pem
+        .as_ref()
+        .map(|pem| {
+            format!(
+                "    certificate-authority-data: {}\n",
+                base64::engine::general_purpose::STANDARD.encode(pem)
+            )
+        })
+        .unwrap_or_default();
     let kubeconfig = format!(
-        "apiVersion: v1\nclusters:\n- cluster:\n    server: {server}\n  name: {cluster}\ncontexts:\n- context:\n    cluster: {cluster}\n    user: {user_name}\n  name: {cluster}\ncurrent-context: {cluster}\nkind: Config\npreferences: {{}}\nusers:\n- name: {user_name}\n  user:\n    token: {token}\n"
+        "apiVersion: v1\nclusters:\n- cluster:\n{ca}    server: {server}\n  name: {cluster}\ncontexts:\n- context:\n    cluster: {cluster}\n    user: {user_name}\n  name: {cluster}\ncurrent-context: {cluster}\nkind: Config\npreferences: {{}}\nusers:\n- name: {user_name}\n  user:\n    token: {token}\n"
     );
     let value = base64::engine::general_purpose::STANDARD.encode(kubeconfig);
     json_response(
