@@ -100,6 +100,19 @@ pub struct Settings {
     pub write_bucket: Option<(f64, f64)>,
     /// The token bucket of deletes, as (capacity, refill per second); default (200, 10).
     pub delete_bucket: Option<(f64, f64)>,
+    /// How fast the clusters' controllers see time pass, as a fraction of Azure's (unset or 0:
+    /// they act on every round, as on the `instant` profile); set from the latency profile at
+    /// start ([`crate::Latency::scale`]). Scales Job backoff and KEDA's polling interval.
+    pub time_scale: Option<f64>,
+    /// How long after its creation a role assignment takes effect on data-plane calls (Azure
+    /// RBAC propagation); unset: 5 minutes scaled by `time_scale`.
+    pub rbac_propagation_ms: Option<u64>,
+    /// How long after its last change a federated identity credential is accepted by the token
+    /// exchange; unset: 10 seconds scaled by `time_scale`.
+    pub fic_propagation_ms: Option<u64>,
+    /// Role assignments and federated credentials written before this time (ms since the
+    /// epoch) have propagated, whatever the delays: `POST /_sim/settle` sets it to now.
+    pub propagated_before_ms: Option<u64>,
 }
 
 /// The Kubernetes side of the managed clusters, as ARM needs it. ARM names a cluster by the

@@ -45,8 +45,17 @@ pub struct Runtime {
     pub round: u64,
     /// kube-system/keda-operator's pod template (JSON) and the logical time its pods started.
     pub keda_operator: Option<(String, u64)>,
+    /// kube-system/keda-operator's ServiceAccount `azure.workload.identity/client-id`
+    /// annotation when its pods last started (what the webhook injected as `AZURE_CLIENT_ID`;
+    /// used while the cluster runs no keda-operator pods to read it from).
+    #[serde(default)]
+    pub keda_operator_client_id: Option<String>,
     /// Per Job uid: the round of its last attempt.
     pub jobs: BTreeMap<String, u64>,
+    /// Per Job uid: not retried before then (ms since the epoch; the Job's backoff after a
+    /// failed pod, when controllers see time pass).
+    #[serde(default)]
+    pub job_retry_at_ms: BTreeMap<String, u64>,
     /// Per ScaledJob uid.
     pub scaled_jobs: BTreeMap<String, ScaledJobRun>,
     /// Pod logs by `namespace/name` (served at `pods/{name}/log`).
@@ -62,6 +71,9 @@ pub struct ScaledJobRun {
     pub started: bool,
     /// The last scaler error (a new `KEDAScalerFailed` event only when it differs).
     pub last_error: Option<String>,
+    /// When its triggers were last polled (ms since the epoch).
+    #[serde(default)]
+    pub last_poll_ms: u64,
 }
 
 /// The key of an object in its type's map: `namespace/name`, or `name` for cluster-scoped ones.

@@ -3,10 +3,13 @@
 //! identity with the client id, a federated identity credential matching issuer, subject and
 //! audience — created before the workload's pods started), which Service Bus queue a host and
 //! name reach, and whether a principal holds a data role at the queue's scope or above. Also
-//! the queue's message count, which the workloads change.
+//! the queue's message count, which the workloads change. Role assignments and federated
+//! credentials count only once propagated ([`clock`]): until then Azure answers as if they
+//! did not exist (the same 401 and AADSTS70021 texts).
 
 use serde_json::{Value, json};
 
+use super::clock;
 use super::kube::s;
 use crate::arm::{self, Resource, roles};
 
@@ -75,6 +78,8 @@ impl Azure<'_> {
             .iter()
             .filter(|(k, r)| k.starts_with(&prefix) && live_of_type(r, FIC))
             .map(|(_, r)| r)
+            // Not yet propagated to the token exchange: Entra answers as if it did not exist.
+            .filter(|r| clock::credential_effective(&self.store.settings, r.updated_ms))
             .filter(|r| {
                 s(&r.body, "/properties/issuer") == issuer
                     && s(&r.body, "/properties/subject") == subject
@@ -134,7 +139,9 @@ impl Azure<'_> {
             .map(|i| roles::BUILT_IN[i].1)
             .collect();
         self.store.resources.values().any(|r| {
-            if !live_of_type(r, RA) {
+            if !live_of_type(r, RA)
+                || !clock::role_assignment_effective(&self.store.settings, r.created_ms)
+            {
                 return false;
             }
             let p = &r.body["properties"];

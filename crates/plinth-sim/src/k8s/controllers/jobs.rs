@@ -1,6 +1,7 @@
 //! The Job controller: every unfinished Job gets one pod per round (an *attempt*); success
 //! completes it, a failure counts in `status.failed` until more than `backoffLimit` attempts
-//! failed. Also the garbage collector: pods and Jobs whose owner is gone are deleted.
+//! failed. After a failed pod the next waits the Job's backoff (10 s doubling, scaled, see
+//! [`super::clock`]; none on `instant`). Also the garbage collector: pods and Jobs whose owner is gone are deleted.
 
 use std::collections::BTreeSet;
 
@@ -8,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::super::cluster::{Cluster, object_key};
 use super::super::time::now;
+use super::clock;
 use super::identity::Azure;
 use super::kube::{event, finished, next_serial, res, s, suffix, write_status};
 use super::workload::{PodRun, run_pod};
@@ -25,7 +27,12 @@ pub(super) fn run_jobs(azure: &mut Azure<'_>, c: &mut Cluster) -> bool {
             continue;
         }
         let round = c.runtime.round;
-        if c.runtime.jobs.get(&uid) == Some(&round) {
+        if c.runtime.jobs.get(&uid) == Some(&round)
+            || c.runtime
+                .job_retry_at_ms
+                .get(&uid)
+                .is_some_and(|at| clock::now_ms() < *at)
+        {
             continue;
         }
         c.runtime.jobs.insert(uid, round);
@@ -108,6 +115,13 @@ fn attempt(azure: &mut Azure<'_>, c: &mut Cluster, job: &Value) {
         ]);
     } else {
         status["active"] = json!(1);
+        if last_failure.is_some() {
+            let backoff = clock::job_backoff_ms(&azure.store.settings, failed);
+            c.runtime.job_retry_at_ms.insert(
+                s(job, "/metadata/uid").to_string(),
+                clock::now_ms() + backoff,
+            );
+        }
     }
     if let Some(reason) = &last_failure {
         event(
@@ -258,6 +272,7 @@ pub(super) fn collect_garbage(c: &mut Cluster) -> bool {
         c.runtime.logs.len(),
     );
     c.runtime.jobs.retain(|u, _| uids.contains(u));
+    c.runtime.job_retry_at_ms.retain(|u, _| uids.contains(u));
     c.runtime.scaled_jobs.retain(|u, _| uids.contains(u));
     c.runtime.logs.retain(|k, _| pods.contains(k));
     changed

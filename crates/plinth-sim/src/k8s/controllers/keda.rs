@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::super::cluster::Cluster;
 use super::super::time::now;
+use super::clock;
 use super::identity::Azure;
 use super::kube::{event, finished, next_serial, owned_by, res, s, suffix, write_status};
 
@@ -38,8 +39,65 @@ pub(super) fn observe_keda_operator(clock: &mut u64, c: &mut Cluster) -> bool {
         (Some(t), _) => {
             *clock += 1;
             c.runtime.keda_operator = Some((t, *clock));
+            c.runtime.keda_operator_client_id = c
+                .get(
+                    res("", "serviceaccounts"),
+                    Some("kube-system"),
+                    "keda-operator",
+                )
+                .map(|sa| {
+                    s(
+                        sa,
+                        "/metadata/annotations/azure.workload.identity~1client-id",
+                    )
+                })
+                .filter(|v| !v.is_empty())
+                .map(str::to_string);
             true
         }
+    }
+}
+
+/// What KEDA's operator process authenticates with: `AZURE_CLIENT_ID` and whether
+/// `AZURE_FEDERATED_TOKEN_FILE` is set, from its environment. The workload-identity webhook
+/// injected both when it created the pod (from the ServiceAccount's annotation then), so a
+/// later annotation needs a restart. Read from a Running `app=keda-operator` pod in
+/// kube-system; without one, from what the ServiceAccount said when the operator last
+/// (re)started, with the token file (the add-on's pods are always mutated).
+struct OperatorEnv {
+    client_id: Option<String>,
+    token_file: bool,
+}
+
+fn operator_env(c: &Cluster) -> OperatorEnv {
+    let pod = c
+        .list(res("", "pods"), Some("kube-system"))
+        .into_iter()
+        .filter(|p| s(p, "/metadata/labels/app") == "keda-operator")
+        .filter(|p| p.pointer("/metadata/deletionTimestamp").is_none())
+        .filter(|p| s(p, "/status/phase") == "Running")
+        .max_by_key(|p| s(p, "/metadata/creationTimestamp").to_string());
+    match pod {
+        Some(pod) => {
+            let env: Vec<&Value> = pod
+                .pointer("/spec/containers/0/env")
+                .and_then(Value::as_array)
+                .map(|e| e.iter().collect())
+                .unwrap_or_default();
+            let var = |name: &str| {
+                env.iter()
+                    .find(|e| s(e, "/name") == name)
+                    .map(|e| s(e, "/value").to_string())
+            };
+            OperatorEnv {
+                client_id: var("AZURE_CLIENT_ID").filter(|v| !v.is_empty()),
+                token_file: var("AZURE_FEDERATED_TOKEN_FILE").is_some_and(|v| !v.is_empty()),
+            }
+        }
+        None => OperatorEnv {
+            client_id: c.runtime.keda_operator_client_id.clone(),
+            token_file: true,
+        },
     }
 }
 
@@ -63,6 +121,11 @@ fn poll(azure: &Azure<'_>, c: &mut Cluster, sj: &Value) -> bool {
     let ns = s(sj, "/metadata/namespace").to_string();
     let name = s(sj, "/metadata/name").to_string();
     let mut run = c.runtime.scaled_jobs.get(&uid).cloned().unwrap_or_default();
+    let interval = sj.pointer("/spec/pollingInterval").and_then(Value::as_u64);
+    if !clock::poll_due(&azure.store.settings, interval, run.last_poll_ms) {
+        return false;
+    }
+    run.last_poll_ms = clock::now_ms();
     let mut changed = false;
     if !run.started {
         event(
@@ -264,26 +327,19 @@ fn scaler(
     if sb_ns.is_empty() {
         return Err("error parsing azure service bus metadata: namespace is required when using pod identity".into());
     }
+    // KEDA (pkg/scalers/azure/azure_aad_workload_identity.go) hands `identityId` to azidentity's
+    // WorkloadIdentityCredential as ClientID when set; unset, azidentity reads AZURE_CLIENT_ID
+    // and AZURE_FEDERATED_TOKEN_FILE from the operator's environment. The token is always
+    // the keda-operator ServiceAccount's, so `identityId` needs a credential for it too.
+    let env = operator_env(c);
     let client_id = Some(s(auth, "/spec/podIdentity/identityId"))
         .filter(|v| !v.is_empty())
-        .or_else(|| {
-            c.get(
-                res("", "serviceaccounts"),
-                Some("kube-system"),
-                "keda-operator",
-            )
-            .map(|sa| {
-                s(
-                    sa,
-                    "/metadata/annotations/azure.workload.identity~1client-id",
-                )
-            })
-            .filter(|v| !v.is_empty())
-        });
+        .map(str::to_string)
+        .or(env.client_id);
     let started = c.runtime.keda_operator.as_ref().map(|(_, t)| *t);
     let prefix = "error getting service bus entity length";
     let identity = azure
-        .workload_identity(true, client_id, KEDA_SUBJECT, started)
+        .workload_identity(env.token_file, client_id.as_deref(), KEDA_SUBJECT, started)
         .map_err(|e| format!("{prefix}: {e}"))?;
     let host = format!("{sb_ns}.servicebus.windows.net");
     let key = azure

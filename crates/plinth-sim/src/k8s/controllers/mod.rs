@@ -47,6 +47,7 @@
 use super::cluster::Cluster;
 use crate::World;
 
+mod clock;
 mod identity;
 mod jobs;
 mod keda;
