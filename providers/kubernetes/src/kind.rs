@@ -6,6 +6,9 @@ use plinth_provider::ProviderError;
 /// The action type's name (after `k8s:`).
 pub const ROLLOUT_RESTART: &str = "rollout-restart";
 
+/// The type of some fields of an object someone else created (after `k8s:`).
+pub const FIELDS: &str = "fields";
+
 /// Kinds that are cluster-scoped in every cluster; used to default namespaces before a cluster
 /// can be asked (discovery answers for everything else, CRDs included).
 const CLUSTER_SCOPED: &[&str] = &[

@@ -1,5 +1,6 @@
 //! plinth's Kubernetes provider (SPEC §6): any object as `k8s:<apiVersion>/<Kind>`, and the
-//! `k8s:rollout-restart` action.
+//! `k8s:rollout-restart` action; `k8s:fields` owns only some fields of an object someone else
+//! created (see `fields`).
 //!
 //! - Inputs: `manifest` (the object; `apiVersion` and `kind` default to the type's and must
 //!   match it when given; `metadata.namespace` defaults to `default` for namespaced kinds and is
@@ -41,7 +42,8 @@
 //!   `delete_timeout`): pure;
 //! - `client`: calls to one cluster for one request (discovery, reads, server-side apply,
 //!   reconnects); `wait`: judging and polling for waits and deletes;
-//! - `plan`: dry-run and offline plans; `restart`: the rollout-restart action;
+//! - `plan`: dry-run and offline plans; `restart`: the rollout-restart action; `fields`:
+//!   `k8s:fields` (its own field manager per resource, never creating or deleting the object);
 //! - `provider`: [`KubernetesProvider`] and its `Provider` impl.
 
 #![warn(missing_docs)]
@@ -51,6 +53,7 @@ mod connection;
 mod data;
 mod defaults;
 mod errors;
+mod fields;
 mod kind;
 mod manifest;
 mod options;

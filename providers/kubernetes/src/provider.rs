@@ -17,13 +17,13 @@ use plinth_value::{Map, Path, PathSeg, Value};
 use crate::client::{Apply, Cluster, FIELD_MANAGER, object_request};
 use crate::connection::{self, ClusterCredentials, Connections, NoConn, Timeouts};
 use crate::errors;
-use crate::kind::{Gvk, ObjectRef, ROLLOUT_RESTART};
+use crate::kind::{FIELDS, Gvk, ObjectRef, ROLLOUT_RESTART};
 use crate::manifest::{
     IDENTITY, LAST_APPLIED, SERVER_FILLED, attributes_of, desired, is_secret, manifest_path,
     object_ref, p, scope_namespace, secret_paths,
 };
 use crate::options::{DEFAULT_DELETE_TIMEOUT, Wait, options};
-use crate::{data, plan, restart};
+use crate::{data, fields, plan, restart};
 
 /// The Kubernetes provider.
 pub struct KubernetesProvider {
@@ -169,6 +169,9 @@ impl Provider for KubernetesProvider {
         if type_name == ROLLOUT_RESTART {
             return Some(restart::schema());
         }
+        if type_name == FIELDS {
+            return Some(fields::schema());
+        }
         let gvk = Gvk::parse(type_name).ok()?;
         let secret = is_secret(&gvk);
         Some(TypeSchema {
@@ -241,6 +244,7 @@ impl Provider for KubernetesProvider {
             "keda.sh/v1alpha1/ScaledJob",
             "keda.sh/v1alpha1/ScaledObject",
             "keda.sh/v1alpha1/TriggerAuthentication",
+            FIELDS,
             ROLLOUT_RESTART,
         ]
         .iter()
@@ -251,6 +255,9 @@ impl Provider for KubernetesProvider {
     fn validate(&self, type_name: &str, config: &Value) -> Vec<(Path, String)> {
         if type_name == ROLLOUT_RESTART {
             return restart::validate(config);
+        }
+        if type_name == FIELDS {
+            return fields::validate(config);
         }
         let mut out = Vec::new();
         let gvk = match Gvk::parse(type_name) {
@@ -301,6 +308,9 @@ impl Provider for KubernetesProvider {
                 ..Default::default()
             });
         }
+        if req.type_name == FIELDS {
+            return fields::plan(&self.cluster(req), prior, config).await;
+        }
         plan::plan(&self.cluster(req), prior, config).await
     }
 
@@ -318,6 +328,9 @@ impl Provider for KubernetesProvider {
         req: &Request<'_>,
         prior: &Prior,
     ) -> Result<Option<Observed>, ProviderError> {
+        if req.type_name == FIELDS {
+            return fields::read(&self.cluster(req), prior).await;
+        }
         let gvk = Gvk::parse(req.type_name)?;
         let Some(mut obj) = self.prior_ref(&gvk, prior) else {
             return Ok(None);
@@ -357,19 +370,28 @@ impl Provider for KubernetesProvider {
     }
 
     async fn create(&self, req: &Request<'_>, config: &Value) -> Result<Observed, ProviderError> {
+        if req.type_name == FIELDS {
+            return fields::put(&self.cluster(req), None, config).await;
+        }
         self.put(req, config).await
     }
 
     async fn update(
         &self,
         req: &Request<'_>,
-        _prior: &Prior,
+        prior: &Prior,
         config: &Value,
     ) -> Result<Observed, ProviderError> {
+        if req.type_name == FIELDS {
+            return fields::put(&self.cluster(req), Some(prior), config).await;
+        }
         self.put(req, config).await
     }
 
     async fn delete(&self, req: &Request<'_>, prior: &Prior) -> Result<(), ProviderError> {
+        if req.type_name == FIELDS {
+            return fields::release(&self.cluster(req), prior).await;
+        }
         let gvk = Gvk::parse(req.type_name)?;
         let Some(mut obj) = self.prior_ref(&gvk, prior) else {
             return Ok(());
@@ -425,6 +447,9 @@ impl Provider for KubernetesProvider {
         req: &Request<'_>,
         id: &str,
     ) -> Result<(Observed, Value), ProviderError> {
+        if req.type_name == FIELDS {
+            return Err(fields::import_refused(id));
+        }
         let gvk = Gvk::parse(req.type_name)?;
         let obj = id_mismatch(&gvk, id)?;
         let prior = Prior {

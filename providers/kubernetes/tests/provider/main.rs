@@ -9,6 +9,7 @@ mod support;
 
 mod clusters_not_created_yet;
 mod data_sources;
+mod fields;
 mod hostile_servers_and_kubeconfigs;
 mod import;
 mod plans;

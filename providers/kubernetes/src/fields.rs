@@ -1,0 +1,581 @@
+//! `k8s:fields`: some fields of an object someone else created and owns (as Terraform's
+//! `kubernetes_annotations`/`kubernetes_labels`, for any field). The configuration is a
+//! partial manifest — `apiVersion`, `kind`, `metadata.name` (and `.namespace`) name the
+//! object, everything else is a field plinth owns — applied server-side with only those
+//! fields, so every other field stays with whoever set it.
+//!
+//! - The object must exist: it is read before every apply, and one that is not there is an
+//!   error (plinth never creates it). A destroy applies an empty field set, so the server
+//!   drops the fields only this resource owned; the object stays (gone already: done).
+//! - Field manager: `plinth-fields:<address>` ([`manager_for`]), one per resource, recorded
+//!   in the attribute `field_manager` so a moved resource keeps its fields. A manager of its
+//!   own is what lets two `k8s:fields` of one object, or one beside a whole `k8s:<type>` of
+//!   the same object (manager `plinth`), each keep their fields: one server-side applier's
+//!   apply replaces everything that applier owned before. Two of them naming one field is a
+//!   conflict naming the other manager (`force` takes the field).
+//! - Attributes: the owned fields as the object has them (plus its identity and
+//!   `field_manager`); fields outside the manifest are invisible to plans and drift.
+//! - Ids are the object's (`<apiVersion>/<Kind>/<namespace>/<name>`), known after the first
+//!   apply only (not before: a planned create is not checked for an object that already
+//!   exists, since it always does). Import is refused: there is nothing to adopt.
+
+use plinth_provider::{
+    InputSchema, Observed, Planned, Prior, ProviderError, TypeSchema, ValueKind,
+};
+use plinth_value::{Path, Value};
+
+use crate::client::{Apply, Cluster};
+use crate::connection::NoConn;
+use crate::errors;
+use crate::kind::{FIELDS, Gvk, ObjectRef};
+use crate::manifest::{
+    IDENTITY, SERVER_FILLED, compared_paths, desired, is_secret, manifest_path, object_ref, p,
+    same, scope_namespace,
+};
+use crate::options::options;
+
+/// The attribute recording the resource's field manager.
+const MANAGER_ATTR: &str = "field_manager";
+
+/// The prefix of every `k8s:fields` field manager.
+const MANAGER_PREFIX: &str = "plinth-fields:";
+
+/// The type's schema.
+pub(crate) fn schema() -> TypeSchema {
+    TypeSchema {
+        type_name: format!("k8s:{FIELDS}"),
+        description: "Some fields of a Kubernetes object someone else created: applied server-side with a field manager of this resource's own; destroy removes only these fields.".into(),
+        inputs: vec![
+            InputSchema::new(
+                "manifest",
+                ValueKind::Map,
+                true,
+                "apiVersion, kind, metadata.name (and metadata.namespace, default \"default\") of an existing object, plus exactly the fields to own, e.g. metadata.annotations.",
+            ),
+            InputSchema::new(
+                "force",
+                ValueKind::Bool,
+                false,
+                "Take fields another server-side applier or a controller owns (default false: such a conflict is an error naming the other manager).",
+            ),
+        ],
+        open: false,
+        computed: vec![p(MANAGER_ATTR)],
+        force_new: IDENTITY.iter().map(|s| manifest_path(&p(s))).collect(),
+        sensitive: vec![],
+        data_source: false,
+        managed: true,
+        action: false,
+    }
+}
+
+/// The object's type, from the manifest's `apiVersion` and `kind` (required here: the type
+/// name does not say).
+fn gvk_of(config: &Value) -> Result<Gvk, ProviderError> {
+    let text = |key: &str| match config
+        .get(&p(&format!("manifest.{key}")))
+        .map(|v| v.unmark_all())
+    {
+        Some(Value::String(s)) => Ok(s),
+        Some(Value::Unknown) => Err(ProviderError::new(format!(
+            "manifest.{key} must be known when planning: it names the object's type"
+        ))),
+        _ => Err(ProviderError::new(format!(
+            "manifest.{key} is required: k8s:fields names the object it changes by apiVersion, kind and metadata.name, e.g. apiVersion = \"v1\", kind = \"ServiceAccount\""
+        ))),
+    };
+    let (api_version, kind) = (text("apiVersion")?, text("kind")?);
+    let gvk = Gvk::from_parts(&api_version, &kind).ok_or_else(|| {
+        ProviderError::new(format!(
+            "manifest: apiVersion {api_version:?} and kind {kind:?} are not a Kubernetes type (e.g. apiVersion = \"apps/v1\", kind = \"Deployment\")"
+        ))
+    })?;
+    if is_secret(&gvk) {
+        return Err(ProviderError::new(
+            "k8s:fields does not take Secrets (their content would be kept in state in clear): manage the whole Secret as k8s:v1/Secret",
+        ));
+    }
+    Ok(gvk)
+}
+
+/// The paths the manifest owns (leaves, lists whole), without the identity.
+fn owned_paths(manifest: &Value) -> Vec<Path> {
+    let mut out = Vec::new();
+    compared_paths(manifest, &mut out);
+    out.retain(|path| !path.is_root());
+    out
+}
+
+/// The type and the manifest (namespace not defaulted yet), checked.
+fn target(config: &Value) -> Result<(Gvk, Value), ProviderError> {
+    let gvk = gvk_of(config)?;
+    let manifest = desired(&gvk, config)?;
+    let owned = owned_paths(&manifest);
+    if owned.is_empty() {
+        return Err(ProviderError::new(
+            "manifest names no field to own besides apiVersion, kind and metadata: add the fields, e.g. metadata = { name = \"x\", namespace = \"y\", annotations = { \"team\" = \"blue\" } }",
+        ));
+    }
+    for server in SERVER_FILLED
+        .iter()
+        .chain(["metadata.managedFields", "metadata.selfLink"].iter())
+    {
+        if owned.iter().any(|o| o.starts_with(&p(server))) {
+            return Err(ProviderError::new(format!(
+                "manifest.{server} is the server's to set: k8s:fields cannot own it"
+            )));
+        }
+    }
+    Ok((gvk, manifest))
+}
+
+/// Static checks of a configuration.
+pub(crate) fn validate(config: &Value) -> Vec<(Path, String)> {
+    let mut out = Vec::new();
+    match target(config) {
+        Err(e) => out.push((p("manifest"), e.message)),
+        Ok((gvk, _)) => {
+            if gvk.guess_cluster_scoped() && config.get(&p("manifest.metadata.namespace")).is_some()
+            {
+                out.push((
+                    p("manifest.metadata.namespace"),
+                    format!("{} is cluster-scoped: remove the namespace", gvk.kind),
+                ));
+            }
+        }
+    }
+    let mut extra = false;
+    for key in ["wait", "delete_timeout"] {
+        if config.get(&p(key)).is_some() {
+            extra = true;
+            out.push((
+                p(key),
+                format!("k8s:fields takes no `{key}`: it neither creates nor deletes the object"),
+            ));
+        }
+    }
+    if !extra && let Err(e) = options(config) {
+        out.push((Path::root(), e.message));
+    }
+    out
+}
+
+/// The field manager of the resource at `address`: `plinth-fields:<address>`, quotes left out
+/// (conflict messages quote managers), at most 128 printable ASCII characters as the API
+/// server requires (a longer or non-ASCII address is shortened and a hash of it appended).
+pub(crate) fn manager_for(address: &str) -> String {
+    let plain: String = address.chars().filter(|c| *c != '"').collect();
+    let ok = plain
+        .chars()
+        .all(|c| c.is_ascii_graphic() && c != '\\' && c != '"');
+    let whole = format!("{MANAGER_PREFIX}{plain}");
+    if ok && whole.len() <= 128 {
+        return whole;
+    }
+    // FNV-1a: stable across builds and platforms.
+    let hash = address.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    let kept: String = plain
+        .chars()
+        .filter(|c| c.is_ascii_graphic() && *c != '\\')
+        .take(128 - MANAGER_PREFIX.len() - 17)
+        .collect();
+    format!("{MANAGER_PREFIX}{kept}~{hash:016x}")
+}
+
+/// The manager a prior record applied with (a moved resource keeps it), else the address's.
+fn manager_of(address: &str, prior: Option<&Prior>) -> String {
+    prior
+        .and_then(|p| p.attributes.get(&self::p(MANAGER_ATTR)))
+        .and_then(|m| m.as_str().map(str::to_string))
+        .filter(|m| m.starts_with(MANAGER_PREFIX))
+        .unwrap_or_else(|| manager_for(address))
+}
+
+/// The attributes: the object's identity and its values at `owned`, and the manager.
+fn project(obj: &Value, identity: &Value, owned: &[Path], manager: &str) -> Value {
+    let mut out = Value::Map(Default::default());
+    for id in IDENTITY {
+        if let Some(v) = identity.get(&p(id)) {
+            out.set(&p(id), v);
+        }
+    }
+    for path in owned {
+        if let Some(v) = obj.get(path)
+            && !matches!(v, Value::Null)
+        {
+            out.set(path, v);
+        }
+    }
+    out.set(&p(MANAGER_ATTR), Value::from(manager));
+    out
+}
+
+/// The object, namespace resolved by how the cluster serves the kind.
+fn scoped(
+    gvk: &Gvk,
+    mut manifest: Value,
+    namespaced: bool,
+) -> Result<(Value, ObjectRef), ProviderError> {
+    scope_namespace(&mut manifest, gvk, namespaced)?;
+    let obj = object_ref(gvk, &manifest).ok_or_else(|| {
+        ProviderError::new("manifest.metadata.name and .namespace must be known strings")
+    })?;
+    Ok((manifest, obj))
+}
+
+/// The error of an object that is not there.
+fn absent(obj: &ObjectRef) -> ProviderError {
+    ProviderError::with_code(
+        "NotFound",
+        format!(
+            "{} does not exist; k8s:fields changes fields of an object someone else created: create it first (or order this resource after what creates it, e.g. depends_on), or manage the whole object as k8s:{}",
+            obj.describe(),
+            obj.gvk.type_name()
+        ),
+    )
+}
+
+/// Plans the owned fields: a server-side dry run where the object exists, else offline.
+pub(crate) async fn plan(
+    cluster: &Cluster<'_>,
+    prior: Option<&Prior>,
+    config: &Value,
+) -> Result<Planned, ProviderError> {
+    let (gvk, manifest) = target(config)?;
+    let opts = options(config)?;
+    let manager = manager_of(cluster.req.address, prior);
+    let previous = prior
+        .and_then(|p| target(&p.inputs).ok())
+        .map(|(_, m)| m)
+        .unwrap_or(Value::Null);
+    let conn = cluster.conn_for_plan().await?.ok();
+    let resolved = match &conn {
+        Some(c) => cluster.resolve(c, &gvk).await?,
+        None => None,
+    };
+    let namespaced = resolved
+        .as_ref()
+        .map_or(!gvk.guess_cluster_scoped(), |r| r.namespaced);
+    let mut manifest = manifest;
+    scope_namespace(&mut manifest, &gvk, namespaced)?;
+    let mut paths = owned_paths(&manifest);
+    paths.extend(owned_paths(&previous));
+    paths.sort();
+    paths.dedup();
+
+    if let Some(prior) = prior {
+        let replace: Vec<Path> = IDENTITY
+            .iter()
+            .map(|s| p(s))
+            .filter(|path| {
+                let want = manifest.get(path);
+                want.as_ref().is_some_and(|w| !w.is_wholly_known())
+                    || !same(want.as_ref(), prior.attributes.get(path).as_ref())
+            })
+            .map(|path| manifest_path(&path))
+            .collect();
+        if !replace.is_empty() {
+            return Ok(Planned {
+                attributes: project(&manifest, &manifest, &owned_paths(&manifest), &manager),
+                changed: replace.clone(),
+                requires_replace: replace,
+            });
+        }
+    }
+    let live = prior.map_or(Value::Null, |p| p.attributes.clone());
+    let offline = || {
+        let attributes = project(&manifest, &manifest, &owned_paths(&manifest), &manager);
+        let changed = if prior.is_none() {
+            Vec::new()
+        } else {
+            paths
+                .iter()
+                .filter(|path| {
+                    let want = manifest.get(path);
+                    want.as_ref().is_some_and(|w| !w.is_wholly_known())
+                        || !same(want.as_ref(), live.get(path).as_ref())
+                })
+                .map(manifest_path)
+                .collect()
+        };
+        Planned {
+            attributes,
+            changed,
+            requires_replace: Vec::new(),
+        }
+    };
+    let (Some(conn), Some(r)) = (conn, resolved) else {
+        return Ok(offline());
+    };
+    if !manifest.is_wholly_known() {
+        return Ok(offline());
+    }
+    let (manifest, obj) = scoped(&gvk, manifest.clone(), r.namespaced)?;
+    // Not there yet: something in this same apply may create it (apply checks again).
+    let Some(current) = cluster.get(&conn, &r, &obj).await? else {
+        return Ok(offline());
+    };
+    let current = Value::from(current);
+    let body = manifest.unmark_all().to_json();
+    let dry = cluster
+        .apply(
+            &conn,
+            &r,
+            &obj,
+            &body,
+            Apply {
+                force: opts.force,
+                dry_run: true,
+                manager: &manager,
+            },
+        )
+        .await
+        .map_err(|(_, pe)| pe)?;
+    let after = Value::from(dry);
+    let changed: Vec<Path> = paths
+        .iter()
+        .filter(|path| !same(current.get(path).as_ref(), after.get(path).as_ref()))
+        .map(manifest_path)
+        .collect();
+    let owned = owned_paths(&manifest);
+    Ok(Planned {
+        attributes: project(&after, &manifest, &owned, &manager),
+        // A first apply of fields already as configured still records the resource.
+        changed: if prior.is_some() { changed } else { Vec::new() },
+        requires_replace: Vec::new(),
+    })
+}
+
+/// Applies the owned fields to the existing object (create and update alike).
+pub(crate) async fn put(
+    cluster: &Cluster<'_>,
+    prior: Option<&Prior>,
+    config: &Value,
+) -> Result<Observed, ProviderError> {
+    let (gvk, manifest) = target(config)?;
+    let opts = options(config)?;
+    if let Some(path) = manifest.unknown_paths().first() {
+        return Err(ProviderError::new(format!(
+            "manifest.{path} is still unknown"
+        )));
+    }
+    let manager = manager_of(cluster.req.address, prior);
+    let conn = cluster.require_conn().await?;
+    let r = cluster.require_kind(&conn, &gvk).await?;
+    let (manifest, obj) = scoped(&gvk, manifest, r.namespaced)?;
+    if cluster.get(&conn, &r, &obj).await?.is_none() {
+        return Err(absent(&obj));
+    }
+    let applied = cluster
+        .apply(
+            &conn,
+            &r,
+            &obj,
+            &manifest.unmark_all().to_json(),
+            Apply {
+                force: opts.force,
+                dry_run: false,
+                manager: &manager,
+            },
+        )
+        .await
+        .map_err(|(e, pe)| {
+            if errors::is_not_found(&e) {
+                absent(&obj)
+            } else {
+                pe
+            }
+        })?;
+    Ok(Observed {
+        id: Some(obj.id()),
+        attributes: project(
+            &Value::from(applied),
+            &manifest,
+            &owned_paths(&manifest),
+            &manager,
+        ),
+    })
+}
+
+/// The object a prior record names, and the manifest it applied.
+fn prior_target(prior: &Prior) -> Option<(Gvk, Value, ObjectRef)> {
+    let (gvk, mut manifest) = target(&prior.inputs).ok()?;
+    let obj = match prior.id.as_deref().map(ObjectRef::parse_id) {
+        Some(Ok(obj)) => obj,
+        _ => {
+            scope_namespace(&mut manifest, &gvk, !gvk.guess_cluster_scoped()).ok()?;
+            object_ref(&gvk, &manifest)?
+        }
+    };
+    if obj.namespace.is_some() {
+        manifest.set(
+            &p("metadata.namespace"),
+            Value::from(obj.namespace.as_deref().unwrap_or_default()),
+        );
+    }
+    Some((gvk, manifest, obj))
+}
+
+/// Reads the owned fields back; `None` when the object (or its cluster) is gone.
+pub(crate) async fn read(
+    cluster: &Cluster<'_>,
+    prior: &Prior,
+) -> Result<Option<Observed>, ProviderError> {
+    let Some((gvk, manifest, obj)) = prior_target(prior) else {
+        return Ok(None);
+    };
+    let manager = manager_of(cluster.req.address, Some(prior));
+    let conn = match cluster.conn().await? {
+        Ok(c) => c,
+        Err(NoConn::ClusterGone) => return Ok(None),
+        Err(NoConn::Unknown) => {
+            return Ok(match prior.attributes {
+                Value::Null => None,
+                _ => Some(Observed {
+                    id: prior.id.clone(),
+                    attributes: prior.attributes.clone(),
+                }),
+            });
+        }
+    };
+    let Some(r) = cluster.resolve(&conn, &gvk).await? else {
+        return Ok(None);
+    };
+    let Some(got) = cluster.get(&conn, &r, &obj).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Observed {
+        id: Some(obj.id()),
+        attributes: project(
+            &Value::from(got),
+            &manifest,
+            &owned_paths(&manifest),
+            &manager,
+        ),
+    }))
+}
+
+/// Gives the owned fields up: an apply of the identity alone, so the server removes what
+/// only this manager owned. The object stays; one already gone is done.
+pub(crate) async fn release(cluster: &Cluster<'_>, prior: &Prior) -> Result<(), ProviderError> {
+    let Some((gvk, manifest, obj)) = prior_target(prior) else {
+        return Ok(());
+    };
+    let manager = manager_of(cluster.req.address, Some(prior));
+    let conn = match cluster.conn().await? {
+        Ok(c) => c,
+        Err(NoConn::ClusterGone) => return Ok(()),
+        Err(NoConn::Unknown) => {
+            return Err(ProviderError::new(
+                "the cluster this object lives in is not known",
+            ));
+        }
+    };
+    let Some(r) = cluster.resolve(&conn, &gvk).await? else {
+        return Ok(());
+    };
+    if cluster.get(&conn, &r, &obj).await?.is_none() {
+        return Ok(());
+    }
+    let mut body = Value::Map(Default::default());
+    for id in IDENTITY {
+        if let Some(v) = manifest.get(&p(id)) {
+            body.set(&p(id), v);
+        }
+    }
+    if !r.namespaced {
+        body.remove(&p("metadata.namespace"));
+    }
+    match cluster
+        .apply(
+            &conn,
+            &r,
+            &obj,
+            &body.unmark_all().to_json(),
+            Apply {
+                force: false,
+                dry_run: false,
+                manager: &manager,
+            },
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err((e, _)) if errors::is_not_found(&e) => Ok(()),
+        Err((_, pe)) => Err(pe),
+    }
+}
+
+/// Why `k8s:fields` cannot be imported.
+pub(crate) fn import_refused(id: &str) -> ProviderError {
+    ProviderError::new(format!(
+        "k8s:fields cannot be imported ({id}): it owns only the fields its manifest names, and there is nothing to adopt; declare the resource and apply it (another manager's fields need force = true)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn cfg(j: serde_json::Value) -> Value {
+        Value::from(json!({ "manifest": j }))
+    }
+
+    #[test]
+    fn managers_are_per_resource_and_valid_field_managers() {
+        assert_eq!(manager_for("sa_note"), "plinth-fields:sa_note");
+        assert_eq!(
+            manager_for("module.keda[\"prod\"].sa"),
+            "plinth-fields:module.keda[prod].sa"
+        );
+        let long = format!("module.{}.x", "a".repeat(200));
+        let m = manager_for(&long);
+        assert!(m.len() <= 128 && m.starts_with(MANAGER_PREFIX), "{m}");
+        assert_ne!(m, manager_for(&format!("module.{}.y", "a".repeat(200))));
+        let odd = manager_for("x[\"é\"]");
+        assert!(odd.is_ascii() && !odd.contains('"'), "{odd}");
+    }
+
+    #[test]
+    fn manifests_must_name_an_object_and_some_fields() {
+        let ok = cfg(json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": "keda-operator", "namespace": "kube-system",
+                "annotations": {"azure.workload.identity/client-id": "c"}}}));
+        assert!(validate(&ok).is_empty(), "{:?}", validate(&ok));
+        let (_, m) = target(&ok).unwrap();
+        assert_eq!(
+            owned_paths(&m),
+            vec![Path::from_segments(vec![
+                plinth_value::PathSeg::Key("metadata".into()),
+                plinth_value::PathSeg::Key("annotations".into()),
+                plinth_value::PathSeg::Key("azure.workload.identity/client-id".into()),
+            ])]
+        );
+        let msg = |c: Value| {
+            validate(&c)
+                .first()
+                .map(|(_, m)| m.clone())
+                .unwrap_or_default()
+        };
+        assert!(
+            msg(cfg(
+                json!({"kind": "ServiceAccount", "metadata": {"name": "x"}})
+            ))
+            .contains("apiVersion is required")
+        );
+        assert!(
+            msg(cfg(
+                json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "x"}})
+            ))
+            .contains("no field to own")
+        );
+        assert!(msg(cfg(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}, "data": {"a": "b"}}))).contains("k8s:v1/Secret"));
+        assert!(msg(cfg(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "uid": "u"}}))).contains("server's"));
+        let mut waits = ok.clone();
+        waits.set(&p("wait"), Value::from(json!({"rollout": true})));
+        assert!(msg(waits).contains("no `wait`"));
+    }
+}
