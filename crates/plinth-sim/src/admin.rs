@@ -14,9 +14,20 @@
 //!   the clusters' controllers (Jobs, KEDA; see [`crate::k8s::reconcile`]) round after round
 //!   until one changes nothing (at most N rounds, default 32): time passes, so Jobs that keep
 //!   failing use up their `backoffLimit` and fail. Every request that changes the world
-//!   already runs one round; this is the explicit "let time pass".
+//!   already runs one round; this is the explicit "let time pass". It also completes the
+//!   propagation of every role assignment and federated credential written so far
+//!   ([`arm::Settings::propagated_before_ms`]).
+//!
+//! Propagation delays are tunables of `/_sim/config`: `rbac_propagation_ms`,
+//! `fic_propagation_ms` (any profile, `instant` included), and `time_scale` (how fast the
+//! controllers see Azure's time pass; set from the latency profile at start).
+//!
+//! On the `demo` and `realistic` profiles [`start_clock`] runs a controller round every few
+//! (scaled) seconds, so Jobs retry after their backoff and KEDA polls as time passes; on
+//! `instant` nothing runs between requests.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -42,6 +53,43 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/throttle/refill", post(refill))
 }
 
+/// On a profile where operations take time (`demo`, `realistic`), tells the controllers how
+/// fast time passes ([`arm::Settings::time_scale`], unless already set) and starts a task that
+/// runs a round of them (after finishing due ARM operations) every 5 s of Azure's time, at
+/// least every 50 ms, saving the world when it changed. The task ends with the simulator: it
+/// holds the shared state only weakly. Nothing starts on `instant`, which stays deterministic.
+pub(crate) fn start_clock(shared: &Arc<Shared>) {
+    const HOUR: Duration = Duration::from_secs(3600);
+    let latency = shared.config.latency;
+    let scale = latency.scale(HOUR).as_secs_f64() / HOUR.as_secs_f64();
+    if scale <= 0.0 {
+        return;
+    }
+    shared.world().arm.settings.time_scale.get_or_insert(scale);
+    let every = latency
+        .scale(Duration::from_secs(5))
+        .max(Duration::from_millis(50));
+    let weak = Arc::downgrade(shared);
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let Some(shared) = weak.upgrade() else {
+                break;
+            };
+            let changed = {
+                let mut world = shared.world();
+                let finished = arm::settle(&mut world.arm_view(), arm::now_ms());
+                crate::k8s::reconcile(&mut world) || finished
+            };
+            if changed && let Err(e) = shared.save() {
+                tracing::warn!("saving the world after a controller round: {e}");
+            }
+        }
+    });
+}
+
 #[derive(serde::Deserialize)]
 struct SettleQuery {
     rounds: Option<usize>,
@@ -50,7 +98,9 @@ struct SettleQuery {
 async fn settle(State(shared): State<Arc<Shared>>, Query(q): Query<SettleQuery>) -> Response {
     let rounds = {
         let mut world = shared.world();
-        arm::settle(&mut world.arm_view(), arm::now_ms());
+        let now = arm::now_ms();
+        arm::settle(&mut world.arm_view(), now);
+        world.arm.settings.propagated_before_ms = Some(now);
         crate::k8s::settle(&mut world, q.rounds.unwrap_or(32).max(1))
     };
     let _ = shared.save();

@@ -347,6 +347,7 @@ async fn start_serving(
         save_lock: Mutex::new(()),
     });
     let app = router(shared.clone());
+    admin::start_clock(&shared);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let stopped = async move {
         let _ = rx.await;
