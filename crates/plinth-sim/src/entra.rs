@@ -56,6 +56,30 @@ pub fn router() -> Router<Arc<Shared>> {
             "/{tenant}/.well-known/openid-configuration",
             get(openid_configuration),
         )
+        .route("/{tenant}/discovery/instance", get(instance_discovery))
+        .route("/{tenant}/discovery/v2.0/keys", get(keys))
+}
+
+/// MSAL's instance discovery (`/common/discovery/instance?authorization_endpoint=…`): the
+/// simulator is its own, only, alias.
+async fn instance_discovery(
+    State(shared): State<Arc<Shared>>,
+    Path(tenant): Path<String>,
+) -> Response {
+    let base = &shared.base_url;
+    let host = base.split("://").nth(1).unwrap_or(base).to_string();
+    Json(json!({
+        "tenant_discovery_endpoint": format!("{base}/{tenant}/v2.0/.well-known/openid-configuration"),
+        "api-version": "1.1",
+        "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}],
+    }))
+    .into_response()
+}
+
+/// The token signing keys. Tokens are signed with a simulator secret, not a published key,
+/// so the set is empty: a client that verifies signatures itself cannot verify them.
+async fn keys() -> Response {
+    Json(json!({"keys": []})).into_response()
 }
 
 fn now_secs() -> u64 {

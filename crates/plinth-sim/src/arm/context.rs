@@ -13,6 +13,10 @@ pub(crate) struct Ctx<'a> {
     pub shared: &'a Shared,
     pub now: u64,
     pub tenant: String,
+    /// The caller's client (application) id, as `systemData` names it.
+    pub caller: String,
+    /// The caller's principal object id.
+    pub caller_oid: String,
     pub api_version: String,
     pub query: &'a HashMap<String, String>,
 }
@@ -41,6 +45,21 @@ impl Ctx<'_> {
         settings
             .fic_write_ms
             .unwrap_or_else(|| self.latency().scale(Duration::from_secs(5)).as_millis() as u64)
+    }
+
+    /// `systemData` after a write by the caller now: creation fields kept from `previous`
+    /// (the stored resource's `systemData`), the last modification the caller's.
+    pub fn system_data(&self, previous: Option<&serde_json::Value>) -> serde_json::Value {
+        let at = super::store::rfc3339(self.now);
+        let field = |k: &str| previous.and_then(|p| p.get(k)).cloned();
+        serde_json::json!({
+            "createdBy": field("createdBy").unwrap_or_else(|| self.caller.clone().into()),
+            "createdByType": field("createdByType").unwrap_or_else(|| "Application".into()),
+            "createdAt": field("createdAt").unwrap_or_else(|| at.clone().into()),
+            "lastModifiedBy": self.caller,
+            "lastModifiedByType": "Application",
+            "lastModifiedAt": at,
+        })
     }
 
     /// A generated GUID, deterministic with the seed and the order of creation.

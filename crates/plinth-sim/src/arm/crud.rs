@@ -184,6 +184,15 @@ pub(super) fn put(
     match result {
         Err(resp) => (resp, false),
         Ok(mut out) => {
+            // Role assignments name who made them in their properties instead.
+            if !info.type_is(types::ROLE_ASSIGNMENT) {
+                let system_data =
+                    ctx.system_data(existing.as_ref().and_then(|e| e.body.get("systemData")));
+                out.resource.body["systemData"] = system_data.clone();
+                if let Some(answer) = out.body.as_mut().filter(|b| b.get("id").is_some()) {
+                    answer["systemData"] = system_data;
+                }
+            }
             let body = out.body.unwrap_or_else(|| out.resource.body.clone());
             let changed = existing.as_ref().is_none_or(|ex| {
                 behaviour.tick_on_change
@@ -241,8 +250,12 @@ pub(super) fn patch(
         obj.remove("id");
         obj.remove("name");
         obj.remove("type");
+        obj.remove("systemData");
     }
     merge(&mut r.body, &patch);
+    if !info.type_is(types::ROLE_ASSIGNMENT) {
+        r.body["systemData"] = ctx.system_data(r.body.get("systemData"));
+    }
     r.updated_ms = ctx.now;
     let body = r.body.clone();
     world.arm.resources.insert(k, r);

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde_json::json;
 
+use super::account::metadata_endpoints;
 use super::answer::{error, json_response};
 use super::context::Ctx;
 use super::crud::settle;
@@ -22,7 +23,7 @@ use super::throttle;
 use crate::{Shared, World};
 
 #[allow(clippy::result_large_err)]
-fn bearer_tenant(headers: &HeaderMap) -> Result<String, Response> {
+fn bearer_claims(headers: &HeaderMap) -> Result<crate::entra::Claims, Response> {
     let unauthorized = |code: &str, msg: &str| {
         let mut resp = error(StatusCode::UNAUTHORIZED, code, msg);
         resp.headers_mut().insert(
@@ -47,7 +48,7 @@ fn bearer_tenant(headers: &HeaderMap) -> Result<String, Response> {
         ));
     };
     match crate::entra::validate(token.trim()) {
-        Ok(claims) => Ok(claims.tid),
+        Ok(claims) => Ok(claims),
         Err(crate::entra::TokenError::Expired) => Err(unauthorized(
             "ExpiredAuthenticationToken",
             "The access token expiry UTC time is earlier than current UTC time.",
@@ -91,6 +92,13 @@ pub async fn handle(
     if let Some(resp) = crate::entra::cluster_issuer(&shared, &path) {
         return resp;
     }
+    // The cloud's endpoints are read before any login, without a token.
+    if path.eq_ignore_ascii_case("/metadata/endpoints") && method == axum::http::Method::GET {
+        return metadata_endpoints(
+            &shared.base_url,
+            query.get("api-version").map(String::as_str),
+        );
+    }
     if path.starts_with("/_sim/") {
         return error(
             StatusCode::NOT_FOUND,
@@ -108,10 +116,11 @@ pub async fn handle(
     if let Some(resp) = fault(shared.config.seed, shared.config.faults, n) {
         return resp;
     }
-    let tenant = match bearer_tenant(&parts.headers) {
-        Ok(t) => t,
+    let claims = match bearer_claims(&parts.headers) {
+        Ok(c) => c,
         Err(resp) => return resp,
     };
+    let tenant = claims.tid.clone();
     let Some(api_version) = query.get("api-version").filter(|v| !v.is_empty()).cloned() else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -161,6 +170,8 @@ pub async fn handle(
         shared: &shared,
         now: now_ms(),
         tenant,
+        caller: claims.appid,
+        caller_oid: claims.oid,
         api_version,
         query: &query,
     };

@@ -63,9 +63,57 @@ impl IdInfo {
     }
 }
 
+/// The keywords, namespaces and types of the ids the simulator models, in ARM's casing.
+const CANONICAL: &[&str] = &[
+    "subscriptions",
+    "resourceGroups",
+    "providers",
+    "Microsoft.Resources",
+    "Microsoft.ContainerService",
+    "Microsoft.ServiceBus",
+    "Microsoft.ManagedIdentity",
+    "Microsoft.Authorization",
+    "managedClusters",
+    "agentPools",
+    "namespaces",
+    "queues",
+    "topics",
+    "userAssignedIdentities",
+    "federatedIdentityCredentials",
+    "roleAssignments",
+    "roleDefinitions",
+];
+
+fn canonical_word(s: &str) -> String {
+    CANONICAL
+        .iter()
+        .find(|c| c.eq_ignore_ascii_case(s))
+        .map_or_else(|| s.to_string(), |c| (*c).to_string())
+}
+
+/// The segments of an id with its keywords (`subscriptions`, `resourceGroups`,
+/// `providers`), provider namespaces and type names in ARM's casing, whatever casing the
+/// request used; names keep theirs. ARM answers ids so.
+fn canonical_segments(segs: &[String]) -> Vec<String> {
+    let mut out = segs.to_vec();
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = canonical_word(&out[i]);
+        // After `providers` comes the namespace, then type/name pairs; after any other
+        // keyword, a name.
+        if out[i] == "providers" && i + 1 < out.len() {
+            out[i + 1] = canonical_word(&out[i + 1]);
+        }
+        i += 2;
+    }
+    out
+}
+
 /// Parses a resource id; `None` if it is not one (odd segments after the namespace, …).
+/// The id and type come back in ARM's casing ([`canonical_segments`]).
 pub(crate) fn parse_id(id: &str) -> Option<IdInfo> {
-    let p = Path::parse(id);
+    let mut p = Path::parse(id);
+    p.segs = canonical_segments(&p.segs);
     let segs = &p.segs;
     let subscription = if p.seg_is(0, "subscriptions") {
         segs.get(1).cloned()

@@ -79,8 +79,15 @@ fn filter_value(filter: &str, field: &str) -> Option<String> {
     Some(rest[..rest.find('\'')?].to_string())
 }
 
+/// Role definitions read at any scope; built-in ones have their ids under the scope's
+/// subscription (`/subscriptions/S/providers/Microsoft.Authorization/roleDefinitions/G`,
+/// as ARM answers them whether read at a resource, group or subscription) or at tenant level.
 pub(super) fn role_definitions(ctx: &Ctx, world: &ArmWorld<'_>, path: &Path, i: usize) -> Response {
-    let scope = Path::join(&path.segs[..i]);
+    let scope = if i >= 2 && path.seg_is(0, "subscriptions") {
+        format!("/subscriptions/{}", path.segs[1])
+    } else {
+        String::new()
+    };
     match path.segs.len() - i - 1 {
         2 => {
             let filter = ctx.query.get("$filter").cloned().unwrap_or_default();

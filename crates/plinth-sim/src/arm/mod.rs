@@ -13,6 +13,7 @@
 // Errors here are complete HTTP answers, built once per request.
 #![allow(clippy::result_large_err)]
 
+mod account;
 mod answer;
 mod context;
 mod crud;
@@ -28,6 +29,7 @@ mod throttle;
 mod types;
 mod write;
 
+pub use account::default_subscription;
 pub use answer::error;
 pub use crud::settle;
 pub use handler::handle;

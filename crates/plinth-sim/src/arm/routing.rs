@@ -3,9 +3,10 @@
 
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::answer::{empty, error, json_response, method_not_allowed};
+use super::account;
+use super::answer::{empty, error, method_not_allowed};
 use super::context::Ctx;
 use super::crud;
 use super::id::{Path, key, parse_id};
@@ -31,12 +32,19 @@ pub(crate) fn dispatch(
             return (poll(ctx, &op, path.seg_is(n - 2, "operations"), s), false);
         }
     }
+    if n == 1 && *method == Method::GET {
+        if path.seg_is(0, "subscriptions") {
+            return (account::subscriptions(ctx, world), false);
+        }
+        if path.seg_is(0, "tenants") {
+            return (account::tenants(ctx), false);
+        }
+    }
     if n == 2 && path.seg_is(0, "subscriptions") && *method == Method::GET {
-        let sub = &s[1];
-        let body = json!({"id": format!("/subscriptions/{sub}"), "authorizationSource": "RoleBased", "subscriptionId": sub,
-            "tenantId": ctx.tenant, "displayName": "Plinth simulated subscription", "state": "Enabled",
-            "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off"}});
-        return (json_response(StatusCode::OK, &body), false);
+        return (account::subscription(ctx, &s[1]), false);
+    }
+    if let Some(resp) = account::providers(path, *method == Method::POST) {
+        return (resp, false);
     }
     if n == 3 && path.seg_is(0, "subscriptions") && path.seg_is(2, "resourcegroups") {
         if *method != Method::GET {

@@ -26,6 +26,9 @@ mod service_bus;
 /// Resource groups: the containers of the id hierarchy, which the generic paths check.
 pub(super) const RESOURCE_GROUP: &str = resource_group::TYPE;
 
+/// Role assignments, which record their author in their properties, not `systemData`.
+pub(super) const ROLE_ASSIGNMENT: &str = role_assignment::TYPE;
+
 /// A PUT: the resource to store and the answer, or an error answer.
 pub(super) type Put =
     fn(&Ctx, &mut ArmWorld<'_>, &IdInfo, Option<&Resource>, &Value) -> Result<Outcome, Response>;

@@ -195,6 +195,16 @@ pub(super) fn put(
             })
             .unwrap_or(info.scope.clone())
     };
+    // ARM answers a built-in role's id under the assignment's subscription, whatever
+    // scope the request named it at.
+    let role_def = match (&info.subscription, roles::by_guid(&role_guid)) {
+        (Some(sub), Some(_)) => {
+            format!(
+                "/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role_guid}"
+            )
+        }
+        _ => role_def,
+    };
     let mut b = base_body(info, RA, existing, &json!({}));
     let p = props(&mut b);
     p.insert("roleDefinitionId".into(), json!(role_def));
@@ -214,8 +224,12 @@ pub(super) fn put(
     );
     p.insert("createdOn".into(), created_on);
     p.insert("updatedOn".into(), json!(rfc3339(ctx.now)));
-    p.insert("createdBy".into(), Value::Null);
-    p.insert("updatedBy".into(), Value::Null);
+    // The principal that made it, as the recordings show (not `systemData`).
+    let created_by = existing
+        .and_then(|r| r.body.pointer("/properties/createdBy").cloned())
+        .unwrap_or(json!(ctx.caller_oid));
+    p.insert("createdBy".into(), created_by);
+    p.insert("updatedBy".into(), json!(ctx.caller_oid));
     p.insert("delegatedManagedIdentityResourceId".into(), Value::Null);
     p.insert(
         "description".into(),
