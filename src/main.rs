@@ -60,6 +60,10 @@ pub struct Common {
     /// DIR/.plinth/sim-world.json); with a URL, use a running `plinth sim serve`.
     #[arg(long, value_name = "URL", global = true, num_args = 0..=1, default_missing_value = IN_PROCESS, env = "PLINTH_SIM")]
     pub sim: Option<String>,
+    /// The CA certificate a `--sim https://...` simulator's certificate is trusted by: the
+    /// file `plinth sim serve --tls` printed (nothing else is trusted for it).
+    #[arg(long, value_name = "FILE", global = true, env = "PLINTH_SIM_CA")]
+    pub sim_ca: Option<PathBuf>,
     /// The environment (dev, staging, prod, ...): its own state in the same backend, read by
     /// expressions as `${env.PLINTH_ENV}` (default: "default", the state kept so far).
     #[arg(long = "env", value_name = "NAME", global = true, env = "PLINTH_ENV")]

@@ -48,7 +48,7 @@ fn registry_with(azure: plinth_provider_azure::AzureSettings) -> Registry {
 /// evaluated by the engine for every request; every table is checked by `validate`.
 pub fn configure_providers(loaded: &mut Loaded) -> Result<(), CliError> {
     let mut azure = match &loaded.sim {
-        Some(sim) => plinth_provider_azure::AzureSettings::for_sim(&sim.url),
+        Some(sim) => sim_settings(&sim.url, sim.ca_pem.as_deref()),
         None => plinth_provider_azure::AzureSettings::from_env(),
     };
     let config = &loaded.config;
@@ -77,10 +77,64 @@ pub fn configure_providers(loaded: &mut Loaded) -> Result<(), CliError> {
     Ok(())
 }
 
+/// The Azure provider's settings for the simulated cloud at `url`, trusting exactly its CA
+/// (`ca_pem`) when it serves HTTPS.
+pub fn sim_settings(url: &str, ca_pem: Option<&str>) -> plinth_provider_azure::AzureSettings {
+    let settings = plinth_provider_azure::AzureSettings::for_sim(url);
+    match ca_pem {
+        Some(pem) => settings.with_ca_pem(pem),
+        None => settings,
+    }
+}
+
+/// The largest CA certificate file `--sim-ca` reads (a bundle of a few certificates is a few
+/// KB).
+const MAX_CA_BYTES: u64 = 1 << 20;
+
+/// The CA certificate (PEM) to trust for the simulator at `url`: `--sim-ca FILE` for an
+/// `https://` one (required: nothing else is trusted for it), none for `http://`.
+pub fn sim_ca_for(url: &str, common: &Common) -> Result<Option<String>, CliError> {
+    if !url.starts_with("https://") {
+        return Ok(None);
+    }
+    let Some(path) = &common.sim_ca else {
+        return Err(CliError::help(
+            format!(
+                "the simulated cloud at {url} serves HTTPS with a CA of its own, and no --sim-ca names it"
+            ),
+            "pass --sim-ca PATH (or PLINTH_SIM_CA=PATH), the CA certificate `plinth sim serve --tls` printed",
+        ));
+    };
+    let cannot = |why: String| {
+        CliError::help(
+            format!("--sim-ca {}: {why}", path.display()),
+            "pass the CA certificate file `plinth sim serve --tls` printed (WORLD.ca.pem)",
+        )
+    };
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => return Err(cannot("is not a regular file".into())),
+        Ok(m) if m.len() > MAX_CA_BYTES => {
+            return Err(cannot(format!(
+                "is {} bytes, too large for a CA certificate",
+                m.len()
+            )));
+        }
+        Ok(_) => {}
+        Err(e) => return Err(cannot(format!("cannot be read: {e}"))),
+    }
+    let pem = std::fs::read_to_string(path).map_err(|e| cannot(format!("cannot be read: {e}")))?;
+    if !pem.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(cannot("is not a PEM certificate".into()));
+    }
+    Ok(Some(pem))
+}
+
 /// The simulated cloud a command uses (`--sim`).
 pub struct SimSession {
     /// Where providers reach it.
     pub url: String,
+    /// The CA certificate (PEM) its HTTPS is trusted by, when it serves HTTPS.
+    pub ca_pem: Option<String>,
     /// Set when plinth started it in-process; it stops with the command (its world is saved
     /// after every change).
     _handle: Option<plinth_sim::SimHandle>,
@@ -120,7 +174,9 @@ pub async fn attach_sim(loaded: &mut Loaded, common: &Common) -> Result<(), CliE
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|e| CliError::msg(format!("cannot start the simulated cloud: {e}")))?;
-        let handle = plinth_sim::start(listener, config)
+        // HTTPS, as a `plinth sim serve --tls`: its CA is kept with the world
+        // (.plinth/sim-world.ca.pem), and the providers trust exactly that.
+        let handle = plinth_sim::start_tls(listener, config)
             .await
             .map_err(|e| CliError::msg(format!("cannot start the simulated cloud: {e}")))?;
         handle
@@ -129,6 +185,7 @@ pub async fn attach_sim(loaded: &mut Loaded, common: &Common) -> Result<(), CliE
             .map_err(|e| CliError::msg(format!("cannot save the simulated cloud's world: {e}")))?;
         loaded.sim = Some(SimSession {
             url: handle.url.clone(),
+            ca_pem: handle.ca.as_ref().map(|ca| ca.pem().to_string()),
             _handle: Some(handle),
         });
         announce(
@@ -150,13 +207,22 @@ pub async fn attach_sim_at(
     url: String,
     how: &str,
 ) -> Result<(), CliError> {
-    if !sim_answers(&url).await {
+    let ca_pem = sim_ca_for(&url, common)?;
+    let answers = match &ca_pem {
+        None => sim_answers(&url).await,
+        Some(pem) => sim_answers_tls(&url, pem).await?,
+    };
+    if !answers {
         return Err(CliError::help(
             format!("no simulated cloud answers at {url}"),
             "start one with `plinth sim serve` and pass the URL it prints, or use a bare --sim to run one in-process",
         ));
     }
-    loaded.sim = Some(SimSession { url, _handle: None });
+    loaded.sim = Some(SimSession {
+        url,
+        ca_pem,
+        _handle: None,
+    });
     announce(loaded, common, how);
     configure_providers(loaded)
 }
@@ -193,6 +259,38 @@ async fn sim_answers(url: &str) -> bool {
         tokio::time::timeout(std::time::Duration::from_secs(5), probe).await,
         Ok(Some(true))
     )
+}
+
+/// True when `GET {url}/_sim/health` answers 200 over HTTPS, trusting exactly `ca_pem`; a
+/// certificate that CA did not sign is an error that says which CA to pass.
+async fn sim_answers_tls(url: &str, ca_pem: &str) -> Result<bool, CliError> {
+    let timeouts = plinth_provider_azure::HttpTimeouts {
+        connect: std::time::Duration::from_secs(5),
+        request: std::time::Duration::from_secs(5),
+    };
+    let client = timeouts
+        .client_trusting(Some(ca_pem))
+        .map_err(|e| CliError::msg(format!("--sim-ca: {e}")))?;
+    match client.get(format!("{url}/_sim/health")).send().await {
+        Ok(resp) => Ok(resp.status().as_u16() == 200),
+        Err(e) => {
+            let mut chain = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                chain.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            if chain.contains("UnknownIssuer") || chain.contains("invalid peer certificate") {
+                return Err(CliError::help(
+                    format!(
+                        "the simulated cloud at {url} has a certificate signed by an unknown authority (not the CA in --sim-ca)"
+                    ),
+                    "pass --sim-ca PATH printed by `plinth sim serve --tls` for this simulator (its world's WORLD.ca.pem)",
+                ));
+            }
+            Ok(false)
+        }
+    }
 }
 
 /// A loaded configuration directory.

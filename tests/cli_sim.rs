@@ -103,7 +103,7 @@ fn bare_sim_starts_one_in_process_with_its_world_under_the_configuration() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(
-        err.contains("Using the simulated cloud at http://127.0.0.1:"),
+        err.contains("Using the simulated cloud at https://127.0.0.1:"),
         "{err}"
     );
     assert!(err.contains("started in-process"), "{err}");

@@ -156,9 +156,11 @@ pub(super) async fn sim_kubeconfig(
             "apply the configuration first, or name the cluster's address: plinth sim kubeconfig ADDRESS --dir DIR --sim URL",
         ));
     };
-    let azure = plinth_provider_azure::AzureProvider::new(
-        plinth_provider_azure::AzureSettings::for_sim(&url),
-    );
+    let ca_pem = crate::workspace::sim_ca_for(&url, common)?;
+    let azure = plinth_provider_azure::AzureProvider::new(crate::workspace::sim_settings(
+        &url,
+        ca_pem.as_deref(),
+    ));
     match azure.cluster_kubeconfig(&id, admin).await {
         Ok(Some(yaml)) => {
             out!("{yaml}");

@@ -44,9 +44,28 @@ impl Default for HttpTimeouts {
 impl HttpTimeouts {
     /// A `reqwest` client with these timeouts (ARM's and the token endpoint's requests).
     pub fn client(&self) -> Result<reqwest::Client> {
-        reqwest::Client::builder()
+        self.client_trusting(None)
+    }
+
+    /// [`HttpTimeouts::client`] that trusts exactly the CA certificates in `ca_pem` (a PEM
+    /// bundle: the simulator's own CA under `plinth sim serve --tls`) instead of the system's;
+    /// `None`: the system's.
+    pub fn client_trusting(&self, ca_pem: Option<&str>) -> Result<reqwest::Client> {
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(self.connect)
-            .timeout(self.request)
+            .timeout(self.request);
+        if let Some(pem) = ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                .ok()
+                .filter(|certs| !certs.is_empty())
+                .ok_or_else(|| {
+                    Error::Credential(
+                        "the CA certificate to trust is not a PEM certificate: pass the file `plinth sim serve --tls` printed".into(),
+                    )
+                })?;
+            builder = builder.tls_certs_only(certs);
+        }
+        builder
             .build()
             .map_err(|e| Error::Credential(format!("cannot make an HTTP client: {e}")))
     }

@@ -63,6 +63,9 @@ pub struct AzureSettings {
     pub rate_limits: Option<RateLimits>,
     /// Tokens from here instead of `credentials` (tests).
     pub token_source: Option<Arc<dyn TokenSource>>,
+    /// CA certificates (PEM) trusted instead of the system's, for ARM and the token endpoint:
+    /// the simulator's own CA when it serves HTTPS ([`AzureSettings::with_ca_pem`]).
+    pub ca_pem: Option<String>,
 }
 
 impl std::fmt::Debug for AzureSettings {
@@ -111,6 +114,7 @@ impl AzureSettings {
             timeouts: HttpTimeouts::default(),
             rate_limits: Some(RateLimits::default()),
             token_source: None,
+            ca_pem: None,
         }
     }
 
@@ -184,6 +188,19 @@ impl AzureSettings {
             ..RetryPolicy::default()
         };
         s
+    }
+
+    /// Trusts exactly the CA certificates in `pem` (the simulator's, under `plinth sim serve
+    /// --tls`: with [`AzureSettings::for_sim`] on its `https://` URL), never the system's.
+    pub fn with_ca_pem(mut self, pem: impl Into<String>) -> Self {
+        self.ca_pem = Some(pem.into());
+        self
+    }
+
+    /// The HTTP client ARM's and the token endpoint's requests go through: these timeouts,
+    /// and [`AzureSettings::ca_pem`] trusted when set.
+    pub fn http_client(&self) -> crate::error::Result<reqwest::Client> {
+        self.timeouts.client_trusting(self.ca_pem.as_deref())
     }
 
     fn set_environment(&mut self, name: &str) -> Result<(), String> {

@@ -74,7 +74,7 @@ impl AzureProvider {
         self.client
             .get_or_init(|| {
                 let s = &self.settings;
-                let http = s.timeouts.client().map_err(|e| e.to_string())?;
+                let http = s.http_client().map_err(|e| e.to_string())?;
                 let tokens: Arc<dyn TokenSource> = match &s.token_source {
                     Some(t) => t.clone(),
                     None => Arc::new(
