@@ -219,7 +219,7 @@ report() {
 
 target_name() {
     case "$MODE" in
-    azure) echo "subscription $ARM_SUBSCRIPTION_ID" ;;
+    azure) echo "subscription ${ARM_SUBSCRIPTION_ID:-}" ;;
     *) echo "simulator $SIM_URL" ;;
     esac
 }
@@ -229,6 +229,12 @@ teardown() {
     [ "$TORN_DOWN" -eq 0 ] || return 0
     TORN_DOWN=1
     trap '' INT TERM
+    if [ "${#REPORT[@]}" -eq 0 ] && [ "$APPLY_STARTED" -eq 0 ]; then
+        # Refused before any step (usage, credentials): nothing to destroy or report.
+        stop_sim
+        rm -rf "$WORK"
+        exit "$code"
+    fi
     if [ "$APPLY_STARTED" -eq 1 ]; then
         if step destroy destroy_all; then
             DESTROYED=1
@@ -567,8 +573,15 @@ keda_env() {
         echo "AZURE_FEDERATED_TOKEN_FILE is \`$token_file\`, not $TOKEN_FILE_PATH" >&2
         bad=1
     fi
-    if [[ "$authority" != https://* ]]; then
-        echo "AZURE_AUTHORITY_HOST is \`$authority\`, not an https:// URL" >&2
+    # The webhook's authority host: Entra's on Azure, the simulator itself on --sim.
+    local want_authority
+    if [ "$MODE" = azure ]; then
+        want_authority=${ARM_AUTHORITY_HOST:-https://login.microsoftonline.com}
+    else
+        want_authority=$SIM_URL
+    fi
+    if [ "${authority%/}" != "${want_authority%/}" ]; then
+        echo "AZURE_AUTHORITY_HOST is \`$authority\`, not ${want_authority%/}/" >&2
         bad=1
     fi
     [ "$bad" -eq 0 ]

@@ -1,0 +1,242 @@
+//! `scripts/real-azure-smoke.sh`, the smoke test of the flagship on a real subscription, run
+//! against the simulator (`--sim`, `instant` latency) so that it cannot rot: the whole guide
+//! passes and the report says so; a verification step that fails, and a run stopped by
+//! SIGTERM, still destroy everything (the simulator's inventory is empty afterwards); without
+//! credentials it refuses to start and names them. The script itself is shellcheck-clean.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use common::sim::{Sim, require_kubectl};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn script() -> PathBuf {
+    repo().join("scripts/real-azure-smoke.sh")
+}
+
+/// `bash scripts/real-azure-smoke.sh ARGS --plinth BIN` in `tmp`, with an environment that
+/// does not leak from the developer's shell: no PLINTH_* but the instant latency, no ARM_* or
+/// AZURE_* credentials, its temp dirs under `tmp`.
+fn smoke(tmp: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("bash");
+    cmd.arg(script())
+        .args(args)
+        .arg("--plinth")
+        .arg(common::plinth_bin())
+        .current_dir(tmp);
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        if k.starts_with("PLINTH_") || k.starts_with("ARM_") || k.starts_with("AZURE_") {
+            cmd.env_remove(&k);
+        }
+    }
+    cmd.env("PLINTH_SIM_LATENCY", "instant")
+        .env("TMPDIR", tmp)
+        .env("NO_COLOR", "1")
+        .env_remove("KUBECTL");
+    cmd
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "exit: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The report's status of `step` (`PASS`, `FAIL`, `WARN`, `SKIP`), from its line
+/// `STATUS  STEP  TIME ...`.
+fn status<'a>(report: &'a str, step: &str) -> Option<&'a str> {
+    report.lines().find_map(|l| {
+        let mut words = l.split_whitespace();
+        let status = words.next()?;
+        (words.next()? == step && ["PASS", "FAIL", "WARN", "SKIP"].contains(&status))
+            .then_some(status)
+    })
+}
+
+#[track_caller]
+fn assert_status(report: &str, step: &str, want: &[&str]) {
+    let got = status(report, step);
+    assert!(
+        got.is_some_and(|s| want.contains(&s)),
+        "step {step}: {got:?}, wanted one of {want:?}\n{report}"
+    );
+}
+
+/// The temp dirs the script left under `tmp` (it removes its own when all went well).
+fn leftovers(tmp: &Path) -> Vec<String> {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().to_string_lossy().into_owned();
+            name.starts_with("plinth-smoke-").then_some(name)
+        })
+        .collect()
+}
+
+#[test]
+fn smoke_script_passes_the_guide_on_the_simulator_and_cleans_up() {
+    require_kubectl();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = smoke(tmp.path(), &["--sim", "--prefix", "smokeok1"])
+        .output()
+        .expect("run bash");
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    let report = String::from_utf8_lossy(&out.stdout);
+    for step in [
+        "preflight",
+        "apply",
+        "kubeconfig",
+        "scaledjob",
+        "keda-env",
+        "destroy",
+        "nothing-left",
+    ] {
+        assert_status(&report, step, &["PASS"]);
+    }
+    // The names Azure would refuse are only a warning on the simulator (which accepts them).
+    assert_status(&report, "names", &["PASS", "WARN"]);
+    assert!(report.contains("RESULT: PASS"), "{all}");
+    assert!(
+        report.contains("prefix smokeok1, simulator http://127.0.0.1:"),
+        "{all}"
+    );
+    // The run worked in a copy of the example in its own temp dir, removed at the end.
+    assert!(
+        report.contains(&format!("temp dir {}", tmp.path().display())),
+        "{all}"
+    );
+    assert!(leftovers(tmp.path()).is_empty(), "{all}");
+}
+
+#[test]
+fn smoke_script_destroys_everything_when_a_verification_step_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = Sim::start(&tmp.path().join("world.json"));
+    // kubectl that reaches nothing: every kubectl step fails, after the apply.
+    let out = smoke(
+        tmp.path(),
+        &["--sim-url", &sim.url, "--prefix", "smokefail"],
+    )
+    .env("KUBECTL", "false")
+    .output()
+    .expect("run bash");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_status(&report, "apply", &["PASS"]);
+    assert_status(&report, "kubeconfig", &["FAIL"]);
+    assert_status(&report, "scaledjob", &["SKIP"]);
+    assert_status(&report, "keda-env", &["SKIP"]);
+    assert_status(&report, "destroy", &["PASS"]);
+    assert_status(&report, "nothing-left", &["PASS"]);
+    assert!(
+        report.contains("RESULT: FAIL (1 of 8 steps failed)"),
+        "{all}"
+    );
+    assert!(!report.contains("may be left"), "{all}");
+    // The logs of a failed run are kept, and the sim holds nothing any more.
+    assert_eq!(leftovers(tmp.path()).len(), 1, "{all}");
+    assert_eq!(sim.inventory(), Vec::<String>::new(), "{all}");
+    sim.stop();
+}
+
+#[test]
+fn smoke_script_destroys_everything_when_terminated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = Sim::start(&tmp.path().join("world.json"));
+    let mut child = smoke(
+        tmp.path(),
+        &["--sim-url", &sim.url, "--prefix", "smoketerm"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("run bash");
+    // The explicit readiness: the script announces the apply step once it may create things.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        let n = stdout.read_line(&mut line).unwrap();
+        assert!(n > 0, "the script ended before its apply step:\n{seen}");
+        seen.push_str(&line);
+        if line.starts_with("... apply") {
+            break;
+        }
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    stdout.read_to_string(&mut seen).unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let exit = child.wait().unwrap();
+    let all = format!("exit: {exit}\n{seen}\n--- stderr ---\n{err}");
+    assert_eq!(exit.code(), Some(1), "{all}");
+    assert!(
+        err.contains("terminated; destroying what was created"),
+        "{all}"
+    );
+    assert_status(&seen, "destroy", &["PASS"]);
+    assert_status(&seen, "nothing-left", &["PASS"]);
+    assert_eq!(sim.inventory(), Vec::<String>::new(), "{all}");
+    sim.stop();
+}
+
+#[test]
+fn smoke_script_without_credentials_names_them_and_creates_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = smoke(tmp.path(), &[]).output().expect("run bash");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ARM_SUBSCRIPTION_ID ARM_TENANT_ID ARM_CLIENT_ID ARM_CLIENT_SECRET not set"),
+        "{all}"
+    );
+    assert!(err.contains("--sim"), "{all}");
+    // An invalid prefix is refused before anything runs, with the rule.
+    let out = smoke(tmp.path(), &["--sim", "--prefix", "Bad_Prefix"])
+        .output()
+        .expect("run bash");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("3-16 lowercase letters and digits"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn smoke_script_is_shellcheck_clean() {
+    let shellcheck = Command::new("shellcheck").arg("--version").output();
+    let out = if shellcheck.is_ok_and(|o| o.status.success()) {
+        Command::new("shellcheck").arg(script()).output().unwrap()
+    } else {
+        eprintln!("shellcheck is not installed (apt-get install shellcheck): checking syntax only");
+        Command::new("bash")
+            .arg("-n")
+            .arg(script())
+            .output()
+            .unwrap()
+    };
+    assert!(out.status.success(), "{}", text(&out));
+}
