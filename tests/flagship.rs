@@ -107,6 +107,14 @@ fn flagship_scales_to_ten_jobs_converges_and_destroys_everything() {
         apply.op_index("op_finished", "module.workload.fic_keda", "create")
             < apply.op_index("op_started", "module.workload.action.restart_keda", "run")
     );
+    // So does it after the operator's ServiceAccount names the identity (Azure/AKS#5243).
+    assert!(
+        apply.op_index(
+            "op_finished",
+            "module.workload.keda_operator_identity[0]",
+            "create"
+        ) < apply.op_index("op_started", "module.workload.action.restart_keda", "run")
+    );
     // The module's data role is on the queue alone, not on the namespace.
     let role = p.id_of("module.workload.data_owner");
     assert!(
@@ -179,6 +187,30 @@ fn flagship_scales_to_ten_jobs_converges_and_destroys_everything() {
         "--show-managed-fields",
     ]);
     assert!(sa.contains("manager: plinth"), "{sa}");
+    // The add-on's ServiceAccount: plinth owns its client-id annotation only, as its own
+    // field manager; the add-on's labels stay the add-on's.
+    let operator_sa = kubectl.ok(&[
+        "get",
+        "sa",
+        "keda-operator",
+        "-n",
+        "kube-system",
+        "-o",
+        "yaml",
+        "--show-managed-fields",
+    ]);
+    let client_id = p.output("identity_client_id");
+    assert!(
+        operator_sa.contains(&format!(
+            "azure.workload.identity/client-id: {}",
+            client_id.as_str().unwrap()
+        )),
+        "{operator_sa}"
+    );
+    assert!(
+        operator_sa.contains("manager: plinth-fields:module.workload.keda_operator_identity[0]"),
+        "{operator_sa}"
+    );
 
     // The second plan after apply: nothing to do.
     ok(p.sim_run(&sim, &["plan", "--detailed-exitcode"])).stdout_has("No changes");
@@ -311,7 +343,7 @@ fn first_plan_renders_for_review() {
     let changes = tf["resource_changes"].as_array().unwrap();
     assert_eq!(
         changes.len(),
-        12,
+        13,
         "resources only: actions are not Terraform resources"
     );
     insta::assert_snapshot!(
