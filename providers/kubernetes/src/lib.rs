@@ -60,6 +60,7 @@ mod options;
 mod plan;
 mod provider;
 mod restart;
+mod set;
 mod wait;
 
 pub use client::FIELD_MANAGER;

@@ -23,7 +23,8 @@ use crate::manifest::{
     object_ref, p, scope_namespace, secret_paths,
 };
 use crate::options::{DEFAULT_DELETE_TIMEOUT, Wait, options};
-use crate::{data, fields, plan, restart};
+use crate::set::MANIFESTS;
+use crate::{data, fields, plan, restart, set};
 
 /// The Kubernetes provider.
 pub struct KubernetesProvider {
@@ -172,6 +173,9 @@ impl Provider for KubernetesProvider {
         if type_name == FIELDS {
             return Some(fields::schema());
         }
+        if type_name == MANIFESTS {
+            return Some(set::schema());
+        }
         let gvk = Gvk::parse(type_name).ok()?;
         let secret = is_secret(&gvk);
         Some(TypeSchema {
@@ -245,6 +249,7 @@ impl Provider for KubernetesProvider {
             "keda.sh/v1alpha1/ScaledObject",
             "keda.sh/v1alpha1/TriggerAuthentication",
             FIELDS,
+            MANIFESTS,
             ROLLOUT_RESTART,
         ]
         .iter()
@@ -258,6 +263,9 @@ impl Provider for KubernetesProvider {
         }
         if type_name == FIELDS {
             return fields::validate(config);
+        }
+        if type_name == MANIFESTS {
+            return set::validate(config);
         }
         let mut out = Vec::new();
         let gvk = match Gvk::parse(type_name) {
@@ -311,6 +319,9 @@ impl Provider for KubernetesProvider {
         if req.type_name == FIELDS {
             return fields::plan(&self.cluster(req), prior, config).await;
         }
+        if req.type_name == MANIFESTS {
+            return set::plan(self, req, prior, config).await;
+        }
         plan::plan(&self.cluster(req), prior, config).await
     }
 
@@ -330,6 +341,9 @@ impl Provider for KubernetesProvider {
     ) -> Result<Option<Observed>, ProviderError> {
         if req.type_name == FIELDS {
             return fields::read(&self.cluster(req), prior).await;
+        }
+        if req.type_name == MANIFESTS {
+            return set::read(self, req, prior).await;
         }
         let gvk = Gvk::parse(req.type_name)?;
         let Some(mut obj) = self.prior_ref(&gvk, prior) else {
@@ -373,6 +387,9 @@ impl Provider for KubernetesProvider {
         if req.type_name == FIELDS {
             return fields::put(&self.cluster(req), None, config).await;
         }
+        if req.type_name == MANIFESTS {
+            return set::put(self, req, None, config).await;
+        }
         self.put(req, config).await
     }
 
@@ -385,12 +402,18 @@ impl Provider for KubernetesProvider {
         if req.type_name == FIELDS {
             return fields::put(&self.cluster(req), Some(prior), config).await;
         }
+        if req.type_name == MANIFESTS {
+            return set::put(self, req, Some(prior), config).await;
+        }
         self.put(req, config).await
     }
 
     async fn delete(&self, req: &Request<'_>, prior: &Prior) -> Result<(), ProviderError> {
         if req.type_name == FIELDS {
             return fields::release(&self.cluster(req), prior).await;
+        }
+        if req.type_name == MANIFESTS {
+            return set::delete(self, req, prior).await;
         }
         let gvk = Gvk::parse(req.type_name)?;
         let Some(mut obj) = self.prior_ref(&gvk, prior) else {
@@ -449,6 +472,9 @@ impl Provider for KubernetesProvider {
     ) -> Result<(Observed, Value), ProviderError> {
         if req.type_name == FIELDS {
             return Err(fields::import_refused(id));
+        }
+        if req.type_name == MANIFESTS {
+            return Err(set::import_refused(id));
         }
         let gvk = Gvk::parse(req.type_name)?;
         let obj = id_mismatch(&gvk, id)?;
