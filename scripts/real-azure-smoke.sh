@@ -53,8 +53,11 @@ ARM_CLIENT_SECRET of a service principal that may create resource groups and rol
 assignments (Owner, or Contributor + User Access Administrator), plus kubectl, curl, jq.
 
 options:
-  --sim              run against a simulator this script starts (plinth sim serve, port 0)
+  --sim              run against a simulator this script starts (plinth sim serve --tls,
+                     port 0: HTTPS with its own CA, as Azure and AKS serve HTTPS)
+  --sim-http         with --sim: plain HTTP instead
   --sim-url URL      run against a simulator already running at URL (left running)
+  --sim-ca FILE      the CA certificate of an https:// --sim-url (what sim serve --tls printed)
   --sim-latency L    latency of the simulator --sim starts: instant (default), demo, realistic
   --plinth PATH      the plinth binary (default: plinth on PATH)
   --prefix NAME      name prefix, 3-16 lowercase letters and digits, starting with a letter
@@ -73,6 +76,8 @@ EOF
 MODE=azure
 SIM_URL=
 SIM_LATENCY=${PLINTH_SIM_LATENCY:-instant}
+SIM_TLS=1
+SIM_CA=
 PLINTH=plinth
 PREFIX=
 LOCATION=
@@ -93,6 +98,12 @@ while [ $# -gt 0 ]; do
         [ $# -ge 2 ] || die_usage "--sim-url needs the simulator's URL"
         MODE=sim-url
         SIM_URL=${2%/}
+        shift
+        ;;
+    --sim-http) SIM_TLS=0 ;;
+    --sim-ca)
+        [ $# -ge 2 ] || die_usage "--sim-ca needs the CA certificate file plinth sim serve --tls printed"
+        SIM_CA=$2
         shift
         ;;
     --sim-latency)
@@ -271,7 +282,9 @@ trap 'echo "real-azure-smoke: terminated; destroying what was created" >&2; exit
 start_sim() {
     local fifo="$WORK/sim.stdout"
     mkfifo "$fifo"
-    "$PLINTH" sim serve --addr 127.0.0.1:0 --latency "$SIM_LATENCY" \
+    local tls=()
+    [ "$SIM_TLS" -eq 0 ] || tls=(--tls)
+    "$PLINTH" sim serve --addr 127.0.0.1:0 --latency "$SIM_LATENCY" "${tls[@]}" \
         --world "$WORK/sim-world.json" >"$fifo" 2>"$LOGS/sim.log" &
     SIM_PID=$!
     # The first line of its stdout is its URL: the explicit readiness signal. fd 3 stays open
@@ -283,6 +296,16 @@ start_sim() {
         exit 1
     fi
     SIM_URL=${SIM_URL%/}
+    if [ "$SIM_TLS" -eq 1 ]; then
+        # Printed on stderr before the URL: "plinth sim: CA certificate in PATH (trust it: ...".
+        SIM_CA=$(sed -n 's/^plinth sim: CA certificate in \(.*\) (trust it.*$/\1/p' "$LOGS/sim.log" | head -n 1)
+        if [ -z "$SIM_CA" ] || [ ! -f "$SIM_CA" ]; then
+            echo "real-azure-smoke: plinth sim serve --tls did not name its CA certificate; its log:" >&2
+            cat "$LOGS/sim.log" >&2
+            exit 1
+        fi
+        export PLINTH_SIM_CA=$SIM_CA
+    fi
 }
 
 stop_sim() {
@@ -298,8 +321,13 @@ pass_time() {
     if [ "$MODE" = azure ]; then
         sleep "$1"
     else
-        curl -sS --fail -X POST "$SIM_URL/_sim/settle" -o /dev/null
+        sim_curl -sS --fail -X POST "$SIM_URL/_sim/settle" -o /dev/null
     fi
+}
+
+# curl that trusts the simulator's CA when it serves HTTPS (and only the system's CAs on Azure).
+sim_curl() {
+    if [ -n "$SIM_CA" ]; then curl --cacert "$SIM_CA" "$@"; else curl "$@"; fi
 }
 
 # ---------------------------------------------------------------------------------------
@@ -337,7 +365,7 @@ arm_token() {
         authority=$SIM_URL tenant=$SIM_TENANT client=$SIM_CLIENT_ID secret=$SIM_CLIENT_SECRET
     fi
     local body
-    body=$(printf '%s' "$secret" | curl -sS -X POST "${authority%/}/$tenant/oauth2/v2.0/token" \
+    body=$(printf '%s' "$secret" | sim_curl -sS -X POST "${authority%/}/$tenant/oauth2/v2.0/token" \
         --data-urlencode grant_type=client_credentials \
         --data-urlencode "client_id=$client" \
         --data-urlencode "scope=https://management.azure.com/.default" \
@@ -357,7 +385,7 @@ arm() {
     local token
     token=$(arm_token)
     printf 'Authorization: Bearer %s\n' "$token" |
-        curl -sS -X "$1" -H @- -H 'Content-Length: 0' -o "$3" -w '%{http_code}' "$(arm_endpoint)$2"
+        sim_curl -sS -X "$1" -H @- -H 'Content-Length: 0' -o "$3" -w '%{http_code}' "$(arm_endpoint)$2"
 }
 
 kube() {
@@ -616,7 +644,7 @@ nothing_left() {
     echo "resource group $RG: 404"
     if [ "$MODE" != azure ]; then
         local left
-        left=$(curl -sS --fail "$SIM_URL/_sim/resources" |
+        left=$(sim_curl -sS --fail "$SIM_URL/_sim/resources" |
             jq -r --arg rg "/resourcegroups/$RG" '.resources[].id | select(ascii_downcase | contains($rg))')
         [ -z "$left" ] || {
             echo "the simulator still holds: $left" >&2
@@ -644,7 +672,13 @@ fi
 case "$MODE" in
 azure) check_credentials ;;
 sim) start_sim ;;
-sim-url) curl -sS --fail "$SIM_URL/_sim/health" >/dev/null || die_usage "no simulator answers at $SIM_URL" ;;
+sim-url)
+    if [[ "$SIM_URL" == https://* ]]; then
+        [ -n "$SIM_CA" ] || die_usage "--sim-url $SIM_URL serves HTTPS: pass --sim-ca FILE, the CA certificate plinth sim serve --tls printed"
+        export PLINTH_SIM_CA=$SIM_CA
+    fi
+    sim_curl -sS --fail "$SIM_URL/_sim/health" >/dev/null || die_usage "no simulator answers at $SIM_URL"
+    ;;
 esac
 echo "plinth smoke test: prefix $PREFIX, $(target_name), temp dir $WORK"
 

@@ -1,6 +1,6 @@
 //! `scripts/real-azure-smoke.sh`, the smoke test of the flagship on a real subscription, run
-//! against the simulator (`--sim`, `instant` latency) so that it cannot rot: the whole guide
-//! passes and the report says so; a verification step that fails, and a run stopped by
+//! against the simulator (`--sim`: HTTPS with the simulator's CA, `instant` latency) so that
+//! it cannot rot: the whole guide passes and the report says so; a verification step that fails, and a run stopped by
 //! SIGTERM, still destroy everything (the simulator's inventory is empty afterwards); without
 //! credentials it refuses to start and names them. The script itself is shellcheck-clean.
 
@@ -108,7 +108,7 @@ fn smoke_script_passes_the_guide_on_the_simulator_and_cleans_up() {
     assert_status(&report, "names", &["PASS", "WARN"]);
     assert!(report.contains("RESULT: PASS"), "{all}");
     assert!(
-        report.contains("prefix smokeok1, simulator http://127.0.0.1:"),
+        report.contains("prefix smokeok1, simulator https://127.0.0.1:"),
         "{all}"
     );
     // The run worked in a copy of the example in its own temp dir, removed at the end.
