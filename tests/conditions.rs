@@ -295,7 +295,7 @@ fn the_flagship_check_warns_when_keda_cannot_use_the_identity() {
     p.write(identity, &format!("{}{}", &text[..start], &text[end..]));
     p.edit(
         "modules/keda-workload-identity/kubernetes.toml",
-        "[action.restart_keda]\ntype = \"k8s:rollout-restart\"\ntarget = \"kube-system/Deployment/keda-operator\"\non = [\"fic_keda\"]\n",
+        "[action.restart_keda]\ntype = \"k8s:rollout-restart\"\ntarget = \"kube-system/Deployment/keda-operator\"\non = [\"fic_keda\", \"keda_operator_identity\"]\n",
         "",
     );
     let sim = Sim::start(&world(&p));
