@@ -11,6 +11,7 @@ use super::context::Ctx;
 use super::id::{IdInfo, key, parse_id};
 use super::store::{ArmWorld, Resource, remove_cascade};
 use super::types::{self, Delete, RESOURCE_GROUP as RG};
+use super::validate;
 use super::write::{merge, norm_location, start_delete};
 
 /// The 404 for a missing resource, in its type's words.
@@ -134,6 +135,9 @@ pub(super) fn put(
     }
     let k = key(&info.id);
     let existing = world.arm.resources.get(&k).cloned();
+    if let Err(resp) = validate::put_body(info, &input, existing.is_none()) {
+        return (resp, false);
+    }
     if let Some(ex) = &existing {
         if ex.deleting_until_ms.is_some() {
             return (

@@ -3,7 +3,7 @@
 //! assignments/definitions), long-running operations, validation, throttling and faults.
 //!
 //! Layers, each using only those before it: `store`, `id`, `answer`, `context`, `throttle`
-//! and `faults` (leaves); `operations` and `write` (building blocks of a write); `types`
+//! and `faults` (leaves); `operations`, `write` and `validate` (building blocks of a write); `types`
 //! (the per-type table and one file per resource family); `crud` (the generic request paths
 //! for one resource); `lists`; `routing`; `handler` (the HTTP entry point).
 //!
@@ -27,6 +27,7 @@ mod routing;
 mod store;
 mod throttle;
 mod types;
+mod validate;
 mod write;
 
 pub use account::default_subscription;

@@ -4,6 +4,7 @@
 #[path = "../k8s_support/mod.rs"]
 mod k8s_support;
 
+mod as_az_meets_it;
 mod basics;
 mod groups_and_clusters;
 mod lists_limits_and_admin;
