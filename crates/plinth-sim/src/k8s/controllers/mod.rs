@@ -12,13 +12,19 @@
 //!
 //! # When controllers run
 //!
-//! No timers: [`reconcile`] runs one *round* after every request that changed the world (an
-//! ARM write, a finished ARM operation, a Kubernetes write, an admin change), inside the same
-//! lock, before the answer is sent; `POST /_sim/settle` ([`settle`]) runs rounds until nothing
-//! changes. A round, per cluster:
+//! [`reconcile`] runs one *round* after every request that changed the world (an ARM write, a
+//! finished ARM operation, a Kubernetes write, an admin change), inside the same lock, before
+//! the answer is sent; `POST /_sim/settle` ([`settle`]) runs rounds until nothing changes.
+//! On `instant` that is all (no timers, every delay zero unless set through `/_sim/config`).
+//! On `demo` and `realistic` a ticker also runs rounds as time passes, and `clock` decides
+//! when a Job may retry (its backoff), when KEDA polls a ScaledJob (its `pollingInterval`) and
+//! when role assignments and federated credentials have propagated. A round, per cluster:
 //!
 //! 1. notes whether keda-operator's pod template changed since the last round (a rollout
 //!    restart: its pods restart at this logical time, [`crate::World::clock`]);
+//! 0. keeps the workload-identity add-on's objects in kube-system in line with the managed
+//!    cluster, then runs the Deployment and ReplicaSet controllers (`deployments`): a
+//!    ReplicaSet per pod template, Running pods per ReplicaSet, statuses;
 //! 2. deletes pods and Jobs whose owner is gone (garbage collection);
 //! 3. gives every unfinished Job one pod (an *attempt*): success completes it; a failure
 //!    counts in `status.failed`, and the Job is retried in the next round, until more than
@@ -39,15 +45,17 @@
 //!
 //! # Layout
 //!
-//! One module per controller, each using only those before it: `kube` (how controllers read
-//! and write objects), `identity` (the workload-identity chain and the queues, decided from
+//! One module per controller, each using only those before it: `clock` (time as the
+//! controllers see it), `kube` (how controllers read and write objects), `identity` (the workload-identity chain and the queues, decided from
 //! the ARM store), `workload` (the sample image's pods), `jobs` (the Job controller and
 //! garbage collection), `keda` (the KEDA operator). This file only runs the rounds.
 
 use super::cluster::Cluster;
 use crate::World;
 
+mod addons;
 mod clock;
+mod deployments;
 mod identity;
 mod jobs;
 mod keda;
@@ -96,7 +104,9 @@ pub fn settle(world: &mut World, max_rounds: usize) -> usize {
 /// One round of one cluster's controllers (the steps in the module documentation).
 fn round(azure: &mut Azure<'_>, clock: &mut u64, c: &mut Cluster) -> bool {
     c.runtime.round += 1;
-    let mut changed = keda::observe_keda_operator(clock, c);
+    let mut changed = addons::sync_workload_identity(azure.aks, c);
+    changed |= deployments::run_deployments(c);
+    changed |= keda::observe_keda_operator(clock, c);
     changed |= jobs::collect_garbage(c);
     changed |= jobs::run_jobs(azure, c);
     if c.keda_enabled && c.runtime.keda_operator.is_some() {
