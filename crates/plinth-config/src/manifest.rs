@@ -155,13 +155,14 @@ fn yaml_docs(text: &str, file: FileId, from: &Loc) -> Result<Vec<Doc>, Diagnosti
     let starts = doc_starts(text);
     let invalid = |e: serde_norway::Error| -> Diagnostics {
         let (at, doc) = match e.location() {
-            Some(l) => (
+            Some(l) if starts.len() > 1 => (
                 Loc::new(file, l.index()..l.index() + 1),
                 format!(
                     " (document {})",
                     starts.iter().filter(|s| **s <= l.index()).count().max(1)
                 ),
             ),
+            Some(l) => (Loc::new(file, l.index()..l.index() + 1), String::new()),
             None => (whole.clone(), String::new()),
         };
         Diagnostic::at(format!("invalid YAML{doc}: {e}"), at)
