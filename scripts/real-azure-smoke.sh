@@ -171,6 +171,8 @@ APPLY_STARTED=0
 DESTROYED=0
 SIM_PID=
 TORN_DOWN=0
+CURRENT_STEP=
+INTERRUPTED=
 RG="$PREFIX-rg"
 
 now() { date +%s; }
@@ -183,6 +185,7 @@ step() {
     local name=$1 start rc
     shift
     start=$(now)
+    CURRENT_STEP=$name
     printf '... %-12s (log: %s)\n' "$name" "$LOGS/$name.log"
     set +e
     (
@@ -221,7 +224,9 @@ report() {
     for line in "${REPORT[@]}"; do
         echo "$line"
     done
-    if [ "$FAILED" -eq 0 ]; then
+    if [ -n "$INTERRUPTED" ]; then
+        echo "RESULT: FAIL (stopped by $INTERRUPTED during $CURRENT_STEP; $FAILED of ${#REPORT[@]} steps failed)"
+    elif [ "$FAILED" -eq 0 ]; then
         echo "RESULT: PASS (${#REPORT[@]} steps)"
     else
         echo "RESULT: FAIL ($FAILED of ${#REPORT[@]} steps failed)"
@@ -246,6 +251,7 @@ teardown() {
         rm -rf "$WORK"
         exit "$code"
     fi
+    local stopped_in=$CURRENT_STEP
     if [ "$APPLY_STARTED" -eq 1 ]; then
         if step destroy destroy_all; then
             DESTROYED=1
@@ -255,6 +261,7 @@ teardown() {
         fi
     fi
     stop_sim
+    CURRENT_STEP=$stopped_in
     report
     if [ "$APPLY_STARTED" -eq 1 ] && [ "$DESTROYED" -eq 0 ]; then
         echo
@@ -274,8 +281,10 @@ teardown() {
     exit 0
 }
 trap teardown EXIT
-trap 'echo "real-azure-smoke: interrupted; destroying what was created" >&2; exit 130' INT
-trap 'echo "real-azure-smoke: terminated; destroying what was created" >&2; exit 143' TERM
+# A signal stops the run where it is (bash runs the trap once the current command returns:
+# plinth, which got the terminal's Ctrl-C too, stops starting work and records what it made).
+trap 'INTERRUPTED=SIGINT; echo "real-azure-smoke: interrupted; destroying what was created" >&2; exit 130' INT
+trap 'INTERRUPTED=SIGTERM; echo "real-azure-smoke: terminated; destroying what was created" >&2; exit 143' TERM
 
 # ---------------------------------------------------------------------------------------
 # The simulator (--sim).

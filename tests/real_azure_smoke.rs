@@ -195,6 +195,10 @@ fn smoke_script_destroys_everything_when_terminated() {
         err.contains("terminated; destroying what was created"),
         "{all}"
     );
+    assert!(
+        seen.contains("RESULT: FAIL (stopped by SIGTERM during "),
+        "{all}"
+    );
     assert_status(&seen, "destroy", &["PASS"]);
     assert_status(&seen, "nothing-left", &["PASS"]);
     assert_eq!(sim.inventory(), Vec::<String>::new(), "{all}");
