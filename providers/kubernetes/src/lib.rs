@@ -44,6 +44,8 @@
 //!   reconnects); `wait`: judging and polling for waits and deletes;
 //! - `plan`: dry-run and offline plans; `restart`: the rollout-restart action; `fields`:
 //!   `k8s:fields` (its own field manager per resource, never creating or deleting the object);
+//!   `set`: `k8s:manifests`, objects of multi-document YAML as one resource, each object a
+//!   request of its own through the `Provider` trait;
 //! - `provider`: [`KubernetesProvider`] and its `Provider` impl.
 
 #![warn(missing_docs)]
