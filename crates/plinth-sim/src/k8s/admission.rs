@@ -8,7 +8,6 @@ use serde_json::{Map, Value, json};
 
 use super::answer::ApiError;
 use super::resources::Res;
-use super::time::now;
 
 pub(super) fn is_dns_subdomain(s: &str) -> bool {
     !s.is_empty()
@@ -248,45 +247,8 @@ pub(super) fn set_status(r: &Res, v: &mut Value, old: Option<&Value>) {
     let observed = old
         .and_then(|o| o.pointer("/status/observedGeneration"))
         .and_then(Value::as_i64);
-    let t = now();
     match (r.group, r.plural) {
         ("", "namespaces") => v["status"] = json!({"phase": "Active"}),
-        ("apps", "deployments") => {
-            let replicas = v
-                .pointer("/spec/replicas")
-                .and_then(Value::as_i64)
-                .unwrap_or(1);
-            let unchanged = observed == Some(generation)
-                && old
-                    .and_then(|o| o.pointer("/status/replicas"))
-                    .and_then(Value::as_i64)
-                    == Some(replicas);
-            if unchanged {
-                return;
-            }
-            let mut status = json!({
-                "observedGeneration": generation,
-                "conditions": [
-                    {"type": "Available", "status": "True", "lastUpdateTime": t, "lastTransitionTime": t,
-                     "reason": "MinimumReplicasAvailable", "message": "Deployment has minimum availability."},
-                    {"type": "Progressing", "status": "True", "lastUpdateTime": t, "lastTransitionTime": t,
-                     "reason": "NewReplicaSetAvailable",
-                     "message": format!("ReplicaSet \"{}\" has successfully progressed.",
-                        v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default())},
-                ],
-            });
-            if replicas > 0 {
-                for k in [
-                    "replicas",
-                    "updatedReplicas",
-                    "readyReplicas",
-                    "availableReplicas",
-                ] {
-                    status[k] = json!(replicas);
-                }
-            }
-            v["status"] = status;
-        }
         ("keda.sh", "scaledjobs" | "scaledobjects") => {
             if observed == Some(generation)
                 || old.is_some_and(|o| o.get("status").is_some() && spec_of(o) == spec_of(v))

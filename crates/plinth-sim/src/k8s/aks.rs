@@ -16,6 +16,8 @@ const KEDA_DEPLOYMENTS: &[&str] = &[
     "keda-operator-metrics-apiserver",
     "keda-admission-webhooks",
 ];
+/// The ServiceAccounts the KEDA add-on's deployments run as.
+const KEDA_SERVICE_ACCOUNTS: &[&str] = &["keda-operator", "keda-metrics-server", "keda-webhook"];
 /// The field manager the AKS add-on manager writes with.
 const ADDON_MANAGER: &str = "addon-manager";
 
@@ -53,12 +55,36 @@ impl Cluster {
     pub fn set_keda(&mut self, enabled: bool) {
         self.keda_enabled = enabled;
         let deploy = resources::find("apps", "v1", "deployments", false).expect("deployments");
+        let sa_r = resources::find("", "v1", "serviceaccounts", false).expect("serviceaccounts");
         if enabled {
+            for sa in KEDA_SERVICE_ACCOUNTS {
+                if self.get(sa_r, Some("kube-system"), sa).is_some() {
+                    continue;
+                }
+                let body = json!({"metadata": {"name": sa, "labels": {
+                    "app.kubernetes.io/name": sa, "app.kubernetes.io/part-of": "keda-operator",
+                    "kubernetes.azure.com/managedby": "aks",
+                }}});
+                if let Err(e) = self.create(sa_r, Some("kube-system"), body, ADDON_MANAGER, false) {
+                    tracing::warn!("creating serviceaccount {sa}: {}", e.message);
+                }
+            }
             for name in KEDA_DEPLOYMENTS {
                 if self.get(deploy, Some("kube-system"), name).is_some() {
                     continue;
                 }
                 let labels = json!({"app": name, "app.kubernetes.io/name": name, "kubernetes.azure.com/managedby": "aks"});
+                let mut pod_labels = labels.clone();
+                if *name == "keda-operator" {
+                    // The add-on runs its operator with workload identity (the webhook injects
+                    // the identity the ServiceAccount's annotation names).
+                    pod_labels[super::webhook::USE_LABEL] = json!("true");
+                }
+                let sa = match *name {
+                    "keda-admission-webhooks" => "keda-webhook",
+                    "keda-operator-metrics-apiserver" => "keda-metrics-server",
+                    _ => "keda-operator",
+                };
                 let body = json!({
                     "apiVersion": "apps/v1", "kind": "Deployment",
                     "metadata": {"name": name, "labels": labels.clone()},
@@ -66,9 +92,9 @@ impl Cluster {
                         "replicas": if *name == "keda-admission-webhooks" { 1 } else { 2 },
                         "selector": {"matchLabels": {"app": name}},
                         "template": {
-                            "metadata": {"labels": labels},
+                            "metadata": {"labels": pod_labels},
                             "spec": {
-                                "serviceAccountName": if *name == "keda-admission-webhooks" { "keda-webhook" } else { "keda-operator" },
+                                "serviceAccountName": sa,
                                 "containers": [{"name": name, "image": format!("mcr.microsoft.com/aks/keda/{name}:2.14.1")}],
                             },
                         },
@@ -83,6 +109,11 @@ impl Cluster {
             if let Some(m) = self.objects.get_mut(&deploy.qualified()) {
                 for name in KEDA_DEPLOYMENTS {
                     m.remove(&format!("kube-system/{name}"));
+                }
+            }
+            if let Some(m) = self.objects.get_mut(&sa_r.qualified()) {
+                for sa in KEDA_SERVICE_ACCOUNTS {
+                    m.remove(&format!("kube-system/{sa}"));
                 }
             }
             self.objects.retain(|k, _| !k.ends_with(".keda.sh"));

@@ -32,6 +32,7 @@ mod resources;
 mod table;
 mod time;
 mod watch;
+mod webhook;
 
 use std::sync::Arc;
 

@@ -270,6 +270,9 @@ impl Cluster {
         }
         clean_incoming(&mut body);
         defaults(r, &mut body);
+        if let (true, Some(ns)) = (r.group.is_empty() && r.plural == "pods", ns) {
+            super::webhook::mutate_pod(self, ns, &mut body)?;
+        }
         let mut entries = Vec::new();
         let skeleton = json!({});
         fields::record_update(

@@ -124,6 +124,20 @@ pub(crate) static RESOURCES: &[Res] = &[
         )
     },
     Res {
+        short_names: &["rs"],
+        categories: &["all"],
+        has_status: true,
+        generation: true,
+        ..res(
+            "apps",
+            "v1",
+            "replicasets",
+            "replicaset",
+            "ReplicaSet",
+            true,
+        )
+    },
+    Res {
         categories: &["all"],
         has_status: true,
         generation: true,

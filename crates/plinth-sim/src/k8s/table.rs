@@ -288,6 +288,11 @@ fn columns(r: &Res) -> Vec<Value> {
                 cols.push(c);
             }
         }
+        ("apps", "replicasets") => {
+            cols.push(col("Desired", "integer", "", "Number of desired pods."));
+            cols.push(col("Current", "integer", "", "Number of actual pods."));
+            cols.push(col("Ready", "integer", "", "Number of ready pods."));
+        }
         ("batch", "jobs") => {
             cols.push(col("Status", "string", "", "Status of the job."));
             cols.push(col("Completions", "string", "", "The desired number of successfully finished pods the job should be run with."));
@@ -362,6 +367,11 @@ fn cells(r: &Res, o: &Value) -> Vec<Value> {
         ("", "secrets") => {
             c.push(o.get("type").cloned().unwrap_or(json!("Opaque")));
             c.push(json!(count(o, "/data")));
+        }
+        ("apps", "replicasets") => {
+            c.push(json!(int(o, "/spec/replicas")));
+            c.push(json!(int(o, "/status/replicas")));
+            c.push(json!(int(o, "/status/readyReplicas")));
         }
         ("apps", "deployments") => {
             c.push(json!(format!(

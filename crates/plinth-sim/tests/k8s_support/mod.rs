@@ -249,11 +249,12 @@ impl Sim {
     pub fn cluster(&self, key: &str, keda: bool) -> Kube {
         let cluster = Cluster::new(key, keda);
         let token = cluster.token.clone();
-        self.handle
-            .shared
-            .world()
-            .clusters
-            .insert(key.to_string(), cluster);
+        {
+            let mut world = self.handle.shared.world();
+            world.clusters.insert(key.to_string(), cluster);
+            // What AKS starts with: the add-on's Deployments run their pods.
+            plinth_sim::k8s::reconcile(&mut world);
+        }
         let kubeconfig = self.dir.path().join(format!("{key}.kubeconfig"));
         let server = format!("{}/k8s/{key}", self.handle.url);
         std::fs::write(

@@ -1,0 +1,421 @@
+//! The Deployment and ReplicaSet controllers, as kube-controller-manager runs them, in one
+//! step of a round: every Deployment has a ReplicaSet `<deployment>-<pod-template-hash>` for
+//! its current pod template (a new template — `kubectl rollout restart` writes the annotation
+//! `kubectl.kubernetes.io/restartedAt` into it — makes a new ReplicaSet with the next
+//! `deployment.kubernetes.io/revision`, and its older ReplicaSets are scaled to 0); every
+//! ReplicaSet has as many pods `<replicaset>-<5 chars>` as it wants, Running and Ready at once
+//! (no image is pulled), on the cluster's one node; statuses follow. Pods are created through
+//! the API's create path, so the workload-identity webhook mutates them.
+//!
+//! Rollouts are all at once (the new ReplicaSet's pods are Ready in the round that creates
+//! them, so `maxSurge`/`maxUnavailable` never bind); `paused`, `minReadySeconds` and
+//! `progressDeadlineSeconds` are not simulated.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value, json};
+use sha2::Digest;
+
+use super::super::cluster::Cluster;
+use super::super::time::now;
+use super::kube::{next_serial, owned_by, res, s, store_raw, suffix, write_status};
+
+/// The node every simulated pod runs on.
+pub(super) const NODE: &str = "aks-system-00000000-vmss000000";
+const MANAGER: &str = "kube-controller-manager";
+const HASH_LABEL: &str = "pod-template-hash";
+const REVISION: &str = "deployment.kubernetes.io/revision";
+
+/// One step of the controllers: ReplicaSets for Deployments, pods for ReplicaSets, statuses.
+pub(super) fn run_deployments(c: &mut Cluster) -> bool {
+    let mut changed = collect_replica_sets(c);
+    let deployments: Vec<Value> = c
+        .list(res("apps", "deployments"), None)
+        .into_iter()
+        .cloned()
+        .collect();
+    for d in &deployments {
+        changed |= sync_replica_sets(c, d);
+    }
+    let sets: Vec<Value> = c
+        .list(res("apps", "replicasets"), None)
+        .into_iter()
+        .cloned()
+        .collect();
+    for rs in &sets {
+        changed |= sync_pods(c, rs);
+    }
+    for d in &deployments {
+        changed |= deployment_status(c, d);
+    }
+    changed
+}
+
+/// Kubernetes' pod-template-hash: a 32-bit hash of the template, its decimal digits encoded
+/// in the alphabet of generated names.
+pub(super) fn template_hash(template: &Value) -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let digest = sha2::Sha256::digest(template.to_string().as_bytes());
+    let n = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
+    n.to_string()
+        .bytes()
+        .map(|b| ALPHABET[b as usize % ALPHABET.len()] as char)
+        .collect()
+}
+
+fn replicas(obj: &Value) -> i64 {
+    obj.pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(1)
+}
+
+fn revision(obj: &Value) -> i64 {
+    s(
+        obj,
+        &format!("/metadata/annotations/{}", REVISION.replace('/', "~1")),
+    )
+    .parse()
+    .unwrap_or(0)
+}
+
+fn owner_ref(obj: &Value) -> Value {
+    json!([{"apiVersion": s(obj, "/apiVersion"), "kind": s(obj, "/kind"),
+            "name": s(obj, "/metadata/name"), "uid": s(obj, "/metadata/uid"),
+            "controller": true, "blockOwnerDeletion": true}])
+}
+
+/// Deletes ReplicaSets whose Deployment is gone, with their pods.
+fn collect_replica_sets(c: &mut Cluster) -> bool {
+    let uids: BTreeSet<String> = c
+        .list(res("apps", "deployments"), None)
+        .into_iter()
+        .map(|d| s(d, "/metadata/uid").to_string())
+        .collect();
+    let orphans: Vec<(String, String, String)> = c
+        .list(res("apps", "replicasets"), None)
+        .into_iter()
+        .filter(|rs| {
+            rs.pointer("/metadata/ownerReferences")
+                .and_then(Value::as_array)
+                .is_some_and(|refs| {
+                    !refs.is_empty()
+                        && refs
+                            .iter()
+                            .all(|r| s(r, "/kind") == "Deployment" && !uids.contains(s(r, "/uid")))
+                })
+        })
+        .map(|rs| {
+            (
+                s(rs, "/metadata/namespace").to_string(),
+                s(rs, "/metadata/name").to_string(),
+                s(rs, "/metadata/uid").to_string(),
+            )
+        })
+        .collect();
+    for (ns, name, uid) in &orphans {
+        delete_pods(c, ns, |p| owned_by(p, uid));
+        let _ = c.delete(res("apps", "replicasets"), Some(ns), name, false);
+    }
+    !orphans.is_empty()
+}
+
+fn delete_pods(c: &mut Cluster, ns: &str, pick: impl Fn(&Value) -> bool) -> usize {
+    let names: Vec<String> = c
+        .list(res("", "pods"), Some(ns))
+        .into_iter()
+        .filter(|p| pick(p))
+        .map(|p| s(p, "/metadata/name").to_string())
+        .collect();
+    for n in &names {
+        let _ = c.delete(res("", "pods"), Some(ns), n, false);
+    }
+    names.len()
+}
+
+/// The Deployment's ReplicaSet for its current template exists and wants its replicas; the
+/// older ones want none.
+fn sync_replica_sets(c: &mut Cluster, d: &Value) -> bool {
+    let rs_r = res("apps", "replicasets");
+    let ns = s(d, "/metadata/namespace").to_string();
+    let uid = s(d, "/metadata/uid").to_string();
+    let template = d.pointer("/spec/template").cloned().unwrap_or_default();
+    let hash = template_hash(&template);
+    let name = format!("{}-{hash}", s(d, "/metadata/name"));
+    let desired = replicas(d);
+    let owned: Vec<Value> = c
+        .list(rs_r, Some(&ns))
+        .into_iter()
+        .filter(|rs| owned_by(rs, &uid))
+        .cloned()
+        .collect();
+    let mut changed = false;
+    let max_revision = owned.iter().map(revision).max().unwrap_or(0);
+    match owned.iter().find(|rs| s(rs, "/metadata/name") == name) {
+        None => {
+            let mut pod_template = template.clone();
+            pod_template["metadata"]["labels"][HASH_LABEL] = json!(hash);
+            let mut labels = template
+                .pointer("/metadata/labels")
+                .cloned()
+                .unwrap_or_else(|| json!({}));
+            labels[HASH_LABEL] = json!(hash);
+            let mut selector = d.pointer("/spec/selector").cloned().unwrap_or_default();
+            selector["matchLabels"][HASH_LABEL] = json!(hash);
+            let body = json!({
+                "metadata": {
+                    "name": name, "labels": labels, "ownerReferences": owner_ref(d),
+                    "annotations": {
+                        "deployment.kubernetes.io/desired-replicas": desired.to_string(),
+                        "deployment.kubernetes.io/max-replicas": (desired + (desired + 3) / 4).to_string(),
+                        REVISION: (max_revision + 1).to_string(),
+                    },
+                },
+                "spec": {"replicas": desired, "selector": selector, "template": pod_template},
+            });
+            match c.create(rs_r, Some(&ns), body, MANAGER, false) {
+                Ok(_) => changed = true,
+                Err(e) => tracing::warn!("creating replicaset {name}: {}", e.message),
+            }
+        }
+        Some(rs) if replicas(rs) != desired => {
+            changed |= set_replicas(c, rs, desired);
+        }
+        Some(_) => {}
+    }
+    for rs in owned.iter().filter(|rs| s(rs, "/metadata/name") != name) {
+        if replicas(rs) != 0 {
+            changed |= set_replicas(c, rs, 0);
+        }
+    }
+    changed
+}
+
+fn set_replicas(c: &mut Cluster, rs: &Value, n: i64) -> bool {
+    let ns = s(rs, "/metadata/namespace").to_string();
+    let name = s(rs, "/metadata/name").to_string();
+    let Some(mut obj) = c.get(res("apps", "replicasets"), Some(&ns), &name).cloned() else {
+        return false;
+    };
+    obj["spec"]["replicas"] = json!(n);
+    let generation = obj
+        .pointer("/metadata/generation")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
+    obj["metadata"]["generation"] = json!(generation + 1);
+    obj["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] =
+        json!(n.to_string());
+    store_raw(c, res("apps", "replicasets"), Some(&ns), &name, obj);
+    true
+}
+
+/// The ReplicaSet has as many pods as it wants (extra ones deleted, newest first); its
+/// status counts them.
+fn sync_pods(c: &mut Cluster, rs: &Value) -> bool {
+    let ns = s(rs, "/metadata/namespace").to_string();
+    let rs_name = s(rs, "/metadata/name").to_string();
+    let uid = s(rs, "/metadata/uid").to_string();
+    let want = replicas(rs).max(0) as usize;
+    let mut pods: Vec<(String, String)> = c
+        .list(res("", "pods"), Some(&ns))
+        .into_iter()
+        .filter(|p| owned_by(p, &uid))
+        .map(|p| {
+            (
+                s(p, "/metadata/creationTimestamp").to_string(),
+                s(p, "/metadata/name").to_string(),
+            )
+        })
+        .collect();
+    pods.sort();
+    let mut changed = false;
+    while pods.len() > want {
+        if let Some((_, name)) = pods.pop() {
+            let _ = c.delete(res("", "pods"), Some(&ns), &name, false);
+            changed = true;
+        }
+    }
+    for _ in pods.len()..want {
+        match create_pod(c, rs) {
+            Ok(()) => changed = true,
+            Err(e) => {
+                tracing::warn!("creating a pod of {rs_name}: {e}");
+                break;
+            }
+        }
+    }
+    let count = c
+        .list(res("", "pods"), Some(&ns))
+        .into_iter()
+        .filter(|p| owned_by(p, &uid))
+        .count() as i64;
+    let generation = rs
+        .pointer("/metadata/generation")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
+    let mut status = json!({"replicas": count, "observedGeneration": generation});
+    if count > 0 {
+        for k in ["fullyLabeledReplicas", "readyReplicas", "availableReplicas"] {
+            status[k] = json!(count);
+        }
+    }
+    changed | write_status(c, res("apps", "replicasets"), Some(&ns), &rs_name, status)
+}
+
+/// Creates one Running, Ready pod of `rs`.
+fn create_pod(c: &mut Cluster, rs: &Value) -> Result<(), String> {
+    let pods = res("", "pods");
+    let ns = s(rs, "/metadata/namespace").to_string();
+    let rs_name = s(rs, "/metadata/name");
+    let serial = next_serial(c);
+    let name = format!(
+        "{rs_name}-{}",
+        suffix(&format!("{}/{serial}", s(rs, "/metadata/uid")))
+    );
+    let template = rs.pointer("/spec/template").cloned().unwrap_or_default();
+    let mut meta = Map::new();
+    meta.insert("name".into(), json!(name));
+    for k in ["labels", "annotations"] {
+        if let Some(v) = template.pointer(&format!("/metadata/{k}")) {
+            meta.insert(k.into(), v.clone());
+        }
+    }
+    meta.insert("ownerReferences".into(), owner_ref(rs));
+    let mut spec = template.get("spec").cloned().unwrap_or_else(|| json!({}));
+    spec["nodeName"] = json!(NODE);
+    if spec.get("serviceAccountName").is_none() {
+        spec["serviceAccountName"] = json!("default");
+    }
+    let body = json!({"metadata": meta, "spec": spec});
+    let pod = c
+        .create(pods, Some(&ns), body, MANAGER, false)
+        .map_err(|e| e.message)?;
+    let t = json!(now());
+    let containers: Vec<Value> = pod
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|ct| {
+            json!({
+                "name": ct["name"], "image": ct["image"], "imageID": "", "ready": true,
+                "restartCount": 0, "started": true,
+                "containerID": format!("containerd://{}", suffix(&format!("{name}/{}", s(ct, "/name")))),
+                "state": {"running": {"startedAt": t}},
+            })
+        })
+        .collect();
+    let ip = format!("10.244.0.{}", 10 + serial % 240);
+    let status = json!({
+        "phase": "Running",
+        "conditions": [
+            {"type": "PodReadyToStartContainers", "status": "True", "lastTransitionTime": t},
+            {"type": "Initialized", "status": "True", "lastTransitionTime": t},
+            {"type": "Ready", "status": "True", "lastTransitionTime": t},
+            {"type": "ContainersReady", "status": "True", "lastTransitionTime": t},
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": t},
+        ],
+        "hostIP": "10.224.0.4", "hostIPs": [{"ip": "10.224.0.4"}],
+        "podIP": ip, "podIPs": [{"ip": ip}], "startTime": t,
+        "qosClass": "BestEffort",
+        "containerStatuses": containers,
+    });
+    write_status(c, pods, Some(&ns), &name, status);
+    Ok(())
+}
+
+/// The Deployment's status from its ReplicaSets (conditions keep their times while they
+/// say the same).
+fn deployment_status(c: &mut Cluster, d: &Value) -> bool {
+    let deploy_r = res("apps", "deployments");
+    let ns = s(d, "/metadata/namespace").to_string();
+    let name = s(d, "/metadata/name").to_string();
+    let Some(d) = c.get(deploy_r, Some(&ns), &name).cloned() else {
+        return false;
+    };
+    let uid = s(&d, "/metadata/uid").to_string();
+    let current = format!(
+        "{name}-{}",
+        template_hash(&d.pointer("/spec/template").cloned().unwrap_or_default())
+    );
+    let sets: Vec<Value> = c
+        .list(res("apps", "replicasets"), Some(&ns))
+        .into_iter()
+        .filter(|rs| owned_by(rs, &uid))
+        .cloned()
+        .collect();
+    let count = |rs: &Value, k: &str| {
+        rs.pointer(&format!("/status/{k}"))
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+    };
+    let total: i64 = sets.iter().map(|rs| count(rs, "replicas")).sum();
+    let ready: i64 = sets.iter().map(|rs| count(rs, "readyReplicas")).sum();
+    let new_rs = sets.iter().find(|rs| s(rs, "/metadata/name") == current);
+    let updated = new_rs.map(|rs| count(rs, "replicas")).unwrap_or(0);
+    let desired = replicas(&d);
+    let done = updated == desired && total == desired && ready == desired;
+    let (progress_reason, progress_msg) = if done {
+        (
+            "NewReplicaSetAvailable",
+            format!("ReplicaSet \"{current}\" has successfully progressed."),
+        )
+    } else {
+        (
+            "ReplicaSetUpdated",
+            format!("ReplicaSet \"{current}\" is progressing."),
+        )
+    };
+    let (avail, avail_reason, avail_msg) = if ready >= desired {
+        (
+            "True",
+            "MinimumReplicasAvailable",
+            "Deployment has minimum availability.",
+        )
+    } else {
+        (
+            "False",
+            "MinimumReplicasUnavailable",
+            "Deployment does not have minimum availability.",
+        )
+    };
+    let old = d.pointer("/status/conditions").and_then(Value::as_array);
+    let t = json!(now());
+    let condition = |kind: &str, status: &str, reason: &str, message: &str| -> Value {
+        let same = old.and_then(|cs| {
+            cs.iter().find(|c| {
+                s(c, "/type") == kind
+                    && s(c, "/status") == status
+                    && s(c, "/reason") == reason
+                    && s(c, "/message") == message
+            })
+        });
+        match same {
+            Some(c) => c.clone(),
+            None => json!({"type": kind, "status": status, "reason": reason, "message": message,
+                           "lastUpdateTime": t, "lastTransitionTime": t}),
+        }
+    };
+    let mut status = json!({
+        "observedGeneration": d.pointer("/metadata/generation").cloned().unwrap_or(json!(1)),
+        "conditions": [
+            condition("Available", avail, avail_reason, avail_msg),
+            condition("Progressing", "True", progress_reason, &progress_msg),
+        ],
+    });
+    if total > 0 {
+        status["replicas"] = json!(total);
+        status["updatedReplicas"] = json!(updated);
+        status["readyReplicas"] = json!(ready);
+        status["availableReplicas"] = json!(ready);
+    }
+    let mut changed = write_status(c, deploy_r, Some(&ns), &name, status);
+    let rev = new_rs.map(revision).unwrap_or(0);
+    if rev > 0 && revision(&d) != rev {
+        if let Some(mut obj) = c.get(deploy_r, Some(&ns), &name).cloned() {
+            obj["metadata"]["annotations"][REVISION] = json!(rev.to_string());
+            store_raw(c, deploy_r, Some(&ns), &name, obj);
+            changed = true;
+        }
+    }
+    changed
+}
