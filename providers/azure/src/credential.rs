@@ -148,11 +148,75 @@ impl HttpClient for PlainHttpAuthority {
     }
 }
 
+/// How a [`FinalCertificateErrors`] message starts (found again in the credential's error).
+const UNTRUSTED: &str = "the TLS certificate of ";
+
+/// Fails a request at once when the server's certificate is not trusted: it is refused on
+/// every attempt, and `azure_identity`'s retries (over a minute of them) would only hide why.
+#[derive(Debug)]
+struct FinalCertificateErrors {
+    inner: Arc<dyn HttpClient>,
+}
+
+#[async_trait::async_trait]
+impl HttpClient for FinalCertificateErrors {
+    async fn execute_request(
+        &self,
+        request: &Request,
+    ) -> azure_core::Result<azure_core::http::AsyncRawResponse> {
+        let e = match self.inner.execute_request(request).await {
+            Ok(answer) => return Ok(answer),
+            Err(e) => e,
+        };
+        let mut chain = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            chain.push_str(": ");
+            chain.push_str(&s.to_string());
+            source = s.source();
+        }
+        if !chain.contains("invalid peer certificate") {
+            return Err(e);
+        }
+        let url = request.url();
+        let host = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => "the authority host".to_string(),
+        };
+        let why = chain.rsplit(": ").next().unwrap_or_default().to_string();
+        Err(azure_core::Error::with_message(
+            azure_core::error::ErrorKind::Other,
+            format!(
+                "{UNTRUSTED}{host} is not trusted ({why}); for the simulated cloud pass the CA certificate `plinth sim serve --tls` printed (--sim-ca PATH)"
+            ),
+        ))
+    }
+}
+
+/// The message of a [`FinalCertificateErrors`] somewhere in `e`'s causes.
+fn untrusted_certificate(e: &azure_core::Error) -> Option<String> {
+    let mut next: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string();
+        if text.starts_with(UNTRUSTED) {
+            return Some(text);
+        }
+        next = err.source();
+    }
+    None
+}
+
+/// `http` for `azure_identity`: certificate errors are final ([`FinalCertificateErrors`]).
+fn transport(http: Arc<dyn HttpClient>) -> Transport {
+    Transport::new(Arc::new(FinalCertificateErrors { inner: http }))
+}
+
 /// Client options for `azure_identity` credentials: the custom cloud's authority host, and
 /// the plain-HTTP transport for an `http://` one.
 fn client_options(cfg: &CredentialConfig, http: &reqwest::Client) -> Result<ClientOptions> {
     let mut options = ClientOptions {
-        transport: Some(Transport::new(Arc::new(http.clone()))),
+        transport: Some(transport(Arc::new(http.clone()))),
         ..ClientOptions::default()
     };
     let Some(host) = &cfg.authority_host else {
@@ -162,7 +226,7 @@ fn client_options(cfg: &CredentialConfig, http: &reqwest::Client) -> Result<Clie
         .map_err(|e| Error::Credential(format!("authority host `{host}` is not a URL: {e}")))?;
     let https = if url.scheme() == "http" {
         let h = url.host_str().unwrap_or_default().to_string();
-        options.transport = Some(Transport::new(Arc::new(PlainHttpAuthority {
+        options.transport = Some(transport(Arc::new(PlainHttpAuthority {
             inner: http.clone(),
             host: h,
             port: url.port(),
@@ -239,7 +303,7 @@ impl IdentityTokenSource {
                 user_assigned_id: cfg.client_id.clone().map(UserAssignedId::ClientId),
                 ..Default::default()
             };
-            options.client_options.transport = Some(Transport::new(Arc::new(http.clone())));
+            options.client_options.transport = Some(transport(Arc::new(http.clone())));
             let cred = ManagedIdentityCredential::new(Some(options))
                 .map_err(|e| cred_err("managed identity credential", e))?;
             candidates.push(Candidate {
@@ -293,7 +357,10 @@ impl IdentityTokenSource {
                         expires_at: SystemTime::now() + Duration::from_secs(left),
                     });
                 }
-                Err(e) => failures.push(format!("{}: {}", c.name, one_line(&e.to_string()))),
+                Err(e) => {
+                    let why = untrusted_certificate(&e).unwrap_or_else(|| one_line(&e.to_string()));
+                    failures.push(format!("{}: {why}", c.name));
+                }
             }
         }
         let mut msg = String::from("no Azure credential worked; tried:");
