@@ -6,6 +6,10 @@
 //! configuration digest that makes a saved plan stale) treats it exactly like a `manifest`
 //! table written in TOML. The YAML file joins the configuration's sources, so errors in its
 //! expressions are reported in it.
+//!
+//! A `k8s:manifests` resource takes `manifest_file` (every document of the file) or
+//! `manifest_dir` (every `*.yaml`/`*.yml` of the directory, by name) as a `manifests` list
+//! instead; a bad document is reported with its file, number and line.
 
 use plinth_value::Value;
 
@@ -500,5 +504,19 @@ fn to_node(
             escapes: None,
         },
         other => lit(Value::from(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_start_after_their_separators() {
+        assert_eq!(doc_starts("a: 1\n"), [0]);
+        assert_eq!(doc_starts("a: 1\n---\nb: 2\n"), [0, 9]);
+        // A leading separator (after comments) opens the first document.
+        assert_eq!(doc_starts("# x\n---\nb: 2\n--- \nc: 3\n"), [8, 18]);
+        assert_eq!(line_of("a\nb\nc", 4), 3);
     }
 }
