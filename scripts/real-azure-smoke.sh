@@ -60,6 +60,8 @@ options:
   --sim-ca FILE      the CA certificate of an https:// --sim-url (what sim serve --tls printed)
   --sim-latency L    latency of the simulator --sim starts: instant (default), demo, realistic
   --plinth PATH      the plinth binary (default: plinth on PATH)
+  --config DIR       the configuration to copy and apply (default: the flagship example;
+                     another must declare the same cluster `aks`, ScaledJob and outputs)
   --prefix NAME      name prefix, 3-16 lowercase letters and digits, starting with a letter
                      (default: sk + UTC month, day, hour, minute + 4 random hex digits)
   --location LOC     Azure region (default: the example's, eastus)
@@ -109,6 +111,11 @@ while [ $# -gt 0 ]; do
     --sim-latency)
         [ $# -ge 2 ] || die_usage "--sim-latency needs instant, demo or realistic"
         SIM_LATENCY=$2
+        shift
+        ;;
+    --config)
+        [ $# -ge 2 ] || die_usage "--config needs a configuration directory"
+        EXAMPLE=$2
         shift
         ;;
     --plinth)
@@ -670,7 +677,7 @@ subscription() {
 # ---------------------------------------------------------------------------------------
 # The run.
 [ -d "$EXAMPLE" ] || {
-    echo "real-azure-smoke: $EXAMPLE not found (run the script from a plinth checkout)" >&2
+    echo "real-azure-smoke: $EXAMPLE not found (run the script from a plinth checkout, or pass --config DIR)" >&2
     exit 2
 }
 if [[ "$PLINTH" == */* ]]; then

@@ -205,6 +205,123 @@ fn smoke_script_destroys_everything_when_terminated() {
     sim.stop();
 }
 
+/// A copy of the flagship in `tmp/NAME` whose Service Bus namespace is called `sb_name`
+/// (`${var.prefix}...`), the rest unchanged.
+fn flagship_with_namespace(tmp: &Path, name: &str, sb_name: &str) -> PathBuf {
+    let dir = tmp.join(name);
+    let copy = Command::new("cp")
+        .arg("-R")
+        .arg(repo().join("examples/aks-keda-workload-identity"))
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    let _ = std::fs::remove_dir_all(dir.join(".plinth"));
+    let file = dir.join("servicebus.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mut in_sb = false;
+    let mut renamed = false;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.starts_with('[') {
+                in_sb = l == "[resource.sb]";
+            }
+            if in_sb && !renamed && l.starts_with("name = ") {
+                renamed = true;
+                return format!("name = \"{sb_name}\"");
+            }
+            l.to_string()
+        })
+        .collect();
+    assert!(
+        renamed,
+        "servicebus.toml has no [resource.sb] name:\n{text}"
+    );
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    dir
+}
+
+/// The script's Azure mode (credentials from ARM_*, no --sim) against the simulator as a
+/// custom cloud: ARM_ENDPOINT and ARM_AUTHORITY_HOST name it.
+fn smoke_as_azure(tmp: &Path, sim: &Sim, args: &[&str]) -> Command {
+    let mut cmd = smoke(tmp, args);
+    cmd.env("ARM_ENDPOINT", &sim.url)
+        .env("ARM_AUTHORITY_HOST", &sim.url)
+        .env(
+            "ARM_SUBSCRIPTION_ID",
+            "00000000-0000-0000-0000-000000000000",
+        )
+        .env("ARM_TENANT_ID", "11111111-2222-3333-4444-555555555555")
+        .env("ARM_CLIENT_ID", "plinth")
+        .env("ARM_CLIENT_SECRET", "plinth-sim");
+    cmd
+}
+
+#[test]
+fn smoke_script_azure_mode_passes_against_the_simulator_as_a_custom_cloud() {
+    require_kubectl();
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = Sim::start(&tmp.path().join("world.json"));
+    // A namespace name Service Bus accepts (it refuses one ending in -sb).
+    let config = flagship_with_namespace(tmp.path(), "flagship", "${var.prefix}-sbns");
+    let out = smoke_as_azure(tmp.path(), &sim, &["--prefix", "smokeaz"])
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .expect("run bash");
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    let report = String::from_utf8_lossy(&out.stdout);
+    for step in [
+        "preflight",
+        "names",
+        "apply",
+        "kubeconfig",
+        "scaledjob",
+        "keda-env",
+        "destroy",
+        "nothing-left",
+    ] {
+        assert_status(&report, step, &["PASS"]);
+    }
+    assert!(
+        report.contains("prefix smokeaz, subscription 00000000-0000-0000-0000-000000000000"),
+        "{all}"
+    );
+    // The client secret never reaches the output.
+    assert!(!all.contains("plinth-sim"), "{all}");
+    assert_eq!(sim.inventory(), Vec::<String>::new(), "{all}");
+    sim.stop();
+}
+
+#[test]
+fn smoke_script_azure_mode_stops_before_creating_names_azure_refuses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = Sim::start(&tmp.path().join("world.json"));
+    let config = flagship_with_namespace(tmp.path(), "flagship", "${var.prefix}-sb");
+    let out = smoke_as_azure(tmp.path(), &sim, &["--prefix", "smokename"])
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .expect("run bash");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_status(&report, "preflight", &["PASS"]);
+    assert_status(&report, "names", &["FAIL"]);
+    assert_status(&report, "apply", &["SKIP"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("Service Bus namespace `smokename-sb`: must not end in -sb or -mgmt"),
+        "{all}"
+    );
+    // Nothing was created, so nothing was destroyed.
+    assert_eq!(status(&report, "destroy"), None, "{all}");
+    assert_eq!(sim.inventory(), Vec::<String>::new(), "{all}");
+    sim.stop();
+}
+
 #[test]
 fn smoke_script_without_credentials_names_them_and_creates_nothing() {
     let tmp = tempfile::tempdir().unwrap();
