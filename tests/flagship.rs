@@ -215,6 +215,41 @@ fn flagship_scales_to_ten_jobs_converges_and_destroys_everything() {
     // The second plan after apply: nothing to do.
     ok(p.sim_run(&sim, &["plan", "--detailed-exitcode"])).stdout_has("No changes");
 
+    // The annotation changed by hand is drift on that one path: the plan sets it back and
+    // restarts the operator; the ServiceAccount's other fields stay out of the plan.
+    kubectl.ok(&[
+        "annotate",
+        "serviceaccount",
+        "keda-operator",
+        "-n",
+        "kube-system",
+        "--overwrite",
+        "azure.workload.identity/client-id=00000000-0000-0000-0000-000000000000",
+        "someone/else=1",
+    ]);
+    let drift = p.sim_run(&sim, &["plan", "--detailed-exitcode", "--no-color"]);
+    drift.code(2);
+    drift
+        .stdout_has("module.workload.keda_operator_identity[0]")
+        .stdout_has("metadata.annotations[\"azure.workload.identity/client-id\"]")
+        .stdout_has("module.workload.action.restart_keda");
+    assert!(!drift.stdout.contains("someone/else"), "{}", drift.stdout);
+    ok(p.sim_run(&sim, &["apply", "--auto-approve"]));
+    let annotations = kubectl.ok(&[
+        "get",
+        "sa",
+        "keda-operator",
+        "-n",
+        "kube-system",
+        "-o",
+        "jsonpath={.metadata.annotations}",
+    ]);
+    assert!(
+        annotations.contains(client_id.as_str().unwrap()) && annotations.contains("someone/else"),
+        "{annotations}"
+    );
+    ok(p.sim_run(&sim, &["plan", "--detailed-exitcode"])).stdout_has("No changes");
+
     // Destroy: the simulated subscription is empty again.
     ok(p.sim_run(&sim, &["destroy", "--auto-approve"]));
     assert!(p.state_list().is_empty());
