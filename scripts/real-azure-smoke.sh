@@ -649,12 +649,22 @@ destroy_all() {
     return 1
 }
 
-nothing_left() {
+rg_gone() {
     local status
     status=$(arm GET "/subscriptions/$(subscription)/resourcegroups/$RG?api-version=2021-04-01" "$WORK/rg.json")
+    if [ "$status" = 404 ]; then
+        rm -f "$WORK/rg.json"
+        return 0
+    fi
+    echo "GET resource group $RG answered $status $(jq -r '.properties.provisioningState // empty' "$WORK/rg.json" 2>/dev/null)"
     rm -f "$WORK/rg.json"
-    if [ "$status" != 404 ]; then
-        echo "ARM still has the resource group $RG (GET answered $status)" >&2
+    return 1
+}
+
+nothing_left() {
+    # A resource group ARM is still deleting answers 200 (Deleting) for a while.
+    if ! poll 30 900 rg_gone; then
+        echo "ARM still has the resource group $RG" >&2
         return 1
     fi
     echo "resource group $RG: 404"
