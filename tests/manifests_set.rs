@@ -102,6 +102,19 @@ fn the_guide_as_one_yaml_set_scales_updates_deletes_and_destroys() {
         "messageCount: \"10\"",
     );
 
+    // An object deleted by hand is drift: the set creates exactly that one again.
+    kubectl.ok(&["delete", "serviceaccount", "kedayaml-mi"]);
+    let (action, paths) = guide_change(&p, &sim);
+    assert_eq!(
+        (action.as_str(), paths),
+        (
+            "update",
+            vec!["objects[\"v1/ServiceAccount/default/kedayaml-mi\"]".to_string()]
+        )
+    );
+    p.sim_run(&sim, &["apply", "--auto-approve"]).code(0);
+    kubectl.ok(&["get", "serviceaccount", "kedayaml-mi"]);
+
     // The producer's document leaves the file: exactly that object is deleted.
     let yaml = p.read("manifests/guide.yaml");
     let kept: Vec<&str> = yaml
