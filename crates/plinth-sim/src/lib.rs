@@ -144,6 +144,8 @@ pub struct Shared {
     /// Held for a whole save: two handlers saving at once would otherwise share the temporary
     /// file, and the one that serialised the older world could rename last.
     save_lock: Mutex<()>,
+    /// Set when the simulator stops: open Kubernetes watches end so shutdown does not wait.
+    pub(crate) closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Shared {
@@ -186,6 +188,7 @@ pub struct SimHandle {
 impl SimHandle {
     /// Stops serving and saves the world.
     pub async fn shutdown(self) -> std::io::Result<()> {
+        self.shared.closing.send_replace(true);
         let _ = self.shutdown.send(());
         match self.task.await {
             Ok(r) => r?,
@@ -345,6 +348,7 @@ async fn start_serving(
         world: Mutex::new(world),
         log: Mutex::new(Vec::new()),
         save_lock: Mutex::new(()),
+        closing: tokio::sync::watch::Sender::new(false),
     });
     let app = router(shared.clone());
     admin::start_clock(&shared);

@@ -409,9 +409,12 @@ fn rollout_status_and_wait() {
 /// The event types a watch of default's configmaps from `rv` answers (only the latest state of
 /// each object, as a watch that starts late sees them).
 fn watch_types(kube: &k8s_support::Kube, rv: &str) -> Vec<String> {
+    // The watch stays open until its timeout, then the body ends.
     let w = kube.http(
         "GET",
-        &format!("/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={rv}"),
+        &format!(
+            "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={rv}&timeoutSeconds=1"
+        ),
         None,
         "",
     );
@@ -422,7 +425,8 @@ fn watch_types(kube: &k8s_support::Kube, rv: &str) -> Vec<String> {
     };
     text.lines()
         .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["type"]
+            serde_json::from_str::<serde_json::Value>(l)
+                .unwrap_or_else(|e| panic!("a watch line that is not JSON ({e}): {l:?}"))["type"]
                 .as_str()
                 .unwrap()
                 .to_string()

@@ -1,11 +1,20 @@
-//! Watches: a watch request waits (without holding the world) for events after the
-//! resourceVersion it names and answers them as a finished stream of JSON lines, within a
-//! short window; clients watch again, as they do when a real watch times out.
+//! Watches: a watch request is answered with a chunked stream of JSON lines that stays open,
+//! as a real API server holds it: the events after the resourceVersion it names (the current
+//! objects as ADDED without one), then each event as it happens, until `timeoutSeconds`
+//! (default 1800), the client disconnecting, or the simulator stopping.
+//!
+//! The stream's task looks at the cluster every [`TICK`] (the world lock is held only to copy
+//! the new events out) and wakes at once when the simulator stops.
 
+use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
+use axum::body::Bytes;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use http_body::Frame;
 use serde_json::{Value, json};
 
 use super::answer::ApiError;
@@ -25,69 +34,120 @@ pub(super) struct WatchSpec {
     pub query: Query,
 }
 
-/// The longest a watch request waits for an event before it ends (clients watch again from
-/// the last resourceVersion they saw, as they do when a real watch times out).
-const WATCH_WINDOW: std::time::Duration = std::time::Duration::from_secs(2);
+/// How often an open watch looks for new events.
+const TICK: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// Serves a watch: waits (without holding the world) until events exist after the requested
-/// resourceVersion, then answers them as a finished stream of JSON lines. Without a
-/// resourceVersion the current objects come first as ADDED events.
-pub(super) async fn serve_watch(shared: &Arc<Shared>, spec: WatchSpec) -> Response {
-    let window = WATCH_WINDOW.min(std::time::Duration::from_secs(spec.timeout.max(1)));
-    let deadline = tokio::time::Instant::now() + window;
-    let mut since = spec.since;
-    loop {
-        let (events, current) = {
-            let world = shared.world();
-            let Some(c) = world.clusters.get(&spec.key) else {
-                return ApiError::new(404, "NotFound", "the cluster is gone").into_response();
-            };
-            if spec.r.keda && !c.keda_enabled {
-                return watch_body(Vec::new());
-            }
-            (
-                c.watch_events(spec.r, spec.ns.as_deref(), since),
-                c.resource_version,
-            )
+/// The events of the watch after `since` as JSON lines, and the cluster's revision; `None`
+/// when the cluster is gone.
+fn new_events(
+    shared: &Shared,
+    spec: &WatchSpec,
+    since: u64,
+) -> Result<(Vec<Value>, u64), Response> {
+    let (events, current) = {
+        let world = shared.world();
+        let Some(c) = world.clusters.get(&spec.key) else {
+            return Err(ApiError::new(404, "NotFound", "the cluster is gone").into_response());
         };
-        let mut lines = Vec::new();
-        for (kind, obj) in events {
-            let mut one = vec![obj];
-            if table::filter(&mut one, &spec.query).is_err() {
-                return ApiError::bad_request("invalid selector").into_response();
-            }
-            if let Some(obj) = one.pop() {
-                lines.push(json!({"type": kind, "object": obj}));
-            }
+        if spec.r.keda && !c.keda_enabled {
+            return Ok((Vec::new(), c.resource_version));
         }
-        if !lines.is_empty() {
-            return watch_body(lines);
+        (
+            c.watch_events(spec.r, spec.ns.as_deref(), since),
+            c.resource_version,
+        )
+    };
+    let mut lines = Vec::new();
+    for (kind, obj) in events {
+        let mut one = vec![obj];
+        if table::filter(&mut one, &spec.query).is_err() {
+            return Err(ApiError::bad_request("invalid selector").into_response());
         }
-        since = since.max(current);
-        if tokio::time::Instant::now() >= deadline {
-            if spec.bookmarks {
-                let bookmark = json!({
-                    "apiVersion": spec.r.api_version(), "kind": spec.r.kind,
-                    "metadata": {"resourceVersion": since.to_string()},
-                });
-                return watch_body(vec![json!({"type": "BOOKMARK", "object": bookmark})]);
-            }
-            return watch_body(Vec::new());
+        if let Some(obj) = one.pop() {
+            lines.push(json!({"type": kind, "object": obj}));
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    Ok((lines, current))
 }
 
-fn watch_body(events: Vec<Value>) -> Response {
+fn chunk(lines: &[Value]) -> Bytes {
     let mut body = String::new();
-    for e in events {
+    for e in lines {
         body.push_str(&e.to_string());
         body.push('\n');
     }
-    let mut resp = (StatusCode::OK, body).into_response();
+    Bytes::from(body)
+}
+
+/// Serves a watch as an open stream (see the module documentation).
+pub(super) async fn serve_watch(shared: &Arc<Shared>, spec: WatchSpec) -> Response {
+    // A bad selector or a missing cluster is answered before the stream starts.
+    let (first, current) = match new_events(shared, &spec, spec.since) {
+        Ok(v) => v,
+        Err(resp) => return resp,
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let shared = shared.clone();
+    let deadline =
+        tokio::time::Instant::now() + std::time::Duration::from_secs(spec.timeout.max(1));
+    tokio::spawn(async move {
+        let mut closing = shared.closing.subscribe();
+        let mut since = spec.since.max(current);
+        if !first.is_empty() && tx.send(chunk(&first)).await.is_err() {
+            return;
+        }
+        let mut bookmark_sent = false;
+        loop {
+            if *closing.borrow_and_update() {
+                return;
+            }
+            tokio::select! {
+                _ = tx.closed() => return,
+                _ = closing.changed() => return,
+                _ = tokio::time::sleep_until(deadline) => return,
+                _ = tokio::time::sleep(TICK) => {}
+            }
+            let Ok((lines, current)) = new_events(&shared, &spec, since) else {
+                return;
+            };
+            since = since.max(current);
+            if !lines.is_empty() {
+                if tx.send(chunk(&lines)).await.is_err() {
+                    return;
+                }
+            } else if spec.bookmarks && !bookmark_sent {
+                bookmark_sent = true;
+                let bookmark = json!({"type": "BOOKMARK", "object": {
+                    "apiVersion": spec.r.api_version(), "kind": spec.r.kind,
+                    "metadata": {"resourceVersion": since.to_string()},
+                }});
+                if tx.send(chunk(&[bookmark])).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    let mut resp = (StatusCode::OK, axum::body::Body::new(WatchBody { rx })).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
     resp
+}
+
+/// The response body of a watch: the chunks its task sends, until the task ends.
+struct WatchBody {
+    rx: tokio::sync::mpsc::Receiver<Bytes>,
+}
+
+impl http_body::Body for WatchBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.rx.poll_recv(cx).map(|b| b.map(|b| Ok(Frame::data(b))))
+    }
 }

@@ -56,22 +56,7 @@ pub fn http(
         .split_once("\r\n\r\n")
         .map(|(h, b)| (h.to_string(), b.to_string()))
         .expect("response");
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        let mut out = String::new();
-        let mut rest = body.as_str();
-        while let Some((size, tail)) = rest.split_once("\r\n") {
-            let n = usize::from_str_radix(size.trim(), 16).expect("chunk size");
-            if n == 0 {
-                break;
-            }
-            out.push_str(&tail[..n]);
-            rest = &tail[n + 2..];
-        }
-        body = out;
-    }
+    body = dechunk(&head, body);
     let status = head
         .split(' ')
         .nth(1)
@@ -83,6 +68,27 @@ pub fn http(
         serde_json::from_str(&body).unwrap_or(Value::String(body))
     };
     (status, json)
+}
+
+/// The body of a response with `head`, its chunked transfer encoding undone.
+pub fn dechunk(head: &str, body: String) -> String {
+    if !head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return body;
+    }
+    let mut out = String::new();
+    let mut rest = body.as_str();
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).expect("chunk size");
+        if n == 0 {
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = &tail[n + 2..];
+    }
+    out
 }
 
 /// ARM as a client sees it: requests with a bearer token from the simulated Entra.
@@ -399,6 +405,8 @@ impl Kube {
         s.read_to_end(&mut raw).unwrap();
         let text = String::from_utf8_lossy(&raw).into_owned();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let body = dechunk(head, body.to_string());
+        let body = body.as_str();
         let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
         let content_type = head
             .lines()
