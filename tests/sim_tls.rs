@@ -30,10 +30,18 @@ struct TlsSim {
 
 impl TlsSim {
     fn start(world: &Path) -> TlsSim {
-        let mut child = common::plinth_command(world.parent().unwrap())
+        TlsSim::spawn(
+            world.parent().unwrap(),
+            &["--world".as_ref(), world.as_os_str()],
+        )
+    }
+
+    /// `plinth sim serve --tls` in `dir`, with more flags.
+    fn spawn(dir: &Path, flags: &[&std::ffi::OsStr]) -> TlsSim {
+        let mut child = common::plinth_command(dir)
             .args(["sim", "serve", "--tls", "--latency", "instant"])
-            .args(["--addr", "127.0.0.1:0", "--world"])
-            .arg(world)
+            .args(["--addr", "127.0.0.1:0"])
+            .args(flags)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -203,6 +211,25 @@ fn plinth_and_kubectl_trust_exactly_the_ca_sim_serve_tls_prints() {
         .stderr_has("--sim-ca /nonexistent/ca.pem: cannot be read");
     other.stop();
     sim.stop();
+}
+
+#[test]
+fn without_a_world_the_ca_is_in_a_private_directory_removed_at_the_end() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = TlsSim::spawn(tmp.path(), &[]);
+    let dir = sim.ca.parent().unwrap().to_path_buf();
+    let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "{}", dir.display());
+    let pem = std::fs::read_to_string(&sim.ca).unwrap();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    assert!(!pem.contains("PRIVATE KEY"), "the bundle holds no key");
+    assert!(
+        std::fs::read_dir(&dir).unwrap().count() == 1,
+        "only the certificate: the key stays in memory"
+    );
+    sim.stop();
+    assert!(!dir.exists(), "{} removed", dir.display());
 }
 
 /// The pinned SDK versions (their module layout is part of the script below).
