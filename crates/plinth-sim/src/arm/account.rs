@@ -118,9 +118,11 @@ pub(super) fn tenants(ctx: &Ctx) -> Response {
     )
 }
 
-/// The resource types of the providers the simulator models, with the api-versions ARM
-/// lists for them (newest first) and whether they take a location.
-const PROVIDERS: &[(&str, &[(&str, &[&str], bool)])] = &[
+/// A resource type: its name, api-versions (newest first) and whether it takes a location.
+type ResourceType = (&'static str, &'static [&'static str], bool);
+
+/// The resource types of the providers the simulator models.
+const PROVIDERS: &[(&str, &[ResourceType])] = &[
     (
         "Microsoft.Resources",
         &[(
