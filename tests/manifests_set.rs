@@ -59,7 +59,21 @@ fn the_guide_as_one_yaml_set_scales_updates_deletes_and_destroys() {
     ] {
         plan.stdout_has(id);
     }
-    p.sim_run(&sim, &["apply", "--auto-approve"]).code(0);
+    // A Secret in the set is as sensitive as a k8s:v1/Secret: in plans, state and output.
+    let mut yaml = p.read("manifests/guide.yaml");
+    yaml.push_str("---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s1\nstringData:\n  password: Hunter2-Sekrit\n");
+    p.write("manifests/guide.yaml", &yaml);
+    let apply = p.sim_run(&sim, &["apply", "--auto-approve"]);
+    apply.code(0);
+    assert!(!apply.all().contains("Hunter2"), "{}", apply.all());
+    let shown = p.run(&["state", "show", "guide"]);
+    shown.stdout_has("objects[\"v1/Secret/default/s1\"].data = (sensitive)");
+    assert!(!shown.all().contains("Hunter2"));
+    let marked = p.state()["resources"]["guide"]["sensitive_paths"].to_string();
+    assert!(
+        marked.contains("manifests[4].stringData.password"),
+        "{marked}"
+    );
 
     let config = p.run(&["sim", "kubeconfig", "--sim", &sim.url]);
     config.code(0);
@@ -121,7 +135,7 @@ fn the_guide_as_one_yaml_set_scales_updates_deletes_and_destroys() {
         .split("---\n")
         .filter(|d| !d.contains("kind: Job\n"))
         .collect();
-    assert_eq!(kept.len(), 3);
+    assert_eq!(kept.len(), 4);
     p.write("manifests/guide.yaml", &kept.join("---\n"));
     let (action, paths) = guide_change(&p, &sim);
     assert_eq!(

@@ -374,6 +374,7 @@ fn resolve_set(
                 diags.push(located("the object has no `kind` or no `metadata.name`".into()).help("every object of a set needs apiVersion, kind and metadata.name: the set tells its objects apart by them"));
                 continue;
             };
+            let is_secret = kind == "Secret" && text_at(&["apiVersion"]).as_deref() == Some("v1");
             let identity = [
                 text_at(&["apiVersion"]).unwrap_or_default(),
                 kind.clone(),
@@ -393,7 +394,10 @@ fn resolve_set(
             }
             let mut cursor = doc.start;
             let mut d = Diagnostics::default();
-            let node = to_node(&doc.value, &text, file, &whole, &mut cursor, &mut d);
+            let mut node = to_node(&doc.value, &text, file, &whole, &mut cursor, &mut d);
+            if is_secret {
+                secret_content(&mut node);
+            }
             if d.0.is_empty() {
                 nodes.push(node);
             } else {
@@ -414,6 +418,26 @@ fn resolve_set(
             escapes: None,
         },
     );
+}
+
+/// Marks what a Secret's YAML writes literally under `data` and `stringData` sensitive, as
+/// the provider marks a `k8s:v1/Secret`'s (`${...}` there is as sensitive as what it refers to).
+fn secret_content(node: &mut Node) {
+    fn mark(n: &mut Node) {
+        match &mut n.kind {
+            NodeKind::Lit(v) if !v.is_sensitive() => *v = Value::sensitive(v.clone()),
+            NodeKind::List(items) => items.iter_mut().for_each(mark),
+            NodeKind::Table(entries) => entries.iter_mut().for_each(|(_, _, n)| mark(n)),
+            _ => {}
+        }
+    }
+    if let NodeKind::Table(entries) = &mut node.kind {
+        for (k, _, n) in entries.iter_mut() {
+            if k == "data" || k == "stringData" {
+                mark(n);
+            }
+        }
+    }
 }
 
 /// The `*.yaml` and `*.yml` files of directory `rel` (inside the configuration directory),
