@@ -1,6 +1,7 @@
 //! The simulated cloud (SPEC §7): a local, stateful imitation of the parts of Azure Resource
 //! Manager, Entra ID and AKS's Kubernetes API that plinth's flagship scenario uses, served over
-//! HTTP on loopback. Providers reach it exactly as they reach Azure: only over HTTP.
+//! HTTP on loopback, or HTTPS with a CA of its own ([`start_tls`], [`tls`]). Providers reach
+//! it exactly as they reach Azure: only over HTTP(S).
 //!
 //! Layout: [`arm`] (resource store, per-type behaviour, long-running operations, validation,
 //! throttling, faults), [`entra`] (the token endpoint `azure_identity` talks to), [`k8s`] (one
