@@ -122,17 +122,8 @@ pub(crate) fn validate(config: &Value) -> Vec<(Path, String)> {
             }
         }
     }
-    let mut extra = false;
-    for key in ["wait", "delete_timeout"] {
-        if config.get(&p(key)).is_some() {
-            extra = true;
-            out.push((
-                p(key),
-                format!("k8s:fields takes no `{key}`: it neither creates nor deletes the object"),
-            ));
-        }
-    }
-    if !extra && let Err(e) = options(config) {
+    // `wait` and `delete_timeout` are not keys of this type: the engine says so.
+    if let Err(e) = options(config) {
         out.push((Path::root(), e.message));
     }
     out
@@ -300,8 +291,8 @@ mod tests {
         );
         assert!(msg(cfg(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}, "data": {"a": "b"}}))).contains("k8s:v1/Secret"));
         assert!(msg(cfg(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "uid": "u"}}))).contains("server's"));
-        let mut waits = ok.clone();
-        waits.set(&p("wait"), Value::from(json!({"rollout": true})));
-        assert!(msg(waits).contains("no `wait`"));
+        let mut force = ok.clone();
+        force.set(&p("force"), Value::from("yes"));
+        assert!(msg(force).contains("force must be a bool"));
     }
 }
