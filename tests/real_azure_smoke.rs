@@ -348,16 +348,25 @@ fn smoke_script_without_credentials_names_them_and_creates_nothing() {
 
 #[test]
 fn smoke_script_is_shellcheck_clean() {
+    let steps = repo().join("scripts/real-azure-smoke-steps.sh");
     let shellcheck = Command::new("shellcheck").arg("--version").output();
-    let out = if shellcheck.is_ok_and(|o| o.status.success()) {
-        Command::new("shellcheck").arg(script()).output().unwrap()
+    let runs: Vec<Output> = if shellcheck.is_ok_and(|o| o.status.success()) {
+        // -x: the script with the steps it sources.
+        vec![
+            Command::new("shellcheck")
+                .arg("-x")
+                .arg(script())
+                .output()
+                .unwrap(),
+        ]
     } else {
         eprintln!("shellcheck is not installed (apt-get install shellcheck): checking syntax only");
-        Command::new("bash")
-            .arg("-n")
-            .arg(script())
-            .output()
-            .unwrap()
+        [script(), steps]
+            .iter()
+            .map(|f| Command::new("bash").arg("-n").arg(f).output().unwrap())
+            .collect()
     };
-    assert!(out.status.success(), "{}", text(&out));
+    for out in runs {
+        assert!(out.status.success(), "{}", text(&out));
+    }
 }
