@@ -23,7 +23,7 @@ use plinth_provider::{
 use plinth_value::{Map, Path, PathSeg, Value};
 
 use crate::kind::{Gvk, ObjectRef};
-use crate::manifest::{desired, object_ref, p, scope_namespace};
+use crate::manifest::{compared_paths, desired, object_ref, p, scope_namespace};
 use crate::options::options;
 
 /// The set's type name (after `k8s:`).
@@ -185,6 +185,22 @@ fn object_path(id: &str, rest: &[PathSeg]) -> Path {
     Path::from_segments(segs)
 }
 
+/// What a plan shows of an object that comes or goes: the paths its document sets, under
+/// `objects["<id>"]` (the object itself when it sets none).
+fn document_paths(gvk: &Gvk, config: &Value, id: &str) -> Vec<Path> {
+    let mut paths = Vec::new();
+    if let Ok(m) = desired(gvk, config) {
+        compared_paths(&m, &mut paths);
+    }
+    if paths.is_empty() {
+        return vec![object_path(id, &[])];
+    }
+    paths
+        .iter()
+        .map(|path| object_path(id, path.segments()))
+        .collect()
+}
+
 /// The recorded objects of a prior set: id → attributes, in apply order.
 fn recorded(prior: &Prior) -> Vec<(ObjectRef, Value)> {
     let mut out: Vec<(ObjectRef, Value)> = prior
@@ -248,7 +264,9 @@ pub(crate) async fn plan(
             .plan(&sub, member_prior.as_ref(), &m.config)
             .await
             .map_err(|e| ProviderError::new(format!("{}: {}", m.obj.describe(), e.message)))?;
-        if member_prior.is_none() || !planned.requires_replace.is_empty() {
+        if member_prior.is_none() {
+            changed.extend(document_paths(&m.gvk, &m.config, &id));
+        } else if !planned.requires_replace.is_empty() {
             changed.push(object_path(&id, &[]));
         } else {
             changed.extend(planned.changed.iter().map(|c| match c.segments() {
@@ -258,9 +276,15 @@ pub(crate) async fn plan(
         }
         objects.insert(id, planned.attributes);
     }
+    let last = prior
+        .and_then(|p| members(&p.inputs).ok())
+        .unwrap_or_default();
     for (o, _) in &before {
         if !want.iter().any(|m| m.obj == *o) {
-            changed.push(object_path(&o.id(), &[]));
+            changed.extend(match last.iter().find(|m| m.obj == *o) {
+                Some(m) => document_paths(&m.gvk, &m.config, &o.id()),
+                None => vec![object_path(&o.id(), &[])],
+            });
         }
     }
     let mut attributes = Map::new();
