@@ -74,6 +74,17 @@ fn ca_params() -> CertificateParams {
     params
 }
 
+fn with_path(p: &Path, e: std::io::Error) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{}: {e}", p.display()))
+}
+
+/// A temporary name next to `path` that no other process uses.
+fn unique_tmp(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp-{}", std::process::id()));
+    path.with_file_name(name)
+}
+
 fn tls_error(what: &str, e: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::other(format!("{what}: {e}"))
 }
@@ -92,60 +103,63 @@ impl SimCa {
         })
     }
 
-    /// The CA kept with `world_file` ([`ca_paths`]), created there (key 0600) when either
-    /// file is missing.
+    /// The CA kept with `world_file` ([`ca_paths`]), created there when there is none yet.
+    ///
+    /// The key file (mode 0600) holds the key and the certificate together, written in one
+    /// rename, so two simulators starting on one world at once cannot leave a key with
+    /// another CA's certificate; the bundle clients read (`WORLD.ca.pem`) is rewritten from it
+    /// whenever it differs.
     pub fn for_world(world_file: &Path) -> std::io::Result<Self> {
         let (cert_path, key_path) = ca_paths(world_file);
-        let read = |p: &Path| match std::fs::read_to_string(p) {
-            Ok(s) => Ok(Some(s)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(std::io::Error::new(
-                e.kind(),
-                format!("reading {}: {e}", p.display()),
-            )),
-        };
-        if let (Some(cert_pem), Some(key_pem)) = (read(&cert_path)?, read(&key_path)?) {
-            let key = KeyPair::from_pem(&key_pem).map_err(|e| {
+        let ca = match std::fs::read_to_string(&key_path) {
+            Ok(pair) => SimCa::from_pair(&pair).ok_or_else(|| {
                 std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
                     format!(
-                        "{} is not the simulator's CA key ({e}); remove it and {} to have a new CA made",
+                        "{} is not the simulator's CA (a PEM key and certificate); remove it and {} to have a new CA made",
                         key_path.display(),
                         cert_path.display()
                     ),
                 )
-            })?;
-            if !cert_pem.contains("-----BEGIN CERTIFICATE-----") {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!(
-                        "{} is not a PEM certificate; remove it and {} to have a new CA made",
-                        cert_path.display(),
-                        key_path.display()
-                    ),
-                ));
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let ca = SimCa::generate()?;
+                let pair = format!("{}{}", ca.key.serialize_pem(), ca.cert_pem);
+                let tmp = unique_tmp(&key_path);
+                crate::write_private(&tmp, pair.as_bytes())
+                    .and_then(|()| std::fs::rename(&tmp, &key_path))
+                    .map_err(|e| with_path(&key_path, e))?;
+                // Another simulator may have renamed its CA over ours: use what is there.
+                let pair = std::fs::read_to_string(&key_path).map_err(|e| with_path(&key_path, e))?;
+                SimCa::from_pair(&pair).unwrap_or(ca)
             }
-            return Ok(SimCa {
-                cert_pem,
-                key,
-                file: Some(cert_path),
-            });
-        }
-        let mut ca = SimCa::generate()?;
-        let with_path = |p: &Path, e: std::io::Error| {
-            std::io::Error::new(e.kind(), format!("writing {}: {e}", p.display()))
+            Err(e) => return Err(with_path(&key_path, e)),
         };
-        // The key first, private and atomically; then the certificate clients read.
-        let tmp = key_path.with_extension("pem.tmp");
-        crate::write_private(&tmp, ca.key.serialize_pem().as_bytes())
-            .and_then(|()| std::fs::rename(&tmp, &key_path))
-            .map_err(|e| with_path(&key_path, e))?;
-        let tmp = cert_path.with_extension("pem.tmp");
-        std::fs::write(&tmp, &ca.cert_pem)
-            .and_then(|()| std::fs::rename(&tmp, &cert_path))
-            .map_err(|e| with_path(&cert_path, e))?;
-        ca.file = Some(cert_path);
-        Ok(ca)
+        let current = std::fs::read_to_string(&cert_path).ok();
+        if current.as_deref() != Some(ca.cert_pem.as_str()) {
+            let tmp = unique_tmp(&cert_path);
+            std::fs::write(&tmp, &ca.cert_pem)
+                .and_then(|()| std::fs::rename(&tmp, &cert_path))
+                .map_err(|e| with_path(&cert_path, e))?;
+        }
+        Ok(SimCa {
+            file: Some(cert_path),
+            ..ca
+        })
+    }
+
+    /// The CA in a key file's text: its PEM key, then its PEM certificate.
+    fn from_pair(pair: &str) -> Option<SimCa> {
+        const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+        const END: &str = "-----END CERTIFICATE-----";
+        let start = pair.find(BEGIN)?;
+        let end = start + pair[start..].find(END)? + END.len();
+        let key = KeyPair::from_pem(&pair[..start]).ok()?;
+        Some(SimCa {
+            cert_pem: format!("{}\n", &pair[start..end]),
+            key,
+            file: None,
+        })
     }
 
     /// The CA certificate, PEM: what a client trusts.

@@ -161,6 +161,12 @@ async fn the_ca_is_kept_with_the_world_and_a_restarted_simulator_is_trusted_by_i
     );
     sim.shutdown().await.unwrap();
 
+    // A removed bundle is written again from the key file: still the same CA.
+    std::fs::remove_file(&ca_file).unwrap();
+    let sim = start(Some(world.clone())).await;
+    assert_eq!(std::fs::read_to_string(&ca_file).unwrap(), pem);
+    sim.shutdown().await.unwrap();
+
     // A damaged key is a clear error naming the files to remove, never a new CA behind the
     // clients' backs.
     std::fs::write(&key_file, "not a key").unwrap();
