@@ -398,6 +398,7 @@ fn resource_request(
         }
         *watch = Some(WatchSpec {
             key: String::new(),
+            table: wants_table(headers),
             r,
             ns: ns.map(str::to_string),
             since: query

@@ -26,6 +26,8 @@ use crate::Shared;
 /// A watch to serve: the events of one collection after `since`.
 pub(super) struct WatchSpec {
     pub key: String,
+    /// Each event's object as a one-row `meta.k8s.io/v1` Table (`kubectl get -w` asks so).
+    pub table: bool,
     pub r: &'static Res,
     pub ns: Option<String>,
     pub since: u64,
@@ -64,6 +66,16 @@ fn new_events(
             return Err(ApiError::bad_request("invalid selector").into_response());
         }
         if let Some(obj) = one.pop() {
+            let obj = if spec.table {
+                let rv = obj
+                    .pointer("/metadata/resourceVersion")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                table::table(spec.r, &[obj], &rv, spec.query.get("includeObject"))
+            } else {
+                obj
+            };
             lines.push(json!({"type": kind, "object": obj}));
         }
     }
