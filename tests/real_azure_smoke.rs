@@ -1,8 +1,11 @@
 //! `scripts/real-azure-smoke.sh`, the smoke test of the flagship on a real subscription, run
-//! against the simulator (`--sim`: HTTPS with the simulator's CA, `instant` latency) so that
-//! it cannot rot: the whole guide passes and the report says so; a verification step that fails, and a run stopped by
-//! SIGTERM, still destroy everything (the simulator's inventory is empty afterwards); without
-//! credentials it refuses to start and names them. The script itself is shellcheck-clean.
+//! against the simulator so that it cannot rot. With `--sim` (HTTPS with the simulator's CA,
+//! `instant` latency) the whole guide passes and the report says so; its Azure mode (ARM_*
+//! credentials) passes against the simulator as a custom cloud, and stops before creating
+//! anything when a planned name is one Azure refuses. A verification step that fails, and a
+//! run stopped by SIGTERM, still destroy everything (the simulator's inventory is empty
+//! afterwards); without credentials it refuses to start and names them. The script is
+//! shellcheck-clean.
 
 mod common;
 
