@@ -296,3 +296,45 @@ async fn bodies_are_validated_as_arm_validates_them() {
                 .contains("\"Robot\"")
     );
 }
+
+#[tokio::test]
+async fn msal_discovery_documents() {
+    let s = sim().await;
+    let r = raw(
+        s.h.addr,
+        "GET",
+        "/common/discovery/instance?api-version=1.1&authorization_endpoint=x",
+        &[],
+        b"",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 200);
+    let v = r.json();
+    assert_eq!(
+        v["tenant_discovery_endpoint"],
+        format!("{}/common/v2.0/.well-known/openid-configuration", s.h.url)
+    );
+    let host = s.h.url.split("://").nth(1).unwrap();
+    assert_eq!(v["metadata"][0]["aliases"][0], host);
+    let r = raw(
+        s.h.addr,
+        "GET",
+        &format!("/{TENANT}/v2.0/.well-known/openid-configuration"),
+        &[],
+        b"",
+    )
+    .await
+    .unwrap();
+    let v = r.json();
+    assert_eq!(
+        v["token_endpoint"],
+        format!("{}/{TENANT}/oauth2/v2.0/token", s.h.url)
+    );
+    let keys = v["jwks_uri"].as_str().unwrap().to_string();
+    let r = raw(s.h.addr, "GET", &s.local(&keys), &[], b"")
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["keys"], json!([]));
+}
