@@ -3,10 +3,12 @@
 //! (with `deployments/scale`), batch/v1 and, while the KEDA add-on is on, keda.sh/v1alpha1;
 //! create, replace, JSON / merge / strategic-merge patch, server-side apply with managedFields,
 //! conflicts and field removal, dry run, delete and deletecollection, label and field
-//! selectors, Table output for `kubectl get`, short watches (each answers within two seconds; clients watch again), and
-//! Kubernetes `Status` errors. Pods (with `pods/{name}/log`) and core/v1 events are written
-//! by the simulated controllers ([`reconcile`]: the Job controller, the flagship's sample
-//! workload with workload identity, the KEDA operator), which run after every change.
+//! selectors, Table output for `kubectl get`, watches that stay open (`watch`), and
+//! Kubernetes `Status` errors. ReplicaSets, pods (with `pods/{name}/log`) and core/v1 events
+//! are written by the simulated controllers ([`reconcile`]: Deployments and ReplicaSets, the
+//! Job controller, the flagship's sample workload with workload identity, the KEDA operator),
+//! which run after every change; every pod created passes the workload-identity webhook
+//! (`webhook`).
 //!
 //! Authentication: kubectl (client-go) never sends credentials to an `http://` server, so a
 //! request without a token is accepted unless [`Cluster::require_token`] is set; a wrong token
@@ -14,7 +16,7 @@
 //!
 //! Layout, each module using only those listed before it: `time`, `query`, `resources`,
 //! `fields` (leaves); `answer` (Status errors); `patch`, `admission`; `cluster` (the state
-//! and its reads); `objects` (the write paths); `table`; `aks` (what AKS puts in a cluster,
+//! and its reads); `webhook` (pod mutation); `objects` (the write paths); `table`; `pods`; `aks` (what AKS puts in a cluster,
 //! and the [`crate::arm::Clusters`] hooks); `controllers/`; `watch`; `handler` (HTTP).
 
 mod admission;

@@ -45,11 +45,11 @@ fn new_events(
     shared: &Shared,
     spec: &WatchSpec,
     since: u64,
-) -> Result<(Vec<Value>, u64), Response> {
+) -> Result<(Vec<Value>, u64), ApiError> {
     let (events, current) = {
         let world = shared.world();
         let Some(c) = world.clusters.get(&spec.key) else {
-            return Err(ApiError::new(404, "NotFound", "the cluster is gone").into_response());
+            return Err(ApiError::new(404, "NotFound", "the cluster is gone"));
         };
         if spec.r.keda && !c.keda_enabled {
             return Ok((Vec::new(), c.resource_version));
@@ -63,7 +63,7 @@ fn new_events(
     for (kind, obj) in events {
         let mut one = vec![obj];
         if table::filter(&mut one, &spec.query).is_err() {
-            return Err(ApiError::bad_request("invalid selector").into_response());
+            return Err(ApiError::bad_request("invalid selector"));
         }
         if let Some(obj) = one.pop() {
             let obj = if spec.table {
@@ -96,7 +96,7 @@ pub(super) async fn serve_watch(shared: &Arc<Shared>, spec: WatchSpec) -> Respon
     // A bad selector or a missing cluster is answered before the stream starts.
     let (first, current) = match new_events(shared, &spec, spec.since) {
         Ok(v) => v,
-        Err(resp) => return resp,
+        Err(e) => return e.into_response(),
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
     let shared = shared.clone();

@@ -180,3 +180,131 @@ pub(crate) fn config_data(tenant_id: &str, authority_host: &str) -> Map<String, 
     data.insert("AZURE_AUTHORITY_HOST".into(), json!(authority_host));
     data
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster(config: bool) -> Cluster {
+        let mut c = Cluster::new("c", false);
+        let sa = resources::find("", "v1", "serviceaccounts", false).expect("sa");
+        let annotations = json!({"azure.workload.identity/client-id": "cid"});
+        c.create(
+            sa,
+            Some("default"),
+            json!({"metadata": {"name": "wi", "annotations": annotations}}),
+            "test",
+            false,
+        )
+        .expect("sa");
+        if config {
+            let cm = resources::find("", "v1", "configmaps", false).expect("cm");
+            let data = Value::Object(config_data("tid", "http://127.0.0.1:9/"));
+            c.create(
+                cm,
+                Some("kube-system"),
+                json!({"metadata": {"name": CONFIG_MAP}, "data": data}),
+                "test",
+                false,
+            )
+            .expect("cm");
+        }
+        c
+    }
+
+    fn pod(label: bool, sa: &str) -> Value {
+        let labels = if label {
+            json!({USE_LABEL: "true"})
+        } else {
+            json!({})
+        };
+        json!({"metadata": {"name": "p", "labels": labels}, "spec": {
+        "serviceAccountName": sa,
+        "containers": [
+            {"name": "app", "image": "i", "env": [{"name": "AZURE_TENANT_ID", "value": "mine"}]},
+            {"name": "sidecar", "image": "i"},
+        ]}})
+    }
+
+    fn env(p: &Value, container: usize) -> Vec<(String, String)> {
+        p["spec"]["containers"][container]["env"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| (s(e, "/name"), s(e, "/value")))
+            .collect()
+    }
+
+    fn s(v: &Value, ptr: &str) -> String {
+        str_at(v, ptr).unwrap_or_default().to_string()
+    }
+
+    #[test]
+    fn a_labelled_pod_gets_the_env_the_volume_and_its_mount() {
+        let c = cluster(true);
+        let mut p = pod(true, "wi");
+        mutate_pod(&c, "default", &mut p).expect("mutated");
+        let want = |tenant: &str| {
+            vec![
+                ("AZURE_CLIENT_ID".to_string(), "cid".to_string()),
+                ("AZURE_TENANT_ID".to_string(), tenant.to_string()),
+                (
+                    "AZURE_FEDERATED_TOKEN_FILE".to_string(),
+                    "/var/run/secrets/azure/tokens/azure-identity-token".to_string(),
+                ),
+                (
+                    "AZURE_AUTHORITY_HOST".to_string(),
+                    "http://127.0.0.1:9/".to_string(),
+                ),
+            ]
+        };
+        // A variable the container sets already is kept as it is.
+        let mut first = want("mine");
+        first.swap(0, 1);
+        assert_eq!(env(&p, 0), first);
+        assert_eq!(env(&p, 1), want("tid"));
+        assert_eq!(
+            p["spec"]["containers"][1]["volumeMounts"],
+            json!([{"name": VOLUME, "mountPath": TOKEN_DIR, "readOnly": true}])
+        );
+        let projection = &p["spec"]["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"];
+        assert_eq!(projection["audience"], AUDIENCE);
+        assert_eq!(projection["expirationSeconds"], 3600);
+        // Mutating again changes nothing (reinvocation).
+        let again = p.clone();
+        mutate_pod(&c, "default", &mut p).expect("mutated");
+        assert_eq!(p, again);
+    }
+
+    #[test]
+    fn unlabelled_pods_and_clusters_without_workload_identity_are_left_alone() {
+        let c = cluster(true);
+        let mut p = pod(false, "wi");
+        let before = p.clone();
+        mutate_pod(&c, "default", &mut p).expect("ok");
+        assert_eq!(p, before);
+        let off = cluster(false);
+        let mut p = pod(true, "wi");
+        let before = p.clone();
+        mutate_pod(&off, "default", &mut p).expect("ok");
+        assert_eq!(p, before);
+        // No such ServiceAccount: the pod is stored as it is.
+        let mut p = pod(true, "missing");
+        let before = p.clone();
+        mutate_pod(&c, "default", &mut p).expect("ok");
+        assert_eq!(p, before);
+    }
+
+    #[test]
+    fn a_token_expiry_out_of_range_is_refused() {
+        let c = cluster(true);
+        let mut p = pod(true, "wi");
+        p["metadata"]["annotations"] = json!({EXPIRY_ANNOTATION: "60"});
+        let err = mutate_pod(&c, "default", &mut p).expect_err("refused");
+        assert!(
+            err.message.contains("between 3600 and 86400"),
+            "{}",
+            err.message
+        );
+    }
+}

@@ -252,11 +252,23 @@ fn sync_pods(c: &mut Cluster, rs: &Value) -> bool {
         .pointer("/metadata/generation")
         .and_then(Value::as_i64)
         .unwrap_or(1);
+    let selector: Vec<String> = rs
+        .pointer("/spec/selector/matchLabels")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+        .collect();
+    let ready = c
+        .running_pods(&ns, &selector.join(","))
+        .into_iter()
+        .filter(|p| owned_by(p, &uid))
+        .count() as i64;
     let mut status = json!({"replicas": count, "observedGeneration": generation});
     if count > 0 {
-        for k in ["fullyLabeledReplicas", "readyReplicas", "availableReplicas"] {
-            status[k] = json!(count);
-        }
+        status["fullyLabeledReplicas"] = json!(count);
+        status["readyReplicas"] = json!(ready);
+        status["availableReplicas"] = json!(ready);
     }
     changed | write_status(c, res("apps", "replicasets"), Some(&ns), &rs_name, status)
 }
@@ -410,12 +422,13 @@ fn deployment_status(c: &mut Cluster, d: &Value) -> bool {
     }
     let mut changed = write_status(c, deploy_r, Some(&ns), &name, status);
     let rev = new_rs.map(revision).unwrap_or(0);
-    if rev > 0 && revision(&d) != rev {
-        if let Some(mut obj) = c.get(deploy_r, Some(&ns), &name).cloned() {
-            obj["metadata"]["annotations"][REVISION] = json!(rev.to_string());
-            store_raw(c, deploy_r, Some(&ns), &name, obj);
-            changed = true;
-        }
+    if rev > 0
+        && revision(&d) != rev
+        && let Some(mut obj) = c.get(deploy_r, Some(&ns), &name).cloned()
+    {
+        obj["metadata"]["annotations"][REVISION] = json!(rev.to_string());
+        store_raw(c, deploy_r, Some(&ns), &name, obj);
+        changed = true;
     }
     changed
 }
