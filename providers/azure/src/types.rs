@@ -196,6 +196,9 @@ pub struct NameRule {
     pub first: fn(char) -> bool,
     /// Whether a character may end the name.
     pub last: fn(char) -> bool,
+    /// Endings the service reserves (compared ignoring case): a name ending with one is
+    /// refused even though its characters are fine.
+    pub reserved_suffixes: &'static [&'static str],
     /// The rule in words, for the error.
     pub describe: &'static str,
 }
@@ -208,6 +211,7 @@ impl NameRule {
         chars: |c| c.is_ascii_hexdigit() || c == '-',
         first: |c| c.is_ascii_hexdigit(),
         last: |c| c.is_ascii_hexdigit(),
+        reserved_suffixes: &[],
         describe: "a GUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301 (leave `name` out and plinth derives one with guid(scope, roleDefinitionId, principalId))",
     };
 
@@ -218,11 +222,30 @@ impl NameRule {
             && name.chars().next().is_some_and(self.first)
             && name.chars().last().is_some_and(self.last)
             && (self.min != 36 || uuid::Uuid::parse_str(name).is_ok());
-        if ok {
-            Ok(())
-        } else {
-            Err(self.describe.to_string())
+        if !ok {
+            return Err(format!("ARM requires {}", self.describe));
         }
+        let lower = name.to_ascii_lowercase();
+        if let Some(suffix) = self.reserved_suffixes.iter().find(|s| lower.ends_with(*s)) {
+            let fix = if n + 2 <= self.max {
+                format!(
+                    "rename it, e.g. to {}",
+                    plinth_value::Value::from(format!("{name}ns")).render()
+                )
+            } else {
+                "rename it so it ends otherwise".to_string()
+            };
+            let all = self
+                .reserved_suffixes
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            return Err(format!(
+                "it ends with `{suffix}`, and ARM refuses names ending with {all} (the service reserves them): {fix}"
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -248,7 +271,7 @@ pub fn check_name(t: &ArmType, name: &str) -> Result<(), String> {
     if let Some(k) = t.known() {
         k.name_rule.check(name).map_err(|rule| {
             format!(
-                "`name` {shown} is not a valid name for {}: ARM requires {rule}",
+                "`name` {shown} is not a valid name for {}: {rule}",
                 k.type_name
             )
         })?;
@@ -300,6 +323,7 @@ pub static KNOWN: &[Known] = &[
             chars: |c| c.is_alphanumeric() || "_-.()".contains(c),
             first: |_| true,
             last: |c| c != '.',
+            reserved_suffixes: &[],
             describe: "1-90 characters: letters, digits, underscores, hyphens, periods and parentheses, not ending with a period",
         },
     },
@@ -346,6 +370,7 @@ pub static KNOWN: &[Known] = &[
             chars: |c| c.is_ascii_alphanumeric() || c == '_' || c == '-',
             first: |c| c.is_ascii_alphanumeric(),
             last: |c| c.is_ascii_alphanumeric(),
+            reserved_suffixes: &[],
             describe: "1-63 characters: letters, digits, underscores and hyphens, starting and ending with a letter or digit",
         },
     },
@@ -372,7 +397,8 @@ pub static KNOWN: &[Known] = &[
             chars: |c| c.is_ascii_alphanumeric() || c == '-',
             first: |c| c.is_ascii_alphabetic(),
             last: |c| c.is_ascii_alphanumeric(),
-            describe: "6-50 characters: letters, digits and hyphens, starting with a letter and ending with a letter or digit",
+            reserved_suffixes: &["-sb", "-mgmt"],
+            describe: "6-50 characters: letters, digits and hyphens, starting with a letter and ending with a letter or digit, not ending with `-sb` or `-mgmt`",
         },
     },
     Known {
@@ -401,6 +427,7 @@ pub static KNOWN: &[Known] = &[
             chars: |c| c.is_ascii_alphanumeric() || "._-".contains(c),
             first: |c| c.is_ascii_alphanumeric(),
             last: |c| c.is_ascii_alphanumeric(),
+            reserved_suffixes: &[],
             describe: "1-260 characters: letters, digits, periods, underscores and hyphens, starting and ending with a letter or digit",
         },
     },
@@ -424,6 +451,7 @@ pub static KNOWN: &[Known] = &[
             chars: |c| c.is_ascii_alphanumeric() || c == '_' || c == '-',
             first: |c| c.is_ascii_alphanumeric(),
             last: |_| true,
+            reserved_suffixes: &[],
             describe: "3-128 characters: letters, digits, underscores and hyphens, starting with a letter or digit",
         },
     },
@@ -442,6 +470,7 @@ pub static KNOWN: &[Known] = &[
             chars: |c| c.is_ascii_alphanumeric() || c == '_' || c == '-',
             first: |c| c.is_ascii_alphanumeric(),
             last: |_| true,
+            reserved_suffixes: &[],
             describe: "3-120 characters: letters, digits, underscores and hyphens, starting with a letter or digit",
         },
     },
@@ -613,7 +642,19 @@ mod tests {
         check_name(&aks, "k").unwrap();
         let sb = t("Microsoft.ServiceBus/namespaces@2024-01-01");
         assert!(check_name(&sb, "sb-1").is_err() && check_name(&sb, "1abcdef").is_err());
-        check_name(&sb, "kedademo-sb").unwrap();
+        check_name(&sb, "kedademo-sbns").unwrap();
+        check_name(&sb, "kedademo-bus").unwrap();
+        for bad in ["kedademo-sb", "kedademo-SB", "kedademo-mgmt"] {
+            let e = check_name(&sb, bad).unwrap_err();
+            assert!(
+                e.contains("ARM refuses names ending with `-sb` or `-mgmt`")
+                    && e.contains(&format!("rename it, e.g. to \"{bad}ns\"")),
+                "{e}"
+            );
+        }
+        let long = format!("{}-sb", "a".repeat(47));
+        let e = check_name(&sb, &long).unwrap_err();
+        assert!(e.contains("rename it so it ends otherwise"), "{e}");
         let mi = t("Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30");
         assert!(check_name(&mi, "ab").is_err());
         check_name(&mi, "sec-mi").unwrap();
