@@ -432,3 +432,74 @@ fn deployment_status(c: &mut Cluster, d: &Value) -> bool {
     }
     changed
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(c: &Cluster, plural: &str, group: &str) -> Vec<String> {
+        c.list(res(group, plural), Some("default"))
+            .into_iter()
+            .map(|o| s(o, "/metadata/name").to_string())
+            .collect()
+    }
+
+    fn settle(c: &mut Cluster) {
+        for _ in 0..5 {
+            if !run_deployments(c) {
+                return;
+            }
+        }
+        panic!("the deployment controller did not settle");
+    }
+
+    #[test]
+    fn scale_rollout_and_deletion() {
+        let mut c = Cluster::new("c", false);
+        let body = json!({"metadata": {"name": "web"}, "spec": {"replicas": 3,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                         "spec": {"containers": [{"name": "web", "image": "nginx"}]}}}});
+        let d = res("apps", "deployments");
+        c.create(d, Some("default"), body, "test", false)
+            .expect("created");
+        settle(&mut c);
+        let rs = names(&c, "replicasets", "apps");
+        assert_eq!(rs.len(), 1);
+        let pods = names(&c, "pods", "");
+        assert_eq!(pods.len(), 3);
+        assert!(pods.iter().all(|p| p.starts_with(&format!("{}-", rs[0]))));
+        let status = c.get(d, Some("default"), "web").expect("web")["status"].clone();
+        assert_eq!(status["readyReplicas"], 3);
+        assert_eq!(status["conditions"][1]["reason"], "NewReplicaSetAvailable");
+        // Settled: another step changes nothing.
+        assert!(!run_deployments(&mut c));
+
+        // A new template: a second ReplicaSet runs the pods, the first is kept at 0.
+        let mut web = c.get(d, Some("default"), "web").cloned().expect("web");
+        web["spec"]["template"]["metadata"]["annotations"] =
+            json!({"kubectl.kubernetes.io/restartedAt": "now"});
+        web["spec"]["replicas"] = json!(2);
+        c.replace(d, Some("default"), "web", web, "test", false)
+            .expect("replaced");
+        settle(&mut c);
+        let sets = c.list(res("apps", "replicasets"), Some("default"));
+        assert_eq!(sets.len(), 2);
+        let new = sets.iter().find(|r| revision(r) == 2).expect("revision 2");
+        assert_eq!(new["status"]["readyReplicas"], 2);
+        assert!(sets.iter().any(|r| revision(r) == 1 && replicas(r) == 0));
+        let pods = names(&c, "pods", "");
+        assert_eq!(pods.len(), 2);
+        let new_name = s(new, "/metadata/name").to_string();
+        assert!(pods.iter().all(|p| p.starts_with(&new_name)), "{pods:?}");
+        let web = c.get(d, Some("default"), "web").expect("web");
+        assert_eq!(revision(web), 2);
+        assert_eq!(web["status"]["updatedReplicas"], 2);
+
+        // Deleting the Deployment takes its ReplicaSets and pods.
+        c.delete(d, Some("default"), "web", false).expect("deleted");
+        settle(&mut c);
+        assert!(names(&c, "replicasets", "apps").is_empty());
+        assert!(names(&c, "pods", "").is_empty());
+    }
+}
