@@ -115,6 +115,28 @@ async fn arm_servicebus_namespace_activates_after_the_latency() {
 }
 
 #[tokio::test]
+async fn arm_servicebus_namespace_reserved_endings_are_refused() {
+    let s = sim().await;
+    s.rg("rg").await;
+    let body = json!({"location": "eastus", "sku": {"name": "Standard"}});
+    for name in ["kedademo-sb", "kedademo-SB", "kedademo-mgmt", "kedademo-"] {
+        let path = format!("{}?api-version=2024-01-01", ns_id("rg", name));
+        let r = s.put(&path, body.clone()).await;
+        assert_eq!(r.status, 400, "{name}");
+        let err = &r.json()["error"];
+        assert_eq!(err["code"], "BadRequest", "{name}");
+        let msg = err["message"].as_str().unwrap();
+        assert!(
+            msg.starts_with("The specified service namespace is invalid. CorrelationId: "),
+            "{msg}"
+        );
+        assert_eq!(s.get(&path).await.status, 404, "{name} was not created");
+    }
+    let ok = format!("{}?api-version=2024-01-01", ns_id("rg", "kedademo-sbns"));
+    assert_eq!(s.put(&ok, body).await.status, 200);
+}
+
+#[tokio::test]
 async fn arm_identity_and_federated_credentials() {
     let s = sim().await;
     s.rg("rgName").await;

@@ -29,6 +29,18 @@ pub(super) fn put_namespace(
     input: &Value,
 ) -> Result<Outcome, Response> {
     require_location(existing, input)?;
+    // The service reserves these endings (its own host names): ARM refuses such a name.
+    let lower = info.name.to_ascii_lowercase();
+    if existing.is_none() && ["-", "-sb", "-mgmt"].iter().any(|s| lower.ends_with(s)) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!(
+                "The specified service namespace is invalid. CorrelationId: {}",
+                uuid::Uuid::new_v4()
+            ),
+        ));
+    }
     let mut b = base_body(info, NAMESPACE_DISPLAY, existing, input);
     let sku = b.get("sku").cloned().unwrap_or(json!({"name": "Standard"}));
     let sku_name = sku
