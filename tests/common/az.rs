@@ -56,6 +56,14 @@ pub fn az_cli() -> Option<PathBuf> {
         return Some(az);
     }
     let python = "python3";
+    let has_python = Command::new(python)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        has_python,
+        "the Azure CLI tests install azure-cli with python3, which is not installed (apt-get install python3 python3-venv)"
+    );
     if !pypi_reachable(python) {
         println!(
             "SKIPPED: PyPI (https://pypi.org) cannot be reached to install azure-cli=={AZ_VERSION}; \
