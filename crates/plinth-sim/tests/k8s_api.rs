@@ -326,7 +326,12 @@ fn apply_deployments_by_merge_key_and_generation() {
     assert_eq!(created.status, 201, "{}", created.body);
     assert_eq!(created.body["metadata"]["generation"], 1);
     // The deployment controller, which runs before the answer, writes the status after it.
-    let got = kube.http("GET", "/apis/apps/v1/namespaces/default/deployments/web", None, "");
+    let got = kube.http(
+        "GET",
+        "/apis/apps/v1/namespaces/default/deployments/web",
+        None,
+        "",
+    );
     assert_eq!(got.body["status"]["readyReplicas"], 2, "{}", got.body);
     let f = &created.body["metadata"]["managedFields"][0]["fieldsV1"];
     assert_eq!(
