@@ -194,6 +194,15 @@ fn the_guides_keda_operator_restart_injects_the_workload_identity() {
         "{described}"
     );
 
+    let wide = kube.ok(&["get", "po", &pod, "-n", "kube-system", "-o", "wide"]);
+    assert!(
+        wide.contains("IP")
+            && wide.contains("NODE")
+            && wide.contains("aks-system-00000000-vmss000000")
+            && wide.contains("10.244.0."),
+        "{wide}"
+    );
+
     let out = kube.ok(&[
         "rollout",
         "status",

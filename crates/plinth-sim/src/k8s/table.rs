@@ -266,6 +266,14 @@ fn columns(r: &Res) -> Vec<Value> {
             cols.push(col("Ready", "string", "", "The aggregate readiness state of this pod for accepting traffic."));
             cols.push(col("Status", "string", "", "The aggregate status of the containers in this pod."));
             cols.push(col("Restarts", "string", "", "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted."));
+            for (n, d) in [
+                ("IP", "IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated."),
+                ("Node", "Name of the Node this pod is running on."),
+            ] {
+                let mut c = col(n, "string", "", d);
+                c["priority"] = json!(1);
+                cols.push(c);
+            }
         }
         ("", "namespaces") => cols.push(col("Status", "string", "", "The status of the namespace")),
         ("", "serviceaccounts") => cols.push(col("Secrets", "string", "", "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use.")),
@@ -356,6 +364,11 @@ fn cells(r: &Res, o: &Value) -> Vec<Value> {
                     .map(|s| s["restartCount"].as_i64().unwrap_or(0))
                     .sum::<i64>()
             ));
+            for ptr in ["/status/podIP", "/spec/nodeName"] {
+                c.push(json!(
+                    o.pointer(ptr).and_then(Value::as_str).unwrap_or("<none>")
+                ));
+            }
         }
         ("", "namespaces") => c.push(
             o.pointer("/status/phase")
@@ -434,6 +447,8 @@ fn cells(r: &Res, o: &Value) -> Vec<Value> {
     }
     let at = if r.plural == "deployments" {
         c.len() - 3
+    } else if r.group.is_empty() && r.plural == "pods" {
+        c.len() - 2
     } else {
         c.len()
     };
