@@ -226,3 +226,40 @@ fn the_guides_keda_operator_restart_injects_the_workload_identity() {
         "{sets}"
     );
 }
+
+#[test]
+fn an_open_watch_ends_when_the_simulator_stops() {
+    use std::io::{Read, Write};
+    let sim = Sim::start();
+    let kube = sim.cluster("c1", true);
+    let mut s = std::net::TcpStream::connect(sim.handle.addr).unwrap();
+    write!(
+        s,
+        "GET /k8s/{}/api/v1/namespaces/kube-system/pods?watch=true HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        "c1", sim.handle.addr
+    )
+    .unwrap();
+    // The watch is open once the current pods arrived as ADDED.
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("\"ADDED\"") {
+        let n = s.read(&mut buf).unwrap();
+        assert!(
+            n > 0,
+            "the watch closed early: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+    }
+    drop(kube);
+    // Stopping waits for open connections: it returns only because the watch ended.
+    let sim = sim.restart();
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).unwrap();
+    assert!(
+        String::from_utf8_lossy(&rest).ends_with("0\r\n\r\n"),
+        "{}",
+        String::from_utf8_lossy(&rest)
+    );
+    drop(sim);
+}
