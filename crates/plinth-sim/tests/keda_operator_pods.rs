@@ -235,8 +235,8 @@ fn an_open_watch_ends_when_the_simulator_stops() {
     let mut s = std::net::TcpStream::connect(sim.handle.addr).unwrap();
     write!(
         s,
-        "GET /k8s/{}/api/v1/namespaces/kube-system/pods?watch=true HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        "c1", sim.handle.addr
+        "GET /k8s/c1/api/v1/namespaces/kube-system/pods?watch=true HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        sim.handle.addr
     )
     .unwrap();
     // The watch is open once the current pods arrived as ADDED.
