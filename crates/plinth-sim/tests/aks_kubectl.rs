@@ -80,7 +80,7 @@ spec:
     - type: azure-servicebus
       metadata:
         queueName: orders
-        namespace: demo-sb
+        namespace: demo-sbns
         messageCount: "10"
       authenticationRef:
         name: servicebus-auth

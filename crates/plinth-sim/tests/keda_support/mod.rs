@@ -196,7 +196,7 @@ pub fn workload_template(mode: &str, count: u32, indent: usize) -> String {
           - name: AZURE_SERVICEBUS_QUEUE_NAME
             value: orders
           - name: AZURE_SERVICEBUS_HOSTNAME
-            value: demo-sb.servicebus.windows.net
+            value: demo-sbns.servicebus.windows.net
     restartPolicy: Never
 "#
     );
@@ -226,7 +226,7 @@ spec:
     - type: azure-servicebus
       metadata:
         queueName: orders
-        namespace: demo-sb
+        namespace: demo-sbns
         messageCount: "10"
       authenticationRef:
         name: demo-auth
@@ -246,7 +246,7 @@ pub fn flagship_on(sim: Sim, setup: Setup) -> Cloud {
     let arm = sim.arm();
     let rg = format!("/subscriptions/{SUB}/resourceGroups/demo-rg");
     let aks = format!("{rg}/providers/Microsoft.ContainerService/managedClusters/demo-aks");
-    let ns_id = format!("{rg}/providers/Microsoft.ServiceBus/namespaces/demo-sb");
+    let ns_id = format!("{rg}/providers/Microsoft.ServiceBus/namespaces/demo-sbns");
     let queue_id = format!("{ns_id}/queues/orders");
     let uai_id = format!("{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/demo-mi");
     arm.put(&rg, "2025-04-01", json!({"location": "eastus"}));
