@@ -48,7 +48,9 @@
 //! One module per controller, each using only those before it: `clock` (time as the
 //! controllers see it), `kube` (how controllers read and write objects), `identity` (the workload-identity chain and the queues, decided from
 //! the ARM store), `workload` (the sample image's pods), `jobs` (the Job controller and
-//! garbage collection), `keda` (the KEDA operator). This file only runs the rounds.
+//! garbage collection), `keda` (the KEDA operator); beside them `addons` (the workload-identity
+//! add-on's objects), `replicasets` and `deployments` (which uses `replicasets`), which use
+//! only `kube`. This file only runs the rounds.
 
 use super::cluster::Cluster;
 use crate::World;
@@ -60,6 +62,7 @@ mod identity;
 mod jobs;
 mod keda;
 mod kube;
+mod replicasets;
 mod workload;
 
 use identity::Azure;
