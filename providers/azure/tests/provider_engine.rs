@@ -176,7 +176,7 @@ audiences = ["api://AzureADTokenExchange"]
 [resource.sb]
 type = "azure:Microsoft.ServiceBus/namespaces@2024-01-01"
 parent = "${{rg.id}}"
-name = "${{var.prefix}}-sb"
+name = "${{var.prefix}}-sbns"
 location = "eastus"
 [resource.sb.body]
 sku = {{ name = "Standard" }}
@@ -266,7 +266,7 @@ async fn flagship_azure_half_converges_updates_drifts_and_destroys() {
     );
     assert_eq!(
         plan.change("queue").unwrap().id.as_deref(),
-        Some(format!("/subscriptions/{SUB}/resourceGroups/demo-rg/providers/Microsoft.ServiceBus/namespaces/demo-sb/queues/orders").as_str())
+        Some(format!("/subscriptions/{SUB}/resourceGroups/demo-rg/providers/Microsoft.ServiceBus/namespaces/demo-sbns/queues/orders").as_str())
     );
     // The role assignment's name waits for the identity's principal id.
     assert_eq!(after("data_owner", "name"), Some(Value::Unknown));
@@ -298,7 +298,7 @@ async fn flagship_azure_half_converges_updates_drifts_and_destroys() {
     );
     assert_eq!(
         state.outputs["endpoint"].value,
-        json!("https://demo-sb.servicebus.windows.net:443/")
+        json!("https://demo-sbns.servicebus.windows.net:443/")
     );
 
     // The key promise: a second plan has nothing to do, for every type (the data source is
