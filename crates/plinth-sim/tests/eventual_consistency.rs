@@ -128,6 +128,19 @@ fn keda_without_identity_id_uses_the_client_id_its_pods_started_with() {
     );
     assert!(cloud.consumer_jobs().is_empty());
     cloud.restart_keda("2026-01-02T00:00:00Z");
+    // The new pods carry the client id the webhook injected; KEDA authenticates with it.
+    let env = cloud.kube.ok(&[
+        "get",
+        "pod",
+        "-n",
+        "kube-system",
+        "-l",
+        "app=keda-operator",
+        "--field-selector=status.phase=Running",
+        "-o",
+        r#"jsonpath={.items[*].spec.containers[0].env[?(@.name=="AZURE_CLIENT_ID")].value}"#,
+    ]);
+    assert!(env.contains(&cloud.client_id), "{env}");
     assert_scaled_out(&cloud);
 }
 

@@ -61,8 +61,8 @@ pub(super) fn observe_keda_operator(clock: &mut u64, c: &mut Cluster) -> bool {
 /// What KEDA's operator process authenticates with: `AZURE_CLIENT_ID` and whether
 /// `AZURE_FEDERATED_TOKEN_FILE` is set, from its environment. The workload-identity webhook
 /// injected both when it created the pod (from the ServiceAccount's annotation then), so a
-/// later annotation needs a restart. Read from a Running `app=keda-operator` pod in
-/// kube-system; without one, from what the ServiceAccount said when the operator last
+/// later annotation needs a restart. Read from the newest Running, Ready `app=keda-operator`
+/// pod in kube-system; without one (a world saved before the simulator ran pods), from what the ServiceAccount said when the operator last
 /// (re)started, with the token file (the add-on's pods are always mutated).
 struct OperatorEnv {
     client_id: Option<String>,
@@ -71,12 +71,16 @@ struct OperatorEnv {
 
 fn operator_env(c: &Cluster) -> OperatorEnv {
     let pod = c
-        .list(res("", "pods"), Some("kube-system"))
+        .running_pods("kube-system", "app=keda-operator")
         .into_iter()
-        .filter(|p| s(p, "/metadata/labels/app") == "keda-operator")
-        .filter(|p| p.pointer("/metadata/deletionTimestamp").is_none())
-        .filter(|p| s(p, "/status/phase") == "Running")
-        .max_by_key(|p| s(p, "/metadata/creationTimestamp").to_string());
+        .max_by_key(|p| {
+            (
+                s(p, "/metadata/creationTimestamp").to_string(),
+                s(p, "/metadata/resourceVersion")
+                    .parse::<u64>()
+                    .unwrap_or(0),
+            )
+        });
     match pod {
         Some(pod) => {
             let env: Vec<&Value> = pod
