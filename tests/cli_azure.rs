@@ -31,7 +31,7 @@ location = "${var.location}"
 [resource.sb]
 type = "azure:Microsoft.ServiceBus/namespaces@2024-01-01"
 parent = "${rg.id}"
-name = "${var.prefix}-sb"
+name = "${var.prefix}-sbns"
 location = "${var.location}"
 [resource.sb.body]
 sku = { name = "Standard" }
@@ -87,7 +87,7 @@ fn azure_resources_apply_converge_and_destroy_on_the_simulated_cloud() {
     assert!(apply.status.success(), "{t}");
     assert!(t.contains("Apply complete! Resources: 5 added"), "{t}");
     assert!(
-        t.contains("sb_endpoint = https://demo-sb.servicebus.windows.net:443/"),
+        t.contains("sb_endpoint = https://demo-sbns.servicebus.windows.net:443/"),
         "{t}"
     );
 

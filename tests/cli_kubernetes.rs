@@ -92,7 +92,7 @@ pollingInterval = 10
 maxReplicaCount = 10
 jobTargetRef.template.spec.restartPolicy = "Never"
 jobTargetRef.template.spec.containers = [{ name = "consumer", image = "example.azurecr.io/consumer:1.0" }]
-triggers = [{ type = "azure-servicebus", metadata = { queueName = "orders", namespace = "kdemo-sb", messageCount = "10" }, authenticationRef = { name = "sb-auth" } }]
+triggers = [{ type = "azure-servicebus", metadata = { queueName = "orders", namespace = "kdemo-sbns", messageCount = "10" }, authenticationRef = { name = "sb-auth" } }]
 "#;
 
 #[track_caller]

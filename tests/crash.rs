@@ -60,7 +60,7 @@ location = "eastus"
 [resource.sb]
 type = "azure:Microsoft.ServiceBus/namespaces@2024-01-01"
 parent = "${rg.id}"
-name = "crash-sb"
+name = "crash-sbns"
 location = "eastus"
 [resource.sb.body]
 sku = { name = "Standard" }

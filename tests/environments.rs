@@ -58,7 +58,7 @@ fn dev_and_prod_on_one_simulated_cloud_keep_their_objects_and_state_apart() {
 
     // Both environments' objects exist in the one subscription, under their own names.
     let inventory = sim.inventory().join("\n");
-    for name in ["shop-dev-rg", "shop-dev-sb", "shop-prod-rg", "shop-prod-sb"] {
+    for name in ["shop-dev-rg", "shop-dev-sbns", "shop-prod-rg", "shop-prod-sbns"] {
         assert!(
             inventory.contains(name),
             "{name} missing from:\n{inventory}"
@@ -69,8 +69,8 @@ fn dev_and_prod_on_one_simulated_cloud_keep_their_objects_and_state_apart() {
     assert!(p.path(".plinth/env/prod/state.json").is_file());
     assert!(!p.path(".plinth/state.json").exists(), "no default state");
     for (env, own, other) in [
-        ("dev", "shop-dev-sb", "shop-prod"),
-        ("prod", "shop-prod-sb", "shop-dev"),
+        ("dev", "shop-dev-sbns", "shop-prod"),
+        ("prod", "shop-prod-sbns", "shop-dev"),
     ] {
         let list = p.ok(&["state", "list", "--env", env]);
         assert_eq!(
@@ -123,7 +123,7 @@ fn dev_and_prod_on_one_simulated_cloud_keep_their_objects_and_state_apart() {
     in_env(&p, &sim, "dev", &["destroy", "--auto-approve"]).code(0);
     let inventory = sim.inventory().join("\n");
     assert!(!inventory.contains("shop-dev"), "{inventory}");
-    assert!(inventory.contains("shop-prod-sb"), "{inventory}");
+    assert!(inventory.contains("shop-prod-sbns"), "{inventory}");
     in_env(&p, &sim, "prod", &["plan", "--detailed-exitcode"]).code(0);
     sim.stop();
 }

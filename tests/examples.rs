@@ -81,12 +81,12 @@ fn multi_queue_declares_every_queue_identity_and_role_from_one_map() {
         ids["orders"]
             .as_str()
             .unwrap()
-            .ends_with("/namespaces/multiq-dev-sb/queues/orders"),
+            .ends_with("/namespaces/multiq-dev-sbns/queues/orders"),
         "{ids}"
     );
     assert_eq!(
         p.output("servicebus_hostname"),
-        json!("multiq-dev-sb.servicebus.windows.net")
+        json!("multiq-dev-sbns.servicebus.windows.net")
     );
     // The queue without max_delivery got the default; the conditional TTL is dev's.
     let state = p.state();

@@ -132,7 +132,7 @@ fn flagship_scales_to_ten_jobs_converges_and_destroys_everything() {
     ));
     assert_eq!(
         p.output("servicebus_hostname"),
-        serde_json::json!("kedademo-sb.servicebus.windows.net")
+        serde_json::json!("kedademo-sbns.servicebus.windows.net")
     );
 
     // What the guide checks, with kubectl and the kubeconfig `plinth sim kubeconfig` prints

@@ -576,7 +576,7 @@ tags = "${merge(local.tags, { group = each.key })}"
 [resource.sb]
 type = "azure:Microsoft.ServiceBus/namespaces@2024-01-01"
 parent = "${rg['app'].id}"
-name = "${var.prefix}-sb"
+name = "${var.prefix}-sbns"
 location = "${rg['app'].location}"
 tags = "${local.tags}"
 body = { sku = { name = "Standard" }, properties = { disableLocalAuth = true } }

@@ -226,7 +226,7 @@ location = "eastus"
 [resource.ns]
 type = "azure:Microsoft.ServiceBus/namespaces@2024-01-01"
 parent = "${{rg.id}}"
-name = "marks-sb"
+name = "marks-sbns"
 location = "eastus"
 body.sku = {{ name = "Standard" }}
 body.properties.secretSetting = "${{var.pw}}"
