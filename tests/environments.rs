@@ -58,7 +58,12 @@ fn dev_and_prod_on_one_simulated_cloud_keep_their_objects_and_state_apart() {
 
     // Both environments' objects exist in the one subscription, under their own names.
     let inventory = sim.inventory().join("\n");
-    for name in ["shop-dev-rg", "shop-dev-sbns", "shop-prod-rg", "shop-prod-sbns"] {
+    for name in [
+        "shop-dev-rg",
+        "shop-dev-sbns",
+        "shop-prod-rg",
+        "shop-prod-sbns",
+    ] {
         assert!(
             inventory.contains(name),
             "{name} missing from:\n{inventory}"
