@@ -116,6 +116,20 @@ fn the_guide_as_one_yaml_set_scales_updates_deletes_and_destroys() {
         "messageCount: \"10\"",
     );
 
+    // A change the server cannot make in place (a Job's pod template is immutable) is refused
+    // at plan with the ways to replace it, never applied as a hidden delete and create.
+    let yaml = p.read("manifests/guide.yaml");
+    let job_start = yaml.find("kind: Job\n").unwrap();
+    let at = job_start + yaml[job_start..].find("servicebusdemo:latest").unwrap();
+    let mut changed = yaml.clone();
+    changed.replace_range(at..at + "servicebusdemo:latest".len(), "servicebusdemo:v2");
+    p.write("manifests/guide.yaml", &changed);
+    let refused = p.sim_run(&sim, &["plan"]);
+    refused.code(1);
+    refused.stderr_has("cannot be changed in place");
+    refused.stderr_has("--replace");
+    p.write("manifests/guide.yaml", &yaml);
+
     // An object deleted by hand is drift: the set creates exactly that one again.
     kubectl.ok(&["delete", "serviceaccount", "kedayaml-mi"]);
     let (action, paths) = guide_change(&p, &sim);

@@ -5,9 +5,11 @@
 //!   <name>`) to the object as the API server returns it. A plan's changes are paths in it
 //!   (`objects["batch/v1/Job/default/producer"].spec.parallelism`), found per object exactly
 //!   as a `k8s:<apiVersion>/<Kind>` resource finds them (dry run, or offline).
-//! - An object is known by its id: one whose kind, apiVersion, namespace or name changes is
-//!   another object (the old one deleted, the new one created); one that leaves the set is
-//!   deleted at apply.
+//! - An object is known by its id: one whose kind, group, namespace or name changes is
+//!   another object (the old one deleted, the new one created); a new version of its group
+//!   (`autoscaling/v1` → `v2`) is the same live object, updated; one that leaves the set is
+//!   deleted at apply. A change the server cannot make in place (an immutable field) is
+//!   refused with the ways to replace it, never done as a hidden delete and create.
 //! - Order ([`rank`]): Namespaces, then CRDs, then other cluster-wide kinds, then
 //!   ServiceAccounts, Secrets, ConfigMaps, RBAC, storage claims and KEDA TriggerAuthentications,
 //!   then Services, then
@@ -215,6 +217,54 @@ fn recorded(prior: &Prior) -> Vec<(ObjectRef, Value)> {
     out
 }
 
+/// Whether two references name one live object: the API server serves an object at every
+/// version of its group, so `autoscaling/v1` → `autoscaling/v2` of one HPA is an update of
+/// that object, never a create of a new one and a delete of the old (which would delete it).
+fn same_live(a: &ObjectRef, b: &ObjectRef) -> bool {
+    a.gvk.group == b.gvk.group
+        && a.gvk.kind == b.gvk.kind
+        && a.namespace == b.namespace
+        && a.name == b.name
+}
+
+/// The record of `obj` in the set's state: the same reference, else the same live object
+/// under another version of its group.
+fn recorded_as<'a>(
+    before: &'a [(ObjectRef, Value)],
+    obj: &ObjectRef,
+) -> Option<&'a (ObjectRef, Value)> {
+    before
+        .iter()
+        .find(|(o, _)| o == obj)
+        .or_else(|| before.iter().find(|(o, _)| same_live(o, obj)))
+}
+
+/// The paths of a member's replacement that are the user's change (an immutable field), not
+/// the sign that the recorded object is gone or was made again (`metadata.uid` differs).
+fn immutable_paths(requires_replace: &[Path]) -> Vec<Path> {
+    let uid = crate::manifest::manifest_path(&p("metadata.uid"));
+    requires_replace
+        .iter()
+        .filter(|path| **path != uid)
+        .cloned()
+        .collect()
+}
+
+/// A member whose change the server cannot make in place. A set never deletes and recreates
+/// one of its objects behind an "update" in its plan (a PersistentVolumeClaim's data would
+/// go with it): the user chooses the replacement, and the plan then shows it.
+fn cannot_change_in_place(obj: &ObjectRef, paths: &[Path]) -> ProviderError {
+    let paths: Vec<String> = paths.iter().map(|p| format!("`{p}`")).collect();
+    ProviderError::new(format!(
+        "{}: {} cannot be changed in place; the object would have to be deleted and created again. \
+         Replace the whole set with `--replace` on this resource (its plan shows every object deleted and created), \
+         or take the document out of the set in one apply and put it back in the next, \
+         or manage the object as its own k8s resource, whose plan shows the replacement",
+        obj.describe(),
+        paths.join(", ")
+    ))
+}
+
 /// The object's own record, out of the set's: its last applied manifest and last read.
 fn member_prior(prior: &Prior, obj: &ObjectRef, attributes: Value) -> Prior {
     let id = obj.id();
@@ -255,7 +305,7 @@ pub(crate) async fn plan(
         let id = m.obj.id();
         let type_name = m.gvk.type_name();
         let sub = member_req(req, &type_name);
-        let was = before.iter().find(|(o, _)| *o == m.obj);
+        let was = recorded_as(&before, &m.obj);
         let member_prior = match (prior, was) {
             (Some(prior), Some((o, a))) => Some(member_prior(prior, o, a.clone())),
             _ => None,
@@ -267,6 +317,12 @@ pub(crate) async fn plan(
         if member_prior.is_none() {
             changed.extend(document_paths(&m.gvk, &m.config, &id));
         } else if !planned.requires_replace.is_empty() {
+            let immutable = immutable_paths(&planned.requires_replace);
+            if !immutable.is_empty() {
+                return Err(cannot_change_in_place(&m.obj, &immutable));
+            }
+            // The recorded object is gone, or another one took its name: it is made again,
+            // as drift shows it.
             changed.push(object_path(&id, &[]));
         } else {
             changed.extend(planned.changed.iter().map(|c| match c.segments() {
@@ -280,7 +336,7 @@ pub(crate) async fn plan(
         .and_then(|p| members(&p.inputs).ok())
         .unwrap_or_default();
     for (o, _) in &before {
-        if !want.iter().any(|m| m.obj == *o) {
+        if !want.iter().any(|m| same_live(&m.obj, o)) {
             changed.extend(match last.iter().find(|m| m.obj == *o) {
                 Some(m) => document_paths(&m.gvk, &m.config, &o.id()),
                 None => vec![object_path(&o.id(), &[])],
@@ -297,7 +353,7 @@ pub(crate) async fn plan(
 }
 
 /// Creates or updates the set: every object applied in order (one the server cannot change
-/// in place is deleted and created again), then those that left the set deleted in reverse.
+/// in place is refused, as in the plan), then those that left the set deleted in reverse.
 pub(crate) async fn put(
     k8s: &dyn Provider,
     req: &Request<'_>,
@@ -312,14 +368,20 @@ pub(crate) async fn put(
         let sub = member_req(req, &type_name);
         let fail =
             |e: ProviderError| ProviderError::new(format!("{}: {}", m.obj.describe(), e.message));
-        let was = before.iter().find(|(o, _)| *o == m.obj);
+        let was = recorded_as(&before, &m.obj);
         let observed = match (prior, was) {
             (Some(prior), Some((o, a))) => {
                 let mp = member_prior(prior, o, a.clone());
                 let planned = k8s.plan(&sub, Some(&mp), &m.config).await.map_err(fail)?;
+                let immutable = immutable_paths(&planned.requires_replace);
+                if !immutable.is_empty() {
+                    return Err(cannot_change_in_place(&m.obj, &immutable));
+                }
                 if planned.requires_replace.is_empty() {
                     k8s.update(&sub, &mp, &m.config).await.map_err(fail)?
                 } else {
+                    // Not the recorded object any more (deleted, or made again by someone):
+                    // the recorded one is deleted if it is still there, and the object made.
                     k8s.delete(&sub, &mp).await.map_err(fail)?;
                     k8s.create(&sub, &m.config).await.map_err(fail)?
                 }
@@ -329,7 +391,7 @@ pub(crate) async fn put(
         objects.insert(m.obj.id(), observed.attributes);
     }
     for (o, a) in before.iter().rev() {
-        if want.iter().any(|m| m.obj == *o) {
+        if want.iter().any(|m| same_live(&m.obj, o)) {
             continue;
         }
         let type_name = o.gvk.type_name();
@@ -420,6 +482,28 @@ pub(crate) fn import_refused(id: &str) -> ProviderError {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_new_version_of_a_group_is_the_same_live_object() {
+        let cfg = v(json!({"manifests": [
+            {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h", "namespace": "apps"}},
+        ]}));
+        let new = &members(&cfg).unwrap()[0].obj;
+        let old = ObjectRef::parse_id("autoscaling/v1/HorizontalPodAutoscaler/apps/h").unwrap();
+        let other = ObjectRef::parse_id("autoscaling/v1/HorizontalPodAutoscaler/apps/g").unwrap();
+        assert!(same_live(new, &old));
+        assert!(!same_live(new, &other));
+        let before = vec![(other.clone(), Value::Null), (old.clone(), Value::Null)];
+        assert_eq!(
+            recorded_as(&before, new).map(|(o, _)| o.id()),
+            Some(old.id())
+        );
+        let exact = vec![(old.clone(), Value::Null), (new.clone(), Value::Null)];
+        assert_eq!(
+            recorded_as(&exact, new).map(|(o, _)| o.id()),
+            Some(new.id())
+        );
+    }
 
     fn v(j: serde_json::Value) -> Value {
         Value::from(j)

@@ -92,6 +92,10 @@ fn chunk(lines: &[Value]) -> Bytes {
 }
 
 /// Serves a watch as an open stream (see the module documentation).
+/// The longest a watch is held open (a day): a real API server ends watches after minutes;
+/// a client's larger `timeoutSeconds` is clamped rather than overflowing the deadline.
+const MAX_WATCH_SECONDS: u64 = 86_400;
+
 pub(super) async fn serve_watch(shared: &Arc<Shared>, spec: WatchSpec) -> Response {
     // A bad selector or a missing cluster is answered before the stream starts.
     let (first, current) = match new_events(shared, &spec, spec.since) {
@@ -100,8 +104,8 @@ pub(super) async fn serve_watch(shared: &Arc<Shared>, spec: WatchSpec) -> Respon
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
     let shared = shared.clone();
-    let deadline =
-        tokio::time::Instant::now() + std::time::Duration::from_secs(spec.timeout.max(1));
+    let deadline = tokio::time::Instant::now()
+        + std::time::Duration::from_secs(spec.timeout.clamp(1, MAX_WATCH_SECONDS));
     tokio::spawn(async move {
         let mut closing = shared.closing.subscribe();
         let mut since = spec.since.max(current);

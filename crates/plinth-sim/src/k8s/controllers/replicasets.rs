@@ -25,13 +25,17 @@ pub(super) fn owner_ref(obj: &Value) -> Value {
             "controller": true, "blockOwnerDeletion": true}])
 }
 
+/// The most pods one ReplicaSet runs: the simulated cluster is one node, and AKS allows at
+/// most 250 pods per node; a larger `replicas` leaves the rest unscheduled (not created).
+const MAX_PODS: i64 = 250;
+
 /// The ReplicaSet has as many pods as it wants (extra ones deleted, newest first); its
 /// status counts them.
 pub(super) fn sync_pods(c: &mut Cluster, rs: &Value) -> bool {
     let ns = s(rs, "/metadata/namespace").to_string();
     let rs_name = s(rs, "/metadata/name").to_string();
     let uid = s(rs, "/metadata/uid").to_string();
-    let want = replicas(rs).max(0) as usize;
+    let want = replicas(rs).clamp(0, MAX_PODS) as usize;
     let mut pods: Vec<(String, String)> = c
         .list(res("", "pods"), Some(&ns))
         .into_iter()
