@@ -130,6 +130,18 @@ fn the_guide_as_one_yaml_set_scales_updates_deletes_and_destroys() {
     refused.stderr_has("--replace");
     p.write("manifests/guide.yaml", &yaml);
 
+    // An apply of the set that fails part-way deletes again what it had created: the engine
+    // records nothing of a failed update's new objects, which would be left unmanaged.
+    let mut partial = yaml.clone();
+    partial.push_str("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: made-first\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fails\n  namespace: nowhere\n");
+    p.write("manifests/guide.yaml", &partial);
+    let failed = p.sim_run(&sim, &["apply", "--auto-approve"]);
+    failed.code(1);
+    failed.stderr_has("object(s) this apply had created were deleted again");
+    let gone = kubectl.run(&["get", "configmap", "made-first"]);
+    assert!(!gone.status.success(), "made-first was left behind");
+    p.write("manifests/guide.yaml", &yaml);
+
     // An object deleted by hand is drift: the set creates exactly that one again.
     kubectl.ok(&["delete", "serviceaccount", "kedayaml-mi"]);
     let (action, paths) = guide_change(&p, &sim);

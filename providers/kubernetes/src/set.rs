@@ -363,32 +363,26 @@ pub(crate) async fn put(
     let want = members(config)?;
     let before = prior.map(recorded).unwrap_or_default();
     let mut objects = Map::new();
+    // Objects this call created: a failure part-way deletes them again, since the engine
+    // records nothing of a failed create and they would be left behind unmanaged.
+    let mut made: Vec<(String, Prior)> = Vec::new();
     for m in &want {
-        let type_name = m.gvk.type_name();
-        let sub = member_req(req, &type_name);
-        let fail =
-            |e: ProviderError| ProviderError::new(format!("{}: {}", m.obj.describe(), e.message));
-        let was = recorded_as(&before, &m.obj);
-        let observed = match (prior, was) {
-            (Some(prior), Some((o, a))) => {
-                let mp = member_prior(prior, o, a.clone());
-                let planned = k8s.plan(&sub, Some(&mp), &m.config).await.map_err(fail)?;
-                let immutable = immutable_paths(&planned.requires_replace);
-                if !immutable.is_empty() {
-                    return Err(cannot_change_in_place(&m.obj, &immutable));
+        match put_member(k8s, req, prior, &before, m).await {
+            Ok((observed, created)) => {
+                if created {
+                    made.push((
+                        m.gvk.type_name(),
+                        Prior {
+                            id: Some(m.obj.id()),
+                            inputs: m.config.clone(),
+                            attributes: observed.attributes.clone(),
+                        },
+                    ));
                 }
-                if planned.requires_replace.is_empty() {
-                    k8s.update(&sub, &mp, &m.config).await.map_err(fail)?
-                } else {
-                    // Not the recorded object any more (deleted, or made again by someone):
-                    // the recorded one is deleted if it is still there, and the object made.
-                    k8s.delete(&sub, &mp).await.map_err(fail)?;
-                    k8s.create(&sub, &m.config).await.map_err(fail)?
-                }
+                objects.insert(m.obj.id(), observed.attributes);
             }
-            _ => k8s.create(&sub, &m.config).await.map_err(fail)?,
-        };
-        objects.insert(m.obj.id(), observed.attributes);
+            Err(e) => return Err(undo(k8s, req, made, e).await),
+        }
     }
     for (o, a) in before.iter().rev() {
         if want.iter().any(|m| same_live(&m.obj, o)) {
@@ -412,6 +406,68 @@ pub(crate) async fn put(
         )),
         attributes: Value::Map(attributes),
     })
+}
+
+/// Applies one member; `true` when it was created (not there before).
+async fn put_member(
+    k8s: &dyn Provider,
+    req: &Request<'_>,
+    prior: Option<&Prior>,
+    before: &[(ObjectRef, Value)],
+    m: &Member,
+) -> Result<(Observed, bool), ProviderError> {
+    let type_name = m.gvk.type_name();
+    let sub = member_req(req, &type_name);
+    let fail =
+        |e: ProviderError| ProviderError::new(format!("{}: {}", m.obj.describe(), e.message));
+    let (Some(prior), Some((o, a))) = (prior, recorded_as(before, &m.obj)) else {
+        return Ok((k8s.create(&sub, &m.config).await.map_err(fail)?, true));
+    };
+    let mp = member_prior(prior, o, a.clone());
+    let planned = k8s.plan(&sub, Some(&mp), &m.config).await.map_err(fail)?;
+    let immutable = immutable_paths(&planned.requires_replace);
+    if !immutable.is_empty() {
+        return Err(cannot_change_in_place(&m.obj, &immutable));
+    }
+    if planned.requires_replace.is_empty() {
+        return Ok((k8s.update(&sub, &mp, &m.config).await.map_err(fail)?, false));
+    }
+    // Not the recorded object any more (deleted, or made again by someone): the recorded one
+    // is deleted if it is still there, and the object made.
+    k8s.delete(&sub, &mp).await.map_err(fail)?;
+    Ok((k8s.create(&sub, &m.config).await.map_err(fail)?, false))
+}
+
+/// A failed apply of the set: the objects it created are deleted again (newest first), and
+/// the error says so, or names those that could not be deleted.
+async fn undo(
+    k8s: &dyn Provider,
+    req: &Request<'_>,
+    made: Vec<(String, Prior)>,
+    error: ProviderError,
+) -> ProviderError {
+    if made.is_empty() {
+        return error;
+    }
+    let mut left = Vec::new();
+    for (type_name, p) in made.iter().rev() {
+        let sub = member_req(req, type_name);
+        if k8s.delete(&sub, p).await.is_err() {
+            left.push(p.id.clone().unwrap_or_default());
+        }
+    }
+    let what = if left.is_empty() {
+        format!(
+            "the {} object(s) this apply had created were deleted again",
+            made.len()
+        )
+    } else {
+        format!(
+            "these objects it created could not be deleted again and are not in state: {} (delete them by hand)",
+            left.join(", ")
+        )
+    };
+    ProviderError::new(format!("{} ({what})", error.message))
 }
 
 /// The set's id: how many objects, and the first (in apply order).
