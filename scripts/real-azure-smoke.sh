@@ -175,6 +175,7 @@ SIM_PID=
 TORN_DOWN=0
 CURRENT_STEP=
 INTERRUPTED=
+STEP_PID=
 RG="$PREFIX-rg"
 
 now() { date +%s; }
@@ -190,11 +191,16 @@ step() {
     CURRENT_STEP=$name
     printf '... %-12s (log: %s)\n' "$name" "$LOGS/$name.log"
     set +e
+    # In the background, waited for: a signal interrupts `wait` at once, so its trap runs
+    # now and not when the step (a 15-minute apply) would have ended.
     (
         set -euo pipefail
         "$@"
-    ) >"$LOGS/$name.log" 2>&1
+    ) >"$LOGS/$name.log" 2>&1 &
+    STEP_PID=$!
+    wait "$STEP_PID"
     rc=$?
+    STEP_PID=
     set -e
     local took=$(($(now) - start))
     if [ "$rc" -eq 0 ]; then
@@ -283,10 +289,19 @@ teardown() {
     exit 0
 }
 trap teardown EXIT
-# A signal stops the run where it is (bash runs the trap once the current command returns:
-# plinth, which got the terminal's Ctrl-C too, stops starting work and records what it made).
-trap 'INTERRUPTED=SIGINT; echo "real-azure-smoke: interrupted; destroying what was created" >&2; exit 130' INT
-trap 'INTERRUPTED=SIGTERM; echo "real-azure-smoke: terminated; destroying what was created" >&2; exit 143' TERM
+# A signal stops the run where it is: the running step's processes get it too (a CI cancel
+# sends SIGTERM to this script alone, and its SIGKILL follows soon: the destroy must start
+# now). plinth stops on SIGINT once it has recorded the operations in flight, and dies on
+# SIGTERM (its journal keeps every change it made; the destroy's refresh settles the rest).
+stop_step() {
+    [ -n "$STEP_PID" ] || return 0
+    pkill "-$1" -P "$STEP_PID" 2>/dev/null || true
+    kill "-$1" "$STEP_PID" 2>/dev/null || true
+    wait "$STEP_PID" 2>/dev/null || true
+    STEP_PID=
+}
+trap 'INTERRUPTED=SIGINT; echo "real-azure-smoke: interrupted; destroying what was created" >&2; stop_step INT; exit 130' INT
+trap 'INTERRUPTED=SIGTERM; echo "real-azure-smoke: terminated; destroying what was created" >&2; stop_step TERM; exit 143' TERM
 
 # ---------------------------------------------------------------------------------------
 # The simulator (--sim).
