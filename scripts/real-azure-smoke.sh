@@ -25,6 +25,10 @@
 # never printed nor put on a command line.
 
 set -euo pipefail
+if [ "${BASH_VERSINFO[0]}" -lt 4 ]; then
+    echo "real-azure-smoke: needs bash 4 or later (this is bash $BASH_VERSION; on macOS: brew install bash)" >&2
+    exit 2
+fi
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$SCRIPT_DIR/.." && pwd)
