@@ -359,15 +359,7 @@ impl Provider for KubernetesProvider {
             // object never read (the existence check of a planned create) cannot exist in a
             // cluster that does not exist yet; one read before is as it was last seen, not
             // deleted.
-            Err(NoConn::Unknown) => {
-                return Ok(match prior.attributes {
-                    Value::Null => None,
-                    _ => Some(Observed {
-                        id: prior.id.clone(),
-                        attributes: prior.attributes.clone(),
-                    }),
-                });
-            }
+            Err(NoConn::Unknown) => return Ok(as_last_seen(prior)),
         };
         let Some(r) = cluster.resolve(&conn, &gvk).await? else {
             return Ok(None);
@@ -558,6 +550,19 @@ fn id_mismatch(gvk: &Gvk, id: &str) -> Result<ObjectRef, ProviderError> {
         )));
     }
     Ok(obj)
+}
+
+/// An object whose cluster cannot be reached yet (its settings name something not created):
+/// one never read (a planned create's existence check) does not exist; one read before is as
+/// it was last seen, not deleted. Shared by every type's `read`.
+pub(crate) fn as_last_seen(prior: &Prior) -> Option<Observed> {
+    match prior.attributes {
+        Value::Null => None,
+        _ => Some(Observed {
+            id: prior.id.clone(),
+            attributes: prior.attributes.clone(),
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -213,15 +213,7 @@ pub(crate) async fn read(
     let conn = match cluster.conn().await? {
         Ok(c) => c,
         Err(NoConn::ClusterGone) => return Ok(None),
-        Err(NoConn::Unknown) => {
-            return Ok(match prior.attributes {
-                Value::Null => None,
-                _ => Some(Observed {
-                    id: prior.id.clone(),
-                    attributes: prior.attributes.clone(),
-                }),
-            });
-        }
+        Err(NoConn::Unknown) => return Ok(crate::provider::as_last_seen(prior)),
     };
     let Some(r) = cluster.resolve(&conn, &gvk).await? else {
         return Ok(None);
