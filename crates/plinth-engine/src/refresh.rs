@@ -129,6 +129,7 @@ pub async fn refresh<'s>(
                 changed_paths: vec![],
                 id: None,
                 reconciled: true,
+                unmanaged_paths: vec![],
             });
             continue;
         }
@@ -207,6 +208,7 @@ pub async fn refresh<'s>(
                     changed_paths: vec![],
                     id: r.id.clone(),
                     reconciled: pending,
+                    unmanaged_paths: vec![],
                 });
             }
             Ok(Some(obs)) => {
@@ -252,6 +254,7 @@ pub async fn refresh<'s>(
                         changed_paths: relevant,
                         id: obs.id,
                         reconciled: pending,
+                        unmanaged_paths: vec![],
                     });
                 }
             }

@@ -155,6 +155,49 @@ pub struct ResourceChange {
     /// says ([`Action::NoOp`] when the configuration already matches it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub importing: Option<Importing>,
+    /// A provider's words about attribute values, shown beside them: the role name of a
+    /// role definition id ("Azure Service Bus Data Owner"). Attribute paths.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub annotations: Vec<Annotation>,
+    /// Attribute paths of `after` that the service fills in for its own bookkeeping (a
+    /// uid, a resource version, timestamps, a status) and that nothing in the configuration
+    /// refers to: renderings leave them out of a create and say how many they left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bookkeeping: Vec<Path>,
+    /// Set when the change is a replacement because another object is replaced (a cluster
+    /// takes its Kubernetes objects with it), so that renderings can group such changes by
+    /// their cause.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cascade: Option<Cascade>,
+}
+
+/// A provider's word about one attribute's value (see [`ResourceChange::annotations`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Annotation {
+    /// The attribute path (in `before`/`after`).
+    pub path: Path,
+    /// What the value means, a few words: `Azure Service Bus Data Owner`.
+    pub note: String,
+}
+
+/// Why a change is a replacement caused by another's (see [`ResourceChange::cascade`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cascade {
+    /// The address of the object whose change causes this one (`aks`).
+    pub cause: String,
+    /// How the two are tied.
+    pub via: CascadeVia,
+}
+
+/// See [`Cascade::via`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CascadeVia {
+    /// The object's provider settings name the cause (`[provider.kubernetes] cluster`): the
+    /// object lives in it, and goes with it.
+    ProviderSettings,
+    /// The object's `lifecycle.replace_triggered_by` names the cause.
+    ReplaceTriggeredBy,
 }
 
 /// An object an `[[import]]` declaration adopts (see [`ResourceChange::importing`]).
@@ -191,6 +234,9 @@ impl ResourceChange {
             depends_on: vec![],
             moved_from: None,
             importing: None,
+            annotations: vec![],
+            bookkeeping: vec![],
+            cascade: None,
         }
     }
 
@@ -257,6 +303,12 @@ pub struct Drift {
     /// True when this settles a record left pending by an interrupted run (not drift).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reconciled: bool,
+    /// Attribute paths changed outside plinth that the configuration does not set (and the
+    /// provider does not know to be volatile, as a status or a timestamp is): shown apart,
+    /// "changed outside plinth, not managed here", informational, never planned back unless
+    /// `lifecycle.manage` names them (then they are in `changed_paths`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmanaged_paths: Vec<Path>,
 }
 
 impl Drift {
@@ -307,6 +359,63 @@ pub struct Plan {
     /// plan: warnings for a reviewer, never blocking.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CheckResult>,
+    /// What reviews of the plan found: policy results (`plan --policy DIR`) and the
+    /// identity-chain check. Warnings unless `--fail-on` makes their kind an error.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
+}
+
+/// One result of a review of the plan (see [`Plan::findings`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// What found it.
+    pub source: FindingSource,
+    /// The rule that found it: a policy's package and rule (`servicebus.deny`), or the
+    /// identity-chain check's name of the link (`issuer`, `audience`, `subject`, ...).
+    pub rule: String,
+    /// How serious it is.
+    pub severity: Severity,
+    /// The address it is about, when it is about one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// What is wrong, one or two sentences, plain text (no Markdown), never a secret.
+    pub message: String,
+    /// How to fix it, when the finder knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+    /// Where in the configuration (`main.toml:12:1`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+
+/// See [`Finding::source`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingSource {
+    /// A Rego policy of `plan --policy DIR`.
+    Policy,
+    /// plinth's check of the workload-identity chain across Azure and Kubernetes.
+    IdentityChain,
+}
+
+impl FindingSource {
+    /// `policy` or `identity-chain`, as plan JSON and `--fail-on` write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingSource::Policy => "policy",
+            FindingSource::IdentityChain => "identity-chain",
+        }
+    }
+}
+
+/// See [`Finding::severity`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    /// Must be fixed: a policy's `deny`, or a finding `--fail-on` makes an error.
+    Deny,
+    /// Worth a reviewer's look: a policy's `warn`, an identity-chain finding.
+    Warn,
 }
 
 /// The outcome of one `[check.NAME]` block (in a module instance: `module.app["a"].check.NAME`).
@@ -527,6 +636,7 @@ mod tests {
             warnings: vec![],
             targets: vec![],
             checks: vec![],
+            findings: vec![],
         };
         assert!(serde_json::to_string(&plan).unwrap().contains("hunter2"));
         let text = serde_json::to_string(&plan.redacted()).unwrap();
@@ -550,6 +660,7 @@ mod tests {
             warnings: vec![],
             targets: vec![],
             checks: vec![],
+            findings: vec![],
         }
     }
 

@@ -183,9 +183,13 @@ impl ProviderError {
 pub struct Note {
     /// The address of the object the provider is working on.
     pub address: String,
-    /// What happened, one line (e.g. a retry: the error, the attempt, the wait); shown to
-    /// the user, so never a secret.
+    /// What happened, one short line (e.g. a retry: `ARM is busy with another write to
+    /// this identity (409), retrying in 0.1s`); shown to the user, so never a secret.
     pub message: String,
+    /// The whole story, for `PLINTH_LOG=debug` and `--json` (the request, the attempt, the
+    /// service's whole message); never a secret. `None` when `message` says it all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// Where a provider sends [`Note`]s.
@@ -415,6 +419,29 @@ pub trait Provider: Send + Sync {
     /// outside plinth at `ignore_changes` paths.
     fn attribute_path(&self, _type_name: &str, input_path: &Path) -> Option<Path> {
         Some(input_path.clone())
+    }
+
+    /// The input path that sets an attribute path, if one does: the inverse of
+    /// [`Provider::attribute_path`] (ARM: `properties.x` is set by `body.properties.x`).
+    /// `lifecycle.manage` uses it to plan back an attribute the configuration does not set.
+    fn input_path(&self, _type_name: &str, attribute_path: &Path) -> Option<Path> {
+        Some(attribute_path.clone())
+    }
+
+    /// True when the service owns this attribute and changes it by itself: bookkeeping and
+    /// status (a uid, a resource version, timestamps, a provisioning state, a message
+    /// count). Renderings leave such attributes out of creates unless the configuration
+    /// refers to them, a change to one is never shown as an update, and drift in one is not
+    /// reported. Attribute paths; a path under a volatile one is volatile too.
+    fn is_volatile(&self, _type_name: &str, _attribute_path: &Path) -> bool {
+        false
+    }
+
+    /// A few words about attribute values of `attributes` (planned or read) that a reviewer
+    /// cannot read from the value alone: the role name of a role definition id. Pure: no
+    /// request. Attribute paths.
+    fn annotations(&self, _type_name: &str, _attributes: &Value) -> Vec<(Path, String)> {
+        vec![]
     }
 
     /// Functions this provider adds to expressions, without the prefix: `role_definition_id`

@@ -474,6 +474,7 @@ fn plan_of(changes: Vec<ResourceChange>) -> Plan {
         warnings: vec![],
         targets: vec![],
         checks: vec![],
+        findings: vec![],
     }
 }
 
@@ -504,6 +505,9 @@ fn change(
         depends_on: vec![],
         moved_from: None,
         importing: None,
+        annotations: vec![],
+        bookkeeping: vec![],
+        cascade: None,
     }
 }
 
@@ -666,6 +670,7 @@ fn actions_reads_and_outputs() {
         changed_paths: vec![],
         id: Some("x".into()),
         reconciled: true,
+        unmanaged_paths: vec![],
     }];
     p.outputs = vec![
         plinth_plan::OutputChange {

@@ -27,6 +27,7 @@ fn plan_of(changes: Vec<ResourceChange>) -> Plan {
         warnings: vec![],
         targets: vec![],
         checks: vec![],
+        findings: vec![],
     }
 }
 

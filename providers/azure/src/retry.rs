@@ -144,6 +144,7 @@ impl RetryObserver for ReporterObserver<'_> {
         self.reporter.note(Note {
             address: self.address.to_string(),
             message: event.to_string(),
+            detail: None,
         });
     }
 }

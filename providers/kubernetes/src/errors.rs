@@ -53,6 +53,7 @@ impl Retry<'_> {
                                 wait.as_millis() as u64
                             ))
                         ),
+                        detail: None,
                     });
                     tokio::time::sleep(wait).await;
                     attempt += 1;

@@ -73,6 +73,9 @@ impl Planner<'_, '_> {
             depends_on: deps,
             moved_from: None,
             importing: None,
+            annotations: vec![],
+            bookkeeping: vec![],
+            cascade: None,
         });
     }
 

@@ -105,6 +105,9 @@ impl Planner<'_, '_> {
                 depends_on: r.dependencies.clone(),
                 moved_from: None,
                 importing: None,
+                annotations: vec![],
+                bookkeeping: vec![],
+                cascade: None,
             });
         }
         // Dependents are deleted first: order by reverse dependency among the deletes.

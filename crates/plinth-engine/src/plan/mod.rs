@@ -301,6 +301,7 @@ pub async fn plan(
         warnings,
         targets: opts.targets.iter().map(|t| t.to_string()).collect(),
         checks,
+        findings: vec![],
     })
 }
 

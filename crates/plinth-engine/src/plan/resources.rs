@@ -260,6 +260,9 @@ impl Planner<'_, '_> {
             depends_on: deps,
             moved_from: None,
             importing: imported.map(|i| i.importing),
+            annotations: vec![],
+            bookkeeping: vec![],
+            cascade: None,
         });
         Ok(())
     }
@@ -327,6 +330,9 @@ impl Planner<'_, '_> {
             depends_on: deps,
             moved_from: None,
             importing: None,
+            annotations: vec![],
+            bookkeeping: vec![],
+            cascade: None,
         });
         Ok(())
     }

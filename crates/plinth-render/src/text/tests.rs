@@ -32,6 +32,9 @@ fn change(
         depends_on: vec![],
         moved_from: None,
         importing: None,
+        annotations: vec![],
+        bookkeeping: vec![],
+        cascade: None,
     }
 }
 
@@ -51,6 +54,7 @@ fn plan(changes: Vec<ResourceChange>) -> Plan {
         warnings: vec![],
         targets: vec![],
         checks: vec![],
+        findings: vec![],
     }
 }
 

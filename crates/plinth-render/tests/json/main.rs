@@ -47,6 +47,7 @@ fn empty_plan() -> Plan {
         warnings: vec![],
         targets: vec![],
         checks: vec![],
+        findings: vec![],
     }
 }
 
@@ -266,6 +267,7 @@ fn kitchen_sink() -> Plan {
         changed_paths: vec![path("input")],
         id: Some("gen-1".into()),
         reconciled: false,
+        unmanaged_paths: vec![],
     });
     p.drift.push(Drift {
         address: r#"web["d"]"#.into(),
@@ -276,6 +278,7 @@ fn kitchen_sink() -> Plan {
         changed_paths: vec![],
         id: Some("gen-7".into()),
         reconciled: false,
+        unmanaged_paths: vec![],
     });
     p.drift.push(Drift {
         address: "half".into(),
@@ -286,6 +289,7 @@ fn kitchen_sink() -> Plan {
         changed_paths: vec![],
         id: Some("gen-8".into()),
         reconciled: true,
+        unmanaged_paths: vec![],
     });
     p
 }

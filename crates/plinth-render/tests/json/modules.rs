@@ -54,6 +54,7 @@ fn modules_plan() -> Plan {
         changed_paths: vec![path("input")],
         id: Some("gen-3".into()),
         reconciled: false,
+        unmanaged_paths: vec![],
     });
     p
 }
