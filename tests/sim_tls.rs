@@ -232,50 +232,6 @@ fn without_a_world_the_ca_is_in_a_private_directory_removed_at_the_end() {
     assert!(!dir.exists(), "{} removed", dir.display());
 }
 
-/// The pinned SDK versions (their module layout is part of the script below).
-const PY_PACKAGES: &[&str] = &["azure-identity==1.27.0", "azure-mgmt-resource==26.0.0"];
-
-/// A venv with [`PY_PACKAGES`] under the target directory, made once (in a temp dir renamed
-/// into place, so concurrent runs never see half of one); `None`, with the reason, when it
-/// cannot be made (no python3, PyPI unreachable).
-fn python_sdk_venv() -> Result<PathBuf, String> {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-azure-sdk-venv-1");
-    let python = dir.join("bin/python");
-    if python.exists() {
-        return Ok(python);
-    }
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "python-azure-sdk-venv-1.tmp-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&tmp);
-    let run = |cmd: &mut Command| -> Result<(), String> {
-        let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            let err = String::from_utf8_lossy(&out.stderr);
-            let tail: Vec<&str> = err.lines().rev().take(3).collect();
-            Err(format!("{cmd:?} failed: {}", tail.join(" / ")))
-        }
-    };
-    let made = run(Command::new("python3").args(["-m", "venv"]).arg(&tmp)).and_then(|()| {
-        run(Command::new(tmp.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check"])
-            .args(PY_PACKAGES))
-    });
-    if let Err(e) = made {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
-    // Someone else may have finished first: theirs is as good.
-    if std::fs::rename(&tmp, &dir).is_err() {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
-    // A venv's scripts name its directory: the renamed one's python still runs by path.
-    Ok(python)
-}
-
 const PY_SCRIPT: &str = r#"
 import json, sys
 from azure.identity import ClientSecretCredential
@@ -299,13 +255,12 @@ print(json.dumps({
 
 #[test]
 fn microsofts_python_sdks_work_against_it_with_requests_ca_bundle() {
-    let python = match python_sdk_venv() {
-        Ok(p) => p,
-        Err(why) => {
-            eprintln!("SKIPPED: the Python SDK venv cannot be made (PyPI unreachable?): {why}");
-            return;
-        }
+    // The pinned SDKs of tools/python/azure-sdk.txt (their module layout is part of the
+    // script above).
+    let Some(venv) = common::python::venv("azure-sdk") else {
+        return;
     };
+    let python = venv.join("bin/python");
     let tmp = tempfile::tempdir().unwrap();
     let sim = TlsSim::start(&tmp.path().join("world.json"));
     let script = tmp.path().join("sdk.py");

@@ -402,4 +402,5 @@ pub fn is_uuid(s: &str) -> bool {
 }
 
 pub mod background;
+pub mod python;
 pub mod sim;
