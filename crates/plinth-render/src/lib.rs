@@ -8,8 +8,10 @@
 //!
 //! The three renderings are the public modules; what they share is private: `grouping`
 //! (action groups, the provider of a type, changes by provider), `address` (the parts of
-//! an address string) and `marks` (sensitive marks across the sides of a change). None
-//! depends on a rendering.
+//! an address string), `marks` (sensitive marks across the sides of a change) and `review`
+//! (the facts a reviewer needs that every rendering shows: hidden bookkeeping, parents,
+//! cascades, plain reasons, blast radius, annotations, drift undone). None depends on a
+//! rendering.
 
 #![warn(missing_docs)]
 
@@ -18,6 +20,7 @@ mod grouping;
 pub mod json;
 pub mod markdown;
 mod marks;
+mod review;
 pub mod text;
 
 pub use text::{TextOptions, plan_text};
