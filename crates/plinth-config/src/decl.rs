@@ -173,6 +173,12 @@ pub struct Lifecycle {
     pub ignore_changes: Vec<(Path, Loc)>,
     /// `ignore_changes = "all"`.
     pub ignore_all_changes: bool,
+    /// `manage = [...]`: *attribute* paths (as the object reports them:
+    /// `properties.minimumTlsVersion`) that the configuration does not set but plinth
+    /// enforces: a change made outside plinth at or under one is planned back to the value
+    /// last recorded in state, instead of being reported as "not managed here". Each with
+    /// the location of its string; never the root path.
+    pub manage: Vec<(Path, Loc)>,
     /// `replace_triggered_by = [...]`: addresses whose create, update or replace in the same
     /// plan replaces this object.
     pub replace_triggered_by: Vec<AddrRef>,

@@ -1,5 +1,11 @@
 //! Refresh: read every object state knows, concurrently, and settle records left pending by
 //! an interrupted run (SPEC §3, §5).
+//!
+//! What changed outside plinth is sorted per object ([`Drift`]): paths the configuration
+//! sets (or `lifecycle.manage` names) are `changed_paths`, planned back; other paths that
+//! changed are `unmanaged_paths`, shown apart and never planned back; paths the provider
+//! knows the service changes by itself ([`Provider::is_volatile`]: a status, a timestamp)
+//! are neither, so they follow the object in the refreshed view without being reported.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -26,6 +32,22 @@ pub struct Refreshed<'a> {
     removed: HashSet<String>,
     /// Records renamed into this view, by their new address.
     moved_in: BTreeMap<String, ResourceState>,
+    /// The address in the loaded state of each record renamed into this view.
+    origin: HashMap<String, String>,
+}
+
+/// What refresh reports besides the objects it reads.
+#[derive(Clone, Copy)]
+pub struct Report<'m> {
+    /// Every changed attribute is drift to show (a refresh-only plan), managed or not.
+    pub all: bool,
+    /// Changes to attributes the configuration does not set are reported as
+    /// `Drift::unmanaged_paths` (a normal plan; a destroy plan has no use for them).
+    pub unmanaged: bool,
+    /// `lifecycle.manage` of each record's declaration, by address in the loaded state
+    /// (attribute paths): changes at or under them are planned back, so they are
+    /// `changed_paths`.
+    pub manage: &'m HashMap<String, Vec<Path>>,
 }
 
 impl<'a> Refreshed<'a> {
@@ -36,7 +58,17 @@ impl<'a> Refreshed<'a> {
             updated: HashMap::new(),
             removed: HashSet::new(),
             moved_in: BTreeMap::new(),
+            origin: HashMap::new(),
         }
+    }
+
+    /// The record of `address` (an address of this view) as the loaded state holds it,
+    /// before refresh read the object: what was last recorded, drift not yet absorbed.
+    /// `None` when the view has no record there.
+    pub fn recorded(&self, address: &str) -> Option<&ResourceState> {
+        self.get(address)?;
+        let original = self.origin.get(address).map_or(address, String::as_str);
+        self.base.resources.get(original)
     }
 
     /// The record of `address` after refresh; `None` when state has none or refresh found
@@ -78,6 +110,8 @@ impl<'a> Refreshed<'a> {
         self.moved_in.remove(from);
         self.removed.insert(from.to_string());
         self.moved_in.insert(to.to_string(), r);
+        let original = self.origin.remove(from).unwrap_or_else(|| from.to_string());
+        self.origin.insert(to.to_string(), original);
         true
     }
 
@@ -98,9 +132,7 @@ pub async fn refresh<'s>(
     state: &'s State,
     registry: &Registry,
     settings: &crate::settings::Settings,
-    // Report every changed attribute (a refresh-only plan); otherwise only those the
-    // configuration sets: a status or version the service changes is not drift to review.
-    report_all: bool,
+    report: Report<'_>,
     parallelism: usize,
     events: &dyn EventSink,
 ) -> Result<(Refreshed<'s>, Vec<Drift>), Diagnostics> {
@@ -226,11 +258,14 @@ pub async fn refresh<'s>(
                 } else {
                     drift_paths(&before, &after)
                 };
-                let relevant = if report_all || changed.is_empty() {
-                    changed.clone()
-                } else {
-                    user_set(registry, r, &changed, &before)
-                };
+                let (relevant, unmanaged) = classify(
+                    registry,
+                    r,
+                    &changed,
+                    &before,
+                    report,
+                    report.manage.get(&address).map_or(&[][..], Vec::as_slice),
+                );
                 let id_changed = obs.id.is_some() && obs.id != r.id;
                 if pending || id_changed || json != r.attributes {
                     let mut rec = r.clone();
@@ -254,7 +289,7 @@ pub async fn refresh<'s>(
                         changed_paths: relevant,
                         id: obs.id,
                         reconciled: pending,
-                        unmanaged_paths: vec![],
+                        unmanaged_paths: unmanaged,
                     });
                 }
             }
@@ -268,9 +303,48 @@ pub async fn refresh<'s>(
     Ok((refreshed, drift))
 }
 
+/// Sorts the paths that changed outside plinth into those to plan back (the configuration
+/// sets them, or `lifecycle.manage` names them: `manage`, attribute paths) and those the
+/// configuration leaves alone (not volatile, and only when `report.unmanaged`). In a
+/// refresh-only plan every changed path is the first kind: it lists everything it records.
+fn classify(
+    registry: &Registry,
+    r: &ResourceState,
+    changed: &[Path],
+    before: &Value,
+    report: Report<'_>,
+    manage: &[Path],
+) -> (Vec<Path>, Vec<Path>) {
+    if report.all || changed.is_empty() {
+        return (changed.to_vec(), Vec::new());
+    }
+    let mut set = user_set(registry, r, changed, before);
+    let volatile = |c: &Path| {
+        registry
+            .lookup(&r.type_name)
+            .is_some_and(|(p, t)| p.is_volatile(&t, c))
+    };
+    for c in changed {
+        if !set.contains(c) && manage.iter().any(|m| m.overlaps(c)) && !volatile(c) {
+            set.push(c.clone());
+        }
+    }
+    set.sort();
+    let unmanaged = if report.unmanaged {
+        changed
+            .iter()
+            .filter(|c| !set.contains(c) && !volatile(c))
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    (set, unmanaged)
+}
+
 /// What changed between the attributes recorded and those found: values changed or removed,
 /// and keys added (a tag or label set outside plinth).
-fn drift_paths(before: &Value, after: &Value) -> Vec<Path> {
+pub(crate) fn drift_paths(before: &Value, after: &Value) -> Vec<Path> {
     let mut out = diff::changed_paths(before, after, &diff::ExactEq);
     added_keys(before, after, &Path::root(), &mut out);
     out.sort();

@@ -313,11 +313,15 @@ pub struct Drift {
 
 impl Drift {
     /// Whether a review should see it: the object was deleted, a pending record was settled,
-    /// or a path the configuration sets changed. (Refresh also records changes to attributes
-    /// the service owns, such as a status or a resource version, so that state follows the
-    /// object; those are not drift anyone needs to read about.)
+    /// a path the configuration sets changed, or one it does not set (`unmanaged_paths`,
+    /// shown apart). (Refresh also records changes to attributes the service owns, such as
+    /// a status or a resource version, so that state follows the object; those are not
+    /// drift anyone needs to read about.)
     pub fn is_reportable(&self) -> bool {
-        self.reconciled || self.action == Action::Delete || !self.changed_paths.is_empty()
+        self.reconciled
+            || self.action == Action::Delete
+            || !self.changed_paths.is_empty()
+            || !self.unmanaged_paths.is_empty()
     }
 }
 

@@ -8,7 +8,8 @@
 //!   `name` (when known) gives a deterministic planned id `fake/<name>`; `group` is the
 //!   serialisation key; `est_ms` is the duration estimate; `sleep_ms` makes each operation
 //!   sleep (use with paused time); `immutable` forces replacement; `password` (input) and
-//!   `token` (computed) are sensitive; `id`, `arn`, `token` are computed.
+//!   `token` (computed) are sensitive; `id`, `arn`, `token` are computed. An `etag` (which
+//!   only a test's `mutate` sets, as a service would) is volatile: the service's own.
 //! - `fake:reader` — a data source: `query` → `result = "r:<query>"`.
 //! - `fake:poke` — an action.
 //!
@@ -487,6 +488,10 @@ impl Provider for FakeProvider {
 
     fn serialization_key(&self, _type_name: &str, config: &Value) -> Option<String> {
         Self::key_of(config)
+    }
+
+    fn is_volatile(&self, _type_name: &str, attribute_path: &plinth_value::Path) -> bool {
+        attribute_path.starts_with(&path("etag"))
     }
 
     fn functions(&self) -> Vec<String> {

@@ -33,8 +33,8 @@ async fn unshown_drift_passes_assert_converged_but_not_assert_converged_without_
     assert_eq!(h.id("a"), "fake/a");
     h.assert_converged_without_drift().await;
 
-    // The service changes an attribute the configuration does not set.
-    h.fake.mutate("fake/a", "arn", json!("arn:fake:changed"));
+    // The service changes an attribute it owns (the fake's `etag` is volatile).
+    h.fake.mutate("fake/a", "etag", json!("etag-changed"));
     h.assert_converged().await;
     let h = Arc::new(h);
     let strict = h.clone();

@@ -226,43 +226,30 @@ impl Decoder<'_> {
                         .bool_value(val, "`create_before_destroy`")
                         .unwrap_or(false)
                 }
-                "ignore_changes" => {
-                    match val.get_ref() {
-                        DeValue::String(s) if s == "all" => l.ignore_all_changes = true,
-                        DeValue::Array(items) => {
-                            for item in items {
-                                let iloc = self.loc(item.span());
-                                match item.get_ref() {
-                                    DeValue::String(s) => match s.parse::<Path>() {
-                                        Ok(p) if !p.is_root() => l.ignore_changes.push((p, iloc)),
-                                        Ok(_) => {
-                                            self.err(Diagnostic::at("an empty path in `ignore_changes`", iloc).help("name an input path such as \"tags\" or \"body.properties.x\", or write ignore_changes = \"all\""));
-                                            ok = false;
-                                        }
-                                        Err(e) => {
-                                            self.err(Diagnostic::at(format!("bad path in `ignore_changes`: {e}"), iloc).label("expected a path such as \"body.properties.count\""));
-                                            ok = false;
-                                        }
-                                    },
-                                    other => {
-                                        self.err(
-                                        Diagnostic::at(format!("`ignore_changes` items must be strings, found {}", other.type_str()), iloc)
-                                            .label("expected a path string such as \"tags\""),
-                                    );
-                                        ok = false;
-                                    }
-                                }
-                            }
-                        }
-                        other => {
-                            self.err(
-                            Diagnostic::at(format!("`ignore_changes` must be a list of paths or \"all\", found {}", other.type_str()), self.loc(val.span()))
-                                .label("expected [\"path\", ...] or \"all\""),
+                "ignore_changes" => match val.get_ref() {
+                    DeValue::String(s) if s == "all" => l.ignore_all_changes = true,
+                    DeValue::Array(_) => match self.path_list(val, "ignore_changes") {
+                        Some(paths) => l.ignore_changes = paths,
+                        None => ok = false,
+                    },
+                    other => {
+                        self.err(
+                            Diagnostic::at(
+                                format!(
+                                    "`ignore_changes` must be a list of paths or \"all\", found {}",
+                                    other.type_str()
+                                ),
+                                self.loc(val.span()),
+                            )
+                            .label("expected [\"path\", ...] or \"all\""),
                         );
-                            ok = false;
-                        }
+                        ok = false;
                     }
-                }
+                },
+                "manage" => match self.path_list(val, "manage") {
+                    Some(paths) => l.manage = paths,
+                    None => ok = false,
+                },
                 "replace_triggered_by" => match self.addr_list(val, "`replace_triggered_by`") {
                     Some(list) => l.replace_triggered_by = list,
                     None => ok = false,
@@ -282,6 +269,7 @@ impl Decoder<'_> {
                         &[
                             "prevent_destroy",
                             "ignore_changes",
+                            "manage",
                             "create_before_destroy",
                             "replace_triggered_by",
                             "precondition",
@@ -294,6 +282,80 @@ impl Decoder<'_> {
             }
         }
         ok.then_some(l)
+    }
+
+    /// A list of paths (`ignore_changes`: input paths; `manage`: attribute paths), each
+    /// with the location of its string. Every bad item is reported; `None` when any was.
+    fn path_list(&mut self, v: &Spanned<DeValue<'_>>, what: &str) -> Option<Vec<(Path, Loc)>> {
+        let (example, kind) = if what == "manage" {
+            ("properties.minimumTlsVersion", "an attribute path")
+        } else {
+            ("body.properties.count", "an input path")
+        };
+        let DeValue::Array(items) = v.get_ref() else {
+            self.err(
+                Diagnostic::at(
+                    format!(
+                        "`{what}` must be a list of paths, found {}",
+                        v.get_ref().type_str()
+                    ),
+                    self.loc(v.span()),
+                )
+                .label(format!("expected [\"{example}\", ...]")),
+            );
+            return None;
+        };
+        let mut out = Vec::new();
+        let mut ok = true;
+        for item in items {
+            let iloc = self.loc(item.span());
+            match item.get_ref() {
+                DeValue::String(s) => match s.parse::<Path>() {
+                    Ok(p) if !p.is_root() => {
+                        if out.iter().any(|(q, _): &(Path, Loc)| *q == p) {
+                            self.err(
+                                Diagnostic::at(format!("`{p}` is listed twice in `{what}`"), iloc)
+                                    .label("listed before")
+                                    .help("remove one of them"),
+                            );
+                            ok = false;
+                        } else {
+                            out.push((p, iloc));
+                        }
+                    }
+                    Ok(_) => {
+                        self.err(
+                            Diagnostic::at(format!("an empty path in `{what}`"), iloc).help(
+                                if what == "manage" {
+                                    format!("name {kind} such as \"{example}\" or \"tags\"")
+                                } else {
+                                    format!("name {kind} such as \"tags\" or \"body.properties.x\", or write ignore_changes = \"all\"")
+                                },
+                            ),
+                        );
+                        ok = false;
+                    }
+                    Err(e) => {
+                        self.err(
+                            Diagnostic::at(format!("bad path in `{what}`: {e}"), iloc)
+                                .label(format!("expected {kind} such as \"{example}\"")),
+                        );
+                        ok = false;
+                    }
+                },
+                other => {
+                    self.err(
+                        Diagnostic::at(
+                            format!("`{what}` items must be strings, found {}", other.type_str()),
+                            iloc,
+                        )
+                        .label(format!("expected a path string such as \"{example}\"")),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
     }
 
     pub(super) fn addr_list(

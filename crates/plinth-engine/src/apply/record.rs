@@ -45,9 +45,10 @@ impl Runner<'_, '_> {
                     if everything_shown {
                         rec.attributes = after.to_json();
                     } else {
-                        // Only the paths the plan showed take the values found.
+                        // Only the paths the plan showed take the values found (those
+                        // it showed as not managed here too).
                         let mut attrs = plinth_value::Value::from(&rec.attributes);
-                        for p in &d.changed_paths {
+                        for p in d.changed_paths.iter().chain(&d.unmanaged_paths) {
                             match after.get(p) {
                                 Some(v) => attrs.set(p, v),
                                 None => {

@@ -233,6 +233,9 @@ impl Runner<'_, '_> {
                     None => Some(path.clone()),
                 },
             );
+            if let Some((p, t)) = &lookup {
+                crate::plan::managed::carry(p.as_ref(), t, &l.manage, c.config.as_ref(), &mut v);
+            }
         }
         if let Some(p) = v.unknown_paths().first() {
             return Err(format!(

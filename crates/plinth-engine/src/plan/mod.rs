@@ -23,6 +23,7 @@ mod deletes;
 mod existing;
 mod expand;
 pub(crate) mod imports;
+pub(crate) mod managed;
 mod modules;
 mod moves;
 mod planner;
@@ -95,11 +96,17 @@ pub async fn plan(
             input.workspace.registry,
             loaded.resources.values(),
         )?;
+        let manage = managed::by_address(&tree, loaded);
+        let report = crate::refresh::Report {
+            all: opts.mode == PlanMode::RefreshOnly,
+            unmanaged: opts.mode == PlanMode::Normal,
+            manage: &manage,
+        };
         crate::refresh::refresh(
             loaded,
             input.workspace.registry,
             &existing,
-            opts.mode == PlanMode::RefreshOnly,
+            report,
             opts.parallelism.max(1),
             events,
         )

@@ -67,6 +67,15 @@ impl Planner<'_, '_> {
                 provider.attribute_path(&t, path)
             });
         }
+        // lifecycle.manage: attributes the configuration does not set, enforced (managed.rs).
+        let pinned = match (&prior, self.state.recorded(&address)) {
+            (Some(p), Some(r)) if !decl.lifecycle.manage.is_empty() && imported.is_none() => {
+                let recorded = marks::prior(self.input.workspace.registry, r);
+                let m = &decl.lifecycle.manage;
+                super::managed::pin(&*provider, &t, &address, m, &recorded, p, &mut config)?
+            }
+            _ => super::managed::Pinned::default(),
+        };
 
         let mut reason = None;
         let forced = if record.is_some_and(|r| r.status == Status::Tainted) {
@@ -131,6 +140,12 @@ impl Planner<'_, '_> {
                         }
                     }
                 }
+                // A managed attribute changed outside plinth is put back (managed.rs).
+                for ip in &pinned.drifted {
+                    if !planned.changed.iter().any(|c| c.overlaps(ip)) {
+                        planned.changed.push(ip.clone());
+                    }
+                }
                 if let Some(f) = forced {
                     reason = Some(f);
                     let fresh = provider
@@ -190,6 +205,10 @@ impl Planner<'_, '_> {
                     && diff::changed_paths(&config, &p.inputs, &diff::ExactEq).is_empty()
                     && diff::changed_paths(&p.inputs, &config, &diff::ExactEq).is_empty()
             });
+        let drift = drift
+            || (action == Action::Update
+                && imported.is_none()
+                && (!pinned.drifted.is_empty() || pinned.as_applied));
         // What the provider planned (a dry run's answer) carries no marks of its own.
         marks::mark_with(
             &*provider,

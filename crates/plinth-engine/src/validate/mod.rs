@@ -9,6 +9,7 @@ use crate::addr::DeclKind;
 
 mod conditions;
 pub(crate) mod imports;
+mod manage;
 pub(crate) mod refactor;
 mod refs;
 
@@ -112,6 +113,9 @@ fn check_module(d: &mut Diagnostics, config: &Config, registry: &Registry, root:
                     check_inputs(d, &schema, &r.inputs, what, &r.name, registry);
                     if !schema.open {
                         check_ignore_changes(d, &schema, &r.lifecycle.ignore_changes);
+                    }
+                    if let Some((p, t)) = registry.lookup(&r.type_name) {
+                        manage::check(d, p.as_ref(), &t, &schema, r);
                     }
                 }
             }
