@@ -17,6 +17,7 @@ impl Reporter for EventReporter {
         let _ = self.tx.send(Event::Note {
             address: note.address,
             message: note.message,
+            detail: note.detail,
         });
     }
 }
@@ -31,6 +32,7 @@ impl Reporter for SinkReporter<'_> {
         self.0.emit(Event::Note {
             address: note.address,
             message: note.message,
+            detail: note.detail,
         });
     }
 }

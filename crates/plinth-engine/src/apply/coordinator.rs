@@ -180,6 +180,13 @@ pub async fn apply(
                     finished.push(more);
                 }
             }
+            // A provider's note (a retry) is shown while its operation runs, not when the
+            // next operation happens to finish (only while something runs: otherwise this
+            // branch would keep a stuck loop waiting instead of reaching `else`).
+            Some(note) = notes.recv(), if !tasks.is_empty() => {
+                runner.events.emit(note);
+                continue;
+            }
             changed = interrupt.changed(), if interrupts_open => {
                 if changed.is_err() {
                     // The sender is gone: no more interrupts can come.
