@@ -1,23 +1,35 @@
 //! One item per listed change: its line (verb, address, type, notes: moves, imports,
-//! forgets, why) and its attribute-level details, in a collapsible block.
+//! forgets, why, the role a role assignment grants and where) and its attribute-level
+//! details, in a collapsible block (an Azure resource's parent first; a create without the
+//! service's bookkeeping, counted; a destroy by its id).
 
 use std::collections::BTreeSet;
 
 use plinth_addr::ModuleStep;
-use plinth_plan::{Action, DeclKind, ReplaceOrder, ResourceChange};
-use plinth_value::Value;
+use plinth_plan::{Action, Cascade, CascadeVia, DeclKind, Plan, ReplaceOrder, ResourceChange};
+use plinth_value::{Path, Value};
 
-use super::entries::{Entry, change_entry, entries_md, leaf_entries};
+use super::entries::{Entry, change_entry, entries_md, leaf_entries, path_entries};
 use super::item::{Item, verb};
 use super::rich::Rich;
-use super::syntax::md_text;
+use super::syntax::{code, md_text};
 use super::values::path_label;
 use crate::address::{module_path, relative_to};
 use crate::marks::marked_before;
+use crate::review::{
+    CascadeGroup, annotation, blast_rank, cascade_parts, create_attributes, hidden_text, parent,
+    undoes_drift,
+};
 
-/// Why a replacement happens and in which order.
-pub(super) fn replace_notes(c: &ResourceChange) -> Rich {
+/// Why a replacement happens and in which order. A replacement another one causes (a
+/// Kubernetes object in a cluster that is replaced) says only that, briefly: the caution
+/// block and the section's introduction say it once for all of them.
+pub(super) fn replace_notes(plan: &Plan, c: &ResourceChange) -> Rich {
     let mut r = Rich::default();
+    if let Some(k) = &c.cascade {
+        r.append(cascade_note(plan, k));
+        return r;
+    }
     if !c.replace_paths.is_empty() {
         for (i, p) in c.replace_paths.iter().enumerate() {
             if i > 0 {
@@ -53,9 +65,112 @@ pub(super) fn replace_notes(c: &ResourceChange) -> Rich {
     r
 }
 
+/// One replacement's short word on its cause: `` with its cluster `aks` ``.
+fn cascade_note(plan: &Plan, k: &Cascade) -> Rich {
+    let mut r = Rich::default();
+    match k.via {
+        CascadeVia::ProviderSettings => {
+            let cluster = plan
+                .change(&k.cause)
+                .is_some_and(|c| blast_rank(&c.type_name) == 0);
+            r.push_text(if cluster {
+                "goes with its cluster "
+            } else {
+                "goes with "
+            });
+            r.push_code(k.cause.as_str());
+            if !cluster {
+                r.push_text(", which its provider's settings name");
+            }
+        }
+        CascadeVia::ReplaceTriggeredBy => {
+            r.push_code("replace_triggered_by");
+            r.push_text(" names ");
+            r.push_code(k.cause.as_str());
+        }
+    }
+    r
+}
+
+/// A cascade group as one phrase: ``6 Kubernetes objects are replaced because their
+/// cluster `aks` is replaced``.
+pub(super) fn cascade_rich(g: &CascadeGroup<'_>) -> Rich {
+    let (before, cause, after) = cascade_parts(g);
+    let mut r = Rich::text(before);
+    r.push_code(cause).push_text(after);
+    r
+}
+
+/// Whether a type is an Azure role assignment.
+fn is_role_assignment(type_name: &str) -> bool {
+    let ty = type_name.split('@').next().unwrap_or(type_name);
+    ty.eq_ignore_ascii_case("azure:Microsoft.Authorization/roleAssignments")
+}
+
+/// The role a role assignment grants, by the provider's note on its role definition id.
+fn role_name(c: &ResourceChange) -> Option<&str> {
+    c.annotations
+        .iter()
+        .find(|a| {
+            a.path
+                .to_string()
+                .rsplit('.')
+                .next()
+                .is_some_and(|last| last == "roleDefinitionId")
+        })
+        .map(|a| a.note.as_str())
+}
+
+/// Who gets which role where, for a role assignment's line: ``grants Azure Service Bus
+/// Data Owner on `queue` ``. Empty for other types, and when neither is known.
+fn role_note(plan: &Plan, c: &ResourceChange) -> Rich {
+    let mut r = Rich::default();
+    if !is_role_assignment(&c.type_name) {
+        return r;
+    }
+    let role = role_name(c);
+    let scope = parent(plan, c);
+    if role.is_none() && scope.is_none() {
+        return r;
+    }
+    r.push_text(match role {
+        Some(role) => format!("grants {role}"),
+        None => "grants a role".to_string(),
+    });
+    if let Some(scope) = scope {
+        r.push_text(" on ");
+        r.push_code(scope.address.unwrap_or(scope.id));
+    }
+    r
+}
+
+/// The first lines of an Azure resource's details: where it lives (its parent's address and
+/// id), and for a role assignment its scope and role. Ids are list lines, which wrap.
+fn parent_preface(plan: &Plan, c: &ResourceChange) -> String {
+    let Some(p) = parent(plan, c) else {
+        return String::new();
+    };
+    let what = if is_role_assignment(&c.type_name) {
+        "Scope"
+    } else {
+        "Parent"
+    };
+    let mut lines = vec![match &p.address {
+        Some(a) => format!("- **{what}:** {} — {}", code(a), code(&p.id)),
+        None => format!("- **{what}:** {}", code(&p.id)),
+    }];
+    if is_role_assignment(&c.type_name)
+        && let Some(role) = role_name(c)
+    {
+        lines.push(format!("- **Role:** {}", md_text(role)));
+    }
+    lines.join("\n")
+}
+
 /// One changed resource: its line and its attribute-level details. Its address is shown as
 /// seen from inside module instance `module` (the heading above it names the module).
 pub(super) fn change_item(
+    plan: &Plan,
     c: &ResourceChange,
     module: &[ModuleStep],
     recreated: &BTreeSet<&str>,
@@ -64,7 +179,7 @@ pub(super) fn change_item(
     let mut notes = Rich::default();
     match c.action {
         Action::Replace => {
-            notes = replace_notes(c);
+            notes = replace_notes(plan, c);
         }
         _ => {
             if let Some(r) = &c.reason {
@@ -72,7 +187,17 @@ pub(super) fn change_item(
             }
         }
     }
-    if c.drift {
+    let role = role_note(plan, c);
+    if !role.is_empty() {
+        if notes.is_empty() {
+            notes = role;
+        } else {
+            let mut all = role;
+            all.push_text("; ").append(notes);
+            notes = all;
+        }
+    }
+    if undoes_drift(plan, c) {
         if !notes.is_empty() {
             notes.push_text("; ");
         }
@@ -122,7 +247,13 @@ pub(super) fn change_item(
         DeclKind::Action => format!("{}, action", c.type_name),
         _ => c.type_name.clone(),
     };
+    let preface = parent_preface(plan, c);
     let body = change_body(c, reveal);
+    let body = match (preface.is_empty(), body.trim().is_empty()) {
+        (true, _) => body,
+        (false, true) => preface,
+        (false, false) => format!("{preface}\n\n{body}"),
+    };
     Item::new(
         verb(c),
         &relative_to(&c.address, module),
@@ -166,24 +297,44 @@ pub(super) fn move_item(c: &ResourceChange, module: &[ModuleStep]) -> Option<Ite
 /// The attribute-level details of a change.
 fn change_body(c: &ResourceChange, reveal: bool) -> String {
     match c.action {
-        Action::Create | Action::Read => {
+        Action::Create | Action::Read => match &c.after {
+            // What the object will hold, less what the service fills in for its own
+            // bookkeeping (counted).
+            Some(a) if !a.is_unknown() => {
+                let attrs = create_attributes(c);
+                let note = |p: &Path| annotation(c, p);
+                let mut body = entries_md(
+                    &["Attribute", "Value"],
+                    path_entries(a, &attrs.shown, &note, reveal),
+                );
+                if let Some(hidden) = hidden_text(attrs.hidden) {
+                    if !body.is_empty() {
+                        body.push_str("\n\n");
+                    }
+                    body.push_str(&format!("*Not shown: {}.*", md_text(&hidden)));
+                }
+                body
+            }
             // A deferred read knows only its inputs.
-            let (source, headers) = match &c.after {
-                Some(a) if !a.is_unknown() => (Some(a), ["Attribute", "Value"]),
-                _ => (c.config.as_ref(), ["Input", "Value"]),
-            };
-            source
-                .map(|v| entries_md(&headers, leaf_entries(v, reveal)))
-                .unwrap_or_default()
-        }
+            _ => c
+                .config
+                .as_ref()
+                .map(|v| entries_md(&["Input", "Value"], leaf_entries(v, reveal)))
+                .unwrap_or_default(),
+        },
         Action::Run => c
             .config
             .as_ref()
             .map(|v| entries_md(&["Input", "Value"], leaf_entries(v, reveal)))
             .unwrap_or_default(),
-        Action::Delete => marked_before(c)
-            .map(|v| entries_md(&["Attribute", "Value"], leaf_entries(&v, reveal)))
-            .unwrap_or_default(),
+        // What goes is named by its id (its attributes, a status among them, would only
+        // bury it); an object without one shows what it had.
+        Action::Delete => match &c.id {
+            Some(id) => format!("- {}: {}", code("id"), code(id)),
+            None => marked_before(c)
+                .map(|v| entries_md(&["Attribute", "Value"], leaf_entries(&v, reveal)))
+                .unwrap_or_default(),
+        },
         // What leaves state, or is adopted as it is: the object's attributes, without the
         // id its line shows already.
         Action::Forget => state_only_body(c, c.id.as_deref(), "Value", reveal),
@@ -223,7 +374,14 @@ fn change_body(c: &ResourceChange, reveal: bool) -> String {
                         (None, cv) => cv,
                     };
                     let forces = c.replace_paths.iter().any(|r| r.overlaps(p));
-                    change_entry(p, before.as_ref(), after.as_ref(), forces, reveal)
+                    change_entry(
+                        p,
+                        before.as_ref(),
+                        after.as_ref(),
+                        forces,
+                        annotation(c, ap),
+                        reveal,
+                    )
                 })
                 .collect();
             // Attributes that become unknown as a consequence (e.g. the id of a replacement).
@@ -241,6 +399,7 @@ fn change_body(c: &ResourceChange, reveal: bool) -> String {
                             Some(&b),
                             Some(&Value::Unknown),
                             false,
+                            None,
                             reveal,
                         ));
                     }

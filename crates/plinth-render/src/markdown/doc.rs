@@ -6,18 +6,22 @@ use std::fmt::Write;
 
 use plinth_plan::{Action, Drift, Plan, PlanMode, ResourceChange};
 
-use super::changes::{change_item, move_item};
+use super::changes::{cascade_rich, change_item, move_item};
 use super::checks::checks_block;
+use super::findings::{FindingsBlock, findings_block};
 use super::item::{Group, GroupHead, Item, Section};
 use super::mermaid::{Graph, graph_section};
 use super::options::MarkdownOptions;
-use super::overview::{caution_block, notices, overview_table};
-use super::sections::{drift_section, listed_order, outputs_section, settled_note};
+use super::overview::{caution_block, context_line, notices, overview_table};
+use super::sections::{
+    drift_section, listed_order, outputs_section, settled_note, unmanaged_section,
+};
 use super::words::thousands;
 use crate::address::module_text;
 use crate::grouping::{
     self, GROUP_ORDER, by_module, counts_text, group_of, group_title, listed_changes,
 };
+use crate::review::{cascade_groups, unmanaged_drift};
 
 /// A module instance with more entries than this is shown collapsed (a `<details>` block
 /// whose summary line has its counts).
@@ -26,6 +30,11 @@ const COLLAPSE_ABOVE: usize = 10;
 /// Everything the rendering can show, built once; `budget::fit` picks how much of it.
 pub(super) struct Doc {
     pub(super) title: String,
+    /// The configuration directory and module instances (may be empty).
+    pub(super) context: String,
+    /// What reviews of the plan found: shown first when anything is denied, else after
+    /// the summary.
+    pub(super) findings: Option<FindingsBlock>,
     /// The caution block's introduction, and one line per deleted or replaced object.
     pub(super) caution: Option<(String, Vec<String>)>,
     /// Warnings and targets (always shown).
@@ -35,6 +44,8 @@ pub(super) struct Doc {
     /// The checks' results: their introduction, and one line per check that did not pass.
     pub(super) checks: Option<(String, Vec<String>)>,
     pub(super) drift: Option<Section>,
+    /// Changes outside plinth to what the configuration does not set (informational).
+    pub(super) unmanaged: Option<Section>,
     /// A short note on records settled from an interrupted run.
     pub(super) settled: String,
     /// The `### Changes` heading, and the action groups of each module instance (one group,
@@ -74,7 +85,7 @@ impl Doc {
         let caution = if no_changes {
             None
         } else {
-            caution_block(&changing)
+            caution_block(plan, &changing)
         };
         let notices = notices(plan);
         let overview = if refresh_only {
@@ -100,6 +111,13 @@ impl Doc {
         let checks = checks_block(&plan.checks);
 
         let drift_section = (!drift.is_empty()).then(|| drift_section(plan, &drift, reveal));
+        // Not in a destroy (everything goes) nor a refresh-only plan (its drift section
+        // lists every changed attribute).
+        let unmanaged: Vec<_> = match plan.mode {
+            PlanMode::Normal => unmanaged_drift(plan),
+            _ => Vec::new(),
+        };
+        let unmanaged = (!unmanaged.is_empty()).then(|| unmanaged_section(&unmanaged, reveal));
         let settled = settled_note(plan);
 
         let recreated: BTreeSet<&str> = drift
@@ -131,11 +149,14 @@ impl Doc {
         };
         Doc {
             title,
+            context: context_line(plan),
+            findings: findings_block(plan),
             caution,
             notices,
             overview,
             checks,
             drift: drift_section,
+            unmanaged,
             settled,
             changes_head: "### Changes".to_string(),
             groups,
@@ -144,11 +165,13 @@ impl Doc {
         }
     }
 
-    /// Every list item, drift first, then changes in display order.
+    /// Every list item, drift first (then drift in what the configuration does not set),
+    /// then changes in display order.
     pub(super) fn items(&self) -> impl Iterator<Item = &Item> {
         self.drift
             .iter()
             .flat_map(|s| s.items.iter())
+            .chain(self.unmanaged.iter().flat_map(|s| s.items.iter()))
             .chain(self.change_sections().flat_map(|s| s.items.iter()))
     }
 
@@ -165,6 +188,8 @@ impl Doc {
             // The groups whose entries are all cut are listed by their headings.
             self.groups.len(),
             self.drift.as_ref().map_or(0, |d| d.items.len()),
+            self.unmanaged.as_ref().map_or(0, |d| d.items.len()),
+            self.findings.as_ref().map_or(0, |f| f.lines.len()),
             self.caution.as_ref().map_or(0, |c| c.1.len()),
             self.checks.as_ref().map_or(0, |c| c.1.len()),
             self.outputs.as_ref().map_or(0, |o| o.1.len()),
@@ -194,18 +219,28 @@ fn change_groups(plan: &Plan, recreated: &BTreeSet<&str>, reveal: bool) -> Vec<G
                 .filter_map(|c| match group {
                     // Objects that only move to a new address: their one line.
                     grouping::Group::Move => move_item(c, &g.path),
-                    _ => Some(change_item(c, &g.path, recreated, reveal)),
+                    _ => Some(change_item(plan, c, &g.path, recreated, reveal)),
                 })
                 .collect();
             if !items.is_empty() {
-                sections.push(Section {
-                    head: format!(
-                        "{level} {} ({})",
-                        group_title(group),
-                        thousands(items.len())
-                    ),
-                    items,
-                });
+                let mut head = format!(
+                    "{level} {} ({})",
+                    group_title(group),
+                    thousands(items.len())
+                );
+                // Replacements another one causes: said once, above them.
+                if group == grouping::Group::Act(Action::Replace) {
+                    let replaced: Vec<&ResourceChange> = g
+                        .changes
+                        .iter()
+                        .filter(|c| c.action == Action::Replace)
+                        .copied()
+                        .collect();
+                    for cg in cascade_groups(plan, &replaced) {
+                        let _ = write!(head, "\n\n{}.", cascade_rich(&cg).md());
+                    }
+                }
+                sections.push(Section { head, items });
             }
         }
         if sections.is_empty() {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use plinth_value::{Path, Value};
 use similar::TextDiff;
 
-use super::syntax::{cell, code, fence_for};
+use super::syntax::{cell, code, fence_for, md_text};
 use super::values::{TextForm, inline, path_label, text_form};
 
 /// Texts longer than this are not diffed (the diff would not be read anyway).
@@ -36,9 +36,12 @@ fn unified_diff(before: &str, after: &str) -> String {
         .to_string()
 }
 
-/// One line of an attribute table, or a block shown after it.
+/// One line of an attribute table, a list line after it (a long one-line value, such as an
+/// ARM id: GitHub wraps a list line, while a table or a code block would hide the end of it
+/// behind a scroll bar), or a block after those (multi-line values, diffs).
 pub(super) enum Entry {
     Row(Vec<String>),
+    Line(String),
     Block {
         label: String,
         lang: &'static str,
@@ -55,15 +58,37 @@ fn label_md(p: &Path, forces: bool) -> String {
     s
 }
 
-/// An entry showing one value (creates, reads, deletes).
-fn value_entry(p: &Path, v: &Value, reveal: bool) -> Entry {
+/// A provider's note on a value, after it: `` `"…/roleDefinitions/090c…"` — Azure Service
+/// Bus Data Owner ``.
+fn with_note(value: String, note: Option<&str>) -> String {
+    match note {
+        Some(n) => format!("{value} — {}", md_text(n)),
+        None => value,
+    }
+}
+
+/// Whether a text form is long but one line (an id, a URL): shown in full as a list line.
+fn one_long_line(t: &TextForm) -> bool {
+    t.long && t.lang.is_empty() && !t.text.contains('\n')
+}
+
+/// An entry showing one value (creates, reads, deletes), with the provider's note on it.
+pub(super) fn value_entry(p: &Path, v: &Value, note: Option<&str>, reveal: bool) -> Entry {
     match text_form(v, reveal) {
+        Some(t) if one_long_line(&t) => Entry::Line(format!(
+            "- {}: {}",
+            code(&path_label(p)),
+            with_note(code(&t.text), note)
+        )),
         Some(t) if t.long => Entry::Block {
-            label: format!("**{}**", code(&path_label(p))),
+            label: with_note(format!("**{}**", code(&path_label(p))), note),
             lang: t.lang,
             text: t.text,
         },
-        _ => Entry::Row(vec![label_md(p, false), inline(Some(v), reveal)]),
+        _ => Entry::Row(vec![
+            label_md(p, false),
+            with_note(inline(Some(v), reveal), note),
+        ]),
     }
 }
 
@@ -74,6 +99,7 @@ pub(super) fn change_entry(
     before: Option<&Value>,
     after: Option<&Value>,
     forces: bool,
+    note: Option<&str>,
     reveal: bool,
 ) -> Entry {
     // A value that is sensitive on one side is hidden on both.
@@ -97,6 +123,28 @@ pub(super) fn change_entry(
     };
     let (b, a) = (side(before), side(after));
     let long = |s: &Option<Option<TextForm>>| matches!(s, Some(Some(t)) if t.long);
+    // A long value on one line (an id), whatever the other side: both in full on a list
+    // line, which wraps (a unified diff of one line would scroll, and a table cell clip).
+    let line_or_short = |s: &Option<Option<TextForm>>| match s {
+        Some(Some(t)) => one_long_line(t) || !t.long,
+        // Absent, hidden or unknown: a placeholder.
+        _ => true,
+    };
+    if (long(&b) || long(&a)) && line_or_short(&b) && line_or_short(&a) {
+        let full = |v: Option<&Value>, t: &Option<Option<TextForm>>| match t {
+            Some(Some(t)) if t.long => code(&t.text),
+            _ => inline(v, reveal),
+        };
+        let mut label = code(&path_label(p));
+        if forces {
+            label.push_str(" **forces replacement**");
+        }
+        return Entry::Line(format!(
+            "- {label}: {} → {}",
+            full(before, &b),
+            with_note(full(after, &a), note)
+        ));
+    }
     if (long(&b) || long(&a))
         && let (Some(b), Some(a)) = (&b, &a)
     {
@@ -104,7 +152,7 @@ pub(super) fn change_entry(
             t.as_ref().map_or("", |t| t.text.as_str())
         }
         let (bt, at) = (text_of(b), text_of(a));
-        let mut label = format!("**{}**", code(&path_label(p)));
+        let mut label = with_note(format!("**{}**", code(&path_label(p))), note);
         if forces {
             label.push_str(" — **forces replacement**");
         }
@@ -131,16 +179,18 @@ pub(super) fn change_entry(
     Entry::Row(vec![
         label_md(p, forces),
         inline(before, reveal),
-        inline(after, reveal),
+        with_note(inline(after, reveal), note),
     ])
 }
 
 /// A table of the rows (with `headers`), then the blocks.
 pub(super) fn entries_md(headers: &[&str], entries: Vec<Entry>) -> String {
     let mut table = String::new();
+    let mut lines = Vec::new();
     let mut blocks = Vec::new();
     for e in entries {
         match e {
+            Entry::Line(l) => lines.push(l),
             Entry::Row(cells) => {
                 if table.is_empty() {
                     let _ = writeln!(table, "| {} |", headers.join(" | "));
@@ -160,17 +210,30 @@ pub(super) fn entries_md(headers: &[&str], entries: Vec<Entry>) -> String {
     if !table.is_empty() {
         parts.push(table.trim_end().to_string());
     }
+    if !lines.is_empty() {
+        parts.push(lines.join("\n"));
+    }
     parts.extend(blocks);
     parts.join("\n\n")
 }
 
 /// Entries for every non-null leaf of `v`.
 pub(super) fn leaf_entries(v: &Value, reveal: bool) -> Vec<Entry> {
-    v.leaf_paths()
-        .into_iter()
+    path_entries(v, &v.leaf_paths(), &|_| None, reveal)
+}
+
+/// Entries for the non-null values of `v` at `paths`, each with its note.
+pub(super) fn path_entries<'a>(
+    v: &Value,
+    paths: &[Path],
+    note: &dyn Fn(&Path) -> Option<&'a str>,
+    reveal: bool,
+) -> Vec<Entry> {
+    paths
+        .iter()
         .filter_map(|p| {
-            let x = v.get(&p)?;
-            (!matches!(x, Value::Null)).then(|| value_entry(&p, &x, reveal))
+            let x = v.get(p)?;
+            (!matches!(x, Value::Null)).then(|| value_entry(p, &x, note(p), reveal))
         })
         .collect()
 }

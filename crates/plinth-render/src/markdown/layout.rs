@@ -25,6 +25,33 @@ impl Doc {
         let mut blocks: Vec<String> = vec![self.title.clone()];
         let mut cut_parts: Vec<String> = Vec::new();
         let limit = cuts.limit;
+        if !self.context.is_empty() {
+            blocks.push(self.context.clone());
+        }
+        // Findings: a denied one first of all; warnings after the summary.
+        let findings = self.findings.as_ref().map(|f| {
+            let mut b = f.intro.clone();
+            for l in f.lines.iter().take(limit) {
+                b.push('\n');
+                b.push_str(l);
+            }
+            if f.lines.len() > limit {
+                let more = f.lines.len() - limit;
+                let _ = write!(b, "\n> - … and {} more not listed here", thousands(more));
+                cut_parts.push(format!(
+                    "{} of the {} findings",
+                    thousands(more),
+                    thousands(f.lines.len())
+                ));
+            }
+            (b, f.denied)
+        });
+        let mut findings_after = None;
+        match findings {
+            Some((b, true)) => blocks.push(b),
+            Some((b, false)) => findings_after = Some(b),
+            None => {}
+        }
 
         if let Some((intro, lines)) = &self.caution {
             let mut b = intro.clone();
@@ -48,6 +75,9 @@ impl Doc {
         }
         blocks.push(self.overview.clone());
         let note_at = blocks.len();
+        if let Some(b) = findings_after {
+            blocks.push(b);
+        }
         if let Some((intro, lines)) = &self.checks {
             let mut b = intro.clone();
             for l in lines.iter().take(limit) {
@@ -108,6 +138,19 @@ impl Doc {
                 blocks.push(format!("- … and {} more not listed here", thousands(more)));
                 cut_parts.push(format!(
                     "{} of the {} entries about changes made outside plinth",
+                    thousands(more),
+                    thousands(d.items.len())
+                ));
+            }
+        }
+        if let Some(d) = &self.unmanaged {
+            let mut shown = 0;
+            render_section(d, &mut shown, &mut blocks);
+            if d.items.len() > shown {
+                let more = d.items.len() - shown;
+                blocks.push(format!("- … and {} more not listed here", thousands(more)));
+                cut_parts.push(format!(
+                    "{} of the {} entries about changes outside plinth not managed here",
                     thousands(more),
                     thousands(d.items.len())
                 ));

@@ -44,6 +44,7 @@ mod changes;
 mod checks;
 mod doc;
 mod entries;
+mod findings;
 mod item;
 mod layout;
 mod mermaid;

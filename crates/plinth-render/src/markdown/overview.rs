@@ -5,16 +5,23 @@ use std::fmt::Write;
 
 use plinth_plan::{Action, DeclKind, Plan, ResourceChange, Summary};
 
-use super::changes::replace_notes;
+use super::changes::{cascade_rich, replace_notes};
 use super::item::verb;
 use super::rich::Rich;
 use super::syntax::{cell, code, md_text};
 use super::words::{count_of, thousands};
-use crate::grouping::{by_provider, in_group_order};
+use crate::address::module_text;
+use crate::grouping::{by_module, by_provider, in_group_order};
+use crate::review::{CascadeGroup, by_blast_radius, cascade_groups};
 
 /// The caution block: every deleted or replaced managed object, with why, and every object
-/// forgotten (it leaves state and stays in the cloud, no longer managed).
-pub(super) fn caution_block(changing: &[&ResourceChange]) -> Option<(String, Vec<String>)> {
+/// forgotten (it leaves state and stays in the cloud, no longer managed). The biggest blast
+/// radius first (a cluster, a namespace, a resource group); objects replaced because
+/// another is (a cluster's Kubernetes objects) on one line, after their cause.
+pub(super) fn caution_block(
+    plan: &Plan,
+    changing: &[&ResourceChange],
+) -> Option<(String, Vec<String>)> {
     let listed: Vec<&ResourceChange> = in_group_order(changing)
         .into_iter()
         .filter(|c| {
@@ -57,24 +64,133 @@ pub(super) fn caution_block(changing: &[&ResourceChange]) -> Option<(String, Vec
         what.join("** and **"),
         why.join("; ")
     );
-    let lines = listed
+    let ordered = by_blast_radius(&listed);
+    let cascaded: Vec<&ResourceChange> = ordered
         .iter()
-        .map(|c| {
-            let why = match c.action {
-                Action::Replace => replace_notes(c),
-                Action::Forget => forget_note(c),
-                _ => Rich::parse(c.reason.as_deref().unwrap_or("destroy")),
-            };
-            format!(
-                "> - **{}** {} ({}): {}",
-                verb(c),
-                code(&c.address),
-                md_text(&c.type_name),
-                why.md()
-            )
-        })
+        .filter(|c| c.action == Action::Replace && c.cascade.is_some())
+        .copied()
         .collect();
+    let groups = cascade_groups(plan, &cascaded);
+    let mut shown = vec![false; groups.len()];
+    let mut lines = Vec::new();
+    for c in &ordered {
+        if c.action == Action::Replace && c.cascade.is_some() {
+            continue;
+        }
+        let why = match c.action {
+            Action::Replace => replace_notes(plan, c),
+            Action::Forget => forget_note(c),
+            _ => Rich::parse(c.reason.as_deref().unwrap_or("destroy")),
+        };
+        lines.push(format!(
+            "> - **{}** {} ({}): {}",
+            verb(c),
+            code(&c.address),
+            md_text(&c.type_name),
+            why.md()
+        ));
+        for (g, done) in groups.iter().zip(shown.iter_mut()) {
+            if !*done && g.cause == c.address {
+                *done = true;
+                lines.push(cascade_line(g));
+            }
+        }
+    }
+    for (g, done) in groups.iter().zip(&shown) {
+        if !done {
+            lines.push(cascade_line(g));
+        }
+    }
     Some((intro, lines))
+}
+
+/// Objects named on a cascade group's line; more are counted.
+const CASCADE_NAMED: usize = 12;
+
+/// `> - 6 Kubernetes objects are replaced because their cluster `aks` is replaced:
+/// `producer`, `consumer`, …`.
+fn cascade_line(g: &CascadeGroup<'_>) -> String {
+    let mut names: Vec<String> = g
+        .changes
+        .iter()
+        .take(CASCADE_NAMED)
+        .map(|c| code(&c.address))
+        .collect();
+    if g.changes.len() > CASCADE_NAMED {
+        names.push(format!(
+            "and {} more",
+            thousands(g.changes.len() - CASCADE_NAMED)
+        ));
+    }
+    format!("> - {}: {}", cascade_rich(g).md(), names.join(", "))
+}
+
+/// Where the plan was made, as a reviewer knows it: the configuration directory by its last
+/// components (never a home directory or what is above it), and the module instances it
+/// holds. Empty when there is nothing to say.
+pub(super) fn context_line(plan: &Plan) -> String {
+    let mut parts = Vec::new();
+    if let Some(dir) = config_dir_text(&plan.config_dir) {
+        parts.push(format!("**Configuration:** {}", code(&dir)));
+    }
+    let all: Vec<&ResourceChange> = plan.changes.iter().collect();
+    let modules: Vec<String> = by_module(&all)
+        .into_iter()
+        .filter(|g| !g.path.is_empty())
+        .map(|g| module_text(&g.path))
+        .collect();
+    if !modules.is_empty() {
+        let mut names: Vec<String> = modules
+            .iter()
+            .take(MODULES_NAMED)
+            .map(|m| code(m))
+            .collect();
+        if modules.len() > MODULES_NAMED {
+            names.push(format!(
+                "and {} more",
+                thousands(modules.len() - MODULES_NAMED)
+            ));
+        }
+        let noun = if modules.len() == 1 {
+            "module instance"
+        } else {
+            "module instances"
+        };
+        parts.push(format!(
+            "**{}** {noun}: {}",
+            thousands(modules.len()),
+            names.join(", ")
+        ));
+    }
+    parts.join(" · ")
+}
+
+/// Module instances named on the context line; more are counted.
+const MODULES_NAMED: usize = 10;
+
+/// The last two components of a configuration directory, as a reviewer knows it
+/// (`examples/aks-keda-workload-identity`), never a home directory's owner or what is above
+/// it: `/home/alice/infra` is `infra`, `/home/alice` is `~`. `None` when empty.
+pub(super) fn config_dir_text(dir: &str) -> Option<String> {
+    let parts: Vec<&str> = dir
+        .split(['/', '\\'])
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if parts.is_empty() {
+        return None;
+    }
+    // A Windows drive (`C:`) is not a component a reviewer knows.
+    let start = usize::from(parts[0].ends_with(':'));
+    let rest = &parts[start..];
+    let rest = match rest {
+        ["home" | "Users", _, tail @ ..] => tail,
+        ["root", tail @ ..] => tail,
+        _ => rest,
+    };
+    if rest.is_empty() {
+        return Some("~".to_string());
+    }
+    Some(rest[rest.len().saturating_sub(2)..].join("/"))
 }
 
 /// Why an object is forgotten, and what stays (its id is in the list below).
@@ -176,6 +292,110 @@ mod tests {
         ResourceChange::new(address, type_name, kind, action)
     }
 
+    fn plan_of(changes: &[ResourceChange]) -> Plan {
+        Plan {
+            format: plinth_plan::PLAN_FORMAT.into(),
+            mode: plinth_plan::PlanMode::Normal,
+            created_at: String::new(),
+            lineage: String::new(),
+            serial: 0,
+            config_digest: String::new(),
+            config_dir: String::new(),
+            variables: Default::default(),
+            changes: changes.to_vec(),
+            outputs: vec![],
+            drift: vec![],
+            warnings: vec![],
+            targets: vec![],
+            checks: vec![],
+            findings: vec![],
+        }
+    }
+
+    #[test]
+    fn the_configuration_directory_is_named_without_a_home_directory() {
+        let cases = [
+            (
+                "/home/runner/work/infra/infra/examples/aks",
+                Some("examples/aks"),
+            ),
+            ("/home/alice/infra", Some("infra")),
+            ("/home/alice", Some("~")),
+            ("/Users/bob/src/plinth/prod/", Some("plinth/prod")),
+            ("/root/x", Some("x")),
+            ("C:\\Users\\carol\\repo\\env", Some("repo/env")),
+            ("/x", Some("x")),
+            ("", None),
+        ];
+        for (dir, want) in cases {
+            assert_eq!(config_dir_text(dir).as_deref(), want, "{dir}");
+        }
+        let mut p = plan_of(&[
+            change("rg", "core:data", DeclKind::Resource, Action::NoOp),
+            change(
+                "module.app[\"b\"].x",
+                "core:data",
+                DeclKind::Resource,
+                Action::Create,
+            ),
+            change(
+                "module.app[\"a\"].x",
+                "core:data",
+                DeclKind::Resource,
+                Action::NoOp,
+            ),
+        ]);
+        p.config_dir = "/home/alice/infra/prod".into();
+        assert_eq!(
+            context_line(&p),
+            "**Configuration:** `infra/prod` · **2** module instances: `module.app[\"a\"]`, `module.app[\"b\"]`"
+        );
+    }
+
+    #[test]
+    fn the_caution_block_puts_the_cluster_first_and_its_objects_on_one_line() {
+        let aks_type = "azure:Microsoft.ContainerService/managedClusters@2025-10-01";
+        let mut q = change(
+            "queue",
+            "azure:Microsoft.ServiceBus/namespaces/queues@2024-01-01",
+            DeclKind::Resource,
+            Action::Delete,
+        );
+        q.reason = Some("not in the configuration".into());
+        let mut aks = change("aks", aks_type, DeclKind::Resource, Action::Replace);
+        aks.replace_paths = vec!["location".parse().unwrap()];
+        let mut objects = vec![q, aks];
+        for name in ["sa", "job", "scaledjob"] {
+            let mut c = change(
+                name,
+                "k8s:v1/ServiceAccount",
+                DeclKind::Resource,
+                Action::Replace,
+            );
+            c.cascade = Some(plinth_plan::Cascade {
+                cause: "aks".into(),
+                via: plinth_plan::CascadeVia::ProviderSettings,
+            });
+            c.reason = Some("`aks`, which its provider's settings name, is replaced".into());
+            objects.push(c);
+        }
+        let plan = plan_of(&objects);
+        let refs: Vec<&ResourceChange> = plan.changes.iter().collect();
+        let (intro, lines) = caution_block(&plan, &refs).unwrap();
+        assert!(
+            intro.contains("**destroys 1 resource** and **replaces 4 resources**"),
+            "{intro}"
+        );
+        assert_eq!(
+            lines,
+            vec![
+                format!("> - **replace** `aks` ({aks_type}): `location` forces replacement; the old object is deleted first, then the new one created"),
+                "> - 3 Kubernetes objects are replaced because their cluster `aks` is replaced: `sa`, `job`, `scaledjob`".to_string(),
+                "> - **destroy** `queue` (azure:Microsoft.ServiceBus/namespaces/queues@2024-01-01): not in the configuration".to_string(),
+            ]
+        );
+    }
+
     #[test]
     fn the_overview_has_a_row_per_provider_with_something_to_count() {
         let forgotten = change(
@@ -237,7 +457,7 @@ mod tests {
             Action::Forget,
         );
         forgotten.id = Some("queue-1".into());
-        let (intro, lines) = caution_block(&[&forgotten]).unwrap();
+        let (intro, lines) = caution_block(&plan_of(&[]), &[&forgotten]).unwrap();
         assert_eq!(
             intro,
             "> [!CAUTION]\n> This plan **forgets 1 object**. 1 object will leave state but stay in the cloud, and plinth will no longer manage it; check that this is intended:\n>"
@@ -249,7 +469,7 @@ mod tests {
             ]
         );
         let gone = change("old", "core:data", DeclKind::Resource, Action::Delete);
-        let (intro, _) = caution_block(&[&forgotten, &gone]).unwrap();
+        let (intro, _) = caution_block(&plan_of(&[]), &[&forgotten, &gone]).unwrap();
         assert!(
             intro.contains("**destroys 1 resource** and **forgets 1 object**. Destroying or replacing an object can lose its data; 1 object will leave"),
             "{intro}"

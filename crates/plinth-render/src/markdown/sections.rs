@@ -1,5 +1,6 @@
 //! The sections of the document below its top (`overview`), built from the plan: drift,
-//! settled records and the outputs table; and the order the change lists show.
+//! drift in what the configuration does not set, settled records and the outputs table; and
+//! the order the change lists show.
 
 use std::fmt::Write;
 
@@ -51,18 +52,26 @@ pub(super) fn drift_section(plan: &Plan, drift: &[&Drift], reveal: bool) -> Sect
                         1 => "1 attribute changed".to_string(),
                         n => format!("{n} attributes changed"),
                     });
+                    // What this plan does about it: the drift lists paths the configuration
+                    // sets, so what is kept is kept because the plan leaves the object be.
                     match change.map(|c| c.action) {
-                        Some(Action::Update | Action::Replace)
-                            if plan.mode != PlanMode::RefreshOnly =>
-                        {
+                        _ if plan.mode == PlanMode::RefreshOnly => {}
+                        Some(Action::Update | Action::Replace) => {
                             notes.push_text("; this plan puts the declared values back");
                         }
-                        _ if plan.mode == PlanMode::RefreshOnly => {}
+                        Some(Action::Delete) => {
+                            notes.push_text("; this plan destroys the object");
+                        }
+                        Some(Action::Forget) => {
+                            notes.push_text(
+                                "; this plan forgets the object, which stays as it was found",
+                            );
+                        }
                         _ => {
                             notes.push_text(if d.changed_paths.len() == 1 {
-                                "; the configuration does not set it, so it is kept"
+                                "; this plan leaves it as found"
                             } else {
-                                "; the configuration does not set them, so they are kept"
+                                "; this plan leaves them as found"
                             });
                         }
                     }
@@ -75,6 +84,7 @@ pub(super) fn drift_section(plan: &Plan, drift: &[&Drift], reveal: bool) -> Sect
                                 d.before.as_ref().and_then(|v| v.get(p)).as_ref(),
                                 d.after.as_ref().and_then(|v| v.get(p)).as_ref(),
                                 false,
+                                None,
                                 reveal,
                             )
                         })
@@ -83,6 +93,55 @@ pub(super) fn drift_section(plan: &Plan, drift: &[&Drift], reveal: bool) -> Sect
                     Item::new("changed", &d.address, &d.type_name, &notes, body)
                 }
             }
+        })
+        .collect();
+    Section { head, items }
+}
+
+/// The section of changes made outside plinth to attributes the configuration does not
+/// set (`Drift::unmanaged_paths`): informational, never planned back; each object with
+/// its changed attributes, and how to enforce one (`lifecycle.manage`).
+pub(super) fn unmanaged_section(drift: &[&Drift], reveal: bool) -> Section {
+    let head = format!(
+        "### Changed outside plinth, not managed here\n\nRefresh found {} changed outside plinth in attributes the configuration does not set. For information: this plan does not change them back, and apply records them in state. To have plinth enforce one, name its path in the resource's {}.",
+        count_of(drift.len(), "object"),
+        code("lifecycle.manage")
+    );
+    let items = drift
+        .iter()
+        .map(|d| {
+            let n = d.unmanaged_paths.len();
+            let notes = Rich::text(if n == 1 {
+                "1 attribute not managed here".to_string()
+            } else {
+                format!("{} attributes not managed here", thousands(n))
+            });
+            let entries = d
+                .unmanaged_paths
+                .iter()
+                .map(|p| {
+                    change_entry(
+                        p,
+                        d.before.as_ref().and_then(|v| v.get(p)).as_ref(),
+                        d.after.as_ref().and_then(|v| v.get(p)).as_ref(),
+                        false,
+                        None,
+                        reveal,
+                    )
+                })
+                .collect();
+            let mut body = entries_md(&["Attribute", "Recorded in state", "Found"], entries);
+            let paths: Vec<String> = d
+                .unmanaged_paths
+                .iter()
+                .map(|p| serde_json::Value::String(p.to_string()).to_string())
+                .collect();
+            let _ = write!(
+                body,
+                "\n\nTo enforce: {}",
+                code(&format!("lifecycle.manage = [{}]", paths.join(", ")))
+            );
+            Item::new("changed", &d.address, &d.type_name, &notes, body)
         })
         .collect();
     Section { head, items }
