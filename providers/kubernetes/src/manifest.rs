@@ -22,6 +22,34 @@ pub(crate) const SERVER_FILLED: &[&str] = &[
     "status",
 ];
 
+/// Attribute paths the server owns beyond [`SERVER_FILLED`]: never compared, never an
+/// update, never drift.
+const SERVER_OWNED: &[&str] = &[
+    "metadata.managedFields",
+    "metadata.selfLink",
+    "metadata.deletionTimestamp",
+    "metadata.deletionGracePeriodSeconds",
+];
+
+/// Whether the API server (or `kubectl apply`'s client-side bookkeeping, [`LAST_APPLIED`])
+/// owns attribute `path` of an object, or it is under such a path.
+pub(crate) fn server_owned(path: &Path) -> bool {
+    SERVER_FILLED
+        .iter()
+        .chain(SERVER_OWNED)
+        .any(|s| path.starts_with(&p(s)))
+        || path.starts_with(&last_applied())
+}
+
+/// `metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]`.
+fn last_applied() -> Path {
+    Path::from_segments(vec![
+        PathSeg::Key("metadata".into()),
+        PathSeg::Key("annotations".into()),
+        PathSeg::Key(LAST_APPLIED.into()),
+    ])
+}
+
 /// Kinds without a status (their plans do not promise one).
 const NO_STATUS: &[&str] = &[
     "ServiceAccount",
@@ -144,11 +172,9 @@ pub(crate) fn compared_paths(manifest: &Value, out: &mut Vec<Path>) {
         }
     }
     walk(manifest, &Path::root(), out);
-    out.retain(|path| {
-        !IDENTITY.iter().any(|i| path.starts_with(&p(i)))
-            && !path.starts_with(&p("status"))
-            && !path.starts_with(&p("metadata.managedFields"))
-    });
+    // What the server owns is its own to change: a manifest that carries it (YAML from
+    // `kubectl get -o yaml`, `creationTimestamp: null`) does not make it a change.
+    out.retain(|path| !IDENTITY.iter().any(|i| path.starts_with(&p(i))) && !server_owned(path));
 }
 
 /// The paths that make an object's identity: a change of one replaces the object.
@@ -187,15 +213,7 @@ pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration
 /// Attribute paths of a Secret that hold its content: `data`, `stringData`, and the
 /// last-applied annotation (which holds the stringData someone `kubectl apply`-ed).
 pub(crate) fn secret_paths() -> Vec<Path> {
-    vec![
-        p("data"),
-        p("stringData"),
-        Path::from_segments(vec![
-            PathSeg::Key("metadata".into()),
-            PathSeg::Key("annotations".into()),
-            PathSeg::Key(LAST_APPLIED.into()),
-        ]),
-    ]
+    vec![p("data"), p("stringData"), last_applied()]
 }
 
 /// Whether the kind is the core `Secret`.

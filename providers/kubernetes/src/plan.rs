@@ -307,4 +307,32 @@ mod tests {
             Some(Value::Unknown)
         );
     }
+
+    #[test]
+    fn what_the_server_owns_is_never_a_change_even_when_the_manifest_carries_it() {
+        // YAML copied from `kubectl get -o yaml` carries the server's bookkeeping; before,
+        // its resourceVersion and creationTimestamp were compared and always "changed".
+        let gvk = Gvk::parse("v1/ConfigMap").unwrap();
+        let live = v(json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "namespace": "default", "uid": "u-2", "resourceVersion": "9",
+                "creationTimestamp": "2026-12-02T10:00:00Z", "generation": 4},
+            "data": {"k": "v"}}));
+        let prior = Prior {
+            id: Some("v1/ConfigMap/default/c".into()),
+            inputs: Value::Null,
+            attributes: live.clone(),
+        };
+        let copied = v(json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "namespace": "default", "uid": "u-1", "resourceVersion": "3",
+                "creationTimestamp": null, "generation": 1, "selfLink": "/api/v1/x"},
+            "status": {}, "data": {"k": "v"}}));
+        let planned = plan_offline(&gvk, Some(&prior), &copied, &copied);
+        assert!(planned.changed.is_empty(), "{:?}", planned.changed);
+        assert_eq!(planned.attributes, live);
+        // A real change beside it is the only change.
+        let mut edited = copied.clone();
+        edited.set(&p("data.k"), Value::from("w"));
+        let planned = plan_offline(&gvk, Some(&prior), &edited, &copied);
+        assert_eq!(planned.changed, vec![p("manifest.data.k")]);
+    }
 }

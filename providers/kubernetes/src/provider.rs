@@ -517,13 +517,55 @@ impl Provider for KubernetesProvider {
         Ok((observed, Value::Map(inputs)))
     }
 
-    fn attribute_path(&self, _type_name: &str, input_path: &Path) -> Option<Path> {
+    /// `manifest.x` is reported at `x`. A `k8s:manifests` set plans in attribute paths
+    /// already (`objects["<id>"].x`: which document sets an object depends on the file, not
+    /// on the path), so those are themselves; options (`wait`, `force`) are reported nowhere.
+    fn attribute_path(&self, type_name: &str, input_path: &Path) -> Option<Path> {
         match input_path.segments().split_first() {
-            Some((PathSeg::Key(k), rest)) if k == "manifest" => {
+            Some((PathSeg::Key(k), rest)) if k == "manifest" && type_name != MANIFESTS => {
                 Some(Path::from_segments(rest.to_vec()))
+            }
+            Some((PathSeg::Key(k), _)) if k == "objects" && type_name == MANIFESTS => {
+                Some(input_path.clone())
             }
             _ => None,
         }
+    }
+
+    /// `x` is set by `manifest.x`, unless the server owns it ([`Provider::is_volatile`]) or
+    /// it is `k8s:fields`' `field_manager`. A set's `objects["<id>"].x` is set by whichever
+    /// document of its file names that object, which the path alone does not tell: `None`.
+    fn input_path(&self, type_name: &str, attribute_path: &Path) -> Option<Path> {
+        if attribute_path.is_root()
+            || type_name == MANIFESTS
+            || type_name == ROLLOUT_RESTART
+            || self.is_volatile(type_name, attribute_path)
+            || (type_name == FIELDS && attribute_path.starts_with(&p("field_manager")))
+        {
+            return None;
+        }
+        Some(manifest_path(attribute_path))
+    }
+
+    /// What the API server writes for itself: `metadata.uid`, `resourceVersion`,
+    /// `creationTimestamp`, `generation`, `managedFields`, `selfLink`, the deletion marks,
+    /// and `status` (the controllers' report). Also the last-applied annotation that
+    /// client-side `kubectl apply` writes: plinth never sets it, it is a copy of fields whose
+    /// own changes are shown where they are, and for a Secret it holds the content. In a
+    /// `k8s:manifests` set, the same paths of each object (`objects["<id>"].status`).
+    fn is_volatile(&self, type_name: &str, attribute_path: &Path) -> bool {
+        if type_name == ROLLOUT_RESTART {
+            return false;
+        }
+        if type_name == MANIFESTS {
+            return match attribute_path.segments() {
+                [PathSeg::Key(o), PathSeg::Key(_), rest @ ..] if o == "objects" => {
+                    crate::manifest::server_owned(&Path::from_segments(rest.to_vec()))
+                }
+                _ => false,
+            };
+        }
+        crate::manifest::server_owned(attribute_path)
     }
 
     async fn run_action(&self, req: &Request<'_>, config: &Value) -> Result<(), ProviderError> {
@@ -592,6 +634,83 @@ mod tests {
             Some(p("data.x"))
         );
         assert_eq!(k.attribute_path("v1/ConfigMap", &p("force")), None);
+        // A set's changes are attribute paths already.
+        let member = p("objects[\"v1/ConfigMap/default/c\"].data.x");
+        assert_eq!(k.attribute_path(MANIFESTS, &member), Some(member.clone()));
+        assert_eq!(k.attribute_path(MANIFESTS, &p("manifests[0].data.x")), None);
+    }
+
+    #[test]
+    fn input_paths_are_the_inverse_of_attribute_paths_where_the_configuration_sets_one() {
+        let k = KubernetesProvider::new();
+        for (t, attr) in [
+            ("v1/ConfigMap", "metadata.labels.x"),
+            ("v1/Secret", "data.password"),
+            ("apps/v1/Deployment", "spec.replicas"),
+            (FIELDS, "metadata.annotations.team"),
+        ] {
+            let input = k.input_path(t, &p(attr)).unwrap();
+            assert_eq!(input, p(&format!("manifest.{attr}")), "{t} {attr}");
+            assert_eq!(k.attribute_path(t, &input), Some(p(attr)));
+        }
+        // What the server owns, k8s:fields' own manager, a set's members and an action's
+        // inputs are set by no input path.
+        assert_eq!(
+            k.input_path("v1/ConfigMap", &p("metadata.resourceVersion")),
+            None
+        );
+        assert_eq!(
+            k.input_path("apps/v1/Deployment", &p("status.replicas")),
+            None
+        );
+        assert_eq!(k.input_path(FIELDS, &p("field_manager")), None);
+        assert_eq!(
+            k.input_path(MANIFESTS, &p("objects[\"v1/ConfigMap/default/c\"].data.x")),
+            None
+        );
+        assert_eq!(k.input_path(ROLLOUT_RESTART, &p("target")), None);
+        assert_eq!(k.input_path("v1/ConfigMap", &Path::root()), None);
+    }
+
+    #[test]
+    fn the_servers_bookkeeping_is_volatile_and_nothing_the_manifest_sets_is() {
+        let k = KubernetesProvider::new();
+        let last_applied = Path::from_segments(vec![
+            PathSeg::Key("metadata".into()),
+            PathSeg::Key("annotations".into()),
+            PathSeg::Key(LAST_APPLIED.into()),
+        ]);
+        for attr in [
+            p("metadata.uid"),
+            p("metadata.resourceVersion"),
+            p("metadata.creationTimestamp"),
+            p("metadata.generation"),
+            p("metadata.managedFields[0].manager"),
+            p("metadata.selfLink"),
+            p("metadata.deletionTimestamp"),
+            p("status"),
+            p("status.conditions[0].type"),
+            last_applied,
+        ] {
+            assert!(k.is_volatile("apps/v1/Deployment", &attr), "{attr}");
+        }
+        for attr in [
+            "metadata.name",
+            "metadata.labels.app",
+            "metadata.annotations.team",
+            "spec.replicas",
+            "data.password",
+            // Not a prefix match on names: `statusReport` is the manifest's.
+            "spec.statusReport",
+        ] {
+            assert!(!k.is_volatile("apps/v1/Deployment", &p(attr)), "{attr}");
+        }
+        let id = "objects[\"apps/v1/Deployment/default/web\"]";
+        assert!(k.is_volatile(MANIFESTS, &p(&format!("{id}.metadata.resourceVersion"))));
+        assert!(k.is_volatile(MANIFESTS, &p(&format!("{id}.status.readyReplicas"))));
+        assert!(!k.is_volatile(MANIFESTS, &p(&format!("{id}.spec.replicas"))));
+        assert!(!k.is_volatile(MANIFESTS, &p("objects")));
+        assert!(!k.is_volatile(ROLLOUT_RESTART, &p("status")));
     }
 
     #[test]

@@ -88,21 +88,21 @@ pub(super) fn owned_paths(manifest: &Value) -> Vec<Path> {
 pub(super) fn target(config: &Value) -> Result<(Gvk, Value), ProviderError> {
     let gvk = gvk_of(config)?;
     let manifest = desired(&gvk, config)?;
+    for server in SERVER_FILLED
+        .iter()
+        .chain(["metadata.managedFields", "metadata.selfLink"].iter())
+    {
+        if manifest.get(&p(server)).is_some() {
+            return Err(ProviderError::new(format!(
+                "manifest.{server} is the server's to set: k8s:fields cannot own it"
+            )));
+        }
+    }
     let owned = owned_paths(&manifest);
     if owned.is_empty() {
         return Err(ProviderError::new(
             "manifest names no field to own besides apiVersion, kind and metadata: add the fields, e.g. metadata = { name = \"x\", namespace = \"y\", annotations = { \"team\" = \"blue\" } }",
         ));
-    }
-    for server in SERVER_FILLED
-        .iter()
-        .chain(["metadata.managedFields", "metadata.selfLink"].iter())
-    {
-        if owned.iter().any(|o| o.starts_with(&p(server))) {
-            return Err(ProviderError::new(format!(
-                "manifest.{server} is the server's to set: k8s:fields cannot own it"
-            )));
-        }
     }
     Ok((gvk, manifest))
 }
