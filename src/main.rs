@@ -489,7 +489,8 @@ fn init_logging() {
     if let Ok(filter) = EnvFilter::try_from_env("PLINTH_LOG") {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
-            .with_writer(std::io::stderr)
+            // Above the live view while one is drawn, so neither garbles the other.
+            .with_writer(progress::log_writer)
             .try_init();
     }
 }

@@ -9,12 +9,14 @@ use plinth_plan::{Action, Plan, PlanMode};
 use plinth_state::{Backend, LockGuard, State};
 
 use super::plan::make_plan;
-use super::shared::{load_state, print_outputs, print_plan, read_plan_file, text_opts};
+use super::shared::{
+    check_fail_on, load_state, print_outputs, print_plan, read_plan_file, text_opts,
+};
 use crate::backend;
 use crate::error::CliError;
 use crate::progress::Progress;
 use crate::workspace::{self, Loaded};
-use crate::{Common, PlanFlags};
+use crate::{Common, FailOn, PlanFlags};
 
 /// Exit code of an interrupted apply (SPEC §4).
 const EXIT_INTERRUPTED: u8 = 130;
@@ -47,13 +49,15 @@ pub(super) async fn apply_dir(
 ) -> Result<u8, CliError> {
     let mut loaded = workspace::load(dir, common)?;
     workspace::attach_sim(&mut loaded, common).await?;
-    let progress = Progress::new(common.json);
+    let progress = Progress::new(common.json).colored(workspace::use_color(common));
     let backend = backend::of(&loaded)?;
     let op = if flags.destroy { "destroy" } else { "apply" };
     let lock = backend.lock(op, common.lock_timeout)?;
     let state = load_state(backend.as_ref(), &progress)?;
     let plan = make_plan(&loaded, state.as_ref(), flags, &progress).await?;
     print_plan(&plan, common, flags.show_sensitive);
+    // A policy's denial stops apply (plan only reports it, unless --fail-on policy).
+    check_fail_on(&plan, &[FailOn::Policy])?;
     if plan.changes.iter().all(|c| c.action == Action::NoOp)
         && !plan.drift.iter().any(|d| d.is_reportable())
         && !plan.has_changes()
@@ -89,6 +93,16 @@ pub(super) async fn apply_saved(
 ) -> Result<u8, CliError> {
     let plan = read_plan_file(file)?;
     super::env::check_planned(file)?;
+    if flags.policy.is_some() {
+        return Err(CliError::help(
+            "--policy evaluates policies while planning; a saved plan is not planned again",
+            format!(
+                "pass --policy to `plinth plan --out {}`: the saved plan carries the findings, and apply refuses one a policy denies",
+                file.display()
+            ),
+        ));
+    }
+    check_fail_on(&plan, &[FailOn::Policy])?;
     let vars = plan.variables.clone();
     let mut loaded = workspace::load_with(Path::new(&plan.config_dir), |_| Ok(vars))?;
     workspace::attach_sim(&mut loaded, common).await?;
@@ -99,7 +113,7 @@ pub(super) async fn apply_saved(
         )
     };
     plinth_engine::check_config(&plan, &loaded.digest()).map_err(|why| stale(why.to_string()))?;
-    let progress = Progress::new(common.json);
+    let progress = Progress::new(common.json).colored(workspace::use_color(common));
     let backend = backend::of(&loaded)?;
     let lock = backend.lock("apply", common.lock_timeout)?;
     let state = load_state(backend.as_ref(), &progress)?;
@@ -121,6 +135,11 @@ pub(super) async fn apply_saved(
         &progress,
     )
     .await
+}
+
+/// `1 operation`, `3 operations`.
+fn operations(n: usize) -> String {
+    format!("{n} operation{}", if n == 1 { "" } else { "s" })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -173,6 +192,8 @@ async fn execute(
         );
     }
     let summary = plan.summary();
+    // What ran, counted from the operations that finished (not from the plan).
+    let counts = progress.counts();
     if common.json {
         let failures: Vec<_> = report
             .failures
@@ -188,13 +209,13 @@ async fn execute(
             "{}",
             serde_json::json!({"type": "apply_complete", "ok": report.ok(), "succeeded": report.succeeded, "failures": failures,
                 "skipped": report.skipped.len(), "interrupted": report.interrupts > 0, "abandoned": report.abandoned,
-                "checks": checks})
+                "resources": counts.to_json(), "checks": checks})
         );
     } else if report.interrupts > 0 {
         eprintln!(
-            "\nInterrupted: {} operation{} finished, {} not started{}. State is saved; run the same command again to continue.",
-            report.succeeded,
-            if report.succeeded == 1 { "" } else { "s" },
+            "\nInterrupted: {} finished ({}), {} not started{}. State is saved; run the same command again to continue.",
+            operations(report.succeeded),
+            counts.resources_line(&summary).trim_end_matches('.'),
             report.skipped.len(),
             if report.abandoned.is_empty() {
                 String::new()
@@ -209,38 +230,24 @@ async fn execute(
     } else if report.failures.is_empty() {
         if plan.mode == PlanMode::Destroy {
             outln!(
-                "\nDestroy complete! Resources: {} destroyed.",
-                summary.destroy
+                "\nDestroy complete! Resources: {} destroyed.{}",
+                counts.destroyed,
+                counts.actions_sentence()
             );
         } else {
-            let mut moved = if summary.moved > 0 {
-                format!(", {} moved", summary.moved)
-            } else {
-                String::new()
-            };
-            if summary.forget > 0 {
-                moved.push_str(&format!(", {} forgotten", summary.forget));
-            }
-            // Imports first, as Terraform: "Resources: 1 imported, 0 added, ...".
-            let imported = if summary.import > 0 {
-                format!("{} imported, ", summary.import)
-            } else {
-                String::new()
-            };
-            outln!(
-                "\nApply complete! Resources: {imported}{} added, {} changed, {} replaced, {} destroyed{moved}.",
-                summary.add,
-                summary.change,
-                summary.replace,
-                summary.destroy
-            );
+            outln!("\nApply complete! {}", counts.resources_line(&summary));
         }
         print_outputs(&final_state, false, false, common);
     } else {
         eprintln!(
-            "\nApply failed: {} operation{} failed:",
-            report.failures.len(),
-            if report.failures.len() == 1 { "" } else { "s" }
+            "\nApply failed: {} failed, {} succeeded{}:",
+            operations(report.failures.len()),
+            report.succeeded,
+            if report.skipped.is_empty() {
+                String::new()
+            } else {
+                format!(", {} skipped", report.skipped.len())
+            }
         );
         for f in &report.failures {
             eprintln!("  - {} ({}): {}", f.address, f.action, f.message);
@@ -260,7 +267,8 @@ async fn execute(
             }
         }
         eprintln!(
-            "Everything else finished and is recorded in state. Fix the failures and run again."
+            "What succeeded is recorded in state ({}). Fix the failures and run again.",
+            counts.resources_line(&summary).trim_end_matches('.')
         );
     }
     // Checks warn after the summary, whatever else happened; they never change the exit code.
