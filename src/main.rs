@@ -98,6 +98,11 @@ pub struct PlanFlags {
     /// How many operations run at once.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub parallelism: u32,
+    /// Evaluate the Rego policies (*.rego) of DIR over the plan: their deny/violation/warn
+    /// results join the plan as findings (docs/policy.md); apply refuses a plan a policy
+    /// denies.
+    #[arg(long, value_name = "DIR")]
+    pub policy: Option<PathBuf>,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -118,6 +123,10 @@ pub enum FailOn {
     Destroy,
     /// Anything replaced.
     Replace,
+    /// A policy of --policy DIR denies something.
+    Policy,
+    /// The identity-chain check found a broken link (its findings are warnings otherwise).
+    IdentityChain,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -159,8 +168,9 @@ pub enum Command {
         /// Exit 0 when there are no changes, 2 when there are, 1 on error.
         #[arg(long)]
         detailed_exitcode: bool,
-        /// Exit 1 (after showing the plan) when it deletes or replaces anything.
-        #[arg(long, value_enum, value_name = "destroy|replace")]
+        /// Exit 1 (after showing the plan) when it deletes or replaces anything, a policy
+        /// denies something, or the identity chain is broken (repeatable).
+        #[arg(long, value_enum, value_name = "destroy|replace|policy|identity-chain")]
         fail_on: Vec<FailOn>,
         /// Write configuration for the [[import]] blocks whose `to` is not declared yet to
         /// FILE (a new file in the configuration directory), from the objects they import,
@@ -209,8 +219,9 @@ pub enum Command {
         /// Show sensitive values.
         #[arg(long)]
         show_sensitive: bool,
-        /// Exit 1 (after showing the plan) when it deletes or replaces anything.
-        #[arg(long, value_enum, value_name = "destroy|replace")]
+        /// Exit 1 (after showing the plan) when it deletes or replaces anything, a policy
+        /// denies something, or the identity chain is broken (repeatable).
+        #[arg(long, value_enum, value_name = "destroy|replace|policy|identity-chain")]
         fail_on: Vec<FailOn>,
         /// The configuration directory (when showing state).
         #[arg(long, default_value = ".")]

@@ -39,13 +39,32 @@ pub(super) async fn make_plan(
         skip_refresh: false,
         parallelism: flags.parallelism as usize,
     };
+    // Read and parse the policies before planning, so that a syntax error is reported at
+    // once rather than after a refresh of every object.
+    let policies = flags.policy.as_deref().map(load_policies).transpose()?;
     let input = PlanInput {
         workspace: loaded.workspace(),
         state,
     };
-    plinth_engine::plan(&input, &opts, progress)
+    let mut plan = plinth_engine::plan(&input, &opts, progress)
         .await
-        .map_err(|d: Diagnostics| CliError::Config(loaded.config.sources.clone(), d))
+        .map_err(|d: Diagnostics| CliError::Config(loaded.config.sources.clone(), d))?;
+    if let Some(policies) = &policies {
+        // The input is the plan JSON plinth prints, redacted: no secret reaches a policy.
+        let input = plinth_render::json::plan_json(&plan, false);
+        let findings = policies.evaluate(&input).map_err(policy_error)?;
+        plan.findings.extend(findings);
+    }
+    Ok(plan)
+}
+
+/// The policies of `--policy DIR`, read and parsed.
+fn load_policies(dir: &Path) -> Result<plinth_policy::Policies, CliError> {
+    plinth_policy::Policies::load(dir).map_err(policy_error)
+}
+
+fn policy_error(e: plinth_policy::PolicyError) -> CliError {
+    CliError::help(e.to_string(), e.fix())
 }
 
 /// The files `plinth plan` may write: the saved plan (`--out`) and generated configuration

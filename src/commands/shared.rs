@@ -6,7 +6,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use plinth_engine::{Address, EventSink};
-use plinth_plan::{Action, PLAN_FORMAT, Plan};
+use plinth_plan::{Action, FindingSource, PLAN_FORMAT, Plan, Severity};
 use plinth_render::TextOptions;
 use plinth_state::{Backend, State, Status};
 
@@ -103,43 +103,87 @@ pub(super) fn print_outputs(state: &State, reveal: bool, only_if_any: bool, comm
     }
 }
 
-/// `--fail-on`: an error naming what the plan would delete or replace.
+/// `--fail-on`: refuses the plan (after it was shown) when `--fail-on` names something it has: deletes
+/// (`destroy`, the old object of a replacement included), replacements (`replace`), a
+/// policy's denials (`policy`) or identity-chain findings (`identity-chain`). The error names
+/// every hit and how to proceed.
 pub(super) fn check_fail_on(plan: &Plan, fail_on: &[FailOn]) -> Result<(), CliError> {
+    let mut problems: Vec<(String, String)> = Vec::new();
+    let has = |f: FailOn| fail_on.contains(&f);
     let hits: Vec<String> = plan
         .changes
         .iter()
         .filter(|c| c.kind == plinth_plan::DeclKind::Resource)
         .filter(|c| match c.action {
-            Action::Delete => fail_on.contains(&FailOn::Destroy),
-            Action::Replace => {
-                fail_on.contains(&FailOn::Destroy) || fail_on.contains(&FailOn::Replace)
-            }
+            Action::Delete => has(FailOn::Destroy),
+            Action::Replace => has(FailOn::Destroy) || has(FailOn::Replace),
             _ => false,
         })
         .map(|c| format!("{} ({})", c.address, c.action))
         .collect();
-    if hits.is_empty() {
-        return Ok(());
+    if !hits.is_empty() {
+        let (flag, what) = if has(FailOn::Destroy) {
+            ("destroy", "destroy objects")
+        } else {
+            ("replace", "replace objects")
+        };
+        problems.push((
+            format!("the plan would {what}: {}", hits.join(", ")),
+            format!("--fail-on {flag} refuses such plans; review them and run without --fail-on {flag} to proceed"),
+        ));
     }
-    let flag = if fail_on.contains(&FailOn::Destroy) {
-        "destroy"
-    } else {
-        "replace"
+    let finding_list = |source: FindingSource, deny_only: bool| -> Vec<String> {
+        plan.findings
+            .iter()
+            .filter(|f| f.source == source && (!deny_only || f.severity == Severity::Deny))
+            .map(|f| match &f.address {
+                Some(a) => format!("{a}: {} [{}]", f.message, f.rule),
+                None => format!("{} [{}]", f.message, f.rule),
+            })
+            .collect()
     };
-    Err(CliError::help(
-        format!(
-            "the plan would {}: {}",
-            if flag == "destroy" {
-                "destroy objects"
-            } else {
-                "replace objects"
-            },
-            hits.join(", ")
-        ),
-        format!(
-            "--fail-on {flag} refuses such plans; review them and run without --fail-on to proceed"
-        ),
-    ))
+    if has(FailOn::Policy) {
+        let denied = finding_list(FindingSource::Policy, true);
+        if !denied.is_empty() {
+            problems.push((
+                format!(
+                    "the plan is denied by policy ({}):\n  - {}",
+                    count(denied.len(), "finding", "findings"),
+                    denied.join("\n  - ")
+                ),
+                "fix the configuration as each message says (or the policy, if it is wrong) and plan again; --fail-on policy refuses plans a policy denies".into(),
+            ));
+        }
+    }
+    if has(FailOn::IdentityChain) {
+        let broken = finding_list(FindingSource::IdentityChain, false);
+        if !broken.is_empty() {
+            problems.push((
+                format!(
+                    "the identity chain is broken ({}):\n  - {}",
+                    count(broken.len(), "finding", "findings"),
+                    broken.join("\n  - ")
+                ),
+                "fix each link as the plan's findings say and plan again; --fail-on identity-chain refuses plans whose workload identity would not work".into(),
+            ));
+        }
+    }
+    match problems.len() {
+        0 => Ok(()),
+        1 => {
+            let (message, help) = problems.remove(0);
+            Err(CliError::help(message, help))
+        }
+        _ => {
+            let (messages, helps): (Vec<String>, Vec<String>) = problems.into_iter().unzip();
+            Err(CliError::help(messages.join("\n"), helps.join("; ")))
+        }
+    }
+}
+
+/// `1 finding`, `3 findings`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 pub(super) fn parse_addrs(list: &[String], flag: &str) -> Result<Vec<Address>, CliError> {
