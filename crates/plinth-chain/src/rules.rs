@@ -1,0 +1,1079 @@
+//! The links of the chain, each checked over the plan's objects.
+
+use std::collections::BTreeSet;
+
+use plinth_addr::Address;
+use plinth_plan::{Action, Finding, FindingSource, Plan, ResourceChange, Severity};
+use plinth_value::{Path, Value};
+
+use crate::model::{
+    CLIENT_ID_ANNOTATION, CLUSTER, CREDENTIAL, IDENTITY, KEDA_NS, KEDA_SA, Obj, Objects,
+    ROLE_ASSIGNMENT, SB_NAMESPACE, Side, Tri, path,
+};
+use crate::origin::Tracer;
+use crate::roles::{DataRole, MANAGE_ROLE, data_role};
+
+/// The audience Entra ID's token exchange expects of a federated credential.
+pub(crate) const AUDIENCE: &str = "api://AzureADTokenExchange";
+const ISSUER_URL: &str = "properties.oidcIssuerProfile.issuerURL";
+const CLIENT_ID: &str = "properties.clientId";
+const PRINCIPAL_ID: &str = "properties.principalId";
+
+fn keda_subject() -> String {
+    format!("system:serviceaccount:{KEDA_NS}:{KEDA_SA}")
+}
+
+fn annotation_path() -> Path {
+    path("metadata.annotations").key(CLIENT_ID_ANNOTATION)
+}
+
+struct Identity<'p> {
+    obj: Obj<'p>,
+    /// The ARM id, lower case; `None` when unknown.
+    id: Option<String>,
+    client_id: Side,
+    principal_id: Side,
+}
+
+struct Credential<'p> {
+    obj: Obj<'p>,
+    /// The parent identity's ARM id, lower case.
+    parent: Option<String>,
+    issuer: Side,
+    subject: Side,
+}
+
+struct Cluster<'p> {
+    obj: Obj<'p>,
+    issuer: Side,
+}
+
+struct Account<'p> {
+    obj: Obj<'p>,
+    ns: Option<String>,
+    name: Option<String>,
+    client_id: Side,
+}
+
+struct TriggerAuth<'p> {
+    obj: Obj<'p>,
+    cluster_scoped: bool,
+    ns: Option<String>,
+    name: Option<String>,
+    identity_id: Side,
+    /// The identities (indices into `identities`) KEDA authenticates as for it.
+    resolved: Vec<usize>,
+}
+
+struct Role<'p> {
+    obj: Obj<'p>,
+    principal: Side,
+    /// `Some(None)`: a known role that is no Service Bus data role; `None`: unknown.
+    role: Option<Option<DataRole>>,
+    /// The scope, lower case; `None` when unknown.
+    scope: Option<String>,
+}
+
+/// Everything the rules look at, read once.
+pub(crate) struct Chain<'p, 't> {
+    objects: Objects<'p>,
+    tracer: &'t Tracer<'t>,
+    identities: Vec<Identity<'p>>,
+    credentials: Vec<Credential<'p>>,
+    clusters: Vec<Cluster<'p>>,
+    accounts: Vec<Account<'p>>,
+    auths: Vec<TriggerAuth<'p>>,
+    roles: Vec<Role<'p>>,
+    findings: Vec<Finding>,
+}
+
+fn lower(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim_end_matches('/').to_ascii_lowercase())
+}
+
+/// The known string at `name` of a change's configured inputs.
+fn config_str(change: &ResourceChange, name: &str) -> Option<String> {
+    change
+        .config
+        .as_ref()?
+        .get(&path(name))?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// `system:serviceaccount:NS:NAME` → `(NS, NAME)`.
+fn parse_subject(s: &str) -> Option<(&str, &str)> {
+    let rest = s.strip_prefix("system:serviceaccount:")?;
+    let (ns, name) = rest.split_once(':')?;
+    (!ns.is_empty() && !name.is_empty() && !name.contains(':')).then_some((ns, name))
+}
+
+/// Whether a role assignment's scope covers an ARM id (the id itself or one of its parents).
+fn covers(scope: &str, id: &str) -> bool {
+    let scope = scope.trim_end_matches('/');
+    scope.is_empty() || id == scope || id.starts_with(&format!("{scope}/"))
+}
+
+impl<'p, 't> Chain<'p, 't> {
+    pub(crate) fn new(plan: &'p Plan, tracer: &'t Tracer<'t>) -> Self {
+        let objects = Objects::of(plan);
+        let identities = objects
+            .azure_of(IDENTITY)
+            .map(|o| Identity {
+                id: lower(o.str("id")),
+                client_id: o.side(&path(CLIENT_ID), tracer),
+                principal_id: o.side(&path(PRINCIPAL_ID), tracer),
+                obj: o.clone(),
+            })
+            .collect();
+        let credentials = objects
+            .azure_of(CREDENTIAL)
+            .map(|o| {
+                let parent = config_str(o.change, "parent").or_else(|| {
+                    let id = o.str("id")?;
+                    let at = id
+                        .to_ascii_lowercase()
+                        .find("/federatedidentitycredentials/")?;
+                    Some(id[..at].to_string())
+                });
+                Credential {
+                    parent: lower(parent),
+                    issuer: o.side(&path("properties.issuer"), tracer),
+                    subject: o.side(&path("properties.subject"), tracer),
+                    obj: o.clone(),
+                }
+            })
+            .collect();
+        let clusters = objects
+            .azure_of(CLUSTER)
+            .map(|o| Cluster {
+                issuer: o.side(&path(ISSUER_URL), tracer),
+                obj: o.clone(),
+            })
+            .collect();
+        let accounts = objects
+            .kind("ServiceAccount")
+            .map(|o| Account {
+                ns: o.namespace(),
+                name: o.str("metadata.name"),
+                client_id: o.side(&annotation_path(), tracer),
+                obj: o.clone(),
+            })
+            .collect();
+        let mut auths: Vec<TriggerAuth<'p>> = Vec::new();
+        for (kind, cluster_scoped) in [
+            ("TriggerAuthentication", false),
+            ("ClusterTriggerAuthentication", true),
+        ] {
+            for o in objects.kind(kind) {
+                if o.str("spec.podIdentity.provider").as_deref() != Some("azure-workload") {
+                    continue;
+                }
+                auths.push(TriggerAuth {
+                    cluster_scoped,
+                    ns: o.namespace(),
+                    name: o.str("metadata.name"),
+                    identity_id: o.side(&path("spec.podIdentity.identityId"), tracer),
+                    resolved: vec![],
+                    obj: o.clone(),
+                });
+            }
+        }
+        let roles = objects
+            .azure_of(ROLE_ASSIGNMENT)
+            .map(|o| {
+                let role = match o.get(&path("properties.roleDefinitionId")) {
+                    Some(v) if v.is_unknown() => None,
+                    Some(v) => Some(v.as_str().and_then(data_role)),
+                    None => Some(None),
+                };
+                let scope = match o.get(&path("properties.scope")) {
+                    Some(Value::String(s)) => Some(s),
+                    _ => config_str(o.change, "parent"),
+                };
+                Role {
+                    principal: o.side(&path(PRINCIPAL_ID), tracer),
+                    role,
+                    scope: lower(scope),
+                    obj: o.clone(),
+                }
+            })
+            .collect();
+        Chain {
+            objects,
+            tracer,
+            identities,
+            credentials,
+            clusters,
+            accounts,
+            auths,
+            roles,
+            findings: vec![],
+        }
+    }
+
+    pub(crate) fn run(mut self) -> Vec<Finding> {
+        self.credentials_rules();
+        self.account_rules();
+        self.trigger_auth_rules();
+        self.data_role_rules();
+        self.principal_rules();
+        self.restart_rules();
+        let mut seen = BTreeSet::new();
+        self.findings
+            .retain(|f| seen.insert((f.rule.clone(), f.address.clone(), f.message.clone())));
+        self.findings
+    }
+
+    fn push(
+        &mut self,
+        rule: &str,
+        obj: &Obj<'_>,
+        attr: Option<&str>,
+        message: String,
+        fix: String,
+    ) {
+        let location = obj.locate(attr.map(path).as_ref(), self.tracer);
+        self.findings.push(Finding {
+            source: FindingSource::IdentityChain,
+            rule: rule.to_string(),
+            severity: Severity::Warn,
+            address: Some(obj.address().to_string()),
+            message,
+            fix: Some(fix),
+            location,
+        });
+    }
+
+    /// Whether `side` is the attribute `attr` of identity `ident`.
+    fn names(&self, side: &Side, ident: &Identity<'_>, attr: &str) -> Tri {
+        let theirs = if attr == CLIENT_ID {
+            &ident.client_id
+        } else {
+            &ident.principal_id
+        };
+        match side {
+            Side::Known { value, .. } => match theirs {
+                Side::Known { value: v, .. } => {
+                    if v.eq_ignore_ascii_case(value) {
+                        Tri::Yes
+                    } else {
+                        Tri::No
+                    }
+                }
+                _ if ident.obj.is_new() => Tri::No,
+                _ => Tri::Maybe,
+            },
+            Side::From(o) if o.address == ident.obj.address() => {
+                if o.attr == path(attr) {
+                    Tri::Yes
+                } else {
+                    Tri::No
+                }
+            }
+            Side::From(o) if self.objects.azure_at(&o.address).is_some() => Tri::No,
+            Side::From(_) | Side::Opaque => Tri::Maybe,
+            Side::Missing => Tri::No,
+        }
+    }
+
+    fn issuer_is(&self, side: &Side, cluster: &Cluster<'_>) -> Tri {
+        match side {
+            Side::Known { value, .. } => match &cluster.issuer {
+                Side::Known { value: v, .. } => {
+                    if v == value {
+                        Tri::Yes
+                    } else {
+                        Tri::No
+                    }
+                }
+                Side::Missing => Tri::No,
+                _ if cluster.obj.is_new() => Tri::No,
+                _ => Tri::Maybe,
+            },
+            Side::From(o) if o.address == cluster.obj.address() => {
+                if o.attr == path(ISSUER_URL) {
+                    Tri::Yes
+                } else {
+                    Tri::No
+                }
+            }
+            Side::From(o) if self.objects.azure_at(&o.address).is_some() => Tri::No,
+            Side::From(_) | Side::Opaque => Tri::Maybe,
+            Side::Missing => Tri::No,
+        }
+    }
+
+    fn identity_by_id(&self, id: Option<&String>) -> Option<usize> {
+        let id = id?;
+        self.identities
+            .iter()
+            .position(|i| i.id.as_ref() == Some(id))
+    }
+
+    /// The identity a credential belongs to, for messages.
+    fn parent_name(&self, cred: &Credential<'_>) -> String {
+        match self.identity_by_id(cred.parent.as_ref()) {
+            Some(i) => self.identities[i].obj.address().to_string(),
+            None => cred
+                .parent
+                .clone()
+                .unwrap_or_else(|| "its parent identity".into()),
+        }
+    }
+
+    fn credentials_rules(&mut self) {
+        let keda = keda_subject();
+        let mut flagged_clusters = BTreeSet::new();
+        let mut found = Vec::new();
+        for cred in &self.credentials {
+            let addr = cred.obj.address();
+            // Audience.
+            match cred.obj.get(&path("properties.audiences")) {
+                Some(v) if v.is_unknown() => {}
+                Some(v) => {
+                    let items = v.as_list().unwrap_or_default();
+                    let has = items.iter().any(|a| a.as_str() == Some(AUDIENCE));
+                    let unknown = items.iter().any(Value::is_unknown);
+                    if !has && !unknown {
+                        let shown: Vec<String> = items
+                            .iter()
+                            .filter_map(|a| a.as_str().map(|s| format!("\"{s}\"")))
+                            .collect();
+                        found.push((
+                            "audience",
+                            cred.obj.clone(),
+                            Some("properties.audiences"),
+                            format!(
+                                "federated credential {addr} accepts the audience {}, not {AUDIENCE}: Entra ID's token exchange, which the workload identity webhook's tokens are for, is refused (AADSTS700212)",
+                                if shown.is_empty() { "list []".to_string() } else { shown.join(", ") }
+                            ),
+                            format!("set audiences = [\"{AUDIENCE}\"]"),
+                        ));
+                    }
+                }
+                None => found.push((
+                    "audience",
+                    cred.obj.clone(),
+                    None,
+                    format!("federated credential {addr} has no audiences: Entra ID exchanges only tokens for {AUDIENCE}"),
+                    format!("set audiences = [\"{AUDIENCE}\"]"),
+                )),
+            }
+
+            // Issuer: the OIDC issuer of a cluster in the plan.
+            if !self.clusters.is_empty() {
+                let results: Vec<Tri> = self
+                    .clusters
+                    .iter()
+                    .map(|c| self.issuer_is(&cred.issuer, c))
+                    .collect();
+                if let Some(i) = results.iter().position(|t| *t == Tri::Yes) {
+                    flagged_clusters.insert(i);
+                } else if Tri::any(results.iter().copied()) == Tri::No {
+                    let clusters: Vec<String> = self
+                        .clusters
+                        .iter()
+                        .map(|c| match &c.issuer {
+                            Side::Known { value, .. } => {
+                                format!("{}'s is \"{value}\"", c.obj.address())
+                            }
+                            Side::Missing => format!(
+                                "{} has none (its OIDC issuer is not enabled)",
+                                c.obj.address()
+                            ),
+                            _ => format!("{}'s is known only after apply", c.obj.address()),
+                        })
+                        .collect();
+                    let slash = match (&cred.issuer, self.clusters.first().map(|c| &c.issuer)) {
+                        (Side::Known { value: a, .. }, Some(Side::Known { value: b, .. }))
+                            if a.trim_end_matches('/') == b.trim_end_matches('/') =>
+                        {
+                            " (they differ only in the trailing slash, and Entra ID compares issuers exactly)"
+                        }
+                        _ => "",
+                    };
+                    let first = self.clusters[0].obj.address();
+                    found.push((
+                        "issuer",
+                        cred.obj.clone(),
+                        Some("properties.issuer"),
+                        format!(
+                            "federated credential {addr} trusts the issuer {}, which is not the OIDC issuer of a cluster in this plan ({}){slash}: Entra ID refuses the cluster's service account tokens (AADSTS70021)",
+                            cred.issuer.show(),
+                            clusters.join("; ")
+                        ),
+                        format!(
+                            "take the issuer from the cluster: issuer = {} (through a module input when the credential is in another module)",
+                            reference(first, ISSUER_URL)
+                        ),
+                    ));
+                }
+            }
+
+            // Subject: a declared ServiceAccount, or the KEDA add-on's operator.
+            if let Some(subject) = cred.subject.known() {
+                match parse_subject(subject) {
+                    None => found.push((
+                        "subject",
+                        cred.obj.clone(),
+                        Some("properties.subject"),
+                        format!(
+                            "federated credential {addr} trusts the subject \"{subject}\", which is not a Kubernetes service account's (system:serviceaccount:NAMESPACE:NAME): no pod's token matches it"
+                        ),
+                        "write the subject as system:serviceaccount:NAMESPACE:NAME of the ServiceAccount the pods run as".into(),
+                    )),
+                    Some(_) if subject == keda => {}
+                    Some((ns, name)) if self.objects.any_kubernetes => {
+                        let declared = self.accounts.iter().any(|a| {
+                            a.ns.as_deref() == Some(ns) && a.name.as_deref() == Some(name)
+                        });
+                        let unknown = self.accounts.iter().any(|a| a.ns.is_none() || a.name.is_none());
+                        if !declared && !unknown {
+                            let names: Vec<String> = self
+                                .accounts
+                                .iter()
+                                .filter_map(|a| Some(format!("{}/{}", a.ns.as_deref()?, a.name.as_deref()?)))
+                                .collect();
+                            let fix = match self.accounts.iter().find(|a| {
+                                !(a.ns.as_deref() == Some(KEDA_NS) && a.name.as_deref() == Some(KEDA_SA))
+                            }) {
+                                Some(a) => format!(
+                                    "declare ServiceAccount {ns}/{name} (k8s:v1/ServiceAccount), or trust the one the pods run as: subject = \"system:serviceaccount:{}:{}\"",
+                                    a.ns.as_deref().unwrap_or("default"),
+                                    a.name.as_deref().unwrap_or_default()
+                                ),
+                                None => format!("declare ServiceAccount {ns}/{name} (k8s:v1/ServiceAccount) and run the pods as it"),
+                            };
+                            found.push((
+                                "subject",
+                                cred.obj.clone(),
+                                Some("properties.subject"),
+                                format!(
+                                    "federated credential {addr} trusts system:serviceaccount:{ns}:{name}, but this plan declares no ServiceAccount {ns}/{name} ({}) and it is not the KEDA add-on's {KEDA_NS}/{KEDA_SA}: no pod gets a token it accepts",
+                                    if names.is_empty() { "it declares none".to_string() } else { format!("it declares {}", names.join(", ")) }
+                                ),
+                                fix,
+                            ));
+                        }
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        // The clusters whose issuer a credential trusts have the OIDC issuer and workload
+        // identity on.
+        for i in flagged_clusters {
+            let c = &self.clusters[i];
+            let addr = c.obj.address();
+            for (rule, attr, what, why) in [
+                (
+                    "oidc-issuer",
+                    "properties.oidcIssuerProfile.enabled",
+                    "the OIDC issuer",
+                    "Entra ID cannot read the keys its service account tokens are signed with",
+                ),
+                (
+                    "workload-identity",
+                    "properties.securityProfile.workloadIdentity.enabled",
+                    "workload identity",
+                    "the webhook that gives pods their projected token and AZURE_* environment does not run",
+                ),
+            ] {
+                let on = c.obj.get(&path(attr));
+                let enabled = match &on {
+                    Some(v) if v.is_unknown() => continue,
+                    Some(v) => v.as_bool() == Some(true),
+                    None => false,
+                };
+                if !enabled {
+                    found.push((
+                        rule,
+                        c.obj.clone(),
+                        Some(attr),
+                        format!(
+                            "cluster {addr} is the issuer federated credentials trust, but {what} is not enabled on it ({attr} is {}): {why}",
+                            on.map_or("not set".to_string(), |v| v.to_string())
+                        ),
+                        format!("set {attr} = true"),
+                    ));
+                }
+            }
+        }
+        for (rule, obj, attr, message, fix) in found {
+            self.push(rule, &obj, attr, message, fix);
+        }
+    }
+
+    fn account_rules(&mut self) {
+        let mut found = Vec::new();
+        for account in &self.accounts {
+            let (Some(ns), Some(name)) = (account.ns.as_deref(), account.name.as_deref()) else {
+                continue;
+            };
+            let addr = account.obj.address();
+            let subject = format!("system:serviceaccount:{ns}:{name}");
+            let trusting: Vec<&Credential<'_>> = self
+                .credentials
+                .iter()
+                .filter(|c| c.subject.known() == Some(subject.as_str()))
+                .collect();
+            let unknown_subjects = self.credentials.iter().any(|c| c.subject.known().is_none());
+            let a = &account.client_id;
+            if trusting.is_empty() {
+                if a.is_missing() || unknown_subjects {
+                    continue;
+                }
+                for ident in &self.identities {
+                    if self.names(a, ident, CLIENT_ID) == Tri::Yes {
+                        let i = ident.obj.address();
+                        found.push((
+                            "credential",
+                            account.obj.clone(),
+                            Some(annotation_path()),
+                            format!(
+                                "ServiceAccount {ns}/{name} ({addr}) names identity {i} in its {CLIENT_ID_ANNOTATION} annotation, but no federated credential of {i} trusts {subject}: Entra ID refuses its pods' tokens (AADSTS70021)"
+                            ),
+                            format!(
+                                "add a federated credential under {i} (azure:{CREDENTIAL}@2024-11-30, parent = its id) with subject = \"{subject}\", the cluster's OIDC issuer and audiences = [\"{AUDIENCE}\"]"
+                            ),
+                        ));
+                    }
+                }
+                continue;
+            }
+            let parents: Vec<usize> = trusting
+                .iter()
+                .filter_map(|c| self.identity_by_id(c.parent.as_ref()))
+                .collect();
+            let creds: Vec<&str> = trusting.iter().map(|c| c.obj.address()).collect();
+            if a.is_missing() {
+                let who = parents
+                    .first()
+                    .map(|&i| self.identities[i].obj.address().to_string())
+                    .unwrap_or_else(|| self.parent_name(trusting[0]));
+                found.push((
+                    "client-id",
+                    account.obj.clone(),
+                    None,
+                    format!(
+                        "ServiceAccount {ns}/{name} ({addr}) is trusted by federated credential {} of identity {who}, but has no {CLIENT_ID_ANNOTATION} annotation: the workload identity webhook gives its pods no AZURE_CLIENT_ID",
+                        creds.join(", ")
+                    ),
+                    format!(
+                        "annotate it with the identity's client id: metadata.annotations = {{ \"{CLIENT_ID_ANNOTATION}\" = {} }}",
+                        reference(&who, CLIENT_ID)
+                    ),
+                ));
+                continue;
+            }
+            if parents.len() < trusting.len() {
+                // A credential of an identity outside the plan: its client id is not here.
+                continue;
+            }
+            let tri = Tri::any(
+                parents
+                    .iter()
+                    .map(|&i| self.names(a, &self.identities[i], CLIENT_ID)),
+            );
+            if tri == Tri::No {
+                let ids: Vec<String> = parents
+                    .iter()
+                    .map(|&i| {
+                        let ident = &self.identities[i];
+                        format!(
+                            "{}'s client id is {}",
+                            ident.obj.address(),
+                            ident.client_id.show()
+                        )
+                    })
+                    .collect();
+                let first = self.identities[parents[0]].obj.address();
+                found.push((
+                    "client-id",
+                    account.obj.clone(),
+                    Some(annotation_path()),
+                    format!(
+                        "ServiceAccount {ns}/{name} ({addr}) has {CLIENT_ID_ANNOTATION} {}, which is not the client id of the identity its federated credential {} belongs to ({}): its pods ask Entra ID for an identity that does not trust them",
+                        a.show(),
+                        creds.join(", "),
+                        ids.join("; ")
+                    ),
+                    format!(
+                        "set the annotation to the identity's client id: {}",
+                        reference(first, CLIENT_ID)
+                    ),
+                ));
+            }
+        }
+        for (rule, obj, attr, message, fix) in found {
+            let location = obj.locate(attr.as_ref(), self.tracer);
+            self.findings.push(Finding {
+                source: FindingSource::IdentityChain,
+                rule: rule.to_string(),
+                severity: Severity::Warn,
+                address: Some(obj.address().to_string()),
+                message,
+                fix: Some(fix),
+                location,
+            });
+        }
+    }
+
+    /// The identities whose credentials trust KEDA's operator.
+    fn keda_identities(&self) -> Vec<usize> {
+        let keda = keda_subject();
+        self.credentials
+            .iter()
+            .filter(|c| c.subject.known() == Some(keda.as_str()))
+            .filter_map(|c| self.identity_by_id(c.parent.as_ref()))
+            .collect()
+    }
+
+    fn trigger_auth_rules(&mut self) {
+        let keda = keda_subject();
+        let keda_ids = self.keda_identities();
+        let operator = self
+            .accounts
+            .iter()
+            .find(|a| a.ns.as_deref() == Some(KEDA_NS) && a.name.as_deref() == Some(KEDA_SA));
+        let mut found = Vec::new();
+        let mut resolved = Vec::new();
+        for auth in &self.auths {
+            let addr = auth.obj.address();
+            let what = format!(
+                "{} {}",
+                if auth.cluster_scoped {
+                    "ClusterTriggerAuthentication"
+                } else {
+                    "TriggerAuthentication"
+                },
+                addr
+            );
+            let side = if auth.identity_id.is_missing() {
+                match operator {
+                    Some(op) if !op.client_id.is_missing() => op.client_id.clone(),
+                    _ => {
+                        found.push((
+                            "identity-id",
+                            auth.obj.clone(),
+                            Some("spec.podIdentity"),
+                            format!(
+                                "{what} sets no spec.podIdentity.identityId, and this plan gives {KEDA_NS}/{KEDA_SA}'s ServiceAccount no {CLIENT_ID_ANNOTATION} annotation: KEDA's operator has no identity to authenticate as (the AKS add-on does not annotate it, Azure/AKS#5243)"
+                            ),
+                            "set spec.podIdentity.identityId to the identity's client id, or annotate kube-system/keda-operator's ServiceAccount with it (a k8s:fields resource)".to_string(),
+                        ));
+                        resolved.push(vec![]);
+                        continue;
+                    }
+                }
+            } else {
+                auth.identity_id.clone()
+            };
+            let results: Vec<Tri> = self
+                .identities
+                .iter()
+                .map(|i| self.names(&side, i, CLIENT_ID))
+                .collect();
+            let yes: Vec<usize> = (0..results.len())
+                .filter(|&i| results[i] == Tri::Yes)
+                .collect();
+            if yes.is_empty()
+                && !results.is_empty()
+                && Tri::any(results.iter().copied()) == Tri::No
+                && (!keda_ids.is_empty()
+                    || matches!(&side, Side::From(o) if self.objects.azure_at(&o.address).is_some()))
+            {
+                let candidates: Vec<String> = keda_ids
+                    .iter()
+                    .map(|&i| {
+                        let ident = &self.identities[i];
+                        format!(
+                            "{} (client id {})",
+                            ident.obj.address(),
+                            ident.client_id.show()
+                        )
+                    })
+                    .collect();
+                let fix = match keda_ids.first() {
+                    Some(&i) => format!(
+                        "set identityId = {}",
+                        reference(self.identities[i].obj.address(), CLIENT_ID)
+                    ),
+                    None => "set identityId to the client id (properties.clientId) of the identity whose federated credential trusts system:serviceaccount:kube-system:keda-operator".into(),
+                };
+                let attr = if auth.identity_id.is_missing() {
+                    None
+                } else {
+                    Some("spec.podIdentity.identityId")
+                };
+                found.push((
+                    "identity-id",
+                    auth.obj.clone(),
+                    attr,
+                    format!(
+                        "{what} makes KEDA authenticate as {}, which is not the client id of an identity in this plan that trusts {keda}{}",
+                        side.show(),
+                        if candidates.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", candidates.join(", "))
+                        }
+                    ),
+                    fix,
+                ));
+            }
+            for &i in &yes {
+                let ident = &self.identities[i];
+                let mine: Vec<&Credential<'_>> = self
+                    .credentials
+                    .iter()
+                    .filter(|c| c.parent.is_some() && c.parent == ident.id)
+                    .collect();
+                let trusts = mine
+                    .iter()
+                    .any(|c| c.subject.known() == Some(keda.as_str()));
+                let unknown = mine.iter().any(|c| c.subject.known().is_none());
+                if !trusts && !unknown && ident.id.is_some() {
+                    let iaddr = ident.obj.address();
+                    found.push((
+                        "credential",
+                        auth.obj.clone(),
+                        None,
+                        format!(
+                            "{what} makes KEDA's operator authenticate as identity {iaddr} with the token of its own ServiceAccount, but no federated credential of {iaddr} trusts {keda}: the scaler fails with AADSTS70021 (No matching federated identity record found)"
+                        ),
+                        format!(
+                            "add a federated credential under {iaddr} with subject = \"{keda}\", the cluster's OIDC issuer and audiences = [\"{AUDIENCE}\"], and restart the operator after it (k8s:rollout-restart of kube-system/Deployment/keda-operator, on = [the credential])"
+                        ),
+                    ));
+                }
+            }
+            resolved.push(yes);
+        }
+        for (auth, r) in self.auths.iter_mut().zip(resolved) {
+            auth.resolved = r;
+        }
+        for (rule, obj, attr, message, fix) in found {
+            self.push(rule, &obj, attr, message, fix);
+        }
+    }
+
+    fn data_role_rules(&mut self) {
+        let namespaces: Vec<(String, Option<String>, String)> = self
+            .objects
+            .azure_of(SB_NAMESPACE)
+            .filter_map(|o| Some((o.str("name")?, lower(o.str("id")), o.address().to_string())))
+            .collect();
+        let mut found = Vec::new();
+        for kind in ["ScaledJob", "ScaledObject"] {
+            for scaler in self.objects.kind(kind) {
+                let Some(triggers) = scaler.get(&path("spec.triggers")) else {
+                    continue;
+                };
+                let Some(triggers) = triggers.as_list() else {
+                    continue;
+                };
+                let sns = scaler.namespace();
+                for (n, trigger) in triggers.iter().enumerate() {
+                    let s = |p: &str| {
+                        trigger
+                            .get(&path(p))
+                            .and_then(|v| v.as_str().map(str::to_string))
+                    };
+                    if s("type").as_deref() != Some("azure-servicebus") {
+                        continue;
+                    }
+                    let Some(auth_name) = s("authenticationRef.name") else {
+                        continue;
+                    };
+                    let cluster_scoped = s("authenticationRef.kind").as_deref()
+                        == Some("ClusterTriggerAuthentication");
+                    let Some(auth) = self.auths.iter().find(|a| {
+                        a.cluster_scoped == cluster_scoped
+                            && a.name.as_deref() == Some(auth_name.as_str())
+                            && (cluster_scoped || a.ns == sns)
+                    }) else {
+                        continue;
+                    };
+                    if auth.resolved.is_empty() {
+                        continue;
+                    }
+                    let Some(ns_name) = s("metadata.namespace") else {
+                        continue;
+                    };
+                    let ns_name = ns_name
+                        .strip_suffix(".servicebus.windows.net")
+                        .unwrap_or(&ns_name)
+                        .to_string();
+                    let saddr = scaler.address();
+                    let at = format!("spec.triggers[{n}].metadata.namespace");
+                    let Some((_, ns_id, _)) = namespaces
+                        .iter()
+                        .find(|(name, _, _)| name.eq_ignore_ascii_case(&ns_name))
+                    else {
+                        if !namespaces.is_empty() {
+                            let declared: Vec<String> = namespaces
+                                .iter()
+                                .map(|(name, _, a)| format!("{a} is {name}"))
+                                .collect();
+                            found.push((
+                                "data-role",
+                                scaler.clone(),
+                                Some(at),
+                                format!(
+                                    "{kind} {saddr}'s azure-servicebus trigger reads Service Bus namespace \"{ns_name}\", which this plan does not declare ({}): no role in this plan lets KEDA read it",
+                                    declared.join(", ")
+                                ),
+                                format!("name the namespace the queue is in: metadata.namespace = {}", reference(&namespaces[0].2, "name")),
+                            ));
+                        }
+                        continue;
+                    };
+                    let Some(ns_id) = ns_id else { continue };
+                    let (entity, what) = match (s("metadata.queueName"), s("metadata.topicName")) {
+                        (Some(q), _) => (
+                            format!("{ns_id}/queues/{}", q.to_ascii_lowercase()),
+                            format!("queue {ns_name}/{q}"),
+                        ),
+                        (None, Some(t)) => (
+                            format!("{ns_id}/topics/{}", t.to_ascii_lowercase()),
+                            format!("topic {ns_name}/{t}"),
+                        ),
+                        (None, None) => (ns_id.clone(), format!("namespace {ns_name}")),
+                    };
+                    for &i in &auth.resolved {
+                        let ident = &self.identities[i];
+                        let mut maybe = false;
+                        let mut covering_weak = Vec::new();
+                        let mut elsewhere = Vec::new();
+                        let mut ok = false;
+                        for role in &self.roles {
+                            let who = self.names(&role.principal, ident, PRINCIPAL_ID);
+                            if who == Tri::No {
+                                continue;
+                            }
+                            let (Some(r), Some(scope)) = (role.role, role.scope.as_ref()) else {
+                                maybe = true;
+                                continue;
+                            };
+                            let Some(r) = r else { continue };
+                            if who == Tri::Maybe {
+                                maybe |= r.manage && covers(scope, &entity);
+                                continue;
+                            }
+                            match (covers(scope, &entity), r.manage) {
+                                (true, true) => ok = true,
+                                (true, false) => covering_weak.push(format!(
+                                    "{} ({})",
+                                    r.name,
+                                    role.obj.address()
+                                )),
+                                (false, _) => elsewhere.push(format!(
+                                    "{} on {scope} ({})",
+                                    r.name,
+                                    role.obj.address()
+                                )),
+                            }
+                        }
+                        if ok || maybe {
+                            continue;
+                        }
+                        let iaddr = ident.obj.address();
+                        let has = if !covering_weak.is_empty() {
+                            format!(
+                                "holds only {} there, and the scaler reads the message count through Service Bus's administration API, which needs the Manage claim of {MANAGE_ROLE}",
+                                covering_weak.join(", ")
+                            )
+                        } else if !elsewhere.is_empty() {
+                            format!("holds {}, which does not cover it", elsewhere.join(", "))
+                        } else {
+                            "holds no Service Bus data role on it, its namespace or above"
+                                .to_string()
+                        };
+                        found.push((
+                            "data-role",
+                            scaler.clone(),
+                            Some(at.clone()),
+                            format!(
+                                "identity {iaddr}, as which KEDA reads {what} for {kind} {saddr}, {has}: the scaler fails with 401 (Manage,EntityRead claims required)"
+                            ),
+                            format!(
+                                "assign {MANAGE_ROLE} to {iaddr}: an azure:{ROLE_ASSIGNMENT}@2022-04-01 with parent = the queue's (or namespace's) id, roleDefinitionId = \"${{azure.role_definition_id(\\\"{MANAGE_ROLE}\\\")}}\" and principalId = {}",
+                                reference(iaddr, PRINCIPAL_ID)
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        for (rule, obj, attr, message, fix) in found {
+            let location = obj.locate(attr.map(|a| path(&a)).as_ref(), self.tracer);
+            self.findings.push(Finding {
+                source: FindingSource::IdentityChain,
+                rule: rule.to_string(),
+                severity: Severity::Warn,
+                address: Some(obj.address().to_string()),
+                message,
+                fix: Some(fix),
+                location,
+            });
+        }
+    }
+
+    /// A role assignment's principalId is an identity's client id: a classic slip (the two
+    /// are GUIDs side by side on the identity).
+    fn principal_rules(&mut self) {
+        let mut found = Vec::new();
+        for role in &self.roles {
+            for ident in &self.identities {
+                if self.names(&role.principal, ident, CLIENT_ID) == Tri::Yes
+                    && self.names(&role.principal, ident, PRINCIPAL_ID) != Tri::Yes
+                {
+                    let iaddr = ident.obj.address();
+                    found.push((
+                        role.obj.clone(),
+                        format!(
+                            "role assignment {} names identity {iaddr}'s client id as its principalId: Azure needs the principal (object) id, so the role goes to no one (PrincipalNotFound) or to another principal",
+                            role.obj.address()
+                        ),
+                        format!("set principalId = {}", reference(iaddr, PRINCIPAL_ID)),
+                    ));
+                }
+            }
+        }
+        for (obj, message, fix) in found {
+            self.push("principal-id", &obj, Some(PRINCIPAL_ID), message, fix);
+        }
+    }
+
+    fn restart_rules(&mut self) {
+        let keda = keda_subject();
+        let restarts: Vec<&ResourceChange> = self
+            .objects
+            .restarts
+            .iter()
+            .copied()
+            .filter(|r| config_str(r, "target").is_some_and(|t| is_operator(&t)))
+            .collect();
+        let mut watched: Vec<(Obj<'p>, &str)> = self
+            .credentials
+            .iter()
+            .filter(|c| c.subject.known() == Some(keda.as_str()))
+            .map(|c| (c.obj.clone(), "federated credential"))
+            .collect();
+        watched.extend(
+            self.accounts
+                .iter()
+                .filter(|a| {
+                    a.ns.as_deref() == Some(KEDA_NS)
+                        && a.name.as_deref() == Some(KEDA_SA)
+                        && !a.client_id.is_missing()
+                })
+                .map(|a| (a.obj.clone(), "client-id annotation")),
+        );
+        let configured = self.tracer.has_config();
+        let mut found = Vec::new();
+        for (obj, what) in watched {
+            let addr = obj.address();
+            let Ok(parsed) = addr.parse::<Address>() else {
+                continue;
+            };
+            let named = restarts.iter().any(|r| {
+                self.tracer.action_on(&r.address).is_some_and(|on| {
+                    on.iter().any(|a| {
+                        if a.key.is_some() {
+                            *a == parsed
+                        } else {
+                            a.decl() == parsed.decl()
+                        }
+                    })
+                })
+            });
+            if named {
+                continue;
+            }
+            let after = restarts
+                .iter()
+                .any(|r| r.action == Action::Run && r.depends_on.iter().any(|d| d == addr));
+            if obj.changes() && after {
+                continue;
+            }
+            if !obj.changes() && !configured {
+                continue;
+            }
+            // Written in the `on` of the action that exists, or of one declared beside it.
+            let relative = relative_to(
+                &parsed,
+                Some(restarts.first().map_or(addr, |r| r.address.as_str())),
+            );
+            let fix = match restarts.first() {
+                Some(r) => format!("add \"{relative}\" to the `on` list of {}", r.address),
+                None => format!(
+                    "declare an action: type = \"k8s:rollout-restart\", target = \"kube-system/Deployment/keda-operator\", on = [\"{relative}\"] (beside {addr})"
+                ),
+            };
+            let when = if obj.changes() {
+                format!(
+                    "{addr} ({what} of {KEDA_NS}/{KEDA_SA}) changes in this plan, but nothing restarts kube-system/Deployment/keda-operator after it"
+                )
+            } else {
+                format!(
+                    "no k8s:rollout-restart of kube-system/Deployment/keda-operator runs when {addr} ({what} of {KEDA_NS}/{KEDA_SA}) changes"
+                )
+            };
+            found.push((
+                obj,
+                format!(
+                    "{when}: KEDA's operator reads its identity only when it starts (Azure/AKS#5243), so its scalers keep failing with the credential it started with"
+                ),
+                fix,
+            ));
+        }
+        for (obj, message, fix) in found {
+            self.push("restart", &obj, None, message, fix);
+        }
+    }
+}
+
+/// `"${NAME.ATTR}"` for the object at `address`, as a configuration in its own module
+/// instance writes it, and which module instance that is.
+fn reference(address: &str, attr: &str) -> String {
+    let Ok(addr) = address.parse::<Address>() else {
+        return format!("\"${{{address}.{attr}}}\"");
+    };
+    let mut local = addr.clone();
+    local.module = vec![];
+    if addr.module.is_empty() {
+        format!("\"${{{local}.{attr}}}\"")
+    } else {
+        format!(
+            "\"${{{local}.{attr}}}\" (in {})",
+            Address::module_instance(addr.module.clone())
+        )
+    }
+}
+
+/// `kube-system/Deployment/keda-operator`, as a rollout restart's target.
+fn is_operator(target: &str) -> bool {
+    let parts: Vec<&str> = target.split('/').collect();
+    matches!(parts.as_slice(), [ns, kind, name]
+        if *ns == KEDA_NS && *name == KEDA_SA
+            && matches!(kind.to_ascii_lowercase().as_str(), "deployment" | "deployments" | "deploy"))
+}
+
+/// The address as the `on` list of the action at `action` writes it: relative to the
+/// action's module instance when it is in the same one.
+fn relative_to(addr: &Address, action: Option<&str>) -> String {
+    let module = action
+        .and_then(|a| a.parse::<Address>().ok())
+        .map(|a| a.module);
+    match module {
+        Some(m) if m == addr.module => {
+            let mut local = addr.decl();
+            local.module = vec![];
+            local.to_string()
+        }
+        _ => addr.decl().to_string(),
+    }
+}
