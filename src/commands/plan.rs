@@ -49,6 +49,10 @@ pub(super) async fn make_plan(
     let mut plan = plinth_engine::plan(&input, &opts, progress)
         .await
         .map_err(|d: Diagnostics| CliError::Config(loaded.config.sources.clone(), d))?;
+    // The workload-identity chain across Azure and Kubernetes: warnings beside the plan
+    // (`--fail-on identity-chain` makes them errors).
+    plan.findings
+        .extend(plinth_chain::check(&plan, Some(&loaded.config)));
     if let Some(policies) = &policies {
         // The input is the plan JSON plinth prints, redacted: no secret reaches a policy.
         let input = plinth_render::json::plan_json(&plan, false);
