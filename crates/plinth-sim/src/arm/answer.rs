@@ -16,6 +16,23 @@ pub fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Resp
     resp
 }
 
+/// A response extension: the request is still being processed until this time (ms since the
+/// Unix epoch) and its answer is sent then. A federated identity credential write takes a
+/// moment on Azure and the identity refuses other credential writes meanwhile; the handler
+/// holds such an answer, outside the world's lock, until then, so that "in progress" ends
+/// exactly when the client gets its answer (as on Azure, where a write made after the
+/// previous one was answered succeeds).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AnswerAt(pub u64);
+
+/// `resp`, answered at `at` (see [`AnswerAt`]) when there is one.
+pub(super) fn answered_at(mut resp: Response, at: Option<u64>) -> Response {
+    if let Some(at) = at {
+        resp.extensions_mut().insert(AnswerAt(at));
+    }
+    resp
+}
+
 pub(super) fn json_response(status: StatusCode, body: &Value) -> Response {
     (status, axum::Json(body.clone())).into_response()
 }

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::answer::{empty, error, json_response, with_headers};
+use super::answer::{answered_at, empty, error, json_response, with_headers};
 use super::context::Ctx;
 use super::id::{IdInfo, key, parse_id};
 use super::store::{ArmWorld, Resource, remove_cascade};
@@ -208,7 +208,10 @@ pub(super) fn put(
             }
             world.arm.resources.insert(k, out.resource);
             (
-                with_headers(json_response(out.status, &body), &out.headers),
+                answered_at(
+                    with_headers(json_response(out.status, &body), &out.headers),
+                    out.answer_at,
+                ),
                 true,
             )
         }
@@ -278,6 +281,7 @@ pub(super) fn delete(ctx: &Ctx, world: &mut ArmWorld<'_>, info: &IdInfo) -> (Res
     if existing.deleting_until_ms.is_some() {
         return (empty(StatusCode::ACCEPTED), false);
     }
+    let mut answer_at = None;
     match behaviour.delete {
         Delete::Operation {
             realistic_secs,
@@ -288,11 +292,10 @@ pub(super) fn delete(ctx: &Ctx, world: &mut ArmWorld<'_>, info: &IdInfo) -> (Res
             let headers = headers(ctx, info, &existing, &op);
             return (with_headers(empty(StatusCode::ACCEPTED), &headers), true);
         }
-        Delete::Guarded(check) => {
-            if let Err(resp) = check(ctx, world, info) {
-                return (resp, false);
-            }
-        }
+        Delete::Guarded(check) => match check(ctx, world, info) {
+            Ok(at) => answer_at = at,
+            Err(resp) => return (resp, false),
+        },
         Delete::Now | Delete::NowAnswering => {}
     }
     let removed = remove_cascade(world, &k);
@@ -301,9 +304,12 @@ pub(super) fn delete(ctx: &Ctx, world: &mut ArmWorld<'_>, info: &IdInfo) -> (Res
             .first()
             .map(|r| r.body.clone())
             .unwrap_or(Value::Null);
-        return (json_response(StatusCode::OK, &body), true);
+        return (
+            answered_at(json_response(StatusCode::OK, &body), answer_at),
+            true,
+        );
     }
-    (empty(StatusCode::OK), true)
+    (answered_at(empty(StatusCode::OK), answer_at), true)
 }
 
 /// A POST action (`.../{resource}/{action}`) on an existing resource.

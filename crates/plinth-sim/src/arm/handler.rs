@@ -12,7 +12,7 @@ use axum::response::Response;
 use serde_json::json;
 
 use super::account::metadata_endpoints;
-use super::answer::{error, json_response};
+use super::answer::{AnswerAt, error, json_response};
 use super::context::Ctx;
 use super::crud::settle;
 use super::faults::fault;
@@ -188,6 +188,14 @@ pub async fn handle(
     };
     if wrote && let Err(e) = shared.save() {
         tracing::warn!("could not save the simulator world: {e}");
+    }
+    // A write that takes a moment (a federated credential's) is answered when it is done,
+    // the world's lock released meanwhile so that other requests see it in progress.
+    if let Some(AnswerAt(at)) = resp.extensions_mut().remove::<AnswerAt>() {
+        let wait = at.saturating_sub(now_ms());
+        if wait > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+        }
     }
     let h = resp.headers_mut();
     if let Some(r) = remaining

@@ -53,7 +53,8 @@ pub struct Resource {
     /// The AKS cluster's key in `World::clusters`.
     #[serde(default)]
     pub cluster_key: Option<String>,
-    /// Last federated identity credential write under this identity: (credential id, until).
+    /// Last federated identity credential write under this identity: (credential id, when
+    /// its answer is due); the identity takes no other credential write until then.
     #[serde(default)]
     pub fic_write: Option<(String, u64)>,
     /// The world's logical clock ([`crate::World::clock`]) when this resource was created or, for a
@@ -89,7 +90,10 @@ pub struct Settings {
     pub operation_ms: Option<u64>,
     /// How long after its creation a principal is unknown to role assignments without `principalType`.
     pub principal_window_ms: Option<u64>,
-    /// How long a federated identity credential write is in progress.
+    /// How long a federated identity credential write (PUT or DELETE) takes: its answer comes
+    /// that long after it arrived, and meanwhile another credential write under the same
+    /// identity answers 409. Default: 5 s of Azure's time, scaled by the latency profile (0
+    /// on `instant`).
     pub fic_write_ms: Option<u64>,
     /// List page size (default 100).
     pub page_size: Option<usize>,

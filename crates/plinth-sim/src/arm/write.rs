@@ -19,6 +19,9 @@ pub(super) struct Outcome {
     pub headers: Vec<(&'static str, String)>,
     /// Body to answer with (default: the resource's body).
     pub body: Option<Value>,
+    /// When the answer is sent, for a synchronous write that takes a moment (see
+    /// [`super::answer::AnswerAt`]); `None`: at once.
+    pub answer_at: Option<u64>,
 }
 
 pub(super) fn norm_location(l: &str) -> String {
@@ -128,6 +131,7 @@ pub(super) fn put_answer(
         resource: new_resource(ctx, info, existing, body),
         headers: vec![],
         body: None,
+        answer_at: None,
     }
 }
 

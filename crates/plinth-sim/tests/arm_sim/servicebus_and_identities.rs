@@ -207,22 +207,57 @@ async fn arm_identity_and_federated_credentials() {
         200
     );
 
-    // Concurrent writes under one identity.
-    s.settings(json!({"fic_write_ms": 60000})).await;
-    assert_eq!(
-        s.put(&fic("a"), fex["parameters"]["parameters"].clone())
-            .await
-            .status,
-        201
-    );
-    let r = s
-        .put(&fic("b"), fex["parameters"]["parameters"].clone())
-        .await;
-    assert_eq!(r.status, 409);
-    assert_eq!(
-        r.code(),
-        "ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity"
-    );
+    // Concurrent writes under one identity. A credential write takes a moment (here 1 s)
+    // and is answered when done: another write arriving meanwhile answers 409, a write made
+    // after the answer succeeds (on Azure, writes made one after the other never meet the
+    // 409: see the sources in src/arm/types/managed_identity.rs).
+    s.settings(json!({"fic_write_ms": 1000})).await;
+    let body = fex["parameters"]["parameters"].clone();
+    let a_path = fic("a");
+    let stored_a = format!("/_sim/resources{}", fic("a").split('?').next().unwrap());
+    let (first, (meanwhile, delete_meanwhile)) =
+        tokio::join!(s.put(&a_path, body.clone()), async {
+            // The write is stored when it arrives and answered when done: wait (without
+            // sleeping) until it is in progress.
+            while s.admin("GET", &stored_a, None).await.status != 200 {
+                tokio::task::yield_now().await;
+            }
+            (
+                s.put(&fic("b"), body.clone()).await,
+                s.delete(&fic("ficResourceName")).await,
+            )
+        });
+    assert_eq!(first.status, 201);
+    for r in [&meanwhile, &delete_meanwhile] {
+        assert_eq!(r.status, 409);
+        assert_eq!(
+            r.code(),
+            "ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity"
+        );
+    }
+    // The log shows the first write in progress for the write's duration, the others
+    // refused within it.
+    let log = s.admin("GET", "/_sim/requests", None).await.json();
+    let entries = log
+        .as_array()
+        .or_else(|| log["requests"].as_array())
+        .unwrap()
+        .clone();
+    let put_a = entries
+        .iter()
+        .find(|e| {
+            e["method"] == "PUT"
+                && e["path"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("/federatedIdentityCredentials/a")
+        })
+        .unwrap();
+    let at = |t: &Value| humantime::parse_rfc3339(t.as_str().unwrap()).unwrap();
+    let took = at(&put_a["done"]).duration_since(at(&put_a["at"])).unwrap();
+    assert!(took >= std::time::Duration::from_millis(999), "{put_a}");
+    // Answered: the identity takes the next write.
+    assert_eq!(s.put(&fic("b"), body.clone()).await.status, 201);
     s.settings(json!({"fic_write_ms": 0})).await;
 
     // A credential under a missing identity.

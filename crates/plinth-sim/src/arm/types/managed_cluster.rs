@@ -314,6 +314,7 @@ pub(super) fn put(
         resource,
         headers: vec![("azure-asyncoperation", async_url)],
         body: None,
+        answer_at: None,
     })
 }
 

@@ -1,6 +1,19 @@
 //! Managed identities: `userAssignedIdentities` (client and principal ids generated once)
 //! and their `federatedIdentityCredentials` (issuer and subject required; one write at a time
 //! per identity, as Entra allows: a concurrent one answers 409).
+//!
+//! A credential write (PUT or DELETE) is synchronous on Azure (200/201, no long-running
+//! operation) but takes a moment: it is in progress from its arrival until its answer, and
+//! only a write arriving meanwhile meets `409 ConcurrentFederatedIdentityCredentialsWrites
+//! ForSingleManagedIdentity`. Once answered, the identity takes the next write. The evidence:
+//! azurerm fixed the 409 (hashicorp/terraform-provider-azurerm#19968) with a mutex per
+//! identity around each create/update/delete call and no wait after it (#20003, tested with
+//! six credentials of one identity; its go-azure-sdk client does not retry a 409), Azure
+//! Verified Modules with `@batchSize(1)`, one credential deployment after the other
+//! (Azure/bicep-registry-modules#1447, #1462), and confidential-containers saw the 409 only in
+//! parallel runs, never in sequential ones (confidential-containers/cloud-api-adaptor#1351).
+//! So the simulator holds a credential write's answer for `fic_write_ms` (the write's
+//! duration) and keeps the identity busy exactly that long, not after the answer.
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -58,19 +71,22 @@ pub(super) fn put_identity(
         resource,
         headers,
         body: None,
+        answer_at: None,
     })
 }
 
-/// Claims the identity for a federated credential write, or answers 409 if another is in progress.
+/// Claims the identity for a federated credential write, or answers 409 if another is in
+/// progress (arrived and not yet answered). Returns when this write's answer is due: the
+/// identity is busy until then.
 fn fic_lock(
     ctx: &Ctx,
     world: &mut ArmWorld<'_>,
     parent_key: &str,
     fic_key: &str,
-) -> Result<(), Response> {
+) -> Result<Option<u64>, Response> {
     let ms = ctx.fic_write_ms(&world.arm.settings);
     let Some(parent) = world.arm.resources.get_mut(parent_key) else {
-        return Ok(());
+        return Ok(None);
     };
     if let Some((other, until)) = &parent.fic_write
         && *until > ctx.now
@@ -85,8 +101,9 @@ fn fic_lock(
             ),
         ));
     }
-    parent.fic_write = Some((fic_key.to_string(), ctx.now + ms));
-    Ok(())
+    let until = ctx.now + ms;
+    parent.fic_write = Some((fic_key.to_string(), until));
+    Ok((ms > 0).then_some(until))
 }
 
 /// PUT of a federated identity credential.
@@ -112,20 +129,23 @@ pub(super) fn put_credential(
         }
     }
     let parent = key(info.parent.as_deref().unwrap_or_default());
-    fic_lock(ctx, world, &parent, &key(&info.id))?;
+    let answer_at = fic_lock(ctx, world, &parent, &key(&info.id))?;
     let mut b = base_body(info, CREDENTIAL, existing, &json!({"properties": in_props}));
     props(&mut b)
         .entry("audiences")
         .or_insert(json!(["api://AzureADTokenExchange"]));
-    Ok(put_answer(ctx, info, existing, b))
+    Ok(Outcome {
+        answer_at,
+        ..put_answer(ctx, info, existing, b)
+    })
 }
 
-/// A DELETE of a credential is a write under its identity too.
+/// A DELETE of a credential is a write under its identity too; returns when its answer is due.
 pub(super) fn before_delete_credential(
     ctx: &Ctx,
     world: &mut ArmWorld<'_>,
     info: &IdInfo,
-) -> Result<(), Response> {
+) -> Result<Option<u64>, Response> {
     let parent = key(info.parent.as_deref().unwrap_or_default());
     fic_lock(ctx, world, &parent, &key(&info.id))
 }

@@ -45,8 +45,9 @@ pub(super) enum Delete {
     Now,
     /// Removed at once: 200 with the deleted resource as the body.
     NowAnswering,
-    /// A check first (which may refuse), then removed at once: 200, no body.
-    Guarded(fn(&Ctx, &mut ArmWorld<'_>, &IdInfo) -> Result<(), Response>),
+    /// A check first (which may refuse), then removed at once: 200, no body, answered when
+    /// the check says (`Some(ms since the epoch)`: the delete takes that long) or at once.
+    Guarded(fn(&Ctx, &mut ArmWorld<'_>, &IdInfo) -> Result<Option<u64>, Response>),
     /// A long-running operation that takes `realistic_secs` on Azure and whose `Location`
     /// answers `done_status` once done: 202 with `headers`.
     Operation {
@@ -182,6 +183,7 @@ fn put_generic(
         resource: new_resource(ctx, info, existing, b),
         headers: vec![],
         body: None,
+        answer_at: None,
     })
 }
 

@@ -38,6 +38,7 @@ pub(super) fn put(
         resource: new_resource(ctx, info, existing, b),
         headers: vec![],
         body: None,
+        answer_at: None,
     })
 }
 

@@ -101,6 +101,7 @@ pub(super) fn put_namespace(
         resource,
         headers: vec![],
         body: None,
+        answer_at: None,
     })
 }
 
@@ -221,5 +222,6 @@ pub(super) fn put_queue(
         resource: new_resource(ctx, info, existing, b),
         headers: vec![],
         body: None,
+        answer_at: None,
     })
 }
