@@ -502,6 +502,11 @@ fn init_logging() {
             .with_env_filter(filter)
             // Above the live view while one is drawn, so neither garbles the other.
             .with_writer(progress::log_writer)
+            // Escape codes only on a terminal: a log piped to a file stays plain text.
+            .with_ansi(
+                std::io::IsTerminal::is_terminal(&std::io::stderr())
+                    && std::env::var_os("NO_COLOR").is_none(),
+            )
             .try_init();
     }
 }
