@@ -291,7 +291,7 @@ async fn a_call_s_provider_settings_replace_the_root_s_inside_its_instances() {
         .reason
         .clone()
         .unwrap_or_default();
-    assert!(reason.contains("`home` changed"), "{reason}");
+    assert!(reason.contains("provider's home changed from"), "{reason}");
     let old_home = id(&h, "homes[\"a\"]");
     h.apply_ok(&plan).await;
     assert_eq!(

@@ -108,7 +108,7 @@ async fn replacing_what_the_settings_name_replaces_the_objects_inside_it() {
     let obj = plan.changes.iter().find(|c| c.address == "obj").unwrap();
     assert_eq!(obj.action, Action::Replace);
     assert!(
-        obj.reason.as_deref().unwrap_or("").contains("`home`"),
+        obj.reason.as_deref() == Some("home, which its provider's settings name, is replaced"),
         "{:?}",
         obj.reason
     );
@@ -193,7 +193,7 @@ async fn an_object_is_read_and_deleted_where_it_was_created_whatever_the_setting
         obj.reason
             .as_deref()
             .unwrap_or("")
-            .contains("`home` changed"),
+            .contains("provider's home changed from"),
         "{:?}",
         obj.reason
     );

@@ -124,15 +124,22 @@ pub struct ResourceChange {
     /// The inputs as configured (unknown where they depend on values known after apply).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<Value>,
-    /// Input paths whose value changes.
+    /// Attribute paths whose value changes: they resolve in `before` and `after` (ARM:
+    /// `properties.x`, which the configuration sets as `body.properties.x`; Kubernetes:
+    /// `data.x`, set as `manifest.data.x`). A value the service keeps but never returns (a
+    /// Secret's `stringData`) is shown at its attribute path in both, `before` as last
+    /// applied. A changed input the object reports nowhere (write-only, such as Kubernetes'
+    /// `wait`) is carried as its input path, which resolves in `config`. Plans of earlier
+    /// releases carried input paths here, mapped by `attribute_paths`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changed_paths: Vec<Path>,
-    /// Changed input paths that the object reports under another attribute path (ARM:
-    /// `body.properties.x` is `properties.x`; Kubernetes: `manifest.x` is `x`), so that
-    /// renderings show the value before next to the value after.
+    /// Only in plans of earlier releases, whose `changed_paths`/`replace_paths` were input
+    /// paths: the attribute path of each that the object reports elsewhere. Empty in plans
+    /// this release writes; read paths through [`ResourceChange::attribute_path`], which
+    /// maps either.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attribute_paths: Vec<(Path, Path)>,
-    /// Paths that force a replacement.
+    /// Attribute paths (as `changed_paths`) that force a replacement.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replace_paths: Vec<Path>,
     /// Why, when the action is not explained by the diff alone.
@@ -240,7 +247,9 @@ impl ResourceChange {
         }
     }
 
-    /// Where the value of an input path is found in `before`/`after` (the attributes).
+    /// Where the value of a path of `changed_paths`/`replace_paths` is found in
+    /// `before`/`after`: the path itself, or for a plan of an earlier release (input paths)
+    /// its attribute path.
     pub fn attribute_path<'a>(&'a self, input: &'a Path) -> &'a Path {
         self.attribute_paths
             .iter()

@@ -37,7 +37,7 @@ impl Planner<'_, '_> {
                     .any(|a| matches!(a, Action::Create | Action::Update | Action::Replace))
             })
             // Named by its full address: inside a module, `fic` is `module.app["a"].fic`.
-            .map(|t| format!("`{}` changes", super::planner::relative(inst, &t.text)))
+            .map(|t| format!("{} changes", super::planner::relative(inst, &t.text)))
             // An action that has not run successfully yet (added to a configuration whose
             // watched resources already exist, or whose last run failed) runs now.
             .or_else(|| match self.state.last_run(&address) {

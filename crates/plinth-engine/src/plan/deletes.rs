@@ -82,6 +82,14 @@ impl Planner<'_, '_> {
                 "not in the configuration".to_string()
             };
             let p = marks::prior(self.input.workspace.registry, r);
+            // What the provider says about the object going (a role assignment's role name).
+            let annotations = self
+                .input
+                .workspace
+                .registry
+                .lookup(&r.type_name)
+                .map(|(provider, t)| super::review::annotations(&**provider, &t, &p.attributes))
+                .unwrap_or_default();
             deletes.push(ResourceChange {
                 address: address.clone(),
                 name: decl_name,
@@ -105,7 +113,7 @@ impl Planner<'_, '_> {
                 depends_on: r.dependencies.clone(),
                 moved_from: None,
                 importing: None,
-                annotations: vec![],
+                annotations,
                 bookkeeping: vec![],
                 cascade: None,
             });

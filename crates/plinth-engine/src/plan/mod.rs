@@ -29,6 +29,7 @@ mod moves;
 mod planner;
 mod removed;
 mod resources;
+mod review;
 mod targets;
 
 pub(crate) use checks::{check_address, judge};
@@ -172,6 +173,7 @@ pub async fn plan(
         by_static: HashMap::new(),
         imports,
         stopped: Default::default(),
+        read_paths: HashMap::new(),
         removed_by_drift: drift
             .iter()
             .filter(|d| d.action == Action::Update)

@@ -74,6 +74,9 @@ pub(super) struct Planner<'a, 'i> {
     /// Declarations a failed precondition or postcondition stopped, and data sources an
     /// unknown precondition defers to apply (see `conditions`).
     pub(super) stopped: super::conditions::Stopped,
+    /// Per static module, what its references read of each declaration (for bookkeeping
+    /// paths), built the first time a create there needs it.
+    pub(super) read_paths: HashMap<usize, super::review::ReadPaths>,
 }
 
 /// A declaration in the static module tree: module, kind, name.
@@ -251,6 +254,16 @@ impl Planner<'_, '_> {
                     .unwrap_or(&[]),
             ),
         }
+    }
+
+    /// The attribute paths references in static module `m` read of its declaration `name`.
+    pub(super) fn read_paths(&mut self, m: usize, name: &str) -> Vec<Path> {
+        let config = self.tree.get(m).config;
+        self.read_paths
+            .entry(m)
+            .or_insert_with(|| super::review::ReadPaths::of(config))
+            .of_name(name)
+            .to_vec()
     }
 
     pub(super) fn action_of(&self, address_text: &str) -> Vec<Action> {

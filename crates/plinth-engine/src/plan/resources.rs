@@ -3,7 +3,7 @@
 //! back, and the change recorded.
 
 use plinth_config::{Diagnostic, ResourceDecl};
-use plinth_plan::{Action, ReplaceOrder, ResourceChange};
+use plinth_plan::{Action, Cascade, CascadeVia, ReplaceOrder, ResourceChange};
 use plinth_provider::{NullReporter, Request, diff};
 use plinth_state::{ResourceState, Status};
 use plinth_value::{Path, Value};
@@ -17,6 +17,7 @@ use crate::scope::Iteration;
 use super::existing::CreateCheck;
 use super::join_paths;
 use super::planner::Planner;
+use super::review;
 
 impl Planner<'_, '_> {
     pub(super) async fn plan_managed(
@@ -78,40 +79,64 @@ impl Planner<'_, '_> {
         };
 
         let mut reason = None;
-        let forced = if record.is_some_and(|r| r.status == Status::Tainted) {
-            Some("tainted: a previous create or update failed part-way".to_string())
-        } else if self
-            .opts
-            .replace
-            .iter()
-            .any(|r| *r == *addr || (r.key.is_none() && r.decl() == addr.decl()))
-        {
-            Some("requested with --replace".to_string())
-        } else {
-            decl.lifecycle
-                .replace_triggered_by
+        let mut cascade = None;
+        // Reasons are plain text: renderings style the addresses in them themselves.
+        let forced: Option<(String, Option<Cascade>)> =
+            if record.is_some_and(|r| r.status == Status::Tainted) {
+                Some((
+                    "tainted: a previous create or update failed part-way".to_string(),
+                    None,
+                ))
+            } else if self
+                .opts
+                .replace
                 .iter()
-                .find_map(|t| {
-                    let hit = self
-                        .action_of(&super::planner::relative(&addr.module, &t.text))
-                        .into_iter()
-                        .any(|a| matches!(a, Action::Create | Action::Update | Action::Replace));
-                    hit.then(|| format!("replace_triggered_by: `{}` changes", t.text))
-                })
-                .or_else(|| moved(provider.settings_references(), record, &settings))
-                .or_else(|| {
-                    // An object lives where its provider's settings point: a replaced
-                    // cluster takes its objects with it.
-                    settings_deps
-                        .iter()
-                        .find(|d| {
-                            self.index
-                                .get(*d)
-                                .is_some_and(|&i| self.changes[i].action == Action::Replace)
+                .any(|r| *r == *addr || (r.key.is_none() && r.decl() == addr.decl()))
+            {
+                Some(("requested with --replace".to_string(), None))
+            } else {
+                decl.lifecycle
+                    .replace_triggered_by
+                    .iter()
+                    .find_map(|t| {
+                        let cause = super::planner::relative(&addr.module, &t.text);
+                        let hit = self.action_of(&cause).into_iter().any(|a| {
+                            matches!(a, Action::Create | Action::Update | Action::Replace)
+                        });
+                        hit.then(|| {
+                            (
+                                format!("replace_triggered_by: {cause} changes"),
+                                Some(Cascade {
+                                    cause,
+                                    via: CascadeVia::ReplaceTriggeredBy,
+                                }),
+                            )
                         })
-                        .map(|d| format!("`{d}`, which its provider's settings name, is replaced"))
-                })
-        };
+                    })
+                    .or_else(|| {
+                        moved(provider.settings_references(), record, &settings).map(|m| (m, None))
+                    })
+                    .or_else(|| {
+                        // An object lives where its provider's settings point: a replaced
+                        // cluster takes its objects with it.
+                        settings_deps
+                            .iter()
+                            .find(|d| {
+                                self.index
+                                    .get(*d)
+                                    .is_some_and(|&i| self.changes[i].action == Action::Replace)
+                            })
+                            .map(|d| {
+                                (
+                                    format!("{d}, which its provider's settings name, is replaced"),
+                                    Some(Cascade {
+                                        cause: d.clone(),
+                                        via: CascadeVia::ProviderSettings,
+                                    }),
+                                )
+                            })
+                    })
+            };
 
         let (action, mut planned) = match &prior {
             None => (
@@ -146,8 +171,18 @@ impl Planner<'_, '_> {
                         planned.changed.push(ip.clone());
                     }
                 }
-                if let Some(f) = forced {
+                // A change only in what the service owns (a resource version, a uid, a
+                // timestamp) is never an update: the service changes those by itself.
+                // Replacements keep theirs (another uid means another object).
+                planned.changed.retain(|ip| {
+                    planned.requires_replace.contains(ip)
+                        || !provider
+                            .attribute_path(&t, ip)
+                            .is_some_and(|a| provider.is_volatile(&t, &a))
+                });
+                if let Some((f, c)) = forced {
                     reason = Some(f);
+                    cascade = c;
                     let fresh = provider
                         .plan(&req, None, &config)
                         .await
@@ -242,18 +277,48 @@ impl Planner<'_, '_> {
                 loc: decl.loc.clone(),
             });
         }
-        let changed_paths = if action == Action::NoOp {
+        let changed_inputs = if action == Action::NoOp {
             vec![]
         } else {
             planned.changed
         };
-        let attribute_paths = changed_paths
+        let replace_inputs = if action == Action::Replace {
+            planned.requires_replace
+        } else {
+            vec![]
+        };
+        // One path language: the plan names attribute paths, which resolve in `before` and
+        // `after` (a write-only input stays an input path, see `review::attribute_of`).
+        let pairs: Vec<(Path, Path)> = changed_inputs
             .iter()
-            .filter_map(|p| {
-                let a = provider.attribute_path(&t, p)?;
-                (a != *p).then(|| (p.clone(), a))
-            })
+            .chain(&replace_inputs)
+            .map(|ip| (ip.clone(), review::attribute_of(&*provider, &t, ip)))
             .collect();
+        let changed_paths = review::attribute_paths(&*provider, &t, &changed_inputs);
+        let replace_paths = review::attribute_paths(&*provider, &t, &replace_inputs);
+        let mut before = prior.as_ref().map(|p| p.attributes.clone());
+        let mut after = planned.attributes;
+        if action != Action::NoOp {
+            let gone = self
+                .removed_by_drift
+                .get(&address)
+                .map_or(&[][..], Vec::as_slice);
+            review::show_write_only(
+                &pairs,
+                prior.as_ref().map(|p| &p.inputs),
+                &config,
+                gone,
+                before.as_mut(),
+                &mut after,
+            );
+        }
+        let bookkeeping = if matches!(action, Action::Create | Action::Replace) {
+            let refs = self.read_paths(m, &decl.name);
+            review::bookkeeping(&*provider, &t, &after, &refs)
+        } else {
+            vec![]
+        };
+        let annotations = review::annotations(&*provider, &t, &after);
         self.push(ResourceChange {
             address,
             name: decl.name.clone(),
@@ -262,26 +327,22 @@ impl Planner<'_, '_> {
             action,
             replace_order,
             id,
-            before: prior.map(|p| p.attributes),
-            after: Some(planned.attributes),
+            before,
+            after: Some(after),
             // A no-op has nothing to apply: its inputs are not kept (10,000 of them are memory).
             // An import records the configuration as the object's inputs at apply.
             config: (action != Action::NoOp || imported.is_some()).then_some(config),
             changed_paths,
-            attribute_paths,
-            replace_paths: if action == Action::Replace {
-                planned.requires_replace
-            } else {
-                vec![]
-            },
+            attribute_paths: vec![],
+            replace_paths,
             reason,
             drift,
             depends_on: deps,
             moved_from: None,
             importing: imported.map(|i| i.importing),
-            annotations: vec![],
-            bookkeeping: vec![],
-            cascade: None,
+            annotations,
+            bookkeeping,
+            cascade,
         });
         Ok(())
     }
@@ -327,6 +388,11 @@ impl Planner<'_, '_> {
                 (Value::Unknown, false)
             };
         self.values.set(addr, after.clone(), complete);
+        let annotations = if complete {
+            review::annotations(&*provider, &t, &after)
+        } else {
+            vec![]
+        };
         self.push(ResourceChange {
             address,
             name: decl.name.clone(),
@@ -349,7 +415,7 @@ impl Planner<'_, '_> {
             depends_on: deps,
             moved_from: None,
             importing: None,
-            annotations: vec![],
+            annotations,
             bookkeeping: vec![],
             cascade: None,
         });
@@ -372,7 +438,7 @@ pub(super) fn moved(
         let was = recorded.get(&path).unwrap_or(Value::Null);
         (now.is_wholly_known() && now != was).then(|| {
             format!(
-                "its provider's `{k}` changed from {} to {}: it is created where the settings now point and deleted where it was",
+                "its provider's {k} changed from {} to {}: it is created where the settings now point and deleted where it was",
                 was.render(),
                 now.render()
             )
