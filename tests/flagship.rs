@@ -6,8 +6,10 @@
 //! The identity chain lives in the module `modules/keda-workload-identity`, called once as
 //! `module.workload`, so its objects are addressed `module.workload.mi` and so on.
 //!
-//! Three broken variants each apply successfully, end with the ScaledJob reporting what a real
-//! cluster would, and `plinth plan` on the fixed configuration shows exactly the missing piece.
+//! Three broken variants are each caught at plan time by the identity-chain check (a warning
+//! per broken link, which `--fail-on identity-chain` turns into a refusal); applied anyway,
+//! each ends with the ScaledJob reporting what a real cluster would, and `plinth plan` on the
+//! fixed configuration shows exactly the missing piece and no finding.
 
 mod common;
 
@@ -256,10 +258,39 @@ fn flagship_scales_to_ten_jobs_converges_and_destroys_everything() {
     assert_eq!(sim.inventory(), Vec::<String>::new());
 }
 
-/// Applies a broken variant, checks what the ScaledJob reports, then restores the example and
-/// checks the plan is exactly `fix`.
+/// The identity-chain findings of a plan, `(rule, address)`, read from the saved plan (each
+/// located, with a fix).
+fn chain_findings(p: &Project, sim: &Sim) -> BTreeSet<(String, String)> {
+    ok(p.sim_run(sim, &["plan", "--out", "chain.plan"]));
+    let plan: serde_json::Value = serde_json::from_str(&p.read("chain.plan")).unwrap();
+    p.remove("chain.plan");
+    let findings = plan["findings"].as_array().cloned().unwrap_or_default();
+    findings
+        .iter()
+        .filter(|f| f["source"] == "identity-chain")
+        .map(|f| {
+            assert_eq!(f["severity"], "warn", "{f:#}");
+            assert!(f["fix"].as_str().is_some_and(|x| !x.is_empty()), "{f:#}");
+            let location = f["location"].as_str().unwrap_or_default();
+            assert!(
+                location.contains(".toml:") || location.contains(".yaml:"),
+                "{f:#}"
+            );
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["address"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Checks that the identity-chain check catches a broken variant at plan time (`chain`: its
+/// findings) and that `--fail-on identity-chain` refuses the plan, then applies it, checks what
+/// the ScaledJob reports, restores the example and checks the plan is exactly `fix`, with no
+/// finding left.
 fn broken_variant(
     break_it: impl Fn(&Project),
+    chain: &[(&str, &str)],
     scaler_error: &str,
     fix: &[(&str, &str)],
 ) -> (Project, Sim, Kubectl) {
@@ -267,6 +298,16 @@ fn broken_variant(
     let p = Project::flagship();
     let sim = Sim::start(&world(&p));
     break_it(&p);
+    assert_eq!(chain_findings(&p, &sim), set(chain));
+    let refused = p.sim_run(&sim, &["plan", "--fail-on", "identity-chain", "--no-color"]);
+    refused.code(1);
+    for (rule, _) in chain {
+        assert!(
+            refused.all().contains(&format!("[{rule}]")),
+            "{}",
+            refused.all()
+        );
+    }
     ok(p.sim_run(&sim, &["apply", "--auto-approve"]));
     let kubectl = kubectl_for(&p, &sim, &p.id_of("aks"));
     let text = describe(&sim, &kubectl);
@@ -280,6 +321,7 @@ fn broken_variant(
         p.write(f, &fixed.read(f));
     }
     assert_eq!(plan_changes(&p, &sim), set(fix));
+    assert_eq!(chain_findings(&p, &sim), set(&[]));
     (p, sim, kubectl)
 }
 
@@ -290,6 +332,14 @@ fn without_the_keda_operator_credential_the_scaler_cannot_authenticate() {
             remove_table(p, IDENTITY, "resource.fic_keda");
             remove_table(p, KUBERNETES, "action.restart_keda");
         },
+        &[
+            // The operator's ServiceAccount and the TriggerAuthentication name an identity
+            // that does not trust the operator's token; the annotation is not followed by
+            // a restart.
+            ("credential", "module.workload.keda_operator_identity[0]"),
+            ("credential", "module.workload.trigger_auth"),
+            ("restart", "module.workload.keda_operator_identity[0]"),
+        ],
         "AADSTS70021: No matching federated identity record found",
         &[
             ("module.workload.fic_keda", "create"),
@@ -306,6 +356,10 @@ fn without_the_keda_operator_credential_the_scaler_cannot_authenticate() {
 fn without_the_restart_the_operator_keeps_its_old_credential() {
     let (p, sim, kubectl) = broken_variant(
         |p| remove_table(p, KUBERNETES, "action.restart_keda"),
+        &[
+            ("restart", "module.workload.fic_keda"),
+            ("restart", "module.workload.keda_operator_identity[0]"),
+        ],
         "started before the federated identity credential",
         &[("module.workload.action.restart_keda", "run")],
     );
@@ -318,6 +372,7 @@ fn without_the_restart_the_operator_keeps_its_old_credential() {
 fn without_the_data_role_neither_producer_nor_scaler_may_use_the_queue() {
     let (_p, _sim, kubectl) = broken_variant(
         |p| remove_table(p, IDENTITY, "resource.data_owner"),
+        &[("data-role", "consumer")],
         "Manage,EntityRead claims required",
         &[("module.workload.data_owner", "create")],
     );
