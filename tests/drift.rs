@@ -1,7 +1,9 @@
 //! Drift — changes made outside plinth — as a reviewer reads it: keys added to or removed from
-//! a map the configuration owns (tags) are shown in text and Markdown, not only in JSON; and
-//! drift that no rendering showed (attributes the configuration does not set) is never written
-//! into state by an apply, so `plan --refresh-only` keeps reporting it until someone looks.
+//! a map the configuration owns (tags) are shown in text and Markdown, not only in JSON; a
+//! change to an attribute the configuration does not set is shown apart ("not managed here")
+//! and recorded by the apply whose plan showed it; and drift that no rendering showed (what
+//! the service changes by itself, such as a provisioning state) is never written into state
+//! by an apply, so `plan --refresh-only` keeps reporting it until someone looks.
 
 mod common;
 
@@ -71,30 +73,43 @@ fn added_and_removed_tags_show_and_unshown_drift_is_not_absorbed() {
     p.sim_run(&sim, &["apply", "--auto-approve"]).code(0);
     p.assert_no_changes(&["--sim", &sim.url]);
     let mi = p.id_of("mi");
-    out_of_band(&sim, &mi, r#"{"properties": {"note": "set by hand"}}"#);
-    // A normal plan does not show it ...
+    out_of_band(
+        &sim,
+        &mi,
+        r#"{"properties": {"note": "set by hand", "provisioningState": "Updating"}}"#,
+    );
+    // A normal plan shows the note apart, as not managed here, and plans nothing for it;
+    // the provisioning state is the service's own: not shown.
     p.sim_run(&sim, &["plan", "--no-color"])
         .code(0)
-        .stdout_lacks("set by hand");
-    // ... so an apply of an unrelated change does not write it into state ...
+        .stdout_has("not managed here")
+        .stdout_has("properties.note")
+        .stdout_lacks("provisioningState")
+        .stdout_has("No changes");
+    // ... so an apply of an unrelated change records the note (it was shown), not the
+    // provisioning state (it was not) ...
     p.edit("main.toml", "input = \"one\"", "input = \"two\"");
     p.sim_run(&sim, &["apply", "--auto-approve"]).code(0);
     let state = p.state();
     let recorded = &state["resources"]["mi"]["attributes"]["properties"];
-    assert!(
-        recorded.get("note").is_none(),
+    assert_eq!(recorded["note"], "set by hand", "{recorded}");
+    assert_ne!(
+        recorded["provisioningState"], "Updating",
         "absorbed unseen: {recorded}"
     );
-    // ... and a refresh-only plan still reports it; applying that records it.
+    p.sim_run(&sim, &["plan", "--no-color"])
+        .code(0)
+        .stdout_lacks("not managed here");
+    // ... and a refresh-only plan still reports what no plan showed; applying that records it.
     p.sim_run(&sim, &["plan", "--refresh-only", "--no-color"])
         .code(0)
         .stdout_has("mi (azure:Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30) was changed outside plinth")
-        .stdout_has("+ properties.note = \"set by hand\" (added)");
+        .stdout_has("properties.provisioningState");
     p.sim_run(&sim, &["apply", "--refresh-only", "--auto-approve"])
         .code(0);
     assert_eq!(
-        p.state()["resources"]["mi"]["attributes"]["properties"]["note"],
-        "set by hand"
+        p.state()["resources"]["mi"]["attributes"]["properties"]["provisioningState"],
+        "Updating"
     );
     p.sim_run(&sim, &["plan", "--refresh-only", "--no-color"])
         .code(0)
