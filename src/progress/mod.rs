@@ -124,6 +124,8 @@ pub struct Progress {
     ticker: Mutex<Option<Ticker>>,
     /// False in tests, which call [`Progress::tick`] themselves.
     spawn_ticker: bool,
+    /// True in tests: the live view is kept but not drawn.
+    hidden: bool,
 }
 
 impl Progress {
@@ -183,6 +185,7 @@ impl Progress {
             }),
             ticker: Mutex::new(None),
             spawn_ticker: true,
+            hidden: false,
         }
     }
 
@@ -196,7 +199,11 @@ impl Progress {
             inner.done = 0;
             inner.since = s.clock.now();
             if s.mode == Mode::Live && inner.ui.is_none() {
-                let multi = MultiProgress::new();
+                let multi = if self.hidden {
+                    MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::hidden())
+                } else {
+                    MultiProgress::new()
+                };
                 log::show_logs_above(Some(multi.clone()));
                 inner.ui = Some(LiveUi {
                     multi,
@@ -643,6 +650,46 @@ mod tests {
                 "action.restart: ran after 0.0s",
             ]
         );
+    }
+
+    #[test]
+    fn the_live_view_has_a_row_per_running_operation_and_drops_what_finished() {
+        let clock = Arc::new(FakeClock(Mutex::new(Instant::now())));
+        let out = Arc::new(Buffer::default());
+        let mut p = Progress::with(Mode::Live, clock.clone(), out.clone(), STILL_EVERY, false);
+        p.spawn_ticker = false;
+        p.hidden = true;
+        let rows = |p: &Progress| -> Vec<String> {
+            let inner = p.shared.lock();
+            let ui = inner.ui.as_ref().expect("a live view");
+            ui.rows.iter().map(|r| r.message().to_string()).collect()
+        };
+        p.start(3);
+        assert_eq!(
+            rows(&p),
+            vec!["  0/3 done, 0 running  ░░░░░░░░░░░░░░░░░░░░░░░░  0s"]
+        );
+        p.emit(started("aks", "create"));
+        p.emit(started("queue", "create"));
+        clock.advance(Duration::from_millis(100));
+        p.emit(finished("queue", "create", 100));
+        // The queue's row went at once; the start lines are the view's, not the log's.
+        assert_eq!(
+            rows(&p),
+            vec![
+                "⠙ 1/3 done, 1 running  ████████░░░░░░░░░░░░░░░░  0s",
+                "  aks  creating  0s",
+            ]
+        );
+        clock.advance(80 * SEC);
+        p.tick();
+        assert_eq!(rows(&p)[1], "  aks  creating  1m20s");
+        // Nothing "still creating" on a terminal: the row says it.
+        assert!(out.take().is_empty());
+        p.emit(finished("aks", "create", 80_100));
+        assert_eq!(rows(&p).len(), 1);
+        p.finish();
+        assert!(p.shared.lock().ui.is_none());
     }
 
     #[test]
