@@ -1,6 +1,8 @@
 //! The plan's objects the chain is made of, read from their planned attributes (`after`, or
 //! `before` where a change has none left, as a no-op has).
 
+use std::collections::HashSet;
+
 use plinth_plan::{Action, DeclKind, Plan, ResourceChange};
 use plinth_value::{Path, Value};
 
@@ -212,6 +214,8 @@ pub(crate) struct Objects<'p> {
     pub restarts: Vec<&'p ResourceChange>,
     /// Whether the plan has any Kubernetes object at all.
     pub any_kubernetes: bool,
+    /// The addresses of the Azure objects.
+    azure_addresses: HashSet<&'p str>,
 }
 
 impl<'p> Objects<'p> {
@@ -221,6 +225,7 @@ impl<'p> Objects<'p> {
             kubernetes: vec![],
             restarts: vec![],
             any_kubernetes: false,
+            azure_addresses: HashSet::new(),
         };
         for change in &plan.changes {
             if change.kind == DeclKind::Action {
@@ -238,6 +243,7 @@ impl<'p> Objects<'p> {
                 continue;
             };
             if let Some(ty) = azure_type(&change.type_name) {
+                out.azure_addresses.insert(&change.address);
                 out.azure.push((
                     ty,
                     Obj {
@@ -294,11 +300,8 @@ impl<'p> Objects<'p> {
             .map(|(_, o)| o)
     }
 
-    /// The Azure object at an address.
-    pub(crate) fn azure_at(&self, address: &str) -> Option<&Obj<'p>> {
-        self.azure
-            .iter()
-            .map(|(_, o)| o)
-            .find(|o| o.address() == address)
+    /// Whether an Azure object of the plan is at this address.
+    pub(crate) fn is_azure(&self, address: &str) -> bool {
+        self.azure_addresses.contains(address)
     }
 }

@@ -853,3 +853,21 @@ fn origins_are_followed_through_module_variables_and_outputs() {
         "{f:#?}"
     );
 }
+
+#[test]
+fn a_targeted_plan_is_not_faulted_for_what_it_leaves_out() {
+    let cfg = config(MAIN);
+    let mut p = first();
+    p.targets = vec!["fic_workload".into()];
+    p.changes
+        .retain(|c| ["aks", "mi", "fic_workload"].contains(&c.address.as_str()));
+    assert_eq!(check(&p, Some(&cfg)), vec![]);
+    // What is in it is still checked.
+    set(
+        &mut p,
+        "fic_workload",
+        "properties.audiences",
+        json!(["api://other"]),
+    );
+    only(&check(&p, Some(&cfg)), "audience", "fic_workload");
+}
