@@ -1,7 +1,8 @@
 //! The export in Terraform's plan JSON representation (`format_version` "1.2"): resource
 //! changes with Terraform's action reasons (imports as `change.importing`, forgets as
 //! `["forget"]`, moves as `previous_address`), planned values nested by module instance,
-//! drift, outputs, action invocations and check results.
+//! the prior state, the configuration (for tools such as conftest and Infracost that read
+//! it), drift, outputs, action invocations and check results.
 
 use std::collections::HashSet;
 
@@ -11,7 +12,9 @@ use plinth_value::{Path, Value};
 use serde_json::{Map, Value as J, json};
 
 use super::checks::tf_checks;
-use super::tf_values::{tf_head, tf_planned_values, tf_provider_name};
+use super::tf_values::{
+    tf_configuration, tf_head, tf_planned_values, tf_prior_state, tf_provider_name,
+};
 use super::{
     DEPOSED_KEY, TERRAFORM_FORMAT_VERSION, actions, omit_unknowns, output_value, path_steps, plain,
     sensitive_tree, sensitive_tree_opt, unknown_tree, version,
@@ -274,6 +277,12 @@ pub fn terraform_json(plan: &Plan, show_sensitive: bool) -> J {
         .map(|o| (o.name.clone(), tf_output_change(o, reveal)))
         .collect();
     doc.insert("output_changes".into(), J::Object(outputs));
+    // Terraform's order: the state before, then the configuration.
+    doc.insert(
+        "prior_state".into(),
+        tf_prior_state(plan, &format!("plinth-{}", version()), reveal),
+    );
+    doc.insert("configuration".into(), tf_configuration(plan, reveal));
     let invocations: Vec<J> = plan
         .changes
         .iter()

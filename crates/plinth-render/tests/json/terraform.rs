@@ -241,3 +241,284 @@ fn a_move_is_terraforms_previous_address() {
         .expect("other");
     assert!(other.get("previous_address").is_none(), "{tf:#}");
 }
+
+/// A plan whose configuration has every kind of input: known, unknown, sensitive, nested,
+/// per-instance (`for_each`, `count`), in a module called twice, and a removed declaration.
+fn configured_plan() -> Plan {
+    let mut p = empty_plan();
+    let mut rg = rc(
+        "rg",
+        "azure:Microsoft.Resources/resourceGroups@2025-04-01",
+        DeclKind::Resource,
+        Action::NoOp,
+    );
+    rg.config = Some(v(json!({"name": "demo-rg", "location": "eastus"})));
+    rg.before = Some(v(
+        json!({"id": "/subscriptions/s/resourceGroups/demo-rg", "name": "demo-rg", "location": "eastus"}),
+    ));
+    rg.after = rg.before.clone();
+    p.changes.push(rg);
+
+    let mut sb = rc(
+        "sb",
+        "azure:Microsoft.ServiceBus/namespaces@2024-01-01",
+        DeclKind::Resource,
+        Action::Create,
+    );
+    let config =
+        v(json!({"name": "demo-sbns", "body": {"properties": {"disableLocalAuth": true}}}));
+    let config = with(config, "parent", Value::Unknown);
+    let config = with(config, "body.properties.principal", Value::Unknown);
+    sb.config = Some(config.clone());
+    sb.after = Some(config);
+    sb.depends_on = vec!["rg".into()];
+    p.changes.push(sb);
+
+    let mut db = rc("db", "core:data", DeclKind::Resource, Action::Update);
+    db.config = Some(with(v(json!({"input": "x"})), "password", secret()));
+    db.before = Some(with(
+        v(json!({"id": "gen-1", "input": "old"})),
+        "password",
+        secret(),
+    ));
+    db.after = Some(with(
+        v(json!({"id": "gen-1", "input": "x"})),
+        "password",
+        secret(),
+    ));
+    p.changes.push(db);
+
+    for key in ["a", "b"] {
+        let mut w = rc(
+            &format!("web[\"{key}\"]"),
+            "core:data",
+            DeclKind::Resource,
+            Action::Create,
+        );
+        w.name = "web".into();
+        w.config = Some(v(json!({"input": key, "shared": "same"})));
+        p.changes.push(w);
+    }
+    for n in 0..3 {
+        let mut q = rc(
+            &format!("q[{n}]"),
+            "core:data",
+            DeclKind::Resource,
+            Action::Create,
+        );
+        q.name = "q".into();
+        q.config = Some(v(json!({"input": n})));
+        p.changes.push(q);
+    }
+    for key in ["x", "y"] {
+        let mut mi = rc(
+            &format!("module.app[\"{key}\"].mi"),
+            "azure:Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30",
+            DeclKind::Resource,
+            Action::Create,
+        );
+        mi.name = "mi".into();
+        mi.config = Some(v(json!({"name": format!("{key}-mi")})));
+        p.changes.push(mi);
+    }
+    let mut data = rc(
+        "data.sub",
+        "azure:Microsoft.Resources/subscriptions@2022-12-01",
+        DeclKind::Data,
+        Action::Read,
+    );
+    data.config = Some(v(json!({"id": "/subscriptions/s"})));
+    data.after = Some(v(json!({"id": "/subscriptions/s", "displayName": "dev"})));
+    p.changes.push(data);
+
+    let mut old = rc("old", "core:data", DeclKind::Resource, Action::Delete);
+    old.before = Some(with(v(json!({"id": "gen-6"})), "token", secret()));
+    old.reason = Some("not in the configuration".into());
+    p.changes.push(old);
+    let mut dep = rc(
+        "db (deposed)",
+        "core:data",
+        DeclKind::Resource,
+        Action::Delete,
+    );
+    dep.name = "db".into();
+    dep.before = Some(v(json!({"id": "gen-0"})));
+    p.changes.push(dep);
+
+    p.outputs.push(OutputChange {
+        name: "region".into(),
+        action: Action::NoOp,
+        before: Some(Value::from("eastus")),
+        after: Some(Value::from("eastus")),
+        sensitive: false,
+    });
+    p
+}
+
+fn config_resource<'a>(resources: &'a J, address: &str) -> &'a J {
+    resources
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["address"] == address)
+        .unwrap_or_else(|| panic!("no {address} in {resources:#}"))
+}
+
+#[test]
+fn configuration_has_terraforms_shape_one_resource_per_declaration() {
+    let tf = terraform_json(&configured_plan(), false);
+    let config = &tf["configuration"];
+    assert_eq!(
+        config["provider_config"],
+        json!({
+            "azure": {"name": "azure", "full_name": "registry.plinth.dev/plinth/azure"},
+            "core": {"name": "core", "full_name": "registry.plinth.dev/plinth/core"},
+        })
+    );
+    let resources = &config["root_module"]["resources"];
+    let addresses: Vec<&str> = resources
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["address"].as_str().unwrap())
+        .collect();
+    // One per declaration, in plan order; a removed declaration and a deposed object have
+    // no configuration.
+    assert_eq!(addresses, ["rg", "sb", "db", "web", "q", "data.sub"]);
+
+    let rg = config_resource(resources, "rg");
+    assert_eq!(rg["mode"], "managed");
+    assert_eq!(
+        rg["type"],
+        "azure:Microsoft.Resources/resourceGroups@2025-04-01"
+    );
+    assert_eq!(rg["name"], "rg");
+    assert_eq!(rg["provider_config_key"], "azure");
+    assert_eq!(rg["schema_version"], 0);
+    assert_eq!(
+        rg["expressions"],
+        json!({"location": {"constant_value": "eastus"}, "name": {"constant_value": "demo-rg"}})
+    );
+
+    // Unknown inputs refer to what the object depends on; an object with unknown parts is
+    // a nested block whose known parts stay constants.
+    let sb = config_resource(resources, "sb");
+    assert_eq!(sb["expressions"]["parent"], json!({"references": ["rg"]}));
+    assert_eq!(
+        sb["expressions"]["name"],
+        json!({"constant_value": "demo-sbns"})
+    );
+    assert_eq!(
+        sb["expressions"]["body"],
+        json!([{"properties": [{
+            "disableLocalAuth": {"constant_value": true},
+            "principal": {"references": ["rg"]},
+        }]}])
+    );
+
+    // A sensitive input is never a constant.
+    let db = config_resource(resources, "db");
+    assert_eq!(db["expressions"]["password"], json!({}));
+    assert_eq!(db["expressions"]["input"], json!({"constant_value": "x"}));
+
+    // Instances: what differs refers to each.key / count.index, what they share is constant.
+    let web = config_resource(resources, "web");
+    assert_eq!(
+        web["expressions"]["input"],
+        json!({"references": ["each.key"]})
+    );
+    assert_eq!(
+        web["expressions"]["shared"],
+        json!({"constant_value": "same"})
+    );
+    assert!(web.get("count_expression").is_none());
+    let q = config_resource(resources, "q");
+    assert_eq!(
+        q["expressions"]["input"],
+        json!({"references": ["count.index"]})
+    );
+    assert_eq!(q["count_expression"], json!({"constant_value": 3}));
+
+    let data = config_resource(resources, "data.sub");
+    assert_eq!(data["mode"], "data");
+    assert_eq!(data["name"], "sub");
+    assert_eq!(
+        data["expressions"]["id"],
+        json!({"constant_value": "/subscriptions/s"})
+    );
+
+    // A module's declarations are in its call's module, once for all its instances.
+    let app = &config["root_module"]["module_calls"]["app"]["module"];
+    let mi = config_resource(&app["resources"], "mi");
+    // It differs per module instance, through the module's inputs, which the plan does not
+    // name: neither a constant nor a reference Terraform's form can give.
+    assert_eq!(mi["expressions"]["name"], json!({}));
+    assert_eq!(app["resources"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn prior_state_is_the_objects_before_with_secrets_hidden() {
+    let p = configured_plan();
+    let tf = terraform_json(&p, false);
+    let prior = &tf["prior_state"];
+    assert_eq!(prior["format_version"], "1.0");
+    assert_eq!(
+        prior["terraform_version"],
+        format!("plinth-{}", env!("CARGO_PKG_VERSION"))
+    );
+    let resources = prior["values"]["root_module"]["resources"]
+        .as_array()
+        .unwrap();
+    let addresses: Vec<&str> = resources
+        .iter()
+        .map(|r| r["address"].as_str().unwrap())
+        .collect();
+    // What existed before: not the creates, but the deletes and the deposed object.
+    assert_eq!(addresses, ["rg", "db", "old", "db"]);
+    let rg = &resources[0];
+    assert_eq!(rg["mode"], "managed");
+    assert_eq!(rg["provider_name"], "registry.plinth.dev/plinth/azure");
+    assert_eq!(rg["schema_version"], 0);
+    assert_eq!(rg["values"]["name"], "demo-rg");
+    assert_eq!(rg["sensitive_values"], json!({}));
+    let db = &resources[1];
+    assert_eq!(db["values"]["password"], J::Null);
+    assert_eq!(db["values"]["input"], "old");
+    assert_eq!(db["sensitive_values"], json!({"password": true}));
+    assert!(db.get("deposed_key").is_none());
+    assert_eq!(resources[2]["sensitive_values"], json!({"token": true}));
+    assert_eq!(resources[3]["deposed_key"], "00000000");
+    assert_eq!(
+        prior["values"]["outputs"]["region"],
+        json!({"sensitive": false, "value": "eastus"})
+    );
+    // Revealed only when asked.
+    let shown = terraform_json(&p, true);
+    assert_eq!(
+        shown["prior_state"]["values"]["root_module"]["resources"][1]["values"]["password"],
+        SECRET
+    );
+    assert_eq!(
+        shown["configuration"]["root_module"]["resources"][2]["expressions"]["password"],
+        json!({"constant_value": SECRET})
+    );
+    for doc in [
+        tf["prior_state"].to_string(),
+        tf["configuration"].to_string(),
+    ] {
+        assert!(!doc.contains(SECRET), "{doc}");
+    }
+}
+
+#[test]
+fn an_empty_plan_has_an_empty_prior_state_and_configuration() {
+    let tf = terraform_json(&empty_plan(), false);
+    assert_eq!(
+        tf["prior_state"]["values"],
+        json!({"outputs": {}, "root_module": {"resources": []}})
+    );
+    assert_eq!(
+        tf["configuration"],
+        json!({"provider_config": {}, "root_module": {"resources": []}})
+    );
+}
