@@ -71,20 +71,23 @@ pub(crate) struct Parent {
     pub(crate) address: Option<String>,
 }
 
-/// The parent of `c` (an Azure resource with a known `config.parent`), resolved to the
-/// address of the change in `plan` with that id. `None` for other providers, and when the
-/// parent is unknown at plan time or not a string.
+/// The parent of `c` (an Azure resource), resolved to the address of the change in `plan`
+/// with that id: `config.parent`; without a configuration (a delete), the parent the ARM id
+/// names (see [`arm_parent_id`]). `None` for other providers, a resource group, and when
+/// the parent is unknown at plan time.
 pub(crate) fn parent(plan: &Plan, c: &ResourceChange) -> Option<Parent> {
     if provider_of(&c.type_name) != "azure" {
         return None;
     }
-    let id = c
-        .config
-        .as_ref()?
-        .get(&Path::root().key("parent"))?
-        .unmarked()
-        .as_str()?
-        .to_string();
+    let id = match &c.config {
+        Some(config) => config
+            .get(&Path::root().key("parent"))?
+            .unmarked()
+            .as_str()?
+            .to_string(),
+        None if blast_rank(&c.type_name) == 2 => return None,
+        None => arm_parent_id(c.id.as_deref()?)?,
+    };
     let address = plan
         .changes
         .iter()
@@ -95,6 +98,23 @@ pub(crate) fn parent(plan: &Plan, c: &ResourceChange) -> Option<Parent> {
         })
         .map(|o| o.address.clone());
     Some(Parent { id, address })
+}
+
+/// The id of the parent an ARM id names: a child's parent resource
+/// (`…/namespaces/sb/queues/q` → `…/namespaces/sb`), a top-level resource's resource group
+/// or an extension resource's scope (`{scope}/providers/NS/type/name` → `{scope}`). `None`
+/// for an id too short to have one.
+pub(crate) fn arm_parent_id(id: &str) -> Option<String> {
+    let segs: Vec<&str> = id.trim_end_matches('/').split('/').collect();
+    // ["", "subscriptions", s, ...]: a parent keeps at least the subscription.
+    if segs.len() < 5 {
+        return None;
+    }
+    let mut keep = segs.len() - 2;
+    if keep >= 2 && segs[keep - 2].eq_ignore_ascii_case("providers") {
+        keep -= 2;
+    }
+    (keep >= 3).then(|| segs[..keep].join("/"))
 }
 
 /// The parent as one line of plain text: `rg (/subscriptions/…/resourceGroups/demo)`, or the
@@ -212,7 +232,7 @@ pub(crate) fn cascade_text(g: &CascadeGroup<'_>) -> String {
 /// A reason as plain text: the engine writes code in backticks (`` `aks`, which ... ``);
 /// balanced backticks are dropped, keeping what they quote. Unbalanced ones are kept.
 pub(crate) fn plain_reason(reason: &str) -> String {
-    if reason.matches('`').count() % 2 == 0 {
+    if reason.matches('`').count().is_multiple_of(2) {
         reason.replace('`', "")
     } else {
         reason.to_string()
@@ -252,7 +272,7 @@ pub(crate) fn annotation<'a>(c: &'a ResourceChange, p: &Path) -> Option<&'a str>
 pub(crate) fn drift_of<'a>(plan: &'a Plan, address: &str) -> Option<&'a Drift> {
     plan.drift
         .iter()
-        .find(|d| d.address == address && !d.reconciled && d.is_reportable())
+        .find(|d| d.address == address && !d.reconciled && is_managed_drift(d))
 }
 
 /// Whether the change puts back something changed outside plinth: the engine says so
@@ -294,6 +314,14 @@ pub(crate) fn destroyed_count(plan: &Plan) -> usize {
             c.kind == DeclKind::Resource && matches!(c.action, Action::Delete | Action::Replace)
         })
         .count()
+}
+
+/// Whether drift belongs in the drift section proper ("changes outside plinth"): the
+/// object was deleted, a record was settled, or a path the configuration sets changed.
+/// Drift only in what the configuration does not set is shown apart (see
+/// [`unmanaged_drift`]), though [`Drift::is_reportable`] counts it too.
+pub(crate) fn is_managed_drift(d: &Drift) -> bool {
+    d.reconciled || d.action == Action::Delete || !d.changed_paths.is_empty()
 }
 
 /// The drifts with changes outside plinth to paths the configuration does not set
@@ -410,6 +438,66 @@ mod tests {
         assert_eq!(parent_text(&got), "/subscriptions/s/other");
         assert_eq!(parent(&pl, &pl.changes[3]), None);
         assert_eq!(parent(&pl, &pl.changes[4]), None);
+    }
+
+    #[test]
+    fn arm_ids_name_their_parent() {
+        let rg = "/subscriptions/s/resourceGroups/g";
+        assert_eq!(
+            arm_parent_id(&format!(
+                "{rg}/providers/Microsoft.ServiceBus/namespaces/sb"
+            ))
+            .as_deref(),
+            Some(rg)
+        );
+        assert_eq!(
+            arm_parent_id(&format!(
+                "{rg}/providers/Microsoft.ServiceBus/namespaces/sb/queues/q"
+            ))
+            .as_deref(),
+            Some(&*format!(
+                "{rg}/providers/Microsoft.ServiceBus/namespaces/sb"
+            ))
+        );
+        let sb = format!("{rg}/providers/Microsoft.ServiceBus/namespaces/sb");
+        assert_eq!(
+            arm_parent_id(&format!(
+                "{sb}/providers/Microsoft.Authorization/roleAssignments/1"
+            ))
+            .as_deref(),
+            Some(&*sb)
+        );
+        assert_eq!(arm_parent_id(rg).as_deref(), Some("/subscriptions/s"));
+        assert_eq!(arm_parent_id("/subscriptions/s"), None);
+        // A delete has no configuration: its id names the parent.
+        let mut q = change(
+            "q",
+            "azure:Microsoft.ServiceBus/namespaces/queues@2024-01-01",
+            Action::Delete,
+        );
+        q.id = Some(format!("{sb}/queues/q"));
+        let mut ns = change(
+            "sb",
+            "azure:Microsoft.ServiceBus/namespaces@2024-01-01",
+            Action::Delete,
+        );
+        ns.id = Some(sb.to_uppercase());
+        let mut group = change("rg", RG, Action::Delete);
+        group.id = Some(rg.into());
+        let pl = plan(vec![q, ns, group], vec![]);
+        assert_eq!(
+            parent(&pl, &pl.changes[0])
+                .and_then(|p| p.address)
+                .as_deref(),
+            Some("sb")
+        );
+        assert_eq!(
+            parent(&pl, &pl.changes[1])
+                .and_then(|p| p.address)
+                .as_deref(),
+            Some("rg")
+        );
+        assert_eq!(parent(&pl, &pl.changes[2]), None);
     }
 
     #[test]

@@ -21,6 +21,10 @@ use serde_json::{Map, Value as J, json};
 use crate::address::{instance_key, module_path, module_text, split_deposed};
 use crate::grouping::provider_of;
 use crate::marks::marked_before;
+use crate::review::{
+    cascade_groups, cascade_text, is_bookkeeping, is_managed_drift, parent, plain_reason,
+    undoes_drift, unmanaged_drift,
+};
 
 /// The format tag of plinth's plan JSON.
 pub const FORMAT_VERSION: &str = "plinth-plan-json/1";
@@ -42,6 +46,7 @@ pub const PROVIDER_NAMESPACE: &str = "registry.plinth.dev/plinth";
 pub const DEPOSED_KEY: &str = "00000000";
 
 mod checks;
+mod findings;
 mod terraform;
 mod tf_values;
 
@@ -245,18 +250,57 @@ pub fn plan_json(plan: &Plan, show_sensitive: bool) -> J {
         "summary": summary_json,
         "variables": variables,
         "sensitive_variables": sensitive_variables,
-        "resource_changes": plan.changes.iter().map(|c| change_json(c, reveal)).collect::<Vec<_>>(),
-        "resource_drift": plan.drift.iter().filter(|d| d.is_reportable()).map(|d| drift_json(d, reveal)).collect::<Vec<_>>(),
+        "resource_changes": plan.changes.iter().map(|c| change_json(plan, c, reveal)).collect::<Vec<_>>(),
+        "resource_drift": plan.drift.iter().filter(|d| is_managed_drift(d)).map(|d| drift_json(d, reveal)).collect::<Vec<_>>(),
+        "unmanaged_drift": unmanaged_drift(plan).into_iter().map(|d| unmanaged_json(d, reveal)).collect::<Vec<_>>(),
+        "cascades": cascades_json(plan),
         "output_changes": outputs,
-        "warnings": plan.warnings,
+        "warnings": plan.warnings.iter().map(|w| plain_reason(w)).collect::<Vec<_>>(),
         "targets": plan.targets,
         "checks": checks::checks_json(&plan.checks),
+        "findings": findings::findings_json(&plan.findings),
     })
 }
 
-fn change_json(c: &ResourceChange, reveal: bool) -> J {
+/// Replacements caused by another's, one entry per cause: the cause, how the objects are
+/// tied to it, the objects, and the sentence the text rendering says (plain text).
+fn cascades_json(plan: &Plan) -> J {
+    let changes: Vec<&ResourceChange> = plan.changes.iter().collect();
+    J::Array(
+        cascade_groups(plan, &changes)
+            .iter()
+            .map(|g| {
+                json!({
+                    "cause": g.cause,
+                    "via": via_str(g.via),
+                    "addresses": g.changes.iter().map(|c| c.address.as_str()).collect::<Vec<_>>(),
+                    "message": cascade_text(g),
+                })
+            })
+            .collect(),
+    )
+}
+
+fn via_str(v: plinth_plan::CascadeVia) -> &'static str {
+    match v {
+        plinth_plan::CascadeVia::ProviderSettings => "provider-settings",
+        plinth_plan::CascadeVia::ReplaceTriggeredBy => "replace-triggered-by",
+    }
+}
+
+fn change_json(plan: &Plan, c: &ResourceChange, reveal: bool) -> J {
     // An imported object's attributes as read may miss a mark the plan has after.
     let before = marked_before(c);
+    // Attribute paths, which resolve in `before`/`after` (a plan written before the plan's
+    // paths were attribute paths maps its input paths here).
+    // The service's bookkeeping (a resource version) is never a diff.
+    let attribute_paths = |ps: &[Path]| -> Vec<J> {
+        ps.iter()
+            .map(|p| c.attribute_path(p))
+            .filter(|p| !is_bookkeeping(c, p))
+            .map(path_string)
+            .collect()
+    };
     let mut j = json!({
         "address": c.address,
         "name": c.name,
@@ -272,10 +316,10 @@ fn change_json(c: &ResourceChange, reveal: bool) -> J {
         "after_unknown": c.after.as_ref().map_or(J::Bool(false), |a| unknown_tree(a, reveal)),
         "before_sensitive": sensitive_tree_opt(before.as_ref()),
         "after_sensitive": sensitive_tree_opt(c.after.as_ref()),
-        "changed_paths": c.changed_paths.iter().map(path_string).collect::<Vec<_>>(),
-        "replace_paths": c.replace_paths.iter().map(path_string).collect::<Vec<_>>(),
-        "reason": c.reason,
-        "drift": c.drift,
+        "changed_paths": attribute_paths(&c.changed_paths),
+        "replace_paths": attribute_paths(&c.replace_paths),
+        "reason": c.reason.as_deref().map(plain_reason),
+        "drift": undoes_drift(plan, c),
         "depends_on": c.depends_on,
     });
     // Present only on a change that moves its object from another address.
@@ -285,6 +329,27 @@ fn change_json(c: &ResourceChange, reveal: bool) -> J {
     // Present only on a change that imports an existing object.
     if let Some(imp) = &c.importing {
         j["importing"] = json!({ "id": imp.id });
+    }
+    // Present only on an Azure resource whose parent is known.
+    if let Some(p) = parent(plan, c) {
+        j["parent"] = json!({ "id": p.id, "address": p.address });
+    }
+    // Present only when the provider said something about a value.
+    if !c.annotations.is_empty() {
+        j["annotations"] = J::Array(
+            c.annotations
+                .iter()
+                .map(|a| json!({ "path": a.path.to_string(), "note": a.note }))
+                .collect(),
+        );
+    }
+    // Present only when the service fills in attributes of `after` for its own bookkeeping.
+    if !c.bookkeeping.is_empty() {
+        j["bookkeeping_paths"] = J::Array(c.bookkeeping.iter().map(path_string).collect());
+    }
+    // Present only on a replacement another replacement causes.
+    if let Some(k) = &c.cascade {
+        j["cascade"] = json!({ "cause": k.cause, "via": via_str(k.via) });
     }
     with_module_address(j, &c.address)
 }
@@ -334,6 +399,22 @@ fn drift_json(d: &Drift, reveal: bool) -> J {
         "after_sensitive": sensitive_tree_opt(d.after.as_ref()),
         "changed_paths": d.changed_paths.iter().map(path_string).collect::<Vec<_>>(),
         "reconciled": d.reconciled,
+    });
+    with_module_address(j, &d.address)
+}
+
+/// Drift in attributes the configuration does not set: informational, never planned back.
+fn unmanaged_json(d: &Drift, reveal: bool) -> J {
+    let j = json!({
+        "address": d.address,
+        "type": d.type_name,
+        "provider": provider_of(&d.type_name),
+        "id": d.id,
+        "before": plain_opt(d.before.as_ref(), reveal),
+        "after": plain_opt(d.after.as_ref(), reveal),
+        "before_sensitive": sensitive_tree_opt(d.before.as_ref()),
+        "after_sensitive": sensitive_tree_opt(d.after.as_ref()),
+        "paths": d.unmanaged_paths.iter().map(path_string).collect::<Vec<_>>(),
     });
     with_module_address(j, &d.address)
 }

@@ -1,43 +1,78 @@
 //! The change list of the text rendering: one group per action (and for objects imported
 //! or moved with nothing else to do), each entry its header line, Terraform's notes (moves,
-//! imports, forgets) and its attribute-level diff.
+//! imports, forgets), an Azure resource's parent, and its attribute-level diff (attribute
+//! paths, the provider's annotations beside the values). Replacements caused by another's
+//! are listed together under the sentence that says why, once. A create leaves out the
+//! attributes the service fills in for its own bookkeeping and says how many.
 
 use std::fmt::Write;
 
-use plinth_plan::{Action, DeclKind, ReplaceOrder, ResourceChange};
+use plinth_plan::{Action, DeclKind, Plan, ReplaceOrder, ResourceChange};
 use plinth_value::{Path, Value};
 
-use super::{Style, TextOptions, show};
+use super::values::{ATTR, Attr, write_change, write_value};
+use super::{Style, TextOptions};
 use crate::grouping::{GROUP_ORDER, Group, group_of, group_title};
+use crate::review::{
+    annotation, cascade_groups, cascade_text, create_attributes, hidden_text, is_bookkeeping,
+    parent, parent_text, plain_reason, undoes_drift,
+};
 
-/// The groups of `changes` in [`GROUP_ORDER`], each with its heading and one entry per
-/// change.
+/// The groups of `changes` (of `plan`) in [`GROUP_ORDER`], each with its heading and one
+/// entry per change; in the replacements, those another replacement causes come last, under
+/// one line per cause.
 pub(super) fn render_groups(
     out: &mut String,
+    plan: &Plan,
     changes: &[&ResourceChange],
     opts: &TextOptions,
     st: &Style,
 ) {
     for g in GROUP_ORDER {
-        let items: Vec<&&ResourceChange> =
-            changes.iter().filter(|c| group_of(c) == Some(g)).collect();
+        let items: Vec<&ResourceChange> = changes
+            .iter()
+            .filter(|c| group_of(c) == Some(g))
+            .copied()
+            .collect();
         if items.is_empty() {
             continue;
         }
         let _ = writeln!(out, "\n{} ({}):", st.bold(group_title(g)), items.len());
-        for c in items {
-            match g {
-                // A move alone is Terraform's one line: nothing else happens to the object.
-                Group::Move => {
+        match g {
+            // A move alone is Terraform's one line: nothing else happens to the object.
+            Group::Move => {
+                for c in items {
                     let _ = writeln!(out, "  {}", moved_line(c).unwrap_or_default());
                 }
-                _ => render_change(out, c, opts, st),
+            }
+            Group::Act(Action::Replace) => {
+                for c in items.iter().filter(|c| c.cascade.is_none()) {
+                    render_change(out, plan, c, opts, st);
+                }
+                for group in cascade_groups(plan, &items) {
+                    let line = format!("# {}:", cascade_text(&group));
+                    let _ = writeln!(out, "  {}", st.action(Action::Replace, &line));
+                    for c in group.changes {
+                        render_change(out, plan, c, opts, st);
+                    }
+                }
+            }
+            _ => {
+                for c in items {
+                    render_change(out, plan, c, opts, st);
+                }
             }
         }
     }
 }
 
-fn render_change(out: &mut String, c: &ResourceChange, opts: &TextOptions, st: &Style) {
+fn render_change(
+    out: &mut String,
+    plan: &Plan,
+    c: &ResourceChange,
+    opts: &TextOptions,
+    st: &Style,
+) {
     let sym = st.action(c.action, c.action.symbol());
     let kind = match c.kind {
         DeclKind::Data => " (data source)",
@@ -49,10 +84,13 @@ fn render_change(out: &mut String, c: &ResourceChange, opts: &TextOptions, st: &
         st.bold(&c.address),
         st.paint("2", &format!("[{}]", c.type_name))
     );
-    if c.drift {
+    if undoes_drift(plan, c) {
         head.push_str(" — undoes a change made outside plinth");
     }
     let _ = writeln!(out, "{head}");
+    if let Some(p) = parent(plan, c) {
+        let _ = writeln!(out, "{ATTR}# parent: {}", parent_text(&p));
+    }
     // What happens to state first (a move, an import), then why, then the diff.
     if let Some(line) = moved_line(c) {
         let _ = writeln!(out, "      {line}");
@@ -72,29 +110,33 @@ fn render_change(out: &mut String, c: &ResourceChange, opts: &TextOptions, st: &
             let _ = writeln!(out, "      # id = {}", Value::from(id.as_str()));
         }
     }
-    if let Some(r) = &c.reason {
-        let _ = writeln!(out, "      # {r}");
+    // A cascaded replacement's reason is the sentence of its group, said once above it.
+    if let Some(r) = c.reason.as_ref().filter(|_| c.cascade.is_none()) {
+        let _ = writeln!(out, "{ATTR}# {}", plain_reason(r));
     }
     match c.action {
         Action::Create | Action::Read => {
+            let sign = st.action(c.action, if c.action == Action::Read { "<=" } else { "+" });
+            let attrs = create_attributes(c);
             if let Some(after) = &c.after {
-                for p in after.leaf_paths() {
-                    let v = after.get(&p).unwrap_or(Value::Null);
-                    if matches!(v, Value::Null) {
-                        continue;
-                    }
-                    let name = if p.is_root() {
-                        "(value)".to_string()
-                    } else {
-                        p.to_string()
-                    };
-                    let _ = writeln!(
+                for p in &attrs.shown {
+                    let v = after.get(p).unwrap_or(Value::Null);
+                    write_value(
                         out,
-                        "      {} {name} = {}",
-                        st.action(c.action, if c.action == Action::Read { "<=" } else { "+" }),
-                        show(&v, opts)
+                        &sign,
+                        &Attr {
+                            name: &path_name(p),
+                            note: annotation(c, p),
+                            tail: "",
+                        },
+                        &v,
+                        opts,
+                        st,
                     );
                 }
+            }
+            if let Some(hidden) = hidden_text(attrs.hidden) {
+                let _ = writeln!(out, "{ATTR}{}", st.paint("2", &format!("(+ {hidden})")));
             }
         }
         Action::Update | Action::Replace => {
@@ -108,7 +150,10 @@ fn render_change(out: &mut String, c: &ResourceChange, opts: &TextOptions, st: &
                 let _ = writeln!(out, "      # {order}");
             }
             for p in &c.changed_paths {
-                render_path_change(out, c, p, opts, st);
+                // The service's bookkeeping (a resource version) is never an update.
+                if !is_bookkeeping(c, c.attribute_path(p)) {
+                    render_path_change(out, c, p, opts, st);
+                }
             }
         }
         Action::Delete => {
@@ -143,6 +188,15 @@ fn moved_line(c: &ResourceChange) -> Option<String> {
     Some(format!("# {from} has moved to {}", c.address))
 }
 
+/// `(value)` for the root path, else the path.
+fn path_name(p: &Path) -> String {
+    if p.is_root() {
+        "(value)".to_string()
+    } else {
+        p.to_string()
+    }
+}
+
 fn render_path_change(
     out: &mut String,
     c: &ResourceChange,
@@ -150,14 +204,18 @@ fn render_path_change(
     opts: &TextOptions,
     st: &Style,
 ) {
-    // `p` is an input path; the object reports it at its attribute path.
+    // `p` may be an input path (a plan written before paths were attribute paths); the
+    // object reports it at its attribute path, which is what is shown: the path resolves
+    // in the attributes before and after.
     let ap = c.attribute_path(p);
     let before = c.before.as_ref().and_then(|b| b.get(ap));
     let after = c
         .config
         .as_ref()
         .and_then(|b| b.get(p))
-        .or_else(|| c.after.as_ref().and_then(|b| b.get(ap)));
+        .filter(|_| ap != p)
+        .or_else(|| c.after.as_ref().and_then(|b| b.get(ap)))
+        .or_else(|| c.config.as_ref().and_then(|b| b.get(p)));
     // A value sensitive after the change is hidden before it too (an imported object's
     // attributes, as read, may lack the mark the configuration gives them). A value that
     // was sensitive and no longer is (the configuration now picks a plain value) is shown
@@ -168,34 +226,29 @@ fn render_path_change(
         before
     };
     let forces = c.replace_paths.iter().any(|r| r == p);
-    let note = if forces {
+    let tail = if forces {
         st.paint("31", "  # forces replacement")
     } else {
         String::new()
     };
-    let name = if p.is_root() {
-        "(value)".to_string()
-    } else {
-        p.to_string()
+    let name = path_name(ap);
+    let attr = Attr {
+        name: &name,
+        note: annotation(c, ap),
+        tail: &tail,
     };
-    let line = match (before, after) {
-        (Some(b), Some(a)) => format!(
-            "{} {name} = {} -> {}",
-            st.action(Action::Update, "~"),
-            show(&b, opts),
-            show(&a, opts)
-        ),
-        (None, Some(a)) => format!(
-            "{} {name} = {}",
-            st.action(Action::Create, "+"),
-            show(&a, opts)
-        ),
-        (Some(b), None) => format!(
-            "{} {name} = {}",
-            st.action(Action::Delete, "-"),
-            show(&b, opts)
-        ),
-        (None, None) => format!("~ {name}"),
-    };
-    let _ = writeln!(out, "      {line}{note}");
+    match (before, after) {
+        (Some(b), Some(a)) => write_change(out, &attr, &b, &a, opts, st),
+        (None, Some(a)) => {
+            write_value(out, &st.action(Action::Create, "+"), &attr, &a, opts, st);
+        }
+        (Some(b), None) => {
+            // The annotation is of the value after: none for a removed one.
+            let attr = Attr { note: None, ..attr };
+            write_value(out, &st.action(Action::Delete, "-"), &attr, &b, opts, st);
+        }
+        (None, None) => {
+            let _ = writeln!(out, "{ATTR}~ {name}{tail}");
+        }
+    }
 }

@@ -7,9 +7,14 @@
 //! to state alone are said in Terraform's words: `# rg will be imported` (an `Import` group
 //! for objects imported as they are), `# legacy_queue will no longer be managed by plinth`
 //! (`Forget`), `# mi has moved to identity` (`Move`, or on the change that also moves).
-//! The results of the configuration's checks follow the summary line ([`checks_text`]).
+//! Drift in attributes the configuration does not set has its own section ("Changed outside
+//! plinth, not managed here": informational, never planned back). A plan that destroys,
+//! replaces or forgets objects says so before the summary line, with how many objects are
+//! destroyed. The results of the configuration's checks follow the summary line
+//! ([`checks_text`]), then what reviews of the plan found ([`findings_text`]).
 //!
-//! Parts: `changes` (the groups and their entries), `checks`.
+//! Parts: `changes` (the groups and their entries), `values` (attribute lines: annotations,
+//! documents and their diffs), `caution`, `checks`, `findings`.
 
 use std::fmt::Write;
 
@@ -18,11 +23,16 @@ use plinth_value::Value;
 
 use crate::address::module_text;
 use crate::grouping::{by_module, counts_text, listed_changes};
+use crate::review::{is_managed_drift, plain_reason, unmanaged_drift};
 
+mod caution;
 mod changes;
 mod checks;
+mod findings;
+mod values;
 
 pub use checks::{applied_checks_text, checks_text};
+pub use findings::findings_text;
 
 /// How to render.
 #[derive(Clone, Copy, Debug, Default)]
@@ -72,14 +82,53 @@ fn show(v: &Value, opts: &TextOptions) -> String {
 }
 
 /// Renders a plan as text, grouped by module instance and action, ending with the summary
-/// line and the results of the configuration's checks (see [`checks_text`]).
+/// line, the results of the configuration's checks (see [`checks_text`]) and the findings
+/// of reviews of the plan (see [`findings_text`]).
 pub fn plan_text(plan: &Plan, opts: &TextOptions) -> String {
     let mut out = plan_body(plan, opts);
-    let checks = checks_text(&plan.checks, opts);
-    if !checks.is_empty() {
-        out.push('\n');
-        out.push_str(&checks);
+    for block in [checks_text(&plan.checks, opts), findings_text(plan, opts)] {
+        if !block.is_empty() {
+            out.push('\n');
+            out.push_str(&block);
+        }
     }
+    out
+}
+
+/// The section of drift in attributes the configuration does not set: per object, each
+/// path with the value recorded in state and the value found. Empty when there is none.
+fn unmanaged_section(plan: &Plan, opts: &TextOptions, st: &Style) -> String {
+    let drift = unmanaged_drift(plan);
+    let mut out = String::new();
+    if drift.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        st.bold("Changed outside plinth, not managed here (informational):")
+    );
+    for d in &drift {
+        let _ = writeln!(
+            out,
+            "  {} {} ({})",
+            st.action(Action::Update, "~"),
+            d.address,
+            d.type_name
+        );
+        for p in &d.unmanaged_paths {
+            let before = d.before.as_ref().and_then(|b| b.get(p));
+            let after = d.after.as_ref().and_then(|b| b.get(p));
+            let text = |v: Option<Value>| v.map_or_else(|| "(none)".into(), |v| show(&v, opts));
+            let _ = writeln!(out, "      ~ {p} = {} -> {}", text(before), text(after));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "  The configuration does not set these, so this plan leaves them as found. To have plinth\n  enforce one, name it in the resource's lifecycle.manage (e.g. manage = [\"{}\"]).",
+        drift[0].unmanaged_paths[0]
+    );
+    out.push('\n');
     out
 }
 
@@ -90,7 +139,7 @@ fn plan_body(plan: &Plan, opts: &TextOptions) -> String {
     let drift: Vec<&Drift> = plan
         .drift
         .iter()
-        .filter(|d| !d.reconciled && d.is_reportable())
+        .filter(|d| !d.reconciled && is_managed_drift(d))
         .collect();
     let reconciled: Vec<&Drift> = plan.drift.iter().filter(|d| d.reconciled).collect();
     if !drift.is_empty() {
@@ -148,6 +197,7 @@ fn plan_body(plan: &Plan, opts: &TextOptions) -> String {
         }
         out.push('\n');
     }
+    out.push_str(&unmanaged_section(plan, opts, &st));
     if !reconciled.is_empty() {
         let _ = writeln!(out, "{}", st.bold("Settled from an interrupted run:"));
         for d in &reconciled {
@@ -160,7 +210,7 @@ fn plan_body(plan: &Plan, opts: &TextOptions) -> String {
         out.push('\n');
     }
     for w in &plan.warnings {
-        let _ = writeln!(out, "{} {w}\n", st.paint("33", "Warning:"));
+        let _ = writeln!(out, "{} {}\n", st.paint("33", "Warning:"), plain_reason(w));
     }
 
     let summary = plan.summary();
@@ -209,7 +259,7 @@ fn plan_body(plan: &Plan, opts: &TextOptions) -> String {
     // a new address), by module instance: the root module's first, without a heading.
     for group in by_module(&listed_changes(plan)) {
         if group.path.is_empty() {
-            changes::render_groups(&mut out, &group.changes, opts, &st);
+            changes::render_groups(&mut out, plan, &group.changes, opts, &st);
             continue;
         }
         let _ = writeln!(
@@ -224,7 +274,7 @@ fn plan_body(plan: &Plan, opts: &TextOptions) -> String {
         // The module's changes, indented under its heading (full addresses, so that each
         // line can be copied into --target or `plinth state`).
         let mut inner = String::new();
-        changes::render_groups(&mut inner, &group.changes, opts, &st);
+        changes::render_groups(&mut inner, plan, &group.changes, opts, &st);
         for line in inner.lines() {
             if !line.is_empty() {
                 out.push_str("  ");
@@ -256,7 +306,9 @@ fn plan_body(plan: &Plan, opts: &TextOptions) -> String {
             }
         }
     }
-    let _ = writeln!(out, "\n{}", st.bold(&summary.to_string()));
+    out.push('\n');
+    out.push_str(&caution::caution_text(plan, &st));
+    let _ = writeln!(out, "{}", st.bold(&summary.to_string()));
     out
 }
 

@@ -331,5 +331,6 @@ mod adoption;
 mod engine_plans;
 mod modules;
 mod plinth_format;
+mod review;
 mod secrets;
 mod terraform;
