@@ -12,8 +12,8 @@ use crate::client::{Apply, Cluster, FIELD_MANAGER};
 use crate::errors;
 use crate::kind::Gvk;
 use crate::manifest::{
-    IDENTITY, SERVER_FILLED, attributes_of, compared_paths, desired, manifest_path, mark_secrets,
-    new_object, object_ref, p, same, scope_namespace,
+    IDENTITY, SERVER_FILLED, attributes_of, compared_paths, desired, is_secret, manifest_path,
+    mark_secrets, new_object, object_ref, p, same, scope_namespace,
 };
 use crate::options::options;
 
@@ -226,9 +226,16 @@ pub(crate) fn plan_offline(
     let mut paths = Vec::new();
     compared_paths(manifest, &mut paths);
     let mut changed: Vec<Path> = Vec::new();
+    // The server keeps a Secret's stringData as data and never returns it: it is compared
+    // with what the last apply wrote.
+    let write_only = |path: &Path| is_secret(gvk) && path.starts_with(&p("stringData"));
     for path in &paths {
         let want = manifest.get(path);
-        let is = live.get(path);
+        let is = if write_only(path) {
+            previous.get(path)
+        } else {
+            live.get(path)
+        };
         let differs = match &want {
             Some(w) if !w.is_wholly_known() => true,
             Some(w) => !diff::changed_paths(w, is.as_ref().unwrap_or(&Value::Null), &diff::ExactEq)
@@ -306,6 +313,29 @@ mod tests {
             planned.attributes.get(&p("metadata.resourceVersion")),
             Some(Value::Unknown)
         );
+    }
+
+    #[test]
+    fn an_offline_secret_compares_its_string_data_with_what_was_last_applied() {
+        let gvk = Gvk::parse("v1/Secret").unwrap();
+        let live = v(json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "s", "namespace": "default", "resourceVersion": "2"},
+            "data": {"password": "b2xk"}, "type": "Opaque"}));
+        let prior = Prior {
+            id: Some("v1/Secret/default/s".into()),
+            inputs: Value::Null,
+            attributes: live,
+        };
+        let manifest = |pw: &str| {
+            v(json!({"apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "s", "namespace": "default"}, "stringData": {"password": pw}}))
+        };
+        // Before, the live object (which has no stringData) made every plan a change.
+        let same = plan_offline(&gvk, Some(&prior), &manifest("old"), &manifest("old"));
+        assert!(same.changed.is_empty(), "{:?}", same.changed);
+        let rotated = plan_offline(&gvk, Some(&prior), &manifest("new"), &manifest("old"));
+        assert_eq!(rotated.changed, vec![p("manifest.stringData.password")]);
+        assert!(rotated.attributes.contains_sensitive());
     }
 
     #[test]
