@@ -211,3 +211,106 @@ fn a_misspelt_manage_path_is_refused_with_the_fix() {
         .stderr_has("main.toml:");
     sim.stop();
 }
+
+const CLUSTER: &str = r#"
+[provider.kubernetes]
+cluster = "aks"
+
+[resource.rg]
+type = "azure:Microsoft.Resources/resourceGroups@2025-04-01"
+name = "lbl-rg"
+location = "eastus"
+
+[resource.aks]
+type = "azure:Microsoft.ContainerService/managedClusters@2025-10-01"
+parent = "${rg.id}"
+name = "lbl-aks"
+location = "eastus"
+[resource.aks.body]
+identity.type = "SystemAssigned"
+properties.dnsPrefix = "lbl"
+properties.oidcIssuerProfile.enabled = true
+properties.agentPoolProfiles = [{ name = "system", count = 1, vmSize = "Standard_D2s_v5", mode = "System" }]
+"#;
+
+fn with_objects(lifecycle: &str) -> String {
+    format!(
+        r#"{CLUSTER}
+[resource.settings]
+type = "k8s:v1/ConfigMap"
+[resource.settings.manifest]
+metadata = {{ name = "settings" }}
+data = {{ level = "info" }}
+
+[resource.web]
+type = "k8s:apps/v1/Deployment"
+{lifecycle}
+[resource.web.manifest]
+metadata = {{ name = "web" }}
+spec.selector.matchLabels = {{ app = "web" }}
+spec.template.metadata.labels = {{ app = "web" }}
+spec.template.spec.containers = [{{ name = "web", image = "nginx:1.27" }}]
+"#
+    )
+}
+
+#[test]
+fn kubernetes_changes_by_hand_are_not_managed_here_unless_managed() {
+    common::sim::require_kubectl();
+    let p = Project::with_main(&with_objects(""));
+    let sim = Sim::start(&p.dir.parent().unwrap().join("world.json"));
+    p.sim_run(&sim, &["apply", "--auto-approve"]).code(0);
+    p.assert_no_changes(&["--sim", &sim.url]);
+    let kubectl = common::sim::kubectl_for(&p, &sim, &p.id_of("aks"));
+    // A label added by hand, where the configuration sets none.
+    kubectl.ok(&["label", "configmap", "settings", "owner=mallory"]);
+    // The replica count the configuration leaves to the server's default, scaled by hand.
+    kubectl.ok(&[
+        "patch",
+        "deployment",
+        "web",
+        "-p",
+        r#"{"spec":{"replicas":3}}"#,
+    ]);
+
+    let plan = saved_plan(&p, &sim, "hand.plan", 0);
+    let d = drift_of(&plan, "settings").expect("drift of settings");
+    assert!(strings(&d["changed_paths"]).is_empty(), "{d:#}");
+    assert_eq!(strings(&d["unmanaged_paths"]), ["metadata.labels"], "{d:#}");
+    assert_eq!(change_of(&plan, "settings")["action"], "no-op");
+    let d = drift_of(&plan, "web").expect("drift of web");
+    // (The Deployment controller's revision annotation may be listed beside it.)
+    assert!(
+        strings(&d["unmanaged_paths"]).contains(&"spec.replicas".to_string()),
+        "{d:#}"
+    );
+    assert!(strings(&d["changed_paths"]).is_empty(), "{d:#}");
+    assert_eq!(change_of(&plan, "web")["action"], "no-op");
+
+    // Managed, the replica count is put back.
+    p.write(
+        "main.toml",
+        &with_objects(r#"lifecycle = { manage = ["spec.replicas"] }"#),
+    );
+    let plan = saved_plan(&p, &sim, "manage.plan", 2);
+    let c = change_of(&plan, "web");
+    assert_eq!(c["action"], "update", "{c:#}");
+    assert_eq!(c["drift"], true, "{c:#}");
+    assert_eq!(
+        strings(&drift_of(&plan, "web").expect("drift")["changed_paths"]),
+        ["spec.replicas"]
+    );
+    assert_eq!(change_of(&plan, "settings")["action"], "no-op");
+    p.sim_run(&sim, &["apply", "--auto-approve", "manage.plan"])
+        .code(0);
+    let replicas = kubectl.ok(&[
+        "get",
+        "deployment",
+        "web",
+        "-o",
+        "jsonpath={.spec.replicas}",
+    ]);
+    assert_eq!(replicas, "1");
+    p.assert_no_changes(&["--sim", &sim.url]);
+    sim.stop();
+}
