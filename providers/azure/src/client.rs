@@ -11,7 +11,9 @@ use crate::credential::{ARM_SCOPE, TokenSource};
 use crate::error::{ArmError, Error, Result};
 use crate::ratelimit::{Limiter, RateLimits};
 use crate::request::{ArmRequest, RequestClass};
-use crate::retry::{RetryEvent, RetryObserver, RetryPolicy, TracingObserver};
+use crate::retry::{
+    RetryCause, RetryEvent, RetryObserver, RetryPolicy, TracingObserver, shown_url,
+};
 
 /// The public cloud's ARM endpoint.
 pub const DEFAULT_BASE_URL: &str = "https://management.azure.com";
@@ -489,16 +491,32 @@ impl Call<'_> {
                 None => policy.backoff(attempt, random()),
             };
             if attempt >= policy.max_attempts || started.elapsed() + delay > policy.total_timeout {
-                tracing::warn!(method = %req.method, url, attempt, "giving up: {err}");
+                tracing::warn!(method = %req.method, url = %shown_url(&url), attempt, "giving up: {err}");
                 return Err(err);
             }
+            let (cause, reason) = match &err {
+                Error::Arm(e) => (
+                    RetryCause::Answer {
+                        status: e.status,
+                        code: e.code.clone(),
+                    },
+                    e.message.clone(),
+                ),
+                Error::Transport { message, .. } => (RetryCause::NoAnswer, message.clone()),
+                Error::TimedOut { after, .. } => {
+                    (RetryCause::TimedOut { after: *after }, err.to_string())
+                }
+                other => (RetryCause::NoAnswer, other.to_string()),
+            };
             let event = RetryEvent {
                 method: req.method.to_string(),
-                url: url.clone(),
+                url: shown_url(&url),
                 attempt,
+                max_attempts: policy.max_attempts,
                 delay,
                 retry_after: server_wait.is_some(),
-                reason: err.to_string(),
+                cause,
+                reason,
             };
             tracing::debug!("{event}");
             self.observer.on_retry(&event);

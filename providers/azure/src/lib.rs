@@ -41,5 +41,7 @@ pub use error::{ArmError, Error, Result};
 pub use provider::{ArmEq, AzureProvider};
 pub use ratelimit::{Bucket, RateLimits};
 pub use request::{ArmRequest, RequestClass};
-pub use retry::{ReporterObserver, RetryEvent, RetryObserver, RetryPolicy, TracingObserver};
+pub use retry::{
+    ReporterObserver, RetryCause, RetryEvent, RetryObserver, RetryPolicy, TracingObserver,
+};
 pub use settings::{AzureSettings, SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_SUBSCRIPTION, SIM_TENANT};

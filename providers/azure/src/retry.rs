@@ -81,40 +81,189 @@ impl RetryPolicy {
     }
 }
 
-/// One retry, as reported.
+/// Why a request is retried.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RetryCause {
+    /// ARM answered with a transient error.
+    Answer {
+        /// The HTTP status (409, 429, 503, ...).
+        status: u16,
+        /// ARM's error code (`ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity`).
+        code: String,
+    },
+    /// No complete answer: the connection failed or broke.
+    NoAnswer,
+    /// No answer within the client's timeout.
+    TimedOut {
+        /// The timeout that ran out.
+        after: Duration,
+    },
+}
+
+/// One retry, as reported: [`RetryEvent::summary`] is the one line a user sees,
+/// [`RetryEvent::detail`] (also its `Display`) the whole story for logs and `--json`.
 #[derive(Clone, Debug)]
 pub struct RetryEvent {
     /// The HTTP method of the request that failed.
     pub method: String,
-    /// The URL of the request that failed.
+    /// The URL of the request that failed, without credentials and without query parameters
+    /// other than `api-version` (a long-running operation's URL carries a signature).
     pub url: String,
     /// The attempt that failed (1-based).
     pub attempt: u32,
+    /// The most attempts the retry policy allows.
+    pub max_attempts: u32,
     /// How long the client waits before the next attempt.
     pub delay: Duration,
     /// Whether `delay` came from the server's `Retry-After`.
     pub retry_after: bool,
-    /// Why: `429 TooManyRequests: ...`, `connection error: ...`.
+    /// What failed.
+    pub cause: RetryCause,
+    /// ARM's message (for [`RetryCause::Answer`]), or what went wrong on the way.
     pub reason: String,
 }
 
-impl std::fmt::Display for RetryEvent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "retrying {} {} in {:?}{} after attempt {}: {}",
+/// ARM's error code for two credential writes of one identity at once.
+const CONCURRENT_FIC: &str = "ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity";
+
+impl RetryEvent {
+    /// What the request was, in a word: `read`, `write`, `delete`, `action`.
+    fn operation(&self) -> &'static str {
+        match self.method.as_str() {
+            "GET" | "HEAD" => "read",
+            "PUT" | "PATCH" => "write",
+            "DELETE" => "delete",
+            _ => "action",
+        }
+    }
+
+    /// What happened, in words, with the status: `ARM is busy with another write to this
+    /// identity's federated credentials (409)`.
+    pub fn meaning(&self) -> String {
+        let op = self.operation();
+        match &self.cause {
+            RetryCause::Answer { status, code } => {
+                let is = |c: &str| code.eq_ignore_ascii_case(c);
+                if is(CONCURRENT_FIC) {
+                    format!(
+                        "ARM is busy with another write to this identity's federated credentials ({status})"
+                    )
+                } else if is("AnotherOperationInProgress") || is("OperationNotAllowed") {
+                    format!("ARM is busy with another operation on this resource ({status})")
+                } else if is("PrincipalNotFound") {
+                    format!(
+                        "the principal is not visible to ARM yet: Entra ID is still replicating it ({status})"
+                    )
+                } else if *status == 429 {
+                    format!("ARM is throttling this subscription's {op}s ({status})")
+                } else if *status == 408 {
+                    format!("ARM timed out on the {op} ({status})")
+                } else if *status == 500 {
+                    format!("ARM failed the {op} with an internal error ({status})")
+                } else if *status >= 500 {
+                    format!("ARM is unavailable for the {op} ({status})")
+                } else {
+                    format!("ARM answered {code} to the {op} ({status})")
+                }
+            }
+            RetryCause::NoAnswer => format!("the connection to ARM failed during the {op}"),
+            RetryCause::TimedOut { after } => {
+                format!(
+                    "ARM did not answer the {op} within {}",
+                    short_duration(*after)
+                )
+            }
+        }
+    }
+
+    /// One short line for the user: what happened and the wait, e.g. `ARM is busy with
+    /// another write to this identity's federated credentials (409), retrying in 0.1s`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{}, retrying in {}{}",
+            self.meaning(),
+            short_duration(self.delay),
+            if self.retry_after {
+                " (as ARM asked)"
+            } else {
+                ""
+            }
+        )
+    }
+
+    /// The whole story: the request, the attempt, ARM's code and message, the wait.
+    pub fn detail(&self) -> String {
+        let what = match &self.cause {
+            RetryCause::Answer { status, code } => {
+                format!("HTTP {status} {code}: {}", self.reason)
+            }
+            RetryCause::NoAnswer | RetryCause::TimedOut { .. } => self.reason.clone(),
+        };
+        format!(
+            "{} {} failed on attempt {} of {}: {what}; retrying in {:?}{}",
             self.method,
             self.url,
+            self.attempt,
+            self.max_attempts,
             self.delay,
             if self.retry_after {
                 " (Retry-After)"
             } else {
                 ""
-            },
-            self.attempt,
-            self.reason
+            }
         )
     }
+}
+
+impl std::fmt::Display for RetryEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail())
+    }
+}
+
+/// A wait as a person reads it: `0.1s` (tenths, at least 0.1s), `12s`, `2m30s`.
+pub fn short_duration(d: Duration) -> String {
+    if d.is_zero() {
+        return "0s".into();
+    }
+    let secs = d.as_secs_f64();
+    if secs < 10.0 {
+        let tenths = (secs * 10.0).ceil().max(1.0) / 10.0;
+        format!("{tenths:.1}s")
+    } else if secs < 60.0 {
+        format!("{}s", secs.round() as u64)
+    } else {
+        let s = secs.round() as u64;
+        match s % 60 {
+            0 => format!("{}m", s / 60),
+            r => format!("{}m{r}s", s / 60),
+        }
+    }
+}
+
+/// `url` as a retry reports it: no user or password, and of the query only `api-version`
+/// (the rest of a long-running operation's URL can be a signature).
+pub fn shown_url(url: &str) -> String {
+    let Ok(mut u) = reqwest::Url::parse(url) else {
+        return url.split('?').next().unwrap_or_default().to_string();
+    };
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    let api: Vec<(String, String)> = u
+        .query_pairs()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("api-version"))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let hidden = u.query_pairs().count() - api.len();
+    u.set_query(None);
+    if !api.is_empty() {
+        u.query_pairs_mut().extend_pairs(api);
+    }
+    let mut out = u.to_string();
+    if hidden > 0 {
+        out.push_str(if out.contains('?') { "&…" } else { "?…" });
+    }
+    out
 }
 
 /// Told about every retry.
@@ -131,7 +280,8 @@ impl RetryObserver for TracingObserver {
 }
 
 /// Sends every retry to a plinth [`Reporter`] as a [`Note`] for `address`, so the engine
-/// emits it as an event (`--json`).
+/// emits it as an event (`--json`): the note's message is [`RetryEvent::summary`], its detail
+/// [`RetryEvent::detail`].
 pub struct ReporterObserver<'a> {
     /// Where the notes go.
     pub reporter: &'a dyn Reporter,
@@ -143,8 +293,8 @@ impl RetryObserver for ReporterObserver<'_> {
     fn on_retry(&self, event: &RetryEvent) {
         self.reporter.note(Note {
             address: self.address.to_string(),
-            message: event.to_string(),
-            detail: None,
+            message: event.summary(),
+            detail: Some(event.detail()),
         });
     }
 }
@@ -196,5 +346,127 @@ mod tests {
             }
         }
         assert_eq!(p.backoff(3, 0), Duration::ZERO);
+    }
+
+    fn event(method: &str, cause: RetryCause, reason: &str, delay_ms: u64) -> RetryEvent {
+        RetryEvent {
+            method: method.into(),
+            url: shown_url(
+                "https://management.azure.com/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mi/federatedIdentityCredentials/keda?api-version=2024-11-30",
+            ),
+            attempt: 1,
+            max_attempts: 12,
+            delay: Duration::from_millis(delay_ms),
+            retry_after: false,
+            cause,
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn a_retry_is_one_short_line_and_a_detail() {
+        let arm_message = "Too many Federated Identity Credentials are written concurrently for the managed identity '/subscriptions/s/resourcegroups/g/providers/microsoft.managedidentity/userassignedidentities/mi'. Concurrent Federated Identity Credentials writes under the same managed identity are not supported.";
+        let e = event(
+            "PUT",
+            RetryCause::Answer {
+                status: 409,
+                code: CONCURRENT_FIC.into(),
+            },
+            arm_message,
+            28,
+        );
+        assert_eq!(
+            e.summary(),
+            "ARM is busy with another write to this identity's federated credentials (409), retrying in 0.1s"
+        );
+        let d = e.detail();
+        for part in [
+            "PUT https://management.azure.com/subscriptions/s/",
+            "/federatedIdentityCredentials/keda?api-version=2024-11-30",
+            "attempt 1 of 12",
+            "HTTP 409 ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity",
+            arm_message,
+            "retrying in 28ms",
+        ] {
+            assert!(d.contains(part), "{part} in {d}");
+        }
+        assert_eq!(e.to_string(), d);
+
+        let throttled = RetryEvent {
+            retry_after: true,
+            delay: Duration::from_secs(17),
+            ..event(
+                "GET",
+                RetryCause::Answer {
+                    status: 429,
+                    code: "SubscriptionRequestsThrottled".into(),
+                },
+                "Number of 'read' requests exceeded",
+                0,
+            )
+        };
+        assert_eq!(
+            throttled.summary(),
+            "ARM is throttling this subscription's reads (429), retrying in 17s (as ARM asked)"
+        );
+        let down = event(
+            "DELETE",
+            RetryCause::Answer {
+                status: 503,
+                code: "ServiceUnavailable".into(),
+            },
+            "",
+            2500,
+        );
+        assert_eq!(
+            down.summary(),
+            "ARM is unavailable for the delete (503), retrying in 2.5s"
+        );
+        let reset = event(
+            "PUT",
+            RetryCause::NoAnswer,
+            "connection reset by peer",
+            90_000,
+        );
+        assert_eq!(
+            reset.summary(),
+            "the connection to ARM failed during the write, retrying in 1m30s"
+        );
+        assert!(reset.detail().contains("connection reset by peer"));
+        for e in [&e, &throttled, &down, &reset] {
+            let s = e.summary();
+            assert!(
+                !s.contains('\n') && !s.contains("https://") && s.len() < 100,
+                "{s}"
+            );
+        }
+    }
+
+    #[test]
+    fn urls_in_retries_keep_only_the_api_version() {
+        assert_eq!(
+            shown_url(
+                "https://management.azure.com/subscriptions/s/providers/Microsoft.ContainerService/locations/eastus/operations/op?api-version=2017-08-31&t=638&c=MIIHhzCCBm&s=sig&h=hash"
+            ),
+            "https://management.azure.com/subscriptions/s/providers/Microsoft.ContainerService/locations/eastus/operations/op?api-version=2017-08-31&…"
+        );
+        assert_eq!(
+            shown_url("https://user:pw@example.com/x?sig=abc"),
+            "https://example.com/x?…"
+        );
+        assert_eq!(shown_url("https://example.com/x"), "https://example.com/x");
+    }
+
+    #[test]
+    fn waits_read_as_people_read_them() {
+        let ms = Duration::from_millis;
+        assert_eq!(short_duration(ms(0)), "0s");
+        assert_eq!(short_duration(ms(1)), "0.1s");
+        assert_eq!(short_duration(ms(100)), "0.1s");
+        assert_eq!(short_duration(ms(101)), "0.2s");
+        assert_eq!(short_duration(ms(9_940)), "10.0s");
+        assert_eq!(short_duration(ms(12_400)), "12s");
+        assert_eq!(short_duration(ms(120_000)), "2m");
+        assert_eq!(short_duration(ms(150_000)), "2m30s");
     }
 }

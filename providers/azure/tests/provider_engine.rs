@@ -324,7 +324,8 @@ async fn flagship_azure_half_converges_updates_drifts_and_destroys() {
     let plan = h.plan().await;
     let aks = plan.change("aks").unwrap();
     assert_eq!(aks.action, Action::Replace);
-    assert_eq!(aks.replace_paths, vec![path("body.properties.dnsPrefix")]);
+    // Attribute paths, as in `before`/`after` (one path language in plans).
+    assert_eq!(aks.replace_paths, vec![path("properties.dnsPrefix")]);
     // The credential that trusts the cluster's issuer follows the new cluster.
     assert_eq!(plan.change("fic_keda").unwrap().action, Action::Update);
     let old_issuer = issuer;
@@ -355,7 +356,7 @@ async fn flagship_azure_half_converges_updates_drifts_and_destroys() {
     assert_eq!(sb.action, Action::Update);
     assert_eq!(
         sb.changed_paths,
-        vec![path("body.properties.disableLocalAuth")]
+        vec![path("properties.disableLocalAuth")]
     );
     assert!(sb.drift, "not marked as drift");
     assert!(plan.drift.iter().any(|d| d.address == "sb"));
@@ -471,8 +472,9 @@ async fn converges_under_transient_faults() {
     // 20 seeded runs at 20% transient faults, as issue 4 asks.
     for seed in 1..=20u64 {
         let h = Harness::with_faults(&config("platform", "demo", ""), 0.2, seed).await;
-        // A federated credential write stays "in progress" for a moment, as on Azure: the
-        // second credential of the identity may meet ARM's 409 and is retried.
+        // A federated credential write takes a moment, as on Azure (the simulator answers it
+        // 30 ms after it arrived, and refuses another credential write of the identity
+        // meanwhile).
         let resp = reqwest::Client::new()
             .put(format!("{}/_sim/config", h.sim.url))
             .json(&json!({"fic_write_ms": 30}))
@@ -484,8 +486,7 @@ async fn converges_under_transient_faults() {
         h.assert_converged_without_drift().await;
         // The engine writes the federated credentials of one identity one at a time
         // (serialisation keys): in the simulator's request log, no credential write of the
-        // identity starts before the previous one has been answered. (A 409 for a write that
-        // comes moments after the previous one is still possible, as on Azure, and retried.)
+        // identity starts before the previous one has been answered, so none meets a 409.
         let log: Json = reqwest::get(format!("{}/_sim/requests", h.sim.url))
             .await
             .unwrap()
@@ -509,6 +510,10 @@ async fn converges_under_transient_faults() {
         assert!(
             fic_writes.len() >= 2,
             "seed {seed}: the credentials were written"
+        );
+        assert!(
+            !entries.iter().any(|e| e["status"] == 409),
+            "seed {seed}: no write met ARM's 409"
         );
         // RFC 3339 timestamps of one format sort as text.
         fic_writes.sort();
@@ -582,4 +587,205 @@ lifecycle = {{ ignore_changes = ["body.properties.maxDeliveryCount"] }}
     h.apply_ok(&plan).await;
     let got = h.admin(reqwest::Method::GET, &queue, None).await;
     assert_eq!(got["properties"]["maxDeliveryCount"], 5, "{got}");
+}
+
+/// The request log of the simulator.
+async fn request_log(sim: &SimHandle) -> Vec<Json> {
+    let log: Json = reqwest::get(format!("{}/_sim/requests", sim.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    log.as_array()
+        .or_else(|| log["requests"].as_array())
+        .expect("request log")
+        .clone()
+}
+
+fn is_credential_write(e: &Json) -> bool {
+    matches!(e["method"].as_str(), Some("PUT" | "DELETE"))
+        && e["path"]
+            .as_str()
+            .is_some_and(|p| p.contains("/federatedIdentityCredentials/"))
+}
+
+/// The flagship's two credentials of one identity (the workload's and KEDA's), each write
+/// taking a moment as on Azure: the engine writes them one after the other, so neither meets
+/// ARM's 409 — on create, on update (a new subject for both) and on destroy. The simulator's
+/// request log shows every status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_flagships_credentials_are_written_without_a_409() {
+    let mut h = Harness::new(&config("platform", "demo", "")).await;
+    let resp = reqwest::Client::new()
+        .put(format!("{}/_sim/config", h.sim.url))
+        .json(&json!({"fic_write_ms": 150}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    h.up().await;
+    h.assert_converged_without_drift().await;
+    // Both credentials change: two updates under the identity.
+    let changed = config("platform", "demo", "")
+        .replace("default:demo-mi", "default:demo-mi-2")
+        .replace("kube-system:keda-operator", "kube-system:keda-operator-2");
+    h.set_config(&changed);
+    let plan = h.plan().await;
+    assert_eq!(plan.change("fic").unwrap().action, Action::Update);
+    assert_eq!(plan.change("fic_keda").unwrap().action, Action::Update);
+    h.apply_ok(&plan).await;
+    let plan = h.plan_mode(PlanMode::Destroy).await;
+    h.apply_ok(&plan).await;
+
+    let log = request_log(&h.sim).await;
+    let writes: Vec<&Json> = log.iter().filter(|e| is_credential_write(e)).collect();
+    let statuses: Vec<String> = writes
+        .iter()
+        .map(|e| format!("{} {} {}", e["method"], e["path"], e["status"]))
+        .collect();
+    // Two creates, two updates, two deletes: each answered 2xx the first time.
+    assert_eq!(writes.len(), 6, "{statuses:#?}");
+    assert!(
+        writes.iter().all(|e| e["status"]
+            .as_u64()
+            .is_some_and(|s| (200..300).contains(&s))),
+        "{statuses:#?}"
+    );
+    assert!(!log.iter().any(|e| e["status"] == 409), "{statuses:#?}");
+    // And they took the time the simulator gives a write: answered one after the other.
+    let at = |t: &Json| humantime::parse_rfc3339(t.as_str().unwrap()).unwrap();
+    let mut spans: Vec<_> = writes
+        .iter()
+        .map(|e| (at(&e["at"]), at(&e["done"])))
+        .collect();
+    spans.sort();
+    for w in spans.windows(2) {
+        assert!(
+            w[1].0 >= w[0].1,
+            "overlapping credential writes: {statuses:#?}"
+        );
+    }
+}
+
+#[derive(Default)]
+struct Notes(std::sync::Mutex<Vec<plinth_provider::Note>>);
+
+impl plinth_provider::Reporter for Notes {
+    fn note(&self, note: plinth_provider::Note) {
+        self.0.lock().unwrap().push(note);
+    }
+}
+
+/// Another tool writes a credential of the identity while plinth writes its own: ARM answers
+/// plinth's write 409, and the provider retries it until the other write is done, with one
+/// short note per retry (the whole story in its detail).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_concurrent_credential_write_is_retried_with_a_short_note() {
+    let h = Harness::new("").await;
+    let rg = format!("/subscriptions/{SUB}/resourceGroups/other-rg");
+    h.arm_put(&rg, "2025-04-01", json!({"location": "eastus"}))
+        .await;
+    let mi = format!("{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/shared-mi");
+    h.arm_put(&mi, "2024-11-30", json!({"location": "eastus"}))
+        .await;
+    // Each credential write takes 1.5 s.
+    let resp = reqwest::Client::new()
+        .put(format!("{}/_sim/config", h.sim.url))
+        .json(&json!({"fic_write_ms": 1500}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    let props = |subject: &str| {
+        json!({"issuer": "https://oidc.example.com/", "subject": subject,
+            "audiences": ["api://AzureADTokenExchange"]})
+    };
+    let theirs = format!("{mi}/federatedIdentityCredentials/theirs");
+    let stored = format!("{}/_sim/resources{theirs}", h.sim.url);
+    let mut settings = settings(&h.sim.url);
+    // Enough patience for the other write's 1.5 s.
+    settings.retry = RetryPolicy {
+        base_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(100),
+        max_attempts: 200,
+        total_timeout: Duration::from_secs(60),
+        ..RetryPolicy::default()
+    };
+    let provider = AzureProvider::new(settings);
+    let notes = Notes::default();
+    let fic =
+        "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials@2024-11-30";
+    let config = Value::from(
+        json!({"parent": mi, "name": "mine", "body": {"properties": props("system:serviceaccount:default:mine")}}),
+    );
+    let ((), created) = tokio::join!(
+        h.arm_put(
+            &theirs,
+            "2024-11-30",
+            json!({"properties": props("system:serviceaccount:default:theirs")})
+        ),
+        async {
+            // Their write is stored when it arrives and answered when done: wait (without
+            // sleeping) until it is in progress, then write.
+            while reqwest::get(&stored).await.unwrap().status() != 200 {
+                tokio::task::yield_now().await;
+            }
+            provider
+                .create(
+                    &Request::new(fic, "module.workload.fic_keda", &notes),
+                    &config,
+                )
+                .await
+        }
+    );
+    let created = created.expect("retried until the other write was done");
+    assert!(
+        created
+            .id
+            .unwrap()
+            .ends_with("/federatedIdentityCredentials/mine")
+    );
+
+    let log = request_log(&h.sim).await;
+    let mine: Vec<u64> = log
+        .iter()
+        .filter(|e| e["method"] == "PUT" && e["path"].as_str().unwrap().ends_with("/mine"))
+        .map(|e| e["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(mine.first(), Some(&409), "{mine:?}");
+    assert_eq!(mine.last(), Some(&201), "{mine:?}");
+    let notes = notes.0.lock().unwrap().clone();
+    assert_eq!(
+        notes.len(),
+        mine.len() - 1,
+        "one note per retry: {notes:#?}"
+    );
+    for n in &notes {
+        assert_eq!(n.address, "module.workload.fic_keda");
+        let prefix = "ARM is busy with another write to this identity's federated credentials (409), retrying in ";
+        assert!(n.message.starts_with(prefix), "{}", n.message);
+        assert!(n.message[prefix.len()..].ends_with('s'), "{}", n.message);
+        assert!(
+            !n.message.contains('\n') && !n.message.contains("http"),
+            "{}",
+            n.message
+        );
+        let detail = n.detail.as_deref().unwrap();
+        for part in [
+            "PUT ",
+            "/federatedIdentityCredentials/mine?api-version=2024-11-30",
+            "HTTP 409 ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity",
+            "Concurrent Federated Identity Credentials writes under the same managed identity are not supported",
+        ] {
+            assert!(detail.contains(part), "{part} in {detail}");
+        }
+    }
+    assert!(
+        notes[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("attempt 1 of 200")
+    );
 }

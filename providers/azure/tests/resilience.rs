@@ -124,7 +124,9 @@ async fn operations_converge_under_faults_and_honour_retry_after() {
     }
     assert!(honoured >= 1, "the seed injects a 429 with Retry-After");
     assert!(
-        retries.iter().any(|r| !r.reason.contains("(HTTP ")),
+        retries
+            .iter()
+            .any(|r| r.cause == plinth_provider_azure::RetryCause::NoAnswer),
         "a dropped connection was retried: {retries:#?}"
     );
     assert!(
@@ -174,10 +176,27 @@ async fn retries_are_bounded() {
             .iter()
             .all(|n| n.address == "azure:Microsoft.Resources/resourceGroups.x")
     );
+    // One short line for the user; the request, the attempt and ARM's answer in the detail.
+    for n in &notes {
+        assert!(
+            !n.message.contains('\n') && !n.message.contains(&sim.url),
+            "{}",
+            n.message
+        );
+        let detail = n.detail.as_deref().expect("a retry note has its detail");
+        assert!(detail.starts_with("GET "), "{detail}");
+        assert!(
+            detail.contains(&format!("{}/subscriptions/", sim.url)),
+            "{detail}"
+        );
+    }
     assert!(
-        notes[0].message.starts_with("retrying GET "),
-        "{}",
-        notes[0].message
+        notes[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("attempt 1 of 3"),
+        "{notes:?}"
     );
     sim.shutdown().await.unwrap();
 }
@@ -359,9 +378,14 @@ async fn a_server_that_never_answers_times_out_and_is_retried_and_reported() {
         assert_eq!(n.address, "rg");
         assert!(
             n.message
-                .contains("timed out after 300ms talking to ARM at"),
+                .starts_with("ARM did not answer the read within 0.3s, retrying in "),
             "{}",
             n.message
+        );
+        let detail = n.detail.as_deref().unwrap();
+        assert!(
+            detail.contains("timed out after 300ms talking to ARM at"),
+            "{detail}"
         );
     }
     // The requests did reach the listener (they were not refused).
