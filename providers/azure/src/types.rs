@@ -83,6 +83,23 @@ impl ArmType {
         KNOWN.iter().find(|k| self.is(k.type_name))
     }
 
+    /// The `type` an object of this type has, as ARM spells it: the curated casing
+    /// ([`Known::arm_type`]), else the type as written.
+    pub fn arm_type(&self) -> String {
+        match self.known() {
+            Some(k) => k.arm_type.to_string(),
+            None => self.full(),
+        }
+    }
+
+    /// Whether the service owns attribute `path` of this type and changes it by itself:
+    /// [`VOLATILE`] and [`VOLATILE_KEYS`] for every type, the curated [`Known::volatile`].
+    pub fn is_volatile(&self, path: &plinth_value::Path) -> bool {
+        VOLATILE.iter().any(|v| path.starts_with(&static_path(v)))
+            || has_key(path, VOLATILE_KEYS)
+            || self.known().is_some_and(|k| k.is_volatile(path))
+    }
+
     /// The resource id of an object of this type named `name` under `parent`. Resource
     /// groups default to the subscription (`sub`) as parent.
     pub fn resource_id(
@@ -173,6 +190,68 @@ pub struct Known {
     pub estimate_secs: u64,
     /// ARM's naming rules for the type.
     pub name_rule: NameRule,
+    /// The type as ARM's answers spell it in `type` (`Microsoft.ServiceBus/Namespaces`): the
+    /// value a plan shows before the object exists, so that it reads as the object will.
+    pub arm_type: &'static str,
+    /// Attribute paths the service owns and changes by itself (besides [`VOLATILE`] and
+    /// [`VOLATILE_KEYS`], which hold for every ARM type): a path under one is volatile too.
+    /// Each entry says why; stable identity (`clientId`, `principalId`, `tenantId`), FQDNs
+    /// and settings are never volatile.
+    pub volatile: &'static [&'static str],
+    /// Keys that are volatile wherever they appear in the body (a nested profile's status).
+    pub volatile_keys: &'static [&'static str],
+    /// Paths of [`Known::computed`] that a configuration may set too (ARM picks a value when
+    /// it does not): the only computed paths an input sets (see [`Known::read_only`]).
+    pub defaulted: &'static [&'static str],
+}
+
+/// Attribute paths every ARM resource's service owns and changes by itself: `systemData`
+/// (ARM's record of who created and last modified the object, and when: it changes on every
+/// write, plinth's included) and `etag` (a new one on every write).
+pub const VOLATILE: &[&str] = &["systemData", "etag"];
+
+/// Keys volatile wherever they appear in any ARM body: `provisioningState` is the state of
+/// the last operation on the resource (or on a nested profile, such as an AKS agent pool),
+/// which ARM moves through `Creating`/`Updating`/`Succeeded` by itself (ARM's resource
+/// provider contract), never a setting.
+pub const VOLATILE_KEYS: &[&str] = &["provisioningState"];
+
+/// Attribute paths no input sets, whatever the type: the id and type (made from `parent`,
+/// `name` and the type string) and ARM's bookkeeping.
+pub const NOT_INPUTS: &[&str] = &["id", "type", "systemData", "etag"];
+
+impl Known {
+    /// Whether the service owns `path` and changes it by itself (see [`Known::volatile`]).
+    pub fn is_volatile(&self, path: &plinth_value::Path) -> bool {
+        self.volatile
+            .iter()
+            .any(|v| path.starts_with(&static_path(v)))
+            || has_key(path, self.volatile_keys)
+    }
+
+    /// Whether `path` is a computed path no input sets: a computed path that is not
+    /// [`Known::defaulted`].
+    pub fn read_only(&self, path: &plinth_value::Path) -> bool {
+        self.computed
+            .iter()
+            .any(|c| path.starts_with(&static_path(c)))
+            && !self
+                .defaulted
+                .iter()
+                .any(|d| path.starts_with(&static_path(d)))
+    }
+}
+
+/// Whether any key of `path` is one of `keys`.
+pub fn has_key(path: &plinth_value::Path, keys: &[&str]) -> bool {
+    path.segments()
+        .iter()
+        .any(|s| matches!(s, plinth_value::PathSeg::Key(k) if keys.contains(&k.as_str())))
+}
+
+/// A path written in this file (static, so it parses).
+pub fn static_path(s: &str) -> plinth_value::Path {
+    s.parse().expect("static path")
 }
 
 impl Known {
@@ -317,6 +396,12 @@ pub static KNOWN: &[Known] = &[
         computed: &["id", "type", "properties.provisioningState"],
         sensitive: &[],
         estimate_secs: 3,
+        arm_type: "Microsoft.Resources/resourceGroups",
+        // Only ARM's own bookkeeping (VOLATILE, VOLATILE_KEYS): `managedBy` names the
+        // service that owns the group, which is stable.
+        volatile: &[],
+        volatile_keys: &[],
+        defaulted: &[],
         name_rule: NameRule {
             min: 1,
             max: 90,
@@ -364,6 +449,30 @@ pub static KNOWN: &[Known] = &[
             "properties.windowsProfile.adminPassword",
         ],
         estimate_secs: 600,
+        arm_type: "Microsoft.ContainerService/ManagedClusters",
+        volatile: &[
+            // The version the control plane runs now: it trails `kubernetesVersion` during
+            // an upgrade and moves with an auto-upgrade channel's patches, by itself. The
+            // version asked for (`kubernetesVersion`) is a setting and not volatile.
+            "properties.currentKubernetesVersion",
+        ],
+        volatile_keys: &[
+            // Running/Stopped of the cluster and of each agent pool: operational status,
+            // changed by start/stop operations, never by a PUT of the body (read-only).
+            "powerState",
+            // What a pool's nodes run now: AKS moves them by itself (node image
+            // auto-upgrade weekly, the orchestrator during an upgrade).
+            "currentOrchestratorVersion",
+            "nodeImageVersion",
+        ],
+        // Computed, but a configuration may choose them (ARM picks otherwise). Identity
+        // (`identity.principalId`, the kubelet identity), FQDNs and the OIDC issuer URL are
+        // stable: a change to one is news, not noise.
+        defaulted: &[
+            "properties.kubernetesVersion",
+            "properties.nodeResourceGroup",
+            "properties.identityProfile",
+        ],
         name_rule: NameRule {
             min: 1,
             max: 63,
@@ -391,6 +500,19 @@ pub static KNOWN: &[Known] = &[
         ],
         sensitive: &[],
         estimate_secs: 120,
+        arm_type: "Microsoft.ServiceBus/Namespaces",
+        volatile: &[
+            // Activating/Active/Disabled...: the namespace's state, read-only, moved by the
+            // service.
+            "properties.status",
+            // Timestamps the service stamps (created, last written by anyone).
+            "properties.createdAt",
+            "properties.updatedAt",
+        ],
+        // `serviceBusEndpoint` and `metricId` are stable; `minimumTlsVersion`,
+        // `publicNetworkAccess`, `disableLocalAuth` are settings whose change is news.
+        volatile_keys: &[],
+        defaulted: &[],
         name_rule: NameRule {
             min: 6,
             max: 50,
@@ -421,6 +543,20 @@ pub static KNOWN: &[Known] = &[
         ],
         sensitive: &[],
         estimate_secs: 5,
+        arm_type: "Microsoft.ServiceBus/Namespaces/Queues",
+        volatile: &[
+            // Timestamps: `accessedAt` moves with every send or receive.
+            "properties.createdAt",
+            "properties.updatedAt",
+            "properties.accessedAt",
+            // Traffic, not configuration: messages come and go.
+            "properties.messageCount",
+            "properties.sizeInBytes",
+            "properties.countDetails",
+        ],
+        // A queue's `status` (Active, Disabled, SendDisabled, ...) is a setting: not volatile.
+        volatile_keys: &[],
+        defaulted: &[],
         name_rule: NameRule {
             min: 1,
             max: 260,
@@ -445,6 +581,12 @@ pub static KNOWN: &[Known] = &[
         ],
         sensitive: &[],
         estimate_secs: 5,
+        arm_type: "Microsoft.ManagedIdentity/userAssignedIdentities",
+        // `clientId`, `principalId` and `tenantId` are the identity itself, stable for its
+        // life: a change means it was recreated, which every trust in it must follow.
+        volatile: &[],
+        volatile_keys: &[],
+        defaulted: &[],
         name_rule: NameRule {
             min: 3,
             max: 128,
@@ -464,6 +606,11 @@ pub static KNOWN: &[Known] = &[
         computed: &["id", "type"],
         sensitive: &[],
         estimate_secs: 5,
+        arm_type: "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials",
+        // Issuer, subject and audiences are the trust itself: never volatile.
+        volatile: &[],
+        volatile_keys: &[],
+        defaulted: &[],
         name_rule: NameRule {
             min: 3,
             max: 120,
@@ -494,6 +641,17 @@ pub static KNOWN: &[Known] = &[
         ],
         sensitive: &[],
         estimate_secs: 10,
+        arm_type: "Microsoft.Authorization/roleAssignments",
+        volatile: &[
+            // Who wrote the assignment and when: bookkeeping (role assignments keep it in
+            // their properties instead of `systemData`), not what it grants.
+            "properties.createdOn",
+            "properties.updatedOn",
+            "properties.createdBy",
+            "properties.updatedBy",
+        ],
+        volatile_keys: &[],
+        defaulted: &[],
         name_rule: NameRule::GUID,
     },
 ];
@@ -528,6 +686,32 @@ pub static BUILT_IN_ROLES: &[(&str, &str)] = &[
         "f1a07417-d97a-45cb-824c-7a7467783830",
     ),
 ];
+
+/// The built-in role a role definition id names, by its GUID (the table above, read the other
+/// way): the id in any of its forms, compared ignoring case, `/providers/Microsoft.
+/// Authorization/roleDefinitions/GUID` (as `azure.role_definition_id` writes it) or under a
+/// scope, `/subscriptions/SUB/providers/...` (as ARM answers it). `None` for a GUID not in the
+/// table (a custom role, or one plinth does not know): never a guess.
+pub fn role_name(role_definition_id: &str) -> Option<&'static str> {
+    let id = role_definition_id.trim().trim_end_matches('/');
+    let segs: Vec<&str> = id.split('/').collect();
+    let n = segs.len();
+    if n < 5 || !segs[0].is_empty() {
+        return None;
+    }
+    let tail_ok = segs[n - 4].eq_ignore_ascii_case("providers")
+        && segs[n - 3].eq_ignore_ascii_case("Microsoft.Authorization")
+        && segs[n - 2].eq_ignore_ascii_case("roleDefinitions");
+    // The scope before `/providers/Microsoft.Authorization/...`: none, or whole segments.
+    if !tail_ok || segs[1..n - 4].iter().any(|s| s.is_empty()) {
+        return None;
+    }
+    let guid = uuid::Uuid::parse_str(segs[n - 1]).ok()?;
+    BUILT_IN_ROLES
+        .iter()
+        .find(|(_, g)| uuid::Uuid::parse_str(g).is_ok_and(|g| g == guid))
+        .map(|(name, _)| *name)
+}
 
 /// The tenant-relative id of a built-in role, by name (case-insensitive); the error suggests
 /// the nearest name.
@@ -678,6 +862,97 @@ mod tests {
         ] {
             assert!(check_parent(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn role_names_by_id_in_every_form() {
+        let guid = "090c5cfd-751d-490a-894a-3ce6f1109419";
+        for id in [
+            format!("/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
+            format!(
+                "/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleDefinitions/{guid}"
+            ),
+            format!(
+                "/SUBSCRIPTIONS/s/PROVIDERS/microsoft.authorization/ROLEDEFINITIONS/{}/",
+                guid.to_uppercase()
+            ),
+            format!(
+                "/providers/Microsoft.Management/managementGroups/mg/providers/Microsoft.Authorization/roleDefinitions/{guid}"
+            ),
+        ] {
+            assert_eq!(role_name(&id), Some("Azure Service Bus Data Owner"), "{id}");
+        }
+        // Every name in the table maps back to itself: one table, both ways.
+        for (name, _) in BUILT_IN_ROLES {
+            assert_eq!(role_name(&role_definition_id(name).unwrap()), Some(*name));
+        }
+        for id in [
+            // A GUID not in the table: no guess.
+            "/providers/Microsoft.Authorization/roleDefinitions/3f2504e0-4f89-11d3-9a0c-0305e82c3301".to_string(),
+            // A bare GUID, or another kind of id, is not a role definition id.
+            guid.to_string(),
+            format!("/providers/Microsoft.Authorization/roleAssignments/{guid}"),
+            format!("/subscriptions//providers/Microsoft.Authorization/roleDefinitions/{guid}"),
+            "/providers/Microsoft.Authorization/roleDefinitions/not-a-guid".to_string(),
+        ] {
+            assert_eq!(role_name(&id), None, "{id}");
+        }
+    }
+
+    #[test]
+    fn volatile_attributes_are_decided_per_type() {
+        let t = |s: &str| ArmType::parse(s).unwrap();
+        let p = |s: &str| static_path(s);
+        let aks = t("Microsoft.ContainerService/managedClusters@2025-10-01");
+        for v in [
+            "properties.provisioningState",
+            "properties.powerState.code",
+            "properties.agentPoolProfiles[0].provisioningState",
+            "properties.agentPoolProfiles[0].nodeImageVersion",
+            "properties.currentKubernetesVersion",
+            "systemData.lastModifiedAt",
+            "etag",
+        ] {
+            assert!(aks.is_volatile(&p(v)), "{v}");
+        }
+        for stable in [
+            "identity.principalId",
+            "properties.kubernetesVersion",
+            "properties.oidcIssuerProfile.issuerURL",
+            "properties.fqdn",
+            "properties.agentPoolProfiles[0].count",
+            "properties",
+        ] {
+            assert!(!aks.is_volatile(&p(stable)), "{stable}");
+        }
+        let mi = t("Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30");
+        for stable in [
+            "properties.clientId",
+            "properties.principalId",
+            "properties.tenantId",
+        ] {
+            assert!(!mi.is_volatile(&p(stable)), "{stable}");
+        }
+        let q = t("Microsoft.ServiceBus/namespaces/queues@2024-01-01");
+        assert!(q.is_volatile(&p("properties.countDetails.activeMessageCount")));
+        assert!(q.is_volatile(&p("properties.accessedAt")));
+        assert!(
+            !q.is_volatile(&p("properties.status")),
+            "a queue's status is a setting"
+        );
+        let ns = t("Microsoft.ServiceBus/namespaces@2024-01-01");
+        assert!(ns.is_volatile(&p("properties.status")));
+        assert!(!ns.is_volatile(&p("properties.minimumTlsVersion")));
+        let ra = t("Microsoft.Authorization/roleAssignments@2022-04-01");
+        assert!(ra.is_volatile(&p("properties.updatedOn")));
+        assert!(!ra.is_volatile(&p("properties.scope")));
+        // Types plinth does not curate: ARM's own bookkeeping only.
+        let web = t("Microsoft.Web/sites@2024-04-01");
+        assert!(web.is_volatile(&p("properties.provisioningState")));
+        assert!(!web.is_volatile(&p("properties.state")));
+        // Curated casing of `type`, as ARM answers it.
+        assert_eq!(ns.arm_type(), "Microsoft.ServiceBus/Namespaces");
+        assert_eq!(web.arm_type(), "Microsoft.Web/sites");
     }
 
     #[test]

@@ -372,6 +372,49 @@ impl Provider for AzureProvider {
         to_attr(input_path)
     }
 
+    /// `properties.x` is set by `body.properties.x`, `location` and `tags` (and `name`) by
+    /// themselves; nothing sets the id, the type, ARM's bookkeeping, a volatile attribute or
+    /// a curated read-only one (`properties.clientId` of an identity).
+    fn input_path(&self, type_name: &str, attribute_path: &Path) -> Option<Path> {
+        let t = ArmType::parse(type_name)?;
+        let not_input = attribute_path.is_root()
+            || types::NOT_INPUTS
+                .iter()
+                .any(|n| attribute_path.starts_with(&types::static_path(n)))
+            || t.is_volatile(attribute_path)
+            || t.known().is_some_and(|k| k.read_only(attribute_path));
+        (!not_input).then(|| shape::to_input(attribute_path))
+    }
+
+    /// ARM's bookkeeping on every type (`systemData`, `etag`, `provisioningState` at any
+    /// depth) and the curated volatile attributes of the seven types (`types::KNOWN`, each
+    /// with its reason).
+    fn is_volatile(&self, type_name: &str, attribute_path: &Path) -> bool {
+        ArmType::parse(type_name).is_some_and(|t| t.is_volatile(attribute_path))
+    }
+
+    /// A role assignment's `properties.roleDefinitionId` → the built-in role's name
+    /// (`Azure Service Bus Data Owner`), from the same table `azure.role_definition_id`
+    /// reads; nothing for a role plinth does not know, or a sensitive value.
+    fn annotations(&self, type_name: &str, attributes: &Value) -> Vec<(Path, String)> {
+        let Some(t) = ArmType::parse(type_name) else {
+            return vec![];
+        };
+        if !t.is(types::ROLE_ASSIGNMENT) {
+            return vec![];
+        }
+        let at = p("properties.roleDefinitionId");
+        match attributes.get(&at) {
+            Some(v) if !v.contains_sensitive() => {
+                match v.unmarked().as_str().and_then(types::role_name) {
+                    Some(name) => vec![(at, name.to_string())],
+                    None => vec![],
+                }
+            }
+            _ => vec![],
+        }
+    }
+
     fn functions(&self) -> Vec<String> {
         vec!["role_definition_id".into()]
     }
@@ -540,6 +583,164 @@ mod tests {
         assert_eq!(
             pr.serialization_key("Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials@2024-11-30", &Value::from(json!({"parent": "/A/B"}))),
             Some("azure-fic:/a/b".into())
+        );
+    }
+
+    const RA: &str = "Microsoft.Authorization/roleAssignments@2022-04-01";
+    const QUEUE_ID: &str =
+        "/subscriptions/sub/resourceGroups/g/providers/Microsoft.ServiceBus/namespaces/n/queues/q";
+
+    /// What plan time knows is shown as known: the scope of a role assignment (its parent),
+    /// the type as ARM spells it, an AKS cluster's default node resource group.
+    #[tokio::test]
+    async fn values_known_at_plan_time_are_planned_known() {
+        let pr = provider();
+        let cfg = Value::from(json!({"parent": QUEUE_ID, "body": {"properties": {
+            "roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/090c5cfd-751d-490a-894a-3ce6f1109419"}}}));
+        // The principal is not created yet: name and id wait for it, the scope does not.
+        let mut cfg = cfg;
+        cfg.set(&p("body.properties.principalId"), Value::Unknown);
+        let planned = pr.plan(&req(RA), None, &cfg).await.unwrap();
+        let at = |s: &str| planned.attributes.get(&p(s));
+        assert_eq!(at("properties.scope"), Some(Value::from(QUEUE_ID)));
+        assert_eq!(
+            at("type"),
+            Some(Value::from("Microsoft.Authorization/roleAssignments"))
+        );
+        assert_eq!(at("id"), Some(Value::Unknown));
+        assert_eq!(at("properties.createdOn"), Some(Value::Unknown));
+
+        let sb = "Microsoft.ServiceBus/namespaces/queues@2024-01-01";
+        let q = pr
+            .plan(
+                &req(sb),
+                None,
+                &Value::from(json!({"parent": "/subscriptions/sub/resourceGroups/g/providers/Microsoft.ServiceBus/namespaces/n", "name": "q"})),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            q.attributes.get(&p("type")),
+            Some(Value::from("Microsoft.ServiceBus/Namespaces/Queues"))
+        );
+
+        let aks_cfg = |extra: serde_json::Value| {
+            let mut c = json!({"name": "k", "parent": "/subscriptions/sub/resourceGroups/kedademo-rg",
+                "location": "East US", "body": {"properties": {"dnsPrefix": "k"}}});
+            if let (Some(body), Some(more)) =
+                (c["body"]["properties"].as_object_mut(), extra.as_object())
+            {
+                body.extend(more.clone());
+            }
+            Value::from(c)
+        };
+        let planned = pr.plan(&req(AKS), None, &aks_cfg(json!({}))).await.unwrap();
+        assert_eq!(
+            planned.attributes.get(&p("properties.nodeResourceGroup")),
+            Some(Value::from("MC_kedademo-rg_k_eastus"))
+        );
+        assert_eq!(
+            planned.attributes.get(&p("type")),
+            Some(Value::from("Microsoft.ContainerService/ManagedClusters"))
+        );
+        // Chosen by the configuration: that value, not the default.
+        let planned = pr
+            .plan(
+                &req(AKS),
+                None,
+                &aks_cfg(json!({"nodeResourceGroup": "nodes"})),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            planned.attributes.get(&p("properties.nodeResourceGroup")),
+            Some(Value::from("nodes"))
+        );
+        // Longer than AKS's 80 characters: AKS decides, plinth does not guess.
+        let mut long = aks_cfg(json!({}));
+        long.set(&p("name"), Value::from("k".repeat(63)));
+        let planned = pr.plan(&req(AKS), None, &long).await.unwrap();
+        assert_eq!(
+            planned.attributes.get(&p("properties.nodeResourceGroup")),
+            Some(Value::Unknown)
+        );
+    }
+
+    #[test]
+    fn input_paths_invert_attribute_paths() {
+        let pr = provider();
+        let sb = "Microsoft.ServiceBus/namespaces@2024-01-01";
+        for (attr, input) in [
+            (
+                "properties.minimumTlsVersion",
+                Some("body.properties.minimumTlsVersion"),
+            ),
+            ("sku.name", Some("body.sku.name")),
+            ("location", Some("location")),
+            ("tags.team", Some("tags.team")),
+            ("id", None),
+            ("type", None),
+            ("systemData.createdAt", None),
+            ("properties.provisioningState", None),
+            ("properties.serviceBusEndpoint", None),
+            ("properties.updatedAt", None),
+        ] {
+            let got = pr.input_path(sb, &p(attr));
+            assert_eq!(got, input.map(p), "{attr}");
+            if let Some(i) = got {
+                assert_eq!(pr.attribute_path(sb, &i), Some(p(attr)), "{attr}: inverse");
+            }
+        }
+        // A computed path the configuration may also set is an input.
+        assert_eq!(
+            pr.input_path(AKS, &p("properties.kubernetesVersion")),
+            Some(p("body.properties.kubernetesVersion"))
+        );
+        let mi = "Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30";
+        assert_eq!(pr.input_path(mi, &p("properties.clientId")), None);
+        // Types plinth does not curate: everything but ARM's bookkeeping is an input.
+        let web = "Microsoft.Web/sites@2024-04-01";
+        assert_eq!(
+            pr.input_path(web, &p("properties.httpsOnly")),
+            Some(p("body.properties.httpsOnly"))
+        );
+        assert!(pr.is_volatile(web, &p("etag")));
+        assert!(pr.is_volatile(AKS, &p("properties.powerState")));
+        assert!(!pr.is_volatile(mi, &p("properties.principalId")));
+        assert!(!pr.is_volatile("not a type", &p("etag")));
+    }
+
+    #[test]
+    fn role_definition_ids_are_annotated_with_the_role_name() {
+        let pr = provider();
+        let owner = "090c5cfd-751d-490a-894a-3ce6f1109419";
+        let attrs = |id: &str| Value::from(json!({"properties": {"roleDefinitionId": id}}));
+        for id in [
+            format!("/providers/Microsoft.Authorization/roleDefinitions/{owner}"),
+            format!(
+                "/subscriptions/sub/providers/microsoft.authorization/roledefinitions/{}",
+                owner.to_uppercase()
+            ),
+        ] {
+            assert_eq!(
+                pr.annotations(RA, &attrs(&id)),
+                vec![(
+                    p("properties.roleDefinitionId"),
+                    "Azure Service Bus Data Owner".to_string()
+                )],
+                "{id}"
+            );
+        }
+        // Not a known role, not known yet, not a role assignment: nothing.
+        let custom = "/providers/Microsoft.Authorization/roleDefinitions/3f2504e0-4f89-11d3-9a0c-0305e82c3301";
+        assert!(pr.annotations(RA, &attrs(custom)).is_empty());
+        let mut unknown = attrs("x");
+        unknown.set(&p("properties.roleDefinitionId"), Value::Unknown);
+        assert!(pr.annotations(RA, &unknown).is_empty());
+        let id = format!("/providers/Microsoft.Authorization/roleDefinitions/{owner}");
+        assert!(
+            pr.annotations("Microsoft.Web/sites@2024-04-01", &attrs(&id))
+                .is_empty()
         );
     }
 }

@@ -286,6 +286,11 @@ pub(crate) fn new_object(
     subscription: Option<&str>,
 ) -> Result<Value, ProviderError> {
     let mut attrs = desired.clone();
+    for (path, value) in known_before_create(t, config, desired) {
+        if attrs.get(&path).is_none() {
+            attrs.set(&path, value);
+        }
+    }
     for c in &schema.computed {
         if attrs.get(c).is_none() {
             attrs.set(c, Value::Unknown);
@@ -296,6 +301,63 @@ pub(crate) fn new_object(
     }
     diff::mark_sensitive(schema, &mut attrs);
     Ok(attrs)
+}
+
+/// Attributes ARM computes that are known before the object exists, besides its id: `type`
+/// (the type string fixes it; in ARM's casing for the curated types, as a read will show it),
+/// a role assignment's `properties.scope` (its `parent`), an AKS cluster's node resource
+/// group when the configuration leaves it to AKS (`MC_{group}_{cluster}_{location}`, AKS's
+/// documented default, for names within its 80 characters). Only values that cannot turn
+/// out otherwise: what a plan shows as known must be what apply gets.
+pub(crate) fn known_before_create(
+    t: &ArmType,
+    config: &Value,
+    desired: &Value,
+) -> Vec<(Path, Value)> {
+    let mut out = vec![(p("type"), Value::String(t.arm_type()))];
+    let parent = match field(config, "parent") {
+        Field::Known(parent) if types::check_parent(&parent).is_ok() => {
+            Some(parent.trim().trim_end_matches('/').to_string())
+        }
+        _ => None,
+    };
+    if t.is(types::ROLE_ASSIGNMENT)
+        && let Some(scope) = &parent
+    {
+        out.push((p("properties.scope"), Value::String(scope.clone())));
+    }
+    if t.is(types::AKS)
+        && desired.get(&p("properties.nodeResourceGroup")).is_none()
+        && let Some(parent) = &parent
+        && let Some(group) = resource_group_of(parent)
+        && let Some(Value::String(name)) = desired.get(&p("name"))
+        && let Some(Value::String(location)) = desired.get(&p("location"))
+    {
+        let location: String = location
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let node_group = format!("MC_{group}_{name}_{location}");
+        if node_group.chars().count() <= 80 {
+            out.push((p("properties.nodeResourceGroup"), Value::String(node_group)));
+        }
+    }
+    out
+}
+
+/// The resource group name of a resource group id (`/subscriptions/S/resourceGroups/G`).
+fn resource_group_of(id: &str) -> Option<&str> {
+    let segs: Vec<&str> = id.split('/').collect();
+    match segs.as_slice() {
+        ["", subs, _, rgs, group]
+            if subs.eq_ignore_ascii_case("subscriptions")
+                && rgs.eq_ignore_ascii_case("resourceGroups") =>
+        {
+            Some(group)
+        }
+        _ => None,
+    }
 }
 
 /// Inputs a configuration needs to match an object as ARM returns it (for import).
