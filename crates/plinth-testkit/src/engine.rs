@@ -228,7 +228,7 @@ impl Engine {
     }
 
     /// Asserts `assert_converged`, and that refresh found no drift at all — not even in
-    /// attributes the configuration does not set (which a normal plan does not show).
+    /// attributes the service changes by itself (which a normal plan does not show).
     pub async fn assert_converged_without_drift(&self) {
         let plan = self.converged_plan().await;
         assert!(plan.drift.is_empty(), "drift: {:#?}", plan.drift);
@@ -248,9 +248,10 @@ impl Engine {
             "second plan has changes: outputs {:?}",
             plan.outputs
         );
-        // Changes to attributes the configuration does not set are not shown by a normal
-        // plan, so no apply writes them into state: they stay in the plan's drift list, unshown,
-        // for a refresh-only plan to report.
+        // Changes the service makes by itself (what the provider calls volatile) are not
+        // shown by a normal plan, so no apply writes them into state: they stay in the plan's
+        // drift list, unshown, for a refresh-only plan to report. Changes to other attributes
+        // the configuration does not set are shown ("not managed here") and fail this.
         let shown: Vec<_> = plan.drift.iter().filter(|d| d.is_reportable()).collect();
         assert!(shown.is_empty(), "second plan shows drift: {shown:?}");
         plan
