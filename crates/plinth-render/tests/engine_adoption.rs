@@ -116,3 +116,78 @@ async fn an_engine_plan_with_a_move_a_forget_and_checks() {
         Some(plan.checks.len())
     );
 }
+
+const REVIEWED_BEFORE: &str = r#"
+[resource.app]
+type = "ext:object"
+name = "app"
+password = "first-s3cret"
+spec = { tier = "standard", policy = "{\"Version\":\"1\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"queue:Send\",\"queue:Receive\"],\"Resource\":\"*\"}]}" }
+"#;
+
+const REVIEWED_AFTER: &str = r#"
+[resource.app]
+type = "ext:object"
+name = "app"
+password = "second-s3cret"
+spec = { tier = "standard", policy = "{\"Version\":\"1\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"queue:Send\",\"queue:Listen\"],\"Resource\":\"*\"}]}" }
+"#;
+
+/// Issue 18 on a plan the engine makes: an update that changes what the configuration
+/// changed (a rotated secret, a policy document) and also puts back a change made outside
+/// plinth (the tier) is said to undo it; the secret is changed on both sides, hidden; the
+/// policy is a diff of its JSON; the JSON's paths resolve in `before`/`after`.
+#[tokio::test]
+async fn an_engine_plan_that_rotates_a_secret_edits_a_policy_and_undoes_drift() {
+    let mut h = Harness::new(REVIEWED_BEFORE);
+    h.up().await;
+    // The spec as found: the tier changed by hand, the policy as applied.
+    let applied_policy = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":["queue:Send","queue:Receive"],"Resource":"*"}]}"#;
+    h.ext.mutate(
+        "ext/app",
+        "spec",
+        serde_json::json!({"tier": "basic", "policy": applied_policy}),
+    );
+    h.set_config(REVIEWED_AFTER);
+    let plan = h.plan().await;
+    let app = plan.change("app").expect("app is planned");
+    assert_eq!(app.action, Action::Update, "{app:#?}");
+
+    let text = plan_text(&plan, &TextOptions::default());
+    assert!(!text.contains("s3cret"), "{text}");
+    assert!(
+        text.contains("  ~ app [ext:object] — undoes a change made outside plinth\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("      ~ password = (sensitive) -> (sensitive)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "          -         \"queue:Receive\"\n          +         \"queue:Listen\"\n"
+        ),
+        "{text}"
+    );
+    insta::assert_snapshot!("engine_review_text", text);
+
+    let doc = plan_json(&plan, false);
+    let schema: serde_json::Value = serde_json::from_str(SCHEMA).unwrap();
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{doc:#}");
+    assert!(!doc.to_string().contains("s3cret"), "{doc:#}");
+    let app = doc["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "app")
+        .unwrap();
+    assert_eq!(app["drift"], true, "{app:#}");
+    for p in app["changed_paths"].as_array().unwrap() {
+        let p: plinth_value::Path = p.as_str().unwrap().parse().unwrap();
+        let has =
+            |side: &serde_json::Value| plinth_value::Value::from(side.clone()).get(&p).is_some();
+        assert!(has(&app["before"]) || has(&app["after"]), "{p} in {app:#}");
+    }
+}
