@@ -400,3 +400,61 @@ input = "${var.password}"
     // The sensitive variable is there, hidden.
     assert!(text.contains(r#"{\"password\":null}"#), "{text}");
 }
+
+/// The Terraform export carries what policies written for `terraform show -json` read: OPA's
+/// Terraform examples walk `resource_changes[].change.actions`, Conftest's read
+/// `configuration.root_module.resources[].expressions` and `prior_state`.
+#[test]
+fn terraform_style_policies_read_the_terraform_export() {
+    let policy = r#"package terraform.analysis
+
+import rego.v1
+
+creates contains r.address if {
+	some r in input.resource_changes
+	"create" in r.change.actions
+}
+
+warn contains sprintf("%d objects are created", [count(creates)])
+
+warn contains "something existed before" if {
+	count(input.prior_state.values.root_module.resources) > 0
+}
+
+deny contains {"msg": "local auth is on", "address": r.address} if {
+	some r in input.configuration.root_module.resources
+	startswith(r.type, "azure:Microsoft.ServiceBus/namespaces@")
+	not r.expressions.body.constant_value.properties.disableLocalAuth
+}
+"#;
+    let p = Project::flagship();
+    let dir = policy_dir(&p, &[("terraform.rego", policy)]);
+    let set = plinth_policy::Policies::load(Path::new(&dir)).unwrap();
+    let findings_of = |p: &Project| {
+        plan(p, &[]).code(0);
+        let file = p.path("plan.json").display().to_string();
+        let run = p.run(&["show", &file, "--format", "terraform-json"]);
+        run.code(0);
+        let doc: Json = serde_json::from_str(&run.stdout).unwrap();
+        set.evaluate(&doc).unwrap()
+    };
+    let findings = findings_of(&p);
+    let messages: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert!(messages[0].ends_with("objects are created"), "{messages:?}");
+    let created: usize = messages[0].split(' ').next().unwrap().parse().unwrap();
+    assert!(created >= 13, "{messages:?}");
+
+    p.edit(
+        "servicebus.toml",
+        "properties.disableLocalAuth = true",
+        "properties.disableLocalAuth = false",
+    );
+    let findings = findings_of(&p);
+    let denied: Vec<_> = findings
+        .iter()
+        .filter(|f| f.severity == plinth_plan::Severity::Deny)
+        .collect();
+    assert_eq!(denied.len(), 1, "{findings:#?}");
+    assert_eq!(denied[0].address.as_deref(), Some("sb"));
+}

@@ -21,13 +21,15 @@ test_oidc_and_workload_identity_pass if {
 
 test_oidc_off_is_denied if {
 	props := object.union(good, {"oidcIssuerProfile": {"enabled": false}})
-	some d in aks.deny with input as cluster(props)
+	results := aks.deny with input as cluster(props)
+	some d in results
 	d.address == "aks"
 	contains(d.msg, "OIDC issuer")
 }
 
 test_workload_identity_absent_is_denied if {
-	some d in aks.deny with input as cluster({"oidcIssuerProfile": {"enabled": true}})
+	results := aks.deny with input as cluster({"oidcIssuerProfile": {"enabled": true}})
+	some d in results
 	contains(d.msg, "workload identity")
 }
 

@@ -24,13 +24,15 @@ test_data_role_on_a_queue_passes if {
 }
 
 test_owner_is_denied_at_any_scope if {
-	some d in rbac.deny with input as assignment({"roleDefinitionId": owner, "scope": queue})
+	results := rbac.deny with input as assignment({"roleDefinitionId": owner, "scope": queue})
+	some d in results
 	d.address == "ra"
 	contains(d.msg, "grants Owner")
 }
 
 test_subscription_scope_is_denied if {
-	some d in rbac.deny with input as assignment({"roleDefinitionId": data_owner, "scope": sub})
+	results := rbac.deny with input as assignment({"roleDefinitionId": data_owner, "scope": sub})
+	some d in results
 	contains(d.msg, "whole subscription or resource group")
 }
 

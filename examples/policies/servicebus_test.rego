@@ -15,7 +15,8 @@ test_local_auth_disabled_and_tls_default_pass if {
 }
 
 test_local_auth_on_is_denied if {
-	some d in servicebus.deny with input as ns({"disableLocalAuth": false})
+	results := servicebus.deny with input as ns({"disableLocalAuth": false})
+	some d in results
 	d.address == "sb"
 	contains(d.msg, "local (SAS key) authentication")
 }
@@ -25,7 +26,8 @@ test_local_auth_absent_is_denied if {
 }
 
 test_tls_1_0_is_denied if {
-	some d in servicebus.deny with input as ns({"disableLocalAuth": true, "minimumTlsVersion": "1.0"})
+	results := servicebus.deny with input as ns({"disableLocalAuth": true, "minimumTlsVersion": "1.0"})
+	some d in results
 	contains(d.msg, "TLS 1.0")
 }
 
