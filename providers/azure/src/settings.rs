@@ -66,6 +66,10 @@ pub struct AzureSettings {
     /// CA certificates (PEM) trusted instead of the system's, for ARM and the token endpoint:
     /// the simulator's own CA when it serves HTTPS ([`AzureSettings::with_ca_pem`]).
     pub ca_pem: Option<String>,
+    /// The DNS suffix of Service Bus endpoints in this cloud (`servicebus.windows.net`), when
+    /// the ARM endpoint does not tell it (the simulator, which answers as the public cloud
+    /// does); see [`AzureSettings::service_bus_suffix`].
+    pub service_bus_suffix: Option<String>,
 }
 
 impl std::fmt::Debug for AzureSettings {
@@ -115,6 +119,24 @@ impl AzureSettings {
             rate_limits: Some(RateLimits::default()),
             token_source: None,
             ca_pem: None,
+            service_bus_suffix: None,
+        }
+    }
+
+    /// The DNS suffix of Service Bus endpoints (`https://NAME.SUFFIX:443/`) in the cloud the
+    /// ARM endpoint names: `servicebus.windows.net` (public), `servicebus.usgovcloudapi.net`,
+    /// `servicebus.chinacloudapi.cn` (the suffixes `az cloud show` lists), or the one set in
+    /// [`AzureSettings::service_bus_suffix`]; `None` for another endpoint (Azure Stack, a
+    /// proxy), where plinth does not guess.
+    pub fn service_bus_suffix(&self) -> Option<&str> {
+        if let Some(s) = &self.service_bus_suffix {
+            return Some(s);
+        }
+        match self.arm_endpoint.trim_end_matches('/') {
+            DEFAULT_BASE_URL => Some("servicebus.windows.net"),
+            "https://management.usgovcloudapi.net" => Some("servicebus.usgovcloudapi.net"),
+            "https://management.chinacloudapi.cn" => Some("servicebus.chinacloudapi.cn"),
+            _ => None,
         }
     }
 
@@ -176,6 +198,8 @@ impl AzureSettings {
         }
         s.subscription_id
             .get_or_insert_with(|| SIM_SUBSCRIPTION.to_string());
+        // The simulator answers Service Bus endpoints as the public cloud does.
+        s.service_bus_suffix = Some("servicebus.windows.net".into());
         s.lro = LroPolicy {
             poll_interval: Duration::from_millis(200),
             max_poll_interval: Duration::from_secs(1),

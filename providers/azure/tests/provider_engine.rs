@@ -254,9 +254,11 @@ async fn flagship_azure_half_converges_updates_drifts_and_destroys() {
         Some(Value::Unknown)
     );
     assert_eq!(after("mi", "properties.principalId"), Some(Value::Unknown));
+    // Known before apply: the endpoint of a namespace in this (the public) cloud, and what a
+    // read shows after apply.
     assert_eq!(
         after("sb", "properties.serviceBusEndpoint"),
-        Some(Value::Unknown)
+        Some(Value::from("https://demo-sbns.servicebus.windows.net:443/"))
     );
     assert_eq!(
         after("rg", "id"),
@@ -276,6 +278,32 @@ async fn flagship_azure_half_converges_updates_drifts_and_destroys() {
     for a in MANAGED {
         assert!(state.resources[*a].id.is_some(), "{a} has no id");
     }
+    // What the plan showed as known of what ARM computes is what ARM then answered.
+    for (a, p) in [
+        ("rg", "type"),
+        ("aks", "type"),
+        ("aks", "properties.nodeResourceGroup"),
+        ("sb", "type"),
+        ("sb", "properties.serviceBusEndpoint"),
+        ("queue", "type"),
+        ("mi", "type"),
+        ("fic", "type"),
+        ("data_owner", "type"),
+        ("data_owner", "properties.scope"),
+        ("storage", "type"),
+    ] {
+        let planned = after(a, p).unwrap_or_else(|| panic!("{a}.{p} was not planned"));
+        assert!(planned.is_wholly_known(), "{a}.{p} planned unknown");
+        let got = Value::from(state.resources[a].attributes.clone()).get(&path(p));
+        assert_eq!(got, Some(planned), "{a}.{p}");
+    }
+    // A public cluster's private FQDN was not planned, and is not there.
+    assert_eq!(after("aks", "properties.privateFQDN"), None);
+    assert!(
+        state.resources["aks"].attributes["properties"]
+            .get("privateFQDN")
+            .is_none()
+    );
     let ra_id = h.id("data_owner");
     assert!(
         ra_id.starts_with(&format!(
@@ -354,10 +382,7 @@ async fn flagship_azure_half_converges_updates_drifts_and_destroys() {
     let plan = h.plan().await;
     let sb = plan.change("sb").unwrap();
     assert_eq!(sb.action, Action::Update);
-    assert_eq!(
-        sb.changed_paths,
-        vec![path("properties.disableLocalAuth")]
-    );
+    assert_eq!(sb.changed_paths, vec![path("properties.disableLocalAuth")]);
     assert!(sb.drift, "not marked as drift");
     assert!(plan.drift.iter().any(|d| d.address == "sb"));
     h.apply_ok(&plan).await;

@@ -241,7 +241,14 @@ impl Provider for AzureProvider {
         config: &Value,
     ) -> Result<Planned, ProviderError> {
         let (t, schema) = schema_of(req.type_name)?;
-        plan::plan(&t, &schema, self.subscription(), prior, config)
+        plan::plan(
+            &t,
+            &schema,
+            self.subscription(),
+            self.settings.service_bus_suffix(),
+            prior,
+            config,
+        )
     }
 
     async fn read(
@@ -656,6 +663,62 @@ mod tests {
             planned.attributes.get(&p("properties.nodeResourceGroup")),
             Some(Value::from("nodes"))
         );
+        // A public cluster has no private FQDN: not "known after apply", absent.
+        assert_eq!(planned.attributes.get(&p("properties.privateFQDN")), None);
+        assert_eq!(
+            planned.attributes.get(&p("properties.fqdn")),
+            Some(Value::Unknown)
+        );
+        let private = pr
+            .plan(
+                &req(AKS),
+                None,
+                &aks_cfg(json!({"apiServerAccessProfile": {"enablePrivateCluster": true}})),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            private.attributes.get(&p("properties.privateFQDN")),
+            Some(Value::Unknown)
+        );
+        // A Service Bus namespace's endpoint, in the public cloud.
+        let ns = "Microsoft.ServiceBus/namespaces@2024-01-01";
+        let ns_cfg = |name: &str| {
+            Value::from(
+                json!({"name": name, "parent": "/subscriptions/sub/resourceGroups/g", "location": "eastus"}),
+            )
+        };
+        let planned = pr
+            .plan(&req(ns), None, &ns_cfg("orders-sbns"))
+            .await
+            .unwrap();
+        assert_eq!(
+            planned.attributes.get(&p("properties.serviceBusEndpoint")),
+            Some(Value::from(
+                "https://orders-sbns.servicebus.windows.net:443/"
+            ))
+        );
+        // A name in capitals (how ARM spells that endpoint is not known), another cloud
+        // plinth does not know: not guessed.
+        let planned = pr
+            .plan(&req(ns), None, &ns_cfg("Orders-sbns"))
+            .await
+            .unwrap();
+        assert_eq!(
+            planned.attributes.get(&p("properties.serviceBusEndpoint")),
+            Some(Value::Unknown)
+        );
+        let mut stack = AzureSettings::from_lookup(|_| None);
+        stack.arm_endpoint = "https://management.local.azurestack.external".into();
+        let planned = AzureProvider::new(stack)
+            .plan(&req(ns), None, &ns_cfg("orders-sbns"))
+            .await
+            .unwrap();
+        assert_eq!(
+            planned.attributes.get(&p("properties.serviceBusEndpoint")),
+            Some(Value::Unknown)
+        );
+
         // Longer than AKS's 80 characters: AKS decides, plinth does not guess.
         let mut long = aks_cfg(json!({}));
         long.set(&p("name"), Value::from("k".repeat(63)));

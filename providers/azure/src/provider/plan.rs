@@ -50,11 +50,13 @@ pub(crate) fn removed_paths(prior_inputs: &Value, config: &Value) -> Vec<Path> {
     out
 }
 
-/// Plans `config` of type `t` on `prior` (as refreshed); `subscription` completes ids.
+/// Plans `config` of type `t` on `prior` (as refreshed); `subscription` completes ids, the
+/// cloud's Service Bus suffix a namespace's endpoint.
 pub(crate) fn plan(
     t: &ArmType,
     schema: &TypeSchema,
     subscription: Option<&str>,
+    service_bus_suffix: Option<&str>,
     prior: Option<&Prior>,
     config: &Value,
 ) -> Result<Planned, ProviderError> {
@@ -66,7 +68,14 @@ pub(crate) fn plan(
     let desired = desired(t, config)?;
     let Some(prior) = prior else {
         return Ok(Planned {
-            attributes: new_object(t, schema, config, &desired, subscription)?,
+            attributes: new_object(
+                t,
+                schema,
+                config,
+                &desired,
+                subscription,
+                service_bus_suffix,
+            )?,
             changed: Vec::new(),
             requires_replace: Vec::new(),
         });
@@ -148,7 +157,14 @@ pub(crate) fn plan(
         diff::mark_sensitive(schema, &mut a);
         a
     } else {
-        new_object(t, schema, config, &desired, subscription)?
+        new_object(
+            t,
+            schema,
+            config,
+            &desired,
+            subscription,
+            service_bus_suffix,
+        )?
     };
     Ok(Planned {
         attributes,

@@ -284,15 +284,17 @@ pub(crate) fn new_object(
     config: &Value,
     desired: &Value,
     subscription: Option<&str>,
+    service_bus_suffix: Option<&str>,
 ) -> Result<Value, ProviderError> {
     let mut attrs = desired.clone();
-    for (path, value) in known_before_create(t, config, desired) {
+    for (path, value) in known_before_create(t, config, desired, service_bus_suffix) {
         if attrs.get(&path).is_none() {
             attrs.set(&path, value);
         }
     }
+    let absent = absent_after_create(t, desired);
     for c in &schema.computed {
-        if attrs.get(c).is_none() {
+        if attrs.get(c).is_none() && !absent.contains(c) {
             attrs.set(c, Value::Unknown);
         }
     }
@@ -307,12 +309,15 @@ pub(crate) fn new_object(
 /// (the type string fixes it; in ARM's casing for the curated types, as a read will show it),
 /// a role assignment's `properties.scope` (its `parent`), an AKS cluster's node resource
 /// group when the configuration leaves it to AKS (`MC_{group}_{cluster}_{location}`, AKS's
-/// documented default, for names within its 80 characters). Only values that cannot turn
-/// out otherwise: what a plan shows as known must be what apply gets.
+/// documented default, for names within its 80 characters), a Service Bus namespace's
+/// endpoint (`https://{name}.{suffix}:443/`, in a cloud whose suffix is known, for a name in
+/// lower case as ARM spells it). Only values that cannot turn out otherwise: what a plan
+/// shows as known must be what apply gets.
 pub(crate) fn known_before_create(
     t: &ArmType,
     config: &Value,
     desired: &Value,
+    service_bus_suffix: Option<&str>,
 ) -> Vec<(Path, Value)> {
     let mut out = vec![(p("type"), Value::String(t.arm_type()))];
     let parent = match field(config, "parent") {
@@ -343,7 +348,29 @@ pub(crate) fn known_before_create(
             out.push((p("properties.nodeResourceGroup"), Value::String(node_group)));
         }
     }
+    if t.is(types::SB_NAMESPACE)
+        && let Some(suffix) = service_bus_suffix
+        && let Some(Value::String(name)) = desired.get(&p("name"))
+        && !name.chars().any(|c| c.is_ascii_uppercase())
+    {
+        out.push((
+            p("properties.serviceBusEndpoint"),
+            Value::String(format!("https://{name}.{suffix}:443/")),
+        ));
+    }
     out
+}
+
+/// Computed attributes the object will not have, as its configuration shows: an AKS
+/// cluster's `properties.privateFQDN` exists only for a private cluster
+/// (`apiServerAccessProfile.enablePrivateCluster = true`); a public cluster has `fqdn` alone.
+pub(crate) fn absent_after_create(t: &ArmType, desired: &Value) -> Vec<Path> {
+    let private = desired.get(&p("properties.apiServerAccessProfile.enablePrivateCluster"));
+    if t.is(types::AKS) && matches!(private, None | Some(Value::Bool(false))) {
+        vec![p("properties.privateFQDN")]
+    } else {
+        vec![]
+    }
 }
 
 /// The resource group name of a resource group id (`/subscriptions/S/resourceGroups/G`).
