@@ -285,6 +285,7 @@ async fn flagship_azure_half_converges_updates_drifts_and_destroys() {
         ("aks", "properties.nodeResourceGroup"),
         ("sb", "type"),
         ("sb", "properties.serviceBusEndpoint"),
+        ("sb", "properties.metricId"),
         ("queue", "type"),
         ("mi", "type"),
         ("fic", "type"),

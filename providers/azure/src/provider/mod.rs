@@ -698,16 +698,26 @@ mod tests {
                 "https://orders-sbns.servicebus.windows.net:443/"
             ))
         );
-        // A name in capitals (how ARM spells that endpoint is not known), another cloud
-        // plinth does not know: not guessed.
+        assert_eq!(
+            planned.attributes.get(&p("properties.metricId")),
+            Some(Value::from("sub:orders-sbns"))
+        );
+        // ARM keeps the name's case in the endpoint and lowers it in the metric id.
         let planned = pr
             .plan(&req(ns), None, &ns_cfg("Orders-sbns"))
             .await
             .unwrap();
         assert_eq!(
             planned.attributes.get(&p("properties.serviceBusEndpoint")),
-            Some(Value::Unknown)
+            Some(Value::from(
+                "https://Orders-sbns.servicebus.windows.net:443/"
+            ))
         );
+        assert_eq!(
+            planned.attributes.get(&p("properties.metricId")),
+            Some(Value::from("sub:orders-sbns"))
+        );
+        // Another cloud, which plinth does not know: not guessed.
         let mut stack = AzureSettings::from_lookup(|_| None);
         stack.arm_endpoint = "https://management.local.azurestack.external".into();
         let planned = AzureProvider::new(stack)

@@ -310,8 +310,8 @@ pub(crate) fn new_object(
 /// a role assignment's `properties.scope` (its `parent`), an AKS cluster's node resource
 /// group when the configuration leaves it to AKS (`MC_{group}_{cluster}_{location}`, AKS's
 /// documented default, for names within its 80 characters), a Service Bus namespace's
-/// endpoint (`https://{name}.{suffix}:443/`, in a cloud whose suffix is known, for a name in
-/// lower case as ARM spells it). Only values that cannot turn out otherwise: what a plan
+/// endpoint (`https://{name}.{suffix}:443/`, in a cloud whose suffix is known) and metric id.
+/// Only values that cannot turn out otherwise: what a plan
 /// shows as known must be what apply gets.
 pub(crate) fn known_before_create(
     t: &ArmType,
@@ -348,17 +348,40 @@ pub(crate) fn known_before_create(
             out.push((p("properties.nodeResourceGroup"), Value::String(node_group)));
         }
     }
+    // The shapes ARM answers (azure-rest-api-specs, servicebus 2024-01-01
+    // examples/NameSpaces/SBNameSpaceCreate.json, and the recorded azure-mgmt-servicebus
+    // test): `metricId` is `{subscription}:{name in lower case}`, the endpoint keeps the
+    // name as written.
     if t.is(types::SB_NAMESPACE)
-        && let Some(suffix) = service_bus_suffix
         && let Some(Value::String(name)) = desired.get(&p("name"))
-        && !name.chars().any(|c| c.is_ascii_uppercase())
     {
-        out.push((
-            p("properties.serviceBusEndpoint"),
-            Value::String(format!("https://{name}.{suffix}:443/")),
-        ));
+        if let Some(suffix) = service_bus_suffix {
+            out.push((
+                p("properties.serviceBusEndpoint"),
+                Value::String(format!("https://{name}.{suffix}:443/")),
+            ));
+        }
+        if let Some(sub) = parent.as_deref().and_then(subscription_of) {
+            out.push((
+                p("properties.metricId"),
+                Value::String(format!("{sub}:{}", name.to_lowercase())),
+            ));
+        }
     }
     out
+}
+
+/// The subscription id of an id under `/subscriptions/SUB/...`.
+fn subscription_of(id: &str) -> Option<&str> {
+    let mut segs = id.split('/');
+    match (segs.next(), segs.next(), segs.next()) {
+        (Some(""), Some(subs), Some(sub))
+            if subs.eq_ignore_ascii_case("subscriptions") && !sub.is_empty() =>
+        {
+            Some(sub)
+        }
+        _ => None,
+    }
 }
 
 /// Computed attributes the object will not have, as its configuration shows: an AKS
