@@ -10,6 +10,14 @@
 //!   and extension types `{parent}/providers/{Namespace}/{type}/{name}`; child types
 //!   `{parent}/{childType}/{name}`. Known before creation ([`Provider::planned_id`]), and set
 //!   in the planned attributes, so references such as `${rg.id}` are known at plan time.
+//! - What ARM computes but plan time already knows is planned known, never "known after
+//!   apply": `type` (in ARM's casing for the curated types), a role assignment's
+//!   `properties.scope` (its `parent`), an AKS cluster's default node resource group, a
+//!   Service Bus namespace's endpoint and metric id ([`shape::known_before_create`]); a
+//!   public AKS cluster has no `privateFQDN`.
+//! - `is_volatile` (ARM's bookkeeping and the curated types' status, timestamps and counts,
+//!   decided per attribute in `types::KNOWN`), `input_path` (the inverse of
+//!   `attribute_path`) and `annotations` (a role definition id's built-in role name).
 //! - Role assignments: `name` defaults to `guid(scope, roleDefinitionId, principalId)`;
 //!   `properties.principalType` defaults to `ServicePrincipal` (sent always, so ARM does not
 //!   answer `PrincipalNotFound` for a principal created a moment ago).
