@@ -200,12 +200,12 @@ impl RetryEvent {
             RetryCause::NoAnswer | RetryCause::TimedOut { .. } => self.reason.clone(),
         };
         format!(
-            "{} {} failed on attempt {} of {}: {what}; retrying in {:?}{}",
+            "{} {} failed on attempt {} of {}: {what}; retrying in {}{}",
             self.method,
             self.url,
             self.attempt,
             self.max_attempts,
-            self.delay,
+            humantime::format_duration(Duration::from_millis(self.delay.as_millis() as u64)),
             if self.retry_after {
                 " (Retry-After)"
             } else {
@@ -221,7 +221,7 @@ impl std::fmt::Display for RetryEvent {
     }
 }
 
-/// A wait as a person reads it: `0.1s` (tenths, at least 0.1s), `12s`, `2m30s`.
+/// A wait as a person reads it: `0.1s` (tenths rounded up, at least 0.1s), `1s`, `12s`, `2m30s`.
 pub fn short_duration(d: Duration) -> String {
     if d.is_zero() {
         return "0s".into();
@@ -229,7 +229,8 @@ pub fn short_duration(d: Duration) -> String {
     let secs = d.as_secs_f64();
     if secs < 10.0 {
         let tenths = (secs * 10.0).ceil().max(1.0) / 10.0;
-        format!("{tenths:.1}s")
+        let shown = format!("{tenths:.1}");
+        format!("{}s", shown.strip_suffix(".0").unwrap_or(&shown))
     } else if secs < 60.0 {
         format!("{}s", secs.round() as u64)
     } else {
@@ -464,7 +465,8 @@ mod tests {
         assert_eq!(short_duration(ms(1)), "0.1s");
         assert_eq!(short_duration(ms(100)), "0.1s");
         assert_eq!(short_duration(ms(101)), "0.2s");
-        assert_eq!(short_duration(ms(9_940)), "10.0s");
+        assert_eq!(short_duration(ms(1_000)), "1s");
+        assert_eq!(short_duration(ms(9_940)), "10s");
         assert_eq!(short_duration(ms(12_400)), "12s");
         assert_eq!(short_duration(ms(120_000)), "2m");
         assert_eq!(short_duration(ms(150_000)), "2m30s");
