@@ -68,21 +68,6 @@ pub(crate) enum Tri {
     Maybe,
 }
 
-impl Tri {
-    /// Yes when any is; No when all are (and there is at least one); else Maybe.
-    pub(crate) fn any(items: impl IntoIterator<Item = Tri>) -> Tri {
-        let mut out = Tri::No;
-        for t in items {
-            match t {
-                Tri::Yes => return Tri::Yes,
-                Tri::Maybe => out = Tri::Maybe,
-                Tri::No => {}
-            }
-        }
-        out
-    }
-}
-
 /// What kind of object's attributes a path is in, for the input path of an attribute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Family {

@@ -1,6 +1,6 @@
 //! The links of the chain, each checked over the plan's objects.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use plinth_addr::Address;
 use plinth_plan::{Action, Finding, FindingSource, Plan, ResourceChange, Severity};
@@ -18,6 +18,8 @@ pub(crate) const AUDIENCE: &str = "api://AzureADTokenExchange";
 const ISSUER_URL: &str = "properties.oidcIssuerProfile.issuerURL";
 const CLIENT_ID: &str = "properties.clientId";
 const PRINCIPAL_ID: &str = "properties.principalId";
+/// How many objects a message lists before it says how many more there are.
+const LISTED: usize = 5;
 
 fn keda_subject() -> String {
     format!("system:serviceaccount:{KEDA_NS}:{KEDA_SA}")
@@ -74,6 +76,41 @@ struct Role<'p> {
     scope: Option<String>,
 }
 
+/// Lookups that keep the rules linear in the size of the plan.
+#[derive(Default)]
+struct Index {
+    /// Identities by their lower-case ARM id.
+    identity_by_id: HashMap<String, usize>,
+    /// Identities by their address.
+    identity_by_address: HashMap<String, usize>,
+    /// Identities by lower-case known client id and principal id.
+    identity_by_client: HashMap<String, Vec<usize>>,
+    identity_by_principal: HashMap<String, Vec<usize>>,
+    /// Some identity that exists has a client id (principal id) the plan does not know: a
+    /// known value may be it.
+    unsure_client: bool,
+    unsure_principal: bool,
+    /// Credentials by known subject and by parent identity id.
+    credential_by_subject: HashMap<String, Vec<usize>>,
+    credential_by_parent: HashMap<String, Vec<usize>>,
+    /// Some credential's subject is not known.
+    unknown_subject: bool,
+    /// Known `(namespace, name)` of the declared ServiceAccounts.
+    accounts: std::collections::HashSet<(String, String)>,
+    /// Some ServiceAccount's namespace or name is not known.
+    unknown_account: bool,
+    /// Role assignments by lower-case known principal id, by the address their unknown
+    /// principal comes from, and those whose principal cannot be told.
+    role_by_principal: HashMap<String, Vec<usize>>,
+    role_by_origin: HashMap<String, Vec<usize>>,
+    role_unsure: Vec<usize>,
+    /// Clusters by known OIDC issuer and by address; whether an existing cluster's issuer is
+    /// not known (then a known issuer may be its).
+    cluster_by_issuer: HashMap<String, usize>,
+    cluster_by_address: HashMap<String, usize>,
+    unsure_issuer: bool,
+}
+
 /// Everything the rules look at, read once.
 pub(crate) struct Chain<'p, 't> {
     objects: Objects<'p>,
@@ -84,6 +121,7 @@ pub(crate) struct Chain<'p, 't> {
     accounts: Vec<Account<'p>>,
     auths: Vec<TriggerAuth<'p>>,
     roles: Vec<Role<'p>>,
+    index: Index,
     /// A `--target` plan holds only some objects: that an object is absent from it says
     /// nothing, so the links that need one (a declared account, a credential, a role) are
     /// not checked.
@@ -121,7 +159,7 @@ fn covers(scope: &str, id: &str) -> bool {
 impl<'p, 't> Chain<'p, 't> {
     pub(crate) fn new(plan: &'p Plan, tracer: &'t Tracer<'t>) -> Self {
         let objects = Objects::of(plan);
-        let identities = objects
+        let identities: Vec<Identity<'p>> = objects
             .azure_of(IDENTITY)
             .map(|o| Identity {
                 id: lower(o.str("id")),
@@ -130,7 +168,7 @@ impl<'p, 't> Chain<'p, 't> {
                 obj: o.clone(),
             })
             .collect();
-        let credentials = objects
+        let credentials: Vec<Credential<'p>> = objects
             .azure_of(CREDENTIAL)
             .map(|o| {
                 let parent = config_str(o.change, "parent").or_else(|| {
@@ -148,14 +186,14 @@ impl<'p, 't> Chain<'p, 't> {
                 }
             })
             .collect();
-        let clusters = objects
+        let clusters: Vec<Cluster<'p>> = objects
             .azure_of(CLUSTER)
             .map(|o| Cluster {
                 issuer: o.side(&path(ISSUER_URL), tracer),
                 obj: o.clone(),
             })
             .collect();
-        let accounts = objects
+        let accounts: Vec<Account<'p>> = objects
             .kind("ServiceAccount")
             .map(|o| Account {
                 ns: o.namespace(),
@@ -183,7 +221,7 @@ impl<'p, 't> Chain<'p, 't> {
                 });
             }
         }
-        let roles = objects
+        let roles: Vec<Role<'p>> = objects
             .azure_of(ROLE_ASSIGNMENT)
             .map(|o| {
                 let role = match o.get(&path("properties.roleDefinitionId")) {
@@ -203,7 +241,87 @@ impl<'p, 't> Chain<'p, 't> {
                 }
             })
             .collect();
+        let mut index = Index::default();
+        for (i, ident) in identities.iter().enumerate() {
+            if let Some(id) = &ident.id {
+                index.identity_by_id.entry(id.clone()).or_insert(i);
+            }
+            index
+                .identity_by_address
+                .insert(ident.obj.address().to_string(), i);
+            for (side, by, unsure) in [
+                (
+                    &ident.client_id,
+                    &mut index.identity_by_client,
+                    &mut index.unsure_client,
+                ),
+                (
+                    &ident.principal_id,
+                    &mut index.identity_by_principal,
+                    &mut index.unsure_principal,
+                ),
+            ] {
+                match side.known() {
+                    Some(v) => by.entry(v.to_ascii_lowercase()).or_default().push(i),
+                    None => *unsure |= !ident.obj.is_new(),
+                }
+            }
+        }
+        for (i, c) in clusters.iter().enumerate() {
+            index
+                .cluster_by_address
+                .insert(c.obj.address().to_string(), i);
+            match &c.issuer {
+                Side::Known { value, .. } => {
+                    index.cluster_by_issuer.entry(value.clone()).or_insert(i);
+                }
+                Side::Missing => {}
+                _ => index.unsure_issuer |= !c.obj.is_new(),
+            }
+        }
+        for (i, cred) in credentials.iter().enumerate() {
+            match cred.subject.known() {
+                Some(s) => index
+                    .credential_by_subject
+                    .entry(s.to_string())
+                    .or_default()
+                    .push(i),
+                None => index.unknown_subject = true,
+            }
+            if let Some(parent) = &cred.parent {
+                index
+                    .credential_by_parent
+                    .entry(parent.clone())
+                    .or_default()
+                    .push(i);
+            }
+        }
+        for a in &accounts {
+            match (&a.ns, &a.name) {
+                (Some(ns), Some(name)) => {
+                    index.accounts.insert((ns.clone(), name.clone()));
+                }
+                _ => index.unknown_account = true,
+            }
+        }
+        for (i, role) in roles.iter().enumerate() {
+            match &role.principal {
+                Side::Known { value, .. } => index
+                    .role_by_principal
+                    .entry(value.to_ascii_lowercase())
+                    .or_default()
+                    .push(i),
+                Side::From(o) if objects.is_azure(&o.address) => index
+                    .role_by_origin
+                    .entry(o.address.clone())
+                    .or_default()
+                    .push(i),
+                Side::Missing => {}
+                Side::From(_) | Side::Opaque => index.role_unsure.push(i),
+            }
+        }
         Chain {
+            index,
             objects,
             tracer,
             identities,
@@ -309,11 +427,115 @@ impl<'p, 't> Chain<'p, 't> {
         }
     }
 
+    /// The cluster whose OIDC issuer `side` is, and whether the plan
+    /// shows it is some cluster's (Yes), none's (No) or cannot tell (Maybe).
+    fn issuer_matching(&self, side: &Side) -> (Option<usize>, Tri) {
+        let by_address = |a: &str| self.index.cluster_by_address.get(a).copied();
+        match side {
+            Side::Known { value, .. } => match self.index.cluster_by_issuer.get(value.as_str()) {
+                Some(&i) => (Some(i), Tri::Yes),
+                None if self.index.unsure_issuer => (None, Tri::Maybe),
+                None => (None, Tri::No),
+            },
+            Side::From(o) => match by_address(&o.address) {
+                Some(i) => match self.issuer_is(side, &self.clusters[i]) {
+                    Tri::Yes => (Some(i), Tri::Yes),
+                    other => (None, other),
+                },
+                None if self.objects.is_azure(&o.address) => (None, Tri::No),
+                None => (None, Tri::Maybe),
+            },
+            Side::Opaque => (None, Tri::Maybe),
+            Side::Missing => (None, Tri::No),
+        }
+    }
+
     fn identity_by_id(&self, id: Option<&String>) -> Option<usize> {
-        let id = id?;
-        self.identities
-            .iter()
-            .position(|i| i.id.as_ref() == Some(id))
+        self.index.identity_by_id.get(id?.as_str()).copied()
+    }
+
+    /// The identities `side` is the attribute `attr` of (the `Yes`es of [`Self::names`] over
+    /// every identity, found through the index), and whether the plan shows
+    /// it is some identity's (Yes), none's (No) or cannot tell (Maybe).
+    fn matching(&self, side: &Side, attr: &str) -> (Vec<usize>, Tri) {
+        if self.identities.is_empty() {
+            return (vec![], Tri::No);
+        }
+        let (by, unsure) = if attr == CLIENT_ID {
+            (&self.index.identity_by_client, self.index.unsure_client)
+        } else {
+            (
+                &self.index.identity_by_principal,
+                self.index.unsure_principal,
+            )
+        };
+        match side {
+            Side::Known { value, .. } => {
+                let yes = by
+                    .get(&value.to_ascii_lowercase())
+                    .cloned()
+                    .unwrap_or_default();
+                let tri = if !yes.is_empty() {
+                    Tri::Yes
+                } else if unsure {
+                    Tri::Maybe
+                } else {
+                    Tri::No
+                };
+                (yes, tri)
+            }
+            Side::From(o) => match self.index.identity_by_address.get(&o.address) {
+                Some(&i) if o.attr == path(attr) => (vec![i], Tri::Yes),
+                Some(_) => (vec![], Tri::No),
+                None if self.objects.is_azure(&o.address) => (vec![], Tri::No),
+                None => (vec![], Tri::Maybe),
+            },
+            Side::Opaque => (vec![], Tri::Maybe),
+            Side::Missing => (vec![], Tri::No),
+        }
+    }
+
+    /// The role assignments whose principal may be identity `i`, with how sure that is
+    /// ([`Self::names`] of their principal id; those that are surely not are left out).
+    fn roles_of(&self, i: usize) -> Vec<(usize, Tri)> {
+        let ident = &self.identities[i];
+        let Some(principal) = ident.principal_id.known() else {
+            if !ident.obj.is_new() {
+                // A principal the plan does not know: every role is compared.
+                return (0..self.roles.len())
+                    .map(|r| (r, self.names(&self.roles[r].principal, ident, PRINCIPAL_ID)))
+                    .filter(|(_, t)| *t != Tri::No)
+                    .collect();
+            }
+            return self.by_origin(i);
+        };
+        let mut out: Vec<(usize, Tri)> = self
+            .index
+            .role_by_principal
+            .get(&principal.to_ascii_lowercase())
+            .map(|rs| rs.iter().map(|&r| (r, Tri::Yes)).collect())
+            .unwrap_or_default();
+        out.extend(self.by_origin(i));
+        out
+    }
+
+    /// The roles whose unknown principal comes from identity `i`, and those whose principal
+    /// cannot be told.
+    fn by_origin(&self, i: usize) -> Vec<(usize, Tri)> {
+        let ident = &self.identities[i];
+        let mut out: Vec<(usize, Tri)> = self
+            .index
+            .role_by_origin
+            .get(ident.obj.address())
+            .map(|rs| {
+                rs.iter()
+                    .map(|&r| (r, self.names(&self.roles[r].principal, ident, PRINCIPAL_ID)))
+                    .filter(|(_, t)| *t != Tri::No)
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.extend(self.index.role_unsure.iter().map(|&r| (r, Tri::Maybe)));
+        out
     }
 
     /// The identity a credential belongs to, for messages.
@@ -368,17 +590,14 @@ impl<'p, 't> Chain<'p, 't> {
 
             // Issuer: the OIDC issuer of a cluster in the plan.
             if !self.clusters.is_empty() {
-                let results: Vec<Tri> = self
-                    .clusters
-                    .iter()
-                    .map(|c| self.issuer_is(&cred.issuer, c))
-                    .collect();
-                if let Some(i) = results.iter().position(|t| *t == Tri::Yes) {
+                let (yes, overall) = self.issuer_matching(&cred.issuer);
+                if let Some(i) = yes {
                     flagged_clusters.insert(i);
-                } else if Tri::any(results.iter().copied()) == Tri::No {
-                    let clusters: Vec<String> = self
+                } else if overall == Tri::No {
+                    let mut clusters: Vec<String> = self
                         .clusters
                         .iter()
+                        .take(LISTED)
                         .map(|c| match &c.issuer {
                             Side::Known { value, .. } => {
                                 format!("{}'s is \"{value}\"", c.obj.address())
@@ -390,6 +609,9 @@ impl<'p, 't> Chain<'p, 't> {
                             _ => format!("{}'s is known only after apply", c.obj.address()),
                         })
                         .collect();
+                    if self.clusters.len() > LISTED {
+                        clusters.push(format!("and {} more", self.clusters.len() - LISTED));
+                    }
                     let slash = match (&cred.issuer, self.clusters.first().map(|c| &c.issuer)) {
                         (Side::Known { value: a, .. }, Some(Side::Known { value: b, .. }))
                             if a.trim_end_matches('/') == b.trim_end_matches('/') =>
@@ -430,10 +652,8 @@ impl<'p, 't> Chain<'p, 't> {
                     )),
                     Some(_) if subject == keda => {}
                     Some((ns, name)) if self.objects.any_kubernetes && !self.partial => {
-                        let declared = self.accounts.iter().any(|a| {
-                            a.ns.as_deref() == Some(ns) && a.name.as_deref() == Some(name)
-                        });
-                        let unknown = self.accounts.iter().any(|a| a.ns.is_none() || a.name.is_none());
+                        let declared = self.index.accounts.contains(&(ns.to_string(), name.to_string()));
+                        let unknown = self.index.unknown_account;
                         if !declared && !unknown {
                             let names: Vec<String> = self
                                 .accounts
@@ -519,19 +739,20 @@ impl<'p, 't> Chain<'p, 't> {
             let addr = account.obj.address();
             let subject = format!("system:serviceaccount:{ns}:{name}");
             let trusting: Vec<&Credential<'_>> = self
-                .credentials
-                .iter()
-                .filter(|c| c.subject.known() == Some(subject.as_str()))
-                .collect();
-            let unknown_subjects = self.credentials.iter().any(|c| c.subject.known().is_none());
+                .index
+                .credential_by_subject
+                .get(&subject)
+                .map(|cs| cs.iter().map(|&c| &self.credentials[c]).collect())
+                .unwrap_or_default();
+            let unknown_subjects = self.index.unknown_subject;
             let a = &account.client_id;
             if trusting.is_empty() {
                 if a.is_missing() || unknown_subjects || self.partial {
                     continue;
                 }
-                for ident in &self.identities {
-                    if self.names(a, ident, CLIENT_ID) == Tri::Yes {
-                        let i = ident.obj.address();
+                for i in self.matching(a, CLIENT_ID).0 {
+                    {
+                        let i = self.identities[i].obj.address();
                         found.push((
                             "credential",
                             account.obj.clone(),
@@ -551,7 +772,14 @@ impl<'p, 't> Chain<'p, 't> {
                 .iter()
                 .filter_map(|c| self.identity_by_id(c.parent.as_ref()))
                 .collect();
-            let creds: Vec<&str> = trusting.iter().map(|c| c.obj.address()).collect();
+            let mut creds: Vec<String> = trusting
+                .iter()
+                .take(LISTED)
+                .map(|c| c.obj.address().to_string())
+                .collect();
+            if trusting.len() > LISTED {
+                creds.push(format!("and {} more", trusting.len() - LISTED));
+            }
             if a.is_missing() {
                 let who = parents
                     .first()
@@ -576,14 +804,20 @@ impl<'p, 't> Chain<'p, 't> {
                 // A credential of an identity outside the plan: its client id is not here.
                 continue;
             }
-            let tri = Tri::any(
-                parents
-                    .iter()
-                    .map(|&i| self.names(a, &self.identities[i], CLIENT_ID)),
-            );
+            // Whether the annotation names one of the trusting identities: through the index
+            // (conservative: an identity the plan cannot tell about keeps it a Maybe).
+            let (named, overall) = self.matching(a, CLIENT_ID);
+            let tri = if named.iter().any(|i| parents.contains(i)) {
+                Tri::Yes
+            } else if overall == Tri::Maybe {
+                Tri::Maybe
+            } else {
+                Tri::No
+            };
             if tri == Tri::No {
                 let ids: Vec<String> = parents
                     .iter()
+                    .take(LISTED)
                     .map(|&i| {
                         let ident = &self.identities[i];
                         format!(
@@ -679,22 +913,16 @@ impl<'p, 't> Chain<'p, 't> {
             } else {
                 auth.identity_id.clone()
             };
-            let results: Vec<Tri> = self
-                .identities
-                .iter()
-                .map(|i| self.names(&side, i, CLIENT_ID))
-                .collect();
-            let yes: Vec<usize> = (0..results.len())
-                .filter(|&i| results[i] == Tri::Yes)
-                .collect();
+            let (yes, overall) = self.matching(&side, CLIENT_ID);
             if yes.is_empty()
-                && !results.is_empty()
-                && Tri::any(results.iter().copied()) == Tri::No
+                && overall == Tri::No
+                && !self.identities.is_empty()
                 && (!keda_ids.is_empty()
                     || matches!(&side, Side::From(o) if self.objects.is_azure(&o.address)))
             {
-                let candidates: Vec<String> = keda_ids
+                let mut candidates: Vec<String> = keda_ids
                     .iter()
+                    .take(LISTED)
                     .map(|&i| {
                         let ident = &self.identities[i];
                         format!(
@@ -704,6 +932,9 @@ impl<'p, 't> Chain<'p, 't> {
                         )
                     })
                     .collect();
+                if keda_ids.len() > LISTED {
+                    candidates.push(format!("and {} more", keda_ids.len() - LISTED));
+                }
                 let fix = match keda_ids.first() {
                     Some(&i) => format!(
                         "set identityId = {}",
@@ -734,11 +965,12 @@ impl<'p, 't> Chain<'p, 't> {
             }
             for &i in &yes {
                 let ident = &self.identities[i];
-                let mine: Vec<&Credential<'_>> = self
-                    .credentials
-                    .iter()
-                    .filter(|c| c.parent.is_some() && c.parent == ident.id)
-                    .collect();
+                let mine: Vec<&Credential<'_>> = ident
+                    .id
+                    .as_ref()
+                    .and_then(|id| self.index.credential_by_parent.get(id))
+                    .map(|cs| cs.iter().map(|&c| &self.credentials[c]).collect())
+                    .unwrap_or_default();
                 let trusts = mine
                     .iter()
                     .any(|c| c.subject.known() == Some(keda.as_str()));
@@ -774,6 +1006,24 @@ impl<'p, 't> Chain<'p, 't> {
             .azure_of(SB_NAMESPACE)
             .filter_map(|o| Some((o.str("name")?, lower(o.str("id")), o.address().to_string())))
             .collect();
+        let by_name: HashMap<String, usize> = namespaces
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _, _))| (name.to_ascii_lowercase(), i))
+            .collect();
+        let auths: HashMap<(bool, Option<&str>, &str), usize> = self
+            .auths
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| {
+                let ns = if a.cluster_scoped {
+                    None
+                } else {
+                    a.ns.as_deref()
+                };
+                Some(((a.cluster_scoped, ns, a.name.as_deref()?), i))
+            })
+            .collect();
         let mut found = Vec::new();
         for kind in ["ScaledJob", "ScaledObject"] {
             for scaler in self.objects.kind(kind) {
@@ -798,11 +1048,11 @@ impl<'p, 't> Chain<'p, 't> {
                     };
                     let cluster_scoped = s("authenticationRef.kind").as_deref()
                         == Some("ClusterTriggerAuthentication");
-                    let Some(auth) = self.auths.iter().find(|a| {
-                        a.cluster_scoped == cluster_scoped
-                            && a.name.as_deref() == Some(auth_name.as_str())
-                            && (cluster_scoped || a.ns == sns)
-                    }) else {
+                    let ns = if cluster_scoped { None } else { sns.as_deref() };
+                    let Some(auth) = auths
+                        .get(&(cluster_scoped, ns, auth_name.as_str()))
+                        .map(|&a| &self.auths[a])
+                    else {
                         continue;
                     };
                     if auth.resolved.is_empty() {
@@ -817,9 +1067,9 @@ impl<'p, 't> Chain<'p, 't> {
                         .to_string();
                     let saddr = scaler.address();
                     let at = format!("spec.triggers[{n}].metadata.namespace");
-                    let Some((_, ns_id, _)) = namespaces
-                        .iter()
-                        .find(|(name, _, _)| name.eq_ignore_ascii_case(&ns_name))
+                    let Some((_, ns_id, _)) = by_name
+                        .get(&ns_name.to_ascii_lowercase())
+                        .map(|&i| &namespaces[i])
                     else {
                         if !namespaces.is_empty() {
                             let declared: Vec<String> = namespaces
@@ -857,11 +1107,8 @@ impl<'p, 't> Chain<'p, 't> {
                         let mut covering_weak = Vec::new();
                         let mut elsewhere = Vec::new();
                         let mut ok = false;
-                        for role in &self.roles {
-                            let who = self.names(&role.principal, ident, PRINCIPAL_ID);
-                            if who == Tri::No {
-                                continue;
-                            }
+                        for (r, who) in self.roles_of(i) {
+                            let role = &self.roles[r];
                             let (Some(r), Some(scope)) = (role.role, role.scope.as_ref()) else {
                                 maybe = true;
                                 continue;
@@ -935,7 +1182,8 @@ impl<'p, 't> Chain<'p, 't> {
     fn principal_rules(&mut self) {
         let mut found = Vec::new();
         for role in &self.roles {
-            for ident in &self.identities {
+            for i in self.matching(&role.principal, CLIENT_ID).0 {
+                let ident = &self.identities[i];
                 if self.names(&role.principal, ident, CLIENT_ID) == Tri::Yes
                     && self.names(&role.principal, ident, PRINCIPAL_ID) != Tri::Yes
                 {
@@ -982,42 +1230,51 @@ impl<'p, 't> Chain<'p, 't> {
                 .map(|a| (a.obj.clone(), "client-id annotation")),
         );
         let configured = self.tracer.has_config();
+        // What the restarts' `on` lists name (instances, and whole declarations), what the
+        // restarts that run in this plan come after, and the restarts by module instance.
+        let mut on_instances = std::collections::HashSet::new();
+        let mut on_decls = std::collections::HashSet::new();
+        let mut run_after = std::collections::HashSet::new();
+        let mut by_module: HashMap<Vec<plinth_addr::ModuleStep>, &str> = HashMap::new();
+        for r in &restarts {
+            for a in self.tracer.action_on(&r.address).unwrap_or_default() {
+                if a.key.is_some() {
+                    on_instances.insert(a);
+                } else {
+                    on_decls.insert(a);
+                }
+            }
+            if r.action == Action::Run {
+                run_after.extend(r.depends_on.iter().map(String::as_str));
+            }
+            if let Ok(a) = r.address.parse::<Address>() {
+                by_module.entry(a.module).or_insert(r.address.as_str());
+            }
+        }
         let mut found = Vec::new();
         for (obj, what) in watched {
             let addr = obj.address();
             let Ok(parsed) = addr.parse::<Address>() else {
                 continue;
             };
-            let named = restarts.iter().any(|r| {
-                self.tracer.action_on(&r.address).is_some_and(|on| {
-                    on.iter().any(|a| {
-                        if a.key.is_some() {
-                            *a == parsed
-                        } else {
-                            a.decl() == parsed.decl()
-                        }
-                    })
-                })
-            });
-            if named {
+            if on_instances.contains(&parsed) || on_decls.contains(&parsed.decl()) {
                 continue;
             }
-            let after = restarts
-                .iter()
-                .any(|r| r.action == Action::Run && r.depends_on.iter().any(|d| d == addr));
-            if obj.changes() && after {
+            if obj.changes() && run_after.contains(addr) {
                 continue;
             }
             if !obj.changes() && !configured {
                 continue;
             }
-            // Written in the `on` of the action that exists, or of one declared beside it.
-            let relative = relative_to(
-                &parsed,
-                Some(restarts.first().map_or(addr, |r| r.address.as_str())),
-            );
-            let fix = match restarts.first() {
-                Some(r) => format!("add \"{relative}\" to the `on` list of {}", r.address),
+            // The restart beside it (else any), whose `on` the fix adds it to.
+            let restart = by_module
+                .get(&parsed.module)
+                .copied()
+                .or_else(|| restarts.first().map(|r| r.address.as_str()));
+            // Written in the `on` of that action, or of one declared beside it.
+            let relative = relative_to(&parsed, Some(restart.unwrap_or(addr)));
+            let fix = match restart {
+                Some(r) => format!("add \"{relative}\" to the `on` list of {r}"),
                 None => format!(
                     "declare an action: type = \"k8s:rollout-restart\", target = \"kube-system/Deployment/keda-operator\", on = [\"{relative}\"] (beside {addr})"
                 ),
