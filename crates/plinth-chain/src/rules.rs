@@ -626,7 +626,7 @@ impl<'p, 't> Chain<'p, 't> {
                         cred.obj.clone(),
                         Some("properties.issuer"),
                         format!(
-                            "federated credential {addr} trusts the issuer {}, which is not the OIDC issuer of a cluster in this plan ({}){slash}: Entra ID refuses the cluster's service account tokens (AADSTS70021)",
+                            "federated credential {addr} trusts the issuer {}, which is not the OIDC issuer of a cluster in this plan ({}){slash}: Entra ID refuses the cluster's service account tokens (AADSTS700211: no matching federated identity record for the presented issuer)",
                             cred.issuer.show(),
                             clusters.join("; ")
                         ),
