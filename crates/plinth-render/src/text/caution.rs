@@ -82,15 +82,18 @@ pub(super) fn caution_text(plan: &Plan, st: &Style) -> String {
         .copied()
         .collect();
     let mut groups = cascade_groups(plan, &listed);
+    // One reason for all (a destroy plan's "destroy requested") is said once.
+    let whys: Vec<String> = alone.iter().map(|c| why_text(c)).collect();
+    let shared = (whys.len() > 1 && whys.iter().all(|w| *w == whys[0])).then(|| &whys[0]);
+    if let Some(why) = shared {
+        let _ = writeln!(out, "  (every one: {why})");
+    }
     for c in by_blast_radius(&alone) {
-        let _ = writeln!(
-            out,
-            "  - {} {} ({}): {}",
-            verb(c),
-            c.address,
-            c.type_name,
-            why_text(c)
-        );
+        let why = match shared {
+            Some(_) => String::new(),
+            None => format!(": {}", why_text(c)),
+        };
+        let _ = writeln!(out, "  - {} {} ({}){why}", verb(c), c.address, c.type_name);
         // What goes with it, right after it.
         groups.retain(|g| {
             if g.cause != c.address {
