@@ -257,7 +257,7 @@ async fn destroy_plan() {
         .await;
     let out = md(&plan);
     assert!(
-        out.starts_with("## plinth plan: destroy\n\n> [!CAUTION]\n"),
+        out.starts_with("## plinth plan: destroy\n\n**Configuration:** `test`\n\n> [!CAUTION]\n"),
         "{out}"
     );
     assert!(out.contains("destroy requested"), "{out}");
@@ -310,7 +310,15 @@ async fn drift() {
         out.contains("re-creates an object deleted outside plinth"),
         "{out}"
     );
-    assert!(!out.contains("etag-changed"), "{out}");
+    // The etag, which the configuration does not set, only in its own section, after the
+    // drift that matters and before the changes.
+    let unmanaged_at = out
+        .find("### Changed outside plinth, not managed here")
+        .expect("unmanaged drift section");
+    let etag_at = out.find("etag-changed").expect("the etag's drift");
+    assert!(drift_at < unmanaged_at && unmanaged_at < etag_at, "{out}");
+    assert!(etag_at < out.find("### Changes\n").unwrap(), "{out}");
+    assert_eq!(out.matches("etag-changed").count(), 1, "{out}");
     insta::assert_snapshot!(out);
 
     let refresh_only = h
@@ -623,7 +631,7 @@ fn a_huge_destroy_keeps_the_caution_block_first() {
     assert!(out.chars().count() <= GITHUB_COMMENT_LIMIT);
     assert!(
         out.starts_with(
-            "## plinth plan: destroy\n\n> [!CAUTION]\n> This plan **destroys 3,000 resources**."
+            "## plinth plan: destroy\n\n**Configuration:** `x`\n\n> [!CAUTION]\n> This plan **destroys 3,000 resources** (destroy requested)."
         ),
         "{}",
         &out[..500]
@@ -759,4 +767,226 @@ async fn moves_when_count_is_added() {
         "{out}"
     );
     insta::assert_snapshot!(out);
+}
+
+// ---------------------------------------------------------------------------------------
+// The flagship (examples/aks-keda-workload-identity), as a reviewer reads its plans
+// ---------------------------------------------------------------------------------------
+//
+// The plans in `fixtures/flagship/` were made by `plinth plan --sim --out` on the flagship
+// (its configuration directory set to where a CI runner checks it out): its first plan, the
+// first plan of a broken variant (Service Bus local auth on) under `--policy
+// examples/policies`, a replacement of the cluster (`dnsPrefix` changed, made after the changes
+// outside plinth below, so it shows them too), a plan after changes made outside plinth (local auth and TLS 1.0 on the namespace, a tag and a setting
+// on the cluster) under the policies, and a destroy. `scripts/render-markdown.sh` renders
+// them as GitHub does.
+
+fn flagship(name: &str) -> Plan {
+    let path = format!(
+        "{}/tests/fixtures/flagship/{name}.plan.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// What every flagship rendering must be: within GitHub's limit, naming the configuration
+/// directory as a reviewer knows it and no home directory.
+fn flagship_md(name: &str) -> String {
+    // The fixtures are fixed, so their ids stay as they are.
+    let out = render(&flagship(name), &MarkdownOptions::default());
+    assert!(out.chars().count() <= GITHUB_COMMENT_LIMIT);
+    assert!(
+        out.contains(
+            "**Configuration:** `examples/aks-keda-workload-identity` · **Module instance:** `module.workload`"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("/home/"), "{out}");
+    out
+}
+
+/// The edges of the Mermaid graph.
+fn graph_edges(out: &str) -> Vec<&str> {
+    out.lines().filter(|l| l.contains(" --> ")).collect()
+}
+
+#[test]
+fn flagship_first_plan() {
+    let out = flagship_md("first");
+    // Who gets which role where: on the line and in the details.
+    assert!(
+        out.contains("<code>data_owner</code> (azure:Microsoft.Authorization/roleAssignments@2022-04-01) — grants Azure Service Bus Data Owner on <code>queue</code>"),
+        "{out}"
+    );
+    assert!(
+        out.contains("**Role:** Azure Service Bus Data Owner · **Scope:** `queue`"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "/roleDefinitions/090c5cfd-751d-490a-894a-3ce6f1109419` — Azure Service Bus Data Owner"
+        ),
+        "{out}"
+    );
+    // Every Azure resource's parent (the cluster's is the resource group).
+    assert!(
+        out.contains("**Parent:** `rg` — `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/kedademo-rg`"),
+        "{out}"
+    );
+    // The service's bookkeeping is left out of creates, and counted.
+    for noise in [
+        "metadata.uid",
+        "metadata.resourceVersion",
+        "creationTimestamp",
+        "| `status` |",
+    ] {
+        assert!(!out.contains(noise), "{noise}: {out}");
+    }
+    assert!(
+        out.contains("*Not shown: 5 attributes the service fills in.*"),
+        "{out}"
+    );
+    // Long ids are list lines, which GitHub wraps, not clipped table cells.
+    assert!(!out.contains("…"), "{out}");
+    assert!(out.contains("\n- `id`: `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/kedademo-rg/providers/Microsoft.ContainerService/managedClusters/kedademo-aks`\n"), "{out}");
+    // The graph is the transitive reduction of the plan's dependencies: `producer` depends on
+    // `rg` through `sb`, so no arrow goes from `rg` straight to it.
+    let edges = graph_edges(&out);
+    assert!(edges.len() < 30, "{} edges: {out}", edges.len());
+    assert!(
+        out.contains("dependencies that longer paths imply are not drawn"),
+        "{out}"
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn flagship_policy_denial_comes_first() {
+    let out = flagship_md("broken");
+    // The denial is read before anything else, with its fix and where the rule is.
+    let findings = out
+        .find("> [!CAUTION]\n> **Findings — Policy: 1 denied")
+        .expect("findings");
+    assert!(findings < out.find("| Provider |").unwrap(), "{out}");
+    assert!(
+        out.contains("> - **deny** `sb` — `plinth.servicebus.deny`: Service Bus namespace sb allows local (SAS key) authentication. **Fix:** set properties.disableLocalAuth = true in its body; clients use their workload identity. (`policies/servicebus.rego`)"),
+        "{out}"
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn flagship_replacement_of_the_cluster() {
+    let out = flagship_md("replace");
+    // The cluster first, then its Kubernetes objects on one line, not one reason each.
+    let caution = out.find("> [!CAUTION]").expect("caution");
+    let aks = out.find("> - **replace** `aks`").expect("aks");
+    let objects = out
+        .find("> - 5 Kubernetes objects are replaced because their cluster `aks` is replaced: ")
+        .expect("the cascade, grouped");
+    assert!(caution < aks && aks < objects, "{out}");
+    assert!(!out.contains("which its provider's settings name"), "{out}");
+    assert!(
+        out.contains("3 Kubernetes objects are replaced because their cluster `aks` is replaced."),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "- **replace** `keda_operator_identity[0]` (k8s:fields) — goes with its cluster `aks`"
+        ),
+        "{out}"
+    );
+    // A replaced object's bookkeeping going unknown is not listed.
+    assert!(!out.contains("metadata.resourceVersion"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn flagship_drift() {
+    let out = flagship_md("drift");
+    let drift = out.find("### Changes made outside plinth").expect("drift");
+    let unmanaged = out
+        .find("### Changed outside plinth, not managed here")
+        .expect("unmanaged drift");
+    let changes = out.find("### Changes\n").expect("changes");
+    assert!(drift < unmanaged && unmanaged < changes, "{out}");
+    // The TLS downgrade, which the configuration does not set, is shown apart with how to
+    // enforce it; and the policy denies it, at the top.
+    let tls = out
+        .find("| `properties.minimumTlsVersion` | `\"1.2\"` | `\"1.0\"` |")
+        .expect("tls");
+    assert!(unmanaged < tls && tls < changes, "{out}");
+    assert!(
+        out.contains("To enforce: `lifecycle.manage = [\"properties.minimumTlsVersion\"]`"),
+        "{out}"
+    );
+    assert!(
+        out.find("accepts TLS 1.0").unwrap() < out.find("| Provider |").unwrap(),
+        "{out}"
+    );
+    assert!(out.contains("<code>sb</code> (azure:Microsoft.ServiceBus/namespaces@2024-01-01) — undoes a change made outside plinth"), "{out}");
+    assert!(!out.contains("so it is kept"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn flagship_destroy() {
+    let out = flagship_md("destroy");
+    // Drift on an object the plan destroys says so (it is not "kept").
+    assert!(
+        out.contains("1 attribute changed; this plan destroys the object"),
+        "{out}"
+    );
+    assert!(!out.contains("kept"), "{out}");
+    // The biggest blast radius first, and the one reason said once.
+    let intro = "> This plan **destroys 13 resources** (destroy requested).";
+    assert!(out.contains(intro), "{out}");
+    assert_eq!(out.matches("destroy requested").count(), 13 + 1, "{out}");
+    let aks = out.find("> - **destroy** `aks`").unwrap();
+    let rg = out.find("> - **destroy** `rg`").unwrap();
+    let queue = out.find("> - **destroy** `queue`").unwrap();
+    assert!(aks < rg && rg < queue, "{out}");
+    // A destroy is its id, not rows of status.
+    assert!(out.contains("- **destroy** `aks` (azure:Microsoft.ContainerService/managedClusters@2025-10-01) — destroy requested; id `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/kedademo-rg/providers/Microsoft.ContainerService/managedClusters/kedademo-aks`"), "{out}");
+    assert!(!out.contains("properties.provisioningState"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn a_rotated_secret_is_an_update_of_a_hidden_value() {
+    // A Kubernetes Secret's stringData is write-only: the object reports it under data, and
+    // the plan says where (attribute_paths), so the rotation reads sensitive → sensitive.
+    let hidden = |s: &str| Value::sensitive(Value::from(s));
+    let mut c = change(
+        "db_secret",
+        Action::Update,
+        json!({"data": {}}),
+        json!({"data": {}}),
+        &["manifest.stringData.password"],
+    );
+    c.type_name = "k8s:v1/Secret".into();
+    c.before
+        .as_mut()
+        .unwrap()
+        .set(&path("data.password"), hidden("b2xkLXNlY3JldA=="));
+    c.after
+        .as_mut()
+        .unwrap()
+        .set(&path("data.password"), hidden("bmV3LXNlY3JldA=="));
+    c.config = Some(Value::from(json!({"manifest": {"stringData": {}}})));
+    c.config
+        .as_mut()
+        .unwrap()
+        .set(&path("manifest.stringData.password"), hidden("new-secret"));
+    c.attribute_paths = vec![(path("manifest.stringData.password"), path("data.password"))];
+    let out = md(&plan_of(vec![c]));
+    assert!(
+        out.contains("| `manifest.stringData.password` | *(sensitive)* | *(sensitive)* |"),
+        "{out}"
+    );
+    assert!(!out.contains("(none)"), "{out}");
+    for s in ["new-secret", "bmV3", "b2xk"] {
+        assert!(!out.contains(s), "{s}: {out}");
+    }
 }

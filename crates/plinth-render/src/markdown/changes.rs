@@ -17,8 +17,8 @@ use super::values::path_label;
 use crate::address::{module_path, relative_to};
 use crate::marks::marked_before;
 use crate::review::{
-    CascadeGroup, annotation, blast_rank, cascade_parts, create_attributes, hidden_text, parent,
-    undoes_drift,
+    CascadeGroup, annotation, blast_rank, cascade_parts, create_attributes, hidden_text,
+    is_bookkeeping, parent, undoes_drift,
 };
 
 /// Why a replacement happens and in which order. A replacement another one causes (a
@@ -144,27 +144,34 @@ fn role_note(plan: &Plan, c: &ResourceChange) -> Rich {
     r
 }
 
-/// The first lines of an Azure resource's details: where it lives (its parent's address and
-/// id), and for a role assignment its scope and role. Ids are list lines, which wrap.
+/// The first line of an Azure resource's details: where it lives, its parent's address and
+/// id (an id is in running text, which wraps); for a role assignment, the role and its scope
+/// (the id only when `properties.scope` does not show it already).
 fn parent_preface(plan: &Plan, c: &ResourceChange) -> String {
     let Some(p) = parent(plan, c) else {
         return String::new();
     };
-    let what = if is_role_assignment(&c.type_name) {
-        "Scope"
-    } else {
-        "Parent"
+    let place = match &p.address {
+        Some(a) => format!("{} — {}", code(a), code(&p.id)),
+        None => code(&p.id),
     };
-    let mut lines = vec![match &p.address {
-        Some(a) => format!("- **{what}:** {} — {}", code(a), code(&p.id)),
-        None => format!("- **{what}:** {}", code(&p.id)),
-    }];
-    if is_role_assignment(&c.type_name)
-        && let Some(role) = role_name(c)
-    {
-        lines.push(format!("- **Role:** {}", md_text(role)));
+    if !is_role_assignment(&c.type_name) {
+        return format!("**Parent:** {place}");
     }
-    lines.join("\n")
+    let scope_shown = c
+        .after
+        .as_ref()
+        .and_then(|a| a.get(&Path::root().key("properties").key("scope")))
+        .and_then(|v| v.as_str().map(|s| s.eq_ignore_ascii_case(&p.id)))
+        .unwrap_or(false);
+    let scope = match (&p.address, scope_shown) {
+        (Some(a), true) => code(a),
+        _ => place,
+    };
+    match role_name(c) {
+        Some(role) => format!("**Role:** {} · **Scope:** {scope}", md_text(role)),
+        None => format!("**Scope:** {scope}"),
+    }
 }
 
 /// One changed resource: its line and its attribute-level details. Its address is shown as
@@ -202,6 +209,17 @@ pub(super) fn change_item(
             notes.push_text("; ");
         }
         notes.push_text("undoes a change made outside plinth");
+    }
+    // What a destroy takes away is named by its id, on its line (its attributes, a status
+    // among them, would only bury it).
+    if c.action == Action::Delete
+        && c.kind == DeclKind::Resource
+        && let Some(id) = &c.id
+    {
+        if !notes.is_empty() {
+            notes.push_text("; ");
+        }
+        notes.push_text("id ").push_code(id.as_str());
     }
     if c.action == Action::Create && recreated.contains(c.address.as_str()) {
         if !notes.is_empty() {
@@ -247,7 +265,12 @@ pub(super) fn change_item(
         DeclKind::Action => format!("{}, action", c.type_name),
         _ => c.type_name.clone(),
     };
-    let preface = parent_preface(plan, c);
+    // A destroy's id on its line says where it lives.
+    let preface = if c.action == Action::Delete {
+        String::new()
+    } else {
+        parent_preface(plan, c)
+    };
     let body = change_body(c, reveal);
     let body = match (preface.is_empty(), body.trim().is_empty()) {
         (true, _) => body,
@@ -327,14 +350,12 @@ fn change_body(c: &ResourceChange, reveal: bool) -> String {
             .as_ref()
             .map(|v| entries_md(&["Input", "Value"], leaf_entries(v, reveal)))
             .unwrap_or_default(),
-        // What goes is named by its id (its attributes, a status among them, would only
-        // bury it); an object without one shows what it had.
-        Action::Delete => match &c.id {
-            Some(id) => format!("- {}: {}", code("id"), code(id)),
-            None => marked_before(c)
-                .map(|v| entries_md(&["Attribute", "Value"], leaf_entries(&v, reveal)))
-                .unwrap_or_default(),
-        },
+        // A destroyed resource is named by its id on its line; one without an id (and a
+        // data source forgotten) shows what it had.
+        Action::Delete if c.kind == DeclKind::Resource && c.id.is_some() => String::new(),
+        Action::Delete => marked_before(c)
+            .map(|v| entries_md(&["Attribute", "Value"], leaf_entries(&v, reveal)))
+            .unwrap_or_default(),
         // What leaves state, or is adopted as it is: the object's attributes, without the
         // id its line shows already.
         Action::Forget => state_only_body(c, c.id.as_deref(), "Value", reveal),
@@ -384,13 +405,19 @@ fn change_body(c: &ResourceChange, reveal: bool) -> String {
                     )
                 })
                 .collect();
-            // Attributes that become unknown as a consequence (e.g. the id of a replacement).
+            // Attributes that become unknown as a consequence (e.g. the id of a replacement),
+            // less the service's bookkeeping (a uid, a resource version, a status), counted.
+            let mut hidden = 0usize;
             if let (Some(before), Some(after)) = (&c.before, &c.after) {
                 for p in after.unknown_paths() {
                     if c.changed_paths
                         .iter()
                         .any(|q| c.attribute_path(q).overlaps(&p))
                     {
+                        continue;
+                    }
+                    if is_bookkeeping(c, &p) {
+                        hidden += 1;
                         continue;
                     }
                     if let Some(b) = before.get(&p).filter(|b| !b.is_unknown()) {
@@ -410,7 +437,18 @@ fn change_body(c: &ResourceChange, reveal: bool) -> String {
             } else {
                 "Before"
             };
-            entries_md(&["Attribute", before_header, "After"], entries)
+            let mut body = entries_md(&["Attribute", before_header, "After"], entries);
+            // Said only beside what is shown: a replacement with nothing else to show (a
+            // Kubernetes object that goes with its cluster) stays one line.
+            if let Some(h) = hidden_text(hidden)
+                && !body.is_empty()
+            {
+                body.push_str(&format!(
+                    "\n\n*Not shown: {}, known after apply.*",
+                    md_text(&h)
+                ));
+            }
+            body
         }
         Action::NoOp => String::new(),
     }

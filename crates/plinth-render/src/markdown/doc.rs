@@ -69,10 +69,14 @@ impl Doc {
             .collect();
         let refresh_only = plan.mode == PlanMode::RefreshOnly;
         let no_changes = refresh_only || !plan.has_changes();
+        // Drift in what the configuration sets (or a delete); drift only in what it does
+        // not set has its own section.
         let drift: Vec<&Drift> = plan
             .drift
             .iter()
-            .filter(|d| !d.reconciled && d.is_reportable())
+            .filter(|d| {
+                !d.reconciled && (d.action == Action::Delete || !d.changed_paths.is_empty())
+            })
             .collect();
 
         let title = match plan.mode {

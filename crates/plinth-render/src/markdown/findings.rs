@@ -130,9 +130,40 @@ fn finding_line(f: &Finding) -> String {
         line.push_str(&format!(" **Fix:** {}", sentence(&md_text(fix))));
     }
     if let Some(at) = &f.location {
-        line.push_str(&format!(" ({})", code(at)));
+        line.push_str(&format!(" ({})", code(&location_text(at))));
     }
     line
+}
+
+/// A location as a reviewer knows it: `main.toml:12:1` as it is; an absolute file
+/// (`/home/alice/policies/servicebus.rego:9:1`) by its last two components, so that no
+/// home directory or machine layout reaches the comment.
+fn location_text(at: &str) -> String {
+    let absolute = at.starts_with('/')
+        || at.starts_with('\\')
+        || at.as_bytes().get(1) == Some(&b':')
+            && at
+                .as_bytes()
+                .get(2)
+                .is_some_and(|b| matches!(b, b'/' | b'\\'));
+    if !absolute {
+        return at.to_string();
+    }
+    // The `:line:col` after the file, if any (a Windows drive's colon is not one).
+    let file_end = at
+        .char_indices()
+        .skip(2)
+        .find(|&(i, ch)| {
+            ch == ':'
+                && at[i + 1..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_digit())
+        })
+        .map_or(at.len(), |(i, _)| i);
+    let (file, rest) = at.split_at(file_end);
+    let parts: Vec<&str> = file.split(['/', '\\']).filter(|p| !p.is_empty()).collect();
+    format!("{}{rest}", parts[parts.len().saturating_sub(2)..].join("/"))
 }
 
 /// `s` ending with a full stop (unless it ends with other punctuation).
@@ -219,6 +250,23 @@ mod tests {
                 "> - **warn** — `global.warn`: global.warn is \\*not\\* met.",
                 ">\n> **Identity chain**\n>\n> - **warn** `aks` — `issuer`: issuer is \\*not\\* met.",
             ]
+        );
+    }
+
+    #[test]
+    fn absolute_locations_keep_their_last_two_components() {
+        assert_eq!(location_text("main.toml:12:1"), "main.toml:12:1");
+        assert_eq!(
+            location_text("/home/alice/infra/policies/servicebus.rego:9:3"),
+            "policies/servicebus.rego:9:3"
+        );
+        assert_eq!(
+            location_text("/work/main/examples/policies/servicebus.rego"),
+            "policies/servicebus.rego"
+        );
+        assert_eq!(
+            location_text("C:\\Users\\bob\\policies\\aks.rego:4:1"),
+            "policies/aks.rego:4:1"
         );
     }
 

@@ -59,8 +59,19 @@ pub(super) fn caution_block(
             count_of(forgets, "object")
         ));
     }
+    // One reason for every destroy (a destroy plan's "destroy requested"): said once.
+    let deletes: Vec<&str> = listed
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .map(|c| c.reason.as_deref().unwrap_or("destroy"))
+        .collect();
+    let common =
+        (deletes.len() > 1 && deletes.iter().all(|r| *r == deletes[0])).then(|| deletes[0]);
+    let common_text = common
+        .map(|r| format!(" ({})", Rich::parse(r).md()))
+        .unwrap_or_default();
     let intro = format!(
-        "> [!CAUTION]\n> This plan **{}**. {}; check that this is intended:\n>",
+        "> [!CAUTION]\n> This plan **{}**{common_text}. {}; check that this is intended:\n>",
         what.join("** and **"),
         why.join("; ")
     );
@@ -80,15 +91,20 @@ pub(super) fn caution_block(
         let why = match c.action {
             Action::Replace => replace_notes(plan, c),
             Action::Forget => forget_note(c),
+            _ if common.is_some() => Rich::default(),
             _ => Rich::parse(c.reason.as_deref().unwrap_or("destroy")),
         };
-        lines.push(format!(
-            "> - **{}** {} ({}): {}",
+        let mut line = format!(
+            "> - **{}** {} ({})",
             verb(c),
             code(&c.address),
-            md_text(&c.type_name),
-            why.md()
-        ));
+            md_text(&c.type_name)
+        );
+        if !why.is_empty() {
+            line.push_str(": ");
+            line.push_str(&why.md());
+        }
+        lines.push(line);
         for (g, done) in groups.iter().zip(shown.iter_mut()) {
             if !*done && g.cause == c.address {
                 *done = true;
@@ -151,16 +167,12 @@ pub(super) fn context_line(plan: &Plan) -> String {
                 thousands(modules.len() - MODULES_NAMED)
             ));
         }
-        let noun = if modules.len() == 1 {
-            "module instance"
+        let head = if modules.len() == 1 {
+            "**Module instance:**".to_string()
         } else {
-            "module instances"
+            format!("**Module instances ({}):**", thousands(modules.len()))
         };
-        parts.push(format!(
-            "**{}** {noun}: {}",
-            thousands(modules.len()),
-            names.join(", ")
-        ));
+        parts.push(format!("{head} {}", names.join(", ")));
     }
     parts.join(" · ")
 }
@@ -348,7 +360,7 @@ mod tests {
         p.config_dir = "/home/alice/infra/prod".into();
         assert_eq!(
             context_line(&p),
-            "**Configuration:** `infra/prod` · **2** module instances: `module.app[\"a\"]`, `module.app[\"b\"]`"
+            "**Configuration:** `infra/prod` · **Module instances (2):** `module.app[\"a\"]`, `module.app[\"b\"]`"
         );
     }
 
