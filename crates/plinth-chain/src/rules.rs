@@ -18,6 +18,8 @@ pub(crate) const AUDIENCE: &str = "api://AzureADTokenExchange";
 const ISSUER_URL: &str = "properties.oidcIssuerProfile.issuerURL";
 const CLIENT_ID: &str = "properties.clientId";
 const PRINCIPAL_ID: &str = "properties.principalId";
+/// How a Kubernetes service account's token names its subject.
+const SA_PREFIX: &str = "system:serviceaccount:";
 /// How many objects a message lists before it says how many more there are.
 const LISTED: usize = 5;
 
@@ -145,7 +147,7 @@ fn config_str(change: &ResourceChange, name: &str) -> Option<String> {
 
 /// `system:serviceaccount:NS:NAME` → `(NS, NAME)`.
 fn parse_subject(s: &str) -> Option<(&str, &str)> {
-    let rest = s.strip_prefix("system:serviceaccount:")?;
+    let rest = s.strip_prefix(SA_PREFIX)?;
     let (ns, name) = rest.split_once(':')?;
     (!ns.is_empty() && !name.is_empty() && !name.contains(':')).then_some((ns, name))
 }
@@ -555,6 +557,21 @@ impl<'p, 't> Chain<'p, 't> {
         let mut found = Vec::new();
         for cred in &self.credentials {
             let addr = cred.obj.address();
+            // Only credentials for Kubernetes service accounts are this chain's: one for
+            // GitHub Actions (issuer https://token.actions.githubusercontent.com, subject
+            // repo:org/x:ref:refs/heads/main) has nothing to do with the cluster.
+            let (yes, overall) = self.issuer_matching(&cred.issuer);
+            let from_cluster = yes.is_some()
+                || matches!(&cred.issuer, Side::From(o) if self.index.cluster_by_address.contains_key(&o.address));
+            let for_kubernetes = from_cluster
+                || cred
+                    .subject
+                    .known()
+                    .is_some_and(|s| s.starts_with(SA_PREFIX));
+            if !for_kubernetes {
+                continue;
+            }
+
             // Audience.
             match cred.obj.get(&path("properties.audiences")) {
                 Some(v) if v.is_unknown() => {}
@@ -590,7 +607,6 @@ impl<'p, 't> Chain<'p, 't> {
 
             // Issuer: the OIDC issuer of a cluster in the plan.
             if !self.clusters.is_empty() {
-                let (yes, overall) = self.issuer_matching(&cred.issuer);
                 if let Some(i) = yes {
                     flagged_clusters.insert(i);
                 } else if overall == Tri::No {

@@ -871,3 +871,46 @@ fn a_targeted_plan_is_not_faulted_for_what_it_leaves_out() {
     );
     only(&check(&p, Some(&cfg)), "audience", "fic_workload");
 }
+
+fn github_credential() -> ResourceChange {
+    change(
+        "fic_github",
+        "azure:Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials@2024-11-30",
+        Action::NoOp,
+        json!({"id": format!("{}/federatedIdentityCredentials/github-main", mi_id()), "name": "github-main",
+            "properties": {"issuer": "https://token.actions.githubusercontent.com", "subject": "repo:org/x:ref:refs/heads/main", "audiences": ["api://AzureADTokenExchange"]}}),
+    )
+}
+
+#[test]
+fn a_credential_that_is_not_for_kubernetes_is_not_this_chains() {
+    // GitHub Actions' credential on the same identity, beside the cluster: no issuer, subject
+    // (or audience) finding, with `--fail-on identity-chain` that would block CI.
+    let mut p = applied();
+    p.changes.push(github_credential());
+    assert_eq!(check(&p, None), vec![]);
+    let mut p = first();
+    p.changes.push(github_credential());
+    assert_eq!(check(&p, Some(&config(MAIN))), vec![]);
+    // A service account subject is checked whatever its issuer ...
+    let mut p = applied();
+    let mut c = github_credential();
+    c.after.as_mut().unwrap().set(
+        &"properties.subject".parse().unwrap(),
+        Value::string("system:serviceaccount:default:demo-mi"),
+    );
+    c.before = c.after.clone();
+    p.changes.push(c);
+    only(&check(&p, None), "issuer", "fic_github");
+    // ... and a credential whose issuer is the cluster's is checked whatever its subject.
+    let mut p = applied();
+    let mut c = github_credential();
+    c.after
+        .as_mut()
+        .unwrap()
+        .set(&"properties.issuer".parse().unwrap(), Value::string(ISSUER));
+    c.before = c.after.clone();
+    p.changes.push(c);
+    let f = only(&check(&p, None), "subject", "fic_github");
+    assert!(f.message.contains("repo:org/x"), "{}", f.message);
+}
