@@ -29,13 +29,14 @@
 //!
 //! # Conventions (docs/policy.md is the user's reference)
 //!
-//! Every package is evaluated. In each, the rules named `deny`, `violation` (and
+//! Every package is evaluated, except test packages. In each, the rules named `deny`, `violation` (and
 //! `deny_*`, `violation_*`) give [`Severity::Deny`] findings, `warn` (and `warn_*`)
 //! [`Severity::Warn`] ones. A rule's value is a set (or array) of results, each either a
 //! string (the message) or an object `{"msg": ..., "address": ..., "fix": ...}` (only `msg`
 //! required); a rule that is simply `true` gives one finding named after the rule. The rule
-//! of a finding is `PACKAGE.RULE` (`plinth.servicebus.deny`). Rules named `test_*` are unit
-//! tests ([`Policies::run_tests`]).
+//! of a finding is `PACKAGE.RULE` (`plinth.servicebus.deny`). Rules named `test_*`, and
+//! packages whose name ends in `_test`, are unit tests: they never run on a plan, only
+//! through [`Policies::run_tests`].
 
 #![warn(missing_docs)]
 
@@ -43,7 +44,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use plinth_plan::{Finding, FindingSource, Severity};
 use regorus::utils::limits::ExecutionTimerConfig;
@@ -111,7 +112,7 @@ impl PolicyError {
                 "fix the policy at the line shown (Rego v1 syntax: `deny contains msg if { ... }`); docs/policy.md shows examples".into()
             }
             PolicyError::Eval { .. } => {
-                "fix the rule; results must be strings or objects {\"msg\": ..., \"address\": ...} (docs/policy.md), and evaluation must finish within 10 s".into()
+                "fix the rule; results must be strings or objects {\"msg\": ..., \"address\": ...} (docs/policy.md), and all packages together must finish within 10 s".into()
             }
         }
     }
@@ -177,6 +178,7 @@ struct PolicyFile {
 #[derive(Clone, Debug)]
 pub struct Policies {
     files: Vec<PolicyFile>,
+    limit: Duration,
 }
 
 impl Policies {
@@ -259,7 +261,10 @@ impl Policies {
                 package,
             });
         }
-        Ok(Policies { files })
+        Ok(Policies {
+            files,
+            limit: EVAL_LIMIT,
+        })
     }
 
     /// The files read, in the order they were loaded.
@@ -292,28 +297,56 @@ impl Policies {
     /// Evaluates every package with `input` (the plan JSON) and returns the findings of
     /// their `deny`/`violation`/`warn` rules, ordered by severity (denials first), rule,
     /// address and message.
+    ///
+    /// Only those rules (and what they use) are evaluated: unit tests (`test_*` rules, and
+    /// every package whose last component ends in `_test`) run only through
+    /// [`Policies::run_tests`], so a failing or slow test never touches a plan. The whole
+    /// evaluation shares one deadline, [`Policies::time_limit`] from the start, however many
+    /// packages and rules there are.
     pub fn evaluate(&self, input: &J) -> Result<Vec<Finding>, PolicyError> {
+        let start = Instant::now();
         let mut engine = self.engine()?;
         engine.set_input(regorus::Value::from(input.clone()));
         let mut findings = Vec::new();
         for (package, files) in self.packages() {
-            let value = eval_package(&mut engine, package, &files)?;
-            let J::Object(rules) = value else {
+            if is_test_package(package) {
                 continue;
-            };
-            for (rule, result) in rules {
-                let Some(severity) = severity_of(&rule) else {
-                    continue;
-                };
+            }
+            for rule in finding_rules(&engine, &files) {
+                let severity = severity_of(rule).unwrap_or(Severity::Deny);
                 let name = format!("{package}.{rule}");
-                let location = declaring_file(&engine, &files, &rule);
-                collect(&name, severity, &result, location.as_deref(), &mut findings).map_err(
-                    |message| PolicyError::Eval {
-                        rule: name.clone(),
-                        files: files.iter().map(|f| f.path.clone()).collect(),
-                        message,
-                    },
-                )?;
+                let fail = |message: String| PolicyError::Eval {
+                    rule: name.clone(),
+                    files: files.iter().map(|f| f.path.clone()).collect(),
+                    message,
+                };
+                let Some(remaining) = self.limit.checked_sub(start.elapsed()) else {
+                    return Err(fail(self.over_limit()));
+                };
+                if remaining.is_zero() {
+                    return Err(fail(self.over_limit()));
+                }
+                set_limit(&mut engine, remaining);
+                let result = match engine.eval_rule(format!("data.{name}")) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        let message = e.to_string();
+                        // regorus words its own limit; say plinth's (the whole evaluation's).
+                        return Err(fail(if start.elapsed() >= self.limit {
+                            format!("{} ({message})", self.over_limit())
+                        } else {
+                            message
+                        }));
+                    }
+                };
+                if result == regorus::Value::Undefined {
+                    continue;
+                }
+                let result = serde_json::to_value(&result)
+                    .map_err(|e| fail(format!("its value is not JSON: {e}")))?;
+                let location = declaring_file(&engine, &files, rule);
+                collect(&name, severity, &result, location.as_deref(), &mut findings)
+                    .map_err(fail)?;
             }
         }
         findings.sort_by(|a, b| {
@@ -322,6 +355,25 @@ impl Policies {
         });
         findings.dedup();
         Ok(findings)
+    }
+
+    /// The time one evaluation (every package, together) may take: [`EVAL_LIMIT`] unless
+    /// set with [`Policies::with_time_limit`].
+    pub fn time_limit(&self) -> Duration {
+        self.limit
+    }
+
+    /// The same policies with another limit on one whole evaluation (tests use a short one).
+    pub fn with_time_limit(mut self, limit: Duration) -> Policies {
+        self.limit = limit;
+        self
+    }
+
+    fn over_limit(&self) -> String {
+        format!(
+            "the policies took longer than the {} s one evaluation of all packages may take",
+            seconds(self.limit)
+        )
     }
 
     /// Runs the unit tests: every rule named `test_*` of every package must be `true`
@@ -386,10 +438,7 @@ pub enum TestResult {
 /// An interpreter with plinth's limits: Rego v1, [`EVAL_LIMIT`].
 fn new_engine() -> regorus::Engine {
     let mut engine = regorus::Engine::new();
-    engine.set_execution_timer_config(ExecutionTimerConfig {
-        limit: EVAL_LIMIT,
-        check_interval: NonZeroU32::new(1000).unwrap_or(NonZeroU32::MIN),
-    });
+    set_limit(&mut engine, EVAL_LIMIT);
     engine
 }
 
@@ -434,32 +483,58 @@ fn read_policy(path: &Path, root: &Path) -> Result<String, PolicyError> {
     })
 }
 
-/// The value of a whole package (an object of its rules' values), as JSON.
-fn eval_package(
-    engine: &mut regorus::Engine,
-    package: &str,
-    files: &[&PolicyFile],
-) -> Result<J, PolicyError> {
-    let fail = |message: String| PolicyError::Eval {
-        rule: package.to_string(),
-        files: files.iter().map(|f| f.path.clone()).collect(),
-        message,
-    };
-    let results = engine
-        .eval_query(format!("data.{package}"), false)
-        .map_err(|e| fail(e.to_string()))?;
-    let Some(value) = results
-        .result
-        .first()
-        .and_then(|r| r.expressions.first())
-        .map(|e| e.value.clone())
-    else {
-        return Ok(J::Null);
-    };
-    if value == regorus::Value::Undefined {
-        return Ok(J::Null);
+/// Whether a package holds only unit tests (`plinth.servicebus_test`), as `opa test` names
+/// them.
+fn is_test_package(package: &str) -> bool {
+    package
+        .rsplit('.')
+        .next()
+        .is_some_and(|last| last.ends_with("_test"))
+}
+
+/// The rules of a package that give findings (`deny`, `warn_tls`, ...), each once, in name
+/// order: every identifier of its files that names such a rule and that one of the files
+/// declares as a rule.
+fn finding_rules<'a>(engine: &regorus::Engine, files: &[&'a PolicyFile]) -> Vec<&'a str> {
+    let mut names: Vec<&str> = files
+        .iter()
+        .flat_map(|f| identifiers(&f.text))
+        .filter(|name| severity_of(name).is_some())
+        .collect();
+    names.sort();
+    names.dedup();
+    names.retain(|name| {
+        files.iter().any(|f| {
+            engine
+                .has_declared_rule_rooted_at(&f.path.display().to_string(), name)
+                .unwrap_or(false)
+        })
+    });
+    names
+}
+
+/// The identifiers of a policy's text (a superset of its rule names).
+fn identifiers(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with(|c: char| c.is_ascii_alphabetic()))
+}
+
+/// Sets the interpreter's limit for its next evaluation.
+fn set_limit(engine: &mut regorus::Engine, limit: Duration) {
+    engine.set_execution_timer_config(ExecutionTimerConfig {
+        limit,
+        check_interval: NonZeroU32::new(1000).unwrap_or(NonZeroU32::MIN),
+    });
+}
+
+/// A duration in seconds, whole when it is (`10`, `0.2`).
+fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0}")
+    } else {
+        format!("{s}")
     }
-    serde_json::to_value(&value).map_err(|e| fail(format!("its value is not JSON: {e}")))
 }
 
 /// The severity of a rule by Conftest's naming, or `None` for other rules.

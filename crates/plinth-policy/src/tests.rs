@@ -1,5 +1,6 @@
 use super::*;
 use serde_json::json;
+use std::time::Instant;
 
 fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -62,12 +63,109 @@ fn deny_warn_and_violation_results_become_findings() {
 
 #[test]
 fn a_passing_plan_has_no_findings() {
-    let dir = dir_with(&[("sb.rego", SB)]);
+    // The shape plinth's plan JSON has (docs/plan-json.md): `resource_changes` with
+    // `actions`, `before`, `after`.
+    let dir = dir_with(&[("sb.rego", SB_PLAN)]);
     let p = Policies::load(dir.path()).unwrap();
-    let f = p.evaluate(&json!({"changes": []})).unwrap();
-    // Only the unconditional violation is left.
-    assert_eq!(f.len(), 1);
-    assert_eq!(f[0].rule, "plinth.servicebus.violation_names");
+    let plan = |disable_local_auth: bool| {
+        json!({
+            "format_version": "1",
+            "mode": "normal",
+            "resource_changes": [
+                {"address": "sb", "type": "azure:Microsoft.ServiceBus/namespaces@2024-01-01",
+                 "actions": ["create"], "before": null,
+                 "after": {"location": "westeurope",
+                           "properties": {"disableLocalAuth": disable_local_auth}},
+                 "after_unknown": {"id": true}},
+                {"address": "rg", "type": "azure:Microsoft.Resources/resourceGroups@2024-03-01",
+                 "actions": ["no-op"], "before": {"location": "westeurope"},
+                 "after": {"location": "westeurope"}}
+            ],
+            "resource_drift": []
+        })
+    };
+    assert!(p.evaluate(&plan(true)).unwrap().is_empty());
+    let f = p.evaluate(&plan(false)).unwrap();
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].address.as_deref(), Some("sb"));
+}
+
+/// A policy over plinth's real plan JSON (`resource_changes`, `actions`, `after`).
+const SB_PLAN: &str = r#"package plinth.servicebus
+
+deny contains {"msg": "local auth is on", "address": c.address} if {
+    some c in input.resource_changes
+    startswith(lower(c.type), "azure:microsoft.servicebus/namespaces@")
+    not "delete" in c.actions
+    not c.after.properties.disableLocalAuth == true
+}
+"#;
+
+#[test]
+fn test_rules_and_test_packages_do_not_run_on_a_plan() {
+    // A failing test, and one that errors at run time, in both a test package and the
+    // policy's own package: the plan's findings are the policy's, without error.
+    let policy = format!(
+        "{SB_PLAN}\ntest_in_the_policy_package if {{ 1 == 2 }}\n\ntest_conflict := 1 if input.resource_changes\ntest_conflict := 2 if input.resource_changes\n"
+    );
+    let tests = "package plinth.servicebus_test\n\nv := 1 if input.resource_changes\nv := 2 if input.resource_changes\n\ntest_conflicting if v == 1\n\ndeny contains \"a test package denies\" if true\n";
+    let dir = dir_with(&[("sb.rego", &policy), ("sb_test.rego", tests)]);
+    let p = Policies::load(dir.path()).unwrap();
+    let f = p
+        .evaluate(&json!({"resource_changes": [{"address": "sb",
+            "type": "azure:Microsoft.ServiceBus/namespaces@2024-01-01", "actions": ["create"],
+            "after": {"properties": {}}}]}))
+        .unwrap();
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].rule, "plinth.servicebus.deny");
+    // The test runner still runs (and reports) them.
+    let outcomes = p.run_tests().unwrap();
+    let failed = outcomes
+        .iter()
+        .filter(|o| o.result != TestResult::Passed)
+        .count();
+    assert!(failed >= 2, "{outcomes:#?}");
+}
+
+#[test]
+fn one_deadline_covers_every_package() {
+    // Each package alone finishes well within the limit; five together do not. With a
+    // limit per package (regorus restarts its timer on every query) all five would pass;
+    // with one deadline the evaluation stops within about one limit.
+    let slow = |n: usize| {
+        format!(
+            "package slow{n}\n\nxs := numbers.range(1, 500)\n\ndeny contains \"slow\" if {{\n    some i in xs\n    some j in xs\n    i * j == 0\n}}\n"
+        )
+    };
+    let one = dir_with(&[("s.rego", &slow(0))]);
+    let one = Policies::load(one.path()).unwrap();
+    let start = Instant::now();
+    assert!(one.evaluate(&json!({})).unwrap().is_empty());
+    let alone = start.elapsed();
+
+    let texts: Vec<(String, String)> = (0..5).map(|n| (format!("s{n}.rego"), slow(n))).collect();
+    let files: Vec<(&str, &str)> = texts
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let dir = dir_with(&files);
+    // Two and a half packages' worth: each package alone is within it.
+    let limit = alone * 5 / 2;
+    let p = Policies::load(dir.path()).unwrap().with_time_limit(limit);
+    assert_eq!(p.time_limit(), limit);
+    let start = Instant::now();
+    let e = p.evaluate(&json!({"resource_changes": []})).unwrap_err();
+    let took = start.elapsed();
+    assert!(
+        took < limit + alone,
+        "took {took:?} for a limit of {limit:?} (one package alone: {alone:?})"
+    );
+    let text = e.to_string();
+    assert!(text.contains("policy slow"), "{text}");
+    assert!(
+        text.contains("one evaluation of all packages may take"),
+        "{text}"
+    );
 }
 
 #[test]
