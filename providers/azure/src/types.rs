@@ -84,12 +84,12 @@ impl ArmType {
     }
 
     /// The `type` an object of this type has, as ARM spells it: the curated casing
-    /// ([`Known::arm_type`]), else the type as written.
-    pub fn arm_type(&self) -> String {
-        match self.known() {
-            Some(k) => k.arm_type.to_string(),
-            None => self.full(),
-        }
+    /// ([`Known::arm_type`]). `None` for a type plinth does not curate: ARM answers in its
+    /// own casing (`Microsoft.Web/sites` may come back as `Microsoft.Web/Sites`), which the
+    /// type as written does not tell, so a plan shows it known only after apply rather than
+    /// a value apply would change.
+    pub fn arm_type(&self) -> Option<&'static str> {
+        self.known().map(|k| k.arm_type)
     }
 
     /// Whether the service owns attribute `path` of this type and changes it by itself:
@@ -951,8 +951,51 @@ mod tests {
         assert!(web.is_volatile(&p("properties.provisioningState")));
         assert!(!web.is_volatile(&p("properties.state")));
         // Curated casing of `type`, as ARM answers it.
-        assert_eq!(ns.arm_type(), "Microsoft.ServiceBus/Namespaces");
-        assert_eq!(web.arm_type(), "Microsoft.Web/sites");
+        assert_eq!(ns.arm_type(), Some("Microsoft.ServiceBus/Namespaces"));
+        assert_eq!(web.arm_type(), None);
+    }
+
+    /// A plan shows `type` known only when apply cannot change it: the curated casing of
+    /// the seven types; for any other type ARM's own casing, which the type as written does
+    /// not tell (`Microsoft.Web/sites` may answer `Microsoft.Web/Sites`), is known after
+    /// apply.
+    #[tokio::test]
+    async fn planned_type_is_known_only_in_curated_casing() {
+        use plinth_provider::{NullReporter, Provider, Request};
+        use plinth_value::Value;
+        let mut s = crate::AzureSettings::from_lookup(|_| None);
+        s.subscription_id = Some("sub".into());
+        let pr = crate::AzureProvider::new(s);
+        let plan = |t: &'static str, parent: &'static str| {
+            let cfg = Value::from(serde_json::json!({"name": "plinthdemo", "parent": parent,
+                "location": "eastus", "body": {"properties": {}}}));
+            let pr = &pr;
+            async move {
+                let req = Request::new(t, "x", &NullReporter);
+                pr.plan(&req, None, &cfg).await.unwrap().attributes
+            }
+        };
+        let group = "/subscriptions/sub/resourceGroups/g";
+        let web = plan("Microsoft.Web/sites@2024-04-01", group).await;
+        assert_eq!(web.get(&static_path("type")), Some(Value::Unknown));
+        assert!(web.get(&static_path("id")).is_some());
+        let ns = plan("Microsoft.ServiceBus/namespaces@2024-01-01", group).await;
+        assert_eq!(
+            ns.get(&static_path("type")),
+            Some(Value::from("Microsoft.ServiceBus/Namespaces"))
+        );
+        // Written in another casing, a curated type still plans ARM's.
+        let mi = plan(
+            "microsoft.managedidentity/USERASSIGNEDIDENTITIES@2024-11-30",
+            group,
+        )
+        .await;
+        assert_eq!(
+            mi.get(&static_path("type")),
+            Some(Value::from(
+                "Microsoft.ManagedIdentity/userAssignedIdentities"
+            ))
+        );
     }
 
     #[test]

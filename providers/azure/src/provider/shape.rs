@@ -306,7 +306,8 @@ pub(crate) fn new_object(
 }
 
 /// Attributes ARM computes that are known before the object exists, besides its id: `type`
-/// (the type string fixes it; in ARM's casing for the curated types, as a read will show it),
+/// of a curated type (in ARM's casing, as a read will show it; unknown for other types,
+/// whose casing only ARM's answer tells),
 /// a role assignment's `properties.scope` (its `parent`), an AKS cluster's node resource
 /// group when the configuration leaves it to AKS (`MC_{group}_{cluster}_{location}`, AKS's
 /// documented default, for names within its 80 characters), a Service Bus namespace's
@@ -319,7 +320,11 @@ pub(crate) fn known_before_create(
     desired: &Value,
     service_bus_suffix: Option<&str>,
 ) -> Vec<(Path, Value)> {
-    let mut out = vec![(p("type"), Value::String(t.arm_type()))];
+    let mut out: Vec<(Path, Value)> = t
+        .arm_type()
+        .map(|a| (p("type"), Value::from(a)))
+        .into_iter()
+        .collect();
     let parent = match field(config, "parent") {
         Field::Known(parent) if types::check_parent(&parent).is_ok() => {
             Some(parent.trim().trim_end_matches('/').to_string())
