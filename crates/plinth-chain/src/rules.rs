@@ -23,8 +23,15 @@ const SA_PREFIX: &str = "system:serviceaccount:";
 /// How many objects a message lists before it says how many more there are.
 const LISTED: usize = 5;
 
-fn keda_subject() -> String {
-    format!("system:serviceaccount:{KEDA_NS}:{KEDA_SA}")
+/// The subject of KEDA's operator's tokens, in namespace `ns`.
+fn keda_subject(ns: &str) -> String {
+    format!("{SA_PREFIX}{ns}:{KEDA_SA}")
+}
+
+/// The namespace of KEDA's operator a credential subject names: `keda-operator` in any
+/// namespace (the AKS add-on's is `kube-system`, Helm's default `keda`).
+fn operator_subject_ns(subject: &str) -> Option<&str> {
+    parse_subject(subject).and_then(|(ns, name)| (name == KEDA_SA).then_some(ns))
 }
 
 fn annotation_path() -> Path {
@@ -57,6 +64,15 @@ struct Account<'p> {
     ns: Option<String>,
     name: Option<String>,
     client_id: Side,
+}
+
+impl Account<'_> {
+    /// KEDA's operator's ServiceAccount (`<ns>/keda-operator`): its namespace.
+    fn operator_ns(&self) -> Option<&str> {
+        (self.name.as_deref() == Some(KEDA_SA))
+            .then_some(self.ns.as_deref())
+            .flatten()
+    }
 }
 
 struct TriggerAuth<'p> {
@@ -128,6 +144,10 @@ pub(crate) struct Chain<'p, 't> {
     /// nothing, so the links that need one (a declared account, a credential, a role) are
     /// not checked.
     partial: bool,
+    /// The namespace KEDA's operator runs in, as the plan shows it (a declared
+    /// `<ns>/keda-operator` ServiceAccount, a restart of `<ns>/Deployment/keda-operator`, a
+    /// credential for `system:serviceaccount:<ns>:keda-operator`), else the add-on's.
+    keda_ns: String,
     findings: Vec<Finding>,
 }
 
@@ -322,7 +342,23 @@ impl<'p, 't> Chain<'p, 't> {
                 Side::From(_) | Side::Opaque => index.role_unsure.push(i),
             }
         }
+        let keda_ns = accounts
+            .iter()
+            .find_map(|a| a.operator_ns().map(str::to_string))
+            .or_else(|| {
+                objects
+                    .restarts
+                    .iter()
+                    .find_map(|r| operator_target_ns(&config_str(r, "target")?).map(str::to_string))
+            })
+            .or_else(|| {
+                credentials
+                    .iter()
+                    .find_map(|c| operator_subject_ns(c.subject.known()?).map(str::to_string))
+            })
+            .unwrap_or_else(|| KEDA_NS.to_string());
         Chain {
+            keda_ns,
             index,
             objects,
             tracer,
@@ -552,7 +588,6 @@ impl<'p, 't> Chain<'p, 't> {
     }
 
     fn credentials_rules(&mut self) {
-        let keda = keda_subject();
         let mut flagged_clusters = BTreeSet::new();
         let mut found = Vec::new();
         for cred in &self.credentials {
@@ -666,7 +701,7 @@ impl<'p, 't> Chain<'p, 't> {
                         ),
                         "write the subject as system:serviceaccount:NAMESPACE:NAME of the ServiceAccount the pods run as".into(),
                     )),
-                    Some(_) if subject == keda => {}
+                    Some(_) if operator_subject_ns(subject).is_some() => {}
                     Some((ns, name)) if self.objects.any_kubernetes && !self.partial => {
                         let declared = self.index.accounts.contains(&(ns.to_string(), name.to_string()));
                         let unknown = self.index.unknown_account;
@@ -677,7 +712,7 @@ impl<'p, 't> Chain<'p, 't> {
                                 .filter_map(|a| Some(format!("{}/{}", a.ns.as_deref()?, a.name.as_deref()?)))
                                 .collect();
                             let fix = match self.accounts.iter().find(|a| {
-                                !(a.ns.as_deref() == Some(KEDA_NS) && a.name.as_deref() == Some(KEDA_SA))
+                                a.operator_ns().is_none()
                             }) {
                                 Some(a) => format!(
                                     "declare ServiceAccount {ns}/{name} (k8s:v1/ServiceAccount), or trust the one the pods run as: subject = \"system:serviceaccount:{}:{}\"",
@@ -691,7 +726,7 @@ impl<'p, 't> Chain<'p, 't> {
                                 cred.obj.clone(),
                                 Some("properties.subject"),
                                 format!(
-                                    "federated credential {addr} trusts system:serviceaccount:{ns}:{name}, but this plan declares no ServiceAccount {ns}/{name} ({}) and it is not the KEDA add-on's {KEDA_NS}/{KEDA_SA}: no pod gets a token it accepts",
+                                    "federated credential {addr} trusts system:serviceaccount:{ns}:{name}, but this plan declares no ServiceAccount {ns}/{name} ({}) and it is not KEDA's operator ({KEDA_SA}, in {KEDA_NS} for the AKS add-on): no pod gets a token it accepts",
                                     if names.is_empty() { "it declares none".to_string() } else { format!("it declares {}", names.join(", ")) }
                                 ),
                                 fix,
@@ -877,21 +912,23 @@ impl<'p, 't> Chain<'p, 't> {
 
     /// The identities whose credentials trust KEDA's operator.
     fn keda_identities(&self) -> Vec<usize> {
-        let keda = keda_subject();
         self.credentials
             .iter()
-            .filter(|c| c.subject.known() == Some(keda.as_str()))
+            .filter(|c| c.subject.known().and_then(operator_subject_ns).is_some())
             .filter_map(|c| self.identity_by_id(c.parent.as_ref()))
             .collect()
     }
 
     fn trigger_auth_rules(&mut self) {
-        let keda = keda_subject();
+        let keda_ns = self.keda_ns.clone();
+        let keda = keda_subject(&keda_ns);
         let keda_ids = self.keda_identities();
+        // The operator's ServiceAccount, the one with an annotation first.
         let operator = self
             .accounts
             .iter()
-            .find(|a| a.ns.as_deref() == Some(KEDA_NS) && a.name.as_deref() == Some(KEDA_SA));
+            .filter(|a| a.operator_ns().is_some())
+            .min_by_key(|a| a.client_id.is_missing());
         let mut found = Vec::new();
         let mut resolved = Vec::new();
         for auth in &self.auths {
@@ -918,9 +955,9 @@ impl<'p, 't> Chain<'p, 't> {
                             auth.obj.clone(),
                             Some("spec.podIdentity"),
                             format!(
-                                "{what} sets no spec.podIdentity.identityId, and this plan gives {KEDA_NS}/{KEDA_SA}'s ServiceAccount no {CLIENT_ID_ANNOTATION} annotation: KEDA's operator has no identity to authenticate as (the AKS add-on does not annotate it, Azure/AKS#5243)"
+                                "{what} sets no spec.podIdentity.identityId, and this plan gives KEDA's operator's ServiceAccount ({keda_ns}/{KEDA_SA}) no {CLIENT_ID_ANNOTATION} annotation: KEDA's operator has no identity to authenticate as (the AKS add-on does not annotate it, Azure/AKS#5243)"
                             ),
-                            "set spec.podIdentity.identityId to the identity's client id, or annotate kube-system/keda-operator's ServiceAccount with it (a k8s:fields resource)".to_string(),
+                            format!("set spec.podIdentity.identityId to the identity's client id, or annotate {keda_ns}/{KEDA_SA}'s ServiceAccount with it (a k8s:fields resource)"),
                         ));
                         resolved.push(vec![]);
                         continue;
@@ -956,7 +993,9 @@ impl<'p, 't> Chain<'p, 't> {
                         "set identityId = {}",
                         reference(self.identities[i].obj.address(), CLIENT_ID)
                     ),
-                    None => "set identityId to the client id (properties.clientId) of the identity whose federated credential trusts system:serviceaccount:kube-system:keda-operator".into(),
+                    None => format!(
+                        "set identityId to the client id (properties.clientId) of the identity whose federated credential trusts {keda}"
+                    ),
                 };
                 let attr = if auth.identity_id.is_missing() {
                     None
@@ -989,7 +1028,7 @@ impl<'p, 't> Chain<'p, 't> {
                     .unwrap_or_default();
                 let trusts = mine
                     .iter()
-                    .any(|c| c.subject.known() == Some(keda.as_str()));
+                    .any(|c| c.subject.known().and_then(operator_subject_ns).is_some());
                 let unknown = mine.iter().any(|c| c.subject.known().is_none());
                 if !trusts && !unknown && ident.id.is_some() {
                     let iaddr = ident.obj.address();
@@ -1001,7 +1040,7 @@ impl<'p, 't> Chain<'p, 't> {
                             "{what} makes KEDA's operator authenticate as identity {iaddr} with the token of its own ServiceAccount, but no federated credential of {iaddr} trusts {keda}: the scaler fails with AADSTS70021 (No matching federated identity record found)"
                         ),
                         format!(
-                            "add a federated credential under {iaddr} with subject = \"{keda}\", the cluster's OIDC issuer and audiences = [\"{AUDIENCE}\"], and restart the operator after it (k8s:rollout-restart of kube-system/Deployment/keda-operator, on = [the credential])"
+                            "add a federated credential under {iaddr} with subject = \"{keda}\", the cluster's OIDC issuer and audiences = [\"{AUDIENCE}\"], and restart the operator after it (k8s:rollout-restart of {keda_ns}/Deployment/{KEDA_SA}, on = [the credential])"
                         ),
                     ));
                 }
@@ -1221,87 +1260,100 @@ impl<'p, 't> Chain<'p, 't> {
     }
 
     fn restart_rules(&mut self) {
-        let keda = keda_subject();
-        let restarts: Vec<&ResourceChange> = self
+        // The restarts of KEDA's operator, with the namespace each restarts it in.
+        let restarts: Vec<(&ResourceChange, String)> = self
             .objects
             .restarts
             .iter()
-            .copied()
-            .filter(|r| config_str(r, "target").is_some_and(|t| is_operator(&t)))
+            .filter_map(|r| {
+                let ns = operator_target_ns(&config_str(r, "target")?)?.to_string();
+                Some((*r, ns))
+            })
             .collect();
-        let mut watched: Vec<(Obj<'p>, &str)> = self
+        // What changes the operator's identity, and the namespace of the operator it is for.
+        let mut watched: Vec<(Obj<'p>, &str, String)> = self
             .credentials
             .iter()
-            .filter(|c| c.subject.known() == Some(keda.as_str()))
-            .map(|c| (c.obj.clone(), "federated credential"))
+            .filter_map(|c| {
+                let ns = operator_subject_ns(c.subject.known()?)?;
+                Some((c.obj.clone(), "federated credential", ns.to_string()))
+            })
             .collect();
-        watched.extend(
-            self.accounts
-                .iter()
-                .filter(|a| {
-                    a.ns.as_deref() == Some(KEDA_NS)
-                        && a.name.as_deref() == Some(KEDA_SA)
-                        && !a.client_id.is_missing()
-                })
-                .map(|a| (a.obj.clone(), "client-id annotation")),
-        );
+        watched.extend(self.accounts.iter().filter_map(|a| {
+            let ns = a.operator_ns()?;
+            (!a.client_id.is_missing())
+                .then(|| (a.obj.clone(), "client-id annotation", ns.to_string()))
+        }));
         let configured = self.tracer.has_config();
-        // What the restarts' `on` lists name (instances, and whole declarations), what the
-        // restarts that run in this plan come after, and the restarts by module instance.
+        // Per operator namespace: what the restarts' `on` lists name (instances, and whole
+        // declarations), what the restarts that run in this plan come after, and the restarts
+        // by module instance.
         let mut on_instances = std::collections::HashSet::new();
         let mut on_decls = std::collections::HashSet::new();
         let mut run_after = std::collections::HashSet::new();
-        let mut by_module: HashMap<Vec<plinth_addr::ModuleStep>, &str> = HashMap::new();
-        for r in &restarts {
+        let mut by_module: HashMap<(&str, Vec<plinth_addr::ModuleStep>), &str> = HashMap::new();
+        for (r, ns) in &restarts {
             for a in self.tracer.action_on(&r.address).unwrap_or_default() {
                 if a.key.is_some() {
-                    on_instances.insert(a);
+                    on_instances.insert((ns.as_str(), a));
                 } else {
-                    on_decls.insert(a);
+                    on_decls.insert((ns.as_str(), a));
                 }
             }
             if r.action == Action::Run {
-                run_after.extend(r.depends_on.iter().map(String::as_str));
+                run_after.extend(r.depends_on.iter().map(|d| (ns.as_str(), d.as_str())));
             }
             if let Ok(a) = r.address.parse::<Address>() {
-                by_module.entry(a.module).or_insert(r.address.as_str());
+                by_module
+                    .entry((ns.as_str(), a.module))
+                    .or_insert(r.address.as_str());
             }
         }
         let mut found = Vec::new();
-        for (obj, what) in watched {
+        for (obj, what, ns) in watched {
             let addr = obj.address();
             let Ok(parsed) = addr.parse::<Address>() else {
                 continue;
             };
-            if on_instances.contains(&parsed) || on_decls.contains(&parsed.decl()) {
+            let key = ns.as_str();
+            if on_instances.contains(&(key, parsed.clone()))
+                || on_decls.contains(&(key, parsed.decl()))
+            {
                 continue;
             }
-            if obj.changes() && run_after.contains(addr) {
+            if obj.changes() && run_after.contains(&(key, addr)) {
                 continue;
             }
             if !obj.changes() && !configured {
                 continue;
             }
-            // The restart beside it (else any), whose `on` the fix adds it to.
+            // The restart of this operator beside it (else any of it), whose `on` the fix
+            // adds it to.
             let restart = by_module
-                .get(&parsed.module)
+                .get(&(key, parsed.module.clone()))
                 .copied()
-                .or_else(|| restarts.first().map(|r| r.address.as_str()));
+                .or_else(|| {
+                    restarts
+                        .iter()
+                        .find(|(_, n)| *n == ns)
+                        .map(|(r, _)| r.address.as_str())
+                });
             // Written in the `on` of that action, or of one declared beside it.
             let relative = relative_to(&parsed, Some(restart.unwrap_or(addr)));
+            let target = format!("{ns}/Deployment/{KEDA_SA}");
             let fix = match restart {
                 Some(r) => format!("add \"{relative}\" to the `on` list of {r}"),
                 None => format!(
-                    "declare an action: type = \"k8s:rollout-restart\", target = \"kube-system/Deployment/keda-operator\", on = [\"{relative}\"] (beside {addr})"
+                    "declare an action: type = \"k8s:rollout-restart\", target = \"{target}\", on = [\"{relative}\"] (beside {addr})"
                 ),
             };
             let when = if obj.changes() {
                 format!(
-                    "{addr} ({what} of {KEDA_NS}/{KEDA_SA}) changes in this plan, but nothing restarts kube-system/Deployment/keda-operator after it"
+                    "{addr} ({what} of {ns}/{KEDA_SA}) changes in this plan, but nothing restarts {target} after it"
                 )
             } else {
                 format!(
-                    "no k8s:rollout-restart of kube-system/Deployment/keda-operator runs when {addr} ({what} of {KEDA_NS}/{KEDA_SA}) changes"
+                    "no k8s:rollout-restart of {target} runs when {addr} ({what} of {ns}/{KEDA_SA}) changes"
                 )
             };
             found.push((
@@ -1336,12 +1388,23 @@ fn reference(address: &str, attr: &str) -> String {
     }
 }
 
-/// `kube-system/Deployment/keda-operator`, as a rollout restart's target.
-fn is_operator(target: &str) -> bool {
+/// The namespace of a rollout restart's target that is KEDA's operator,
+/// `<ns>/Deployment/keda-operator` (`kube-system` for the AKS add-on, `keda` for Helm's chart).
+fn operator_target_ns(target: &str) -> Option<&str> {
     let parts: Vec<&str> = target.split('/').collect();
-    matches!(parts.as_slice(), [ns, kind, name]
-        if *ns == KEDA_NS && *name == KEDA_SA
-            && matches!(kind.to_ascii_lowercase().as_str(), "deployment" | "deployments" | "deploy"))
+    match parts.as_slice() {
+        [ns, kind, name]
+            if !ns.is_empty()
+                && *name == KEDA_SA
+                && matches!(
+                    kind.to_ascii_lowercase().as_str(),
+                    "deployment" | "deployments" | "deploy"
+                ) =>
+        {
+            Some(ns)
+        }
+        _ => None,
+    }
 }
 
 /// The address as the `on` list of the action at `action` writes it: relative to the

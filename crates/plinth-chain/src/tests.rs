@@ -914,3 +914,97 @@ fn a_credential_that_is_not_for_kubernetes_is_not_this_chains() {
     let f = only(&check(&p, None), "subject", "fic_github");
     assert!(f.message.contains("repo:org/x"), "{}", f.message);
 }
+
+/// The chain with KEDA installed by Helm, in namespace `keda`: the operator's credential,
+/// ServiceAccount and restart there.
+fn in_keda_namespace(mut p: Plan) -> Plan {
+    set(
+        &mut p,
+        "fic_keda",
+        "properties.subject",
+        json!("system:serviceaccount:keda:keda-operator"),
+    );
+    set(
+        &mut p,
+        "keda_operator_identity",
+        "metadata.namespace",
+        json!("keda"),
+    );
+    let restart = at(&mut p, "action.restart_keda");
+    restart.config =
+        Some(serde_json::from_value(json!({"target": "keda/Deployment/keda-operator"})).unwrap());
+    p
+}
+
+fn main_in_keda_namespace() -> String {
+    let text = MAIN
+        .replace(
+            "subject = \"system:serviceaccount:kube-system:keda-operator\"",
+            "subject = \"system:serviceaccount:keda:keda-operator\"",
+        )
+        .replace(
+            "metadata = { name = \"keda-operator\", namespace = \"kube-system\"",
+            "metadata = { name = \"keda-operator\", namespace = \"keda\"",
+        )
+        .replace(
+            "target = \"kube-system/Deployment/keda-operator\"",
+            "target = \"keda/Deployment/keda-operator\"",
+        );
+    assert_eq!(text.matches("keda:keda-operator").count(), 1);
+    assert_eq!(text.matches("namespace = \"keda\"").count(), 1);
+    assert_eq!(text.matches("\"keda/Deployment").count(), 1);
+    text
+}
+
+#[test]
+fn keda_installed_by_helm_in_its_own_namespace_is_the_operator() {
+    let cfg = config(&main_in_keda_namespace());
+    assert_eq!(check(&in_keda_namespace(applied()), None), vec![]);
+    assert_eq!(check(&in_keda_namespace(applied()), Some(&cfg)), vec![]);
+    assert_eq!(check(&in_keda_namespace(first()), Some(&cfg)), vec![]);
+    // Without the annotated ServiceAccount (a TriggerAuthentication's identityId names the
+    // identity): the credential for keda:keda-operator is the operator's, no declaration needed.
+    let mut p = in_keda_namespace(applied());
+    remove(&mut p, "keda_operator_identity");
+    assert_eq!(check(&p, None), vec![]);
+    // The operator's identity without a credential for it: the fix names its namespace.
+    let mut p = in_keda_namespace(first());
+    remove(&mut p, "fic_keda");
+    let findings = check(&p, Some(&cfg));
+    let f = findings
+        .iter()
+        .find(|f| f.rule == "credential" && f.address.as_deref() == Some("trigger_auth"))
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert!(
+        f.fix
+            .as_deref()
+            .unwrap()
+            .contains("subject = \"system:serviceaccount:keda:keda-operator\""),
+        "{f:#?}"
+    );
+    // A restart of the add-on's operator does not restart Helm's.
+    let text = main_in_keda_namespace().replace(
+        "target = \"keda/Deployment/keda-operator\"",
+        "target = \"kube-system/Deployment/keda-operator\"",
+    );
+    let mut p = in_keda_namespace(applied());
+    at(&mut p, "action.restart_keda").config = Some(
+        serde_json::from_value(json!({"target": "kube-system/Deployment/keda-operator"})).unwrap(),
+    );
+    let findings = check(&p, Some(&config(&text)));
+    assert_eq!(
+        rules(&findings),
+        vec![
+            ("restart", "fic_keda"),
+            ("restart", "keda_operator_identity")
+        ],
+        "{findings:#?}"
+    );
+    assert!(
+        findings[0]
+            .message
+            .contains("no k8s:rollout-restart of keda/Deployment/keda-operator"),
+        "{}",
+        findings[0].message
+    );
+}
