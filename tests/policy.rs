@@ -119,15 +119,18 @@ fn assert_denied(p: &Project, address: &str, rule: &str, words: &str) {
         .stderr_has(&format!("{address}: "))
         .stderr_has(words)
         .stderr_has(&format!("[{rule}]"))
-        .stderr_has("--fail-on policy");
-    // The plan was shown before the refusal, and saved with its findings.
+        .stderr_has("--fail-on policy")
+        .stderr_has("the plan was not saved to");
+    // The plan was shown before the refusal, but not saved: apply cannot take it.
+    assert!(!p.path("plan.json").exists());
+    // Without --fail-on the plan succeeds and is saved with its findings: the denial is a
+    // finding, not an error.
+    plan(p, &[]).code(0);
     assert!(
         policy_denials(p).contains(&(address.to_string(), rule.to_string())),
         "{:#?}",
         saved_findings(p)
     );
-    // Without --fail-on the plan succeeds: the denial is a finding, not an error.
-    plan(p, &[]).code(0);
 }
 
 #[test]
@@ -300,6 +303,81 @@ fn fail_on_identity_chain_refuses_only_identity_chain_findings() {
     ]);
     r.code(1);
     r.stderr_has("identity chain is broken");
+}
+
+#[test]
+fn fail_on_policy_without_policy_is_refused_before_planning() {
+    let p = Project::flagship();
+    let out = p.path("plan.json").display().to_string();
+    let r = p.run(&[
+        "plan",
+        "--sim",
+        "--no-color",
+        "--fail-on",
+        "policy",
+        "--out",
+        &out,
+    ]);
+    r.code(1);
+    r.stderr_has("--fail-on policy without --policy")
+        .stderr_has("no policy would be evaluated")
+        .stderr_has("plinth plan --policy DIR --fail-on policy");
+    // Refused before anything was planned or written.
+    assert!(!p.path("plan.json").exists());
+    assert!(!r.all().contains("Plan:"), "{}", r.all());
+}
+
+/// Removes the TOML table `[header]` and its sub-tables from a file of the project.
+fn remove_table(p: &Project, file: &str, header: &str) {
+    let text = p.read(file);
+    let mut out: Vec<&str> = Vec::new();
+    let mut skipping = false;
+    for line in text.lines() {
+        if line.starts_with('[') {
+            skipping = line == format!("[{header}]") || line.starts_with(&format!("[{header}."));
+        }
+        if !skipping {
+            out.push(line);
+        }
+    }
+    assert_ne!(out.len(), text.lines().count(), "{file} has no [{header}]");
+    p.write(file, &(out.join("\n") + "\n"));
+}
+
+#[test]
+fn a_plan_fail_on_refuses_is_not_saved_for_apply() {
+    // The operator is not restarted after its credential changes: an identity-chain
+    // finding (a warning), which --fail-on identity-chain refuses.
+    let p = Project::flagship();
+    remove_table(
+        &p,
+        "modules/keda-workload-identity/kubernetes.toml",
+        "action.restart_keda",
+    );
+    let out = p.path("plan.json").display().to_string();
+    let r = p.run(&[
+        "plan",
+        "--sim",
+        "--no-color",
+        "--fail-on",
+        "identity-chain",
+        "--out",
+        &out,
+    ]);
+    r.code(1);
+    r.stderr_has("the identity chain is broken")
+        .stderr_has("[restart]")
+        .stderr_has(&format!("the plan was not saved to {out}"));
+    assert!(!p.path("plan.json").exists());
+    assert!(!r.all().contains("Saved the plan"), "{}", r.all());
+    // So `apply FILE` has nothing to take, and nothing is created.
+    let r = p.run(&["apply", &out, "--sim", "--no-color"]);
+    r.code(1);
+    assert!(p.state_list().is_empty());
+    // Without the gate the same plan is saved (its findings are warnings).
+    p.run(&["plan", "--sim", "--no-color", "--out", &out])
+        .code(0);
+    assert!(p.path("plan.json").exists());
 }
 
 fn policy_dir(p: &Project, files: &[(&str, &str)]) -> String {

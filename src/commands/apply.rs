@@ -57,7 +57,7 @@ pub(super) async fn apply_dir(
     let plan = make_plan(&loaded, state.as_ref(), flags, &progress).await?;
     print_plan(&plan, common, flags.show_sensitive);
     // A policy's denial stops apply (plan only reports it, unless --fail-on policy).
-    check_fail_on(&plan, &[FailOn::Policy])?;
+    check_fail_on(&plan, &[FailOn::Policy], None)?;
     if plan.changes.iter().all(|c| c.action == Action::NoOp)
         && !plan.drift.iter().any(|d| d.is_reportable())
         && !plan.has_changes()
@@ -102,7 +102,7 @@ pub(super) async fn apply_saved(
             ),
         ));
     }
-    check_fail_on(&plan, &[FailOn::Policy])?;
+    check_fail_on(&plan, &[FailOn::Policy], None)?;
     let vars = plan.variables.clone();
     let mut loaded = workspace::load_with(Path::new(&plan.config_dir), |_| Ok(vars))?;
     workspace::attach_sim(&mut loaded, common).await?;

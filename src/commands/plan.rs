@@ -71,6 +71,19 @@ fn policy_error(e: plinth_policy::PolicyError) -> CliError {
     CliError::help(e.to_string(), e.fix())
 }
 
+/// `--fail-on policy` judges what `--policy DIR` found: without `--policy` no policy is
+/// evaluated and the gate would pass every plan, so the combination is refused before
+/// anything is planned.
+fn check_fail_on_policy(fail_on: &[FailOn], flags: &PlanFlags) -> Result<(), CliError> {
+    if fail_on.contains(&FailOn::Policy) && flags.policy.is_none() {
+        return Err(CliError::help(
+            "--fail-on policy without --policy: no policy would be evaluated, so the gate would pass any plan",
+            "pass the policies' directory as well: plinth plan --policy DIR --fail-on policy (examples/policies/ has some)",
+        ));
+    }
+    Ok(())
+}
+
 /// The files `plinth plan` may write: the saved plan (`--out`) and generated configuration
 /// (`--generate-config`).
 pub(super) struct PlanFiles<'a> {
@@ -86,6 +99,7 @@ pub(super) async fn plan_cmd(
     flags: &PlanFlags,
     common: &Common,
 ) -> Result<u8, CliError> {
+    check_fail_on_policy(fail_on, flags)?;
     let mut loaded = workspace::load(dir, common)?;
     workspace::attach_sim(&mut loaded, common).await?;
     let progress = Progress::new(common.json);
@@ -112,6 +126,9 @@ pub(super) async fn plan_cmd(
     let plan = make_plan(&loaded, state.as_ref(), flags, &progress).await?;
     drop(lock);
     print_plan(&plan, common, flags.show_sensitive);
+    // Judged before saving: a plan --fail-on refuses is not written, so `apply FILE` cannot
+    // take it afterwards (apply of a saved plan checks only policy denials).
+    check_fail_on(&plan, fail_on, files.out)?;
     if let Some(path) = files.out {
         let bytes = super::env::plan_file_bytes(&plan)?;
         write_private(path, &bytes)?;
@@ -123,7 +140,6 @@ pub(super) async fn plan_cmd(
             );
         }
     }
-    check_fail_on(&plan, fail_on)?;
     let code = if detailed && plan.has_changes() { 2 } else { 0 };
     // The process ends next: freeing a large plan change by change would take longer than
     // printing it.

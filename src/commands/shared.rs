@@ -106,8 +106,13 @@ pub(super) fn print_outputs(state: &State, reveal: bool, only_if_any: bool, comm
 /// `--fail-on`: refuses the plan (after it was shown) when `--fail-on` names something it has: deletes
 /// (`destroy`, the old object of a replacement included), replacements (`replace`), a
 /// policy's denials (`policy`) or identity-chain findings (`identity-chain`). The error names
-/// every hit and how to proceed.
-pub(super) fn check_fail_on(plan: &Plan, fail_on: &[FailOn]) -> Result<(), CliError> {
+/// every hit and how to proceed; with `not_saved` (plan's `--out FILE`), it also says that
+/// the plan was not saved, since a refused plan is never written for apply to take.
+pub(super) fn check_fail_on(
+    plan: &Plan,
+    fail_on: &[FailOn],
+    not_saved: Option<&Path>,
+) -> Result<(), CliError> {
     let mut problems: Vec<(String, String)> = Vec::new();
     let has = |f: FailOn| fail_on.contains(&f);
     let hits: Vec<String> = plan
@@ -168,17 +173,17 @@ pub(super) fn check_fail_on(plan: &Plan, fail_on: &[FailOn]) -> Result<(), CliEr
             ));
         }
     }
-    match problems.len() {
-        0 => Ok(()),
-        1 => {
-            let (message, help) = problems.remove(0);
-            Err(CliError::help(message, help))
-        }
-        _ => {
-            let (messages, helps): (Vec<String>, Vec<String>) = problems.into_iter().unzip();
-            Err(CliError::help(messages.join("\n"), helps.join("; ")))
-        }
+    if problems.is_empty() {
+        return Ok(());
     }
+    let (mut messages, helps): (Vec<String>, Vec<String>) = problems.into_iter().unzip();
+    if let Some(path) = not_saved {
+        messages.push(format!(
+            "the plan was not saved to {}: --fail-on refused it, so there is nothing for apply to take",
+            path.display()
+        ));
+    }
+    Err(CliError::help(messages.join("\n"), helps.join("; ")))
 }
 
 /// `1 finding`, `3 findings`.

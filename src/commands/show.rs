@@ -49,7 +49,7 @@ pub(super) fn show(
                     plinth_render::plan_text(&plan, &text_opts(common, reveal))
                 ),
             }
-            check_fail_on(&plan, fail_on)?;
+            check_fail_on(&plan, fail_on, None)?;
         }
         None => {
             let backend = backend::of_dir(dir)?;
