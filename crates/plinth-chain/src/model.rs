@@ -33,14 +33,37 @@ pub(crate) enum Side {
     Missing,
 }
 
+/// A value a message quotes: `"value"`, or `(sensitive)` when it is marked sensitive. Every
+/// value a finding quotes goes through here (or [`bare`]), never a `Value::as_str`, which
+/// reads through the mark.
+pub(crate) fn quote(value: &str, sensitive: bool) -> String {
+    if sensitive {
+        plinth_value::SENSITIVE_TEXT.to_string()
+    } else {
+        format!("\"{value}\"")
+    }
+}
+
+/// A value a message names without quotes (a queue's name, a scope): itself, or
+/// `(sensitive)`.
+pub(crate) fn bare(value: &str, sensitive: bool) -> String {
+    if sensitive {
+        plinth_value::SENSITIVE_TEXT.to_string()
+    } else {
+        value.to_string()
+    }
+}
+
+/// A string value, and whether it is marked sensitive (a mark on it or on what holds it).
+pub(crate) fn marked_str(v: &Value) -> Option<(String, bool)> {
+    v.as_str().map(|s| (s.to_string(), v.is_sensitive()))
+}
+
 impl Side {
     /// The value for a message: quoted, or `(sensitive)`, or how it is known.
     pub(crate) fn show(&self) -> String {
         match self {
-            Side::Known {
-                sensitive: true, ..
-            } => plinth_value::SENSITIVE_TEXT.to_string(),
-            Side::Known { value, .. } => format!("\"{value}\""),
+            Side::Known { value, sensitive } => quote(value, *sensitive),
             Side::From(o) => format!("{}'s {} (known after apply)", o.address, o.attr),
             Side::Opaque => plinth_value::UNKNOWN_TEXT.to_string(),
             Side::Missing => "nothing".to_string(),

@@ -8,7 +8,7 @@ use plinth_value::{Path, Value};
 
 use crate::model::{
     CLIENT_ID_ANNOTATION, CLUSTER, CREDENTIAL, IDENTITY, KEDA_NS, KEDA_SA, Obj, Objects,
-    ROLE_ASSIGNMENT, SB_NAMESPACE, Side, Tri, path,
+    ROLE_ASSIGNMENT, SB_NAMESPACE, Side, Tri, bare, marked_str, path, quote,
 };
 use crate::origin::Tracer;
 use crate::roles::{DataRole, MANAGE_ROLE, data_role};
@@ -92,6 +92,7 @@ struct Role<'p> {
     role: Option<Option<DataRole>>,
     /// The scope, lower case; `None` when unknown.
     scope: Option<String>,
+    scope_sensitive: bool,
 }
 
 /// Lookups that keep the rules linear in the size of the plan.
@@ -251,14 +252,18 @@ impl<'p, 't> Chain<'p, 't> {
                     Some(v) => Some(v.as_str().and_then(data_role)),
                     None => Some(None),
                 };
-                let scope = match o.get(&path("properties.scope")) {
-                    Some(Value::String(s)) => Some(s),
-                    _ => config_str(o.change, "parent"),
-                };
+                let scope = o
+                    .get(&path("properties.scope"))
+                    .and_then(|v| marked_str(&v))
+                    .or_else(|| {
+                        let parent = o.change.config.as_ref()?.get(&path("parent"))?;
+                        marked_str(&parent)
+                    });
                 Role {
                     principal: o.side(&path(PRINCIPAL_ID), tracer),
                     role,
-                    scope: lower(scope),
+                    scope_sensitive: scope.as_ref().is_some_and(|(_, s)| *s),
+                    scope: lower(scope.map(|(s, _)| s)),
                     obj: o.clone(),
                 }
             })
@@ -617,7 +622,8 @@ impl<'p, 't> Chain<'p, 't> {
                     if !has && !unknown {
                         let shown: Vec<String> = items
                             .iter()
-                            .filter_map(|a| a.as_str().map(|s| format!("\"{s}\"")))
+                            .filter_map(marked_str)
+                            .map(|(a, sensitive)| quote(&a, sensitive || v.is_sensitive()))
                             .collect();
                         found.push((
                             "audience",
@@ -650,8 +656,8 @@ impl<'p, 't> Chain<'p, 't> {
                         .iter()
                         .take(LISTED)
                         .map(|c| match &c.issuer {
-                            Side::Known { value, .. } => {
-                                format!("{}'s is \"{value}\"", c.obj.address())
+                            Side::Known { .. } => {
+                                format!("{}'s is {}", c.obj.address(), c.issuer.show())
                             }
                             Side::Missing => format!(
                                 "{} has none (its OIDC issuer is not enabled)",
@@ -691,13 +697,21 @@ impl<'p, 't> Chain<'p, 't> {
 
             // Subject: a declared ServiceAccount, or the KEDA add-on's operator.
             if let Some(subject) = cred.subject.known() {
+                let hidden = matches!(
+                    cred.subject,
+                    Side::Known {
+                        sensitive: true,
+                        ..
+                    }
+                );
                 match parse_subject(subject) {
                     None => found.push((
                         "subject",
                         cred.obj.clone(),
                         Some("properties.subject"),
                         format!(
-                            "federated credential {addr} trusts the subject \"{subject}\", which is not a Kubernetes service account's (system:serviceaccount:NAMESPACE:NAME): no pod's token matches it"
+                            "federated credential {addr} trusts the subject {}, which is not a Kubernetes service account's (system:serviceaccount:NAMESPACE:NAME): no pod's token matches it",
+                            cred.subject.show()
                         ),
                         "write the subject as system:serviceaccount:NAMESPACE:NAME of the ServiceAccount the pods run as".into(),
                     )),
@@ -706,6 +720,7 @@ impl<'p, 't> Chain<'p, 't> {
                         let declared = self.index.accounts.contains(&(ns.to_string(), name.to_string()));
                         let unknown = self.index.unknown_account;
                         if !declared && !unknown {
+                            let account = bare(&format!("{ns}/{name}"), hidden);
                             let names: Vec<String> = self
                                 .accounts
                                 .iter()
@@ -715,18 +730,19 @@ impl<'p, 't> Chain<'p, 't> {
                                 a.operator_ns().is_none()
                             }) {
                                 Some(a) => format!(
-                                    "declare ServiceAccount {ns}/{name} (k8s:v1/ServiceAccount), or trust the one the pods run as: subject = \"system:serviceaccount:{}:{}\"",
+                                    "declare ServiceAccount {account} (k8s:v1/ServiceAccount), or trust the one the pods run as: subject = \"system:serviceaccount:{}:{}\"",
                                     a.ns.as_deref().unwrap_or("default"),
                                     a.name.as_deref().unwrap_or_default()
                                 ),
-                                None => format!("declare ServiceAccount {ns}/{name} (k8s:v1/ServiceAccount) and run the pods as it"),
+                                None => format!("declare ServiceAccount {account} (k8s:v1/ServiceAccount) and run the pods as it"),
                             };
                             found.push((
                                 "subject",
                                 cred.obj.clone(),
                                 Some("properties.subject"),
                                 format!(
-                                    "federated credential {addr} trusts system:serviceaccount:{ns}:{name}, but this plan declares no ServiceAccount {ns}/{name} ({}) and it is not KEDA's operator ({KEDA_SA}, in {KEDA_NS} for the AKS add-on): no pod gets a token it accepts",
+                                    "federated credential {addr} trusts {}, but this plan declares no ServiceAccount {account} ({}) and it is not KEDA's operator ({KEDA_SA}, in {KEDA_NS} for the AKS add-on): no pod gets a token it accepts",
+                                    cred.subject.show(),
                                     if names.is_empty() { "it declares none".to_string() } else { format!("it declares {}", names.join(", ")) }
                                 ),
                                 fix,
@@ -1056,15 +1072,19 @@ impl<'p, 't> Chain<'p, 't> {
     }
 
     fn data_role_rules(&mut self) {
-        let namespaces: Vec<(String, Option<String>, String)> = self
+        // (name, whether it is sensitive, lower-case id, address).
+        let namespaces: Vec<(String, bool, Option<String>, String)> = self
             .objects
             .azure_of(SB_NAMESPACE)
-            .filter_map(|o| Some((o.str("name")?, lower(o.str("id")), o.address().to_string())))
+            .filter_map(|o| {
+                let (name, sensitive) = marked_str(&o.get(&path("name"))?)?;
+                Some((name, sensitive, lower(o.str("id")), o.address().to_string()))
+            })
             .collect();
         let by_name: HashMap<String, usize> = namespaces
             .iter()
             .enumerate()
-            .map(|(i, (name, _, _))| (name.to_ascii_lowercase(), i))
+            .map(|(i, (name, ..))| (name.to_ascii_lowercase(), i))
             .collect();
         let auths: HashMap<(bool, Option<&str>, &str), usize> = self
             .auths
@@ -1082,19 +1102,20 @@ impl<'p, 't> Chain<'p, 't> {
         let mut found = Vec::new();
         for kind in ["ScaledJob", "ScaledObject"] {
             for scaler in self.objects.kind(kind) {
-                let Some(triggers) = scaler.get(&path("spec.triggers")) else {
+                let Some(all) = scaler.get(&path("spec.triggers")) else {
                     continue;
                 };
-                let Some(triggers) = triggers.as_list() else {
+                let Some(triggers) = all.as_list() else {
                     continue;
                 };
                 let sns = scaler.namespace();
                 for (n, trigger) in triggers.iter().enumerate() {
-                    let s = |p: &str| {
-                        trigger
-                            .get(&path(p))
-                            .and_then(|v| v.as_str().map(str::to_string))
+                    // A trigger's value, and whether it (or the list) is sensitive.
+                    let m = |p: &str| {
+                        let (v, sensitive) = marked_str(&trigger.get(&path(p))?)?;
+                        Some((v, sensitive || all.is_sensitive()))
                     };
+                    let s = |p: &str| m(p).map(|(v, _)| v);
                     if s("type").as_deref() != Some("azure-servicebus") {
                         continue;
                     }
@@ -1113,48 +1134,52 @@ impl<'p, 't> Chain<'p, 't> {
                     if auth.resolved.is_empty() {
                         continue;
                     }
-                    let Some(ns_name) = s("metadata.namespace") else {
+                    let Some((ns_name, ns_hidden)) = m("metadata.namespace") else {
                         continue;
                     };
                     let ns_name = ns_name
                         .strip_suffix(".servicebus.windows.net")
                         .unwrap_or(&ns_name)
                         .to_string();
+                    let ns_shown = bare(&ns_name, ns_hidden);
                     let saddr = scaler.address();
                     let at = format!("spec.triggers[{n}].metadata.namespace");
-                    let Some((_, ns_id, _)) = by_name
+                    let Some((_, _, ns_id, _)) = by_name
                         .get(&ns_name.to_ascii_lowercase())
                         .map(|&i| &namespaces[i])
                     else {
                         if !namespaces.is_empty() {
                             let declared: Vec<String> = namespaces
                                 .iter()
-                                .map(|(name, _, a)| format!("{a} is {name}"))
+                                .map(|(name, hidden, _, a)| {
+                                    format!("{a} is {}", quote(name, *hidden))
+                                })
                                 .collect();
                             found.push((
                                 "data-role",
                                 scaler.clone(),
                                 Some(at),
                                 format!(
-                                    "{kind} {saddr}'s azure-servicebus trigger reads Service Bus namespace \"{ns_name}\", which this plan does not declare ({}): no role in this plan lets KEDA read it",
+                                    "{kind} {saddr}'s azure-servicebus trigger reads Service Bus namespace {}, which this plan does not declare ({}): no role in this plan lets KEDA read it",
+                                    quote(&ns_name, ns_hidden),
                                     declared.join(", ")
                                 ),
-                                format!("name the namespace the queue is in: metadata.namespace = {}", reference(&namespaces[0].2, "name")),
+                                format!("name the namespace the queue is in: metadata.namespace = {}", reference(&namespaces[0].3, "name")),
                             ));
                         }
                         continue;
                     };
                     let Some(ns_id) = ns_id else { continue };
-                    let (entity, what) = match (s("metadata.queueName"), s("metadata.topicName")) {
-                        (Some(q), _) => (
+                    let (entity, what) = match (m("metadata.queueName"), m("metadata.topicName")) {
+                        (Some((q, hidden)), _) => (
                             format!("{ns_id}/queues/{}", q.to_ascii_lowercase()),
-                            format!("queue {ns_name}/{q}"),
+                            format!("queue {ns_shown}/{}", bare(&q, hidden)),
                         ),
-                        (None, Some(t)) => (
+                        (None, Some((t, hidden))) => (
                             format!("{ns_id}/topics/{}", t.to_ascii_lowercase()),
-                            format!("topic {ns_name}/{t}"),
+                            format!("topic {ns_shown}/{}", bare(&t, hidden)),
                         ),
-                        (None, None) => (ns_id.clone(), format!("namespace {ns_name}")),
+                        (None, None) => (ns_id.clone(), format!("namespace {ns_shown}")),
                     };
                     for &i in &auth.resolved {
                         let ident = &self.identities[i];
@@ -1181,8 +1206,9 @@ impl<'p, 't> Chain<'p, 't> {
                                     role.obj.address()
                                 )),
                                 (false, _) => elsewhere.push(format!(
-                                    "{} on {scope} ({})",
+                                    "{} on {} ({})",
                                     r.name,
+                                    bare(scope, role.scope_sensitive),
                                     role.obj.address()
                                 )),
                             }

@@ -788,18 +788,124 @@ fn the_operator_restarts_after_its_credential_changes() {
     assert_eq!(check(&applied(), None), vec![]);
 }
 
+/// Marks `value` sensitive.
+fn secret(value: serde_json::Value) -> serde_json::Value {
+    json!({ "$sensitive": value })
+}
+
 #[test]
 fn secrets_are_never_quoted() {
+    let cases: Vec<(&str, &str, &str, serde_json::Value)> = vec![
+        (
+            "client-id",
+            "workload_sa",
+            "metadata.annotations[\"azure.workload.identity/client-id\"]",
+            secret(json!("hunter2-hunter2")),
+        ),
+        (
+            "audience",
+            "fic_workload",
+            "properties.audiences",
+            json!([secret(json!("api://hunter2"))]),
+        ),
+        (
+            "audience",
+            "fic_workload",
+            "properties.audiences",
+            secret(json!(["api://hunter2"])),
+        ),
+        (
+            "issuer",
+            "fic_keda",
+            "properties.issuer",
+            secret(json!("https://hunter2.example/")),
+        ),
+        (
+            "subject",
+            "fic_workload",
+            "properties.subject",
+            secret(json!("system:serviceaccount:default:hunter2")),
+        ),
+        (
+            "identity-id",
+            "trigger_auth",
+            "spec.podIdentity.identityId",
+            secret(json!("hunter2-0000-0000-0000-000000000000")),
+        ),
+        (
+            "data-role",
+            "consumer",
+            "spec.triggers[0].metadata.namespace",
+            secret(json!("hunter2-sbns")),
+        ),
+        (
+            "data-role",
+            "data_owner",
+            "properties.scope",
+            secret(json!(format!("{}/queues/hunter2", sb_id()))),
+        ),
+    ];
+    for (rule, address, path, value) in cases {
+        let mut p = applied();
+        set(&mut p, address, path, value);
+        let findings = check(&p, None);
+        assert!(
+            findings.iter().any(|f| f.rule == rule),
+            "{rule} at {address}.{path}: {findings:#?}"
+        );
+        for f in &findings {
+            let text = format!("{} {}", f.message, f.fix.as_deref().unwrap_or_default());
+            assert!(!text.contains("hunter2"), "{text}");
+            if f.rule == rule {
+                assert!(f.message.contains("(sensitive)"), "{}", f.message);
+            }
+        }
+    }
+    // The cluster's issuer, listed beside a credential's other issuer; a malformed subject.
     let mut p = applied();
     set(
         &mut p,
-        "workload_sa",
-        "metadata.annotations[\"azure.workload.identity/client-id\"]",
-        json!({"$sensitive": "hunter2-hunter2"}),
+        "aks",
+        "properties.oidcIssuerProfile.issuerURL",
+        secret(json!(ISSUER)),
     );
-    let f = only(&check(&p, None), "client-id", "workload_sa");
-    assert!(!f.message.contains("hunter2"), "{}", f.message);
-    assert!(f.message.contains("(sensitive)"), "{}", f.message);
+    set(
+        &mut p,
+        "fic_workload",
+        "properties.issuer",
+        secret(json!(ISSUER)),
+    );
+    set(
+        &mut p,
+        "fic_keda",
+        "properties.issuer",
+        json!("https://elsewhere.example/"),
+    );
+    set(
+        &mut p,
+        "fic_workload",
+        "properties.subject",
+        secret(json!("hunter2:subject")),
+    );
+    let findings = check(&p, None);
+    assert_eq!(
+        rules(&findings),
+        vec![
+            ("subject", "fic_workload"),
+            ("issuer", "fic_keda"),
+            ("credential", "workload_sa")
+        ],
+        "{findings:#?}"
+    );
+    for f in &findings {
+        let text = format!("{} {}", f.message, f.fix.as_deref().unwrap_or_default());
+        assert!(
+            !text.contains("hunter2") && !text.contains(ISSUER),
+            "{text}"
+        );
+    }
+    assert!(findings[0].message.contains("the subject (sensitive)"));
+    assert!(findings[1].message.contains("aks's is (sensitive)"));
 }
 
 /// The flagship's module, as it is in examples/: `module.workload`'s variables followed to
