@@ -88,7 +88,8 @@ struct TriggerAuth<'p> {
 struct Role<'p> {
     obj: Obj<'p>,
     principal: Side,
-    /// `Some(None)`: a known role that is no Service Bus data role; `None`: unknown.
+    /// `Some(None)`: a built-in role that is no Service Bus data role; `None`: unknown, or
+    /// a role the table does not know (a custom role): cannot tell.
     role: Option<Option<DataRole>>,
     /// The scope, lower case; `None` when unknown.
     scope: Option<String>,
@@ -173,6 +174,24 @@ fn parse_subject(s: &str) -> Option<(&str, &str)> {
     (!ns.is_empty() && !name.is_empty() && !name.contains(':')).then_some((ns, name))
 }
 
+/// The host suffixes of Service Bus namespaces in Azure's clouds: public, China, US
+/// Government.
+const SB_HOST_SUFFIXES: &[&str] = &[
+    ".servicebus.windows.net",
+    ".servicebus.chinacloudapi.cn",
+    ".servicebus.usgovcloudapi.net",
+];
+
+/// A trigger's `metadata.namespace` as a namespace name: its host name (`NAME.servicebus.
+/// windows.net`, or another cloud's) cut to `NAME`.
+fn namespace_name(value: &str) -> &str {
+    let lower = value.to_ascii_lowercase();
+    SB_HOST_SUFFIXES
+        .iter()
+        .find(|s| lower.ends_with(*s))
+        .map_or(value, |s| &value[..value.len() - s.len()])
+}
+
 /// Whether a role assignment's scope covers an ARM id (the id itself or one of its parents).
 fn covers(scope: &str, id: &str) -> bool {
     let scope = scope.trim_end_matches('/');
@@ -249,7 +268,7 @@ impl<'p, 't> Chain<'p, 't> {
             .map(|o| {
                 let role = match o.get(&path("properties.roleDefinitionId")) {
                     Some(v) if v.is_unknown() => None,
-                    Some(v) => Some(v.as_str().and_then(data_role)),
+                    Some(v) => v.as_str().and_then(data_role),
                     None => Some(None),
                 };
                 let scope = o
@@ -1137,10 +1156,7 @@ impl<'p, 't> Chain<'p, 't> {
                     let Some((ns_name, ns_hidden)) = m("metadata.namespace") else {
                         continue;
                     };
-                    let ns_name = ns_name
-                        .strip_suffix(".servicebus.windows.net")
-                        .unwrap_or(&ns_name)
-                        .to_string();
+                    let ns_name = namespace_name(&ns_name).to_string();
                     let ns_shown = bare(&ns_name, ns_hidden);
                     let saddr = scaler.address();
                     let at = format!("spec.triggers[{n}].metadata.namespace");
@@ -1175,10 +1191,25 @@ impl<'p, 't> Chain<'p, 't> {
                             format!("{ns_id}/queues/{}", q.to_ascii_lowercase()),
                             format!("queue {ns_shown}/{}", bare(&q, hidden)),
                         ),
-                        (None, Some((t, hidden))) => (
-                            format!("{ns_id}/topics/{}", t.to_ascii_lowercase()),
-                            format!("topic {ns_shown}/{}", bare(&t, hidden)),
-                        ),
+                        (None, Some((t, hidden))) => match m("metadata.subscriptionName") {
+                            // The scaler reads the subscription's message count.
+                            Some((sub, sub_hidden)) => (
+                                format!(
+                                    "{ns_id}/topics/{}/subscriptions/{}",
+                                    t.to_ascii_lowercase(),
+                                    sub.to_ascii_lowercase()
+                                ),
+                                format!(
+                                    "subscription {ns_shown}/{}/{}",
+                                    bare(&t, hidden),
+                                    bare(&sub, sub_hidden)
+                                ),
+                            ),
+                            None => (
+                                format!("{ns_id}/topics/{}", t.to_ascii_lowercase()),
+                                format!("topic {ns_shown}/{}", bare(&t, hidden)),
+                            ),
+                        },
                         (None, None) => (ns_id.clone(), format!("namespace {ns_shown}")),
                     };
                     for &i in &auth.resolved {
@@ -1190,7 +1221,9 @@ impl<'p, 't> Chain<'p, 't> {
                         for (r, who) in self.roles_of(i) {
                             let role = &self.roles[r];
                             let (Some(r), Some(scope)) = (role.role, role.scope.as_ref()) else {
-                                maybe = true;
+                                // A custom role (or an unknown one) may grant it, where its
+                                // scope covers the entity.
+                                maybe |= role.scope.as_ref().is_none_or(|s| covers(s, &entity));
                                 continue;
                             };
                             let Some(r) = r else { continue };

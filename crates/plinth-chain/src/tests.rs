@@ -1114,3 +1114,85 @@ fn keda_installed_by_helm_in_its_own_namespace_is_the_operator() {
         findings[0].message
     );
 }
+
+#[test]
+fn data_roles_the_check_cannot_judge_or_that_cover_a_subscription_are_no_finding() {
+    // A custom role on the queue: its data actions are not in the plan, so it cannot tell.
+    let custom =
+        "/providers/Microsoft.Authorization/roleDefinitions/5c1d1f2a-0000-4000-8000-00000000c0de";
+    let mut p = applied();
+    set(
+        &mut p,
+        "data_owner",
+        "properties.roleDefinitionId",
+        json!(custom),
+    );
+    assert_eq!(check(&p, None), vec![]);
+    // ... but one on another queue does not cover it.
+    set(
+        &mut p,
+        "data_owner",
+        "properties.scope",
+        json!(format!("{}/queues/other", sb_id())),
+    );
+    only(&check(&p, None), "data-role", "consumer");
+    // A built-in role known to grant no data action (Owner) is no data role.
+    let mut p = applied();
+    set(
+        &mut p,
+        "data_owner",
+        "properties.roleDefinitionId",
+        json!(
+            "/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+        ),
+    );
+    let f = only(&check(&p, None), "data-role", "consumer");
+    assert!(
+        f.message.contains("holds no Service Bus data role"),
+        "{}",
+        f.message
+    );
+
+    // A topic trigger's subscription: a role on the subscription covers it, one on another
+    // subscription does not.
+    let subscription = format!("{}/topics/orders/subscriptions/billing", sb_id());
+    let topic_trigger = |p: &mut Plan, scope: &str| {
+        set(
+            p,
+            "consumer",
+            "spec.triggers[0].metadata",
+            json!({"topicName": "orders", "subscriptionName": "billing", "namespace": "demo-sbns", "messageCount": "10"}),
+        );
+        set(p, "data_owner", "properties.scope", json!(scope));
+    };
+    let mut p = applied();
+    topic_trigger(&mut p, &subscription);
+    assert_eq!(check(&p, None), vec![]);
+    let mut p = applied();
+    topic_trigger(
+        &mut p,
+        &format!("{}/topics/orders/subscriptions/audit", sb_id()),
+    );
+    let f = only(&check(&p, None), "data-role", "consumer");
+    assert!(
+        f.message.contains("subscription demo-sbns/orders/billing"),
+        "{}",
+        f.message
+    );
+
+    // The namespace as a host name, in each of Azure's clouds.
+    for host in [
+        "demo-sbns.servicebus.windows.net",
+        "demo-sbns.servicebus.chinacloudapi.cn",
+        "DEMO-SBNS.servicebus.usgovcloudapi.net",
+    ] {
+        let mut p = applied();
+        set(
+            &mut p,
+            "consumer",
+            "spec.triggers[0].metadata.namespace",
+            json!(host),
+        );
+        assert_eq!(check(&p, None), vec![], "{host}");
+    }
+}
