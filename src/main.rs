@@ -103,6 +103,20 @@ pub struct PlanFlags {
     /// denies.
     #[arg(long, value_name = "DIR")]
     pub policy: Option<PathBuf>,
+    /// The `input` the policies see: plinth's plan JSON, or the Terraform plan JSON export
+    /// (`show --format terraform-json`), for policies written for `terraform show -json`.
+    #[arg(long, value_enum, default_value = "plinth", requires = "policy")]
+    pub policy_input: PolicyInput,
+}
+
+/// What `--policy-input` gives the policies as `input`.
+#[derive(Copy, Clone, Debug, Default, ValueEnum, PartialEq, Eq)]
+pub enum PolicyInput {
+    /// plinth's plan JSON (docs/plan-json.md).
+    #[default]
+    Plinth,
+    /// Terraform's plan JSON (format_version 1.2), as `show --format terraform-json`.
+    Terraform,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]

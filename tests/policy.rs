@@ -535,4 +535,43 @@ deny contains {"msg": "local auth is on", "address": r.address} if {
         .collect();
     assert_eq!(denied.len(), 1, "{findings:#?}");
     assert_eq!(denied[0].address.as_deref(), Some("sb"));
+
+    // The same policy run by plan itself, over the export: --policy-input terraform.
+    let out = p.path("plan.json").display().to_string();
+    let args = |extra: &'static [&'static str]| {
+        let mut a = vec![
+            "plan",
+            "--sim",
+            "--no-color",
+            "--policy",
+            &dir,
+            "--policy-input",
+            "terraform",
+            "--out",
+            &out,
+        ];
+        a.extend(extra);
+        a
+    };
+    let r = p.run(&args(&["--fail-on", "policy"]));
+    r.code(1);
+    r.stderr_has("sb: local auth is on [terraform.analysis.deny]");
+    // Over plinth's own JSON (the default) the Terraform paths are absent: the same policy
+    // denies nothing, which is why the input is chosen explicitly.
+    let r = p.run(&[
+        "plan",
+        "--sim",
+        "--no-color",
+        "--policy",
+        &dir,
+        "--fail-on",
+        "policy",
+        "--out",
+        &out,
+    ]);
+    r.code(0);
+    // And --policy-input means nothing without --policy.
+    let r = p.run(&["plan", "--sim", "--no-color", "--policy-input", "terraform"]);
+    r.code(1);
+    r.stderr_has("--policy <DIR>");
 }

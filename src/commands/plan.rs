@@ -13,7 +13,7 @@ use crate::backend;
 use crate::error::CliError;
 use crate::progress::Progress;
 use crate::workspace::{self, Loaded};
-use crate::{Common, FailOn, PlanFlags};
+use crate::{Common, FailOn, PlanFlags, PolicyInput};
 
 pub(super) async fn make_plan(
     loaded: &Loaded,
@@ -54,8 +54,12 @@ pub(super) async fn make_plan(
     plan.findings
         .extend(plinth_chain::check(&plan, Some(&loaded.config)));
     if let Some(policies) = &policies {
-        // The input is the plan JSON plinth prints, redacted: no secret reaches a policy.
-        let input = plinth_render::json::plan_json(&plan, false);
+        // The input is the plan JSON plinth prints (or its Terraform export), redacted: no
+        // secret reaches a policy.
+        let input = match flags.policy_input {
+            PolicyInput::Plinth => plinth_render::json::plan_json(&plan, false),
+            PolicyInput::Terraform => plinth_render::json::terraform_json(&plan, false),
+        };
         let findings = policies.evaluate(&input).map_err(policy_error)?;
         plan.findings.extend(findings);
     }
