@@ -410,15 +410,17 @@ impl<'p, 't> Chain<'p, 't> {
         self.findings
     }
 
+    /// Reports a finding of `rule` at `obj`, located at the attribute `attr` (its
+    /// declaration when none): the one place a finding is made.
     fn push(
         &mut self,
         rule: &str,
         obj: &Obj<'_>,
-        attr: Option<&str>,
+        attr: Option<Path>,
         message: String,
         fix: String,
     ) {
-        let location = obj.locate(attr.map(path).as_ref(), self.tracer);
+        let location = obj.locate(attr.as_ref(), self.tracer);
         self.findings.push(Finding {
             source: FindingSource::IdentityChain,
             rule: rule.to_string(),
@@ -430,63 +432,33 @@ impl<'p, 't> Chain<'p, 't> {
         });
     }
 
-    /// Whether `side` is the attribute `attr` of identity `ident`.
-    fn names(&self, side: &Side, ident: &Identity<'_>, attr: &str) -> Tri {
-        let theirs = if attr == CLIENT_ID {
-            &ident.client_id
-        } else {
-            &ident.principal_id
-        };
+    /// Whether `side` is `theirs`, the value of attribute `attr` of `obj` (an identity's
+    /// client or principal id, a cluster's issuer): a known value is compared with theirs
+    /// (ignoring case: ids are GUIDs; issuers are looked up exactly in the index and never
+    /// compared here), one known after apply by where it comes from.
+    fn value_of(&self, side: &Side, obj: &Obj<'_>, theirs: &Side, attr: &str) -> Tri {
+        let tri = |yes: bool| if yes { Tri::Yes } else { Tri::No };
         match side {
             Side::Known { value, .. } => match theirs {
-                Side::Known { value: v, .. } => {
-                    if v.eq_ignore_ascii_case(value) {
-                        Tri::Yes
-                    } else {
-                        Tri::No
-                    }
-                }
-                _ if ident.obj.is_new() => Tri::No,
+                Side::Known { value: v, .. } => tri(v.eq_ignore_ascii_case(value)),
+                _ if obj.is_new() => Tri::No,
                 _ => Tri::Maybe,
             },
-            Side::From(o) if o.address == ident.obj.address() => {
-                if o.attr == path(attr) {
-                    Tri::Yes
-                } else {
-                    Tri::No
-                }
-            }
+            Side::From(o) if o.address == obj.address() => tri(o.attr == path(attr)),
             Side::From(o) if self.objects.is_azure(&o.address) => Tri::No,
             Side::From(_) | Side::Opaque => Tri::Maybe,
             Side::Missing => Tri::No,
         }
     }
 
-    fn issuer_is(&self, side: &Side, cluster: &Cluster<'_>) -> Tri {
-        match side {
-            Side::Known { value, .. } => match &cluster.issuer {
-                Side::Known { value: v, .. } => {
-                    if v == value {
-                        Tri::Yes
-                    } else {
-                        Tri::No
-                    }
-                }
-                Side::Missing => Tri::No,
-                _ if cluster.obj.is_new() => Tri::No,
-                _ => Tri::Maybe,
-            },
-            Side::From(o) if o.address == cluster.obj.address() => {
-                if o.attr == path(ISSUER_URL) {
-                    Tri::Yes
-                } else {
-                    Tri::No
-                }
-            }
-            Side::From(o) if self.objects.is_azure(&o.address) => Tri::No,
-            Side::From(_) | Side::Opaque => Tri::Maybe,
-            Side::Missing => Tri::No,
-        }
+    /// Whether `side` is the attribute `attr` (client or principal id) of identity `ident`.
+    fn names(&self, side: &Side, ident: &Identity<'_>, attr: &str) -> Tri {
+        let theirs = if attr == CLIENT_ID {
+            &ident.client_id
+        } else {
+            &ident.principal_id
+        };
+        self.value_of(side, &ident.obj, theirs, attr)
     }
 
     /// The cluster whose OIDC issuer `side` is, and whether the plan
@@ -500,7 +472,12 @@ impl<'p, 't> Chain<'p, 't> {
                 None => (None, Tri::No),
             },
             Side::From(o) => match by_address(&o.address) {
-                Some(i) => match self.issuer_is(side, &self.clusters[i]) {
+                Some(i) => match self.value_of(
+                    side,
+                    &self.clusters[i].obj,
+                    &self.clusters[i].issuer,
+                    ISSUER_URL,
+                ) {
                     Tri::Yes => (Some(i), Tri::Yes),
                     other => (None, other),
                 },
@@ -812,7 +789,7 @@ impl<'p, 't> Chain<'p, 't> {
             }
         }
         for (rule, obj, attr, message, fix) in found {
-            self.push(rule, &obj, attr, message, fix);
+            self.push(rule, &obj, attr.map(path), message, fix);
         }
     }
 
@@ -932,16 +909,7 @@ impl<'p, 't> Chain<'p, 't> {
             }
         }
         for (rule, obj, attr, message, fix) in found {
-            let location = obj.locate(attr.as_ref(), self.tracer);
-            self.findings.push(Finding {
-                source: FindingSource::IdentityChain,
-                rule: rule.to_string(),
-                severity: Severity::Warn,
-                address: Some(obj.address().to_string()),
-                message,
-                fix: Some(fix),
-                location,
-            });
+            self.push(rule, &obj, attr, message, fix);
         }
     }
 
@@ -1086,7 +1054,7 @@ impl<'p, 't> Chain<'p, 't> {
             auth.resolved = r;
         }
         for (rule, obj, attr, message, fix) in found {
-            self.push(rule, &obj, attr, message, fix);
+            self.push(rule, &obj, attr.map(path), message, fix);
         }
     }
 
@@ -1278,16 +1246,7 @@ impl<'p, 't> Chain<'p, 't> {
             }
         }
         for (rule, obj, attr, message, fix) in found {
-            let location = obj.locate(attr.map(|a| path(&a)).as_ref(), self.tracer);
-            self.findings.push(Finding {
-                source: FindingSource::IdentityChain,
-                rule: rule.to_string(),
-                severity: Severity::Warn,
-                address: Some(obj.address().to_string()),
-                message,
-                fix: Some(fix),
-                location,
-            });
+            self.push(rule, &obj, attr.map(|a| path(&a)), message, fix);
         }
     }
 
@@ -1314,7 +1273,7 @@ impl<'p, 't> Chain<'p, 't> {
             }
         }
         for (obj, message, fix) in found {
-            self.push("principal-id", &obj, Some(PRINCIPAL_ID), message, fix);
+            self.push("principal-id", &obj, Some(path(PRINCIPAL_ID)), message, fix);
         }
     }
 
