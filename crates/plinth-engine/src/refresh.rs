@@ -5,7 +5,10 @@
 //! sets (or `lifecycle.manage` names) are `changed_paths`, planned back; other paths that
 //! changed are `unmanaged_paths`, shown apart and never planned back; paths the provider
 //! knows the service changes by itself ([`Provider::is_volatile`]: a status, a timestamp)
-//! are neither, so they follow the object in the refreshed view without being reported.
+//! are neither, so they follow the object in the refreshed view without being reported; nor
+//! are paths the configuration lets others change (`lifecycle.ignore_changes`: tags Azure
+//! Policy adds, a count an autoscaler sets), which apply records when it next writes the
+//! object, so that the value found is kept (see [`Rules`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -44,10 +47,49 @@ pub struct Report<'m> {
     /// Changes to attributes the configuration does not set are reported as
     /// `Drift::unmanaged_paths` (a normal plan; a destroy plan has no use for them).
     pub unmanaged: bool,
-    /// `lifecycle.manage` of each record's declaration, by address in the loaded state
-    /// (attribute paths): changes at or under them are planned back, so they are
-    /// `changed_paths`.
-    pub manage: &'m HashMap<String, Vec<Path>>,
+    /// The lifecycle rules of each record's declaration that sort its drift, by address in
+    /// the loaded state (records without any are absent).
+    pub lifecycle: &'m HashMap<String, Rules>,
+}
+
+/// What a declaration's `lifecycle` says about changes made outside plinth.
+///
+/// - `manage` (attribute paths): changes at or under them are planned back, so they are
+///   `changed_paths`.
+/// - `ignore_changes` (input paths, as written; mapped to attribute paths with
+///   [`Provider::attribute_path`]): the configuration leaves these to others, so a change at
+///   or under one that it does not set is not "changed outside plinth, not managed here"
+///   either: it is the expected case (tags Azure Policy adds, `properties.agentPoolProfiles`
+///   counts the cluster autoscaler sets, `spec.replicas` under a HorizontalPodAutoscaler).
+///   Changes to paths the configuration sets are still listed in `changed_paths` (the plan
+///   keeps the value found there and does not plan it back), as before.
+/// - `ignore_changes = "all"` (`ignore_all`): every difference is the object's business; no
+///   unmanaged drift is reported for it at all.
+#[derive(Clone, Debug, Default)]
+pub struct Rules {
+    /// `lifecycle.manage`: attribute paths.
+    pub manage: Vec<Path>,
+    /// `lifecycle.ignore_changes`: input paths.
+    pub ignore_changes: Vec<Path>,
+    /// `lifecycle.ignore_changes = "all"`.
+    pub ignore_all: bool,
+}
+
+/// The attribute paths of `ignore_changes` for a record of `type_name` (input paths the
+/// provider does not mirror in the object's attributes are left out).
+pub(crate) fn ignored_attribute_paths(
+    registry: &Registry,
+    type_name: &str,
+    ignore_changes: &[Path],
+) -> Vec<Path> {
+    let lookup = registry.lookup(type_name);
+    ignore_changes
+        .iter()
+        .filter_map(|ip| match &lookup {
+            Some((p, t)) => p.attribute_path(t, ip),
+            None => Some(ip.clone()),
+        })
+        .collect()
 }
 
 impl<'a> Refreshed<'a> {
@@ -258,13 +300,14 @@ pub async fn refresh<'s>(
                 } else {
                     drift_paths(&before, &after)
                 };
+                let no_rules = Rules::default();
                 let (relevant, unmanaged) = classify(
                     registry,
                     r,
                     &changed,
-                    &before,
+                    (&before, &after),
                     report,
-                    report.manage.get(&address).map_or(&[][..], Vec::as_slice),
+                    report.lifecycle.get(&address).unwrap_or(&no_rules),
                 );
                 let id_changed = obs.id.is_some() && obs.id != r.id;
                 if pending || id_changed || json != r.attributes {
@@ -304,42 +347,91 @@ pub async fn refresh<'s>(
 }
 
 /// Sorts the paths that changed outside plinth into those to plan back (the configuration
-/// sets them, or `lifecycle.manage` names them: `manage`, attribute paths) and those the
-/// configuration leaves alone (not volatile, and only when `report.unmanaged`). In a
-/// refresh-only plan every changed path is the first kind: it lists everything it records.
+/// sets them, or `lifecycle.manage` names them and an input can set them) and those the
+/// configuration leaves alone (not volatile, not under `ignore_changes`, and only when
+/// `report.unmanaged`). In a refresh-only plan every changed path is the first kind: it
+/// lists everything it records.
+///
+/// The provider's `is_volatile` sees a path, not the object: AKS's
+/// `properties.agentPoolProfiles[i].count` is the autoscaler's only when that pool has
+/// `enableAutoScaling`, and a Deployment's `spec.replicas` is an HPA's only when one targets
+/// it, so neither is volatile; `ignore_changes` on them is how a configuration says so.
 fn classify(
     registry: &Registry,
     r: &ResourceState,
     changed: &[Path],
-    before: &Value,
+    (before, after): (&Value, &Value),
     report: Report<'_>,
-    manage: &[Path],
+    rules: &Rules,
 ) -> (Vec<Path>, Vec<Path>) {
     if report.all || changed.is_empty() {
         return (changed.to_vec(), Vec::new());
     }
     let mut set = user_set(registry, r, changed, before);
-    let volatile = |c: &Path| {
-        registry
-            .lookup(&r.type_name)
-            .is_some_and(|(p, t)| p.is_volatile(&t, c))
+    let lookup = registry.lookup(&r.type_name);
+    let volatile = |c: &Path| lookup.as_ref().is_some_and(|(p, t)| p.is_volatile(t, c));
+    // What no input sets (an endpoint the service computes) cannot be planned back.
+    let settable = |c: &Path| {
+        lookup
+            .as_ref()
+            .is_none_or(|(p, t)| p.input_path(t, c).is_some())
     };
     for c in changed {
-        if !set.contains(c) && manage.iter().any(|m| m.overlaps(c)) && !volatile(c) {
+        if !set.contains(c)
+            && rules.manage.iter().any(|m| m.overlaps(c))
+            && !volatile(c)
+            && settable(c)
+        {
             set.push(c.clone());
         }
     }
     set.sort();
-    let unmanaged = if report.unmanaged {
+    let unmanaged = if report.unmanaged && !rules.ignore_all {
+        let ignored = ignored_attribute_paths(registry, &r.type_name, &rules.ignore_changes);
         changed
             .iter()
-            .filter(|c| !set.contains(c) && !volatile(c))
+            .filter(|c| {
+                !set.contains(c) && !volatile(c) && !only_ignored(c, &ignored, before, after)
+            })
             .cloned()
             .collect()
     } else {
         Vec::new()
     };
     (set, unmanaged)
+}
+
+/// Whether the change at `c` is only in what `ignored` (attribute paths) covers: `c` is at or
+/// under one of them, or every difference under `c` is (a `tags` map added with only an
+/// ignored tag in it).
+fn only_ignored(c: &Path, ignored: &[Path], before: &Value, after: &Value) -> bool {
+    if ignored.iter().any(|i| c.starts_with(i)) {
+        return true;
+    }
+    let inner: Vec<Path> = ignored
+        .iter()
+        .filter(|i| i.starts_with(c))
+        .map(|i| Path::from_segments(i.segments()[c.segments().len()..].to_vec()))
+        .collect();
+    if inner.is_empty() {
+        return false;
+    }
+    let without = |v: Option<Value>| -> Option<Value> {
+        let mut v = v?;
+        for i in &inner {
+            v.remove(i);
+        }
+        match v.unmarked() {
+            Value::Map(m) if m.is_empty() => None,
+            _ => Some(v),
+        }
+    };
+    let (b, a) = (without(before.get(c)), without(after.get(c)));
+    match (&b, &a) {
+        (None, None) => true,
+        (Some(b), Some(a)) => drift_paths(b, a).is_empty(),
+        _ => false,
+    }
 }
 
 /// What changed between the attributes recorded and those found: values changed or removed,

@@ -6,7 +6,8 @@
 //!
 //! `arm:thing` below is an ARM-shaped provider: the configuration sets `body.properties.x`,
 //! the object reports `properties.x`; an update is a PUT (what the body leaves out takes the
-//! service's default); `etag` and `properties.provisioningState` are the service's own.
+//! service's default); `etag` and `properties.provisioningState` are the service's own,
+//! `properties.serviceBusEndpoint` computed by it and read-only (no input sets it).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -26,6 +27,8 @@ struct Arm {
     store: Arc<Mutex<BTreeMap<String, J>>>,
     fail_updates: Arc<Mutex<bool>>,
     etags: Arc<Mutex<u64>>,
+    /// The body of every create and update, in order.
+    puts: Arc<Mutex<Vec<J>>>,
 }
 
 impl Arm {
@@ -52,6 +55,7 @@ impl Arm {
     /// for what it leaves out, the service's bookkeeping.
     fn put(&self, config: &Value) -> (String, J) {
         let c = config.unmark_all().to_json();
+        self.puts.lock().unwrap().push(c["body"].clone());
         let name = c["name"].as_str().unwrap_or("x").to_string();
         let id = format!("/things/{name}");
         let mut props = c["body"]["properties"]
@@ -60,6 +64,10 @@ impl Arm {
             .unwrap_or_default();
         props.entry("minimumTlsVersion").or_insert(json!("1.2"));
         props.insert("provisioningState".into(), json!("Succeeded"));
+        props.insert(
+            "serviceBusEndpoint".into(),
+            json!(format!("https://{name}.example:443/")),
+        );
         let mut o = json!({"id": id, "name": name, "etag": self.next_etag(), "properties": props});
         // ARM reads a null as absent.
         if let Some(tags) = c.get("tags").filter(|t| !t.is_null()) {
@@ -84,6 +92,11 @@ fn to_input(attr: &Path) -> Option<Path> {
     match attr.segments() {
         [PathSeg::Key(k), ..] if k == "name" || k == "tags" => Some(attr.clone()),
         [PathSeg::Key(k), ..] if k == "id" || k == "etag" => None,
+        [PathSeg::Key(p), PathSeg::Key(k), ..]
+            if p == "properties" && k == "serviceBusEndpoint" =>
+        {
+            None
+        }
         [] => None,
         segs => {
             let mut v = vec![PathSeg::Key("body".into())];
@@ -373,6 +386,99 @@ async fn a_value_removed_outside_is_unmanaged_too() {
     assert_eq!(action(&plan, "sb"), Action::NoOp);
 }
 
+/// Tags Azure Policy adds to an object whose configuration ignores them are not "changed
+/// outside plinth, not managed here" on every plan: ignoring them says they are someone
+/// else's. An update of something else keeps them (state takes the values found, and the
+/// PUT sends them back).
+#[tokio::test]
+async fn changes_under_ignore_changes_are_not_reported_as_unmanaged() {
+    let (p, mut e) = arm(&sb(r#"lifecycle = { ignore_changes = ["tags"] }"#));
+    e.up().await;
+    p.outside(ID, |o| o["tags"] = json!({"createdBy": "policy"}));
+    let plan = e.plan().await;
+    assert!(
+        plan.drift.iter().all(|d| !d.is_reportable()),
+        "{:#?}",
+        plan.drift
+    );
+    assert_eq!(action(&plan, "sb"), Action::NoOp);
+    e.apply_ok(&plan).await;
+    assert_eq!(
+        e.state().resources["sb"].attributes["tags"],
+        json!({"createdBy": "policy"}),
+        "state follows the object where the configuration lets others change it"
+    );
+
+    // Another change is planned as usual; the tags go back in the PUT, untouched.
+    e.set_config(
+        r#"
+[resource.sb]
+type = "arm:thing"
+name = "sb"
+body = { properties = { disableLocalAuth = false } }
+lifecycle = { ignore_changes = ["tags"] }
+"#,
+    );
+    p.outside(ID, |o| o["tags"]["costCenter"] = json!("42"));
+    let plan = e.plan().await;
+    let c = plan.change("sb").unwrap();
+    assert_eq!(c.action, Action::Update);
+    assert_eq!(changed_attributes(c), ["properties.disableLocalAuth"]);
+    assert!(plan.drift.iter().all(|d| d.unmanaged_paths.is_empty()));
+    e.apply_ok(&plan).await;
+    assert_eq!(
+        p.object(ID)["tags"],
+        json!({"createdBy": "policy", "costCenter": "42"})
+    );
+    e.assert_converged().await;
+}
+
+/// An ignored path inside a map: a map added with only ignored keys in it is not reported;
+/// with another key beside them it is, and so is everything else that changed.
+#[tokio::test]
+async fn only_what_ignore_changes_covers_is_left_out() {
+    let (p, e) = arm(&sb(
+        r#"lifecycle = { ignore_changes = ["tags.createdBy"] }"#,
+    ));
+    e.up().await;
+    p.outside(ID, |o| o["tags"] = json!({"createdBy": "policy"}));
+    let plan = e.plan().await;
+    assert!(
+        plan.drift.iter().all(|d| !d.is_reportable()),
+        "{:#?}",
+        plan.drift
+    );
+
+    p.outside(ID, |o| {
+        o["tags"]["owner"] = json!("mallory");
+        o["properties"]["minimumTlsVersion"] = json!("1.0");
+    });
+    let plan = e.plan().await;
+    assert_eq!(
+        strings(&drift_of(&plan, "sb").unmanaged_paths),
+        ["properties.minimumTlsVersion", "tags"]
+    );
+}
+
+/// `ignore_changes = "all"`: every change to the object is its own business, so nothing is
+/// reported as not managed here.
+#[tokio::test]
+async fn ignore_changes_all_reports_no_unmanaged_drift() {
+    let (p, e) = arm(&sb(r#"lifecycle = { ignore_changes = "all" }"#));
+    e.up().await;
+    p.outside(ID, |o| {
+        o["properties"]["minimumTlsVersion"] = json!("1.0");
+        o["tags"] = json!({"owner": "mallory"});
+    });
+    let plan = e.plan().await;
+    assert!(
+        plan.drift.iter().all(|d| d.unmanaged_paths.is_empty()),
+        "{:#?}",
+        plan.drift
+    );
+    assert_eq!(action(&plan, "sb"), Action::NoOp);
+}
+
 #[tokio::test]
 async fn a_destroy_plan_does_not_report_unmanaged_drift() {
     let (p, e) = arm(&sb(""));
@@ -493,6 +599,58 @@ async fn manage_takes_away_a_key_added_under_a_managed_map() {
     e.apply_ok(&plan).await;
     assert!(p.object(ID).get("tags").is_none(), "{}", p.object(ID));
     e.assert_converged_without_drift().await;
+}
+
+/// A managed map pinned from what state recorded holds what the service computes too: only
+/// the leaves an input sets go into the PUT, never a read-only one (the endpoint) or one the
+/// service owns (the provisioning state).
+#[tokio::test]
+async fn manage_of_a_map_puts_back_only_what_an_input_can_set() {
+    let (p, e) = arm(r#"
+[resource.sb]
+type = "arm:thing"
+name = "sb"
+lifecycle = { manage = ["properties"] }
+"#);
+    e.up().await;
+    e.assert_converged().await;
+    p.outside(ID, |o| o["properties"]["minimumTlsVersion"] = json!("1.0"));
+    let plan = e.plan().await;
+    assert_eq!(
+        strings(&drift_of(&plan, "sb").changed_paths),
+        ["properties.minimumTlsVersion"]
+    );
+    let c = plan.change("sb").unwrap();
+    assert_eq!(c.action, Action::Update);
+    assert!(c.drift);
+    p.puts.lock().unwrap().clear();
+    e.apply_ok(&plan).await;
+    let puts = p.puts.lock().unwrap().clone();
+    assert_eq!(
+        puts,
+        [json!({"properties": {"minimumTlsVersion": "1.2"}})],
+        "one PUT, with the managed setting and nothing the service computes"
+    );
+    assert_eq!(tls(&p), json!("1.2"));
+    assert_eq!(
+        p.object(ID)["properties"]["serviceBusEndpoint"],
+        json!("https://sb.example:443/")
+    );
+    e.assert_converged_without_drift().await;
+
+    // The service changing its read-only endpoint is not planned back (nothing could set
+    // it): it is not managed here.
+    p.outside(ID, |o| {
+        o["properties"]["serviceBusEndpoint"] = json!("https://sb.other:443/")
+    });
+    let plan = e.plan().await;
+    let d = drift_of(&plan, "sb");
+    assert!(d.changed_paths.is_empty(), "{:?}", d.changed_paths);
+    assert_eq!(
+        strings(&d.unmanaged_paths),
+        ["properties.serviceBusEndpoint"]
+    );
+    assert_eq!(action(&plan, "sb"), Action::NoOp);
 }
 
 #[tokio::test]

@@ -455,6 +455,12 @@ pub static KNOWN: &[Known] = &[
             // an upgrade and moves with an auto-upgrade channel's patches, by itself. The
             // version asked for (`kubernetesVersion`) is a setting and not volatile.
             "properties.currentKubernetesVersion",
+            // Not here: `agentPoolProfiles[].count`. With `enableAutoScaling` on a pool the
+            // cluster autoscaler owns its count, but `is_volatile` sees a path, not the
+            // object, and a pool without it has a count that is a setting (a change by hand
+            // is news). A configuration whose pools autoscale says so with
+            // `ignore_changes = ["body.properties.agentPoolProfiles"]` (or one pool's
+            // `[0].count`): plan neither plans the count back nor reports it as not managed.
         ],
         volatile_keys: &[
             // Running/Stopped of the cluster and of each agent pool: operational status,
@@ -920,6 +926,7 @@ mod tests {
             "properties.kubernetesVersion",
             "properties.oidcIssuerProfile.issuerURL",
             "properties.fqdn",
+            // The autoscaler's only when the pool autoscales: see AKS's `volatile`.
             "properties.agentPoolProfiles[0].count",
             "properties",
         ] {

@@ -21,7 +21,11 @@ impl Runner<'_, '_> {
     /// Writes what refresh found and the plan showed, so that state matches what exists
     /// before anything changes. Drift no rendering showed (attributes the configuration does
     /// not set, in a normal plan) is not written: state keeps what it recorded, and the next
-    /// `plan --refresh-only` still reports the difference.
+    /// `plan --refresh-only` still reports the difference. The exception is what
+    /// `lifecycle.ignore_changes` leaves to others: the values found there are written, shown
+    /// or not, since the configuration takes them from state at apply (`restore_ignored`), and
+    /// a stale one would undo the change it was told to keep (a PUT without the tags Azure
+    /// Policy added).
     pub(super) fn persist_refresh(&mut self) -> Result<(), EngineError> {
         let everything_shown = self.input.plan.mode == plinth_plan::PlanMode::RefreshOnly;
         for d in &self.input.plan.drift {
@@ -29,7 +33,12 @@ impl Runner<'_, '_> {
                 continue;
             };
             let id_moved = d.id.is_some() && d.id != existing.id;
-            if !everything_shown && !d.is_reportable() && !id_moved {
+            let ignored = if everything_shown {
+                Vec::new()
+            } else {
+                self.ignored_changed(d, &existing.attributes)
+            };
+            if !everything_shown && !d.is_reportable() && !id_moved && ignored.is_empty() {
                 continue;
             }
             let mut rec = existing.clone();
@@ -48,7 +57,12 @@ impl Runner<'_, '_> {
                         // Only the paths the plan showed take the values found (those
                         // it showed as not managed here too).
                         let mut attrs = plinth_value::Value::from(&rec.attributes);
-                        for p in d.changed_paths.iter().chain(&d.unmanaged_paths) {
+                        for p in d
+                            .changed_paths
+                            .iter()
+                            .chain(&d.unmanaged_paths)
+                            .chain(&ignored)
+                        {
                             match after.get(p) {
                                 Some(v) => attrs.set(p, v),
                                 None => {
@@ -73,6 +87,45 @@ impl Runner<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// The attribute paths under the declaration's `ignore_changes` at which the object as
+    /// refresh found it (`d.after`) differs from what state records (`recorded`).
+    fn ignored_changed(
+        &self,
+        d: &plinth_plan::Drift,
+        recorded: &serde_json::Value,
+    ) -> Vec<plinth_value::Path> {
+        let Some(after) = &d.after else {
+            return Vec::new();
+        };
+        let Some(decl) = d.address.parse::<Address>().ok().and_then(|a| {
+            let m = self.tree.of_instance(&a.module)?;
+            self.tree
+                .get(m)
+                .config
+                .resource(crate::addr::DeclKind::Resource, &a.name)
+        }) else {
+            return Vec::new();
+        };
+        let inputs: Vec<plinth_value::Path> = decl
+            .lifecycle
+            .ignore_changes
+            .iter()
+            .map(|(p, _)| p.clone())
+            .collect();
+        if inputs.is_empty() {
+            return Vec::new();
+        }
+        let recorded = Value::from(recorded);
+        crate::refresh::ignored_attribute_paths(
+            self.input.workspace.registry,
+            &d.type_name,
+            &inputs,
+        )
+        .into_iter()
+        .filter(|p| recorded.get(p) != after.get(p))
+        .collect()
     }
 
     /// Renames the records the plan moves (`ResourceChange::moved_from`), durably and before

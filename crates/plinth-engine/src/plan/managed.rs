@@ -4,7 +4,10 @@
 //! configuration handed to the provider takes, at the input path that sets it
 //! ([`Provider::input_path`]: `body.properties.minimumTlsVersion`), the value plinth last
 //! applied there (the record's inputs), or, before plinth ever applied one, the value state
-//! last recorded (the record's attributes as loaded, before refresh). A path the
+//! last recorded (the record's attributes as loaded, before refresh). A managed map pins
+//! only the leaves an input can set: what the service owns ([`Provider::is_volatile`]) or
+//! computes with no input to set it (`input_path` is `None`: a Service Bus namespace's
+//! `serviceBusEndpoint`, an identity's `principalId`) never goes into the body. A path the
 //! configuration sets itself is left to it (the configured value wins: `manage` is
 //! redundant there, and harmless). Pinned on every plan, not only on drift, so that the
 //! inputs apply records keep the value and a later update sends it again.
@@ -26,11 +29,16 @@ use plinth_value::{Path, PathSeg, Value};
 use crate::addr::{Address, DeclKind};
 use crate::tree::ModTree;
 
-/// `lifecycle.manage` of the declaration of each record in `state` (by its address there),
-/// for refresh to list drift at managed paths with what the configuration sets. A record
-/// whose declaration is gone (or is being moved by a `[[moved]]` block) has none: its drift
-/// at those paths is shown as unmanaged until the move is applied, and still planned back.
-pub(super) fn by_address(tree: &ModTree<'_>, state: &State) -> HashMap<String, Vec<Path>> {
+/// The lifecycle rules that sort drift (`lifecycle.manage`, `ignore_changes`) of the
+/// declaration of each record in `state` (by its address there), for refresh to list drift
+/// at managed paths with what the configuration sets and to leave ignored paths out of what
+/// it reports as not managed here. A record whose declaration is gone (or is being moved by
+/// a `[[moved]]` block) has none: its drift at those paths is shown as unmanaged until the
+/// move is applied, and still planned back.
+pub(super) fn by_address(
+    tree: &ModTree<'_>,
+    state: &State,
+) -> HashMap<String, crate::refresh::Rules> {
     state
         .resources
         .iter()
@@ -39,13 +47,14 @@ pub(super) fn by_address(tree: &ModTree<'_>, state: &State) -> HashMap<String, V
             let a = address.parse::<Address>().ok()?;
             let m = tree.of_instance(&a.module)?;
             let decl = tree.get(m).config.resource(DeclKind::Resource, &a.name)?;
-            let manage = &decl.lifecycle.manage;
-            (!manage.is_empty()).then(|| {
-                (
-                    address.clone(),
-                    manage.iter().map(|(p, _)| p.clone()).collect(),
-                )
-            })
+            let l = &decl.lifecycle;
+            let rules = crate::refresh::Rules {
+                manage: l.manage.iter().map(|(p, _)| p.clone()).collect(),
+                ignore_changes: l.ignore_changes.iter().map(|(p, _)| p.clone()).collect(),
+                ignore_all: l.ignore_all_changes,
+            };
+            (!rules.manage.is_empty() || !rules.ignore_changes.is_empty() || rules.ignore_all)
+                .then(|| (address.clone(), rules))
         })
         .collect()
 }
@@ -78,6 +87,9 @@ pub(super) fn pin(
     let mut unpinned = config.clone();
     let mut applied_inputs = recorded.inputs.clone();
     let volatile = |rel: &Path, m: &Path| provider.is_volatile(t, &join(m, rel));
+    // What no input sets (a read-only endpoint, metric id or principal id): the service
+    // computes it, a PUT body has no place for it (and ARM may refuse one that has).
+    let read_only = |rel: &Path, m: &Path| provider.input_path(t, &join(m, rel)).is_none();
     for (m, loc) in manage {
         let Some(im) = provider.input_path(t, m) else {
             continue; // validate refused it
@@ -98,7 +110,7 @@ pub(super) fn pin(
             Some(v) => {
                 let mut v = v.clone();
                 for leaf in v.leaf_paths() {
-                    if !leaf.is_root() && volatile(&leaf, m) {
+                    if !leaf.is_root() && (volatile(&leaf, m) || read_only(&leaf, m)) {
                         v.remove(&leaf);
                     }
                 }
@@ -129,7 +141,7 @@ pub(super) fn pin(
             _ => vec![Path::root()],
         };
         for rel in changed {
-            if (!rel.is_root() && volatile(&rel, m))
+            if (!rel.is_root() && (volatile(&rel, m) || read_only(&rel, m)))
                 || own.as_ref().is_some_and(|o| o.get(&rel).is_some())
             {
                 continue;

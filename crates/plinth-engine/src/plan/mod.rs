@@ -97,11 +97,11 @@ pub async fn plan(
             input.workspace.registry,
             loaded.resources.values(),
         )?;
-        let manage = managed::by_address(&tree, loaded);
+        let lifecycle = managed::by_address(&tree, loaded);
         let report = crate::refresh::Report {
             all: opts.mode == PlanMode::RefreshOnly,
             unmanaged: opts.mode == PlanMode::Normal,
-            manage: &manage,
+            lifecycle: &lifecycle,
         };
         crate::refresh::refresh(
             loaded,
