@@ -375,3 +375,58 @@ fn a_role_assigned_to_the_client_id() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn keda_from_helm_and_a_github_actions_credential_are_no_findings() {
+    // KEDA installed by Helm in namespace `keda` (its credential, annotated ServiceAccount and
+    // restart there), and a GitHub Actions credential on the same identity beside the cluster:
+    // nothing to report, and `--fail-on identity-chain` lets the plan pass.
+    let (p, sim, found) = first_plan_of(|p| {
+        p.edit(
+            IDENTITY,
+            "subject = \"system:serviceaccount:kube-system:keda-operator\"",
+            "subject = \"system:serviceaccount:keda:keda-operator\"",
+        );
+        p.edit(
+            KUBERNETES,
+            "metadata = { name = \"keda-operator\", namespace = \"kube-system\"",
+            "metadata = { name = \"keda-operator\", namespace = \"keda\"",
+        );
+        p.edit(
+            KUBERNETES,
+            "target = \"kube-system/Deployment/keda-operator\"",
+            "target = \"keda/Deployment/keda-operator\"",
+        );
+        let text = p.read(IDENTITY);
+        p.write(
+            IDENTITY,
+            &format!(
+                "{text}\n[resource.fic_github]\ntype = \"azure:Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials@2024-11-30\"\nparent = \"${{mi.id}}\"\nname = \"github-main\"\n[resource.fic_github.body.properties]\nissuer = \"https://token.actions.githubusercontent.com\"\nsubject = \"repo:org/x:ref:refs/heads/main\"\naudiences = [\"api://AzureADTokenExchange\"]\n"
+            ),
+        );
+    });
+    assert_eq!(found, Vec::<serde_json::Value>::new());
+    ok(p.sim_run(&sim, &["plan", "--fail-on", "identity-chain", "--no-color"]));
+    // The operator's restart left in kube-system restarts another operator than Helm's.
+    p.edit(
+        KUBERNETES,
+        "target = \"keda/Deployment/keda-operator\"",
+        "target = \"kube-system/Deployment/keda-operator\"",
+    );
+    let found = findings(&p, &sim);
+    assert_eq!(
+        rules(&found),
+        set(&[
+            ("restart", "module.workload.fic_keda"),
+            ("restart", "module.workload.keda_operator_identity[0]"),
+        ]),
+        "{found:#?}"
+    );
+    let message = finding(&found, "restart", "module.workload.fic_keda")["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.contains("keda/Deployment/keda-operator"),
+        "{message}"
+    );
+}
