@@ -17,7 +17,9 @@
 //!   identity enabled;
 //! - `subject`: its subject `system:serviceaccount:NS:NAME` is a ServiceAccount the plan
 //!   declares (`k8s:v1/ServiceAccount`, a `k8s:fields` or `k8s:manifests` object of kind
-//!   ServiceAccount) or the KEDA add-on's `kube-system:keda-operator`;
+//!   ServiceAccount) or KEDA's operator, `<ns>:keda-operator` in any namespace (the AKS
+//!   add-on's `kube-system`, Helm's `keda`); only credentials whose subject is a service
+//!   account's or whose issuer is a cluster's are checked (not GitHub Actions', say);
 //! - `client-id`: a ServiceAccount a credential trusts carries the client id of that
 //!   credential's identity;
 //! - `credential`: an identity a ServiceAccount or a TriggerAuthentication names has a
@@ -26,10 +28,12 @@
 //! - `identity-id`: a TriggerAuthentication (`provider: azure-workload`) names, by
 //!   `identityId` or through the operator's annotation, an identity KEDA's operator may act as;
 //! - `data-role`: that identity holds `Azure Service Bus Data Owner` (the Manage claim the
-//!   scaler's read of the message count needs) on the queue, its namespace or above, for
-//!   every ScaledJob/ScaledObject `azure-servicebus` trigger authenticating with it;
+//!   scaler's read of the message count needs) on the queue (or topic subscription, or
+//!   topic), its namespace or above, for every ScaledJob/ScaledObject `azure-servicebus`
+//!   trigger authenticating with it (a custom role, whose data actions the plan does not
+//!   show, is not judged);
 //! - `principal-id`: a role assignment's `principalId` is not an identity's client id;
-//! - `restart`: a `k8s:rollout-restart` of `kube-system/Deployment/keda-operator` follows
+//! - `restart`: a `k8s:rollout-restart` of `<ns>/Deployment/keda-operator` follows
 //!   every change of the operator's credential or client-id annotation (its `on` names it,
 //!   or it runs in this plan after it).
 //!

@@ -15,7 +15,8 @@ pub(crate) const CLUSTER: &str = "Microsoft.ContainerService/managedClusters";
 pub(crate) const SB_NAMESPACE: &str = "Microsoft.ServiceBus/namespaces";
 pub(crate) const ROLE_ASSIGNMENT: &str = "Microsoft.Authorization/roleAssignments";
 pub(crate) const RESTART: &str = "k8s:rollout-restart";
-/// The KEDA add-on's operator: its ServiceAccount, whose token KEDA exchanges.
+/// KEDA's operator: its ServiceAccount (and Deployment), whose token KEDA exchanges, in any
+/// namespace; `KEDA_NS` is the AKS add-on's, named when the plan shows no other.
 pub(crate) const KEDA_NS: &str = "kube-system";
 pub(crate) const KEDA_SA: &str = "keda-operator";
 pub(crate) const CLIENT_ID_ANNOTATION: &str = "azure.workload.identity/client-id";

@@ -691,7 +691,7 @@ impl<'p, 't> Chain<'p, 't> {
                 }
             }
 
-            // Subject: a declared ServiceAccount, or the KEDA add-on's operator.
+            // Subject: a declared ServiceAccount, or KEDA's operator.
             if let Some(subject) = cred.subject.known() {
                 let hidden = matches!(
                     cred.subject,
