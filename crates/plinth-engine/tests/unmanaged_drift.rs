@@ -479,6 +479,35 @@ async fn ignore_changes_all_reports_no_unmanaged_drift() {
     assert_eq!(action(&plan, "sb"), Action::NoOp);
 }
 
+/// A delete interrupted before it reached the object leaves a pending record; the next plan
+/// settles it (the object exists) and reports what changed on it outside plinth as on any
+/// other object: in `unmanaged_paths`, which renderings show, and which the apply records.
+#[tokio::test]
+async fn a_settled_record_reports_and_records_its_unmanaged_drift() {
+    let (p, mut e) = arm(&sb(""));
+    e.up().await;
+    let mut state = e.state();
+    state.resources.get_mut("sb").unwrap().status = plinth_state::Status::PendingDelete;
+    e.backend = plinth_state::MemoryBackend::with_state(state);
+    p.outside(ID, |o| o["properties"]["minimumTlsVersion"] = json!("1.0"));
+    let plan = e.plan().await;
+    let d = drift_of(&plan, "sb");
+    assert!(d.reconciled);
+    assert_eq!(
+        strings(&d.unmanaged_paths),
+        ["properties.minimumTlsVersion"]
+    );
+    assert_eq!(action(&plan, "sb"), Action::NoOp);
+    e.apply_ok(&plan).await;
+    let rec = &e.state().resources["sb"];
+    assert_eq!(rec.status, plinth_state::Status::Created);
+    assert_eq!(
+        rec.attributes["properties"]["minimumTlsVersion"],
+        json!("1.0")
+    );
+    e.assert_converged().await;
+}
+
 #[tokio::test]
 async fn a_destroy_plan_does_not_report_unmanaged_drift() {
     let (p, e) = arm(&sb(""));

@@ -326,10 +326,17 @@ pub(crate) fn is_managed_drift(d: &Drift) -> bool {
 
 /// The drifts with changes outside plinth to paths the configuration does not set
 /// ([`Drift::unmanaged_paths`]), in plan order: informational, never planned back.
+///
+/// A record settled from an interrupted run is among them when it has some: a delete that
+/// never reached the object leaves the object as it was recorded, so what changed there
+/// since is as much a change outside plinth as on any other object, and the apply of the
+/// plan records it (state must not take values nobody was shown). A settled create has
+/// none: its record held no attributes to compare, so refresh lists everything it found as
+/// what the record takes.
 pub(crate) fn unmanaged_drift(plan: &Plan) -> Vec<&Drift> {
     plan.drift
         .iter()
-        .filter(|d| !d.reconciled && !d.unmanaged_paths.is_empty())
+        .filter(|d| !d.unmanaged_paths.is_empty())
         .collect()
 }
 
@@ -637,6 +644,36 @@ mod tests {
         );
         let got: Vec<bool> = pl.changes.iter().map(|c| undoes_drift(&pl, c)).collect();
         assert_eq!(got, [true, false, true, false]);
+    }
+
+    /// What apply records of a settled record (its unmanaged paths) is what renderings show:
+    /// the settled object's changes outside plinth are in the unmanaged section too.
+    #[test]
+    fn a_settled_records_unmanaged_drift_is_shown() {
+        let mut settled = drift("sb", &[]);
+        settled.reconciled = true;
+        settled.unmanaged_paths = vec![p("properties.minimumTlsVersion")];
+        settled.before = Some(Value::from(
+            json!({"properties": {"minimumTlsVersion": "1.2"}}),
+        ));
+        settled.after = Some(Value::from(
+            json!({"properties": {"minimumTlsVersion": "1.0"}}),
+        ));
+        let mut created = drift("q", &["properties"]);
+        created.reconciled = true;
+        let pl = plan(vec![], vec![settled, created]);
+        let shown: Vec<&str> = unmanaged_drift(&pl)
+            .iter()
+            .map(|d| d.address.as_str())
+            .collect();
+        assert_eq!(shown, ["sb"]);
+        let text = crate::text::plan_text(&pl, &Default::default());
+        assert!(
+            text.contains("Changed outside plinth, not managed here")
+                && text.contains("~ properties.minimumTlsVersion = \"1.2\" -> \"1.0\""),
+            "{text}"
+        );
+        assert!(text.contains("Settled from an interrupted run:"), "{text}");
     }
 
     #[test]
