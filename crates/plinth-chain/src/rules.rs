@@ -150,6 +150,10 @@ pub(crate) struct Chain<'p, 't> {
     /// `<ns>/keda-operator` ServiceAccount, a restart of `<ns>/Deployment/keda-operator`, a
     /// credential for `system:serviceaccount:<ns>:keda-operator`), else the add-on's.
     keda_ns: String,
+    /// The namespaces the plan shows KEDA's operator in (a declared ServiceAccount, a
+    /// restart's target): when there are any, a credential for the operator in another one
+    /// is not its (its pods' tokens name their own namespace).
+    operator_namespaces: BTreeSet<String>,
     findings: Vec<Finding>,
 }
 
@@ -366,6 +370,14 @@ impl<'p, 't> Chain<'p, 't> {
                 Side::From(_) | Side::Opaque => index.role_unsure.push(i),
             }
         }
+        let operator_namespaces: BTreeSet<String> =
+            accounts
+                .iter()
+                .filter_map(|a| a.operator_ns().map(str::to_string))
+                .chain(objects.restarts.iter().filter_map(|r| {
+                    operator_target_ns(&config_str(r, "target")?).map(str::to_string)
+                }))
+                .collect();
         let keda_ns = accounts
             .iter()
             .find_map(|a| a.operator_ns().map(str::to_string))
@@ -383,6 +395,7 @@ impl<'p, 't> Chain<'p, 't> {
             .unwrap_or_else(|| KEDA_NS.to_string());
         Chain {
             keda_ns,
+            operator_namespaces,
             index,
             objects,
             tracer,
@@ -913,11 +926,22 @@ impl<'p, 't> Chain<'p, 't> {
         }
     }
 
+    /// Whether a credential's subject is KEDA's operator's, in a namespace the plan runs it
+    /// in (any, when the plan shows none).
+    fn trusts_operator(&self, subject: &Side) -> bool {
+        subject
+            .known()
+            .and_then(operator_subject_ns)
+            .is_some_and(|ns| {
+                self.operator_namespaces.is_empty() || self.operator_namespaces.contains(ns)
+            })
+    }
+
     /// The identities whose credentials trust KEDA's operator.
     fn keda_identities(&self) -> Vec<usize> {
         self.credentials
             .iter()
-            .filter(|c| c.subject.known().and_then(operator_subject_ns).is_some())
+            .filter(|c| self.trusts_operator(&c.subject))
             .filter_map(|c| self.identity_by_id(c.parent.as_ref()))
             .collect()
     }
@@ -1029,9 +1053,7 @@ impl<'p, 't> Chain<'p, 't> {
                     .and_then(|id| self.index.credential_by_parent.get(id))
                     .map(|cs| cs.iter().map(|&c| &self.credentials[c]).collect())
                     .unwrap_or_default();
-                let trusts = mine
-                    .iter()
-                    .any(|c| c.subject.known().and_then(operator_subject_ns).is_some());
+                let trusts = mine.iter().any(|c| self.trusts_operator(&c.subject));
                 let unknown = mine.iter().any(|c| c.subject.known().is_none());
                 if !trusts && !unknown && ident.id.is_some() {
                     let iaddr = ident.obj.address();

@@ -1196,3 +1196,28 @@ fn data_roles_the_check_cannot_judge_or_that_cover_a_subscription_are_no_finding
         assert_eq!(check(&p, None), vec![], "{host}");
     }
 }
+
+#[test]
+fn a_credential_for_the_operator_in_another_namespace_than_the_plan_runs_it_in() {
+    // The plan shows the operator in `keda` (its ServiceAccount and restart), but the
+    // credential still trusts the add-on's kube-system:keda-operator: KEDA's token names
+    // keda:keda-operator, and Entra ID finds no matching record.
+    let mut p = in_keda_namespace(applied());
+    set(
+        &mut p,
+        "fic_keda",
+        "properties.subject",
+        json!("system:serviceaccount:kube-system:keda-operator"),
+    );
+    let findings = check(&p, None);
+    let f = findings
+        .iter()
+        .find(|f| f.rule == "credential" && f.address.as_deref() == Some("trigger_auth"))
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert!(
+        f.message
+            .contains("trusts system:serviceaccount:keda:keda-operator"),
+        "{}",
+        f.message
+    );
+}
