@@ -151,6 +151,55 @@ fn a_tls_downgrade_is_reported_as_not_managed_here_and_recorded_once_shown() {
     sim.stop();
 }
 
+/// The object's tags as the simulator holds them.
+fn tags_in_the_cloud(sim: &Sim, id: &str) -> Json {
+    let (status, body) = request(&sim.url, "GET", &format!("/_sim/resources{id}"), &[], "");
+    assert!(status < 300, "{status}: {body}");
+    let v: Json = serde_json::from_str(&body).unwrap();
+    v.get("body").unwrap_or(&v)["tags"].clone()
+}
+
+/// Tags Azure Policy adds to a namespace whose configuration ignores them: not "not managed
+/// here" on every plan, and an update of something else keeps them in the cloud.
+#[test]
+fn tags_under_ignore_changes_are_not_reported_and_survive_an_update() {
+    let p = Project::with_main(&config("lifecycle = { ignore_changes = [\"tags\"] }\n"));
+    let sim = Sim::start(&p.dir.parent().unwrap().join("world.json"));
+    p.sim_run(&sim, &["apply", "--auto-approve"]).code(0);
+    let sb = p.id_of("sb");
+    out_of_band(&sim, &sb, r#"{"tags": {"createdBy": "policy"}}"#);
+    assert_eq!(
+        tags_in_the_cloud(&sim, &sb),
+        serde_json::json!({"createdBy": "policy"})
+    );
+    p.sim_run(&sim, &["plan", "--detailed-exitcode", "--no-color"])
+        .code(0)
+        .stdout_lacks("not managed here")
+        .stdout_has("No changes");
+    let plan = saved_plan(&p, &sim, "quiet.plan", 0);
+    assert!(
+        drift_of(&plan, "sb").is_none_or(|d| strings(&d["unmanaged_paths"]).is_empty()),
+        "{plan:#}"
+    );
+
+    p.edit(
+        "main.toml",
+        "disableLocalAuth = true",
+        "disableLocalAuth = false",
+    );
+    let plan = saved_plan(&p, &sim, "update.plan", 2);
+    assert_eq!(change_of(&plan, "sb")["action"], "update");
+    p.sim_run(&sim, &["apply", "--auto-approve", "update.plan"])
+        .code(0);
+    assert_eq!(
+        tags_in_the_cloud(&sim, &sb),
+        serde_json::json!({"createdBy": "policy"}),
+        "the update's PUT kept the tags it was told to leave alone"
+    );
+    p.assert_no_changes(&["--sim", &sim.url]);
+    sim.stop();
+}
+
 #[test]
 fn with_lifecycle_manage_the_downgrade_is_planned_back_applied_and_converges() {
     let p = Project::with_main(&config(
