@@ -3,7 +3,10 @@
 //! - `gen-scale`: writes a layered DAG of `core:data` or `core:sleep` resources for the scale
 //!   benchmark (see `scripts/bench.sh` and BENCHMARKS.md); with `--modules M`, a root calling
 //!   one module M times (`for_each`), the module holding that DAG.
+//! - `gen-identities`, `gen-estate`: the cloud-scale workloads of `scripts/bench-cloud.sh`
+//!   (see [`estate`]).
 
+mod estate;
 mod modules;
 mod scale;
 
@@ -13,7 +16,22 @@ use std::process::ExitCode;
 use scale::{Kind, Spec};
 
 const USAGE: &str = "\
-Usage: cargo xtask gen-scale --resources N --out DIR [OPTIONS]
+Usage: cargo xtask gen-identities --count N --out DIR
+       cargo xtask gen-estate [--objects N] [--clusters K] [--seed S] --out DIR
+       cargo xtask gen-scale --resources N --out DIR [OPTIONS]
+
+gen-identities writes DIR/main.toml: one resource group and N user-assigned identities in
+it (N + 1 objects).
+
+gen-estate writes a mixed Azure + Kubernetes estate: DIR/main.toml with K clusters (each a
+resource group, an AKS cluster and a Service Bus namespace) and a `[module.cK]` call per
+cluster, whose `providers.kubernetes` names that cluster, over its applications;
+DIR/modules/workload/main.toml with one application's 9 objects (queue, identity, two
+federated credentials, role assignment; Namespace, ServiceAccount, ConfigMap, KEDA
+TriggerAuthentication). As many applications as fit in N objects [default N: 2000, K: 4,
+S: 1]. Both print a JSON summary on stdout.
+
+gen-scale --resources N --out DIR [OPTIONS]
 
 Writes DIR/main.toml: N resources in a layered DAG where every resource of layer k > 0
 references 1-3 resources of earlier layers (one always from layer k-1). Prints a JSON
@@ -45,6 +63,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("gen-scale") => parse_gen(&args[1..]).and_then(|(job, out)| run_gen(&job, &out)),
+        Some("gen-identities") => parse_cloud(&args[1..], false).and_then(|job| run_cloud(&job)),
+        Some("gen-estate") => parse_cloud(&args[1..], true).and_then(|job| run_cloud(&job)),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -175,6 +195,123 @@ fn parse_gen(args: &[String]) -> Result<(Gen, PathBuf), String> {
 struct Gen {
     spec: Spec,
     modules: Option<usize>,
+}
+
+/// A parsed `gen-identities` (`estate: None`) or `gen-estate`.
+#[derive(Debug)]
+struct Cloud {
+    count: usize,
+    estate: Option<estate::EstateSpec>,
+    out: PathBuf,
+}
+
+fn parse_cloud(args: &[String], is_estate: bool) -> Result<Cloud, String> {
+    let task = if is_estate {
+        "gen-estate"
+    } else {
+        "gen-identities"
+    };
+    let mut count = None;
+    let mut objects = 2000usize;
+    let mut clusters = 4usize;
+    let mut seed = 1u64;
+    let mut out = None;
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        if flag == "-h" || flag == "--help" {
+            return Err(USAGE.to_string());
+        }
+        let (name, inline) = match flag.split_once('=') {
+            Some((n, v)) => (n, Some(v.to_string())),
+            None => (flag.as_str(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match (name, is_estate) {
+            ("--out", _) => out = Some(PathBuf::from(value()?)),
+            ("--count", false) => count = Some(parse_num::<usize>(name, &value()?)?),
+            ("--objects", true) => objects = parse_num(name, &value()?)?,
+            ("--clusters", true) => clusters = parse_num(name, &value()?)?,
+            ("--seed", true) => seed = parse_num(name, &value()?)?,
+            (other, _) => return Err(format!("{task}: unknown option `{other}`\n\n{USAGE}")),
+        }
+    }
+    let out = out.ok_or_else(|| format!("{task}: --out is required"))?;
+    if !is_estate {
+        let count = count.ok_or("gen-identities: --count is required")?;
+        if count == 0 {
+            return Err("gen-identities: --count must be at least 1".into());
+        }
+        return Ok(Cloud {
+            count,
+            estate: None,
+            out,
+        });
+    }
+    if clusters == 0 {
+        return Err("gen-estate: --clusters must be at least 1".into());
+    }
+    let least = clusters * estate::PER_CLUSTER + estate::PER_APP;
+    if objects < least {
+        return Err(format!(
+            "gen-estate: --objects {objects} is too few for {clusters} clusters: each takes \
+             {} objects and an application {} (try --objects {least} or fewer --clusters)",
+            estate::PER_CLUSTER,
+            estate::PER_APP
+        ));
+    }
+    Ok(Cloud {
+        count: 0,
+        estate: Some(estate::EstateSpec {
+            objects,
+            clusters,
+            seed,
+        }),
+        out,
+    })
+}
+
+fn run_cloud(job: &Cloud) -> Result<(), String> {
+    let root = job.out.join("main.toml");
+    let summary = match &job.estate {
+        None => {
+            let text = estate::identities(job.count);
+            write_file(&root, &text)?;
+            serde_json::json!({
+                "file": root.display().to_string(),
+                "bytes": text.len(),
+                "identities": job.count,
+                "objects": job.count + 1,
+            })
+        }
+        Some(spec) => {
+            let e = estate::generate(spec);
+            let text = e.render_root(spec.seed);
+            let module = job.out.join(estate::MODULE_DIR).join("main.toml");
+            let module_text = estate::render_module();
+            write_file(&root, &text)?;
+            write_file(&module, &module_text)?;
+            let per_cluster: Vec<usize> = (0..e.clusters).map(|c| e.on(c).count()).collect();
+            serde_json::json!({
+                "file": root.display().to_string(),
+                "module_file": module.display().to_string(),
+                "bytes": text.len() + module_text.len(),
+                "clusters": e.clusters,
+                "applications": e.apps.len(),
+                "applications_per_cluster": per_cluster,
+                "objects": e.objects(),
+                "azure_objects": e.clusters * estate::PER_CLUSTER + e.apps.len() * 5,
+                "kubernetes_objects": e.apps.len() * 4,
+                "seed": spec.seed,
+            })
+        }
+    };
+    println!("{summary}");
+    Ok(())
 }
 
 /// Writes `text` to `path`, creating its directory.

@@ -71,10 +71,10 @@ pub struct Graph {
 }
 
 /// SplitMix64: small, fast and good enough for reproducible benchmark shapes.
-struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Rng(seed ^ 0x5DEE_CE66_D1CE_4E5B)
     }
 
@@ -87,7 +87,7 @@ impl Rng {
     }
 
     /// Uniform in `0..n` (`n > 0`).
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         // Multiply-shift: unbiased enough for a benchmark generator.
         ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
     }
