@@ -13,7 +13,8 @@
 #
 # For every step: wall time, peak RSS (/usr/bin/time), and from the simulator's request log
 # (`GET /_sim/requests`) the ARM reads (GET/HEAD), writes (PUT/PATCH/POST), deletes and 429
-# answers it received, and the Kubernetes requests. The bound: how long ARM's token buckets
+# answers it received, and the Kubernetes requests (the step's log is kept as
+# RUN_DIR/KEY.requests.json). The bound: how long ARM's token buckets
 # make that step take at least, `max(0, (requests - capacity) / refill rate)` per class
 # (classes are separate buckets, so the largest one), computed twice: for a per-object
 # engine (one GET per Azure object to refresh or check, one PUT per object to create), which
@@ -125,6 +126,9 @@ step() {
     end=$(date +%s%N)
     rss=$(tail -1 "$dir/last.time")
     read -r reads writes deletes throttled k8s < <(counts "$from")
+    # The step's requests, for a closer look (which paths, which answers).
+    curl -fsS "$SIM_URL/_sim/requests" | jq --argjson from "$from" '.[$from:]' \
+        >"$dir/$key.requests.json"
     echo "$(((end - start) / 1000000)) $rss $reads $writes $deletes $throttled $k8s" >>"$WORK/$key"
     local rc rr wc wr dc dr
     read -r rc rr < <(bucket reads)
@@ -214,4 +218,5 @@ $(jq -c .applications_per_cluster <<<"$summary"); buckets $BUCKETS, median of $R
     cat "$WORK/estate.md"
 fi
 echo
-echo "Raw figures (ms, KB, reads, writes, deletes, 429s, k8s requests) in $WORK/{mi,estate}.*"
+echo "Raw figures (ms, KB, reads, writes, deletes, 429s, k8s requests) in $WORK/{mi,estate}.*;"
+echo "each step's request log in $WORK/run-*/KEY.requests.json (bounds: of the last run)."
