@@ -296,7 +296,9 @@ impl Planner<'_, '_> {
             .collect();
         let changed_paths = review::attribute_paths(&*provider, &t, &changed_inputs);
         let replace_paths = review::attribute_paths(&*provider, &t, &replace_inputs);
-        let mut before = prior.as_ref().map(|p| p.attributes.clone());
+        // The prior is not needed past here: its attributes move into `before` (one copy of
+        // every object's attributes fewer; at 100,000 resources a no-op plan made 100,000).
+        let (prior_inputs, mut before) = prior.map(|p| (p.inputs, p.attributes)).unzip();
         let mut after = planned.attributes;
         if action != Action::NoOp {
             let gone = self
@@ -305,7 +307,7 @@ impl Planner<'_, '_> {
                 .map_or(&[][..], Vec::as_slice);
             review::show_write_only(
                 &pairs,
-                prior.as_ref().map(|p| &p.inputs),
+                prior_inputs.as_ref(),
                 &config,
                 gone,
                 before.as_mut(),
