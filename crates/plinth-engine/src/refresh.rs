@@ -293,9 +293,10 @@ pub async fn refresh<'s>(
                 let before = prior.attributes;
                 let mut after = obs.attributes;
                 marks::mark_attributes(registry, &r.type_name, &prior.inputs, &mut after);
-                let json = after.to_json();
-                // The same JSON as recorded: nothing changed (the common case, checked first).
-                let changed = if json == r.attributes {
+                // The same JSON as recorded: nothing changed (the common case, checked first,
+                // without building the object's JSON).
+                let same = after.eq_json(&r.attributes);
+                let changed = if same {
                     Vec::new()
                 } else {
                     drift_paths(&before, &after)
@@ -310,9 +311,9 @@ pub async fn refresh<'s>(
                     report.lifecycle.get(&address).unwrap_or(&no_rules),
                 );
                 let id_changed = obs.id.is_some() && obs.id != r.id;
-                if pending || id_changed || json != r.attributes {
+                if pending || id_changed || !same {
                     let mut rec = r.clone();
-                    rec.attributes = json;
+                    rec.attributes = after.to_json();
                     marks::add_paths(&mut rec.sensitive_paths, &after);
                     if obs.id.is_some() {
                         rec.id = obs.id.clone();

@@ -273,6 +273,29 @@ impl Value {
         (json, sensitive)
     }
 
+    /// Whether [`Value::to_json`] would equal `json`, without building it (marks dropped,
+    /// unknowns as `null`, object keys in any order): refresh compares every object it reads
+    /// with its record this way.
+    pub fn eq_json(&self, json: &serde_json::Value) -> bool {
+        use serde_json::Value as J;
+        match (self, json) {
+            (Value::Sensitive(inner), j) => inner.eq_json(j),
+            (Value::Null | Value::Unknown, J::Null) => true,
+            (Value::Bool(a), J::Bool(b)) => a == b,
+            (Value::Number(a), J::Number(b)) => a == b,
+            (Value::String(a), J::String(b)) => a == b,
+            (Value::List(a), J::Array(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_json(y))
+            }
+            (Value::Map(a), J::Object(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .all(|(k, x)| b.get(k).is_some_and(|y| x.eq_json(y)))
+            }
+            _ => false,
+        }
+    }
+
     /// Plain JSON, marks dropped, unknowns as `null`.
     pub fn to_json(&self) -> serde_json::Value {
         self.to_json_parts().0
@@ -550,6 +573,30 @@ fn from_wire(j: serde_json::Value) -> Value {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn eq_json_agrees_with_to_json() {
+        let j = serde_json::json!({"b": [1, "x", null, {"c": true}], "a": 2.5, "s": "t"});
+        let mut v = Value::from(j.clone());
+        assert!(v.eq_json(&j));
+        // Marks drop and unknowns are null, as in to_json.
+        v.set(&Path::root().key("s"), Value::sensitive(Value::from("t")));
+        assert!(v.eq_json(&j));
+        assert_eq!(v.to_json(), j);
+        v.set(&Path::root().key("b").index(2), Value::Unknown);
+        assert!(v.eq_json(&j));
+        // Any difference, a missing or extra key, a type: not equal, as to_json says.
+        for other in [
+            serde_json::json!({"b": [1, "x", null, {"c": false}], "a": 2.5, "s": "t"}),
+            serde_json::json!({"b": [1, "x", null, {"c": true}], "a": 2.5}),
+            serde_json::json!({"b": [1, "x", null, {"c": true}], "a": 2.5, "s": "t", "z": 1}),
+            serde_json::json!({"b": [1, "x", null], "a": 2.5, "s": "t"}),
+            serde_json::json!({"b": [1, "x", null, {"c": true}], "a": "2.5", "s": "t"}),
+        ] {
+            assert!(!v.eq_json(&other), "{other}");
+            assert_ne!(v.to_json(), other);
+        }
+    }
     #[test]
     fn sensitive_paths_are_the_marks_to_json_parts_reports() {
         let mut v = Value::from(serde_json::json!({"a": [1, {"b": "x"}], "c": "y"}));
