@@ -98,6 +98,10 @@ pub struct PlanFlags {
     /// How many operations run at once.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub parallelism: u32,
+    /// Read every object with its own request instead of a collection at once (an ARM list
+    /// page, a Kubernetes list): slower, the same plan; to rule batched reads out.
+    #[arg(long)]
+    pub per_object_reads: bool,
     /// Evaluate the Rego policies (*.rego) of DIR over the plan: their deny/violation/warn
     /// results join the plan as findings (docs/policy.md); apply refuses a plan a policy
     /// denies.

@@ -38,6 +38,7 @@ pub(super) async fn make_plan(
         replace: parse_addrs(&flags.replace, "--replace")?,
         skip_refresh: false,
         parallelism: flags.parallelism as usize,
+        per_object_reads: flags.per_object_reads,
     };
     // Read and parse the policies before planning, so that a syntax error is reported at
     // once rather than after a refresh of every object.

@@ -25,6 +25,7 @@ mod import;
 mod inputs;
 mod marks;
 mod plan;
+mod reads;
 mod records;
 mod refresh;
 mod refs;

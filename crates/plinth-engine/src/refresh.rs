@@ -16,7 +16,7 @@ use std::sync::Arc;
 use plinth_addr::DeclKind;
 use plinth_config::{Diagnostic, Diagnostics};
 use plinth_plan::{Action, Drift};
-use plinth_provider::{Provider, Registry, Request, diff};
+use plinth_provider::{Registry, diff};
 use plinth_state::{OutputState, ResourceState, State, Status};
 use plinth_value::{Path, Value};
 use tokio::sync::Semaphore;
@@ -24,6 +24,7 @@ use tokio::task::JoinSet;
 
 use crate::events::{Event, EventSink};
 use crate::marks;
+use crate::reads::{Read, Reading, batches, read_all};
 use crate::reporter::EventReporter;
 
 /// The state as refresh found it: the loaded state plus the records that changed, so a
@@ -175,17 +176,17 @@ pub async fn refresh<'s>(
     registry: &Registry,
     settings: &crate::settings::Settings,
     report: Report<'_>,
-    parallelism: usize,
+    reading: Reading,
     events: &dyn EventSink,
 ) -> Result<(Refreshed<'s>, Vec<Drift>), Diagnostics> {
     let mut refreshed = Refreshed::unchanged(state);
     let mut drift = Vec::new();
     let mut diags = Diagnostics::default();
-    let sem = Arc::new(Semaphore::new(parallelism));
+    let sem = Arc::new(Semaphore::new(reading.parallelism.max(1)));
     let mut set = JoinSet::new();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let reporter = Arc::new(EventReporter { tx });
-    let mut count = 0;
+    let mut reads = Vec::new();
     for (address, r) in &state.resources {
         if r.mode != DeclKind::Resource {
             continue;
@@ -219,7 +220,6 @@ pub async fn refresh<'s>(
             );
             continue;
         };
-        let provider: Arc<dyn Provider> = provider.clone();
         let prior = marks::prior(registry, r);
         // Where the object lives, as recorded with it; else as the state says now.
         let settings = match &r.settings {
@@ -229,15 +229,21 @@ pub async fn refresh<'s>(
                     .clone()
             }
         };
-        let address = address.clone();
+        reads.push(Read {
+            provider: provider.clone(),
+            type_name: t,
+            address: address.clone(),
+            settings,
+            prior,
+        });
+    }
+    let count = reads.len();
+    for batch in batches(reads, reading.batch, reporter.as_ref()) {
         let sem = sem.clone();
         let reporter = reporter.clone();
-        count += 1;
         set.spawn(async move {
             let _permit = sem.acquire_owned().await;
-            let req = Request::new(&t, &address, reporter.as_ref()).with_settings(&settings);
-            let res = provider.read(&req, &prior).await;
-            (address, prior, res)
+            read_all(batch, reporter.as_ref()).await
         });
     }
     if count > 0 {
@@ -248,93 +254,95 @@ pub async fn refresh<'s>(
         while let Ok(e) = rx.try_recv() {
             events.emit(e);
         }
-        let (address, prior, res) = match joined {
+        let answers = match joined {
             Ok(x) => x,
             Err(e) => {
                 diags.push(Diagnostic::new(format!("a refresh task failed: {e}")));
                 continue;
             }
         };
-        let r = &state.resources[&address];
-        let pending = matches!(r.status, Status::PendingCreate | Status::PendingDelete);
-        match res {
-            Err(e) => {
-                events.emit(Event::Refreshed {
-                    address: address.clone(),
-                    outcome: "failed".into(),
-                });
-                diags.push(Diagnostic::new(format!(
-                    "refreshing `{address}` failed: {e}"
-                )));
-            }
-            Ok(None) => {
-                events.emit(Event::Refreshed {
-                    address: address.clone(),
-                    outcome: "gone".into(),
-                });
-                refreshed.removed.insert(address.clone());
-                drift.push(Drift {
-                    address: address.clone(),
-                    type_name: r.type_name.clone(),
-                    action: Action::Delete,
-                    before: Some(prior.attributes),
-                    after: None,
-                    changed_paths: vec![],
-                    id: r.id.clone(),
-                    reconciled: pending,
-                    unmanaged_paths: vec![],
-                });
-            }
-            Ok(Some(obs)) => {
-                events.emit(Event::Refreshed {
-                    address: address.clone(),
-                    outcome: "ok".into(),
-                });
-                let before = prior.attributes;
-                let mut after = obs.attributes;
-                marks::mark_attributes(registry, &r.type_name, &prior.inputs, &mut after);
-                // The same JSON as recorded: nothing changed (the common case, checked first,
-                // without building the object's JSON).
-                let same = after.eq_json(&r.attributes);
-                let changed = if same {
-                    Vec::new()
-                } else {
-                    drift_paths(&before, &after)
-                };
-                let no_rules = Rules::default();
-                let (relevant, unmanaged) = classify(
-                    registry,
-                    r,
-                    &changed,
-                    (&before, &after),
-                    report,
-                    report.lifecycle.get(&address).unwrap_or(&no_rules),
-                );
-                let id_changed = obs.id.is_some() && obs.id != r.id;
-                if pending || id_changed || !same {
-                    let mut rec = r.clone();
-                    rec.attributes = after.to_json();
-                    marks::add_paths(&mut rec.sensitive_paths, &after);
-                    if obs.id.is_some() {
-                        rec.id = obs.id.clone();
-                    }
-                    if pending {
-                        rec.status = Status::Created;
-                    }
-                    refreshed.updated.insert(address.clone(), rec);
+        for (address, prior, res) in answers {
+            let r = &state.resources[&address];
+            let pending = matches!(r.status, Status::PendingCreate | Status::PendingDelete);
+            match res {
+                Err(e) => {
+                    events.emit(Event::Refreshed {
+                        address: address.clone(),
+                        outcome: "failed".into(),
+                    });
+                    diags.push(Diagnostic::new(format!(
+                        "refreshing `{address}` failed: {e}"
+                    )));
                 }
-                if pending || !changed.is_empty() {
+                Ok(None) => {
+                    events.emit(Event::Refreshed {
+                        address: address.clone(),
+                        outcome: "gone".into(),
+                    });
+                    refreshed.removed.insert(address.clone());
                     drift.push(Drift {
                         address: address.clone(),
                         type_name: r.type_name.clone(),
-                        action: Action::Update,
-                        before: Some(before),
-                        after: Some(after),
-                        changed_paths: relevant,
-                        id: obs.id,
+                        action: Action::Delete,
+                        before: Some(prior.attributes),
+                        after: None,
+                        changed_paths: vec![],
+                        id: r.id.clone(),
                         reconciled: pending,
-                        unmanaged_paths: unmanaged,
+                        unmanaged_paths: vec![],
                     });
+                }
+                Ok(Some(obs)) => {
+                    events.emit(Event::Refreshed {
+                        address: address.clone(),
+                        outcome: "ok".into(),
+                    });
+                    let before = prior.attributes;
+                    let mut after = obs.attributes;
+                    marks::mark_attributes(registry, &r.type_name, &prior.inputs, &mut after);
+                    // The same JSON as recorded: nothing changed (the common case, checked first,
+                    // without building the object's JSON).
+                    let same = after.eq_json(&r.attributes);
+                    let changed = if same {
+                        Vec::new()
+                    } else {
+                        drift_paths(&before, &after)
+                    };
+                    let no_rules = Rules::default();
+                    let (relevant, unmanaged) = classify(
+                        registry,
+                        r,
+                        &changed,
+                        (&before, &after),
+                        report,
+                        report.lifecycle.get(&address).unwrap_or(&no_rules),
+                    );
+                    let id_changed = obs.id.is_some() && obs.id != r.id;
+                    if pending || id_changed || !same {
+                        let mut rec = r.clone();
+                        rec.attributes = after.to_json();
+                        marks::add_paths(&mut rec.sensitive_paths, &after);
+                        if obs.id.is_some() {
+                            rec.id = obs.id.clone();
+                        }
+                        if pending {
+                            rec.status = Status::Created;
+                        }
+                        refreshed.updated.insert(address.clone(), rec);
+                    }
+                    if pending || !changed.is_empty() {
+                        drift.push(Drift {
+                            address: address.clone(),
+                            type_name: r.type_name.clone(),
+                            action: Action::Update,
+                            before: Some(before),
+                            after: Some(after),
+                            changed_paths: relevant,
+                            id: obs.id,
+                            reconciled: pending,
+                            unmanaged_paths: unmanaged,
+                        });
+                    }
                 }
             }
         }

@@ -248,6 +248,15 @@ impl<'a> Request<'a> {
     }
 }
 
+/// One object of a batch read ([`Provider::read_batch`]): its request and its prior, as
+/// [`Provider::read`] takes them.
+pub struct BatchRead<'a> {
+    /// The request, as for a read of this object alone.
+    pub req: Request<'a>,
+    /// What state knows of the object (for an existence check: the planned id and inputs).
+    pub prior: &'a Prior,
+}
+
 /// What a provider read back.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Observed {
@@ -358,6 +367,33 @@ pub trait Provider: Send + Sync {
         req: &Request<'_>,
         prior: &Prior,
     ) -> Result<Option<Observed>, ProviderError>;
+
+    /// The collection an object can be read from together with others like it (an ARM list
+    /// of one type under one parent, a Kubernetes list of one kind in one namespace): the
+    /// engine hands objects whose keys are equal to [`Provider::read_batch`] together, when
+    /// there are at least two. `None` (the default): the object is read alone with
+    /// [`Provider::read`]. Pure, no request. The key names the collection (the type and
+    /// the parent); the engine also groups by the requests' settings, so every request of
+    /// one batch has the same settings.
+    fn batch_key(&self, _req: &Request<'_>, _prior: &Prior) -> Option<String> {
+        None
+    }
+
+    /// Reads the objects of one batch (equal [`Provider::batch_key`]s): one answer per entry
+    /// of `reads`, in their order, each what [`Provider::read`] would have answered for it —
+    /// the same attributes, the same `None` for an object that is gone (a provider that
+    /// lists must confirm an object missing from a list before calling it gone: a list read
+    /// page by page is no snapshot). The default reads each with `read`, one after another.
+    async fn read_batch(
+        &self,
+        reads: &[BatchRead<'_>],
+    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+        let mut out = Vec::with_capacity(reads.len());
+        for r in reads {
+            out.push(self.read(&r.req, r.prior).await);
+        }
+        out
+    }
 
     /// Reads a data source.
     async fn read_data(

@@ -10,6 +10,8 @@
 //!   sleep (use with paused time); `immutable` forces replacement; `password` (input) and
 //!   `token` (computed) are sensitive; `id`, `arn`, `token` are computed. An `etag` (which
 //!   only a test's `mutate` sets, as a service would) is volatile: the service's own.
+//!   `collection` (an input) is the batch key: things in one collection are read together
+//!   with `read_batch` (counted by [`FakeProvider::batch_sizes`]), as a list would read them.
 //! - `fake:reader` — a data source: `query` → `result = "r:<query>"`.
 //! - `fake:poke` — an action.
 //!
@@ -96,6 +98,8 @@ struct Inner {
     next_id: AtomicU64,
     /// Number of provider `read` calls (refresh).
     reads: AtomicU64,
+    /// The size of every `read_batch` call, in call order.
+    batches: Mutex<Vec<usize>>,
 }
 
 /// The fake provider. Clones share everything.
@@ -197,6 +201,15 @@ impl FakeProvider {
     /// Every object in the store, id → attributes.
     pub fn objects(&self) -> BTreeMap<String, serde_json::Value> {
         self.inner.store.lock().unwrap().clone()
+    }
+
+    /// What a read of `prior` finds in the store.
+    fn observe(&self, prior: &Prior) -> Option<Observed> {
+        let id = prior.id.as_ref()?;
+        self.object(id).map(|a| Observed {
+            id: Some(id.clone()),
+            attributes: Value::from(a),
+        })
     }
 
     /// The attributes of the object `id`, if it exists.
@@ -309,6 +322,13 @@ impl FakeProvider {
     }
 
     /// Number of provider `read` calls (refresh) so far.
+    /// The number of objects in each `read_batch` call so far, in call order (reads of a
+    /// lone object are counted by [`FakeProvider::refresh_reads`] instead).
+    pub fn batch_sizes(&self) -> Vec<usize> {
+        self.inner.batches.lock().unwrap().clone()
+    }
+
+    /// Number of `read` calls (one object each) so far.
     pub fn refresh_reads(&self) -> u64 {
         self.inner.reads.load(Ordering::SeqCst)
     }
@@ -517,13 +537,21 @@ impl Provider for FakeProvider {
         prior: &Prior,
     ) -> Result<Option<Observed>, ProviderError> {
         self.inner.reads.fetch_add(1, Ordering::SeqCst);
-        let Some(id) = &prior.id else {
-            return Ok(None);
-        };
-        Ok(self.object(id).map(|a| Observed {
-            id: Some(id.clone()),
-            attributes: Value::from(a),
-        }))
+        Ok(self.observe(prior))
+    }
+
+    fn batch_key(&self, req: &Request<'_>, prior: &Prior) -> Option<String> {
+        (req.type_name == "thing")
+            .then(|| str_at(&prior.inputs, "collection"))
+            .flatten()
+    }
+
+    async fn read_batch(
+        &self,
+        reads: &[plinth_provider::BatchRead<'_>],
+    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+        self.inner.batches.lock().unwrap().push(reads.len());
+        reads.iter().map(|r| Ok(self.observe(r.prior))).collect()
     }
 
     async fn read_data(

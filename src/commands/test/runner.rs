@@ -229,6 +229,7 @@ async fn make_plan(
         replace: Vec::new(),
         skip_refresh: false,
         parallelism: 16,
+        per_object_reads: false,
     };
     let input = PlanInput {
         workspace: plinth_engine::Workspace {

@@ -2,8 +2,12 @@
 //! already exists outside state (SPEC §3).
 
 use plinth_config::{Diagnostic, Diagnostics};
-use plinth_provider::{Prior, Request};
+use std::collections::HashMap;
+
+use plinth_provider::Prior;
 use plinth_value::Value;
+
+use crate::reads::{Read, Reading, batches, read_all};
 
 use crate::events::EventSink;
 
@@ -20,31 +24,40 @@ pub(super) struct CreateCheck {
 }
 
 /// Reads, concurrently, the ids that planned creates will take; an object that already
-/// exists is reported now rather than overwritten or refused at apply time.
+/// exists is reported now rather than overwritten or refused at apply time. Creates under
+/// one collection (1,000 identities in a new resource group) are checked with one batch read.
 pub(super) async fn find_existing(
     checks: Vec<CreateCheck>,
-    parallelism: usize,
+    reading: Reading,
     events: &dyn EventSink,
 ) -> Diagnostics {
-    let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(parallelism));
+    let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(reading.parallelism.max(1)));
     let mut set = tokio::task::JoinSet::new();
     // Providers' notes (retries) become events, as during refresh and apply.
     let (tx, mut notes) = tokio::sync::mpsc::unbounded_channel();
     let reporter = std::sync::Arc::new(crate::reporter::EventReporter { tx });
+    let mut by_address = HashMap::new();
+    let mut reads = Vec::with_capacity(checks.len());
     for c in checks {
+        reads.push(Read {
+            provider: c.provider.clone(),
+            type_name: c.type_name.clone(),
+            address: c.address.clone(),
+            settings: c.settings.clone(),
+            prior: Prior {
+                id: Some(c.id.clone()),
+                inputs: c.config.clone(),
+                attributes: Value::Null,
+            },
+        });
+        by_address.insert(c.address.clone(), c);
+    }
+    for batch in batches(reads, reading.batch, reporter.as_ref()) {
         let sem = sem.clone();
         let reporter = reporter.clone();
         set.spawn(async move {
             let _permit = sem.acquire_owned().await;
-            let req = Request::new(&c.type_name, &c.address, reporter.as_ref())
-                .with_settings(&c.settings);
-            let prior = Prior {
-                id: Some(c.id.clone()),
-                inputs: c.config.clone(),
-                attributes: Value::Null,
-            };
-            let found = c.provider.read(&req, &prior).await;
-            (c, found)
+            read_all(batch, reporter.as_ref()).await
         });
     }
     drop(reporter);
@@ -54,15 +67,20 @@ pub(super) async fn find_existing(
         while let Ok(e) = notes.try_recv() {
             events.emit(e);
         }
-        let Ok((c, res)) = joined else { continue };
-        match res {
-            Ok(Some(_)) => found.push(
-                Diagnostic::at(format!("`{}` would be created as {}, but that object already exists and is not in state", c.address, c.id), c.loc.clone())
-                    .label("already exists")
-                    .help(format!("adopt it with an import block, [[import]] to = {:?} id = {:?} (or `plinth import '{}' '{}'`), or choose another name", c.address, c.id, c.address, c.id)),
-            ),
-            Ok(None) => {}
-            Err(e) => found.push(Diagnostic::at(format!("checking whether `{}` already exists failed: {e}", c.address), c.loc.clone())),
+        let Ok(answers) = joined else { continue };
+        for (address, _, res) in answers {
+            let Some(c) = by_address.remove(&address) else {
+                continue;
+            };
+            match res {
+                Ok(Some(_)) => found.push(
+                    Diagnostic::at(format!("`{}` would be created as {}, but that object already exists and is not in state", c.address, c.id), c.loc.clone())
+                        .label("already exists")
+                        .help(format!("adopt it with an import block, [[import]] to = {:?} id = {:?} (or `plinth import '{}' '{}'`), or choose another name", c.address, c.id, c.address, c.id)),
+                ),
+                Ok(None) => {}
+                Err(e) => found.push(Diagnostic::at(format!("checking whether `{}` already exists failed: {e}", c.address), c.loc.clone())),
+            }
         }
     }
     while let Ok(e) = notes.try_recv() {

@@ -50,6 +50,18 @@ pub struct PlanOptions {
     pub skip_refresh: bool,
     /// How many refreshes run at once.
     pub parallelism: usize,
+    /// Read every object with its own request, never a collection at once (`--per-object-reads`:
+    /// slower; to compare with batched reads, or to rule them out).
+    pub per_object_reads: bool,
+}
+
+impl PlanOptions {
+    fn reading(&self) -> crate::reads::Reading {
+        crate::reads::Reading {
+            parallelism: self.parallelism.max(1),
+            batch: !self.per_object_reads,
+        }
+    }
 }
 
 /// Everything a plan is made from. The engine does no I/O of its own: the configuration is
@@ -108,7 +120,7 @@ pub async fn plan(
             input.workspace.registry,
             &existing,
             report,
-            opts.parallelism.max(1),
+            opts.reading(),
             events,
         )
         .await?
@@ -247,7 +259,7 @@ pub async fn plan(
             }
         }
     }
-    diags.extend(find_existing(create_checks, opts.parallelism.max(1), events).await);
+    diags.extend(find_existing(create_checks, opts.reading(), events).await);
     diags.clone().into_result()?;
 
     if opts.mode == PlanMode::RefreshOnly {

@@ -1,0 +1,105 @@
+//! Reading objects, alone or in batches: refresh and the plan's existence checks hand every
+//! read here. Objects a provider can read from one collection (equal
+//! [`Provider::batch_key`]s and equal settings) go to [`Provider::read_batch`] together, so
+//! that 1,000 identities in one resource group cost a few list pages instead of 1,000 GETs;
+//! the rest are read alone with [`Provider::read`]. Either way every object gets the answer
+//! its own read would have given (the provider's contract), so batching changes only the
+//! requests made, never the plan.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use plinth_provider::{BatchRead, Observed, Prior, Provider, ProviderError, Reporter, Request};
+use plinth_value::Value;
+
+/// How to read: how many reads (or batches) run at once, and whether objects may be read in
+/// batches at all (`false`: every object with its own request, to compare or to diagnose).
+#[derive(Clone, Copy, Debug)]
+pub struct Reading {
+    /// Reads or batches in flight at once (at least one).
+    pub parallelism: usize,
+    /// Objects that share a collection are read together.
+    pub batch: bool,
+}
+
+/// One object to read.
+pub(crate) struct Read {
+    pub(crate) provider: Arc<dyn Provider>,
+    /// The type without the provider prefix.
+    pub(crate) type_name: String,
+    pub(crate) address: String,
+    /// The provider's settings for this object.
+    pub(crate) settings: Value,
+    pub(crate) prior: Prior,
+}
+
+/// A read's answer, with the address and prior it was asked for.
+pub(crate) type Answer = (String, Prior, Result<Option<Observed>, ProviderError>);
+
+/// Splits `reads` into batches: objects with the same provider, batch key and settings
+/// together (in the order they came), every other object alone. With `batch` off, each
+/// object alone.
+pub(crate) fn batches(reads: Vec<Read>, batch: bool, reporter: &dyn Reporter) -> Vec<Vec<Read>> {
+    if !batch {
+        return reads.into_iter().map(|r| vec![r]).collect();
+    }
+    let mut out: Vec<Vec<Read>> = Vec::new();
+    let mut by_key: HashMap<(String, String, String), usize> = HashMap::new();
+    for r in reads {
+        let req = Request::new(&r.type_name, &r.address, reporter).with_settings(&r.settings);
+        let Some(key) = r.provider.batch_key(&req, &r.prior) else {
+            out.push(vec![r]);
+            continue;
+        };
+        let key = (
+            r.provider.name().to_string(),
+            key,
+            r.settings.to_json().to_string(),
+        );
+        match by_key.get(&key) {
+            Some(&i) => out[i].push(r),
+            None => {
+                by_key.insert(key, out.len());
+                out.push(vec![r]);
+            }
+        }
+    }
+    out
+}
+
+/// Reads one batch: a lone object with `read`, more with `read_batch`. One answer per
+/// object, in the batch's order. A provider answering a batch with the wrong number of
+/// answers is a bug in it; every object it left unanswered gets an error saying so.
+pub(crate) async fn read_all(batch: Vec<Read>, reporter: &dyn Reporter) -> Vec<Answer> {
+    if let [one] = batch.as_slice() {
+        let req = Request::new(&one.type_name, &one.address, reporter).with_settings(&one.settings);
+        let res = one.provider.read(&req, &one.prior).await;
+        let one = batch.into_iter().next().expect("one read");
+        return vec![(one.address, one.prior, res)];
+    }
+    let Some(first) = batch.first() else {
+        return Vec::new();
+    };
+    let provider = first.provider.clone();
+    let requests: Vec<BatchRead<'_>> = batch
+        .iter()
+        .map(|r| BatchRead {
+            req: Request::new(&r.type_name, &r.address, reporter).with_settings(&r.settings),
+            prior: &r.prior,
+        })
+        .collect();
+    let mut answers = provider.read_batch(&requests).await.into_iter();
+    drop(requests);
+    batch
+        .into_iter()
+        .map(|r| {
+            let res = answers.next().unwrap_or_else(|| {
+                Err(ProviderError::new(format!(
+                    "the {} provider answered a batch read without an answer for this object",
+                    provider.name()
+                )))
+            });
+            (r.address, r.prior, res)
+        })
+        .collect()
+}
