@@ -30,7 +30,7 @@ for kind in plain expressive; do
     rm -f "$WORK/$kind".{plan,apply,noop}
     for r in $(seq "$RUNS"); do
         d="$WORK/run-$kind-$r"
-        rm -rf "$d" && mkdir -p "$d" && cp "$WORK/gen-$kind/main.toml" "$d/"
+        rm -rf "$d" && mkdir -p "$d" && cp "$WORK/gen-$kind"/*.toml "$d/"
         measure_cycle "$WORK" "$kind" "$d" "$r"
     done
 done

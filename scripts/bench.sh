@@ -101,7 +101,7 @@ for n in $SIZES; do
         --out "$tmpl-touched" >"$WORK/gen-$n-touched.json"
     for r in $(seq "$RUNS"); do
         d="$WORK/run-$n-$r"
-        rm -rf "$d" && mkdir -p "$d" && cp "$tmpl/main.toml" "$d/"
+        rm -rf "$d" && mkdir -p "$d" && cp "$tmpl"/*.toml "$d/"
         log "N=$n run $r: plan (empty state)"
         measure "plan_empty_$n" "$d" "$PLINTH" plan --no-color
         log "N=$n run $r: apply"
@@ -113,7 +113,7 @@ for n in $SIZES; do
         measure "plan_noop_$n" "$d" "$PLINTH" plan --no-color
         grep -q "No changes" "$d/plan_noop_$n.out" ||
             log "WARNING: the plan after apply is not a no-op (see $d/plan_noop_$n.out)"
-        cp "$tmpl-touched/main.toml" "$d/main.toml"
+        cp "$tmpl-touched"/*.toml "$d/"
         log "N=$n run $r: plan (a fraction $TOUCH of inputs changed)"
         measure "plan_touched_$n" "$d" "$PLINTH" plan --no-color
         ((m > 0)) || continue
@@ -139,7 +139,7 @@ total_ms=$(json_num "$WORK/sleep.json" total_sleep_ms)
 par=$((SLEEP_RESOURCES * 2))
 rm -f "$WORK/sleep_apply"
 for r in $(seq "$RUNS"); do
-    rm -rf "$sd" && mkdir -p "$sd" && cp "$sd-tmpl/main.toml" "$sd/"
+    rm -rf "$sd" && mkdir -p "$sd" && cp "$sd-tmpl"/*.toml "$sd/"
     log "sleep run $r: apply (critical path ${cp_ms} ms)"
     measure sleep_apply "$sd" "$PLINTH" apply --auto-approve --no-color --parallelism "$par"
 done

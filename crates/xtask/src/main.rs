@@ -358,13 +358,49 @@ fn run_gen_modules(spec: &Spec, instances: usize, out: &std::path::Path) -> Resu
     Ok(())
 }
 
+/// The most a generated file holds (plinth's limit is 16 MiB per file).
+const PART_BYTES: usize = 4 << 20;
+
+/// `text` cut before `[resource.` lines into pieces of at most about `max` bytes (a piece
+/// holds at least one resource; the first keeps everything before the first resource).
+fn split_at_resources(text: &str, max: usize) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut last_cut = 0;
+    let mut at = 0;
+    while let Some(i) = text[at..].find("\n[resource.") {
+        let cut = at + i + 1;
+        if cut - start > max && last_cut > start {
+            parts.push(&text[start..last_cut]);
+            start = last_cut;
+        }
+        last_cut = cut;
+        at = cut;
+    }
+    if text.len() - start > max && last_cut > start {
+        parts.push(&text[start..last_cut]);
+        start = last_cut;
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
 fn run_gen_flat(spec: &Spec, out: &std::path::Path) -> Result<(), String> {
     let graph = scale::generate(spec);
     let file = out.join("main.toml");
     let text = graph.render(spec.kind);
-    write_file(&file, &text)?;
+    // plinth reads files of up to 16 MiB: a large graph goes into several files.
+    let parts = split_at_resources(&text, PART_BYTES);
+    for (i, part) in parts.iter().enumerate() {
+        let name = match i {
+            0 => "main.toml".to_string(),
+            _ => format!("resources-{i:03}.toml"),
+        };
+        write_file(&out.join(name), part)?;
+    }
     let mut summary = serde_json::json!({
         "file": file.display().to_string(),
+        "files": parts.len(),
         "bytes": text.len(),
         "resources": graph.nodes.len(),
         "layers": graph.layers,
@@ -392,6 +428,18 @@ fn run_gen_flat(spec: &Spec, out: &std::path::Path) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn large_graphs_are_split_at_resource_boundaries() {
+        let text = "# head\n\n[resource.a]\nx = 1\n\n[resource.b]\nx = 2\n\n[resource.c]\nx = 3\n";
+        let parts = super::split_at_resources(text, 20);
+        assert_eq!(parts.concat(), text);
+        assert!(parts.len() > 1, "{parts:?}");
+        for p in &parts[1..] {
+            assert!(p.starts_with("[resource."), "{p:?}");
+        }
+        assert_eq!(super::split_at_resources(text, 1 << 20), vec![text]);
+    }
+
     use super::*;
 
     fn args(s: &str) -> Vec<String> {
