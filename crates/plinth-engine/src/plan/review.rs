@@ -118,11 +118,15 @@ impl ReadPaths {
     /// The references of every expression in `config` (one module's).
     pub(super) fn of(config: &Config) -> Self {
         let mut r = ReadPaths::default();
-        let keyed = |kind: plinth_addr::DeclKind, name: &str| {
-            config.resources.iter().any(|d| {
-                d.mode == kind && d.name == name && (d.count.is_some() || d.for_each.is_some())
-            })
-        };
+        // Keyed declarations by kind and name, found once (a scan per reference was
+        // quadratic: 100,000 resources took minutes).
+        let keyed_decls: std::collections::HashSet<(plinth_addr::DeclKind, &str)> = config
+            .resources
+            .iter()
+            .filter(|d| d.count.is_some() || d.for_each.is_some())
+            .map(|d| (d.mode, d.name.as_str()))
+            .collect();
+        let keyed = |kind: plinth_addr::DeclKind, name: &str| keyed_decls.contains(&(kind, name));
         let mut add = |node: &Node, self_name: Option<&str>| {
             for f in node.references() {
                 let reference = f.reference;
