@@ -428,6 +428,22 @@ fn resource_request(
                 let mut items: Vec<Value> = cluster.list(r, ns).into_iter().cloned().collect();
                 table::filter(&mut items, query)?;
                 let rv = cluster.resource_version.to_string();
+                // Pages as the API server does: `limit` items, then a `continue` token (here
+                // the key of the page's last item: items come in key order) for the rest.
+                let key_of = |o: &Value| {
+                    let name = o.pointer("/metadata/name").and_then(Value::as_str);
+                    let ns = o.pointer("/metadata/namespace").and_then(Value::as_str);
+                    super::cluster::object_key(ns, name.unwrap_or_default())
+                };
+                if let Some(after) = query.get("continue").filter(|c| !c.is_empty()) {
+                    items.retain(|o| key_of(o).as_str() > after);
+                }
+                let limit = query.get("limit").and_then(|l| l.parse::<usize>().ok());
+                let mut next = None;
+                if let Some(limit) = limit.filter(|l| *l > 0 && *l < items.len()) {
+                    items.truncate(limit);
+                    next = items.last().map(key_of);
+                }
                 if wants_table(headers) {
                     let t = table::table(r, &items, &rv, query.get("includeObject"));
                     return Ok(json_response(
@@ -436,10 +452,14 @@ fn resource_request(
                         Some("application/json;as=Table;v=v1;g=meta.k8s.io"),
                     ));
                 }
+                let mut metadata = json!({"resourceVersion": rv});
+                if let Some(next) = next {
+                    metadata["continue"] = Value::from(next);
+                }
                 ok(json!({
                     "apiVersion": r.api_version(),
                     "kind": format!("{}List", r.kind),
-                    "metadata": {"resourceVersion": rv},
+                    "metadata": metadata,
                     "items": items,
                 }))
             }
