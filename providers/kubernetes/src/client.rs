@@ -17,6 +17,7 @@ use crate::connection::{
 use crate::errors::{self, Retry};
 use crate::kind::{Gvk, ObjectRef};
 use crate::manifest::p;
+use crate::seen::Seen;
 
 /// The field manager plinth writes with.
 pub const FIELD_MANAGER: &str = "plinth";
@@ -49,6 +50,8 @@ pub(crate) struct Cluster<'a> {
     pub req: &'a Request<'a>,
     pub conns: &'a Connections,
     pub credentials: Option<&'a dyn ClusterCredentials>,
+    /// What this run's reads saw (for plans that may leave out a dry run).
+    pub seen: &'a Seen,
     /// Tries of a call that fails transiently, and the first wait between them.
     pub retry_attempts: u32,
     pub retry_base: Duration,
@@ -79,9 +82,10 @@ impl Cluster<'_> {
             .await
     }
 
-    /// The connection for a plan, which may take a recent "the cluster does not exist" again
-    /// instead of asking ARM once per planned object.
-    pub(crate) async fn conn_for_plan(&self) -> Result<Result<Arc<Conn>, NoConn>, ProviderError> {
+    /// The connection for a plan or a read (refresh, existence checks), which takes an
+    /// earlier "the cluster does not exist" again instead of asking ARM once per object
+    /// (see `connection::Slot`).
+    pub(crate) async fn conn_for_read(&self) -> Result<Result<Arc<Conn>, NoConn>, ProviderError> {
         self.conns
             .get(
                 self.req.settings,

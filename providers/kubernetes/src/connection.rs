@@ -8,14 +8,13 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::discovery::ApiResource;
 use plinth_provider::ProviderError;
 use plinth_value::Value;
-use tokio::sync::OnceCell;
 
 use crate::errors;
 use crate::kind::Gvk;
@@ -248,31 +247,38 @@ fn kubeconfig_error(e: &kube::config::KubeconfigError) -> String {
     }
 }
 
-/// How long a plan takes "the cluster does not exist" again without asking ARM.
-const ABSENT_FOR_PLANS: Duration = Duration::from_secs(60);
-
-/// The clients, one per distinct settings.
+/// The clients, one per distinct settings, and what ARM said of clusters that do not exist.
+///
+/// One lookup at a time per settings (single-flight): while one asks ARM for credentials,
+/// the others of the same settings wait for its answer instead of asking too, so a plan of
+/// 900 objects of one cluster asks once, not 900 times.
 #[derive(Default)]
 pub struct Connections {
-    cells: tokio::sync::Mutex<HashMap<String, Arc<OnceCell<Arc<Conn>>>>>,
-    /// Settings whose cluster ARM said does not exist, and when. Only plans take this answer
-    /// again (for [`ABSENT_FOR_PLANS`]): a plan without the cluster is the offline plan, the
-    /// same as while the cluster's id is unknown, so reusing it is always sound. Everything
-    /// else (reads, applies, deletes, actions) asks again, as the cluster may be created
-    /// mid-run; a connection made clears the entry.
-    absent: Mutex<HashMap<String, std::time::Instant>>,
+    slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Slot>>>>,
 }
 
-/// Whether a lookup may take a recent "the cluster does not exist" again.
+/// What is known of one settings' cluster.
+#[derive(Default)]
+struct Slot {
+    conn: Option<Arc<Conn>>,
+    /// When ARM last said the cluster does not exist (cleared when a connection is made).
+    /// Reads and plans ([`Absent::Reuse`]) take this answer again for the rest of the run: a
+    /// plan without the cluster is the offline plan, the same as while the cluster's id is
+    /// unknown, and a read of an object in a cluster that does not exist answers "gone" —
+    /// both happen before anything is applied (an apply reads nothing with `read`). Writes,
+    /// deletes, actions and data source reads ([`Absent::AskAgain`]), which run while the
+    /// same apply may have created the cluster, take it only when it was given after they
+    /// started waiting for it (it is then as fresh as an answer they would get themselves).
+    absent_since: Option<Instant>,
+}
+
+/// Whether a lookup may take an earlier "the cluster does not exist" again.
 #[derive(Clone, Copy, PartialEq)]
 pub enum Absent {
+    /// Reads and plans: yes, for the whole run.
     Reuse,
+    /// Writes, deletes, actions, data sources: only an answer given after the lookup began.
     AskAgain,
-}
-
-enum InitError {
-    Gone,
-    Failed(ProviderError),
 }
 
 impl Connections {
@@ -287,59 +293,49 @@ impl Connections {
         let Some(target) = target_of(settings)? else {
             return Ok(Err(NoConn::Unknown));
         };
-        let key = settings.unmark_all().to_json().to_string();
-        if absent == Absent::Reuse
-            && self
-                .absent
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(&key)
-                .is_some_and(|at| at.elapsed() < ABSENT_FOR_PLANS)
+        let began = Instant::now();
+        let key = settings_key(settings);
+        let slot = self
+            .slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_default()
+            .clone();
+        // Held while asking: the other lookups of these settings wait for this answer.
+        let mut slot = slot.lock().await;
+        if let Some(c) = &slot.conn {
+            return Ok(Ok(c.clone()));
+        }
+        if let Some(at) = slot.absent_since
+            && (absent == Absent::Reuse || at >= began)
         {
             return Ok(Err(NoConn::ClusterGone));
         }
-        let cell = self
-            .cells
-            .lock()
-            .await
-            .entry(key.clone())
-            .or_default()
-            .clone();
-        let got = cell
-            .get_or_try_init(|| async {
-                let config = match config_for(&target, credentials, timeouts).await {
-                    Ok(Some(c)) => c,
-                    Ok(None) => return Err(InitError::Gone),
-                    Err(e) => return Err(InitError::Failed(e)),
-                };
-                let server = server_of(&config.cluster_url);
-                install_crypto_provider();
-                let client = kube::Client::try_from(config).map_err(|e| {
-                    InitError::Failed(ProviderError::new(format!(
-                        "cannot make a Kubernetes client: {}",
-                        errors::plain(&e)
-                    )))
-                })?;
-                Ok(Arc::new(Conn {
-                    client,
-                    server,
-                    request_timeout: timeouts.request,
-                    kinds: Mutex::new(HashMap::new()),
-                }))
-            })
-            .await;
-        let mut absent = self.absent.lock().unwrap_or_else(|e| e.into_inner());
-        match got {
-            Ok(c) => {
-                absent.remove(&key);
-                Ok(Ok(c.clone()))
+        let config = match config_for(&target, credentials, timeouts).await? {
+            Some(c) => c,
+            None => {
+                slot.absent_since = Some(Instant::now());
+                return Ok(Err(NoConn::ClusterGone));
             }
-            Err(InitError::Gone) => {
-                absent.insert(key, std::time::Instant::now());
-                Ok(Err(NoConn::ClusterGone))
-            }
-            Err(InitError::Failed(e)) => Err(e),
-        }
+        };
+        let server = server_of(&config.cluster_url);
+        install_crypto_provider();
+        let client = kube::Client::try_from(config).map_err(|e| {
+            ProviderError::new(format!(
+                "cannot make a Kubernetes client: {}",
+                errors::plain(&e)
+            ))
+        })?;
+        let conn = Arc::new(Conn {
+            client,
+            server,
+            request_timeout: timeouts.request,
+            kinds: Mutex::new(HashMap::new()),
+        });
+        slot.absent_since = None;
+        slot.conn = Some(conn.clone());
+        Ok(Ok(conn))
     }
 
     /// Forgets `conn` as the connection of these settings (it no longer reaches the cluster:
@@ -347,16 +343,24 @@ impl Connections {
     /// as when the cluster was replaced), so that the next lookup makes one from fresh
     /// credentials. A connection made again meanwhile (by another call) is kept.
     pub async fn forget(&self, settings: &Value, conn: &Arc<Conn>) {
-        let key = settings.unmark_all().to_json().to_string();
-        let mut cells = self.cells.lock().await;
-        if cells
-            .get(&key)
-            .and_then(|cell| cell.get())
-            .is_some_and(|c| Arc::ptr_eq(c, conn))
-        {
-            cells.remove(&key);
+        let slot = self
+            .slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&settings_key(settings))
+            .cloned();
+        if let Some(slot) = slot {
+            let mut slot = slot.lock().await;
+            if slot.conn.as_ref().is_some_and(|c| Arc::ptr_eq(c, conn)) {
+                slot.conn = None;
+            }
         }
     }
+}
+
+/// The key of a settings table: one connection per distinct key.
+pub(crate) fn settings_key(settings: &Value) -> String {
+    settings.unmark_all().to_json().to_string()
 }
 
 /// kube's TLS (rustls) takes the process-wide crypto provider; with more than one compiled

@@ -31,7 +31,9 @@
 //!   (credentials refused, address or certificate not the cluster's, as after an AKS cluster
 //!   is replaced under the same id) is made again from fresh credentials, once per call.
 //! - Reads: an object of a cluster ARM says does not exist is gone; one of a cluster not
-//!   known yet (its settings refer to something not created) is kept as last read.
+//!   known yet (its settings refer to something not created) is kept as last read. Objects
+//!   of one kind in one namespace are read together with one list (`batch`). ARM is asked
+//!   once per run whether a cluster exists for reads and plans; writes ask again.
 //! - Deletes: background propagation (a Job's pods go too), then wait until the object is
 //!   gone (`delete_timeout`, default 2 minutes).
 //!
@@ -42,6 +44,8 @@
 //!   `delete_timeout`): pure;
 //! - `client`: calls to one cluster for one request (discovery, reads, server-side apply,
 //!   reconnects); `wait`: judging and polling for waits and deletes;
+//! - `seen` (what this run's reads saw, for plans) and `batch`: reads of many objects of
+//!   one kind and namespace with a list;
 //! - `plan`: dry-run and offline plans; `restart`: the rollout-restart action; `fields`:
 //!   `k8s:fields` (its own field manager per resource, never creating or deleting the object);
 //!   `set`: `k8s:manifests`, objects of multi-document YAML as one resource, each object a
@@ -50,6 +54,7 @@
 
 #![warn(missing_docs)]
 
+mod batch;
 mod client;
 mod connection;
 mod data;
@@ -62,6 +67,7 @@ mod options;
 mod plan;
 mod provider;
 mod restart;
+mod seen;
 mod set;
 mod wait;
 

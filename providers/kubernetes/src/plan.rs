@@ -30,7 +30,7 @@ pub(crate) async fn plan(
     let previous = prior
         .and_then(|p| desired(&gvk, &p.inputs).ok())
         .unwrap_or(Value::Null);
-    let conn = cluster.conn_for_plan().await?.ok();
+    let conn = cluster.conn_for_read().await?.ok();
     let resolved = match &conn {
         Some(c) => cluster.resolve(c, &gvk).await?,
         None => None,
@@ -70,6 +70,16 @@ pub(crate) async fn plan(
     }
     let obj = object_ref(&gvk, &manifest)
         .ok_or_else(|| ProviderError::new("manifest.metadata.name must be a string"))?;
+    if let Some(prior) = prior
+        && dry_run_can_only_agree(cluster, &obj, prior, config, &manifest)
+    {
+        // What the dry run's comparison below answers when nothing differs.
+        return Ok(Planned {
+            attributes: prior.attributes.clone(),
+            changed: Vec::new(),
+            requires_replace: Vec::new(),
+        });
+    }
     let body = manifest.unmark_all().to_json();
     let dry = match cluster
         .apply(
@@ -204,6 +214,57 @@ pub(crate) async fn plan(
         attributes,
         changed,
         requires_replace: Vec::new(),
+    })
+}
+
+/// Whether the server-side dry run of `manifest` (the object `obj`, `config` evaluated) can
+/// only answer "no change", so that a no-op plan need not send one request per object. All
+/// of these must hold, else the dry run is sent:
+///
+/// 1. The inputs are exactly those of the last apply (`prior.inputs`, marks aside): plinth
+///    would send the same body, with the same `force`.
+/// 2. This run read the object through the settings the plan uses now and found the uid the
+///    refreshed record has. Refresh reads an object where the settings recorded with it
+///    point; the dry run goes where they point now, and another object there (another
+///    cluster) is a replacement that only the dry run's uid would show.
+/// 3. On every path the manifest sets (the paths the plan compares), the refreshed object
+///    holds exactly the manifest's value: nobody changed what plinth manages (no drift), and
+///    the server stored what plinth sent as sent. Any difference sends the dry run: drift,
+///    a value the server normalises or fills defaults into (a list of containers, a
+///    quantity), a mutating webhook's rewrite, a Secret's write-only `stringData`.
+///
+/// Why that is enough: a server-side apply sets exactly the fields sent to the values sent;
+/// where the object already has those values nothing changes, and no conflict arises (equal
+/// values are shared ownership, not a conflict). Defaulting and mutating admission then run
+/// on the merged object: what they do to paths the manifest does not set is never compared;
+/// what they did to paths it sets shows in the refreshed object, which after the last apply
+/// of these same inputs holds the manifest's values there. They could only answer otherwise
+/// now if their own behaviour changed with nothing plinth sends having changed (a webhook
+/// whose answer depends on the time or on other objects); that difference would have no
+/// effect on what plinth applies either: with no change planned, nothing is sent.
+fn dry_run_can_only_agree(
+    cluster: &Cluster<'_>,
+    obj: &crate::kind::ObjectRef,
+    prior: &Prior,
+    config: &Value,
+    manifest: &Value,
+) -> bool {
+    if config.unmark_all() != prior.inputs.unmark_all() {
+        return false;
+    }
+    let Some(uid) = crate::seen::uid_of(&prior.attributes) else {
+        return false;
+    };
+    if !cluster.seen.read_as(cluster.req.settings, &obj.id(), &uid) {
+        return false;
+    }
+    let mut paths = Vec::new();
+    compared_paths(manifest, &mut paths);
+    paths.iter().all(|path| {
+        same(
+            manifest.get(path).as_ref(),
+            prior.attributes.get(path).as_ref(),
+        )
     })
 }
 

@@ -10,7 +10,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use kube::core::params::DeleteParams;
 use plinth_provider::{
-    InputSchema, Observed, Planned, Prior, Provider, ProviderError, Request, TypeSchema, ValueKind,
+    BatchRead, InputSchema, Observed, Planned, Prior, Provider, ProviderError, Request, TypeSchema,
+    ValueKind,
 };
 use plinth_value::{Map, Path, PathSeg, Value};
 
@@ -23,13 +24,18 @@ use crate::manifest::{
     object_ref, p, scope_namespace, secret_paths,
 };
 use crate::options::{DEFAULT_DELETE_TIMEOUT, Wait, options};
+use crate::seen::Seen;
 use crate::set::MANIFESTS;
-use crate::{data, fields, plan, restart, set};
+use crate::{batch, data, fields, plan, restart, set};
 
 /// The Kubernetes provider.
 pub struct KubernetesProvider {
     credentials: Option<Arc<dyn ClusterCredentials>>,
     conns: Connections,
+    /// What this run's reads saw.
+    pub(crate) seen: Seen,
+    /// Items per page of the lists that batched reads send (default 500).
+    pub list_page_size: u32,
     /// Tries of a call that fails transiently (429, 5xx, connection errors).
     pub retry_attempts: u32,
     /// The first wait between tries (doubled each time).
@@ -55,6 +61,8 @@ impl KubernetesProvider {
         KubernetesProvider {
             credentials: None,
             conns: Connections::default(),
+            seen: Seen::default(),
+            list_page_size: batch::DEFAULT_PAGE_SIZE,
             retry_attempts: 5,
             retry_base: Duration::from_millis(500),
             poll_interval: Duration::from_millis(100),
@@ -72,10 +80,11 @@ impl KubernetesProvider {
     }
 
     /// This request's view of the clusters.
-    fn cluster<'a>(&'a self, req: &'a Request<'a>) -> Cluster<'a> {
+    pub(crate) fn cluster<'a>(&'a self, req: &'a Request<'a>) -> Cluster<'a> {
         Cluster {
             req,
             conns: &self.conns,
+            seen: &self.seen,
             credentials: self.credentials.as_deref(),
             retry_attempts: self.retry_attempts,
             retry_base: self.retry_base,
@@ -128,7 +137,7 @@ impl KubernetesProvider {
     }
 
     /// The object a prior record names.
-    fn prior_ref(&self, gvk: &Gvk, prior: &Prior) -> Option<ObjectRef> {
+    pub(crate) fn prior_ref(&self, gvk: &Gvk, prior: &Prior) -> Option<ObjectRef> {
         if let Some(id) = &prior.id
             && let Ok(r) = ObjectRef::parse_id(id)
         {
@@ -350,7 +359,7 @@ impl Provider for KubernetesProvider {
             return Ok(None);
         };
         let cluster = self.cluster(req);
-        let conn = match cluster.conn().await? {
+        let conn = match cluster.conn_for_read().await? {
             Ok(c) => c,
             // ARM says the cluster does not exist: nor does anything in it.
             Err(NoConn::ClusterGone) => return Ok(None),
@@ -369,10 +378,29 @@ impl Provider for KubernetesProvider {
         } else if obj.namespace.is_none() {
             obj.namespace = Some("default".into());
         }
-        Ok(cluster.get(&conn, &r, &obj).await?.map(|got| Observed {
+        let read = cluster.get(&conn, &r, &obj).await?.map(|got| Observed {
             id: Some(obj.id()),
             attributes: attributes_of(&gvk, got),
-        }))
+        });
+        self.seen.record(req.settings, &obj.id(), read.as_ref());
+        Ok(read)
+    }
+
+    /// Plain objects: their kind and namespace (see `batch`). `k8s:fields`, sets and
+    /// actions are read alone.
+    fn batch_key(&self, req: &Request<'_>, prior: &Prior) -> Option<String> {
+        if !batch::batchable(req.type_name) {
+            return None;
+        }
+        let gvk = Gvk::parse(req.type_name).ok()?;
+        self.prior_ref(&gvk, prior).map(|obj| batch::key(&obj))
+    }
+
+    async fn read_batch(
+        &self,
+        reads: &[BatchRead<'_>],
+    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+        batch::read(self, reads).await
     }
 
     async fn create(&self, req: &Request<'_>, config: &Value) -> Result<Observed, ProviderError> {

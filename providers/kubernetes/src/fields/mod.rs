@@ -52,7 +52,7 @@ pub(crate) async fn plan(
         .and_then(|p| target(&p.inputs).ok())
         .map(|(_, m)| m)
         .unwrap_or(Value::Null);
-    let conn = cluster.conn_for_plan().await?.ok();
+    let conn = cluster.conn_for_read().await?.ok();
     let resolved = match &conn {
         Some(c) => cluster.resolve(c, &gvk).await?,
         None => None,
@@ -210,7 +210,7 @@ pub(crate) async fn read(
         return Ok(None);
     };
     let manager = manager_of(cluster.req.address, Some(prior));
-    let conn = match cluster.conn().await? {
+    let conn = match cluster.conn_for_read().await? {
         Ok(c) => c,
         Err(NoConn::ClusterGone) => return Ok(None),
         Err(NoConn::Unknown) => return Ok(crate::provider::as_last_seen(prior)),
