@@ -22,6 +22,11 @@ macro_rules! out {
     }};
 }
 
+/// The allocator: a plan of 100,000 resources allocates and frees tens of millions of small
+/// values (mimalloc: 1.6x faster than glibc's malloc there).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod backend;
 mod commands;
 mod environment;
