@@ -7,6 +7,7 @@
 
 mod support;
 
+mod batched_reads;
 mod clusters_not_created_yet;
 mod data_sources;
 mod fields;
