@@ -20,7 +20,8 @@
 //!   objects.
 
 use plinth_provider::{
-    InputSchema, Observed, Planned, Prior, Provider, ProviderError, Request, TypeSchema, ValueKind,
+    BatchRead, InputSchema, Observed, Planned, Prior, Provider, ProviderError, Request, TypeSchema,
+    ValueKind,
 };
 use plinth_value::{Map, Path, PathSeg, Value};
 
@@ -479,7 +480,8 @@ fn set_id(objs: &[ObjectRef]) -> String {
 }
 
 /// Reads every recorded object; those gone leave the set's attributes (and are planned as
-/// creates). `None` when every one is gone.
+/// creates). `None` when every one is gone. Objects of one kind in one namespace are read
+/// together ([`Provider::read_batch`]: one list), each answered as its own read would be.
 pub(crate) async fn read(
     k8s: &dyn Provider,
     req: &Request<'_>,
@@ -489,12 +491,52 @@ pub(crate) async fn read(
     if before.is_empty() {
         return Ok(None);
     }
+    let type_names: Vec<String> = before.iter().map(|(o, _)| o.gvk.type_name()).collect();
+    let priors: Vec<Prior> = before
+        .iter()
+        .map(|(o, a)| member_prior(prior, o, a.clone()))
+        .collect();
+    // Members by batch key, in their order; those without one alone.
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut by_key: std::collections::HashMap<String, usize> = Default::default();
+    for (i, (t, mp)) in type_names.iter().zip(&priors).enumerate() {
+        match k8s.batch_key(&member_req(req, t), mp) {
+            Some(key) => match by_key.get(&key) {
+                Some(&g) => groups[g].push(i),
+                None => {
+                    by_key.insert(key, groups.len());
+                    groups.push(vec![i]);
+                }
+            },
+            None => groups.push(vec![i]),
+        }
+    }
+    let mut answers: Vec<Option<Result<Option<Observed>, ProviderError>>> =
+        before.iter().map(|_| None).collect();
+    for members in groups {
+        if let [i] = members.as_slice() {
+            answers[*i] = Some(
+                k8s.read(&member_req(req, &type_names[*i]), &priors[*i])
+                    .await,
+            );
+            continue;
+        }
+        let reads: Vec<BatchRead<'_>> = members
+            .iter()
+            .map(|i| BatchRead {
+                req: member_req(req, &type_names[*i]),
+                prior: &priors[*i],
+            })
+            .collect();
+        for (i, a) in members.iter().zip(k8s.read_batch(&reads).await) {
+            answers[*i] = Some(a);
+        }
+    }
     let mut objects = Map::new();
-    for (o, a) in &before {
-        let type_name = o.gvk.type_name();
-        let sub = member_req(req, &type_name);
-        let mp = member_prior(prior, o, a.clone());
-        if let Some(got) = k8s.read(&sub, &mp).await? {
+    for ((o, _), answer) in before.iter().zip(answers) {
+        let answer = answer
+            .unwrap_or_else(|| Err(ProviderError::new(format!("{} was not read", o.describe()))));
+        if let Some(got) = answer? {
             objects.insert(o.id(), got.attributes);
         }
     }

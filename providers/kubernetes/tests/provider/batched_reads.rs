@@ -412,3 +412,50 @@ async fn arm_is_asked_once_per_cluster_for_reads_and_plans_and_again_for_writes(
     other.delete(&req, &priors[1]).await.unwrap();
     assert_eq!(asks2.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sets_objects_of_one_kind_are_read_with_one_list() {
+    let w = World::new(false).await;
+    let t = "manifests";
+    let cm = |name: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"k": name}});
+    let cfg = v(json!({"manifests": [
+        cm("s1"), cm("s2"), cm("s3"),
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "alone"}},
+    ]}));
+    let made = w.k8s.create(&w.req(t), &cfg).await.unwrap();
+    let prior = Prior {
+        id: made.id.clone(),
+        inputs: cfg.clone(),
+        attributes: made.attributes.clone(),
+    };
+    let from = log_len(&w);
+    let read = w.k8s.read(&w.req(t), &prior).await.unwrap().unwrap();
+    let log = log_since(&w, from);
+    // The three ConfigMaps with one list, the ServiceAccount with its GET.
+    assert_eq!(
+        lists_and_gets(&log, "/namespaces/default/configmaps"),
+        (1, 0)
+    );
+    assert_eq!(
+        lists_and_gets(&log, "/namespaces/default/serviceaccounts"),
+        (0, 1)
+    );
+    assert_eq!(log.len(), 2, "{log:?}");
+    // As the objects read one by one.
+    for name in ["s1", "s2", "s3"] {
+        let id = format!("v1/ConfigMap/default/{name}");
+        let alone = w
+            .k8s
+            .read(
+                &w.req("v1/ConfigMap"),
+                &prior_of(&id, &v(json!({"manifest": cm(name)}))),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            read.attributes.get(&p(&format!("objects[\"{id}\"]"))),
+            Some(alone.attributes)
+        );
+    }
+}
