@@ -147,7 +147,10 @@ pub(super) async fn plan_cmd(
     }
     let code = if detailed && plan.has_changes() { 2 } else { 0 };
     // The process ends next: freeing a large plan change by change would take longer than
-    // printing it.
+    // printing it. So would the state and the configuration (plain data, nothing to close):
+    // at 100,000 resources, a tenth of the run.
     std::mem::forget(plan);
+    std::mem::forget(state);
+    std::mem::forget(loaded.config);
     Ok(code)
 }
