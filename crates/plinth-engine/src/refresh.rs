@@ -11,12 +11,12 @@
 //! object, so that the value found is kept (see [`Rules`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use plinth_addr::DeclKind;
 use plinth_config::{Diagnostic, Diagnostics};
 use plinth_plan::{Action, Drift};
-use plinth_provider::{Registry, diff};
+use plinth_provider::{Prior, Registry, diff};
 use plinth_state::{OutputState, ResourceState, State, Status};
 use plinth_value::{Path, Value};
 use tokio::sync::Semaphore;
@@ -38,6 +38,10 @@ pub struct Refreshed<'a> {
     moved_in: BTreeMap<String, ResourceState>,
     /// The address in the loaded state of each record renamed into this view.
     origin: HashMap<String, String>,
+    /// The prior object refresh built (with [`marks::prior`]) for each record it found
+    /// unchanged, by address: planning takes it ([`Refreshed::take_prior`]) instead of
+    /// building the same prior from the record again.
+    priors: Mutex<HashMap<String, Prior>>,
 }
 
 /// What refresh reports besides the objects it reads.
@@ -102,7 +106,24 @@ impl<'a> Refreshed<'a> {
             removed: HashSet::new(),
             moved_in: BTreeMap::new(),
             origin: HashMap::new(),
+            priors: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The prior object of the record at `address` that refresh built and found unchanged,
+    /// taken out of this view (a second call answers `None`); `None` as well when the
+    /// record changed, moved or is gone. The same as [`marks::prior`] of [`Refreshed::get`].
+    pub fn take_prior(&self, address: &str) -> Option<Prior> {
+        if self.updated.contains_key(address)
+            || self.removed.contains(address)
+            || self.moved_in.contains_key(address)
+        {
+            return None;
+        }
+        self.priors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(address)
     }
 
     /// The record of `address` (an address of this view) as the loaded state holds it,
@@ -303,6 +324,21 @@ pub async fn refresh<'s>(
                     // The same JSON as recorded: nothing changed (the common case, checked first,
                     // without building the object's JSON).
                     let same = after.eq_json(&r.attributes);
+                    let id_changed = obs.id.is_some() && obs.id != r.id;
+                    if same && !pending && !id_changed {
+                        // Unchanged, so no drift either: planning takes this prior rather
+                        // than building it from the record again.
+                        let prior = Prior {
+                            attributes: before,
+                            ..prior
+                        };
+                        refreshed
+                            .priors
+                            .get_mut()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(address, prior);
+                        continue;
+                    }
                     let changed = if same {
                         Vec::new()
                     } else {
@@ -317,19 +353,16 @@ pub async fn refresh<'s>(
                         report,
                         report.lifecycle.get(&address).unwrap_or(&no_rules),
                     );
-                    let id_changed = obs.id.is_some() && obs.id != r.id;
-                    if pending || id_changed || !same {
-                        let mut rec = r.clone();
-                        rec.attributes = after.to_json();
-                        marks::add_paths(&mut rec.sensitive_paths, &after);
-                        if obs.id.is_some() {
-                            rec.id = obs.id.clone();
-                        }
-                        if pending {
-                            rec.status = Status::Created;
-                        }
-                        refreshed.updated.insert(address.clone(), rec);
+                    let mut rec = r.clone();
+                    rec.attributes = after.to_json();
+                    marks::add_paths(&mut rec.sensitive_paths, &after);
+                    if obs.id.is_some() {
+                        rec.id = obs.id.clone();
                     }
+                    if pending {
+                        rec.status = Status::Created;
+                    }
+                    refreshed.updated.insert(address.clone(), rec);
                     if pending || !changed.is_empty() {
                         drift.push(Drift {
                             address: address.clone(),
@@ -516,4 +549,85 @@ fn user_set(registry: &Registry, r: &ResourceState, changed: &[Path], before: &V
         .filter(|c| set.iter().any(|(_, s)| s.overlaps(c)) || owned_map(c))
         .cloned()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reads::Reading;
+    use serde_json::json;
+
+    fn record(address: &str, status: Status) -> ResourceState {
+        let input = json!({"seq": 1, "value": format!("{address}-v0")});
+        ResourceState {
+            address: address.into(),
+            type_name: "core:data".into(),
+            mode: DeclKind::Resource,
+            id: Some(format!("id-{address}")),
+            inputs: json!({ "input": input }),
+            attributes: json!({"id": format!("id-{address}"), "input": input, "output": input}),
+            dependencies: vec![],
+            sensitive_paths: vec!["input.value".into()],
+            status,
+            deposed: false,
+            settings: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_prior_of_an_unchanged_record_is_handed_on_once() {
+        let mut registry = Registry::new();
+        registry.register(Arc::new(plinth_provider_core::CoreProvider::new()));
+        let mut state = State::new();
+        for r in [
+            record("same", Status::Created),
+            record("settled", Status::PendingCreate),
+        ] {
+            state.resources.insert(r.address.clone(), r);
+        }
+        let lifecycle = HashMap::new();
+        let report = Report {
+            all: false,
+            unmanaged: true,
+            lifecycle: &lifecycle,
+        };
+        let reading = Reading {
+            parallelism: 4,
+            batch: true,
+        };
+        let settings = crate::settings::Settings::new();
+        let events = crate::events::NoEvents;
+        let (refreshed, drift) = refresh(&state, &registry, &settings, report, reading, &events)
+            .await
+            .expect("refresh");
+        // What planning would have built from the record, marks included.
+        let built = marks::prior(&registry, &state.resources["same"]);
+        assert!(
+            built
+                .attributes
+                .get(&"input.value".parse().unwrap())
+                .is_some_and(|v| v.is_sensitive())
+        );
+        assert_eq!(refreshed.take_prior("same"), Some(built));
+        assert_eq!(refreshed.take_prior("same"), None, "taken once");
+        // A record refresh changed (a pending create settled) is planned from its new record.
+        assert_eq!(drift.len(), 1);
+        assert_eq!(refreshed.take_prior("settled"), None);
+        assert!(
+            refreshed
+                .get("settled")
+                .is_some_and(|r| r.status == Status::Created)
+        );
+        // Nor is a prior handed on at an address a record was renamed from or to.
+        let mut state2 = State::new();
+        state2
+            .resources
+            .insert("old".into(), record("old", Status::Created));
+        let (mut moved, _) = refresh(&state2, &registry, &settings, report, reading, &events)
+            .await
+            .expect("refresh");
+        assert!(moved.rename("old", "new"));
+        assert_eq!(moved.take_prior("old"), None);
+        assert_eq!(moved.take_prior("new"), None);
+    }
 }

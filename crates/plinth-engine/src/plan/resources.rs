@@ -50,8 +50,11 @@ impl Planner<'_, '_> {
                 &config,
             )
             .await?;
+        // Refresh built the prior of a record it found unchanged: taken, not built again.
+        let refreshed_prior = record.and_then(|_| self.state.take_prior(&address));
         let record = record.or(imported.as_ref().map(|i| &i.record));
-        let prior = record.map(|r| marks::prior(self.input.workspace.registry, r));
+        let prior = refreshed_prior
+            .or_else(|| record.map(|r| marks::prior(self.input.workspace.registry, r)));
         // The secrets to scrub from a provider's message are found only when there is one.
         let provider_err = |e: plinth_provider::ProviderError, config: &Value| {
             Diagnostic::at(
