@@ -11,6 +11,7 @@
 
 #![warn(missing_docs)]
 
+mod compact;
 mod decl;
 mod decode;
 mod diag;

@@ -202,7 +202,10 @@ pub(crate) fn string_node(
             let text = t.literal_text().unwrap_or_default();
             (node(NodeKind::Lit(Value::String(text))), None)
         }
-        Ok(t) => (node(NodeKind::Template(t)), None),
+        Ok(mut t) => {
+            crate::compact::template(&mut t);
+            (node(NodeKind::Template(t)), None)
+        }
         Err(e) => {
             let n = node(NodeKind::Lit(Value::Null));
             let at = n.loc_of(&e.span);
