@@ -1,9 +1,12 @@
 //! Batched reads of `k8s:` objects ([`Provider::batch_key`]/[`Provider::read_batch`]): the
-//! objects of one kind in one namespace (cluster-scoped kinds: of one kind) of one cluster are
-//! read with a list, page by page (`limit` + `continue`), instead of a GET each, and every
-//! answer is the one `read` gives: the item built into attributes as a GET's answer is
-//! (`apiVersion`/`kind` filled in as the API server leaves them out of list items, then
-//! [`attributes_of`]: managedFields dropped, a Secret's content sensitive).
+//! objects of one kind in one cluster are read with lists, page by page (`limit` +
+//! `continue`), instead of a GET each: one list of the namespace when they are all in one
+//! (or of the kind, cluster-scoped), one list across all namespaces when they are in several
+//! (an application per namespace is the common layout), and a list per namespace where that
+//! is refused (RBAC granting lists in some namespaces only; a namespace's lone object is then
+//! a GET). Every answer is the one `read` gives: the item built into attributes as a GET's
+//! answer is (`apiVersion`/`kind` filled in as the API server leaves them out of list items,
+//! then [`attributes_of`]: managedFields dropped, a Secret's content sensitive).
 //!
 //! - Freshness: lists are sent without `resourceVersion`, so the server answers from storage
 //!   (a quorum read, as a GET without one), never from its watch cache; the pages of one list
@@ -14,8 +17,9 @@
 //!   at the same moment, and the object is gone. Otherwise (more pages, a restart) it is
 //!   confirmed with a GET before it is called gone.
 //! - Cost bound: the next page is fetched only while fewer pages were read than objects are
-//!   still missing (each of which one GET would answer): a namespace holding far more objects
-//!   of the kind than the batch wants is not listed to its end; the rest are read with GETs.
+//!   still missing (each of which one GET would answer): a namespace (or cluster) holding far
+//!   more objects of the kind than the batch wants is not listed to its end; the rest are
+//!   read with GETs.
 //! - Failures: a list the server refuses (403 where RBAC grants `get` but not `list`, 404,
 //!   405, a 410 after restarts, any other API answer but 401) is not an answer about the
 //!   objects: they are read with GETs. A failure to reach the cluster at all (connection,
@@ -37,7 +41,7 @@ use plinth_provider::{BatchRead, Observed, Provider, ProviderError};
 use serde_json::Value as Json;
 
 use crate::client::object_request;
-use crate::connection::{NoConn, settings_key};
+use crate::connection::{NoConn, Resolved, settings_key};
 use crate::errors;
 use crate::kind::{Gvk, ObjectRef};
 use crate::manifest::attributes_of;
@@ -56,13 +60,10 @@ const CONCURRENT_GETS: usize = 8;
 /// One answer of a batch, as `read` gives it.
 type Answer = Result<Option<Observed>, ProviderError>;
 
-/// The batch key of an object: its type and namespace (none for cluster-scoped kinds).
+/// The batch key of an object: its type. The objects of one batch are listed per namespace,
+/// or across namespaces when they are in several.
 pub(crate) fn key(obj: &ObjectRef) -> String {
-    format!(
-        "{} {}",
-        obj.gvk.type_name(),
-        obj.namespace.as_deref().unwrap_or("")
-    )
+    obj.gvk.type_name()
 }
 
 /// One page of a list.
@@ -93,7 +94,7 @@ impl Page {
 
 /// What listing found of the wanted objects.
 pub(crate) struct Listing {
-    /// The wanted objects found, by name.
+    /// The wanted objects found, by `namespace/name` (`name` when cluster-scoped).
     pub found: HashMap<String, Json>,
     /// Pages read, restarts included.
     pub pages: usize,
@@ -113,7 +114,8 @@ impl Listing {
     }
 }
 
-/// Lists page by page (`fetch(continue token)`) until every wanted object is found, the list
+/// Lists page by page (`fetch(continue token)`) until every wanted object (by
+/// `namespace/name`, or `name`) is found, the list
 /// ends, or the next page would cost more than the GETs of what is still missing.
 pub(crate) async fn collect<F, Fut>(wanted: &HashSet<&str>, mut fetch: F) -> Listing
 where
@@ -146,10 +148,10 @@ where
         };
         l.pages += 1;
         for item in page.items {
-            if let Some(name) = item.pointer("/metadata/name").and_then(Json::as_str)
-                && wanted.contains(name)
+            if let Some(key) = item_key(&item)
+                && wanted.contains(key.as_str())
             {
-                l.found.insert(name.to_string(), item);
+                l.found.insert(key, item);
             }
         }
         let Some(next) = page.next else {
@@ -267,52 +269,39 @@ async fn read_targets(
 
     let mut answers: Vec<Option<Answer>> = objs.iter().map(|_| None).collect();
     let mut to_get: Vec<usize> = Vec::new();
-    for ns in namespaces {
-        let members: Vec<usize> = (0..objs.len())
-            .filter(|j| objs[*j].namespace == ns)
-            .collect();
-        let wanted: HashSet<&str> = members.iter().map(|j| objs[*j].name.as_str()).collect();
-        let at = ObjectRef {
-            gvk: gvk.clone(),
-            namespace: ns.clone(),
-            name: String::new(),
-        };
-        let url = object_request(&r, &at);
-        let what = match &ns {
-            Some(ns) => format!("listing {} in namespace {ns}", r.resource.plural),
-            None => format!("listing {}", r.resource.plural),
-        };
-        let listing = collect(&wanted, |token| {
-            let params = ListParams {
-                limit: Some(k8s.list_page_size.max(1)),
-                continue_token: token,
-                ..ListParams::default()
-            };
-            let (url, what, cluster, conn) = (&url, &what, &cluster, &conn);
-            async move {
-                cluster
-                    .call(conn, what, &|| url.list(&params))
-                    .await
-                    .map(Page::of)
+    let lister = Lister {
+        k8s,
+        cluster: &cluster,
+        conn: &conn,
+        r: &r,
+        gvk,
+        objs: &objs,
+    };
+    // Objects in several namespaces (an application per namespace is the common layout):
+    // one list across all namespaces. Where that is refused (RBAC granting lists in some
+    // namespaces only), a list per namespace.
+    let mut per_namespace = true;
+    if namespaces.len() > 1 {
+        let all: Vec<usize> = (0..objs.len()).collect();
+        per_namespace = lister
+            .list(None, &all, &mut answers, &mut to_get, true)
+            .await;
+    }
+    if per_namespace {
+        for ns in namespaces {
+            let members: Vec<usize> = (0..objs.len())
+                .filter(|j| objs[*j].namespace == ns && answers[*j].is_none())
+                .collect();
+            match members.as_slice() {
+                [] => {}
+                // One object: its GET is the cheaper request.
+                [one] if r.namespaced => to_get.push(*one),
+                _ => {
+                    lister
+                        .list(ns.as_deref(), &members, &mut answers, &mut to_get, false)
+                        .await;
+                }
             }
-        })
-        .await;
-        let failed = match &listing.error {
-            Some(e) if !get_instead(e) => Some(errors::provider_error(e, &what)),
-            _ => None,
-        };
-        for j in members {
-            let obj = &objs[j];
-            answers[j] = if let Some(item) = listing.found.get(&obj.name) {
-                Some(Ok(Some(observed(gvk, &r, obj, item.clone()))))
-            } else if let Some(pe) = &failed {
-                Some(Err(pe.clone()))
-            } else if listing.is_one_answer() {
-                Some(Ok(None))
-            } else {
-                to_get.push(j);
-                None
-            };
         }
     }
 
@@ -348,13 +337,106 @@ async fn read_targets(
         .collect()
 }
 
+/// Lists for one batch: the cluster, its connection, the kind as served, and the objects.
+struct Lister<'a> {
+    k8s: &'a KubernetesProvider,
+    cluster: &'a crate::client::Cluster<'a>,
+    conn: &'a std::sync::Arc<crate::connection::Conn>,
+    r: &'a Resolved,
+    gvk: &'a Gvk,
+    objs: &'a [ObjectRef],
+}
+
+impl Lister<'_> {
+    /// Lists the objects `members` (indexes into `objs`) in namespace `ns` (`None`: the
+    /// kind's whole collection, across namespaces for a namespaced kind) and answers those
+    /// found; those missing are answered gone when the list was one answer, else left to a
+    /// GET (`to_get`). A list the server refuses: with `may_refuse`, `true` is returned and
+    /// the objects not found are left unanswered (for lists per namespace); else they are
+    /// left to GETs. A failure to reach the cluster is every missing object's error.
+    async fn list(
+        &self,
+        ns: Option<&str>,
+        members: &[usize],
+        answers: &mut [Option<Answer>],
+        to_get: &mut Vec<usize>,
+        may_refuse: bool,
+    ) -> bool {
+        let wanted: HashSet<String> = members.iter().map(|j| object_key(&self.objs[*j])).collect();
+        let wanted: HashSet<&str> = wanted.iter().map(String::as_str).collect();
+        let at = ObjectRef {
+            gvk: self.gvk.clone(),
+            namespace: ns.map(str::to_string),
+            name: String::new(),
+        };
+        let url = object_request(self.r, &at);
+        let what = match ns {
+            Some(ns) => format!("listing {} in namespace {ns}", self.r.resource.plural),
+            None if self.r.namespaced => {
+                format!("listing {} in all namespaces", self.r.resource.plural)
+            }
+            None => format!("listing {}", self.r.resource.plural),
+        };
+        let listing = collect(&wanted, |token| {
+            let params = ListParams {
+                limit: Some(self.k8s.list_page_size.max(1)),
+                continue_token: token,
+                ..ListParams::default()
+            };
+            let (url, what) = (&url, &what);
+            async move {
+                self.cluster
+                    .call(self.conn, what, &|| url.list(&params))
+                    .await
+                    .map(Page::of)
+            }
+        })
+        .await;
+        let refused = listing.error.as_ref().is_some_and(get_instead);
+        let failed = match &listing.error {
+            Some(e) if !refused => Some(errors::provider_error(e, &what)),
+            _ => None,
+        };
+        for &j in members {
+            let obj = &self.objs[j];
+            answers[j] = if let Some(item) = listing.found.get(&object_key(obj)) {
+                Some(Ok(Some(observed(self.gvk, self.r, obj, item.clone()))))
+            } else if let Some(pe) = &failed {
+                Some(Err(pe.clone()))
+            } else if listing.is_one_answer() {
+                Some(Ok(None))
+            } else if refused && may_refuse {
+                None
+            } else {
+                to_get.push(j);
+                None
+            };
+        }
+        refused && may_refuse
+    }
+}
+
+/// `namespace/name`, or `name` for a cluster-scoped object: how a list's items are matched.
+fn object_key(obj: &ObjectRef) -> String {
+    match &obj.namespace {
+        Some(ns) => format!("{ns}/{}", obj.name),
+        None => obj.name.clone(),
+    }
+}
+
+/// The [`object_key`] of a list item.
+fn item_key(item: &Json) -> Option<String> {
+    let name = item.pointer("/metadata/name").and_then(Json::as_str)?;
+    Some(
+        match item.pointer("/metadata/namespace").and_then(Json::as_str) {
+            Some(ns) if !ns.is_empty() => format!("{ns}/{name}"),
+            _ => name.to_string(),
+        },
+    )
+}
+
 /// The object as `read` reports it from a GET: list items lack `apiVersion` and `kind`.
-fn observed(
-    gvk: &Gvk,
-    r: &crate::connection::Resolved,
-    obj: &ObjectRef,
-    mut item: Json,
-) -> Observed {
+fn observed(gvk: &Gvk, r: &Resolved, obj: &ObjectRef, mut item: Json) -> Observed {
     if let Json::Object(m) = &mut item {
         m.entry("apiVersion")
             .or_insert_with(|| Json::from(r.resource.api_version.clone()));

@@ -32,7 +32,7 @@
 //!   is replaced under the same id) is made again from fresh credentials, once per call.
 //! - Reads: an object of a cluster ARM says does not exist is gone; one of a cluster not
 //!   known yet (its settings refer to something not created) is kept as last read. Objects
-//!   of one kind in one namespace are read together with one list (`batch`). ARM is asked
+//!   of one kind are read together with lists (`batch`). ARM is asked
 //!   once per run whether a cluster exists for reads and plans; writes ask again.
 //! - Deletes: background propagation (a Job's pods go too), then wait until the object is
 //!   gone (`delete_timeout`, default 2 minutes).
@@ -45,7 +45,7 @@
 //! - `client`: calls to one cluster for one request (discovery, reads, server-side apply,
 //!   reconnects); `wait`: judging and polling for waits and deletes;
 //! - `seen` (what this run's reads saw, for plans) and `batch`: reads of many objects of
-//!   one kind and namespace with a list;
+//!   one kind with lists;
 //! - `plan`: dry-run and offline plans; `restart`: the rollout-restart action; `fields`:
 //!   `k8s:fields` (its own field manager per resource, never creating or deleting the object);
 //!   `set`: `k8s:manifests`, objects of multi-document YAML as one resource, each object a

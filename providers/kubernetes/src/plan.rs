@@ -240,8 +240,8 @@ pub(crate) async fn plan(
 /// what they did to paths it sets shows in the refreshed object, which after the last apply
 /// of these same inputs holds the manifest's values there. They could only answer otherwise
 /// now if their own behaviour changed with nothing plinth sends having changed (a webhook
-/// whose answer depends on the time or on other objects); that difference would have no
-/// effect on what plinth applies either: with no change planned, nothing is sent.
+/// whose answer depends on the time or on other objects): the object then still holds what
+/// plinth applied, and the next apply that changes anything sends the dry run and shows it.
 fn dry_run_can_only_agree(
     cluster: &Cluster<'_>,
     obj: &crate::kind::ObjectRef,

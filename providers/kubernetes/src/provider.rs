@@ -386,8 +386,8 @@ impl Provider for KubernetesProvider {
         Ok(read)
     }
 
-    /// Plain objects: their kind and namespace (see `batch`). `k8s:fields`, sets and
-    /// actions are read alone.
+    /// Plain objects: their kind (see `batch`: listed per namespace, or across namespaces).
+    /// `k8s:fields`, sets and actions are read alone.
     fn batch_key(&self, req: &Request<'_>, prior: &Prior) -> Option<String> {
         if !batch::batchable(req.type_name) {
             return None;
