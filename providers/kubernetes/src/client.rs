@@ -128,6 +128,15 @@ impl Cluster<'_> {
         if let Some(r) = conn.known_kind(gvk) {
             return Ok(Some(r));
         }
+        // One discovery at a time per connection; what another found meanwhile is taken.
+        let began = std::time::Instant::now();
+        let _discovering = conn.discovering.lock().await;
+        if let Some(r) = conn.known_kind(gvk) {
+            return Ok(Some(r));
+        }
+        if conn.not_served_since(gvk, began) {
+            return Ok(None);
+        }
         let want = kube::api::GroupVersionKind::gvk(&gvk.group, &gvk.version, &gvk.kind);
         let what = format!("discovering {}", gvk.type_name());
         let found = self
@@ -147,6 +156,7 @@ impl Cluster<'_> {
             }
             Err(e) if errors::is_not_served(&e) => {
                 self.require_api_server(conn).await?;
+                conn.remember_not_served(gvk);
                 Ok(None)
             }
             Err(e) => Err(errors::provider_error(&e, &what)),

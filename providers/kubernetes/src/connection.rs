@@ -67,6 +67,12 @@ pub struct Conn {
     /// What the cluster says about each kind it serves (absent kinds are asked again: a CRD
     /// may appear while plinth runs, e.g. when an add-on is enabled).
     kinds: Mutex<HashMap<Gvk, Resolved>>,
+    /// Held while discovery runs, so that the objects of a kind planned or applied at once
+    /// ask the server once (the others then find the kind in `kinds`, or take a "not served"
+    /// given after they began waiting: as fresh as their own answer).
+    pub discovering: tokio::sync::Mutex<()>,
+    /// When discovery last said a kind is not served.
+    not_served: Mutex<HashMap<Gvk, Instant>>,
 }
 
 /// Why there is no connection.
@@ -332,6 +338,8 @@ impl Connections {
             server,
             request_timeout: timeouts.request,
             kinds: Mutex::new(HashMap::new()),
+            discovering: tokio::sync::Mutex::new(()),
+            not_served: Mutex::new(HashMap::new()),
         });
         slot.absent_since = None;
         slot.conn = Some(conn.clone());
@@ -485,6 +493,23 @@ impl Conn {
             .unwrap_or_else(|e| e.into_inner())
             .get(gvk)
             .cloned()
+    }
+
+    /// Whether discovery said the kind is not served at or after `since`.
+    pub fn not_served_since(&self, gvk: &Gvk, since: Instant) -> bool {
+        self.not_served
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(gvk)
+            .is_some_and(|at| *at >= since)
+    }
+
+    /// Remembers that discovery said, now, that the cluster does not serve a kind.
+    pub fn remember_not_served(&self, gvk: &Gvk) {
+        self.not_served
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(gvk.clone(), Instant::now());
     }
 
     /// Remembers what discovery said about a kind the cluster serves.

@@ -479,3 +479,45 @@ async fn a_sets_objects_of_one_kind_are_read_with_one_list() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_planned_at_once_discover_their_kind_once() {
+    let w = World::new(false).await;
+    let fresh = k8s_provider(&w.azure, None);
+    let plan_all = |t: &'static str| {
+        let fresh = &fresh;
+        let w = &w;
+        async move {
+            let cfgs: Vec<Value> = (0..10)
+                .map(|i| v(json!({"manifest": {"metadata": {"name": format!("o{i}")}}})))
+                .collect();
+            let plans = futures::future::join_all(
+                cfgs.iter()
+                    .map(|c| async move { fresh.plan(&w.req(t), None, c).await }),
+            )
+            .await;
+            assert!(plans.into_iter().all(|p| p.is_ok()));
+        }
+    };
+    let discovery = |log: &[LogEntry], path: &str| {
+        log.iter()
+            .filter(|e| e.method == "GET" && e.path.ends_with(path))
+            .count()
+    };
+    let from = log_len(&w);
+    plan_all("v1/ConfigMap").await;
+    assert_eq!(discovery(&log_since(&w, from), "/api/v1"), 1);
+    // A kind the cluster does not serve (KEDA is off): asked once too, not once per object.
+    let from = log_len(&w);
+    plan_all("keda.sh/v1alpha1/ScaledJob").await;
+    assert_eq!(
+        discovery(&log_since(&w, from), "/apis/keda.sh/v1alpha1"),
+        1,
+        "{:?}",
+        log_since(&w, from)
+    );
+    // And asked again later: a CRD may appear while plinth runs.
+    let from = log_len(&w);
+    plan_all("keda.sh/v1alpha1/ScaledJob").await;
+    assert_eq!(discovery(&log_since(&w, from), "/apis/keda.sh/v1alpha1"), 1);
+}
