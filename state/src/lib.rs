@@ -17,6 +17,7 @@ mod local;
 mod lock;
 mod memory;
 mod model;
+mod parse;
 
 pub use azure::AzureBlobBackend;
 pub use backend::{Backend, LoadedState, LockGuard, StateWriter};
