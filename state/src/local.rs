@@ -660,7 +660,7 @@ pub(crate) fn parse_snapshot(data: &[u8], path: &Path, backup: &Path) -> Result<
         found,
         backup: backup.to_path_buf(),
     };
-    match serde_json::from_slice::<State>(data) {
+    match State::from_json_slice(data) {
         Ok(state) if state.format == STATE_FORMAT => Ok(state),
         Ok(state) => Err(unsupported(format!("{:?}", state.format))),
         Err(error) => {
