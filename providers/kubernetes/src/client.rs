@@ -70,7 +70,9 @@ impl Cluster<'_> {
         }
     }
 
-    /// The connection of this request's settings.
+    /// The connection of this request's settings, for writes, deletes, actions and data
+    /// sources: an earlier "the cluster does not exist" is asked again (the same apply may
+    /// have created the cluster since), unless it was given while this lookup waited.
     pub(crate) async fn conn(&self) -> Result<Result<Arc<Conn>, NoConn>, ProviderError> {
         self.conns
             .get(
