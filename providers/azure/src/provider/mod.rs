@@ -29,9 +29,11 @@
 //!   answer is recorded, so the next refresh sees no change.
 //!
 //! Layout: `shape` (configuration ↔ ARM body and attributes, schemas, ids; pure),
-//! `equivalence` ([`ArmEq`]; pure), `plan` (the diff; pure, over the two), and this module:
+//! `equivalence` ([`ArmEq`]; pure), `plan` (the diff; pure, over the two), `batch` (reads of
+//! many objects by one collection list), and this module:
 //! [`AzureProvider`], the `Provider` trait over the ARM client.
 
+mod batch;
 mod equivalence;
 mod plan;
 mod shape;
@@ -40,7 +42,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use plinth_provider::{Observed, Planned, Prior, Provider, ProviderError, Request, TypeSchema};
+use plinth_provider::{
+    BatchRead, Observed, Planned, Prior, Provider, ProviderError, Request, TypeSchema,
+};
 use plinth_value::{Path, Value};
 
 use crate::client::ArmClient;
@@ -276,6 +280,21 @@ impl Provider for AzureProvider {
             .get(req, &id, &t.api_version)
             .await?
             .map(|got| observed(&id, got)))
+    }
+
+    /// The collection the object is listed in, for the curated types whose list items are
+    /// what a GET answers (see `batch`); `None` for the others (read alone with a GET).
+    fn batch_key(&self, req: &Request<'_>, prior: &Prior) -> Option<String> {
+        self.key_of(req, prior)
+    }
+
+    /// One list of the collection (and its `nextLink` pages) for the batch; objects it does
+    /// not hold are confirmed with their own GET (see `batch`).
+    async fn read_batch(
+        &self,
+        reads: &[BatchRead<'_>],
+    ) -> Vec<Result<Option<Observed>, ProviderError>> {
+        self.read_many(reads).await
     }
 
     async fn read_data(
