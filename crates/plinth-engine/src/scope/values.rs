@@ -158,6 +158,19 @@ impl Values {
             .insert((kind, name.to_string()), DeclValue::Unknown);
     }
 
+    /// Takes the value recorded for the instance at `addr` out, leaving `Null` in its place
+    /// (for a plan that is done evaluating); `None` when none is recorded there.
+    pub fn take(&mut self, addr: &Address) -> Option<Value> {
+        let decls = &mut self.insts.get_mut(addr.module.as_slice())?.decls;
+        let inst = match (decls.get_mut(&(addr.kind, addr.name.clone()))?, &addr.key) {
+            (DeclValue::Single(i), None) => i,
+            (DeclValue::Instances(m), Some(InstanceKey::Str(k))) => m.get_mut(k)?,
+            (DeclValue::Counted(m), Some(InstanceKey::Int(n))) => m.get_mut(n)?,
+            _ => return None,
+        };
+        Some(std::mem::take(&mut inst.value))
+    }
+
     /// The value of a declaration of the root module; `None` when none has been recorded.
     pub fn get(&self, kind: DeclKind, name: &str) -> Option<&DeclValue> {
         self.get_in(&[], kind, name)
