@@ -163,6 +163,7 @@ pub async fn plan(
         state: &refreshed,
         values: Values::default(),
         changes: Vec::new(),
+        after_in_values: Vec::new(),
         index: HashMap::new(),
         by_decl: HashMap::new(),
         create_checks: Vec::new(),
@@ -236,17 +237,23 @@ pub async fn plan(
     };
     let Planner {
         mut changes,
+        after_in_values,
         diags: pd,
         outputs,
         protected,
         create_checks,
-        values,
+        mut values,
         index,
         by_decl,
         by_static,
         produced,
         ..
     } = planner;
+    // A no-op's `after` is what the scope holds for it (see `Planner::after_in_values`).
+    for (i, addr) in after_in_values {
+        let c = &mut changes[i];
+        c.after = values.take(&addr).or_else(|| c.before.clone());
+    }
     // The scope's values and the indexes hold a copy of every resource: freeing them is a
     // tenth of a 10,000-resource plan. Nothing needs to wait for it.
     drop_elsewhere((values, index, by_decl, produced, by_static));

@@ -31,6 +31,10 @@ pub(super) struct Planner<'a, 'i> {
     pub(super) state: &'a crate::refresh::Refreshed<'a>,
     pub(super) values: Values,
     pub(super) changes: Vec<ResourceChange>,
+    /// No-op changes whose `after` is still in `values` (the same value): index in
+    /// `changes` and address. It moves into the change once the plan is done evaluating,
+    /// rather than the plan holding a third copy of every unchanged object meanwhile.
+    pub(super) after_in_values: Vec<(usize, Address)>,
     /// Address → index in `changes`.
     pub(super) index: HashMap<String, usize>,
     /// Declaration address (`app`, `data.x`, `action.y`) → indices of its instances in

@@ -256,7 +256,17 @@ impl Planner<'_, '_> {
             &mut planned.attributes,
         );
         let complete = action == Action::NoOp;
-        self.values.set(addr, planned.attributes.clone(), complete);
+        // A no-op's `after` stays in the scope until the plan is done (after_in_values).
+        let noop_annotations =
+            complete.then(|| review::annotations(&*provider, &t, &planned.attributes));
+        if complete {
+            let attributes = std::mem::take(&mut planned.attributes);
+            self.values.set(addr, attributes, complete);
+            self.after_in_values
+                .push((self.changes.len(), addr.clone()));
+        } else {
+            self.values.set(addr, planned.attributes.clone(), complete);
+        }
         let replace_order =
             (action == Action::Replace).then_some(if decl.lifecycle.create_before_destroy {
                 ReplaceOrder::CreateThenDelete
@@ -323,7 +333,8 @@ impl Planner<'_, '_> {
         } else {
             vec![]
         };
-        let annotations = review::annotations(&*provider, &t, &after);
+        let annotations =
+            noop_annotations.unwrap_or_else(|| review::annotations(&*provider, &t, &after));
         self.push(ResourceChange {
             address,
             name: decl.name.clone(),
@@ -333,7 +344,7 @@ impl Planner<'_, '_> {
             replace_order,
             id,
             before,
-            after: Some(after),
+            after: (!complete).then_some(after),
             // A no-op has nothing to apply: its inputs are not kept (10,000 of them are memory).
             // An import records the configuration as the object's inputs at apply.
             config: (action != Action::NoOp || imported.is_some()).then_some(config),
