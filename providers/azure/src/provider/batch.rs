@@ -35,7 +35,7 @@
 //! client-side buckets). Items are matched to the requested ids case-insensitively. An object
 //! not in the list is confirmed with its own GET (a list read page by page is no snapshot).
 //! When the pages read exceed the objects still missing (the collection is much bigger than
-//! the batch), listing stops and the rest are read with GETs. A 404 on the collection whose
+//! the batch), listing stops and the rest are read with GETs (eight at a time). A 404 on the collection whose
 //! code says the parent is missing (`ResourceGroupNotFound`, `ParentResourceNotFound`,
 //! `ResourceNotFound`) answers every object absent, as their GETs would (a GET under a missing
 //! parent is a 404, which [`Provider::read`] answers as `None`). Any other failure of the list
@@ -44,6 +44,7 @@
 
 use std::collections::HashMap;
 
+use futures::stream::{self, StreamExt};
 use plinth_provider::{BatchRead, Observed, Prior, Provider, ProviderError, Request};
 
 use super::AzureProvider;
@@ -58,6 +59,9 @@ const PARENT_MISSING: &[&str] = &[
     "ParentResourceNotFound",
     "ResourceNotFound",
 ];
+
+/// How many of a batch's objects not answered by the list are read with GETs at once.
+const READS_AT_ONCE: usize = 8;
 
 /// The curated types whose list items are as complete as a GET (see the module docs).
 const LISTABLE: &[&str] = &[
@@ -162,11 +166,14 @@ impl AzureProvider {
                 Listed::Rest => {}
             }
         }
-        // Everything not answered by the list: its own read, one after another.
-        for (i, r) in reads.iter().enumerate() {
-            if out[i].is_none() {
-                out[i] = Some(self.read(&r.req, r.prior).await);
-            }
+        // Everything not answered by the list: its own read, a few at a time (the client's
+        // buckets still pace them).
+        let rest: Vec<usize> = (0..reads.len()).filter(|&i| out[i].is_none()).collect();
+        let mut alone = stream::iter(rest)
+            .map(|i| async move { (i, self.read(&reads[i].req, reads[i].prior).await) })
+            .buffer_unordered(READS_AT_ONCE);
+        while let Some((i, answer)) = alone.next().await {
+            out[i] = Some(answer);
         }
         out.into_iter()
             .map(|a| a.unwrap_or_else(|| Err(ProviderError::new("not read"))))
