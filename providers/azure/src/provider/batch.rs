@@ -126,7 +126,7 @@ impl AzureProvider {
         // What each read asks for; a read whose id or collection is not known is read alone.
         let mut wanted: HashMap<String, Vec<usize>> = HashMap::new();
         let mut ids: Vec<Option<String>> = Vec::with_capacity(reads.len());
-        let mut list: Option<(ArmType, String, bool)> = None;
+        let mut list: Option<Listing> = None;
         for (i, r) in reads.iter().enumerate() {
             let target = parse_type(r.req.type_name).ok().and_then(|t| {
                 let id = id_to_read(&t, r.prior, self.subscription())?;
@@ -135,13 +135,17 @@ impl AzureProvider {
             });
             match target {
                 Some((t, id, path, filter)) => {
-                    let same = list.as_ref().is_none_or(|(lt, lp, _)| {
-                        lp.eq_ignore_ascii_case(&path) && lt.api_version == t.api_version
+                    let same = list.as_ref().is_none_or(|l| {
+                        l.path.eq_ignore_ascii_case(&path) && l.t.api_version == t.api_version
                     });
                     if same {
                         wanted.entry(id.to_ascii_lowercase()).or_default().push(i);
                         if list.is_none() {
-                            list = Some((t, path, filter));
+                            list = Some(Listing {
+                                t,
+                                path,
+                                at_scope: filter,
+                            });
                         }
                         ids.push(Some(id));
                     } else {
@@ -151,11 +155,11 @@ impl AzureProvider {
                 None => ids.push(None),
             }
         }
-        if let Some((t, path, filter)) = &list
+        if let Some(listing) = &list
             && let Some(first) = reads.first()
         {
             match self
-                .list_into(first, t, path, *filter, &mut wanted, &ids, &mut out)
+                .list_into(first, listing, &mut wanted, &ids, &mut out)
                 .await
             {
                 Listed::Absent => {
@@ -184,13 +188,10 @@ impl AzureProvider {
     /// from `wanted`). Stops at the last page, when nothing is missing any more, or when the
     /// pages read exceed the objects still missing. A list that fails leaves the rest to
     /// their own reads; a parent that does not exist answers [`Listed::Absent`].
-    #[allow(clippy::too_many_arguments)]
     async fn list_into(
         &self,
         first: &BatchRead<'_>,
-        t: &ArmType,
-        path: &str,
-        at_scope: bool,
+        listing: &Listing,
         wanted: &mut HashMap<String, Vec<usize>>,
         ids: &[Option<String>],
         out: &mut [Option<Result<Option<Observed>, ProviderError>>],
@@ -203,8 +204,9 @@ impl AzureProvider {
             address: first.req.address,
         };
         let call = client.call(&obs);
-        let mut req = ArmRequest::get(path, &t.api_version);
-        if at_scope {
+        let path = listing.path.as_str();
+        let mut req = ArmRequest::get(path, &listing.t.api_version);
+        if listing.at_scope {
             req = req.query("$filter", "atScope()");
         }
         let mut pages = 0usize;
@@ -258,6 +260,16 @@ impl AzureProvider {
             }
         }
     }
+}
+
+/// The collection a batch is listed from.
+struct Listing {
+    /// The type of its objects (its api-version is the list's).
+    t: ArmType,
+    /// The collection's URL path.
+    path: String,
+    /// Whether the list takes `$filter=atScope()`.
+    at_scope: bool,
 }
 
 /// How a listing ended.
