@@ -87,8 +87,9 @@ impl Runner<'_, '_> {
             (Ok(Done::Observed(obs)), OpKind::Create | OpKind::Update | OpKind::Read) => obs,
             _ => return self.finish(walk, dag, id, op, started, result),
         };
-        let c = self.change(op).clone();
-        let message = match self.decl_scope(&c) {
+        let input = self.input;
+        let c = &input.plan.changes[op.change];
+        let message = match self.decl_scope(c) {
             Ok((DeclAt::Resource(r), scope)) if !r.lifecycle.postconditions.is_empty() => {
                 let mut attrs = observed.attributes.clone();
                 let registry = self.input.workspace.registry;

@@ -304,7 +304,9 @@ impl Runner<'_, '_> {
         started: Started,
         result: Result<Done, ProviderError>,
     ) -> Result<(), EngineError> {
-        let c = self.change(op).clone();
+        // Borrowed from the plan, which outlives the runner (not cloned per operation).
+        let input = self.input;
+        let c = &input.plan.changes[op.change];
         let elapsed_ms = started.started.elapsed().as_millis() as u64;
         let result = match result {
             Ok(done) => done,

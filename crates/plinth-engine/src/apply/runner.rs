@@ -304,7 +304,10 @@ impl Runner<'_, '_> {
         prior: Option<&ResourceState>,
         settings: &Value,
     ) -> Result<(), StateError> {
-        let c = self.change(op).clone();
+        // The plan outlives the runner: borrowing the change from it, not from `self`, leaves
+        // `self` free to stage (a clone per operation cost a copy of its values).
+        let input = self.input;
+        let c = &input.plan.changes[op.change];
         match op.kind {
             OpKind::Create => {
                 if c.replace_order == Some(ReplaceOrder::CreateThenDelete)
@@ -437,7 +440,8 @@ impl Runner<'_, '_> {
         elapsed_ms: u64,
     ) {
         let op = dag.node(id);
-        let c = self.change(op).clone();
+        let input = self.input;
+        let c = &input.plan.changes[op.change];
         self.events.emit(Event::OpFinished {
             address: c.address.clone(),
             action: action.into(),
