@@ -122,7 +122,7 @@ impl Runner<'_, '_> {
         } else {
             plinth_state::DeclKind::Resource
         };
-        self.record_object(&c, mode, &started.config, &started.settings, obs)
+        self.record_object(c, mode, &started.config, &started.settings, obs)
             .map_err(state_err)?;
         let elapsed_ms = started.started.elapsed().as_millis() as u64;
         self.fail_as(walk, dag, id, "postcondition", message, elapsed_ms);

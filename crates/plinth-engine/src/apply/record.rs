@@ -372,7 +372,7 @@ impl Runner<'_, '_> {
                         }
                     }
                     OpKind::Run => {
-                        self.stage(Change::History(history(&c, format!("failed: {message}"))));
+                        self.stage(Change::History(history(c, format!("failed: {message}"))));
                     }
                     _ => {}
                 }
@@ -383,7 +383,7 @@ impl Runner<'_, '_> {
         match (op.kind, result) {
             (OpKind::Create | OpKind::Update, Done::Observed(obs)) => {
                 self.record_object(
-                    &c,
+                    c,
                     plinth_state::DeclKind::Resource,
                     &started.config,
                     &started.settings,
@@ -393,7 +393,7 @@ impl Runner<'_, '_> {
             }
             (OpKind::Read | OpKind::RecordRead, Done::Observed(obs)) => {
                 self.record_object(
-                    &c,
+                    c,
                     plinth_state::DeclKind::Data,
                     &started.config,
                     &started.settings,
@@ -416,7 +416,7 @@ impl Runner<'_, '_> {
                 self.stage(Change::Remove { address: addr });
             }
             (OpKind::Run, _) => {
-                self.stage(Change::History(history(&c, "ok".into())));
+                self.stage(Change::History(history(c, "ok".into())));
             }
             _ => {}
         }
