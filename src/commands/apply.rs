@@ -73,7 +73,7 @@ pub(super) async fn apply_dir(
         eprintln!("Apply cancelled.");
         return Ok(1);
     }
-    execute(
+    let code = execute(
         &loaded,
         &plan,
         backend.as_ref(),
@@ -83,7 +83,10 @@ pub(super) async fn apply_dir(
         common,
         &progress,
     )
-    .await
+    .await;
+    drop_apart(plan);
+    drop_apart(loaded);
+    code
 }
 
 pub(super) async fn apply_saved(
@@ -137,6 +140,16 @@ pub(super) async fn apply_saved(
     .await
 }
 
+/// Frees `value` on a thread of its own: a large state or plan takes a second or more to
+/// free, time the command's result need not wait for (the process may exit first, and then
+/// the system reclaims the memory at once).
+fn drop_apart<T: Send + 'static>(value: T) {
+    // When no thread can be started, the value is dropped here, with the closure.
+    let _ = std::thread::Builder::new()
+        .name("plinth-free".into())
+        .spawn(move || drop(value));
+}
+
 /// `1 operation`, `3 operations`.
 fn operations(n: usize) -> String {
     format!("{n} operation{}", if n == 1 { "" } else { "s" })
@@ -179,8 +192,15 @@ async fn execute(
     // Compact whatever happened, even after a failure: the journal already holds it.
     let compacted = writer.compact();
     let bytes = writer.bytes_written();
-    let final_state = writer.state().clone();
-    drop(writer);
+    // Only the outputs are printed: a copy of the whole state (100,000 records) cost a
+    // second, and freeing it another.
+    let final_state = State {
+        outputs: writer.state().outputs.clone(),
+        ..State::default()
+    };
+    // The lock is released once the writer is done with the files; freeing the state's
+    // memory is left to a thread of its own (the process exits soon after).
+    drop_apart(writer);
     drop(lock);
     let report = result.map_err(|e| CliError::engine(&loaded.config.sources, e))?;
     compacted?;

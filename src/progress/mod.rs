@@ -75,8 +75,12 @@ struct Stderr;
 
 impl Lines for Stderr {
     fn line(&self, s: &str) {
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{s}");
+        // One write per line: `writeln!` on unbuffered stderr makes two (the text, then the
+        // newline), 200,000 system calls for an apply of 100,000 objects.
+        let mut line = String::with_capacity(s.len() + 1);
+        line.push_str(s);
+        line.push('\n');
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
 }
 
