@@ -282,7 +282,7 @@ async fn existence_checks_under_a_parent_that_does_not_exist_cost_one_request() 
 }
 
 #[tokio::test]
-async fn role_assignments_at_a_scope_are_matched_by_id_beside_inherited_ones() {
+async fn role_assignments_in_a_group_are_one_list_matched_by_id_beside_inherited_ones() {
     let sim = sim().await;
     let p = provider(&sim);
     group(&p, "g").await;
@@ -296,19 +296,22 @@ async fn role_assignments_at_a_scope_are_matched_by_id_beside_inherited_ones() {
     let b = principal(&identity(&p, "g", "mi-b").await);
     let ra = |scope: &str, role: &str, pid: &str| json!({"parent": scope, "body": {"properties": {"roleDefinitionId": role, "principalId": pid}}});
     let sub = format!("/subscriptions/{SUB}");
+    let on_b = mi_id("g", "mi-b");
     // Inherited by the group: assigned at the subscription, same role and principal.
     create(&p, RA_T, ra(&sub, OWNER, &a)).await;
     create(&p, RA_T, ra(&rg_id("g"), OWNER, &a)).await;
-    create(&p, RA_T, ra(&rg_id("g"), READER, &b)).await;
+    // At a resource of the group.
+    create(&p, RA_T, ra(&on_b, READER, &b)).await;
     let checks = vec![
         planned(&p, RA_T, ra(&rg_id("g"), OWNER, &a)),
-        planned(&p, RA_T, ra(&rg_id("g"), READER, &b)),
+        planned(&p, RA_T, ra(&on_b, READER, &b)),
         // Not assigned at the group (only above it): absent, confirmed with a GET.
         planned(&p, RA_T, ra(&rg_id("g"), READER, &a)),
     ];
     let (answers, made) = both_ways(&sim, &p, RA_T, &checks).await;
     assert_eq!(found(&answers), 2);
     assert!(matches!(answers[2], Ok(None)));
+    // One list of the group, without a filter (at, above and below it).
     let coll = format!(
         "{}/providers/Microsoft.Authorization/roleAssignments",
         rg_id("g")
@@ -318,20 +321,38 @@ async fn role_assignments_at_a_scope_are_matched_by_id_beside_inherited_ones() {
         made[0]
             .query
             .as_deref()
-            .is_some_and(|q| q.contains("atScope")),
+            .is_some_and(|q| !q.contains("filter")),
         "{:?}",
         made[0].query
     );
     assert_eq!(made.len(), 2, "the list and the confirming GET: {made:?}");
-    for a in answers.iter().take(2) {
+    for (a, scope) in answers.iter().zip([rg_id("g"), on_b.clone()]) {
         let o = a.as_ref().unwrap().as_ref().unwrap();
         assert_eq!(
             o.attributes
                 .get(&plinth_testkit::path("properties.scope"))
                 .and_then(|v| v.as_str().map(str::to_ascii_lowercase)),
-            Some(rg_id("g").to_ascii_lowercase())
+            Some(scope.to_ascii_lowercase())
         );
     }
+
+    // At the subscription: its list at the scope and above (not all of the subscription's).
+    create(&p, RA_T, ra(&sub, READER, &b)).await;
+    let checks = vec![
+        planned(&p, RA_T, ra(&sub, OWNER, &a)),
+        planned(&p, RA_T, ra(&sub, READER, &b)),
+    ];
+    let (answers, made) = both_ways(&sim, &p, RA_T, &checks).await;
+    assert_eq!(found(&answers), 2);
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert!(
+        made[0]
+            .query
+            .as_deref()
+            .is_some_and(|q| q.contains("atScope")),
+        "{:?}",
+        made[0].query
+    );
 }
 
 #[tokio::test]

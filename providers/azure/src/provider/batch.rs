@@ -19,9 +19,14 @@
 //!   of a resource group; its item is byte for byte the body the GET before it answered (sku,
 //!   tags, every property).
 //! - role assignments: `RoleAssignments_ListForScope` (authorization 2022-04-01
-//!   `RoleAssignments_ListForScope.json`): items as `RoleAssignments_Get.json`. Listed with
-//!   `$filter=atScope()`, which answers the assignments at the scope and above it (inherited
-//!   ones): they are matched by id, so an inherited one never stands for one of ours.
+//!   `RoleAssignments_ListForScope.json`): items as `RoleAssignments_Get.json`. An assignment
+//!   whose scope is in a resource group (the group, or a queue in it) is listed from the
+//!   group without a filter, which answers the assignments at, above and below the group
+//!   (learn.microsoft.com, "List Azure role assignments using the REST API": no filter lists
+//!   at, above and below the scope; `atScope()` only at the scope and above), so one list
+//!   holds the assignments of every queue of the group. One at a subscription is listed with
+//!   `$filter=atScope()` (not the whole subscription's). Inherited and unrelated ones are in
+//!   the answers too: items are matched by id, so they never stand for one of ours.
 //! - resource groups: `ResourceGroups_List` answers `ResourceGroupListResult`, a list of the
 //!   same `ResourceGroup` definition GET answers (id, name, type, location, managedBy, tags,
 //!   `properties.provisioningState`); the collection is the subscription's.
@@ -74,7 +79,7 @@ const LISTABLE: &[&str] = &[
 ];
 
 /// The collection an object of `t` with resource id `id` is listed in: its URL path, and
-/// whether the list takes `$filter=atScope()` (role assignments). `None` when `t` is not
+/// whether the list takes `$filter=atScope()` (role assignments at a subscription). `None` when `t` is not
 /// listable or `id` is not an id of `t`.
 pub(super) fn collection(t: &ArmType, id: &str) -> Option<(String, bool)> {
     if !LISTABLE.iter().any(|l| t.is(l)) || id_mismatch(t, id).is_some() {
@@ -84,6 +89,19 @@ pub(super) fn collection(t: &ArmType, id: &str) -> Option<(String, bool)> {
     if parent.is_empty() {
         return None;
     }
+    if t.is(types::ROLE_ASSIGNMENT) {
+        let segs: Vec<&str> = parent.split('/').collect();
+        let in_group = segs.len() >= 5 && segs[3].eq_ignore_ascii_case("resourceGroups");
+        let scope = if in_group {
+            segs[..5].join("/")
+        } else {
+            parent.clone()
+        };
+        return Some((
+            format!("{scope}/providers/Microsoft.Authorization/roleAssignments"),
+            !in_group,
+        ));
+    }
     let path = if t.is_resource_group() {
         format!("{parent}/resourceGroups")
     } else if t.is_child() {
@@ -91,7 +109,7 @@ pub(super) fn collection(t: &ArmType, id: &str) -> Option<(String, bool)> {
     } else {
         format!("{parent}/providers/{}/{}", t.namespace, t.types[0])
     };
-    Some((path, t.is(types::ROLE_ASSIGNMENT)))
+    Some((path, false))
 }
 
 /// The id [`Provider::read`] reads for `prior`: its id, else the one its inputs name.
@@ -313,14 +331,34 @@ mod tests {
             collection(&rg, RG),
             Some(("/subscriptions/s/resourceGroups".to_string(), false))
         );
+        // Role assignments in a group: the group's list (no filter: at, above and below); at
+        // a subscription: its list at the scope and above.
         let ra = t("Microsoft.Authorization/roleAssignments@2022-04-01");
+        let in_group = Some((
+            format!("{RG}/providers/Microsoft.Authorization/roleAssignments"),
+            false,
+        ));
         assert_eq!(
             collection(
                 &ra,
                 &format!("{id}/providers/Microsoft.Authorization/roleAssignments/x")
             ),
+            in_group
+        );
+        assert_eq!(
+            collection(
+                &ra,
+                &format!("{RG}/providers/Microsoft.Authorization/roleAssignments/y")
+            ),
+            in_group
+        );
+        assert_eq!(
+            collection(
+                &ra,
+                "/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/z"
+            ),
             Some((
-                format!("{id}/providers/Microsoft.Authorization/roleAssignments"),
+                "/subscriptions/s/providers/Microsoft.Authorization/roleAssignments".to_string(),
                 true
             ))
         );
