@@ -72,7 +72,7 @@ pub(super) struct Planner<'a, 'i> {
     /// `(static module, kind, name)` → by module instance, the indices in `changes` of the
     /// instances planned there, for dependencies across module instances: a reference
     /// reads the instances under one module instance path without scanning the others.
-    pub(super) by_static: HashMap<StaticDecl, BTreeMap<Vec<ModuleStep>, Vec<usize>>>,
+    pub(super) by_static: HashMap<StaticDecl, PerInstance>,
     /// The `[[import]]` blocks, expanded, by full address.
     pub(super) imports: super::imports::Imports,
     /// Declarations a failed precondition or postcondition stopped, and data sources an
@@ -85,6 +85,66 @@ pub(super) struct Planner<'a, 'i> {
 
 /// A declaration in the static module tree: module, kind, name.
 pub(super) type StaticDecl = (usize, DeclKind, String);
+
+/// The indices in `changes` of one static declaration's instances, by module instance path.
+/// Most declarations are planned in one module instance (every root declaration): those
+/// hold one entry, not a map (whose first node is 540 bytes: 54 MB at 100,000 resources).
+#[derive(Debug)]
+pub(super) enum PerInstance {
+    /// Instances in one module instance.
+    One(Vec<ModuleStep>, Vec<usize>),
+    /// Instances in several, ordered by path (a module instance's callees follow it).
+    Many(BTreeMap<Vec<ModuleStep>, Vec<usize>>),
+}
+
+impl PerInstance {
+    /// Records change `i`, planned in module instance `at`.
+    pub(super) fn add(
+        slot: Option<&mut PerInstance>,
+        at: Vec<ModuleStep>,
+        i: usize,
+    ) -> Option<PerInstance> {
+        let Some(this) = slot else {
+            return Some(PerInstance::One(at, vec![i]));
+        };
+        match this {
+            PerInstance::One(path, changes) if *path == at => changes.push(i),
+            PerInstance::One(path, changes) => {
+                let mut map = BTreeMap::new();
+                map.insert(std::mem::take(path), std::mem::take(changes));
+                map.insert(at, vec![i]);
+                *this = PerInstance::Many(map);
+            }
+            PerInstance::Many(map) => map.entry(at).or_default().push(i),
+        }
+        None
+    }
+
+    /// The changes planned in module instance `at` itself.
+    pub(super) fn at(&self, at: &[ModuleStep]) -> Option<&Vec<usize>> {
+        match self {
+            PerInstance::One(path, changes) => (path.as_slice() == at).then_some(changes),
+            PerInstance::Many(map) => map.get(at),
+        }
+    }
+
+    /// The changes planned in `prefix` and every module instance under it, by path.
+    pub(super) fn under<'a>(
+        &'a self,
+        prefix: &'a [ModuleStep],
+    ) -> Box<dyn Iterator<Item = &'a Vec<usize>> + 'a> {
+        match self {
+            PerInstance::One(path, changes) => {
+                Box::new(path.starts_with(prefix).then_some(changes).into_iter())
+            }
+            PerInstance::Many(map) => Box::new(
+                map.range::<[ModuleStep], _>((Bound::Included(prefix), Bound::Unbounded))
+                    .take_while(move |(at, _)| at.starts_with(prefix))
+                    .map(|(_, changes)| changes),
+            ),
+        }
+    }
+}
 
 /// Variables of a module instance not planned yet.
 static NO_VARS: BTreeMap<String, Value> = BTreeMap::new();
@@ -189,14 +249,11 @@ impl Planner<'_, '_> {
             };
             if self.tree.get(dm).path.len() == prefix.len() {
                 // In the same module instance (or one of its callers): that instance only.
-                per_instance.get(prefix).into_iter().for_each(&mut take);
+                per_instance.at(prefix).into_iter().for_each(&mut take);
             } else {
                 // Into a called module: the instances under `prefix`, which sort together
                 // from `prefix` itself on.
-                per_instance
-                    .range::<[ModuleStep], _>((Bound::Included(prefix), Bound::Unbounded))
-                    .take_while(|(at, _)| at.starts_with(prefix))
-                    .for_each(|(_, changes)| take(changes));
+                per_instance.under(prefix).for_each(take);
             }
         }
     }
@@ -369,12 +426,11 @@ impl Planner<'_, '_> {
             Ok(a) => {
                 let text = a.decl_text();
                 if let Some(m) = self.tree.of_instance(&a.module) {
-                    self.by_static
-                        .entry((m, a.kind, a.name))
-                        .or_default()
-                        .entry(a.module)
-                        .or_default()
-                        .push(i);
+                    let key = (m, a.kind, a.name);
+                    let slot = self.by_static.get_mut(&key);
+                    if let Some(new) = PerInstance::add(slot, a.module, i) {
+                        self.by_static.insert(key, new);
+                    }
                 }
                 text
             }
