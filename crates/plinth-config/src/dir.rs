@@ -103,7 +103,7 @@ pub(crate) fn decode_files(
         };
         decode_file(
             file,
-            &text,
+            text,
             table.into_inner(),
             &mut config,
             &mut seen,
