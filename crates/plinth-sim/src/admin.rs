@@ -8,6 +8,17 @@
 //!   ARM's validation, throttling and faults
 //! - `GET /_sim/requests` → the request log (`LogEntry` list)
 //! - `GET|PUT /_sim/config` → [`crate::arm::Settings`] (PUT merges)
+//! - `GET|POST|DELETE /_sim/hooks`: one-shot hooks on ARM list pages (see
+//!   [`crate::arm::PageHook`]), to make drift between two pages of one list deterministic.
+//!   `POST` registers one: `{"prefix": "/subscriptions/S/resourceGroups/RG/providers/
+//!   Microsoft.ManagedIdentity/userAssignedIdentities", "after": 1, "id": "<resource id>",
+//!   "merge": {"tags": {"k": "v"}}}` (a JSON merge patch, as `PATCH /_sim/resources/{id}`) or
+//!   `"delete": true` instead of `merge` (as `DELETE /_sim/resources/{id}`); after the
+//!   `after`-th list page (answered 200) whose path starts with `prefix` (case-insensitive),
+//!   counted from registration, the change is made under the same lock, so that page shows
+//!   the world before it and the next page after it. Answers `{"hooks": [...]}`: every hook
+//!   with `pages` counted, `fired` and `outcome` (`applied` or `no such resource`). `GET`
+//!   lists them, `DELETE` removes them all. ARM lists only (Kubernetes lists: not yet).
 //! - `POST /_sim/throttle/refill` → `{"refilled": true}`: every ARM throttling bucket is full
 //!   again, as if enough time had passed (tests that exhausted a bucket need not wait)
 //! - `POST /_sim/settle[?rounds=N]` → `{"rounds": n}`: finishes due ARM operations and runs
@@ -51,6 +62,7 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/config", get(config).put(set_config).patch(set_config))
         .route("/settle", post(settle))
         .route("/throttle/refill", post(refill))
+        .route("/hooks", get(hooks).post(add_hook).delete(clear_hooks))
 }
 
 /// On a profile where operations take time (`demo`, `realistic`), tells the controllers how
@@ -210,4 +222,71 @@ async fn set_config(State(shared): State<Arc<Shared>>, Json(patch): Json<Value>)
         }
         Err(e) => arm::error(StatusCode::BAD_REQUEST, "InvalidSettings", e.to_string()),
     }
+}
+
+/// The body of `POST /_sim/hooks`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewHook {
+    prefix: String,
+    #[serde(default = "one")]
+    after: u32,
+    id: String,
+    merge: Option<Value>,
+    #[serde(default)]
+    delete: bool,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn hooks_answer(hooks: &[arm::PageHook]) -> Response {
+    Json(json!({ "hooks": hooks })).into_response()
+}
+
+async fn hooks(State(shared): State<Arc<Shared>>) -> Response {
+    hooks_answer(&shared.world().arm.hooks)
+}
+
+async fn add_hook(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) -> Response {
+    let new: NewHook = match serde_json::from_value(body) {
+        Ok(h) => h,
+        Err(e) => return arm::error(StatusCode::BAD_REQUEST, "InvalidHook", e.to_string()),
+    };
+    let action = match (new.merge, new.delete) {
+        (Some(patch), false) => arm::HookAction::Merge(patch),
+        (None, true) => arm::HookAction::Delete,
+        _ => {
+            return arm::error(
+                StatusCode::BAD_REQUEST,
+                "InvalidHook",
+                "A hook takes exactly one of 'merge' (a JSON merge patch) and 'delete': true.",
+            );
+        }
+    };
+    if new.after == 0 || !new.prefix.starts_with('/') {
+        return arm::error(
+            StatusCode::BAD_REQUEST,
+            "InvalidHook",
+            "A hook needs 'after' of at least 1 and a 'prefix' that is a path ('/subscriptions/...').",
+        );
+    }
+    let mut world = shared.world();
+    world.arm.hooks.push(arm::PageHook {
+        prefix: new.prefix,
+        after: new.after,
+        id: new.id,
+        action,
+        pages: 0,
+        fired: false,
+        outcome: None,
+    });
+    hooks_answer(&world.arm.hooks)
+}
+
+async fn clear_hooks(State(shared): State<Arc<Shared>>) -> Response {
+    let mut world = shared.world();
+    world.arm.hooks.clear();
+    hooks_answer(&world.arm.hooks)
 }

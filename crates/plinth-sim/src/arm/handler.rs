@@ -16,6 +16,7 @@ use super::answer::{AnswerAt, error, json_response};
 use super::context::Ctx;
 use super::crud::settle;
 use super::faults::fault;
+use super::hooks::{ListPage, after_list_page};
 use super::id::{Path, parse_query};
 use super::routing::dispatch;
 use super::store::now_ms;
@@ -180,7 +181,12 @@ pub async fn handle(
         let (settled, resp, wrote) = {
             let mut view = world.arm_view();
             let settled = settle(&mut view, ctx.now);
-            let (resp, wrote) = dispatch(&ctx, &mut view, &method, &segs, &body);
+            let (resp, mut wrote) = dispatch(&ctx, &mut view, &method, &segs, &body);
+            // A list page served counts for the one-shot hooks, which may change the world
+            // now: the next page sees the change, this one does not.
+            if resp.status() == StatusCode::OK && resp.extensions().get::<ListPage>().is_some() {
+                wrote |= after_list_page(&mut view, &path);
+            }
             (settled, resp, wrote)
         };
         let reconciled = (wrote || settled) && after_write(&mut world);

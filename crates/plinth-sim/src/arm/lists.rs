@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use super::answer::{error, json_response};
 use super::context::Ctx;
 use super::crud::{check_parents, not_found};
+use super::hooks::ListPage;
 use super::id::{Path, key, parse_id};
 use super::roles;
 use super::store::ArmWorld;
@@ -45,9 +46,54 @@ fn encode_query_value(v: &str) -> String {
     out
 }
 
-/// One page of a list, with `nextLink` when more follow.
+/// How a collection pages: its default page size and whether (and up to what) `$top`
+/// sets it. Sources (Azure/azure-rest-api-specs and its generated clients):
+///
+/// - `resourcegroups` and `.../resources` (Microsoft.Resources `ResourceGroups_List`,
+///   `Resources_ListByResourceGroup`): `$top`, "The number of results to return. If null is
+///   passed, returns all resource groups." The answers still carry `nextLink`; ARM's own
+///   lists page at 1,000 in practice (not in the spec; also Resource Graph's documented
+///   maximum page), which the simulator keeps.
+/// - Service Bus namespaces and queues (`Namespaces_ListByResourceGroup`,
+///   `Queues_ListByNamespace`): `$skip` (0..1000) and `$top` (1..1000, "May be used to limit
+///   the number of results"); the default page is not documented: 100 here.
+/// - federated identity credentials (`FederatedIdentityCredentials_List`, msi 2023-01-31 and
+///   later): `$top` and `$skiptoken` (armmsi `FederatedIdentityCredentialsClientListOptions
+///   {Top, Skiptoken}`); an identity holds at most 20 credentials (Entra's documented limit),
+///   so one page in practice.
+/// - user-assigned identities, managed clusters, role assignments (`$filter`, `$skipToken`
+///   in 2022-04-01) and role definitions: no `$top`; `nextLink` only; default 100 here (no
+///   spec or recording states the size; none of the stored recordings has a second page).
+///
+/// `/_sim/config` `page_size` overrides the default of every collection (tests use small
+/// pages); an explicit `$top` still wins where the collection takes one.
+fn paging(path: &str) -> (usize, Option<usize>) {
+    let p = path.to_ascii_lowercase();
+    let last = p.rsplit('/').next().unwrap_or_default();
+    match last {
+        "resourcegroups" | "resources" => (1000, Some(1000)),
+        "queues" | "topics" | "namespaces" if p.contains("/microsoft.servicebus/") => {
+            (100, Some(1000))
+        }
+        "federatedidentitycredentials" => (100, Some(100)),
+        _ => (100, None),
+    }
+}
+
+/// One page of a list, with `nextLink` (absolute, `$skiptoken`) when more follow. The answer
+/// is marked as a list page ([`ListPage`]) for the one-shot hooks.
 pub(super) fn page(ctx: &Ctx, world: &ArmWorld<'_>, path: &str, items: Vec<Value>) -> Response {
-    let size = world.arm.settings.page_size.unwrap_or(100).max(1);
+    let (default, top_max) = paging(path);
+    let top = top_max.and_then(|max| {
+        ctx.query
+            .get("$top")
+            .and_then(|t| t.parse::<usize>().ok())
+            .map(|t| t.clamp(1, max))
+    });
+    let size = top
+        .or(world.arm.settings.page_size)
+        .unwrap_or(default)
+        .max(1);
     let skip: usize = ctx
         .query
         .get("$skiptoken")
@@ -64,10 +110,15 @@ pub(super) fn page(ctx: &Ctx, world: &ArmWorld<'_>, path: &str, items: Vec<Value
         if let Some(f) = ctx.query.get("$filter") {
             link.push_str(&format!("&%24filter={}", encode_query_value(f)));
         }
+        if let Some(t) = top {
+            link.push_str(&format!("&%24top={t}"));
+        }
         link.push_str(&format!("&%24skiptoken={}", skip + size));
         body["nextLink"] = json!(link);
     }
-    json_response(StatusCode::OK, &body)
+    let mut resp = json_response(StatusCode::OK, &body);
+    resp.extensions_mut().insert(ListPage);
+    resp
 }
 
 /// The value of `field eq 'value'` in a `$filter`.
@@ -160,6 +211,10 @@ pub(super) fn list_collection(ctx: &Ctx, world: &ArmWorld<'_>, path: &Path, i: u
             format!("Resource group '{}' could not be found.", s[3]),
         );
     }
+    if rest == 2 && want_type.eq_ignore_ascii_case("Microsoft.Authorization/roleAssignments") {
+        let items = role_assignments(ctx, world, &Path::join(&s[..i]));
+        return page(ctx, world, &full, items);
+    }
     let principal = ctx
         .query
         .get("$filter")
@@ -187,7 +242,72 @@ pub(super) fn list_collection(ctx: &Ctx, world: &ArmWorld<'_>, path: &Path, i: u
                     == Some(p)
             })
         })
-        .map(|(_, r)| r.body.clone())
+        .map(|(info, r)| list_item(&info.rtype, &r.body))
         .collect();
     page(ctx, world, &full, items)
+}
+
+/// A resource as its collection's list shows it: the GET body, except for AKS managed
+/// clusters, whose list items lack `eTag`, `properties.azurePortalFQDN` and the agent pools'
+/// `eTag` and `nodeImageVersion` (`ManagedClustersListByResourceGroup.json` against
+/// `ManagedClustersGet.json`, containerservice 2025-10-01).
+fn list_item(rtype: &str, body: &Value) -> Value {
+    let mut item = body.clone();
+    if rtype.eq_ignore_ascii_case("Microsoft.ContainerService/managedClusters") {
+        if let Some(o) = item.as_object_mut() {
+            o.remove("eTag");
+        }
+        if let Some(p) = item.get_mut("properties").and_then(Value::as_object_mut) {
+            p.remove("azurePortalFQDN");
+            if let Some(pools) = p.get_mut("agentPoolProfiles").and_then(Value::as_array_mut) {
+                for pool in pools.iter_mut().filter_map(Value::as_object_mut) {
+                    pool.remove("eTag");
+                    pool.remove("nodeImageVersion");
+                }
+            }
+        }
+    }
+    item
+}
+
+/// The role assignments `RoleAssignments_ListForScope` answers at `scope` (a path, `""` for
+/// the tenant root): without a filter those at, above (inherited) and below the scope; with
+/// `$filter=atScope()` those at and above it; with `$filter=principalId eq '...'` those at,
+/// above and below for that principal (learn.microsoft.com, "List Azure role assignments
+/// using the REST API").
+fn role_assignments(ctx: &Ctx, world: &ArmWorld<'_>, scope: &str) -> Vec<Value> {
+    let scope = key(scope.trim_end_matches('/'));
+    let filter = ctx.query.get("$filter").cloned().unwrap_or_default();
+    let at_scope = filter.to_ascii_lowercase().contains("atscope()");
+    let principal = filter_value(&filter, "principalId").map(|p| p.to_ascii_lowercase());
+    const TAIL: &str = "/providers/microsoft.authorization/roleassignments/";
+    world
+        .arm
+        .resources
+        .iter()
+        .filter_map(|(k, r)| {
+            let at = k.rfind(TAIL)?;
+            // Only the assignment itself, nothing under it.
+            if k[at + TAIL.len()..].contains('/') {
+                return None;
+            }
+            Some((&k[..at], r))
+        })
+        .filter(|(own, _)| {
+            let above = own.is_empty() || *own == scope || scope.starts_with(&format!("{own}/"));
+            let below = own.starts_with(&format!("{scope}/"));
+            above || (!at_scope && below)
+        })
+        .filter(|(_, r)| {
+            principal.as_ref().is_none_or(|p| {
+                r.body
+                    .pointer("/properties/principalId")
+                    .and_then(Value::as_str)
+                    .map(str::to_ascii_lowercase)
+                    .as_ref()
+                    == Some(p)
+            })
+        })
+        .map(|(_, r)| r.body.clone())
+        .collect()
 }

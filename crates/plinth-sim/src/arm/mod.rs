@@ -5,7 +5,7 @@
 //! Layers, each using only those before it: `store`, `id`, `answer`, `context`, `throttle`
 //! and `faults` (leaves); `operations`, `write` and `validate` (building blocks of a write); `types`
 //! (the per-type table and one file per resource family); `crud` (the generic request paths
-//! for one resource); `lists`; `routing`; `handler` (the HTTP entry point).
+//! for one resource); `hooks` (one-shot changes after list pages); `lists`; `routing`; `handler` (the HTTP entry point).
 //!
 //! ARM never names the Kubernetes side: a managed cluster's API is created, read and removed
 //! through [`Clusters`], and the controllers that react to writes are handed to [`handle`].
@@ -19,6 +19,7 @@ mod context;
 mod crud;
 mod faults;
 mod handler;
+mod hooks;
 mod id;
 mod lists;
 mod operations;
@@ -34,6 +35,7 @@ pub use account::default_subscription;
 pub use answer::error;
 pub use crud::settle;
 pub use handler::handle;
+pub use hooks::{HookAction, PageHook};
 pub use store::{
     ArmWorld, Clusters, Operation, Resource, Settings, Store, now_ms, remove_cascade, rfc3339,
 };

@@ -30,6 +30,9 @@ pub struct Store {
     pub(super) buckets: Buckets,
     #[serde(skip)]
     pub(super) requests: u64,
+    /// One-shot hooks on list pages (not persisted): see `/_sim/hooks`.
+    #[serde(skip)]
+    pub hooks: Vec<super::hooks::PageHook>,
 }
 
 /// One ARM resource.

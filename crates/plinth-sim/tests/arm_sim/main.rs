@@ -7,6 +7,7 @@ mod k8s_support;
 mod as_az_meets_it;
 mod basics;
 mod groups_and_clusters;
+mod list_pages;
 mod lists_limits_and_admin;
 mod roles;
 mod servicebus_and_identities;

@@ -1,0 +1,98 @@
+//! One-shot hooks on list pages (`/_sim/hooks`): "after the Nth page of lists under PREFIX
+//! has been served, apply this out-of-band change". They make drift *between two pages of
+//! one list* deterministic for tests: the page that triggers a hook is composed before the
+//! change, the next page (and every later request) sees it.
+//!
+//! A hook counts the ARM list pages answered 200 whose request path starts with its prefix
+//! (case-insensitively), from its registration on; the page that brings the count to
+//! `after` applies the change under the same lock, then the hook is spent. The change is one
+//! of the `/_sim/resources` out-of-band changes: a JSON merge patch into a resource's body,
+//! or its delete (with everything inside).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::store::{ArmWorld, remove_cascade};
+use super::write::merge;
+
+/// What a hook does when it fires.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum HookAction {
+    /// Merges a JSON merge patch into the resource's body, as `PATCH /_sim/resources/{id}`.
+    Merge(Value),
+    /// Deletes the resource and everything inside it, as `DELETE /_sim/resources/{id}`.
+    Delete,
+}
+
+/// A one-shot hook on list pages, as registered with `POST /_sim/hooks`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PageHook {
+    /// The list paths that count (a prefix of the request path, compared case-insensitively).
+    pub prefix: String,
+    /// After how many such pages the change is made (at least 1).
+    pub after: u32,
+    /// The resource id the change applies to.
+    pub id: String,
+    /// The change.
+    pub action: HookAction,
+    /// Pages counted so far (0 at registration).
+    #[serde(default)]
+    pub pages: u32,
+    /// Whether the hook has fired (spent hooks stay listed, for the test to check).
+    #[serde(default)]
+    pub fired: bool,
+    /// What firing found: `applied`, or why nothing changed (`no such resource`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+}
+
+/// Counts one list page served at `path` for every pending hook whose prefix matches, and
+/// fires those that reach their count. Returns whether the world changed.
+pub(crate) fn after_list_page(world: &mut ArmWorld<'_>, path: &str) -> bool {
+    let path = path.to_ascii_lowercase();
+    let mut due = Vec::new();
+    for (ix, h) in world.arm.hooks.iter_mut().enumerate() {
+        if h.fired || !path.starts_with(&h.prefix.to_ascii_lowercase()) {
+            continue;
+        }
+        h.pages += 1;
+        if h.pages >= h.after.max(1) {
+            h.fired = true;
+            due.push(ix);
+        }
+    }
+    let mut changed = false;
+    for ix in due {
+        let (id, action) = {
+            let h = &world.arm.hooks[ix];
+            (normalise(&h.id), h.action.clone())
+        };
+        let applied = match action {
+            HookAction::Merge(patch) => match world.arm.resources.get_mut(&id) {
+                Some(r) => {
+                    merge(&mut r.body, &patch);
+                    true
+                }
+                None => false,
+            },
+            HookAction::Delete => !remove_cascade(world, &id).is_empty(),
+        };
+        changed |= applied;
+        world.arm.hooks[ix].outcome = Some(if applied {
+            "applied".into()
+        } else {
+            "no such resource".into()
+        });
+    }
+    changed
+}
+
+/// A resource id as the store keys it.
+fn normalise(id: &str) -> String {
+    format!("/{}", id.trim_start_matches('/')).to_ascii_lowercase()
+}
+
+/// Marks an answer as one page of a list (for the handler to count it for the hooks).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ListPage;
