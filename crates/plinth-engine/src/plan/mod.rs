@@ -162,7 +162,9 @@ pub async fn plan(
         graph: &graph,
         state: &refreshed,
         values: Values::default(),
-        changes: Vec::new(),
+        // One change per record or declaration, usually: grown from empty, 100,000 changes
+        // would sit in a vector of 131,072 (and be copied at every doubling).
+        changes: Vec::with_capacity(loaded.resources.len().max(config.resources.len())),
         after_in_values: Vec::new(),
         index: HashMap::new(),
         by_decl: HashMap::new(),
