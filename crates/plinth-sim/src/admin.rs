@@ -15,7 +15,8 @@
 //!   "merge": {"tags": {"k": "v"}}}` (a JSON merge patch, as `PATCH /_sim/resources/{id}`) or
 //!   `"delete": true` instead of `merge` (as `DELETE /_sim/resources/{id}`); after the
 //!   `after`-th list page (answered 200) whose path starts with `prefix` (case-insensitive),
-//!   counted from registration, the change is made under the same lock, so that page shows
+//!   counted from registration (with `"exact": true`, only the list at exactly `prefix`, not
+//!   the child collections under it), the change is made under the same lock, so that page shows
 //!   the world before it and the next page after it. Answers `{"hooks": [...]}`: every hook
 //!   with `pages` counted, `fired` and `outcome` (`applied` or `no such resource`). `GET`
 //!   lists them, `DELETE` removes them all. ARM lists only (Kubernetes lists: not yet).
@@ -229,6 +230,8 @@ async fn set_config(State(shared): State<Arc<Shared>>, Json(patch): Json<Value>)
 #[serde(deny_unknown_fields)]
 struct NewHook {
     prefix: String,
+    #[serde(default)]
+    exact: bool,
     #[serde(default = "one")]
     after: u32,
     id: String,
@@ -275,6 +278,7 @@ async fn add_hook(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) ->
     let mut world = shared.world();
     world.arm.hooks.push(arm::PageHook {
         prefix: new.prefix,
+        exact: new.exact,
         after: new.after,
         id: new.id,
         action,

@@ -4,7 +4,7 @@
 //! change, the next page (and every later request) sees it.
 //!
 //! A hook counts the ARM list pages answered 200 whose request path starts with its prefix
-//! (case-insensitively), from its registration on; the page that brings the count to
+//! (case-insensitively; with `exact`, whose path is the prefix), from its registration on; the page that brings the count to
 //! `after` applies the change under the same lock, then the hook is spent. The change is one
 //! of the `/_sim/resources` out-of-band changes: a JSON merge patch into a resource's body,
 //! or its delete (with everything inside).
@@ -30,6 +30,10 @@ pub enum HookAction {
 pub struct PageHook {
     /// The list paths that count (a prefix of the request path, compared case-insensitively).
     pub prefix: String,
+    /// Only the list at exactly `prefix` counts, not those under it (the identities of a
+    /// group, not their federated credentials).
+    #[serde(default)]
+    pub exact: bool,
     /// After how many such pages the change is made (at least 1).
     pub after: u32,
     /// The resource id the change applies to.
@@ -53,7 +57,14 @@ pub(crate) fn after_list_page(world: &mut ArmWorld<'_>, path: &str) -> bool {
     let path = path.to_ascii_lowercase();
     let mut due = Vec::new();
     for (ix, h) in world.arm.hooks.iter_mut().enumerate() {
-        if h.fired || !path.starts_with(&h.prefix.to_ascii_lowercase()) {
+        let prefix = h.prefix.to_ascii_lowercase();
+        let prefix = prefix.trim_end_matches('/');
+        let counts = if h.exact {
+            path.trim_end_matches('/') == prefix
+        } else {
+            path.starts_with(prefix)
+        };
+        if h.fired || !counts {
             continue;
         }
         h.pages += 1;

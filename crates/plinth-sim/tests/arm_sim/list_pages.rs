@@ -246,6 +246,18 @@ async fn a_hook_changes_the_world_between_two_pages() {
         rg_id("rg")
     );
     let id = |n: &str| format!("{prefix}/{n}");
+    // An exact hook does not count the credentials listed under an identity.
+    let r = s
+        .admin("POST", "/_sim/hooks", Some(json!({"prefix": prefix, "exact": true, "after": 2, "id": id("u1"), "merge": {"tags": {"v": "late"}}})))
+        .await;
+    assert_eq!(r.status, 200);
+    let fics = format!(
+        "{}/federatedIdentityCredentials?api-version=2024-11-30",
+        id("u0")
+    );
+    assert_eq!(s.get(&fics).await.status, 200);
+    let hooks = s.admin("GET", "/_sim/hooks", None).await.json();
+    assert_eq!(hooks["hooks"][0]["pages"], 0);
     // Refused shapes.
     let r = s
         .admin(
@@ -262,7 +274,7 @@ async fn a_hook_changes_the_world_between_two_pages() {
     let r = s
         .admin("POST", "/_sim/hooks", Some(json!({"prefix": prefix.to_uppercase(), "after": 1, "id": id("u3"), "delete": true})))
         .await;
-    assert_eq!(r.json()["hooks"].as_array().unwrap().len(), 2);
+    assert_eq!(r.json()["hooks"].as_array().unwrap().len(), 3);
     // A GET of one identity is no list page: nothing fires.
     s.get(&uai_path("rg", "u0")).await;
     assert_eq!(s.get(&uai_path("rg", "u3")).await.status, 200);
@@ -286,13 +298,23 @@ async fn a_hook_changes_the_world_between_two_pages() {
     assert!(v.get("nextLink").is_none());
     assert_eq!(s.get(&uai_path("rg", "u3")).await.status, 404);
     let hooks = s.admin("GET", "/_sim/hooks", None).await.json();
-    for h in hooks["hooks"].as_array().unwrap() {
+    let hooks = hooks["hooks"].as_array().unwrap();
+    for h in &hooks[1..] {
         assert_eq!(
             (h["fired"].as_bool(), h["outcome"].as_str()),
             (Some(true), Some("applied"))
         );
         assert_eq!(h["pages"], 1);
     }
+    // The exact hook counted the two identity pages, not the credentials' list.
+    assert_eq!(
+        (hooks[0]["pages"].as_u64(), hooks[0]["fired"].as_bool()),
+        (Some(2), Some(true))
+    );
+    assert_eq!(
+        s.get(&uai_path("rg", "u1")).await.json()["tags"]["v"],
+        "late"
+    );
     // Spent hooks stay spent; DELETE clears them.
     s.get(&identities("rg")).await;
     let hooks = s.admin("DELETE", "/_sim/hooks", None).await.json();
