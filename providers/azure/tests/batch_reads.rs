@@ -2,7 +2,8 @@
 //! with its list (counted in the simulator's request log), every answer equal to the object's
 //! own read; pages followed with `nextLink`; the cost bound; an object missing from the list
 //! confirmed with a GET; existence checks under a parent that does not exist yet; role
-//! assignments at a scope beside an inherited one.
+//! assignments of a group (at it and below it) beside an inherited one; drift between two
+//! pages that shifts an object off every page.
 
 mod common;
 
@@ -380,4 +381,38 @@ async fn resource_groups_are_listed_from_the_subscription_and_aks_is_read_alone(
         rg_id("one")
     ));
     assert_eq!(p.batch_key(&req, &prior), None);
+}
+
+/// A list read page by page is no snapshot: an object deleted between two pages shifts the
+/// next page, and an object that existed all along is not on any page. It is read with its
+/// own GET, not called gone.
+#[tokio::test]
+async fn an_object_skipped_by_drift_between_pages_is_still_found() {
+    let sim = sim().await;
+    let p = provider(&sim);
+    group(&p, "g").await;
+    for i in 0..6 {
+        identity(&p, "g", &format!("mi-{i}")).await;
+    }
+    set_config(&sim, json!({"page_size": 2})).await;
+    let coll = format!(
+        "{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities",
+        rg_id("g")
+    );
+    // After the first page (mi-0, mi-1), mi-0 goes: the second page starts at mi-3.
+    let resp = reqwest::Client::new()
+        .post(format!("{}/_sim/hooks", sim.url))
+        .json(&json!({"prefix": coll, "exact": true, "after": 1, "id": mi_id("g", "mi-0"), "delete": true}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    let priors: Vec<Prior> = (1..6)
+        .map(|i| prior_of(&mi_id("g", &format!("mi-{i}"))))
+        .collect();
+    let (answers, made) = both_ways(&sim, &p, MI_T, &priors).await;
+    assert_eq!(found(&answers), 5, "{answers:?}");
+    assert_eq!(count(&made, &coll), 3, "{made:?}");
+    assert_eq!(count(&made, &mi_id("g", "mi-2")), 1, "{made:?}");
+    assert_eq!(made.len(), 4);
 }
