@@ -19,7 +19,9 @@
 //!   the child collections under it), the change is made under the same lock, so that page shows
 //!   the world before it and the next page after it. Answers `{"hooks": [...]}`: every hook
 //!   with `pages` counted, `fired` and `outcome` (`applied` or `no such resource`). `GET`
-//!   lists them, `DELETE` removes them all. ARM lists only (Kubernetes lists: not yet).
+//!   lists them, `DELETE` removes them all. Kubernetes lists count too: a `prefix` under
+//!   `/k8s/{cluster}/` (as `/_sim/requests` shows the path), an `id` that is the object's API
+//!   path there; the change is a merge patch or a DELETE made as another client would.
 //! - `POST /_sim/throttle/refill` → `{"refilled": true}`: every ARM throttling bucket is full
 //!   again, as if enough time had passed (tests that exhausted a bucket need not wait)
 //! - `POST /_sim/settle[?rounds=N]` → `{"rounds": n}`: finishes due ARM operations and runs

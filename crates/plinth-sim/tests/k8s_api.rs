@@ -682,3 +682,62 @@ fn json_patch_scale_and_persistence() {
         json!({"y": "2"})
     );
 }
+
+#[test]
+fn a_hook_edits_an_object_between_two_list_pages() {
+    let sim = Sim::start();
+    let kube = sim.cluster("c1", false);
+    for name in ["a", "b", "c"] {
+        let body = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": "default"}, "data": {"v": "old"}});
+        let r = kube.http("POST", CM, Some("application/json"), &body.to_string());
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let list = format!("/k8s/c1{CM}");
+    for hook in [
+        json!({"prefix": list, "exact": true, "after": 1, "id": format!("{list}/c"),
+            "merge": {"data": {"v": "new"}}}),
+        json!({"prefix": list, "exact": true, "after": 1, "id": format!("{list}/a"), "delete": true}),
+        json!({"prefix": list, "exact": true, "after": 1, "id": format!("{list}/nope"), "delete": true}),
+    ] {
+        let (status, body) = k8s_support::http(
+            kube.addr,
+            "POST",
+            "/_sim/hooks",
+            &[("content-type", "application/json")],
+            &hook.to_string(),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    // Reading one object is no list page.
+    assert_eq!(kube.http("GET", &format!("{CM}/a"), None, "").status, 200);
+    let first = kube.http("GET", &format!("{CM}?limit=2"), None, "").body;
+    let names: Vec<&str> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a", "b"], "the first page shows the world before");
+    let token = first["metadata"]["continue"].as_str().unwrap();
+    let second = kube
+        .http("GET", &format!("{CM}?limit=2&continue={token}"), None, "")
+        .body;
+    assert_eq!(second["items"][0]["metadata"]["name"], "c");
+    assert_eq!(
+        second["items"][0]["data"]["v"], "new",
+        "the next page after"
+    );
+    // The edit is a hand edit (kubectl patch's field manager); the delete happened.
+    let c = kube.http("GET", &format!("{CM}/c"), None, "").body;
+    assert!(managers(&c).contains(&("kubectl-patch".to_string(), "Update".to_string())));
+    assert_eq!(kube.http("GET", &format!("{CM}/a"), None, "").status, 404);
+    let (_, hooks) = k8s_support::http(kube.addr, "GET", "/_sim/hooks", &[], "");
+    let outcomes: Vec<&str> = hooks["hooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["applied", "applied", "no such resource"]);
+}

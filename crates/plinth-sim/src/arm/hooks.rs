@@ -3,11 +3,16 @@
 //! one list* deterministic for tests: the page that triggers a hook is composed before the
 //! change, the next page (and every later request) sees it.
 //!
-//! A hook counts the ARM list pages answered 200 whose request path starts with its prefix
-//! (case-insensitively; with `exact`, whose path is the prefix), from its registration on; the page that brings the count to
-//! `after` applies the change under the same lock, then the hook is spent. The change is one
+//! A hook counts the list pages (ARM's, and the simulated clusters' Kubernetes lists under
+//! `/k8s/{cluster}/...`) answered 200 whose request path starts with its prefix
+//! (case-insensitively; with `exact`, whose path is the prefix), from its registration on;
+//! the page that brings the count to `after` applies the change under the same lock, then
+//! the hook is spent. The change is one
 //! of the `/_sim/resources` out-of-band changes: a JSON merge patch into a resource's body,
-//! or its delete (with everything inside).
+//! or its delete (with everything inside). For a Kubernetes list, the id is the object's API
+//! path (`/k8s/{cluster}/api/v1/namespaces/default/configmaps/x`) and the change is made as
+//! a hand edit makes it (a merge patch as `kubectl patch --type merge`, field manager
+//! `kubectl-patch`; a DELETE as `kubectl delete`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -51,12 +56,13 @@ pub struct PageHook {
     pub outcome: Option<String>,
 }
 
-/// Counts one list page served at `path` for every pending hook whose prefix matches, and
-/// fires those that reach their count. Returns whether the world changed.
-pub(crate) fn after_list_page(world: &mut ArmWorld<'_>, path: &str) -> bool {
+/// Counts one list page served at `path` for every pending hook whose prefix matches, marks
+/// those that reach their count fired and returns them (their index, the id they change and
+/// how). The caller applies them and records each outcome.
+pub(crate) fn due(hooks: &mut [PageHook], path: &str) -> Vec<(usize, String, HookAction)> {
     let path = path.to_ascii_lowercase();
     let mut due = Vec::new();
-    for (ix, h) in world.arm.hooks.iter_mut().enumerate() {
+    for (ix, h) in hooks.iter_mut().enumerate() {
         let prefix = h.prefix.to_ascii_lowercase();
         let prefix = prefix.trim_end_matches('/');
         let counts = if h.exact {
@@ -70,15 +76,29 @@ pub(crate) fn after_list_page(world: &mut ArmWorld<'_>, path: &str) -> bool {
         h.pages += 1;
         if h.pages >= h.after.max(1) {
             h.fired = true;
-            due.push(ix);
+            due.push((ix, h.id.clone(), h.action.clone()));
         }
     }
+    due
+}
+
+/// Records what firing hook `ix` did.
+pub(crate) fn record(hooks: &mut [PageHook], ix: usize, applied: bool) {
+    if let Some(h) = hooks.get_mut(ix) {
+        h.outcome = Some(if applied {
+            "applied".into()
+        } else {
+            "no such resource".into()
+        });
+    }
+}
+
+/// Counts an ARM list page served at `path` and applies the hooks it makes due (changes to
+/// ARM resources). Returns whether the world changed.
+pub(crate) fn after_list_page(world: &mut ArmWorld<'_>, path: &str) -> bool {
     let mut changed = false;
-    for ix in due {
-        let (id, action) = {
-            let h = &world.arm.hooks[ix];
-            (normalise(&h.id), h.action.clone())
-        };
+    for (ix, id, action) in due(&mut world.arm.hooks, path) {
+        let id = normalise(&id);
         let applied = match action {
             HookAction::Merge(patch) => match world.arm.resources.get_mut(&id) {
                 Some(r) => {
@@ -90,11 +110,7 @@ pub(crate) fn after_list_page(world: &mut ArmWorld<'_>, path: &str) -> bool {
             HookAction::Delete => !remove_cascade(world, &id).is_empty(),
         };
         changed |= applied;
-        world.arm.hooks[ix].outcome = Some(if applied {
-            "applied".into()
-        } else {
-            "no such resource".into()
-        });
+        record(&mut world.arm.hooks, ix, applied);
     }
     changed
 }

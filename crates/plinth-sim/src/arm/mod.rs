@@ -19,7 +19,7 @@ mod context;
 mod crud;
 mod faults;
 mod handler;
-mod hooks;
+pub(crate) mod hooks;
 mod id;
 mod lists;
 mod operations;

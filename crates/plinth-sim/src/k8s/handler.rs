@@ -23,6 +23,8 @@ use super::resources::{self, Res};
 use super::table;
 use super::watch::{WatchSpec, serve_watch};
 use crate::Shared;
+use crate::arm::HookAction;
+use crate::arm::hooks::{self, ListPage};
 
 pub(super) async fn handle(
     State(shared): State<Arc<Shared>>,
@@ -48,6 +50,9 @@ pub(super) async fn handle(
             &mut watch,
         )
         .unwrap_or_else(IntoResponse::into_response);
+        if resp.status() == StatusCode::OK && resp.extensions().get::<ListPage>().is_some() {
+            changed |= list_page_hooks(&shared.base_url, &mut world, uri.path());
+        }
         if changed {
             reconcile(&mut world);
         }
@@ -66,6 +71,55 @@ pub(super) async fn handle(
         tracing::error!("saving the simulator world: {e}");
     }
     resp
+}
+
+/// Counts a list page served at `path` (under `/k8s`) for the one-shot hooks and makes the
+/// changes of those it makes due, as a hand edit would (a merge patch with the cluster's
+/// token and field manager `kubectl-patch`, as `kubectl patch` sends; or a DELETE). Returns
+/// whether the world changed.
+fn list_page_hooks(base_url: &str, world: &mut crate::World, path: &str) -> bool {
+    let due = hooks::due(&mut world.arm.hooks, &format!("/k8s{path}"));
+    let mut changed = false;
+    for (ix, id, action) in due {
+        let target = id.strip_prefix("/k8s").unwrap_or(&id).to_string();
+        let key = target
+            .split('/')
+            .find(|s| !s.is_empty())
+            .unwrap_or_default();
+        let token = world
+            .clusters
+            .get(key)
+            .map(|c| c.token.clone())
+            .unwrap_or_default();
+        let mut headers = HeaderMap::new();
+        if let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}")) {
+            headers.insert(header::AUTHORIZATION, v);
+        }
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/merge-patch+json"),
+        );
+        let (method, body) = match &action {
+            HookAction::Merge(patch) => (Method::PATCH, patch.to_string().into_bytes()),
+            HookAction::Delete => (Method::DELETE, Vec::new()),
+        };
+        let mut applied = false;
+        let answer = dispatch(
+            base_url,
+            &mut world.clusters,
+            &method,
+            &target,
+            &Query::parse(Some("fieldManager=kubectl-patch")),
+            &headers,
+            &body,
+            &mut applied,
+            &mut None,
+        );
+        let applied = applied && answer.is_ok_and(|r| r.status().is_success());
+        changed |= applied;
+        hooks::record(&mut world.arm.hooks, ix, applied);
+    }
+    changed
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> &str {
@@ -444,24 +498,28 @@ fn resource_request(
                     items.truncate(limit);
                     next = items.last().map(key_of);
                 }
-                if wants_table(headers) {
+                // A list page counts for the one-shot hooks (`/_sim/hooks`).
+                let mut resp = if wants_table(headers) {
                     let t = table::table(r, &items, &rv, query.get("includeObject"));
-                    return Ok(json_response(
+                    json_response(
                         StatusCode::OK,
                         &t,
                         Some("application/json;as=Table;v=v1;g=meta.k8s.io"),
-                    ));
-                }
-                let mut metadata = json!({"resourceVersion": rv});
-                if let Some(next) = next {
-                    metadata["continue"] = Value::from(next);
-                }
-                ok(json!({
-                    "apiVersion": r.api_version(),
-                    "kind": format!("{}List", r.kind),
-                    "metadata": metadata,
-                    "items": items,
-                }))
+                    )
+                } else {
+                    let mut metadata = json!({"resourceVersion": rv});
+                    if let Some(next) = next {
+                        metadata["continue"] = Value::from(next);
+                    }
+                    ok(json!({
+                        "apiVersion": r.api_version(),
+                        "kind": format!("{}List", r.kind),
+                        "metadata": metadata,
+                        "items": items,
+                    }))?
+                };
+                resp.extensions_mut().insert(ListPage);
+                Ok(resp)
             }
             Method::POST if !r.read_only && (ns.is_some() || !r.namespaced) => {
                 let manager = update_manager(query, headers)?;
