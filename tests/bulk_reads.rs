@@ -11,7 +11,7 @@
 //! - drift made *between two pages of one list* (page size 2, a one-shot `/_sim/hooks` hook
 //!   after the first page of the identities' list) leaves the plan it happened during right
 //!   (each identity shows either its old or its new value, none is lost) and is found by the
-//!   next plan.
+//!   next plan; so is a ConfigMap changed right after its namespace's list was read.
 //!
 //! The request log shows which reads each plan made: lists when batching is on, none with
 //! `--per-object-reads`.
@@ -387,6 +387,22 @@ fn drift_between_two_list_pages_is_found_by_the_next_plan() {
         admin(&sim, "POST", "/_sim/hooks", &hook);
     }
 
+    // And once the ConfigMaps of `default` have been listed, charlie's is changed by hand:
+    // after its only page, so the plan shows the old value and the next one the new.
+    let resources: Json = serde_json::from_str(&http_get_ok(&sim.url, "/_sim/resources")).unwrap();
+    let cluster = resources["clusters"][0]
+        .as_str()
+        .expect("the AKS cluster's key");
+    let configmaps = format!("/k8s/{cluster}/api/v1/namespaces/default/configmaps");
+    admin(
+        &sim,
+        "POST",
+        "/_sim/hooks",
+        &json!({"prefix": configmaps, "exact": true, "after": 1,
+            "id": format!("{configmaps}/charlie-settings"),
+            "merge": {"data": {"queue": "changed between reads"}}}),
+    );
+
     let (during, lists, _) = plan(&p, &sim, &[]);
     // The hooks fired between the pages (this needs the Azure provider's batched reads of
     // identities: per-object reads list nothing and nothing fires).
@@ -414,7 +430,12 @@ fn drift_between_two_list_pages_is_found_by_the_next_plan() {
         .iter()
         .filter_map(|c| c["address"].as_str())
         .collect();
-    for a in ["mi[\"alpha\"]", "mi[\"bravo\"]", "mi[\"charlie\"]"] {
+    for a in [
+        "mi[\"alpha\"]",
+        "mi[\"bravo\"]",
+        "mi[\"charlie\"]",
+        "settings[\"charlie\"]",
+    ] {
         assert!(
             addresses.contains(&a),
             "{a} lost from the plan: {addresses:?}"
@@ -425,6 +446,7 @@ fn drift_between_two_list_pages_is_found_by_the_next_plan() {
         ("mi[\"alpha\"]", "update"),
         ("mi[\"bravo\"]", "create"),
         ("mi[\"charlie\"]", "update"),
+        ("settings[\"charlie\"]", "update"),
     ] {
         let action = during_changes
             .iter()
@@ -450,6 +472,7 @@ fn drift_between_two_list_pages_is_found_by_the_next_plan() {
         ("mi[\"alpha\"]", "update"),
         ("mi[\"bravo\"]", "create"),
         ("mi[\"charlie\"]", "update"),
+        ("settings[\"charlie\"]", "update"),
     ] {
         assert!(
             got.iter().any(|(a, act)| a == want.0 && act == want.1),
