@@ -223,7 +223,7 @@ async fn a_collection_much_bigger_than_the_batch_stops_listing_and_gets_the_rest
 }
 
 #[tokio::test]
-async fn an_object_missing_from_the_list_is_confirmed_with_a_get() {
+async fn an_object_missing_from_a_list_of_pages_is_confirmed_with_a_get() {
     let sim = sim().await;
     let p = provider(&sim);
     group(&p, "g").await;
@@ -238,7 +238,16 @@ async fn an_object_missing_from_the_list_is_confirmed_with_a_get() {
     let (answers, made) = both_ways(&sim, &p, MI_T, &priors).await;
     assert!(matches!(answers[1], Ok(None)), "{:?}", answers[1]);
     assert_eq!(found(&answers), 2);
-    assert_eq!(made.len(), 2, "one page and the confirming GET: {made:?}");
+    // The whole collection in one answer: what it lacks is absent, as a GET would say.
+    assert_eq!(made.len(), 1, "one page, no confirming GET: {made:?}");
+    assert_eq!(count(&made, &mi_id("g", "gone")), 0);
+
+    // Read over several pages, the list is no snapshot: the missing one is read alone.
+    set_config(&sim, json!({"page_size": 1})).await;
+    let (answers, made) = both_ways(&sim, &p, MI_T, &priors).await;
+    assert!(matches!(answers[1], Ok(None)), "{:?}", answers[1]);
+    assert_eq!(found(&answers), 2);
+    assert_eq!(made.len(), 3, "two pages and the confirming GET: {made:?}");
     assert_eq!(count(&made, &mi_id("g", "gone")), 1);
 }
 
@@ -306,7 +315,7 @@ async fn role_assignments_in_a_group_are_one_list_matched_by_id_beside_inherited
     let checks = vec![
         planned(&p, RA_T, ra(&rg_id("g"), OWNER, &a)),
         planned(&p, RA_T, ra(&on_b, READER, &b)),
-        // Not assigned at the group (only above it): absent, confirmed with a GET.
+        // Not assigned at the group (only above it): absent (the list came in one page).
         planned(&p, RA_T, ra(&rg_id("g"), READER, &a)),
     ];
     let (answers, made) = both_ways(&sim, &p, RA_T, &checks).await;
@@ -326,7 +335,7 @@ async fn role_assignments_in_a_group_are_one_list_matched_by_id_beside_inherited
         "{:?}",
         made[0].query
     );
-    assert_eq!(made.len(), 2, "the list and the confirming GET: {made:?}");
+    assert_eq!(made.len(), 1, "the list alone: {made:?}");
     for (a, scope) in answers.iter().zip([rg_id("g"), on_b.clone()]) {
         let o = a.as_ref().unwrap().as_ref().unwrap();
         assert_eq!(
@@ -373,7 +382,7 @@ async fn resource_groups_are_listed_from_the_subscription_and_aks_is_read_alone(
         count(&made, &format!("/subscriptions/{SUB}/resourceGroups")),
         1
     );
-    assert_eq!(made.len(), 2, "{made:?}");
+    assert_eq!(made.len(), 1, "{made:?}");
     let aks = "Microsoft.ContainerService/managedClusters@2025-10-01";
     let req = Request::new(aks, "x", &NullReporter);
     let prior = prior_of(&format!(

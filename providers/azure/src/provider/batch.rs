@@ -38,7 +38,9 @@
 //! Reading a batch: the first page of the collection, then `nextLink` pages, each one read
 //! token through the [`ArmClient`](crate::client::ArmClient) (retries, `Retry-After`,
 //! client-side buckets). Items are matched to the requested ids case-insensitively. An object
-//! not in the list is confirmed with its own GET (a list read page by page is no snapshot).
+//! not in a list of several pages is confirmed with its own GET (a list read page by page is
+//! no snapshot); one missing from a list that came whole in one answer is absent, as its
+//! GET at that moment would have said.
 //! When the pages read exceed the objects still missing (the collection is much bigger than
 //! the batch), listing stops and the rest are read with GETs (eight at a time). A 404 on the collection whose
 //! code says the parent is missing (`ResourceGroupNotFound`, `ParentResourceNotFound`,
@@ -274,6 +276,11 @@ impl AzureProvider {
             }
             match body.get("nextLink").and_then(|v| v.as_str()) {
                 Some(next) if !next.is_empty() => req = ArmRequest::follow(next),
+                // The whole collection in one answer: as consistent as a GET of each object
+                // sent at that moment, so what it lacks is absent (no confirming GETs; 1,000
+                // creates in an existing, empty resource group cost one list, not 1,001
+                // requests). What a list read over several pages lacks is still confirmed.
+                _ if pages == 1 => return Listed::Absent,
                 _ => return Listed::Rest,
             }
         }
@@ -292,7 +299,8 @@ struct Listing {
 
 /// How a listing ended.
 enum Listed {
-    /// The parent does not exist: every object still wanted is absent.
+    /// The parent does not exist, or the whole collection came in one answer without the
+    /// objects still wanted: they are absent.
     Absent,
     /// Whatever the list did not answer is read with its own GET.
     Rest,
