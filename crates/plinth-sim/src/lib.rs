@@ -69,6 +69,47 @@ impl Latency {
     }
 }
 
+/// What a request asks of the simulated cloud, for its service time ([`service_time`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestClass {
+    /// An ARM GET or HEAD (a list page is one).
+    ArmRead,
+    /// An ARM PUT, PATCH, POST or DELETE.
+    ArmWrite,
+    /// Any request to a cluster's Kubernetes API.
+    K8s,
+}
+
+/// How long the simulated cloud takes to answer a request of `class`: the `/_sim/config`
+/// override, else a round trip as the `realistic` profile models it, scaled by the profile
+/// (nothing on `instant`, a 60th on `demo`). The model's figures — an ARM read 100 ms, an
+/// ARM write 250 ms, a Kubernetes API request 10 ms — are round numbers for a client in the
+/// region, not measurements; they make the cost of a round trip visible (what batched reads
+/// save) and give benchmarks a bound to compare with. Long-running operations take their
+/// own time on top.
+pub fn service_time(latency: Latency, settings: &arm::Settings, class: RequestClass) -> Duration {
+    let (set, realistic_ms) = match class {
+        RequestClass::ArmRead => (settings.arm_read_ms, 100),
+        RequestClass::ArmWrite => (settings.arm_write_ms, 250),
+        RequestClass::K8s => (settings.k8s_request_ms, 10),
+    };
+    match set {
+        Some(ms) => Duration::from_millis(ms),
+        None => latency.scale(Duration::from_millis(realistic_ms)),
+    }
+}
+
+/// Waits the service time of a request of `class` (returns at once when it is zero).
+pub(crate) async fn serve_delay(shared: &Shared, class: RequestClass) {
+    let wait = {
+        let world = shared.world();
+        service_time(shared.config.latency, &world.arm.settings, class)
+    };
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
+}
+
 /// How the simulator behaves.
 #[derive(Clone, Debug, Default)]
 pub struct SimConfig {
@@ -383,4 +424,30 @@ async fn start_serving(
         shutdown: tx,
         task,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_times_follow_the_profile_unless_set() {
+        let unset = arm::Settings::default();
+        let read = |l, s: &arm::Settings| service_time(l, s, RequestClass::ArmRead);
+        assert_eq!(read(Latency::Instant, &unset), Duration::ZERO);
+        assert_eq!(read(Latency::Realistic, &unset), Duration::from_millis(100));
+        assert_eq!(
+            service_time(Latency::Realistic, &unset, RequestClass::ArmWrite),
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            service_time(Latency::Demo, &unset, RequestClass::K8s),
+            Duration::from_millis(10) / 60
+        );
+        let set = arm::Settings {
+            arm_read_ms: Some(7),
+            ..Default::default()
+        };
+        assert_eq!(read(Latency::Instant, &set), Duration::from_millis(7));
+    }
 }

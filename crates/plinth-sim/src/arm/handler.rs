@@ -108,6 +108,13 @@ pub async fn handle(
         );
     }
 
+    // The service's round trip (the `realistic` profile's model; nothing on `instant`).
+    let class = match method {
+        axum::http::Method::GET | axum::http::Method::HEAD => crate::RequestClass::ArmRead,
+        _ => crate::RequestClass::ArmWrite,
+    };
+    crate::serve_delay(&shared, class).await;
+
     // Injected faults come first: the request is not processed.
     let n = {
         let mut w = shared.world();

@@ -100,6 +100,16 @@ pub struct Settings {
     pub fic_write_ms: Option<u64>,
     /// List page size (default 100).
     pub page_size: Option<usize>,
+    /// How long ARM takes to answer a read (GET, HEAD; a list page is one), in ms, before
+    /// any long-running operation. Unset: 100 ms of Azure's time scaled by the latency
+    /// profile (0 on `instant`). See [`crate::service_time`].
+    pub arm_read_ms: Option<u64>,
+    /// How long ARM takes to answer a write or a delete (the synchronous answer; a
+    /// long-running operation's own duration comes on top), in ms. Unset: 250 ms scaled.
+    pub arm_write_ms: Option<u64>,
+    /// How long a cluster's Kubernetes API takes to answer a request, in ms (a watch: its
+    /// first answer). Unset: 10 ms scaled.
+    pub k8s_request_ms: Option<u64>,
     /// The token bucket of reads (GET, HEAD), as (capacity, refill per second); default (250, 25).
     pub read_bucket: Option<(f64, f64)>,
     /// The token bucket of writes (every method but GET, HEAD and DELETE), as (capacity, refill per second);

@@ -33,6 +33,7 @@ pub(super) async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    crate::serve_delay(&shared, crate::RequestClass::K8s).await;
     let query = Query::parse(uri.query());
     let mut watch = None;
     let (resp, changed) = {
