@@ -37,6 +37,27 @@ async fn parallelism_bounds_operations_in_flight() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn immediate_operations_do_not_count_against_parallelism() {
+    // 40 core:data objects (immediate: state only) beside 6 slow fake objects: the fake
+    // ones still run at most 3 at once, and the core ones do not wait for a free slot.
+    let core: String = (0..40)
+        .map(|i| format!("[resource.d{i}]\ntype = \"core:data\"\ninput = {{ n = {i} }}\n"))
+        .collect();
+    let mut h = Harness::new(&format!("{}{core}", independent(6, "")));
+    h.parallelism = 3;
+    let (plan, report) = h.up().await;
+    assert_eq!(plan.summary().add, 46);
+    assert_eq!(report.succeeded, 46, "{report:?}");
+    assert_eq!(
+        h.fake.max_in_flight(),
+        3,
+        "the parallelism still bounds the others"
+    );
+    assert_eq!(h.state().resources.len(), 46);
+    h.assert_converged().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn independent_nodes_overlap() {
     let h = Harness::new(&independent(5, ""));
     h.up().await;

@@ -338,6 +338,15 @@ pub trait Provider: Send + Sync {
         None
     }
 
+    /// True when every operation on objects of this type completes at once inside the
+    /// process: no request, no wait (state-only types such as `core:data`; not `core:sleep`).
+    /// The engine does not count such operations against `--parallelism`: a layer of 10,000
+    /// of them completes in one scheduler turn, one journal sync, instead of one turn per
+    /// parallelism-many. Nothing outside the process depends on their pending records.
+    fn is_immediate(&self, _type_name: &str) -> bool {
+        false
+    }
+
     /// Objects that share a key are written one at a time.
     fn serialization_key(&self, _type_name: &str, _config: &Value) -> Option<String> {
         None

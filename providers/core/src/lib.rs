@@ -144,6 +144,10 @@ impl Provider for CoreProvider {
         out
     }
 
+    fn is_immediate(&self, type_name: &str) -> bool {
+        type_name == DATA
+    }
+
     fn estimate(&self, type_name: &str, config: &Value) -> Duration {
         match type_name {
             SLEEP => duration_of(config, "create_duration").unwrap_or_default(),

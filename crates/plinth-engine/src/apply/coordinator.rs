@@ -102,10 +102,20 @@ pub async fn apply(
     let mut interrupts_open = true;
     let task_ids: std::sync::Mutex<HashMap<tokio::task::Id, NodeId>> = Default::default();
 
+    let immediate = |id: NodeId| {
+        let c = &plan.changes[dag.node(id).change];
+        input
+            .workspace
+            .registry
+            .lookup(&c.type_name)
+            .is_some_and(|(p, t)| p.is_immediate(&t))
+    };
+    // Operations in flight that count against the parallelism (not the immediate ones).
+    let mut counted = 0usize;
     let mut to_spawn = Vec::new();
     let mut finished = Vec::new();
     loop {
-        while !stopping && running.len() + to_spawn.len() < parallelism {
+        while !stopping && counted < parallelism {
             let Some(id) = ready_again.pop_front().or_else(|| walk.next_ready()) else {
                 break;
             };
@@ -130,7 +140,11 @@ pub async fn apply(
                         tasks.abort_all();
                         return Err(state_err(e));
                     }
-                    to_spawn.push((id, op, config, prior, key, settings));
+                    let now = immediate(id);
+                    if !now {
+                        counted += 1;
+                    }
+                    to_spawn.push((id, op, config, prior, key, settings, now));
                 }
             }
         }
@@ -140,7 +154,7 @@ pub async fn apply(
             tasks.abort_all();
             return Err(e);
         }
-        for (id, op, config, prior, key, settings) in to_spawn.drain(..) {
+        for (id, op, config, prior, key, settings, immediate) in to_spawn.drain(..) {
             let c = &plan.changes[op.change];
             runner.events.emit(Event::OpStarted {
                 address: c.address.clone(),
@@ -164,6 +178,7 @@ pub async fn apply(
                     prior,
                     started: Instant::now(),
                     key,
+                    immediate,
                 },
             );
         }
@@ -199,6 +214,7 @@ pub async fn apply(
                 if n >= 2 && !abandoned {
                     abandoned = true;
                     runner.events.emit(Event::Interrupted { second: true });
+                    counted = 0;
                     for (id, _) in running.drain() {
                         let op = dag.node(id);
                         runner.report.abandoned.push(plan.changes[op.change].address.clone());
@@ -225,7 +241,9 @@ pub async fn apply(
                     let id = task_ids.lock().expect("ids").get(&e.id()).copied();
                     match id {
                         Some(id) if e.is_cancelled() => {
-                            running.remove(&id);
+                            if running.remove(&id).is_some_and(|s| !s.immediate) {
+                                counted -= 1;
+                            }
                             continue;
                         }
                         Some(id) => (
@@ -239,6 +257,9 @@ pub async fn apply(
             let Some(started) = running.remove(&id) else {
                 continue;
             };
+            if !started.immediate {
+                counted -= 1;
+            }
             if let Some(k) = &started.key {
                 busy_keys.remove(k);
                 if let Some(next) = waiting.get_mut(k).and_then(VecDeque::pop_front) {

@@ -63,6 +63,9 @@ pub(super) struct Started {
     pub(super) prior: Option<ResourceState>,
     pub(super) started: Instant,
     pub(super) key: Option<String>,
+    /// The provider completes it at once in the process ([`plinth_provider::Provider::is_immediate`]):
+    /// not counted against the parallelism.
+    pub(super) immediate: bool,
 }
 
 /// The state key of the deposed object of `address`.
