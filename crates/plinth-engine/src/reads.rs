@@ -64,6 +64,35 @@ pub(crate) fn batches(reads: Vec<Read>, batch: bool, reporter: &dyn Reporter) ->
             }
         }
     }
+    interleave(out)
+}
+
+/// The order batches start in: the biggest first (a list of many pages is a chain of
+/// requests, best begun early), and the providers taking turns, so that one provider's
+/// thousand reads do not queue another's few behind them (a cluster's credentials, then its
+/// lists, are a chain too). Only the order changes, never an answer.
+fn interleave(mut batches: Vec<Vec<Read>>) -> Vec<Vec<Read>> {
+    // Stable: batches of one size keep the order they came in (address order).
+    batches.sort_by_key(|b| std::cmp::Reverse(b.len()));
+    let mut by_provider: Vec<(String, std::collections::VecDeque<Vec<Read>>)> = Vec::new();
+    for b in batches {
+        let name = b
+            .first()
+            .map(|r| r.provider.name().to_string())
+            .unwrap_or_default();
+        match by_provider.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, q)) => q.push_back(b),
+            None => by_provider.push((name, std::collections::VecDeque::from([b]))),
+        }
+    }
+    let mut out = Vec::new();
+    while by_provider.iter().any(|(_, q)| !q.is_empty()) {
+        for (_, q) in &mut by_provider {
+            if let Some(b) = q.pop_front() {
+                out.push(b);
+            }
+        }
+    }
     out
 }
 
