@@ -6,8 +6,10 @@
 //! its own read would have given (the provider's contract), so batching changes only the
 //! requests made, never the plan.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+
+use tokio::task::{JoinError, JoinSet};
 
 use plinth_provider::{BatchRead, Observed, Prior, Provider, ProviderError, Reporter, Request};
 use plinth_value::Value;
@@ -131,4 +133,45 @@ pub(crate) async fn read_all(batch: Vec<Read>, reporter: &dyn Reporter) -> Vec<A
             (r.address, r.prior, res)
         })
         .collect()
+}
+
+/// Reads batches with at most `parallelism` in flight, started in the order given (the order
+/// [`batches`] chose): a task is spawned only when a slot is free, so the order holds — tasks
+/// spawned all at once behind a semaphore would take their permits in whatever order the
+/// runtime first polls them (its local queues overflow into a global one).
+pub(crate) struct Reader {
+    waiting: VecDeque<Vec<Read>>,
+    running: JoinSet<Vec<Answer>>,
+    parallelism: usize,
+    reporter: Arc<dyn Reporter>,
+}
+
+impl Reader {
+    /// A reader of `batches`, none started yet.
+    pub(crate) fn new(
+        batches: Vec<Vec<Read>>,
+        parallelism: usize,
+        reporter: Arc<dyn Reporter>,
+    ) -> Self {
+        Reader {
+            waiting: batches.into(),
+            running: JoinSet::new(),
+            parallelism: parallelism.max(1),
+            reporter,
+        }
+    }
+
+    /// The answers of the next batch to finish (starting more while slots are free);
+    /// `None` once every batch has been answered.
+    pub(crate) async fn next(&mut self) -> Option<Result<Vec<Answer>, JoinError>> {
+        while self.running.len() < self.parallelism {
+            let Some(batch) = self.waiting.pop_front() else {
+                break;
+            };
+            let reporter = self.reporter.clone();
+            self.running
+                .spawn(async move { read_all(batch, reporter.as_ref()).await });
+        }
+        self.running.join_next().await
+    }
 }

@@ -19,12 +19,10 @@ use plinth_plan::{Action, Drift};
 use plinth_provider::{Prior, Registry, diff};
 use plinth_state::{OutputState, ResourceState, State, Status};
 use plinth_value::{Path, Value};
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 use crate::events::{Event, EventSink};
 use crate::marks;
-use crate::reads::{Read, Reading, batches, read_all};
+use crate::reads::{Read, Reader, Reading, batches};
 use crate::reporter::EventReporter;
 
 /// The state as refresh found it: the loaded state plus the records that changed, so a
@@ -203,8 +201,6 @@ pub async fn refresh<'s>(
     let mut refreshed = Refreshed::unchanged(state);
     let mut drift = Vec::new();
     let mut diags = Diagnostics::default();
-    let sem = Arc::new(Semaphore::new(reading.parallelism.max(1)));
-    let mut set = JoinSet::new();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let reporter = Arc::new(EventReporter { tx });
     let mut reads = Vec::new();
@@ -259,19 +255,13 @@ pub async fn refresh<'s>(
         });
     }
     let count = reads.len();
-    for batch in batches(reads, reading.batch, reporter.as_ref()) {
-        let sem = sem.clone();
-        let reporter = reporter.clone();
-        set.spawn(async move {
-            let _permit = sem.acquire_owned().await;
-            read_all(batch, reporter.as_ref()).await
-        });
-    }
+    let batches = batches(reads, reading.batch, reporter.as_ref());
+    let mut reader = Reader::new(batches, reading.parallelism, reporter.clone());
     if count > 0 {
         events.emit(Event::RefreshStarted { count });
     }
     drop(reporter);
-    while let Some(joined) = set.join_next().await {
+    while let Some(joined) = reader.next().await {
         while let Ok(e) = rx.try_recv() {
             events.emit(e);
         }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use plinth_provider::Prior;
 use plinth_value::Value;
 
-use crate::reads::{Read, Reading, batches, read_all};
+use crate::reads::{Read, Reader, Reading, batches};
 
 use crate::events::EventSink;
 
@@ -31,8 +31,6 @@ pub(super) async fn find_existing(
     reading: Reading,
     events: &dyn EventSink,
 ) -> Diagnostics {
-    let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(reading.parallelism.max(1)));
-    let mut set = tokio::task::JoinSet::new();
     // Providers' notes (retries) become events, as during refresh and apply.
     let (tx, mut notes) = tokio::sync::mpsc::unbounded_channel();
     let reporter = std::sync::Arc::new(crate::reporter::EventReporter { tx });
@@ -52,18 +50,12 @@ pub(super) async fn find_existing(
         });
         by_address.insert(c.address.clone(), c);
     }
-    for batch in batches(reads, reading.batch, reporter.as_ref()) {
-        let sem = sem.clone();
-        let reporter = reporter.clone();
-        set.spawn(async move {
-            let _permit = sem.acquire_owned().await;
-            read_all(batch, reporter.as_ref()).await
-        });
-    }
+    let batches = batches(reads, reading.batch, reporter.as_ref());
+    let mut reader = Reader::new(batches, reading.parallelism, reporter.clone());
     drop(reporter);
     let mut diags = Diagnostics::default();
     let mut found = Vec::new();
-    while let Some(joined) = set.join_next().await {
+    while let Some(joined) = reader.next().await {
         while let Ok(e) = notes.try_recv() {
             events.emit(e);
         }
