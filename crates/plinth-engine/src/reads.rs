@@ -33,6 +33,8 @@ pub(crate) struct Read {
     /// The provider's settings for this object.
     pub(crate) settings: Value,
     pub(crate) prior: Prior,
+    /// State records the object (refresh), rather than a planned create's existence check.
+    pub(crate) recorded: bool,
 }
 
 /// A read's answer, with the address and prior it was asked for.
@@ -117,6 +119,7 @@ pub(crate) async fn read_all(batch: Vec<Read>, reporter: &dyn Reporter) -> Vec<A
         .map(|r| BatchRead {
             req: Request::new(&r.type_name, &r.address, reporter).with_settings(&r.settings),
             prior: &r.prior,
+            recorded: r.recorded,
         })
         .collect();
     let mut answers = provider.read_batch(&requests).await.into_iter();

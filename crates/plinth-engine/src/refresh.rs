@@ -252,6 +252,7 @@ pub async fn refresh<'s>(
             address: address.clone(),
             settings,
             prior,
+            recorded: true,
         });
     }
     let count = reads.len();

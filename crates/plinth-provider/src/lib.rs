@@ -255,6 +255,10 @@ pub struct BatchRead<'a> {
     pub req: Request<'a>,
     /// What state knows of the object (for an existence check: the planned id and inputs).
     pub prior: &'a Prior,
+    /// State records the object (a refresh), so an answer "gone" is drift to report: a
+    /// provider confirms it with a read of the object alone. `false` for an existence check
+    /// of a planned create, where a list that came whole in one answer may say "absent".
+    pub recorded: bool,
 }
 
 /// What a provider read back.
@@ -391,8 +395,9 @@ pub trait Provider: Send + Sync {
     /// Reads the objects of one batch (equal [`Provider::batch_key`]s): one answer per entry
     /// of `reads`, in their order, each what [`Provider::read`] would have answered for it —
     /// the same attributes, the same `None` for an object that is gone (a provider that
-    /// lists must confirm an object missing from a list before calling it gone: a list read
-    /// page by page is no snapshot). The default reads each with `read`, one after another.
+    /// lists must confirm a [`BatchRead::recorded`] object missing from a list before calling
+    /// it gone, and any object missing from a list of several pages: a list read page by page
+    /// is no snapshot). The default reads each with `read`, one after another.
     async fn read_batch(
         &self,
         reads: &[BatchRead<'_>],

@@ -108,12 +108,25 @@ async fn both_ways(
     t: &str,
     priors: &[Prior],
 ) -> (Answers, Vec<LogEntry>) {
+    both_ways_as(sim, p, t, priors, true).await
+}
+
+/// [`both_ways`] for reads of objects state records (`recorded`, a refresh) or not (an
+/// existence check).
+async fn both_ways_as(
+    sim: &SimHandle,
+    p: &AzureProvider,
+    t: &str,
+    priors: &[Prior],
+    recorded: bool,
+) -> (Answers, Vec<LogEntry>) {
     let from = requests(sim).await.len();
     let reads: Vec<BatchRead<'_>> = priors
         .iter()
         .map(|prior| BatchRead {
             req: Request::new(t, "x", &NullReporter),
             prior,
+            recorded,
         })
         .collect();
     let keys: Vec<Option<String>> = reads.iter().map(|r| p.batch_key(&r.req, r.prior)).collect();
@@ -223,7 +236,7 @@ async fn a_collection_much_bigger_than_the_batch_stops_listing_and_gets_the_rest
 }
 
 #[tokio::test]
-async fn an_object_missing_from_a_list_of_pages_is_confirmed_with_a_get() {
+async fn a_recorded_object_missing_from_a_list_is_confirmed_with_a_get() {
     let sim = sim().await;
     let p = provider(&sim);
     group(&p, "g").await;
@@ -238,9 +251,14 @@ async fn an_object_missing_from_a_list_of_pages_is_confirmed_with_a_get() {
     let (answers, made) = both_ways(&sim, &p, MI_T, &priors).await;
     assert!(matches!(answers[1], Ok(None)), "{:?}", answers[1]);
     assert_eq!(found(&answers), 2);
-    // The whole collection in one answer: what it lacks is absent, as a GET would say.
+    assert_eq!(made.len(), 2, "one page and the confirming GET: {made:?}");
+    assert_eq!(count(&made, &mi_id("g", "gone")), 1);
+
+    // An existence check takes a list that came whole in one answer at its word.
+    let (answers, made) = both_ways_as(&sim, &p, MI_T, &priors, false).await;
+    assert!(matches!(answers[1], Ok(None)), "{:?}", answers[1]);
+    assert_eq!(found(&answers), 2);
     assert_eq!(made.len(), 1, "one page, no confirming GET: {made:?}");
-    assert_eq!(count(&made, &mi_id("g", "gone")), 0);
 
     // Read over several pages, the list is no snapshot: the missing one is read alone.
     set_config(&sim, json!({"page_size": 1})).await;
@@ -318,7 +336,7 @@ async fn role_assignments_in_a_group_are_one_list_matched_by_id_beside_inherited
         // Not assigned at the group (only above it): absent (the list came in one page).
         planned(&p, RA_T, ra(&rg_id("g"), READER, &a)),
     ];
-    let (answers, made) = both_ways(&sim, &p, RA_T, &checks).await;
+    let (answers, made) = both_ways_as(&sim, &p, RA_T, &checks, false).await;
     assert_eq!(found(&answers), 2);
     assert!(matches!(answers[2], Ok(None)));
     // One list of the group, without a filter (at, above and below it).
@@ -352,7 +370,7 @@ async fn role_assignments_in_a_group_are_one_list_matched_by_id_beside_inherited
         planned(&p, RA_T, ra(&sub, OWNER, &a)),
         planned(&p, RA_T, ra(&sub, READER, &b)),
     ];
-    let (answers, made) = both_ways(&sim, &p, RA_T, &checks).await;
+    let (answers, made) = both_ways_as(&sim, &p, RA_T, &checks, false).await;
     assert_eq!(found(&answers), 2);
     assert_eq!(made.len(), 1, "{made:?}");
     assert!(
@@ -376,7 +394,7 @@ async fn resource_groups_are_listed_from_the_subscription_and_aks_is_read_alone(
         prior_of(&rg_id("two")),
         prior_of(&rg_id("three")),
     ];
-    let (answers, made) = both_ways(&sim, &p, RG_T, &priors).await;
+    let (answers, made) = both_ways_as(&sim, &p, RG_T, &priors, false).await;
     assert_eq!(found(&answers), 2);
     assert_eq!(
         count(&made, &format!("/subscriptions/{SUB}/resourceGroups")),

@@ -526,6 +526,7 @@ pub(crate) async fn read(
             .map(|i| BatchRead {
                 req: member_req(req, &type_names[*i]),
                 prior: &priors[*i],
+                recorded: true,
             })
             .collect();
         for (i, a) in members.iter().zip(k8s.read_batch(&reads).await) {

@@ -47,6 +47,7 @@ pub(super) async fn find_existing(
                 inputs: c.config.clone(),
                 attributes: Value::Null,
             },
+            recorded: false,
         });
         by_address.insert(c.address.clone(), c);
     }

@@ -38,9 +38,9 @@
 //! Reading a batch: the first page of the collection, then `nextLink` pages, each one read
 //! token through the [`ArmClient`](crate::client::ArmClient) (retries, `Retry-After`,
 //! client-side buckets). Items are matched to the requested ids case-insensitively. An object
-//! not in a list of several pages is confirmed with its own GET (a list read page by page is
-//! no snapshot); one missing from a list that came whole in one answer is absent, as its
-//! GET at that moment would have said.
+//! state records that is not in the list is confirmed with its own GET (a list read page by
+//! page is no snapshot, and "gone" is drift to report); a planned create's existence check
+//! takes a list that came whole in one answer at its word.
 //! When the pages read exceed the objects still missing (the collection is much bigger than
 //! the batch), listing stops and the rest are read with GETs (eight at a time). A 404 on the collection whose
 //! code says the parent is missing (`ResourceGroupNotFound`, `ParentResourceNotFound`,
@@ -187,6 +187,13 @@ impl AzureProvider {
                         out[idx] = Some(Ok(None));
                     }
                 }
+                Listed::Whole => {
+                    for idx in wanted.drain().flat_map(|(_, v)| v) {
+                        if !reads[idx].recorded {
+                            out[idx] = Some(Ok(None));
+                        }
+                    }
+                }
                 Listed::Rest => {}
             }
         }
@@ -276,11 +283,12 @@ impl AzureProvider {
             }
             match body.get("nextLink").and_then(|v| v.as_str()) {
                 Some(next) if !next.is_empty() => req = ArmRequest::follow(next),
-                // The whole collection in one answer: as consistent as a GET of each object
-                // sent at that moment, so what it lacks is absent (no confirming GETs; 1,000
-                // creates in an existing, empty resource group cost one list, not 1,001
-                // requests). What a list read over several pages lacks is still confirmed.
-                _ if pages == 1 => return Listed::Absent,
+                // The whole collection in one answer: what it lacks is absent for an
+                // existence check (1,000 creates in an existing, empty resource group cost
+                // one list, not 1,001 requests). A recorded object it lacks is still read
+                // alone: "gone" is drift to report, worth a GET (an RP's list may lag its
+                // GET), and so is anything missing from a list of several pages.
+                _ if pages == 1 => return Listed::Whole,
                 _ => return Listed::Rest,
             }
         }
@@ -299,8 +307,10 @@ struct Listing {
 
 /// How a listing ended.
 enum Listed {
-    /// The parent does not exist, or the whole collection came in one answer without the
-    /// objects still wanted: they are absent.
+    /// The whole collection came in one answer without the objects still wanted: those not
+    /// recorded in state are absent, the others are read alone.
+    Whole,
+    /// The parent does not exist: every object still wanted is absent.
     Absent,
     /// Whatever the list did not answer is read with its own GET.
     Rest,

@@ -76,6 +76,7 @@ async fn read_batch(
         .map(|prior| BatchRead {
             req: w.req(t),
             prior,
+            recorded: true,
         })
         .collect();
     k8s.read_batch(&reads)
@@ -381,6 +382,7 @@ async fn arm_is_asked_once_per_cluster_for_reads_and_plans_and_again_for_writes(
         .map(|prior| BatchRead {
             req: w.req(t),
             prior,
+            recorded: true,
         })
         .collect();
     assert!(
