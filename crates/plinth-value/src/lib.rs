@@ -10,16 +10,14 @@
 
 #![warn(missing_docs)]
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub mod map;
 mod path;
+pub use map::Map;
 pub use path::{Path, PathSeg};
-
-/// An ordered map of values.
-pub type Map = BTreeMap<String, Value>;
 
 /// A configuration or resource value.
 #[derive(Clone, Debug, PartialEq, Default)]

@@ -1,9 +1,9 @@
 //! Object constructors, postfix steps and splats on any value, and for-expressions.
 
-use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
+use plinth_value::map::Entry;
 use plinth_value::{Map, Value};
 
 use crate::ast::{Expr, ForExpr, RefStep, write_steps};
