@@ -44,83 +44,57 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// One operation on either map: the same code for the compact map and the reference, so the
+/// two can only differ in what the maps do. `$entry` is the map's entry enum.
+macro_rules! apply {
+    ($m:ident, $op:ident, $entry:ident) => {
+        match $op {
+            Op::Insert(k, v) => $m.insert(k.clone(), Value::from(*v)),
+            Op::Remove(k) => $m.remove(k.as_str()),
+            Op::Get(k) => $m.get(k.as_str()).cloned(),
+            Op::GetMut(k, v) => $m
+                .get_mut(k)
+                .map(|slot| std::mem::replace(slot, Value::from(*v))),
+            Op::OrInsert(k, v) => Some($m.entry(k.clone()).or_insert(Value::from(*v)).clone()),
+            Op::AndModifyOrDefault(k, v) => Some(
+                $m.entry(k.clone())
+                    .and_modify(|x| *x = Value::from(*v))
+                    .or_default()
+                    .clone(),
+            ),
+            Op::EntryRemove(k) => match $m.entry(k.clone()) {
+                $entry::Occupied(o) => Some(o.remove()),
+                $entry::Vacant(_) => None,
+            },
+            Op::Retain(n) => {
+                $m.retain(
+                    |_, v| !matches!(v, Value::Number(x) if x.as_i64().is_some_and(|i| i % n == 0)),
+                );
+                None
+            }
+            Op::Extend(items) => {
+                $m.extend(items.iter().map(|(k, v)| (k.clone(), Value::from(*v))));
+                None
+            }
+            Op::PopFirst => $m
+                .pop_first()
+                .map(|(k, v)| Value::List(vec![Value::from(k), v])),
+            Op::PopLast => $m
+                .pop_last()
+                .map(|(k, v)| Value::List(vec![Value::from(k), v])),
+        }
+    };
+}
+
 /// Applies `op` to the compact map, returning what it answered.
 fn on_map(m: &mut Map, op: &Op) -> Option<Value> {
-    match op {
-        Op::Insert(k, v) => m.insert(k.clone(), Value::from(*v)),
-        Op::Remove(k) => m.remove(k.as_str()),
-        Op::Get(k) => m.get(k.as_str()).cloned(),
-        Op::GetMut(k, v) => m
-            .get_mut(k)
-            .map(|slot| std::mem::replace(slot, Value::from(*v))),
-        Op::OrInsert(k, v) => Some(m.entry(k.clone()).or_insert(Value::from(*v)).clone()),
-        Op::AndModifyOrDefault(k, v) => Some(
-            m.entry(k.clone())
-                .and_modify(|x| *x = Value::from(*v))
-                .or_default()
-                .clone(),
-        ),
-        Op::EntryRemove(k) => match m.entry(k.clone()) {
-            Entry::Occupied(o) => Some(o.remove()),
-            Entry::Vacant(_) => None,
-        },
-        Op::Retain(n) => {
-            m.retain(
-                |_, v| !matches!(v, Value::Number(x) if x.as_i64().is_some_and(|i| i % n == 0)),
-            );
-            None
-        }
-        Op::Extend(items) => {
-            m.extend(items.iter().map(|(k, v)| (k.clone(), Value::from(*v))));
-            None
-        }
-        Op::PopFirst => m
-            .pop_first()
-            .map(|(k, v)| Value::List(vec![Value::from(k), v])),
-        Op::PopLast => m
-            .pop_last()
-            .map(|(k, v)| Value::List(vec![Value::from(k), v])),
-    }
+    apply!(m, op, Entry)
 }
 
 /// Applies `op` to the reference map, returning what it answered.
 fn on_btree(m: &mut BTreeMap<String, Value>, op: &Op) -> Option<Value> {
     use std::collections::btree_map::Entry as B;
-    match op {
-        Op::Insert(k, v) => m.insert(k.clone(), Value::from(*v)),
-        Op::Remove(k) => m.remove(k.as_str()),
-        Op::Get(k) => m.get(k.as_str()).cloned(),
-        Op::GetMut(k, v) => m
-            .get_mut(k)
-            .map(|slot| std::mem::replace(slot, Value::from(*v))),
-        Op::OrInsert(k, v) => Some(m.entry(k.clone()).or_insert(Value::from(*v)).clone()),
-        Op::AndModifyOrDefault(k, v) => Some(
-            m.entry(k.clone())
-                .and_modify(|x| *x = Value::from(*v))
-                .or_default()
-                .clone(),
-        ),
-        Op::EntryRemove(k) => match m.entry(k.clone()) {
-            B::Occupied(o) => Some(o.remove()),
-            B::Vacant(_) => None,
-        },
-        Op::Retain(n) => {
-            m.retain(
-                |_, v| !matches!(v, Value::Number(x) if x.as_i64().is_some_and(|i| i % n == 0)),
-            );
-            None
-        }
-        Op::Extend(items) => {
-            m.extend(items.iter().map(|(k, v)| (k.clone(), Value::from(*v))));
-            None
-        }
-        Op::PopFirst => m
-            .pop_first()
-            .map(|(k, v)| Value::List(vec![Value::from(k), v])),
-        Op::PopLast => m
-            .pop_last()
-            .map(|(k, v)| Value::List(vec![Value::from(k), v])),
-    }
+    apply!(m, op, B)
 }
 
 /// Every way of reading the map agrees with the reference's.
