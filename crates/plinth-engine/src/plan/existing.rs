@@ -36,15 +36,15 @@ pub(super) async fn find_existing(
     let reporter = std::sync::Arc::new(crate::reporter::EventReporter { tx });
     let mut by_address = HashMap::new();
     let mut reads = Vec::with_capacity(checks.len());
-    for c in checks {
+    for mut c in checks {
         reads.push(Read {
             provider: c.provider.clone(),
-            type_name: c.type_name.clone(),
+            type_name: std::mem::take(&mut c.type_name),
             address: c.address.clone(),
-            settings: c.settings.clone(),
+            settings: std::mem::take(&mut c.settings),
             prior: Prior {
                 id: Some(c.id.clone()),
-                inputs: c.config.clone(),
+                inputs: std::mem::take(&mut c.config),
                 attributes: Value::Null,
             },
             recorded: false,
